@@ -1,0 +1,171 @@
+"""The site file: cameras, their calibration and the analysis settings.
+
+Validated once, here, at the edge (pydantic, extra="forbid"); every field has a
+description, and an error names the file, the camera and the field.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vigie.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- detectors: a discriminated union on `type`, one model per backend --------
+
+
+class YoloV3TinyConfig(_Strict):
+    type: Literal["yolov3-tiny"] = "yolov3-tiny"
+    input_size: int = Field(416, description="Square network input in pixels, a multiple of 32.", ge=128, le=1024)
+    confidence: float = Field(0.1, description="Lowest score kept; the tracker's low-score stage uses the band below its high threshold.", ge=0.0, le=1.0)
+    nms_iou: float = Field(0.45, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="OpenCV threads for inference (1 = one camera per core).", ge=1, le=64)
+
+    @field_validator("input_size")
+    @classmethod
+    def _multiple_of_32(cls, v: int) -> int:
+        if v % 32:
+            raise ValueError(f"must be a multiple of 32, got {v}")
+        return v
+
+
+DetectorConfig = Annotated[Union[YoloV3TinyConfig], Field(discriminator="type")]
+
+
+class MotionGateConfig(_Strict):
+    enabled: bool = Field(True, description="Skip detection on frames where nothing moves.")
+    min_foreground: float = Field(0.0005, description="Fraction of moving pixels below which a frame counts as still.", ge=0.0, le=1.0)
+    width: int = Field(160, description="Width the frame is shrunk to for background subtraction.", ge=32, le=1920)
+
+
+class TrackerConfig(_Strict):
+    high_score: float = Field(0.5, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0)
+    low_score: float = Field(0.1, description="ByteTrack: detections between this and high_score only extend existing tracks.", ge=0.0, le=1.0)
+    new_track_score: float = Field(0.6, description="Lowest score that may start a new track.", ge=0.0, le=1.0)
+    match_iou: float = Field(0.2, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0)
+    lost_seconds: float = Field(3.0, description="How long a lost track may be found again before it ends.", gt=0.0)
+    min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
+
+
+class AnalysisConfig(_Strict):
+    frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
+    classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(
+        default_factory=lambda: ["person", "bicycle", "car", "motorcycle", "bus", "truck"],
+        description="Classes to detect, track and store.",
+    )
+    min_track_seconds: float = Field(0.5, description="Tracks shorter than this are not stored.", ge=0.0)
+    motion_gate: MotionGateConfig = Field(default_factory=MotionGateConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+
+
+class Calibration(_Strict):
+    """Ground-plane calibration: four image points and where they lie on the ground."""
+
+    image_points: list[tuple[float, float]] = Field(description="Four (x, y) pixel positions on the ground.", min_length=4, max_length=4)
+    ground_points_m: list[tuple[float, float]] = Field(description="The same four points on the ground, (x, y) in metres.", min_length=4, max_length=4)
+
+
+class CameraConfig(_Strict):
+    id: str = Field(description="Stable camera identifier.", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(description="What the operators call it.")
+    lat: float = Field(description="Latitude, WGS84.", ge=-90, le=90)
+    lon: float = Field(description="Longitude, WGS84.", ge=-180, le=180)
+    commune: str = Field("", description="Commune the camera stands in.")
+    group: str = Field("", description="Camera group (district, sector) for searches.")
+    purpose: str = Field("", description="Why the camera is there (shown in the public register).")
+    source: str | None = Field(None, description="Recorded file (relative to the site file) or stream URL.")
+    recording_start: datetime | None = Field(None, description="UTC time of the source's first frame (ISO 8601).")
+    frame_rate: float | None = Field(None, description="True frame rate, where the container's is wrong.", gt=0)
+    calibration: Calibration | None = None
+    detector: DetectorConfig | None = Field(None, description="Overrides the site's detector for this camera.")
+    analysis: AnalysisConfig | None = Field(None, description="Overrides the site's analysis settings for this camera.")
+
+    @field_validator("recording_start")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2009-03-21T09:00:00Z")
+        return v.astimezone(timezone.utc) if v else v
+
+
+class SiteConfig(_Strict):
+    name: str = Field(description="The site (city, network) this file describes.")
+    detector: DetectorConfig = Field(default_factory=YoloV3TinyConfig, description="Default detector for every camera.")
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    cameras: list[CameraConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SiteConfig":
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id {cam.id!r} appears twice")
+            seen.add(cam.id)
+        return self
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        known = ", ".join(c.id for c in self.cameras)
+        raise ConfigError(f"camera {camera_id!r} is not in the site file (known: {known})")
+
+    def detector_for(self, camera_id: str) -> DetectorConfig:
+        return self.camera(camera_id).detector or self.detector
+
+    def analysis_for(self, camera_id: str) -> AnalysisConfig:
+        return self.camera(camera_id).analysis or self.analysis
+
+
+def _describe_location(raw: dict, loc: tuple) -> str:
+    """('cameras', 1, 'calibration', 'image_points') -> "camera 'b', field calibration.image_points"."""
+    if len(loc) >= 2 and loc[0] == "cameras" and isinstance(loc[1], int):
+        cams = raw.get("cameras") if isinstance(raw.get("cameras"), list) else []
+        entry = cams[loc[1]] if loc[1] < len(cams) else None
+        who = f"camera {entry['id']!r}" if isinstance(entry, dict) and entry.get("id") else f"camera #{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{who}, field {rest}" if rest else who
+    return "field " + ".".join(str(p) for p in loc) if loc else "file"
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and validate a site file, or raise ConfigError naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"site file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"site file {path} cannot be read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"site file {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"site file {path} must be a mapping with 'name' and 'cameras'")
+    try:
+        site = SiteConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_describe_location(raw, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()[:5]]
+        raise ConfigError(f"site file {path}: " + "; ".join(problems)) from None
+    # Relative sources are relative to the site file, so a site folder can move.
+    cams = [
+        c.model_copy(update={"source": str((path.parent / c.source).resolve())})
+        if c.source and "://" not in c.source and not Path(c.source).is_absolute()
+        else c
+        for c in site.cameras
+    ]
+    return site.model_copy(update={"cameras": cams})
+
+
+def default_site() -> SiteConfig:
+    """A one-camera site used when `vigie analyze` is given no site file."""
+    return SiteConfig(name="ad hoc", cameras=[CameraConfig(id="camera-1", name="camera-1", lat=0.0, lon=0.0)])

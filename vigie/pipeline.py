@@ -1,0 +1,194 @@
+"""One camera's analysis: frames -> motion gate -> detector -> tracker -> describer.
+
+`CameraPipeline` is the composition of the stages for one camera; it knows
+no source and no store, so the same object serves a file, a live stream, an
+evaluation or a benchmark. `analyse_file` adds the file source and the store.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from vigie.config import CameraConfig, SiteConfig
+from vigie.describe.describer import Describer
+from vigie.describe.kinematics import GroundPlane
+from vigie.detect.motion import MotionGate
+from vigie.detect.registry import build_detector
+from vigie.errors import VideoError
+from vigie.sources.file import FileSource
+from vigie.track.bytetrack import ByteTracker
+from vigie.types import CLASS_ID, Detections, Frame, TrackSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, for the progress summary and the benchmarks."""
+
+    decode: float = 0.0
+    motion: float = 0.0
+    detect: float = 0.0
+    track: float = 0.0
+    describe: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+class CameraPipeline:
+    def __init__(self, camera: CameraConfig, site: SiteConfig, frame_rate: float, detector=None) -> None:
+        self.camera = camera
+        self.analysis = site.analysis_for(camera.id)
+        step = self.analysis.frame_step
+        self.gate = MotionGate(self.analysis.motion_gate)
+        self.detector = detector or build_detector(site.detector_for(camera.id), list(self.analysis.classes))
+        self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
+        ground = GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m) if camera.calibration else None
+        self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step)
+        self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
+        self.times = StageTimes()
+        self.frames_analysed = 0
+        self.frames_skipped_still = 0
+
+    def process(self, frame: Frame) -> tuple[Detections, list[TrackSummary]]:
+        """Analyse one frame: its tracked boxes, and the tracks that ended."""
+        t0 = time.perf_counter()
+        moving = self.gate.moving(frame.image)
+        t1 = time.perf_counter()
+        self.times.motion += t1 - t0
+        if not moving and not self.tracker.tracks:
+            # Nothing moves and nobody is being followed: the detector would
+            # find what it found last time, so the frame is not analysed.
+            self.frames_skipped_still += 1
+            return Detections.empty(), []
+        dets = self.detector.detect(frame.image)
+        if len(dets):
+            dets = dets[[int(c) in self.wanted for c in dets.class_id]]
+        t2 = time.perf_counter()
+        tracked = self.tracker.update(dets)
+        t3 = time.perf_counter()
+        self.describer.observe(frame, tracked, self.gate.mask_in)
+        ended = [s for s in (self.describer.finish(tid) for tid in self.tracker.pop_finished()) if s and self._long_enough(s)]
+        t4 = time.perf_counter()
+        self.times.detect += t2 - t1
+        self.times.track += t3 - t2
+        self.times.describe += t4 - t3
+        self.frames_analysed += 1
+        return tracked, ended
+
+    def finish(self) -> list[TrackSummary]:
+        """End of the source: every track still open ends here."""
+        ids = set(self.tracker.finish()) | set(self.describer.live_ids())
+        return [s for s in (self.describer.finish(tid) for tid in sorted(ids)) if s and self._long_enough(s)]
+
+    def _long_enough(self, s: TrackSummary) -> bool:
+        return s.dwell_s >= self.analysis.min_track_seconds
+
+
+@dataclass
+class AnalysisReport:
+    camera_id: str
+    source: str
+    analysis_id: int | None
+    status: str  # complete | partial
+    frames_decoded: int
+    frames_analysed: int
+    tracks: int
+    seconds: float
+    message: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    by_class: dict[str, int] = field(default_factory=dict)
+
+
+def run_frames(
+    pipeline: CameraPipeline,
+    frames: Iterable[Frame],
+    on_tracks: Callable[[list[TrackSummary]], None],
+    on_frame: Callable[[Frame, Detections], None] | None = None,
+) -> str:
+    """Drive the pipeline over frames. Returns '' or the message of the error
+    that stopped the source early; tracks seen until then are still delivered."""
+    message = ""
+    it = iter(frames)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            frame = next(it)
+        except StopIteration:
+            break
+        except VideoError as exc:
+            message = str(exc)
+            break
+        finally:
+            pipeline.times.decode += time.perf_counter() - t0
+        tracked, ended = pipeline.process(frame)
+        if ended:
+            on_tracks(ended)
+        if on_frame:
+            on_frame(frame, tracked)
+    on_tracks(pipeline.finish())
+    return message
+
+
+def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, progress: bool = True, detector=None) -> AnalysisReport:
+    """Analyse one recorded file as camera `camera_id` and store its tracks.
+
+    The tracks become visible only when the analysis is finished, replacing
+    any earlier analysis of the same content on the same camera in the same
+    transaction: a crash or a bad file never leaves half a result, nor
+    removes an earlier one.
+    """
+    from vigie.store.sqlite import file_fingerprint
+
+    camera = site.camera(camera_id)
+    analysis = site.analysis_for(camera_id)
+    source = FileSource.for_camera(path, camera, frame_step=analysis.frame_step)
+    store.upsert_cameras(site.cameras)
+    analysis_id = store.begin_analysis(camera_id, str(source.path), file_fingerprint(source.path))
+    pipeline = CameraPipeline(camera, site, source.info.frame_rate, detector=detector)
+    pending = []
+    by_class: dict[str, int] = {}
+
+    def on_tracks(summaries: list[TrackSummary]) -> None:
+        for s in summaries:
+            by_class[s.class_name] = by_class.get(s.class_name, 0) + 1
+        pending.append(store.add_tracks(analysis_id, summaries))
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=source.info.declared_frames or None, unit="frame", desc=f"{camera_id}", dynamic_ncols=True)
+
+    def on_frame(frame: Frame, tracked: Detections) -> None:
+        if bar is not None:
+            bar.update(frame.seq + 1 - bar.n)
+            bar.set_postfix(tracks=sum(by_class.values()) + len(pipeline.describer.live_ids()), refresh=False)
+
+    start = time.perf_counter()
+    try:
+        message = run_frames(pipeline, source, on_tracks, on_frame)
+    finally:
+        if bar is not None:
+            bar.close()
+    for fut in pending:
+        fut.result()  # surface any write error before declaring success
+    status = "partial" if message else "complete"
+    store.finish_analysis(analysis_id, status, source.frames_decoded, pipeline.frames_analysed, message)
+    return AnalysisReport(
+        camera_id=camera_id,
+        source=str(source.path),
+        analysis_id=analysis_id,
+        status=status,
+        frames_decoded=source.frames_decoded,
+        frames_analysed=pipeline.frames_analysed,
+        tracks=sum(by_class.values()),
+        seconds=time.perf_counter() - start,
+        message=message,
+        stage_seconds=pipeline.times.as_dict(),
+        by_class=by_class,
+    )

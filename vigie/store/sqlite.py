@@ -1,0 +1,291 @@
+"""The embedded store: SQLite in WAL mode, one writer thread, concurrent readers.
+
+Writes from any thread are queued to the single writer thread that owns the
+write connection (datasette's pattern), so the pipeline never waits on disk
+and SQLite never sees two writers. Reads open their own connections; WAL lets
+them run while the writer commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from vigie.errors import VigieError
+from vigie.types import TrackSummary
+
+
+def iso(t: datetime) -> str:
+    """UTC ISO 8601 with microseconds and 'Z': sorts as text in time order."""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_iso() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of the file's content: the same recording under another name is the same source."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("vigie.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+class _Writer(threading.Thread):
+    """Runs write functions one at a time on its own connection, each in a transaction."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="vigie-store-writer", daemon=True)
+        self.conn = _connect(path)
+        self.jobs: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = queue.Queue()
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            fn, fut = job
+            try:
+                with self.conn:  # one transaction per job: all of it or none of it
+                    result = fn(self.conn)
+                fut.set_result(result)
+            except BaseException as exc:  # delivered to the caller through the future
+                fut.set_exception(exc)
+        self.conn.close()
+
+
+class SQLiteStore:
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / "vigie.db"
+        self.thumb_dir = self.data_dir / "thumbnails"
+        try:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            self._migrate(conn)
+            conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise VigieError(f"store {self.path} cannot be opened: {exc}") from None
+        self._writer = _Writer(self.path)
+        self._writer.start()
+
+    # --- plumbing --------------------------------------------------------------
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        done = {r[0] for r in conn.execute("SELECT version FROM schema_version")}
+        for version, sql in _migrations():
+            if version in done:
+                continue
+            # executescript commits first; the version row is in the same script
+            # so a crash leaves either both or neither.
+            conn.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, '{now_iso()}');\nCOMMIT;")
+
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+
+    def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Future:
+        """Queue a write; the future gives its result (or raises its error)."""
+        fut: Future = Future()
+        self._writer.jobs.put((fn, fut))
+        return fut
+
+    def _read(self) -> sqlite3.Connection:
+        conn = _connect(self.path)
+        conn.execute("PRAGMA query_only = ON")
+        return _closing(conn)
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self._writer.jobs.put(None)
+            self._writer.join()
+
+    def __enter__(self) -> "SQLiteStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- writes ------------------------------------------------------------------
+    def upsert_cameras(self, cameras: Iterable) -> None:
+        rows = [(c.id, c.name, c.lat, c.lon, c.commune, c.group, c.purpose, now_iso()) for c in cameras]
+
+        def fn(conn):
+            conn.executemany(
+                "INSERT INTO cameras VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "name=excluded.name, lat=excluded.lat, lon=excluded.lon, commune=excluded.commune, "
+                "grp=excluded.grp, purpose=excluded.purpose, updated_at=excluded.updated_at",
+                rows,
+            )
+
+        self.write(fn).result()
+
+    def begin_analysis(self, camera_id: str, source: str, fingerprint: str) -> int:
+        def fn(conn):
+            # A run that crashed left a 'running' analysis of this source: its
+            # tracks were never visible; drop them now.
+            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND status='running'", (camera_id, fingerprint))
+            cur = conn.execute(
+                "INSERT INTO analyses (camera_id, source, fingerprint, status, started_at) VALUES (?,?,?,'running',?)",
+                (camera_id, source, fingerprint, now_iso()),
+            )
+            return cur.lastrowid
+
+        return self.write(fn).result()
+
+    def add_tracks(self, analysis_id: int, tracks: list[TrackSummary]) -> Future:
+        """Queue finished tracks of a running analysis (invisible until it finishes)."""
+        tracks = list(tracks)
+
+        def fn(conn):
+            for t in tracks:
+                cur = conn.execute(
+                    "INSERT INTO tracks (analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s,"
+                    " median_height_px, median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_seq)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (analysis_id, t.camera_id, t.track_no, t.class_name, iso(t.first_seen), iso(t.last_seen), t.dwell_s,
+                     t.median_height_px, t.median_width_px, t.direction, t.speed_px_s, t.speed_m_s, len(t.points), t.thumbnail_seq),
+                )
+                tid = cur.lastrowid
+                colour_rows = [(tid, part, rank, name)
+                               for part, names in (("upper", t.upper_colours), ("lower", t.lower_colours), ("body", t.body_colours))
+                               for rank, name in enumerate(names)]
+                conn.executemany("INSERT INTO track_colours VALUES (?,?,?,?)", colour_rows)
+                conn.executemany(
+                    "INSERT INTO track_points VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [(tid, p.seq, iso(p.timestamp), *p.xyxy, p.confidence,
+                      *(p.ground_xy if p.ground_xy is not None else (None, None))) for p in t.points],
+                )
+                if t.thumbnail_jpeg:
+                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, t.thumbnail_jpeg))
+
+        return self.write(fn)
+
+    def finish_analysis(self, analysis_id: int, status: str, frames_decoded: int, frames_analysed: int, message: str = "") -> None:
+        """Make the analysis visible and retire earlier analyses of the same content, atomically."""
+
+        def fn(conn):
+            row = conn.execute("SELECT camera_id, fingerprint FROM analyses WHERE id=?", (analysis_id,)).fetchone()
+            old = [r[0] for r in conn.execute(
+                "SELECT t.id FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.camera_id=? AND a.fingerprint=? AND a.id<>?",
+                (row["camera_id"], row["fingerprint"], analysis_id))]
+            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND id<>?", (row["camera_id"], row["fingerprint"], analysis_id))
+            conn.execute(
+                "UPDATE analyses SET status=?, finished_at=?, frames_decoded=?, frames_analysed=?, message=? WHERE id=?",
+                (status, now_iso(), frames_decoded, frames_analysed, message, analysis_id),
+            )
+            return old
+
+        retired = self.write(fn).result()
+        for tid in retired:  # files of replaced tracks, after the commit that replaced them
+            for f in self.thumb_dir.glob(f"*/{tid}.jpg"):
+                f.unlink(missing_ok=True)
+        self.export_thumbnails(analysis_id)
+
+    def export_thumbnails(self, analysis_id: int) -> None:
+        """Write the analysis's thumbnails as files (thumbnails/<camera>/<track id>.jpg)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT t.id, t.camera_id, th.jpeg FROM tracks t JOIN thumbnails th ON th.track_id=t.id WHERE t.analysis_id=?",
+                (analysis_id,)).fetchall()
+        for row in rows:
+            folder = self.thumb_dir / row["camera_id"]
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{row['id']}.jpg.tmp"
+            tmp.write_bytes(row["jpeg"])
+            os.replace(tmp, folder / f"{row['id']}.jpg")
+        paths = [(str(self.thumb_dir / r["camera_id"] / f"{r['id']}.jpg"), r["id"]) for r in rows]
+        self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()
+
+    # --- reads -----------------------------------------------------------------------
+    _TRACK_SELECT = (
+        "SELECT t.*, a.source,"
+        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='upper' ORDER BY rank)) AS upper,"
+        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='lower' ORDER BY rank)) AS lower,"
+        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='body' ORDER BY rank)) AS body"
+        " FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.status IN ('complete','partial')"
+    )
+
+    @staticmethod
+    def _track_dict(row: sqlite3.Row) -> dict:
+        d = dict(row)
+        for part in ("upper", "lower", "body"):
+            d[part] = d[part].split(",") if d[part] else []
+        return d
+
+    def list_tracks(self, camera_id: str | None = None, class_name: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+        sql, args = self._TRACK_SELECT, []
+        if camera_id:
+            sql += " AND t.camera_id=?"
+            args.append(camera_id)
+        if class_name:
+            sql += " AND t.class=?"
+            args.append(class_name)
+        sql += " ORDER BY t.first_seen, t.camera_id, t.track_no LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        with self._read() as conn:
+            return [self._track_dict(r) for r in conn.execute(sql, args)]
+
+    def get_track(self, track_id: int) -> dict | None:
+        with self._read() as conn:
+            row = conn.execute(self._TRACK_SELECT + " AND t.id=?", (track_id,)).fetchone()
+            return self._track_dict(row) if row else None
+
+    def track_points(self, track_id: int) -> list[dict]:
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))]
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return {
+                table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("cameras", "analyses", "tracks", "track_points", "track_colours", "thumbnails")
+            }
+
+    def analyses(self) -> list[dict]:
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute("SELECT * FROM analyses ORDER BY id")]
+
+
+class _closing:
+    """`with store._read() as conn`: a read connection closed on exit."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()
+
+
+def open_store(data_dir: str | Path | None = None) -> SQLiteStore:
+    """The store under $VIGIE_DATA (default ./var)."""
+    return SQLiteStore(data_dir or os.environ.get("VIGIE_DATA", "./var"))
+

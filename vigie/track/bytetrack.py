@@ -1,0 +1,182 @@
+"""ByteTrack (Zhang et al., ECCV 2022), one instance per camera.
+
+Every detection box is associated, not only the confident ones: low-score
+boxes (often people partly hidden) extend existing tracks in a second pass
+instead of being thrown away. Track ids come from this instance's own counter
+(never a class-level global), and only once a track is confirmed, so flicker
+does not eat ids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from vigie.config import TrackerConfig
+from vigie.track.kalman import KalmanBox
+from vigie.track.matching import assign, iou_matrix
+from vigie.types import CLASS_ID, Detections
+
+_PERSON = CLASS_ID["person"]
+
+
+class State(Enum):
+    TENTATIVE = "tentative"  # seen, not yet min_hits times
+    TRACKED = "tracked"  # confirmed and matched recently
+    LOST = "lost"  # confirmed, unmatched for a while, may still be found again
+
+
+class IdCounter:
+    """Per-camera track numbers, starting at 1."""
+
+    def __init__(self, start: int = 1) -> None:
+        self.next_id = start
+
+    def take(self) -> int:
+        value = self.next_id
+        self.next_id += 1
+        return value
+
+
+@dataclass
+class _Track:
+    kf: KalmanBox
+    score: float
+    class_votes: dict[int, float]
+    state: State = State.TENTATIVE
+    track_id: int = -1
+    hits: int = 1
+    frames_since_update: int = 0
+    last_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+
+    @property
+    def class_id(self) -> int:
+        return max(self.class_votes, key=self.class_votes.get)
+
+
+def _class_gate(track_classes: np.ndarray, det_classes: np.ndarray) -> np.ndarray:
+    """True where a track may take a detection: people only with people;
+    vehicle classes may swap (detectors hesitate between car and truck)."""
+    t_person = track_classes[:, None] == _PERSON
+    d_person = det_classes[None, :] == _PERSON
+    return t_person == d_person
+
+
+class ByteTracker:
+    def __init__(self, config: TrackerConfig, frame_rate: float = 25.0) -> None:
+        self.config = config
+        self.max_lost_frames = max(1, int(round(config.lost_seconds * frame_rate)))
+        self.ids = IdCounter()
+        self.tracks: list[_Track] = []
+        self._finished: list[int] = []
+
+    # --- helpers -------------------------------------------------------------
+    def _cost(self, tracks: list[_Track], dets: Detections, fuse_score: bool) -> np.ndarray:
+        boxes = np.array([t.kf.box for t in tracks]).reshape(-1, 4)
+        iou = iou_matrix(boxes, dets.xyxy)
+        if fuse_score:
+            # ByteTrack's score fusion: a confident detection is a better match.
+            iou = iou * dets.confidence[None, :]
+        cost = 1.0 - iou
+        gate = _class_gate(np.array([t.class_id for t in tracks], dtype=int), dets.class_id)
+        return np.where(gate, cost, np.inf)
+
+    def _update_track(self, track: _Track, dets: Detections, j: int) -> None:
+        track.kf.update(dets.xyxy[j])
+        track.last_box = dets.xyxy[j].astype(float)
+        track.score = float(dets.confidence[j])
+        c = int(dets.class_id[j])
+        track.class_votes[c] = track.class_votes.get(c, 0.0) + track.score
+        track.hits += 1
+        track.frames_since_update = 0
+        if track.state is State.TENTATIVE and track.hits >= self.config.min_hits:
+            track.track_id = self.ids.take()
+        if track.track_id > 0:
+            track.state = State.TRACKED
+
+    # --- the per-frame step --------------------------------------------------
+    def update(self, dets: Detections) -> Detections:
+        """Associate this frame's detections; return the confirmed tracks'
+        boxes seen in it (the detection box, with its track id)."""
+        cfg = self.config
+        for t in self.tracks:
+            t.kf.predict()
+            t.frames_since_update += 1
+
+        high = dets.confidence >= cfg.high_score
+        low = (dets.confidence >= cfg.low_score) & ~high
+        high_idx, low_idx = np.flatnonzero(high), np.flatnonzero(low)
+        dets_high, dets_low = dets[high_idx], dets[low_idx]
+
+        # Step 1: first association, high-score boxes with confirmed tracks
+        # (tracked and lost: a lost track can be found again here).
+        pool = [i for i, t in enumerate(self.tracks) if t.state is not State.TENTATIVE]
+        cost = self._cost([self.tracks[i] for i in pool], dets_high, fuse_score=True)
+        m, unmatched_pool, unmatched_high = assign(cost, 1.0 - cfg.match_iou)
+        for r, c in m:
+            self._update_track(self.tracks[pool[r]], dets_high, c)
+
+        # Step 2: second association, low-score boxes with the tracks still
+        # unmatched that were being tracked (not lost ones: a low box far from
+        # a lost track is more likely noise than its return).
+        pool2 = [pool[r] for r in unmatched_pool if self.tracks[pool[r]].state is State.TRACKED]
+        cost = self._cost([self.tracks[i] for i in pool2], dets_low, fuse_score=False)
+        m, _, _ = assign(cost, 0.5)
+        for r, c in m:
+            self._update_track(self.tracks[pool2[r]], dets_low, c)
+
+        # Step 3: tentative tracks with the high boxes left over.
+        rest = dets_high[unmatched_high]
+        rest_idx = high_idx[unmatched_high]
+        pool3 = [i for i, t in enumerate(self.tracks) if t.state is State.TENTATIVE]
+        cost = self._cost([self.tracks[i] for i in pool3], rest, fuse_score=True)
+        m, _, unmatched_rest = assign(cost, 0.7)
+        for r, c in m:
+            self._update_track(self.tracks[pool3[r]], rest, c)
+
+        # Step 4: a high box nobody took starts a tentative track.
+        for c in unmatched_rest:
+            if rest.confidence[c] >= cfg.new_track_score:
+                box = rest.xyxy[c].astype(float)
+                self.tracks.append(_Track(KalmanBox(box), float(rest.confidence[c]), {int(rest.class_id[c]): float(rest.confidence[c])}, last_box=box))
+                if cfg.min_hits <= 1:
+                    self.tracks[-1].track_id = self.ids.take()
+                    self.tracks[-1].state = State.TRACKED
+
+        # Step 5: age out. Unmatched confirmed tracks become lost, and end
+        # after lost_seconds; a tentative track unmatched once is dropped.
+        kept: list[_Track] = []
+        for t in self.tracks:
+            if t.frames_since_update == 0:
+                kept.append(t)
+            elif t.state is State.TENTATIVE:
+                continue
+            elif t.frames_since_update > self.max_lost_frames:
+                self._finished.append(t.track_id)
+            else:
+                t.state = State.LOST
+                kept.append(t)
+        self.tracks = kept
+
+        # Output: confirmed tracks matched in this frame, with the detection box.
+        out_rows = [t for t in self.tracks if t.frames_since_update == 0 and t.track_id > 0]
+        if not out_rows:
+            return Detections.empty()
+        return Detections(
+            np.array([t.last_box for t in out_rows]),
+            np.array([t.score for t in out_rows]),
+            np.array([t.class_id for t in out_rows]),
+            np.array([t.track_id for t in out_rows]),
+        )
+
+    def pop_finished(self) -> list[int]:
+        """Track ids that ended since the last call."""
+        done, self._finished = self._finished, []
+        return done
+
+    def finish(self) -> list[int]:
+        """End every confirmed track (end of the source)."""
+        ended = [t.track_id for t in self.tracks if t.track_id > 0]
+        self.tracks = []
+        return self.pop_finished() + ended
