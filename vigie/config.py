@@ -24,7 +24,7 @@ class _Strict(BaseModel):
 
 class YoloV3TinyConfig(_Strict):
     type: Literal["yolov3-tiny"] = "yolov3-tiny"
-    input_size: int = Field(416, description="Square network input in pixels, a multiple of 32.", ge=128, le=1024)
+    input_size: int = Field(608, description="Square network input in pixels, a multiple of 32.", ge=128, le=1024)
     confidence: float = Field(0.1, description="Lowest score kept; the tracker's low-score stage uses the band below its high threshold.", ge=0.0, le=1.0)
     nms_iou: float = Field(0.45, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
     threads: int = Field(1, description="OpenCV threads for inference (1 = one camera per core).", ge=1, le=64)
@@ -47,11 +47,12 @@ class MotionGateConfig(_Strict):
 
 
 class TrackerConfig(_Strict):
-    high_score: float = Field(0.5, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0)
+    high_score: float = Field(0.3, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0)
     low_score: float = Field(0.1, description="ByteTrack: detections between this and high_score only extend existing tracks.", ge=0.0, le=1.0)
     new_track_score: float = Field(0.6, description="Lowest score that may start a new track.", ge=0.0, le=1.0)
-    match_iou: float = Field(0.2, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0)
-    lost_seconds: float = Field(3.0, description="How long a lost track may be found again before it ends.", gt=0.0)
+    match_iou: float = Field(0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0)
+    lost_seconds: float = Field(4.0, description="How long a lost track may be found again before it ends.", gt=0.0)
+    recovery_radius: float = Field(0.3, description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).", ge=0.0)
     min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
 
 

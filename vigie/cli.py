@@ -1,0 +1,181 @@
+"""The `vigie` command: one entry point, one verb per job.
+
+Errors the user can fix (bad site file, unreadable video) are printed as one
+line naming the problem, with exit status 2; a video that stopped early is
+analysed as far as it could be read, stored, and reported with status 3.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from vigie.errors import VigieError
+
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+
+
+def _site(path: str | None):
+    from vigie.config import default_site, load_site
+
+    return load_site(path) if path else default_site()
+
+
+def _store():
+    from vigie.store.sqlite import open_store
+
+    return open_store(os.environ.get("VIGIE_DATA", "./var"))
+
+
+# --- analyze ---------------------------------------------------------------------
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from vigie.pipeline import analyse_file
+
+    site = _site(args.site)
+    site.camera(args.camera)  # fail on an unknown camera before opening anything
+    with _store() as store:
+        report = analyse_file(args.video, args.camera, site, store, progress=not args.no_progress)
+        if args.json:
+            print(json.dumps(report.__dict__, indent=2, default=str))
+        else:
+            fps = report.frames_analysed / report.seconds if report.seconds else 0.0
+            classes = ", ".join(f"{n} {c}" for c, n in sorted(report.by_class.items())) or "none"
+            print(f"Analysed {report.source} as camera {report.camera_id}: {report.frames_decoded} frames decoded, "
+                  f"{report.frames_analysed} analysed in {report.seconds:.1f} s ({fps:.1f} frames/s)")
+            print(f"Stored {report.tracks} tracks ({classes}) in {store.path}, analysis #{report.analysis_id} ({report.status})")
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
+            print(f"Time per stage: {stages}")
+    if report.message:
+        print(f"vigie: warning: {report.message}; the frames before it were analysed and stored", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
+# --- tracks -----------------------------------------------------------------------
+def _fmt_colours(names: list[str]) -> str:
+    return "/".join(names) if names else "-"
+
+
+def cmd_tracks(args: argparse.Namespace) -> int:
+    with _store() as store:
+        if args.id is not None:
+            track = store.get_track(args.id)
+            if track is None:
+                raise VigieError(f"no stored track has id {args.id}")
+            if args.points:
+                track["points"] = store.track_points(args.id)
+            rows = [track]
+        else:
+            rows = store.list_tracks(camera_id=args.camera, class_name=args.class_name, limit=args.limit, offset=args.offset)
+    if args.json:
+        print(json.dumps(rows if args.id is None else rows[0], indent=2))
+        return 0
+    if not rows:
+        print("No stored tracks match." if (args.camera or args.class_name) else "No tracks stored yet: run `vigie analyze VIDEO --camera ID` first.")
+        return 0
+    header = f"{'id':>6} {'camera':<20} {'no':>4} {'class':<10} {'first seen (UTC)':<23} {'dwell':>6} {'dir':>3} {'px/s':>6} {'m/s':>5} {'h px':>5}  colours (upper | lower | body)  thumbnail"
+    print(header)
+    for t in rows:
+        speed_m = f"{t['speed_m_s']:.2f}" if t["speed_m_s"] is not None else "-"
+        speed_px = f"{t['speed_px_s']:.0f}" if t["speed_px_s"] is not None else "-"
+        colours = f"{_fmt_colours(t['upper'])} | {_fmt_colours(t['lower'])} | {_fmt_colours(t['body'])}"
+        print(f"{t['id']:>6} {t['camera_id']:<20.20} {t['track_no']:>4} {t['class']:<10} {t['first_seen'][:23]:<23} "
+              f"{t['dwell_s']:>5.1f}s {t['direction'] or '-':>3} {speed_px:>6} {speed_m:>5} {t['median_height_px']:>5.0f}  "
+              f"{colours:<30} {t['thumbnail_path'] or '-'}")
+    return 0
+
+
+# --- eval mot ---------------------------------------------------------------------
+def cmd_eval_mot(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from vigie.config import load_site
+    from vigie.eval.mot import read_mot, score, track_video, write_mot
+
+    gt_path = Path(args.gt)
+    if not gt_path.is_file():
+        raise VigieError(f"ground truth file {gt_path} does not exist")
+    if args.site:
+        site = load_site(args.site)
+        camera_id = args.camera or site.cameras[0].id
+    else:
+        site, camera_id = _site(None), "camera-1"
+    rows, pipeline, message = track_video(args.video, site, camera_id, progress=not args.no_progress and not args.json)
+    out = Path(args.out) if args.out else Path(os.environ.get("VIGIE_DATA", "./var")) / "eval" / f"{Path(args.video).stem}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_mot(out, rows)
+    try:
+        gt = read_mot(gt_path)
+    except ValueError as exc:
+        raise VigieError(f"ground truth file {gt_path} is not in MOTChallenge format: {exc}") from None
+    scores = score(gt, np.array(rows) if rows else np.zeros((0, 7)))
+    if args.json:
+        print(json.dumps({**scores.as_dict(), "tracks_file": str(out)}))
+    else:
+        print(f"MOTA {scores.mota:.3f}  IDF1 {scores.idf1:.3f}  ID switches {scores.id_switches}  "
+              f"precision {scores.precision:.3f}  recall {scores.recall:.3f}")
+        print(f"{scores.num_frames} frames, {scores.gt_boxes} true boxes, {scores.false_positives} false positives, "
+              f"{scores.misses} misses; {scores.mostly_tracked}/{scores.gt_ids} people mostly tracked")
+        print(f"Tracks written in MOTChallenge format to {out}")
+    if message:
+        print(f"vigie: warning: {message}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vigie", description="Open forensic video analytics for a city's cameras.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    a = sub.add_parser("analyze", help="analyse a recorded video as one camera of the site")
+    a.add_argument("video", help="video file (any format FFmpeg reads)")
+    a.add_argument("--camera", required=True, help="camera id in the site file")
+    a.add_argument("--site", help="site file (YAML); without it, a one-camera site 'camera-1'")
+    a.add_argument("--json", action="store_true", help="print the summary as JSON")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.set_defaults(fn=cmd_analyze)
+
+    t = sub.add_parser("tracks", help="list stored tracks and their attributes")
+    t.add_argument("--camera", help="only this camera")
+    t.add_argument("--class", dest="class_name", help="only this class (person, car, ...)")
+    t.add_argument("--id", type=int, help="one track, by its id")
+    t.add_argument("--points", action="store_true", help="with --id: include per-frame points")
+    t.add_argument("--limit", type=int, default=100)
+    t.add_argument("--offset", type=int, default=0)
+    t.add_argument("--json", action="store_true", help="print JSON")
+    t.set_defaults(fn=cmd_tracks)
+
+    e = sub.add_parser("eval", help="measure accuracy against ground truth")
+    esub = e.add_subparsers(dest="what", required=True)
+    m = esub.add_parser("mot", help="multi-object tracking metrics (MOTA, IDF1, ...) against MOTChallenge ground truth")
+    m.add_argument("--video", required=True)
+    m.add_argument("--gt", required=True, help="MOTChallenge gt.txt, frame 1 = first decoded frame")
+    m.add_argument("--site", help="site file whose camera settings to use (default: built-in defaults)")
+    m.add_argument("--camera", help="camera of the site file (default: its first)")
+    m.add_argument("--out", help="where to write the tracks in MOTChallenge format")
+    m.add_argument("--json", action="store_true", help="print one JSON object: mota, idf1, id_switches, precision, recall, ...")
+    m.add_argument("--no-progress", action="store_true")
+    m.set_defaults(fn=cmd_eval_mot)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except VigieError as exc:
+        print(f"vigie: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vigie: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
