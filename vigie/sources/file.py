@@ -67,14 +67,15 @@ class FileSource:
             recording_start = mtime - timedelta(seconds=duration)
         self.recording_start = recording_start.astimezone(timezone.utc)
         self.frames_decoded = 0
+        self._first_pts: int | None = None
 
     def _open(self):
         try:
             return av.open(str(self.path), mode="r")
-        except (av.error.InvalidDataError, av.error.ValueError) as exc:
+        except av.error.InvalidDataError as exc:
             raise VideoError(f"{self.path} is not a video file that can be decoded ({exc.strerror or exc})") from None
-        except av.error.FFmpegError as exc:
-            raise VideoError(f"{self.path} cannot be opened: {exc}") from None
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise VideoError(f"{self.path} cannot be opened as a video: {exc}") from None
 
     def _probe(self, frame_rate: float | None) -> VideoInfo:
         with self._open() as container:
@@ -93,7 +94,11 @@ class FileSource:
 
     def _timestamp(self, frame: "av.VideoFrame", seq: int, use_pts: bool) -> datetime:
         if use_pts and frame.pts is not None and frame.time_base is not None:
-            offset = float(frame.pts * frame.time_base)
+            # Containers such as MPEG-TS keep the recorder's running clock:
+            # the offset counts from the first frame's time, not from zero.
+            if self._first_pts is None:
+                self._first_pts = frame.pts
+            offset = float((frame.pts - self._first_pts) * frame.time_base)
         else:
             offset = seq / self.info.frame_rate
         return self.recording_start + timedelta(seconds=offset)
@@ -103,6 +108,7 @@ class FileSource:
         # wrong by definition, so time comes from the sequence number instead.
         use_pts = self.frame_rate_override is None
         seq = -1
+        self._first_pts = None
         with self._open() as container:
             stream = container.streams.video[0]
             if self.decode_threads != 1:

@@ -1,0 +1,35 @@
+"""Accuracy on the whole PETS09 S2.L1 sequence (795 frames, about two minutes)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import DEMO_CAMERA, DEMO_SITE
+from vigie.cli import main
+
+# The floors the tracker must keep on PETS09 S2.L1 with the demo site's settings.
+MOTA_FLOOR = 0.75
+IDF1_FLOOR = 0.65
+
+
+@pytest.mark.slow
+def test_eval_mot_on_the_whole_sequence_meets_the_floors(pets09, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    out = tmp_path / "pets09-tracks.txt"
+    status = main(["eval", "mot", "--video", str(pets09 / "vtest.avi"), "--gt", str(pets09 / "gt.txt"),
+                   "--site", str(DEMO_SITE), "--camera", DEMO_CAMERA, "--out", str(out), "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    scores = json.loads(captured.out)
+
+    for key in ("mota", "idf1", "precision", "recall"):
+        assert isinstance(scores[key], float) and 0.0 <= scores[key] <= 1.0, (key, scores[key])
+    assert isinstance(scores["id_switches"], int) and scores["id_switches"] >= 0
+    assert scores["num_frames"] == 795
+    assert scores["gt_boxes"] == 4650
+    assert scores["gt_ids"] == 19
+    assert scores["tracks_file"] == str(out) and out.stat().st_size > 0
+
+    assert scores["mota"] >= MOTA_FLOOR, scores
+    assert scores["idf1"] >= IDF1_FLOOR, scores

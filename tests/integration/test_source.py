@@ -1,0 +1,159 @@
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from conftest import CLIP_FRAMES
+from vigie.config import load_site
+from vigie.errors import VideoError
+from vigie.sources.file import FileSource
+
+START = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def truncated_vtest(vtest, tmp_path_factory):
+    data = vtest.read_bytes()
+    path = tmp_path_factory.mktemp("cut") / "vtest-cut.avi"
+    path.write_bytes(data[: len(data) * 4 // 10])
+    return path
+
+
+def test_vtest_has_795_frames_of_768_by_576(vtest):
+    src = FileSource(vtest, "cam", START, frame_rate=7)
+    assert src.info.width == 768 and src.info.height == 576
+    assert src.info.declared_frames == 795
+    n, last = 0, None
+    for frame in src:
+        n += 1
+        last = frame
+    assert n == 795
+    assert src.frames_decoded == 795
+    assert last.seq == 794
+    assert last.image.shape == (576, 768, 3) and last.image.dtype == np.uint8
+    assert last.size == (768, 576)
+    assert last.camera_id == "cam"
+
+
+def test_timestamps_follow_the_true_frame_rate_from_recording_start(vtest):
+    src = FileSource(vtest, "cam", START, frame_rate=7)
+    assert src.info.frame_rate == 7
+    stamps = {}
+    for frame in src:
+        if frame.seq in (0, 1, 7, 70):
+            stamps[frame.seq] = frame.timestamp
+        if frame.seq == 70:
+            break
+    assert stamps[0] == START
+    assert stamps[70] - START == timedelta(seconds=10)
+    assert stamps[7] - START == timedelta(seconds=1)
+    assert (stamps[1] - START).total_seconds() == pytest.approx(1 / 7, abs=1e-6)
+    assert all(t.tzinfo is not None and t.utcoffset() == timedelta(0) for t in stamps.values())
+
+
+def test_without_a_frame_rate_the_container_clock_is_used(vtest):
+    src = FileSource(vtest, "cam", START)
+    assert src.info.frame_rate == pytest.approx(10.0)  # what the AVI header says
+    frame = next(f for f in src if f.seq == 70)
+    assert (frame.timestamp - START).total_seconds() == pytest.approx(7.0, abs=0.01)
+
+
+def test_recording_start_in_another_zone_is_kept_in_utc(vtest):
+    paris = timezone(timedelta(hours=1))
+    src = FileSource(vtest, "cam", datetime(2026, 11, 20, 14, 0, tzinfo=paris), frame_rate=7)
+    frame = next(iter(src))
+    assert frame.timestamp == START
+    assert frame.timestamp.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("step", [1, 5, 13])
+def test_frame_step_yields_every_kth_seq(clip, step):
+    src = FileSource(clip, "cam", START, frame_rate=7, frame_step=step)
+    seqs = [f.seq for f in src]
+    assert seqs == list(range(0, CLIP_FRAMES, step))
+    assert src.frames_decoded == CLIP_FRAMES  # every frame is decoded, only every kth is handed on
+
+
+def test_for_camera_takes_start_and_rate_from_the_site(vtest):
+    from conftest import DEMO_CAMERA, DEMO_SITE
+
+    camera = load_site(DEMO_SITE).camera(DEMO_CAMERA)
+    src = FileSource.for_camera(vtest, camera, frame_step=5)
+    assert src.info.frame_rate == 7
+    frames = iter(src)
+    first, second = next(frames), next(frames)
+    assert first.timestamp == camera.recording_start
+    assert second.seq == 5
+    assert second.timestamp - first.timestamp == timedelta(seconds=5 / 7)
+
+
+def synthetic_video(path, first_pts: int, fps: int = 10, frames: int = 20, fmt: str = "mpegts"):
+    """A tiny video whose clock starts at first_pts (in 1/fps units), as a
+    recorder's export keeps its running clock (MPEG-TS always does)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = first_pts + i, Fraction(1, fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("first_pts", [0, 36000], ids=["clock from zero", "clock from one hour"])
+@pytest.mark.parametrize("fmt, ext", [("mpegts", "ts"), ("matroska", "mkv")])
+def test_first_frame_is_stamped_recording_start_whatever_the_container_clock(tmp_path, first_pts, fmt, ext):
+    """recording_start is documented as the time of the source's first frame;
+    frame k is k / fps after it, wherever the stream's own timestamps begin."""
+    path = synthetic_video(tmp_path / f"export.{ext}", first_pts, fmt=fmt)
+    frames = list(FileSource(path, "cam", START))
+    assert len(frames) == 20
+    assert frames[0].timestamp == START
+    assert (frames[10].timestamp - START).total_seconds() == pytest.approx(1.0, abs=1e-3)
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+def test_missing_file_raises_video_error_naming_the_path(tmp_path):
+    path = tmp_path / "no-such-video.mp4"
+    with pytest.raises(VideoError) as info:
+        FileSource(path, "cam")
+    assert str(path) in str(info.value)
+
+
+def test_a_folder_raises_video_error(tmp_path):
+    with pytest.raises(VideoError, match="not a file"):
+        FileSource(tmp_path, "cam")
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [("notes.mp4", b"this is not a video, just some text\n" * 20), ("empty.avi", b"")],
+    ids=["text named .mp4", "empty file"],
+)
+def test_a_file_that_is_not_a_video_raises_video_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(VideoError) as info:
+        FileSource(path, "cam")
+    assert str(path) in str(info.value)
+
+
+def test_truncated_file_yields_its_frames_then_raises_video_error(truncated_vtest):
+    src = FileSource(truncated_vtest, "cam", START, frame_rate=7)
+    seqs = []
+    with pytest.raises(VideoError) as info:
+        for frame in src:
+            seqs.append(frame.seq)
+    message = str(info.value)
+    assert len(seqs) > 100, "the frames before the cut are delivered"
+    assert seqs == list(range(len(seqs)))
+    assert str(truncated_vtest) in message
+    assert "truncated" in message
+    assert str(src.frames_decoded) in message and "795" in message
