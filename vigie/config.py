@@ -66,6 +66,17 @@ class TrackerConfig(_Strict):
         return self
 
 
+class TilingConfig(_Strict):
+    """Detection on overlapping tiles, for large frames and small figures."""
+
+    enabled: bool = Field(False, description="Run the detector on tiles as well as (or instead of) the whole frame.")
+    rows: int = Field(2, description="Tile rows.", ge=1, le=8)
+    cols: int = Field(2, description="Tile columns.", ge=1, le=8)
+    overlap: float = Field(0.2, description="Share of a tile that overlaps its neighbour; make it at least the height of a person as a share of a tile.", ge=0.0, lt=0.9)
+    full_frame: bool = Field(True, description="Also detect on the whole frame: tiles alone split large people.")
+    merge_ios: float = Field(0.6, description="Boxes of a class whose intersection covers this share of the smaller one are the same object.", gt=0.0, le=1.0)
+
+
 class AnalysisConfig(_Strict):
     frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
     classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(
@@ -75,6 +86,8 @@ class AnalysisConfig(_Strict):
     min_track_seconds: float = Field(0.5, description="Tracks shorter than this are not stored.", ge=0.0)
     motion_gate: MotionGateConfig = Field(default_factory=MotionGateConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    tiling: TilingConfig = Field(default_factory=TilingConfig)
+    camera_motion: bool = Field(False, description="Estimate the camera's own motion between frames (drones, PTZ) and apply it to the tracker's predictions.")
 
 
 class Calibration(_Strict):
@@ -96,6 +109,11 @@ class CameraConfig(_Strict):
     recording_start: datetime | None = Field(None, description="UTC time of the source's first frame (ISO 8601).")
     frame_rate: float | None = Field(None, description="True frame rate, where the container's is wrong.", gt=0)
     calibration: Calibration | None = None
+    profile: Literal["fixed", "aerial"] = Field(
+        "fixed",
+        description="'aerial' (drones, high masts): small figures and a moving camera; "
+        "tiles 3x3 plus the full frame and camera-motion compensation, unless the camera's own analysis settings say otherwise.",
+    )
     detector: DetectorConfig | None = Field(None, description="Overrides the site's detector for this camera.")
     analysis: AnalysisConfig | None = Field(None, description="Overrides the site's analysis settings for this camera.")
 
@@ -133,7 +151,15 @@ class SiteConfig(_Strict):
         return self.camera(camera_id).detector or self.detector
 
     def analysis_for(self, camera_id: str) -> AnalysisConfig:
-        return self.camera(camera_id).analysis or self.analysis
+        cam = self.camera(camera_id)
+        if cam.analysis is not None:
+            return cam.analysis
+        if cam.profile == "aerial":
+            return self.analysis.model_copy(update={
+                "tiling": TilingConfig(enabled=True, rows=3, cols=3, overlap=0.25, full_frame=True),
+                "camera_motion": True,
+            })
+        return self.analysis
 
 
 def _describe_location(raw: dict, loc: tuple) -> str:

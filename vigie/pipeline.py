@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.describer import Describer
 from vigie.describe.kinematics import GroundPlane
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
+from vigie.detect.tiling import TiledDetector
 from vigie.errors import VideoError
 from vigie.sources.file import FileSource
 from vigie.track.bytetrack import ByteTracker
+from vigie.track.cmc import CameraMotion
 from vigie.types import CLASS_ID, Detections, Frame, TrackSummary
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,9 @@ class CameraPipeline:
         step = self.analysis.frame_step
         self.gate = MotionGate(self.analysis.motion_gate)
         self.detector = detector or build_detector(site.detector_for(camera.id), list(self.analysis.classes))
+        if self.analysis.tiling.enabled:
+            self.detector = TiledDetector(self.detector, self.analysis.tiling)
+        self.camera_motion = CameraMotion() if self.analysis.camera_motion else None
         self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
         ground = GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m) if camera.calibration else None
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step)
@@ -69,7 +75,10 @@ class CameraPipeline:
         if len(dets):
             dets = dets[[int(c) in self.wanted for c in dets.class_id]]
         t2 = time.perf_counter()
-        tracked = self.tracker.update(dets)
+        warp = None
+        if self.camera_motion is not None:
+            warp = self.camera_motion.estimate(frame.image, exclude=np.array([t.kf.box for t in self.tracker.tracks]))
+        tracked = self.tracker.update(dets, camera_motion=warp)
         t3 = time.perf_counter()
         self.describer.observe(frame, tracked, self.gate.mask_in)
         ended = [s for s in (self.describer.finish(tid) for tid in self.tracker.pop_finished()) if s and self._long_enough(s)]

@@ -113,12 +113,18 @@ class ByteTracker:
             track.state = State.TRACKED
 
     # --- the per-frame step --------------------------------------------------
-    def update(self, dets: Detections) -> Detections:
+    def update(self, dets: Detections, camera_motion: np.ndarray | None = None) -> Detections:
         """Associate this frame's detections; return the confirmed tracks'
-        boxes seen in it, with their track ids."""
+        boxes seen in it, with their track ids.
+
+        camera_motion: 2x3 transform from the previous frame's pixels to this
+        one's (vigie.track.cmc), applied to every prediction.
+        """
         cfg = self.config
         for t in self.tracks:
             t.kf.predict()
+            if camera_motion is not None:
+                t.kf.warp(camera_motion)
             t.frames_since_update += 1
 
         high = dets.confidence >= cfg.high_score

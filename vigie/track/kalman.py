@@ -56,10 +56,20 @@ class KalmanBox:
         self.mean = self.mean + gain @ (z - _H @ self.mean)
         self.cov = self.cov - gain @ s @ gain.T
 
-    def shift(self, dx: float, dy: float) -> None:
-        """Move the predicted box (used for camera-motion compensation)."""
-        self.mean[0] += dx
-        self.mean[1] += dy
+    def warp(self, m: np.ndarray) -> None:
+        """Apply the camera's motion (a 2x3 similarity) to the state, as
+        BoT-SORT does: position and velocity rotate and scale with the image,
+        the box height scales, and the covariance follows."""
+        lin = m[:, :2]
+        s = float(np.sqrt(abs(np.linalg.det(lin))))
+        t = np.eye(8)
+        t[0:2, 0:2] = lin
+        t[4:6, 4:6] = lin
+        t[3, 3] = s
+        t[7, 7] = s
+        self.mean = t @ self.mean
+        self.mean[:2] += m[:, 2]
+        self.cov = t @ self.cov @ t.T
 
     @property
     def box(self) -> np.ndarray:
