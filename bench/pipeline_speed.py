@@ -74,7 +74,8 @@ def decode_only(path: Path, frame_step: int = 1, frame_rate: float | None = None
 
 def pipeline_run(path: Path, site, camera_id: str, frame_step: int, frame_rate: float | None = None):
     camera = site.camera(camera_id)
-    source = FileSource(path, camera_id, camera.recording_start, frame_rate or camera.frame_rate, frame_step, decode_threads=1)
+    source = FileSource(path, camera_id, camera.recording_start, frame_rate or camera.frame_rate, frame_step, decode_threads=1,
+                        skip_loop_filter=site.analysis_for(camera_id).fast_decode)
     analysis = site.analysis_for(camera_id).model_copy(update={"frame_step": frame_step})
     site = site.model_copy(update={"analysis": analysis, "cameras": [camera.model_copy(update={"analysis": None})]})
     pipe = CameraPipeline(site.camera(camera_id), site, source.info.frame_rate)

@@ -37,7 +37,23 @@ class YoloV3TinyConfig(_Strict):
         return v
 
 
-DetectorConfig = Annotated[Union[YoloV3TinyConfig], Field(discriminator="type")]
+class NanoDetConfig(_Strict):
+    type: Literal["nanodet"] = "nanodet"
+    input_size: Literal[416] = Field(416, description="Square network input in pixels; the TF.js graph is built for 416 only.")
+    confidence: float = Field(0.1, description="Lowest class score kept; the tracker's thresholds decide what starts or extends a track.", ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)
+
+
+class CenterNetConfig(_Strict):
+    type: Literal["centernet"] = "centernet"
+    input_size: Literal[512] = Field(512, description="Square network input in pixels; the TF.js graph is built for 512 only.")
+    confidence: float = Field(0.1, description="Lowest score kept (about 0.42 is the best cut for boxes used alone; the tracker wants the low ones too).", ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)
+
+
+DetectorConfig = Annotated[Union[YoloV3TinyConfig, NanoDetConfig, CenterNetConfig], Field(discriminator="type")]
 
 
 class MotionGateConfig(_Strict):
@@ -79,6 +95,7 @@ class TilingConfig(_Strict):
 
 class AnalysisConfig(_Strict):
     frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
+    fast_decode: bool = Field(True, description="Skip the in-loop deblocking filter of H.264/HEVC when decoding (about a quarter less decoding CPU; frames stay within ~42 dB PSNR).")
     classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(
         default_factory=lambda: ["person", "bicycle", "car", "motorcycle", "bus", "truck"],
         description="Classes to detect, track and store.",

@@ -155,7 +155,7 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
 
     camera = site.camera(camera_id)
     analysis = site.analysis_for(camera_id)
-    source = FileSource.for_camera(path, camera, frame_step=analysis.frame_step)
+    source = FileSource.for_camera(path, camera, analysis)
     store.upsert_cameras(site.cameras)
     analysis_id = store.begin_analysis(camera_id, str(source.path), file_fingerprint(source.path))
     pipeline = CameraPipeline(camera, site, source.info.frame_rate, detector=detector)

@@ -77,8 +77,10 @@ def test_frame_step_yields_every_kth_seq(clip, step):
 def test_for_camera_takes_start_and_rate_from_the_site(vtest):
     from conftest import DEMO_CAMERA, DEMO_SITE
 
-    camera = load_site(DEMO_SITE).camera(DEMO_CAMERA)
-    src = FileSource.for_camera(vtest, camera, frame_step=5)
+    site = load_site(DEMO_SITE)
+    camera = site.camera(DEMO_CAMERA)
+    analysis = site.analysis_for(DEMO_CAMERA).model_copy(update={"frame_step": 5})
+    src = FileSource.for_camera(vtest, camera, analysis)
     assert src.info.frame_rate == 7
     frames = iter(src)
     first, second = next(frames), next(frames)

@@ -102,7 +102,7 @@ def track_video(video: str | Path, site, camera_id: str, progress: bool = False)
 
     camera = site.camera(camera_id)
     analysis = site.analysis_for(camera_id)
-    source = FileSource.for_camera(video, camera, frame_step=analysis.frame_step)
+    source = FileSource.for_camera(video, camera, analysis)
     pipeline = CameraPipeline(camera, site, source.info.frame_rate)
     rows: list[tuple] = []
     person = CLASS_ID["person"]

@@ -48,12 +48,14 @@ class FileSource:
         frame_rate: float | None = None,
         frame_step: int = 1,
         decode_threads: int = 0,
+        skip_loop_filter: bool = False,
     ) -> None:
         self.path = Path(path)
         self.camera_id = camera_id
         self.frame_step = max(1, int(frame_step))
         self.decode_threads = decode_threads
         self.frame_rate_override = frame_rate
+        self.skip_loop_filter = skip_loop_filter
         if not self.path.exists():
             raise VideoError(f"video file {self.path} does not exist")
         if not self.path.is_file():
@@ -111,6 +113,11 @@ class FileSource:
         self._first_pts = None
         with self._open() as container:
             stream = container.streams.video[0]
+            if self.skip_loop_filter:
+                # H.264/HEVC deblocking is a quarter of their decoding time; without
+                # it frames differ from the encoder's by ~42 dB PSNR, invisible at
+                # the detector's input size (bench/pipeline_speed.py measures both).
+                stream.codec_context.options = {"skip_loop_filter": "all"}
             if self.decode_threads != 1:
                 stream.thread_type = "AUTO"
                 stream.codec_context.thread_count = self.decode_threads
@@ -132,6 +139,8 @@ class FileSource:
             )
 
     @classmethod
-    def for_camera(cls, path: str | Path, camera, frame_step: int = 1, decode_threads: int = 0) -> "FileSource":
-        """A source for `camera` (a CameraConfig): its start time and true frame rate."""
-        return cls(path, camera.id, camera.recording_start, camera.frame_rate, frame_step, decode_threads)
+    def for_camera(cls, path: str | Path, camera, analysis, decode_threads: int = 0) -> "FileSource":
+        """A source for `camera` (a CameraConfig) with its analysis settings:
+        its start time, true frame rate, frame step and decoding shortcuts."""
+        return cls(path, camera.id, camera.recording_start, camera.frame_rate, analysis.frame_step, decode_threads,
+                   skip_loop_filter=analysis.fast_decode)
