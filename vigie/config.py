@@ -69,6 +69,10 @@ class TrackerConfig(_Strict):
     match_iou: float = Field(0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0)
     lost_seconds: float = Field(4.0, description="How long a lost track may be found again before it ends.", gt=0.0)
     recovery_radius: float = Field(0.3, description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).", ge=0.0)
+    appearance_weight: float = Field(0.0, description="Weight of appearance against motion in association (0 = motion only); used when the pipeline computes appearance vectors.", ge=0.0, le=1.0)
+    appearance_gate: float = Field(0.25, description="Cosine distance above which two looks are different objects: such a pair never matches.", gt=0.0, le=2.0)
+    appearance_refresh: int = Field(7, description="Analysed frames after which a track's look is refreshed from an unoccluded view.", ge=1)
+    appearance_momentum: float = Field(0.9, description="How slowly a track's look follows new views (exponential moving average).", ge=0.0, lt=1.0)
     min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
 
 

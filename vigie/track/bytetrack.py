@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Callable
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from vigie.track.matching import assign, iou_matrix
 from vigie.types import CLASS_ID, Detections
 
 _PERSON = CLASS_ID["person"]
+# Detections.data column with an (N, D) unit appearance vector per box, NaN
+# rows where none was computed. Optional: without it, motion alone decides.
+APPEARANCE = "appearance"
 
 
 class State(Enum):
@@ -49,6 +53,8 @@ class _Track:
     hits: int = 1
     frames_since_update: int = 0
     last_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    feature: np.ndarray | None = None  # running mean of unoccluded appearance vectors
+    feature_age: int = 0  # analysed frames since the feature last changed
 
     @property
     def class_id(self) -> int:
@@ -70,6 +76,7 @@ class ByteTracker:
         self.ids = IdCounter()
         self.tracks: list[_Track] = []
         self._finished: list[int] = []
+        self.appearance_computed = 0  # how many vectors were asked for: the cost of looks
 
     # --- helpers -------------------------------------------------------------
     def _cost(self, tracks: list[_Track], dets: Detections, fuse_score: bool) -> np.ndarray:
@@ -79,8 +86,32 @@ class ByteTracker:
             # ByteTrack's score fusion: a confident detection is a better match.
             iou = iou * dets.confidence[None, :]
         cost = 1.0 - iou
+        cost = self._with_appearance(cost, tracks, dets)
         gate = _class_gate(np.array([t.class_id for t in tracks], dtype=int), dets.class_id)
         return np.where(gate, cost, np.inf)
+
+    def _appearance_distance(self, tracks: list[_Track], dets: Detections) -> np.ndarray | None:
+        """Cosine distance track feature <-> detection vector; NaN where either is unknown."""
+        feats = dets.data.get(APPEARANCE)
+        if feats is None or not len(tracks) or not len(dets) or self.config.appearance_weight <= 0:
+            return None
+        dim = feats.shape[1]
+        tf = np.array([t.feature if t.feature is not None else np.full(dim, np.nan) for t in tracks], dtype=np.float32)
+        return 1.0 - tf @ feats.astype(np.float32).T
+
+    def _with_appearance(self, motion_cost: np.ndarray, tracks: list[_Track], dets: Detections) -> np.ndarray:
+        """DeepSORT-style fusion, gated on motion: where both vectors are
+        known, a clearly different look vetoes the pair, and otherwise the
+        cost is a blend of motion and look. Motion alone elsewhere."""
+        dist = self._appearance_distance(tracks, dets)
+        if dist is None:
+            return motion_cost
+        cfg = self.config
+        known = np.isfinite(dist)
+        d = np.where(known, dist, 0.0)
+        blended = (1 - cfg.appearance_weight) * motion_cost + cfg.appearance_weight * np.minimum(d / cfg.appearance_gate, 1.0)
+        out = np.where(known, blended, motion_cost)
+        return np.where(known & (d > cfg.appearance_gate), np.inf, out)
 
     def _recovery_cost(self, tracks: list[_Track], dets: Detections) -> np.ndarray:
         """Centre distance over the allowed radius (<= 1 may match), for lost tracks."""
@@ -97,7 +128,47 @@ class ByteTracker:
         cost = dist / np.maximum(radius, 1e-9)
         gate = _class_gate(np.array([t.class_id for t in tracks], dtype=int), dets.class_id)
         ok = gate & (ratio > 0.75) & (ratio < 1.33)
-        return np.where(ok, cost, np.inf)
+        return np.where(ok, self._with_appearance(cost, tracks, dets), np.inf)
+
+    def _needs_appearance(self, dets: Detections) -> np.ndarray:
+        """Indices of the boxes whose look can change a decision this frame:
+        a box that several tracks could take, or a track that could take
+        several boxes (people crossing); a box no track overlaps while some
+        track is lost (it may be that track coming back); and a box that will
+        refresh the look of a track that has none or an old one."""
+        cfg = self.config
+        if not self.tracks:
+            return np.zeros(0, int)
+        candidates = dets.confidence >= cfg.low_score
+        iou = iou_matrix(np.array([t.kf.box for t in self.tracks]), dets.xyxy)
+        close = (iou > cfg.match_iou) & candidates[None, :]
+        need = (close.sum(axis=0) >= 2) | (close[close.sum(axis=1) >= 2].any(axis=0))
+        if any(t.state is State.LOST for t in self.tracks):
+            need |= candidates & ~close.any(axis=0)
+        due = np.array([t.feature is None or t.feature_age >= cfg.appearance_refresh for t in self.tracks])
+        if due.any():
+            best_track = iou.argmax(axis=0)
+            need |= close.any(axis=0) & due[best_track]
+        return np.flatnonzero(need)
+
+    def _add_appearance(self, dets: Detections, appearance: Callable[[np.ndarray], np.ndarray]) -> Detections:
+        idx = self._needs_appearance(dets)
+        self.appearance_computed += len(idx)
+        if not len(idx):
+            return dets
+        vectors = np.asarray(appearance(idx), dtype=np.float32)
+        column = np.full((len(dets), vectors.shape[1]), np.nan, dtype=np.float32)
+        column[idx] = vectors
+        return dets.with_data(**{APPEARANCE: column})
+
+    @staticmethod
+    def _occluded(dets: Detections, j: int) -> bool:
+        """Another box overlaps this one: its look is partly someone else's."""
+        if len(dets) < 2:
+            return False
+        iou = iou_matrix(dets.xyxy[j : j + 1], dets.xyxy)[0]
+        iou[j] = 0.0
+        return bool(iou.max() > 0.1)
 
     def _update_track(self, track: _Track, dets: Detections, j: int) -> None:
         track.kf.update(dets.xyxy[j])
@@ -107,18 +178,37 @@ class ByteTracker:
         track.class_votes[c] = track.class_votes.get(c, 0.0) + track.score
         track.hits += 1
         track.frames_since_update = 0
+        feats = dets.data.get(APPEARANCE)
+        if feats is not None and np.isfinite(feats[j]).all() and not self._occluded(dets, j):
+            f = feats[j].astype(np.float32)
+            if track.feature is None:
+                track.feature = f
+            else:
+                # BoT-SORT's exponential moving average, renormalised.
+                m = self.config.appearance_momentum * track.feature + (1 - self.config.appearance_momentum) * f
+                track.feature = m / max(float(np.linalg.norm(m)), 1e-9)
+            track.feature_age = 0
         if track.state is State.TENTATIVE and track.hits >= self.config.min_hits:
             track.track_id = self.ids.take()
         if track.track_id > 0:
             track.state = State.TRACKED
 
     # --- the per-frame step --------------------------------------------------
-    def update(self, dets: Detections, camera_motion: np.ndarray | None = None) -> Detections:
+    def update(
+        self,
+        dets: Detections,
+        camera_motion: np.ndarray | None = None,
+        appearance: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Detections:
         """Associate this frame's detections; return the confirmed tracks'
         boxes seen in it, with their track ids.
 
         camera_motion: 2x3 transform from the previous frame's pixels to this
         one's (vigie.track.cmc), applied to every prediction.
+        appearance: computes unit appearance vectors for the detections at the
+        given indices; called only for the boxes where looks can decide
+        something (see `_needs_appearance`), because a vector costs more than
+        all the tracking.
         """
         cfg = self.config
         for t in self.tracks:
@@ -126,6 +216,9 @@ class ByteTracker:
             if camera_motion is not None:
                 t.kf.warp(camera_motion)
             t.frames_since_update += 1
+            t.feature_age += 1
+        if appearance is not None and cfg.appearance_weight > 0 and APPEARANCE not in dets.data and len(dets):
+            dets = self._add_appearance(dets, appearance)
 
         high = dets.confidence >= cfg.high_score
         low = (dets.confidence >= cfg.low_score) & ~high
