@@ -11,6 +11,8 @@ from vigie.detect.base import Detector
 
 BACKENDS: dict[str, str] = {
     "yolov3-tiny": "vigie.detect.yolov3_tiny:YoloV3TinyDetector",
+    "nanodet": "vigie.detect.nanodet:NanoDetDetector",
+    "centernet": "vigie.detect.centernet:CenterNetDetector",
 }
 
 

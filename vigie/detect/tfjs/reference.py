@@ -21,6 +21,10 @@ from vigie.detect.tfjs.graph import TfGraph, TfNode, tf_dtype
 Ref = Callable[[TfNode, list[np.ndarray]], list[np.ndarray]]
 
 
+def _int(a: np.ndarray) -> int:
+    return int(np.asarray(a).reshape(-1)[0])
+
+
 def _spatial(values, fmt: str) -> tuple[int, int]:
     return (values[1], values[2]) if fmt == "NHWC" else (values[2], values[3])
 
@@ -166,7 +170,7 @@ def _strided_slice(node: TfNode, ins):
 
 
 def _top_k(node: TfNode, ins):
-    x, k = ins[0], int(ins[1])
+    x, k = ins[0], _int(ins[1])
     order = np.argsort(-x, axis=-1, kind="stable")[..., :k]  # ties: lower index first
     return [np.take_along_axis(x, order, axis=-1), order.astype(np.int32)]
 
@@ -195,7 +199,7 @@ def _sparse_to_dense(node: TfNode, ins):
 
 
 def _split_v(node: TfNode, ins):
-    x, sizes, axis = ins[0], [int(s) for s in ins[1]], int(ins[2])
+    x, sizes, axis = ins[0], [int(s) for s in ins[1]], _int(ins[2])
     if -1 in sizes:
         sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
     return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
@@ -232,7 +236,7 @@ def _pad(node: TfNode, ins):
 def _gather(node: TfNode, ins):
     if node.attrs.get("batch_dims", 0):
         raise NotImplementedError("batch_dims")
-    return [np.take(ins[0], ins[1], axis=int(ins[2]))]
+    return [np.take(ins[0], ins[1], axis=_int(ins[2]))]
 
 
 REFERENCE: dict[str, Ref] = {
@@ -253,13 +257,13 @@ REFERENCE: dict[str, Ref] = {
     "Identity": lambda node, ins: [ins[0]],
     "Transpose": lambda node, ins: [ins[0].transpose([int(p) for p in ins[1]])],
     "Reshape": _reshape,
-    "ConcatV2": lambda node, ins: [np.concatenate(ins[:-1], axis=int(ins[-1]))],
+    "ConcatV2": lambda node, ins: [np.concatenate(ins[:-1], axis=_int(ins[-1]))],
     "SplitV": _split_v,
     "Pad": _pad,
     "PadV2": _pad,
     "Mean": _mean,
     "Cast": _cast,
-    "ExpandDims": lambda node, ins: [np.expand_dims(ins[0], int(np.asarray(ins[1]).reshape(-1)[0]))],
+    "ExpandDims": lambda node, ins: [np.expand_dims(ins[0], _int(ins[1]))],
     "StridedSlice": _strided_slice,
     "Equal": lambda node, ins: [np.equal(ins[0], ins[1])],
     "TopKV2": _top_k,
