@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 from vigie.config import CameraConfig, SiteConfig
+from vigie.describe.appearance import build_appearance
 from vigie.describe.describer import Describer
 from vigie.describe.kinematics import GroundPlane
 from vigie.detect.motion import MotionGate
@@ -52,6 +53,8 @@ class CameraPipeline:
         if self.analysis.tiling.enabled:
             self.detector = TiledDetector(self.detector, self.analysis.tiling)
         self.camera_motion = CameraMotion() if self.analysis.camera_motion else None
+        tracker_cfg = self.analysis.tracker
+        self.appearance = build_appearance(tracker_cfg.appearance) if tracker_cfg.appearance_weight > 0 else None
         self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
         ground = GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m) if camera.calibration else None
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step)
@@ -78,7 +81,11 @@ class CameraPipeline:
         warp = None
         if self.camera_motion is not None:
             warp = self.camera_motion.estimate(frame.image, exclude=np.array([t.kf.box for t in self.tracker.tracks]))
-        tracked = self.tracker.update(dets, camera_motion=warp)
+        looks = None
+        if self.appearance is not None:
+            boxes, image = dets.xyxy, frame.image
+            looks = lambda idx: self.appearance(image, boxes[idx])  # noqa: E731 - computed only where the tracker asks
+        tracked = self.tracker.update(dets, camera_motion=warp, appearance=looks)
         t3 = time.perf_counter()
         self.describer.observe(frame, tracked, self.gate.mask_in)
         ended = [s for s in (self.describer.finish(tid) for tid in self.tracker.pop_finished()) if s and self._long_enough(s)]

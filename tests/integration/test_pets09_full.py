@@ -8,9 +8,12 @@ import pytest
 from conftest import DEMO_CAMERA, DEMO_SITE
 from vigie.cli import main
 
-# The floors the tracker must keep on PETS09 S2.L1 with the demo site's settings.
-MOTA_FLOOR = 0.75
-IDF1_FLOOR = 0.65
+# Floors just below what the demo site's settings reach on PETS09 S2.L1
+# (NanoDet + ByteTrack with colour-stripe appearance: MOTA 0.844, IDF1 0.865,
+# 14 ID switches, docs/BENCHMARKS.md); the issues ask for at least 0.82 / 0.75 / 25.
+MOTA_FLOOR = 0.83
+IDF1_FLOOR = 0.84
+ID_SWITCHES_CEILING = 20
 
 
 @pytest.mark.slow
@@ -33,3 +36,4 @@ def test_eval_mot_on_the_whole_sequence_meets_the_floors(pets09, tmp_path, monke
 
     assert scores["mota"] >= MOTA_FLOOR, scores
     assert scores["idf1"] >= IDF1_FLOOR, scores
+    assert scores["id_switches"] <= ID_SWITCHES_CEILING, scores

@@ -17,7 +17,7 @@ def test_demo_site_loads():
     assert cam.frame_rate == 7
     assert cam.recording_start == datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
     assert cam.calibration is not None and len(cam.calibration.image_points) == 4
-    assert site.detector_for(DEMO_CAMERA).type == "yolov3-tiny"
+    assert site.detector_for(DEMO_CAMERA).type == "nanodet"
     assert site.analysis_for("nimes-gare-01") == site.analysis
 
 
@@ -80,7 +80,8 @@ def at(*keys, value):
         (cam(2, lat="north"), ["nimes-maison-carree-01", "lat"]),
         (lambda raw: raw["cameras"].append(dict(raw["cameras"][1])), ["nimes-arenes-01", "twice"]),
         (cam(0, recording_start="2026-11-20T13:00:00"), ["nimes-esplanade-01", "recording_start", "time zone"]),
-        (at("detector", "input_size", value=400), ["input_size", "multiple of 32", "400"]),
+        (at("detector", value={"type": "yolov3-tiny", "input_size": 400}), ["input_size", "multiple of 32", "400"]),
+        (at("detector", "input_size", value=320), ["detector.nanodet.input_size", "416"]),
         (cam(3, detector={"type": "yolov3-tiny", "input_size": 300}), ["nimes-gare-01", "input_size", "multiple of 32"]),
         (at("detector", "type", value="yolov8"), ["detector", "yolov8"]),
         (at("analysis", "tracker", "min_hit", value=3), ["analysis.tracker.min_hit"]),
@@ -95,7 +96,7 @@ def at(*keys, value):
         (at("analysis", "tracker", "low_score", value=0.8), ["analysis.tracker", "low_score <= high_score"]),
     ],
     ids=["unknown camera field", "unknown nested field", "latitude", "longitude", "latitude not a number",
-         "duplicate camera ids", "naive recording_start", "input_size", "camera input_size", "unknown detector",
+         "duplicate camera ids", "naive recording_start", "input_size", "nanodet input_size", "camera input_size", "unknown detector",
          "unknown tracker field", "unknown class", "frame_step 0", "frame_rate 0", "bad camera id",
          "missing camera id", "three calibration points", "no cameras", "unknown top-level field",
          "tracker scores out of order"],

@@ -58,6 +58,9 @@ def score(gt: np.ndarray, hyp: np.ndarray) -> MotScores:
     """Compare tracker rows with truth rows (both MOT format, frame-aligned)."""
     import motmetrics as mm
 
+    hyp = np.asarray(hyp, dtype=float)
+    if hyp.size == 0:  # a tracker that output nothing scores, it does not crash
+        hyp = np.zeros((0, 7))
     acc = mm.MOTAccumulator(auto_id=False)
     frames = sorted(set(gt[:, 0].astype(int)) | set(hyp[:, 0].astype(int)))
     gt_by = {f: gt[gt[:, 0] == f] for f in frames}
