@@ -149,3 +149,16 @@ def test_importing_vigie_does_not_load_onnxruntime():
     code = ("import sys, vigie, vigie.config, vigie.detect.registry; "
             "assert 'onnxruntime' not in sys.modules and 'onnx' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_int8_nanodet_finds_the_pets09_people(tmp_path, monkeypatch):
+    """The int8 option (vigie.detect.tfjs.quantize) keeps person recall."""
+    if not Path("/usr/share/darknet/data/dog.jpg").is_file():
+        pytest.skip("int8 calibration needs Debian's darknet package (apt-get install darknet)")
+    from vigie.config import NanoDetConfig
+    from vigie.detect.registry import build_detector
+
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    detector = build_detector(NanoDetConfig(precision="int8"), ["person"])
+    hits, total = _recall(detector, _pets_frames([0, 100, 200, 300]))
+    assert hits / total >= 0.7, f"{hits}/{total}"

@@ -39,7 +39,7 @@ class NanoDetDetector:
 
     def __init__(self, config: NanoDetConfig, classes: list[str] | None = None) -> None:
         self.config = config
-        self.session = session("nanodet", config.threads)
+        self.session = session("nanodet", config.threads, self.preprocess if config.precision == "int8" else None)
         self.input_name = self.session.get_inputs()[0].name
         self.coco_to_vigie = coco_to_vigie(classes)
         # Pair each level's class and box outputs by their cell count.
@@ -55,10 +55,18 @@ class NanoDetDetector:
             self.levels.append((config.input_size // grid, grid, outs[80], outs[4 * REG_BINS]))
         self.out_names = [name for _, _, c, r in self.levels for name in (c, r)]
 
+    @staticmethod
+    def _tensor(canvas: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(((canvas.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[None])
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """BGR image -> the network's input tensor (letterboxed, normalised, NCHW)."""
+        return self._tensor(letterbox(image, self.config.input_size)[0])
+
     def detect(self, image: np.ndarray) -> Detections:
         canvas, scale = letterbox(image, self.config.input_size)
-        blob = ((canvas.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[None]
-        outs = dict(zip(self.out_names, self.session.run(self.out_names, {self.input_name: np.ascontiguousarray(blob)})))
+        blob = self._tensor(canvas)
+        outs = dict(zip(self.out_names, self.session.run(self.out_names, {self.input_name: blob})))
         boxes, scores, classes = [], [], []
         for stride, grid, cls_name, reg_name in self.levels:
             cls = outs[cls_name][0]

@@ -12,11 +12,17 @@ from vigie.types import CLASS_ID, Detections
 COCO_INDEX = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7}
 
 
-def session(model_name: str, threads: int):
-    """An onnxruntime CPU session on the cached conversion of one npm model."""
+def session(model_name: str, threads: int, int8_preprocess=None):
+    """An onnxruntime CPU session on the cached conversion of one npm model;
+    with `int8_preprocess` (the detector's image -> tensor function), on its
+    int8-convolution version (vigie.detect.tfjs.quantize)."""
     import onnxruntime as ort  # lazy: importing vigie must not load onnxruntime
 
     path = load_or_convert(model_name)
+    if int8_preprocess is not None:
+        from vigie.detect.tfjs.quantize import load_or_quantize
+
+        path = load_or_quantize(path, int8_preprocess)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
