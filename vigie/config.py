@@ -109,6 +109,12 @@ class TilingConfig(_Strict):
 
 class AnalysisConfig(_Strict):
     frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
+    max_width: int | None = Field(
+        960,
+        description="Frames wider than this are shrunk while decoding (the detectors see 416-608 px anyway; "
+        "thumbnails keep 960 px); coordinates are stored in source pixels. None: full resolution.",
+        ge=160,
+    )
     fast_decode: bool = Field(True, description="Skip the in-loop deblocking filter of H.264/HEVC when decoding (about a quarter less decoding CPU; frames stay within ~42 dB PSNR).")
     classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(
         default_factory=lambda: ["person", "bicycle", "car", "motorcycle", "bus", "truck"],
@@ -189,6 +195,7 @@ class SiteConfig(_Strict):
             return self.analysis.model_copy(update={
                 "tiling": TilingConfig(enabled=True, rows=3, cols=3, overlap=0.25, full_frame=True),
                 "camera_motion": True,
+                "max_width": None,  # tiles exist to see small figures at full resolution
             })
         return self.analysis
 

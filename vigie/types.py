@@ -27,6 +27,9 @@ class Frame:
     seq: int  # 0-based index of the frame in its source, counting every decoded frame
     timestamp: datetime  # UTC, timezone-aware
     image: np.ndarray  # HxWx3 uint8, BGR (OpenCV's order)
+    # Source pixels per image pixel: frames may be decoded smaller than the
+    # source (AnalysisConfig.max_width); stored coordinates are the source's.
+    scale: float = 1.0
 
     @property
     def size(self) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta, timezone
 
+import cv2
 import numpy as np
 import pytest
 
@@ -159,3 +160,30 @@ def test_truncated_file_yields_its_frames_then_raises_video_error(truncated_vtes
     assert str(truncated_vtest) in message
     assert "truncated" in message
     assert str(src.frames_decoded) in message and "795" in message
+
+
+def test_max_width_shrinks_frames_and_says_by_how_much(vtest):
+    full = next(iter(FileSource(vtest, "cam", frame_rate=7)))
+    small = next(iter(FileSource(vtest, "cam", frame_rate=7, max_width=384)))
+    assert full.image.shape == (576, 768, 3) and full.scale == 1.0
+    assert small.image.shape == (288, 384, 3) and small.scale == 2.0
+    # the same picture, at half the size
+    shrunk = cv2.resize(full.image, (384, 288), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - small.image.astype(int)).mean() < 6
+
+
+def test_describer_stores_source_pixels_when_frames_are_shrunk():
+    from datetime import datetime, timezone
+
+    from vigie.describe.describer import Describer
+    from vigie.types import Detections, Frame
+
+    d = Describer("cam", frame_rate=7)
+    image = np.full((288, 384, 3), 120, np.uint8)
+    t0 = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
+    for k in range(3):
+        frame = Frame("cam", k, t0, image, scale=2.0)
+        d.observe(frame, Detections(np.array([[10.0 + k, 20, 40 + k, 100]]), np.array([0.9]), np.array([0]), np.array([1])))
+    track = d.finish(1)
+    assert track.points[0].xyxy == (20.0, 40.0, 80.0, 200.0)
+    assert track.median_height_px == 160.0

@@ -61,14 +61,15 @@ class Describer:
         ious = iou_matrix(tracked.xyxy, tracked.xyxy)
         np.fill_diagonal(ious, 0.0)
         overlap = ious.max(axis=1) if len(tracked) > 1 else np.zeros(1)
-        ground = self.ground.to_ground(foot_points(tracked.xyxy)) if self.ground else None
+        source_boxes = tracked.xyxy * frame.scale  # points are stored in source pixels
+        ground = self.ground.to_ground(foot_points(source_boxes)) if self.ground else None
         for i, tid in enumerate(tracked.track_id):
             acc = self._live.setdefault(int(tid), _Accumulator())
             box = tracked.xyxy[i]
             conf = float(tracked.confidence[i])
             cls = int(tracked.class_id[i])
             acc.class_votes[cls] = acc.class_votes.get(cls, 0.0) + conf
-            acc.points.append(TrackPoint(frame.seq, frame.timestamp, tuple(float(v) for v in box), conf,
+            acc.points.append(TrackPoint(frame.seq, frame.timestamp, tuple(float(v) for v in source_boxes[i]), conf,
                                          tuple(float(v) for v in ground[i]) if ground is not None else None))
             q = crop_quality(frame.image, box, conf, float(overlap[i]))
             if q > acc.best_quality:

@@ -26,7 +26,12 @@ class MotionGate:
         """Update the background model with this frame; True if enough moved."""
         h, w = image.shape[:2]
         self.scale = min(1.0, self.config.width / w)
-        small = cv2.resize(image, (max(1, int(w * self.scale)), max(1, int(h * self.scale))), interpolation=cv2.INTER_AREA)
+        size = (max(1, int(w * self.scale)), max(1, int(h * self.scale)))
+        if w > 4 * size[0]:
+            # Area-averaging a large frame costs milliseconds; sampling it down
+            # to 4x the target first, then averaging, costs a tenth of that.
+            image = cv2.resize(image, (4 * size[0], 4 * size[1]), interpolation=cv2.INTER_NEAREST)
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         fg = self._mog.apply(small)
         # MOG2 marks shadows 127: they are not the object.
         fg = np.where(fg == 255, 255, 0).astype(np.uint8)

@@ -120,7 +120,7 @@ def track_video(video: str | Path, site, camera_id: str, progress: bool = False)
             bar.update(frame.seq + 1 - bar.n)
         for box, tid, conf, cls in zip(tracked.xyxy, tracked.track_id, tracked.confidence, tracked.class_id):
             if cls == person:
-                x1, y1, x2, y2 = (float(v) for v in box)
+                x1, y1, x2, y2 = (float(v) * frame.scale for v in box)
                 rows.append((frame.seq + 1, int(tid), x1, y1, x2 - x1, y2 - y1, float(conf)))
 
     try:

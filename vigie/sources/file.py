@@ -49,6 +49,7 @@ class FileSource:
         frame_step: int = 1,
         decode_threads: int = 0,
         skip_loop_filter: bool = False,
+        max_width: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.camera_id = camera_id
@@ -56,6 +57,7 @@ class FileSource:
         self.decode_threads = decode_threads
         self.frame_rate_override = frame_rate
         self.skip_loop_filter = skip_loop_filter
+        self.max_width = max_width
         if not self.path.exists():
             raise VideoError(f"video file {self.path} does not exist")
         if not self.path.is_file():
@@ -127,8 +129,8 @@ class FileSource:
                     self.frames_decoded = seq + 1
                     if seq % self.frame_step:
                         continue  # decoded (the codec needs it) but not converted nor analysed
-                    image = frame.to_ndarray(format="bgr24")
-                    yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), np.ascontiguousarray(image))
+                    image, scale = self._convert(frame)
+                    yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), image, scale)
             except av.error.FFmpegError as exc:
                 raise VideoError(f"{self.path}: decoding failed at frame {seq + 1}: {exc}") from None
         declared = self.info.declared_frames
@@ -138,9 +140,19 @@ class FileSource:
                 f"of the {declared} its header declares"
             )
 
+    def _convert(self, frame: "av.VideoFrame") -> tuple[np.ndarray, float]:
+        """BGR pixels, shrunk in the same pass as the colour conversion when the
+        source is wider than max_width (swscale's area filter: a 1080p frame
+        to 960 px costs 1.6 ms where converting it whole costs 4)."""
+        if self.max_width and frame.width > self.max_width:
+            height = 2 * round(frame.height * self.max_width / frame.width / 2)
+            small = frame.reformat(width=self.max_width, height=height, format="bgr24", interpolation="AREA")
+            return np.ascontiguousarray(small.to_ndarray()), frame.width / self.max_width
+        return np.ascontiguousarray(frame.to_ndarray(format="bgr24")), 1.0
+
     @classmethod
     def for_camera(cls, path: str | Path, camera, analysis, decode_threads: int = 0) -> "FileSource":
         """A source for `camera` (a CameraConfig) with its analysis settings:
         its start time, true frame rate, frame step and decoding shortcuts."""
         return cls(path, camera.id, camera.recording_start, camera.frame_rate, analysis.frame_step, decode_threads,
-                   skip_loop_filter=analysis.fast_decode)
+                   skip_loop_filter=analysis.fast_decode, max_width=analysis.max_width)
