@@ -107,3 +107,14 @@ def test_aerial_profile_turns_on_tiles_and_camera_motion():
     aerial = site.analysis_for("drone-1")
     assert aerial.tiling.enabled and aerial.camera_motion and aerial.tiling.full_frame
     assert not site.analysis_for("fixed-1").tiling.enabled
+
+
+def test_two_whole_people_one_half_in_front_of_the_other_stay_two():
+    """In a group, one person's box lies mostly inside the other's: that is
+    not a duplicate when neither box was cut by a tile border."""
+    person = CLASS_ID["person"]
+    back, front = [100, 100, 140, 200], [115, 120, 150, 210]
+    dets = Detections(np.array([back, front], float), np.array([0.9, 0.8]), np.array([person, person]))
+    assert len(merge(dets, np.zeros(2, bool), 0.6)) == 2
+    # the same geometry where the smaller box is a piece cut by a border merges
+    assert len(merge(dets, np.array([False, True]), 0.6)) == 1

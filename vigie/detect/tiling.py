@@ -20,6 +20,7 @@ import numpy as np
 
 from vigie.config import TilingConfig
 from vigie.detect.base import Detector
+from vigie.track.matching import iou_matrix
 from vigie.types import Detections
 
 _EDGE_PX = 2.0  # a box within this many pixels of a tile's inner border was cut by it
@@ -57,17 +58,23 @@ def _extent_iou(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     return inter / np.maximum(union, 1e-9)
 
 
-def same_object(xyxy: np.ndarray, truncated: np.ndarray, merge_ios: float) -> np.ndarray:
+def same_object(xyxy: np.ndarray, truncated: np.ndarray, merge_ios: float, nms_iou: float = 0.5) -> np.ndarray:
     """Pairs of boxes that show the same object.
 
-    Either one box lies mostly inside the other (a duplicate, or a piece of a
-    whole view), or both are pieces cut by a border: they then touch across
-    the overlap strip and line up along the border (same extent along it).
+    Two whole views are the same object when they overlap as NMS would say
+    (IoU): in a group, one person standing half in front of another has most
+    of their box inside the other's, so "inside" cannot be the test there.
+    A piece cut by a border is the same object as a box it lies mostly
+    inside (intersection over the smaller box); and two pieces are one
+    object when they touch across the overlap strip and line up along the
+    border (same extent along it).
     """
     ios = _ios(xyxy, xyxy)
+    iou = iou_matrix(xyxy, xyxy)
+    either_cut = truncated[:, None] | truncated[None, :]
     pieces = truncated[:, None] & truncated[None, :] & (ios > 0)
     aligned = np.maximum(_extent_iou(xyxy, xyxy, 0), _extent_iou(xyxy, xyxy, 1)) >= 0.5
-    return (ios >= merge_ios) | (pieces & aligned)
+    return (iou >= nms_iou) | (either_cut & (ios >= merge_ios)) | (pieces & aligned)
 
 
 def merge(dets: Detections, truncated: np.ndarray, merge_ios: float) -> Detections:
