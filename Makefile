@@ -54,8 +54,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
-	$(BIN)/python bench/pipeline_speed.py
 	$(BIN)/python bench/mot_accuracy.py
+	$(BIN)/python bench/pipeline_speed.py
+	$(BIN)/python bench/detector_recall.py
+	$(BIN)/python bench/tfjs_convert.py
+	$(BIN)/python bench/embed_speed.py
 
 clean:
 	rm -rf $(VENV) var
