@@ -58,58 +58,78 @@ def _extent_iou(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     return inter / np.maximum(union, 1e-9)
 
 
-def same_object(xyxy: np.ndarray, truncated: np.ndarray, merge_ios: float, nms_iou: float = 0.5) -> np.ndarray:
-    """Pairs of boxes that show the same object.
-
-    Two whole views are the same object when they overlap as NMS would say
-    (IoU): in a group, one person standing half in front of another has most
-    of their box inside the other's, so "inside" cannot be the test there.
-    A piece cut by a border is the same object as a box it lies mostly
-    inside (intersection over the smaller box); and two pieces are one
-    object when they touch across the overlap strip and line up along the
-    border (same extent along it).
-    """
-    ios = _ios(xyxy, xyxy)
+def _nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold: float) -> list[int]:
+    """Indices kept by greedy per-class NMS, best score first."""
     iou = iou_matrix(xyxy, xyxy)
-    either_cut = truncated[:, None] | truncated[None, :]
-    pieces = truncated[:, None] & truncated[None, :] & (ios > 0)
+    kept: list[int] = []
+    for i in np.argsort(-scores, kind="stable"):
+        if all(classes[k] != classes[i] or iou[i, k] < iou_threshold for k in kept):
+            kept.append(int(i))
+    return kept
+
+
+def _join_pieces(xyxy: np.ndarray, classes: np.ndarray) -> list[list[int]]:
+    """Groups of pieces that are one object: same class, touching across the
+    overlap strip, lined up along the border (same extent along it). Linked
+    transitively, as a person cut by both a vertical and a horizontal border
+    comes in four pieces."""
+    ios = _ios(xyxy, xyxy)
     aligned = np.maximum(_extent_iou(xyxy, xyxy, 0), _extent_iou(xyxy, xyxy, 1)) >= 0.5
-    return (iou >= nms_iou) | (either_cut & (ios >= merge_ios)) | (pieces & aligned)
-
-
-def merge(dets: Detections, truncated: np.ndarray, merge_ios: float) -> Detections:
-    """Greedy grouping by score; each group becomes one box (see module doc)."""
-    if len(dets) == 0:
-        return dets
-    order = np.argsort(-dets.confidence, kind="stable")
-    ios = same_object(dets.xyxy, truncated, merge_ios)
-    used = np.zeros(len(dets), bool)
-    boxes, scores, classes = [], [], []
-    for i in order:
-        if used[i]:
+    linked = (ios > 0) & aligned & (classes[:, None] == classes[None, :])
+    groups, seen = [], np.zeros(len(xyxy), bool)
+    for i in range(len(xyxy)):
+        if seen[i]:
             continue
-        # The group is everything linked to the seed through same-object pairs
-        # (pieces cut by two borders link through each other).
         group, frontier = [i], [i]
-        used[i] = True
+        seen[i] = True
         while frontier:
             j = frontier.pop()
-            for k in order:
-                if not used[k] and dets.class_id[k] == dets.class_id[i] and ios[j, k]:
-                    used[k] = True
-                    group.append(k)
-                    frontier.append(k)
-        used[group] = True
-        whole = [j for j in group if not truncated[j]]
-        if whole:
-            best = max(whole, key=lambda j: dets.confidence[j])
-            boxes.append(dets.xyxy[best])
-        else:
-            g = dets.xyxy[group]
-            boxes.append(np.r_[g[:, :2].min(axis=0), g[:, 2:].max(axis=0)])
-        scores.append(dets.confidence[group].max())
-        classes.append(dets.class_id[i])
-    return Detections(np.array(boxes), np.array(scores), np.array(classes))
+            for k in np.flatnonzero(linked[j] & ~seen):
+                seen[k] = True
+                group.append(int(k))
+                frontier.append(int(k))
+        groups.append(group)
+    return groups
+
+
+def merge(dets: Detections, truncated: np.ndarray, merge_ios: float, nms_iou: float = 0.5) -> Detections:
+    """One box per object (see module doc), in three steps.
+
+    1. Whole views (not cut by a tile border) go through ordinary NMS: in a
+       group of people one stands half in front of another, so only IoU, not
+       "inside", can say two whole boxes are the same person.
+    2. A piece that lies mostly inside a kept whole view is part of it.
+    3. The other pieces are joined (pieces of one object cut by borders) into
+       their union, kept unless a whole view already covers it.
+    """
+    if len(dets) == 0:
+        return dets
+    whole = np.flatnonzero(~truncated)
+    pieces = np.flatnonzero(truncated)
+    kept = [int(whole[k]) for k in _nms(dets.xyxy[whole], dets.confidence[whole], dets.class_id[whole], nms_iou)]
+    boxes = [dets.xyxy[k] for k in kept]
+    scores = [float(dets.confidence[k]) for k in kept]
+    classes = [int(dets.class_id[k]) for k in kept]
+    if len(pieces):
+        kept_xyxy = dets.xyxy[kept].reshape(-1, 4)
+        kept_cls = dets.class_id[kept]
+        inside = (_ios(dets.xyxy[pieces], kept_xyxy) >= merge_ios) & (dets.class_id[pieces][:, None] == kept_cls[None, :]) if kept else np.zeros((len(pieces), 0), bool)
+        loose = pieces[~inside.any(axis=1)] if inside.size else pieces
+        joined = []
+        for group in _join_pieces(dets.xyxy[loose], dets.class_id[loose]):
+            g = dets.xyxy[loose[group]]
+            joined.append((np.r_[g[:, :2].min(axis=0), g[:, 2:].max(axis=0)], float(dets.confidence[loose[group]].max()), int(dets.class_id[loose[group[0]]])))
+        if joined:
+            jx = np.array([j[0] for j in joined])
+            js = np.array([j[1] for j in joined])
+            jc = np.array([j[2] for j in joined])
+            for k in _nms(jx, js, jc, nms_iou):
+                covered = len(kept) and (iou_matrix(jx[k : k + 1], kept_xyxy)[0][kept_cls == jc[k]] >= nms_iou).any()
+                if not covered:
+                    boxes.append(jx[k])
+                    scores.append(js[k])
+                    classes.append(jc[k])
+    return Detections(np.array(boxes).reshape(-1, 4), np.array(scores), np.array(classes))
 
 
 class TiledDetector:
@@ -118,6 +138,8 @@ class TiledDetector:
     def __init__(self, inner: Detector, config: TilingConfig) -> None:
         self.inner = inner
         self.config = config
+        # Merge whole views as the inner detector's own NMS would.
+        self.nms_iou = float(getattr(getattr(inner, "config", None), "nms_iou", 0.5))
 
     def detect(self, image: np.ndarray) -> Detections:
         h, w = image.shape[:2]
@@ -143,4 +165,4 @@ class TiledDetector:
             cut.append(touches)
         if not parts:
             return Detections.empty()
-        return merge(Detections.concat(parts), np.concatenate(cut), self.config.merge_ios)
+        return merge(Detections.concat(parts), np.concatenate(cut), self.config.merge_ios, self.nms_iou)
