@@ -39,7 +39,13 @@ class YoloV3TinyConfig(_Strict):
 
 class NanoDetConfig(_Strict):
     type: Literal["nanodet"] = "nanodet"
-    input_size: Literal[416] = Field(416, description="Square network input in pixels; the TF.js graph is built for 416 only.")
+    input_size: Literal[416] = Field(416, description="Long side of the network input in pixels; the TF.js graph is built for 416.")
+    input_shape: Literal["frame", "square"] = Field(
+        "frame",
+        description="'frame': the network input takes the frame's aspect (416x256 for 16:9, 416x320 for 4:3; "
+        "the graph is re-targeted, vigie.detect.tfjs.input_size), so no work is spent on letterbox padding; "
+        "'square': the graph's own 416x416.",
+    )
     confidence: float = Field(0.1, description="Lowest class score kept; the tracker's thresholds decide what starts or extends a track.", ge=0.0, le=1.0)
     nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
     threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)

@@ -162,3 +162,35 @@ def test_int8_nanodet_finds_the_pets09_people(tmp_path, monkeypatch):
     detector = build_detector(NanoDetConfig(precision="int8"), ["person"])
     hits, total = _recall(detector, _pets_frames([0, 100, 200, 300]))
     assert hits / total >= 0.7, f"{hits}/{total}"
+
+
+def test_nanodet_retargeted_to_the_frame_aspect_finds_the_same_people(tmp_path, monkeypatch):
+    """input_shape 'frame' runs the graph at 416x320 for PETS09's 4:3 frames
+    (vigie.detect.tfjs.input_size): no padding to pay for, the same boxes."""
+    from vigie.config import NanoDetConfig
+    from vigie.detect.nanodet import NanoDetDetector, input_hw
+
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    frames = _pets_frames([0, 100, 200, 300])
+    square = NanoDetDetector(NanoDetConfig(input_shape="square"), ["person"])
+    framed = NanoDetDetector(NanoDetConfig(input_shape="frame"), ["person"])
+    assert input_hw(framed.config, frames[0].shape) == (320, 416)
+    assert input_hw(framed.config, (1080, 1920, 3)) == (256, 416)
+    assert input_hw(framed.config, (1920, 1080, 3)) == (416, 256)
+    for frame in frames.values():
+        a, b = square.detect(frame), framed.detect(frame)
+        a, b = a[a.confidence >= HIGH_SCORE], b[b.confidence >= HIGH_SCORE]
+        assert abs(len(a) - len(b)) <= 1
+        iou = iou_matrix(a.xyxy, b.xyxy)
+        assert (iou.max(axis=1) >= 0.8).mean() >= 0.8
+    assert _recall(framed, frames)[0] >= 0.7 * _recall(framed, frames)[1]
+
+
+def test_an_input_size_off_the_stride_is_refused():
+    from vigie.detect.tfjs.graph import load_graph
+    from vigie.detect.tfjs.input_size import with_input_size
+    from vigie.errors import ModelError
+
+    graph = load_graph(NPM_MODELS / "nanodet.json")
+    with pytest.raises(ModelError, match="multiples of 32"):
+        with_input_size(graph, 250, 416)

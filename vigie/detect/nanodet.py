@@ -34,26 +34,58 @@ STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 REG_BINS = 11  # reg_max 10, bins 0..10
 
 
+STRIDES = (8, 16, 32)
+
+
+def input_hw(config: NanoDetConfig, image_shape: tuple[int, ...]) -> tuple[int, int]:
+    """The network input (height, width) for frames of this shape: the square
+    the graph was made for, or (input_shape "frame") the frame's own aspect,
+    its long side input_size and its short side rounded up to a multiple of
+    32: a 16:9 frame then costs 416x256 instead of a letterboxed 416x416."""
+    side = config.input_size
+    if config.input_shape == "square":
+        return side, side
+    h, w = image_shape[:2]
+    short = lambda n: min(side, max(32, -(-int(np.ceil(side * n)) // 32) * 32))  # noqa: E731
+    return (short(h / w), side) if w >= h else (side, short(w / h))
+
+
+class _Network:
+    """One onnxruntime session for one input size, and how to read its outputs."""
+
+    def __init__(self, config: NanoDetConfig, hw: tuple[int, int], preprocess) -> None:
+        square = hw == (config.input_size, config.input_size)
+        self.hw = hw
+        self.session = session("nanodet", config.threads, preprocess if config.precision == "int8" else None,
+                               None if square else hw)
+        self.input_name = self.session.get_inputs()[0].name
+        # Pair each level's class and box outputs by their cell count.
+        by_cells: dict[int, dict[int, str]] = {}
+        for out in self.session.get_outputs():
+            by_cells.setdefault(out.shape[1], {})[out.shape[2]] = out.name
+        self.levels = []  # (stride, grid width, class output, box output)
+        for stride in STRIDES:
+            gh, gw = hw[0] // stride, hw[1] // stride
+            outs = by_cells.get(gh * gw, {})
+            if set(outs) != {80, 4 * REG_BINS}:
+                raise ModelError(f"NanoDet graph has unexpected outputs: {[(o.name, o.shape) for o in self.session.get_outputs()]}")
+            self.levels.append((stride, gw, outs[80], outs[4 * REG_BINS]))
+        self.out_names = [name for _, _, c, r in self.levels for name in (c, r)]
+
+
 class NanoDetDetector:
     """Finds COCO objects; returns only Vigie's tracked classes."""
 
     def __init__(self, config: NanoDetConfig, classes: list[str] | None = None) -> None:
         self.config = config
-        self.session = session("nanodet", config.threads, self.preprocess if config.precision == "int8" else None)
-        self.input_name = self.session.get_inputs()[0].name
         self.coco_to_vigie = coco_to_vigie(classes)
-        # Pair each level's class and box outputs by their cell count.
-        by_cells: dict[int, dict[int, str]] = {}
-        for out in self.session.get_outputs():
-            cells, width = out.shape[1], out.shape[2]
-            by_cells.setdefault(cells, {})[width] = out.name
-        self.levels = []  # (stride, grid width, class output, box output)
-        for cells, outs in sorted(by_cells.items(), reverse=True):
-            grid = int(round(cells ** 0.5))
-            if grid * grid != cells or set(outs) != {80, 4 * REG_BINS}:
-                raise ModelError(f"NanoDet graph has unexpected outputs: {[(o.name, o.shape) for o in self.session.get_outputs()]}")
-            self.levels.append((config.input_size // grid, grid, outs[80], outs[4 * REG_BINS]))
-        self.out_names = [name for _, _, c, r in self.levels for name in (c, r)]
+        self._networks: dict[tuple[int, int], _Network] = {}
+        self._network((config.input_size, config.input_size))  # fail now, not on the first frame
+
+    def _network(self, hw: tuple[int, int]) -> _Network:
+        if hw not in self._networks:
+            self._networks[hw] = _Network(self.config, hw, lambda image: self._tensor(letterbox(image, hw)[0]))
+        return self._networks[hw]
 
     @staticmethod
     def _tensor(canvas: np.ndarray) -> np.ndarray:
@@ -61,14 +93,15 @@ class NanoDetDetector:
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """BGR image -> the network's input tensor (letterboxed, normalised, NCHW)."""
-        return self._tensor(letterbox(image, self.config.input_size)[0])
+        return self._tensor(letterbox(image, input_hw(self.config, image.shape))[0])
 
     def detect(self, image: np.ndarray) -> Detections:
-        canvas, scale = letterbox(image, self.config.input_size)
+        net = self._network(input_hw(self.config, image.shape))
+        canvas, scale = letterbox(image, net.hw)
         blob = self._tensor(canvas)
-        outs = dict(zip(self.out_names, self.session.run(self.out_names, {self.input_name: blob})))
+        outs = dict(zip(net.out_names, net.session.run(net.out_names, {net.input_name: blob})))
         boxes, scores, classes = [], [], []
-        for stride, grid, cls_name, reg_name in self.levels:
+        for stride, grid, cls_name, reg_name in net.levels:
             cls = outs[cls_name][0]
             coco = cls.argmax(axis=1)
             conf = cls[np.arange(len(cls)), coco]

@@ -93,10 +93,17 @@ def output_counts(graph: TfGraph) -> dict[str, int]:
     return counts
 
 
-def convert(model_json: Path) -> onnx.ModelProto:
-    """Translate one TF.js graph model (its JSON and the shards beside it) to ONNX."""
+def convert(model_json: Path, input_hw: tuple[int, int] | None = None) -> onnx.ModelProto:
+    """Translate one TF.js graph model (its JSON and the shards beside it) to
+    ONNX; with `input_hw`, for that input height and width instead of the
+    graph's own (vigie.detect.tfjs.input_size)."""
     model_json = Path(model_json)
-    return convert_graph(load_graph(model_json), name=model_json.stem)
+    graph = load_graph(model_json)
+    if input_hw is not None:
+        from vigie.detect.tfjs.input_size import with_input_size
+
+        graph = with_input_size(graph, *input_hw)
+    return convert_graph(graph, name=model_json.stem)
 
 
 # --- the cache ----------------------------------------------------------------------
@@ -133,16 +140,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("VIGIE_DATA", "./var")) / "models"
 
 
-def load_or_convert(name: str, model_json: Path | None = None) -> Path:
-    """Path of the cached ONNX file for model `name` (e.g. "nanodet"), converting if needed."""
+def load_or_convert(name: str, model_json: Path | None = None, input_hw: tuple[int, int] | None = None) -> Path:
+    """Path of the cached ONNX file for model `name` (e.g. "nanodet"), converting if needed;
+    `input_hw` asks for another input size than the graph's own."""
     model_json = Path(model_json) if model_json else npm_models_dir() / f"{name}.json"
     if not model_json.is_file():
         raise ModelError(f"TF.js model {name!r} not found at {model_json}: run `npm install` (make setup does)")
     digest = model_digest(model_json)
-    target = cache_dir() / f"{name}-{digest[:16]}.onnx"
+    size = f"-{input_hw[0]}x{input_hw[1]}" if input_hw else ""
+    target = cache_dir() / f"{name}-{digest[:16]}{size}.onnx"
     if target.is_file():
         return target
-    data = convert(model_json).SerializeToString()
+    data = convert(model_json, input_hw).SerializeToString()
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target, then rename: a reader never sees half a file, and
     # two processes converting at once both end with the same complete bytes.

@@ -12,13 +12,14 @@ from vigie.types import CLASS_ID, Detections
 COCO_INDEX = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7}
 
 
-def session(model_name: str, threads: int, int8_preprocess=None):
-    """An onnxruntime CPU session on the cached conversion of one npm model;
-    with `int8_preprocess` (the detector's image -> tensor function), on its
-    int8-convolution version (vigie.detect.tfjs.quantize)."""
+def session(model_name: str, threads: int, int8_preprocess=None, input_hw: tuple[int, int] | None = None):
+    """An onnxruntime CPU session on the cached conversion of one npm model
+    (for `input_hw`, re-targeted to that input size); with `int8_preprocess`
+    (the detector's image -> tensor function), on its int8-convolution
+    version (vigie.detect.tfjs.quantize)."""
     import onnxruntime as ort  # lazy: importing vigie must not load onnxruntime
 
-    path = load_or_convert(model_name)
+    path = load_or_convert(model_name, input_hw=input_hw)
     if int8_preprocess is not None:
         from vigie.detect.tfjs.quantize import load_or_quantize
 
@@ -44,13 +45,15 @@ def coco_to_vigie(classes: list[str] | None) -> np.ndarray:
     return table
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """The image scaled to fit size x size with its aspect kept, padded black at
-    the bottom and right (so network pixels map back by one division)."""
+def letterbox(image: np.ndarray, size: int | tuple[int, int]) -> tuple[np.ndarray, float]:
+    """The image scaled to fit `size` (a side, or (height, width)) with its
+    aspect kept, padded black at the bottom and right (so network pixels map
+    back by one division)."""
     h, w = image.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = min(size, round(h * scale)), min(size, round(w * scale))
-    canvas = np.zeros((size, size, 3), dtype=np.uint8)
+    out_h, out_w = (size, size) if isinstance(size, int) else size
+    scale = min(out_h / h, out_w / w)
+    nh, nw = min(out_h, round(h * scale)), min(out_w, round(w * scale))
+    canvas = np.zeros((out_h, out_w, 3), dtype=np.uint8)
     canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
     return canvas, scale
 
