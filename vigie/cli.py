@@ -36,9 +36,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from vigie.pipeline import analyse_file
 
     site = _site(args.site)
-    site.camera(args.camera)  # fail on an unknown camera before opening anything
+    camera = site.camera(args.camera)  # fail on an unknown camera before opening anything
+    # Without a file: the camera's own recording, its sub-stream first (cheaper to analyse).
+    video = args.video or camera.substream or camera.source
+    if not video:
+        raise VigieError(f"camera {camera.id!r} has no source nor substream in the site file: give a VIDEO to analyse")
     with _store() as store:
-        report = analyse_file(args.video, args.camera, site, store, progress=not args.no_progress)
+        report = analyse_file(video, args.camera, site, store, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report.__dict__, indent=2, default=str))
         else:
@@ -133,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
 
     a = sub.add_parser("analyze", help="analyse a recorded video as one camera of the site")
-    a.add_argument("video", help="video file (any format FFmpeg reads)")
+    a.add_argument("video", nargs="?", help="video file (any format FFmpeg reads); default: the camera's substream, else its source")
     a.add_argument("--camera", required=True, help="camera id in the site file")
     a.add_argument("--site", help="site file (YAML); without it, a one-camera site 'camera-1'")
     a.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -149,6 +149,14 @@ class CameraConfig(_Strict):
     group: str = Field("", description="Camera group (district, sector) for searches.")
     purpose: str = Field("", description="Why the camera is there (shown in the public register).")
     source: str | None = Field(None, description="Recorded file (relative to the site file) or stream URL.")
+    substream: str | None = Field(
+        None,
+        description="The camera's lower-resolution stream (file or URL), analysed instead of the main one when given: "
+        "IP cameras send one for analytics; decoding it costs a tenth of 1080p. Needs main_stream_size.",
+    )
+    main_stream_size: tuple[int, int] | None = Field(
+        None, description="(width, height) of the main stream: coordinates found on the sub-stream are stored in its pixels."
+    )
     recording_start: datetime | None = Field(None, description="UTC time of the source's first frame (ISO 8601).")
     frame_rate: float | None = Field(None, description="True frame rate, where the container's is wrong.", gt=0)
     calibration: Calibration | None = None
@@ -159,6 +167,12 @@ class CameraConfig(_Strict):
     )
     detector: DetectorConfig | None = Field(None, description="Overrides the site's detector for this camera.")
     analysis: AnalysisConfig | None = Field(None, description="Overrides the site's analysis settings for this camera.")
+
+    @model_validator(mode="after")
+    def _substream_needs_main_size(self) -> "CameraConfig":
+        if self.substream and not self.main_stream_size:
+            raise ValueError("substream needs main_stream_size (the main stream's width, height) to map coordinates back")
+        return self
 
     @field_validator("recording_start")
     @classmethod
@@ -238,12 +252,10 @@ def load_site(path: str | Path) -> SiteConfig:
         problems = [f"{_describe_location(raw, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()[:5]]
         raise ConfigError(f"site file {path}: " + "; ".join(problems)) from None
     # Relative sources are relative to the site file, so a site folder can move.
-    cams = [
-        c.model_copy(update={"source": str((path.parent / c.source).resolve())})
-        if c.source and "://" not in c.source and not Path(c.source).is_absolute()
-        else c
-        for c in site.cameras
-    ]
+    def local(ref: str | None) -> str | None:
+        return str((path.parent / ref).resolve()) if ref and "://" not in ref and not Path(ref).is_absolute() else ref
+
+    cams = [c.model_copy(update={"source": local(c.source), "substream": local(c.substream)}) for c in site.cameras]
     return site.model_copy(update={"cameras": cams})
 
 

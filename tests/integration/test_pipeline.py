@@ -226,3 +226,14 @@ def test_cli_tracks_on_an_empty_store(data_dir, capsys):
     assert json.loads(capsys.readouterr().out) == []
     assert main(["tracks", "--id", "42"]) == EXIT_USAGE
     assert "42" in capsys.readouterr().err
+
+
+def test_cli_analyze_without_a_file_reads_the_cameras_own_source(clip, clip_site_file, data_dir, cli_detector, capsys):
+    assert main(["analyze", "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["source"] == str(clip) and report["frames_decoded"] == CLIP_FRAMES
+
+
+def test_cli_analyze_without_a_file_for_a_camera_without_source_exits_2(clip_site_file, data_dir, capsys):
+    assert main(["analyze", "--camera", "nimes-arenes-01", "--site", str(clip_site_file), "--no-progress"]) == EXIT_USAGE
+    assert "nimes-arenes-01" in capsys.readouterr().err

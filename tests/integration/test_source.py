@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import CLIP_FRAMES
+from conftest import DEMO_SITE as DEMO_SITE_PATH
 from vigie.config import load_site
 from vigie.errors import VideoError
 from vigie.sources.file import FileSource
@@ -187,3 +188,28 @@ def test_describer_stores_source_pixels_when_frames_are_shrunk():
     track = d.finish(1)
     assert track.points[0].xyxy == (20.0, 40.0, 80.0, 200.0)
     assert track.median_height_px == 160.0
+
+
+def test_a_substream_stores_coordinates_in_the_main_streams_pixels(vtest):
+    """A camera analysed on its sub-stream (here vtest.avi, 768 px wide, as the
+    sub-stream of a 1536 px main stream) reports main-stream pixels."""
+    from vigie.config import CameraConfig
+
+    camera = CameraConfig(id="c", name="c", lat=43.8, lon=4.36, source="rtsp://camera/main", substream=str(vtest),
+                          main_stream_size=(1536, 1152), frame_rate=7)
+    site = load_site(DEMO_SITE_PATH)
+    analysis = site.analysis_for("nimes-esplanade-01")
+    frame = next(iter(FileSource.for_camera(vtest, camera, analysis)))
+    assert frame.image.shape[1] == 768 and frame.scale == 2.0
+    # the same file given as a plain source keeps its own pixels
+    plain = camera.model_copy(update={"substream": None})
+    assert next(iter(FileSource.for_camera(vtest, plain, analysis))).scale == 1.0
+
+
+def test_a_substream_needs_the_main_stream_size():
+    from pydantic import ValidationError
+
+    from vigie.config import CameraConfig
+
+    with pytest.raises(ValidationError, match="main_stream_size"):
+        CameraConfig(id="c", name="c", lat=43.8, lon=4.36, substream="sub.mp4")

@@ -50,6 +50,7 @@ class FileSource:
         decode_threads: int = 0,
         skip_loop_filter: bool = False,
         max_width: int | None = None,
+        coordinate_width: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.camera_id = camera_id
@@ -58,6 +59,9 @@ class FileSource:
         self.frame_rate_override = frame_rate
         self.skip_loop_filter = skip_loop_filter
         self.max_width = max_width
+        # Width of the pixel grid stored coordinates use: the camera's main
+        # stream when this file is its smaller sub-stream; this file otherwise.
+        self.coordinate_width = coordinate_width
         if not self.path.exists():
             raise VideoError(f"video file {self.path} does not exist")
         if not self.path.is_file():
@@ -144,15 +148,20 @@ class FileSource:
         """BGR pixels, shrunk in the same pass as the colour conversion when the
         source is wider than max_width (swscale's area filter: a 1080p frame
         to 960 px costs 1.6 ms where converting it whole costs 4)."""
+        reference = self.coordinate_width or frame.width
         if self.max_width and frame.width > self.max_width:
             height = 2 * round(frame.height * self.max_width / frame.width / 2)
             small = frame.reformat(width=self.max_width, height=height, format="bgr24", interpolation="AREA")
-            return np.ascontiguousarray(small.to_ndarray()), frame.width / self.max_width
-        return np.ascontiguousarray(frame.to_ndarray(format="bgr24")), 1.0
+            return np.ascontiguousarray(small.to_ndarray()), reference / self.max_width
+        return np.ascontiguousarray(frame.to_ndarray(format="bgr24")), reference / frame.width
 
     @classmethod
     def for_camera(cls, path: str | Path, camera, analysis, decode_threads: int = 0) -> "FileSource":
         """A source for `camera` (a CameraConfig) with its analysis settings:
-        its start time, true frame rate, frame step and decoding shortcuts."""
+        its start time, true frame rate, frame step and decoding shortcuts.
+        When `path` is the camera's sub-stream, coordinates are scaled to its
+        main stream's pixels."""
+        is_substream = camera.substream is not None and Path(path).resolve() == Path(camera.substream).resolve()
         return cls(path, camera.id, camera.recording_start, camera.frame_rate, analysis.frame_step, decode_threads,
-                   skip_loop_filter=analysis.fast_decode, max_width=analysis.max_width)
+                   skip_loop_filter=analysis.fast_decode, max_width=analysis.max_width,
+                   coordinate_width=camera.main_stream_size[0] if is_substream else None)
