@@ -6,8 +6,8 @@ overlapping tiles gives each tile the detector's whole input (SAHI, Akyon et
 al. 2022). Two problems follow, handled in `merge`:
 
 * the same object is found several times (in the full frame and in one or
-  more tiles): boxes of a class whose intersection covers most of the smaller
-  box are one object;
+  more tiles): whole views of it overlap as NMS understands it (IoU; not
+  "one inside the other", which two people in a group also are);
 * a tile border cuts an object: its piece inside the tile is a truncated box.
   A whole view (from the full frame, or from a tile that holds all of it
   thanks to the overlap) is preferred to pieces; where only pieces exist
