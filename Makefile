@@ -40,9 +40,9 @@ setup: $(BIN)/.vigie-installed
 
 demo: setup
 	$(BIN)/vigie analyze $(PETS)/vtest.avi --camera nimes-esplanade-01 --site examples/nimes-demo.yaml
-	$(BIN)/vigie tracks --camera nimes-esplanade-01 --limit 15
+	$(BIN)/vigie tracks --camera nimes-esplanade-01 --limit 40 --sheet $(VIGIE_DATA)/contact-sheet.jpg
 	@echo
-	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite) and thumbnails/."
+	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, and contact-sheet.jpg (every track's best crop: open it)."
 	@echo "  List tracks:        $(BIN)/vigie tracks [--json] [--class person] [--camera ID]"
 	@echo "  One track:          $(BIN)/vigie tracks --id ID --json"
 	@echo "  Accuracy on PETS09: $(BIN)/vigie eval mot --video $(PETS)/vtest.avi --gt $(PETS)/gt.txt --site examples/nimes-demo.yaml --camera nimes-esplanade-01"

@@ -75,6 +75,11 @@ def cmd_tracks(args: argparse.Namespace) -> int:
             rows = [track]
         else:
             rows = store.list_tracks(camera_id=args.camera, class_name=args.class_name, limit=args.limit, offset=args.offset)
+    if args.sheet:
+        from vigie.describe.sheet import contact_sheet
+
+        drawn = contact_sheet(rows, args.sheet)
+        print(f"Contact sheet of {drawn} tracks written to {args.sheet}")
     if args.json:
         print(json.dumps(rows if args.id is None else rows[0], indent=2))
         return 0
@@ -152,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=int, default=100)
     t.add_argument("--offset", type=int, default=0)
     t.add_argument("--json", action="store_true", help="print JSON")
+    t.add_argument("--sheet", metavar="FILE", help="also write a contact sheet (JPEG) of the listed tracks' best crops")
     t.set_defaults(fn=cmd_tracks)
 
     e = sub.add_parser("eval", help="measure accuracy against ground truth")
@@ -179,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vigie: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `vigie tracks | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

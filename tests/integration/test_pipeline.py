@@ -237,3 +237,15 @@ def test_cli_analyze_without_a_file_reads_the_cameras_own_source(clip, clip_site
 def test_cli_analyze_without_a_file_for_a_camera_without_source_exits_2(clip_site_file, data_dir, capsys):
     assert main(["analyze", "--camera", "nimes-arenes-01", "--site", str(clip_site_file), "--no-progress"]) == EXIT_USAGE
     assert "nimes-arenes-01" in capsys.readouterr().err
+
+
+def test_cli_tracks_sheet_draws_every_thumbnail(clip, clip_site_file, data_dir, cli_detector, tmp_path, capsys):
+    import cv2
+
+    assert main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress", "--json"]) == 0
+    tracks = json.loads(capsys.readouterr().out)["tracks"]
+    sheet = tmp_path / "sheet.jpg"
+    assert main(["tracks", "--sheet", str(sheet)]) == 0
+    assert f"Contact sheet of {tracks} tracks" in capsys.readouterr().out
+    image = cv2.imread(str(sheet))
+    assert image is not None and image.shape[0] >= 214 and image.shape[1] >= 150
