@@ -59,6 +59,7 @@ bench: setup
 	$(BIN)/python bench/detector_recall.py
 	$(BIN)/python bench/tfjs_convert.py
 	$(BIN)/python bench/embed_speed.py
+	$(BIN)/python bench/cmc_panning.py
 
 clean:
 	rm -rf $(VENV) var
