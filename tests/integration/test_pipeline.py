@@ -249,3 +249,31 @@ def test_cli_tracks_sheet_draws_every_thumbnail(clip, clip_site_file, data_dir, 
     assert f"Contact sheet of {tracks} tracks" in capsys.readouterr().out
     image = cv2.imread(str(sheet))
     assert image is not None and image.shape[0] >= 214 and image.shape[1] >= 150
+
+
+def test_bad_input_after_a_good_analysis_loses_nothing_stored(clip, clip_site_file, data_dir, cli_detector, tmp_path, capsys):
+    """Missing file, text file named .mp4, bad site file, unknown camera: each
+    fails with status 2 and the tracks already stored are all still there."""
+    assert main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress"]) == 0
+    with SQLiteStore(data_dir) as store:
+        before = store.counts()
+        tracks_before = store.list_tracks(limit=1000)
+    assert before["tracks"] > 0
+
+    fake = tmp_path / "camera-7.mp4"
+    fake.write_text("not a video\n" * 50)
+    raw = demo_raw()
+    raw["cameras"][0]["lat"] = 123.0
+    bad_site = write_site(tmp_path, raw, name="bad-site.yaml")
+    attempts = [
+        ["analyze", str(tmp_path / "missing.mp4"), "--camera", DEMO_CAMERA, "--site", str(clip_site_file)],
+        ["analyze", str(fake), "--camera", DEMO_CAMERA, "--site", str(clip_site_file)],
+        ["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(bad_site)],
+        ["analyze", str(clip), "--camera", "nimes-nowhere-99", "--site", str(clip_site_file)],
+    ]
+    for argv in attempts:
+        assert main(argv + ["--no-progress"]) == EXIT_USAGE, argv
+    capsys.readouterr()
+    with SQLiteStore(data_dir) as store:
+        assert store.counts() == before
+        assert store.list_tracks(limit=1000) == tracks_before
