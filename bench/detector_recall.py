@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from vigie.config import CenterNetConfig, NanoDetConfig, TilingConfig, YoloV3TinyConfig  # noqa: E402
 from vigie.detect.registry import build_detector  # noqa: E402
 from vigie.detect.tiling import TiledDetector  # noqa: E402
-from vigie.eval.mot import read_mot  # noqa: E402
+from vigie.eval.mot import mot_xyxy, read_mot  # noqa: E402
 from vigie.sources.file import FileSource  # noqa: E402
 from vigie.track.matching import assign, iou_matrix  # noqa: E402
 
@@ -55,7 +55,7 @@ def evaluate(detector, frames, gt: np.ndarray, cut: float) -> dict:
         dets = detector.detect(frame.image)
         seconds += time.perf_counter() - t0
         g = gt[gt[:, 0] == frame.seq + 1]
-        gb = np.c_[g[:, 2:4], g[:, 2:4] + g[:, 4:6]]
+        gb = mot_xyxy(g)
         n_true += len(g)
         # AP: greedy by score, each true box matched once at IoU >= 0.5
         iou = iou_matrix(dets.xyxy, gb)

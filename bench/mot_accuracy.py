@@ -27,15 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vigie.config import load_site  # noqa: E402
-from vigie.eval.mot import read_mot, score, track_video  # noqa: E402
+from vigie.eval.mot import mot_xyxy, read_mot, score, track_video  # noqa: E402
 from vigie.track.matching import assign, iou_matrix  # noqa: E402
 
 PETS = ROOT.parent / "shared" / "data" / "pets09-s2l1"
 HEIGHT_BINS = [(0, 65), (65, 80), (80, 100), (100, 10_000)]
-
-
-def xyxy(rows: np.ndarray) -> np.ndarray:
-    return np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]]
 
 
 def occlusion(boxes: np.ndarray) -> np.ndarray:
@@ -58,7 +54,7 @@ def breakdown(gt: np.ndarray, hyp: np.ndarray) -> dict:
     fp_kinds = {"outside the annotated area": 0, "misplaced on a true person (IoU 0.3-0.5)": 0, "other": 0}
     for f in np.unique(gt[:, 0]).astype(int):
         g, h = gt[gt[:, 0] == f], hyp[hyp[:, 0] == f] if len(hyp) else np.zeros((0, 7))
-        gb, hb = xyxy(g), xyxy(h) if len(h) else np.zeros((0, 4))
+        gb, hb = mot_xyxy(g), mot_xyxy(h) if len(h) else np.zeros((0, 4))
         iou = iou_matrix(gb, hb)
         matches, _, unmatched_h = assign(1.0 - iou, 0.5)
         found = np.zeros(len(g), bool)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -150,6 +151,34 @@ def run_frames(
     return message
 
 
+def open_camera_file(path: str | Path, camera_id: str, site: SiteConfig, detector=None) -> tuple[FileSource, CameraPipeline]:
+    """A recorded file as camera `camera_id`: its source and the camera's pipeline."""
+    camera = site.camera(camera_id)
+    source = FileSource.for_camera(path, camera, site.analysis_for(camera_id))
+    return source, CameraPipeline(camera, site, source.info.frame_rate, detector=detector)
+
+
+@contextmanager
+def frame_progress(source: FileSource, desc: str, enabled: bool = True):
+    """A progress bar over the source's frames; yields `advance(frame, **postfix)`."""
+    if not enabled:
+        yield lambda frame, **postfix: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=source.info.declared_frames or None, unit="frame", desc=desc, dynamic_ncols=True)
+
+    def advance(frame: Frame, **postfix) -> None:
+        bar.update(frame.seq + 1 - bar.n)
+        if postfix:
+            bar.set_postfix(refresh=False, **postfix)
+
+    try:
+        yield advance
+    finally:
+        bar.close()
+
+
 def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, progress: bool = True, detector=None) -> AnalysisReport:
     """Analyse one recorded file as camera `camera_id` and store its tracks.
 
@@ -160,12 +189,9 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
     """
     from vigie.store.sqlite import file_fingerprint
 
-    camera = site.camera(camera_id)
-    analysis = site.analysis_for(camera_id)
-    source = FileSource.for_camera(path, camera, analysis)
+    source, pipeline = open_camera_file(path, camera_id, site, detector)
     store.upsert_cameras(site.cameras)
     analysis_id = store.begin_analysis(camera_id, str(source.path), file_fingerprint(source.path))
-    pipeline = CameraPipeline(camera, site, source.info.frame_rate, detector=detector)
     pending = []
     by_class: dict[str, int] = {}
 
@@ -174,23 +200,12 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
             by_class[s.class_name] = by_class.get(s.class_name, 0) + 1
         pending.append(store.add_tracks(analysis_id, summaries))
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=source.info.declared_frames or None, unit="frame", desc=f"{camera_id}", dynamic_ncols=True)
-
-    def on_frame(frame: Frame, tracked: Detections) -> None:
-        if bar is not None:
-            bar.update(frame.seq + 1 - bar.n)
-            bar.set_postfix(tracks=sum(by_class.values()) + len(pipeline.describer.live_ids()), refresh=False)
-
     start = time.perf_counter()
-    try:
-        message = run_frames(pipeline, source, on_tracks, on_frame)
-    finally:
-        if bar is not None:
-            bar.close()
+    with frame_progress(source, camera_id, progress) as advance:
+        message = run_frames(
+            pipeline, source, on_tracks,
+            lambda frame, _: advance(frame, tracks=sum(by_class.values()) + len(pipeline.describer.live_ids())),
+        )
     for fut in pending:
         fut.result()  # surface any write error before declaring success
     status = "partial" if message else "complete"

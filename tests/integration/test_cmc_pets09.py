@@ -26,29 +26,34 @@ def window_x(f: int, step: int = 16, span: int = 128) -> int:
     return step * (k if k <= period // 2 else period - k)
 
 
+def panned_scene(detector, pets09=PETS09):
+    """Per frame: the window's image and its detections; and the truth in
+    window pixels (people whose box centre is inside the window)."""
+    gt = read_mot(pets09 / "gt.txt")
+    cap = cv2.VideoCapture(str(pets09 / "vtest.avi"))
+    frames, truth = [], []
+    try:
+        for f in range(FRAMES):
+            ok, image = cap.read()
+            assert ok, f"vtest.avi ends before frame {f}"
+            x0 = window_x(f)
+            view = np.ascontiguousarray(image[:, x0 : x0 + WIDTH])
+            frames.append((view, detector.detect(view)))
+            rows = gt[gt[:, 0] == f + 1].copy()
+            rows[:, 2] -= x0
+            centre = rows[:, 2] + rows[:, 4] / 2
+            truth.append(rows[(centre >= 0) & (centre < WIDTH)])
+    finally:
+        cap.release()
+    return frames, np.vstack(truth)
+
+
 @pytest.fixture(scope="module")
 def panned(tmp_path_factory):
-    """Per frame: the window's image, its detections, and the truth in window pixels."""
     import os
 
     os.environ.setdefault("VIGIE_DATA", str(tmp_path_factory.mktemp("models")))
-    detector = build_detector(NanoDetConfig(), ["person"])
-    gt = read_mot(PETS09 / "gt.txt")
-    cap = cv2.VideoCapture(str(PETS09 / "vtest.avi"))
-    frames, truth = [], []
-    for f in range(FRAMES):
-        ok, image = cap.read()
-        assert ok
-        x0 = window_x(f)
-        view = np.ascontiguousarray(image[:, x0 : x0 + WIDTH])
-        frames.append((view, detector.detect(view)))
-        rows = gt[gt[:, 0] == f + 1].copy()
-        rows[:, 2] -= x0
-        # keep people whose box centre is inside the window
-        centre = rows[:, 2] + rows[:, 4] / 2
-        truth.append(rows[(centre >= 0) & (centre < WIDTH)])
-    cap.release()
-    return frames, np.vstack(truth)
+    return panned_scene(build_detector(NanoDetConfig(), ["person"]))
 
 
 def track(frames, compensate: bool):

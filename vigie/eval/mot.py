@@ -47,6 +47,11 @@ def read_mot(path: str | Path, min_conf: float | None = None) -> np.ndarray:
     return rows
 
 
+def mot_xyxy(rows: np.ndarray) -> np.ndarray:
+    """Corner boxes (x1, y1, x2, y2) of MOT rows (left, top, width, height in columns 2-5)."""
+    return np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]]
+
+
 def write_mot(path: str | Path, rows: list[tuple[int, int, float, float, float, float, float]]) -> None:
     """Write tracker output in MOTChallenge format: frame,id,left,top,w,h,conf,-1,-1,-1."""
     with open(path, "w") as f:
@@ -67,9 +72,7 @@ def score(gt: np.ndarray, hyp: np.ndarray) -> MotScores:
     hyp_by = {f: hyp[hyp[:, 0] == f] for f in frames}
     for f in frames:
         g, h = gt_by[f], hyp_by[f]
-        gb = np.c_[g[:, 2:4], g[:, 2:4] + g[:, 4:6]]
-        hb = np.c_[h[:, 2:4], h[:, 2:4] + h[:, 4:6]]
-        dist = 1.0 - iou_matrix(gb, hb)
+        dist = 1.0 - iou_matrix(mot_xyxy(g), mot_xyxy(h))
         dist[dist > MAX_IOU_DISTANCE] = np.nan
         acc.update(g[:, 1].astype(int).tolist(), h[:, 1].astype(int).tolist(), dist, frameid=f)
     mh = mm.metrics.create()
@@ -99,33 +102,20 @@ def track_video(video: str | Path, site, camera_id: str, progress: bool = False)
     Returns MOT rows with 1-based frame numbers (MOTChallenge's convention:
     frame 1 is the first decoded frame), and the pipeline (for its timings).
     """
-    from vigie.pipeline import CameraPipeline, run_frames
-    from vigie.sources.file import FileSource
+    from vigie.pipeline import frame_progress, open_camera_file, run_frames
     from vigie.types import CLASS_ID
 
-    camera = site.camera(camera_id)
-    analysis = site.analysis_for(camera_id)
-    source = FileSource.for_camera(video, camera, analysis)
-    pipeline = CameraPipeline(camera, site, source.info.frame_rate)
+    source, pipeline = open_camera_file(video, camera_id, site)
     rows: list[tuple] = []
     person = CLASS_ID["person"]
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    with frame_progress(source, "eval", progress) as advance:
 
-        bar = tqdm(total=source.info.declared_frames or None, unit="frame", desc="eval", dynamic_ncols=True)
+        def on_frame(frame, tracked):
+            advance(frame)
+            for box, tid, conf, cls in zip(tracked.xyxy, tracked.track_id, tracked.confidence, tracked.class_id):
+                if cls == person:
+                    x1, y1, x2, y2 = (float(v) * frame.scale for v in box)  # source pixels
+                    rows.append((frame.seq + 1, int(tid), x1, y1, x2 - x1, y2 - y1, float(conf)))
 
-    def on_frame(frame, tracked):
-        if bar is not None:
-            bar.update(frame.seq + 1 - bar.n)
-        for box, tid, conf, cls in zip(tracked.xyxy, tracked.track_id, tracked.confidence, tracked.class_id):
-            if cls == person:
-                x1, y1, x2, y2 = (float(v) * frame.scale for v in box)
-                rows.append((frame.seq + 1, int(tid), x1, y1, x2 - x1, y2 - y1, float(conf)))
-
-    try:
         message = run_frames(pipeline, source, lambda _: None, on_frame)
-    finally:
-        if bar is not None:
-            bar.close()
     return rows, pipeline, message
