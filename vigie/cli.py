@@ -136,6 +136,80 @@ def cmd_eval_mot(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- eval reid ---------------------------------------------------------------------
+def cmd_eval_reid(args: argparse.Namespace) -> int:
+    from vigie.eval.reid import evaluate_reid
+
+    for path in (args.video, args.gt, args.same_person):
+        if path and not Path(path).is_file():
+            raise VigieError(f"file {path} does not exist")
+    if args.site:
+        site = _site(args.site)
+        camera_id = args.camera or site.cameras[0].id
+    else:
+        site, camera_id = _site(None), "camera-1"
+    say = None if args.json else (lambda text: print(text, file=sys.stderr))
+    report = evaluate_reid(args.video, args.gt, site, camera_id, split=args.split, same_person=args.same_person, progress=say)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"Re-identification on {report['gt']} ({report['split']} halves, {report['identities_in_both_halves']} identities "
+          f"in both{', same-person ids merged' if report['same_person'] else ''}):")
+    print(f"{'variant':<10} {'crop r1':>8} {'crop r5':>8} {'crop mAP':>9} {'tracklet r1':>12} {'r5':>6} {'mAP':>6}  description")
+    for v in report["variants"]:
+        c, t = v["crop"], v["tracklet"]
+        print(f"{v['name']:<10} {c['rank1']:>8.3f} {c['rank5']:>8.3f} {c['map']:>9.3f} {t['rank1']:>12.3f} {t['rank5']:>6.3f} "
+              f"{t['map']:>6.3f}  {v['description']}")
+    a = report["adaptation"]
+    print(f"Adaptation trained on Vigie's own {a['tracks']} tracks ({a['crops']} crops, {a['negative_pairs']} certain "
+          f"negative pairs) in {a['seconds']:.1f} s.")
+    return 0
+
+
+# --- adapt -------------------------------------------------------------------------
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from vigie.search.adapt import adapt_store
+
+    with _store() as store:
+        report = adapt_store(store)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+        return 0
+    print(f"Site adaptation {report.name} trained in {report.seconds:.1f} s on {report.tracks} person tracks "
+          f"({report.crops} crops, {report.cameras} cameras, {report.negative_pairs} pairs of people seen together).")
+    print(f"Mean cosine, same track / two people seen together: before {report.same_before:.2f} / {report.different_before:.2f}, "
+          f"after {report.same_after:.2f} / {report.different_after:.2f}. Search uses it from now on.")
+    return 0
+
+
+# --- trail -------------------------------------------------------------------------
+def cmd_trail(args: argparse.Namespace) -> int:
+    from vigie.search.commands import query_from_args
+    from vigie.search.trail_cli import trail_for_track, write_outputs
+
+    query = query_from_args(args)
+    with _store() as store:
+        trail = trail_for_track(store, args.track, query, candidates=args.candidates,
+                                min_similarity=args.min_similarity, max_speed_m_s=args.max_speed_bound)
+    written = write_outputs(trail, geojson=args.geojson, html=args.map, png=args.png)
+    if args.json:
+        from vigie.search.trail import trail_geojson
+
+        print(json.dumps(trail_geojson(trail)))
+        return 0
+    print(f"Trail of track {args.track}: {len(trail.sightings)} sightings, bound {trail.max_speed_m_s:g} m/s, "
+          f"{len(trail.rejected)} candidates left out.")
+    for i, s in enumerate(trail.sightings):
+        link = trail.links[i - 1] if i else None
+        hop = f"  <- {link.distance_m:.0f} m in {link.gap_s:.0f} s ({link.speed_m_s:.1f} m/s), link confidence {link.confidence:.2f}" if link else ""
+        mark = " (query)" if i == trail.query_index else ""
+        print(f"{i + 1:>3}. {s.first_seen.isoformat()[:19]}Z  {s.camera_id:<24} track {s.track_id:<6} "
+              f"similarity {s.similarity:.2f}  confidence {trail.confidences[i]:.2f}{mark}{hop}")
+    for path in written:
+        print(f"Written: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigie", description="Open forensic video analytics for a city's cameras.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
@@ -171,6 +245,34 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print one JSON object: mota, idf1, id_switches, precision, recall, ...")
     m.add_argument("--no-progress", action="store_true")
     m.set_defaults(fn=cmd_eval_mot)
+    r = esub.add_parser("reid", help="re-identification accuracy (rank-1, rank-5, mAP) on ground-truth boxes, per descriptor")
+    r.add_argument("--video", required=True)
+    r.add_argument("--gt", required=True, help="MOTChallenge gt.txt, frame 1 = first decoded frame")
+    r.add_argument("--site", help="site file whose camera settings Vigie's own analysis uses (for the adaptation)")
+    r.add_argument("--camera", help="camera of the site file (default: its first)")
+    r.add_argument("--split", choices=("sequence", "identity"), default="sequence",
+                   help="halves of the sequence (default), or of each identity's own frames")
+    r.add_argument("--same-person", metavar="CSV", help="ground-truth ids that are one person (one person per line)")
+    r.add_argument("--json", action="store_true", help='print {"variants": [{"name", "crop": {...}, "tracklet": {...}}, ...], ...}')
+    r.set_defaults(fn=cmd_eval_reid)
+
+    ad = sub.add_parser("adapt", help="learn the site's appearance adaptation from its stored tracks (no labels)")
+    ad.add_argument("--json", action="store_true")
+    ad.set_defaults(fn=cmd_adapt)
+
+    from vigie.search.commands import add_filter_flags, register
+
+    register(sub)
+    tr = sub.add_parser("trail", help="a track's likely path across the cameras, in time order, as GeoJSON and a map")
+    tr.add_argument("track", type=int, help="id of the track to follow")
+    tr.add_argument("--candidates", type=int, default=200, help="most similar tracks considered (default 200)")
+    tr.add_argument("--min-similarity", type=float, help="cosine below which a track is not a sighting (default: from the appearance model)")
+    tr.add_argument("--max-speed-bound", type=float, metavar="M_S", help="fastest straight-line speed between cameras (default by class)")
+    tr.add_argument("--geojson", metavar="FILE", help="write the trail as GeoJSON")
+    tr.add_argument("--map", metavar="FILE", help="write a Leaflet map page (HTML, self-contained)")
+    tr.add_argument("--png", metavar="FILE", help="write a picture of the trail")
+    add_filter_flags(tr)
+    tr.set_defaults(fn=cmd_trail)
     return p
 
 

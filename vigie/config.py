@@ -131,6 +131,11 @@ class AnalysisConfig(_Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     tiling: TilingConfig = Field(default_factory=TilingConfig)
     camera_motion: bool = Field(False, description="Estimate the camera's own motion between frames (drones, PTZ) and apply it to the tracker's predictions.")
+    search_crops: int = Field(
+        16,
+        description="Crops of each person described for appearance search and `vigie adapt` (0: no appearance vectors).",
+        ge=0, le=64,
+    )
 
 
 class Calibration(_Strict):

@@ -16,7 +16,9 @@ from typing import Callable, Iterable
 import numpy as np
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import build_appearance
+from vigie.describe.crops import CropSampler
 from vigie.describe.describer import Describer
+from vigie.describe.reid import BASE, BaseDescriptor, Projection
 from vigie.describe.kinematics import GroundPlane
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
@@ -45,7 +47,8 @@ class StageTimes:
 
 
 class CameraPipeline:
-    def __init__(self, camera: CameraConfig, site: SiteConfig, frame_rate: float, detector=None) -> None:
+    def __init__(self, camera: CameraConfig, site: SiteConfig, frame_rate: float, detector=None,
+                 projection: Projection | None = None) -> None:
         self.camera = camera
         self.analysis = site.analysis_for(camera.id)
         step = self.analysis.frame_step
@@ -58,7 +61,13 @@ class CameraPipeline:
         self.appearance = build_appearance(tracker_cfg.appearance) if tracker_cfg.appearance_weight > 0 else None
         self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
         ground = GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m) if camera.calibration else None
-        self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step)
+        crops = None
+        if self.analysis.search_crops and "person" in self.analysis.classes:
+            base = BaseDescriptor()
+            crops = CropSampler(base.describe, base.name, max_crops=max(2, self.analysis.search_crops))
+        if projection is not None and projection.base != BASE:
+            projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
+        self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
         self.times = StageTimes()
         self.frames_analysed = 0
@@ -151,11 +160,12 @@ def run_frames(
     return message
 
 
-def open_camera_file(path: str | Path, camera_id: str, site: SiteConfig, detector=None) -> tuple[FileSource, CameraPipeline]:
+def open_camera_file(path: str | Path, camera_id: str, site: SiteConfig, detector=None,
+                     projection: Projection | None = None) -> tuple[FileSource, CameraPipeline]:
     """A recorded file as camera `camera_id`: its source and the camera's pipeline."""
     camera = site.camera(camera_id)
     source = FileSource.for_camera(path, camera, site.analysis_for(camera_id))
-    return source, CameraPipeline(camera, site, source.info.frame_rate, detector=detector)
+    return source, CameraPipeline(camera, site, source.info.frame_rate, detector=detector, projection=projection)
 
 
 @contextmanager
@@ -189,7 +199,8 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
     """
     from vigie.store.sqlite import file_fingerprint
 
-    source, pipeline = open_camera_file(path, camera_id, site, detector)
+    # Tracks get their search vectors from the site adaptation in force, if any.
+    source, pipeline = open_camera_file(path, camera_id, site, detector, projection=store.active_projection())
     store.upsert_cameras(site.cameras)
     analysis_id = store.begin_analysis(camera_id, str(source.path), file_fingerprint(source.path))
     pending = []

@@ -154,6 +154,15 @@ class TrackSummary:
     speed_m_s: float | None = None
     thumbnail_jpeg: bytes | None = None
     thumbnail_seq: int | None = None
+    # Source frame size (width, height) in pixels: the points' frame.
+    frame_size: tuple[int, int] | None = None
+    # People: base appearance descriptors of a few crops (vigie.describe.crops),
+    # the frames they came from, and the track's search vector made from them.
+    crops: "np.ndarray | None" = None
+    crop_seqs: list[int] = field(default_factory=list)
+    crop_base: str | None = None
+    vector: "np.ndarray | None" = None
+    vector_model: str | None = None
 
     @property
     def dwell_s(self) -> float:

@@ -2,7 +2,8 @@
 
 While a track is seen it keeps: its points, the best crop so far, and colour
 votes sampled every few observations. When the tracker ends it, the summary
-(TrackSummary) is built: colours, size, direction, speed, dwell, thumbnail.
+(TrackSummary) is built: colours, size, direction, speed, dwell, thumbnail,
+and for people a few described crops and the appearance vector for search.
 Nothing here keeps whole frames, so memory does not grow with video length.
 """
 from __future__ import annotations
@@ -13,9 +14,11 @@ import cv2
 import numpy as np
 
 from vigie.describe import colours
+from vigie.describe.crops import CropSampler
 from vigie.describe.kinematics import GroundPlane, direction_of, foot_points, path_speed
+from vigie.describe.reid import Projection, track_vector
 from vigie.track.matching import iou_matrix
-from vigie.types import TRACKED_CLASSES, Detections, Frame, TrackPoint, TrackSummary
+from vigie.types import CLASS_ID, TRACKED_CLASSES, Detections, Frame, TrackPoint, TrackSummary
 
 _COLOUR_EVERY = 3  # sample colours on every 3rd observation: neighbours are near duplicates
 
@@ -48,10 +51,16 @@ def crop_quality(image: np.ndarray, box: np.ndarray, confidence: float, overlap:
 
 
 class Describer:
-    def __init__(self, camera_id: str, ground: GroundPlane | None = None, frame_rate: float = 25.0) -> None:
+    def __init__(self, camera_id: str, ground: GroundPlane | None = None, frame_rate: float = 25.0,
+                 crops: CropSampler | None = None, projection: Projection | None = None) -> None:
         self.camera_id = camera_id
         self.ground = ground
         self.frame_rate = frame_rate
+        # People's crops for search (None: no appearance vectors), and the
+        # site adaptation that turns them into the track's vector (None: plain).
+        self.crops = crops
+        self.projection = projection
+        self.frame_size: tuple[int, int] | None = None
         self._live: dict[int, _Accumulator] = {}
 
     def observe(self, frame: Frame, tracked: Detections, fg_mask_for=None) -> None:
@@ -62,6 +71,12 @@ class Describer:
         np.fill_diagonal(ious, 0.0)
         overlap = ious.max(axis=1) if len(tracked) > 1 else np.zeros(1)
         source_boxes = tracked.xyxy * frame.scale  # points are stored in source pixels
+        h, w = frame.image.shape[:2]
+        self.frame_size = (int(round(w * frame.scale)), int(round(h * frame.scale)))
+        if self.crops is not None:
+            people = np.flatnonzero(tracked.class_id == CLASS_ID["person"])
+            if len(people):
+                self.crops.offer(frame.image, frame.seq, tracked.track_id[people], tracked.xyxy[people], overlap[people])
         ground = self.ground.to_ground(foot_points(source_boxes)) if self.ground else None
         for i, tid in enumerate(tracked.track_id):
             acc = self._live.setdefault(int(tid), _Accumulator())
@@ -104,6 +119,7 @@ class Describer:
     def finish(self, track_id: int) -> TrackSummary | None:
         """Summarise an ended track (None if it was never observed)."""
         acc = self._live.pop(track_id, None)
+        crops = self.crops.take(track_id) if self.crops is not None else None
         if acc is None or not acc.points:
             return None
         cls_name = TRACKED_CLASSES[max(acc.class_votes, key=acc.class_votes.get)]
@@ -127,7 +143,12 @@ class Describer:
             direction=direction_of(feet, 0.5 * float(np.median(heights))),
             speed_px_s=path_speed(feet, secs, window),
             thumbnail_seq=acc.best_seq,
+            frame_size=self.frame_size,
         )
+        if crops is not None and cls_name == "person":
+            summary.crop_seqs, summary.crops = crops
+            summary.crop_base = self.crops.describe_name
+            summary.vector_model, summary.vector = track_vector(summary.crops, self.projection)
         if self.ground is not None:
             ground = np.array([p.ground_xy for p in acc.points])
             summary.speed_m_s = path_speed(ground, secs, window)

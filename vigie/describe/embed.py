@@ -106,7 +106,11 @@ def load_torch_model(weights: Path | None = None):
 
 def export_onnx(weights: Path, target: Path) -> None:
     """Export the torch model to `target`, written atomically."""
-    model = load_torch_model(weights)
+    export_module(load_torch_model(weights), (INPUT_SIZE, INPUT_SIZE), target, str(weights))
+
+
+def export_module(model, input_hw: tuple[int, int], target: Path, what: str) -> None:
+    """Export a torch module taking (N, 3, H, W) images to ONNX at `target`, atomically."""
     import torch
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +123,7 @@ def export_onnx(weights: Path, target: Path) -> None:
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
                 model,
-                torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE),
+                torch.zeros(1, 3, *input_hw),
                 tmp,
                 opset_version=OPSET,
                 input_names=["images"],
@@ -135,7 +139,7 @@ def export_onnx(weights: Path, target: Path) -> None:
         # end with the same complete bytes.
         os.replace(tmp, target)
     except Exception as exc:
-        raise ModelError(f"exporting {weights} to ONNX at {target} failed: {exc}") from None
+        raise ModelError(f"exporting {what} to ONNX at {target} failed: {exc}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -168,14 +172,15 @@ def crop_windows(shape: tuple[int, ...], boxes_xyxy: np.ndarray) -> np.ndarray:
     return np.stack([x1, y1, np.maximum(x2, x1 + 1), np.maximum(y2, y1 + 1)], axis=1)
 
 
-def preprocess(image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
-    """(N, 3, 224, 224) float32 network input for the boxes of one BGR frame."""
+def preprocess(image_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_hw: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)) -> np.ndarray:
+    """(N, 3, H, W) float32 network input for the boxes of one BGR frame (224 x 224 by default)."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or not image_bgr.size:
         raise ValueError(f"expected an HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
     windows = crop_windows(image_bgr.shape, boxes_xyxy)
-    out = np.empty((len(windows), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    h, w = input_hw
+    out = np.empty((len(windows), 3, h, w), dtype=np.float32)
     for i, (x1, y1, x2, y2) in enumerate(windows):
-        resized = cv2.resize(image_bgr[y1:y2, x1:x2], (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(image_bgr[y1:y2, x1:x2], (w, h), interpolation=cv2.INTER_LINEAR)
         # One channel plane at a time, written straight into its NCHW slot, so
         # it stays in cache: 0.2 ms a crop, where whole-batch numpy arithmetic
         # took 2-3 ms (a quarter of the network's own time on one thread).

