@@ -1,0 +1,128 @@
+"""The `vigie search` and `vigie similar` verbs: CLI flags -> SearchQuery -> a table or JSON.
+
+Both verbs take the same filter flags, turned into the one SearchQuery model
+the API will use too, so a flag and an API field fail with the same message
+(the sort order too: it is checked there, not by argparse). The search modules
+are imported when a verb runs, so `vigie --help` stays quick.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigie.search.query import SearchQuery
+
+_LISTS = (("classes", "--class", "classes, any of them: person,car,..."),
+          ("upper", "--upper", "upper-body colour names, any of them: red,orange"),
+          ("lower", "--lower", "lower-body colour names, any of them"),
+          ("body", "--body", "vehicle body colour names, any of them"),
+          ("cameras", "--camera", "camera ids"),
+          ("groups", "--group", "camera groups"),
+          ("communes", "--commune", "communes"),
+          ("directions", "--direction", "image-space directions, any of: N NE E SE S SW W NW (N = up)"))
+_NUMBERS = (("min_speed", "--min-speed", "lowest ground speed, m/s (calibrated cameras only)"),
+            ("max_speed", "--max-speed", "highest ground speed, m/s (calibrated cameras only)"),
+            ("min_dwell", "--min-dwell", "shortest time in view, seconds"),
+            ("min_height", "--min-height", "smallest median box height, pixels"),
+            ("max_height", "--max-height", "largest median box height, pixels"))
+
+
+def add_filter_flags(p: argparse.ArgumentParser) -> None:
+    """The filter, order and page flags shared by `search` and `similar`."""
+    for field, flag, text in _LISTS:
+        p.add_argument(flag, dest=field, metavar="A,B", help=f"only {text} (comma-separated)")
+    p.add_argument("--tolerance", dest="colour_tolerance", type=int, metavar="N",
+                   help="a colour matches if among the track's first N ranked names (default 2)")
+    p.add_argument("--start", metavar="TIME", help="seen at or after this time (ISO 8601; UTC unless an offset is given)")
+    p.add_argument("--end", metavar="TIME", help="seen before this time")
+    p.add_argument("--zone", dest="zones", action="append", metavar="CAMERA:X,Y,X,Y,X,Y",
+                   help="a polygon in the camera's source pixels that a foot point must enter (repeatable)")
+    for field, flag, text in _NUMBERS:
+        p.add_argument(flag, dest=field, type=float, metavar="X", help=text)
+    p.add_argument("--sort", help="relevance (default), time (oldest first), -time (newest first; write --sort=-time), dwell, -dwell, speed, -speed")
+    p.add_argument("--limit", type=int, help="results per page (1-1000, default 50)")
+    p.add_argument("--offset", type=int, help="results to skip")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def query_from_args(args: argparse.Namespace) -> SearchQuery:
+    """The flags given, as a validated SearchQuery (flags not given keep the model's defaults)."""
+    from vigie.search.query import parse_query
+
+    data: dict = {}
+    for field, _, _ in _LISTS:
+        if getattr(args, field) is not None:
+            data[field] = [v for v in getattr(args, field).split(",") if v.strip()]
+    for field in ("colour_tolerance", "start", "end", "sort", "limit", "offset", *(f for f, _, _ in _NUMBERS)):
+        if getattr(args, field) is not None:
+            data[field] = getattr(args, field)
+    if args.zones:
+        data["zones"] = dict(_zone(z) for z in args.zones)
+    return parse_query(data)
+
+
+def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
+    from vigie.search.query import SearchError
+
+    camera, _, coords = text.partition(":")
+    try:
+        numbers = [float(v) for v in coords.split(",")]
+    except ValueError:
+        numbers = []
+    if not camera or len(numbers) < 6 or len(numbers) % 2:
+        raise SearchError(f"search field zones: {text!r} is not CAMERA:X,Y,X,Y,X,Y (at least three x,y points)", "zones", text)
+    return camera, list(zip(numbers[::2], numbers[1::2]))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from vigie.cli import _store
+    from vigie.search.engine import search
+
+    query = query_from_args(args)
+    with _store() as store:
+        result = search(store, query)
+    _print(result, args.json)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from vigie.cli import _store
+    from vigie.search.engine import similar
+
+    query = query_from_args(args)
+    with _store() as store:
+        result = similar(store, args.track, query)
+    _print(result, args.json)
+    return 0
+
+
+def _print(result, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    q = result.query
+    what = f"like track {result.reference_track} ({result.model})" if result.kind == "similar" else "match"
+    shown = f"{q.offset + 1}-{q.offset + len(result.hits)}" if result.hits else "none"
+    print(f"{result.total} tracks {what}; showing {shown} ({result.method}).")
+    if not result.hits:
+        return
+    print(f"{'rank':>4} {'score':>6} {'track':>8} {'camera':<20} {'class':<10} {'first seen (UTC)':<23} "
+          f"{'colours (upper | lower | body)':<30} {'dir':>3} {'m/s':>5}  thumbnail")
+    for h in result.hits:
+        colours = " | ".join("/".join(c) or "-" for c in (h.upper, h.lower, h.body))
+        speed = f"{h.speed_m_s:.2f}" if h.speed_m_s is not None else "-"
+        print(f"{h.rank:>4} {h.score:>6.3f} {h.track_id:>8} {h.camera_id:<20.20} {h.class_name:<10} {h.first_seen[:23]:<23} "
+              f"{colours:<30} {h.direction or '-':>3} {speed:>5}  {h.thumbnail_path or '-'}")
+
+
+def register(sub) -> None:
+    """Add `search` and `similar` to the `vigie` command's subparsers."""
+    s = sub.add_parser("search", help="find stored tracks by class, colours, time, place, direction, speed, dwell, size")
+    add_filter_flags(s)
+    s.set_defaults(fn=cmd_search)
+    m = sub.add_parser("similar", help="tracks of other times and cameras that look like a given track")
+    m.add_argument("track", type=int, help="id of the track to compare with (vigie tracks / vigie search give ids)")
+    add_filter_flags(m)
+    m.set_defaults(fn=cmd_similar)

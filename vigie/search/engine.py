@@ -1,0 +1,196 @@
+"""Running a query: the index filters and ranks every track, SQLite gives the page's rows.
+
+The index answers which tracks and in what order; the store stays the source
+of what is shown (thumbnail path, speeds, colours as stored), read only for
+the page, by primary key. The index of a store is kept per process; each call checks whether the store
+changed since (PRAGMA data_version, then the generation), so a finished
+analysis is searchable at the next query (after a rebuild; see index.py).
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from vigie.search.index import VISIBLE, TrackIndex, store_generation
+from vigie.search.query import SearchError, SearchQuery, parse_query, points_in_polygon
+from vigie.store.sqlite import SQLiteStore
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float  # attribute search: colour match in [0, 1]; similar: cosine to the reference track
+    track_id: int
+    camera_id: str
+    camera_name: str
+    class_name: str
+    first_seen: str
+    last_seen: str
+    dwell_s: float
+    height_px: float
+    direction: str | None
+    speed_m_s: float | None
+    speed_px_s: float | None
+    upper: list[str]
+    lower: list[str]
+    body: list[str]
+    thumbnail_path: str | None
+
+
+class SearchResult(BaseModel):
+    kind: Literal["attributes", "similar"]
+    query: SearchQuery
+    total: int  # tracks that pass the filters (similar: those with a vector, the reference's own sighting excluded)
+    method: str  # how the rows were ranked: filter, exact, ivf nprobe=p/n
+    reference_track: int | None = None
+    model: str | None = None  # appearance model of the vectors compared
+    hits: list[SearchHit]
+
+
+_INDEXES: dict[str, TrackIndex] = {}
+_LOCK = threading.Lock()
+_LOCAL = threading.local()
+
+
+class _Reader:
+    """A long-lived read connection of this thread to one store, and the store's data_version it last saw.
+
+    PRAGMA data_version changes when any other connection commits, so an
+    unchanged store costs one pragma per query, not the generation's scan of
+    the analyses; and reusing the connection keeps SQLite's page cache warm
+    for the page reads.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA query_only = ON")
+        self.version: int | None = None
+
+
+def _reader(store: SQLiteStore) -> _Reader:
+    readers = _LOCAL.__dict__.setdefault("readers", {})
+    if str(store.path) not in readers:
+        readers[str(store.path)] = _Reader(str(store.path))
+    return readers[str(store.path)]
+
+
+def get_index(store: SQLiteStore, progress: bool = False) -> TrackIndex:
+    """This process's index of the store, reloaded or rebuilt when the store's generation changed."""
+    reader = _reader(store)
+    version = reader.conn.execute("PRAGMA data_version").fetchone()[0]
+    index = _INDEXES.get(str(store.path))
+    if index is not None and version == reader.version:
+        return index
+    generation = store_generation(reader.conn)
+    with _LOCK:
+        index = _INDEXES.get(str(store.path))
+        if index is None or index.generation != generation:
+            index = TrackIndex.open(store, generation, progress=progress)
+            _INDEXES[str(store.path)] = index
+    reader.version = version
+    return index
+
+
+def search(store: SQLiteStore, query: SearchQuery, index: TrackIndex | None = None) -> SearchResult:
+    """Tracks matching the query's attributes, best colour match first (or in the query's order)."""
+    index = index or get_index(store)
+    query.validate_against(index.cameras)
+    sel, checks = index.select(query)
+    _check_zones(store, index, sel, checks, query)
+    rows = sel.rows()
+    colours_asked = bool(query.upper or query.lower or query.body)
+    # Without colours every relevance is 1: the order is time order, no scoring needed.
+    sort = "time" if query.sort == "relevance" and not colours_asked else query.sort
+    scores = index.colour_scores(rows, query) if sort == "relevance" else None
+    page = rows[index.page(rows, sort, scores, query.offset, query.limit)]
+    hits = _hits(store, index, page, index.colour_scores(page, query), query.offset)
+    return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits)
+
+
+def similar(store: SQLiteStore, track_id: int, query: SearchQuery | None = None, k: int | None = None,
+            index: TrackIndex | None = None) -> SearchResult:
+    """Tracks of other times and cameras that look most like this one (cosine of appearance vectors).
+
+    The query's filters apply; the track itself and every track on its camera
+    whose time span overlaps it are left out: they are other people seen at
+    the same moment, or the same sighting cut in two. k (default: the query's
+    limit) is how many; `sort` other than relevance reorders that page.
+    """
+    query = query or SearchQuery()
+    if k is not None:
+        query = parse_query({**query.model_dump(), "limit": k})
+    index = index or get_index(store)
+    query.validate_against(index.cameras)
+    row = _reference_row(store, index, track_id)
+    sel, checks = index.select(query, with_vectors=True)
+    _check_zones(store, index, sel, checks, query)
+    sel.drop(index.same_sighting(row))
+    total = sel.count()
+    rows, scores, method = index.nearest(np.asarray(index.vectors[row]), sel, query.offset + query.limit)
+    rows, scores = rows[query.offset:], scores[query.offset:]
+    if query.sort != "relevance":
+        by_time = np.argsort(rows, kind="stable")
+        rows, scores = rows[by_time], scores[by_time]
+        order = index.page(rows, query.sort, scores, 0, len(rows))
+        rows, scores = rows[order], scores[order]
+    hits = _hits(store, index, rows, scores, query.offset)
+    return SearchResult(kind="similar", query=query, total=total, method=method, reference_track=track_id,
+                        model=index.model, hits=hits)
+
+
+def _reference_row(store: SQLiteStore, index: TrackIndex, track_id: int) -> int:
+    found = _reader(store).conn.execute(
+        f"SELECT rtrim(t.first_seen, 'Z') FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE t.id = ? AND a.{VISIBLE}",
+        (track_id,)).fetchone()
+    if found is None:
+        raise SearchError(f"no stored track has id {track_id}", "track_id", track_id)
+    row = index.row_of(track_id, int(np.datetime64(found[0], "us").astype(np.int64)))
+    if row is None:
+        raise SearchError(f"track {track_id} is not in the search index yet (the store changed meanwhile): search again", "track_id", track_id)
+    if not index.has_vector[row]:
+        which = f"of model {index.model!r}" if index.model else "(none is stored yet)"
+        raise SearchError(f"track {track_id} has no appearance vector {which}: it cannot be compared", "track_id", track_id)
+    return row
+
+
+def _check_zones(store: SQLiteStore, index: TrackIndex, sel, checks: dict[str, np.ndarray], query: SearchQuery) -> None:
+    """Drop the candidate rows none of whose foot points lies inside their camera's zone."""
+    for camera_id, rows in checks.items():
+        if not len(rows):
+            continue
+        polygon = np.asarray(query.zones[camera_id], float)
+        ids = index.ids[rows]
+        inside: list[np.ndarray] = []
+        conn = _reader(store).conn
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500].tolist()
+            points = np.array(conn.execute(
+                f"SELECT track_id, x1, x2, y2 FROM track_points WHERE track_id IN ({','.join('?' * len(part))})", part).fetchall(),
+                float).reshape(-1, 4)
+            feet = np.c_[(points[:, 1] + points[:, 2]) / 2, points[:, 3]]
+            inside.append(points[points_in_polygon(feet, polygon), 0].astype(np.int64))
+        sel.drop(rows[~np.isin(ids, np.concatenate(inside))])
+
+
+def _hits(store: SQLiteStore, index: TrackIndex, rows: np.ndarray, scores: np.ndarray, offset: int) -> list[SearchHit]:
+    """The page's tracks as stored, in the given order (a track deleted meanwhile is left out)."""
+    ids = index.ids[rows].tolist()
+    if not ids:
+        return []
+    found = {r["id"]: SQLiteStore._track_dict(r) for r in _reader(store).conn.execute(
+        SQLiteStore._TRACK_SELECT + f" AND t.id IN ({','.join('?' * len(ids))})", ids)}
+    names = {c.id: c.name for c in index.cameras}
+    hits = []
+    for rank, (tid, score) in enumerate(zip(ids, scores.tolist()), start=offset + 1):
+        if (t := found.get(tid)) is None:
+            continue
+        hits.append(SearchHit(
+            rank=rank, score=round(score, 4), track_id=tid, camera_id=t["camera_id"], camera_name=names.get(t["camera_id"], t["camera_id"]),
+            class_name=t["class"], first_seen=t["first_seen"], last_seen=t["last_seen"], dwell_s=t["dwell_s"],
+            height_px=t["median_height_px"], direction=t["direction"], speed_m_s=t["speed_m_s"], speed_px_s=t["speed_px_s"],
+            upper=t["upper"], lower=t["lower"], body=t["body"], thumbnail_path=t["thumbnail_path"]))
+    return hits

@@ -1,0 +1,267 @@
+"""The search query: one validated object shared by the CLI, the API and the UI.
+
+What a query means, in one place:
+
+- Filters combine with AND; the values of one filter with OR (`upper: [red,
+  orange]` is a red or an orange top). `cameras`, `groups`, `communes` and
+  `zones` each restrict the cameras, so `cameras: [a]` with `groups: [g]`
+  keeps camera a only if it is in group g.
+- A colour matches if it is among the track's first `colour_tolerance` ranked
+  names for that part (rank 0 = dominant): witnesses and the colour namer both
+  get the second colour of a striped top right more often than its order.
+- Times are UTC; a time given without an offset is taken as UTC. A track is in
+  the window [start, end) if it was seen within it: first_seen < end and
+  last_seen >= start.
+- Speeds are ground speeds in m/s. Tracks of uncalibrated cameras have none,
+  so they never match a speed filter (sizes and dwell work everywhere).
+- A zone is a polygon in its camera's source pixels; a track is in it if one
+  of its foot points (bottom centre of its box) lies inside (even-odd rule).
+  Zones also restrict the search to their cameras.
+- `sort`: relevance (best first; colour match for attribute searches, cosine
+  for similar ones; ties oldest first), time (oldest first), -time, dwell
+  (shortest first), -dwell, speed (slowest first), -speed; tracks without a
+  speed come last either way.
+
+The zone geometry (which of the 8x8 image cells a polygon touches or covers,
+and which cells a track's foot points occupied) lives here too, because it is
+what a zone means; the index uses it to skip tracks that never came near.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any, Iterable, Literal, Mapping, NamedTuple
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from vigie.describe.colours import PALETTE
+from vigie.errors import VigieError
+from vigie.types import TRACKED_CLASSES
+
+COMPASS: tuple[str, ...] = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+GRID = 8  # the cells mask is GRID x GRID over the image
+
+
+class SearchError(VigieError):
+    """A search that cannot run as asked. `field` names the query field at fault, `value` its bad value."""
+
+    def __init__(self, message: str, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class CameraInfo(NamedTuple):
+    """What a search needs to know of a camera."""
+
+    id: str
+    name: str
+    commune: str
+    group: str
+
+
+def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.lower) -> list[str]:
+    out = []
+    for v in values:
+        n = normalise(v.strip())
+        if n not in valid:
+            raise ValueError(f"{v!r} is not {what} (valid: {', '.join(valid)})")
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def _utc(v: datetime | None) -> datetime | None:
+    if v is None:
+        return None
+    return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+
+
+class SearchQuery(BaseModel):
+    """Filters, order and page of a forensic search (see the module docstring for their meaning)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    classes: list[str] = Field(default_factory=list, description=f"Object classes, any of: {', '.join(TRACKED_CLASSES)}.")
+    upper: list[str] = Field(default_factory=list, description="Colour names of the upper body (people), any of them.")
+    lower: list[str] = Field(default_factory=list, description="Colour names of the lower body (people), any of them.")
+    body: list[str] = Field(default_factory=list, description="Colour names of the whole body (vehicles), any of them.")
+    colour_tolerance: int = Field(2, ge=1, description="A colour matches if among the track's first this-many ranked names.")
+    start: datetime | None = Field(None, description="Start of the time window, UTC unless an offset is given.")
+    end: datetime | None = Field(None, description="End of the time window (excluded), UTC unless an offset is given.")
+    cameras: list[str] = Field(default_factory=list, description="Camera ids.")
+    groups: list[str] = Field(default_factory=list, description="Camera groups (districts, sectors).")
+    communes: list[str] = Field(default_factory=list, description="Communes.")
+    zones: dict[str, list[tuple[float, float]]] = Field(
+        default_factory=dict, description="Camera id -> polygon [(x, y), ...] in the camera's source pixels, at least 3 points."
+    )
+    directions: list[str] = Field(default_factory=list, description=f"Image-space directions, any of: {' '.join(COMPASS)} (N = up).")
+    min_speed: float | None = Field(None, ge=0, description="Lowest ground speed, m/s (calibrated cameras only).")
+    max_speed: float | None = Field(None, ge=0, description="Highest ground speed, m/s (calibrated cameras only).")
+    min_dwell: float | None = Field(None, ge=0, description="Shortest time in view, seconds.")
+    min_height: float | None = Field(None, gt=0, description="Smallest median box height, pixels.")
+    max_height: float | None = Field(None, gt=0, description="Largest median box height, pixels.")
+    sort: Literal["relevance", "time", "-time", "dwell", "-dwell", "speed", "-speed"] = Field("relevance", description="Order of the results.")
+    limit: int = Field(50, ge=1, le=1000, description="Results per page.")
+    offset: int = Field(0, ge=0, description="Results to skip (paging).")
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, v: list[str]) -> list[str]:
+        return _names(v, TRACKED_CLASSES, "a tracked class")
+
+    @field_validator("upper", "lower", "body")
+    @classmethod
+    def _colours(cls, v: list[str]) -> list[str]:
+        return _names(v, PALETTE, "a colour name")
+
+    @field_validator("directions")
+    @classmethod
+    def _directions(cls, v: list[str]) -> list[str]:
+        return _names(v, COMPASS, "a compass direction", normalise=str.upper)
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: datetime | None) -> datetime | None:
+        return _utc(v)
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        v, start = _utc(v), info.data.get("start")
+        if v is not None and start is not None and start >= v:
+            raise ValueError(f"reversed time window: start {start.isoformat()} is not before end {v.isoformat()}")
+        return v
+
+    @field_validator("max_speed")
+    @classmethod
+    def _speed_range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min_speed")
+        if v is not None and low is not None and low > v:
+            raise ValueError(f"min_speed {low} is above max_speed {v}")
+        return v
+
+    @field_validator("max_height")
+    @classmethod
+    def _height_range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min_height")
+        if v is not None and low is not None and low > v:
+            raise ValueError(f"min_height {low} is above max_height {v}")
+        return v
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, v: dict[str, list[tuple[float, float]]]) -> dict[str, list[tuple[float, float]]]:
+        for camera, polygon in v.items():
+            if len(polygon) < 3:
+                raise ValueError(f"the polygon of camera {camera!r} needs at least 3 points, got {len(polygon)}: {polygon}")
+            if not all(math.isfinite(c) for p in polygon for c in p):
+                raise ValueError(f"the polygon of camera {camera!r} has a coordinate that is not a finite number: {polygon}")
+            if polygon_area(np.asarray(polygon, float)) == 0:
+                raise ValueError(f"the polygon of camera {camera!r} encloses no area: {polygon}")
+        return v
+
+    def validate_against(self, cameras: Iterable[CameraInfo]) -> None:
+        """Raise SearchError if the query names a camera, group or commune the store does not have."""
+        cameras = list(cameras)
+        ids = sorted({c.id for c in cameras})
+        for field, wanted, known, what in (
+            ("cameras", self.cameras, ids, "camera"),
+            ("zones", list(self.zones), ids, "camera"),
+            ("groups", self.groups, sorted({c.group for c in cameras} - {""}), "camera group"),
+            ("communes", self.communes, sorted({c.commune for c in cameras} - {""}), "commune"),
+        ):
+            for name in wanted:
+                if name not in known:
+                    shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+                    raise SearchError(f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name)
+
+
+def parse_query(data: Mapping[str, Any]) -> SearchQuery:
+    """Validate plain data (CLI flags, JSON) into a SearchQuery, or raise SearchError naming the field and value."""
+    try:
+        return SearchQuery.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "query"
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(SearchQuery.model_fields)
+            raise SearchError(f"search field {field}: no such field (known: {known})", field, err["input"]) from None
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] != "value_error":  # pydantic's own messages do not quote the value
+            message += f", got {err['input']!r}"
+        raise SearchError(f"search field {field}: {message}", field, err["input"]) from None
+
+
+# --- zone geometry ------------------------------------------------------------------
+def polygon_area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd rule (ray casting to +x) for (M, 2) points against one (P, 2) polygon."""
+    points = np.asarray(points, float).reshape(-1, 2)
+    polygon = np.asarray(polygon, float)
+    px, py = points[:, :1], points[:, 1:]
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    straddles = (y0 > py) != (y1 > py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross_x = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
+    return ((straddles & (px < cross_x)).sum(axis=1) % 2).astype(bool)
+
+
+def cell_of(points: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Cell index 8*row + col of each (x, y) point; points outside the frame fall in the edge cells."""
+    points = np.asarray(points, float).reshape(-1, 2)
+    col = np.clip(np.floor(points[:, 0] * GRID / width), 0, GRID - 1).astype(np.int64)
+    row = np.clip(np.floor(points[:, 1] * GRID / height), 0, GRID - 1).astype(np.int64)
+    return row * GRID + col
+
+
+def cells_of_points(points: np.ndarray, width: float, height: float) -> int:
+    """The `tracks.cells` value for a track's foot points: bit 8*row+col set where a point fell (as signed 64-bit)."""
+    mask = 0
+    for cell in np.unique(cell_of(points, width, height)):
+        mask |= 1 << int(cell)
+    return mask - (1 << 64) if mask >= 1 << 63 else mask
+
+
+def polygon_cells(polygon: np.ndarray, width: float, height: float) -> tuple[int, int]:
+    """(touched, covered): bitmasks of the cells the polygon touches at all, and of those wholly inside it.
+
+    A track with a foot point in a covered cell is in the zone for certain; one
+    that only visited touched cells needs its points checked; one that visited
+    neither is out. Edge cells extend to infinity, as cell_of puts outside
+    points there. A cell is touched if an edge of the polygon meets it
+    (Liang-Barsky clipping) or its centre is inside; covered if its centre is
+    inside and no edge meets it.
+    """
+    polygon = np.asarray(polygon, float)
+    k = np.arange(GRID)
+    xs = np.r_[-np.inf, k[1:] * width / GRID, np.inf]
+    ys = np.r_[-np.inf, k[1:] * height / GRID, np.inf]
+    row, col = np.divmod(np.arange(GRID * GRID), GRID)
+    rx0, rx1, ry0, ry1 = xs[col][:, None], xs[col + 1][:, None], ys[row][:, None], ys[row + 1][:, None]
+    ax, ay = polygon[:, 0], polygon[:, 1]
+    dx, dy = np.roll(ax, -1) - ax, np.roll(ay, -1) - ay
+    t0 = np.zeros((GRID * GRID, len(polygon)))
+    t1 = np.ones_like(t0)
+    hit = np.ones_like(t0, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-dx, ax - rx0), (dx, rx1 - ax), (-dy, ay - ry0), (dy, ry1 - ay)):
+            p = np.broadcast_to(p, t0.shape)
+            t = q / p
+            hit &= ~((p == 0) & (q < 0))
+            t0 = np.where(p < 0, np.maximum(t0, t), t0)
+            t1 = np.where(p > 0, np.minimum(t1, t), t1)
+    edge_meets = (hit & (t0 <= t1)).any(axis=1)
+    centres = np.c_[(col + 0.5) * width / GRID, (row + 0.5) * height / GRID]
+    centre_in = points_in_polygon(centres, polygon)
+    return _bits(edge_meets | centre_in), _bits(centre_in & ~edge_meets)
+
+
+def _bits(flags: np.ndarray) -> int:
+    return sum(1 << int(i) for i in np.flatnonzero(flags))
