@@ -70,13 +70,15 @@ def read_same_person(path: str | Path) -> dict[int, int]:
     return mapping
 
 
-def describe_ground_truth(video: str | Path, gt: np.ndarray, threads: int = 2, progress: Progress | None = None) -> dict[str, np.ndarray]:
-    """Every GT box's vectors, per variant except the adapted one, in gt row order."""
+def describe_ground_truth(video: str | Path, gt: np.ndarray, threads: int = 2, progress: Progress | None = None,
+                          global_network: bool = True) -> dict[str, np.ndarray]:
+    """Every GT box's vectors, per variant except the adapted one, in gt row order
+    (without `global_network`, the costliest variant, "network", is left out)."""
     embedder, parts_net = AppearanceEmbedder(threads=threads), PartNetwork(threads=threads)
     frames = gt[:, 0].astype(int)
     order = np.argsort(frames, kind="stable")
     boxes = mot_xyxy(gt)
-    out = {k: [None] * len(gt) for k in ("colour", "network", "parts")}
+    out = {k: [None] * len(gt) for k in ("colour", "network", "parts") if global_network or k != "network"}
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         raise VigieError(f"cannot open video {video}")
@@ -94,8 +96,10 @@ def describe_ground_truth(video: str | Path, gt: np.ndarray, threads: int = 2, p
         if not rows:
             continue
         b = boxes[rows]
-        for key, vecs in (("colour", colour_stripes(image, b)), ("network", embedder.embed(image, b)),
-                          ("parts", l2_normalise(parts_net.features(image, b)))):
+        described = {"colour": colour_stripes(image, b), "parts": l2_normalise(parts_net.features(image, b))}
+        if global_network:
+            described["network"] = embedder.embed(image, b)
+        for key, vecs in described.items():
             for r, v in zip(rows, vecs):
                 out[key][r] = v
         if progress and n % 100 == 0:

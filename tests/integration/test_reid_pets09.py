@@ -1,0 +1,61 @@
+"""Re-identification on real people (PETS09-S2L1 ground-truth boxes), as `vigie eval reid` measures it.
+
+The site adaptation is trained on the tracks Vigie itself finds in the video,
+never on ground-truth identities. Floors sit just below the figures reached
+(docs/BENCHMARKS.md, bench/reid_accuracy.py): sequence halves, ids of one
+person merged (tests/data/pets09_s2l1_same_person.csv). Slow: a full analysis
+and 4,650 boxes described.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import DEMO_CAMERA, DEMO_SITE, REPO_ROOT
+from vigie.config import load_site
+from vigie.eval.mot import read_mot
+from vigie.eval.reid import adaptation_from_video, describe_ground_truth, evaluate_variant, read_same_person
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reid(pets09, tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv("VIGIE_DATA", str(tmp_path_factory.mktemp("models")))
+    projection, report = adaptation_from_video(pets09 / "vtest.avi", load_site(DEMO_SITE), DEMO_CAMERA)
+    gt = read_mot(pets09 / "gt.txt")
+    feats = describe_ground_truth(pets09 / "vtest.avi", gt, global_network=False)
+    feats["adapted"] = projection.apply(feats["both"])
+    merge = read_same_person(REPO_ROOT / "tests" / "data" / "pets09_s2l1_same_person.csv")
+    ids = np.array([merge.get(int(i), int(i)) for i in gt[:, 1]])
+    return feats, gt[:, 0].astype(int), ids, report
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_adaptation_learns_from_vigies_own_tracks(reid):
+    *_, report = reid
+    assert report.tracks >= 15 and report.negative_pairs >= 50 and report.seconds < 60
+
+
+def test_adapted_descriptor_reaches_the_goals_on_sequence_halves(reid):
+    feats, frames, ids, _ = reid
+    got = evaluate_variant(feats["adapted"], frames, ids, "sequence")
+    assert got["crop"]["queries"] == 1783  # six people (ids 1, 2, 3, 4, 8, 9 after merging), every first-half crop
+    assert got["crop"]["rank1"] >= 0.80 and got["crop"]["map"] >= 0.72
+    assert got["tracklet"]["rank1"] >= 0.99
+
+
+def test_adaptation_beats_the_plain_descriptors_it_starts_from(reid):
+    feats, frames, ids, _ = reid
+    for split in ("sequence", "identity"):
+        adapted = evaluate_variant(feats["adapted"], frames, ids, split)["crop"]
+        for plain in ("colour", "parts", "both"):
+            other = evaluate_variant(feats[plain], frames, ids, split)["crop"]
+            assert adapted["map"] > other["map"] + 0.1, (split, plain)
+            assert adapted["rank1"] > other["rank1"], (split, plain)
