@@ -134,6 +134,7 @@ def main() -> None:
         "+ no deblocking filter": dict(max_width=None, fast_decode=True, detector_changes=square),
         "+ frames shrunk to 960 px while decoding": dict(fast_decode=True, detector_changes=square),
         "+ detector input at the frame's aspect, 416x256 (default)": dict(fast_decode=True),
+        "the default without search crops (search_crops: 0)": dict(fast_decode=True, search_crops=0),
     }
     for label, changes in variants.items():
         c, _, (p, _) = cpu_time(lambda: pipeline_run(hd, site, cam, 5, 25.0, **changes))

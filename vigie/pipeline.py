@@ -31,6 +31,8 @@ from vigie.types import CLASS_ID, Detections, Frame, TrackSummary
 
 log = logging.getLogger(__name__)
 
+CROP_INTERVAL_S = 1.0  # first spacing of a person's described crops (vigie.describe.crops)
+
 
 @dataclass
 class StageTimes:
@@ -64,7 +66,10 @@ class CameraPipeline:
         crops = None
         if self.analysis.search_crops and "person" in self.analysis.classes:
             base = BaseDescriptor()
-            crops = CropSampler(base.describe, base.name, max_crops=max(2, self.analysis.search_crops))
+            # About one crop a second at first: neighbouring frames are near duplicates,
+            # and each crop costs a network run (~7 ms).
+            crops = CropSampler(base.describe, base.name, max_crops=max(2, self.analysis.search_crops),
+                                first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)))
         if projection is not None and projection.base != BASE:
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
