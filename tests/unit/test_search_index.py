@@ -274,6 +274,8 @@ def test_saved_index_loads_back_identical_and_is_rebuilt_when_the_store_changes(
     for name in ("ids", "t0", "t1", "camera", "colours", "speed", "cells", "has_vector"):
         assert np.array_equal(getattr(loaded, name), getattr(built, name), equal_nan=True), name
     assert np.array_equal(loaded.vectors, built.vectors) and loaded.cameras == built.cameras
+    preloaded = TrackIndex.load(folder, preload=True)  # a server's copy: in memory, not mapped
+    assert not isinstance(preloaded.vectors, np.memmap) and np.array_equal(preloaded.vectors, built.vectors)
 
     new = analyse(store, [make_summary(track_no=1, upper_colours=["blue"])], camera="cam-b", fingerprint="b" * 64)
     with store._read() as conn:

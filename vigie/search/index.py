@@ -21,10 +21,12 @@ scores are always true cosines and the order exact among what the probe saw.
 Below IVF_MIN vectors there is no IVF index at all.
 
 Persistence. The index is saved under <data>/index/<generation>/ (one .npy per
-column, memory-mapped when loaded, so a one-shot CLI process reads only the
-pages its query touches; faiss's file is read only when a query needs it). The
-generation names the visible analyses, the track id range and the vector
-model, so a changed store gets a new index and an unchanged one is reused.
+column). A one-shot CLI process memory-maps it and reads only the pages its
+query touches (faiss's file only when a query needs the IVF index); a server
+preloads it into memory (see load). The generation names the visible
+analyses, the track id range and the vector model, so a changed store gets a
+new index and an unchanged one is reused. A rebuild reads the whole store
+(minutes at 10 M tracks); adding only the new analyses is not done yet.
 """
 from __future__ import annotations
 
@@ -153,6 +155,8 @@ class Selection:
 
     def bitmap(self, n: int) -> np.ndarray:
         """The kept rows as a little-endian bitmap over all n rows (faiss's IDSelectorBitmap)."""
+        if self.pos is None and self.mask is not None and (self.lo, self.hi) == (0, n):
+            return np.packbits(self.mask, bitorder="little")
         bits = np.zeros(n, bool)
         if self.pos is not None:
             bits[self.pos] = True
@@ -228,8 +232,11 @@ class TrackIndex:
         if cameras is not None:
             sel.keep(cameras[sel.values(self.camera)])
         if q.classes:
-            sel.keep(_lut(TRACKED_CLASSES.index(c) for c in q.classes)[sel.values(self.cls)])
-        if with_vectors:
+            codes = [TRACKED_CLASSES.index(c) for c in q.classes]
+            values = sel.values(self.cls)
+            # One class: a comparison runs at memory speed, a table lookup at a third of it.
+            sel.keep(values == codes[0] if len(codes) == 1 else _lut(codes)[values])
+        if with_vectors and self.n_vectors < self.n:
             sel.keep(sel.values(self.has_vector))
         if q.directions:
             sel.keep(_lut(COMPASS.index(d) for d in q.directions)[sel.values(self.direction)])
@@ -257,6 +264,11 @@ class TrackIndex:
     def _part(self, part: str, tolerance: int) -> np.ndarray:
         first = PARTS.index(part) * RANKS
         return self.colours[:, first:first + min(tolerance, RANKS)]
+
+    def colour_names(self, row: int) -> tuple[list[str], list[str], list[str]]:
+        """(upper, lower, body) colour names of a row, most dominant first."""
+        codes = self.colours[row].reshape(len(PARTS), RANKS)
+        return tuple([PALETTE[c] for c in part if c != NONE] for part in codes)  # type: ignore[return-value]
 
     @staticmethod
     def _colour_hits(codes: np.ndarray, wanted: list[str]) -> np.ndarray:
@@ -428,23 +440,32 @@ class TrackIndex:
         return final
 
     @classmethod
-    def load(cls, folder: Path) -> "TrackIndex":
+    def load(cls, folder: Path, preload: bool = False) -> "TrackIndex":
+        """Read a saved index: memory-mapped (a one-shot process reads only what its query touches), or
+        preloaded into memory (a server: the kernel cannot evict it under page-cache pressure, so no query
+        waits on the disk)."""
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        cols = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _COLUMNS}
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r") if (folder / "vectors.npy").exists() else None
-        ivf_path = folder / "ivf.faiss"
+        mode = None if preload else "r"
+        cols = {name: np.load(folder / f"{name}.npy", mmap_mode=mode) for name in _COLUMNS}
+        vectors = np.load(folder / "vectors.npy", mmap_mode=mode) if (folder / "vectors.npy").exists() else None
+        ivf_path = folder / "ivf.faiss" if (folder / "ivf.faiss").exists() else None
+        ivf = None
+        if preload and ivf_path is not None:
+            import faiss
+
+            ivf = faiss.read_index(str(ivf_path))
         return cls(meta["generation"], meta["model"], [CameraInfo(*c) for c in meta["cameras"]], cols, vectors,
-                   ivf_path=ivf_path if ivf_path.exists() else None, max_span=meta["max_span"])
+                   ivf=ivf, ivf_path=ivf_path, max_span=meta["max_span"])
 
     @classmethod
-    def open(cls, store, generation: str | None = None, progress: bool = False) -> "TrackIndex":
+    def open(cls, store, generation: str | None = None, progress: bool = False, preload: bool = False) -> "TrackIndex":
         """The saved index of the store's current generation, built and saved first if there is none."""
         if generation is None:
             with store._read() as conn:
                 generation = store_generation(conn)
         root = Path(store.data_dir) / "index"
         if (root / generation / "meta.json").exists():
-            return cls.load(root / generation)
+            return cls.load(root / generation, preload)
         index = cls.from_store(store, progress=progress)
         index.save(root)
         return index
