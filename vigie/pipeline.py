@@ -68,7 +68,7 @@ class CameraPipeline:
             base = BaseDescriptor()
             # About one crop a second at first: neighbouring frames are near duplicates,
             # and each crop costs a network run (~7 ms).
-            crops = CropSampler(base.describe, base.name, max_crops=max(2, self.analysis.search_crops),
+            crops = CropSampler(base.describe_crops, base.name, max_crops=max(2, self.analysis.search_crops),
                                 first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)))
         if projection is not None and projection.base != BASE:
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again

@@ -22,24 +22,28 @@ def unit(x):
 
 # --- crop sampling ----------------------------------------------------------------------
 class CountingDescriber:
+    """Describes a crop by its mean brightness; counts the crops it was asked for."""
+
     def __init__(self):
-        self.calls = 0
+        self.crops = 0
 
-    def __call__(self, image, boxes):
-        self.calls += 1
-        return unit(np.c_[boxes[:, :1] + 1.0, np.ones((len(boxes), 1))])
+    def __call__(self, crops):
+        self.crops += len(crops)
+        return unit(np.array([[float(c.mean()) + 1.0, 1.0] for c in crops]))
 
 
-def test_sampler_keeps_at_most_max_crops_spread_over_the_whole_track():
+def test_sampler_keeps_at_most_max_crops_spread_over_the_whole_track_and_describes_only_those():
     describe = CountingDescriber()
     sampler = CropSampler(describe, "test", max_crops=4, first_interval=1)
-    image = np.zeros((200, 200, 3), np.uint8)
     for seq in range(100):
+        image = np.full((200, 200, 3), seq, np.uint8)  # each frame's crop tells its frame
         sampler.offer(image, seq, np.array([7]), np.array([[50.0, 50, 90, 150]]), np.zeros(1))
+    assert describe.crops == 0  # nothing described while the track lives
     seqs, vectors = sampler.take(7)
     assert 2 <= len(seqs) <= 4 and vectors.shape == (len(seqs), 2)
     assert seqs[0] == 0 and seqs[-1] >= 48  # from the start to at least half-way: spread, not the first frames
-    assert describe.calls < 20  # the interval doubled: far fewer runs than frames
+    assert describe.crops == len(seqs)  # one description per kept crop, none for those dropped
+    np.testing.assert_allclose(vectors, unit(np.array([[s + 1.0, 1.0] for s in seqs])), rtol=1e-6)  # the right crops
     assert sampler.take(7) is None  # taken once
 
 
@@ -189,3 +193,16 @@ def test_same_person_file_merges_ids_and_rejects_garbage(tmp_path):
     f.write_text("2,x\n")
     with pytest.raises(Exception, match="line 1"):
         read_same_person(f)
+
+
+def test_describing_cut_out_crops_equals_describing_the_boxes():
+    from vigie.describe.reid import BaseDescriptor
+    from vigie.describe.embed import crop_windows
+
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[10.4, 20.2, 60.7, 150.9], [200.0, 30.0, 260.0, 200.0]])
+    d = BaseDescriptor()
+    crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in crop_windows(image.shape, boxes)]
+    np.testing.assert_allclose(d.describe_crops(crops), d.describe(image, boxes), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(d.describe_crops(crops), axis=1), 1.0, rtol=1e-5)

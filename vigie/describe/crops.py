@@ -1,12 +1,12 @@
 """A few good crops of each person, spread over the track, described for search.
 
 Searching and `vigie adapt` need several views of a person, not one: the
-pose, the side seen and the light change as they walk. Describing every
-frame would cost more than detection, so each track keeps at most
-`max_crops` descriptors, taken every `interval` observations; when full,
-every other one is dropped and the interval doubles, so the kept crops stay
-evenly spread over a track of any length at a bounded cost (about one
-network run per person per `interval` frames, falling as the track ages).
+pose, the side seen and the light change as they walk. Each track keeps at
+most `max_crops` crops (the pixels of its box, a few kilobytes each), taken
+every `interval` observations; when full, every other one is dropped and the
+interval doubles, so the kept crops stay evenly spread over a track of any
+length. They are described only when the track ends, in one batch: a
+network run for each crop kept, none for those dropped on the way.
 
 Only clean views are kept: boxes that no other box overlaps much (an
 occluder's clothes are not ours) and that the image border does not cut.
@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from vigie.describe.embed import crop_windows
 
 MAX_OVERLAP = 0.3  # IoU with any other box
 MIN_HEIGHT_PX = 32  # in the analysed image
@@ -27,21 +29,21 @@ class _Crops:
     seen: int = 0
     interval: int = 1
     seqs: list[int] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)
+    images: list[np.ndarray] = field(default_factory=list)
 
 
 class CropSampler:
     def __init__(self, describe, describe_name: str, max_crops: int = 16, first_interval: int = 2) -> None:
         if max_crops < 2:
             raise ValueError("max_crops must be at least 2")
-        self.describe = describe  # (image, boxes xyxy) -> (N, D) unit vectors
+        self.describe = describe  # (list of BGR crops) -> (N, D) unit vectors
         self.describe_name = describe_name  # what the vectors are, as stored (track_crops.base)
         self.max_crops = max_crops
         self.first_interval = first_interval
         self._live: dict[int, _Crops] = {}
 
     def offer(self, image: np.ndarray, seq: int, track_ids, boxes: np.ndarray, overlap: np.ndarray) -> None:
-        """This frame's boxes of the tracks to sample (one network run for those taken)."""
+        """This frame's boxes of the tracks to sample: the clean ones due are copied."""
         h, w = image.shape[:2]
         take, states = [], []
         for i, tid in enumerate(track_ids):
@@ -59,20 +61,19 @@ class CropSampler:
             states.append(st)
         if not take:
             return
-        vectors = self.describe(image, boxes[take])
-        for st, vec in zip(states, vectors):
+        for st, (x1, y1, x2, y2) in zip(states, crop_windows(image.shape, boxes[take])):
             st.seqs.append(seq)
-            st.vectors.append(vec)
-            if len(st.vectors) > self.max_crops:
-                st.seqs, st.vectors = st.seqs[::2], st.vectors[::2]
+            st.images.append(image[y1:y2, x1:x2].copy())
+            if len(st.images) > self.max_crops:
+                st.seqs, st.images = st.seqs[::2], st.images[::2]
                 st.interval *= 2
 
     def take(self, track_id: int) -> tuple[list[int], np.ndarray] | None:
-        """The kept (seqs, (K, D) descriptors) of an ended track; None if it has none."""
+        """The kept (seqs, (K, D) descriptors) of an ended track, described now; None if it has none."""
         st = self._live.pop(track_id, None)
-        if st is None or not st.vectors:
+        if st is None or not st.images:
             return None
-        return st.seqs, np.stack(st.vectors).astype(np.float32)
+        return st.seqs, np.asarray(self.describe(st.images), dtype=np.float32)
 
     def drop(self, track_id: int) -> None:
         self._live.pop(track_id, None)

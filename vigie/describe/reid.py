@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.describe.colour_descriptor import COLOUR_DIM, colour_stripes
+from vigie.describe.colour_descriptor import COLOUR_DIM, colour_stripes, stripe_histograms
 from vigie.describe.embed import cache_dir, export_module, l2_normalise, load_torch_model, preprocess, weights_digest, weights_path
 from vigie.errors import ModelError
 
@@ -101,9 +101,17 @@ class PartNetwork:
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         if not len(boxes):
             return np.zeros((0, PART_DIM), dtype=np.float32)
+        return self._run(preprocess(image_bgr, boxes, INPUT_HW))
+
+    def crop_features(self, crops: list[np.ndarray]) -> np.ndarray:
+        """The same for crops already cut out (each a whole BGR image), in one batch."""
+        if not crops:
+            return np.zeros((0, PART_DIM), dtype=np.float32)
+        return self._run(np.concatenate([preprocess(c, np.array([[0, 0, c.shape[1], c.shape[0]]]), INPUT_HW) for c in crops]))
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         session = self._load()
-        out = [session.run(None, {"images": preprocess(image_bgr, boxes[i : i + self.max_batch], INPUT_HW)})[0]
-               for i in range(0, len(boxes), self.max_batch)]
+        out = [session.run(None, {"images": batch[i : i + self.max_batch]})[0] for i in range(0, len(batch), self.max_batch)]
         return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -120,6 +128,13 @@ class BaseDescriptor:
         colour = colour_stripes(image_bgr, boxes_xyxy) if len(boxes_xyxy) else np.zeros((0, COLOUR_DIM), np.float32)
         parts = l2_normalise(self.network.features(image_bgr, boxes_xyxy))
         return combine(colour, parts)
+
+    def describe_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """The same for crops already cut out: equal to `describe` on the boxes they were cut from."""
+        if not crops:
+            return np.zeros((0, BASE_DIM), dtype=np.float32)
+        colour = np.stack([stripe_histograms(c) for c in crops])
+        return combine(colour, l2_normalise(self.network.crop_features(crops)))
 
 
 def combine(colour: np.ndarray, parts: np.ndarray) -> np.ndarray:
