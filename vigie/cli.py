@@ -25,6 +25,14 @@ def _site(path: str | None):
     return load_site(path) if path else default_site()
 
 
+def _eval_site(args: argparse.Namespace):
+    """(site, camera id) whose settings an evaluation runs with: --site and --camera, or the built-in defaults."""
+    if args.site:
+        site = _site(args.site)
+        return site, args.camera or site.cameras[0].id
+    return _site(None), "camera-1"
+
+
 def _store():
     from vigie.store.sqlite import open_store
 
@@ -102,17 +110,12 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 def cmd_eval_mot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from vigie.config import load_site
     from vigie.eval.mot import read_mot, score, track_video, write_mot
 
     gt_path = Path(args.gt)
     if not gt_path.is_file():
         raise VigieError(f"ground truth file {gt_path} does not exist")
-    if args.site:
-        site = load_site(args.site)
-        camera_id = args.camera or site.cameras[0].id
-    else:
-        site, camera_id = _site(None), "camera-1"
+    site, camera_id = _eval_site(args)
     rows, pipeline, message = track_video(args.video, site, camera_id, progress=not args.no_progress and not args.json)
     out = Path(args.out) if args.out else Path(os.environ.get("VIGIE_DATA", "./var")) / "eval" / f"{Path(args.video).stem}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -143,11 +146,7 @@ def cmd_eval_reid(args: argparse.Namespace) -> int:
     for path in (args.video, args.gt, args.same_person):
         if path and not Path(path).is_file():
             raise VigieError(f"file {path} does not exist")
-    if args.site:
-        site = _site(args.site)
-        camera_id = args.camera or site.cameras[0].id
-    else:
-        site, camera_id = _site(None), "camera-1"
+    site, camera_id = _eval_site(args)
     say = None if args.json else (lambda text: print(text, file=sys.stderr))
     report = evaluate_reid(args.video, args.gt, site, camera_id, split=args.split, same_person=args.same_person, progress=say)
     if args.json:

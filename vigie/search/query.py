@@ -134,20 +134,14 @@ class SearchQuery(BaseModel):
             raise ValueError(f"reversed time window: start {start.isoformat()} is not before end {v.isoformat()}")
         return v
 
-    @field_validator("max_speed")
+    @field_validator("max_speed", "max_height")
     @classmethod
-    def _speed_range(cls, v: float | None, info: ValidationInfo) -> float | None:
-        low = info.data.get("min_speed")
+    def _range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """min_X must not be above max_X (fields are validated in order, so min_X is known here)."""
+        low_name = "min_" + info.field_name.removeprefix("max_")
+        low = info.data.get(low_name)
         if v is not None and low is not None and low > v:
-            raise ValueError(f"min_speed {low} is above max_speed {v}")
-        return v
-
-    @field_validator("max_height")
-    @classmethod
-    def _height_range(cls, v: float | None, info: ValidationInfo) -> float | None:
-        low = info.data.get("min_height")
-        if v is not None and low is not None and low > v:
-            raise ValueError(f"min_height {low} is above max_height {v}")
+            raise ValueError(f"{low_name} {low} is above {info.field_name} {v}")
         return v
 
     @field_validator("zones")
