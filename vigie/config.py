@@ -172,6 +172,12 @@ class CameraConfig(_Strict):
     )
     detector: DetectorConfig | None = Field(None, description="Overrides the site's detector for this camera.")
     analysis: AnalysisConfig | None = Field(None, description="Overrides the site's analysis settings for this camera.")
+    retention_days: int | None = Field(
+        None,
+        description="Days this camera's tracks are kept before `vigie purge` deletes them (None: the site's retention_days); "
+        "never more than the site's legal_max_retention_days.",
+        ge=1,
+    )
 
     @model_validator(mode="after")
     def _substream_needs_main_size(self) -> "CameraConfig":
@@ -192,6 +198,33 @@ class SiteConfig(_Strict):
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
+    retention_days: int = Field(30, description="Days tracks are kept before `vigie purge` deletes them, for cameras that set none.", ge=1)
+    legal_max_retention_days: int = Field(
+        30, description="The longest retention the law allows this site (in France, one month for public-space video): no camera may exceed it.", ge=1
+    )
+
+    @model_validator(mode="after")
+    def _retention_within_legal_max(self) -> "SiteConfig":
+        # Checked here, once, so no purge or analysis ever runs on a site that keeps footage unlawfully long.
+        cap = self.legal_max_retention_days
+        if self.retention_days > cap:
+            raise ValueError(f"retention_days {self.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)")
+        for cam in self.cameras:
+            if cam.retention_days is not None and cam.retention_days > cap:
+                raise ValueError(
+                    f"camera {cam.id!r}: retention_days {cam.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)"
+                )
+        return self
+
+    def retention_for(self, camera_id: str) -> int:
+        """Days a camera's tracks are kept: its own setting, else the site's.
+
+        A camera no longer in the site file (its tracks still in the store) gets
+        the site default, so removing a camera never keeps its footage forever."""
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam.retention_days if cam.retention_days is not None else self.retention_days
+        return self.retention_days
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "SiteConfig":

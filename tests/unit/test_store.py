@@ -31,12 +31,12 @@ def analyse(store: SQLiteStore, tracks, camera="cam-a", fingerprint="f" * 64, st
 # --- migrations ---------------------------------------------------------------------------------
 def test_migrations_create_the_latest_schema_with_the_tables(tmp_path):
     with SQLiteStore(tmp_path) as s:
-        assert s.schema_version() == 2
+        assert s.schema_version() == 4
     conn = sqlite3.connect(tmp_path / "vigie.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
     assert {"schema_version", "cameras", "analyses", "tracks", "track_colours", "track_points", "thumbnails",
-            "track_crops", "track_vectors", "appearance_models"} <= tables
+            "track_crops", "track_vectors", "appearance_models", "audit_log", "legal_holds", "legal_hold_tracks"} <= tables
 
 
 def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
@@ -48,12 +48,12 @@ def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
     conn.close()
 
     with SQLiteStore(tmp_path) as s:  # would fail with "table cameras already exists" if re-applied
-        assert s.schema_version() == 2
+        assert s.schema_version() == 4
         assert len(s.list_tracks()) == 1
     conn = sqlite3.connect(tmp_path / "vigie.db")
     after = conn.execute("SELECT version, applied_at FROM schema_version").fetchall()
     conn.close()
-    assert after == before and [v for v, _ in after] == [1, 2]
+    assert after == before and [v for v, _ in after] == [1, 2, 3, 4]
 
 
 def test_upsert_cameras_updates_in_place(store):
@@ -218,3 +218,15 @@ def test_write_errors_reach_the_caller(store):
         fut.result()
     store.finish_analysis(aid, "complete", 1, 1)
     assert store.list_tracks() == [], "the failed write was rolled back as a whole"
+
+
+def test_reanalysing_a_file_whose_tracks_are_held_is_refused_and_keeps_them(store):
+    from vigie.errors import VigieError
+    from vigie.retention.holds import place_hold
+
+    analyse(store, [make_summary(track_no=1), make_summary(track_no=2)])
+    held = [t["id"] for t in store.list_tracks()]
+    place_hold(store, "CASE-2026-0042", "assault on the esplanade", "inv1", track_ids=held[:1])
+    with pytest.raises(VigieError, match="legal hold"):
+        analyse(store, [make_summary(track_no=1)])
+    assert [t["id"] for t in store.list_tracks()] == held  # the earlier analysis, held track included, still visible

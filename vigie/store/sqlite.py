@@ -219,7 +219,15 @@ class SQLiteStore:
             )
             return old
 
-        retired = self.write(fn).result()
+        try:
+            retired = self.write(fn).result()
+        except sqlite3.IntegrityError as exc:
+            if "legal hold" not in str(exc):
+                raise
+            # The earlier analysis of this file holds tracks under a legal hold:
+            # they may not be replaced, so the new one stays unpublished.
+            raise VigieError(f"analysis #{analysis_id} cannot replace the earlier analysis of the same file on this "
+                             f"camera: some of its tracks are under a legal hold (vigie hold list); the held tracks are kept") from None
         for tid in retired:  # files of replaced tracks, after the commit that replaced them
             for f in self.thumb_dir.glob(f"*/{tid}.jpg"):
                 f.unlink(missing_ok=True)

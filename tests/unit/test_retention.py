@@ -1,0 +1,283 @@
+"""Retention (vigie purge) and legal holds: what goes, what stays, all or nothing."""
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from conftest import T0, jpeg_bytes, make_summary, write_site
+from vigie.config import CameraConfig, SiteConfig, load_site
+from vigie.errors import ConfigError
+from vigie.retention import purge as purge_mod
+from vigie.retention.holds import HoldError, lift_hold, list_holds, place_hold
+from vigie.retention.purge import purge
+from vigie.store.sqlite import SQLiteStore
+
+DAY = 86400.0
+NOW = T0 + timedelta(days=40)  # tracks at T0 are 40 days old
+OLD, RECENT = 0.0, 35 * DAY  # start_s: 40 and 5 days before NOW
+CHILD_TABLES = ("track_points", "track_colours", "thumbnails", "track_crops", "track_vectors")
+
+
+def site(cam_a: int | None = None, cam_b: int | None = None, default: int = 30, legal_max: int = 30) -> SiteConfig:
+    return SiteConfig(name="t", retention_days=default, legal_max_retention_days=legal_max, cameras=[
+        CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3, retention_days=cam_a),
+        CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4, retention_days=cam_b)])
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SQLiteStore(tmp_path)
+    s.upsert_cameras(site().cameras)
+    yield s
+    s.close()
+
+
+def track(no: int, start_s: float, camera: str = "cam-a"):
+    """A person track with every kind of row: points, colours, thumbnail, crops, vector."""
+    return make_summary(camera_id=camera, track_no=no, start_s=start_s, jpeg=jpeg_bytes(), upper_colours=["red"],
+                        lower_colours=["black", "grey"], crops=np.ones((2, 8), np.float32), crop_seqs=[0, 1],
+                        crop_base="test-base", vector=np.ones(4, np.float32) / 2, vector_model="test-model")
+
+
+_fingerprints = iter(range(10**6))
+
+
+def analyse(store: SQLiteStore, tracks, camera: str = "cam-a") -> dict[int, int]:
+    """Store one finished analysis; returns {track_no: track id}."""
+    fp = f"{next(_fingerprints):064d}"
+    aid = store.begin_analysis(camera, f"/videos/{fp[-6:]}.mp4", fp)
+    store.add_tracks(aid, tracks).result()
+    store.finish_analysis(aid, "complete", 100, 100)
+    with store._read() as conn:
+        return {r[0]: r[1] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))}
+
+
+def rows_of(store: SQLiteStore, track_id: int) -> dict[str, int]:
+    with store._read() as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t} WHERE track_id=?", (track_id,)).fetchone()[0] for t in CHILD_TABLES}
+        return counts | {"tracks": conn.execute("SELECT count(*) FROM tracks WHERE id=?", (track_id,)).fetchone()[0]}
+
+
+def thumb(store: SQLiteStore, track_id: int, camera: str = "cam-a"):
+    return store.thumb_dir / camera / f"{track_id}.jpg"
+
+
+# --- purge -------------------------------------------------------------------------------------------
+def test_old_tracks_go_with_all_their_rows_and_files_recent_ones_stay(store):
+    ids = analyse(store, [track(1, OLD), track(2, RECENT)])
+    old, recent = ids[1], ids[2]
+    assert all(n >= 1 for n in rows_of(store, old).values()) and thumb(store, old).is_file()
+
+    report = purge(store, site(), now=NOW)
+
+    assert all(n == 0 for n in rows_of(store, old).values()), rows_of(store, old)
+    assert not thumb(store, old).exists()
+    assert rows_of(store, recent)["tracks"] == 1 and rows_of(store, recent)["track_points"] == 5
+    assert thumb(store, recent).is_file()
+    a = {c.camera_id: c for c in report.cameras}["cam-a"]
+    assert (a.tracks_removed, a.tracks_held, a.thumbnails_removed, a.analyses_removed) == (1, 0, 1, 0)
+    assert a.retention_days == 30 and a.cutoff == "2026-11-30T13:00:00.000000Z"
+    assert (report.tracks_removed, report.thumbnails_removed, report.dry_run) == (1, 1, False)
+    assert report.seconds >= 0
+
+
+def test_an_analysis_left_with_no_tracks_is_removed(store):
+    analyse(store, [track(1, OLD), track(2, OLD + 60)])
+    keep = analyse(store, [track(1, RECENT)])
+    report = purge(store, site(), now=NOW)
+    assert report.tracks_removed == 2 and report.analyses_removed == 1
+    assert [a["id"] for a in store.analyses()] == [store.get_track(keep[1])["analysis_id"]]
+
+
+def test_per_camera_retention_is_honoured(store):
+    a = analyse(store, [track(1, 25 * DAY)])  # 15 days old
+    b = analyse(store, [track(1, 25 * DAY, "cam-b")], camera="cam-b")
+    report = purge(store, site(cam_a=10), now=NOW)  # cam-a keeps 10 days, cam-b the default 30
+    assert store.get_track(a[1]) is None and store.get_track(b[1]) is not None
+    by_cam = {c.camera_id: (c.retention_days, c.tracks_removed) for c in report.cameras}
+    assert by_cam == {"cam-a": (10, 1), "cam-b": (30, 0)}
+
+
+def test_a_camera_gone_from_the_site_file_uses_the_site_default(store):
+    store.upsert_cameras([CameraConfig(id="cam-old", name="removed", lat=0.0, lon=0.0)])
+    ids = analyse(store, [track(1, OLD, "cam-old")], camera="cam-old")
+    report = purge(store, site(default=20), now=NOW)
+    assert store.get_track(ids[1]) is None
+    assert {c.camera_id: c.retention_days for c in report.cameras}["cam-old"] == 20
+
+
+def test_dry_run_reports_the_same_and_changes_nothing(store):
+    ids = analyse(store, [track(1, OLD), track(2, RECENT)])
+    before = store.counts()
+    dry = purge(store, site(), now=NOW, dry_run=True)
+    assert store.counts() == before and thumb(store, ids[1]).is_file()
+    real = purge(store, site(), now=NOW)
+    strip = lambda r: [{k: v for k, v in c.items() if k != "seconds"} for c in r.as_dict()["cameras"]]
+    assert dry.dry_run and strip(dry) == strip(real) and dry.as_dict()["totals"] == real.as_dict()["totals"]
+
+
+def test_purge_is_all_or_nothing(store, monkeypatch):
+    ids = analyse(store, [track(1, OLD), track(2, OLD + 60)])
+    analyse(store, [track(1, OLD, "cam-b")], camera="cam-b")
+    before = store.counts()
+
+    def fail(conn, analysis_ids):  # after the first camera's tracks were deleted in the transaction
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setattr(purge_mod, "_delete_analyses", fail)
+    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        purge(store, site(), now=NOW)
+    assert store.counts() == before
+    assert all(thumb(store, t).is_file() for t in ids.values())  # files go only after a commit
+
+    monkeypatch.undo()
+    assert purge(store, site(), now=NOW).tracks_removed == 3
+
+
+def test_orphan_thumbnail_files_are_removed(store):
+    ids = analyse(store, [track(1, RECENT)])
+    orphan = store.thumb_dir / "cam-a" / "999.jpg"
+    orphan.write_bytes(b"left over by a crash")
+    other = store.thumb_dir / "cam-a" / "notes.jpg"
+    other.write_bytes(b"not a track thumbnail")
+    assert purge(store, site(), now=NOW, dry_run=True).orphan_thumbnails_removed == 1 and orphan.exists()
+    report = purge(store, site(), now=NOW)
+    assert report.orphan_thumbnails_removed == 1 and report.thumbnails_removed == 1
+    assert not orphan.exists() and other.exists() and thumb(store, ids[1]).is_file()
+
+
+# --- holds -------------------------------------------------------------------------------------------
+def test_a_hold_by_track_id_keeps_it_until_lifted(store):
+    ids = analyse(store, [track(1, OLD), track(2, OLD + 60)])
+    hold = place_hold(store, "PV-2026-118", "assault, rue de la Madeleine", "insp. martin", track_ids=[ids[1]])
+
+    report = purge(store, site(), now=NOW)
+    assert (report.tracks_removed, report.tracks_held, report.analyses_removed) == (1, 1, 0)
+    assert store.get_track(ids[1]) is not None and thumb(store, ids[1]).is_file()
+    assert store.get_track(ids[2]) is None
+
+    lift_hold(store, hold, "insp. martin")
+    report = purge(store, site(), now=NOW)
+    assert (report.tracks_removed, report.tracks_held, report.analyses_removed) == (1, 0, 1)
+    assert store.get_track(ids[1]) is None and not thumb(store, ids[1]).exists()
+
+
+def test_a_hold_on_a_camera_window_keeps_the_tracks_seen_in_it(store):
+    # tracks of 5 points at 7 fps, in view for about 0.6 s from T0 + start_s
+    ids = analyse(store, [track(1, OLD), track(2, OLD + 600), track(3, OLD + 1200)])
+    other = analyse(store, [track(1, OLD + 600, "cam-b")], camera="cam-b")
+    place_hold(store, "PV-2026-119", "theft reported at 13:10", "insp. durand",
+               camera_id="cam-a", start=T0 + timedelta(seconds=590), end="2026-11-20T13:15:00Z")
+    report = purge(store, site(), now=NOW)
+    assert [t for t in (1, 2, 3) if store.get_track(ids[t])] == [2]
+    assert store.get_track(other[1]) is None  # the window is cam-a's only
+    assert report.tracks_held == 1 and report.tracks_removed == 3
+
+
+def test_the_store_refuses_to_delete_a_held_track_whoever_asks(store):
+    ids = analyse(store, [track(1, OLD)])
+    place_hold(store, "PV-1", "evidence", "insp. martin", track_ids=[ids[1]])
+    with pytest.raises(sqlite3.IntegrityError, match="legal hold"):
+        store.write(lambda conn: conn.execute("DELETE FROM tracks WHERE id=?", (ids[1],))).result()
+    assert store.get_track(ids[1]) is not None
+
+
+def test_hold_validation_names_the_problem(store):
+    ids = analyse(store, [track(1, RECENT)])
+    with pytest.raises(HoldError, match="no stored track has id 424242"):
+        place_hold(store, "C", "R", "u", track_ids=[ids[1], 424242])
+    with pytest.raises(HoldError, match="case reference"):
+        place_hold(store, "  ", "R", "u", track_ids=[ids[1]])
+    with pytest.raises(HoldError, match="reason"):
+        place_hold(store, "C", "", "u", track_ids=[ids[1]])
+    with pytest.raises(HoldError, match="ends .* before it starts"):
+        place_hold(store, "C", "R", "u", camera_id="cam-a", start="2026-11-20T14:00:00Z", end="2026-11-20T13:00:00Z")
+    with pytest.raises(HoldError, match="camera, start and end"):
+        place_hold(store, "C", "R", "u", camera_id="cam-a", start="2026-11-20T14:00:00Z")
+    with pytest.raises(HoldError, match="'cam-z' is not in the store"):
+        place_hold(store, "C", "R", "u", camera_id="cam-z", start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z")
+    with pytest.raises(HoldError, match="not an ISO 8601 time"):
+        place_hold(store, "C", "R", "u", camera_id="cam-a", start="yesterday", end="2026-11-20T14:00:00Z")
+    with pytest.raises(HoldError, match="track ids or a camera"):
+        place_hold(store, "C", "R", "u")
+    assert list_holds(store, active_only=False) == []  # nothing half-placed
+
+    hold = place_hold(store, "C", "R", "insp. a", track_ids=[ids[1]])
+    lift_hold(store, hold, "insp. b")
+    with pytest.raises(HoldError, match="already lifted by insp. b"):
+        lift_hold(store, hold, "insp. c")
+    with pytest.raises(HoldError, match="no legal hold has id 77"):
+        lift_hold(store, 77, "insp. c")
+
+
+def test_holds_record_who_when_and_why(store):
+    ids = analyse(store, [track(1, RECENT), track(2, RECENT + 60)])
+    h1 = place_hold(store, "PV-7", "witness statement", "insp. a", track_ids=[ids[2], ids[1]])
+    h2 = place_hold(store, "PV-8", "incident", "insp. b", camera_id="cam-a",
+                    start="2026-11-20T14:00:00+01:00", end="2026-11-20T13:30:00")
+    lift_hold(store, h1, "insp. c")
+    assert [h["id"] for h in list_holds(store)] == [h2]
+    everything = {h["id"]: h for h in list_holds(store, active_only=False)}
+    assert everything[h1]["track_ids"] == sorted([ids[1], ids[2]])
+    assert (everything[h1]["placed_by"], everything[h1]["lifted_by"], everything[h1]["active"]) == ("insp. a", "insp. c", False)
+    assert everything[h1]["placed_at"].endswith("Z") and everything[h1]["lifted_at"].endswith("Z")
+    assert (everything[h2]["window_start"], everything[h2]["window_end"]) == ("2026-11-20T13:00:00.000000Z", "2026-11-20T13:30:00.000000Z")
+
+
+# --- the site file ---------------------------------------------------------------------------------
+def test_retention_above_the_legal_maximum_names_camera_value_and_maximum(tmp_path):
+    with pytest.raises(ValueError, match=r"camera 'cam-b': retention_days 45 is above the legal maximum of 30 days"):
+        site(cam_b=45)
+    with pytest.raises(ValueError, match=r"retention_days 31 is above the legal maximum of 30 days"):
+        site(default=31)
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        site(cam_a=0)
+    assert site(cam_b=45, legal_max=60).retention_for("cam-b") == 45
+    assert site(cam_a=7).retention_for("cam-a") == 7 and site(cam_a=7).retention_for("cam-b") == 30
+    assert site(default=12).retention_for("not-in-the-file") == 12
+
+    raw = {"name": "t", "cameras": [{"id": "cam-x", "name": "X", "lat": 0, "lon": 0, "retention_days": 90}]}
+    with pytest.raises(ConfigError, match=r"camera 'cam-x': retention_days 90 is above the legal maximum of 30 days"):
+        load_site(write_site(tmp_path, raw))
+
+
+# --- the CLI verbs ----------------------------------------------------------------------------------
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    from vigie.retention.commands import register
+
+    parser = argparse.ArgumentParser(prog="vigie")
+    register(parser.add_subparsers(dest="verb", required=True))
+    args = parser.parse_args(argv)
+    rc = args.fn(args)
+    return rc, capsys.readouterr().out
+
+
+def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "var"
+    monkeypatch.setenv("VIGIE_DATA", str(data))
+    with SQLiteStore(data) as s:
+        s.upsert_cameras(site().cameras)
+        ids = analyse(s, [track(1, -400 * DAY), track(2, -400 * DAY + 60)])  # long expired whatever today is
+    site_file = write_site(tmp_path, {"name": "t", "cameras": [{"id": "cam-a", "name": "A", "lat": 0, "lon": 0, "retention_days": 5}]})
+
+    rc, out = run_cli(["hold", "place", "--case", "PV-9", "--reason", "evidence", "--user", "insp. a", "--track", str(ids[1]), "--json"], capsys)
+    hold = json.loads(out)["id"]
+    rc, out = run_cli(["hold", "list"], capsys)
+    assert rc == 0 and "PV-9" in out and f"tracks {ids[1]}" in out
+
+    rc, out = run_cli(["purge", "--site", str(site_file), "--dry-run", "--json"], capsys)
+    cams = {c["camera_id"]: c for c in json.loads(out)["cameras"]}
+    assert cams["cam-a"]["retention_days"] == 5 and cams["cam-a"]["tracks_removed"] == 1 and cams["cam-a"]["tracks_held"] == 1
+    rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
+    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files and 0 analyses; 1 expired tracks kept")
+
+    run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
+    rc, out = run_cli(["hold", "list", "--all", "--json"], capsys)
+    assert json.loads(out)[0]["lifted_by"] == "insp. a"
+    rc, out = run_cli(["purge", "--site", str(site_file), "--json"], capsys)
+    assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "analyses_removed": 1}

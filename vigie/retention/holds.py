@@ -1,0 +1,115 @@
+"""Legal holds: tracks an investigator needs for a case are kept past retention.
+
+A hold names the case, the reason and who placed it and when; it covers track
+ids, a camera and time window (footage of an incident, held before anyone has
+found its tracks, and tracks stored later in that window too), or both. Holds
+are lifted, never deleted, so the store keeps the record of who held what and
+who released it. Times are stored as ISO 8601 UTC text, like the tracks'.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import Iterable
+
+from vigie.errors import VigieError
+from vigie.store.sqlite import iso, now_iso
+
+
+class HoldError(VigieError):
+    """A hold that cannot be placed or lifted (names the problem)."""
+
+
+def parse_time(value: datetime | str, what: str) -> datetime:
+    """A datetime from a datetime or ISO 8601 text; UTC unless an offset is given (as `vigie search`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise HoldError(f"hold {what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _required(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise HoldError(f"a legal hold needs a non-empty {what}")
+    return value.strip()
+
+
+def _window(camera_id: str | None, start, end) -> tuple[str, str, str] | None:
+    """The validated (camera, start, end) window, or None when none is given."""
+    if camera_id is None and start is None and end is None:
+        return None
+    if camera_id is None or start is None or end is None:
+        raise HoldError("a hold on a time window needs all of camera, start and end")
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    if t1 <= t0:
+        raise HoldError(f"hold window ends ({iso(t1)}) before it starts ({iso(t0)})")
+    return camera_id, iso(t0), iso(t1)
+
+
+def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable[int] | None = None,
+               camera_id: str | None = None, start: datetime | str | None = None, end: datetime | str | None = None) -> int:
+    """Place a hold on tracks and/or a camera's time window; returns its id.
+
+    The track ids and the camera are checked inside the same transaction that
+    inserts the hold, so a hold never refers to a track deleted meanwhile."""
+    case_ref, reason, user = _required(case_ref, "case reference"), _required(reason, "reason"), _required(user, "user")
+    ids = sorted({int(t) for t in track_ids or ()})
+    window = _window(camera_id, start, end)
+    if not ids and window is None:
+        raise HoldError("a legal hold needs track ids or a camera with a start and end time")
+
+    def fn(conn: sqlite3.Connection) -> int:
+        _check_tracks_exist(conn, ids)
+        if window and conn.execute("SELECT 1 FROM cameras WHERE id=?", (window[0],)).fetchone() is None:
+            raise HoldError(f"camera {window[0]!r} is not in the store's camera register")
+        cam, t0, t1 = window or (None, None, None)
+        cur = conn.execute(
+            "INSERT INTO legal_holds (case_ref, reason, placed_by, placed_at, camera_id, window_start, window_end)"
+            " VALUES (?,?,?,?,?,?,?)", (case_ref, reason, user, now_iso(), cam, t0, t1))
+        conn.executemany("INSERT INTO legal_hold_tracks VALUES (?,?)", [(cur.lastrowid, t) for t in ids])
+        return cur.lastrowid
+
+    return store.write(fn).result()
+
+
+def _check_tracks_exist(conn: sqlite3.Connection, ids: list[int]) -> None:
+    found: set[int] = set()
+    for k in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[k:k + 500]
+        found |= {r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+    missing = [t for t in ids if t not in found]
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise HoldError(f"no stored track has id {shown}: nothing was held")
+
+
+def lift_hold(store, hold_id: int, user: str) -> None:
+    """Lift a hold: its tracks fall back under their camera's retention (the record stays)."""
+    user = _required(user, "user")
+
+    def fn(conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT lifted_by, lifted_at FROM legal_holds WHERE id=?", (hold_id,)).fetchone()
+        if row is None:
+            raise HoldError(f"no legal hold has id {hold_id}")
+        if row["lifted_at"] is not None:
+            raise HoldError(f"legal hold {hold_id} was already lifted by {row['lifted_by']} at {row['lifted_at']}")
+        conn.execute("UPDATE legal_holds SET lifted_by=?, lifted_at=? WHERE id=?", (user, now_iso(), hold_id))
+
+    store.write(fn).result()
+
+
+def list_holds(store, active_only: bool = True) -> list[dict]:
+    """Holds in placing order, each with its track ids and whether it is active."""
+    sql = "SELECT * FROM legal_holds" + (" WHERE lifted_at IS NULL" if active_only else "") + " ORDER BY id"
+    with store._read() as conn:
+        holds = [dict(r) for r in conn.execute(sql)]
+        tracks: dict[int, list[int]] = {}
+        for r in conn.execute("SELECT hold_id, track_id FROM legal_hold_tracks ORDER BY hold_id, track_id"):
+            tracks.setdefault(r[0], []).append(r[1])
+    for h in holds:
+        h["track_ids"] = tracks.get(h["id"], [])
+        h["active"] = h["lifted_at"] is None
+    return holds

@@ -1,0 +1,189 @@
+"""`vigie purge`: delete what is older than each camera's retention period.
+
+A track's age is measured on its last_seen (footage time, not analysis time):
+a recording analysed late is still purged when its footage expires. Tracks
+under an active legal hold (holds.py) are kept and counted.
+
+All row deletions run in ONE write transaction (the store's writer): a crash
+or an error midway leaves every row in place. Thumbnail files are removed only
+after that commit, so a crash in between leaves orphan files, never rows that
+point at missing files; each purge also removes orphan thumbnail files whose
+track row is gone, whatever left them.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from vigie.store.sqlite import iso
+
+# An active hold covers a track by id, or by its camera and a window the track
+# was in view during (first_seen < end and last_seen >= start).
+_HELD = (
+    "(EXISTS (SELECT 1 FROM legal_hold_tracks ht JOIN legal_holds h ON h.id = ht.hold_id"
+    "  WHERE ht.track_id = t.id AND h.lifted_at IS NULL)"
+    " OR EXISTS (SELECT 1 FROM legal_holds h WHERE h.lifted_at IS NULL AND h.camera_id = t.camera_id"
+    "  AND t.first_seen < h.window_end AND t.last_seen >= h.window_start))"
+)
+
+
+@dataclass
+class CameraPurge:
+    """What purge removed (or would remove) for one camera."""
+
+    camera_id: str
+    retention_days: int
+    cutoff: str  # tracks whose last_seen is before this (ISO 8601 UTC) are expired
+    tracks_removed: int = 0
+    tracks_held: int = 0  # expired but kept by an active legal hold
+    thumbnails_removed: int = 0  # files
+    analyses_removed: int = 0
+    track_ids: list[int] = field(default_factory=list, repr=False)  # removed ones
+    analysis_ids: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class PurgeReport:
+    now: str
+    dry_run: bool
+    cameras: list[CameraPurge]
+    orphan_thumbnails_removed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tracks_removed(self) -> int:
+        return sum(c.tracks_removed for c in self.cameras)
+
+    @property
+    def tracks_held(self) -> int:
+        return sum(c.tracks_held for c in self.cameras)
+
+    @property
+    def thumbnails_removed(self) -> int:
+        return sum(c.thumbnails_removed for c in self.cameras) + self.orphan_thumbnails_removed
+
+    @property
+    def analyses_removed(self) -> int:
+        return sum(c.analyses_removed for c in self.cameras)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for cam in d["cameras"]:
+            del cam["track_ids"], cam["analysis_ids"]
+        d["totals"] = {"tracks_removed": self.tracks_removed, "tracks_held": self.tracks_held,
+                       "thumbnails_removed": self.thumbnails_removed, "analyses_removed": self.analyses_removed}
+        return d
+
+
+def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+    """Delete every expired, unheld track with its rows and thumbnail file; report per camera.
+
+    dry_run computes the same plan on a read connection and changes nothing."""
+    started = time.perf_counter()
+    now = now or datetime.now(timezone.utc)
+    if dry_run:
+        with store._read() as conn:
+            cameras = _plan(conn, site, now)
+        orphans = len(_orphan_thumbnails(store))
+        for cam in cameras:
+            cam.thumbnails_removed = sum(_thumb_path(store, cam.camera_id, t).is_file() for t in cam.track_ids)
+    else:
+        cameras = store.write(lambda conn: _apply(conn, _plan(conn, site, now))).result()
+        for cam in cameras:  # only now that the deletion is committed
+            cam.thumbnails_removed = sum(_unlink(_thumb_path(store, cam.camera_id, t)) for t in cam.track_ids)
+        orphans = sum(_unlink(p) for p in _orphan_thumbnails(store))
+    return PurgeReport(now=iso(now), dry_run=dry_run, cameras=cameras, orphan_thumbnails_removed=orphans,
+                       seconds=time.perf_counter() - started)
+
+
+# --- the plan: what is expired, what is held -------------------------------------------------
+def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
+    """Per camera in the store (site file or not): expired tracks to remove and analyses left empty."""
+    ids = [r[0] for r in conn.execute("SELECT id FROM cameras UNION SELECT DISTINCT camera_id FROM tracks ORDER BY 1")]
+    plan = []
+    for camera_id in ids:
+        days = site.retention_for(camera_id)
+        cam = CameraPurge(camera_id, days, iso(now - timedelta(days=days)))
+        removed_per_analysis: dict[int, int] = {}
+        for r in conn.execute(f"SELECT t.id, t.analysis_id, {_HELD} AS held FROM tracks t"
+                              " WHERE t.camera_id = ? AND t.last_seen < ? ORDER BY t.id", (camera_id, cam.cutoff)):
+            if r[2]:
+                cam.tracks_held += 1
+            else:
+                cam.track_ids.append(r[0])
+                removed_per_analysis[r[1]] = removed_per_analysis.get(r[1], 0) + 1
+        cam.tracks_removed = len(cam.track_ids)
+        cam.analysis_ids = _empty_analyses(conn, cam, removed_per_analysis)
+        cam.analyses_removed = len(cam.analysis_ids)
+        plan.append(cam)
+    return plan
+
+
+def _empty_analyses(conn: sqlite3.Connection, cam: CameraPurge, removed: dict[int, int]) -> list[int]:
+    """Finished analyses this purge leaves with no tracks, if expired or emptied by it.
+
+    An analysis whose every track just expired goes with them (it only says a
+    now-deleted recording was analysed); a running one is never touched."""
+    out = []
+    for r in conn.execute("SELECT a.id, coalesce(a.finished_at, a.started_at) AS at,"
+                          " (SELECT count(*) FROM tracks t WHERE t.analysis_id = a.id) AS n"
+                          " FROM analyses a WHERE a.camera_id = ? AND a.status <> 'running' ORDER BY a.id", (cam.camera_id,)):
+        gone = removed.get(r["id"], 0)
+        if r["n"] == gone and (gone or r["at"] < cam.cutoff):
+            out.append(r["id"])
+    return out
+
+
+# --- the deletion: one transaction --------------------------------------------------------------
+def _apply(conn: sqlite3.Connection, plan: list[CameraPurge]) -> list[CameraPurge]:
+    """Run inside the store's write transaction: any error rolls all of it back."""
+    for cam in plan:
+        _delete_tracks(conn, cam.track_ids)
+        _delete_analyses(conn, cam.analysis_ids)
+    return plan
+
+
+def _delete_tracks(conn: sqlite3.Connection, track_ids: list[int]) -> None:
+    # Points, colours, thumbnails, crops and vectors cascade from tracks; the
+    # store's trigger aborts the whole purge if a track held by id slipped in.
+    conn.executemany("DELETE FROM tracks WHERE id = ?", [(t,) for t in track_ids])
+
+
+def _delete_analyses(conn: sqlite3.Connection, analysis_ids: list[int]) -> None:
+    conn.executemany("DELETE FROM analyses WHERE id = ?", [(a,) for a in analysis_ids])
+
+
+# --- thumbnail files -----------------------------------------------------------------------------
+def _thumb_path(store, camera_id: str, track_id: int) -> Path:
+    return Path(store.thumb_dir) / camera_id / f"{track_id}.jpg"
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _orphan_thumbnails(store) -> list[Path]:
+    """Thumbnail files (thumbnails/<camera>/<track id>.jpg) whose track row is gone.
+
+    Files are written after their rows are committed, so a file without a row is
+    left over (a crash after a purge or a replacement), never one in progress."""
+    files = {}
+    for path in Path(store.thumb_dir).glob("*/*.jpg"):
+        if path.stem.isdigit():
+            files.setdefault(int(path.stem), []).append(path)
+    if not files:
+        return []
+    ids = sorted(files)
+    present: set[int] = set()
+    with store._read() as conn:
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            present |= {r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+    return [p for t in ids if t not in present for p in files[t]]
