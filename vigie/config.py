@@ -178,6 +178,21 @@ class CameraConfig(_Strict):
         "never more than the site's legal_max_retention_days.",
         ge=1,
     )
+    privacy_masks: list[list[tuple[float, float]]] = Field(
+        default_factory=list,
+        description="Polygons, in the main stream's pixels, blacked out of every frame before anything is analysed or "
+        "stored (windows of homes, private gardens): each a list of at least three [x, y] points.",
+    )
+
+    @field_validator("privacy_masks")
+    @classmethod
+    def _masks(cls, v: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+        for i, polygon in enumerate(v):
+            if len(polygon) < 3:
+                raise ValueError(f"privacy mask {i} has {len(polygon)} points: a polygon needs at least 3")
+            if any(x < 0 or y < 0 for x, y in polygon):
+                raise ValueError(f"privacy mask {i} has a negative coordinate: points are pixels of the main stream")
+        return v
 
     @model_validator(mode="after")
     def _substream_needs_main_size(self) -> "CameraConfig":

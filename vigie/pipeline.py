@@ -24,6 +24,7 @@ from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
 from vigie.detect.tiling import TiledDetector
 from vigie.errors import VideoError
+from vigie.privacy.masks import PrivacyMask
 from vigie.sources.file import FileSource
 from vigie.track.bytetrack import ByteTracker
 from vigie.track.cmc import CameraMotion
@@ -74,6 +75,7 @@ class CameraPipeline:
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
+        self.privacy = PrivacyMask(camera.privacy_masks)
         self.times = StageTimes()
         self.frames_analysed = 0
         self.frames_skipped_still = 0
@@ -81,6 +83,8 @@ class CameraPipeline:
     def process(self, frame: Frame) -> tuple[Detections, list[TrackSummary]]:
         """Analyse one frame: its tracked boxes, and the tracks that ended."""
         t0 = time.perf_counter()
+        # Before anything looks at the frame: masked pixels are never analysed, cropped or stored.
+        self.privacy.apply(frame)
         moving = self.gate.moving(frame.image)
         t1 = time.perf_counter()
         self.times.motion += t1 - t0
