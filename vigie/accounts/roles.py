@@ -1,0 +1,78 @@
+"""Roles and what each may do, as one permission table.
+
+- operator: live view, searches over the last 24 hours, blurred media only;
+- investigator: every search, similar, trail, exports, legal holds, blurred
+  media and requests for unblurred media; each search, similar, trail, export
+  and unblur request must name a case reference and a purpose;
+- auditor: the audit log and the public register, no media;
+- admin: users, cameras and settings, no media.
+
+The public register (what cameras exist and why) is public: every role may read it.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from vigie.errors import VigieError
+
+ROLES = ("operator", "investigator", "auditor", "admin")
+
+ALL_PERMISSIONS = frozenset({
+    "live_view", "search", "search_any_time", "similar", "trail", "export",
+    "view_media_blurred", "view_media_unblurred_request", "audit_read", "register_read",
+    "users_admin", "cameras_admin", "settings_admin", "holds",
+})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "operator": frozenset({"live_view", "search", "view_media_blurred", "register_read"}),
+    "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
+                               "view_media_unblurred_request", "holds", "register_read"}),
+    "auditor": frozenset({"audit_read", "register_read"}),
+    "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "register_read"}),
+}
+
+# Permissions a role may use only with a case reference and a purpose (both audited).
+JUSTIFICATION_REQUIRED: dict[str, frozenset[str]] = {
+    "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_unblurred_request"}),
+}
+
+OPERATOR_SEARCH_WINDOW = timedelta(hours=24)
+
+
+class Forbidden(VigieError, PermissionError):
+    """A role asked for something its permissions do not include."""
+
+
+class MissingJustification(Forbidden):
+    """An investigator's action without a case reference or a purpose."""
+
+
+def check_role(role: str) -> str:
+    if role not in PERMISSIONS:
+        raise VigieError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    return role
+
+
+def allowed(role: str, permission: str) -> bool:
+    """Whether the role holds the permission (no justification check)."""
+    if permission not in ALL_PERMISSIONS:
+        raise VigieError(f"unknown permission {permission!r}; permissions: {', '.join(sorted(ALL_PERMISSIONS))}")
+    return permission in PERMISSIONS.get(role, frozenset())
+
+
+def require(role: str, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
+    """Raise Forbidden unless `role` may use `permission`; MissingJustification
+    when the role must give a case reference and a purpose and did not."""
+    if not allowed(role, permission):
+        raise Forbidden(f"role {role!r} does not have permission {permission!r}")
+    if permission in JUSTIFICATION_REQUIRED.get(role, frozenset()):
+        missing = [name for name, value in (("a case reference", case_ref), ("a purpose", purpose))
+                   if not (isinstance(value, str) and value.strip())]
+        if missing:
+            raise MissingJustification(f"role {role!r} needs {' and '.join(missing)} for {permission!r}")
+
+
+def max_search_window(role: str) -> timedelta | None:
+    """How far back the role may search (None: no limit beyond retention)."""
+    check_role(role)
+    return OPERATOR_SEARCH_WINDOW if role == "operator" else None

