@@ -1,0 +1,380 @@
+"""The JSON API (`vigie serve`): sessions, role checks per endpoint, justification,
+the operator's 24 h window, hostile parameters, audit entries, the public register."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from conftest import T0, jpeg_bytes, make_summary
+from vigie.accounts import users
+from vigie.audit.log import query as audit_query
+from vigie.audit.log import verify
+from vigie.config import AnalysisConfig, CameraConfig, SiteConfig
+from vigie.store.sqlite import SQLiteStore
+from vigie.web.app import COOKIE, Services, create_app
+
+PW = "correct horse battery"
+ROLES = ("operator", "investigator", "auditor", "admin")
+JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
+SITE = SiteConfig(name="Nîmes test", retention_days=20, cameras=[
+    CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nîmes", group="centre", purpose="public safety",
+                 retention_days=10, privacy_masks=[[(0, 0), (10, 0), (10, 10)]]),
+    CameraConfig(id="cam-b", name="=Gare", lat=43.84, lon=4.37, commune="Nîmes", group="gare", purpose="traffic",
+                 analysis=AnalysisConfig(classes=["car"], search_crops=0)),
+])
+
+
+class FakeBlurrer:
+    """Stands in for the face/plate blurrer: paints the crop black, records the call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def blur_crop(self, crop, class_name):
+        self.calls.append((crop.shape, class_name))
+        return np.zeros_like(crop), []
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch):
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def _add(store, camera, tracks, fp):
+    aid = store.begin_analysis(camera, "/videos/x.mp4", fp.ljust(64, "0"))
+    store.add_tracks(aid, tracks).result()
+    store.finish_analysis(aid, "complete", 10, 10)
+    with store._read() as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM tracks WHERE analysis_id=? ORDER BY track_no", (aid,))]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    store = SQLiteStore(tmp_path)
+    store.upsert_cameras(SITE.cameras)
+    recent = (datetime.now(timezone.utc) - timedelta(hours=1) - T0).total_seconds()
+    jpg = jpeg_bytes()
+    new_a = _add(store, "cam-a", [make_summary("cam-a", 1, start_s=recent, jpeg=jpg),
+                                  make_summary("cam-a", 2, start_s=recent + 60, jpeg=jpg)], "a1")
+    old_b = _add(store, "cam-b", [make_summary("cam-b", 3, start_s=recent - 3 * 86400, jpeg=jpg),
+                                  make_summary("cam-b", 4, class_name="car", start_s=recent + 120)], "b1")
+    ids = new_a + old_b
+    vecs = {ids[0]: [1, 0, 0], ids[1]: [1, 0.1, 0], ids[2]: [0.9, 0.2, 0], ids[3]: [0, 0, 1]}
+    rows = [(t, "plain", (np.asarray(v, np.float32) / np.linalg.norm(v)).astype("<f4").tobytes()) for t, v in vecs.items()]
+    store.write(lambda conn: conn.executemany("INSERT OR REPLACE INTO track_vectors VALUES (?,?,?)", rows)).result()
+    for role in ROLES:
+        users.create_user(store, role, role, PW)
+    blurrer = FakeBlurrer()
+    app = create_app(Services(store=store, site=SITE, blurrer=blurrer))
+    yield {"store": store, "app": app, "ids": ids, "recent": ids[0], "old": ids[2], "blurrer": blurrer}
+    store.close()
+
+
+def client(env, role=None) -> TestClient:
+    c = TestClient(env["app"])
+    if role:
+        r = c.post("/api/login", json={"username": role, "password": PW})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"username": role, "role": role}
+    return c
+
+
+# --- sessions ------------------------------------------------------------------------------------------
+def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(env):
+    c = TestClient(env["app"])
+    r = c.post("/api/login", json={"username": "operator", "password": PW})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    token = c.cookies.get(COOKIE)
+    assert c.get("/api/me").json() == {"username": "operator", "role": "operator"}
+    assert c.post("/api/logout").status_code == 200
+    assert users.session_user(env["store"], token) is None
+    c.cookies.set(COOKIE, token)  # a replayed token is dead
+    assert c.get("/api/me").status_code == 401
+
+
+def test_bad_password_is_401_and_lockout_is_423(env):
+    c = TestClient(env["app"])
+    r = c.post("/api/login", json={"username": "nobody", "password": PW})
+    assert r.status_code == 401 and r.json()["error"] == users.BAD_CREDENTIALS
+    for _ in range(users.MAX_FAILURES - 1):
+        assert c.post("/api/login", json={"username": "operator", "password": "wrong password!"}).status_code == 401
+    r = c.post("/api/login", json={"username": "operator", "password": "wrong password!"})
+    assert r.status_code == 423 and "locked" in r.json()["error"] and r.json()["locked_until"]
+    assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 423
+    assert COOKIE not in c.cookies
+    r = c.post("/api/login", json={"username": "operator"})
+    assert r.status_code == 422 and r.json()["field"] == "password"
+
+
+ENDPOINTS = [
+    ("get", "/api/me"), ("post", "/api/logout"), ("get", "/api/cameras"), ("get", "/api/tracks"),
+    ("get", "/api/tracks/{recent}"), ("get", "/api/tracks/{recent}/thumbnail"), ("post", "/api/search"),
+    ("get", "/api/similar/{recent}"), ("get", "/api/trail/{recent}"), ("get", "/api/audit"), ("get", "/api/audit/verify"),
+]
+
+
+@pytest.mark.parametrize("method,path", ENDPOINTS)
+def test_every_api_endpoint_needs_a_session(env, method, path):
+    c = TestClient(env["app"])
+    kwargs = {"json": {}} if method == "post" else {}
+    r = getattr(c, method)(path.format(recent=env["recent"]) + "?case_ref=x&purpose=y", **kwargs)
+    assert r.status_code == 401 and "not logged in" in r.json()["error"]
+    c.cookies.set(COOKIE, "forged-token")
+    assert getattr(c, method)(path.format(recent=env["recent"]), **kwargs).status_code == 401
+
+
+# --- roles per endpoint ------------------------------------------------------------------------------------
+OK = 200
+ALLOWED = {  # endpoint -> roles allowed (others 403)
+    "cameras": set(ROLES),
+    "tracks": {"operator", "investigator"},
+    "track": {"operator", "investigator"},
+    "thumbnail": {"operator", "investigator"},
+    "search": {"operator", "investigator"},
+    "similar": {"investigator"},
+    "trail": {"investigator"},
+    "audit": {"auditor"},
+    "verify": {"auditor", "admin"},
+}
+
+
+def call(c, endpoint, env, just=True):
+    q = dict(JUST) if just else {}
+    t = env["recent"]
+    if endpoint == "search":
+        return c.post("/api/search", json={"classes": ["person"], **q})
+    path = {"cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
+            "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify"}[endpoint]
+    return c.get(path, params=q)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(ALLOWED))
+def test_role_table(env, role, endpoint):
+    r = call(client(env, role), endpoint, env)
+    if role in ALLOWED[endpoint]:
+        assert r.status_code == OK, r.text
+    else:
+        assert r.status_code == 403, r.text
+        assert role in r.json()["error"]
+
+
+@pytest.mark.parametrize("endpoint", ["tracks", "search", "similar", "trail"])
+def test_investigator_without_justification_is_told_what_is_missing(env, endpoint):
+    c = client(env, "investigator")
+    r = call(c, endpoint, env, just=False)
+    assert r.status_code == 400 and "case reference" in r.json()["error"] and "case_ref" in r.json()["error"]
+    assert set(r.json()["missing"]) == {"case_ref", "purpose"}
+    if endpoint == "search":
+        r = c.post("/api/search", json={"case_ref": "PV-1", "purpose": "  "})
+    else:
+        r = c.get(f"/api/{endpoint}" + ("" if endpoint == "tracks" else f"/{env['recent']}"), params={"case_ref": "PV-1"})
+    assert r.status_code == 400 and r.json()["missing"] == ["purpose"]
+
+
+# --- content --------------------------------------------------------------------------------------------
+def test_operator_sees_the_last_24_hours_only(env):
+    c = client(env, "operator")
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=4)).isoformat()
+    r = c.post("/api/search", json={"start": long_ago})
+    assert r.status_code == 400 and r.json()["field"] == "start" and "24 hours" in r.json()["error"]
+    r = c.post("/api/search", json={"end": long_ago})
+    assert r.status_code == 400 and r.json()["field"] == "end"
+    r = c.post("/api/search", json={})
+    assert r.status_code == 200
+    found = {h["track_id"] for h in r.json()["hits"]}
+    assert env["old"] not in found and env["recent"] in found
+    assert r.json()["query"]["start"] is not None  # the window was forced
+    listed = c.get("/api/tracks").json()
+    assert env["old"] not in {h["track_id"] for h in listed["items"]} and listed["total"] == 3
+    assert c.get(f"/api/tracks/{env['old']}").status_code == 403
+    assert c.get(f"/api/tracks/{env['old']}/thumbnail").status_code == 403
+    # investigators have no window
+    inv = client(env, "investigator")
+    r = inv.post("/api/search", json={"start": long_ago, **JUST})
+    assert r.status_code == 200 and env["old"] in {h["track_id"] for h in r.json()["hits"]}
+
+
+def test_tracks_paging_filters_and_points(env):
+    c = client(env, "investigator")
+    r = c.get("/api/tracks", params={"limit": 2, "offset": 1, **JUST}).json()
+    assert (r["limit"], r["offset"], r["total"], len(r["items"])) == (2, 1, 4, 2)
+    r = c.get("/api/tracks", params={"camera": "cam-b", "class": "car", **JUST}).json()
+    assert [h["track_id"] for h in r["items"]] == [env["ids"][3]]
+    assert c.get("/api/tracks", params={"limit": 0, **JUST}).status_code == 422
+    assert c.get("/api/tracks", params={"limit": 1001, **JUST}).json()["field"] == "limit"
+    t = c.get(f"/api/tracks/{env['recent']}", params={"points": 1}).json()
+    assert t["id"] == env["recent"] and len(t["points"]) == 5 and "thumbnail_path" not in t
+    assert "points" not in c.get(f"/api/tracks/{env['recent']}").json()
+    assert c.get("/api/tracks/999999").status_code == 404
+    cams = c.get("/api/cameras", params={"limit": 1, "offset": 1}).json()
+    assert cams["total"] == 2 and [x["id"] for x in cams["items"]] == ["cam-b"]
+
+
+def test_thumbnail_is_blurred_jpeg_and_refused_without_a_blurrer(env):
+    c = client(env, "operator")
+    r = c.get(f"/api/tracks/{env['recent']}/thumbnail")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
+    assert env["blurrer"].calls == [((24, 16, 3), "person")]
+    import cv2
+
+    assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR).max() < 10  # the fake blurrer's black
+    assert c.get(f"/api/tracks/{env['ids'][3]}/thumbnail").status_code == 404  # no thumbnail stored
+    bare = TestClient(create_app(Services(store=env["store"], site=SITE)))
+    bare.post("/api/login", json={"username": "operator", "password": PW})
+    r = bare.get(f"/api/tracks/{env['recent']}/thumbnail")
+    assert r.status_code == 503 and "blurred" in r.json()["error"]
+
+
+def test_similar_and_trail(env):
+    c = client(env, "investigator")
+    r = c.get(f"/api/similar/{env['recent']}", params=JUST)
+    assert r.status_code == 200 and r.json()["reference_track"] == env["recent"] and r.json()["hits"]
+    g = c.get(f"/api/trail/{env['recent']}", params=JUST)
+    assert g.status_code == 200 and g.json()["type"] == "FeatureCollection"
+    assert g.json()["vigie"]["query_track_id"] == env["recent"]
+
+
+def test_bad_search_fields_are_named(env):
+    c = client(env, "investigator")
+    r = c.post("/api/search", json={"colour": ["red"], **JUST})
+    assert r.status_code == 422 and r.json()["field"] == "colour"
+    r = c.post("/api/search", json={"upper": ["plaid"], **JUST})
+    assert r.status_code == 422 and r.json()["field"].startswith("upper")
+    r = c.post("/api/search", json={"cameras": ["nowhere"], **JUST})
+    assert r.status_code == 400 and r.json()["field"] == "cameras" and "nowhere" in r.json()["error"]
+    assert c.post("/api/search", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+
+
+# --- hostile input --------------------------------------------------------------------------------------------
+HOSTILE = ["x' OR 1=1 --", "'; DROP TABLE tracks; --", "../../etc/passwd", "%00", "\" OR \"\"=\"", "cam-a\x00", "<script>alert(1)</script>"]
+
+
+@pytest.mark.parametrize("bad", HOSTILE)
+def test_hostile_strings_are_harmless(env, bad):
+    store = env["store"]
+    before = store.counts()
+    inv, aud = client(env, "investigator"), client(env, "auditor")
+    seg = quote(bad, safe="")
+    responses = [
+        inv.get("/api/tracks", params={"camera": bad, **JUST}),
+        inv.get("/api/tracks", params={"class": bad, **JUST}),
+        inv.get("/api/tracks", params={"case_ref": bad, "purpose": bad}),
+        inv.post("/api/search", json={"cameras": [bad], **JUST}),
+        inv.post("/api/search", json={"groups": [bad], "communes": [bad], **JUST}),
+        inv.post("/api/search", json={"case_ref": bad, "purpose": bad}),
+        inv.get(f"/api/tracks/{seg}"), inv.get(f"/api/tracks/{seg}/thumbnail"),
+        inv.get(f"/api/similar/{seg}", params=JUST), inv.get(f"/api/trail/{seg}", params=JUST),
+        inv.get("/api/tracks/" + "9" * 30), inv.get("/api/tracks/-1"),
+        aud.get("/api/audit", params={"user": bad, "case_ref": bad}),
+        aud.get("/api/audit", params={"action": bad}), aud.get("/api/audit", params={"start": bad}),
+        TestClient(env["app"]).post("/api/login", json={"username": bad, "password": bad}),
+    ]
+    for r in responses:
+        assert r.status_code < 500, (r.request.url, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+    for r in responses[:2] + responses[3:5] + responses[6:12] + responses[13:]:
+        assert 400 <= r.status_code < 500, (r.request.url, r.text)
+    assert responses[2].status_code == 200 and responses[5].status_code == 200  # justification text is just text
+    # the filter is a literal match: only the failed login made with that name, nothing else
+    assert [(e["user"], e["action"]) for e in aud.get("/api/audit", params={"user": bad}).json()["items"]] == [(bad, "login_failed")]
+    after = store.counts()
+    assert after == before and after["tracks"] == 4
+    assert verify(store).ok
+
+
+@pytest.mark.parametrize("path", ["/api/tracks/..%2F..%2Fetc%2Fpasswd", "/api/../../etc/passwd", "/register/../../etc/passwd",
+                                  "/api/trail/1;DROP TABLE tracks"])
+def test_path_traversal_is_harmless(env, path):
+    r = client(env, "investigator").get(path, params=JUST)
+    assert 400 <= r.status_code < 500 and "root:" not in r.text
+    assert env["store"].counts()["tracks"] == 4
+
+
+# --- audit ----------------------------------------------------------------------------------------------------
+def test_every_look_is_audited_and_the_chain_stays_intact(env):
+    store = env["store"]
+    inv = client(env, "investigator")
+    t = env["recent"]
+    assert inv.post("/api/search", json={"upper": ["red"], "classes": ["person"], **JUST}).status_code == 200
+    assert inv.get(f"/api/tracks/{t}", params=JUST).status_code == 200
+    assert inv.get(f"/api/tracks/{t}/thumbnail", params=JUST).status_code == 200
+    assert inv.get(f"/api/similar/{t}", params=JUST).status_code == 200
+    assert inv.get(f"/api/trail/{t}", params=JUST).status_code == 200
+    assert inv.get("/api/tracks", params=JUST).status_code == 200
+    entries = [e for e in audit_query(store, user="investigator", limit=1000)]
+    actions = [e.action for e in entries]
+    assert actions == ["login", "search", "view_track", "view_track", "similar", "trail", "search"]
+    for e in entries[1:]:
+        assert (e.role, e.case_ref, e.purpose) == ("investigator", JUST["case_ref"], JUST["purpose"])
+    assert entries[1].details_dict()["query"]["upper"] == ["red"]
+    assert entries[3].details_dict()["thumbnail"] is True
+    op = client(env, "operator")
+    op.post("/api/search", json={})
+    assert audit_query(store, user="operator", action="search")[0].details_dict()["query"]["start"]
+
+    aud = client(env, "auditor")
+    page = aud.get("/api/audit", params={"action": "search", "limit": 2}).json()
+    assert page["limit"] == 2 and len(page["items"]) == 2 and all(e["action"] == "search" for e in page["items"])
+    assert aud.get("/api/audit", params={"case_ref": JUST["case_ref"]}).json()["items"]
+    r = aud.get("/api/audit", params={"action": "nonsense"})
+    assert r.status_code == 400 and "nonsense" in r.json()["error"]
+    v = aud.get("/api/audit/verify").json()
+    assert v["ok"] is True and v["entries"] == len(audit_query(store, limit=1000))
+    # refused calls are not audited as looks, and failed logins are
+    client(env, "operator").get(f"/api/similar/{t}")
+    TestClient(env["app"]).post("/api/login", json={"username": "auditor", "password": "nope nope nope"})
+    assert not audit_query(store, user="operator", action="similar")
+    assert audit_query(store, user="auditor", action="login_failed")
+
+
+# --- register and openapi ----------------------------------------------------------------------------------------
+def test_register_needs_no_login(env):
+    c = TestClient(env["app"])
+    r = c.get("/register.json")
+    assert r.status_code == 200
+    cams = {x["id"]: x for x in r.json()["cameras"]}
+    assert set(cams) == {"cam-a", "cam-b"}
+    a, b = cams["cam-a"], cams["cam-b"]
+    assert (a["retention_days"], b["retention_days"]) == (10, 20)
+    assert a["analytics"]["appearance_search"] is True and a["analytics"]["privacy_masks"] == 1
+    assert b["analytics"] == {"detection_classes": ["car"], "tracking": True, "appearance_search": False, "privacy_masks": 0}
+    assert a["controller"] == "Nîmes test" and a["purpose"] == "public safety" and a["lat"] == 43.83
+    csv_text = c.get("/register.csv").text
+    assert csv_text.splitlines()[0].startswith("id,name,commune") and "'=Gare" in csv_text
+    page = c.get("/register")
+    assert page.status_code == 200 and "Esplanade" in page.text and "text/html" in page.headers["content-type"]
+
+
+def test_openapi_is_served(env):
+    spec = TestClient(env["app"]).get("/openapi.json").json()
+    for path in ("/api/login", "/api/search", "/api/tracks/{track_id}", "/api/audit/verify", "/register.json"):
+        assert path in spec["paths"]
+
+
+def test_serve_command_registers_and_bootstraps(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    import uvicorn
+
+    from vigie.web import commands
+
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "fresh"))
+    p = argparse.ArgumentParser()
+    commands.register(p.add_subparsers(dest="cmd"))
+    args = p.parse_args(["serve", "--port", "8123", "--no-blur"])
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
+    assert args.fn(args) == 0
+    assert seen["port"] == 8123 and seen["host"] == "127.0.0.1" and seen["app"].openapi()["info"]["title"] == "Vigie"
+    out = capsys.readouterr().out
+    assert "admin" in out and "password" in out
+    assert args.fn(args) == 0 and "password" not in capsys.readouterr().out  # shown once

@@ -1,0 +1,42 @@
+"""`vigie serve`: the JSON API and the public register, over the store under $VIGIE_DATA."""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(sub) -> None:
+    """Add `serve` to the `vigie` command's subparsers."""
+    s = sub.add_parser("serve", help="serve the JSON API (/api/...) and the public camera register (/register)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--site", metavar="FILE", help="site file: the register's cameras, retention and analytics")
+    s.add_argument("--no-blur", action="store_true",
+                   help="do not load the face/plate blurrer (thumbnails are then refused, never served unblurred)")
+    s.add_argument("--secure-cookie", action="store_true", help="mark the session cookie Secure (when served behind HTTPS)")
+    s.set_defaults(fn=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from vigie.accounts.users import bootstrap_admin
+    from vigie.config import load_site
+    from vigie.store.sqlite import open_store
+    from vigie.web.app import Services, create_app
+
+    site = load_site(args.site) if args.site else None
+    blurrer = None
+    if not args.no_blur:
+        from vigie.privacy.blur import Blurrer
+
+        blurrer = Blurrer()
+    with open_store(os.environ.get("VIGIE_DATA", "./var")) as store:
+        created = bootstrap_admin(store)
+        if created:
+            name, password = created
+            print(f"Created the first admin {name!r} with password: {password}")
+            print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
+        app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie))
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
