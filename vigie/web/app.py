@@ -376,4 +376,7 @@ def create_app(services: Services) -> FastAPI:
                 f"{rows}</table><p><a href='/register.json'>JSON</a> <a href='/register.csv'>CSV</a></p></body></html>")
         return HTMLResponse(page)
 
+    from vigie.web.ui import mount_ui
+
+    mount_ui(app, services)  # the pages and their local assets
     return app

@@ -1,0 +1,286 @@
+/* Vigie control room: small vanilla script over the JSON API.
+   Data from the API goes into the DOM with textContent / attributes only, never as markup. */
+"use strict";
+
+const VIGIE = {
+  // Map tiles: a local tile URL template (e.g. "/tiles/{z}/{x}/{y}.png") once the site file names one.
+  // null: maps are drawn on a blank background with the camera markers only.
+  tileUrl: null,
+  colours: ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"],
+};
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, attrs, children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children || []) node.append(c);
+  return node;
+}
+
+function showError(text) {
+  const box = $("error");
+  if (box) box.textContent = text || "";
+}
+
+class ApiFailure extends Error {}
+
+async function api(path, options) {
+  const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+  if (opts.body !== undefined && typeof opts.body !== "string") {
+    opts.body = JSON.stringify(opts.body);
+    opts.headers["Content-Type"] = "application/json";
+  }
+  const res = await fetch(path, opts);
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (res.status === 401 && document.body.dataset.page !== "login") {
+    window.location.assign("/");
+    throw new ApiFailure("not logged in");
+  }
+  if (!res.ok) {
+    const msg = data && data.error ? data.error : "request failed (HTTP " + res.status + ")";
+    showError(msg);
+    throw new ApiFailure(msg);
+  }
+  showError("");
+  return data;
+}
+
+/* --- justification: case reference and purpose, kept for the browser tab ---------------------- */
+function justification() {
+  const out = {};
+  for (const k of ["case_ref", "purpose"]) {
+    const input = $(k);
+    const v = (input ? input.value : sessionStorage.getItem("vigie_" + k) || "").trim();
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
+function setupJustification() {
+  for (const k of ["case_ref", "purpose"]) {
+    const input = $(k);
+    if (!input) continue;
+    input.value = sessionStorage.getItem("vigie_" + k) || "";
+    input.addEventListener("input", () => sessionStorage.setItem("vigie_" + k, input.value));
+  }
+}
+
+function withJust(path, extra) {
+  const params = new URLSearchParams(Object.assign({}, extra || {}, justification()));
+  const q = params.toString();
+  return q ? path + (path.includes("?") ? "&" : "?") + q : path;
+}
+
+function thumbUrl(trackId) { return withJust("/api/tracks/" + encodeURIComponent(trackId) + "/thumbnail"); }
+
+/* --- nav ------------------------------------------------------------------------------------------ */
+async function setupNav() {
+  const logout = $("logout");
+  if (!logout) return;
+  logout.addEventListener("click", async () => {
+    try { await api("/api/logout", { method: "POST" }); } catch (e) { /* already out */ }
+    sessionStorage.removeItem("vigie_case_ref");
+    sessionStorage.removeItem("vigie_purpose");
+    window.location.assign("/");
+  });
+  const me = await api("/api/me");
+  $("who").textContent = me.username + " (" + me.role + ")";
+}
+
+/* --- result grid ---------------------------------------------------------------------------------- */
+function hitCard(hit) {
+  const id = hit.track_id;
+  const img = el("img", { src: thumbUrl(id), alt: "track " + id, loading: "lazy" });
+  img.addEventListener("error", () => { img.replaceWith(el("div", { class: "nothumb", text: "no picture" })); }, { once: true });
+  const colours = [].concat(hit.upper || [], hit.lower || [], hit.body || []).slice(0, 4).join(", ");
+  return el("a", { class: "card", href: "/track/" + encodeURIComponent(id) }, [
+    img,
+    el("span", { class: "line", text: "#" + id + " " + (hit.class_name || "") + (hit.score !== undefined && hit.score !== null ? " · " + Number(hit.score).toFixed(2) : "") }),
+    el("span", { class: "line muted", text: (hit.camera_name || hit.camera_id || "") }),
+    el("span", { class: "line muted", text: fmtTime(hit.first_seen) }),
+    el("span", { class: "line muted", text: colours }),
+  ]);
+}
+
+function fillGrid(grid, hits) {
+  grid.replaceChildren(...hits.map(hitCard));
+  if (!hits.length) grid.append(el("p", { class: "muted", text: "No tracks." }));
+}
+
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString();
+}
+
+function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
+
+/* --- maps ----------------------------------------------------------------------------------------- */
+function makeMap(id) {
+  const msg = $("map-msg");
+  if (typeof window.L === "undefined") {
+    const box = $(id);
+    if (box) box.classList.add("nomap");
+    if (msg) msg.textContent = "The map library (Leaflet) is not installed on this server: run `npm install leaflet@1.9.4` in the Vigie folder. The data is listed below instead.";
+    return null;
+  }
+  const map = L.map(id, { attributionControl: false, zoomSnap: 0.25 });
+  if (VIGIE.tileUrl) L.tileLayer(VIGIE.tileUrl, { maxZoom: 19 }).addTo(map);
+  else if (msg) msg.textContent = "No map tiles configured: cameras are drawn on a blank background.";
+  map.setView([46.6, 2.4], 5);
+  return map;
+}
+
+function fitTo(map, latlngs) {
+  if (!map || !latlngs.length) return;
+  if (latlngs.length === 1) map.setView(latlngs[0], 16);
+  else map.fitBounds(L.latLngBounds(latlngs), { padding: [30, 30], maxZoom: 17 });
+}
+
+/* --- pages ---------------------------------------------------------------------------------------- */
+const pages = {
+  async login() {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("/api/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
+        window.location.assign("/map");
+      } catch (e) { /* shown */ }
+    });
+  },
+
+  async map() {
+    const map = makeMap("map");
+    const data = await api("/api/cameras?limit=1000");
+    const tracksBox = $("tracks");
+    const points = [];
+    async function showCamera(cam) {
+      $("camera-title").textContent = cam.name + " (" + cam.id + ")" + (cam.group ? " · " + cam.group : "");
+      tracksBox.replaceChildren(el("p", { class: "muted", text: "Loading…" }));
+      try {
+        // the API lists tracks oldest first: ask for the count, then the last page
+        const head = await api(withJust("/api/tracks", { camera: cam.id, limit: 1 }));
+        const offset = Math.max(0, (head.total || 0) - 24);
+        const page = await api(withJust("/api/tracks", { camera: cam.id, limit: 24, offset: offset }));
+        const hits = page.items.slice().reverse();  // newest first
+        fillGrid(tracksBox, hits);
+      } catch (e) { tracksBox.replaceChildren(); }
+    }
+    const list = el("ul", { class: "camlist" });
+    for (const cam of data.items) {
+      const b = el("button", { type: "button", class: "link", text: cam.name + " (" + cam.id + ")" });
+      b.addEventListener("click", () => showCamera(cam));
+      list.append(el("li", {}, [b]));
+      if (map && Number.isFinite(cam.lat) && Number.isFinite(cam.lon)) {
+        const m = L.circleMarker([cam.lat, cam.lon], { radius: 8, color: "#0b5", weight: 2, fillOpacity: 0.7 }).addTo(map);
+        m.bindTooltip(el("span", { text: cam.name + " (" + cam.id + ")" }));
+        m.on("click", () => showCamera(cam));
+        points.push([cam.lat, cam.lon]);
+      }
+    }
+    $("map").after(list);
+    fitTo(map, points);
+  },
+
+  async search() {
+    for (const sel of document.querySelectorAll("select.colour"))
+      for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
+    $("search-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
+      if ($("class").value) body.classes = [$("class").value];
+      if ($("upper").value) body.upper = [$("upper").value];
+      if ($("lower").value) body.lower = [$("lower").value];
+      if ($("start").value) body.start = new Date($("start").value).toISOString();
+      if ($("end").value) body.end = new Date($("end").value).toISOString();
+      if (splitList($("cameras").value).length) body.cameras = splitList($("cameras").value);
+      if (splitList($("groups").value).length) body.groups = splitList($("groups").value);
+      $("summary").textContent = "Searching…";
+      try {
+        const r = await api("/api/search", { method: "POST", body });
+        $("summary").textContent = r.total + " track(s) match; showing " + r.hits.length + ".";
+        fillGrid($("results"), r.hits);
+      } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
+    });
+  },
+
+  async track() {
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    $("title").textContent = "Track #" + id;
+    $("trail-link").setAttribute("href", "/trail/" + encodeURIComponent(id));
+    $("similar").addEventListener("click", async () => {
+      $("summary").textContent = "Comparing…";
+      try {
+        const r = await api(withJust("/api/similar/" + encodeURIComponent(id), { limit: 50 }));
+        $("summary").textContent = r.total + " candidate(s), ranked by appearance (" + r.method + ").";
+        fillGrid($("results"), r.hits);
+      } catch (e) { $("summary").textContent = ""; }
+    });
+    async function load() {
+      const t = await api(withJust("/api/tracks/" + encodeURIComponent(id)));
+      $("thumb").setAttribute("src", thumbUrl(id));
+      const rows = [];
+      for (const [k, v] of Object.entries(t)) {
+        if (k === "thumbnail_url" || v === null || typeof v === "object" && !Array.isArray(v)) continue;
+        rows.push(el("tr", {}, [el("th", { text: k }), el("td", { text: Array.isArray(v) ? v.join(", ") : String(v) })]));
+      }
+      $("attrs").replaceChildren(...rows);
+    }
+    for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
+    await load();
+  },
+
+  async trail() {
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    $("title").textContent = "Trail of track #" + id;
+    $("back").setAttribute("href", "/track/" + encodeURIComponent(id));
+    const map = makeMap("map");
+    let layer = null;
+    async function draw() {
+      const gj = await api(withJust("/api/trail/" + encodeURIComponent(id)));
+      const sightings = gj.features.filter((f) => f.properties && f.properties.kind === "sighting");
+      const line = gj.features.find((f) => f.properties && f.properties.kind === "trail");
+      const list = $("sightings");
+      list.replaceChildren(...sightings.map((f) => {
+        const p = f.properties;
+        return el("li", {}, [
+          el("a", { href: "/track/" + encodeURIComponent(p.track_id), text: "#" + p.track_id }),
+          el("span", { text: " " + p.camera_id + " · " + fmtTime(p.first_seen) + " · confidence " + Number(p.confidence).toFixed(2) + (p.is_query ? " (query)" : "") }),
+        ]);
+      }));
+      if (!map) return;
+      if (layer) layer.remove();
+      layer = L.layerGroup().addTo(map);
+      const pts = [];
+      if (line) L.polyline(line.geometry.coordinates.map((c) => [c[1], c[0]]), { color: "#d33", weight: 3 }).addTo(layer);
+      for (const f of sightings) {
+        const p = f.properties, c = f.geometry.coordinates, at = [c[1], c[0]];
+        pts.push(at);
+        const badge = el("span", { class: "badge" + (p.is_query ? " query" : ""), text: String(p.order) });
+        L.marker(at, { icon: L.divIcon({ html: badge, className: "numbered", iconSize: [24, 24] }) })
+          .bindTooltip(el("span", { text: p.order + ". #" + p.track_id + " " + p.camera_id + " " + fmtTime(p.first_seen) }), { permanent: false })
+          .addTo(layer);
+      }
+      fitTo(map, pts);
+    }
+    $("reload").addEventListener("click", () => draw().catch(() => {}));
+    await draw();
+  },
+};
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const name = document.body.dataset.page;
+  setupJustification();
+  try {
+    if (name !== "login") await setupNav();
+    if (pages[name]) await pages[name]();
+  } catch (e) {
+    if (!(e instanceof ApiFailure)) showError(String(e && e.message ? e.message : e));
+  }
+});

@@ -1,0 +1,65 @@
+"""The control-room web UI: plain HTML pages and a small vanilla script over the JSON API.
+
+`mount_ui(app, services)` adds the pages (/, /map, /search, /track/{id},
+/trail/{id}) and the static files: /static/... from vigie/web/static and
+/static/leaflet/... from the repo's node_modules/leaflet/dist (found with
+trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
+load and the maps say so. The pages hold no data: the script fetches it with
+the session cookie, and inserts it with textContent only.
+"""
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+from fastapi import FastAPI, Path
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC = FsPath(__file__).resolve().parent / "static"
+PAGES = STATIC / "pages"
+MAX_ID = 2**63 - 1
+HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                      "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"}
+
+
+def _leaflet_dir() -> FsPath | None:
+    from vigie.search.trail_map import LeafletMissingError, find_leaflet
+
+    try:
+        return find_leaflet()
+    except LeafletMissingError:
+        return None
+
+
+def mount_ui(app: FastAPI, services: Any = None) -> None:
+    """Add the UI's page routes and static files to the API app."""
+
+    def page(name: str) -> FileResponse:
+        return FileResponse(PAGES / f"{name}.html", media_type="text/html; charset=utf-8", headers=HEADERS)
+
+    @app.get("/", include_in_schema=False)
+    def login_page() -> FileResponse:
+        return page("login")
+
+    @app.get("/map", include_in_schema=False)
+    def map_page() -> FileResponse:
+        return page("map")
+
+    @app.get("/search", include_in_schema=False)
+    def search_page() -> FileResponse:
+        return page("search")
+
+    @app.get("/track/{track_id}", include_in_schema=False)
+    def track_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
+        return page("track")
+
+    @app.get("/trail/{track_id}", include_in_schema=False)
+    def trail_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
+        return page("trail")
+
+    leaflet = _leaflet_dir()
+    if leaflet is not None:  # mounted before /static so it wins
+        app.mount("/static/leaflet", StaticFiles(directory=leaflet), name="leaflet")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
