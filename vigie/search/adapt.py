@@ -87,8 +87,8 @@ def negative_pairs(tracks: list[dict]) -> list[tuple[int, int]]:
 
 
 def fit_projection(groups: list[np.ndarray], negatives: list[tuple[int, int]], pca_dim: int = PCA_DIM,
-                   out_dim: int = OUT_DIM, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, matrix D x r) from crops grouped by track and the negative track pairs."""
+                   out_dim: int = OUT_DIM, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray, int]:
+    """(mean, matrix D x r, the PCA dimension used) from crops grouped by track and the negative track pairs."""
     X = np.concatenate(groups).astype(np.float64)
     mean = X.mean(axis=0)
     pca_dim = int(min(pca_dim, X.shape[1], max(2, len(X) // 2)))
@@ -114,7 +114,7 @@ def fit_projection(groups: list[np.ndarray], negatives: list[tuple[int, int]], p
     within += ridge * np.trace(within) / pca_dim * np.eye(pca_dim)
     _, vecs = scipy.linalg.eigh(between, within)
     W = vecs[:, ::-1][:, : min(out_dim, pca_dim)]
-    return mean.astype(np.float32), (P @ W).astype(np.float32)
+    return mean.astype(np.float32), (P @ W).astype(np.float32), pca_dim
 
 
 def _mean_cosines(groups: list[np.ndarray], negatives: list[tuple[int, int]]) -> tuple[float, float]:
@@ -135,14 +135,14 @@ def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) ->
         raise AdaptationError("site adaptation needs people seen at the same time on the same camera (the certain "
                               "negatives), and no two stored person tracks overlap in time: analyse busier footage")
     groups = [np.asarray(t["crops"], dtype=np.float32) for t in tracks]
-    mean, matrix = fit_projection(groups, negatives, pca_dim, out_dim)
+    mean, matrix, used_pca = fit_projection(groups, negatives, pca_dim, out_dim)
     digest = hashlib.sha256(mean.tobytes() + matrix.tobytes()).hexdigest()[:8]
     name = f"adapt-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{digest}"
     projection = Projection(name, BASE, mean, matrix)
     projected = [projection.apply(g) for g in groups]
     report = AdaptReport(
         name=name, tracks=len(tracks), crops=int(sum(len(g) for g in groups)), negative_pairs=len(negatives),
-        cameras=len({t["camera_id"] for t in tracks}), pca_dim=int(min(pca_dim, groups[0].shape[1], max(2, sum(map(len, groups)) // 2))),
+        cameras=len({t["camera_id"] for t in tracks}), pca_dim=used_pca,
         out_dim=projection.dim, seconds=0.0, **dict(zip(("same_before", "different_before"), _mean_cosines(groups, negatives))),
         **dict(zip(("same_after", "different_after"), _mean_cosines(projected, negatives))),
     )

@@ -46,11 +46,12 @@ def match_calibration(store) -> dict | None:
     return {"midpoint": (s + d) / 2, "scale": max((s - d) / 6, 0.005), "same": s, "different": d, "pairs": len(negatives)}
 
 
-def _sighting(store, track: dict, similarity: float) -> Sighting:
-    cam = store.camera(track["camera_id"])
-    return Sighting(track_id=track["id"], camera_id=track["camera_id"], lat=cam["lat"], lon=cam["lon"],
-                    first_seen=_time(track["first_seen"]), last_seen=_time(track["last_seen"]), similarity=similarity,
-                    class_name=track["class"], thumbnail_path=track.get("thumbnail_path"))
+def _sighting(cameras: dict, camera_id: str, track_id: int, first_seen: str, last_seen: str, class_name: str,
+              thumbnail_path: str | None, similarity: float) -> Sighting:
+    cam = cameras[camera_id]
+    return Sighting(track_id=track_id, camera_id=camera_id, lat=cam["lat"], lon=cam["lon"],
+                    first_seen=_time(first_seen), last_seen=_time(last_seen), similarity=similarity,
+                    class_name=class_name, thumbnail_path=thumbnail_path)
 
 
 def trail_for_track(store, track_id: int, query: SearchQuery | None = None, candidates: int = 200,
@@ -69,8 +70,13 @@ def trail_for_track(store, track_id: int, query: SearchQuery | None = None, cand
                   "min_similarity": calibration["midpoint"]}
     if min_similarity is not None:
         kwargs["min_similarity"] = min_similarity
-    found = [_sighting(store, store.get_track(h.track_id), h.score) for h in result.hits]
-    return build_trail(_sighting(store, track, 1.0), found, max_speed_m_s=max_speed_m_s, **kwargs)
+    # The hits carry what a sighting needs; only the cameras' positions are read, once each.
+    cameras = {c: store.camera(c) for c in {track["camera_id"], *(h.camera_id for h in result.hits)}}
+    found = [_sighting(cameras, h.camera_id, h.track_id, h.first_seen, h.last_seen, h.class_name, h.thumbnail_path, h.score)
+             for h in result.hits]
+    query_sighting = _sighting(cameras, track["camera_id"], track["id"], track["first_seen"], track["last_seen"],
+                               track["class"], track.get("thumbnail_path"), 1.0)
+    return build_trail(query_sighting, found, max_speed_m_s=max_speed_m_s, **kwargs)
 
 
 def write_outputs(trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None) -> list[Path]:
