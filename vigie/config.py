@@ -208,8 +208,29 @@ class CameraConfig(_Strict):
         return v.astimezone(timezone.utc) if v else v
 
 
+class MapConfig(_Strict):
+    """Background tiles for the control room's maps. None: cameras on a blank background (works offline)."""
+
+    tile_url: str | None = Field(None, description="Tile URL template with {z}, {x} and {y}: a path on this server (/tiles/{z}/{x}/{y}.png) or an http(s) tile server the control room can reach.", max_length=500)
+    attribution: str = Field("", description="Credit shown on the map for the tiles (e.g. '© OpenStreetMap contributors').", max_length=300)
+    max_zoom: int = Field(19, ge=1, le=22)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not all(k in v for k in ("{z}", "{x}", "{y}")):
+            raise ValueError("tile_url needs {z}, {x} and {y} placeholders")
+        if not (v.startswith("/") and not v.startswith("//")) and not v.startswith(("https://", "http://")):
+            raise ValueError("tile_url must be a path on this server (starting with /) or an http(s) URL")
+        return v
+
+
 class SiteConfig(_Strict):
     name: str = Field(description="The site (city, network) this file describes.")
+    controller: str | None = Field(None, description="The data controller and how to contact them, shown in the public camera register.", max_length=500)
+    map: MapConfig = Field(default_factory=MapConfig, description="Map tiles for the web application.")
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)

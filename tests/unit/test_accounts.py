@@ -42,8 +42,8 @@ EXPECTED = {
     "operator": {"live_view", "search", "view_media_blurred", "register_read"},
     "investigator": {"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
                      "view_media_unblurred_request", "holds", "register_read"},
-    "auditor": {"audit_read", "register_read"},
-    "admin": {"users_admin", "cameras_admin", "settings_admin", "register_read"},
+    "auditor": {"audit_read", "audit_verify", "register_read"},
+    "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
 }
 
 

@@ -5,7 +5,8 @@
   media and requests for unblurred media; each search, similar, trail, export
   and unblur request must name a case reference and a purpose;
 - auditor: the audit log and the public register, no media;
-- admin: users, cameras and settings, no media.
+- admin: users, cameras and settings, no media; may check the audit chain
+  (verify) but not read its entries.
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
@@ -19,7 +20,7 @@ ROLES = ("operator", "investigator", "auditor", "admin")
 
 ALL_PERMISSIONS = frozenset({
     "live_view", "search", "search_any_time", "similar", "trail", "export",
-    "view_media_blurred", "view_media_unblurred_request", "audit_read", "register_read",
+    "view_media_blurred", "view_media_unblurred_request", "audit_read", "audit_verify", "register_read",
     "users_admin", "cameras_admin", "settings_admin", "holds",
 })
 
@@ -27,8 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"live_view", "search", "view_media_blurred", "register_read"}),
     "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
                                "view_media_unblurred_request", "holds", "register_read"}),
-    "auditor": frozenset({"audit_read", "register_read"}),
-    "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "register_read"}),
+    "auditor": frozenset({"audit_read", "audit_verify", "register_read"}),
+    "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
 }
 
 # Permissions a role may use only with a case reference and a purpose (both audited).

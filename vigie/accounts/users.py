@@ -233,6 +233,38 @@ def disable_user(store: SQLiteStore, username: str, by=None) -> None:
         raise AccountError(f"no user named {username!r}")
 
 
+def enable_user(store: SQLiteStore, username: str, by=None) -> None:
+    """Re-enable a disabled account (its failure count and lock are cleared)."""
+    _update_user(store, username, "UPDATE users SET disabled = 0, failed_logins = 0, locked_until = NULL WHERE id = ?",
+                 (), {"op": "enable"}, by, end_sessions=False)
+
+
+def set_role(store: SQLiteStore, username: str, role: str, by=None) -> None:
+    """Change an account's role; its open sessions end, so the new role applies at the next login."""
+    check_role(role)
+    _update_user(store, username, "UPDATE users SET role = ? WHERE id = ?", (role,), {"op": "role", "role": role}, by)
+
+
+def _update_user(store: SQLiteStore, username: str, sql: str, args: tuple, details: dict, by, end_sessions: bool = True) -> None:
+    user, actor_role = _actor(by)
+
+    def fn(conn):
+        _begin(conn)
+        row = _row(conn, username)
+        if row is None:
+            return False
+        if isinstance(by, User) and row["id"] == by.id and details["op"] == "role":
+            raise AccountError("an admin may not change their own role (ask another admin)")
+        conn.execute(sql, (*args, row["id"]))
+        if end_sessions:
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
+        append_in(conn, user, actor_role, "user_admin", details={**details, "target": row["username"]})
+        return True
+
+    if not store.write(fn).result():
+        raise AccountError(f"no user named {username!r}")
+
+
 def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
     """Create the first admin, 'admin', with a random password, when no admin
     exists; return (username, password) for the caller to show once, else None."""

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Iterable
 
+from vigie.audit.log import append_in
 from vigie.errors import VigieError
 from vigie.store.sqlite import iso, now_iso
 
@@ -50,11 +51,13 @@ def _window(camera_id: str | None, start, end) -> tuple[str, str, str] | None:
 
 
 def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable[int] | None = None,
-               camera_id: str | None = None, start: datetime | str | None = None, end: datetime | str | None = None) -> int:
+               camera_id: str | None = None, start: datetime | str | None = None, end: datetime | str | None = None,
+               role: str = "system") -> int:
     """Place a hold on tracks and/or a camera's time window; returns its id.
 
     The track ids and the camera are checked inside the same transaction that
-    inserts the hold, so a hold never refers to a track deleted meanwhile."""
+    inserts the hold, so a hold never refers to a track deleted meanwhile; the
+    audit entry (user, role, case, reason) commits with it."""
     case_ref, reason, user = _required(case_ref, "case reference"), _required(reason, "reason"), _required(user, "user")
     ids = sorted({int(t) for t in track_ids or ()})
     window = _window(camera_id, start, end)
@@ -70,6 +73,8 @@ def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable
             "INSERT INTO legal_holds (case_ref, reason, placed_by, placed_at, camera_id, window_start, window_end)"
             " VALUES (?,?,?,?,?,?,?)", (case_ref, reason, user, now_iso(), cam, t0, t1))
         conn.executemany("INSERT INTO legal_hold_tracks VALUES (?,?)", [(cur.lastrowid, t) for t in ids])
+        append_in(conn, user, role, "hold_place", case_ref=case_ref, purpose=reason,
+                  details={"hold_id": cur.lastrowid, "track_ids": ids, "camera_id": cam, "window_start": t0, "window_end": t1})
         return cur.lastrowid
 
     return store.write(fn).result()
@@ -86,17 +91,18 @@ def _check_tracks_exist(conn: sqlite3.Connection, ids: list[int]) -> None:
         raise HoldError(f"no stored track has id {shown}: nothing was held")
 
 
-def lift_hold(store, hold_id: int, user: str) -> None:
-    """Lift a hold: its tracks fall back under their camera's retention (the record stays)."""
+def lift_hold(store, hold_id: int, user: str, role: str = "system") -> None:
+    """Lift a hold: its tracks fall back under their camera's retention (the record stays); audited."""
     user = _required(user, "user")
 
     def fn(conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT lifted_by, lifted_at FROM legal_holds WHERE id=?", (hold_id,)).fetchone()
+        row = conn.execute("SELECT case_ref, lifted_by, lifted_at FROM legal_holds WHERE id=?", (hold_id,)).fetchone()
         if row is None:
             raise HoldError(f"no legal hold has id {hold_id}")
         if row["lifted_at"] is not None:
             raise HoldError(f"legal hold {hold_id} was already lifted by {row['lifted_by']} at {row['lifted_at']}")
         conn.execute("UPDATE legal_holds SET lifted_by=?, lifted_at=? WHERE id=?", (user, now_iso(), hold_id))
+        append_in(conn, user, role, "hold_lift", case_ref=row["case_ref"], details={"hold_id": hold_id})
 
     store.write(fn).result()
 
