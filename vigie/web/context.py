@@ -14,7 +14,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from vigie.accounts import users
-from vigie.accounts.roles import max_search_window, require
+from vigie.accounts.roles import Forbidden, allowed, max_search_window, require
 from vigie.audit import log as audit
 from vigie.search.query import SearchQuery, parse_query
 from vigie.store.sqlite import SQLiteStore, iso
@@ -88,6 +88,13 @@ class ApiContext:
     @staticmethod
     def allow(user: users.User, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
         require(user.role, permission, case_ref, purpose)
+
+    @staticmethod
+    def may(user: users.User, permission: str) -> None:
+        """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
+        (an unblur grant carries its case; listing one's own exports needs none)."""
+        if not allowed(user.role, permission):
+            raise Forbidden(f"role {user.role!r} does not have permission {permission!r}")
 
     @staticmethod
     def window_start(user: users.User) -> datetime | None:

@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
+from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
 from vigie.store.sqlite import iso, now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, case_ref_param, page, plain, purpose_param
@@ -70,7 +71,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
 
     def grant_for(user: users.User, track_id: int) -> dict:
         """The user's open grant on the track, or 403 saying how to get one."""
-        ctx.allow(user, "view_media_unblurred_request")
+        ctx.may(user, "view_media_unblurred_request")
         grant = open_grant(user, track_id)
         if grant is None:
             raise ApiError(403, f"no open unblur grant of yours on track {track_id}: "
@@ -99,7 +100,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
 
     @app.get("/api/tracks/{track_id}/unblur", tags=["media"])
     def unblur_status(track_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(ctx.current_user)) -> dict:
-        ctx.allow(user, "view_media_unblurred_request")
+        ctx.may(user, "view_media_unblurred_request")
         grant = open_grant(user, track_id)
         return {"track_id": track_id, "open": grant is not None, "expires_at": grant["expires_at"] if grant else None,
                 "case_ref": grant["case_ref"] if grant else None}
@@ -202,8 +203,8 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     def list_exports(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
                      user: users.User = Depends(ctx.current_user)) -> dict:
         """An investigator's own exports; an auditor sees everyone's."""
-        if user.role != "auditor":
-            ctx.allow(user, "export")
+        if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
+            raise Forbidden(f"role {user.role!r} may not list exports (investigators: their own; auditors: all)")
         where, args = ("", []) if user.role == "auditor" else (" WHERE username = ?", [user.username])
         with store._read() as conn:
             total = conn.execute(f"SELECT count(*) FROM exports{where}", args).fetchone()[0]

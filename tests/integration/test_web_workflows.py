@@ -1,0 +1,209 @@
+"""The web API's workflows beyond looking: unblur grants, exports, legal holds,
+user administration, settings, audit exports. Fixtures from test_web_api."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+
+import cv2
+import numpy as np
+from fastapi.testclient import TestClient
+
+from test_web_api import JUST, PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
+from vigie.audit.log import query as audit_query
+from vigie.audit.log import verify
+from vigie.retention.purge import purge
+from vigie.settings import EffectiveSite
+
+
+def _is_black(jpeg: bytes) -> bool:
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).max() < 10
+
+
+# --- unblurred views --------------------------------------------------------------------------------------------
+def test_unblurred_thumbnail_needs_a_grant_of_ones_own_and_is_audited(env):
+    t, store = env["recent"], env["store"]
+    inv = client(env, "investigator")
+    r = inv.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"})
+    assert r.status_code == 403 and f"/api/tracks/{t}/unblur" in r.json()["error"]
+    r = inv.post(f"/api/tracks/{t}/unblur", json=JUST)
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = inv.post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "identify the jacket's logo"})
+    assert r.status_code == 201 and r.json()["track_id"] == t
+    assert inv.get(f"/api/tracks/{t}/unblur").json()["open"] is True
+
+    calls = len(env["blurrer"].calls)
+    r = inv.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"})
+    assert r.status_code == 200 and not _is_black(r.content)  # the stored crop, not the fake blurrer's black
+    assert len(env["blurrer"].calls) == calls
+    assert _is_black(inv.get(f"/api/tracks/{t}/thumbnail", params=JUST).content)  # blurred stays the default
+
+    req = audit_query(store, action="unblur_request")[0]
+    assert (req.user, req.case_ref, req.purpose) == ("investigator", JUST["case_ref"], JUST["purpose"])
+    assert req.details_dict()["reason"] == "identify the jacket's logo"
+    look = audit_query(store, action="view_unblurred")[0]
+    assert look.details_dict()["track_id"] == t and look.case_ref == JUST["case_ref"]
+
+    # the grant is this user's, for this track, and it expires
+    from vigie.accounts import users
+
+    users.create_user(store, "investigator2", "investigator", PW)
+    other = TestClient(env["app"])
+    other.post("/api/login", json={"username": "investigator2", "password": PW})
+    assert other.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"}).status_code == 403
+    assert inv.get(f"/api/tracks/{env['ids'][1]}/thumbnail", params={"unblurred": "true"}).status_code == 403
+    store.write(lambda conn: conn.execute("UPDATE unblur_grants SET expires_at = '2000-01-01T00:00:00Z'")).result()
+    assert inv.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"}).status_code == 403
+    # operators may not even ask
+    assert client(env, "operator").post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "x"}).status_code == 403
+    assert verify(store).ok
+
+
+# --- exports ----------------------------------------------------------------------------------------------------
+def test_export_is_a_zip_with_manifest_and_sums_and_the_server_keeps_its_hash(env):
+    store, ids = env["store"], env["ids"]
+    inv = client(env, "investigator")
+    r = inv.post("/api/exports", json={"track_ids": [ids[0], ids[3], ids[0]], "clips": False, **JUST})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    digest = hashlib.sha256(r.content).hexdigest()
+    assert r.headers["x-vigie-sha256"] == digest
+    zf = zipfile.ZipFile(io.BytesIO(r.content))
+    names = set(zf.namelist())
+    assert {"manifest.json", "SHA256SUMS", f"tracks/{ids[0]}/track.json", f"tracks/{ids[0]}/thumbnail.jpg",
+            f"tracks/{ids[3]}/track.json"} == names  # track 4 has no thumbnail; duplicates are exported once
+    manifest = json.loads(zf.read("manifest.json"))
+    assert (manifest["case_ref"], manifest["purpose"], manifest["exported_by"], manifest["blurred"]) == (
+        JUST["case_ref"], JUST["purpose"], "investigator", True)
+    assert [t["track_id"] for t in manifest["tracks"]] == [ids[0], ids[3]]
+    for line in zf.read("SHA256SUMS").decode().splitlines():
+        h, name = line.split("  ")
+        assert hashlib.sha256(zf.read(name)).hexdigest() == h
+    assert _is_black(zf.read(f"tracks/{ids[0]}/thumbnail.jpg"))  # blurred
+    assert len(json.loads(zf.read(f"tracks/{ids[0]}/track.json"))["points"]) == 5  # per-frame boxes
+
+    entry = audit_query(store, action="export")[0]
+    assert entry.details_dict()["sha256"] == digest and entry.case_ref == JUST["case_ref"]
+    listed = inv.get("/api/exports").json()
+    assert listed["total"] == 1 and listed["items"][0]["sha256"] == digest
+    assert listed["items"][0]["ref"] == manifest["export_ref"] and listed["items"][0]["track_ids"] == [ids[0], ids[3]]
+    assert client(env, "auditor").get("/api/exports").json()["total"] == 1
+    # unblurred only with a grant per track; without justification nothing at all
+    r = inv.post("/api/exports", json={"track_ids": [ids[0]], "unblurred": True, "clips": False, **JUST})
+    assert r.status_code == 403 and str(ids[0]) in r.json()["error"]
+    r = inv.post("/api/exports", json={"track_ids": [ids[0]], "clips": False})
+    assert r.status_code == 422
+    r = inv.post("/api/exports", json={"track_ids": [999999], "clips": False, **JUST})
+    assert r.status_code == 404
+    assert len(audit_query(store, action="export")) == 1
+
+
+# --- legal holds -----------------------------------------------------------------------------------------------
+def test_holds_through_the_api_keep_tracks_from_purge_and_are_audited(env):
+    store, old = env["store"], env["old"]
+    inv = client(env, "investigator")
+    r = inv.post("/api/holds", json={"case_ref": "PV-2026-0142", "reason": "court order 12/2026", "track_ids": [old]})
+    assert r.status_code == 201
+    hold_id = r.json()["id"]
+    assert [h["track_ids"] for h in inv.get("/api/holds").json()["items"]] == [[old]]
+    report = purge(store, SITE.model_copy(update={"retention_days": 1, "cameras": [c.model_copy(update={"retention_days": 1})
+                                                                                      for c in SITE.cameras]}), dry_run=True)
+    assert report.tracks_held == 1
+    placed = audit_query(store, action="hold_place")[0]
+    assert (placed.user, placed.case_ref, placed.purpose) == ("investigator", "PV-2026-0142", "court order 12/2026")
+    r = inv.post("/api/holds", json={"case_ref": "PV-1", "reason": "x", "track_ids": [999999]})
+    assert r.status_code == 400 and "999999" in r.json()["error"]
+    assert inv.post(f"/api/holds/{hold_id}/lift").status_code == 200
+    r = inv.post(f"/api/holds/{hold_id}/lift")
+    assert r.status_code == 400 and "already lifted" in r.json()["error"]
+    assert audit_query(store, action="hold_lift")[0].case_ref == "PV-2026-0142"
+    assert inv.get("/api/holds").json()["total"] == 0 and inv.get("/api/holds", params={"all": 1}).json()["total"] == 1
+
+
+# --- users ------------------------------------------------------------------------------------------------------
+def test_admin_manages_accounts_and_every_change_is_audited(env):
+    store = env["store"]
+    adm = client(env, "admin")
+    r = adm.post("/api/users", json={"username": "j.martin", "role": "operator"})
+    assert r.status_code == 201 and len(r.json()["password"]) >= 20 and "password_hash" not in r.json()
+    password = r.json()["password"]
+    jm = TestClient(env["app"])
+    assert jm.post("/api/login", json={"username": "j.martin", "password": password}).status_code == 200
+    assert adm.post("/api/users", json={"username": "j.martin", "role": "operator"}).status_code == 400  # exists
+    assert adm.post("/api/users", json={"username": "bad name", "role": "operator"}).status_code == 422
+    assert adm.post("/api/users", json={"username": "x", "role": "superuser"}).json()["field"] == "role"
+
+    r = adm.patch("/api/users/j.martin", json={"role": "investigator"})
+    assert r.status_code == 200 and r.json()["role"] == "investigator"
+    assert jm.get("/api/me").status_code == 401  # a role change ends the sessions
+    jm.post("/api/login", json={"username": "j.martin", "password": password})
+    assert jm.get("/api/me").json()["role"] == "investigator"
+    assert adm.patch("/api/users/j.martin", json={"disabled": True}).json()["disabled"] is True
+    assert jm.get("/api/me").status_code == 401
+    assert jm.post("/api/login", json={"username": "j.martin", "password": password}).status_code == 401
+    assert adm.patch("/api/users/j.martin", json={"disabled": False}).json()["disabled"] is False
+    new = adm.post("/api/users/j.martin/password").json()["password"]
+    assert new != password and jm.post("/api/login", json={"username": "j.martin", "password": new}).status_code == 200
+    assert adm.patch("/api/users/admin", json={"disabled": True}).status_code == 400  # not oneself
+    assert adm.patch("/api/users/admin", json={"role": "operator"}).status_code == 400
+    assert adm.patch("/api/users/nobody", json={"role": "operator"}).status_code == 404
+    listed = adm.get("/api/users", params={"limit": 2}).json()
+    assert listed["total"] == 5 and len(listed["items"]) == 2 and all("password_hash" not in u for u in listed["items"])
+    ops = [e.details_dict()["op"] for e in audit_query(store, user="admin", action="user_admin", limit=100)]
+    assert ops == ["create", "role", "disable", "enable", "passwd"]
+    assert verify(store).ok
+
+
+# --- settings ----------------------------------------------------------------------------------------------------
+def test_admin_shortens_retention_within_the_legal_maximum(env):
+    store = env["store"]
+    adm = client(env, "admin")
+    assert adm.get("/api/settings").json()["retention_days"] == {"cam-a": 10, "cam-b": 20}
+    r = adm.put("/api/settings", json={"key": "retention_days:cam-b", "value": 31})
+    assert r.status_code == 400 and "from 1 to 30" in r.json()["error"]
+    r = adm.put("/api/settings", json={"key": "retention_days:nowhere", "value": 5})
+    assert r.status_code == 400 and "nowhere" in r.json()["error"] and "cam-a" in r.json()["error"]
+    assert adm.put("/api/settings", json={"key": "colour", "value": 5}).status_code == 400
+    r = adm.put("/api/settings", json={"key": "retention_days:cam-b", "value": 2})
+    assert r.status_code == 200 and r.json() == {"key": "retention_days:cam-b", "old": None, "new": 2}
+    adm.put("/api/settings", json={"key": "controller", "value": "Ville de Nîmes, dpo@example.org"})
+    public = TestClient(env["app"]).get("/register.json").json()["cameras"]
+    assert {c["id"]: c["retention_days"] for c in public} == {"cam-a": 10, "cam-b": 2}
+    assert public[0]["controller"] == "Ville de Nîmes, dpo@example.org"
+    # purge obeys the stored setting: track 3 (3 days old, cam-b) now expires
+    report = purge(store, EffectiveSite(SITE, store), dry_run=True)
+    assert {c.camera_id: c.tracks_removed for c in report.cameras}["cam-b"] == 1
+    entry = audit_query(store, action="settings")[0]
+    assert entry.user == "admin" and entry.details_dict() == {"key": "retention_days:cam-b", "old": None, "new": 2}
+    # a value above a later-lowered legal maximum is capped, never obeyed
+    lowered = SITE.model_copy(update={"legal_max_retention_days": 1, "retention_days": 1,
+                                      "cameras": [c.model_copy(update={"retention_days": None}) for c in SITE.cameras]})
+    assert EffectiveSite(lowered, store).retention_for("cam-b") == 1
+
+
+# --- audit exports ------------------------------------------------------------------------------------------------
+def test_auditor_exports_the_log_and_the_export_is_itself_audited(env):
+    store = env["store"]
+    TestClient(env["app"]).post("/api/login", json={"username": "=cmd|' /C calc'!A0", "password": "whatever whatever"})
+    aud = client(env, "auditor")
+    r = aud.get("/api/audit/export", params={"format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:5] == ["seq", "at", "user", "role", "action"]
+    assert any(row[2] == "'=cmd|' /C calc'!A0" for row in rows[1:])  # no formula for the spreadsheet
+    r = aud.get("/api/audit/export", params={"format": "jsonl", "action": "login"})
+    lines = [json.loads(x) for x in r.text.splitlines()]
+    assert lines and all(x["action"] == "login" for x in lines)
+    assert aud.get("/api/audit/export", params={"format": "xml"}).status_code == 422
+    assert aud.get("/api/audit/export", params={"start": "yesterday"}).status_code == 400
+    exports = audit_query(store, action="audit_export")
+    assert len(exports) == 2 and exports[0].user == "auditor"
+    aud.get("/api/audit")
+    assert audit_query(store, action="audit_read")[0].user == "auditor"
+    assert client(env, "admin").get("/api/audit/export").status_code == 403
+
+
+def test_map_config_comes_from_the_site_file(env):
+    assert client(env, "operator").get("/api/map").json() == {"tile_url": None, "attribution": "", "max_zoom": 19}
