@@ -40,11 +40,26 @@ def _store():
 
 
 # --- analyze ---------------------------------------------------------------------
+def _aware_time(text: str, what: str):
+    from datetime import datetime, timezone
+
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise VigieError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
+    if t.tzinfo is None:
+        raise VigieError(f"{what}: {text!r} needs a time zone (e.g. 2026-11-20T13:00:00Z)")
+    return t.astimezone(timezone.utc)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from vigie.pipeline import analyse_file
 
     site = _site(args.site)
     camera = site.camera(args.camera)  # fail on an unknown camera before opening anything
+    if args.recording_start:
+        camera = camera.model_copy(update={"recording_start": _aware_time(args.recording_start, "--recording-start")})
+        site = site.model_copy(update={"cameras": [camera if c.id == camera.id else c for c in site.cameras]})
     # Without a file: the camera's own recording, its sub-stream first (cheaper to analyse).
     video = args.video or camera.substream or camera.source
     if not video:
@@ -218,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("video", nargs="?", help="video file (any format FFmpeg reads); default: the camera's substream, else its source")
     a.add_argument("--camera", required=True, help="camera id in the site file")
     a.add_argument("--site", help="site file (YAML); without it, a one-camera site 'camera-1'")
+    a.add_argument("--recording-start", metavar="TIME",
+                   help="when the recording began (ISO 8601 with a time zone, e.g. 2026-11-20T13:00:00Z); "
+                        "overrides the camera's recording_start in the site file")
     a.add_argument("--json", action="store_true", help="print the summary as JSON")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     a.set_defaults(fn=cmd_analyze)

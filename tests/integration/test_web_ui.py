@@ -120,3 +120,12 @@ def test_a_malformed_track_id_is_refused_not_a_crash(c, path):
 def test_unknown_static_file_is_404(c):
     assert c.get("/static/nope.js").status_code == 404
     assert c.get("/static/../app.py").status_code == 404
+
+
+def test_pages_allow_images_from_the_site_files_tile_server_only():
+    from vigie.web.ui import content_security_policy
+
+    assert "img-src 'self' data:;" in content_security_policy(None)
+    assert "img-src 'self' data:;" in content_security_policy("/tiles/{z}/{x}/{y}.png")  # local tiles: nothing to add
+    csp = content_security_policy("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: https://*.tile.example.org;" in csp and "script-src 'self';" in csp

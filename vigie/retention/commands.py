@@ -42,11 +42,11 @@ def register(sub) -> None:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from vigie.cli import _site, _store
-    from vigie.retention.purge import purge
+    from vigie.retention.scheduler import run_purge
 
     site = _site(args.site)
-    with _store() as store:
-        report = purge(store, site, dry_run=args.dry_run)
+    with _store() as store:  # the admin's retention settings apply; a real purge is audited
+        report = run_purge(store, site, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import timedelta
+
+from vigie.errors import VigieError
 
 
 def register(sub) -> None:
@@ -14,6 +17,9 @@ def register(sub) -> None:
     s.add_argument("--no-blur", action="store_true",
                    help="do not load the face/plate blurrer (thumbnails are then refused, never served unblurred)")
     s.add_argument("--secure-cookie", action="store_true", help="mark the session cookie Secure (when served behind HTTPS)")
+    s.add_argument("--purge-every-hours", type=float, default=24.0, metavar="H",
+                   help="run the retention purge at start and then every H hours (default 24; 0: never, e.g. when "
+                        "cron runs `vigie purge`)")
     s.set_defaults(fn=cmd_serve)
 
 
@@ -31,12 +37,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from vigie.privacy.blur import Blurrer
 
         blurrer = Blurrer()
+    if args.purge_every_hours < 0:
+        raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
     with open_store(os.environ.get("VIGIE_DATA", "./var")) as store:
         created = bootstrap_admin(store)
         if created:
             name, password = created
             print(f"Created the first admin {name!r} with password: {password}")
             print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
+        else:
+            print("Log in with an existing account (`vigie user list`; `vigie user passwd NAME` to reset a password).")
         app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie))
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        scheduler = None
+        if args.purge_every_hours:
+            from vigie.retention.scheduler import PurgeScheduler
+
+            scheduler = PurgeScheduler(store, site, period=timedelta(hours=args.purge_every_hours))
+            scheduler.start()
+        print(f"Serving Vigie on http://{args.host}:{args.port}/ (public camera register: /register); Ctrl-C stops.", flush=True)
+        try:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
     return 0

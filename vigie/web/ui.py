@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path as FsPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Path
 from fastapi.responses import FileResponse
@@ -19,9 +20,18 @@ from fastapi.staticfiles import StaticFiles
 STATIC = FsPath(__file__).resolve().parent / "static"
 PAGES = STATIC / "pages"
 MAX_ID = 2**63 - 1
-HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                      "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"}
+HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def content_security_policy(tile_url: str | None = None) -> str:
+    """Everything from this server only; the one exception is the tile server the site file names, for images."""
+    img = "'self' data:"
+    if tile_url and tile_url.startswith(("https://", "http://")):
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
+        img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
+    return (f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 
 
 def _leaflet_dir() -> FsPath | None:
@@ -36,8 +46,11 @@ def _leaflet_dir() -> FsPath | None:
 def mount_ui(app: FastAPI, services: Any = None) -> None:
     """Add the UI's page routes and static files to the API app."""
 
+    tile_url = getattr(getattr(getattr(services, "site", None), "map", None), "tile_url", None)
+    headers = {**HEADERS, "Content-Security-Policy": content_security_policy(tile_url)}
+
     def page(name: str) -> FileResponse:
-        return FileResponse(PAGES / f"{name}.html", media_type="text/html; charset=utf-8", headers=HEADERS)
+        return FileResponse(PAGES / f"{name}.html", media_type="text/html; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
     def login_page() -> FileResponse:
