@@ -35,6 +35,13 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq darknet >/dev/null; \
 	  else echo "note: install Debian's darknet package (as root) for the detector photo tests"; fi; \
 	fi
+	# Debian's chromium (and a font for legible screenshots) for the browser tests:
+	# Playwright drives /usr/bin/chromium and never downloads a browser of its own.
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "note: install Debian's chromium and fonts-dejavu-core packages (as root) for the browser tests (tests/browser)"; fi; \
+	fi
 	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
 	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
 	$(BIN)/python -m vigie.describe.embed

@@ -114,6 +114,37 @@ def vtest(pets09) -> Path:
     return pets09 / "vtest.avi"
 
 
+@pytest.fixture(scope="session")
+def analysed_demo(vtest, tmp_path_factory) -> Path:
+    """The demo's VIGIE_DATA folder, as `make demo` leaves it before `vigie adapt`.
+
+    vtest.avi cut in two (examples/split_recording.py), each half analysed as a
+    camera of examples/nimes-demo.yaml. Two full analyses, done once per
+    session: never change this folder, take your own copy (copy_data_dir).
+    """
+    import subprocess
+    import sys
+
+    from vigie.cli import main
+
+    folder = tmp_path_factory.mktemp("analysed-demo")
+    first, second = folder / "esplanade.mp4", folder / "arenes.mp4"
+    subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "split_recording.py"), str(vtest), str(first), str(second)], check=True)
+    data = folder / "var"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIE_DATA", str(data))
+        for clip_path, camera in ((first, "nimes-esplanade-01"), (second, "nimes-arenes-01")):
+            assert main(["analyze", str(clip_path), "--camera", camera, "--site", str(DEMO_SITE), "--no-progress"]) == 0
+    return data
+
+
+def copy_data_dir(source: Path, folder: Path) -> Path:
+    """A private copy of a VIGIE_DATA folder (e.g. analysed_demo) under `folder`, to change freely."""
+    import shutil
+
+    return Path(shutil.copytree(source, Path(folder) / "var"))
+
+
 def _reencode(src: Path, dst: Path, frames: int, fps: int) -> None:
     import av
 

@@ -4,37 +4,26 @@ PETS09-S2L1 cut in two (examples/split_recording.py) is analysed as two
 cameras of the demo site, 210 m and four minutes apart; then `vigie adapt`,
 `vigie search`, `vigie similar` and `vigie trail` run through the CLI. People
 who walk out of the view and come back are in both halves, so each camera's
-tracks have look-alikes on the other. Slow: two full analyses.
+tracks have look-alikes on the other. Slow: two full analyses (the session's
+`analysed_demo` fixture, shared with the browser tests; this module changes a copy).
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import pytest
 
-from conftest import DEMO_SITE, REPO_ROOT
+from conftest import copy_data_dir
 from vigie.cli import EXIT_USAGE, main
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_store(vtest, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    first, second = folder / "esplanade.mp4", folder / "arenes.mp4"
-    subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "split_recording.py"), str(vtest), str(first), str(second)], check=True)
-    data = folder / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    try:
-        for clip, camera in ((first, "nimes-esplanade-01"), (second, "nimes-arenes-01")):
-            assert main(["analyze", str(clip), "--camera", camera, "--site", str(DEMO_SITE), "--no-progress"]) == 0
-        yield data
-    finally:
-        mp.undo()
+def demo_store(analysed_demo, tmp_path_factory):
+    """This module's own copy of the analysed demo (its tests adapt the model and write files)."""
+    return copy_data_dir(analysed_demo, tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture

@@ -46,6 +46,20 @@ class SearchRequest(SearchQuery):
     purpose: str | None = Field(None, max_length=TEXT, description="Purpose of the search (investigators: required).")
 
 
+def _analytics_text(a: dict | None) -> str:
+    """The register's analysis column in words."""
+    if not a:
+        return "-"
+    parts = ["detects " + ", ".join(a["detection_classes"])]
+    if a.get("tracking"):
+        parts.append("tracks movements")
+    if a.get("appearance_search"):
+        parts.append("clothing colour and appearance search")
+    n = a.get("privacy_masks", 0)
+    parts.append(f"{n} privacy mask{'s' if n != 1 else ''}" if n else "no privacy mask")
+    return "; ".join(parts)
+
+
 def create_app(services: Services) -> FastAPI:
     store = services.store
     app = FastAPI(title="Vigie", description="Forensic video analytics: JSON API. Every call is role-checked and audited.",
@@ -147,6 +161,9 @@ def create_app(services: Services) -> FastAPI:
         allow(user, "view_media_blurred", case_ref, purpose)
         out = plain(visible_track(user, track_id))
         out.pop("thumbnail_path", None)  # a server path; the picture is at /thumbnail
+        out.pop("cells", None)  # the search index's zone bitmap
+        source = out.pop("source", None)  # the server's path: only the recording's file name is shown
+        out["source_name"] = source.replace("\\", "/").rsplit("/", 1)[-1] if source else None
         out["thumbnail_url"] = f"/api/tracks/{track_id}/thumbnail"
         if points:
             out["points"] = [plain(p) for p in store.track_points(track_id)]
@@ -250,16 +267,23 @@ def create_app(services: Services) -> FastAPI:
         e = html.escape
         rows = "".join(
             "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in (
-                r["id"], r["name"], r["commune"], r["group"], r["purpose"], f"{r['lat']:.5f}, {r['lon']:.5f}",
-                r["retention_days"] if r["retention_days"] is not None else "-",
-                ", ".join(f"{k}: {v}" for k, v in (r["analytics"] or {}).items()) or "-", r["controller"] or "-")) + "</tr>"
+                r["name"], r["commune"] or "-", r["purpose"] or "-", f"{r['lat']:.5f}, {r['lon']:.5f}",
+                f"{r['retention_days']} days" if r["retention_days"] is not None else "-",
+                _analytics_text(r["analytics"]), r["controller"] or "-", r["id"])) + "</tr>"
             for r in register_rows())
-        title = e(f"Camera register - {getattr(services.site, 'name', 'Vigie')}")
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
-                "<table border='1'><tr><th>id</th><th>name</th><th>commune</th><th>group</th><th>purpose</th><th>position</th>"
-                "<th>retention (days)</th><th>analytics</th><th>controller</th></tr>"
-                f"{rows}</table><p><a href='/register.json'>JSON</a> <a href='/register.csv'>CSV</a></p></body></html>")
-        return HTMLResponse(page)
+        title = e(f"Public camera register - {getattr(services.site, 'name', 'Vigie')}")
+        page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+                f"<title>{title}</title><link rel='stylesheet' href='/static/app.css'></head><body><main><h1>{title}</h1>"
+                "<p class='muted'>Every camera of this network, why it films, how long what it records is kept and what "
+                "automatic analysis runs on it. No face recognition and no identification are ever run; faces and licence "
+                "plates are blurred in every picture shown or exported.</p>"
+                "<table class='table register'><tr><th>Camera</th><th>Commune</th><th>Purpose</th><th>Position</th>"
+                "<th>Retention</th><th>Analysis</th><th>Controller (contact)</th><th>Id</th></tr>"
+                f"{rows}</table><p>Download: <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
+                "</main></body></html>")
+        from vigie.web.ui import HEADERS, content_security_policy
+
+        return HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})
 
     from vigie.web.ui import mount_ui
 

@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"Created the first admin {name!r} with password: {password}")
             print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
         else:
-            print("Log in with an existing account (`vigie user list`; `vigie user passwd NAME` to reset a password).")
+            print("The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`).")
         app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie))
         scheduler = None
         if args.purge_every_hours:

@@ -3,8 +3,9 @@
 "use strict";
 
 const VIGIE = {
-  // Map tiles: a local tile URL template (e.g. "/tiles/{z}/{x}/{y}.png") once the site file names one.
-  // null: maps are drawn on a blank background with the camera markers only.
+  me: null,  // {username, role} once logged in
+  // Map tiles: the site file's tile URL template (GET /api/map). null: maps are drawn on a
+  // blank background with the camera markers only, which works offline.
   tileUrl: null,
   colours: ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"],
 };
@@ -90,7 +91,38 @@ async function setupNav() {
     window.location.assign("/");
   });
   const me = await api("/api/me");
+  VIGIE.me = me;
   $("who").textContent = me.username + " (" + me.role + ")";
+  showForRole(me.role);
+}
+
+/* Elements marked data-roles="a b" are for those roles only (the server checks again: this is only tidiness). */
+function showForRole(role) {
+  for (const node of document.querySelectorAll("[data-roles]"))
+    node.hidden = !node.dataset.roles.split(" ").includes(role);
+}
+
+function homeFor(role) {
+  return { auditor: "/audit", admin: "/admin" }[role] || "/map";
+}
+
+/* A POST whose answer is a file (an export): saved through a temporary link. */
+async function download(path, body, fallbackName) {
+  const res = await fetch(path, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) {
+    let msg = "request failed (HTTP " + res.status + ")";
+    try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
+    showError(msg);
+    throw new ApiFailure(msg);
+  }
+  const name = (/filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "") || [])[1] || fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = el("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return { name: name, sha256: res.headers.get("X-Vigie-SHA256") };
 }
 
 /* --- result grid ---------------------------------------------------------------------------------- */
@@ -119,10 +151,40 @@ function fmtTime(iso) {
   return isNaN(d) ? String(iso) : d.toLocaleString();
 }
 
+/* The attributes a person reads on the track page, labelled and rounded; times in local time with UTC beside. */
+function trackAttributes(t) {
+  const num = (v, digits, unit) => (v === null || v === undefined ? null : Number(v).toFixed(digits) + (unit ? " " + unit : ""));
+  const when = (iso) => (iso ? fmtTime(iso) + "  (" + String(iso).slice(0, 19).replace("T", " ") + " UTC)" : null);
+  const list = (v) => (Array.isArray(v) && v.length ? v.join(", ") : null);
+  const rows = [
+    ["Class", t.class],
+    ["Camera", t.camera_id],
+    ["First seen", when(t.first_seen)],
+    ["Last seen", when(t.last_seen)],
+    ["In view", num(t.dwell_s, 1, "s")],
+    ["Upper body", list(t.upper)],
+    ["Lower body", list(t.lower)],
+    ["Body colour", list(t.body)],
+    ["Direction", t.direction],
+    ["Speed", t.speed_m_s !== null && t.speed_m_s !== undefined ? num(t.speed_m_s, 2, "m/s") : num(t.speed_px_s, 0, "px/s")],
+    ["Height on screen", num(t.median_height_px, 0, "px")],
+    ["Frames with a box", t.n_points],
+    ["Recording", t.source_name],
+    ["Track id", t.id],
+  ];
+  return rows.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([k, v]) => [k, String(v)]);
+}
+
 function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
 
 /* --- maps ----------------------------------------------------------------------------------------- */
-function makeMap(id) {
+async function makeMap(id) {
+  try {
+    const cfg = await api("/api/map");
+    VIGIE.tileUrl = cfg.tile_url;
+    VIGIE.tileAttribution = cfg.attribution;
+    VIGIE.maxZoom = cfg.max_zoom;
+  } catch (e) { /* no tiles then */ }
   const msg = $("map-msg");
   if (typeof window.L === "undefined") {
     const box = $(id);
@@ -130,8 +192,8 @@ function makeMap(id) {
     if (msg) msg.textContent = "The map library (Leaflet) is not installed on this server: run `npm install leaflet@1.9.4` in the Vigie folder. The data is listed below instead.";
     return null;
   }
-  const map = L.map(id, { attributionControl: false, zoomSnap: 0.25 });
-  if (VIGIE.tileUrl) L.tileLayer(VIGIE.tileUrl, { maxZoom: 19 }).addTo(map);
+  const map = L.map(id, { attributionControl: Boolean(VIGIE.tileAttribution), zoomSnap: 0.25 });
+  if (VIGIE.tileUrl) L.tileLayer(VIGIE.tileUrl, { maxZoom: VIGIE.maxZoom || 19, attribution: VIGIE.tileAttribution || "" }).addTo(map);
   else if (msg) msg.textContent = "No map tiles configured: cameras are drawn on a blank background.";
   map.setView([46.6, 2.4], 5);
   return map;
@@ -149,14 +211,14 @@ const pages = {
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        await api("/api/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
-        window.location.assign("/map");
+        const me = await api("/api/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
+        window.location.assign(homeFor(me.role));
       } catch (e) { /* shown */ }
     });
   },
 
   async map() {
-    const map = makeMap("map");
+    const map = await makeMap("map");
     const data = await api("/api/cameras?limit=1000");
     const tracksBox = $("tracks");
     const points = [];
@@ -212,35 +274,85 @@ const pages = {
 
   async track() {
     const id = decodeURIComponent(location.pathname.split("/").pop());
+    const enc = encodeURIComponent(id);
+    let unblurred = false;  // true while an unblur grant of ours is open on this track
     $("title").textContent = "Track #" + id;
-    $("trail-link").setAttribute("href", "/trail/" + encodeURIComponent(id));
+    $("trail-link").setAttribute("href", "/trail/" + enc);
     $("similar").addEventListener("click", async () => {
       $("summary").textContent = "Comparing…";
       try {
-        const r = await api(withJust("/api/similar/" + encodeURIComponent(id), { limit: 50 }));
+        const r = await api(withJust("/api/similar/" + enc, { limit: 50 }));
         $("summary").textContent = r.total + " candidate(s), ranked by appearance (" + r.method + ").";
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; }
     });
-    async function load() {
-      const t = await api(withJust("/api/tracks/" + encodeURIComponent(id)));
-      $("thumb").setAttribute("src", thumbUrl(id));
-      const rows = [];
-      for (const [k, v] of Object.entries(t)) {
-        if (k === "thumbnail_url" || v === null || typeof v === "object" && !Array.isArray(v)) continue;
-        rows.push(el("tr", {}, [el("th", { text: k }), el("td", { text: Array.isArray(v) ? v.join(", ") : String(v) })]));
-      }
-      $("attrs").replaceChildren(...rows);
+    function mediaUrl(kind) {
+      return withJust("/api/tracks/" + enc + "/" + kind, unblurred ? { unblurred: "true" } : {});
     }
+    function loadClip() {
+      $("clip").setAttribute("src", mediaUrl("clip"));
+      $("clip").load();
+    }
+    $("load-clip").addEventListener("click", loadClip);
+    $("clip").addEventListener("error", () => {
+      // the video element hides the server's reason: ask again for the JSON error
+      fetch(mediaUrl("clip"), { credentials: "same-origin" }).then((r) => r.ok ? null : r.json()).then((d) => {
+        if (d && d.error) showError("Clip: " + d.error);
+      }).catch(() => {});
+    });
+    function showUnblurred(grant) {
+      unblurred = Boolean(grant && grant.open !== false);
+      const banner = $("unblurred-banner");
+      banner.hidden = !unblurred;
+      if (unblurred) banner.textContent = "UNBLURRED view for case " + (grant.case_ref || "") + ", until " + fmtTime(grant.expires_at) + ". Every look is recorded in the audit log.";
+      $("thumb").setAttribute("src", mediaUrl("thumbnail"));
+      $("thumb-caption").textContent = unblurred ? "Best view, unblurred" : "Best view, faces and plates blurred";
+      $("clip-caption").firstChild.textContent = unblurred ? "Clip from the recording, unblurred. " : "Clip from the recording, the track's box drawn, blurred. ";
+      if ($("clip").getAttribute("src")) loadClip();
+    }
+    async function load() {
+      const t = await api(withJust("/api/tracks/" + enc));
+      $("thumb").setAttribute("src", mediaUrl("thumbnail"));
+      $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
+    }
+    const say = (text) => { $("case-msg").textContent = text; };
+    $("export-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      say("Preparing the export (the clip is rendered and blurred)…");
+      try {
+        const got = await download("/api/exports", Object.assign({ track_ids: [Number(id)], unblurred: unblurred }, justification()), "vigie-export.zip");
+        say("Exported " + got.name + " (SHA-256 " + got.sha256 + ", recorded).");
+      } catch (e) { say(""); }
+    });
+    $("hold-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const j = justification();
+        const r = await api("/api/holds", { method: "POST", body: { case_ref: j.case_ref || "", reason: $("hold-reason").value, track_ids: [Number(id)] } });
+        say("Legal hold #" + r.id + " placed: this track is kept past retention until the hold is lifted.");
+      } catch (e) { /* shown */ }
+    });
+    $("unblur-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const j = justification();
+        const g = await api("/api/tracks/" + enc + "/unblur", { method: "POST", body: { case_ref: j.case_ref || "", purpose: j.purpose || "", reason: $("unblur-reason").value } });
+        showUnblurred(Object.assign({ case_ref: j.case_ref }, g));
+      } catch (e) { /* shown */ }
+    });
     for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
     await load();
+    if (VIGIE.me && VIGIE.me.role === "investigator") {
+      const g = await api("/api/tracks/" + enc + "/unblur");
+      if (g.open) showUnblurred(g);
+    }
   },
 
   async trail() {
     const id = decodeURIComponent(location.pathname.split("/").pop());
     $("title").textContent = "Trail of track #" + id;
     $("back").setAttribute("href", "/track/" + encodeURIComponent(id));
-    const map = makeMap("map");
+    const map = await makeMap("map");
     let layer = null;
     async function draw() {
       const gj = await api(withJust("/api/trail/" + encodeURIComponent(id)));

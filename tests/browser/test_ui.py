@@ -1,0 +1,435 @@
+"""The web UI in a real browser: Debian's chromium (/usr/bin/chromium) driven by Playwright.
+
+The app (`create_app(Services(...))` with the real Blurrer and the demo site)
+is served by uvicorn in a background thread on a free 127.0.0.1 port, over a
+copy of the session's analysed demo (tests/conftest.py `analysed_demo`, the
+real PETS09 footage as two cameras) on which `vigie adapt` has run. One
+account per role logs in through the login form. Playwright never downloads
+a browser of its own: `make setup` installs Debian's chromium (as root); the
+tests skip, saying so, where it is missing.
+
+The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x800).
+"""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import DEMO_CAMERA, DEMO_SITE, REPO_ROOT, copy_data_dir
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+THUMBNAIL = re.compile(r"^/api/tracks/(\d+)/thumbnail$")  # the blurred-only picture endpoint
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+LOCAL_HOSTS = {"127.0.0.1"}
+# One account per role; the passwords meet the policy (12 characters or more).
+ACCOUNTS = {
+    "investigator": ("inv", "investigator-pass-1"),
+    "operator": ("op", "operator-pass-123"),
+    "auditor": ("aud", "auditor-pass-1234"),
+}
+
+
+# --- the browser ---------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root "
+                    "(it runs `apt-get install chromium fonts-dejavu-core`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: run `make setup` (pip install -e '.[dev]')")
+    pw = sync_playwright().start()
+    try:
+        # Debian's binary, never one of Playwright's own downloads.
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    except Exception as exc:  # noqa: BLE001 - a broken install: say so rather than fail every test
+        pw.stop()
+        pytest.skip(f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]}): "
+                    "reinstall it with `make setup` as root")
+    try:
+        yield b
+    finally:
+        b.close()
+        pw.stop()
+
+
+# --- the app over the real analysed demo ------------------------------------------------
+@dataclass
+class Server:
+    url: str
+    data: Path
+    store: object
+    site: object
+    red_track: int  # the best "person, upper red" track on the esplanade (the demo's query)
+    requests: list[str] = field(default_factory=list)  # every URL any page asked for
+
+
+@pytest.fixture(scope="module")
+def demo_data(analysed_demo, tmp_path_factory) -> Path:
+    """A copy of the analysed demo, adapted (`vigie adapt`) so that similar and trail use the site's model."""
+    from vigie.cli import main
+
+    data = copy_data_dir(analysed_demo, tmp_path_factory.mktemp("browser-demo"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIE_DATA", str(data))
+        assert main(["adapt"]) == 0
+    return data
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this very socket
+    sock.listen(64)
+    return sock
+
+
+@pytest.fixture(scope="module")
+def server(demo_data):
+    import uvicorn
+    from argon2 import PasswordHasher
+
+    from vigie.accounts import users
+    from vigie.config import load_site
+    from vigie.privacy.blur import Blurrer
+    from vigie.search.engine import search
+    from vigie.search.query import parse_query
+    from vigie.store.sqlite import SQLiteStore
+    from vigie.web.app import Services, create_app
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_DATA", str(demo_data))
+    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    store = SQLiteStore(demo_data)
+    thread = None
+    try:
+        for role, (name, password) in ACCOUNTS.items():
+            users.create_user(store, name, role, password)
+        hits = search(store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})).hits
+        assert hits, "the analysed demo has no person in red on the esplanade"
+        site = load_site(DEMO_SITE)
+        app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
+        sock = _free_socket()
+        srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="vigie-uvicorn", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        host, port = sock.getsockname()[:2]
+        yield Server(f"http://{host}:{port}", demo_data, store, site, hits[0].track_id)
+        srv.should_exit = True
+        thread.join(15)
+        sock.close()
+    finally:
+        store.close()
+        mp.undo()
+
+
+# --- pages ----------------------------------------------------------------------------------------
+@pytest.fixture
+def new_page(browser, server):
+    """new_page() -> a Playwright page in a fresh context (its own cookies and session storage).
+
+    Every request is recorded in server.requests; an uncaught script error in
+    any page fails the test.
+    """
+    contexts, errors = [], []
+
+    def make():
+        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
+        ctx.on("request", lambda req: server.requests.append(req.url))
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc, p=page: errors.append(f"{p.url}: {exc}"))
+        page.set_default_timeout(20_000)
+        return page
+
+    start = len(server.requests)
+    yield make
+    for ctx in contexts:
+        ctx.close()
+    assert not errors, f"uncaught script errors: {errors}"
+    assert not non_local(server.requests[start:]), f"requests to other hosts: {non_local(server.requests[start:])}"
+
+
+def login(page, role: str) -> None:
+    """Log in through the login form as the test account of `role`."""
+    from playwright.sync_api import expect
+
+    name, password = ACCOUNTS[role]
+    page.goto("/")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/map")
+    expect(page.locator("#who")).to_have_text(f"{name} ({role})")
+
+
+def screenshot(page, name: str, full_page: bool = False) -> Path:
+    """Save the page (1280x800, or the whole page 1280 wide) as docs/screenshots/<name>."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def non_local(urls: list[str]) -> list[str]:
+    """The URLs that went anywhere but this machine's test server."""
+    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS]
+
+
+# --- helpers over the page ---------------------------------------------------------------------------
+def wait_for_thumbnails(page, grid: str) -> list[dict]:
+    """Scroll every card of `grid` into view (the images load lazily), wait until each picture has
+    loaded or failed, and return per card: track id (from its link), image path and natural width."""
+    cards = page.locator(f"{grid} a.card")
+    for i in range(cards.count()):
+        cards.nth(i).scroll_into_view_if_needed()
+    page.wait_for_function(
+        """sel => [...document.querySelectorAll(sel + ' a.card')].every(a => {
+             const img = a.querySelector('img');
+             return a.querySelector('.nothumb') || (img && img.complete); })""", arg=grid)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return page.evaluate(
+        """sel => [...document.querySelectorAll(sel + ' a.card')].map(a => {
+             const img = a.querySelector('img');
+             return {track: Number(a.getAttribute('href').split('/').pop()),
+                     src: img ? new URL(img.currentSrc || img.src).pathname : null,
+                     width: img ? img.naturalWidth : 0}; })""", grid)
+
+
+def assert_blurred_thumbnails(cards: list[dict], responses: dict[str, tuple[int, str]]) -> None:
+    """Every card shows a picture, served (200, JPEG) by its track's blurred-only thumbnail endpoint."""
+    assert cards
+    for card in cards:
+        assert card["width"] > 0, f"the thumbnail of track {card['track']} did not load: {card}"
+        assert card["src"] == f"/api/tracks/{card['track']}/thumbnail", card
+        status, ctype = responses[card["src"]]
+        assert status == 200 and ctype.startswith("image/jpeg"), (card, status, ctype)
+
+
+def record_images(page) -> dict[str, tuple[int, str]]:
+    """path -> (status, content type) of every image response the page gets from now on."""
+    seen: dict[str, tuple[int, str]] = {}
+
+    def on_response(resp):
+        if resp.request.resource_type == "image":
+            seen[urlsplit(resp.url).path] = (resp.status, resp.headers.get("content-type", ""))
+
+    page.on("response", on_response)
+    return seen
+
+
+def error_text(page) -> str:
+    return page.locator("#error").inner_text().strip()
+
+
+# --- investigator ----------------------------------------------------------------------------------------
+def test_login_form_refuses_a_wrong_password_then_logs_in(new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    page.goto("/")
+    expect(page.locator("#login-form")).to_be_visible()
+    page.fill("#username", ACCOUNTS["investigator"][0])
+    screenshot(page, "login.png")
+    page.fill("#password", "not-the-right-password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#error")).to_have_text("invalid username or password")
+    assert urlsplit(page.url).path == "/"
+    page.fill("#password", ACCOUNTS["investigator"][1])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/map")
+    expect(page.locator("#who")).to_have_text("inv (investigator)")
+
+
+def test_search_form_shows_blurred_thumbnails_of_people_in_red(new_page, server):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/search")
+    images = record_images(page)
+    page.select_option("#class", "person")
+    page.select_option("#upper", "red")
+    # Without a justification the search is refused, naming what is missing.
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("case reference")
+    page.fill("#case_ref", "PV-2026-1120-041")
+    page.fill("#purpose", "Witness: man in a red top near the esplanade fountain")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#summary")).to_contain_text("track(s) match")
+    assert error_text(page) == ""
+    cards = wait_for_thumbnails(page, "#results")
+    assert_blurred_thumbnails(cards, images)
+    assert server.red_track in [c["track"] for c in cards]
+    texts = page.locator("#results a.card").all_inner_texts()
+    assert all("person" in t and "red" in t for t in texts), texts
+    assert {c for t in texts for c in ("Esplanade", "Arènes") if c in t} == {"Esplanade", "Arènes"}
+    screenshot(page, "search.png")
+
+
+def investigator_on(new_page, path: str):
+    """An investigator's page with the case reference and purpose given (kept for the tab), at `path`."""
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/search")
+    page.fill("#case_ref", "PV-2026-1120-041")
+    page.fill("#purpose", "Witness: man in a red top near the esplanade fountain")
+    page.goto(path)
+    return page
+
+
+def test_track_page_shows_attributes_and_finds_similar_people(new_page, server):
+    from playwright.sync_api import expect
+
+    tid = server.red_track
+    page = investigator_on(new_page, f"/track/{tid}")
+    images = record_images(page)
+    expect(page.locator("#title")).to_have_text(f"Track #{tid}")
+    expect(page.locator("#attrs tr").first).to_be_visible()
+    attrs = dict(zip(page.locator("#attrs th").all_inner_texts(), page.locator("#attrs td").all_inner_texts()))
+    assert attrs["id"] == str(tid) and attrs["class"] == "person" and attrs["camera_id"] == DEMO_CAMERA, attrs
+    assert "red" in attrs["upper"], attrs
+    page.wait_for_function("() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }")
+    page.click("#similar")
+    expect(page.locator("#summary")).to_contain_text("candidate(s), ranked by appearance")
+    cards = wait_for_thumbnails(page, "#results")
+    assert_blurred_thumbnails(cards, images)
+    assert tid not in [c["track"] for c in cards]
+    # The man in the red and navy jacket comes back in the recording's second half: the "Arènes" camera.
+    first = page.locator("#results a.card").first.inner_text()
+    assert "Arènes" in first and "red" in first, first
+    screenshot(page, "track.png", full_page=True)  # the attributes and the look-alikes below them
+
+
+def test_trail_page_draws_the_sightings_on_the_map(new_page, server):
+    from playwright.sync_api import expect
+
+    tid = server.red_track
+    page = investigator_on(new_page, f"/trail/{tid}")
+    items = page.locator("#sightings li")
+    expect(items.nth(1)).to_be_visible()
+    texts = items.all_inner_texts()
+    assert any(f"#{tid}" in t and "(query)" in t for t in texts), texts
+    assert any("nimes-esplanade-01" in t for t in texts) and any("nimes-arenes-01" in t for t in texts), texts
+    assert all(re.search(r"\d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}", t) for t in texts), texts  # every sighting has its time
+    # Leaflet: one numbered marker per sighting and the red line through them, on a map of real size.
+    box = page.locator("#map.leaflet-container").bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 200, box
+    expect(page.locator("#map .leaflet-marker-icon.numbered")).to_have_count(len(texts))
+    assert sorted(page.locator("#map .numbered .badge").all_inner_texts(), key=int) == [str(i) for i in range(1, len(texts) + 1)]
+    expect(page.locator("#map path.leaflet-interactive")).to_have_count(1)
+    assert page.locator("#map path.leaflet-interactive").get_attribute("stroke") == "#d33"
+    assert error_text(page) == ""
+    # Each marker's tooltip says which sighting it is and when.
+    page.locator("#map .numbered").last.hover()
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(re.compile(r"^2\. #\d+ nimes-\S+ \d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}"))
+    screenshot(page, "trail.png", full_page=True)  # the map and the list of sightings below it
+
+
+def test_camera_map_shows_the_cameras_and_their_latest_tracks(new_page, server):
+    from playwright.sync_api import expect
+
+    page = investigator_on(new_page, "/map")
+    images = record_images(page)
+    expect(page.locator(".camlist li").first).to_be_visible()
+    with server.store._read() as conn:
+        stored = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
+    buttons = page.locator(".camlist button").all_inner_texts()
+    assert len(buttons) == len(stored) >= 2 and all(any(f"({c})" in b for b in buttons) for c in stored), (buttons, stored)
+    expect(page.locator("#map.leaflet-container path.leaflet-interactive")).to_have_count(len(stored))  # one circle each
+    page.locator(".camlist button", has_text=DEMO_CAMERA).click()
+    expect(page.locator("#camera-title")).to_contain_text(DEMO_CAMERA)
+    expect(page.locator("#tracks a.card").first).to_be_visible()
+    cards = wait_for_thumbnails(page, "#tracks")
+    assert_blurred_thumbnails(cards, images)
+    assert all("Esplanade" in t for t in page.locator("#tracks a.card").all_inner_texts())
+    screenshot(page, "map.png")
+
+
+# --- without login -------------------------------------------------------------------------------------------
+def test_public_register_needs_no_login(new_page, server):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    page.goto("/register")
+    expect(page.locator("h1")).to_contain_text("Camera register")
+    rows = page.locator("table tr")
+    expect(rows).to_have_count(1 + len(server.site.cameras))
+    text = page.locator("table").inner_text()
+    for cam in server.site.cameras:
+        assert cam.id in text and cam.purpose in text
+    assert page.request.get("/register.json").json()["total"] == len(server.site.cameras)
+    assert page.request.get("/api/me").status == 401  # the register is public, nothing else is
+    screenshot(page, "register.png")
+
+
+# --- the other roles -----------------------------------------------------------------------------------------
+def test_operator_is_refused_similar_and_trail_with_a_visible_message(new_page, server):
+    from playwright.sync_api import expect
+
+    tid = server.red_track
+    page = new_page()
+    login(page, "operator")
+    images = record_images(page)
+    # Operators search the last 24 hours only: the demo footage (20 November 2026, 13:00) is older.
+    page.goto("/search")
+    page.select_option("#class", "person")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#summary")).to_have_text("0 track(s) match; showing 0.")
+    page.goto(f"/track/{tid}")
+    expect(page.locator("#error")).to_contain_text("last 24 hours")
+    page.click("#similar")
+    expect(page.locator("#error")).to_contain_text("does not have permission 'similar'")
+    expect(page.locator("#results a.card")).to_have_count(0)
+    page.goto(f"/trail/{tid}")
+    expect(page.locator("#error")).to_contain_text("does not have permission 'trail'")
+    expect(page.locator("#sightings li")).to_have_count(0)
+    assert not [p for p, (status, _) in images.items() if THUMBNAIL.match(p) and status == 200], images
+    page.click("#logout")
+    page.wait_for_url(f"{server.url}/")
+    assert page.request.get("/api/me").status == 401
+
+
+def test_auditor_gets_no_media(new_page, server):
+    from playwright.sync_api import expect
+
+    tid = server.red_track
+    page = new_page()
+    login(page, "auditor")
+    images = record_images(page)
+    # The camera list is public knowledge; what the cameras saw is not.
+    expect(page.locator(".camlist li").first).to_be_visible()
+    page.locator(".camlist button", has_text=DEMO_CAMERA).click()
+    expect(page.locator("#error")).to_contain_text("does not have permission 'search'")
+    expect(page.locator("#tracks a.card")).to_have_count(0)
+    page.goto("/search")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("does not have permission 'search'")
+    page.goto(f"/track/{tid}")
+    expect(page.locator("#error")).to_contain_text("does not have permission 'view_media_blurred'")
+    expect(page.locator("#attrs tr")).to_have_count(0)
+    assert page.evaluate("() => document.getElementById('thumb').naturalWidth") == 0
+    assert page.request.get(f"/api/tracks/{tid}/thumbnail").status == 403
+    assert not [p for p, (status, _) in images.items() if THUMBNAIL.match(p) and status == 200], images
+
+
+# --- last: what left the machine ------------------------------------------------------------------------------
+def test_no_page_asked_anything_of_another_host(browser, server):
+    if not server.requests:
+        pytest.skip("no page was opened: run it after the other tests of this module")
+    assert not non_local(server.requests), non_local(server.requests)

@@ -1,0 +1,120 @@
+/* Vigie: the auditor's and the admin's pages (loaded after app.js, which runs them).
+   Data goes into the DOM with textContent only, as in app.js. */
+"use strict";
+
+const AUDIT_ACTIONS = ["login", "login_failed", "logout", "search", "similar", "trail", "view_track", "view_clip",
+  "view_unblurred", "unblur_request", "export", "hold_place", "hold_lift", "purge", "settings", "user_admin",
+  "audit_read", "audit_export"];
+
+function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
+
+pages.audit = async function () {
+  for (const a of AUDIT_ACTIONS) $("f-action").append(el("option", { value: a, text: a }));
+  const limit = 50;
+  let offset = 0;
+  function filters() {
+    const f = { user: $("f-user").value.trim(), action: $("f-action").value, case_ref: $("f-case").value.trim(),
+      start: isoOrEmpty($("f-start").value), end: isoOrEmpty($("f-end").value) };
+    return Object.fromEntries(Object.entries(f).filter(([, v]) => v));
+  }
+  function exportLinks() {
+    for (const fmt of ["csv", "jsonl"]) {
+      const q = new URLSearchParams(Object.assign({ format: fmt }, filters()));
+      $("export-" + fmt).setAttribute("href", "/api/audit/export?" + q.toString());
+    }
+  }
+  async function load() {
+    const q = new URLSearchParams(Object.assign({ limit: limit, offset: offset }, filters()));
+    const r = await api("/api/audit?" + q.toString());
+    const head = el("tr", {}, ["#", "time", "user", "role", "action", "case", "purpose", "details"].map((h) => el("th", { text: h })));
+    const rows = r.items.map((e) => el("tr", {}, [
+      el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: e.user }),
+      el("td", { text: e.role }), el("td", { text: e.action }), el("td", { text: e.case_ref || "" }),
+      el("td", { class: "wrap", text: e.purpose || "" }), el("td", { class: "wrap", text: e.details || "" }),
+    ]));
+    $("entries").replaceChildren(head, ...rows);
+    $("page-info").textContent = r.items.length ? "entries " + (offset + 1) + "–" + (offset + r.items.length) : "no entries";
+    $("prev").disabled = offset === 0;
+    $("next").disabled = r.items.length < limit;
+    exportLinks();
+  }
+  $("audit-form").addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load().catch(() => {}); });
+  $("prev").addEventListener("click", () => { offset = Math.max(0, offset - limit); load().catch(() => {}); });
+  $("next").addEventListener("click", () => { offset += limit; load().catch(() => {}); });
+  $("verify").addEventListener("click", async () => {
+    try {
+      const v = await api("/api/audit/verify");
+      $("verify-result").textContent = v.ok
+        ? "Chain intact: " + v.entries + " entries, last hash " + v.last_hash + "."
+        : "CHAIN BROKEN at entry " + v.first_bad_seq + ": " + v.reason;
+    } catch (e) { /* shown */ }
+  });
+  await load();
+};
+
+pages.admin = async function () {
+  function secret(text) {
+    const box = $("secret");
+    box.hidden = false;
+    box.textContent = text;
+  }
+  async function loadUsers() {
+    const r = await api("/api/users?limit=1000");
+    const head = el("tr", {}, ["user", "role", "created", "state", ""].map((h) => el("th", { text: h })));
+    const rows = r.items.map((u) => {
+      const role = el("select", { "aria-label": "role of " + u.username }, ["operator", "investigator", "auditor", "admin"].map((x) => el("option", { value: x, text: x })));
+      role.value = u.role;
+      role.addEventListener("change", async () => {
+        try { await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { role: role.value } }); } catch (e) { role.value = u.role; }
+        loadUsers().catch(() => {});
+      });
+      const toggle = el("button", { type: "button", text: u.disabled ? "Enable" : "Disable" });
+      toggle.addEventListener("click", async () => {
+        try { await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { disabled: !u.disabled } }); } catch (e) { /* shown */ }
+        loadUsers().catch(() => {});
+      });
+      const reset = el("button", { type: "button", text: "New password" });
+      reset.addEventListener("click", async () => {
+        try {
+          const p = await api("/api/users/" + encodeURIComponent(u.username) + "/password", { method: "POST" });
+          secret("New password for " + p.username + ": " + p.password + "  (shown only this once)");
+        } catch (e) { /* shown */ }
+      });
+      const state = u.disabled ? "disabled" : (u.locked_until ? "locked until " + fmtTime(u.locked_until) : "active");
+      return el("tr", {}, [el("td", { text: u.username }), el("td", {}, [role]), el("td", { text: fmtTime(u.created_at) }),
+        el("td", { text: state }), el("td", {}, [toggle, document.createTextNode(" "), reset])]);
+    });
+    $("users").replaceChildren(head, ...rows);
+  }
+  async function loadSettings() {
+    const s = await api("/api/settings");
+    $("legal-max").textContent = "Legal maximum retention for this site: " + s.legal_max_retention_days + " days. Purge runs daily while the server runs.";
+    $("controller").value = s.controller || "";
+    const head = el("tr", {}, ["camera", "retention (days)", ""].map((h) => el("th", { text: h })));
+    const rows = Object.entries(s.retention_days).map(([cam, days]) => {
+      const input = el("input", { type: "number", min: "1", max: String(s.legal_max_retention_days), value: String(days), "aria-label": "retention of " + cam });
+      const save = el("button", { type: "button", text: "Save" });
+      save.addEventListener("click", async () => {
+        try { await api("/api/settings", { method: "PUT", body: { key: "retention_days:" + cam, value: Number(input.value) } }); } catch (e) { /* shown */ }
+        loadSettings().catch(() => {});
+      });
+      return el("tr", {}, [el("td", { text: cam }), el("td", {}, [input]), el("td", {}, [save])]);
+    });
+    $("retention").replaceChildren(head, ...rows);
+  }
+  $("user-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const u = await api("/api/users", { method: "POST", body: { username: $("new-username").value.trim(), role: $("new-role").value } });
+      secret("Created " + u.username + " (" + u.role + ") with password: " + u.password + "  (shown only this once)");
+      $("new-username").value = "";
+      await loadUsers();
+    } catch (e) { /* shown */ }
+  });
+  $("controller-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try { await api("/api/settings", { method: "PUT", body: { key: "controller", value: $("controller").value.trim() || null } }); } catch (e) { /* shown */ }
+  });
+  await loadUsers();
+  await loadSettings();
+};
