@@ -49,13 +49,20 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 
 setup: $(BIN)/.vigie-installed
 
-# Two cameras from the one real recording: its first half as the esplanade at
-# 13:00, its second half as the Arenes at 13:04 (examples/nimes-demo.yaml).
+# Two cameras from the one real recording: its first half as the esplanade,
+# its second half as the Arenes four minutes later (examples/nimes-demo.yaml).
+# The footage is dated to the last hour, so that operators (who see 24 hours)
+# see it too and the daily retention purge keeps it for 30 days.
 DEMO_CLIPS := $(VIGIE_DATA)/demo
+DEMO_T0 := $(shell date -u -d '-60 min' +%Y-%m-%dT%H:%M:00Z)
+DEMO_T1 := $(shell date -u -d '-56 min' +%Y-%m-%dT%H:%M:00Z)
+DEMO_SITE := examples/nimes-demo.yaml
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: setup
-	$(BIN)/python examples/split_recording.py $(PETS)/vtest.avi $(DEMO_CLIPS)/esplanade-1300.mp4 $(DEMO_CLIPS)/arenes-1304.mp4
-	$(BIN)/vigie analyze $(DEMO_CLIPS)/esplanade-1300.mp4 --camera nimes-esplanade-01 --site examples/nimes-demo.yaml
-	$(BIN)/vigie analyze $(DEMO_CLIPS)/arenes-1304.mp4 --camera nimes-arenes-01 --site examples/nimes-demo.yaml
+	$(BIN)/python examples/split_recording.py $(PETS)/vtest.avi $(DEMO_CLIPS)/esplanade.mp4 $(DEMO_CLIPS)/arenes.mp4
+	$(BIN)/vigie analyze $(DEMO_CLIPS)/esplanade.mp4 --camera nimes-esplanade-01 --site $(DEMO_SITE) --recording-start $(DEMO_T0)
+	$(BIN)/vigie analyze $(DEMO_CLIPS)/arenes.mp4 --camera nimes-arenes-01 --site $(DEMO_SITE) --recording-start $(DEMO_T1)
 	$(BIN)/vigie adapt
 	$(BIN)/vigie tracks --limit 60 --sheet $(VIGIE_DATA)/contact-sheet.jpg
 	@echo; echo "A witness saw someone in a red top near the esplanade:"
@@ -67,10 +74,12 @@ demo: setup
 	@echo
 	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, contact-sheet.jpg (every track's best crop),"
 	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them)."
-	@echo "  List tracks:        $(BIN)/vigie tracks [--json] [--class person] [--camera ID]"
-	@echo "  Search:             $(BIN)/vigie search --class person --upper red,orange --lower black --start 2026-11-20T13:00 --group Centre"
-	@echo "  Look-alikes:        $(BIN)/vigie similar TRACK_ID"
-	@echo "  Accuracy on PETS09: $(BIN)/vigie eval reid --video $(PETS)/vtest.avi --gt $(PETS)/gt.txt --site examples/nimes-demo.yaml --camera nimes-esplanade-01"
+	@echo
+	@# An investigator to look with (admins see no media); its password is printed once, on the first run.
+	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || $(BIN)/vigie user add demo.investigator --role investigator --generate
+	@echo "Now serving the control room: open http://$(HOST):$(PORT)/ and log in as demo.investigator"
+	@echo "  (any case reference and purpose will do; the audit log keeps them). Ctrl-C stops the server."
+	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -364,3 +364,13 @@ def test_cli_prompts_twice(tmp_path, monkeypatch, capsys):
     assert run_cli(["user", "add", "alice", "--role", "operator"]) == 0
     with SQLiteStore(tmp_path) as store:
         assert authenticate(store, "alice", PW).role == "operator"
+
+
+def test_cli_add_can_generate_a_password_shown_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    monkeypatch.delenv("VIGIE_PASSWORD", raising=False)
+    assert run_cli(["user", "add", "dana", "--role", "investigator", "--generate"]) == 0
+    password = capsys.readouterr().out.strip().rsplit(": ", 1)[1]
+    assert len(password) >= 20
+    with SQLiteStore(tmp_path) as store:
+        assert users.authenticate(store, "dana", password).role == "investigator"

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import os
+import secrets
 
 from vigie.errors import VigieError
 
@@ -25,6 +26,7 @@ def register(sub) -> None:
     a = usub.add_parser("add", help=f"create an account (password from ${PASSWORD_ENV} or prompted twice)")
     a.add_argument("username")
     a.add_argument("--role", required=True, choices=ROLES)
+    a.add_argument("--generate", action="store_true", help="generate a random password and print it once")
     a.set_defaults(fn=cmd_user_add)
     ls = usub.add_parser("list", help="list accounts")
     ls.add_argument("--json", action="store_true")
@@ -64,10 +66,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from vigie.cli import _store
 
     check_username(args.username)
-    password = _read_password(args.username)
+    password = secrets.token_urlsafe(18) if args.generate else _read_password(args.username)
     with _store() as store:
         user = create_user(store, args.username, args.role, password, by=_console_actor())
     print(f"User {user.username} created with role {user.role}.")
+    if args.generate:
+        print(f"Password for {user.username} (shown only this once): {password}")
     return 0
 
 
