@@ -36,7 +36,9 @@ ACCOUNTS = {
     "investigator": ("inv", "investigator-pass-1"),
     "operator": ("op", "operator-pass-123"),
     "auditor": ("aud", "auditor-pass-1234"),
+    "admin": ("adm", "admin-pass-12345"),
 }
+HOME = {"operator": "/map", "investigator": "/map", "auditor": "/audit", "admin": "/admin"}  # where login leads
 
 
 # --- the browser ---------------------------------------------------------------------
@@ -174,7 +176,7 @@ def login(page, role: str) -> None:
     page.fill("#username", name)
     page.fill("#password", password)
     page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/map")
+    page.wait_for_url("**" + HOME[role])
     expect(page.locator("#who")).to_have_text(f"{name} ({role})")
 
 
@@ -302,8 +304,9 @@ def test_track_page_shows_attributes_and_finds_similar_people(new_page, server):
     expect(page.locator("#title")).to_have_text(f"Track #{tid}")
     expect(page.locator("#attrs tr").first).to_be_visible()
     attrs = dict(zip(page.locator("#attrs th").all_inner_texts(), page.locator("#attrs td").all_inner_texts()))
-    assert attrs["id"] == str(tid) and attrs["class"] == "person" and attrs["camera_id"] == DEMO_CAMERA, attrs
-    assert "red" in attrs["upper"], attrs
+    assert attrs["Track id"] == str(tid) and attrs["Class"] == "person" and attrs["Camera"] == DEMO_CAMERA, attrs
+    assert "red" in attrs["Upper body"], attrs
+    assert "UTC" in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4", attrs  # a file name, no server path
     page.wait_for_function("() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }")
     page.click("#similar")
     expect(page.locator("#summary")).to_contain_text("candidate(s), ranked by appearance")
@@ -367,7 +370,7 @@ def test_public_register_needs_no_login(new_page, server):
 
     page = new_page()
     page.goto("/register")
-    expect(page.locator("h1")).to_contain_text("Camera register")
+    expect(page.locator("h1")).to_contain_text("camera register")
     rows = page.locator("table tr")
     expect(rows).to_have_count(1 + len(server.site.cameras))
     text = page.locator("table").inner_text()
@@ -393,9 +396,10 @@ def test_operator_is_refused_similar_and_trail_with_a_visible_message(new_page, 
     expect(page.locator("#summary")).to_have_text("0 track(s) match; showing 0.")
     page.goto(f"/track/{tid}")
     expect(page.locator("#error")).to_contain_text("last 24 hours")
-    page.click("#similar")
-    expect(page.locator("#error")).to_contain_text("does not have permission 'similar'")
-    expect(page.locator("#results a.card")).to_have_count(0)
+    # Investigators' tools are not offered to operators, and the server refuses them anyway.
+    expect(page.locator("#similar")).to_be_hidden()
+    expect(page.locator("#investigate")).to_be_hidden()
+    assert page.request.get(f"/api/similar/{tid}").status == 403
     page.goto(f"/trail/{tid}")
     expect(page.locator("#error")).to_contain_text("does not have permission 'trail'")
     expect(page.locator("#sightings li")).to_have_count(0)
@@ -413,6 +417,7 @@ def test_auditor_gets_no_media(new_page, server):
     login(page, "auditor")
     images = record_images(page)
     # The camera list is public knowledge; what the cameras saw is not.
+    page.goto("/map")
     expect(page.locator(".camlist li").first).to_be_visible()
     page.locator(".camlist button", has_text=DEMO_CAMERA).click()
     expect(page.locator("#error")).to_contain_text("does not have permission 'search'")
@@ -426,6 +431,99 @@ def test_auditor_gets_no_media(new_page, server):
     assert page.evaluate("() => document.getElementById('thumb').naturalWidth") == 0
     assert page.request.get(f"/api/tracks/{tid}/thumbnail").status == 403
     assert not [p for p, (status, _) in images.items() if THUMBNAIL.match(p) and status == 200], images
+
+
+# --- the case tools: clip, unblurred view, export, legal hold ---------------------------------------------------
+def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(new_page, server):
+    import io
+    import json
+    import zipfile
+
+    from playwright.sync_api import expect
+
+    tid = server.red_track
+    page = investigator_on(new_page, f"/track/{tid}")
+    expect(page.locator("#attrs tr").first).to_be_visible()
+    with page.expect_response(re.compile(rf"/api/tracks/{tid}/clip")) as got:
+        page.click("#load-clip")
+    assert got.value.status == 200 and got.value.headers["content-type"] == "video/webm"
+    page.wait_for_function("() => { const v = document.getElementById('clip'); return v.readyState >= 2 && v.videoWidth > 0; }",
+                           timeout=60_000)
+    assert "unblurred" not in page.locator("#clip").get_attribute("src")
+    screenshot(page, "track-clip.png")
+
+    # Unblurred: asked for with a reason, shown with a banner, recorded.
+    page.click("#unblur-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("reason")
+    page.fill("#unblur-reason", "The witness describes a logo on the jacket")
+    page.click("#unblur-form button[type=submit]")
+    expect(page.locator("#unblurred-banner")).to_contain_text("UNBLURRED view for case PV-2026-1120-041")
+    page.wait_for_function("() => { const i = document.getElementById('thumb'); return i.src.includes('unblurred=true') && i.complete && i.naturalWidth > 0; }")
+    from vigie.audit.log import query as audit_query
+
+    assert audit_query(server.store, action="unblur_request", user="inv")[-1].details_dict()["reason"].startswith("The witness")
+    assert audit_query(server.store, action="view_unblurred", user="inv")
+
+    # Export: a ZIP with a manifest naming the case, downloaded by the browser.
+    with page.expect_download(timeout=120_000) as dl:
+        page.click("#export-form button[type=submit]")
+    data = open(dl.value.path(), "rb").read()
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    assert manifest["case_ref"] == "PV-2026-1120-041" and [t["track_id"] for t in manifest["tracks"]] == [tid]
+    expect(page.locator("#case-msg")).to_contain_text("SHA-256")
+
+    # Legal hold: kept past retention.
+    page.fill("#hold-reason", "Complaint 2026/1120/41")
+    page.click("#hold-form button[type=submit]")
+    expect(page.locator("#case-msg")).to_contain_text("Legal hold #")
+    assert error_text(page) == ""
+
+
+# --- the auditor's and the admin's pages ------------------------------------------------------------------------
+def test_auditor_filters_exports_and_verifies_the_log(new_page, server):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    login(page, "auditor")
+    expect(page.locator("#entries tr").nth(1)).to_be_visible()
+    page.select_option("#f-action", "login")
+    page.click("#audit-form button[type=submit]")
+    expect(page.locator("#entries tr").nth(1)).to_be_visible()
+    actions = page.locator("#entries tr td:nth-child(5)").all_inner_texts()
+    assert actions and set(actions) == {"login"}, actions
+    page.click("#verify")
+    expect(page.locator("#verify-result")).to_contain_text("Chain intact")
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    lines = open(dl.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("seq,at,user,role,action") and all(",login," in x for x in lines[1:]), lines[:3]
+    page.select_option("#f-action", "")
+    page.click("#audit-form button[type=submit]")
+    expect(page.locator("#entries tr").nth(1)).to_be_visible()
+    screenshot(page, "audit.png")
+
+
+def test_admin_creates_an_account_and_shortens_a_retention(new_page, server):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    login(page, "admin")
+    expect(page.locator("#users tr").nth(1)).to_be_visible()
+    page.fill("#new-username", "c.durand")
+    page.select_option("#new-role", "operator")
+    page.click("#user-form button[type=submit]")
+    expect(page.locator("#secret")).to_contain_text("Created c.durand (operator) with password: ")
+    password = page.locator("#secret").inner_text().split("password: ")[1].split()[0]
+    other = new_page()
+    assert other.request.post("/api/login", data={"username": "c.durand", "password": password}).status == 200
+    row = page.locator("#retention tr", has_text="nimes-arenes-01")
+    row.locator("input").fill("12")
+    row.locator("button").click()
+    expect(page.locator("#retention tr", has_text="nimes-arenes-01").locator("input")).to_have_value("12")
+    cams = {c["id"]: c for c in other.request.get("/register.json").json()["cameras"]}
+    assert cams["nimes-arenes-01"]["retention_days"] == 12
+    assert page.request.get(f"/api/tracks/{server.red_track}/thumbnail").status == 403  # admins see no media
+    screenshot(page, "admin.png")
 
 
 # --- last: what left the machine ------------------------------------------------------------------------------

@@ -207,3 +207,48 @@ def test_auditor_exports_the_log_and_the_export_is_itself_audited(env):
 
 def test_map_config_comes_from_the_site_file(env):
     assert client(env, "operator").get("/api/map").json() == {"tile_url": None, "attribution": "", "max_zoom": 19}
+
+
+# --- hostile input on the workflow endpoints ------------------------------------------------------------------------
+HOSTILE = ["x' OR 1=1 --", "'; DROP TABLE users; --", "../../etc/passwd", "..%2F..%2Fvigie.db", "<script>alert(1)</script>", "a\x00b"]
+
+
+def test_hostile_strings_in_workflow_parameters_are_harmless(env):
+    from urllib.parse import quote
+
+    store = env["store"]
+    before = store.counts()
+    inv, adm, aud = client(env, "investigator"), client(env, "admin"), client(env, "auditor")
+    t = env["recent"]
+    for bad in HOSTILE:
+        seg = quote(bad, safe="")
+        responses = [
+            adm.patch(f"/api/users/{seg}", json={"disabled": True}),
+            adm.post(f"/api/users/{seg}/password"),
+            adm.post("/api/users", json={"username": bad, "role": "operator"}),
+            adm.put("/api/settings", json={"key": bad, "value": 5}),
+            adm.put("/api/settings", json={"key": f"retention_days:{bad}", "value": 5}),
+            adm.put("/api/settings", json={"key": "controller", "value": bad}),  # free text: stored as text
+            inv.post("/api/holds", json={"case_ref": bad, "reason": bad, "camera_id": bad,
+                                         "start": "2026-11-20T13:00:00Z", "end": "2026-11-20T14:00:00Z"}),
+            inv.post(f"/api/holds/{seg}/lift"),
+            inv.post(f"/api/tracks/{seg}/unblur", json={**JUST, "reason": bad}),
+            inv.post(f"/api/tracks/{t}/unblur", json={"case_ref": bad, "purpose": bad, "reason": bad}),
+            inv.get(f"/api/tracks/{t}/clip", params={"format": bad, **JUST}),
+            inv.get(f"/api/tracks/{seg}/clip", params=JUST),
+            inv.post("/api/exports", json={"track_ids": [bad], **JUST}),
+            aud.get("/api/audit/export", params={"user": bad, "case_ref": bad, "action": "login"}),
+            aud.get("/api/audit/export", params={"start": bad}),
+        ]
+        for r in responses:
+            assert r.status_code < 500, (r.request.url, r.status_code, r.text)
+        assert "root:" not in "".join(r.text for r in responses)
+        for r in responses[:5] + responses[7:9] + responses[10:13] + responses[14:]:
+            assert 400 <= r.status_code < 500, (r.request.url, r.status_code, r.text)
+    after = store.counts()
+    assert after["tracks"] == before["tracks"] == 4
+    from vigie.accounts.users import list_users
+
+    assert sorted(u.username for u in list_users(store)) == ["admin", "auditor", "investigator", "operator"]
+    assert all(not u.disabled for u in list_users(store))
+    assert verify(store).ok

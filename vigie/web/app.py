@@ -83,6 +83,12 @@ def create_app(services: Services) -> FastAPI:
             return err(403, str(exc))
         if isinstance(exc, SearchError):
             return err(400, str(exc), field=exc.field)
+        from vigie.media.clips import SourceUnavailable, TrackNotFound
+
+        if isinstance(exc, TrackNotFound):
+            return err(404, str(exc))
+        if isinstance(exc, SourceUnavailable):  # the recording was moved or deleted: the track's media are gone
+            return err(410, str(exc))
         return err(400, str(exc))
 
     @app.exception_handler(RequestValidationError)

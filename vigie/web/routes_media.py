@@ -142,9 +142,9 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         site = services.site
         if blur:
             blurrer = ctx.blurrer()
-            with services.blur_lock:
-                return render_clip(store, track_id, site=site, blurrer=blurrer, blur=True, fmt=fmt)
-        return render_clip(store, track_id, site=site, blurrer=None, blur=False, fmt=fmt)
+            with services.blur_lock:  # the shared Blurrer is one thread's at a time
+                return render_clip(store, track_id, site=site, blurrer=blurrer, blur=True, fmt=fmt).data
+        return render_clip(store, track_id, site=site, blurrer=None, blur=False, fmt=fmt).data
 
     @app.get("/api/tracks/{track_id}/clip", tags=["media"], response_class=Response,
              responses={200: {"content": {"video/webm": {}, "video/mp4": {}}}})
