@@ -444,11 +444,12 @@ def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(ne
     tid = server.red_track
     page = investigator_on(new_page, f"/track/{tid}")
     expect(page.locator("#attrs tr").first).to_be_visible()
-    with page.expect_response(re.compile(rf"/api/tracks/{tid}/clip")) as got:
+    # A blurred clip's first rendering takes about twice its length on 2 cores (docs/BENCHMARKS.md); then it is cached.
+    with page.expect_response(re.compile(rf"/api/tracks/{tid}/clip"), timeout=240_000) as got:
         page.click("#load-clip")
     assert got.value.status == 200 and got.value.headers["content-type"] == "video/webm"
     page.wait_for_function("() => { const v = document.getElementById('clip'); return v.readyState >= 2 && v.videoWidth > 0; }",
-                           timeout=60_000)
+                           timeout=30_000)
     assert "unblurred" not in page.locator("#clip").get_attribute("src")
     screenshot(page, "track-clip.png")
 
@@ -465,7 +466,7 @@ def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(ne
     assert audit_query(server.store, action="view_unblurred", user="inv")
 
     # Export: a ZIP with a manifest naming the case, downloaded by the browser.
-    with page.expect_download(timeout=120_000) as dl:
+    with page.expect_download(timeout=300_000) as dl:
         page.click("#export-form button[type=submit]")
     data = open(dl.value.path(), "rb").read()
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from conftest import T0, jpeg_bytes, make_summary, write_site
 from vigie.config import CameraConfig, SiteConfig, load_site
 from vigie.errors import ConfigError
+from vigie.media.clips import clip_files, clip_path
 from vigie.retention import purge as purge_mod
 from vigie.retention.holds import HoldError, lift_hold, list_holds, place_hold
 from vigie.retention.purge import purge
@@ -151,6 +154,68 @@ def test_orphan_thumbnail_files_are_removed(store):
     assert not orphan.exists() and other.exists() and thumb(store, ids[1]).is_file()
 
 
+# --- cached clips (vigie.media.clips) --------------------------------------------------------------------
+def cached_clip(store: SQLiteStore, track_id: int, fmt: str = "webm", camera: str = "cam-a"):
+    """A cached clip file as render_clip leaves it (the content does not matter to purge)."""
+    path = clip_path(store, camera, track_id, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"blurred clip")
+    return path
+
+
+def test_the_cached_clips_of_purged_tracks_go_after_the_commit(store, monkeypatch):
+    ids = analyse(store, [track(1, OLD), track(2, RECENT)])
+    old = [cached_clip(store, ids[1]), cached_clip(store, ids[1], "mp4")]
+    recent = cached_clip(store, ids[2])
+
+    def fail(conn, analysis_ids):
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setattr(purge_mod, "_delete_analyses", fail)
+    with pytest.raises(sqlite3.OperationalError):
+        purge(store, site(), now=NOW)
+    assert all(p.is_file() for p in old)  # rolled back: the files stay with their rows
+    monkeypatch.undo()
+
+    dry = purge(store, site(), now=NOW, dry_run=True)
+    assert dry.clips_removed == 2 and all(p.is_file() for p in old)
+    report = purge(store, site(), now=NOW)
+    assert not any(p.exists() for p in old) and recent.is_file()
+    a = {c.camera_id: c for c in report.cameras}["cam-a"]
+    assert (a.tracks_removed, a.clips_removed, report.orphan_clips_removed, report.clips_removed) == (1, 2, 0, 2)
+    assert report.as_dict()["totals"]["clips_removed"] == 2 and report.as_dict()["cameras"][0]["clips_removed"] == 2
+    assert clip_files(store) == {ids[2]: [recent]}
+
+
+def test_a_held_tracks_clip_stays(store):
+    ids = analyse(store, [track(1, OLD)])
+    clip = cached_clip(store, ids[1])
+    place_hold(store, "PV-3", "evidence", "insp. a", track_ids=[ids[1]])
+    report = purge(store, site(), now=NOW)
+    assert report.tracks_held == 1 and report.clips_removed == 0 and clip.is_file()
+
+
+def test_orphan_clips_and_dead_renders_temp_files_are_removed(store):
+    ids = analyse(store, [track(1, RECENT)])
+    kept = cached_clip(store, ids[1])
+    orphans = [cached_clip(store, 999), cached_clip(store, 998, "mp4", camera="cam-gone")]
+    other = kept.parent / "notes.webm"  # not <track id>.<fmt>: not ours to delete
+    other.write_bytes(b"x")
+    dead = kept.parent / f".{ids[1]}.webm.abc123.tmp"
+    dead.write_bytes(b"half a clip")
+    os.utime(dead, (time.time() - 7200, time.time() - 7200))
+    live = kept.parent / f".{ids[1]}.mp4.def456.tmp"  # a render writing now
+    live.write_bytes(b"being written")
+
+    dry = purge(store, site(), now=NOW, dry_run=True)
+    assert dry.orphan_clips_removed == 3 and all(p.exists() for p in orphans + [dead])
+    report = purge(store, site(), now=NOW)
+    assert (report.orphan_clips_removed, report.clips_removed, report.tracks_removed) == (3, 3, 0)
+    assert not any(p.exists() for p in orphans + [dead])
+    assert kept.is_file() and other.is_file() and live.is_file()
+    assert dry.as_dict()["totals"] == report.as_dict()["totals"]
+
+
 # --- holds -------------------------------------------------------------------------------------------
 def test_a_hold_by_track_id_keeps_it_until_lifted(store):
     ids = analyse(store, [track(1, OLD), track(2, OLD + 60)])
@@ -280,4 +345,5 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     rc, out = run_cli(["hold", "list", "--all", "--json"], capsys)
     assert json.loads(out)[0]["lifted_by"] == "insp. a"
     rc, out = run_cli(["purge", "--site", str(site_file), "--json"], capsys)
-    assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "analyses_removed": 1}
+    assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "clips_removed": 0,
+                                         "analyses_removed": 1}

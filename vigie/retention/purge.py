@@ -5,10 +5,13 @@ a recording analysed late is still purged when its footage expires. Tracks
 under an active legal hold (holds.py) are kept and counted.
 
 All row deletions run in ONE write transaction (the store's writer): a crash
-or an error midway leaves every row in place. Thumbnail files are removed only
-after that commit, so a crash in between leaves orphan files, never rows that
-point at missing files; each purge also removes orphan thumbnail files whose
-track row is gone, whatever left them.
+or an error midway leaves every row in place. Thumbnail files and cached
+clips (vigie.media.clips, blurred clips under clips/<camera>/<track id>.<fmt>)
+are removed only after that commit, so a crash in between leaves orphan
+files, never rows that point at missing files; each purge also removes orphan
+thumbnail and clip files whose track row is gone, whatever left them (a crash,
+a re-analysis that replaced the tracks, a clip rendered while its track was
+being purged), and temp files of clip renders that died mid-write.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from vigie.media.clips import clip_files, delete_clips, stale_temp_clips
 from vigie.store.sqlite import iso
 
 # An active hold covers a track by id, or by its camera and a window the track
@@ -40,6 +44,7 @@ class CameraPurge:
     tracks_removed: int = 0
     tracks_held: int = 0  # expired but kept by an active legal hold
     thumbnails_removed: int = 0  # files
+    clips_removed: int = 0  # cached clip files
     analyses_removed: int = 0
     track_ids: list[int] = field(default_factory=list, repr=False)  # removed ones
     analysis_ids: list[int] = field(default_factory=list, repr=False)
@@ -51,6 +56,7 @@ class PurgeReport:
     dry_run: bool
     cameras: list[CameraPurge]
     orphan_thumbnails_removed: int = 0
+    orphan_clips_removed: int = 0  # clip files whose track was already gone, and dead renders' temp files
     seconds: float = 0.0
 
     @property
@@ -66,6 +72,10 @@ class PurgeReport:
         return sum(c.thumbnails_removed for c in self.cameras) + self.orphan_thumbnails_removed
 
     @property
+    def clips_removed(self) -> int:
+        return sum(c.clips_removed for c in self.cameras) + self.orphan_clips_removed
+
+    @property
     def analyses_removed(self) -> int:
         return sum(c.analyses_removed for c in self.cameras)
 
@@ -74,12 +84,13 @@ class PurgeReport:
         for cam in d["cameras"]:
             del cam["track_ids"], cam["analysis_ids"]
         d["totals"] = {"tracks_removed": self.tracks_removed, "tracks_held": self.tracks_held,
-                       "thumbnails_removed": self.thumbnails_removed, "analyses_removed": self.analyses_removed}
+                       "thumbnails_removed": self.thumbnails_removed, "clips_removed": self.clips_removed,
+                       "analyses_removed": self.analyses_removed}
         return d
 
 
 def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
-    """Delete every expired, unheld track with its rows and thumbnail file; report per camera.
+    """Delete every expired, unheld track with its rows, thumbnail and cached clips; report per camera.
 
     dry_run computes the same plan on a read connection and changes nothing."""
     started = time.perf_counter()
@@ -88,15 +99,19 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         with store._read() as conn:
             cameras = _plan(conn, site, now)
         orphans = len(_orphan_thumbnails(store))
+        orphan_clips = len(_orphan_clips(store))
         for cam in cameras:
             cam.thumbnails_removed = sum(_thumb_path(store, cam.camera_id, t).is_file() for t in cam.track_ids)
+            cam.clips_removed = sum(len(paths) for paths in clip_files(store, cam.track_ids).values())
     else:
         cameras = store.write(lambda conn: _apply(conn, _plan(conn, site, now))).result()
         for cam in cameras:  # only now that the deletion is committed
             cam.thumbnails_removed = sum(_unlink(_thumb_path(store, cam.camera_id, t)) for t in cam.track_ids)
+            cam.clips_removed = delete_clips(store, cam.track_ids)
         orphans = sum(_unlink(p) for p in _orphan_thumbnails(store))
+        orphan_clips = sum(_unlink(p) for p in _orphan_clips(store))
     return PurgeReport(now=iso(now), dry_run=dry_run, cameras=cameras, orphan_thumbnails_removed=orphans,
-                       seconds=time.perf_counter() - started)
+                       orphan_clips_removed=orphan_clips, seconds=time.perf_counter() - started)
 
 
 # --- the plan: what is expired, what is held -------------------------------------------------
@@ -178,6 +193,19 @@ def _orphan_thumbnails(store) -> list[Path]:
     for path in Path(store.thumb_dir).glob("*/*.jpg"):
         if path.stem.isdigit():
             files.setdefault(int(path.stem), []).append(path)
+    return _without_track(store, files)
+
+
+def _orphan_clips(store) -> list[Path]:
+    """Cached clips whose track row is gone, and temp files of renders that died.
+
+    A clip is only rendered from a stored track, so one without a row is left
+    over; a temp file younger than an hour may be a render in progress and stays."""
+    return _without_track(store, clip_files(store)) + stale_temp_clips(store)
+
+
+def _without_track(store, files: dict[int, list[Path]]) -> list[Path]:
+    """The files of the track ids that have no row in the store."""
     if not files:
         return []
     ids = sorted(files)
