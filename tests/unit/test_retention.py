@@ -339,7 +339,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     cams = {c["camera_id"]: c for c in json.loads(out)["cameras"]}
     assert cams["cam-a"]["retention_days"] == 5 and cams["cam-a"]["tracks_removed"] == 1 and cams["cam-a"]["tracks_held"] == 1
     rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
-    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files and 0 analyses; 1 expired tracks kept")
+    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files, 0 clip files and 0 analyses; 1 expired tracks kept")
 
     run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
     rc, out = run_cli(["hold", "list", "--all", "--json"], capsys)

@@ -205,7 +205,10 @@ def _time_bound(name: str, value: str | datetime | None) -> str | None:
             raise AuditError(f"audit filter {name}: {value!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return iso(value)
+    try:
+        return iso(value)
+    except OverflowError:
+        raise AuditError(f"audit filter {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def _where(user: str | None = None, action: str | None = None, case_ref: str | None = None,

@@ -29,7 +29,10 @@ def parse_time(value: datetime | str, what: str) -> datetime:
             value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
         except ValueError:
             raise HoldError(f"hold {what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:
+        raise HoldError(f"hold {what} {value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def _required(value: str | None, what: str) -> str:

@@ -75,7 +75,10 @@ def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.l
 def _utc(v: datetime | None) -> datetime | None:
     if v is None:
         return None
-    return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    try:
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
+        raise ValueError(f"{v.isoformat()} is outside the years 1 to 9999 once converted to UTC") from None
 
 
 class SearchQuery(BaseModel):
@@ -104,7 +107,7 @@ class SearchQuery(BaseModel):
     max_height: float | None = Field(None, gt=0, description="Largest median box height, pixels.")
     sort: Literal["relevance", "time", "-time", "dwell", "-dwell", "speed", "-speed"] = Field("relevance", description="Order of the results.")
     limit: int = Field(50, ge=1, le=1000, description="Results per page.")
-    offset: int = Field(0, ge=0, description="Results to skip (paging).")
+    offset: int = Field(0, ge=0, le=10**9, description="Results to skip (paging).")
 
     @field_validator("classes")
     @classmethod

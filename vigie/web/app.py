@@ -27,7 +27,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, MissingJustification
 from vigie.errors import VigieError
 from vigie.search.query import SearchError, SearchQuery
-from vigie.web.context import (COOKIE, MAX_ID, TEXT, ApiContext, ApiError, Services, case_ref_param, err, page, plain,
+from vigie.web.context import (COOKIE, MAX_ID, MAX_OFFSET, TEXT, ERROR_RESPONSES, ApiContext, ApiError, Services, case_ref_param, err, page, plain,
                                purpose_param)
 
 __all__ = ["COOKIE", "ApiError", "Services", "create_app"]
@@ -63,7 +63,7 @@ def _analytics_text(a: dict | None) -> str:
 def create_app(services: Services) -> FastAPI:
     store = services.store
     app = FastAPI(title="Vigie", description="Forensic video analytics: JSON API. Every call is role-checked and audited.",
-                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
 
     # --- errors --------------------------------------------------------------------------------
     @app.exception_handler(ApiError)
@@ -132,7 +132,7 @@ def create_app(services: Services) -> FastAPI:
 
     # --- cameras and tracks ---------------------------------------------------------------------------------
     @app.get("/api/cameras", tags=["cameras"])
-    def cameras(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def cameras(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                 user: users.User = Depends(current_user)) -> dict:
         allow(user, "register_read")
         with store._read() as conn:
@@ -143,7 +143,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/api/tracks", tags=["tracks"])
     def tracks(camera: str | None = Query(None, max_length=TEXT), class_: str | None = Query(None, alias="class", max_length=TEXT),
-               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                case_ref: str | None = Justification["case_ref"], purpose: str | None = Justification["purpose"],
                user: users.User = Depends(current_user)) -> dict:
         """Tracks in time order (newest last), through the search index: an operator sees the last 24 hours."""
@@ -189,7 +189,7 @@ def create_app(services: Services) -> FastAPI:
         return result.model_dump(mode="json")
 
     @app.get("/api/similar/{track_id}", tags=["search"])
-    def do_similar(track_id: int = Path(ge=1, le=MAX_ID), limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def do_similar(track_id: int = Path(ge=1, le=MAX_ID), limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                    case_ref: str | None = Justification["case_ref"], purpose: str | None = Justification["purpose"],
                    user: users.User = Depends(current_user)) -> dict:
         allow(user, "similar", case_ref, purpose)

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed, max_search_window, require
@@ -21,6 +22,7 @@ from vigie.store.sqlite import SQLiteStore, iso
 
 COOKIE = "vigie_session"
 MAX_ID = 2**63 - 1
+MAX_OFFSET = 10**9  # paging deeper than this is a mistake (and SQLite's integers stop at 2**63)
 TEXT = 256  # longest accepted free-text parameter
 
 
@@ -34,6 +36,29 @@ class Services:
     secure_cookie: bool = False  # set the cookie's Secure flag (behind HTTPS)
     unblur_minutes: int = 60  # how long an investigator's unblurred view of a track stays open
     blur_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class ErrorBody(BaseModel):
+    """Every error the API sends: what is wrong, and where the request says which field."""
+
+    error: str = Field(description="What is wrong, in words that name the problem.")
+    field: str | None = Field(None, description="The request field at fault (400, 422).")
+    missing: list[str] | None = Field(None, description="Justification fields an investigator must give (400).")
+    locked_until: str | None = Field(None, description="When a locked account may try again (423).")
+
+
+ERROR_RESPONSES = {  # declared on every operation, so the published schema says what the app really answers
+    code: {"model": ErrorBody, "description": text} for code, text in (
+        (400, "Refused: a bad value, or a missing case reference or purpose"),
+        (401, "Not logged in, or the session expired"),
+        (403, "The role may not do this"),
+        (404, "Not found"),
+        (410, "The recording behind these media is gone"),
+        (422, "Malformed request: the field is named"),
+        (423, "Account locked after repeated failures"),
+        (503, "Media refused: no blurrer is configured"),
+    )
+}
 
 
 class ApiError(Exception):

@@ -17,7 +17,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import ROLES
 from vigie.settings import change as change_setting
 from vigie.settings import stored as stored_settings
-from vigie.web.context import ApiContext, ApiError, page
+from vigie.web.context import MAX_OFFSET, ApiContext, ApiError, page
 
 USERNAME = Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -52,7 +52,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return user
 
     @app.get("/api/users", tags=["users"])
-    def list_users(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0), user: users.User = Depends(admin)) -> dict:
+    def list_users(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(admin)) -> dict:
         everyone = users.list_users(store)
         return page([u.as_dict() for u in everyone[offset:offset + limit]], limit, offset, len(everyone))
 

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from vigie.accounts import users
 from vigie.audit import log as audit
-from vigie.web.context import TEXT, ApiContext, page
+from vigie.web.context import MAX_OFFSET, TEXT, ApiContext, page
 
 
 def _csv_lines(entries) -> Iterator[str]:
@@ -47,7 +47,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return {"user": user_, "action": action, "case_ref": case_ref, "start": start, "end": end}
 
     @app.get("/api/audit", tags=["audit"])
-    def audit_entries(f: dict = Depends(filters), limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def audit_entries(f: dict = Depends(filters), limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                       user: users.User = Depends(ctx.current_user)) -> dict:
         ctx.allow(user, "audit_read")
         entries = audit.query(store, **f, limit=limit, offset=offset)  # AuditError (400) names a bad filter

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
 from vigie.retention import holds
-from vigie.web.context import MAX_ID, TEXT, ApiContext, page
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiContext, page
 
 
 class NewHold(BaseModel):
@@ -34,7 +34,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
 
     @app.get("/api/holds", tags=["holds"])
     def list_holds(all: bool = Query(False, description="lifted holds too"), limit: int = Query(100, ge=1, le=1000),
-                   offset: int = Query(0, ge=0), user: users.User = Depends(investigator)) -> dict:
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(investigator)) -> dict:
         found = holds.list_holds(store, active_only=not all)
         return page(found[offset:offset + limit], limit, offset, len(found))
 

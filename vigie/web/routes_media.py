@@ -28,7 +28,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
 from vigie.store.sqlite import iso, now_iso
-from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, case_ref_param, page, plain, purpose_param
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiContext, ApiError, case_ref_param, page, plain, purpose_param
 
 MAX_EXPORT_TRACKS = 50
 NO_STORE = {"Cache-Control": "no-store"}
@@ -200,7 +200,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
                         headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"', "X-Vigie-SHA256": digest})
 
     @app.get("/api/exports", tags=["exports"])
-    def list_exports(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def list_exports(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                      user: users.User = Depends(ctx.current_user)) -> dict:
         """An investigator's own exports; an auditor sees everyone's."""
         if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
