@@ -214,6 +214,7 @@ class MapConfig(_Strict):
     tile_url: str | None = Field(None, description="Tile URL template with {z}, {x} and {y}: a path on this server (/tiles/{z}/{x}/{y}.png) or an http(s) tile server the control room can reach.", max_length=500)
     attribution: str = Field("", description="Credit shown on the map for the tiles (e.g. '© OpenStreetMap contributors').", max_length=300)
     max_zoom: int = Field(19, ge=1, le=22)
+    tile_dir: str | None = Field(None, description="A folder of tiles laid out as {z}/{x}/{y}.png (relative to the site file), served by Vigie at /tiles/: set tile_url to /tiles/{z}/{x}/{y}.png.")
 
     @field_validator("tile_url")
     @classmethod
@@ -330,7 +331,7 @@ def load_site(path: str | Path) -> SiteConfig:
         return str((path.parent / ref).resolve()) if ref and "://" not in ref and not Path(ref).is_absolute() else ref
 
     cams = [c.model_copy(update={"source": local(c.source), "substream": local(c.substream)}) for c in site.cameras]
-    return site.model_copy(update={"cameras": cams})
+    return site.model_copy(update={"cameras": cams, "map": site.map.model_copy(update={"tile_dir": local(site.map.tile_dir)})})
 
 
 def default_site() -> SiteConfig:

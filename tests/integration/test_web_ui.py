@@ -129,3 +129,25 @@ def test_pages_allow_images_from_the_site_files_tile_server_only():
     assert "img-src 'self' data:;" in content_security_policy("/tiles/{z}/{x}/{y}.png")  # local tiles: nothing to add
     csp = content_security_policy("https://{s}.tile.example.org/{z}/{x}/{y}.png")
     assert "img-src 'self' data: https://*.tile.example.org;" in csp and "script-src 'self';" in csp
+
+
+def test_the_sites_own_tiles_are_served_locally(tmp_path, monkeypatch):
+    from vigie.config import load_site
+
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "data"))
+    (tmp_path / "tiles" / "3" / "4").mkdir(parents=True)
+    (tmp_path / "tiles" / "3" / "4" / "5.png").write_bytes(b"\x89PNG tile")
+    (tmp_path / "site.yaml").write_text(
+        "name: t\nmap: {tile_url: '/tiles/{z}/{x}/{y}.png', tile_dir: tiles, attribution: 'OSM'}\n"
+        "cameras: [{id: c, name: c, lat: 43.8, lon: 4.3}]\n")
+    site = load_site(tmp_path / "site.yaml")
+    store = SQLiteStore(tmp_path / "data")
+    try:
+        c = TestClient(create_app(Services(store=store, site=site)))
+        assert c.get("/tiles/3/4/5.png").content == b"\x89PNG tile"
+        assert c.get("/tiles/../site.yaml").status_code == 404
+        users.create_user(store, "op", "operator", "correct horse battery")
+        c.post("/api/login", json={"username": "op", "password": "correct horse battery"})
+        assert c.get("/api/map").json() == {"tile_url": "/tiles/{z}/{x}/{y}.png", "attribution": "OSM", "max_zoom": 19}
+    finally:
+        store.close()

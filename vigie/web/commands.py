@@ -36,7 +36,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_blur:
         from vigie.privacy.blur import Blurrer
 
-        blurrer = Blurrer()
+        # The server shares one Blurrer (under a lock); rendering a clip is its longest job and
+        # the only heavy one while serving, so it gets the machine's cores (up to 4).
+        blurrer = Blurrer(threads=max(1, min(4, os.cpu_count() or 1)))
     if args.purge_every_hours < 0:
         raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
     with open_store(os.environ.get("VIGIE_DATA", "./var")) as store:

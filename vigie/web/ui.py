@@ -80,6 +80,13 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def admin_page() -> FileResponse:
         return page("admin")
 
+    tile_dir = getattr(getattr(getattr(services, "site", None), "map", None), "tile_dir", None)
+    if tile_dir:  # the site's own map tiles, for a control room with no Internet
+        if not FsPath(tile_dir).is_dir():
+            from vigie.errors import ConfigError
+
+            raise ConfigError(f"map.tile_dir {tile_dir} is not a folder")
+        app.mount("/tiles", StaticFiles(directory=tile_dir), name="tiles")
     leaflet = _leaflet_dir()
     if leaflet is not None:  # mounted before /static so it wins
         app.mount("/static/leaflet", StaticFiles(directory=leaflet), name="leaflet")

@@ -290,11 +290,14 @@ const pages = {
       return withJust("/api/tracks/" + enc + "/" + kind, unblurred ? { unblurred: "true" } : {});
     }
     function loadClip() {
+      $("clip-status").textContent = "Rendering the clip: the first time, blurring takes about twice its length; then it is kept.";
       $("clip").setAttribute("src", mediaUrl("clip"));
       $("clip").load();
     }
+    $("clip").addEventListener("loadeddata", () => { $("clip-status").textContent = ""; });
     $("load-clip").addEventListener("click", loadClip);
     $("clip").addEventListener("error", () => {
+      $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
       fetch(mediaUrl("clip"), { credentials: "same-origin" }).then((r) => r.ok ? null : r.json()).then((d) => {
         if (d && d.error) showError("Clip: " + d.error);
