@@ -217,20 +217,7 @@ def set_password(store: SQLiteStore, username: str, password: str, by=None) -> N
 
 def disable_user(store: SQLiteStore, username: str, by=None) -> None:
     """Disable an account and end its sessions; it stays in the log and the table."""
-    user, actor_role = _actor(by)
-
-    def fn(conn):
-        _begin(conn)
-        row = _row(conn, username)
-        if row is None:
-            return False
-        conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (row["id"],))
-        conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
-        append_in(conn, user, actor_role, "user_admin", details={"op": "disable", "target": row["username"]})
-        return True
-
-    if not store.write(fn).result():
-        raise AccountError(f"no user named {username!r}")
+    _update_user(store, username, "UPDATE users SET disabled = 1 WHERE id = ?", (), {"op": "disable"}, by)
 
 
 def enable_user(store: SQLiteStore, username: str, by=None) -> None:

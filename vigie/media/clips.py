@@ -66,7 +66,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -79,6 +78,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ConfigError, VideoError, VigieError
+from vigie.files import write_atomic
 from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
 
@@ -596,18 +596,8 @@ def stale_temp_clips(store, older_than_s: float = 3600.0) -> list[Path]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the whole new one, never a partial write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Readers see the old file or the whole new one; dead renders leave .<name>.XXXX.tmp (stale_temp_clips)."""
+    write_atomic(path, data, suffix=".tmp")
 
 
 def read_clip_info(data: bytes) -> tuple[dict | None, int]:

@@ -114,6 +114,16 @@ class ApiContext:
     def allow(user: users.User, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
         require(user.role, permission, case_ref, purpose)
 
+    def user_with(self, permission: str):
+        """A FastAPI dependency: the session's user, whose role must hold `permission` (no justification)."""
+
+        def dependency(request: Request) -> users.User:
+            user = self.current_user(request)
+            self.may(user, permission)
+            return user
+
+        return dependency
+
     @staticmethod
     def may(user: users.User, permission: str) -> None:
         """Forbidden unless the role holds the permission; for calls whose justification is elsewhere

@@ -47,9 +47,7 @@ def _new_password() -> str:
 def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     store = ctx.store
 
-    def admin(user: users.User = Depends(ctx.current_user)) -> users.User:
-        ctx.allow(user, "users_admin")
-        return user
+    admin = ctx.user_with("users_admin")
 
     @app.get("/api/users", tags=["users"])
     def list_users(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(admin)) -> dict:

@@ -28,9 +28,7 @@ class NewHold(BaseModel):
 def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     store = ctx.store
 
-    def investigator(user: users.User = Depends(ctx.current_user)) -> users.User:
-        ctx.allow(user, "holds")
-        return user
+    investigator = ctx.user_with("holds")
 
     @app.get("/api/holds", tags=["holds"])
     def list_holds(all: bool = Query(False, description="lifted holds too"), limit: int = Query(100, ge=1, le=1000),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import onnx
@@ -22,6 +21,7 @@ from onnx import helper
 from vigie.detect.tfjs.graph import TfGraph, load_graph, model_files, split_ref, tf_dtype
 from vigie.detect.tfjs.ops import ONNX_TYPES, TRANSLATORS, Ctx, supported_ops
 from vigie.errors import ModelError
+from vigie.files import write_atomic
 
 # Bump when a translation changes its output: cached models then reconvert.
 TRANSLATOR_VERSION = "1"
@@ -152,21 +152,9 @@ def load_or_convert(name: str, model_json: Path | None = None, input_hw: tuple[i
     if target.is_file():
         return target
     data = convert(model_json, input_hw).SerializeToString()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename: a reader never sees half a file, and
-    # two processes converting at once both end with the same complete bytes.
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".onnx.part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is for every local user
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # A reader never sees half a file, and two processes converting at once both
+    # end with the same complete bytes; the cache is for every local user (0644).
+    return write_atomic(target, data, mode=0o644, suffix=".onnx.part")
 
 
 def main(argv: list[str] | None = None) -> int:
