@@ -122,7 +122,8 @@ ENDPOINTS = [
     ("post", "/api/tracks/{recent}/unblur"), ("post", "/api/exports"), ("get", "/api/exports"), ("get", "/api/holds"),
     ("post", "/api/holds"), ("post", "/api/holds/1/lift"), ("get", "/api/users"), ("post", "/api/users"),
     ("patch", "/api/users/operator"), ("post", "/api/users/operator/password"), ("get", "/api/settings"),
-    ("put", "/api/settings"), ("get", "/api/map"),
+    ("put", "/api/settings"), ("get", "/api/map"), ("get", "/api/alerts"), ("get", "/api/alerts/stream"),
+    ("get", "/api/alerts/1/snapshot"), ("post", "/api/alerts/1/decision"),
 ]
 
 
@@ -141,7 +142,7 @@ def test_the_no_session_list_covers_every_api_route(env):
     routes = {(m.lower(), r.path) for r in env["app"].routes if getattr(r, "path", "").startswith("/api/")
               for m in getattr(r, "methods", ()) if m != "HEAD"}
     listed = {(m, p.replace("{recent}", "{track_id}").replace("/1/lift", "/{hold_id}/lift")
-               .replace("/users/operator", "/users/{username}")) for m, p in ENDPOINTS}
+               .replace("/users/operator", "/users/{username}").replace("/alerts/1/", "/alerts/{alert_id}/")) for m, p in ENDPOINTS}
     assert routes - {("post", "/api/login")} == listed
 
 
@@ -150,6 +151,7 @@ OK = (200, 201)
 ALLOWED = {  # endpoint -> roles allowed (others 403)
     "cameras": set(ROLES),
     "map": set(ROLES),
+    "alerts": {"operator", "investigator"},
     "clip": {"operator", "investigator"},
     "audit_export": {"auditor"},
     "unblur_status": {"investigator"},
@@ -192,7 +194,7 @@ def call(c, endpoint, env, just=True):
     if endpoint in posts:
         method, path, body = posts[endpoint]
         return getattr(c, method)(path, json=body) if body is not None else getattr(c, method)(path)
-    path = {"map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
+    path = {"alerts": "/api/alerts", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
             "exports": "/api/exports", "holds": "/api/holds", "users": "/api/users", "settings": "/api/settings",
             "cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
             "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify"}[endpoint]

@@ -39,9 +39,9 @@ def actions(store) -> list[tuple[str, str, str]]:
 
 # --- roles ---------------------------------------------------------------------------------------
 EXPECTED = {
-    "operator": {"live_view", "search", "view_media_blurred", "register_read"},
+    "operator": {"live_view", "search", "view_media_blurred", "register_read", "alerts"},
     "investigator": {"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
-                     "view_media_unblurred_request", "holds", "register_read"},
+                     "view_media_unblurred_request", "holds", "register_read", "alerts"},
     "auditor": {"audit_read", "audit_verify", "register_read"},
     "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
 }

@@ -21,13 +21,13 @@ ROLES = ("operator", "investigator", "auditor", "admin")
 ALL_PERMISSIONS = frozenset({
     "live_view", "search", "search_any_time", "similar", "trail", "export",
     "view_media_blurred", "view_media_unblurred_request", "audit_read", "audit_verify", "register_read",
-    "users_admin", "cameras_admin", "settings_admin", "holds",
+    "users_admin", "cameras_admin", "settings_admin", "holds", "alerts",
 })
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "operator": frozenset({"live_view", "search", "view_media_blurred", "register_read"}),
+    "operator": frozenset({"live_view", "search", "view_media_blurred", "register_read", "alerts"}),
     "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
-                               "view_media_unblurred_request", "holds", "register_read"}),
+                               "view_media_unblurred_request", "holds", "register_read", "alerts"}),
     "auditor": frozenset({"audit_read", "audit_verify", "register_read"}),
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
 }

@@ -216,9 +216,9 @@ def create_app(services: Services) -> FastAPI:
         return data
 
     # --- the other resources, one module each ------------------------------------------------------
-    from vigie.web import routes_admin, routes_audit, routes_cases, routes_media
+    from vigie.web import routes_admin, routes_alerts, routes_audit, routes_cases, routes_media
 
-    for module in (routes_media, routes_cases, routes_audit, routes_admin):
+    for module in (routes_media, routes_cases, routes_audit, routes_admin, routes_alerts):
         module.add_routes(app, ctx)
 
     @app.get("/api/map", tags=["cameras"])

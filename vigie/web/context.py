@@ -53,6 +53,7 @@ ERROR_RESPONSES = {  # declared on every operation, so the published schema says
         (401, "Not logged in, or the session expired"),
         (403, "The role may not do this"),
         (404, "Not found"),
+        (409, "Conflict: the thing was already done (an alert already decided)"),
         (410, "The recording behind these media is gone"),
         (422, "Malformed request: the field is named"),
         (423, "Account locked after repeated failures"),

@@ -1,0 +1,120 @@
+"""Alerts: stored once per event, decided once with who and when (audited), listed,
+fed live to the control room over server-sent events. Fixtures from test_web_api."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from conftest import T0, jpeg_bytes
+from test_web_api import PW, cheap_hashing, client, env  # noqa: F401  (fixtures)
+from vigie.alerts import store as alerts
+from vigie.audit.log import query as audit_query
+from vigie.audit.log import verify
+from vigie.rules.base import Event
+
+
+def event(n: int = 1, rule: str = "esplanade-night", kind: str = "zone_intrusion", camera: str = "cam-a") -> Event:
+    return Event(rule, kind, camera, T0 + timedelta(seconds=n), T0 + timedelta(seconds=n + 5), (n,), (100.0, 200.0),
+                 {"zone": "fountain", "seconds_inside": 5.0})
+
+
+def test_an_event_is_stored_once_however_often_it_is_evaluated(env):
+    store = env["store"]
+    e = event(1)
+    first = alerts.record(store, [e, event(2)], snapshots={alerts.event_key(e): jpeg_bytes()})
+    assert len(first) == 2
+    assert alerts.record(store, [event(1), event(2)]) == []  # an overlapping window re-finds them
+    items, total = alerts.list_alerts(store)
+    assert total == 2 and [a["id"] for a in items] == sorted(first, reverse=True)  # newest first
+    a = alerts.get_alert(store, first[0])
+    assert (a["rule"], a["kind"], a["track_ids"], a["details"]["zone"], a["status"], a["has_snapshot"]) == (
+        "esplanade-night", "zone_intrusion", [1], "fountain", "new", True)
+    assert alerts.snapshot(store, first[0])[:2] == b"\xff\xd8" and alerts.snapshot(store, first[1]) is None
+
+
+def test_an_alert_is_decided_once_with_who_and_when_audited(env):
+    store = env["store"]
+    [aid] = alerts.record(store, [event(3)])
+    op = client(env, "operator")
+    r = op.post(f"/api/alerts/{aid}/decision", json={"decision": "validate", "note": "group confirmed on the live view"})
+    assert r.status_code == 200 and r.json()["status"] == "validated" and r.json()["decided_by"] == "operator"
+    r = client(env, "investigator").post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"})
+    assert r.status_code == 409 and "already validated by operator" in r.json()["error"]
+    assert op.post(f"/api/alerts/{aid}/decision", json={"decision": "ignore"}).status_code == 422
+    assert op.post("/api/alerts/999999/decision", json={"decision": "dismiss"}).status_code == 404
+    entry = audit_query(store, action="alert_decision")[0]
+    assert (entry.user, entry.role) == ("operator", "operator")
+    assert entry.details_dict()["decision"] == "validated" and entry.details_dict()["alert_id"] == aid
+    listed = op.get("/api/alerts", params={"status": "validated"}).json()
+    assert [a["id"] for a in listed["items"]] == [aid] and listed["items"][0]["note"] == "group confirmed on the live view"
+    assert audit_query(store, action="view_alerts")
+    assert verify(store).ok
+
+
+@pytest.mark.parametrize("role,allowed", [("operator", True), ("investigator", True), ("auditor", False), ("admin", False)])
+def test_alerts_are_for_the_control_room_roles(env, role, allowed):
+    [aid] = alerts.record(env["store"], [event(4)], snapshots={alerts.event_key(event(4)): jpeg_bytes()})
+    c = client(env, role)
+    codes = [c.get("/api/alerts").status_code, c.get(f"/api/alerts/{aid}/snapshot").status_code,
+             c.post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"}).status_code]
+    assert codes == ([200, 200, 200] if allowed else [403, 403, 403])
+
+
+def _serve(app):
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def _read_events(response, n: int) -> list[tuple[str, str]]:
+    """The first n (id, data) server-sent events."""
+    out, ident = [], None
+    for line in response.iter_lines():
+        if line.startswith("id: "):
+            ident = line[4:]
+        elif line.startswith("data: "):
+            out.append((ident, line[6:]))
+            if len(out) == n:
+                return out
+    return out
+
+
+def test_the_live_feed_sends_new_alerts_and_resumes_after_a_reconnect(env):
+    import json
+
+    store = env["store"]
+    [old] = alerts.record(store, [event(10)])
+    server, thread, url = _serve(env["app"])
+    try:
+        with httpx.Client(base_url=url, timeout=20) as c:
+            assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 200
+            with c.stream("GET", "/api/alerts/stream", params={"after": old}) as r:
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+                threading.Timer(0.5, lambda: alerts.record(store, [event(11), event(12)])).start()
+                got = _read_events(r, 2)
+            assert [json.loads(d)["track_ids"] for _, d in got] == [[11], [12]]
+            second = got[1][0]
+            # a page that reconnects says what it saw last, and gets only what came after
+            alerts.record(store, [event(13)])
+            with c.stream("GET", "/api/alerts/stream", headers={"Last-Event-ID": second}) as r:
+                [(ident, data)] = _read_events(r, 1)
+            assert json.loads(data)["track_ids"] == [13] and int(ident) > int(second)
+            assert httpx.get(url + "/api/alerts/stream", timeout=5).status_code == 401
+    finally:
+        server.should_exit = True
+        thread.join(10)

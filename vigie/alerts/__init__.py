@@ -1,0 +1,1 @@
+"""Alerts: rule events stored for a person to validate or dismiss, and sent on (issue 6)."""

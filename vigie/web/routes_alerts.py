@@ -1,0 +1,91 @@
+"""Alert routes: the control room's list and live feed, snapshots, and the one-click decision.
+
+The live feed is server-sent events (`GET /api/alerts/stream`): the server
+polls the store for alerts newer than the last one sent, so alerts written by
+any process (the live workers of `vigie run`) reach every open page. A page
+that reconnects sends Last-Event-ID and misses nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Literal
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigie.accounts import users
+from vigie.alerts import store as alerts
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiContext, ApiError, page
+
+POLL_S = 1.0  # how often the live feed looks for new alerts
+KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle feed
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["validate", "dismiss"]
+    note: str | None = Field(None, max_length=1000, description="Why, in a few words (optional).")
+
+
+def add_routes(app: FastAPI, ctx: ApiContext) -> None:
+    store = ctx.store
+    watcher = ctx.user_with("alerts")
+
+    @app.get("/api/alerts", tags=["alerts"])
+    def list_alerts(status: Literal["new", "validated", "dismissed"] | None = None,
+                    camera: str | None = Query(None, max_length=TEXT), limit: int = Query(100, ge=1, le=1000),
+                    offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(watcher)) -> dict:
+        """Alerts, newest first."""
+        items, total = alerts.list_alerts(store, status=status, camera_id=camera, limit=limit, offset=offset)
+        ctx.record(user, "view_alerts", None, None, {"status": status, "camera": camera, "limit": limit, "offset": offset})
+        return page(items, limit, offset, total)
+
+    @app.get("/api/alerts/{alert_id}/snapshot", tags=["alerts"], response_class=Response,
+             responses={200: {"content": {"image/jpeg": {}}}})
+    def alert_snapshot(alert_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(watcher)) -> Response:
+        """The alert's snapshot, blurred before it was stored."""
+        data = alerts.snapshot(store, alert_id)
+        if data is None:
+            raise ApiError(404, f"alert {alert_id} has no snapshot")
+        ctx.record(user, "view_alerts", None, None, {"alert_id": alert_id, "snapshot": True})
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/alerts/{alert_id}/decision", tags=["alerts"])
+    def decide(body: Decision, alert_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(watcher)) -> dict:
+        """Validate or dismiss, once: a second decision is refused, naming the first."""
+        if alerts.get_alert(store, alert_id) is None:
+            raise ApiError(404, f"no alert has id {alert_id}")
+        try:
+            return alerts.decide(store, alert_id, body.decision, user.username, user.role, body.note)
+        except alerts.AlertError as exc:
+            raise ApiError(409, str(exc)) from None
+
+    @app.get("/api/alerts/stream", tags=["alerts"], response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+    async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),
+                     last_event_id: str | None = Header(None, max_length=20),
+                     user: users.User = Depends(watcher)) -> StreamingResponse:
+        """Server-sent events: one `alert` event per new alert (id = alert id), as JSON."""
+        start = after
+        if last_event_id and last_event_id.isdigit():
+            start = max(start, int(last_event_id))
+        ctx.record(user, "view_alerts", None, None, {"stream": True, "after": start})
+
+        async def events():
+            last, idle = start, 0.0
+            yield "retry: 3000\n\n"
+            while not await request.is_disconnected():
+                items, _ = await asyncio.to_thread(alerts.list_alerts, store, after_id=last, limit=100)
+                for a in items:
+                    last = a["id"]
+                    yield f"id: {a['id']}\nevent: alert\ndata: {json.dumps(a, default=str)}\n\n"
+                idle = 0.0 if items else idle + POLL_S
+                if idle >= KEEPALIVE_S:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+                await asyncio.sleep(POLL_S)
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
