@@ -35,11 +35,12 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq darknet >/dev/null; \
 	  else echo "note: install Debian's darknet package (as root) for the detector photo tests"; fi; \
 	fi
-	# Debian's mosquitto: the MQTT broker the alert tests deliver to, on loopback.
-	@if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then \
+	# Debian's mosquitto (the MQTT broker the alert tests deliver to) and ffmpeg
+	# (the RTSP server the live-stream tests kill and restart), both on loopback.
+	@if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ] || ! command -v ffmpeg >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; \
-	  else echo "note: install Debian's mosquitto package (as root) for the MQTT alert tests"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto ffmpeg >/dev/null; \
+	  else echo "note: install Debian's mosquitto and ffmpeg packages (as root) for the alert and live-stream tests"; fi; \
 	fi
 	# Debian's chromium (and a font for legible screenshots) for the browser tests:
 	# Playwright drives /usr/bin/chromium and never downloads a browser of its own.
