@@ -527,6 +527,50 @@ def test_admin_creates_an_account_and_shortens_a_retention(new_page, server):
     screenshot(page, "admin.png")
 
 
+# --- alerts -------------------------------------------------------------------------------------------------------
+def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
+    from datetime import timedelta
+
+    import cv2
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from vigie.alerts import store as alerts
+    from vigie.audit.log import query as audit_query
+    from vigie.privacy.blur import Blurrer
+    from vigie.rules.base import Event
+
+    page = new_page()
+    login(page, "operator")
+    page.goto("/alerts")
+    expect(page.locator("#feed-state")).to_have_text("live")
+    # A rule fires while the page is open (as `vigie run` would store it): a blurred snapshot goes with it.
+    track = server.store.get_track(server.red_track)
+    with server.store._read() as conn:
+        jpeg = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (server.red_track,)).fetchone()[0]
+    blurred, _ = Blurrer().blur_crop(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), "person")
+    from vigie.web.context import utc
+
+    start = utc(track["first_seen"])
+    e = Event("fountain-zone", "zone_intrusion", DEMO_CAMERA, start, start + timedelta(seconds=6), (server.red_track,),
+              (380.0, 420.0), {"seconds_inside": 6.0})
+    [aid] = alerts.record(server.store, [e], snapshots={alerts.event_key(e): cv2.imencode(".jpg", blurred)[1].tobytes()})
+    card = page.locator(f'[data-alert="{aid}"]')
+    expect(card).to_be_visible(timeout=10_000)
+    expect(card).to_contain_text("zone intrusion · fountain-zone")
+    page.wait_for_function(f"() => {{ const i = document.querySelector('[data-alert=\"{aid}\"] img'); return i && i.complete && i.naturalWidth > 0; }}")
+    screenshot(page, "alerts.png")
+    card.locator("input.note").fill("seen on the live view")
+    card.locator("button.validate").click()
+    expect(page.locator(f'[data-alert="{aid}"]')).to_have_count(0)  # the list shows what waits for a decision
+    page.select_option("#status", "validated")
+    expect(page.locator(f'[data-alert="{aid}"] .state')).to_contain_text("validated by op")
+    assert alerts.get_alert(server.store, aid)["status"] == "validated"
+    entry = audit_query(server.store, action="alert_decision", user="op")[-1]
+    assert entry.details_dict()["alert_id"] == aid and entry.details_dict()["note"] == "seen on the live view"
+    assert error_text(page) == ""
+
+
 # --- last: what left the machine ------------------------------------------------------------------------------
 def test_no_page_asked_anything_of_another_host(browser, server):
     if not server.requests:

@@ -13,8 +13,8 @@ from vigie.web import ui
 from vigie.web.app import Services, create_app
 from vigie.web.ui import STATIC, mount_ui
 
-PAGES = ["/", "/map", "/search", "/track/1", "/trail/1"]
-OURS = ["/static/app.js", "/static/app.css"]
+PAGES = ["/", "/map", "/search", "/track/1", "/trail/1", "/alerts", "/audit", "/admin"]
+OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js"]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The control-room web UI: plain HTML pages and a small vanilla script over the JSON API.
 
 `mount_ui(app, services)` adds the pages (/, /map, /search, /track/{id},
-/trail/{id}, /audit, /admin) and the static files: /static/... from vigie/web/static and
+/trail/{id}, /alerts, /audit, /admin) and the static files: /static/... from vigie/web/static and
 /static/leaflet/... from the repo's node_modules/leaflet/dist (found with
 trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
 load and the maps say so. The pages hold no data: the script fetches it with
@@ -71,6 +71,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     @app.get("/trail/{track_id}", include_in_schema=False)
     def trail_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
         return page("trail")
+
+    @app.get("/alerts", include_in_schema=False)
+    def alerts_page() -> FileResponse:
+        return page("alerts")
 
     @app.get("/audit", include_in_schema=False)
     def audit_page() -> FileResponse:

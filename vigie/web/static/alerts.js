@@ -1,0 +1,63 @@
+/* Vigie: the alerts page. A list, a live feed (server-sent events), and one click to validate or dismiss.
+   Data goes into the DOM with textContent only, as in app.js. */
+"use strict";
+
+function alertCard(a, onDecided) {
+  const when = fmtTime(a.start) + (a.end ? " – " + fmtTime(a.end) : "");
+  const details = Object.entries(a.details || {}).map(([k, v]) => k + ": " + (typeof v === "number" ? Number(v.toFixed ? v.toFixed(2) : v) : v)).join(" · ");
+  const card = el("article", { class: "alert " + a.status, "data-alert": String(a.id) }, [
+    a.has_snapshot ? el("img", { src: "/api/alerts/" + a.id + "/snapshot", alt: "snapshot of alert " + a.id + " (blurred)" }) : el("div", { class: "nothumb", text: "no snapshot" }),
+    el("div", { class: "body" }, [
+      el("strong", { text: a.kind.replace(/_/g, " ") + " · " + a.rule }),
+      el("span", { class: "line", text: a.camera_id + " · " + when }),
+      el("span", { class: "line muted", text: "tracks " + (a.track_ids || []).join(", ") + (details ? " · " + details : "") }),
+      el("span", { class: "line state", text: a.status === "new" ? "waiting for a decision" : a.status + " by " + a.decided_by + " at " + fmtTime(a.decided_at) + (a.note ? " (" + a.note + ")" : "") }),
+    ]),
+  ]);
+  if (a.status === "new") {
+    const note = el("input", { class: "note", placeholder: "note (optional)", maxlength: "1000", "aria-label": "note for alert " + a.id });
+    const decide = async (decision) => {
+      try {
+        const r = await api("/api/alerts/" + a.id + "/decision", { method: "POST", body: { decision: decision, note: note.value.trim() || null } });
+        onDecided(Object.assign({}, a, r, { note: note.value.trim() || null }));
+      } catch (e) { /* shown */ }
+    };
+    const ok = el("button", { type: "button", class: "validate", text: "Validate" });
+    const no = el("button", { type: "button", class: "dismiss", text: "Dismiss" });
+    ok.addEventListener("click", () => decide("validate"));
+    no.addEventListener("click", () => decide("dismiss"));
+    card.querySelector(".body").append(el("div", { class: "actions" }, [ok, no, note]));
+  }
+  return card;
+}
+
+pages.alerts = async function () {
+  const box = $("alerts");
+  const filter = $("status");
+  function replaceCard(a) {
+    const old = box.querySelector('[data-alert="' + a.id + '"]');
+    const card = alertCard(a, replaceCard);
+    if (old) old.replaceWith(card); else box.prepend(card);
+    if (filter.value && a.status !== filter.value) card.remove();
+  }
+  async function load() {
+    const q = new URLSearchParams({ limit: 100 });
+    if (filter.value) q.set("status", filter.value);
+    const r = await api("/api/alerts?" + q.toString());
+    box.replaceChildren(...r.items.map((a) => alertCard(a, replaceCard)));
+    if (!r.items.length) box.append(el("p", { class: "muted empty", text: "No alerts." }));
+    return r.items.length ? Math.max(...r.items.map((a) => a.id)) : 0;
+  }
+  filter.addEventListener("change", () => load().catch(() => {}));
+  const newest = await load();
+  // The feed starts after the newest alert listed; the browser reconnects by itself with Last-Event-ID.
+  const feed = new EventSource("/api/alerts/stream?after=" + newest);
+  feed.addEventListener("open", () => { $("feed-state").textContent = "live"; });
+  feed.addEventListener("error", () => { $("feed-state").textContent = "reconnecting…"; });
+  feed.addEventListener("alert", (ev) => {
+    const a = JSON.parse(ev.data);
+    const empty = box.querySelector(".empty");
+    if (empty) empty.remove();
+    if (!filter.value || a.status === filter.value) replaceCard(a);
+  });
+};
