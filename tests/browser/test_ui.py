@@ -519,7 +519,9 @@ def test_admin_creates_an_account_and_shortens_a_retention(new_page, server):
     assert other.request.post("/api/login", data={"username": "c.durand", "password": password}).status == 200
     row = page.locator("#retention tr", has_text="nimes-arenes-01")
     row.locator("input").fill("12")
-    row.locator("button").click()
+    with page.expect_response(lambda r: r.url.endswith("/api/settings") and r.request.method == "PUT") as saved:
+        row.locator("button").click()
+    assert saved.value.status == 200
     expect(page.locator("#retention tr", has_text="nimes-arenes-01").locator("input")).to_have_value("12")
     cams = {c["id"]: c for c in other.request.get("/register.json").json()["cameras"]}
     assert cams["nimes-arenes-01"]["retention_days"] == 12
