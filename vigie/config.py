@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vigie.errors import ConfigError
+from vigie.rules.registry import RuleConfig
 
 
 class _Strict(BaseModel):
@@ -178,11 +179,24 @@ class CameraConfig(_Strict):
         "never more than the site's legal_max_retention_days.",
         ge=1,
     )
+    stream: str | None = Field(None, description="Live stream URL (rtsp://, http(s)://) that `vigie run` analyses; a password in it is never logged.")
+    rules: list[RuleConfig] = Field(default_factory=list, description="Rules whose events become alerts (vigie.rules: zone_intrusion, line_crossing, loitering, counter_flow, gathering, density, crowd_movement, abandoned_object, person_on_ground).")
     privacy_masks: list[list[tuple[float, float]]] = Field(
         default_factory=list,
         description="Polygons, in the main stream's pixels, blacked out of every frame before anything is analysed or "
         "stored (windows of homes, private gardens): each a list of at least three [x, y] points.",
     )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _supported_rules(cls, v):
+        from vigie.rules.registry import NOT_SUPPORTED
+
+        for rule in v if isinstance(v, list) else []:
+            kind = rule.get("type") if isinstance(rule, dict) else None
+            if kind in NOT_SUPPORTED:
+                raise ValueError(f"rule type {kind!r} is not supported: {NOT_SUPPORTED[kind]}")
+        return v
 
     @field_validator("privacy_masks")
     @classmethod
@@ -228,10 +242,29 @@ class MapConfig(_Strict):
         return v
 
 
+class WebhookConfig(_Strict):
+    url: str = Field(description="Where alerts are POSTed as JSON.", pattern=r"^https?://")
+    secret_env: str | None = Field(None, description="Environment variable holding the HMAC secret that signs each alert (never the secret itself).")
+
+
+class MqttConfig(_Strict):
+    host: str = Field("127.0.0.1")
+    port: int = Field(1883, ge=1, le=65535)
+    topic_prefix: str = Field("vigie/alerts", description="Alerts go to <prefix>/<camera id>.")
+    username: str | None = None
+    password_env: str | None = Field(None, description="Environment variable holding the broker password.")
+
+
+class AlertsConfig(_Strict):
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    mqtt: MqttConfig | None = None
+
+
 class SiteConfig(_Strict):
     name: str = Field(description="The site (city, network) this file describes.")
     controller: str | None = Field(None, description="The data controller and how to contact them, shown in the public camera register.", max_length=500)
     map: MapConfig = Field(default_factory=MapConfig, description="Map tiles for the web application.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Where alerts are sent besides the web application.")
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
