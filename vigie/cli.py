@@ -288,11 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     register_audit(sub)
     register_retention(sub)
     register_accounts(sub)
+    from vigie.live.commands import register as register_live
     from vigie.rules.commands import register as register_rules
     from vigie.web.commands import register as register_web
 
     register_web(sub)
     register_rules(sub)
+    register_live(sub)
     tr = sub.add_parser("trail", help="a track's likely path across the cameras, in time order, as GeoJSON and a map")
     tr.add_argument("track", type=int, help="id of the track to follow")
     tr.add_argument("--candidates", type=int, default=200, help="most similar tracks considered (default 200)")

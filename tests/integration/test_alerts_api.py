@@ -56,6 +56,17 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
     assert verify(store).ok
 
 
+def test_stream_gaps_are_listed_for_the_control_room(env):
+    from vigie.store.sqlite import now_iso
+
+    env["store"].write(lambda conn: conn.execute(
+        "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES "
+        "('cam-a', '2026-11-26T10:00:00Z', '2026-11-26T10:00:04Z', 'read failed: timed out', ?)", (now_iso(),))).result()
+    r = client(env, "operator").get("/api/gaps", params={"camera": "cam-a"}).json()
+    assert r["total"] == 1 and r["items"][0]["reason"] == "read failed: timed out"
+    assert client(env, "operator").get("/api/gaps", params={"camera": "cam-b"}).json()["total"] == 0
+
+
 @pytest.mark.parametrize("role,allowed", [("operator", True), ("investigator", True), ("auditor", False), ("admin", False)])
 def test_alerts_are_for_the_control_room_roles(env, role, allowed):
     [aid] = alerts.record(env["store"], [event(4)], snapshots={alerts.event_key(event(4)): jpeg_bytes()})

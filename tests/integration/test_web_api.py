@@ -123,7 +123,7 @@ ENDPOINTS = [
     ("post", "/api/holds"), ("post", "/api/holds/1/lift"), ("get", "/api/users"), ("post", "/api/users"),
     ("patch", "/api/users/operator"), ("post", "/api/users/operator/password"), ("get", "/api/settings"),
     ("put", "/api/settings"), ("get", "/api/map"), ("get", "/api/alerts"), ("get", "/api/alerts/stream"),
-    ("get", "/api/alerts/1/snapshot"), ("post", "/api/alerts/1/decision"),
+    ("get", "/api/alerts/1/snapshot"), ("post", "/api/alerts/1/decision"), ("get", "/api/gaps"),
 ]
 
 
@@ -152,6 +152,7 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "cameras": set(ROLES),
     "map": set(ROLES),
     "alerts": {"operator", "investigator"},
+    "gaps": {"operator", "investigator"},
     "clip": {"operator", "investigator"},
     "audit_export": {"auditor"},
     "unblur_status": {"investigator"},
@@ -194,7 +195,7 @@ def call(c, endpoint, env, just=True):
     if endpoint in posts:
         method, path, body = posts[endpoint]
         return getattr(c, method)(path, json=body) if body is not None else getattr(c, method)(path)
-    path = {"alerts": "/api/alerts", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
+    path = {"alerts": "/api/alerts", "gaps": "/api/gaps", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
             "exports": "/api/exports", "holds": "/api/holds", "users": "/api/users", "settings": "/api/settings",
             "cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
             "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify"}[endpoint]

@@ -62,6 +62,15 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         except alerts.AlertError as exc:
             raise ApiError(409, str(exc)) from None
 
+    @app.get("/api/gaps", tags=["alerts"])
+    def stream_gaps(camera: str | None = Query(None, max_length=TEXT), limit: int = Query(100, ge=1, le=1000),
+                    offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(watcher)) -> dict:
+        """When live streams were down (vigie run), newest first: camera, from, to, reason."""
+        from vigie.live.run import gaps
+
+        items, total = gaps(store, camera, limit, offset)
+        return page(items, limit, offset, total)
+
     @app.get("/api/alerts/stream", tags=["alerts"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
     async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),

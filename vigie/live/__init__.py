@@ -1,0 +1,1 @@
+"""Live analysis of the site's streams (`vigie run`, issue 6)."""
