@@ -129,3 +129,23 @@ def test_the_live_feed_sends_new_alerts_and_resumes_after_a_reconnect(env):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_camera_stats_and_heat_maps(env):
+    import cv2
+    import numpy as np
+
+    c = client(env, "investigator")
+    s = c.get("/api/stats/cam-a").json()
+    assert s["camera_id"] == "cam-a" and sum(r["tracks"] for r in s["hourly"]) == 2 and s["lines"] == {}
+    for kind in ("walk", "stop"):
+        r = c.get("/api/stats/cam-a/heatmap", params={"kind": kind})
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    walk = cv2.imdecode(np.frombuffer(c.get("/api/stats/cam-a/heatmap").content, np.uint8), cv2.IMREAD_COLOR)
+    assert walk.max() > 0  # the two tracks' feet are drawn
+    assert c.get("/api/stats/nowhere").status_code == 404
+    assert c.get("/api/stats/cam-a/heatmap", params={"kind": "face"}).status_code == 422
+    # operators see the last 24 hours: cam-b's only person track is 3 days old
+    op = client(env, "operator").get("/api/stats/cam-b").json()
+    assert [r for r in op["hourly"] if r["class"] == "person"] == [] and op["since"]

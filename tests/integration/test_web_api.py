@@ -124,6 +124,7 @@ ENDPOINTS = [
     ("patch", "/api/users/operator"), ("post", "/api/users/operator/password"), ("get", "/api/settings"),
     ("put", "/api/settings"), ("get", "/api/map"), ("get", "/api/alerts"), ("get", "/api/alerts/stream"),
     ("get", "/api/alerts/1/snapshot"), ("post", "/api/alerts/1/decision"), ("get", "/api/gaps"),
+    ("get", "/api/stats/cam-a"), ("get", "/api/stats/cam-a/heatmap"),
 ]
 
 
@@ -142,7 +143,7 @@ def test_the_no_session_list_covers_every_api_route(env):
     routes = {(m.lower(), r.path) for r in env["app"].routes if getattr(r, "path", "").startswith("/api/")
               for m in getattr(r, "methods", ()) if m != "HEAD"}
     listed = {(m, p.replace("{recent}", "{track_id}").replace("/1/lift", "/{hold_id}/lift")
-               .replace("/users/operator", "/users/{username}").replace("/alerts/1/", "/alerts/{alert_id}/")) for m, p in ENDPOINTS}
+               .replace("/users/operator", "/users/{username}").replace("/alerts/1/", "/alerts/{alert_id}/").replace("/stats/cam-a", "/stats/{camera_id}")) for m, p in ENDPOINTS}
     assert routes - {("post", "/api/login")} == listed
 
 
@@ -153,6 +154,7 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "map": set(ROLES),
     "alerts": {"operator", "investigator"},
     "gaps": {"operator", "investigator"},
+    "stats": {"operator", "investigator"},
     "clip": {"operator", "investigator"},
     "audit_export": {"auditor"},
     "unblur_status": {"investigator"},
@@ -195,7 +197,7 @@ def call(c, endpoint, env, just=True):
     if endpoint in posts:
         method, path, body = posts[endpoint]
         return getattr(c, method)(path, json=body) if body is not None else getattr(c, method)(path)
-    path = {"alerts": "/api/alerts", "gaps": "/api/gaps", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
+    path = {"alerts": "/api/alerts", "gaps": "/api/gaps", "stats": "/api/stats/cam-a", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
             "exports": "/api/exports", "holds": "/api/holds", "users": "/api/users", "settings": "/api/settings",
             "cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
             "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify"}[endpoint]

@@ -13,7 +13,7 @@ from vigie.web import ui
 from vigie.web.app import Services, create_app
 from vigie.web.ui import STATIC, mount_ui
 
-PAGES = ["/", "/map", "/search", "/track/1", "/trail/1", "/alerts", "/audit", "/admin"]
+PAGES = ["/", "/map", "/search", "/track/1", "/trail/1", "/alerts", "/dashboard", "/audit", "/admin"]
 OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js"]
 
 

@@ -168,6 +168,12 @@ class ApiContext:
                                 f"which is all role {user.role!r} may search (from {iso(lower)})", field="start")
         return query
 
+    def camera_known(self, camera_id: str) -> None:
+        """404 unless the camera is in the store's register."""
+        with self.store._read() as conn:
+            if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
+                raise ApiError(404, f"no camera has id {camera_id!r}")
+
     def effective_site(self):
         """The site file with the admin's stored settings applied (re-read per call: settings change)."""
         from vigie.settings import EffectiveSite

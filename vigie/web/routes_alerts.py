@@ -71,6 +71,34 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         items, total = gaps(store, camera, limit, offset)
         return page(items, limit, offset, total)
 
+    @app.get("/api/stats/{camera_id}", tags=["stats"])
+    def camera_stats(camera_id: str = Path(max_length=128), user: users.User = Depends(watcher)) -> dict:
+        """The camera's tracks per class per hour, and its line-crossing counts (operators: the last 24 hours)."""
+        from vigie import stats
+
+        ctx.camera_known(camera_id)
+        since = ctx.window_start(user)
+        lines = stats.line_counts(store, ctx.services.site, camera_id, since) if ctx.services.site else {}
+        ctx.record(user, "view_alerts", None, None, {"stats": camera_id})
+        return {"camera_id": camera_id, "since": since.isoformat() if since else None,
+                "hourly": stats.hourly_counts(store, camera_id, since), "lines": lines}
+
+    @app.get("/api/stats/{camera_id}/heatmap", tags=["stats"], response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def camera_heatmap(camera_id: str = Path(max_length=128), kind: Literal["walk", "stop"] = "walk",
+                       user: users.User = Depends(watcher)) -> Response:
+        """Where people walked (or stopped), over a blurred frame of the camera when a blurrer is configured."""
+        from vigie import stats
+
+        ctx.camera_known(camera_id)
+        grid, size = stats.heat_map(store, camera_id, kind, ctx.window_start(user))
+        background = None
+        if ctx.services.blurrer is not None:
+            with ctx.services.blur_lock:
+                background = stats.background_frame(store, camera_id, ctx.services.site, ctx.services.blurrer)
+        ctx.record(user, "view_alerts", None, None, {"heatmap": camera_id, "kind": kind})
+        return Response(stats.heat_map_png(grid, size, background), media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.get("/api/alerts/stream", tags=["alerts"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
     async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),

@@ -72,6 +72,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def trail_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
         return page("trail")
 
+    @app.get("/dashboard", include_in_schema=False)
+    def dashboard_page() -> FileResponse:
+        return page("dashboard")
+
     @app.get("/alerts", include_in_schema=False)
     def alerts_page() -> FileResponse:
         return page("alerts")

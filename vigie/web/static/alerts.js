@@ -61,3 +61,21 @@ pages.alerts = async function () {
     if (!filter.value || a.status === filter.value) replaceCard(a);
   });
 };
+
+pages.dashboard = async function () {
+  const select = $("camera");
+  const cams = await api("/api/cameras?limit=1000");
+  for (const c of cams.items) select.append(el("option", { value: c.id, text: c.name + " (" + c.id + ")" }));
+  async function show() {
+    const id = encodeURIComponent(select.value);
+    const s = await api("/api/stats/" + id);
+    $("hourly").replaceChildren(el("tr", {}, ["hour (UTC)", "class", "tracks"].map((h) => el("th", { text: h }))),
+      ...s.hourly.map((r) => el("tr", {}, [el("td", { text: r.hour }), el("td", { text: r.class }), el("td", { text: String(r.tracks) })])));
+    $("lines").replaceChildren(el("tr", {}, ["line", "in", "out"].map((h) => el("th", { text: h }))),
+      ...Object.entries(s.lines).map(([name, c]) => el("tr", {}, [el("td", { text: name }), el("td", { text: String(c.in) }), el("td", { text: String(c.out) })])));
+    $("heat-walk").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=walk");
+    $("heat-stop").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=stop");
+  }
+  select.addEventListener("change", () => show().catch(() => {}));
+  if (cams.items.length) await show();
+};

@@ -1,0 +1,51 @@
+"""`vigie stats`: counts per class per hour, line counts and heat maps of one camera."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    s = sub.add_parser("stats", help="a camera's counts per hour, line-crossing counts, heat maps of where people walk and stop")
+    s.add_argument("--camera", required=True)
+    s.add_argument("--site", help="site file (its line_crossing rules give the line counts; privacy masks for the picture)")
+    s.add_argument("--start", metavar="TIME", help="from (ISO 8601, UTC unless an offset is given)")
+    s.add_argument("--end", metavar="TIME", help="until (excluded)")
+    s.add_argument("--heatmap", metavar="FILE.png", help="write where people walked")
+    s.add_argument("--stops", metavar="FILE.png", help="write where people stopped")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_stats)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from vigie import stats
+    from vigie.cli import _site, _store
+    from vigie.rules.commands import _time
+
+    site = _site(args.site) if args.site else None
+    start, end = _time(args.start, "start"), _time(args.end, "end")
+    with _store() as store:
+        hourly = stats.hourly_counts(store, args.camera, start, end)
+        lines = stats.line_counts(store, site, args.camera, start, end) if site else {}
+        written = []
+        if args.heatmap or args.stops:
+            from vigie.privacy.blur import Blurrer
+
+            background = stats.background_frame(store, args.camera, site, Blurrer())
+            for kind, path in (("walk", args.heatmap), ("stop", args.stops)):
+                if path:
+                    grid, size = stats.heat_map(store, args.camera, kind, start, end)
+                    Path(path).write_bytes(stats.heat_map_png(grid, size, background))
+                    written.append(path)
+    if args.json:
+        print(json.dumps({"camera_id": args.camera, "hourly": hourly, "lines": lines, "written": written}, indent=2))
+        return 0
+    print(f"{args.camera}: tracks per hour (UTC, by first sighting)")
+    for row in hourly:
+        print(f"  {row['hour']}  {row['class']:<10} {row['tracks']:>6}")
+    for name, c in lines.items():
+        print(f"  line {name}: in {c['in']}, out {c['out']}")
+    for path in written:
+        print(f"Written: {path}")
+    return 0
