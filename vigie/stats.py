@@ -16,21 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.store.sqlite import iso
+from vigie.store.sqlite import VISIBLE_TRACKS as _VISIBLE
+from vigie.store.sqlite import in_view_sql as _window
 
-_VISIBLE = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"
 GRID = 4  # pixels per heat-map cell: fine enough for a 720p view, small enough to smooth cheaply
-
-
-def _window(start: datetime | None, end: datetime | None) -> tuple[str, list]:
-    sql, args = "", []
-    if start is not None:
-        sql += " AND t.last_seen >= ?"
-        args.append(iso(start))
-    if end is not None:
-        sql += " AND t.first_seen < ?"
-        args.append(iso(end))
-    return sql, args
 
 
 def hourly_counts(store, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[dict]:

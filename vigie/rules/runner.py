@@ -15,23 +15,15 @@ from typing import Iterable
 from vigie.alerts import store as alerts
 from vigie.rules.base import Event, RuleContext, RuleTrack
 from vigie.rules.registry import evaluate
-from vigie.store.sqlite import iso
+from vigie.store.sqlite import VISIBLE_TRACKS, in_view_sql
 from vigie.types import TrackPoint
-
-_VISIBLE = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"
-
 
 def stored_rule_tracks(store, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[RuleTrack]:
     """The camera's visible tracks in view during [start, end), with their points, oldest first."""
-    sql, args = f"SELECT t.id, t.class {_VISIBLE} AND t.camera_id = ?", [camera_id]
-    if start is not None:
-        sql += " AND t.last_seen >= ?"
-        args.append(iso(start))
-    if end is not None:
-        sql += " AND t.first_seen < ?"
-        args.append(iso(end))
+    window, args = in_view_sql(start, end)
     with store._read() as conn:
-        rows = conn.execute(sql + " ORDER BY t.first_seen, t.id", args).fetchall()
+        rows = conn.execute(f"SELECT t.id, t.class {VISIBLE_TRACKS} AND t.camera_id = ?{window} ORDER BY t.first_seen, t.id",
+                            [camera_id, *args]).fetchall()
         tracks = []
         for r in rows:
             pts = [TrackPoint(p["seq"], datetime.fromisoformat(p["t"].replace("Z", "+00:00")),

@@ -36,6 +36,23 @@ def now_iso() -> str:
     return iso(datetime.now(timezone.utc))
 
 
+# Tracks that are visible: those of finished analyses (complete, or partial for
+# a truncated file). Readers outside this module (rules, stats) select from it.
+VISIBLE_TRACKS = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"
+
+
+def in_view_sql(start: datetime | None, end: datetime | None) -> tuple[str, list]:
+    """SQL conditions (to follow a WHERE) for tracks in view at some moment of [start, end)."""
+    sql, args = "", []
+    if start is not None:
+        sql += " AND t.last_seen >= ?"
+        args.append(iso(start))
+    if end is not None:
+        sql += " AND t.first_seen < ?"
+        args.append(iso(end))
+    return sql, args
+
+
 def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
     """SHA-256 of the file's content: the same recording under another name is the same source."""
     h = hashlib.sha256()
