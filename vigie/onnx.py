@@ -7,7 +7,44 @@ ModelError that names the model.
 """
 from __future__ import annotations
 
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Callable
+
 from vigie.errors import ModelError
+
+
+def package_file(package: str, parts: tuple[str, ...], what: str, hint: str) -> Path:
+    """A file inside an installed package (model weights ship in registry packages), found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"{what} not found: the `{package}` package is not installed; install it with `{hint}`")
+    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
+    if not path.is_file():
+        raise ModelError(f"{what} {path} is missing from the `{package}` package: reinstall it with `{hint}`")
+    return path
+
+
+class LazySession:
+    """An onnxruntime session opened on first use, once, whichever thread asks first.
+
+    open_: returns the session (it raises ModelError naming the model when it cannot)."""
+
+    def __init__(self, open_: Callable[[], object]) -> None:
+        self._open = open_
+        self._session = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._open()
+        return self._session
 
 
 def cpu_session(model, threads: int, what: str, quiet: bool = False):

