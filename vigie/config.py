@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from vigie.errors import ConfigError
 from vigie.rules.registry import RuleConfig
+from vigie.types import PEOPLE_AND_VEHICLES
 
 
 class _Strict(BaseModel):
@@ -123,9 +124,10 @@ class AnalysisConfig(_Strict):
         ge=160,
     )
     fast_decode: bool = Field(True, description="Skip the in-loop deblocking filter of H.264/HEVC when decoding (about a quarter less decoding CPU; frames stay within ~42 dB PSNR).")
-    classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]] = Field(
-        default_factory=lambda: ["person", "bicycle", "car", "motorcycle", "bus", "truck"],
-        description="Classes to detect, track and store.",
+    classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck", "backpack", "handbag", "suitcase"]] = Field(
+        default_factory=lambda: list(PEOPLE_AND_VEHICLES),
+        description="Classes to detect, track and store. A camera with an abandoned-object rule also tracks "
+        "that rule's object classes.",
     )
     min_track_seconds: float = Field(0.5, description="Tracks shorter than this are not stored.", ge=0.0)
     motion_gate: MotionGateConfig = Field(default_factory=MotionGateConfig)
@@ -317,15 +319,19 @@ class SiteConfig(_Strict):
 
     def analysis_for(self, camera_id: str) -> AnalysisConfig:
         cam = self.camera(camera_id)
-        if cam.analysis is not None:
-            return cam.analysis
-        if cam.profile == "aerial":
-            return self.analysis.model_copy(update={
+        analysis = cam.analysis or self.analysis
+        if cam.analysis is None and cam.profile == "aerial":
+            analysis = analysis.model_copy(update={
                 "tiling": TilingConfig(enabled=True, rows=3, cols=3, overlap=0.25, full_frame=True),
                 "camera_motion": True,
                 "max_width": None,  # tiles exist to see small figures at full resolution
             })
-        return self.analysis
+        # An abandoned-object rule needs its objects tracked; asking for it is enough.
+        objects = [c for r in cam.rules if r.type == "abandoned_object" for c in r.object_classes]
+        missing = [c for c in dict.fromkeys(objects) if c not in analysis.classes]
+        if missing:
+            analysis = analysis.model_copy(update={"classes": [*analysis.classes, *missing]})
+        return analysis
 
 
 def _describe_location(raw: dict, loc: tuple) -> str:

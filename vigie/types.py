@@ -14,7 +14,12 @@ import numpy as np
 
 # The classes Vigie cares about, by COCO name. Backends map their own labels
 # onto these names (Darknet says "motorbike", COCO says "motorcycle").
-TRACKED_CLASSES: tuple[str, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+# New classes go at the end: search indexes store a class as its position here.
+PEOPLE_AND_VEHICLES: tuple[str, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+# Things people carry and may leave behind: tracked only on cameras that have an
+# abandoned-object rule (SiteConfig.analysis_for), so other cameras pay nothing.
+CARRIED_OBJECTS: tuple[str, ...] = ("backpack", "handbag", "suitcase")
+TRACKED_CLASSES: tuple[str, ...] = PEOPLE_AND_VEHICLES + CARRIED_OBJECTS
 CLASS_ID = {name: i for i, name in enumerate(TRACKED_CLASSES)}
 VEHICLE_CLASSES = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
 

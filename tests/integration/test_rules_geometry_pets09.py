@@ -15,7 +15,15 @@ import pytest
 
 from vigie.eval.mot import read_mot
 from vigie.rules.base import RuleContext, RuleTrack
-from vigie.rules.geometry import LineCrossingConfig, ZoneIntrusionConfig, count_crossings, crossings, evaluate
+from vigie.rules.geometry import (
+    CounterFlowConfig,
+    LineCrossingConfig,
+    LoiteringConfig,
+    ZoneIntrusionConfig,
+    count_crossings,
+    crossings,
+    evaluate,
+)
 from vigie.rules.geom import segment_param, signed_distance
 from vigie.types import TrackPoint
 
@@ -121,3 +129,38 @@ def test_lawn_zone_hours_in_paris_time(gt):
     assert evaluate(afternoon, tracks, CTX) == always
     assert evaluate(utc_reading, tracks, CTX) == []
     assert evaluate(utc_reading.model_copy(update={"timezone": "UTC"}), tracks, CTX) == always
+
+
+def test_lawn_loitering_is_the_two_wanderers_and_follows_the_threshold(gt):
+    tracks = gt_tracks(gt)
+    short = evaluate(LoiteringConfig(name="lawn", zone=LAWN, min_dwell_s=5), tracks, CTX)
+    assert short and {e.track_ids[0] for e in short} <= {3, 4}
+    for e in short:
+        track = next(t for t in tracks if t.track_id == e.track_ids[0])
+        inside = [p.timestamp for p in track.points if 100 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= 450 and 380 <= p.xyxy[3] <= 560]
+        # the stay lies within the person's time on the lawn, and lasts at least the threshold
+        assert inside[0] <= e.start and e.end <= inside[-1]
+        assert (e.end - e.start).total_seconds() >= 5
+    longest = max((e.end - e.start).total_seconds() for e in short)
+    assert evaluate(LoiteringConfig(name="lawn", zone=LAWN, min_dwell_s=longest + 1), tracks, CTX) == []
+
+
+def test_walkway_counter_flow_flags_those_walking_left(gt):
+    tracks = gt_tracks(gt)
+    walkway = [(250, 150), (480, 150), (480, 360), (250, 360)]
+    rule = CounterFlowConfig(name="walkway-rightwards", zone=walkway, direction_deg=90, min_displacement_px=10,
+                             min_duration_s=1.0)
+    events = evaluate(rule, tracks, CTX)
+    assert events
+    by_id = {t.track_id: t for t in tracks}
+    for e in events:
+        pts = [p for p in by_id[e.track_ids[0]].points if e.start <= p.timestamp <= e.end]
+        dx = (pts[-1].xyxy[0] + pts[-1].xyxy[2] - pts[0].xyxy[0] - pts[0].xyxy[2]) / 2
+        assert dx < 0, f"track {e.track_ids[0]} flagged while moving right"
+    # everyone who crosses the walkway line leftwards ("out") was flagged at some point
+    leftwards = {t.track_id for t in tracks if any(d == "out" for _, _, d in crossings(WALKWAY, t))}
+    assert leftwards and leftwards <= {e.track_ids[0] for e in events}
+    # the opposite rule flags those walking right instead
+    rightwards = {t.track_id for t in tracks if any(d == "in" for _, _, d in crossings(WALKWAY, t))}
+    opposite = evaluate(rule.model_copy(update={"direction_deg": 270}), tracks, CTX)
+    assert rightwards <= {e.track_ids[0] for e in opposite}

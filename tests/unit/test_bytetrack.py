@@ -212,9 +212,11 @@ def test_a_detection_too_weak_to_start_a_track_never_starts_one(score):
 @pytest.mark.parametrize(
     "first, then, same",
     [("person", "car", False), ("car", "person", False), ("person", "bicycle", False),
-     ("car", "truck", True), ("bus", "truck", True), ("motorcycle", "bicycle", True)],
+     ("car", "truck", True), ("bus", "truck", True), ("motorcycle", "bicycle", True),
+     ("backpack", "handbag", True), ("suitcase", "backpack", True),
+     ("person", "backpack", False), ("suitcase", "car", False), ("handbag", "person", False)],
 )
-def test_class_gate_people_only_with_people_vehicles_among_vehicles(first, then, same):
+def test_class_gate_each_kind_only_with_its_kind(first, then, same):
     path = walker(100, 300, 4, n=16)
     frames = scenario(a=[Seen(s.xyxy, 0.9, first if t < 8 else then) for t, s in enumerate(path)])
     tracker = ByteTracker(CFG, FPS)

@@ -6,6 +6,7 @@ import pytest
 from conftest import DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
 from vigie.config import SiteConfig, TrackerConfig, YoloV3TinyConfig, default_site, load_site
 from vigie.errors import ConfigError
+from vigie.types import PEOPLE_AND_VEHICLES
 
 
 def test_demo_site_loads():
@@ -19,6 +20,7 @@ def test_demo_site_loads():
     assert cam.calibration is not None and len(cam.calibration.image_points) == 4
     assert site.detector_for(DEMO_CAMERA).type == "nanodet"
     assert site.analysis_for("nimes-gare-01") == site.analysis
+    assert site.analysis_for("nimes-arenes-01") == site.analysis
 
 
 def test_relative_source_is_resolved_against_the_site_file():
@@ -52,6 +54,25 @@ def test_per_camera_overrides(tmp_path):
     assert site.detector_for("nimes-gare-01").input_size == 320
     assert site.analysis_for("nimes-gare-01").frame_step == 2
     assert site.analysis_for(DEMO_CAMERA).frame_step == 1
+
+
+def test_an_abandoned_object_rule_makes_its_camera_track_the_objects(tmp_path):
+    site = load_site(DEMO_SITE)
+    # the demo's esplanade watches for left luggage; the other cameras track people and vehicles only
+    assert site.analysis_for(DEMO_CAMERA).classes == [*PEOPLE_AND_VEHICLES, "backpack", "handbag", "suitcase"]
+    assert site.analysis_for("nimes-arenes-01").classes == list(PEOPLE_AND_VEHICLES)
+    raw = demo_raw()
+    raw["cameras"][3]["analysis"] = {"classes": ["person", "suitcase"]}
+    raw["cameras"][3]["rules"] = [{"type": "abandoned_object", "name": "bags", "object_classes": ["suitcase", "backpack"]}]
+    site = load_site(write_site(tmp_path, raw))
+    assert site.analysis_for("nimes-gare-01").classes == ["person", "suitcase", "backpack"]
+
+
+def test_an_abandoned_object_rule_refuses_objects_the_detector_cannot_track(tmp_path):
+    raw = demo_raw()
+    raw["cameras"][3]["rules"] = [{"type": "abandoned_object", "name": "bags", "object_classes": ["car"]}]
+    with pytest.raises(ConfigError, match="'car' is not an object"):
+        load_site(write_site(tmp_path, raw))
 
 
 def cam(i: int, **fields):

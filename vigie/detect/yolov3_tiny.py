@@ -21,7 +21,7 @@ import numpy as np
 
 from vigie.config import YoloV3TinyConfig
 from vigie.errors import ModelError
-from vigie.types import CLASS_ID, Detections
+from vigie.types import CLASS_ID, PEOPLE_AND_VEHICLES, Detections
 
 # Darknet's coco.names says "motorbike"; Vigie uses COCO's "motorcycle".
 _NAME_FIX = {"motorbike": "motorcycle"}
@@ -70,7 +70,7 @@ class YoloV3TinyDetector:
         self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
         self.out_names = self.net.getUnconnectedOutLayersNames()
         coco = [_NAME_FIX.get(n.strip(), n.strip()) for n in (folder / "coco.names").read_text().splitlines() if n.strip()]
-        wanted = set(classes) if classes else set(CLASS_ID)
+        wanted = set(classes) if classes else set(PEOPLE_AND_VEHICLES)
         # COCO index -> Vigie class id, -1 for classes we do not track
         self.coco_to_vigie = np.array([CLASS_ID[n] if n in wanted and n in CLASS_ID else -1 for n in coco], dtype=np.int16)
 

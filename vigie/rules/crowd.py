@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from vigie.errors import ConfigError
 from vigie.rules.base import Event, Point, RuleContext, RuleTrack
+from vigie.types import CARRIED_OBJECTS
 
 PERSON = "person"
 PERSON_HEIGHT_M = 1.70  # scale of an uncalibrated image, from a person's box height (crowd movement only)
@@ -146,8 +147,9 @@ class AbandonedObjectConfig(_Rule):
     """An object left static with nobody near it for min_duration_s; one event per object."""
 
     type: Literal["abandoned_object"] = "abandoned_object"
-    object_classes: list[str] = Field(default_factory=lambda: ["backpack", "handbag", "suitcase"], min_length=1,
-                                      description="Classes of track that are objects one can leave behind.")
+    object_classes: list[str] = Field(default_factory=lambda: list(CARRIED_OBJECTS), min_length=1,
+                                      description="Classes of track that are objects one can leave behind: "
+                                      f"any of {', '.join(CARRIED_OBJECTS)} (the camera then tracks them).")
     min_duration_s: float = Field(30.0, gt=0, description="Static and unattended this long makes an event.")
     static_m: float = Field(0.5, gt=0, description="An object moving less than this (m) from where it settled is static.")
     static_px: float = Field(15.0, gt=0, description="The same in image pixels, where the camera is not calibrated.")
@@ -161,6 +163,10 @@ class AbandonedObjectConfig(_Rule):
     def _no_person(cls, v: list[str]) -> list[str]:
         if PERSON in v:
             raise ValueError("'person' is not an object one leaves behind")
+        other = [c for c in v if c not in CARRIED_OBJECTS]
+        if other:
+            raise ValueError(f"{other[0]!r} is not an object the detector knows one can leave behind "
+                             f"(any of {', '.join(CARRIED_OBJECTS)})")
         return v
 
 

@@ -36,10 +36,10 @@ from vigie.rules.geom import (
     segment_param,
     signed_distance,
 )
-from vigie.types import TRACKED_CLASSES
+from vigie.types import PEOPLE_AND_VEHICLES
 
+# Zones, lines and flows are about people and vehicles; carried objects have their own rule.
 ClassName = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
-PEOPLE_AND_VEHICLES: tuple[str, ...] = TRACKED_CLASSES
 
 
 # --- configs ---------------------------------------------------------------------------

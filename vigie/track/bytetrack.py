@@ -17,9 +17,8 @@ import numpy as np
 from vigie.config import TrackerConfig
 from vigie.track.kalman import KalmanBox
 from vigie.track.matching import assign, iou_matrix
-from vigie.types import CLASS_ID, Detections
+from vigie.types import CARRIED_OBJECTS, TRACKED_CLASSES, Detections
 
-_PERSON = CLASS_ID["person"]
 # Detections.data column with an (N, D) unit appearance vector per box, NaN
 # rows where none was computed. Optional: without it, motion alone decides.
 APPEARANCE = "appearance"
@@ -61,12 +60,15 @@ class _Track:
         return max(self.class_votes, key=self.class_votes.get)
 
 
+# A track keeps its kind: people stay people; vehicle classes may swap among
+# themselves (detectors hesitate between car and truck), and so may carried
+# objects (backpack or handbag).
+_KIND = np.array([0 if name == "person" else 2 if name in CARRIED_OBJECTS else 1 for name in TRACKED_CLASSES])
+
+
 def _class_gate(track_classes: np.ndarray, det_classes: np.ndarray) -> np.ndarray:
-    """True where a track may take a detection: people only with people;
-    vehicle classes may swap (detectors hesitate between car and truck)."""
-    t_person = track_classes[:, None] == _PERSON
-    d_person = det_classes[None, :] == _PERSON
-    return t_person == d_person
+    """True where a track may take a detection: both of the same kind (_KIND)."""
+    return _KIND[track_classes][:, None] == _KIND[det_classes][None, :]
 
 
 class ByteTracker:

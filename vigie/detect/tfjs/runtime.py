@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 
 from vigie.detect.tfjs.convert import load_or_convert
-from vigie.types import CLASS_ID, Detections
+from vigie.types import CLASS_ID, PEOPLE_AND_VEHICLES, Detections
 
 # Where Vigie's classes sit among COCO's 80 (the order both models were trained with).
-COCO_INDEX = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7}
+COCO_INDEX = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7,
+              "backpack": 24, "handbag": 26, "suitcase": 28}
 
 
 def session(model_name: str, threads: int, int8_preprocess=None, input_hw: tuple[int, int] | None = None):
@@ -37,7 +38,7 @@ def session(model_name: str, threads: int, int8_preprocess=None, input_hw: tuple
 
 def coco_to_vigie(classes: list[str] | None) -> np.ndarray:
     """(80,) int16: the Vigie class id of each COCO class, -1 where not wanted."""
-    wanted = set(classes) if classes else set(CLASS_ID)
+    wanted = set(classes) if classes else set(PEOPLE_AND_VEHICLES)
     table = np.full(80, -1, dtype=np.int16)
     for name, idx in COCO_INDEX.items():
         if name in wanted:
