@@ -1,18 +1,10 @@
-"""StreamSource against a real RTSP camera on loopback, killed and restarted.
-
-The camera is Debian's ffmpeg playing a 20 s H.264 clip made from PETS09
-(vtest.avi) in real time (-re -stream_loop -1 -c copy) and publishing it over
-RTSP/TCP to `RtspRelay`, a minimal RTSP server in this module, from which the
-StreamSource plays. Debian's ffmpeg 5.1 cannot serve RTSP by itself:
-`-rtsp_flags listen` is a demuxer (input) flag, so `-f rtsp -rtsp_flags listen`
-as an output is ignored and ffmpeg connects out ("Connection refused").
-Killing the camera kills both ffmpeg and the relay (listening socket and
-connections): the reader sees its connection die and then connections refused,
-as with a real camera that goes off the network.
-"""
+"""StreamSource against a real RTSP camera on loopback (tests/loopback_camera.py:
+Debian's ffmpeg publishing a 20 s H.264 clip of PETS09 through a minimal RTSP
+relay), killed and restarted; and against files and servers that misbehave."""
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
 import subprocess
 import threading
@@ -22,166 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from loopback_camera import FFMPEG, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 from vigie.errors import VideoError
 from vigie.sources.stream import StreamSource, StreamUnavailable, mask_text, mask_url
 
-FFMPEG = "/usr/bin/ffmpeg"
-needs_ffmpeg = pytest.mark.skipif(
-    not Path(FFMPEG).is_file(),
-    reason="Debian's ffmpeg is missing (/usr/bin/ffmpeg): run `make setup` as root (apt-get install ffmpeg)",
-)
-CLIP_S = 20
-CLIP_FPS = 25
 UP_S = 4.0  # seconds the camera streams between outages in the fault test
-GOP = 12  # a keyframe every ~0.5 s: a reader that reconnects decodes again within half a second
-
-
-# --- a loopback RTSP camera ----------------------------------------------------------------
-class RtspRelay:
-    """A minimal RTSP server on 127.0.0.1: one publisher (ffmpeg: ANNOUNCE, SETUP,
-    RECORD, RTP interleaved in the TCP connection) and any number of players
-    (DESCRIBE, SETUP with TCP interleaved transport, PLAY), to which the
-    publisher's interleaved RTP/RTCP packets are copied as they arrive."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sdp = b""
-        self.publishing = threading.Event()
-        self.players: dict[socket.socket, threading.Lock] = {}
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.server = socket.create_server(("127.0.0.1", port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        for sock in [self.server, *self.conns]:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _send(self, conn: socket.socket, data: bytes, lock: threading.Lock) -> None:
-        with lock:
-            conn.sendall(data)
-
-    def _serve(self, conn: socket.socket) -> None:
-        lock = threading.Lock()
-        reader = conn.makefile("rb")
-        publisher = False
-        try:
-            while True:
-                first = reader.read(1)
-                if not first:
-                    return
-                if first == b"$":  # interleaved packet: channel, 16-bit length, payload
-                    head = reader.read(3)
-                    payload = reader.read(int.from_bytes(head[1:3], "big"))
-                    if publisher:
-                        for player, player_lock in list(self.players.items()):
-                            try:
-                                self._send(player, first + head + payload, player_lock)
-                            except OSError:
-                                self.players.pop(player, None)
-                    continue
-                request = (first + reader.readline()).decode().split()
-                headers = {}
-                while (line := reader.readline().decode()) not in ("\r\n", "\n", ""):
-                    key, _, value = line.partition(":")
-                    headers[key.strip().lower()] = value.strip()
-                body = reader.read(int(headers.get("content-length", 0)))
-                method, uri = request[0], request[1]
-                status, extra, content = "200 OK", "", b""
-                if method == "OPTIONS":
-                    extra = "Public: OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, TEARDOWN, GET_PARAMETER\r\n"
-                elif method == "ANNOUNCE":
-                    self.sdp, publisher = body, True
-                elif method == "DESCRIBE":
-                    if self.publishing.wait(5):
-                        content = self.sdp
-                        extra = f"Content-Base: {uri.rstrip('/')}/\r\nContent-Type: application/sdp\r\n"
-                    else:
-                        status = "404 Not Found"
-                elif method == "SETUP":
-                    if "interleaved" not in headers.get("transport", ""):
-                        status = "461 Unsupported Transport"
-                    else:
-                        extra = f"Transport: {headers['transport']}\r\nSession: 4242;timeout=60\r\n"
-                elif method in ("RECORD", "PLAY", "GET_PARAMETER", "TEARDOWN"):
-                    extra = "Session: 4242\r\n"
-                reply = f"RTSP/1.0 {status}\r\nCSeq: {headers.get('cseq', '0')}\r\n{extra}Content-Length: {len(content)}\r\n\r\n"
-                self._send(conn, reply.encode() + content, lock)
-                if method == "RECORD":
-                    self.publishing.set()
-                elif method == "PLAY":
-                    self.players[conn] = lock
-                elif method == "TEARDOWN":
-                    return
-        except (OSError, ValueError, IndexError):
-            return
-        finally:
-            self.players.pop(conn, None)
-            conn.close()
-
-
-class LoopbackCamera:
-    """ffmpeg publishing `clip` in real time, in a loop, through an RtspRelay on `port`."""
-
-    def __init__(self, clip: Path, port: int) -> None:
-        self.clip, self.port = clip, port
-        self.url = f"rtsp://127.0.0.1:{port}/live"
-        self.relay: RtspRelay | None = None
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.relay = RtspRelay(self.port)
-        self.proc = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
-             "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", f"rtsp://127.0.0.1:{self.port}/live"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if not self.relay.publishing.wait(timeout):
-            self.stop()
-            raise RuntimeError(f"ffmpeg did not start publishing on port {self.port}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc.stderr.close()
-            self.proc = None
-        if self.relay is not None:
-            self.relay.close()
-            self.relay = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def h264_clip(vtest, tmp_path_factory) -> Path:
-    """20 s of PETS09 as H.264 at 25 fps (its frames played faster than filmed), a keyframe every 12 frames."""
     if not Path(FFMPEG).is_file():
         pytest.skip("Debian's ffmpeg is missing (/usr/bin/ffmpeg): run `make setup` as root (apt-get install ffmpeg)")
-    path = tmp_path_factory.mktemp("live") / "pets09-25fps.mp4"
-    subprocess.run(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(vtest), "-frames:v", str(CLIP_S * CLIP_FPS),
-         "-vf", f"setpts=N/{CLIP_FPS}/TB", "-r", str(CLIP_FPS), "-c:v", "libx264", "-preset", "veryfast",
-         "-g", str(GOP), "-pix_fmt", "yuv420p", "-an", str(path)],
-        check=True, timeout=120)
-    return path
+    return make_h264_clip(vtest, tmp_path_factory.mktemp("live") / "pets09-25fps.mp4")
 
 
 class Reader:
@@ -374,6 +218,36 @@ def test_file_end_counts_as_a_drop_and_seq_goes_on(clip):
     assert frames[0].image.shape == (576, 768, 3)
 
 
+def test_a_dropped_camera_is_retried_at_once_then_with_growing_waits(clip, tmp_path):
+    """A camera that was streaming is retried every backoff_initial_s for fast_retry_s after it
+    drops (the outage is usually short, and every second waited is video lost), then with
+    doubling waits up to backoff_max_s. Here the camera is a file deleted once it has played."""
+    path = tmp_path / "camera.avi"
+    shutil.copy(clip, path)
+    attempts, stop = [], threading.Event()
+
+    def on_status(cam, status, detail):
+        if status == "dropped":
+            path.unlink(missing_ok=True)  # the camera goes away
+        elif status == "connecting":
+            attempts.append(time.monotonic())
+            if len(attempts) >= 14:
+                stop.set()
+
+    source = StreamSource(str(path), "cam-gone", analysis_fps=None, pace_files=False, stop_event=stop,
+                          backoff_initial_s=0.1, backoff_max_s=0.8, fast_retry_s=0.6, on_status=on_status)
+    for _ in source:
+        pass
+    dropped = attempts[1]  # reconnection is tried at once after the drop
+    waits = [b - a for a, b in zip(attempts[1:], attempts[2:])]
+    fast = [w for t, w in zip(attempts[1:], waits) if t - dropped < 0.6 - 0.05]
+    slow = [w for t, w in zip(attempts[1:], waits) if t - dropped >= 0.6 + 0.05]
+    assert len(fast) >= 4 and all(w < 0.25 for w in fast), waits
+    # after the fast window: 0.1, 0.2, 0.4, then 0.8 (the cap) each time
+    assert slow[-3:] == pytest.approx([0.8] * 3, abs=0.15) and slow[0] < 0.3, waits
+    assert all(b >= a - 0.1 for a, b in zip(slow, slow[1:])), waits
+
+
 def test_unsupported_url_is_refused_with_its_password_masked():
     with pytest.raises(VideoError, match=r"cam-x.*ftp://u:\*\*\*@host/x") as info:
         StreamSource("ftp://u:hunter22@host/x", "cam-x")
@@ -394,7 +268,7 @@ def test_password_masking():
 
 def test_settings_are_checked():
     for bad in (dict(analysis_fps=0), dict(read_timeout_s=0), dict(backoff_initial_s=5, backoff_max_s=1),
-                dict(max_attempts=0)):
+                dict(max_attempts=0), dict(fast_retry_s=-1)):
         with pytest.raises(ValueError):
             StreamSource("rtsp://127.0.0.1/x", "cam", **bad)
 

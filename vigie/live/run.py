@@ -9,6 +9,7 @@ finds to this process, which holds the one store writer:
 - after each chunk the camera's rules run over its last `rules_window` of
   tracks, and new events become alerts (blurred snapshot, webhooks, MQTT);
 - stream gaps (camera, from, to, reason) are stored as they are reported;
+  no track spans one (the worker ends its open tracks at each gap);
 - a camera that never connects is reported and the others go on.
 
 SIGINT or SIGTERM asks the workers to stop: each finishes its tracks in
@@ -46,11 +47,19 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
     analysis = site.analysis_for(camera_id)
     frames = 0
     pipeline = None
+    def on_gap(cam, start, end, reason) -> None:
+        # The video is not continuous across a gap (people came and went unseen): every
+        # open track ends at the gap, and what follows starts new tracks, with new ids.
+        out.put(("gap", cam, (start, end, reason)))
+        ended = pipeline.finish()
+        if ended:
+            out.put(("tracks", cam, ended))
+
     try:
         pipeline = CameraPipeline(camera, site, analysis_fps)
         source = StreamSource(camera.stream, camera_id, analysis_fps=analysis_fps, max_width=analysis.max_width,
                               skip_loop_filter=analysis.fast_decode, stop_event=stop, pace_files=pace_files,
-                              on_gap=lambda cam, start, end, reason: out.put(("gap", cam, (start, end, reason))),
+                              on_gap=on_gap,
                               on_status=lambda cam, status, detail: out.put(("status", cam, (status, detail))))
         out.put(("status", camera_id, ("starting", mask_url(camera.stream))))
         for frame in source:

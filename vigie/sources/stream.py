@@ -2,13 +2,25 @@
 network faults.
 
 `StreamSource` yields `Frame`s for as long as it runs: when the stream drops
-(end of stream, read error, read timeout) it reconnects with exponential
-backoff, records the outage as a gap, and carries on numbering frames where
+(end of stream, read error, read timeout) it reconnects, records the outage
+as a gap, and carries on numbering frames where
 it stopped, so that stored points never collide across reconnections.
 
-- Timestamps are the wall clock (UTC) when a frame is decoded: a live
-  camera's PTS restart at every reconnection and its clock is not to be
-  trusted. They are kept strictly increasing even if the clock steps back.
+- Retries: a camera that was streaming and dropped is retried every
+  `backoff_initial_s` for `fast_retry_s` (most outages are a switch or a
+  camera rebooting, and every second waited is a second of video lost once
+  it is back); after that, and for a camera that never connected, the wait
+  doubles up to `backoff_max_s`, so that a camera off for hours costs little.
+- Timestamps are UTC: the connection's anchor plus the frame's position by
+  the stream's own clock (PTS from the connection's first frame). The anchor
+  is the earliest (wall clock when decoded - position) seen so far: a frame
+  is never decoded before it is filmed, so this is tight as soon as decoding
+  has kept up once, and frames that waited in the buffers (while FFmpeg
+  opened the stream, or the analysis fell behind) keep their real spacing.
+  A live camera's PTS restart at every reconnection, so positions are only
+  compared within one connection. (A camera clock slower than ours by
+  50 ppm puts stamps 0.2 s behind per hour of one connection.) Timestamps
+  are kept strictly increasing even if the clock steps back.
 - Frames arrive at the stream's rate; about `analysis_fps` of them per second
   are kept, chosen by time (not by count), so a 25 fps or a 12.5 fps stream
   both give 5 analysed frames per second. The time is the stream's own clock
@@ -127,6 +139,7 @@ class StreamSource:
         read_timeout_s: float = 5.0,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        fast_retry_s: float = 60.0,
         max_attempts: int | None = None,
         on_gap: GapCallback | None = None,
         on_status: StatusCallback | None = None,
@@ -142,6 +155,8 @@ class StreamSource:
             raise ValueError("timeouts must be positive")
         if backoff_initial_s <= 0 or backoff_max_s < backoff_initial_s:
             raise ValueError("backoff_initial_s must be positive and at most backoff_max_s")
+        if fast_retry_s < 0:
+            raise ValueError("fast_retry_s must be zero or positive")
         if max_attempts is not None and max_attempts < 1:
             raise ValueError("max_attempts must be at least 1 (or None: retry for ever)")
         self.url = str(url)
@@ -153,6 +168,7 @@ class StreamSource:
         self.read_timeout_s = float(read_timeout_s)
         self.backoff_initial_s = float(backoff_initial_s)
         self.backoff_max_s = float(backoff_max_s)
+        self.fast_retry_s = float(fast_retry_s)
         self.max_attempts = max_attempts
         self.on_gap = on_gap
         self.on_status = on_status
@@ -193,6 +209,7 @@ class StreamSource:
         delay = self.backoff_initial_s
         gap_start: datetime | None = None  # time of the last frame before the current outage
         gap_reason = ""
+        dropped_at: float | None = None  # monotonic time the last working connection dropped
         period = 1.0 / self.analysis_fps if self.analysis_fps else 0.0
         while not self.stop_event.is_set():
             self._status(CONNECTING, f"{self.display_url}" + (f" (attempt {failures + 1})" if failures else ""))
@@ -209,7 +226,7 @@ class StreamSource:
                         for frame, now, position in self._frames(container):
                             if not got_frame:
                                 got_frame = True
-                                failures, delay = 0, self.backoff_initial_s
+                                failures, delay, dropped_at = 0, self.backoff_initial_s, None
                                 self.connections += 1
                             if gap_start is not None:
                                 self._gap(gap_start, now, gap_reason)
@@ -237,6 +254,7 @@ class StreamSource:
             if self._last_ts is not None and gap_start is None:
                 gap_start, gap_reason = self._last_ts, reason
             if got_frame:
+                dropped_at = time.monotonic()
                 self._status(DROPPED, reason)
                 log.warning("camera %s: stream %s dropped (%s); reconnecting", self.camera_id, self.display_url, reason)
                 # Reconnect at once after a drop: the camera may be back already.
@@ -248,11 +266,14 @@ class StreamSource:
                 self._status(UNAVAILABLE, message)
                 log.error("%s", message)
                 raise StreamUnavailable(message)
+            fast = dropped_at is not None and time.monotonic() - dropped_at < self.fast_retry_s
+            wait = self.backoff_initial_s if fast else delay
             log.info("camera %s: cannot connect to %s (%s); retrying in %.1f s",
-                     self.camera_id, self.display_url, reason, delay)
-            if self.stop_event.wait(delay):
+                     self.camera_id, self.display_url, reason, wait)
+            if self.stop_event.wait(wait):
                 return
-            delay = min(delay * 2, self.backoff_max_s)
+            if not fast:
+                delay = min(delay * 2, self.backoff_max_s)
 
     # --- internals ------------------------------------------------------------------
     def _options(self) -> dict[str, str]:
@@ -299,6 +320,7 @@ class StreamSource:
         rate = float(stream.average_rate or stream.guessed_rate or 25.0)
         start_mono = None
         first_pts = None
+        anchor: datetime | None = None  # wall-clock time of the stream's position 0 on this connection
         count = 0
         try:
             for frame in container.decode(stream):
@@ -321,7 +343,16 @@ class StreamSource:
                     mono = time.monotonic()
                 self.lag_s = max(0.0, (mono - start_mono) - offset)
                 self.max_lag_s = max(self.max_lag_s, self.lag_s)
-                now = self.clock()
+                # When the frame was filmed: anchor + its position by the stream's clock, the
+                # anchor being the earliest wall time - position seen on this connection (a
+                # frame cannot be decoded before it was filmed, so every frame bounds the
+                # anchor from above; the bound is tight whenever decoding has caught up). So a
+                # burst of frames that waited in the buffers (while FFmpeg opened the stream,
+                # or the analysis fell behind for a moment) keeps its real spacing.
+                wall = self.clock()
+                candidate = wall - timedelta(seconds=offset)
+                anchor = candidate if anchor is None else min(anchor, candidate)
+                now = anchor + timedelta(seconds=offset)
                 if self._last_ts is not None and now <= self._last_ts:
                     now = self._last_ts + timedelta(microseconds=1)
                 self._last_ts = now
