@@ -573,6 +573,33 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     assert error_text(page) == ""
 
 
+def test_dashboard_shows_counts_heat_maps_and_stream_gaps(new_page, server):
+    """Investigators see the demo's analysed footage (dated 2026-11-20; operators see the last 24 hours)."""
+    from playwright.sync_api import expect
+
+    from vigie.store.sqlite import now_iso
+
+    # a drop of the live stream, as `vigie run` records it
+    server.store.write(lambda conn: conn.execute(
+        "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES (?,?,?,?,?)",
+        (DEMO_CAMERA, "2026-11-20T13:00:41.200000Z", "2026-11-20T13:00:45.350000Z", "read failed: Connection reset by peer",
+         now_iso()))).result()
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/dashboard")
+    page.select_option("#camera", DEMO_CAMERA)
+    expect(page.locator("#lines")).to_contain_text("walkway-count")
+    lines = page.locator("#lines tr").nth(1).locator("td")
+    assert int(lines.nth(1).inner_text()) + int(lines.nth(2).inner_text()) > 0  # people crossed the walkway
+    expect(page.locator("#hourly")).to_contain_text("person")
+    expect(page.locator("[data-gap]")).to_contain_text("Connection reset by peer")
+    expect(page.locator("[data-gap] td").nth(2)).to_have_text("4.2")
+    for img in ("heat-walk", "heat-stop"):
+        page.wait_for_function(f"() => {{ const i = document.getElementById('{img}'); return i.complete && i.naturalWidth > 0; }}")
+    screenshot(page, "dashboard.png", full_page=True)
+    assert error_text(page) == ""
+
+
 # --- last: what left the machine ------------------------------------------------------------------------------
 def test_no_page_asked_anything_of_another_host(browser, server):
     if not server.requests:

@@ -73,6 +73,12 @@ pages.dashboard = async function () {
       ...s.hourly.map((r) => el("tr", {}, [el("td", { text: r.hour }), el("td", { text: r.class }), el("td", { text: String(r.tracks) })])));
     $("lines").replaceChildren(el("tr", {}, ["line", "in", "out"].map((h) => el("th", { text: h }))),
       ...Object.entries(s.lines).map(([name, c]) => el("tr", {}, [el("td", { text: name }), el("td", { text: String(c.in) }), el("td", { text: String(c.out) })])));
+    const g = await api("/api/gaps?limit=20&camera=" + id);
+    $("gaps-none").hidden = g.items.length > 0;
+    $("gaps").replaceChildren(...(g.items.length ? [el("tr", {}, ["from (UTC)", "to", "seconds", "reason"].map((h) => el("th", { text: h })))] : []),
+      ...g.items.map((r) => el("tr", { "data-gap": String(r.id) }, [el("td", { text: r.start.replace("T", " ").slice(0, 19) }),
+        el("td", { text: r.end.slice(11, 19) }),
+        el("td", { text: ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(1) }), el("td", { text: r.reason })])));
     $("heat-walk").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=walk");
     $("heat-stop").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=stop");
   }
