@@ -58,3 +58,9 @@ def test_drone_clip_counts_people_and_finds_the_group(pets09, tmp_path, monkeypa
     [event] = report.events
     assert event.kind == "gathering" and event.details["peak_size"] >= 3
     assert 12 <= (event.start - site.cameras[0].recording_start).total_seconds() + 12 <= 24
+    t0 = site.cameras[0].recording_start
+    print(f"\n{len(got)} frames; people per frame: truth mean {np.mean(truth):.2f}, Vigie mean {np.mean(got):.2f}; "
+          f"abs error mean {err.mean():.2f}, median {np.median(err):.0f}, exact in {np.mean(err == 0):.0%} of frames; "
+          f"max truth {max(truth)}, Vigie {report.max_people}; gathering radius {report.radius_px:.0f} px; event "
+          f"{(event.start - t0).total_seconds() + 12:.1f}-{(event.end - t0).total_seconds() + 12:.1f} s of S2L1, "
+          f"peak {event.details['peak_size']}")
