@@ -22,6 +22,19 @@ from vigie.types import Frame
 log = logging.getLogger(__name__)
 
 
+def configure_decoder(stream, skip_loop_filter: bool, threads: int):
+    """Set up a PyAV video stream's decoder (files and live streams alike); returns the stream."""
+    if skip_loop_filter:
+        # H.264/HEVC deblocking is a quarter of their decoding time; without
+        # it frames differ from the encoder's by ~42 dB PSNR, invisible at
+        # the detector's input size (bench/pipeline_speed.py measures both).
+        stream.codec_context.options = {"skip_loop_filter": "all"}
+    if threads != 1:
+        stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = threads
+    return stream
+
+
 @dataclass
 class VideoInfo:
     path: Path
@@ -118,15 +131,7 @@ class FileSource:
         seq = -1
         self._first_pts = None
         with self._open() as container:
-            stream = container.streams.video[0]
-            if self.skip_loop_filter:
-                # H.264/HEVC deblocking is a quarter of their decoding time; without
-                # it frames differ from the encoder's by ~42 dB PSNR, invisible at
-                # the detector's input size (bench/pipeline_speed.py measures both).
-                stream.codec_context.options = {"skip_loop_filter": "all"}
-            if self.decode_threads != 1:
-                stream.thread_type = "AUTO"
-                stream.codec_context.thread_count = self.decode_threads
+            stream = configure_decoder(container.streams.video[0], self.skip_loop_filter, self.decode_threads)
             try:
                 for frame in container.decode(stream):
                     seq += 1

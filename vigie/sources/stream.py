@@ -55,6 +55,7 @@ import av
 import numpy as np
 
 from vigie.errors import VideoError
+from vigie.sources.file import configure_decoder
 from vigie.types import Frame
 
 log = logging.getLogger(__name__)
@@ -309,14 +310,9 @@ class StreamSource:
         return mask_text(text, self.url)
 
     def _frames(self, container) -> Iterator[tuple["av.VideoFrame", datetime, float]]:
-        """The connection's decoded frames, each with its (strictly increasing) wall-clock
-        time and its position in seconds by the stream's clock from the connection's first frame."""
-        stream = container.streams.video[0]
-        if self.skip_loop_filter:
-            stream.codec_context.options = {"skip_loop_filter": "all"}
-        if self.decode_threads != 1:
-            stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = self.decode_threads
+        """The connection's decoded frames, each with its (strictly increasing) UTC time
+        and its position in seconds by the stream's clock from the connection's first frame."""
+        stream = configure_decoder(container.streams.video[0], self.skip_loop_filter, self.decode_threads)
         rate = float(stream.average_rate or stream.guessed_rate or 25.0)
         start_mono = None
         first_pts = None
