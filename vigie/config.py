@@ -134,6 +134,10 @@ class AnalysisConfig(_Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     tiling: TilingConfig = Field(default_factory=TilingConfig)
     camera_motion: bool = Field(False, description="Estimate the camera's own motion between frames (drones, PTZ) and apply it to the tracker's predictions.")
+    synopsis: bool = Field(True, description="Keep each track's tube (its pixels and foreground mask in every analysed "
+                           "frame) and a background per period, so `vigie synopsis` never decodes the source again.")
+    background_period_s: float = Field(900.0, description="Length of the periods a background (median of object-free "
+                                       "frames) is computed for; day and night get their own.", ge=10.0, le=86400.0)
     search_crops: int = Field(
         16,
         description="Crops of each person described for appearance search and `vigie adapt` (0: no appearance vectors).",

@@ -26,6 +26,7 @@ from vigie.detect.tiling import TiledDetector
 from vigie.errors import VideoError
 from vigie.privacy.masks import PrivacyMask
 from vigie.sources.file import FileSource
+from vigie.synopsis.capture import Background, BackgroundSampler, TubeRecorder
 from vigie.track.bytetrack import ByteTracker
 from vigie.track.cmc import CameraMotion
 from vigie.types import CLASS_ID, Detections, Frame, TrackSummary
@@ -75,6 +76,10 @@ class CameraPipeline:
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
+        # Video synopsis: tubes go with their tracks, backgrounds wait in self.backgrounds for the writer.
+        self.tubes = TubeRecorder() if self.analysis.synopsis else None
+        self.background = BackgroundSampler(camera.id, self.analysis.background_period_s) if self.analysis.synopsis else None
+        self.backgrounds: list[Background] = []
         self.privacy = PrivacyMask(camera.privacy_masks)
         self.times = StageTimes()
         self.frames_analysed = 0
@@ -86,6 +91,10 @@ class CameraPipeline:
         # Before anything looks at the frame: masked pixels are never analysed, cropped or stored.
         self.privacy.apply(frame)
         moving = self.gate.moving(frame.image)
+        if self.background is not None:
+            done = self.background.offer(frame, np.array([t.kf.box for t in self.tracker.tracks]).reshape(-1, 4))
+            if done:
+                self.backgrounds.append(done)
         t1 = time.perf_counter()
         self.times.motion += t1 - t0
         if not moving and not self.tracker.tracks:
@@ -107,7 +116,9 @@ class CameraPipeline:
         tracked = self.tracker.update(dets, camera_motion=warp, appearance=looks)
         t3 = time.perf_counter()
         self.describer.observe(frame, tracked, self.gate.mask_in)
-        ended = [s for s in (self.describer.finish(tid) for tid in self.tracker.pop_finished()) if s and self._long_enough(s)]
+        if self.tubes is not None:
+            self.tubes.observe(frame, tracked, self.gate.mask, self.gate.scale)
+        ended = self._end(self.tracker.pop_finished())
         t4 = time.perf_counter()
         self.times.detect += t2 - t1
         self.times.track += t3 - t2
@@ -118,7 +129,27 @@ class CameraPipeline:
     def finish(self) -> list[TrackSummary]:
         """End of the source: every track still open ends here."""
         ids = set(self.tracker.finish()) | set(self.describer.live_ids())
-        return [s for s in (self.describer.finish(tid) for tid in sorted(ids)) if s and self._long_enough(s)]
+        if self.background is not None:
+            done = self.background.finish()
+            if done:
+                self.backgrounds.append(done)
+        return self._end(sorted(ids))
+
+    def _end(self, track_ids) -> list[TrackSummary]:
+        """Summaries of the tracks that ended (long enough to keep), with their tubes."""
+        out = []
+        for tid in track_ids:
+            summary = self.describer.finish(tid)
+            tube = self.tubes.finish(tid) if self.tubes is not None else None
+            if summary and self._long_enough(summary):
+                summary.tube = tube
+                out.append(summary)
+        return out
+
+    def take_backgrounds(self) -> list[Background]:
+        """The period backgrounds finished since the last call (for the writer)."""
+        out, self.backgrounds = self.backgrounds, []
+        return out
 
     def _long_enough(self, s: TrackSummary) -> bool:
         return s.dwell_s >= self.analysis.min_track_seconds
@@ -219,6 +250,9 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
         for s in summaries:
             by_class[s.class_name] = by_class.get(s.class_name, 0) + 1
         pending.append(store.add_tracks(analysis_id, summaries))
+        backgrounds = pipeline.take_backgrounds()
+        if backgrounds:
+            pending.append(store.add_backgrounds(analysis_id, backgrounds))
 
     start = time.perf_counter()
     with frame_progress(source, camera_id, progress) as advance:

@@ -168,6 +168,8 @@ class TrackSummary:
     crop_base: str | None = None
     vector: "np.ndarray | None" = None
     vector_model: str | None = None
+    # Video synopsis: the track's tube (vigie.synopsis.capture.encode_tube), if kept.
+    tube: bytes | None = None
 
     @property
     def dwell_s(self) -> float:

@@ -114,6 +114,34 @@ def test_thumbnails_are_jpeg_files_of_the_track(analysed):
         assert img.shape[0] == pytest.approx(r["median_height_px"], rel=0.6)
 
 
+def test_each_track_keeps_its_tube_and_the_clip_its_background(analysed):
+    """Video synopsis needs no second decoding: every stored track has its tube (its
+    pixels and mask in each analysed frame where it was seen), and the clip a background
+    without the walkers."""
+    from vigie.synopsis.capture import decode_tube
+
+    _, rows, points, folder = analysed
+    with SQLiteStore(folder) as store, store._read() as conn:
+        tubes = {r[0]: (r[1], decode_tube(r[2])) for r in conn.execute("SELECT track_id, frames, data FROM tubes")}
+        [bg] = conn.execute("SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)).fetchall()
+    assert set(tubes) == {r["id"] for r in rows}
+    for tid, (frames, tube) in tubes.items():
+        # one tube frame per stored point, same frames, each a crop around the point's box
+        assert frames == len(points[tid]) == len(tube)
+        assert list(tube.seqs) == [p["seq"] for p in points[tid]]
+        for k in (0, len(tube) - 1):
+            x1, y1, x2, y2 = tube.rects[k]
+            p = points[tid][k]
+            assert x1 <= p["x1"] + 1 and y1 <= p["y1"] + 1 and x2 >= p["x2"] - 1 and y2 >= p["y2"] - 1
+            assert tube.image(k).shape[:2] == tube.mask(k).shape == (y2 - y1, x2 - x1)
+        # the motion gate's mask (coarse, and still learning the scene in these first 60
+        # frames) marks the walker in some frames; the renderer refines it on the background
+        assert any(tube.mask(k).any() for k in range(len(tube)))
+    assert bg["samples"] >= 3 and bg["start"] <= bg["end"]
+    background = cv2.imdecode(np.frombuffer(bg["jpeg"], np.uint8), cv2.IMREAD_COLOR)
+    assert background.shape[:2] == (576, 768)
+
+
 def test_analysing_the_same_clip_twice_leaves_no_duplicates(clip, clip_site_file, yolo_cached, tmp_path):
     site = load_site(clip_site_file)
     with SQLiteStore(tmp_path) as store:

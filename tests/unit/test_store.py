@@ -31,13 +31,13 @@ def analyse(store: SQLiteStore, tracks, camera="cam-a", fingerprint="f" * 64, st
 # --- migrations ---------------------------------------------------------------------------------
 def test_migrations_create_the_latest_schema_with_the_tables(tmp_path):
     with SQLiteStore(tmp_path) as s:
-        assert s.schema_version() == 8
+        assert s.schema_version() == 9
     conn = sqlite3.connect(tmp_path / "vigie.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
     assert {"schema_version", "cameras", "analyses", "tracks", "track_colours", "track_points", "thumbnails",
             "track_crops", "track_vectors", "appearance_models", "audit_log", "legal_holds", "legal_hold_tracks",
-            "users", "sessions", "unblur_grants", "exports", "settings", "alerts", "stream_gaps"} <= tables
+            "users", "sessions", "unblur_grants", "exports", "settings", "alerts", "stream_gaps", "tubes", "backgrounds"} <= tables
 
 
 def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
@@ -49,12 +49,12 @@ def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
     conn.close()
 
     with SQLiteStore(tmp_path) as s:  # would fail with "table cameras already exists" if re-applied
-        assert s.schema_version() == 8
+        assert s.schema_version() == 9
         assert len(s.list_tracks()) == 1
     conn = sqlite3.connect(tmp_path / "vigie.db")
     after = conn.execute("SELECT version, applied_at FROM schema_version").fetchall()
     conn.close()
-    assert after == before and [v for v, _ in after] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert after == before and [v for v, _ in after] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_upsert_cameras_updates_in_place(store):

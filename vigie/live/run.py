@@ -67,6 +67,8 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             _, ended = pipeline.process(frame)
             if ended:
                 out.put(("tracks", camera_id, ended))
+            for background in pipeline.take_backgrounds():
+                out.put(("background", camera_id, background))
     except StreamUnavailable as exc:
         out.put(("status", camera_id, ("unavailable", str(exc))))
     except Exception as exc:  # a broken camera must not take the others down: report it
@@ -76,6 +78,8 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             rest = pipeline.finish()
             if rest:
                 out.put(("tracks", camera_id, rest))
+            for background in pipeline.take_backgrounds():
+                out.put(("background", camera_id, background))
         out.put(("done", camera_id, frames))
 
 
@@ -84,6 +88,7 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
 class CameraState:
     url: str  # masked
     pending: list = field(default_factory=list)
+    backgrounds: list = field(default_factory=list)  # period backgrounds for video synopsis, written with the next chunk
     last_flush: float = field(default_factory=time.monotonic)
     status: str = "starting"
     detail: str = ""
@@ -159,6 +164,8 @@ class LiveRun:
         state = self.cameras[cam]
         if kind == "tracks":
             state.pending.extend(payload)
+        elif kind == "background":
+            state.backgrounds.append(payload)
         elif kind == "gap":
             start, end, reason = payload
             self._store_gap(cam, start, end, reason)
@@ -187,13 +194,16 @@ class LiveRun:
         """Write the camera's finished tracks as one live chunk, then run its rules."""
         state = self.cameras[cam]
         state.last_flush = time.monotonic()
-        if not state.pending:
+        if not state.pending and not state.backgrounds:
             return
         tracks, state.pending = state.pending, []
-        first = min(t.first_seen for t in tracks)
+        backgrounds, state.backgrounds = state.backgrounds, []
+        first = min([t.first_seen for t in tracks] + [b.start for b in backgrounds])
         fingerprint = f"live:{cam}:{iso(first)}:{uuid.uuid4().hex[:8]}"  # never replaces another chunk
         aid = self.store.begin_analysis(cam, state.url, fingerprint)
         self.store.add_tracks(aid, tracks).result()
+        if backgrounds:
+            self.store.add_backgrounds(aid, backgrounds).result()
         self.store.finish_analysis(aid, "complete", 0, 0, message="live")
         state.tracks += len(tracks)
         self._run_rules(cam)

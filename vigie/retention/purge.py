@@ -46,8 +46,10 @@ class CameraPurge:
     thumbnails_removed: int = 0  # files
     clips_removed: int = 0  # cached clip files
     analyses_removed: int = 0
+    backgrounds_removed: int = 0  # video synopsis backgrounds of expired periods
     track_ids: list[int] = field(default_factory=list, repr=False)  # removed ones
     analysis_ids: list[int] = field(default_factory=list, repr=False)
+    background_ids: list[int] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -133,6 +135,13 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
         cam.tracks_removed = len(cam.track_ids)
         cam.analysis_ids = _empty_analyses(conn, cam, removed_per_analysis)
         cam.analyses_removed = len(cam.analysis_ids)
+        # A synopsis background is footage too: it expires with its period, unless its
+        # analysis has a held track (whose synopsis then still has its background).
+        cam.background_ids = [r[0] for r in conn.execute(
+            "SELECT b.id FROM backgrounds b WHERE b.camera_id = ? AND b.end < ? AND NOT EXISTS"
+            f" (SELECT 1 FROM tracks t WHERE t.analysis_id = b.analysis_id AND {_HELD}) ORDER BY b.id",
+            (camera_id, cam.cutoff))]
+        cam.backgrounds_removed = len(cam.background_ids)
         plan.append(cam)
     return plan
 
@@ -157,12 +166,13 @@ def _apply(conn: sqlite3.Connection, plan: list[CameraPurge]) -> list[CameraPurg
     """Run inside the store's write transaction: any error rolls all of it back."""
     for cam in plan:
         _delete_tracks(conn, cam.track_ids)
+        conn.executemany("DELETE FROM backgrounds WHERE id = ?", [(b,) for b in cam.background_ids])
         _delete_analyses(conn, cam.analysis_ids)
     return plan
 
 
 def _delete_tracks(conn: sqlite3.Connection, track_ids: list[int]) -> None:
-    # Points, colours, thumbnails, crops and vectors cascade from tracks; the
+    # Points, colours, thumbnails, crops, vectors and tubes cascade from tracks; the
     # store's trigger aborts the whole purge if a track held by id slipped in.
     conn.executemany("DELETE FROM tracks WHERE id = ?", [(t,) for t in track_ids])
 

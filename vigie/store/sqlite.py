@@ -218,8 +218,16 @@ class SQLiteStore:
                 )
                 if t.thumbnail_jpeg:
                     conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, t.thumbnail_jpeg))
+                if t.tube:
+                    conn.execute("INSERT INTO tubes VALUES (?,?,?)", (tid, len(t.points), t.tube))
 
         return self.write(fn)
+
+    def add_backgrounds(self, analysis_id: int, backgrounds: list) -> Future:
+        """Queue a running analysis's period backgrounds (vigie.synopsis.capture.Background)."""
+        rows = [(analysis_id, b.camera_id, iso(b.start), iso(b.end), b.samples, b.jpeg) for b in backgrounds]
+        return self.write(lambda conn: conn.executemany(
+            "INSERT INTO backgrounds (analysis_id, camera_id, start, end, samples, jpeg) VALUES (?,?,?,?,?,?)", rows))
 
     def finish_analysis(self, analysis_id: int, status: str, frames_decoded: int, frames_analysed: int, message: str = "") -> None:
         """Make the analysis visible and retire earlier analyses of the same content, atomically."""
