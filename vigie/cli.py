@@ -301,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vigie.drone import register as register_drone
 
     register_drone(sub)
+    from vigie.synopsis.commands import register as register_synopsis
+
+    register_synopsis(sub)
     tr = sub.add_parser("trail", help="a track's likely path across the cameras, in time order, as GeoJSON and a map")
     tr.add_argument("track", type=int, help="id of the track to follow")
     tr.add_argument("--candidates", type=int, default=200, help="most similar tracks considered (default 200)")

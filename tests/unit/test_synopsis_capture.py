@@ -73,6 +73,7 @@ def test_tube_recorder_round_trip():
     assert rec.finish(7) is None  # given once
     assert len(tube) == 5 and list(tube.seqs) == [0, 1, 2, 3, 4] and tube.frame_size == (320, 240)
     assert tube.times[1] - tube.times[0] == pytest.approx(0.2)
+    assert tube.boxes[2].tolist() == [70, 100, 90, 160]
     for k in range(5):
         x1, y1, x2, y2 = tube.rects[k]
         img, mask = tube.image(k), tube.mask(k)
@@ -83,7 +84,7 @@ def test_tube_recorder_round_trip():
 
 
 def test_tube_blob_refuses_another_format():
-    blob = encode_tube(TubeFrames([0], [0.0], [(0, 0, 2, 2)], [b"x"], [b"y"], (4, 4)))
+    blob = encode_tube(TubeFrames([0], [0.0], [(0, 0, 2, 2)], [(0.5, 0.5, 1.5, 1.5)], [b"x"], [b"y"], (4, 4)))
     assert decode_tube(blob).jpegs == [b"x"]
     with pytest.raises(ValueError, match="tube format"):
         import io

@@ -32,7 +32,7 @@ CHUNK = 5000  # rows per fetch when streaming the log: memory stays flat for mil
 ACTIONS = frozenset({
     "login", "login_failed", "logout", "search", "similar", "trail", "view_track", "view_clip", "export",
     "settings", "user_admin", "hold_place", "hold_lift", "purge", "unblur_request", "view_unblurred",
-    "audit_read", "audit_export", "alert_decision", "view_alerts",
+    "audit_read", "audit_export", "alert_decision", "view_alerts", "synopsis", "view_synopsis",
 })
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")
 _COLUMNS = ", ".join(FIELDS)

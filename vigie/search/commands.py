@@ -29,18 +29,38 @@ _NUMBERS = (("min_speed", "--min-speed", "lowest ground speed, m/s (calibrated c
             ("max_height", "--max-height", "largest median box height, pixels"))
 
 
-def add_filter_flags(p: argparse.ArgumentParser) -> None:
-    """The filter, order and page flags shared by `search` and `similar`."""
+def add_attribute_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """The flags that filter on what a track is (class, colours, direction, speed, zone...)."""
     for field, flag, text in _LISTS:
-        p.add_argument(flag, dest=field, metavar="A,B", help=f"only {text} (comma-separated)")
+        if field not in skip:
+            p.add_argument(flag, dest=field, metavar="A,B", help=f"only {text} (comma-separated)")
     p.add_argument("--tolerance", dest="colour_tolerance", type=int, metavar="N",
                    help="a colour matches if among the track's first N ranked names (default 2)")
-    p.add_argument("--start", metavar="TIME", help="seen at or after this time (ISO 8601; UTC unless an offset is given)")
-    p.add_argument("--end", metavar="TIME", help="seen before this time")
     p.add_argument("--zone", dest="zones", action="append", metavar="CAMERA:X,Y,X,Y,X,Y",
                    help="a polygon in the camera's source pixels that a foot point must enter (repeatable)")
     for field, flag, text in _NUMBERS:
         p.add_argument(flag, dest=field, type=float, metavar="X", help=text)
+
+
+def attribute_filters(args: argparse.Namespace) -> dict:
+    """The attribute flags given (add_attribute_flags), as SearchQuery fields."""
+    data: dict = {}
+    for field, _, _ in _LISTS:
+        if getattr(args, field, None) is not None:
+            data[field] = [v for v in getattr(args, field).split(",") if v.strip()]
+    for field in ("colour_tolerance", *(f for f, _, _ in _NUMBERS)):
+        if getattr(args, field) is not None:
+            data[field] = getattr(args, field)
+    if args.zones:
+        data["zones"] = dict(_zone(z) for z in args.zones)
+    return data
+
+
+def add_filter_flags(p: argparse.ArgumentParser) -> None:
+    """The filter, order and page flags shared by `search` and `similar`."""
+    add_attribute_flags(p)
+    p.add_argument("--start", metavar="TIME", help="seen at or after this time (ISO 8601; UTC unless an offset is given)")
+    p.add_argument("--end", metavar="TIME", help="seen before this time")
     p.add_argument("--sort", help="relevance (default), time (oldest first), -time (newest first; write --sort=-time), dwell, -dwell, speed, -speed")
     p.add_argument("--limit", type=int, help="results per page (1-1000, default 50)")
     p.add_argument("--offset", type=int, help="results to skip")
@@ -51,15 +71,10 @@ def query_from_args(args: argparse.Namespace) -> SearchQuery:
     """The flags given, as a validated SearchQuery (flags not given keep the model's defaults)."""
     from vigie.search.query import parse_query
 
-    data: dict = {}
-    for field, _, _ in _LISTS:
-        if getattr(args, field) is not None:
-            data[field] = [v for v in getattr(args, field).split(",") if v.strip()]
-    for field in ("colour_tolerance", "start", "end", "sort", "limit", "offset", *(f for f, _, _ in _NUMBERS)):
+    data = attribute_filters(args)
+    for field in ("start", "end", "sort", "limit", "offset"):
         if getattr(args, field) is not None:
             data[field] = getattr(args, field)
-    if args.zones:
-        data["zones"] = dict(_zone(z) for z in args.zones)
     return parse_query(data)
 
 

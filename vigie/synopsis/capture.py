@@ -40,6 +40,7 @@ class TubeFrames:
     seqs: list[int] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # UTC, seconds since the epoch
     rects: list[tuple[int, int, int, int]] = field(default_factory=list)  # crop rectangle, decoded-frame pixels
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # the object's box, same pixels
     jpegs: list[bytes] = field(default_factory=list)
     masks: list[bytes] = field(default_factory=list)  # PNG, 0/255, the crop's size
     frame_size: tuple[int, int] = (0, 0)  # decoded frame (width, height)
@@ -51,7 +52,8 @@ class Tube:
 
     seqs: np.ndarray  # (n,) int64
     times: np.ndarray  # (n,) float64 UTC seconds
-    rects: np.ndarray  # (n, 4) int32 xyxy in decoded-frame pixels
+    rects: np.ndarray  # (n, 4) int32 xyxy in decoded-frame pixels: where each crop was cut
+    boxes: np.ndarray  # (n, 4) float32 xyxy in decoded-frame pixels: the object's box
     jpegs: list[bytes]
     masks: list[bytes]
     frame_size: tuple[int, int]
@@ -76,7 +78,8 @@ def encode_tube(t: TubeFrames) -> bytes:
     mask_data, mask_at = packed(t.masks)
     buf = io.BytesIO()
     np.savez(buf, format=np.array([TUBE_FORMAT]), seqs=np.asarray(t.seqs, np.int64), times=np.asarray(t.times, np.float64),
-             rects=np.asarray(t.rects, np.int32).reshape(-1, 4), frame_size=np.asarray(t.frame_size, np.int32),
+             rects=np.asarray(t.rects, np.int32).reshape(-1, 4), boxes=np.asarray(t.boxes, np.float32).reshape(-1, 4),
+             frame_size=np.asarray(t.frame_size, np.int32),
              jpeg_data=jpeg_data, jpeg_at=jpeg_at, mask_data=mask_data, mask_at=mask_at)
     return buf.getvalue()
 
@@ -86,7 +89,7 @@ def decode_tube(blob: bytes) -> Tube:
         if int(z["format"][0]) != TUBE_FORMAT:
             raise ValueError(f"tube format {int(z['format'][0])} is not {TUBE_FORMAT}")
         jd, ja, md, ma = z["jpeg_data"].tobytes(), z["jpeg_at"], z["mask_data"].tobytes(), z["mask_at"]
-        return Tube(z["seqs"], z["times"], z["rects"],
+        return Tube(z["seqs"], z["times"], z["rects"], z["boxes"],
                     [jd[ja[i]:ja[i + 1]] for i in range(len(ja) - 1)],
                     [md[ma[i]:ma[i + 1]] for i in range(len(ma) - 1)],
                     tuple(int(v) for v in z["frame_size"]))
@@ -147,6 +150,7 @@ class TubeRecorder:
             tube.seqs.append(frame.seq)
             tube.times.append(t)
             tube.rects.append(rect)
+            tube.boxes.append(tuple(float(v) for v in box))
             tube.jpegs.append(jpeg.tobytes())
             tube.masks.append(png.tobytes())
 

@@ -1,0 +1,154 @@
+"""Video synopsis figures: condensation, object area lost to collisions, order
+inversions, and build time against the source's duration.
+
+Two recordings, each analysed by Vigie as the demo's esplanade camera
+(examples/nimes-demo.yaml), then condensed from the stored tubes:
+
+- **pets09**: PETS09-S2L1 itself (vtest.avi, 795 frames at 7 fps, 113.6 s).
+- **long**: one hour assembled from the only real footage here, said plainly:
+  S2L1 four times, every quarter of an hour (as filmed, mirrored left-right,
+  played backwards, and both), the rest of each quarter being the plaza with
+  nobody in it (the temporal median of S2L1's frames, a still picture: the
+  dataset has no empty stretch). 25,200 frames at 7 fps, H.264.
+
+The build time counts selecting the tracks and decoding their tubes, packing,
+and rendering (faces blurred with the Blurrer, H.264): everything after the
+analysis. Its baseline, in the same run, is the source's duration, and a
+plain decode of the source video for reference.
+
+Run: .venv/bin/python bench/synopsis.py [--recording pets09|long|both] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import av
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vigie.config import load_site  # noqa: E402
+from vigie.pipeline import analyse_file  # noqa: E402
+from vigie.privacy.blur import Blurrer  # noqa: E402
+from vigie.store.sqlite import SQLiteStore  # noqa: E402
+from vigie.synopsis.make import make_synopsis  # noqa: E402
+
+VTEST = ROOT.parent / "shared" / "data" / "pets09-s2l1" / "vtest.avi"
+SITE = ROOT / "examples" / "nimes-demo.yaml"
+CAMERA = "nimes-esplanade-01"
+START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+FPS = 7
+QUARTER = 15 * 60
+
+
+def pets09_frames() -> list[np.ndarray]:
+    with av.open(str(VTEST)) as c:
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+
+
+def assemble_long(path: Path, frames: list[np.ndarray]) -> float:
+    """The hour described above; returns its duration in seconds."""
+    empty = np.median(np.stack(frames[::8]), axis=0).astype(np.uint8)
+    variants = [frames, [f[:, ::-1] for f in frames], frames[::-1], [f[:, ::-1] for f in frames[::-1]]]
+    total = 4 * QUARTER * FPS
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        s.options = {"preset": "veryfast", "crf": "23"}
+        empty_frame = av.VideoFrame.from_ndarray(empty, format="bgr24")
+        for k in range(total):
+            quarter, at = divmod(k, QUARTER * FPS)
+            img = variants[quarter][at] if at < len(frames) else None
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24") if img is not None else empty_frame
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return total / FPS
+
+
+def decode_seconds(path: Path) -> float:
+    t = time.perf_counter()
+    with av.open(str(path)) as c:
+        for _ in c.decode(video=0):
+            pass
+    return time.perf_counter() - t
+
+
+def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths: list[float | None]) -> list[dict]:
+    raw = yaml.safe_load(SITE.read_text())
+    cam = next(c for c in raw["cameras"] if c["id"] == CAMERA)
+    cam.update(recording_start=START.isoformat().replace("+00:00", "Z"), frame_rate=FPS)
+    cam["source"] = str(video)
+    site_file = work / "site.yaml"
+    site_file.write_text(yaml.safe_dump(raw))
+    data = work / f"var-{name}"
+    os.environ["VIGIE_DATA"] = str(data)
+    rows = []
+    with SQLiteStore(data) as store:
+        t = time.perf_counter()
+        report = analyse_file(video, CAMERA, load_site(site_file), store, progress=True)
+        analysis_s = time.perf_counter() - t
+        with store._read() as conn:
+            n, size, frames = conn.execute("SELECT count(*), sum(length(data)), sum(frames) FROM tubes").fetchone()
+        print(f"{name}: analysed in {analysis_s:.0f} s, {report.tracks} tracks; tubes {size / 1e6:.1f} MB for {frames} "
+              f"object-frames ({size / frames / 1e3:.1f} kB each)", flush=True)
+        decode_s = decode_seconds(video)
+        for length in lengths:
+            out = work / f"synopsis-{name}-{length or 'auto'}"
+            r = make_synopsis(store, CAMERA, START, START + timedelta(seconds=duration_s + 1), out,
+                              length_s=length, blurrer=blurrer)
+            row = {"recording": name, "length asked": f"{length:.0f} s" if length else "auto (<= 5 %)",
+                   "objects": r.objects, "source s": round(r.source_s, 1), "synopsis s": round(r.synopsis_s, 1),
+                   "condensation": round(r.condensation, 1), "box overlap": round(r.collision_fraction, 4),
+                   "area lost": round(r.lost_fraction, 4), "inversions": r.inversions,
+                   "pairs": r.objects * (r.objects - 1) // 2,
+                   "build s": round(r.seconds, 1), "of which blur s": round(r.seconds_blur, 1),
+                   "source / build": round(duration_s / r.seconds, 1), "decode-only s": round(decode_s, 1),
+                   "tube MB": round(size / 1e6, 1), "video": r.video}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--recording", choices=("pets09", "long", "both"), default="both")
+    ap.add_argument("--keep", metavar="DIR", help="keep the work folder (videos, stores, synopses) here")
+    args = ap.parse_args()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vigie-synopsis-"))
+    work.mkdir(parents=True, exist_ok=True)
+    blurrer = Blurrer(threads=1)
+    rows = []
+    try:
+        if args.recording in ("pets09", "both"):
+            rows += run("pets09", VTEST, 795 / FPS, work, blurrer, [None, 30.0])
+        if args.recording in ("long", "both"):
+            frames = pets09_frames()
+            video = work / "long-hour.mp4"
+            t = time.perf_counter()
+            duration = assemble_long(video, frames)
+            print(f"assembled {duration:.0f} s in {time.perf_counter() - t:.0f} s", flush=True)
+            rows += run("long", video, duration, work, blurrer, [None, 180.0])
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    keys = [k for k in rows[0] if k != "video"] if rows else []
+    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
