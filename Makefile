@@ -78,9 +78,13 @@ demo: setup
 	$(BIN)/vigie trail $$($(BIN)/vigie search --class person --upper red --camera nimes-esplanade-01 --limit 1 --json \
 	  | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["hits"][0]["track_id"])') \
 	  --geojson $(VIGIE_DATA)/trail.geojson --map $(VIGIE_DATA)/trail.html --png $(VIGIE_DATA)/trail.png
+	@echo; echo "Everyone the esplanade camera saw, at once, each with their time (video synopsis):"
+	$(BIN)/vigie synopsis --camera nimes-esplanade-01 --from $(DEMO_T0) --to $(DEMO_T1) --site $(DEMO_SITE) \
+	  --out $(VIGIE_DATA)/synopsis --still $(VIGIE_DATA)/synopsis.png --purpose "make demo"
 	@echo
 	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, contact-sheet.jpg (every track's best crop),"
-	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them)."
+	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them),"
+	@echo "  synopsis/synopsis.mp4 (the synopsis; synopsis.json says which track is where) and synopsis.png."
 	@echo
 	@# An investigator to look with (admins see no media); its password is printed once, on the first run.
 	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || $(BIN)/vigie user add demo.investigator --role investigator --generate

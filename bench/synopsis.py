@@ -85,7 +85,8 @@ def decode_seconds(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths: list[float | None]) -> list[dict]:
+def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths: list[float | None],
+        reuse: bool = False) -> list[dict]:
     raw = yaml.safe_load(SITE.read_text())
     cam = next(c for c in raw["cameras"] if c["id"] == CAMERA)
     cam.update(recording_start=START.isoformat().replace("+00:00", "Z"), frame_rate=FPS)
@@ -96,18 +97,21 @@ def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths:
     os.environ["VIGIE_DATA"] = str(data)
     rows = []
     with SQLiteStore(data) as store:
-        t = time.perf_counter()
-        report = analyse_file(video, CAMERA, load_site(site_file), store, progress=True)
-        analysis_s = time.perf_counter() - t
+        with store._read() as conn:
+            done = conn.execute("SELECT count(*) FROM analyses WHERE status = 'complete'").fetchone()[0]
+        if not (reuse and done):
+            t = time.perf_counter()
+            report = analyse_file(video, CAMERA, load_site(site_file), store, progress=True)
+            print(f"{name}: analysed in {time.perf_counter() - t:.0f} s, {report.tracks} tracks", flush=True)
         with store._read() as conn:
             n, size, frames = conn.execute("SELECT count(*), sum(length(data)), sum(frames) FROM tubes").fetchone()
-        print(f"{name}: analysed in {analysis_s:.0f} s, {report.tracks} tracks; tubes {size / 1e6:.1f} MB for {frames} "
-              f"object-frames ({size / frames / 1e3:.1f} kB each)", flush=True)
+        print(f"{name}: {n} tubes, {size / 1e6:.1f} MB for {frames} object-frames ({size / frames / 1e3:.1f} kB each)",
+              flush=True)
         decode_s = decode_seconds(video)
         for length in lengths:
             out = work / f"synopsis-{name}-{length or 'auto'}"
             r = make_synopsis(store, CAMERA, START, START + timedelta(seconds=duration_s + 1), out,
-                              length_s=length, blurrer=blurrer)
+                              length_s=length, blurrer=blurrer, label_timezone=load_site(site_file).timezone)
             row = {"recording": name, "length asked": f"{length:.0f} s" if length else "auto (<= 5 %)",
                    "objects": r.objects, "source s": round(r.source_s, 1), "synopsis s": round(r.synopsis_s, 1),
                    "condensation": round(r.condensation, 1), "box overlap": round(r.collision_fraction, 4),
@@ -121,10 +125,41 @@ def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths:
     return rows
 
 
+def picture(video: Path, out: Path) -> None:
+    """S2L1's frame 300 beside the synopsis frame showing the most objects, captioned."""
+    import cv2
+
+    index = json.loads(video.with_suffix(".json").read_text())
+    busiest = max(range(index["frames"]), key=lambda j: len(index["frame_objects"][j]))
+    with av.open(str(video)) as c:
+        synopsis = next(f for j, f in enumerate(c.decode(video=0)) if j == busiest).to_ndarray(format="bgr24")
+    with av.open(str(VTEST)) as c:
+        source = next(f for j, f in enumerate(c.decode(video=0)) if j == 300).to_ndarray(format="bgr24")
+    source = cv2.resize(source, (synopsis.shape[1], synopsis.shape[0]))
+    # faces in the source frame are blurred too: this picture goes in the README
+    source, _ = Blurrer().blur(source, person_boxes=None)
+    times = sorted(o["time"] for o in index["frame_objects"][busiest])
+    captions = [f"source: one frame of the recording ({len(index['objects'])} objects over "
+                f"{index['figures']['source_s'] / 60:.0f} min)",
+                f"synopsis frame {busiest}: {len(times)} objects seen {times[0][11:16]}-{times[-1][11:16]} UTC "
+                f"(labels in {index['label_timezone']})"]
+    panels = []
+    for img, text in zip((source, synopsis), captions):
+        band = np.full((34, img.shape[1], 3), 30, np.uint8)
+        cv2.putText(band, text, (8, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        panels.append(np.vstack([band, img]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), np.hstack([panels[0], np.full((panels[0].shape[0], 8, 3), 255, np.uint8), panels[1]]))
+    print(f"picture: {out}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--recording", choices=("pets09", "long", "both"), default="both")
     ap.add_argument("--keep", metavar="DIR", help="keep the work folder (videos, stores, synopses) here")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: reuse the recordings and analyses already there")
+    ap.add_argument("--picture", metavar="FILE.png", help="write a source frame beside the busiest frame of the last "
+                    "automatic synopsis (the README's picture)")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vigie-synopsis-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -132,17 +167,21 @@ def main() -> int:
     rows = []
     try:
         if args.recording in ("pets09", "both"):
-            rows += run("pets09", VTEST, 795 / FPS, work, blurrer, [None, 30.0])
+            rows += run("pets09", VTEST, 795 / FPS, work, blurrer, [None, 30.0], args.reuse)
         if args.recording in ("long", "both"):
-            frames = pets09_frames()
             video = work / "long-hour.mp4"
-            t = time.perf_counter()
-            duration = assemble_long(video, frames)
-            print(f"assembled {duration:.0f} s in {time.perf_counter() - t:.0f} s", flush=True)
-            rows += run("long", video, duration, work, blurrer, [None, 180.0])
+            duration = 4 * QUARTER
+            if not (args.reuse and video.exists()):
+                t = time.perf_counter()
+                duration = assemble_long(video, pets09_frames())
+                print(f"assembled {duration:.0f} s in {time.perf_counter() - t:.0f} s", flush=True)
+            rows += run("long", video, duration, work, blurrer, [None, 180.0], args.reuse)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    if args.picture and rows:
+        auto = [r for r in rows if r["length asked"].startswith("auto")][-1]
+        picture(Path(auto["video"]), Path(args.picture))
     keys = [k for k in rows[0] if k != "video"] if rows else []
     print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
     for r in rows:

@@ -269,6 +269,8 @@ class AlertsConfig(_Strict):
 class SiteConfig(_Strict):
     name: str = Field(description="The site (city, network) this file describes.")
     controller: str | None = Field(None, description="The data controller and how to contact them, shown in the public camera register.", max_length=500)
+    timezone: str = Field("UTC", description="The site's local time zone (IANA name, e.g. Europe/Paris): times written on "
+                          "pictures and videos (synopsis labels) are in it; stored times are always UTC.")
     map: MapConfig = Field(default_factory=MapConfig, description="Map tiles for the web application.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Where alerts are sent besides the web application.")
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
@@ -278,6 +280,17 @@ class SiteConfig(_Strict):
     legal_max_retention_days: int = Field(
         30, description="The longest retention the law allows this site (in France, one month for public-space video): no camera may exceed it.", ge=1
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Paris)") from None
+        return v
 
     @model_validator(mode="after")
     def _retention_within_legal_max(self) -> "SiteConfig":
