@@ -6,8 +6,8 @@ Two recordings, each analysed by Vigie as the demo's esplanade camera
 
 - **pets09**: PETS09-S2L1 itself (vtest.avi, 795 frames at 7 fps, 113.6 s).
 - **long**: one hour assembled from the only real footage here, said plainly:
-  S2L1 four times, every quarter of an hour (as filmed, mirrored left-right,
-  played backwards, and both), the rest of each quarter being the plaza with
+  S2L1 four times, every quarter of an hour (as filmed, played backwards,
+  its second half first, and that backwards), the rest of each quarter being the plaza with
   nobody in it (the temporal median of S2L1's frames, a still picture: the
   dataset has no empty stretch). 25,200 frames at 7 fps, H.264.
 
@@ -59,7 +59,9 @@ def pets09_frames() -> list[np.ndarray]:
 def assemble_long(path: Path, frames: list[np.ndarray]) -> float:
     """The hour described above; returns its duration in seconds."""
     empty = np.median(np.stack(frames[::8]), axis=0).astype(np.uint8)
-    variants = [frames, [f[:, ::-1] for f in frames], frames[::-1], [f[:, ::-1] for f in frames[::-1]]]
+    # Not mirrored: a mirrored plaza would not match the period's background, as no real camera's does.
+    swapped = frames[len(frames) // 2:] + frames[:len(frames) // 2]
+    variants = [frames, frames[::-1], swapped, swapped[::-1]]
     total = 4 * QUARTER * FPS
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx264", rate=FPS)
@@ -136,8 +138,16 @@ def picture(video: Path, out: Path) -> None:
     with av.open(str(VTEST)) as c:
         source = next(f for j, f in enumerate(c.decode(video=0)) if j == 300).to_ndarray(format="bgr24")
     source = cv2.resize(source, (synopsis.shape[1], synopsis.shape[0]))
-    # faces in the source frame are blurred too: this picture goes in the README
-    source, _ = Blurrer().blur(source, person_boxes=None)
+    # heads in the source frame are blurred as the synopsis blurs them (this picture goes in the README):
+    # the ground truth's boxes of that frame
+    from vigie.eval.mot import read_mot
+    from vigie.privacy.blur import obscure
+    from vigie.synopsis.render import HEAD_SHARE
+
+    gt = read_mot(VTEST.parent / "gt.txt")
+    for _, _, x, y, w, h, *_ in gt[gt[:, 0] == 301]:
+        x1, y1, x2 = max(0, int(x)), max(0, int(y)), int(x + w)
+        obscure(source, (x1, y1, min(source.shape[1], x2), y1 + max(2, int(h * HEAD_SHARE))))
     times = sorted(o["time"] for o in index["frame_objects"][busiest])
     captions = [f"source: one frame of the recording ({len(index['objects'])} objects over "
                 f"{index['figures']['source_s'] / 60:.0f} min)",
