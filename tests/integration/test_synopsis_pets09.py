@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DEMO_CAMERA, copy_data_dir
+from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 from vigie.cli import EXIT_USAGE, main
 from vigie.search.engine import search
 from vigie.search.query import parse_query
@@ -156,9 +156,11 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00Z", "--to", "2026-11-20T13:02:00Z",
                  "--class", "person", "--length", "8", "--no-blur", "--out", str(out), "--no-progress",
-                 "--purpose", "test", "--json"]) == 0
+                 "--purpose", "test", "--site", str(DEMO_SITE), "--still", str(tmp_path / "still.png"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["objects"] >= 5 and (out / "synopsis.mp4").stat().st_size > 10_000
+    assert cv2.imread(str(tmp_path / "still.png")).shape == (576, 768, 3)
+    assert json.loads((out / "synopsis.json").read_text())["label_timezone"] == "Europe/Paris"  # the demo site's
     assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "yesterday", "--to", "2026-11-20T13:02:00Z"]) == EXIT_USAGE
     assert "not an ISO 8601 time" in capsys.readouterr().err
     assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00", "--to", "2026-11-20T13:02:00Z",

@@ -22,6 +22,8 @@ def register(sub) -> None:
     s.add_argument("--max-collision", type=float, default=0.05, metavar="F",
                    help="largest share of object area that may overlap another object (default 0.05)")
     s.add_argument("--format", choices=("mp4", "webm"), default="mp4", help="H.264 MP4 (default) or VP8 WebM")
+    s.add_argument("--site", help="site file: its time zone is used for the labels (default UTC)")
+    s.add_argument("--still", metavar="FILE.png", help="also write the synopsis frame that shows the most objects")
     s.add_argument("--out", metavar="DIR", help="folder for synopsis.<format> and synopsis.json (default $VIGIE_DATA/synopses/...)")
     s.add_argument("--no-blur", action="store_true", help="do not blur faces and plates (investigators with a case only)")
     s.add_argument("--purpose", help="why the synopsis is made (written to the audit log)")
@@ -49,6 +51,11 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
 
     start, end = _time(args.start, "from"), _time(args.end, "to")
     filters = attribute_filters(args)
+    timezone = "UTC"
+    if args.site:
+        from vigie.cli import _site
+
+        timezone = _site(args.site).timezone
     blurrer = None
     if not args.no_blur:
         from vigie.privacy.blur import Blurrer
@@ -70,13 +77,15 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
 
         try:
             report = make_synopsis(store, args.camera, start, end, out, filters, args.length_s, args.max_collision,
-                                   blurrer, args.format, progress=progress if bar else None)
+                                   blurrer, args.format, progress=progress if bar else None, label_timezone=timezone)
         finally:
             if bar:
                 bar.close()
         audit_append(store, _console_actor(), "console", "synopsis", case_ref=args.case_ref, purpose=args.purpose,
                      details={"camera": args.camera, "from": args.start, "to": args.end, "filters": filters,
                               "blurred": blurrer is not None, "objects": report.objects, "video": report.video})
+    if args.still:
+        _write_still(Path(report.video), Path(report.index), Path(args.still))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
@@ -91,3 +100,18 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
         print(f"{report.without_tube} matching tracks have no tube (analysed before Vigie kept them) and are not shown")
     print(f"video: {report.video}\nindex: {report.index}")
     return 0
+
+
+def _write_still(video: Path, index: Path, out: Path) -> None:
+    """The frame of the synopsis that shows the most objects, as a PNG."""
+    import av
+    import cv2
+
+    frames = json.loads(index.read_text())["frame_objects"]
+    busiest = max(range(len(frames)), key=lambda j: len(frames[j]))
+    with av.open(str(video)) as container:
+        for j, frame in enumerate(container.decode(video=0)):
+            if j == busiest:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(out), frame.to_ndarray(format="bgr24"))
+                return

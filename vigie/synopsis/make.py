@@ -45,9 +45,11 @@ class SynopsisReport:
 
 def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir: Path, filters: dict | None = None,
                   length_s: float | None = None, max_collision: float = 0.05, blurrer=None, video_format: str = "mp4",
-                  name: str = "synopsis", progress: Callable[[int, int], None] | None = None) -> SynopsisReport:
+                  name: str = "synopsis", progress: Callable[[int, int], None] | None = None,
+                  label_timezone: str = "UTC") -> SynopsisReport:
     """Write <out_dir>/<name>.<mp4|webm> and <name>.json; `length_s` None: the shortest synopsis
-    whose objects overlap by at most `max_collision` of their area."""
+    whose objects overlap by at most `max_collision` of their area. Labels are written in
+    `label_timezone` (the site's); the index's times are UTC."""
     if video_format not in ("mp4", "webm"):
         raise SynopsisError(f"synopsis format {video_format!r}: mp4 or webm")
     if length_s is not None and length_s <= 0:
@@ -64,8 +66,10 @@ def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir
     video, index = out_dir / f"{name}.{video_format}", out_dir / f"{name}.json"
     figures = {"source_s": round(selection.source_s, 2), "condensation": None,
                "collision_fraction": round(packing.collision_fraction, 4), "inversions": packing.inversions}
+    from zoneinfo import ZoneInfo
+
     stats = render(selection, packing.starts, packing.length, video, index, blurrer=blurrer, progress=progress,
-                   extra={"figures": figures})
+                   label_tz=ZoneInfo(label_timezone), extra={"figures": figures, "label_timezone": label_timezone})
     t3 = time.perf_counter()
     synopsis_s = packing.length / selection.fps
     return SynopsisReport(camera_id, str(video), str(index), len(selection.objects), packing.length, selection.fps,
@@ -73,3 +77,62 @@ def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir
                           packing.collision_fraction, stats.lost_fraction, packing.inversions, selection.without_tube,
                           t1 - t0, t2 - t1, t3 - t2, stats.seconds_blur, stats.blur_regions,
                           packing.collision_fraction <= max_collision + 1e-9 or length is not None)
+
+
+def check_request(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
+                  length_s: float | None = None, max_collision: float = 0.05, max_tracks: int = 20000) -> int:
+    """Refuse early, with make_synopsis' own messages, what cannot be made (a reserved filter, a
+    reversed period, an unknown camera, too many or no matching tracks, no tube, no background), reading no tube
+    and rendering nothing: for a caller that queues the synopsis (the web app). The number of matching
+    tracks that have a tube. What only the tubes' frames tell (none inside the period) is still found
+    by make_synopsis."""
+    from vigie.search.engine import search
+    from vigie.search.query import parse_query
+    from vigie.store.sqlite import iso
+    from vigie.synopsis.build import _utc
+
+    if length_s is not None and length_s <= 0:
+        raise SynopsisError(f"synopsis length {length_s} s: must be more than 0")
+    if not 0 <= max_collision < 1:
+        raise SynopsisError(f"synopsis max collision {max_collision}: a fraction from 0 to 1")
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, [], {})}
+    for reserved in ("cameras", "start", "end", "limit", "offset", "sort"):
+        if reserved in filters:
+            raise SynopsisError(f"synopsis filter {reserved}: set by the synopsis itself (camera, from, to)")
+    start, end = _utc(start, "from"), _utc(end, "to")
+    if start >= end:
+        raise SynopsisError(f"synopsis period: 'from' ({iso(start)}) must be before 'to' ({iso(end)})")
+    with store._read() as conn:
+        known = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
+    if camera_id not in known:
+        raise SynopsisError(f"camera {camera_id!r} is not in the store (known: {', '.join(known) or 'none'})")
+    ids: list[int] = []
+    while True:
+        result = search(store, parse_query({**filters, "cameras": [camera_id], "start": start, "end": end, "sort": "time",
+                                            "limit": 1000, "offset": len(ids)}))
+        if result.total > max_tracks:
+            raise SynopsisError(f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
+                                "ask for a shorter period or narrower filters")
+        ids += [h.track_id for h in result.hits]
+        if not result.hits or len(ids) >= result.total:
+            break
+    if not ids:
+        raise SynopsisError(f"no track of camera {camera_id} matches in {iso(start)} - {iso(end)}"
+                            + (f" with {filters}" if filters else "") + ": nothing to show")
+    with_tube = 0
+    with store._read() as conn:
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            with_tube += conn.execute(f"SELECT count(*) FROM tubes WHERE track_id IN ({','.join('?' * len(chunk))})",
+                                      chunk).fetchone()[0]
+        backgrounds = conn.execute(
+            "SELECT count(*) FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
+            " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ?",
+            (camera_id, iso(start), iso(end))).fetchone()[0]
+    if not with_tube:
+        raise SynopsisError(f"the {len(ids)} matching tracks have no tube (analysed before Vigie kept them, or with "
+                            "analysis.synopsis off): analyse the recording again to make a synopsis")
+    if not backgrounds:
+        raise SynopsisError(f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
+                            "(analysed before Vigie kept them): analyse the recording again")
+    return with_tube
