@@ -61,9 +61,10 @@ class Selection:
     filters: dict = field(default_factory=dict)
 
 
-def select(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
-           max_tracks: int = 20000) -> Selection:
-    """The tracks of `camera_id` in [start, end) that pass `filters` (SearchQuery fields), with their tubes."""
+def matching_tracks(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
+                    max_tracks: int = 20000) -> tuple[datetime, datetime, dict, list[int]]:
+    """Check a synopsis request and find its tracks: (start, end in UTC, the filters given, track ids
+    in time order). Raises SynopsisError for what cannot be made, naming why."""
     from vigie.search.engine import search
     from vigie.search.query import parse_query
 
@@ -83,23 +84,25 @@ def select(store, camera_id: str, start: datetime, end: datetime, filters: dict 
         query = parse_query({**filters, "cameras": [camera_id], "start": start, "end": end, "sort": "time",
                              "limit": 1000, "offset": len(ids)})
         result = search(store, query)
+        if result.total > max_tracks:
+            raise SynopsisError(f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
+                                "ask for a shorter period or narrower filters")
         ids += [h.track_id for h in result.hits]
         if not result.hits or len(ids) >= result.total:
             break
-        if len(ids) > max_tracks:
-            raise SynopsisError(f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
-                                "ask for a shorter period or narrower filters")
-    backgrounds = _backgrounds(store, camera_id, start, end)
     if not ids:
         raise SynopsisError(f"no track of camera {camera_id} matches in {iso(start)} - {iso(end)}"
                             + (f" with {filters}" if filters else "") + ": nothing to show")
+    return start, end, filters, ids
+
+
+def select(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
+           max_tracks: int = 20000) -> Selection:
+    """The tracks of `camera_id` in [start, end) that pass `filters` (SearchQuery fields), with their tubes."""
+    start, end, filters, ids = matching_tracks(store, camera_id, start, end, filters, max_tracks)
+    backgrounds = _backgrounds(store, camera_id, start, end)
     tubes, classes = _tubes(store, ids)
-    if not tubes:
-        raise SynopsisError(f"the {len(ids)} matching tracks have no tube (analysed before Vigie kept them, or with "
-                            "analysis.synopsis off): analyse the recording again to make a synopsis")
-    if not backgrounds:
-        raise SynopsisError(f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
-                            "(analysed before Vigie kept them): analyse the recording again")
+    require_material(camera_id, start, end, len(ids), len(tubes), len(backgrounds))
     fps = _frame_rate(tubes.values())
     t0, t1 = start.timestamp(), end.timestamp()
     first = min(float(t.times[(t.times >= t0) & (t.times < t1)].min()) for t in tubes.values()
@@ -115,6 +118,17 @@ def select(store, camera_id: str, start: datetime, end: datetime, filters: dict 
     source_s = sum((min(b, end) - max(a, start)).total_seconds() for a, b, _ in backgrounds)
     return Selection(camera_id, start, end, fps, datetime.fromtimestamp(first, tz=timezone.utc), objects, backgrounds,
                      source_s, max(sizes), len(ids) - len(tubes), filters)
+
+
+def require_material(camera_id: str, start: datetime, end: datetime, tracks: int, with_tube: int,
+                     backgrounds: int) -> None:
+    """A synopsis needs tubes and a background: say what to do when the analysis kept neither."""
+    if not with_tube:
+        raise SynopsisError(f"the {tracks} matching tracks have no tube (analysed before Vigie kept them, or with "
+                            "analysis.synopsis off): analyse the recording again to make a synopsis")
+    if not backgrounds:
+        raise SynopsisError(f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
+                            "(analysed before Vigie kept them): analyse the recording again")
 
 
 def to_pack_tubes(selection: Selection) -> list[PackTube]:

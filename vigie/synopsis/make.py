@@ -52,10 +52,7 @@ def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir
     `label_timezone` (the site's); the index's times are UTC."""
     if video_format not in ("mp4", "webm"):
         raise SynopsisError(f"synopsis format {video_format!r}: mp4 or webm")
-    if length_s is not None and length_s <= 0:
-        raise SynopsisError(f"synopsis length {length_s} s: must be more than 0")
-    if not 0 <= max_collision < 1:
-        raise SynopsisError(f"synopsis max collision {max_collision}: a fraction from 0 to 1")
+    _check_settings(length_s, max_collision)
     t0 = time.perf_counter()
     selection = select(store, camera_id, start, end, filters)
     t1 = time.perf_counter()
@@ -86,39 +83,11 @@ def check_request(store, camera_id: str, start: datetime, end: datetime, filters
     and rendering nothing: for a caller that queues the synopsis (the web app). The number of matching
     tracks that have a tube. What only the tubes' frames tell (none inside the period) is still found
     by make_synopsis."""
-    from vigie.search.engine import search
-    from vigie.search.query import parse_query
     from vigie.store.sqlite import iso
-    from vigie.synopsis.build import _utc
+    from vigie.synopsis.build import matching_tracks, require_material
 
-    if length_s is not None and length_s <= 0:
-        raise SynopsisError(f"synopsis length {length_s} s: must be more than 0")
-    if not 0 <= max_collision < 1:
-        raise SynopsisError(f"synopsis max collision {max_collision}: a fraction from 0 to 1")
-    filters = {k: v for k, v in (filters or {}).items() if v not in (None, [], {})}
-    for reserved in ("cameras", "start", "end", "limit", "offset", "sort"):
-        if reserved in filters:
-            raise SynopsisError(f"synopsis filter {reserved}: set by the synopsis itself (camera, from, to)")
-    start, end = _utc(start, "from"), _utc(end, "to")
-    if start >= end:
-        raise SynopsisError(f"synopsis period: 'from' ({iso(start)}) must be before 'to' ({iso(end)})")
-    with store._read() as conn:
-        known = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
-    if camera_id not in known:
-        raise SynopsisError(f"camera {camera_id!r} is not in the store (known: {', '.join(known) or 'none'})")
-    ids: list[int] = []
-    while True:
-        result = search(store, parse_query({**filters, "cameras": [camera_id], "start": start, "end": end, "sort": "time",
-                                            "limit": 1000, "offset": len(ids)}))
-        if result.total > max_tracks:
-            raise SynopsisError(f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
-                                "ask for a shorter period or narrower filters")
-        ids += [h.track_id for h in result.hits]
-        if not result.hits or len(ids) >= result.total:
-            break
-    if not ids:
-        raise SynopsisError(f"no track of camera {camera_id} matches in {iso(start)} - {iso(end)}"
-                            + (f" with {filters}" if filters else "") + ": nothing to show")
+    _check_settings(length_s, max_collision)
+    start, end, filters, ids = matching_tracks(store, camera_id, start, end, filters, max_tracks)
     with_tube = 0
     with store._read() as conn:
         for k in range(0, len(ids), 500):
@@ -129,10 +98,12 @@ def check_request(store, camera_id: str, start: datetime, end: datetime, filters
             "SELECT count(*) FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
             " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ?",
             (camera_id, iso(start), iso(end))).fetchone()[0]
-    if not with_tube:
-        raise SynopsisError(f"the {len(ids)} matching tracks have no tube (analysed before Vigie kept them, or with "
-                            "analysis.synopsis off): analyse the recording again to make a synopsis")
-    if not backgrounds:
-        raise SynopsisError(f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
-                            "(analysed before Vigie kept them): analyse the recording again")
+    require_material(camera_id, start, end, len(ids), with_tube, backgrounds)
     return with_tube
+
+
+def _check_settings(length_s: float | None, max_collision: float) -> None:
+    if length_s is not None and length_s <= 0:
+        raise SynopsisError(f"synopsis length {length_s} s: must be more than 0")
+    if not 0 <= max_collision < 1:
+        raise SynopsisError(f"synopsis max collision {max_collision}: a fraction from 0 to 1")
