@@ -600,6 +600,85 @@ def test_dashboard_shows_counts_heat_maps_and_stream_gaps(new_page, server):
     assert error_text(page) == ""
 
 
+# --- the synopsis ---------------------------------------------------------------------------------------------------
+def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, server):
+    """An investigator (the demo is dated 2026-11-20: operators see the last 24 hours) builds a synopsis of the
+    esplanade's people, pauses it on a busy frame and clicks on one of them: its track opens, its clip shown at
+    the moment the synopsis showed."""
+    from datetime import datetime
+    from urllib.parse import parse_qs
+
+    from playwright.sync_api import expect
+
+    page = investigator_on(new_page, "/synopsis")
+    page.select_option("#camera", DEMO_CAMERA)
+    page.fill("#from", "2026-11-20T13:00")
+    page.fill("#to", "2026-11-20T13:02")
+    page.select_option("#class", "person")
+    page.fill("#length", "20")
+    page.click("#synopsis-form button[type=submit]")
+    expect(page.locator("#progress-box")).to_be_visible()
+    page.wait_for_function("() => { const v = document.getElementById('synopsis-video'); return v.readyState >= 2 && v.videoWidth > 0; }",
+                           timeout=300_000)
+    assert error_text(page) == ""
+    expect(page.locator("#status")).to_have_text("Ready.")
+    sid = parse_qs(urlsplit(page.url).query)["id"][0]
+    index = page.evaluate("async id => (await fetch('/api/synopses/' + id + '/index')).json()", sid)
+    assert index["camera"] == DEMO_CAMERA and index["objects"]
+    expect(page.locator("#objects tr[data-track]")).to_have_count(len(index["objects"]))
+    expect(page.locator(f'#mine tr[data-synopsis="{sid}"]')).to_contain_text("ready")
+
+    # Where the picture is drawn: the element's box, the video scaled to fit (object-fit: contain), centred.
+    geo = page.evaluate("""() => { const v = document.getElementById('synopsis-video'), r = v.getBoundingClientRect();
+        return {x: r.left + v.clientLeft, y: r.top + v.clientTop, w: v.clientWidth, h: v.clientHeight, vw: v.videoWidth, vh: v.videoHeight}; }""")
+    scale = min(geo["w"] / geo["vw"], geo["h"] / geo["vh"])
+    ox, oy = (geo["w"] - geo["vw"] * scale) / 2, (geo["h"] - geo["vh"] * scale) / 2
+
+    def on_screen(x, y):
+        return geo["x"] + ox + x * geo["vw"] / index["width"] * scale, geo["y"] + oy + y * geo["vh"] / index["height"] * scale
+
+    def area(b):
+        return (b[2] - b[0]) * (b[3] - b[1])
+
+    # The busiest frame's objects whose centre is theirs (the smallest box holding it) and clear of the control bar;
+    # of those, the one with the shortest track (its clip is rendered below).
+    lengths = {o["track"]: datetime.fromisoformat(o["original_end"].replace("Z", "+00:00"))
+               - datetime.fromisoformat(o["original_start"].replace("Z", "+00:00")) for o in index["objects"]}
+    choices = []
+    for j in sorted(range(index["frames"]), key=lambda j: -len(index["frame_objects"][j]))[:20]:
+        for o in index["frame_objects"][j]:
+            cx, cy = (o["box"][0] + o["box"][2]) / 2, (o["box"][1] + o["box"][3]) / 2
+            holding = [x for x in index["frame_objects"][j] if x["box"][0] <= cx <= x["box"][2] and x["box"][1] <= cy <= x["box"][3]]
+            if min(holding, key=lambda x: area(x["box"]))["track"] == o["track"] and on_screen(cx, cy)[1] < geo["y"] + geo["h"] - 60:
+                choices.append((lengths[o["track"]], -len(index["frame_objects"][j]), j, o, (cx, cy)))
+        if choices:
+            break
+    assert choices, "no object of the busiest frames can be clicked on"
+    _, _, frame, obj, (cx, cy) = min(choices, key=lambda c: c[:3])
+    assert len(index["frame_objects"][frame]) >= 3
+    page.evaluate("""t => new Promise(done => { const v = document.getElementById('synopsis-video'); v.pause();
+        v.addEventListener('seeked', done, { once: true }); v.currentTime = t; })""", (frame + 0.5) / index["fps"])
+    page.wait_for_function("() => { const v = document.getElementById('synopsis-video'); return v.paused && v.readyState >= 3 && !v.seeking; }")
+    x, y = on_screen(cx, cy)
+    page.mouse.move(x, y)
+    expect(page.locator("#hint")).to_contain_text(f"#{obj['track']} person at ")
+    page.wait_for_timeout(1000)  # the player's loading ring, after the seek, fades out
+    screenshot(page, "synopsis.png", full_page=True)
+
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(rf"/track/{obj['track']}\?t="))
+    assert parse_qs(urlsplit(page.url).query)["t"] == [obj["time"]]
+    expect(page.locator("#attrs tr").first).to_be_visible()
+    # the clip is loaded by itself and shown at that moment: (t - first point) + its lead-in, give or take a frame
+    expect(page.locator("#clip-status")).to_contain_text(f"Shown at {obj['time'][11:19]} UTC", timeout=300_000)
+    first = server.store.track_points(obj["track"])[0]
+    lead = min(first["seq"], 7) / 7  # the demo camera films at 7 fps; a track seen from the recording's start has less
+    wanted = (datetime.fromisoformat(obj["time"].replace("Z", "+00:00"))
+              - datetime.fromisoformat(first["t"].replace("Z", "+00:00"))).total_seconds() + lead
+    assert abs(page.evaluate("() => document.getElementById('clip').currentTime") - wanted) < 0.3
+    assert error_text(page) == ""
+
+
 # --- last: what left the machine ------------------------------------------------------------------------------
 def test_no_page_asked_anything_of_another_host(browser, server):
     if not server.requests:

@@ -339,11 +339,38 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     cams = {c["camera_id"]: c for c in json.loads(out)["cameras"]}
     assert cams["cam-a"]["retention_days"] == 5 and cams["cam-a"]["tracks_removed"] == 1 and cams["cam-a"]["tracks_held"] == 1
     rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
-    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files, 0 clip files and 0 analyses; 1 expired tracks kept")
+    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses and 0 analyses; 1 expired tracks kept")
 
     run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
     rc, out = run_cli(["hold", "list", "--all", "--json"], capsys)
     assert json.loads(out)[0]["lifted_by"] == "insp. a"
     rc, out = run_cli(["purge", "--site", str(site_file), "--json"], capsys)
     assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "clips_removed": 0,
-                                         "analyses_removed": 1}
+                                         "analyses_removed": 1, "synopses_removed": 0}
+
+
+# --- synopses ---------------------------------------------------------------------------------------------
+def _synopsis(store, name: str, track_ids: list[int], until, camera: str = "cam-a"):
+    folder = store.data_dir / "synopses" / name
+    folder.mkdir(parents=True)
+    (folder / "synopsis.mp4").write_bytes(b"video")
+    (folder / "synopsis.json").write_text(json.dumps(
+        {"camera": camera, "from": "2026-01-01T00:00:00.000000Z", "to": until.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+         "objects": [{"track": t} for t in track_ids]}))
+    (folder / "job.json").write_text("{}")  # the web's job file: not an index
+    return folder
+
+
+def test_synopses_go_with_their_period_unless_a_track_is_held(store):
+    ids = analyse(store, [track(1, OLD), track(2, OLD + 60), track(3, RECENT)])
+    expired = _synopsis(store, "web/a1", [ids[1]], T0 + timedelta(hours=1))
+    held = _synopsis(store, "web/b2", [ids[2]], T0 + timedelta(hours=1))
+    recent = _synopsis(store, "cam-a-recent", [ids[3]], T0 + timedelta(days=36))
+    other_camera = _synopsis(store, "cam-b-old", [], T0 + timedelta(hours=1), camera="cam-b")
+    place_hold(store, "PV-9", "evidence", "insp. b", track_ids=[ids[2]])
+    dry = purge(store, site(), now=NOW, dry_run=True)
+    assert dry.synopses_removed == 2 and expired.is_dir()
+    report = purge(store, site(), now=NOW)
+    assert report.synopses_removed == 2 and report.as_dict()["totals"]["synopses_removed"] == 2
+    assert not expired.exists() and not other_camera.exists()  # cam-b's 30 days passed too
+    assert held.is_dir() and recent.is_dir()

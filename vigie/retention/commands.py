@@ -51,8 +51,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
     verb = "Would remove" if report.dry_run else "Removed"
-    print(f"{verb} {report.tracks_removed} tracks, {report.thumbnails_removed} thumbnail files, {report.clips_removed} clip files and "
-          f"{report.analyses_removed} analyses; {report.tracks_held} expired tracks kept by legal holds ({report.seconds:.2f} s).")
+    print(f"{verb} {report.tracks_removed} tracks, {report.thumbnails_removed} thumbnail files, {report.clips_removed} clip files, "
+          f"{report.synopses_removed} synopses and {report.analyses_removed} analyses; {report.tracks_held} expired tracks "
+          f"kept by legal holds ({report.seconds:.2f} s).")
     print(f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8}")
     for c in report.cameras:
         print(f"{c.camera_id:<24.24} {c.retention_days:>4}  {c.cutoff[:19]:<20} {c.tracks_removed:>7} {c.tracks_held:>5} "

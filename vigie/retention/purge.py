@@ -15,6 +15,8 @@ being purged), and temp files of clip renders that died mid-write.
 """
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
@@ -59,6 +61,7 @@ class PurgeReport:
     cameras: list[CameraPurge]
     orphan_thumbnails_removed: int = 0
     orphan_clips_removed: int = 0  # clip files whose track was already gone, and dead renders' temp files
+    synopses_removed: int = 0  # synopsis folders under $VIGIE_DATA/synopses whose period expired
     seconds: float = 0.0
 
     @property
@@ -87,7 +90,7 @@ class PurgeReport:
             del cam["track_ids"], cam["analysis_ids"]
         d["totals"] = {"tracks_removed": self.tracks_removed, "tracks_held": self.tracks_held,
                        "thumbnails_removed": self.thumbnails_removed, "clips_removed": self.clips_removed,
-                       "analyses_removed": self.analyses_removed}
+                       "analyses_removed": self.analyses_removed, "synopses_removed": self.synopses_removed}
         return d
 
 
@@ -105,6 +108,7 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         for cam in cameras:
             cam.thumbnails_removed = sum(_thumb_path(store, cam.camera_id, t).is_file() for t in cam.track_ids)
             cam.clips_removed = sum(len(paths) for paths in clip_files(store, cam.track_ids).values())
+        synopses = len(_expired_synopses(store, cameras, gone=set().union(*(c.track_ids for c in cameras))))
     else:
         cameras = store.write(lambda conn: _apply(conn, _plan(conn, site, now))).result()
         for cam in cameras:  # only now that the deletion is committed
@@ -112,8 +116,40 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
             cam.clips_removed = delete_clips(store, cam.track_ids)
         orphans = sum(_unlink(p) for p in _orphan_thumbnails(store))
         orphan_clips = sum(_unlink(p) for p in _orphan_clips(store))
+        synopses = 0
+        for folder in _expired_synopses(store, cameras):
+            shutil.rmtree(folder, ignore_errors=True)
+            synopses += 1
     return PurgeReport(now=iso(now), dry_run=dry_run, cameras=cameras, orphan_thumbnails_removed=orphans,
-                       orphan_clips_removed=orphan_clips, seconds=time.perf_counter() - started)
+                       orphan_clips_removed=orphan_clips, synopses_removed=synopses,
+                       seconds=time.perf_counter() - started)
+
+
+def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozenset()) -> list[Path]:
+    """Synopsis folders (vigie synopsis, the web's) whose period ended before their camera's cutoff.
+
+    A synopsis shows footage: it goes when its period expires, unless one of its tracks is still
+    in the store (after the purge, an expired track still there is under a legal hold: the synopsis
+    may be part of the case). `gone`: tracks a dry run would have removed."""
+    root = Path(store.data_dir) / "synopses"
+    if not root.is_dir():
+        return []
+    cutoffs = {c.camera_id: c.cutoff for c in cameras}
+    out = []
+    for index in sorted(root.rglob("*.json")):
+        try:
+            doc = json.loads(index.read_text(encoding="utf-8"))
+            camera, until, tracks = doc["camera"], doc["to"], [int(o["track"]) for o in doc["objects"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # job.json, or not a synopsis index
+        if camera not in cutoffs or until >= cutoffs[camera]:
+            continue
+        with store._read() as conn:
+            kept = [t for t in tracks if t not in gone
+                    and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone()]
+        if not kept:
+            out.append(index.parent)
+    return out
 
 
 # --- the plan: what is expired, what is held -------------------------------------------------

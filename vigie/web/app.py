@@ -216,9 +216,9 @@ def create_app(services: Services) -> FastAPI:
         return data
 
     # --- the other resources, one module each ------------------------------------------------------
-    from vigie.web import routes_admin, routes_alerts, routes_audit, routes_cases, routes_media
+    from vigie.web import routes_admin, routes_alerts, routes_audit, routes_cases, routes_media, routes_synopsis
 
-    for module in (routes_media, routes_cases, routes_audit, routes_admin, routes_alerts):
+    for module in (routes_media, routes_cases, routes_audit, routes_admin, routes_alerts, routes_synopsis):
         module.add_routes(app, ctx)
 
     @app.get("/api/map", tags=["cameras"])

@@ -1,7 +1,7 @@
 """The control-room web UI: plain HTML pages and a small vanilla script over the JSON API.
 
 `mount_ui(app, services)` adds the pages (/, /map, /search, /track/{id},
-/trail/{id}, /alerts, /audit, /admin) and the static files: /static/... from vigie/web/static and
+/trail/{id}, /alerts, /dashboard, /synopsis, /audit, /admin) and the static files: /static/... from vigie/web/static and
 /static/leaflet/... from the repo's node_modules/leaflet/dist (found with
 trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
 load and the maps say so. The pages hold no data: the script fetches it with
@@ -24,13 +24,14 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Re
 
 
 def content_security_policy(tile_url: str | None = None) -> str:
-    """Everything from this server only; the one exception is the tile server the site file names, for images."""
+    """Everything from this server only; the one exception is the tile server the site file names, for images.
+    (blob: for media: a clip the page holds whole, to seek in it, see app.js loadClipAt.)"""
     img = "'self' data:"
     if tile_url and tile_url.startswith(("https://", "http://")):
         parts = urlsplit(tile_url.replace("{s}", "a"))
         host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
         img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
-    return (f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+    return (f"default-src 'self'; img-src {img}; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 
 
@@ -79,6 +80,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     @app.get("/alerts", include_in_schema=False)
     def alerts_page() -> FileResponse:
         return page("alerts")
+
+    @app.get("/synopsis", include_in_schema=False)
+    def synopsis_page() -> FileResponse:
+        return page("synopsis")
 
     @app.get("/audit", include_in_schema=False)
     def audit_page() -> FileResponse:

@@ -175,6 +175,20 @@ function trackAttributes(t) {
   return rows.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([k, v]) => [k, String(v)]);
 }
 
+/* ISO 8601 to milliseconds (microseconds dropped: not every parser takes six decimals). */
+function isoMs(iso) { return Date.parse(String(iso).replace(/(\.\d{3})\d+/, "$1")); }
+
+/* Where the moment `iso` is in a track's clip, in seconds (the middle of its frame). The clip starts its
+   lead-in (1 s of frames, fewer at the very start of the recording) before the track's first point and plays
+   at the recording's rate, which the points give: frame numbers (seq) over their times. */
+function clipSeconds(points, iso) {
+  const first = points[0], last = points[points.length - 1];
+  const span = (isoMs(last.t) - isoMs(first.t)) / 1000;
+  const fps = last.seq > first.seq && span > 0 ? (last.seq - first.seq) / span : 0;
+  const lead = fps ? Math.min(first.seq, Math.round(fps)) / fps : 1;
+  return (isoMs(iso) - isoMs(first.t)) / 1000 + lead + (fps ? 0.5 / fps : 0);
+}
+
 function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
 
 /* --- maps ----------------------------------------------------------------------------------------- */
@@ -276,6 +290,9 @@ const pages = {
     const id = decodeURIComponent(location.pathname.split("/").pop());
     const enc = encodeURIComponent(id);
     let unblurred = false;  // true while an unblur grant of ours is open on this track
+    // ?t=ISO (a click in a synopsis): the clip is loaded and shown at that moment
+    const at = new URLSearchParams(location.search).get("t");
+    let seekTo = null, seeked = !at;  // seconds into the clip; whether done (once per page)
     $("title").textContent = "Track #" + id;
     $("trail-link").setAttribute("href", "/trail/" + enc);
     $("similar").addEventListener("click", async () => {
@@ -295,7 +312,29 @@ const pages = {
       $("clip").load();
     }
     $("clip").addEventListener("loadeddata", () => { $("clip-status").textContent = ""; });
+    $("clip").addEventListener("loadedmetadata", () => {
+      if (seeked || seekTo === null) return;
+      seeked = true;
+      const clip = $("clip");
+      clip.currentTime = Math.min(Math.max(0, seekTo), Math.max(0, (clip.duration || 0) - 0.01));
+      clip.addEventListener("seeked", () => { $("clip-status").textContent = "Shown at " + String(at).slice(11, 19) + " UTC, the moment clicked in the synopsis."; }, { once: true });
+    });
     $("load-clip").addEventListener("click", loadClip);
+    /* The clip, held whole (a blob), to be shown at `seekTo`: the clip route sends no byte ranges, and a browser
+       only seeks in a video whose server answers ranges, or that it holds whole. */
+    async function loadClipAt() {
+      $("clip-status").textContent = "Rendering the clip: the first time, blurring takes about twice its length; then it is kept.";
+      const res = await fetch(mediaUrl("clip"), { credentials: "same-origin" });
+      if (!res.ok) {
+        $("clip-status").textContent = "";
+        let msg = "HTTP " + res.status;
+        try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
+        showError("Clip: " + msg);
+        return;
+      }
+      $("clip").setAttribute("src", URL.createObjectURL(await res.blob()));
+      $("clip").load();
+    }
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
@@ -314,7 +353,8 @@ const pages = {
       if ($("clip").getAttribute("src")) loadClip();
     }
     async function load() {
-      const t = await api(withJust("/api/tracks/" + enc));
+      const t = await api(withJust("/api/tracks/" + enc, seeked ? {} : { points: "true" }));
+      if (!seeked && t.points && t.points.length) seekTo = clipSeconds(t.points, at);
       $("thumb").setAttribute("src", mediaUrl("thumbnail"));
       $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
@@ -345,6 +385,7 @@ const pages = {
     });
     for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
     await load();
+    if (at && seekTo !== null) loadClipAt().catch(() => {});
     if (VIGIE.me && VIGIE.me.role === "investigator") {
       const g = await api("/api/tracks/" + enc + "/unblur");
       if (g.open) showUnblurred(g);

@@ -1,0 +1,359 @@
+"""Synopsis routes: a camera's period shown as one short video, built in the background, played in the page.
+
+    POST /api/synopses               {camera, from, to, filters?, length_s?, max_collision?, case_ref?, purpose?} -> 202 {id, status}
+    GET  /api/synopses               the caller's synopses, newest first (paged)
+    GET  /api/synopses/{id}          status, progress (0..1), error or report, what was asked
+    GET  /api/synopses/{id}/video    the VP8 WebM (409 until ready), faces and plates blurred
+    GET  /api/synopses/{id}/index    the JSON index: every object, and in every frame its box and original time
+
+Who may: the roles that search (operators and investigators), with the same
+rules as POST /api/search: an investigator gives a case reference and a
+purpose, an operator's period must start in the last 24 hours (and the video
+and index of a period that has since left that window are refused to them). Each
+user sees only their own synopses (another's is 404). Asking is audited as
+"synopsis" (camera, period, filters); each play of the video (not each range
+request of the same play) and each read of the index as "view_synopsis".
+
+What is refused at once (400, make_synopsis' own message): an unknown camera,
+a period with no matching track, tracks without tubes or backgrounds.
+Malformed input is 422 naming the field (filters.<name> for a bad filter).
+
+Building: one worker thread per app, started when a job is queued and gone
+when the queue is empty, builds the synopses one at a time (they are
+CPU-heavy: pasting and face search on every frame); the others wait, queued.
+The app's blurrer is shared with clips and thumbnails: each call to it takes
+the app's blur lock, so a long synopsis never keeps the other media waiting
+for more than one crop.
+
+Files: $VIGIE_DATA/synopses/web/<id>/ (store.data_dir is $VIGIE_DATA) holds
+synopsis.webm, synopsis.json (the index) and job.json (who asked what, status,
+error, report). The job table lives in memory and is read back from the
+job.json files on first use, so finished synopses are listed and played after
+a restart; one found queued or building there was cut short by the restart
+and is marked failed ("interrupted").
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import threading
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from vigie.accounts import users
+from vigie.errors import VigieError
+from vigie.files import write_atomic
+from vigie.search.query import SearchError, parse_query
+from vigie.store.sqlite import iso, now_iso
+from vigie.web.context import MAX_OFFSET, TEXT, ApiContext, ApiError, case_ref_param, page, purpose_param, utc
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = "^[0-9a-f]{16}$"
+MAX_LENGTH_S = 3600.0  # a synopsis longer than an hour is no synopsis
+RESERVED_FILTERS = ("cameras", "groups", "communes", "start", "end", "limit", "offset", "sort")
+NAME = "synopsis"  # <folder>/synopsis.webm and synopsis.json
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _utc_time(v: datetime) -> datetime:
+    try:
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
+        raise ValueError(f"{v.isoformat()} is outside the years 1 to 9999 once converted to UTC") from None
+
+
+class SynopsisRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    camera: str = Field(min_length=1, max_length=128, description="Camera id.")
+    start: datetime = Field(alias="from", description="Period start, UTC unless an offset is given.")
+    end: datetime = Field(alias="to", description="Period end (excluded), UTC unless an offset is given.")
+    filters: dict[str, Any] = Field(default_factory=dict, description=(
+        "Search attribute filters, as in POST /api/search (classes, upper, lower, body, directions, min_speed, "
+        "max_speed, min_dwell, min_height, max_height, zones, colour_tolerance): only the matching objects are shown. "
+        "cameras, groups, communes, start, end, limit, offset and sort are the synopsis' own."))
+    length_s: float | None = Field(None, gt=0, le=MAX_LENGTH_S, description=(
+        "Synopsis length in seconds (default: the shortest whose objects overlap by at most max_collision)."))
+    max_collision: float = Field(0.05, ge=0, lt=1, description="Largest share of object area that may overlap another object.")
+    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
+    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: datetime) -> datetime:
+        return _utc_time(v)
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, v: datetime, info: ValidationInfo) -> datetime:
+        v, start = _utc_time(v), info.data.get("start")
+        if start is not None and start >= v:
+            raise ValueError(f"'from' ({iso(start)}) must be before 'to' ({iso(v)})")
+        return v
+
+    @field_validator("length_s", "max_collision")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+def checked_filters(raw: dict[str, Any]) -> dict:
+    """The filters as a search validates them (colour names lower-cased...), or 422 naming filters.<field>."""
+    for name in raw:
+        if name in RESERVED_FILTERS:
+            raise ApiError(422, f"field filters.{name}: set by the synopsis itself (camera, from, to), not a filter",
+                           field=f"filters.{name}")
+    try:
+        query = parse_query(raw)
+    except SearchError as exc:
+        name = f"filters.{exc.field}" if exc.field else "filters"
+        raise ApiError(422, f"field {name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
+    return query.model_dump(mode="json", exclude_unset=True)
+
+
+class _SharedBlurrer:
+    """The app's blurrer, one call at a time under the app's blur lock (the one clips and thumbnails take)."""
+
+    def __init__(self, blurrer, lock: threading.Lock) -> None:
+        self._blurrer, self._lock = blurrer, lock
+        self.style = getattr(blurrer, "style", "blur")  # how regions are hidden (blur or pixelate)
+
+    def blur_crop(self, *args, **kwargs):
+        with self._lock:
+            return self._blurrer.blur_crop(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._blurrer, name)
+
+
+class SynopsisJobs:
+    """The app's synopses: the job table (memory, mirrored in each folder's job.json) and the one worker."""
+
+    PUBLIC = ("id", "status", "progress", "error", "report", "camera", "from", "to", "filters", "length_s",
+              "max_collision", "case_ref", "created_at", "started_at", "finished_at")
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._jobs: dict[str, dict] | None = None  # read from disk on first use (an app may be built without a store)
+        self._queue: deque[str] = deque()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(self.ctx.store.data_dir) / "synopses" / "web"
+
+    def folder(self, job_id: str) -> Path:
+        return self.root / job_id
+
+    # --- the table ------------------------------------------------------------------------------------------
+    def _table(self) -> dict[str, dict]:
+        """Under self._lock."""
+        if self._jobs is None:
+            self._jobs = self._load()
+        return self._jobs
+
+    def _load(self) -> dict[str, dict]:
+        jobs: dict[str, dict] = {}
+        if not self.root.is_dir():
+            return jobs
+        for path in sorted(self.root.glob("*/job.json")):
+            try:
+                job = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                log.warning("synopsis job file %s cannot be read: skipped", path)
+                continue
+            if not isinstance(job, dict) or job.get("id") != path.parent.name:
+                continue
+            if job.get("status") in ("queued", "building"):
+                job.update(status="failed", progress=0.0, finished_at=now_iso(),
+                           error="interrupted: the server stopped before this synopsis was finished; ask for it again")
+                self._save(job)
+            jobs[job["id"]] = job
+        return jobs
+
+    def _save(self, job: dict) -> None:
+        write_atomic(self.folder(job["id"]) / "job.json", json.dumps(job, indent=1, ensure_ascii=False).encode())
+
+    def get(self, job_id: str, user: users.User) -> dict:
+        """A copy of the user's job, or 404 (unknown, or another user's: the same answer)."""
+        with self._lock:
+            job = self._table().get(job_id)
+            if job is None or job.get("user") != user.username:
+                raise ApiError(404, f"no synopsis of yours has id {job_id}")
+            return dict(job)
+
+    def of_user(self, user: users.User) -> list[dict]:
+        with self._lock:
+            mine = [dict(j) for j in self._table().values() if j.get("user") == user.username]
+        return sorted(mine, key=lambda j: (j.get("created_at") or "", j["id"]), reverse=True)
+
+    def public(self, job: dict) -> dict:
+        return {k: job.get(k) for k in self.PUBLIC if job.get(k) is not None or k in ("status", "progress", "filters")}
+
+    # --- the worker ----------------------------------------------------------------------------------------
+    def submit(self, job: dict) -> dict:
+        with self._lock:
+            table = self._table()
+            job["status"] = "queued" if (self._queue or self._worker is not None) else "building"
+            table[job["id"]] = job
+            self._save(job)
+            self._queue.append(job["id"])
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="vigie-synopsis", daemon=True)
+                self._worker.start()
+            return dict(job)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._worker = None
+                    return
+                job_id = self._queue.popleft()
+            try:
+                self._build(job_id)
+            except Exception:  # noqa: BLE001 - the worker must outlive any one job
+                log.exception("synopsis %s: the worker failed", job_id)
+
+    def _build(self, job_id: str) -> None:
+        from vigie.synopsis.make import make_synopsis
+
+        services = self.ctx.services
+        with self._lock:
+            job = self._table()[job_id]
+            job.update(status="building", started_at=now_iso(), progress=0.0)
+            self._save(job)
+
+        def progress(done: int, total: int) -> None:
+            job["progress"] = round(done / total, 4) if total else 0.0
+
+        try:
+            if services.blurrer is None:
+                raise ApiError(503, "no blurrer is configured: media are only served blurred")
+            report = make_synopsis(self.ctx.store, job["camera"], utc(job["from"]), utc(job["to"]), self.folder(job_id),
+                                   job["filters"], job.get("length_s"), job.get("max_collision", 0.05),
+                                   blurrer=_SharedBlurrer(services.blurrer, services.blur_lock), video_format="webm",
+                                   name=NAME, progress=progress,
+                                   label_timezone=getattr(services.site, "timezone", None) or "UTC")
+        except (VigieError, ApiError) as exc:
+            done = {"status": "failed", "error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - said in the job, logged in full
+            log.exception("synopsis %s failed", job_id)
+            done = {"status": "failed", "error": f"the synopsis could not be built: {type(exc).__name__}: {exc}"}
+        else:
+            out = report.as_dict()
+            out["video"] = f"/api/synopses/{job_id}/video"  # not the server's paths
+            out["index"] = f"/api/synopses/{job_id}/index"
+            done = {"status": "ready", "progress": 1.0, "report": out}
+        if done["status"] == "failed":  # what the renderer had begun
+            for partial in self.folder(job_id).glob(f".{NAME}.partial.*"):
+                partial.unlink(missing_ok=True)
+        with self._lock:
+            job.update(done, finished_at=now_iso())
+            self._save(job)
+
+
+def add_routes(app: FastAPI, ctx: ApiContext) -> None:
+    jobs = SynopsisJobs(ctx)
+    app.state.synopses = jobs  # the app owns its worker and job table
+
+    def viewer(user: users.User, job: dict) -> None:
+        """Operators: 403 once the whole period has left their window (as a track does, by its last sighting)."""
+        lower = ctx.window_start(user)
+        if lower is not None and utc(job["to"]) < lower:
+            raise ApiError(403, f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} "
+                                f"shows {job['from']} - {job['to']}")
+
+    def ready(job: dict) -> None:
+        if job["status"] != "ready":
+            state = {"queued": "is queued", "building": f"is being built ({job.get('progress', 0):.0%})",
+                     "failed": f"failed: {job.get('error')}"}.get(job["status"], job["status"])
+            raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
+
+    def file(job: dict, suffix: str) -> Path:
+        path = jobs.folder(job["id"]) / f"{NAME}.{suffix}"
+        if not path.is_file():
+            raise ApiError(410, f"the files of synopsis {job['id']} are gone (deleted on the server)")
+        return path
+
+    @app.post("/api/synopses", tags=["synopses"], status_code=202)
+    def create(body: SynopsisRequest, user: users.User = Depends(ctx.current_user)) -> dict:
+        """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
+        from vigie.synopsis.make import check_request
+
+        ctx.allow(user, "search", body.case_ref, body.purpose)
+        ctx.blurrer()  # 503 without one: synopses are only made blurred
+        filters = checked_filters(body.filters)
+        lower = ctx.window_start(user)
+        if lower is not None and body.start < lower:
+            raise ApiError(400, f"field from: {iso(body.start)} is outside the last 24 hours, "
+                                f"which is all role {user.role!r} may search (from {iso(lower)})", field="from")
+        check_request(ctx.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
+        job_id = secrets.token_hex(8)
+        job = {"id": job_id, "user": user.username, "role": user.role, "camera": body.camera,
+               "from": iso(body.start), "to": iso(body.end), "filters": filters, "length_s": body.length_s,
+               "max_collision": body.max_collision, "case_ref": body.case_ref or None, "purpose": body.purpose or None,
+               "status": "queued", "progress": 0.0, "error": None, "report": None, "created_at": now_iso()}
+        ctx.record(user, "synopsis", body.case_ref, body.purpose,
+                   {"id": job_id, "camera": body.camera, "from": job["from"], "to": job["to"], "filters": filters,
+                    "length_s": body.length_s, "max_collision": body.max_collision, "blurred": True})
+        job = jobs.submit(job)
+        return {"id": job_id, "status": job["status"]}
+
+    @app.get("/api/synopses", tags=["synopses"])
+    def list_synopses(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                      user: users.User = Depends(ctx.current_user)) -> dict:
+        """The caller's synopses, newest first."""
+        ctx.may(user, "view_media_blurred")
+        mine = jobs.of_user(user)
+        return page([jobs.public(j) for j in mine[offset:offset + limit]], limit, offset, len(mine))
+
+    @app.get("/api/synopses/{synopsis_id}", tags=["synopses"])
+    def get_synopsis(synopsis_id: str = PathParam(pattern=ID_PATTERN), user: users.User = Depends(ctx.current_user)) -> dict:
+        """Status (queued, building, ready, failed), progress from 0 to 1, the error or the report."""
+        ctx.may(user, "view_media_blurred")
+        return jobs.public(jobs.get(synopsis_id, user))
+
+    @app.get("/api/synopses/{synopsis_id}/video", tags=["synopses"], response_class=FileResponse,
+             responses={200: {"content": {"video/webm": {}}}, 206: {"content": {"video/webm": {}}, "description": "A range of it"}})
+    def synopsis_video(request: Request, synopsis_id: str = PathParam(pattern=ID_PATTERN),
+                       case_ref: str | None = case_ref_param(), purpose: str | None = purpose_param(),
+                       user: users.User = Depends(ctx.current_user)) -> FileResponse:
+        """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time."""
+        ctx.allow(user, "view_media_blurred", case_ref, purpose)
+        job = jobs.get(synopsis_id, user)
+        viewer(user, job)
+        ready(job)
+        path = file(job, "webm")
+        asked = request.headers.get("range", "")
+        if not asked or asked.replace(" ", "").startswith("bytes=0-"):  # a play, not the next range of one
+            ctx.record(user, "view_synopsis", case_ref or job.get("case_ref"), purpose or job.get("purpose"),
+                       {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]})
+        return FileResponse(path, media_type="video/webm", headers=NO_STORE)
+
+    @app.get("/api/synopses/{synopsis_id}/index", tags=["synopses"])
+    def synopsis_index(synopsis_id: str = PathParam(pattern=ID_PATTERN),
+                       case_ref: str | None = case_ref_param(), purpose: str | None = purpose_param(),
+                       user: users.User = Depends(ctx.current_user)) -> dict:
+        """The index: fps, frames, width, height, objects (track, class, synopsis and original times) and, per
+        frame, each object's box in video pixels and its original time."""
+        ctx.allow(user, "view_media_blurred", case_ref, purpose)
+        job = jobs.get(synopsis_id, user)
+        viewer(user, job)
+        ready(job)
+        index = json.loads(file(job, "json").read_text(encoding="utf-8"))
+        index["video"] = f"/api/synopses/{synopsis_id}/video"
+        ctx.record(user, "view_synopsis", case_ref or job.get("case_ref"), purpose or job.get("purpose"),
+                   {"id": synopsis_id, "index": True, "camera": job["camera"], "objects": len(index.get("objects", []))})
+        return index
