@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vigie.errors import ConfigError
+from vigie.rules.geometry import known_timezone
 from vigie.rules.registry import RuleConfig
 from vigie.types import PEOPLE_AND_VEHICLES
 
@@ -284,13 +285,7 @@ class SiteConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Paris)") from None
-        return v
+        return known_timezone(v)
 
     @model_validator(mode="after")
     def _retention_within_legal_max(self) -> "SiteConfig":

@@ -53,6 +53,15 @@ def _check_polygon(v: list[Point] | None) -> list[Point] | None:
     return v
 
 
+
+def known_timezone(v: str) -> str:
+    """`v` if it names an IANA time zone (site files: zone rules' hours, the site's local time)."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Paris)") from None
+    return v
+
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -95,11 +104,7 @@ class ZoneIntrusionConfig(_Rule):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Paris)") from None
-        return v
+        return known_timezone(v)
 
 
 class LineCrossingConfig(_Rule):

@@ -610,6 +610,17 @@ class _Candidate:
         return self.overlaps.e_c + self._alpha * (self.inversions + COOCCURRENCE_SHARE * self._lost)
 
 
+
+def _whole(name: str, value, unit: str, alternative: str = "") -> int:
+    """`value` as a whole number of `unit`s, at least 1, or a ValueError naming `name`."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number of {unit}s{alternative}, got {value!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1 {unit}, got {value}")
+    return value
+
 def pack(tubes: Sequence[Tube], frame_size: tuple[int, int], length: int | None = None,
          max_collision: float = 0.05, alpha: float = ALPHA, grid: int = 16) -> Packing:
     """Place every tube in a synopsis: a start frame for each, no tube cut or left out.
@@ -627,23 +638,13 @@ def pack(tubes: Sequence[Tube], frame_size: tuple[int, int], length: int | None 
     tubes = _check_tubes(tubes)
     width, height = _check_frame_size(frame_size)
     if length is not None:
-        try:
-            length = operator.index(length)
-        except TypeError:
-            raise ValueError(f"length must be a whole number of frames or None, got {length!r}") from None
-        if length < 1:
-            raise ValueError(f"length must be at least 1 frame, got {length}")
+        length = _whole("length", length, "frame", " or None")
     if isinstance(max_collision, bool) or not (isinstance(max_collision, numbers.Real) and 0.0 <= max_collision <= 1.0):
         raise ValueError(f"max_collision must be a fraction in [0, 1], got {max_collision!r}")
     if isinstance(alpha, bool) or not (isinstance(alpha, numbers.Real) and math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite weight >= 0, got {alpha!r}")
     max_collision, alpha = float(max_collision), float(alpha)
-    try:
-        grid = operator.index(grid)
-    except TypeError:
-        raise ValueError(f"grid must be a whole number of pixels, got {grid!r}") from None
-    if grid < 1:
-        raise ValueError(f"grid must be at least 1 pixel, got {grid}")
+    grid = _whole("grid", grid, "pixel")
     if not tubes:
         return Packing({}, 0, 0.0, 0, 0.0)
 
