@@ -161,6 +161,10 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
     assert report["objects"] >= 5 and (out / "synopsis.mp4").stat().st_size > 10_000
     assert cv2.imread(str(tmp_path / "still.png")).shape == (576, 768, 3)
     assert json.loads((out / "synopsis.json").read_text())["label_timezone"] == "Europe/Paris"  # the demo site's
+    # with its progress bar (as make demo runs it)
+    assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00Z", "--to", "2026-11-20T13:02:00Z",
+                 "--length", "5", "--no-blur", "--out", str(tmp_path / "bar")]) == 0
+    assert "frame" in capsys.readouterr().err and (tmp_path / "bar" / "synopsis.mp4").is_file()
     assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "yesterday", "--to", "2026-11-20T13:02:00Z"]) == EXIT_USAGE
     assert "not an ISO 8601 time" in capsys.readouterr().err
     assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00", "--to", "2026-11-20T13:02:00Z",
@@ -169,5 +173,6 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
     from vigie.audit.log import query as audit_query
 
     with SQLiteStore(data) as store:
-        entry = audit_query(store, action="synopsis")[-1]
-    assert entry.purpose == "test" and entry.details_dict()["filters"] == {"classes": ["person"]}
+        first, second = audit_query(store, action="synopsis")  # the two synopses made (not the refused ones)
+    assert first.purpose == "test" and first.details_dict()["filters"] == {"classes": ["person"]}
+    assert second.purpose is None and second.user.startswith("console:")

@@ -77,9 +77,10 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
 
         try:
             report = make_synopsis(store, args.camera, start, end, out, filters, args.length_s, args.max_collision,
-                                   blurrer, args.format, progress=progress if bar else None, label_timezone=timezone)
+                                   blurrer, args.format, progress=progress if bar is not None else None,
+                                   label_timezone=timezone)
         finally:
-            if bar:
+            if bar is not None:  # (a tqdm without a total cannot be tested for truth)
                 bar.close()
         audit_append(store, _console_actor(), "console", "synopsis", case_ref=args.case_ref, purpose=args.purpose,
                      details={"camera": args.camera, "from": args.start, "to": args.end, "filters": filters,
