@@ -660,8 +660,9 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
         v.addEventListener('seeked', done, { once: true }); v.currentTime = t; })""", (frame + 0.5) / index["fps"])
     page.wait_for_function("() => { const v = document.getElementById('synopsis-video'); return v.paused && v.readyState >= 3 && !v.seeking; }")
     x, y = on_screen(cx, cy)
-    page.mouse.move(x, y)
-    expect(page.locator("#hint")).to_contain_text(f"#{obj['track']} person at ")
+    page.mouse.move(x - 3, y)  # two moves: the hint follows mousemove events, and the first may come before the frame
+    page.mouse.move(x, y, steps=3)
+    expect(page.locator("#hint")).to_contain_text(f"#{obj['track']} person at ", timeout=15_000)
     page.wait_for_timeout(1000)  # the player's loading ring, after the seek, fades out
     screenshot(page, "synopsis.png", full_page=True)
 
