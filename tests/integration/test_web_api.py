@@ -19,7 +19,7 @@ from vigie.store.sqlite import SQLiteStore
 from vigie.web.app import COOKIE, Services, create_app
 
 PW = "correct horse battery"
-ROLES = ("operator", "investigator", "auditor", "admin")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
 SITE = SiteConfig(name="Nîmes test", retention_days=20, cameras=[
     CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nîmes", group="centre", purpose="public safety",

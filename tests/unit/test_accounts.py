@@ -44,6 +44,8 @@ EXPECTED = {
                      "view_media_unblurred_request", "holds", "register_read", "alerts"},
     "auditor": {"audit_read", "audit_verify", "register_read"},
     "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
+    "analyst": {"crime_map", "incidents_import", "register_read"},
+    "moderator": {"reports_moderate", "register_read"},
 }
 
 

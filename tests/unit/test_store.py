@@ -6,7 +6,9 @@ import pytest
 
 from conftest import jpeg_bytes, make_summary
 from vigie.config import CameraConfig
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.store.sqlite import SQLiteStore, _migrations, iso
+
+VERSIONS = [v for v, _ in _migrations()]
 
 CAMERAS = [CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3), CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4)]
 
@@ -31,13 +33,42 @@ def analyse(store: SQLiteStore, tracks, camera="cam-a", fingerprint="f" * 64, st
 # --- migrations ---------------------------------------------------------------------------------
 def test_migrations_create_the_latest_schema_with_the_tables(tmp_path):
     with SQLiteStore(tmp_path) as s:
-        assert s.schema_version() == 9
+        assert s.schema_version() == VERSIONS[-1]
     conn = sqlite3.connect(tmp_path / "vigie.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
     assert {"schema_version", "cameras", "analyses", "tracks", "track_colours", "track_points", "thumbnails",
             "track_crops", "track_vectors", "appearance_models", "audit_log", "legal_holds", "legal_hold_tracks",
             "users", "sessions", "unblur_grants", "exports", "settings", "alerts", "stream_gaps", "tubes", "backgrounds"} <= tables
+
+
+def test_the_roles_migration_keeps_users_and_their_sessions_and_accepts_the_new_roles(tmp_path):
+    # A store as it was before migration 10: the users table's CHECK knew four roles.
+    conn = sqlite3.connect(tmp_path / "vigie.db")
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, sql in _migrations():
+        if version < 10:
+            conn.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, 'then');\nCOMMIT;")
+    conn.execute("INSERT INTO users (id, username, role, password_hash, created_at) VALUES (7, 'ops', 'operator', 'h', 't')")
+    conn.execute("INSERT INTO sessions VALUES ('abc', 7, 't', 'u', 't')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('a', 'analyst', 'h', 't')")
+    conn.commit()
+    conn.close()
+
+    with SQLiteStore(tmp_path) as s:
+        assert s.schema_version() == VERSIONS[-1]
+    conn = sqlite3.connect(tmp_path / "vigie.db")
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert conn.execute("SELECT id, username, role FROM users").fetchall() == [(7, "ops", "operator")]
+    assert conn.execute("SELECT token_hash, user_id FROM sessions").fetchall() == [("abc", 7)]
+    conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('a', 'analyst', 'h', 't')")
+    conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('m', 'moderator', 'h', 't')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('x', 'mayor', 'h', 't')")
+    conn.execute("DELETE FROM users WHERE id = 7")  # the sessions' reference still points at the rebuilt table
+    assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    conn.close()
 
 
 def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
@@ -49,12 +80,12 @@ def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
     conn.close()
 
     with SQLiteStore(tmp_path) as s:  # would fail with "table cameras already exists" if re-applied
-        assert s.schema_version() == 9
+        assert s.schema_version() == VERSIONS[-1]
         assert len(s.list_tracks()) == 1
     conn = sqlite3.connect(tmp_path / "vigie.db")
     after = conn.execute("SELECT version, applied_at FROM schema_version").fetchall()
     conn.close()
-    assert after == before and [v for v, _ in after] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert after == before and [v for v, _ in after] == VERSIONS == list(range(1, len(VERSIONS) + 1))
 
 
 def test_upsert_cameras_updates_in_place(store):

@@ -6,7 +6,11 @@
   and unblur request must name a case reference and a purpose;
 - auditor: the audit log and the public register, no media;
 - admin: users, cameras and settings, no media; may check the audit chain
-  (verify) but not read its entries.
+  (verify) but not read its entries;
+- analyst: the crime map (incidents, density, hot spots, reports for the
+  security council) and incident imports; places and times only, no media;
+- moderator: the citizen reports' queue (accept, reject, merge, redact,
+  status updates) and their photos, blurred before they were stored.
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
@@ -16,12 +20,13 @@ from datetime import timedelta
 
 from vigie.errors import VigieError
 
-ROLES = ("operator", "investigator", "auditor", "admin")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 
 ALL_PERMISSIONS = frozenset({
     "live_view", "search", "search_any_time", "similar", "trail", "export",
     "view_media_blurred", "view_media_unblurred_request", "audit_read", "audit_verify", "register_read",
     "users_admin", "cameras_admin", "settings_admin", "holds", "alerts",
+    "crime_map", "incidents_import", "reports_moderate",
 })
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -30,6 +35,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                "view_media_unblurred_request", "holds", "register_read", "alerts"}),
     "auditor": frozenset({"audit_read", "audit_verify", "register_read"}),
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
+    "analyst": frozenset({"crime_map", "incidents_import", "register_read"}),
+    "moderator": frozenset({"reports_moderate", "register_read"}),
 }
 
 # Permissions a role may use only with a case reference and a purpose (both audited).

@@ -33,6 +33,7 @@ ACTIONS = frozenset({
     "login", "login_failed", "logout", "search", "similar", "trail", "view_track", "view_clip", "export",
     "settings", "user_admin", "hold_place", "hold_lift", "purge", "unblur_request", "view_unblurred",
     "audit_read", "audit_export", "alert_decision", "view_alerts", "synopsis", "view_synopsis",
+    "view_crime_map", "crime_report", "incidents_import", "incidents_remove", "view_reports", "report_moderate",
 })
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")
 _COLUMNS = ", ".join(FIELDS)

@@ -62,6 +62,10 @@ def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+# A migration holding this line rebuilds tables (new constraints): it runs with foreign keys off.
+REBUILDS_TABLES = "-- vigie: rebuilds tables"
+
+
 def _migrations() -> list[tuple[int, str]]:
     folder = resources.files("vigie.store") / "migrations"
     found = []
@@ -123,9 +127,29 @@ class SQLiteStore:
         for version, sql in _migrations():
             if version in done:
                 continue
+            if REBUILDS_TABLES in sql:
+                SQLiteStore._migrate_rebuilding_tables(conn, version, sql)
+                continue
             # executescript commits first; the version row is in the same script
             # so a crash leaves either both or neither.
             conn.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, '{now_iso()}');\nCOMMIT;")
+
+    @staticmethod
+    def _migrate_rebuilding_tables(conn: sqlite3.Connection, version: int, sql: str) -> None:
+        """SQLite's way to change a table's constraints (sqlite.org/lang_altertable.html, "other kinds of
+        table schema changes"): with foreign keys off, build the new table, copy, drop, rename; then check
+        every reference before committing. With them on, dropping the old `users` would cascade to sessions."""
+        conn.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
+        try:
+            conn.executescript(f"BEGIN;\n{sql}")
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                conn.execute("ROLLBACK")
+                raise VigieError(f"migration {version} would break {len(broken)} references (first: table {broken[0][0]}); nothing was changed")
+            conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now_iso()))
+            conn.execute("COMMIT")
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
 
     def schema_version(self) -> int:
         with self._read() as conn:

@@ -216,9 +216,11 @@ def create_app(services: Services) -> FastAPI:
         return data
 
     # --- the other resources, one module each ------------------------------------------------------
-    from vigie.web import routes_admin, routes_alerts, routes_audit, routes_cases, routes_media, routes_synopsis
+    from vigie.web import (routes_admin, routes_alerts, routes_audit, routes_cases, routes_crimemap, routes_media, routes_open311,
+                           routes_reports, routes_synopsis)
 
-    for module in (routes_media, routes_cases, routes_audit, routes_admin, routes_alerts, routes_synopsis):
+    for module in (routes_media, routes_cases, routes_audit, routes_admin, routes_alerts, routes_synopsis, routes_crimemap,
+                   routes_open311, routes_reports):
         module.add_routes(app, ctx)
 
     @app.get("/api/map", tags=["cameras"])

@@ -1,0 +1,1 @@
+"""Citizen reports: Open311 GeoReport v2, photo sanitising, abuse limits and moderation."""
