@@ -15,6 +15,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import av
 import pytest
 
 FFMPEG = "/usr/bin/ffmpeg"
@@ -169,3 +170,17 @@ def make_h264_clip(vtest: Path, path: Path, seconds: int = CLIP_S, fps: int = CL
          "-g", str(GOP), "-pix_fmt", "yuv420p", "-an", str(path)],
         check=True, timeout=120)
     return path
+
+
+def recorded_clip(src, dst, frames: int = 210) -> None:
+    """The first `frames` frames of the recording as H.264 at 7 fps, as filmed (210: 30 s), for `vigie run` to read as a stream."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=7)
+        stream.width, stream.height, stream.pix_fmt = 768, 576, "yuv420p"
+        for k, frame in enumerate(inp.decode(video=0)):
+            if k >= frames:
+                break
+            for p in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)

@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_web(sub)
     register_rules(sub)
     register_live(sub)
-    from vigie.stats_commands import register as register_stats
+    from vigie.stats.commands import register as register_stats
 
     register_stats(sub)
     from vigie.drone import register as register_drone

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vigie.errors import ConfigError
-from vigie.rules.geometry import known_timezone
+from vigie.timezones import known_timezone
 from vigie.rules.registry import RuleConfig
 from vigie.types import PEOPLE_AND_VEHICLES
 

@@ -106,6 +106,8 @@ SITE = {
 class FakeBlurrer:
     """Stands in for the face/plate blurrer: paints the picture black."""
 
+    style = "blur"
+
     def blur_crop(self, crop, class_name):
         return np.zeros_like(crop), []
 

@@ -3,11 +3,11 @@ and a camera that never connects. Tracks are stored in live chunks, gaps recorde
 the dead camera is reported and does not stop the other; stopping loses nothing."""
 from __future__ import annotations
 
-import av
 import pytest
 import yaml
 
 from conftest import DEMO_SITE
+from loopback_camera import recorded_clip
 from vigie.alerts import store as alerts
 from vigie.live.run import LiveRun, gaps
 from vigie.store.sqlite import SQLiteStore
@@ -15,24 +15,10 @@ from vigie.store.sqlite import SQLiteStore
 pytestmark = pytest.mark.slow
 
 
-def _clip(src, dst, frames: int = 210) -> None:
-    """The first `frames` frames of the recording as H.264 at 7 fps (30 s)."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        stream = out.add_stream("libx264", rate=7)
-        stream.width, stream.height, stream.pix_fmt = 768, 576, "yuv420p"
-        for k, frame in enumerate(inp.decode(video=0)):
-            if k >= frames:
-                break
-            for p in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
-                out.mux(p)
-        for p in stream.encode():
-            out.mux(p)
-
-
 def test_live_run_stores_tracks_gaps_and_alerts_and_survives_a_dead_camera(vtest, tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "var"))
     clip = tmp_path / "esplanade.mp4"
-    _clip(vtest, clip)
+    recorded_clip(vtest, clip)
     site = yaml.safe_load(DEMO_SITE.read_text())
     live_cam = next(c for c in site["cameras"] if c["id"] == "nimes-esplanade-01")
     live_cam.update(stream=str(clip))

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import DEMO_CAMERA, demo_raw, write_site
-from test_live_run import _clip
+from loopback_camera import recorded_clip
 from vigie.live.run import gaps
 from vigie.store.sqlite import SQLiteStore
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stopping_vigie_run_writes_the_tracks_in_flight(vtest, tmp_path, sig):
     clip = tmp_path / "esplanade.mp4"
-    _clip(vtest, clip)  # 30 s
+    recorded_clip(vtest, clip)  # 30 s
     raw = demo_raw()
     cam = next(c for c in raw["cameras"] if c["id"] == DEMO_CAMERA)
     cam.update(stream=str(clip))

@@ -32,6 +32,8 @@ SITE = SiteConfig(name="Nîmes test", retention_days=20, cameras=[
 class FakeBlurrer:
     """Stands in for the face/plate blurrer: paints the crop black, records the call."""
 
+    style = "blur"
+
     def __init__(self):
         self.calls = []
 

@@ -33,6 +33,8 @@ def walker(no: int, camera: str = "cam-a", x0: float = 40.0, dx: float = 20.0, s
 
 
 class PaintBlurrer:
+    style = "paint"
+
     def __init__(self):
         self.calls = 0
 
@@ -95,6 +97,7 @@ def test_cli_rules_check_and_list(store, tmp_path, monkeypatch, capsys):
     listed = capsys.readouterr().out
     assert "gathering" in listed and "weapon" in listed and "not supported" in listed
     assert main(["rules", "check", "--site", str(site_file), "--start", "yesterday"]) == EXIT_USAGE
+    assert "--start 'yesterday' is not an ISO 8601 time" in capsys.readouterr().err
 
 
 def test_a_site_file_naming_an_unsupported_rule_says_why():

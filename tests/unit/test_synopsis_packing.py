@@ -419,3 +419,17 @@ def test_three_hundred_walkers_into_1500_frames():
     assert len(p.starts) == 300 and placed_within(tubes, p)
     assert 0.0 <= p.collision_fraction < 0.5
     assert math.isfinite(p.energy) and p.energy > 0
+
+
+def test_a_tube_on_the_grid_holds_its_last_frame_across_a_gap_and_keeps_the_period():
+    from vigie.synopsis.build import _on_grid
+    from vigie.synopsis.capture import StoredTube
+
+    times = np.array([10.0, 10.2, 10.4, 11.0, 11.2, 12.0])  # lost between 10.4 and 11.0
+    n = len(times)
+    tube = StoredTube(np.arange(n), times, np.zeros((n, 4), np.int32), np.zeros((n, 4), np.float32), [b""] * n, [b""] * n, (640, 480))
+    placed = _on_grid(7, "person", tube, first=10.0, fps=5.0, t0=10.2, t1=11.5)
+    assert placed.original_start == 1  # grid frame of t = 10.2
+    # grid frames 1..6 (t = 10.2 .. 11.2): tube frames 1, 2, then 2 held over 10.6 and 10.8, then 3, 4
+    assert placed.frames.tolist() == [1, 2, 2, 2, 3, 4]
+    assert _on_grid(7, "person", tube, first=10.0, fps=5.0, t0=20.0, t1=21.0) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from vigie.synopsis.build import Placed
-from vigie.synopsis.capture import Tube
+from vigie.synopsis.capture import StoredTube
 from vigie.synopsis.render import HEAD_SHARE, RenderStats, _Blur, object_mask
 
 
@@ -18,7 +18,7 @@ class _NoDetector:
 
 
 def _person(rect=(10, 10, 50, 130), box=(14, 20, 46, 120)) -> Placed:
-    tube = Tube(np.array([0]), np.array([0.0]), np.array([rect], np.int32), np.array([box], np.float32), [b""], [b""], (640, 480))
+    tube = StoredTube(np.array([0]), np.array([0.0]), np.array([rect], np.int32), np.array([box], np.float32), [b""], [b""], (640, 480))
     return Placed(1, "person", tube, np.array([0]), 0)
 
 

@@ -235,7 +235,7 @@ class _Plan:
             "source": str(self.source), "fingerprint": self.fingerprint, "masks": self.mask_polygons,
             "rate": self.site_rate, "pad_s": self.pad_s, "max_s": self.max_s, "fmt": fmt,
             "blurrer": None if blurrer is None else f"{type(blurrer).__module__}.{type(blurrer).__qualname__}"
-                                                     f"/{getattr(blurrer, 'style', '')}",
+                                                     f"/{blurrer.style}",
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

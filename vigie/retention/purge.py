@@ -136,19 +136,19 @@ def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozen
         return []
     cutoffs = {c.camera_id: c.cutoff for c in cameras}
     out = []
-    for index in sorted(root.rglob("*.json")):
-        try:
-            doc = json.loads(index.read_text(encoding="utf-8"))
-            camera, until, tracks = doc["camera"], doc["to"], [int(o["track"]) for o in doc["objects"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # job.json, or not a synopsis index
-        if camera not in cutoffs or until >= cutoffs[camera]:
-            continue
-        with store._read() as conn:
-            kept = [t for t in tracks if t not in gone
-                    and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone()]
-        if not kept:
-            out.append(index.parent)
+    with store._read() as conn:  # one connection for every index
+        for index in sorted(root.rglob("*.json")):
+            try:
+                doc = json.loads(index.read_text(encoding="utf-8"))
+                camera, until, tracks = doc["camera"], doc["to"], [int(o["track"]) for o in doc["objects"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # job.json, or not a synopsis index
+            if camera not in cutoffs or until >= cutoffs[camera]:
+                continue
+            kept = any(t not in gone and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone()
+                       for t in tracks)
+            if not kept:
+                out.append(index.parent)
     return out
 
 

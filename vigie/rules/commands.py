@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from vigie.periods import add_period_flags, period_from_args
+
 
 def register(sub) -> None:
     """Add `rules` to the `vigie` command's subparsers."""
@@ -14,8 +16,7 @@ def register(sub) -> None:
     c = rsub.add_parser("check", help="evaluate each camera's rules (site file) over its stored tracks; new events become alerts")
     c.add_argument("--site", required=True, help="site file with the cameras' rules")
     c.add_argument("--camera", help="only this camera (default: every camera with rules)")
-    c.add_argument("--start", metavar="TIME", help="tracks in view from this time (ISO 8601, UTC unless an offset is given)")
-    c.add_argument("--end", metavar="TIME", help="... until this time (excluded)")
+    add_period_flags(c)
     c.add_argument("--no-alerts", action="store_true", help="print the events only; record no alert")
     c.add_argument("--json", action="store_true")
     c.set_defaults(fn=cmd_rules_check)
@@ -34,21 +35,13 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _time(text: str | None, what: str):
-    if text is None:
-        return None
-    from vigie.retention.holds import parse_time
-
-    return parse_time(text, what)
-
-
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from vigie.cli import _site, _store
     from vigie.rules.runner import camera_events, raise_alerts
 
     site = _site(args.site)
     cameras = [site.camera(args.camera)] if args.camera else [c for c in site.cameras if c.rules]
-    start, end = _time(args.start, "start"), _time(args.end, "end")
+    start, end = period_from_args(args)
     out = []
     with _store() as store:
         blurrer = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import statistics
 from datetime import datetime, time
 from typing import Annotated, Literal, Sequence, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -36,6 +36,7 @@ from vigie.rules.geom import (
     segment_param,
     signed_distance,
 )
+from vigie.timezones import known_timezone
 from vigie.types import PEOPLE_AND_VEHICLES
 
 # Zones, lines and flows are about people and vehicles; carried objects have their own rule.
@@ -52,15 +53,6 @@ def _check_polygon(v: list[Point] | None) -> list[Point] | None:
         raise ValueError("the polygon's points are all on one line: it has no inside")
     return v
 
-
-
-def known_timezone(v: str) -> str:
-    """`v` if it names an IANA time zone (site files: zone rules' hours, the site's local time)."""
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Paris)") from None
-    return v
 
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

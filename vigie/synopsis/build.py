@@ -12,7 +12,6 @@ the period asked.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -20,8 +19,8 @@ import numpy as np
 
 from vigie.errors import VigieError
 from vigie.store.sqlite import iso
-from vigie.synopsis.capture import Tube, decode_tube
-from vigie.synopsis.packing import Tube as PackTube
+from vigie.synopsis.capture import StoredTube, decode_tube
+from vigie.synopsis.packing import Tube as PackTube  # what the packer needs of a tube: its boxes
 
 
 class SynopsisError(VigieError):
@@ -34,7 +33,7 @@ class Placed:
 
     track_id: int
     class_name: str
-    tube: Tube
+    tube: StoredTube
     frames: np.ndarray  # (n,) index into the tube for each of its grid frames (held over short gaps)
     original_start: int  # grid frame of its first appearance in the source (0 = the period's first object)
     start: int = 0  # synopsis frame where it is shown first (the packing decides)
@@ -143,7 +142,7 @@ def _utc(t: datetime, what: str) -> datetime:
     return t.astimezone(timezone.utc)
 
 
-def _tubes(store, ids: list[int]) -> tuple[dict[int, Tube], dict[int, str]]:
+def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]]:
     tubes, classes = {}, {}
     with store._read() as conn:
         for k in range(0, len(ids), 500):
@@ -173,7 +172,7 @@ def _frame_rate(tubes) -> float:
     return round(1.0 / step, 3)
 
 
-def _on_grid(tid: int, cls: str, tube: Tube, first: float, fps: float, t0: float, t1: float) -> Placed | None:
+def _on_grid(tid: int, cls: str, tube: StoredTube, first: float, fps: float, t0: float, t1: float) -> Placed | None:
     """The tube's frames inside [t0, t1) on the grid (frame = round((t - first) * fps)); a grid
     frame between two tube frames (the tracker lost the object for a moment) shows the last one."""
     keep = np.flatnonzero((tube.times >= t0) & (tube.times < t1))
@@ -185,16 +184,7 @@ def _on_grid(tid: int, cls: str, tube: Tube, first: float, fps: float, t0: float
     frames[grid - g0] = keep  # a later tube frame on the same grid frame wins
     filled = np.zeros(len(frames), bool)
     filled[grid - g0] = True
-    last = keep[0]
-    for i in range(len(frames)):  # hold the last frame across gaps
-        if filled[i]:
-            last = frames[i]
-        else:
-            frames[i] = last
-    return Placed(tid, cls, tube, frames, g0)
-
-
-def timed(fn, *args, **kwargs):
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
+    # Hold the last frame across gaps: each grid frame takes the latest filled position at or before it
+    # (position 0 is always filled: it is the first kept tube frame).
+    latest_filled = np.maximum.accumulate(np.where(filled, np.arange(len(frames)), 0))
+    return Placed(tid, cls, tube, frames[latest_filled], g0)

@@ -47,7 +47,7 @@ class TubeFrames:
 
 
 @dataclass(frozen=True)
-class Tube:
+class StoredTube:
     """A decoded tube blob (see encode_tube)."""
 
     seqs: np.ndarray  # (n,) int64
@@ -84,12 +84,12 @@ def encode_tube(t: TubeFrames) -> bytes:
     return buf.getvalue()
 
 
-def decode_tube(blob: bytes) -> Tube:
+def decode_tube(blob: bytes) -> StoredTube:
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         if int(z["format"][0]) != TUBE_FORMAT:
             raise ValueError(f"tube format {int(z['format'][0])} is not {TUBE_FORMAT}")
         jd, ja, md, ma = z["jpeg_data"].tobytes(), z["jpeg_at"], z["mask_data"].tobytes(), z["mask_at"]
-        return Tube(z["seqs"], z["times"], z["rects"], z["boxes"],
+        return StoredTube(z["seqs"], z["times"], z["rects"], z["boxes"],
                     [jd[ja[i]:ja[i + 1]] for i in range(len(ja) - 1)],
                     [md[ma[i]:ma[i + 1]] for i in range(len(ma) - 1)],
                     tuple(int(v) for v in z["frame_size"]))

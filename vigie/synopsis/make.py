@@ -61,16 +61,17 @@ def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir
     t2 = time.perf_counter()
     out_dir = Path(out_dir)
     video, index = out_dir / f"{name}.{video_format}", out_dir / f"{name}.json"
-    figures = {"source_s": round(selection.source_s, 2), "condensation": None,
+    synopsis_s = packing.length / selection.fps
+    condensation = selection.source_s / synopsis_s if synopsis_s else 0.0
+    figures = {"source_s": round(selection.source_s, 2), "condensation": round(condensation, 2),
                "collision_fraction": round(packing.collision_fraction, 4), "inversions": packing.inversions}
     from zoneinfo import ZoneInfo
 
     stats = render(selection, packing.starts, packing.length, video, index, blurrer=blurrer, progress=progress,
                    label_tz=ZoneInfo(label_timezone), extra={"figures": figures, "label_timezone": label_timezone})
     t3 = time.perf_counter()
-    synopsis_s = packing.length / selection.fps
     return SynopsisReport(camera_id, str(video), str(index), len(selection.objects), packing.length, selection.fps,
-                          selection.source_s, synopsis_s, selection.source_s / synopsis_s if synopsis_s else 0.0,
+                          selection.source_s, synopsis_s, condensation,
                           packing.collision_fraction, stats.lost_fraction, packing.inversions, selection.without_tube,
                           t1 - t0, t2 - t1, t3 - t2, stats.seconds_blur, stats.blur_regions,
                           packing.collision_fraction <= max_collision + 1e-9 or length is not None)

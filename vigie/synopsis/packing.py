@@ -82,7 +82,7 @@ class Tube:
     """One object's space-time tube, as the packing sees it (no pixels).
 
     (eq=False: the boxes are an array, so tubes compare by identity. Not to
-    be confused with vigie.synopsis.capture.Tube, the stored pixels.)
+    be confused with vigie.synopsis.capture.StoredTube, the stored pixels.)
     """
 
     key: int  # the track id

@@ -126,7 +126,6 @@ class _SharedBlurrer:
 
     def __init__(self, blurrer, lock: threading.Lock) -> None:
         self._blurrer, self._lock = blurrer, lock
-        self.style = getattr(blurrer, "style", "blur")  # how regions are hidden (blur or pixelate)
 
     def blur_crop(self, *args, **kwargs):
         with self._lock:

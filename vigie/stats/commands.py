@@ -5,13 +5,14 @@ import argparse
 import json
 from pathlib import Path
 
+from vigie.periods import add_period_flags, period_from_args
+
 
 def register(sub) -> None:
     s = sub.add_parser("stats", help="a camera's counts per hour, line-crossing counts, heat maps of where people walk and stop")
     s.add_argument("--camera", required=True)
     s.add_argument("--site", help="site file (its line_crossing rules give the line counts; privacy masks for the picture)")
-    s.add_argument("--start", metavar="TIME", help="from (ISO 8601, UTC unless an offset is given)")
-    s.add_argument("--end", metavar="TIME", help="until (excluded)")
+    add_period_flags(s, "tracks first seen")
     s.add_argument("--heatmap", metavar="FILE.png", help="write where people walked")
     s.add_argument("--stops", metavar="FILE.png", help="write where people stopped")
     s.add_argument("--json", action="store_true")
@@ -21,10 +22,8 @@ def register(sub) -> None:
 def cmd_stats(args: argparse.Namespace) -> int:
     from vigie import stats
     from vigie.cli import _site, _store
-    from vigie.rules.commands import _time
-
     site = _site(args.site) if args.site else None
-    start, end = _time(args.start, "start"), _time(args.end, "end")
+    start, end = period_from_args(args)
     with _store() as store:
         hourly = stats.hourly_counts(store, args.camera, start, end)
         lines = stats.line_counts(store, site, args.camera, start, end) if site else {}
