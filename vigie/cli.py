@@ -304,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     from vigie.synopsis.commands import register as register_synopsis
 
     register_synopsis(sub)
+    from vigie.crimemap.commands import register as register_crimemap
+    register_crimemap(sub)
     tr = sub.add_parser("trail", help="a track's likely path across the cameras, in time order, as GeoJSON and a map")
     tr.add_argument("track", type=int, help="id of the track to follow")
     tr.add_argument("--candidates", type=int, default=200, help="most similar tracks considered (default 200)")

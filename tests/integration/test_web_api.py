@@ -130,6 +130,12 @@ ENDPOINTS = [
     ("get", "/api/stats/cam-a"), ("get", "/api/stats/cam-a/heatmap"),
     ("post", "/api/synopses"), ("get", "/api/synopses"), ("get", f"/api/synopses/{SYNOPSIS}"),
     ("get", f"/api/synopses/{SYNOPSIS}/video"), ("get", f"/api/synopses/{SYNOPSIS}/index"),
+    ("get", "/api/crimemap/summary"), ("get", "/api/crimemap/incidents"), ("get", "/api/crimemap/density"),
+    ("get", "/api/crimemap/hotspots"), ("get", "/api/crimemap/near-repeat"), ("get", "/api/crimemap/time-pattern"),
+    ("get", "/api/crimemap/communes"), ("get", "/api/crimemap/report"), ("get", "/api/crimemap/imports"),
+    ("post", "/api/crimemap/imports"), ("post", "/api/crimemap/imports/1/remove"),
+    ("get", "/api/reports"), ("get", "/api/reports/1"), ("get", "/api/reports/1/photo"),
+    ("post", "/api/reports/1/decision"), ("post", "/api/reports/1/redact"), ("post", "/api/reports/1/status"),
 ]
 
 
@@ -149,7 +155,8 @@ def test_the_no_session_list_covers_every_api_route(env):
               for m in getattr(r, "methods", ()) if m != "HEAD"}
     listed = {(m, p.replace("{recent}", "{track_id}").replace("/1/lift", "/{hold_id}/lift")
                .replace("/users/operator", "/users/{username}").replace("/alerts/1/", "/alerts/{alert_id}/").replace("/stats/cam-a", "/stats/{camera_id}")
-               .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")) for m, p in ENDPOINTS}
+               .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}").replace("/imports/1/remove", "/imports/{import_id}/remove")
+               .replace("/reports/1", "/reports/{report_id}")) for m, p in ENDPOINTS}
     assert routes - {("post", "/api/login")} == listed
 
 
@@ -188,10 +195,20 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "synopsis": {"operator", "investigator"},
     "synopsis_video": {"operator", "investigator"},
     "synopsis_index": {"operator", "investigator"},
+    "crimemap_summary": {"analyst"}, "crimemap_incidents": {"analyst"}, "crimemap_density": {"analyst"},
+    "crimemap_hotspots": {"analyst"}, "crimemap_near_repeat": {"analyst"}, "crimemap_time_pattern": {"analyst"},
+    "crimemap_communes": {"analyst"}, "crimemap_report": {"analyst"}, "crimemap_imports": {"analyst"},
+    "crimemap_import": {"analyst"}, "crimemap_import_remove": {"analyst"},
+    "reports": {"moderator"}, "report": {"moderator"}, "report_photo": {"moderator"},
+    "report_decision": {"moderator"}, "report_redact": {"moderator"}, "report_status": {"moderator"},
 }
 # What an allowed role gets where the fixture cannot give 200: the clip's recording is not on disk (410); the
 # fixture's tracks have no tube, so no synopsis can be made of them (400, saying so); no synopsis has that id (404).
-ALLOWED_BUT = {"clip": 410, "synopsis_create": 400, "synopsis": 404, "synopsis_video": 404, "synopsis_index": 404}
+# The fixture has no incident (an analysis of nothing is refused, 400), no import 1 and no citizen report 1 (404).
+ALLOWED_BUT = {"clip": 410, "synopsis_create": 400, "synopsis": 404, "synopsis_video": 404, "synopsis_index": 404,
+               "crimemap_density": 400, "crimemap_hotspots": 400, "crimemap_near_repeat": 400, "crimemap_time_pattern": 400,
+               "crimemap_communes": 400, "crimemap_report": 400, "crimemap_import_remove": 404,
+               "report": 404, "report_photo": 404, "report_decision": 404, "report_redact": 404, "report_status": 404}
 
 
 def call(c, endpoint, env, just=True):
@@ -203,6 +220,9 @@ def call(c, endpoint, env, just=True):
         now = datetime.now(timezone.utc)
         return c.post("/api/synopses", json={"camera": "cam-a", "from": (now - timedelta(hours=2)).isoformat(),
                                              "to": now.isoformat(), **q})
+    if endpoint == "crimemap_import":  # multipart: a one-row CSV
+        return c.post("/api/crimemap/imports", data={"source": "Police municipale"}, files={"file": (
+            "incidents.csv", b"occurred_at,category,lat,lon\n2026-01-01T10:00:00Z,vol,43.8349,4.3596\n", "text/csv")})
     posts = {  # endpoint -> (method, path, body)
         "unblur": ("post", f"/api/tracks/{t}/unblur", {**q, "reason": "identify the suspect's vehicle"}),
         "export": ("post", "/api/exports", {"track_ids": [t], "clips": False, **q}),
@@ -211,6 +231,10 @@ def call(c, endpoint, env, just=True):
         "user_change": ("patch", "/api/users/operator", {"role": "operator"}),
         "user_password": ("post", "/api/users/operator/password", None),
         "setting_put": ("put", "/api/settings", {"key": "controller", "value": "Ville de Nîmes, dpo@example.org"}),
+        "crimemap_import_remove": ("post", "/api/crimemap/imports/1/remove", None),
+        "report_decision": ("post", "/api/reports/1/decision", {"decision": "accept"}),
+        "report_redact": ("post", "/api/reports/1/redact", {"description": "A bench is broken."}),
+        "report_status": ("post", "/api/reports/1/status", {"status": "closed", "status_notes": "Repaired."}),
     }
     if endpoint in posts:
         method, path, body = posts[endpoint]
@@ -220,7 +244,13 @@ def call(c, endpoint, env, just=True):
             "cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
             "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify",
             "synopses": "/api/synopses", "synopsis": f"/api/synopses/{SYNOPSIS}", "synopsis_video": f"/api/synopses/{SYNOPSIS}/video",
-            "synopsis_index": f"/api/synopses/{SYNOPSIS}/index"}[endpoint]
+            "synopsis_index": f"/api/synopses/{SYNOPSIS}/index",
+            "crimemap_summary": "/api/crimemap/summary", "crimemap_incidents": "/api/crimemap/incidents",
+            "crimemap_density": "/api/crimemap/density", "crimemap_hotspots": "/api/crimemap/hotspots",
+            "crimemap_near_repeat": "/api/crimemap/near-repeat", "crimemap_time_pattern": "/api/crimemap/time-pattern",
+            "crimemap_communes": "/api/crimemap/communes", "crimemap_report": "/api/crimemap/report",
+            "crimemap_imports": "/api/crimemap/imports",
+            "reports": "/api/reports", "report": "/api/reports/1", "report_photo": "/api/reports/1/photo"}[endpoint]
     return c.get(path, params=q)
 
 

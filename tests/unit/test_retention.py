@@ -346,7 +346,8 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     assert json.loads(out)[0]["lifted_by"] == "insp. a"
     rc, out = run_cli(["purge", "--site", str(site_file), "--json"], capsys)
     assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "clips_removed": 0,
-                                         "analyses_removed": 1, "synopses_removed": 0}
+                                         "analyses_removed": 1, "synopses_removed": 0, "citizen_reports_removed": 0,
+                                         "citizen_contacts_cleared": 0}
 
 
 # --- synopses ---------------------------------------------------------------------------------------------
@@ -374,3 +375,25 @@ def test_synopses_go_with_their_period_unless_a_track_is_held(store):
     assert report.synopses_removed == 2 and report.as_dict()["totals"]["synopses_removed"] == 2
     assert not expired.exists() and not other_camera.exists()  # cam-b's 30 days passed too
     assert held.is_dir() and recent.is_dir()
+
+
+# --- citizen reports ---------------------------------------------------------------------------------------
+def test_the_purge_removes_old_rejected_citizen_reports_and_says_so(store):
+    from datetime import datetime, timezone
+
+    from vigie.store.sqlite import iso
+
+    now = datetime.now(timezone.utc)
+
+    def report(conn, token: str, decided_days_ago: float) -> None:
+        at = iso(now - timedelta(days=decided_days_ago))
+        conn.execute("INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at,"
+                     " reject_reason, token_hash, client_hash) VALUES ('graffiti', 43.83, 4.36, ?, ?, 'rejected', ?, 'spam', ?, 'c')",
+                     (at, at, at, token))
+
+    store.write(lambda conn: (report(conn, "old", 31), report(conn, "recent", 2))).result()
+    assert purge(store, site(), dry_run=True).citizen_reports_removed == 1
+    result = purge(store, site())
+    assert result.citizen_reports_removed == 1 and result.as_dict()["totals"]["citizen_reports_removed"] == 1
+    with store._read() as conn:
+        assert [r[0] for r in conn.execute("SELECT token_hash FROM citizen_reports")] == ["recent"]

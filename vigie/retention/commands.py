@@ -54,6 +54,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     print(f"{verb} {report.tracks_removed} tracks, {report.thumbnails_removed} thumbnail files, {report.clips_removed} clip files, "
           f"{report.synopses_removed} synopses and {report.analyses_removed} analyses; {report.tracks_held} expired tracks "
           f"kept by legal holds ({report.seconds:.2f} s).")
+    print(f"Citizen reports: {report.citizen_reports_removed} rejected reports removed, the contact details of "
+          f"{report.citizen_contacts_cleared} answered reports cleared.")
     print(f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8}")
     for c in report.cameras:
         print(f"{c.camera_id:<24.24} {c.retention_days:>4}  {c.cutoff[:19]:<20} {c.tracks_removed:>7} {c.tracks_held:>5} "

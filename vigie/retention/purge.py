@@ -62,6 +62,8 @@ class PurgeReport:
     orphan_thumbnails_removed: int = 0
     orphan_clips_removed: int = 0  # clip files whose track was already gone, and dead renders' temp files
     synopses_removed: int = 0  # synopsis folders under $VIGIE_DATA/synopses whose period expired
+    citizen_reports_removed: int = 0  # rejected citizen reports, 30 days after the decision
+    citizen_contacts_cleared: int = 0  # reporters' contact details, 30 days after their report was closed or merged
     seconds: float = 0.0
 
     @property
@@ -90,7 +92,9 @@ class PurgeReport:
             del cam["track_ids"], cam["analysis_ids"]
         d["totals"] = {"tracks_removed": self.tracks_removed, "tracks_held": self.tracks_held,
                        "thumbnails_removed": self.thumbnails_removed, "clips_removed": self.clips_removed,
-                       "analyses_removed": self.analyses_removed, "synopses_removed": self.synopses_removed}
+                       "analyses_removed": self.analyses_removed, "synopses_removed": self.synopses_removed,
+                       "citizen_reports_removed": self.citizen_reports_removed,
+                       "citizen_contacts_cleared": self.citizen_contacts_cleared}
         return d
 
 
@@ -120,8 +124,12 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         for folder in _expired_synopses(store, cameras):
             shutil.rmtree(folder, ignore_errors=True)
             synopses += 1
+    from vigie.citizen.reports import purge_reports
+
+    citizen = purge_reports(store, now, dry_run=dry_run)
     return PurgeReport(now=iso(now), dry_run=dry_run, cameras=cameras, orphan_thumbnails_removed=orphans,
                        orphan_clips_removed=orphan_clips, synopses_removed=synopses,
+                       citizen_reports_removed=citizen["reports"], citizen_contacts_cleared=citizen["contacts"],
                        seconds=time.perf_counter() - started)
 
 

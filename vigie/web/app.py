@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, MissingJustification
+from vigie.citizen import open311
 from vigie.errors import VigieError
 from vigie.search.query import SearchError, SearchQuery
 from vigie.web.context import (COOKIE, MAX_ID, MAX_OFFSET, TEXT, ERROR_RESPONSES, ApiContext, ApiError, Services, case_ref_param, err, page, plain,
@@ -66,30 +67,40 @@ def create_app(services: Services) -> FastAPI:
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
 
     # --- errors --------------------------------------------------------------------------------
+    def reply(request, status: int, message: str, **extra):
+        """/api: {"error": ...}; /open311/: the GeoReport v2 error list, JSON or XML by the path's suffix."""
+        if open311.is_open311(request.url.path):
+            return open311.error_response(request.url.path, status, message)
+        return err(status, message, **extra)
+
+    @app.exception_handler(open311.Open311Error)
+    async def _open311_error(request, exc: open311.Open311Error):
+        return open311.error_response(request.url.path, exc.status, exc.description, exc.retry_after)
+
     @app.exception_handler(ApiError)
     async def _api_error(request, exc: ApiError):
-        return err(exc.status, exc.message, **exc.extra)
+        return reply(request, exc.status, exc.message, **exc.extra)
 
     @app.exception_handler(VigieError)
     async def _vigie_error(request, exc: VigieError):
         if isinstance(exc, users.AccountLocked):
-            return err(423, str(exc), locked_until=exc.until)
+            return reply(request, 423, str(exc), locked_until=exc.until)
         if isinstance(exc, users.AuthenticationFailed):
-            return err(401, str(exc))
+            return reply(request, 401, str(exc))
         if isinstance(exc, MissingJustification):
             missing = [f for f, words in (("case_ref", "case reference"), ("purpose", "purpose")) if words in str(exc)]
-            return err(400, f"{exc} (give {' and '.join(missing)})", missing=missing)
+            return reply(request, 400, f"{exc} (give {' and '.join(missing)})", missing=missing)
         if isinstance(exc, Forbidden):
-            return err(403, str(exc))
+            return reply(request, 403, str(exc))
         if isinstance(exc, SearchError):
-            return err(400, str(exc), field=exc.field)
+            return reply(request, 400, str(exc), field=exc.field)
         from vigie.media.clips import SourceUnavailable, TrackNotFound
 
         if isinstance(exc, TrackNotFound):
-            return err(404, str(exc))
+            return reply(request, 404, str(exc))
         if isinstance(exc, SourceUnavailable):  # the recording was moved or deleted: the track's media are gone
-            return err(410, str(exc))
-        return err(400, str(exc))
+            return reply(request, 410, str(exc))
+        return reply(request, 400, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc: RequestValidationError):
@@ -97,14 +108,14 @@ def create_app(services: Services) -> FastAPI:
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "cookie", "header")]
         name = ".".join(loc) or "request"
         msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        return err(422, f"field {name}: {msg}", field=name)
+        return reply(request, 422, f"field {name}: {msg}", field=name)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
             detail = f"not found: {request.url.path}"
-        return err(exc.status_code, detail)
+        return reply(request, exc.status_code, detail)
 
     ctx = ApiContext(services)
     current_user, allow, record = ctx.current_user, ctx.allow, ctx.record

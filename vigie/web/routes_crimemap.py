@@ -1,10 +1,287 @@
-"""(being written)"""
+"""Crime map routes: the security council's incidents, their analyses, the printable report, and imports.
+
+    GET  /api/crimemap/summary          counts per layer and category, categories, communes, period, statement
+    GET  /api/crimemap/incidents        the incidents as GeoJSON points (at most MAX_FEATURES, the most recent)
+    GET  /api/crimemap/density          kernel density surface (GeoJSON cells), ?bandwidth_m
+    GET  /api/crimemap/hotspots         Gi* hot and cold spots on a grid (GeoJSON cells), ?cell_m
+    GET  /api/crimemap/near-repeat      Knox test of near-repeat incidents
+    GET  /api/crimemap/time-pattern     counts per weekday and hour, in the site's time zone
+    GET  /api/crimemap/communes         counts per commune (the site's commune polygons when it has them)
+    GET  /api/crimemap/report           the printable report, ?format=html|pdf
+    POST /api/crimemap/imports          multipart file + source + crs -> 201 (400 with every row's problem; 413 too large)
+    GET  /api/crimemap/imports          the imports, newest first
+    POST /api/crimemap/imports/{id}/remove
+
+Every map route takes the same filters: layer (repeatable; default all three), category (repeatable), commune
+(repeatable), from and to (ISO 8601 with an offset; [from, to)). The four GeoJSON routes answer a file with
+`download=true` (application/geo+json, attachment).
+
+Who may: the analyst role (permission crime_map; imports need incidents_import). Each call is audited:
+view_crime_map (with the filters and how many incidents), crime_report, incidents_import (in the import's own
+transaction; a refused file is audited too, saying why), incidents_remove.
+
+Zero incidents: the summary and the incidents answer with zeros and no points; an analysis (density, hot
+spots, near-repeat, time pattern, per commune, report) of nothing is refused, 400 "no incidents match ...",
+rather than drawn as an empty map that would look like a quiet city.
+"""
 from __future__ import annotations
 
-from fastapi import FastAPI
+import json
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
 
-from vigie.web.context import ApiContext
+from fastapi import Depends, FastAPI, File, Form, Path as PathParam, Query, UploadFile
+from fastapi.responses import Response
+
+from vigie.accounts import users
+from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
+from vigie.crimemap.layers import (STATEMENT, Filters, categories_and_counts, feature_collection, load, named_communes,
+                                   report_period)
+from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, ErrorBody
+
+MAX_FEATURES = 50_000  # points sent to a browser map at once
+MAX_VALUES = 100  # values of one repeatable filter
+GEOJSON = "application/geo+json"
+NO_STORE = {"Cache-Control": "no-store"}
+# The report is HTML made from imported text (categories, communes): it may show pictures and its own styles, nothing else.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'"
+Layer = Literal["imported", "alerts", "citizen"]
+GEOJSON_RESPONSES = {200: {"content": {"application/json": {}, GEOJSON: {}}}}
+
+
+def _when(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ApiError(422, f"field {name}: {value.isoformat()} needs a time zone offset (e.g. Z or +01:00)", field=name)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ApiError(422, f"field {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name) from None
+
+
+def _values(values: list[str] | None, name: str) -> tuple[str, ...]:
+    values = [v.strip() for v in values or [] if v.strip()]
+    if len(values) > MAX_VALUES:
+        raise ApiError(422, f"field {name}: at most {MAX_VALUES} values, got {len(values)}", field=name)
+    long = next((v for v in values if len(v) > TEXT), None)
+    if long is not None:
+        raise ApiError(422, f"field {name}: a value of {len(long)} characters, more than {TEXT}", field=name)
+    return tuple(dict.fromkeys(values))
+
+
+def map_filters(layer: list[Layer] | None = Query(None, description="Layers (repeatable): imported, alerts, citizen; default all."),
+                category: list[str] | None = Query(None, description="Categories (repeatable); default all."),
+                commune: list[str] | None = Query(None, description="Communes (repeatable); default all. Citizen reports have no commune."),
+                start: datetime | None = Query(None, alias="from", description="Period start, ISO 8601 with an offset."),
+                end: datetime | None = Query(None, alias="to", description="Period end (excluded), ISO 8601 with an offset.")) -> Filters:
+    """The filters every map route takes, checked (422 naming the field)."""
+    start, end = _when(start, "from"), _when(end, "to")
+    if start is not None and end is not None and start >= end:
+        raise ApiError(422, f"field to: {end.isoformat()} must be after from ({start.isoformat()})", field="to")
+    return Filters(tuple(dict.fromkeys(layer)) if layer else LAYERS, start, end, _values(category, "category"),
+                   _values(commune, "commune"))
 
 
 def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    pass
+    reader = ctx.user_with("crime_map")
+    importer = ctx.user_with("incidents_import")
+    communes_cache: dict[str, dict] = {}
+    communes_lock = threading.Lock()
+
+    # --- what the site says -------------------------------------------------------------------------------
+    def site():
+        return ctx.services.site
+
+    def site_timezone() -> str:
+        return getattr(site(), "timezone", None) or "UTC"
+
+    def config():
+        from vigie.config import CrimeMapConfig
+
+        return site().crime_map if site() is not None else CrimeMapConfig()
+
+    def communes_geojson() -> dict | None:
+        """The site's commune polygons, read from their file once."""
+        path = config().communes
+        if not path:
+            return None
+        with communes_lock:
+            if path not in communes_cache:
+                try:
+                    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, ValueError) as exc:
+                    raise CrimeMapError(f"the site's communes file {Path(path).name} cannot be read: {exc}") from None
+                if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+                    raise CrimeMapError(f"the site's communes file {Path(path).name} is not a GeoJSON FeatureCollection")
+                communes_cache[path] = doc
+            return communes_cache[path]
+
+    # --- shared steps ----------------------------------------------------------------------------------------
+    def incidents(f: Filters) -> list[Incident]:
+        return load(ctx.store, site(), f)
+
+    def seen(user: users.User, endpoint: str, f: Filters, found: list[Incident], **params) -> None:
+        ctx.record(user, "view_crime_map", None, None, {"endpoint": endpoint, **f.as_dict(), **params, "incidents": len(found)})
+
+    def need(found: list[Incident], f: Filters) -> None:
+        if not found:
+            raise ApiError(400, f"no incidents match ({f.describe()}): nothing to analyse")
+
+    def geojson(data: dict, layer: str, download: bool):
+        data.setdefault("statement", STATEMENT)
+        if not download:
+            return data
+        name = f"vigie-{layer}-{datetime.now(timezone.utc):%Y-%m-%d}.geojson"
+        return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type=GEOJSON,
+                        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    download_param = Query(False, description="Answer as a GeoJSON file to save (application/geo+json, attachment).")
+
+    # --- the map --------------------------------------------------------------------------------------------------
+    @app.get("/api/crimemap/summary", tags=["crime map"])
+    def summary(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
+        """Counts per layer and per category, the categories and communes found, the period covered."""
+        found = incidents(f)
+        seen(user, "summary", f, found)
+        return {**categories_and_counts(found), "filters": f.as_dict(), "layers": list(LAYERS),
+                "timezone": site_timezone(), "statement": STATEMENT}
+
+    @app.get("/api/crimemap/incidents", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
+    def incident_points(user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param):
+        """The incidents as GeoJSON points: id, layer, category, occurred_at (UTC), commune, source."""
+        found = incidents(f)
+        data = feature_collection(found, MAX_FEATURES)
+        seen(user, "incidents", f, found, download=download, truncated=data["truncated"])
+        return geojson(data, "incidents", download)
+
+    @app.get("/api/crimemap/density", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
+    def density_surface(user: users.User = Depends(reader), f: Filters = Depends(map_filters),
+                        bandwidth_m: float | None = Query(None, ge=1, le=50_000, description="Kernel bandwidth in metres (default: chosen from the data)."),
+                        download: bool = download_param):
+        """Kernel density of the incidents on a grid (GeoJSON cells), with the bandwidth used and how it was chosen."""
+        from vigie.crimemap.analysis import density
+
+        found = incidents(f)
+        seen(user, "density", f, found, bandwidth_m=bandwidth_m, download=download)
+        need(found, f)
+        return geojson(density(found, bandwidth_m=bandwidth_m), "density", download)
+
+    @app.get("/api/crimemap/hotspots", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
+    def hot_spots(user: users.User = Depends(reader), f: Filters = Depends(map_filters),
+                  cell_m: float | None = Query(None, gt=10, le=10_000, description="Grid cell side in metres (default: the site's)."),
+                  download: bool = download_param):
+        """Getis-Ord Gi* hot and cold spots on a square grid: areas, with z, pseudo p-value and class per cell."""
+        from vigie.crimemap.analysis import hotspots
+
+        cfg = config()
+        cell = cell_m or cfg.cell_m
+        found = incidents(f)
+        seen(user, "hotspots", f, found, cell_m=cell, permutations=cfg.permutations, download=download)
+        need(found, f)
+        return geojson(hotspots(found, cell_m=cell, permutations=cfg.permutations, seed=0), "hotspots", download)
+
+    @app.get("/api/crimemap/near-repeat", tags=["crime map"])
+    def near_repeats(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
+        """Knox test: are incidents close in space also close in time, more than chance says?"""
+        from vigie.crimemap.analysis import near_repeat
+
+        found = incidents(f)
+        seen(user, "near-repeat", f, found)
+        need(found, f)
+        return {**near_repeat(found), "statement": STATEMENT}
+
+    @app.get("/api/crimemap/time-pattern", tags=["crime map"])
+    def time_patterns(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
+        """Counts per weekday and hour in the site's time zone, and whether they differ from an even spread."""
+        from vigie.crimemap.analysis import time_pattern
+
+        found = incidents(f)
+        seen(user, "time-pattern", f, found)
+        need(found, f)
+        return {**time_pattern(found, site_timezone()), "timezone": site_timezone(), "statement": STATEMENT}
+
+    @app.get("/api/crimemap/communes", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
+    def per_commune(user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param):
+        """Incidents per commune: the site's commune polygons when it has them, else a point per commune."""
+        from vigie.crimemap.analysis import by_commune
+
+        found = incidents(f)
+        seen(user, "communes", f, found, download=download)
+        need(found, f)
+        polygons = communes_geojson()
+        return geojson(by_commune(found, polygons, name_property=config().commune_property), "communes", download)
+
+    @app.get("/api/crimemap/report", tags=["crime map"], response_class=Response,
+             responses={200: {"content": {"text/html": {}, "application/pdf": {}}}})
+    def report(user: users.User = Depends(reader), f: Filters = Depends(map_filters), format: Literal["html", "pdf"] = "html",
+               title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name).")) -> Response:
+        """The printable report for the security council: map layers, hot spots, time patterns, per commune."""
+        from vigie.crimemap.report import write_report
+
+        found = incidents(f)
+        cfg = config()
+        heading = (title or "").strip() or f"Crime map - {getattr(site(), 'name', None) or 'Vigie'}"
+        need(found, f)
+        with tempfile.TemporaryDirectory(prefix="vigie-report-") as tmp:
+            path = write_report(found, Path(tmp) / f"report.{format}", title=heading, timezone=site_timezone(),
+                                communes=named_communes(communes_geojson(), cfg.commune_property), cell_m=cfg.cell_m,
+                                permutations=cfg.permutations, seed=0, period=report_period(f, found))
+            data = Path(path).read_bytes()
+        ctx.record(user, "crime_report", None, None, {**f.as_dict(), "format": format, "title": heading,
+                                                      "incidents": len(found), "bytes": len(data)})
+        name = f"vigie-crime-report-{datetime.now(timezone.utc):%Y-%m-%d}.{format}"
+        if format == "pdf":
+            return Response(data, media_type="application/pdf",
+                            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(data, media_type="text/html; charset=utf-8",
+                        headers={**NO_STORE, "Content-Disposition": f'inline; filename="{name}"',
+                                 "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})
+
+    # --- imports ----------------------------------------------------------------------------------------------
+    @app.post("/api/crimemap/imports", tags=["crime map"], status_code=201,
+              responses={413: {"model": ErrorBody, "description": "The file is above the size or row limit"}})
+    def upload(user: users.User = Depends(importer), file: UploadFile = File(description="CSV or GeoJSON of incidents (UTF-8)."),
+               source: str | None = Form(None, max_length=100, description="Who the incidents come from (unless each row says)."),
+               crs: str | None = Form(None, max_length=200, description="CRS of x/y coordinates, e.g. EPSG:2154 (default WGS 84 lat/lon).")) -> dict:
+        """Import a file of incidents: every row checked, all of it stored or nothing (400 lists each row's problem)."""
+        from vigie.crimemap import importer as imp
+
+        data = file.file.read(imp.MAX_BYTES + 1)  # never more than the limit and one byte
+        name = file.filename or "upload"
+        try:
+            if len(data) > imp.MAX_BYTES:
+                raise imp.FileTooLarge(f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file")
+            return imp.import_file(ctx.store, data, file_name=name, source=source, crs=crs or None,
+                                   timezone=site_timezone(), user=user.username, role=user.role)
+        except imp.ImportRefused as exc:
+            # A refused file changed nothing, but the attempt is on record.
+            ctx.record(user, "incidents_import", None, None, {"file_name": imp.plain_name(name), "refused": str(exc)[:500],
+                                                               "problems": exc.count, "bytes": len(data)})
+            if isinstance(exc, imp.FileTooLarge):
+                raise ApiError(413, str(exc)) from None
+            if isinstance(exc, imp.AlreadyImported):
+                raise ApiError(409, str(exc), import_id=exc.import_id) from None
+            raise ApiError(400, str(exc), problems=exc.problems, problem_count=exc.count) from None
+
+    @app.get("/api/crimemap/imports", tags=["crime map"])
+    def imports(user: users.User = Depends(importer)) -> dict:
+        """Every import, newest first: file, SHA-256, source, CRS, who and when, rows, period."""
+        from vigie.crimemap.importer import list_imports
+
+        items = list_imports(ctx.store)
+        ctx.record(user, "view_crime_map", None, None, {"endpoint": "imports", "total": len(items)})
+        return {"items": items, "total": len(items)}
+
+    @app.post("/api/crimemap/imports/{import_id}/remove", tags=["crime map"])
+    def remove(user: users.User = Depends(importer), import_id: int = PathParam(ge=1, le=MAX_ID)) -> dict:
+        """Remove an import and all its incidents (audited as incidents_remove)."""
+        from vigie.crimemap.importer import ImportNotFound, remove_import
+
+        try:
+            return remove_import(ctx.store, import_id, user.username, user.role)
+        except ImportNotFound as exc:
+            raise ApiError(404, str(exc)) from None

@@ -1,7 +1,9 @@
 """The control-room web UI: plain HTML pages and a small vanilla script over the JSON API.
 
 `mount_ui(app, services)` adds the pages (/, /map, /search, /track/{id},
-/trail/{id}, /alerts, /dashboard, /synopsis, /audit, /admin) and the static files: /static/... from vigie/web/static and
+/trail/{id}, /alerts, /dashboard, /synopsis, /audit, /admin, /crimemap,
+/moderation; the public /report and /report/status with /report/map.json,
+their map and limits without a session) and the static files: /static/... from vigie/web/static and
 /static/leaflet/... from the repo's node_modules/leaflet/dist (found with
 trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
 load and the maps say so. The pages hold no data: the script fetches it with
@@ -9,6 +11,7 @@ the session cookie, and inserts it with textContent only.
 """
 from __future__ import annotations
 
+import statistics
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +45,20 @@ def _leaflet_dir() -> FsPath | None:
         return find_leaflet()
     except LeafletMissingError:
         return None
+
+
+def public_report_config(site: Any) -> dict:
+    """The public report form's map and limits, from the site file (defaults without one)."""
+    from vigie.config import Open311Config
+
+    m = getattr(site, "map", None)
+    o311 = getattr(site, "open311", None) or Open311Config()
+    cams = list(getattr(site, "cameras", None) or [])
+    # the median camera position: a camera in an outlying commune does not pull the map off the centre
+    centre = [statistics.median(c.lat for c in cams), statistics.median(c.lon for c in cams)] if cams else None
+    return {"tile_url": getattr(m, "tile_url", None), "attribution": getattr(m, "attribution", ""),
+            "max_zoom": getattr(m, "max_zoom", 19), "center": centre,
+            "max_description_chars": o311.max_description_chars, "max_photo_bytes": o311.max_photo_bytes}
 
 
 def mount_ui(app: FastAPI, services: Any = None) -> None:
@@ -92,6 +109,29 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     @app.get("/admin", include_in_schema=False)
     def admin_page() -> FileResponse:
         return page("admin")
+
+    @app.get("/crimemap", include_in_schema=False)
+    def crimemap_page() -> FileResponse:
+        return page("crimemap")
+
+    @app.get("/moderation", include_in_schema=False)
+    def moderation_page() -> FileResponse:
+        return page("moderation")
+
+    # --- public: residents report a problem at a place, and follow it with their token (no login) ---
+    @app.get("/report", include_in_schema=False)
+    def report_page() -> FileResponse:
+        return page("report")
+
+    @app.get("/report/status", include_in_schema=False)
+    def report_status_page() -> FileResponse:
+        return page("report-status")
+
+    @app.get("/report/map.json", tags=["open311"])
+    def report_map() -> dict:
+        """What the public form needs without a session: the site's map tiles (as /api/map gives them), where to
+        centre the map (the cameras' median position), and the limits the server applies to a report."""
+        return public_report_config(getattr(services, "site", None))
 
     tile_dir = getattr(getattr(getattr(services, "site", None), "map", None), "tile_dir", None)
     if tile_dir:  # the site's own map tiles, for a control room with no Internet

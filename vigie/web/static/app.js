@@ -28,11 +28,19 @@ function showError(text) {
   if (box) box.textContent = text || "";
 }
 
-class ApiFailure extends Error {}
+/* A refused request: the server's message, its HTTP status and its whole JSON answer (e.g. an import's problems). */
+class ApiFailure extends Error {
+  constructor(message, status, data) {
+    super(message);
+    this.status = status;
+    this.data = data;
+  }
+}
 
 async function api(path, options) {
   const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
-  if (opts.body !== undefined && typeof opts.body !== "string") {
+  // a FormData body (a file upload) goes as multipart: the browser writes its Content-Type and boundary
+  if (opts.body !== undefined && typeof opts.body !== "string" && !(opts.body instanceof FormData)) {
     opts.body = JSON.stringify(opts.body);
     opts.headers["Content-Type"] = "application/json";
   }
@@ -46,7 +54,7 @@ async function api(path, options) {
   if (!res.ok) {
     const msg = data && data.error ? data.error : "request failed (HTTP " + res.status + ")";
     showError(msg);
-    throw new ApiFailure(msg);
+    throw new ApiFailure(msg, res.status, data);
   }
   showError("");
   return data;
@@ -103,7 +111,7 @@ function showForRole(role) {
 }
 
 function homeFor(role) {
-  return { auditor: "/audit", admin: "/admin" }[role] || "/map";
+  return { auditor: "/audit", admin: "/admin", analyst: "/crimemap", moderator: "/moderation" }[role] || "/map";
 }
 
 /* A POST whose answer is a file (an export): saved through a temporary link. */
@@ -192,9 +200,12 @@ function clipSeconds(points, iso) {
 function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
 
 /* --- maps ----------------------------------------------------------------------------------------- */
-async function makeMap(id) {
+/* A Leaflet map in element `id`. opts.config: the tiles' settings when the page has them already (the public
+   report form, which has no session for /api/map); opts.blank: what the map says without tiles. */
+async function makeMap(id, opts) {
+  const o = opts || {};
   try {
-    const cfg = await api("/api/map");
+    const cfg = o.config || await api("/api/map");
     VIGIE.tileUrl = cfg.tile_url;
     VIGIE.tileAttribution = cfg.attribution;
     VIGIE.maxZoom = cfg.max_zoom;
@@ -208,9 +219,24 @@ async function makeMap(id) {
   }
   const map = L.map(id, { attributionControl: Boolean(VIGIE.tileAttribution), zoomSnap: 0.25 });
   if (VIGIE.tileUrl) L.tileLayer(VIGIE.tileUrl, { maxZoom: VIGIE.maxZoom || 19, attribution: VIGIE.tileAttribution || "" }).addTo(map);
-  else if (msg) msg.textContent = "No map tiles configured: cameras are drawn on a blank background.";
+  else if (msg) msg.textContent = o.blank || "No map tiles configured: cameras are drawn on a blank background.";
   map.setView([46.6, 2.4], 5);
   return map;
+}
+
+/* Without background tiles a map is blank: the public register's cameras are drawn as named landmarks, for the
+   reader to find their bearings. The register is public: no session needed. `into`: a layer to draw them in
+   (default: the map itself); fit: frame the map on them. */
+async function drawLandmarks(map, fit, into) {
+  const reg = await (await fetch("/register.json", { credentials: "omit" })).json();
+  const pts = [];
+  for (const c of reg.cameras || []) {
+    L.circleMarker([c.lat, c.lon], { radius: 4, color: "#555", weight: 1, fillColor: "#999", fillOpacity: 0.8, interactive: false })
+      .bindTooltip(el("span", { text: c.name + (c.commune ? ", " + c.commune : "") }), { permanent: true, direction: "right", className: "landmark" })
+      .addTo(into || map);
+    pts.push([c.lat, c.lon]);
+  }
+  if (fit && pts.length > 1) map.fitBounds(L.latLngBounds(pts), { padding: [60, 60], maxZoom: 16 });
 }
 
 function fitTo(map, latlngs) {

@@ -1,0 +1,100 @@
+"""A citizen's photo made safe to keep: checked, re-encoded, blurred.
+
+The upload itself is never stored. In order:
+1. the type is checked by content (Pillow's parsers for JPEG, PNG and WebP
+   only), whatever the file is called;
+2. the pixel count the header declares is checked BEFORE anything is decoded:
+   a 30000x30000 PNG of a few kilobytes would take gigabytes to decode (an
+   "image bomb");
+3. the EXIF orientation is applied, then the picture is downscaled and
+   re-encoded from its pixels alone as a fresh JPEG: no EXIF (so no GPS
+   position, camera serial or owner name), no ICC profile, no comments;
+4. faces anywhere and text (licence plates) anywhere are blurred with the
+   app's Blurrer before that JPEG is made.
+"""
+from __future__ import annotations
+
+import io
+import re
+import threading
+from contextlib import nullcontext
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+MAX_SIDE = 2048  # longest side kept: enough to see the problem, small enough to store
+JPEG_QUALITY = 85
+
+
+class PhotoError(Exception):
+    """A photo refused: an HTTP status (400, 413, 503) and what is wrong with it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def check_size(n_bytes: int, max_bytes: int) -> None:
+    if n_bytes > max_bytes:
+        raise PhotoError(413, f"the photo is larger than the {max_bytes} bytes accepted ({max_bytes // 1_000_000} MB); "
+                              "send a smaller photo")
+
+
+def _opened(data: bytes, max_pixels: int) -> Image.Image:
+    """The image, opened lazily (header only), its type and declared size checked."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except UnidentifiedImageError:
+        raise PhotoError(400, "the photo is not a JPEG, PNG or WebP image") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own net (twice Image.MAX_IMAGE_PIXELS), hit before ours
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{declared.group(1)} pixels" if declared else "more pixels"
+        raise PhotoError(400, f"the photo declares {size}, more than the {max_pixels} accepted (an image bomb)") from None
+    except (OSError, ValueError, SyntaxError) as exc:  # a header Pillow's parser refuses
+        raise PhotoError(400, f"the photo could not be decoded ({exc})") from None
+    w, h = image.size
+    if w < 1 or h < 1 or w * h > max_pixels:
+        raise PhotoError(400, f"the photo declares {w}x{h} pixels, more than the {max_pixels} accepted "
+                              "(an image bomb; or downscale the photo before sending it)")
+    return image
+
+
+def _decoded(image: Image.Image) -> Image.Image:
+    """The first frame's pixels, upright, as RGB (transparency composed over white), at most MAX_SIDE."""
+    try:
+        if image.format == "JPEG":
+            image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode a big JPEG at 1/2, 1/4 or 1/8 scale: faster, less memory
+        image.seek(0)  # an animated PNG or WebP: its first frame
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:
+        raise PhotoError(400, "the photo has more pixels than accepted (an image bomb?)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
+        raise PhotoError(400, f"the photo could not be decoded ({exc})") from None
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        rgba = upright.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        upright = Image.alpha_composite(background, rgba)
+    rgb = upright.convert("RGB")
+    rgb.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    return rgb
+
+
+def sanitise(data: bytes, *, max_bytes: int, max_pixels: int, blurrer, lock: threading.Lock | None = None) -> bytes:
+    """The photo as a fresh, metadata-free JPEG with faces and text blurred; PhotoError when refused."""
+    check_size(len(data), max_bytes)
+    image = _opened(data, max_pixels)
+    if blurrer is None:
+        raise PhotoError(503, "photos cannot be accepted: this server has no blurrer to hide faces and plates "
+                              "(send the report without a photo)")
+    rgb = _decoded(image)
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    h, w = bgr.shape[:2]
+    # The whole photo is searched for text: any plate in it is blurred, whatever vehicle it is on.
+    with lock or nullcontext():
+        blurred, _regions = blurrer.blur(bgr, vehicle_boxes=[(0, 0, w, h)])
+    clean = Image.fromarray(np.ascontiguousarray(blurred[:, :, ::-1]), "RGB")  # pixels only: no info, no EXIF, no ICC
+    out = io.BytesIO()
+    clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()

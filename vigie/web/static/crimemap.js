@@ -1,0 +1,452 @@
+/* Vigie: the crime map (analysts). Incidents of three sources, their density, hot spots, near repeats and the
+   hour × weekday pattern, with the filters in the query string of every request, download and report link.
+   Places and times only: the API holds nothing about people. Data goes into the DOM with textContent only. */
+"use strict";
+
+const CRIMEMAP = {
+  layers: {  // the three incident sources, each its own map layer and colour
+    imported: { label: "Imported incidents", colour: "#2b6cb0" },
+    alerts: { label: "Validated video alerts", colour: "#d97706" },
+    citizen: { label: "Accepted citizen reports", colour: "#8b5cf6" },
+  },
+  // Gi* classes as the API names them, hot to cold (the usual red-to-blue hot-spot palette)
+  hotClasses: [
+    ["hot 99%", "#b2182b"], ["hot 95%", "#ef8a62"], ["hot 90%", "#fddbc7"], ["not significant", null],
+    ["cold 90%", "#d1e5f0"], ["cold 95%", "#67a9cf"], ["cold 99%", "#2166ac"],
+  ],
+  densityRamp: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+  weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+  significant: 0.05,
+  known: { categories: new Set(), communes: new Set() },  // every category and commune seen, for the filters' lists
+};
+
+/* GET a JSON answer without touching the page's shared error line: the panels load together and each says
+   what went wrong on its own (api() would let the last answer clear an earlier error). */
+async function cmGet(path) {
+  const res = await fetch(path, { credentials: "same-origin" });
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (res.status === 401) {
+    window.location.assign("/");
+    throw new ApiFailure("not logged in", 401, data);
+  }
+  if (!res.ok) throw new ApiFailure(data && data.error ? data.error : "request failed (HTTP " + res.status + ")", res.status, data);
+  return data;
+}
+
+/* The filters form as query parameters (layer and category repeated). Times are sent with their offset (UTC). */
+function filterParams() {
+  const p = new URLSearchParams();
+  for (const box of document.querySelectorAll('#filters input[name="layer"]:checked')) p.append("layer", box.value);
+  for (const opt of $("f-category").selectedOptions) p.append("category", opt.value);
+  const iso = (v) => (v ? new Date(v).toISOString() : "");
+  if ($("f-from").value) p.set("from", iso($("f-from").value));
+  if ($("f-to").value) p.set("to", iso($("f-to").value));
+  if ($("f-commune").value) p.set("commune", $("f-commune").value);
+  return p;
+}
+
+function withParams(path, params, extra) {
+  const p = new URLSearchParams(params);
+  for (const [k, v] of Object.entries(extra || {})) if (v !== "" && v !== null && v !== undefined) p.set(k, v);
+  const q = p.toString();
+  return q ? path + "?" + q : path;
+}
+
+function num(v, digits) {
+  if (v === null || v === undefined || v === "") return "–";
+  const n = Number(v);
+  return Number.isFinite(n) ? n.toFixed(digits === undefined ? 0 : digits) : String(v);
+}
+
+/* "p = 0.012", "p < 0.001" */
+function pText(p) {
+  if (p === null || p === undefined) return "p = –";
+  return Number(p) < 0.001 ? "p < 0.001" : "p = " + Number(p).toFixed(3);
+}
+
+/* A name or an object naming it ({name|category|commune|code, count}): the API's lists may give either. */
+function nameOf(x) {
+  if (x === null || typeof x !== "object") return String(x);
+  return String(x.name || x.category || x.commune || x.code || x.value || "");
+}
+
+/* --- the map ------------------------------------------------------------------------------------------ */
+/* Panes: cells under points, so markers stay clickable above the density and hot spots. One canvas renderer per
+   pane draws thousands of circles without a DOM node each. */
+function crimeMapLayers(map) {
+  map.createPane("cells").style.zIndex = 350;
+  map.createPane("points").style.zIndex = 450;
+  const cellRenderer = L.canvas({ pane: "cells" });
+  const pointRenderer = L.canvas({ pane: "points", padding: 0.2 });
+  const groups = {};
+  for (const key of Object.keys(CRIMEMAP.layers)) groups[key] = L.layerGroup().addTo(map);
+  groups.density = L.layerGroup().addTo(map);
+  groups.hotspots = L.layerGroup();
+  groups.communes = L.layerGroup();
+  const overlays = {};
+  for (const [key, def] of Object.entries(CRIMEMAP.layers)) overlays[def.label] = groups[key];
+  overlays["Density (kernel)"] = groups.density;
+  overlays["Hot spots (Gi*)"] = groups.hotspots;
+  overlays["Per commune"] = groups.communes;
+  // Off at first: their labels would cover the incidents; on, they help find one's bearings without map tiles.
+  if (!VIGIE.tileUrl) overlays["Cameras, as landmarks"] = groups.landmarks = L.layerGroup();
+  L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+  return { groups, cellRenderer, pointRenderer };
+}
+
+function incidentTooltip(p) {
+  return el("span", { text: [p.category, CRIMEMAP.layers[p.layer] ? CRIMEMAP.layers[p.layer].label : p.layer, fmtTime(p.occurred_at),
+    p.commune, p.source ? "source: " + p.source : ""].filter(Boolean).join(" · ") });
+}
+
+/* Draws the incidents into their source's layer; returns the drawn count per source and every position. */
+function drawIncidents(ctx, gj) {
+  const counts = {}, latlngs = [];
+  for (const key of Object.keys(CRIMEMAP.layers)) { ctx.groups[key].clearLayers(); counts[key] = 0; }
+  for (const f of gj.features || []) {
+    const p = f.properties || {};
+    const group = ctx.groups[p.layer];
+    if (!group || !f.geometry || f.geometry.type !== "Point") continue;
+    const at = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+    L.circleMarker(at, { renderer: ctx.pointRenderer, radius: 4, color: "#fff", weight: 1, fillColor: CRIMEMAP.layers[p.layer].colour, fillOpacity: 0.9 })
+      .bindTooltip(incidentTooltip(p)).addTo(group);
+    counts[p.layer] += 1;
+    latlngs.push(at);
+  }
+  return { counts, latlngs };
+}
+
+function polygonLatLngs(geometry) {
+  const ring = (r) => r.map((c) => [c[1], c[0]]);
+  if (geometry.type === "Polygon") return geometry.coordinates.map(ring);
+  if (geometry.type === "MultiPolygon") return geometry.coordinates.map((poly) => poly.map(ring));
+  return null;
+}
+
+function drawDensity(ctx, gj) {
+  ctx.groups.density.clearLayers();
+  const ramp = CRIMEMAP.densityRamp;
+  for (const f of gj.features || []) {
+    const share = Number((f.properties || {}).share) || 0;
+    const rings = f.geometry && polygonLatLngs(f.geometry);
+    if (!rings || share <= 0.02) continue;  // the faintest cells would only grey the map
+    const colour = ramp[Math.min(ramp.length - 1, Math.floor(share * ramp.length))];
+    L.polygon(rings, { renderer: ctx.cellRenderer, stroke: false, fillColor: colour, fillOpacity: 0.25 + 0.45 * share, interactive: false })
+      .addTo(ctx.groups.density);
+  }
+}
+
+function hotColour(cls) {
+  const hit = CRIMEMAP.hotClasses.find(([name]) => name === cls);
+  return hit ? hit[1] : null;
+}
+
+function drawHotspots(ctx, gj) {
+  ctx.groups.hotspots.clearLayers();
+  for (const f of gj.features || []) {
+    const p = f.properties || {};
+    const colour = hotColour(p.class);
+    const rings = f.geometry && polygonLatLngs(f.geometry);
+    if (!rings || !colour) continue;  // "not significant" cells are left clear: only what stands out is coloured
+    L.polygon(rings, { renderer: ctx.cellRenderer, color: "#444", weight: 0.5, fillColor: colour, fillOpacity: 0.65 })
+      .bindTooltip(el("span", { text: p.class + " · " + p.count + " incident(s) · z = " + num(p.z, 2) + " · " + pText(p.p_sim) }))
+      .addTo(ctx.groups.hotspots);
+  }
+}
+
+function drawCommunes(ctx, gj) {
+  ctx.groups.communes.clearLayers();
+  const counts = (gj.features || []).map((f) => Number((f.properties || {}).count) || 0);
+  const max = Math.max(1, ...counts);
+  const label = (p) => el("span", { text: (p.commune || p.name || "commune") + ": " + (p.count || 0) + " incident(s)" });
+  for (const f of gj.features || []) {
+    const p = f.properties || {};
+    const share = (Number(p.count) || 0) / max;
+    if (f.geometry && f.geometry.type === "Point") {  // no commune outlines: a circle at the incidents' mean position
+      const c = f.geometry.coordinates;
+      L.circleMarker([c[1], c[0]], { renderer: ctx.cellRenderer, radius: 6 + 24 * Math.sqrt(share), color: "#0f766e", weight: 2, fillColor: "#14b8a6", fillOpacity: 0.35 })
+        .bindTooltip(label(p)).addTo(ctx.groups.communes);
+      continue;
+    }
+    const rings = f.geometry && polygonLatLngs(f.geometry);
+    if (rings) L.polygon(rings, { renderer: ctx.cellRenderer, color: "#0f766e", weight: 2, fillColor: "#14b8a6", fillOpacity: 0.1 + 0.5 * share })
+      .bindTooltip(label(p)).addTo(ctx.groups.communes);
+  }
+}
+
+/* What the incident layers show now, in words; data-count is the sum (the browser tests read it). */
+function showDrawn(map, ctx, counts) {
+  const shown = Object.keys(CRIMEMAP.layers).filter((k) => map && map.hasLayer(ctx.groups[k]));
+  const total = shown.reduce((s, k) => s + (counts[k] || 0), 0);
+  $("drawn").dataset.count = String(total);
+  $("drawn").textContent = shown.length
+    ? "Drawn: " + shown.map((k) => (counts[k] || 0) + " " + CRIMEMAP.layers[k].label.toLowerCase()).join(", ") + "."
+    : "No incident layer is shown: tick one in the map's layer list.";
+}
+
+/* A legend's colour square (or dot); null: a clear square, as the map leaves the cell. */
+function swatch(colour, shape) {
+  const s = el("span", { class: "swatch" + (shape ? " " + shape : ""), "aria-hidden": "true" });
+  if (colour) s.style.background = colour;  // CSSOM, not a style attribute: allowed by the CSP
+  return s;
+}
+
+/* --- the side panels ---------------------------------------------------------------------------------- */
+function fillSelect(select, items, keep) {
+  const chosen = new Set(keep);
+  const first = select.multiple ? [] : [select.options[0]];
+  select.replaceChildren(...first, ...items.map((x) => {
+    const name = nameOf(x);
+    const opt = el("option", { value: name, text: name + (x && typeof x === "object" && x.count !== undefined ? " (" + x.count + ")" : "") });
+    opt.selected = chosen.has(name);
+    return opt;
+  }));
+}
+
+function showSummary(s) {
+  $("statement").textContent = s.statement || "";
+  const keepCats = [...$("f-category").selectedOptions].map((o) => o.value);
+  const keepCommune = $("f-commune").value;
+  // The lists only ever grow: the summary names what the filtered incidents hold, and a category chosen must not
+  // hide the others from the list.
+  for (const c of s.categories || []) CRIMEMAP.known.categories.add(nameOf(c));
+  for (const c of s.communes || []) CRIMEMAP.known.communes.add(nameOf(c));
+  fillSelect($("f-category"), [...CRIMEMAP.known.categories].sort(), keepCats);
+  fillSelect($("f-commune"), [...CRIMEMAP.known.communes].sort(), [keepCommune]);
+  $("f-commune").value = keepCommune;
+  const period = s.period || {};
+  $("period").textContent = period.from || period.to || period.start
+    ? "Period: " + fmtTime(period.from || period.start) + " – " + fmtTime(period.to || period.end) + "." : "";
+  const rows = [el("tr", {}, [el("th", { text: "Source" }), el("th", { text: "Incidents" })])];
+  const byLayer = s.by_layer || {};
+  for (const [key, def] of Object.entries(CRIMEMAP.layers))
+    rows.push(el("tr", {}, [el("td", {}, [swatch(def.colour, "dot"), def.label]), el("td", { text: String(countOf(byLayer, key)) })]));
+  const byCat = s.by_category || {};
+  const cats = Array.isArray(byCat) ? byCat.map((x) => [nameOf(x), x.count]) : Object.entries(byCat);
+  if (cats.length) rows.push(el("tr", {}, [el("th", { text: "Category" }), el("th", { text: "Incidents" })]));
+  for (const [name, n] of cats) rows.push(el("tr", {}, [el("td", { text: name }), el("td", { text: String(n) })]));
+  $("counts").replaceChildren(...rows);
+  $("counts").dataset.total = String(s.total !== undefined ? s.total : Object.keys(CRIMEMAP.layers).reduce((n, k) => n + Number(countOf(byLayer, k)), 0));
+}
+
+function countOf(byLayer, key) {
+  if (Array.isArray(byLayer)) {
+    const hit = byLayer.find((x) => nameOf(x) === key || x.layer === key);
+    return hit ? hit.count : 0;
+  }
+  const v = byLayer[key];
+  return v && typeof v === "object" ? v.count || 0 : v || 0;
+}
+
+/* The bandwidth and how it was chosen, first: the density map's look depends on it more than on anything else. */
+function showDensityInfo(gj) {
+  const how = gj.bandwidth_method === "given" ? "given in the filters above" : "chosen by " + (gj.bandwidth_method || "–");
+  $("density-info").replaceChildren(
+    el("strong", { id: "bandwidth", text: "Bandwidth " + num(gj.bandwidth_m) + " m" }),
+    el("span", { id: "bandwidth-method", text: ", " + how + ". " }),
+    el("span", { class: "muted", text: "Gaussian kernel density of " + num(gj.n) + " incident(s) on cells of " + num(gj.cell_m) + " m; colour: share of the peak"
+      + (gj.peak_density !== undefined ? " (" + num(gj.peak_density, 1) + " " + (gj.units || "per km²") + ")" : "") + (gj.omitted ? "; " + gj.omitted + " left clear" : "") + "." }));
+}
+
+function showHotspotLegend(gj) {
+  let counts = gj.classes;
+  if (!counts) {
+    counts = {};
+    for (const f of gj.features || []) counts[(f.properties || {}).class] = (counts[(f.properties || {}).class] || 0) + 1;
+  }
+  const weights = gj.weights && typeof gj.weights === "object" ? JSON.stringify(gj.weights) : gj.weights;
+  $("hotspot-info").textContent = "Cells of " + num(gj.cell_m) + " m, " + num(gj.n) + " incident(s); pseudo p-values from " + num(gj.permutations)
+    + " permutations; weights: " + (weights || "–") + ". " + (gj.fdr || (gj.fdr_p !== undefined && gj.fdr_p !== null ? "False discovery rate threshold: p ≤ " + num(gj.fdr_p, 4) : "")) + ".";
+  $("hotspot-legend").replaceChildren(
+    el("tr", {}, [el("th", { text: "Class" }), el("th", { text: "Cells" })]),
+    ...CRIMEMAP.hotClasses.map(([cls, colour]) => el("tr", { "data-class": cls }, [
+      el("td", {}, [swatch(colour), cls]), el("td", { text: String(counts[cls] || 0) })])));
+}
+
+/* Band labels: the API may give [lo, hi] pairs, {from, to}, or text. */
+function bandText(v, unit) {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return num(v[0]) + "–" + num(v[1]) + " " + unit;
+  if (typeof v === "object") return num(v.from !== undefined ? v.from : v.min) + "–" + num(v.to !== undefined ? v.to : v.max) + " " + unit;
+  return String(v);
+}
+
+function nearRepeatBands(row) {
+  const d = row.distance_band !== undefined ? row.distance_band : (row.distance !== undefined ? row.distance : [row.distance_from_m, row.distance_to_m]);
+  const t = row.time_band !== undefined ? row.time_band : (row.time !== undefined ? row.time : [row.time_from_days, row.time_to_days]);
+  return [bandText(d, "m"), bandText(t, "days")];
+}
+
+function pOf(x) { return x.p_value !== undefined ? x.p_value : x.p; }
+
+function showNearRepeat(nr) {
+  const k = nr.knox || {};
+  $("knox-info").textContent = k.observed !== undefined
+    ? "Pairs within " + num(k.delta_m) + " m and " + num(k.tau_days) + " days of each other: " + num(k.observed) + " observed, " + num(k.expected, 1)
+      + " expected; ratio " + num(k.ratio, 2) + ", " + pText(pOf(k)) + " (" + num(k.permutations) + " permutations)." + (nr.subsample ? " " + nr.subsample + "." : "")
+    : "";
+  const rows = nr.table || [];
+  const dists = [], times = [], cells = new Map();
+  for (const row of rows) {
+    const [d, t] = nearRepeatBands(row);
+    if (!dists.includes(d)) dists.push(d);
+    if (!times.includes(t)) times.push(t);
+    cells.set(d + "|" + t, row);
+  }
+  const head = el("tr", {}, [el("th", { text: "distance \\ time" }), ...times.map((t) => el("th", { text: t }))]);
+  const body = dists.map((d) => el("tr", {}, [el("th", { text: d }), ...times.map((t) => {
+    const c = cells.get(d + "|" + t);
+    if (!c) return el("td", { text: "" });
+    const p = pOf(c);
+    const sig = p !== null && p !== undefined && Number(p) < CRIMEMAP.significant && Number(c.ratio) > 1;
+    const td = el("td", { class: sig ? "sig" : "", title: num(c.observed) + " observed, " + num(c.expected, 1) + " expected, " + pText(p) + (sig ? " (significant)" : "") }, [
+      el("strong", { text: num(c.ratio, 2) }), el("span", { class: "muted", text: " " + num(c.observed) + "/" + num(c.expected, 1) })]);
+    return td;
+  })]));
+  $("near-repeat").replaceChildren(...(rows.length ? [head, ...body] : [el("tr", {}, [el("td", { text: "Too few incidents for the test." })])]));
+}
+
+function heatColour(share) {
+  return "rgba(239, 68, 68, " + (0.08 + 0.85 * share).toFixed(2) + ")";
+}
+
+function showTimePattern(tp) {
+  const counts = tp.counts || [];
+  const max = Math.max(1, ...counts.flat().map(Number));
+  const hours = [...Array(24).keys()];
+  const head = el("tr", {}, [el("th", { text: "" }), ...hours.map((h) => el("th", { text: String(h).padStart(2, "0") })), el("th", { text: "All" })]);
+  const rows = counts.map((day, i) => el("tr", {}, [
+    el("th", { text: CRIMEMAP.weekdays[i].slice(0, 3), title: CRIMEMAP.weekdays[i] }),
+    ...day.map((n, h) => {
+      const td = el("td", { text: n ? String(n) : "", title: CRIMEMAP.weekdays[i] + " " + String(h).padStart(2, "0") + ":00–" + String(h + 1).padStart(2, "0") + ":00: " + n + " incident(s)" });
+      if (n) td.style.background = heatColour(n / max);  // CSSOM, not a style attribute: allowed by the CSP
+      return td;
+    }),
+    el("th", { text: String((tp.by_weekday || [])[i] !== undefined ? tp.by_weekday[i] : day.reduce((a, b) => a + b, 0)) }),
+  ]));
+  const foot = el("tr", {}, [el("th", { text: "All" }), ...hours.map((h) => el("th", { text: String((tp.by_hour || [])[h] || 0) })), el("th", { text: "" })]);
+  $("time-heat").replaceChildren(head, ...rows, foot);
+  const chi = tp.chi_square || { statistic: tp.chi2, p_value: tp.p };
+  $("time-info").textContent = num(tp.n) + " incident(s), local time " + (tp.timezone || "UTC") + ". "
+    + (chi.statistic !== undefined && chi.statistic !== null ? "Against an even spread over the week's 168 hours: χ² = " + num(chi.statistic, 1) + ", " + pText(chi.p_value) + "." : "")
+    + (chi.note ? " (" + chi.note + ")" : "");
+}
+
+function setLinks(params) {
+  for (const name of ["incidents", "density", "hotspots", "communes"]) {
+    const extra = { download: "true" };
+    if (name === "density") extra.bandwidth_m = $("f-bandwidth").value;
+    if (name === "hotspots") extra.cell_m = $("f-cell").value;
+    $("dl-" + name).setAttribute("href", withParams("/api/crimemap/" + name, params, extra));
+  }
+  $("report-html").setAttribute("href", withParams("/api/crimemap/report", params, { format: "html" }));
+  $("report-pdf").setAttribute("href", withParams("/api/crimemap/report", params, { format: "pdf" }));
+}
+
+/* --- imports ------------------------------------------------------------------------------------------- */
+function problemText(p) {
+  if (typeof p !== "object" || p === null) return String(p);
+  const where = [p.row !== undefined && p.row !== null ? "row " + p.row : "", p.field ? "field " + p.field : ""].filter(Boolean).join(", ");
+  return (where ? where + ": " : "") + (p.message || p.error || p.problem || JSON.stringify(p));
+}
+
+async function listImports() {
+  const r = await cmGet("/api/crimemap/imports");
+  const items = Array.isArray(r) ? r : (r.items || r.imports || []);
+  if (!items.length) { $("imports").replaceChildren(el("tr", {}, [el("td", { class: "muted", text: "No import yet." })])); return; }
+  $("imports").replaceChildren(
+    el("tr", {}, ["#", "Imported", "File", "Source", "Rows", "By"].map((h) => el("th", { text: h }))),
+    ...items.map((i) => el("tr", { "data-import": String(i.id) }, [
+      String(i.id), fmtTime(i.imported_at), i.file_name || "", i.source || "",
+      String(i.stored !== undefined ? i.stored : (i.rows !== undefined ? i.rows : "")), i.imported_by || "",
+    ].map((v) => el("td", { class: "wrap", text: v })))));
+}
+
+function setupImport(reload) {
+  $("import-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("import-msg").textContent = "Importing…";
+    $("import-problems").replaceChildren();
+    try {
+      const r = await api("/api/crimemap/imports", { method: "POST", body: new FormData($("import-form")) });
+      const period = r.period ? ", " + fmtTime(r.period.from) + " – " + fmtTime(r.period.to) : "";
+      $("import-msg").textContent = "Imported " + r.rows + " incident(s) from " + r.file_name + (r.source ? " (" + r.source + ")" : "") + period + "."
+        + (r.ignored_columns && r.ignored_columns.length ? " Columns ignored, never stored: " + r.ignored_columns.join(", ") + "." : "");
+      $("import-form").reset();
+      await Promise.all([reload(), listImports().catch(() => {})]);
+    } catch (e) {
+      $("import-msg").textContent = e.status === 413 ? "The file is too large: " + e.message : "The file was refused: " + e.message;
+      const problems = (e.data && e.data.problems) || [];
+      $("import-problems").replaceChildren(...problems.map((p) => el("li", { text: problemText(p) })));
+    }
+  });
+}
+
+/* --- the page --------------------------------------------------------------------------------------------- */
+pages.crimemap = async function () {
+  const map = await makeMap("map", { blank: "No map tiles configured: incidents are drawn on a blank background (the layer list can add the public register's cameras as landmarks)." });
+  const ctx = map ? crimeMapLayers(map) : null;
+  if (map && !VIGIE.tileUrl) drawLandmarks(map, false, ctx.groups.landmarks).catch(() => {});
+  let drawnCounts = {};
+  let fitted = false;
+  if (map) map.on("overlayadd overlayremove", () => showDrawn(map, ctx, drawnCounts));
+
+  /* One panel's load: its failure is said in the error line, the other panels still load. */
+  async function part(name, path, show) {
+    try { show(await cmGet(path)); return null; } catch (e) { return name + ": " + e.message; }
+  }
+
+  /* Nothing matches: every layer and panel is emptied (the analyses refuse to describe nothing, and a stale
+     picture would mislead). */
+  function clearAll(text) {
+    if (ctx) for (const g of Object.values(ctx.groups)) g.clearLayers();
+    drawnCounts = {};
+    for (const id of ["density-info", "hotspot-info", "knox-info", "time-info"]) $(id).textContent = "";
+    for (const id of ["hotspot-legend", "near-repeat", "time-heat"]) $(id).replaceChildren();
+    $("drawn").dataset.count = "0";
+    $("drawn").textContent = text;
+  }
+
+  async function load() {
+    const params = filterParams();
+    setLinks(params);
+    delete document.body.dataset.loaded;
+    $("drawn").textContent = "Loading…";
+    const errors = [];
+    const summaryError = await part("summary", withParams("/api/crimemap/summary", params), showSummary);
+    if (summaryError) errors.push(summaryError);
+    else if (!Number($("counts").dataset.total)) clearAll("No incident matches these filters: widen the period, the categories or the sources.");
+    else errors.push(...(await Promise.all([
+      part("incidents", withParams("/api/crimemap/incidents", params), (gj) => {
+        if (!ctx) return;
+        const got = drawIncidents(ctx, gj);
+        drawnCounts = got.counts;
+        showDrawn(map, ctx, drawnCounts);
+        if (gj.truncated) $("drawn").textContent += " Only the most recent " + (gj.features || []).length + " of " + gj.total + " incidents are drawn: narrow the filters.";
+        if (!fitted && got.latlngs.length) { fitTo(map, got.latlngs); fitted = true; }
+      }),
+      part("density", withParams("/api/crimemap/density", params, { bandwidth_m: $("f-bandwidth").value }), (gj) => {
+        showDensityInfo(gj);
+        if (ctx) drawDensity(ctx, gj);
+      }),
+      part("hot spots", withParams("/api/crimemap/hotspots", params, { cell_m: $("f-cell").value }), (gj) => {
+        showHotspotLegend(gj);
+        if (ctx) drawHotspots(ctx, gj);
+      }),
+      part("near repeat", withParams("/api/crimemap/near-repeat", params), showNearRepeat),
+      part("time pattern", withParams("/api/crimemap/time-pattern", params), showTimePattern),
+      part("communes", withParams("/api/crimemap/communes", params), (gj) => { if (ctx) drawCommunes(ctx, gj); }),
+    ])).filter(Boolean));
+    showError(errors.join("\n"));
+    document.body.dataset.loaded = "true";  // every panel has answered (the browser tests wait for it)
+  }
+
+  $("filters").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    load().catch((e) => showError(e.message));
+  });
+  setupImport(load);
+  listImports().catch((e) => { $("imports").replaceChildren(el("tr", {}, [el("td", { class: "error", text: e.message })])); });
+  await load();
+};
