@@ -87,15 +87,27 @@ demo: setup
 	@echo; echo "Everyone the esplanade camera saw, at once, each with their time (video synopsis):"
 	$(BIN)/vigie synopsis --camera nimes-esplanade-01 --from $(DEMO_T0) --to $(DEMO_T1) --site $(DEMO_SITE) \
 	  --out $(VIGIE_DATA)/synopsis --still $(VIGIE_DATA)/synopsis.png --purpose "make demo"
+	@echo; echo "The security council's crime map, on a year of real incidents (Toronto Police Service open data:"
+	@echo "no incident data of Nimes is published in a package registry; see README, Crime map):"
+	$(BIN)/python examples/toronto_incidents.py $(DEMO_CLIPS)/toronto-2016.csv --year 2016
+	@# Imported once: the same file again is refused (and named) by design.
+	@$(BIN)/vigie incidents list --json | grep -q '"toronto-2016.csv"' || $(BIN)/vigie incidents import $(DEMO_CLIPS)/toronto-2016.csv --site $(DEMO_SITE)
+	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --out $(VIGIE_DATA)/crimemap.html
+	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --out $(VIGIE_DATA)/crimemap.pdf
 	@echo
 	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, contact-sheet.jpg (every track's best crop),"
 	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them),"
-	@echo "  synopsis/synopsis.mp4 (the synopsis; synopsis.json says which track is where) and synopsis.png."
+	@echo "  synopsis/synopsis.mp4 (the synopsis; synopsis.json says which track is where) and synopsis.png,"
+	@echo "  crimemap.html / crimemap.pdf (the council's report: density, hot spots, near-repeat, hours)."
 	@echo
-	@# An investigator to look with (admins see no media); its password is printed once, on the first run.
+	@# Users to look with (admins see no media); each password is printed once, on the first run.
 	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || $(BIN)/vigie user add demo.investigator --role investigator --generate
+	@$(BIN)/vigie user list --json | grep -q '"demo.analyst"' || $(BIN)/vigie user add demo.analyst --role analyst --generate
+	@$(BIN)/vigie user list --json | grep -q '"demo.moderator"' || $(BIN)/vigie user add demo.moderator --role moderator --generate
 	@echo "Now serving the control room: open http://$(HOST):$(PORT)/ and log in as demo.investigator"
-	@echo "  (any case reference and purpose will do; the audit log keeps them). Ctrl-C stops the server."
+	@echo "  (any case reference and purpose will do; the audit log keeps them), as demo.analyst for the crime map,"
+	@echo "  or as demo.moderator for the citizen reports that anyone can send from http://$(HOST):$(PORT)/report."
+	@echo "  Ctrl-C stops the server."
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
 test: setup
@@ -115,6 +127,7 @@ bench: setup
 	$(BIN)/python bench/reid_accuracy.py
 	$(BIN)/python bench/search_scale.py --sizes 1000000
 	$(BIN)/python bench/blur_speed.py
+	$(BIN)/python bench/crimemap.py
 
 clean:
 	rm -rf $(VENV) var

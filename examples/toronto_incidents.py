@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         w = csv.writer(f)
         w.writerow(["ref", "occurred_at", "category", "lat", "lon", "commune", "source"])
         for i in sorted(rows, key=lambda i: i.occurred_at):
-            w.writerow([i.id, i.occurred_at.isoformat().replace("+00:00", "Z"), i.category, f"{i.lat:.6f}", f"{i.lon:.6f}",
+            w.writerow([i.id.removeprefix("imported:"), i.occurred_at.isoformat().replace("+00:00", "Z"), i.category, f"{i.lat:.6f}", f"{i.lon:.6f}",
                         i.commune, i.source])
     print(f"{len(rows)} incidents of {args.year} written to {args.out}")
     return 0
