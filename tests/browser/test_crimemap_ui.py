@@ -11,9 +11,7 @@ Screenshots: docs/screenshots/report-form.png, moderation.png, crimemap.png.
 """
 from __future__ import annotations
 
-import io
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
 from conftest import DEMO_CAMERA, DEMO_SITE
-from test_ui import CHROMIUM, VIEWPORT, _free_socket, non_local, screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -31,28 +29,6 @@ ACCOUNTS = {"analyst": ("ana", "analyst-pass-1234"), "moderator": ("mod", "moder
 HOME = {"analyst": "/crimemap", "moderator": "/moderation"}
 NIMES = (43.8367, 4.3601)  # the Maison Carrée: the seeded incidents are around it
 REAL_PHOTO = Path("/usr/share/darknet/data/dog.jpg")  # Debian's darknet sample photo (make setup installs it)
-
-
-# --- the browser (as in test_ui.py: Debian's binary, never a Playwright download) -------------------------
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: run `make setup` (pip install -e '.[dev]')")
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-    except Exception as exc:  # noqa: BLE001 - a broken install: say so rather than fail every test
-        pw.stop()
-        pytest.skip(f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]})")
-    try:
-        yield b
-    finally:
-        b.close()
-        pw.stop()
 
 
 # --- the app over a fresh store ----------------------------------------------------------------------------
@@ -89,7 +65,6 @@ def seeded_incidents(n: int = 240, seed: int = 7) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
     from argon2 import PasswordHasher
 
     from vigie.accounts import users
@@ -112,56 +87,16 @@ def server(tmp_path_factory):
         got = import_file(store, seeded_incidents(), file_name="pm-2026-q3.csv", source="Police municipale",
                           crs=None, timezone=site.timezone, user="ana", role="analyst")
         app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
-        sock = _free_socket()
-        srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="vigie-uvicorn-crimemap", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        host, port = sock.getsockname()[:2]
-        yield Server(f"http://{host}:{port}", store, site, got["rows"])
-        srv.should_exit = True
-        thread.join(15)
-        sock.close()
+        with served(app, "vigie-uvicorn-crimemap") as url:
+            yield Server(url, store, site, got["rows"])
     finally:
         store.close()
         mp.undo()
 
 
-@pytest.fixture
-def new_page(browser, server):
-    """new_page() -> a page in a fresh context; script errors and requests to another host fail the test."""
-    contexts, errors = [], []
-
-    def make():
-        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
-        ctx.on("request", lambda req: server.requests.append(req.url))
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.on("pageerror", lambda exc, p=page: errors.append(f"{p.url}: {exc}"))
-        page.set_default_timeout(30_000)
-        return page
-
-    start = len(server.requests)
-    yield make
-    for ctx in contexts:
-        ctx.close()
-    assert not errors, f"uncaught script errors: {errors}"
-    assert not non_local(server.requests[start:]), f"requests to other hosts: {non_local(server.requests[start:])}"
-
-
 def login(page, role: str) -> None:
-    from playwright.sync_api import expect
-
     name, password = ACCOUNTS[role]
-    page.goto("/")
-    page.fill("#username", name)
-    page.fill("#password", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**" + HOME[role])
-    expect(page.locator("#who")).to_have_text(f"{name} ({role})")
+    log_in(page, name, password, role, HOME[role])
 
 
 def error_text(page) -> str:

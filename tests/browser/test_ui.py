@@ -13,24 +13,18 @@ The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x80
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import DEMO_CAMERA, DEMO_SITE, REPO_ROOT, copy_data_dir
+from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
+from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 THUMBNAIL = re.compile(r"^/api/tracks/(\d+)/thumbnail$")  # the blurred-only picture endpoint
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 800}
-LOCAL_HOSTS = {"127.0.0.1"}
 # One account per role; the passwords meet the policy (12 characters or more).
 ACCOUNTS = {
     "investigator": ("inv", "investigator-pass-1"),
@@ -39,31 +33,6 @@ ACCOUNTS = {
     "admin": ("adm", "admin-pass-12345"),
 }
 HOME = {"operator": "/map", "investigator": "/map", "auditor": "/audit", "admin": "/admin"}  # where login leads
-
-
-# --- the browser ---------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root "
-                    "(it runs `apt-get install chromium fonts-dejavu-core`)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: run `make setup` (pip install -e '.[dev]')")
-    pw = sync_playwright().start()
-    try:
-        # Debian's binary, never one of Playwright's own downloads.
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-    except Exception as exc:  # noqa: BLE001 - a broken install: say so rather than fail every test
-        pw.stop()
-        pytest.skip(f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]}): "
-                    "reinstall it with `make setup` as root")
-    try:
-        yield b
-    finally:
-        b.close()
-        pw.stop()
 
 
 # --- the app over the real analysed demo ------------------------------------------------
@@ -89,17 +58,8 @@ def demo_data(analysed_demo, tmp_path_factory) -> Path:
     return data
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this very socket
-    sock.listen(64)
-    return sock
-
-
 @pytest.fixture(scope="module")
 def server(demo_data):
-    import uvicorn
     from argon2 import PasswordHasher
 
     from vigie.accounts import users
@@ -114,7 +74,6 @@ def server(demo_data):
     mp.setenv("VIGIE_DATA", str(demo_data))
     mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     store = SQLiteStore(demo_data)
-    thread = None
     try:
         for role, (name, password) in ACCOUNTS.items():
             users.create_user(store, name, role, password)
@@ -122,75 +81,18 @@ def server(demo_data):
         assert hits, "the analysed demo has no person in red on the esplanade"
         site = load_site(DEMO_SITE)
         app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
-        sock = _free_socket()
-        srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="vigie-uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        host, port = sock.getsockname()[:2]
-        yield Server(f"http://{host}:{port}", demo_data, store, site, hits[0].track_id)
-        srv.should_exit = True
-        thread.join(15)
-        sock.close()
+        with served(app) as url:
+            yield Server(url, demo_data, store, site, hits[0].track_id)
     finally:
         store.close()
         mp.undo()
 
 
-# --- pages ----------------------------------------------------------------------------------------
-@pytest.fixture
-def new_page(browser, server):
-    """new_page() -> a Playwright page in a fresh context (its own cookies and session storage).
-
-    Every request is recorded in server.requests; an uncaught script error in
-    any page fails the test.
-    """
-    contexts, errors = [], []
-
-    def make():
-        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
-        ctx.on("request", lambda req: server.requests.append(req.url))
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.on("pageerror", lambda exc, p=page: errors.append(f"{p.url}: {exc}"))
-        page.set_default_timeout(20_000)
-        return page
-
-    start = len(server.requests)
-    yield make
-    for ctx in contexts:
-        ctx.close()
-    assert not errors, f"uncaught script errors: {errors}"
-    assert not non_local(server.requests[start:]), f"requests to other hosts: {non_local(server.requests[start:])}"
-
-
+# --- logging in ----------------------------------------------------------------------------------------------
 def login(page, role: str) -> None:
     """Log in through the login form as the test account of `role`."""
-    from playwright.sync_api import expect
-
     name, password = ACCOUNTS[role]
-    page.goto("/")
-    page.fill("#username", name)
-    page.fill("#password", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**" + HOME[role])
-    expect(page.locator("#who")).to_have_text(f"{name} ({role})")
-
-
-def screenshot(page, name: str, full_page: bool = False) -> Path:
-    """Save the page (1280x800, or the whole page 1280 wide) as docs/screenshots/<name>."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-def non_local(urls: list[str]) -> list[str]:
-    """The URLs that went anywhere but this machine's test server."""
-    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS]
+    log_in(page, name, password, role, HOME[role])
 
 
 # --- helpers over the page ---------------------------------------------------------------------------

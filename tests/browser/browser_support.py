@@ -1,0 +1,125 @@
+"""What every browser test module shares: Debian's chromium under Playwright, the app served by uvicorn
+in a thread, fresh pages that fail the test on a script error or a request to another host, the login
+form, and the README's screenshots.
+
+Playwright never downloads a browser of its own: `make setup` installs Debian's chromium (as root); the
+tests skip, saying so, where it is missing. A module imports the fixtures `browser` and `new_page` from
+here and defines its own `server` fixture (a `Server` or anything with `url` and `requests`)."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+LOCAL_HOSTS = {"127.0.0.1"}
+PAGE_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root "
+                    "(it runs `apt-get install chromium fonts-dejavu-core`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: run `make setup` (pip install -e '.[dev]')")
+    pw = sync_playwright().start()
+    try:
+        # Debian's binary, never one of Playwright's own downloads.
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    except Exception as exc:  # noqa: BLE001 - a broken install: say so rather than fail every test
+        pw.stop()
+        pytest.skip(f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]}): "
+                    "reinstall it with `make setup` as root")
+    try:
+        yield b
+    finally:
+        b.close()
+        pw.stop()
+
+
+@contextmanager
+def served(app, name: str = "vigie-uvicorn"):
+    """Serve the app with uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this very socket
+    sock.listen(64)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        host, port = sock.getsockname()[:2]
+        yield f"http://{host}:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+@pytest.fixture
+def new_page(browser, server):
+    """new_page() -> a Playwright page in a fresh context (its own cookies and session storage).
+
+    Every request is recorded in server.requests; an uncaught script error in any page, or a request
+    to another host, fails the test.
+    """
+    contexts, errors = [], []
+
+    def make():
+        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
+        ctx.on("request", lambda req: server.requests.append(req.url))
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc, p=page: errors.append(f"{p.url}: {exc}"))
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        return page
+
+    start = len(server.requests)
+    yield make
+    for ctx in contexts:
+        ctx.close()
+    assert not errors, f"uncaught script errors: {errors}"
+    assert not non_local(server.requests[start:]), f"requests to other hosts: {non_local(server.requests[start:])}"
+
+
+def log_in(page, name: str, password: str, role: str, home: str) -> None:
+    """Log in through the login form; the page must land on the role's home page and name the user."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**" + home)
+    expect(page.locator("#who")).to_have_text(f"{name} ({role})")
+
+
+def screenshot(page, name: str, full_page: bool = False) -> Path:
+    """Save the page (1280x800, or the whole page 1280 wide) as docs/screenshots/<name>."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def non_local(urls: list[str]) -> list[str]:
+    """The URLs that went anywhere but this machine's test server."""
+    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS]
