@@ -259,6 +259,8 @@ def test_the_report_is_html_or_pdf_and_audited(seeded):
     r = c.get("/api/crimemap/report", params={"format": "html", "title": "Conseil de sécurité, mars"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "Conseil de sécurité, mars" in r.text and "default-src 'none'" in r.headers["content-security-policy"]
+    # the site's commune polygons name their communes under "nom": the report's table uses those names
+    assert "<td>Nîmes</td>" in r.text and "<td>Caissargues</td>" in r.text and "<td>?</td>" not in r.text
     r = c.get("/api/crimemap/report", params={"format": "pdf", "layer": "imported"})
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
     assert r.headers["content-disposition"].startswith('attachment; filename="vigie-crime-report-')
@@ -299,6 +301,36 @@ def test_an_oversize_upload_is_413_and_stores_nothing(cm, monkeypatch):
     monkeypatch.setattr(importer, "MAX_BYTES", 1000)
     r = upload(client(cm, "analyst"), incidents_csv(60))
     assert r.status_code == 413 and "above the limit of 1,000 bytes" in r.json()["error"]
+    assert stored(cm["store"]) == (0, 0)
+
+
+def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
+    """Straight to the ASGI app: a 30 GB upload announced in Content-Length is refused from the headers alone."""
+    import asyncio
+
+    read = []
+
+    async def receive():  # the body: never asked for
+        read.append(True)
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    cookie = client(cm, "analyst").cookies.get(COOKIE)
+    for path, declared in (("/api/crimemap/imports", 30 * 1024 ** 3), ("/api/search", 5 * 1024 * 1024)):
+        read.clear()
+        sent.clear()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                 "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+                 "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"),
+                             (b"content-length", str(declared).encode()), (b"cookie", f"{COOKIE}={cookie}".encode())]}
+        asyncio.run(cm["app"](scope, receive, send))
+        assert sent[0]["status"] == 413 and not read
+        assert f"{declared:,} bytes, above the" in json.loads(sent[1]["body"])["error"]
     assert stored(cm["store"]) == (0, 0)
 
 

@@ -504,6 +504,7 @@ def _commune_points(items: list[Incident]) -> dict:
         features.append({"type": "Feature", "geometry": point,
                          "properties": {"name": name, "count": len(group)}})
     return {"type": "FeatureCollection", "features": features, "unassigned": unassigned, "n": len(items),
+            "name_property": "name",
             "assignment": "by the incidents' commune field; each point at the mean position of its incidents"}
 
 
@@ -563,7 +564,7 @@ def _commune_polygons(items: list[Incident], communes: dict, name_property: str)
         properties["count"] = int(counts[c])
         features.append({"type": "Feature", "geometry": feature["geometry"], "properties": properties})
     return {"type": "FeatureCollection", "features": features, "unassigned": unassigned, "n": len(items),
-            "unmatched_names": sorted(unmatched_names),
+            "name_property": name_property, "unmatched_names": sorted(unmatched_names),
             "assignment": ("by the incidents' commune field (matched to the polygons' "
                            f"{name_property!r} without case); when blank or unmatched, by point in polygon (shapely)")}
 

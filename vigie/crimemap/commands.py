@@ -157,7 +157,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from vigie.audit.log import append as audit_append
     from vigie.cli import _site, _store
-    from vigie.crimemap.layers import load, named_communes, report_period
+    from vigie.crimemap.layers import load, report_period
     from vigie.crimemap.report import write_report
 
     out = Path(args.out)
@@ -171,7 +171,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise _nothing(f)
         title = (args.title or "").strip() or f"Crime map - {site.name}"
         path = write_report(found, out, title=title, timezone=site.timezone,
-                            communes=named_communes(_communes(site), site.crime_map.commune_property),
+                            communes=_communes(site), name_property=site.crime_map.commune_property,
                             cell_m=site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0,
                             period=report_period(f, found))
         audit_append(store, _actor(), ROLE, "crime_report",

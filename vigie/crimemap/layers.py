@@ -170,16 +170,6 @@ def feature_collection(incidents: list[Incident], limit: int | None = None) -> d
     }
 
 
-def named_communes(communes: dict | None, name_property: str) -> dict | None:
-    """The commune polygons with their name also under "name", for readers that only know that property
-    (vigie.crimemap.report); the site's file may call it otherwise (commune_property, e.g. "nom")."""
-    if communes is None or name_property == "name" or not isinstance(communes.get("features"), list):
-        return communes
-    features = [{**f, "properties": {**(f.get("properties") or {}), "name": (f.get("properties") or {}).get(name_property)}}
-                if isinstance(f, dict) else f for f in communes["features"]]
-    return {**communes, "features": features}
-
-
 def report_period(f: Filters, incidents: list[Incident]) -> tuple[datetime, datetime] | None:
     """The report's (start, end) when the filters set one: an open side is closed at the incidents' first or last."""
     if f.start is None and f.end is None or not incidents:

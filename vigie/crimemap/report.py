@@ -44,7 +44,8 @@ DPI = 110
 
 
 def write_report(incidents: Iterable[Incident], path, *, title: str, timezone: str, communes: dict | None = None,
-                 cell_m: float = 250.0, permutations: int = 999, seed: int = 0, period: tuple | None = None) -> Path:
+                 name_property: str = "name", cell_m: float = 250.0, permutations: int = 999, seed: int = 0,
+                 period: tuple | None = None) -> Path:
     """Analyse the incidents and write the report to `path` (.html or .pdf), atomically.
 
     `period`: (start, end) to keep only the incidents in it: aware datetimes
@@ -72,7 +73,7 @@ def write_report(incidents: Iterable[Incident], path, *, title: str, timezone: s
     results = {
         "density": analysis.density(items),
         "time": analysis.time_pattern(items, str(timezone)),
-        "communes": analysis.by_commune(items, communes),
+        "communes": analysis.by_commune(items, communes, name_property),
     }
     # Hot spots and near-repeat need enough incidents (cells to compare, pairs): on a
     # small period the report says why they are missing rather than failing.
@@ -167,15 +168,15 @@ def _counts_table(items: list[Incident]) -> tuple[list[str], list[list]]:
 def _commune_rows(result: dict) -> list[list]:
     features = sorted(result["features"], key=lambda f: -f["properties"]["count"])
     n = result["n"]
-    rows = [[_commune_name(f), f["properties"]["count"], f"{f['properties']['count'] / n:.1%}"] for f in features]
+    rows = [[_commune_name(f, result["name_property"]), f["properties"]["count"], f"{f['properties']['count'] / n:.1%}"] for f in features]
     if result["unassigned"]:
         rows.append([analysis.UNKNOWN_COMMUNE, result["unassigned"], f"{result['unassigned'] / n:.1%}"])
     return rows
 
 
-def _commune_name(feature: dict) -> str:
-    p = feature["properties"]
-    return str(p.get("name") or next((v for v in p.values() if isinstance(v, str)), "?"))
+def _commune_name(feature: dict, name_property: str) -> str:
+    p = feature["properties"]  # polygons keep the site file's name property; points are named "name"
+    return str(p.get(name_property) or p.get("name") or "?")
 
 
 def _near_repeat_rows(result: dict) -> list[list]:

@@ -66,6 +66,10 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Vigie", description="Forensic video analytics: JSON API. Every call is role-checked and audited.",
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
 
+    from vigie.web.body_limit import BodyLimit, api_body_limit
+
+    app.add_middleware(BodyLimit, limit_for=api_body_limit)
+
     # --- errors --------------------------------------------------------------------------------
     def reply(request, status: int, message: str, **extra):
         """/api: {"error": ...}; /open311/: the GeoReport v2 error list, JSON or XML by the path's suffix."""

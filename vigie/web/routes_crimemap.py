@@ -38,8 +38,7 @@ from fastapi.responses import Response
 
 from vigie.accounts import users
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
-from vigie.crimemap.layers import (STATEMENT, Filters, categories_and_counts, feature_collection, load, named_communes,
-                                   report_period)
+from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
 from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, ErrorBody
 
 MAX_FEATURES = 50_000  # points sent to a browser map at once
@@ -228,7 +227,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         need(found, f)
         with tempfile.TemporaryDirectory(prefix="vigie-report-") as tmp:
             path = write_report(found, Path(tmp) / f"report.{format}", title=heading, timezone=site_timezone(),
-                                communes=named_communes(communes_geojson(), cfg.commune_property), cell_m=cfg.cell_m,
+                                communes=communes_geojson(), name_property=cfg.commune_property, cell_m=cfg.cell_m,
                                 permutations=cfg.permutations, seed=0, period=report_period(f, found))
             data = Path(path).read_bytes()
         ctx.record(user, "crime_report", None, None, {**f.as_dict(), "format": format, "title": heading,
