@@ -252,3 +252,37 @@ def test_hostile_strings_in_workflow_parameters_are_harmless(env):
     assert sorted(u.username for u in list_users(store)) == ["admin", "auditor", "investigator", "operator"]
     assert all(not u.disabled for u in list_users(store))
     assert verify(store).ok
+
+
+# --- clips: byte ranges -------------------------------------------------------------------------------------------
+def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatch):
+    """A browser seeks in a clip by asking for ranges: each answered with 206 and Content-Range, only the
+    first request of a play (no range, or from byte 0) written to the audit log."""
+    from types import SimpleNamespace
+
+    from vigie.media import clips
+
+    data = bytes(range(256)) * 40  # 10,240 bytes standing in for a rendered WebM
+    monkeypatch.setattr(clips, "render_clip", lambda *a, **k: SimpleNamespace(data=data))
+    t, inv = env["recent"], client(env, "investigator")
+    url = f"/api/tracks/{t}/clip"
+    views = lambda: len(audit_query(env["store"], action="view_clip", limit=1000))  # noqa: E731
+    before = views()
+
+    r = inv.get(url, params=JUST)
+    assert r.status_code == 200 and r.content == data and r.headers["accept-ranges"] == "bytes"
+    r = inv.get(url, params=JUST, headers={"Range": "bytes=0-"})
+    assert r.status_code == 206 and r.content == data and r.headers["content-range"] == f"bytes 0-10239/{len(data)}"
+    assert views() == before + 2  # two plays
+    for asked, (start, end) in {"bytes=100-199": (100, 199), "bytes=10000-": (10000, 10239), "bytes=-40": (10200, 10239),
+                                "bytes=10200-99999": (10200, 10239)}.items():
+        r = inv.get(url, params=JUST, headers={"Range": asked})
+        assert r.status_code == 206 and r.content == data[start:end + 1], asked
+        assert r.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
+    assert views() == before + 2  # ranges within a play are not new views
+    r = inv.get(url, params=JUST, headers={"Range": "bytes=20000-"})
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}" and "outside" in r.json()["error"]
+    for unserved in ("bytes=0-1,5-9", "items=0-5", "bytes=x-y"):  # the whole clip, as RFC 9110 allows
+        r = inv.get(url, params=JUST, headers={"Range": unserved})
+        assert r.status_code == 200 and r.content == data, unserved
+    assert views() == before + 5  # each whole clip sent is a play

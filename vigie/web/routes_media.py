@@ -20,7 +20,7 @@ import secrets
 import zipfile
 from datetime import datetime, timedelta, timezone
 
-from fastapi import Depends, FastAPI, Path, Query
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
 from vigie.store.sqlite import iso, now_iso
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiContext, ApiError, case_ref_param, page, plain, purpose_param
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiContext, ApiError, ErrorBody, case_ref_param, page, plain, purpose_param
 
 MAX_EXPORT_TRACKS = 50
 NO_STORE = {"Cache-Control": "no-store"}
@@ -147,8 +147,10 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return render_clip(store, track_id, site=site, blurrer=None, blur=False, fmt=fmt).data
 
     @app.get("/api/tracks/{track_id}/clip", tags=["media"], response_class=Response,
-             responses={200: {"content": {"video/webm": {}, "video/mp4": {}}}})
-    def clip(track_id: int = Path(ge=1, le=MAX_ID), unblurred: bool = False,
+             responses={200: {"content": {"video/webm": {}, "video/mp4": {}}},
+                        206: {"content": {"video/webm": {}, "video/mp4": {}}, "description": "A range of it"},
+                        416: {"model": ErrorBody, "description": "A range outside the clip"}})
+    def clip(request: Request, track_id: int = Path(ge=1, le=MAX_ID), unblurred: bool = False,
              format: str = Query("webm", pattern="^(webm|mp4)$"),
              case_ref: str | None = case_ref_param(), purpose: str | None = purpose_param(),
              user: users.User = Depends(ctx.current_user)) -> Response:
@@ -157,12 +159,16 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         ctx.visible_track(user, track_id)
         grant = grant_for(user, track_id) if unblurred else None
         data = clip_bytes(track_id, blur=grant is None, fmt=format)
-        if grant:
-            ctx.record(user, "view_unblurred", grant["case_ref"], grant["purpose"],
-                       {"track_id": track_id, "clip": True, "grant_id": grant["id"]})
-        else:
-            ctx.record(user, "view_clip", case_ref, purpose, {"track_id": track_id, "format": format})
-        return Response(data, media_type=f"video/{format}", headers=NO_STORE)
+        # Byte ranges, so that a browser can seek in the clip (the track page opens it at a given moment).
+        response = byte_range_response(data, request.headers.get("range"), f"video/{format}", NO_STORE)
+        if response.status_code == 200 or response.headers.get("content-range", "").startswith("bytes 0-"):
+            # a play (the clip from its start), not the next range of one
+            if grant:
+                ctx.record(user, "view_unblurred", grant["case_ref"], grant["purpose"],
+                           {"track_id": track_id, "clip": True, "grant_id": grant["id"]})
+            else:
+                ctx.record(user, "view_clip", case_ref, purpose, {"track_id": track_id, "format": format})
+        return response
 
     # --- exports ---------------------------------------------------------------------------------------------
     @app.post("/api/exports", tags=["exports"], response_class=Response,
@@ -268,3 +274,26 @@ def _build_zip(ctx: ApiContext, tracks: list[dict], body: ExportRequest, user: u
             info.compress_type = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     return buf.getvalue(), manifest
+
+
+def byte_range_response(data: bytes, asked: str | None, media_type: str, headers: dict) -> Response:
+    """The whole body (200), or the one byte range asked for (206, RFC 9110 §14): `bytes=a-b`, `bytes=a-` or
+    `bytes=-n`. A range outside the body is 416; one the server does not serve (several ranges, another unit)
+    gets the whole body, as the RFC allows."""
+    size = len(data)
+    whole = {**headers, "Accept-Ranges": "bytes"}
+    spec = (asked or "").replace(" ", "")
+    if not spec.startswith("bytes=") or "," in spec or spec.count("-") != 1:
+        return Response(data, media_type=media_type, headers=whole)
+    first, last = spec[len("bytes="):].split("-")
+    if not (first.isdigit() or last.isdigit()) or not all(p.isdigit() or p == "" for p in (first, last)):
+        return Response(data, media_type=media_type, headers=whole)
+    if first == "":  # the last n bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return Response(json.dumps({"error": f"range {asked!r} is outside the clip's {size} bytes"}), status_code=416,
+                        media_type="application/json", headers={**whole, "Content-Range": f"bytes */{size}"})
+    return Response(data[start:end + 1], status_code=206, media_type=media_type,
+                    headers={**whole, "Content-Range": f"bytes {start}-{end}/{size}"})

@@ -27,14 +27,13 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Re
 
 
 def content_security_policy(tile_url: str | None = None) -> str:
-    """Everything from this server only; the one exception is the tile server the site file names, for images.
-    (blob: for media: a clip the page holds whole, to seek in it, see app.js loadClipAt.)"""
+    """Everything from this server only; the one exception is the tile server the site file names, for images."""
     img = "'self' data:"
     if tile_url and tile_url.startswith(("https://", "http://")):
         parts = urlsplit(tile_url.replace("{s}", "a"))
         host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
         img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
-    return (f"default-src 'self'; img-src {img}; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+    return (f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 
 

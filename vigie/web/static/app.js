@@ -346,21 +346,6 @@ const pages = {
       clip.addEventListener("seeked", () => { $("clip-status").textContent = "Shown at " + String(at).slice(11, 19) + " UTC, the moment clicked in the synopsis."; }, { once: true });
     });
     $("load-clip").addEventListener("click", loadClip);
-    /* The clip, held whole (a blob), to be shown at `seekTo`: the clip route sends no byte ranges, and a browser
-       only seeks in a video whose server answers ranges, or that it holds whole. */
-    async function loadClipAt() {
-      $("clip-status").textContent = "Rendering the clip: the first time, blurring takes about twice its length; then it is kept.";
-      const res = await fetch(mediaUrl("clip"), { credentials: "same-origin" });
-      if (!res.ok) {
-        $("clip-status").textContent = "";
-        let msg = "HTTP " + res.status;
-        try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
-        showError("Clip: " + msg);
-        return;
-      }
-      $("clip").setAttribute("src", URL.createObjectURL(await res.blob()));
-      $("clip").load();
-    }
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
@@ -411,7 +396,8 @@ const pages = {
     });
     for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
     await load();
-    if (at && seekTo !== null) loadClipAt().catch(() => {});
+    // The clip route answers byte ranges, so the browser seeks in it (loadedmetadata above) as it streams.
+    if (at && seekTo !== null) loadClip();
     if (VIGIE.me && VIGIE.me.role === "investigator") {
       const g = await api("/api/tracks/" + enc + "/unblur");
       if (g.open) showUnblurred(g);
