@@ -92,8 +92,8 @@ demo: setup
 	$(BIN)/python examples/toronto_incidents.py $(DEMO_CLIPS)/toronto-2016.csv --year 2016
 	@# Imported once: the same file again is refused (and named) by design.
 	@$(BIN)/vigie incidents list --json | grep -q '"toronto-2016.csv"' || $(BIN)/vigie incidents import $(DEMO_CLIPS)/toronto-2016.csv --site $(DEMO_SITE)
-	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --out $(VIGIE_DATA)/crimemap.html
-	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --out $(VIGIE_DATA)/crimemap.pdf
+	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --timezone America/Toronto --out $(VIGIE_DATA)/crimemap.html
+	$(BIN)/vigie crimemap report --layer imported --title "Toronto, 2016 (Vigie demo)" --site $(DEMO_SITE) --timezone America/Toronto --out $(VIGIE_DATA)/crimemap.pdf
 	@echo
 	@echo "Results are in $(VIGIE_DATA): vigie.db (SQLite), thumbnails/, contact-sheet.jpg (every track's best crop),"
 	@echo "  trail.png / trail.html / trail.geojson (the trail on a map: open them),"

@@ -176,6 +176,8 @@ def test_filters_choose_layers_categories_communes_and_a_period(seeded):
     assert old["by_layer"]["alerts"] == 0 and 0 < old["total"] < 60
     audit = audit_query(seeded["store"], action="view_crime_map")[-1].details_dict()
     assert audit["to"] is not None and audit["from"] is None
+    everything = get(**{"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59.999999Z"})  # the calendar's edges
+    assert everything["total"] == get()["total"]
 
 
 MALFORMED = [
@@ -331,6 +333,27 @@ def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
         asyncio.run(cm["app"](scope, receive, send))
         assert sent[0]["status"] == 413 and not read
         assert f"{declared:,} bytes, above the" in json.loads(sent[1]["body"])["error"]
+    assert stored(cm["store"]) == (0, 0)
+
+    # Chunked (no declared length), and no session at all: counted as it comes, refused once past the limit.
+    for path, limit in (("/api/crimemap/imports", importer.MAX_BYTES + 1024 * 1024), ("/api/search", 1024 * 1024)):
+        read.clear()
+        sent.clear()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                 "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+                 "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"),
+                             (b"transfer-encoding", b"chunked")]}
+
+        async def endless():  # a file part that never ends, 1 MiB a message: only the limit stops it
+            read.append(True)
+            head = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                    b"Content-Type: text/csv\r\n\r\n") if len(read) == 1 else b""
+            return {"type": "http.request", "body": head + b"x" * (1024 * 1024 - len(head)), "more_body": True}
+
+        asyncio.run(cm["app"](scope, endless, send))
+        assert sent[0]["status"] == 413 and "passed the" in json.loads(sent[1]["body"])["error"], (path, sent[1]["body"][:300])
+        assert len(read) == limit // (1024 * 1024) + 1  # read up to just past the limit, no further
     assert stored(cm["store"]) == (0, 0)
 
 

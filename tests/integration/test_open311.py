@@ -143,6 +143,16 @@ def test_discovery_in_both_formats(env):
     assert root.findtext("endpoints/endpoint/specification") == ep["specification"]
 
 
+def test_the_contact_is_the_controller_the_admin_last_set(env):
+    from vigie.settings import change
+
+    change(env["store"], SITE, "controller", "Ville de Nîmes, DPO: dpo@nimes.example", "adm", "admin")
+    c = client(env)
+    assert c.get(f"{BASE}/discovery.json").json()["contact"] == "Ville de Nîmes, DPO: dpo@nimes.example"
+    rid = submit_accepted(env, c)
+    assert c.get(f"{BASE}/requests/{rid}.json").json()[0]["agency_responsible"] == "Ville de Nîmes, DPO: dpo@nimes.example"
+
+
 def test_services_in_both_formats(env):
     c = client(env)
     r = c.get(f"{BASE}/services.json")
@@ -310,6 +320,7 @@ def test_get_requests_filters_and_the_90_day_default(env):
     assert ids(start_date=iso(now - timedelta(days=200))) == [d, a, b, old]
     assert ids(start_date=iso(now - timedelta(days=200)), end_date=(now - timedelta(days=5)).isoformat()) == [b, old]
     assert ids(end_date=(now - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S+02:00")) == [b]  # 90 days before end_date
+    assert ids(end_date="0001-01-02T00:00:00Z") == []  # 90 days before it would be before the calendar's first day
     root = xml(c.get(f"{BASE}/requests.xml", params={"service_code": "graffiti"}))
     assert [e.findtext("service_request_id") for e in root.findall("request")] == [str(b)]
     for bad in ({"status": "pending"}, {"service_code": "nope"}, {"start_date": "yesterday"},
@@ -621,8 +632,8 @@ def test_purge_deletes_rejected_reports_after_30_days_only(env):
                                           (iso(now - timedelta(days=31)), old, kept))).result()
     store.write(lambda conn: conn.execute("UPDATE citizen_reports SET moderated_at = ? WHERE id = ?",
                                           (iso(now - timedelta(days=29)), recent))).result()
-    assert reports.purge_reports(store, now, dry_run=True) == {"reports": 1, "contacts": 0, "hits": 0}
-    assert reports.purge_reports(store, now) == {"reports": 1, "contacts": 0, "hits": 0}
+    assert reports.purge_reports(store, now, dry_run=True) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
+    assert reports.purge_reports(store, now) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
     with store._read() as conn:
         assert {r[0] for r in conn.execute("SELECT id FROM citizen_reports")} == {recent, kept, pending}
 
@@ -654,3 +665,29 @@ def test_the_schema_publishes_the_open311_endpoints(env):
     post_op = paths[f"{BASE}/requests.{{fmt}}"]["post"]
     assert {"application/x-www-form-urlencoded", "multipart/form-data"} <= set(post_op["requestBody"]["content"])
     assert "Retry-After" in post_op["responses"]["429"]["headers"]
+
+
+def test_purge_clears_any_contact_after_90_days_and_forgets_senders_after_a_day(env):
+    c, store = client(env), env["store"]
+    now = datetime.now(timezone.utc)
+    never_closed = submit_accepted(env, c, description="Graffiti on the school wall.", email="d@example.org")
+    never_moderated = report_id(env, token_of(post(c, description="Bins burnt last night.", phone="0600000002")))
+    recent = report_id(env, token_of(post(c, description="Bench broken today.", email="e@example.org")))
+    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET requested_at = ? WHERE id IN (?, ?)",
+                                          (iso(now - timedelta(days=91)), never_closed, never_moderated))).result()
+    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET requested_at = ? WHERE id = ?",
+                                          (iso(now - timedelta(hours=25)), recent))).result()
+    assert reports.purge_reports(store, now) == {"reports": 0, "contacts": 2, "hits": 0, "senders": 3}
+    with store._read() as conn:
+        rows = {r[0]: r[1:] for r in conn.execute("SELECT id, email, phone, client_hash FROM citizen_reports")}
+    assert rows[never_closed] == (None, None, "") and rows[never_moderated] == (None, None, "")
+    assert rows[recent] == ("e@example.org", None, "")  # contact kept (days old), sender forgotten (over a day)
+
+
+def test_one_ipv6_sender_is_its_64_block():
+    from vigie.citizen.abuse import sender_key
+
+    assert sender_key("2001:db8:1:2::17") == sender_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert sender_key("2001:db8:1:3::17") != sender_key("2001:db8:1:2::17")
+    assert sender_key("203.0.113.20") == sender_key("::ffff:203.0.113.20") == "203.0.113.20"
+

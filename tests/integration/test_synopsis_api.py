@@ -214,8 +214,8 @@ def test_a_synopsis_is_queued_behind_the_one_being_built_and_not_served_before_i
 
 
 # --- who may ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", ["auditor", "admin"])
-def test_auditors_and_admins_get_no_synopsis(env, built, role):
+@pytest.mark.parametrize("role", ["auditor", "admin", "analyst", "moderator"])
+def test_roles_without_media_get_no_synopsis(env, built, role):
     sid = built[1]["id"]
     c = client(env["app"], role)
     responses = [c.post("/api/synopses", json=ASK), c.get("/api/synopses"), c.get(f"/api/synopses/{sid}"),

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 
-from test_web_api import JUST, PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
+from test_web_api import JUST, PW, ROLES, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.retention.purge import purge
@@ -150,7 +150,7 @@ def test_admin_manages_accounts_and_every_change_is_audited(env):
     assert adm.patch("/api/users/admin", json={"role": "operator"}).status_code == 400
     assert adm.patch("/api/users/nobody", json={"role": "operator"}).status_code == 404
     listed = adm.get("/api/users", params={"limit": 2}).json()
-    assert listed["total"] == 5 and len(listed["items"]) == 2 and all("password_hash" not in u for u in listed["items"])
+    assert listed["total"] == 7 and len(listed["items"]) == 2  # one account per role, and j.martin and all("password_hash" not in u for u in listed["items"])
     ops = [e.details_dict()["op"] for e in audit_query(store, user="admin", action="user_admin", limit=100)]
     assert ops == ["create", "role", "disable", "enable", "passwd"]
     assert verify(store).ok
@@ -249,7 +249,7 @@ def test_hostile_strings_in_workflow_parameters_are_harmless(env):
     assert after["tracks"] == before["tracks"] == 4
     from vigie.accounts.users import list_users
 
-    assert sorted(u.username for u in list_users(store)) == ["admin", "auditor", "investigator", "operator"]
+    assert sorted(u.username for u in list_users(store)) == sorted(ROLES)  # the fixture's one account per role
     assert all(not u.disabled for u in list_users(store))
     assert verify(store).ok
 

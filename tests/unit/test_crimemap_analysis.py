@@ -379,3 +379,16 @@ def test_projection_round_trips_and_measures_metres():
     assert np.allclose(lon, [4.30, 4.40]) and np.allclose(lat, [43.83, 43.83])
     with pytest.raises(CrimeMapError, match="lat/lon"):
         projection.to_metres([200.0], [43.0])
+
+
+def test_the_hot_spot_weights_are_libpysals_queen_grid_restricted_to_the_study_area():
+    import libpysal
+
+    from vigie.crimemap.analysis import _queen_weights
+
+    study = np.random.default_rng(3).random((30, 40)) < 0.6
+    ids = np.flatnonzero(study.ravel()).tolist()
+    reference = libpysal.weights.w_subset(libpysal.weights.lat2W(30, 40, rook=False), ids, silence_warnings=True)
+    built = _queen_weights(study)
+    assert built.id_order == reference.id_order == ids
+    assert all(sorted(built.neighbors[i]) == sorted(reference.neighbors[i]) for i in ids)

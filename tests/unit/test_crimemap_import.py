@@ -164,6 +164,8 @@ REFUSED = [  # (id, bytes, file name, extra arguments, words the message must ho
      ["row 2, field lat: latitude 91 is outside -90..90"]),
     ("longitude out of range", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,-181"), "a.csv", {},
      ["row 2, field lon: longitude -181 is outside -180..180"]),
+    ("no position (0, 0)", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4", "2026-01-01T00:00Z,vol,0,0"),
+     "a.csv", {}, ["row 3, field lat: position 0, 0 (off the coast of Africa) is a missing position"]),
     ("future", csv_bytes("occurred_at,category,lat,lon", f"{_future()},vol,43,4"), "a.csv", {},
      ["row 2, field occurred_at:", "is in the future"]),
     ("not a time", csv_bytes("occurred_at,category,lat,lon", "01/03/2026 10:00,vol,43,4"), "a.csv", {},
@@ -404,6 +406,10 @@ def test_the_cli_imports_lists_exports_and_removes(tmp_path, monkeypatch, capsys
     assert main(["crimemap", "report", "--out", str(report), "--to", "2026-09-01T00:00:00+02:00", "--title", "Conseil",
                  "--site", str(site)]) == 0
     assert "Report of 3 incidents written to" in capsys.readouterr().out and "Conseil" in report.read_text(encoding="utf-8")
+    assert "Europe/Paris" in report.read_text(encoding="utf-8")  # the site's local time for the hour chart ...
+    assert main(["crimemap", "report", "--out", str(report), "--site", str(site), "--timezone", "America/Toronto"]) == 0
+    assert "America/Toronto" in report.read_text(encoding="utf-8")  # ... or the one asked for
+    capsys.readouterr()
     assert main(["crimemap", "report", "--out", str(tmp_path / "report.docx")]) == 2
     assert "written as .html or .pdf" in capsys.readouterr().err
     assert main(["incidents", "remove", "1"]) == 0
@@ -412,5 +418,5 @@ def test_the_cli_imports_lists_exports_and_removes(tmp_path, monkeypatch, capsys
     with SQLiteStore(tmp_path / "data") as s:
         actions = [(e.action, e.role) for e in audit_query(s)]
         assert actions == [("incidents_import", "system"), ("view_crime_map", "system"), ("crime_report", "system"),
-                           ("incidents_remove", "system")]
+                           ("crime_report", "system"), ("incidents_remove", "system")]
         assert audit_query(s)[0].user.startswith("console:")

@@ -2,13 +2,17 @@
 
 Rate limits are sliding windows (the last hour, the last day) counted in the
 store, so a restart forgets nothing. A sender is known only by a salted
-SHA-256 of their address: the address itself is never written, and the salt
-(made once per store) keeps anyone holding the database from hashing the
-city's addresses to find who sent what. Counts older than a day are purged.
+SHA-256 of their address (an IPv6 address by its /64, the block one household
+gets): the address itself is never written. The salt lives in the same store,
+so the hash keeps the address from being read, not from being found again by
+whoever holds the database and tries every IPv4 address; that is why the
+hashes are kept one day only, the longest window that needs them: `vigie
+purge` deletes older counts and blanks the hash on older reports.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import sqlite3
 from datetime import datetime, timedelta
@@ -34,7 +38,20 @@ class RateLimited(Exception):
 
 def client_hash(conn: sqlite3.Connection, address: str) -> str:
     salt = conn.execute("SELECT salt FROM citizen_salt WHERE id = 1").fetchone()[0]
-    return hashlib.sha256(f"{salt}:{address}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}:{sender_key(address)}".encode("utf-8")).hexdigest()
+
+
+def sender_key(address: str) -> str:
+    """What one sender is: an IPv4 address, or an IPv6 address's /64 (a host picks any address in it at will)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address (a test client's name): itself
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:  # an IPv4 client seen through an IPv6 socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def check_rate(conn: sqlite3.Connection, who: str, now: datetime, per_hour: int, per_day: int) -> None:

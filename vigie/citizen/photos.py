@@ -81,9 +81,19 @@ def _decoded(image: Image.Image) -> Image.Image:
     return rgb
 
 
+# A decoded photo takes up to max_photo_pixels x 4 bytes (160 MB at 40 MP): however many reports arrive at
+# once, two are decoded at a time and the others wait, so a flood of large photos cannot exhaust the memory.
+_DECODING = threading.BoundedSemaphore(2)
+
+
 def sanitise(data: bytes, *, max_bytes: int, max_pixels: int, blurrer, lock: threading.Lock | None = None) -> bytes:
     """The photo as a fresh, metadata-free JPEG with faces and text blurred; PhotoError when refused."""
     check_size(len(data), max_bytes)
+    with _DECODING:
+        return _sanitised(data, max_pixels, blurrer, lock)
+
+
+def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | None) -> bytes:
     image = _opened(data, max_pixels)
     if blurrer is None:
         raise PhotoError(503, "photos cannot be accepted: this server has no blurrer to hide faces and plates "

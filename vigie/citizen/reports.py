@@ -33,6 +33,8 @@ DECISIONS = {"accept": "accepted", "reject": "rejected", "merge": "merged"}
 STATUSES = ("open", "closed")
 CONTACT_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
 REJECTED_KEPT = timedelta(days=30)
+ANSWERED_CONTACT_KEPT = timedelta(days=30)  # after a report is closed or merged, its reporter needs no answer
+CONTACT_KEPT = timedelta(days=90)  # however the report stands: contact details are for following it up, not for keeping
 MAX_PUBLIC = 1000  # the specification's cap on one GET requests answer
 
 # What a public answer may be built from: never contact details, hashes or the photo's bytes.
@@ -256,8 +258,10 @@ def decide(store, report_id: int, decision: str, user: str, role: str, now: date
                      (DECISIONS[decision], user, at, reason if decision == "reject" else None,
                       merge_into if decision == "merge" else None, at, report_id))
         append_in(conn, user, role, "report_moderate",
-                  details={"report_id": report_id, "decision": decision, "reason": reason, "merge_into": merge_into,
-                           "was": row["moderation"]})
+                  # The reason's length only: a reason may quote the personal data that got a report rejected,
+                  # and the audit log is never deleted; the reason itself goes with the report after 30 days.
+                  details={"report_id": report_id, "decision": decision, "reason_chars": len(reason or ""),
+                           "merge_into": merge_into, "was": row["moderation"]})
         return {"id": report_id, "moderation": DECISIONS[decision], "moderated_by": user, "moderated_at": at,
                 "merged_into": merge_into if decision == "merge" else None,
                 "service_request_id": report_id if decision == "accept" else merge_into}
@@ -307,29 +311,33 @@ def update_status(store, report_id: int, status: str, notes: str, user: str, rol
 
 # --- retention -------------------------------------------------------------------------------------------
 def purge_reports(store, now: datetime, dry_run: bool = False) -> dict[str, int]:
-    """What `vigie purge` does to citizen reports: delete those rejected more than 30 days before `now` (photos and
-    contact details with them); clear the contact details of reports closed or merged more than 30 days ago (the
-    reporter needs no answer any more; the place and event stay on the map); forget rate-limit counts older than a
-    day. Returns {"reports": deleted reports, "contacts": reports whose contact details were cleared, "hits": deleted
-    counts}; with dry_run, what would be, changing nothing."""
-    cutoff = iso(now - REJECTED_KEPT)
+    """What `vigie purge` does to citizen reports:
+    - delete those rejected more than 30 days before `now` (photos and contact details with them);
+    - clear the reporters' contact details 30 days after their report was closed or merged, and 90 days after it
+      was sent whatever its state (the place and event stay on the map);
+    - forget who sent what after a day: rate-limit counts older than that, and the sender's hash on reports.
+    Returns {"reports": deleted reports, "contacts": reports whose contact details were cleared, "hits": deleted
+    counts, "senders": reports whose sender hash was blanked}; with dry_run, what would be, changing nothing."""
+    rejected = ("FROM citizen_reports WHERE moderation = 'rejected' AND moderated_at < ?", (iso(now - REJECTED_KEPT),))
     with_contact = " OR ".join(f"{f} IS NOT NULL" for f in CONTACT_FIELDS)
-    rejected = "FROM citizen_reports WHERE moderation = 'rejected' AND moderated_at < ?"
-    answered = (f"FROM citizen_reports WHERE (status = 'closed' OR moderation = 'merged') AND updated_at < ? "
-                f"AND ({with_contact})")
+    old_contact = (f"FROM citizen_reports WHERE ({with_contact}) AND ((status = 'closed' OR moderation = 'merged') "
+                   "AND updated_at < ? OR requested_at < ?)", (iso(now - ANSWERED_CONTACT_KEPT), iso(now - CONTACT_KEPT)))
+    old_sender = ("FROM citizen_reports WHERE client_hash <> '' AND requested_at < ?", (iso(now - abuse.DAY),))
+    old_hits = ("FROM citizen_report_hits WHERE at <= ?", (iso(now - abuse.DAY),))
 
     if dry_run:
         with store._read() as conn:
-            return {"reports": conn.execute(f"SELECT count(*) {rejected}", (cutoff,)).fetchone()[0],
-                    "contacts": conn.execute(f"SELECT count(*) {answered}", (cutoff,)).fetchone()[0],
-                    "hits": conn.execute("SELECT count(*) FROM citizen_report_hits WHERE at <= ?",
-                                         (iso(now - abuse.DAY),)).fetchone()[0]}
+            count = lambda q: conn.execute(f"SELECT count(*) {q[0]}", q[1]).fetchone()[0]  # noqa: E731
+            return {"reports": count(rejected), "contacts": count(old_contact), "hits": count(old_hits),
+                    "senders": count(old_sender)}
 
     def fn(conn: sqlite3.Connection):
-        reports = conn.execute(f"DELETE {rejected}", (cutoff,)).rowcount
+        reports = conn.execute(f"DELETE {rejected[0]}", rejected[1]).rowcount
         cleared = ", ".join(f"{f} = NULL" for f in CONTACT_FIELDS)
-        contacts = conn.execute(f"UPDATE citizen_reports SET {cleared} WHERE id IN (SELECT id {answered})",
-                                (cutoff,)).rowcount
-        return {"reports": reports, "contacts": contacts, "hits": abuse.purge_hits(conn, now)}
+        contacts = conn.execute(f"UPDATE citizen_reports SET {cleared} WHERE id IN (SELECT id {old_contact[0]})",
+                                old_contact[1]).rowcount
+        senders = conn.execute(f"UPDATE citizen_reports SET client_hash = '' WHERE id IN (SELECT id {old_sender[0]})",
+                               old_sender[1]).rowcount
+        return {"reports": reports, "contacts": contacts, "hits": abuse.purge_hits(conn, now), "senders": senders}
 
     return store.write(fn).result()

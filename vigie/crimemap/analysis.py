@@ -192,7 +192,6 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
     cluster, so the null distribution is narrow): both seen on synthetic data.
     """
     import esda
-    import libpysal
     from scipy.ndimage import binary_dilation
 
     items = _incidents(incidents, "hotspots")
@@ -218,9 +217,7 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
     if len(cells) > MAX_STUDY_CELLS:
         raise CrimeMapError(f"cell_m={cell_m} gives {len(cells):,} cells in the study area, more than "
                             f"{MAX_STUDY_CELLS:,}: give a larger cell_m")
-    weights = libpysal.weights.lat2W(rows, cols, rook=False)
-    if len(cells) < rows * cols:
-        weights = libpysal.weights.w_subset(weights, cells.tolist(), silence_warnings=True)
+    weights = _queen_weights(study)
     y = counts.ravel()[cells].astype(float)
     with warnings.catch_warnings():
         # Constant counts (no variance) give NaN statistics, reported as None below.
@@ -246,7 +243,7 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
         "cell_m": _num(cell, 1),
         "permutations": permutations,
         "seed": seed,
-        "weights": ("queen contiguity between grid cells (libpysal lat2W, rook=False, restricted to the study "
+        "weights": ("queen contiguity between grid cells (as libpysal lat2W, rook=False, built among the study "
                     "area), binary, each cell its own neighbour (Gi*: esda.G_Local star=True)"),
         "study_area": (f"the {len(cells):,} cells within {STUDY_AREA_RING} cells ({STUDY_AREA_RING * cell:.0f} m) "
                        f"of a cell holding an incident, of the {rows * cols:,} cells of the grid over the incidents' "
@@ -567,6 +564,28 @@ def _commune_polygons(items: list[Incident], communes: dict, name_property: str)
             "name_property": name_property, "unmatched_names": sorted(unmatched_names),
             "assignment": ("by the incidents' commune field (matched to the polygons' "
                            f"{name_property!r} without case); when blank or unmatched, by point in polygon (shapely)")}
+
+
+def _queen_weights(study: np.ndarray):
+    """Queen contiguity between the study cells (True in `study`), ids row-major as libpysal's lat2W numbers
+    them; binary. Built among the study cells only: lat2W over the whole bounding grid is pure Python and,
+    for a fine grid over a sprawling city, seconds and gigabytes before most of it is cut away."""
+    import libpysal  # slow to import: only when hot spots are asked for
+
+    rows, cols = study.shape
+    ids = np.flatnonzero(study.ravel())
+    r, c = np.divmod(ids, cols)
+    neighbours: dict[int, list[int]] = {int(i): [] for i in ids}
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr == dc == 0:
+                continue
+            rr, cc = r + dr, c + dc
+            ok = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+            ok[ok] = study[rr[ok], cc[ok]]
+            for a, b in zip(ids[ok].tolist(), (rr[ok] * cols + cc[ok]).tolist()):
+                neighbours[a].append(b)
+    return libpysal.weights.W(neighbours, id_order=ids.tolist(), silence_warnings=True)
 
 
 # ---------------------------------------------------------------- shared helpers

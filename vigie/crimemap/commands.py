@@ -44,6 +44,7 @@ def register(sub) -> None:
     rp = csub.add_parser("report", help="write the printable report (HTML or PDF, by the --out suffix)")
     rp.add_argument("--out", required=True, metavar="FILE", help="report.html or report.pdf")
     rp.add_argument("--title", help="the report's title (default: the site's name)")
+    rp.add_argument("--timezone", help="local time of the hour x weekday chart (IANA name; default: the site's)")
     _filter_flags(rp, LAYERS)
     rp.set_defaults(fn=cmd_report)
     ex = csub.add_parser("export", help="write a map layer as a GeoJSON file")
@@ -170,7 +171,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not found:
             raise _nothing(f)
         title = (args.title or "").strip() or f"Crime map - {site.name}"
-        path = write_report(found, out, title=title, timezone=site.timezone,
+        path = write_report(found, out, title=title, timezone=args.timezone or site.timezone,
                             communes=_communes(site), name_property=site.crime_map.commune_property,
                             cell_m=site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0,
                             period=report_period(f, found))

@@ -392,7 +392,13 @@ def _to_wgs84(rows: list[_Row], crs: str | None, problems: _Problems) -> list[tu
             for f, word, v, lim in bad:
                 field = f if r.where.startswith("row") else "coordinates"
                 problems.add(r.order, r.where, field, f"{word} {v:g} is outside -{lim}..{lim} (WGS 84 degrees)")
-            if not bad:
+            if not bad and lat == 0 and lon == 0:
+                # What a geocoder writes when it found nothing: one such point stretches every map and grid
+                # across the Atlantic, so it is named as missing rather than stored.
+                field = "lat" if r.where.startswith("row") else "coordinates"
+                problems.add(r.order, r.where, field, "position 0, 0 (off the coast of Africa) is a missing position, "
+                                                      "not a place: leave the row out or give its position")
+            elif not bad:
                 out[i] = (lat, lon)
         return out
     import numpy as np

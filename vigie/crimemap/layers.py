@@ -73,10 +73,10 @@ def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tupl
     """A coarse bound in SQL, one second wide on each side: stored times are ISO text in more than one
     spelling ('...:00Z', '...:00.000000Z'), which do not sort alike; the exact bound is applied in Python."""
     sql, args = "", []
-    if start is not None:
+    if start is not None and start > datetime.min.replace(tzinfo=timezone.utc) + timedelta(seconds=1):
         sql += f" AND {column} >= ?"
         args.append(iso(start - timedelta(seconds=1)))
-    if end is not None:
+    if end is not None and end < datetime.max.replace(tzinfo=timezone.utc) - timedelta(seconds=1):
         sql += f" AND {column} < ?"
         args.append(iso(end + timedelta(seconds=1)))
     return sql, args

@@ -511,7 +511,8 @@ def _text_pages(pdf, lines: list[tuple[str, str]]) -> None:
                 fig, y = Figure(figsize=A4), 0.95
             if kind in ("h1", "h2") and k == 0:
                 y -= step * 0.4
-            fig.text(0.07, y, piece, fontsize=size, weight=weight, va="top",
+            # parse_math off: a title, category or source with "$...$" is text, not a formula (which could fail).
+            fig.text(0.07, y, piece, fontsize=size, weight=weight, va="top", parse_math=False,
                      family="monospace" if kind == "mono" else "sans-serif")
             y -= step
         y -= step * 0.3

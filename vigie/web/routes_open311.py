@@ -188,15 +188,15 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
                                       f"{cfg().jurisdiction_id!r}")
 
     def agency() -> str:
-        site = services.site
+        # The controller as the admin last set it, as the public register shows it.
+        site = ctx.effective_site() if services.site is not None else None
         return getattr(site, "controller", None) or getattr(site, "name", None) or "Vigie"
 
     @app.get("/open311/v2/discovery.{fmt}", tags=TAGS, response_class=Response, responses=_responses(Discovery))
     def discovery(request: Request, fmt: str = _fmt()) -> Response:
         """Where this GeoReport v2 endpoint is and which formats it speaks."""
         fmt = o.check_format(fmt)
-        contact = getattr(services.site, "controller", None) or agency()
-        return o.render(fmt, "discovery", o.discovery(cfg(), str(request.base_url), contact))
+        return o.render(fmt, "discovery", o.discovery(cfg(), str(request.base_url), agency()))
 
     @app.get("/open311/v2/services.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[Service]))
     def service_list(fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()) -> Response:
@@ -268,8 +268,8 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             end = o.parse_w3c("end_date", end_date) if end_date else None
             if start is not None and end is not None and start > end:
                 raise o.Open311Error(400, "start_date is after end_date")
-            if start is None:
-                start = (end or datetime.now(timezone.utc)) - DEFAULT_WINDOW
+            if start is None:  # the specification's default: the 90 days before end_date (or now)
+                start = max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW) - DEFAULT_WINDOW
             rows = reports.public_requests(ctx.store, codes=codes or None, start=start, end=end, statuses=statuses or None)
         base = str(request.base_url)
         return o.render(fmt, "service_requests", [o.request_fields(r, c, agency(), base) for r in rows])

@@ -62,7 +62,8 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
                      user: users.User = Depends(moderator)) -> dict:
         """Citizen reports, oldest first (the queue's order), with the senders' contact details."""
         items, total = _call(reports.list_reports, store, moderation, limit, offset)
-        ctx.record(user, "view_reports", None, None, {"moderation": moderation, "limit": limit, "offset": offset, "total": total})
+        ctx.record(user, "view_reports", None, None, {"moderation": moderation, "limit": limit, "offset": offset, "total": total,
+                                                     "ids": [r["id"] for r in items]})  # whose contact details were shown
         return page(items, limit, offset, total)
 
     @app.get("/api/reports/{report_id}", tags=TAGS)

@@ -150,7 +150,7 @@ function drawHotspots(ctx, gj) {
     const rings = f.geometry && polygonLatLngs(f.geometry);
     if (!rings || !colour) continue;  // "not significant" cells are left clear: only what stands out is coloured
     L.polygon(rings, { renderer: ctx.cellRenderer, color: "#444", weight: 0.5, fillColor: colour, fillOpacity: 0.65 })
-      .bindTooltip(el("span", { text: p.class + " · " + p.count + " incident(s) · z = " + num(p.z, 2) + " · " + pText(p.p_sim) }))
+      .bindTooltip(el("span", { text: p.class + " · " + p.count + " incident(s) · z = " + num(p.z, 2) + " · " + pText(p.p_norm) }))  // p_norm: the p-value the class comes from
       .addTo(ctx.groups.hotspots);
   }
 }
@@ -159,7 +159,8 @@ function drawCommunes(ctx, gj) {
   ctx.groups.communes.clearLayers();
   const counts = (gj.features || []).map((f) => Number((f.properties || {}).count) || 0);
   const max = Math.max(1, ...counts);
-  const label = (p) => el("span", { text: (p.commune || p.name || "commune") + ": " + (p.count || 0) + " incident(s)" });
+  // Polygons keep the site file's name property (gj.name_property, e.g. "nom"); points are named "name".
+  const label = (p) => el("span", { text: (p[gj.name_property] || p.name || "commune") + ": " + (p.count || 0) + " incident(s)" });
   for (const f of gj.features || []) {
     const p = f.properties || {};
     const share = (Number(p.count) || 0) / max;
