@@ -306,6 +306,14 @@ def test_an_oversize_upload_is_413_and_stores_nothing(cm, monkeypatch):
     assert stored(cm["store"]) == (0, 0)
 
 
+def post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict:
+    """An ASGI scope for a multipart POST to `path` with these headers besides host and content type."""
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+            "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"), *headers]}
+
+
 def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
     """Straight to the ASGI app: a 30 GB upload announced in Content-Length is refused from the headers alone."""
     import asyncio
@@ -325,11 +333,7 @@ def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
     for path, declared in (("/api/crimemap/imports", 30 * 1024 ** 3), ("/api/search", 5 * 1024 * 1024)):
         read.clear()
         sent.clear()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-                 "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
-                 "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"),
-                             (b"content-length", str(declared).encode()), (b"cookie", f"{COOKIE}={cookie}".encode())]}
+        scope = post_scope(path, (b"content-length", str(declared).encode()), (b"cookie", f"{COOKIE}={cookie}".encode()))
         asyncio.run(cm["app"](scope, receive, send))
         assert sent[0]["status"] == 413 and not read
         assert f"{declared:,} bytes, above the" in json.loads(sent[1]["body"])["error"]
@@ -339,11 +343,7 @@ def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
     for path, limit in (("/api/crimemap/imports", importer.MAX_BYTES + 1024 * 1024), ("/api/search", 1024 * 1024)):
         read.clear()
         sent.clear()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-                 "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
-                 "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"),
-                             (b"transfer-encoding", b"chunked")]}
+        scope = post_scope(path, (b"transfer-encoding", b"chunked"))
 
         async def endless():  # a file part that never ends, 1 MiB a message: only the limit stops it
             read.append(True)
