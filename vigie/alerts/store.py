@@ -17,7 +17,8 @@ from vigie.store.sqlite import iso, now_iso
 
 DECISIONS = {"validate": "validated", "dismiss": "dismissed"}
 STATUSES = ("new", "validated", "dismissed")
-_COLUMNS = ("id, rule, kind, camera_id, start, end, track_ids, x, y, details, created_at, status, decided_by, decided_at, note,"
+# "end" quoted: a reserved word in PostgreSQL (vigie.store.postgres); SQLite reads it alike.
+_COLUMNS = ('id, rule, kind, camera_id, start, "end", track_ids, x, y, details, created_at, status, decided_by, decided_at, note,'
             " snapshot IS NOT NULL AS has_snapshot")
 
 
@@ -42,7 +43,7 @@ def record(store, events: Iterable, snapshots: Mapping[str, bytes] | None = None
     def fn(conn):
         new = []
         for r in rows:
-            cur = conn.execute("INSERT OR IGNORE INTO alerts (event_key, rule, kind, camera_id, start, end, track_ids, x, y,"
+            cur = conn.execute('INSERT OR IGNORE INTO alerts (event_key, rule, kind, camera_id, start, "end", track_ids, x, y,'
                                " details, snapshot, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", r)
             if cur.rowcount:
                 new.append(cur.lastrowid)

@@ -36,7 +36,8 @@ ACTIONS = frozenset({
     "view_crime_map", "crime_report", "incidents_import", "incidents_remove", "view_reports", "report_moderate",
 })
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")
-_COLUMNS = ", ".join(FIELDS)
+# Quoted: `user` is a reserved word in PostgreSQL, where unquoted it means CURRENT_USER (SQLite accepts quotes alike).
+_COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
 
 
 class AuditError(VigieError, ValueError):
@@ -220,7 +221,7 @@ def _where(user: str | None = None, action: str | None = None, case_ref: str | N
     conds, args = [], []
     for column, value in (("user", user), ("action", action), ("case_ref", case_ref)):
         if value is not None:
-            conds.append(f"{column} = ?")
+            conds.append(f'"{column}" = ?')
             args.append(value)
     for op, name, value in ((">=", "start", start), ("<", "end", end)):
         bound = _time_bound(name, value)

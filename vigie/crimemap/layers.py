@@ -82,10 +82,6 @@ def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tupl
     return sql, args
 
 
-def _table_exists(conn, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
-
-
 def _imported(conn, f: Filters) -> Iterable[Incident]:
     where, args = _time_sql("occurred_at", f.start, f.end)
     for r in conn.execute("SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args):
@@ -101,8 +97,6 @@ def _alerts(conn, f: Filters) -> Iterable[Incident]:
 
 
 def _citizen(conn, f: Filters, service_categories: dict[str, str]) -> Iterable[Incident]:
-    if not _table_exists(conn, "citizen_reports"):
-        return
     where, args = _time_sql("requested_at", f.start, f.end)
     for r in conn.execute("SELECT id, requested_at, service_code, lat, lon FROM citizen_reports WHERE moderation = 'accepted'"
                           " AND lat IS NOT NULL AND lon IS NOT NULL" + where, args):

@@ -1,14 +1,14 @@
-"""Running a query: the index filters and ranks every track, SQLite gives the page's rows.
+"""Running a query: the index filters and ranks every track, the store gives the page's rows.
 
 The index answers which tracks and in what order; the store stays the source
 of what is shown (thumbnail path, speeds, colours as stored), read only for
 the page, by primary key. The index of a store is kept per process; each call checks whether the store
-changed since (PRAGMA data_version, then the generation), so a finished
-analysis is searchable at the next query (after a rebuild; see index.py).
+changed since (SQLite's PRAGMA data_version where the backend has it, then the
+generation), so a finished analysis is searchable at the next query (after a
+rebuild; see index.py).
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 from typing import Literal
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from vigie.search.index import VISIBLE, Selection, TrackIndex, store_generation
 from vigie.search.query import SearchError, SearchQuery, parse_query, points_in_polygon
-from vigie.store.sqlite import SQLiteStore
+from vigie.store.base import StoreBase
 
 
 class SearchHit(BaseModel):
@@ -59,40 +59,40 @@ _LOCAL = threading.local()
 class _Reader:
     """A long-lived read connection of this thread to one store, and the store's data_version it last saw.
 
-    PRAGMA data_version changes when any other connection commits, so an
+    SQLite's PRAGMA data_version changes when any other connection commits, so an
     unchanged store costs one pragma per query, not the generation's scan of
     the analyses; and reusing the connection keeps SQLite's page cache warm
-    for the page reads.
+    for the page reads. A backend without it (PostgreSQL) gives None: the
+    generation is then read at every query.
     """
 
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA query_only = ON")
+    def __init__(self, store: StoreBase) -> None:
+        self.conn = store._long_reader()
         self.version: int | None = None
 
 
-def _reader(store: SQLiteStore) -> _Reader:
+def _reader(store: StoreBase) -> _Reader:
     readers = _LOCAL.__dict__.setdefault("readers", {})
-    if str(store.path) not in readers:
-        readers[str(store.path)] = _Reader(str(store.path))
-    return readers[str(store.path)]
+    reader = readers.get(store.location)
+    if reader is None or getattr(reader.conn, "closed", False):  # a PostgreSQL store closes its readers with it
+        reader = readers[store.location] = _Reader(store)
+    return reader
 
 
-def get_index(store: SQLiteStore, progress: bool = False, preload: bool | None = None) -> TrackIndex:
+def get_index(store: StoreBase, progress: bool = False, preload: bool | None = None) -> TrackIndex:
     """This process's index of the store, reloaded or rebuilt when the store's generation changed.
 
     preload=True (a server, once at start): hold the index in memory rather
     than memory-mapped, now and at every reload; None keeps the last choice.
     """
-    key = str(store.path)
+    key = store.location
     if preload is not None and preload != _PRELOAD.get(key, False):
         _PRELOAD[key] = preload
         _INDEXES.pop(key, None)
     reader = _reader(store)
-    version = reader.conn.execute("PRAGMA data_version").fetchone()[0]
+    version = store._data_version(reader.conn)
     index = _INDEXES.get(key)
-    if index is not None and version == reader.version:
+    if index is not None and version is not None and version == reader.version:
         return index
     generation = store_generation(reader.conn)
     with _LOCK:
@@ -104,7 +104,7 @@ def get_index(store: SQLiteStore, progress: bool = False, preload: bool | None =
     return index
 
 
-def search(store: SQLiteStore, query: SearchQuery, index: TrackIndex | None = None) -> SearchResult:
+def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None) -> SearchResult:
     """Tracks matching the query's attributes, best colour match first (or in the query's order)."""
     index = index or get_index(store)
     query.validate_against(index.cameras)
@@ -120,7 +120,7 @@ def search(store: SQLiteStore, query: SearchQuery, index: TrackIndex | None = No
     return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits)
 
 
-def similar(store: SQLiteStore, track_id: int, query: SearchQuery | None = None, k: int | None = None,
+def similar(store: StoreBase, track_id: int, query: SearchQuery | None = None, k: int | None = None,
             index: TrackIndex | None = None) -> SearchResult:
     """Tracks of other times and cameras that look most like this one (cosine of appearance vectors).
 
@@ -151,7 +151,7 @@ def similar(store: SQLiteStore, track_id: int, query: SearchQuery | None = None,
                         model=index.model, hits=hits)
 
 
-def _reference_row(store: SQLiteStore, index: TrackIndex, track_id: int) -> int:
+def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
     found = _reader(store).conn.execute(
         f"SELECT rtrim(t.first_seen, 'Z') FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE t.id = ? AND a.{VISIBLE}",
         (track_id,)).fetchone()
@@ -166,7 +166,7 @@ def _reference_row(store: SQLiteStore, index: TrackIndex, track_id: int) -> int:
     return row
 
 
-def _check_zones(store: SQLiteStore, index: TrackIndex, sel: Selection, checks: dict[str, np.ndarray], query: SearchQuery) -> None:
+def _check_zones(store: StoreBase, index: TrackIndex, sel: Selection, checks: dict[str, np.ndarray], query: SearchQuery) -> None:
     """Drop the candidate rows none of whose foot points lies inside their camera's zone."""
     for camera_id, rows in checks.items():
         if not len(rows):
@@ -185,7 +185,7 @@ def _check_zones(store: SQLiteStore, index: TrackIndex, sel: Selection, checks: 
         sel.drop(rows[~np.isin(ids, np.concatenate(inside))])
 
 
-def _hits(store: SQLiteStore, index: TrackIndex, rows: np.ndarray, scores: np.ndarray, offset: int) -> list[SearchHit]:
+def _hits(store: StoreBase, index: TrackIndex, rows: np.ndarray, scores: np.ndarray, offset: int) -> list[SearchHit]:
     """The page's tracks as stored, in the given order (a track deleted meanwhile is left out).
 
     One primary-key read per track; the colour names come from the index,

@@ -527,11 +527,13 @@ def _read_colours(conn: sqlite3.Connection, ids: np.ndarray, chunk: int, bar) ->
 
     SQLite packs each track's names into one integer (4 bits a slot, code+1)
     while it streams the table in key order, so Python sees one row per track
-    rather than one per name.
+    rather than one per name. The CASTs are PostgreSQL's: 36 bits overflow its 32-bit
+    integer, and it shifts a BIGINT by an INTEGER only.
     """
     code = " ".join(f"WHEN '{name}' THEN {i + 1}" for i, name in enumerate(PALETTE))
     cur = conn.execute(
-        f"SELECT track_id, sum((CASE colour {code} END) << (4 * ((CASE part WHEN 'upper' THEN 0 WHEN 'lower' THEN 1 ELSE 2 END) * {RANKS} + rank)))"
+        f"SELECT track_id, sum(CAST(CASE colour {code} END AS BIGINT)"
+        f" << CAST(4 * ((CASE part WHEN 'upper' THEN 0 WHEN 'lower' THEN 1 ELSE 2 END) * {RANKS} + rank) AS INTEGER))"
         f" FROM track_colours WHERE rank < {RANKS} GROUP BY track_id ORDER BY track_id")
     out = np.full((len(ids), len(PARTS) * RANKS), NONE, np.uint8)
     while rows := cur.fetchmany(chunk):

@@ -3,64 +3,29 @@
 Writes from any thread are queued to the single writer thread that owns the
 write connection (datasette's pattern), so the pipeline never waits on disk
 and SQLite never sees two writers. Reads open their own connections; WAL lets
-them run while the writer commits.
+them run while the writer commits. The store's methods are in base.py, shared
+with the PostgreSQL store (postgres.py); open_store() picks the backend.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import queue
 import sqlite3
-import threading
-from concurrent.futures import Future
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
-import numpy as np
-
-from vigie.describe.reid import Projection
 from vigie.errors import VigieError
-from vigie.search.query import cells_of_points
-from vigie.types import TrackSummary
+from vigie.store.base import (  # re-exported: the code base imports them from here
+    VISIBLE_TRACKS,
+    StoreBase,
+    _Writer,
+    file_fingerprint,
+    in_view_sql,
+    iso,
+    now_iso,
+)
 
-
-def iso(t: datetime) -> str:
-    """UTC ISO 8601 with microseconds and 'Z': sorts as text in time order."""
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
-
-
-# Tracks that are visible: those of finished analyses (complete, or partial for
-# a truncated file). Readers outside this module (rules, stats) select from it.
-VISIBLE_TRACKS = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"
-
-
-def in_view_sql(start: datetime | None, end: datetime | None) -> tuple[str, list]:
-    """SQL conditions (to follow a WHERE) for tracks in view at some moment of [start, end)."""
-    sql, args = "", []
-    if start is not None:
-        sql += " AND t.last_seen >= ?"
-        args.append(iso(start))
-    if end is not None:
-        sql += " AND t.first_seen < ?"
-        args.append(iso(end))
-    return sql, args
-
-
-def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of the file's content: the same recording under another name is the same source."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
+__all__ = ["SQLiteStore", "open_store", "iso", "now_iso", "VISIBLE_TRACKS", "in_view_sql", "file_fingerprint",
+           "DATABASE_URL_VARIABLE"]
 
 # A migration holding this line rebuilds tables (new constraints): it runs with foreign keys off.
 REBUILDS_TABLES = "-- vigie: rebuilds tables"
@@ -83,32 +48,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class _Writer(threading.Thread):
-    """Runs write functions one at a time on its own connection, each in a transaction."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(name="vigie-store-writer", daemon=True)
-        self.conn = _connect(path)
-        self.jobs: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = queue.Queue()
-
-    def run(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            fn, fut = job
-            try:
-                with self.conn:  # one transaction per job: all of it or none of it
-                    result = fn(self.conn)
-                fut.set_result(result)
-            except BaseException as exc:  # delivered to the caller through the future
-                fut.set_exception(exc)
-        self.conn.close()
-
-
-class SQLiteStore:
+class SQLiteStore(StoreBase):
     def __init__(self, data_dir: str | Path) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._init_files(data_dir)
         self.path = self.data_dir / "vigie.db"
-        self.thumb_dir = self.data_dir / "thumbnails"
+        self.location = str(self.path)
         try:
             conn = _connect(self.path)
             conn.execute("PRAGMA journal_mode = WAL")
@@ -116,7 +60,7 @@ class SQLiteStore:
             conn.close()
         except sqlite3.DatabaseError as exc:
             raise VigieError(f"store {self.path} cannot be opened: {exc}") from None
-        self._writer = _Writer(self.path)
+        self._writer = _Writer(_connect(self.path))
         self._writer.start()
 
     # --- plumbing --------------------------------------------------------------
@@ -151,269 +95,26 @@ class SQLiteStore:
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
 
-    def schema_version(self) -> int:
-        with self._read() as conn:
-            return conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-
-    def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Future:
-        """Queue a write; the future gives its result (or raises its error)."""
-        fut: Future = Future()
-        self._writer.jobs.put((fn, fut))
-        return fut
-
-    def _read(self) -> sqlite3.Connection:
+    def _open_read(self) -> sqlite3.Connection:
         conn = _connect(self.path)
         conn.execute("PRAGMA query_only = ON")
-        return _closing(conn)
+        return conn
 
-    def close(self) -> None:
-        if self._writer.is_alive():
-            self._writer.jobs.put(None)
-            self._writer.join()
-
-    def __enter__(self) -> "SQLiteStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # --- writes ------------------------------------------------------------------
-    def upsert_cameras(self, cameras: Iterable) -> None:
-        rows = [(c.id, c.name, c.lat, c.lon, c.commune, c.group, c.purpose, now_iso()) for c in cameras]
-
-        def fn(conn):
-            conn.executemany(
-                "INSERT INTO cameras VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                "name=excluded.name, lat=excluded.lat, lon=excluded.lon, commune=excluded.commune, "
-                "grp=excluded.grp, purpose=excluded.purpose, updated_at=excluded.updated_at",
-                rows,
-            )
-
-        self.write(fn).result()
-
-    def begin_analysis(self, camera_id: str, source: str, fingerprint: str) -> int:
-        def fn(conn):
-            # A run that crashed left a 'running' analysis of this source: its
-            # tracks were never visible; drop them now.
-            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND status='running'", (camera_id, fingerprint))
-            cur = conn.execute(
-                "INSERT INTO analyses (camera_id, source, fingerprint, status, started_at) VALUES (?,?,?,'running',?)",
-                (camera_id, source, fingerprint, now_iso()),
-            )
-            return cur.lastrowid
-
-        return self.write(fn).result()
-
-    def add_tracks(self, analysis_id: int, tracks: list[TrackSummary]) -> Future:
-        """Queue finished tracks of a running analysis (invisible until it finishes)."""
-        tracks = list(tracks)
-
-        def fn(conn):
-            for t in tracks:
-                width, height = t.frame_size or (None, None)
-                cells = 0
-                if t.frame_size and t.points:
-                    boxes = np.array([p.xyxy for p in t.points], dtype=np.float64)
-                    cells = cells_of_points(np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], width, height)
-                cur = conn.execute(
-                    "INSERT INTO tracks (analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s,"
-                    " median_height_px, median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_seq,"
-                    " cells, frame_width, frame_height)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (analysis_id, t.camera_id, t.track_no, t.class_name, iso(t.first_seen), iso(t.last_seen), t.dwell_s,
-                     t.median_height_px, t.median_width_px, t.direction, t.speed_px_s, t.speed_m_s, len(t.points), t.thumbnail_seq,
-                     cells, width, height),
-                )
-                tid = cur.lastrowid
-                if t.crops is not None and len(t.crops):
-                    conn.executemany("INSERT INTO track_crops VALUES (?,?,?,?,?)",
-                                     [(tid, k, seq, t.crop_base, vec.astype("<f2").tobytes())
-                                      for k, (seq, vec) in enumerate(zip(t.crop_seqs, t.crops))])
-                if t.vector is not None:
-                    conn.execute("INSERT INTO track_vectors VALUES (?,?,?)", (tid, t.vector_model, t.vector.astype("<f4").tobytes()))
-                colour_rows = [(tid, part, rank, name)
-                               for part, names in (("upper", t.upper_colours), ("lower", t.lower_colours), ("body", t.body_colours))
-                               for rank, name in enumerate(names)]
-                conn.executemany("INSERT INTO track_colours VALUES (?,?,?,?)", colour_rows)
-                conn.executemany(
-                    "INSERT INTO track_points VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [(tid, p.seq, iso(p.timestamp), *p.xyxy, p.confidence,
-                      *(p.ground_xy if p.ground_xy is not None else (None, None))) for p in t.points],
-                )
-                if t.thumbnail_jpeg:
-                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, t.thumbnail_jpeg))
-                if t.tube:
-                    conn.execute("INSERT INTO tubes VALUES (?,?,?)", (tid, len(t.points), t.tube))
-
-        return self.write(fn)
-
-    def add_backgrounds(self, analysis_id: int, backgrounds: list) -> Future:
-        """Queue a running analysis's period backgrounds (vigie.synopsis.capture.Background)."""
-        rows = [(analysis_id, b.camera_id, iso(b.start), iso(b.end), b.samples, b.jpeg) for b in backgrounds]
-        return self.write(lambda conn: conn.executemany(
-            "INSERT INTO backgrounds (analysis_id, camera_id, start, end, samples, jpeg) VALUES (?,?,?,?,?,?)", rows))
-
-    def finish_analysis(self, analysis_id: int, status: str, frames_decoded: int, frames_analysed: int, message: str = "") -> None:
-        """Make the analysis visible and retire earlier analyses of the same content, atomically."""
-
-        def fn(conn):
-            row = conn.execute("SELECT camera_id, fingerprint FROM analyses WHERE id=?", (analysis_id,)).fetchone()
-            old = [r[0] for r in conn.execute(
-                "SELECT t.id FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.camera_id=? AND a.fingerprint=? AND a.id<>?",
-                (row["camera_id"], row["fingerprint"], analysis_id))]
-            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND id<>?", (row["camera_id"], row["fingerprint"], analysis_id))
-            conn.execute(
-                "UPDATE analyses SET status=?, finished_at=?, frames_decoded=?, frames_analysed=?, message=? WHERE id=?",
-                (status, now_iso(), frames_decoded, frames_analysed, message, analysis_id),
-            )
-            return old
-
-        try:
-            retired = self.write(fn).result()
-        except sqlite3.IntegrityError as exc:
-            if "legal hold" not in str(exc):
-                raise
-            # The earlier analysis of this file holds tracks under a legal hold:
-            # they may not be replaced, so the new one stays unpublished.
-            raise VigieError(f"analysis #{analysis_id} cannot replace the earlier analysis of the same file on this "
-                             f"camera: some of its tracks are under a legal hold (vigie hold list); the held tracks are kept") from None
-        for tid in retired:  # files of replaced tracks, after the commit that replaced them
-            for f in self.thumb_dir.glob(f"*/{tid}.jpg"):
-                f.unlink(missing_ok=True)
-        self.export_thumbnails(analysis_id)
-
-    def export_thumbnails(self, analysis_id: int) -> None:
-        """Write the analysis's thumbnails as files (thumbnails/<camera>/<track id>.jpg)."""
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT t.id, t.camera_id, th.jpeg FROM tracks t JOIN thumbnails th ON th.track_id=t.id WHERE t.analysis_id=?",
-                (analysis_id,)).fetchall()
-        for row in rows:
-            folder = self.thumb_dir / row["camera_id"]
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{row['id']}.jpg.tmp"
-            tmp.write_bytes(row["jpeg"])
-            os.replace(tmp, folder / f"{row['id']}.jpg")
-        paths = [(str(self.thumb_dir / r["camera_id"] / f"{r['id']}.jpg"), r["id"]) for r in rows]
-        self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()
-
-    # --- reads -----------------------------------------------------------------------
-    _TRACK_SELECT = (
-        "SELECT t.*, a.source,"
-        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='upper' ORDER BY rank)) AS upper,"
-        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='lower' ORDER BY rank)) AS lower,"
-        " (SELECT group_concat(colour, ',') FROM (SELECT colour FROM track_colours c WHERE c.track_id=t.id AND c.part='body' ORDER BY rank)) AS body"
-        " FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.status IN ('complete','partial')"
-    )
-
-    @staticmethod
-    def _track_dict(row: sqlite3.Row) -> dict:
-        d = dict(row)
-        for part in ("upper", "lower", "body"):
-            d[part] = d[part].split(",") if d[part] else []
-        return d
-
-    def list_tracks(self, camera_id: str | None = None, class_name: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-        sql, args = self._TRACK_SELECT, []
-        if camera_id:
-            sql += " AND t.camera_id=?"
-            args.append(camera_id)
-        if class_name:
-            sql += " AND t.class=?"
-            args.append(class_name)
-        sql += " ORDER BY t.first_seen, t.camera_id, t.track_no LIMIT ? OFFSET ?"
-        args += [limit, offset]
-        with self._read() as conn:
-            return [self._track_dict(r) for r in conn.execute(sql, args)]
-
-    def get_track(self, track_id: int) -> dict | None:
-        with self._read() as conn:
-            row = conn.execute(self._TRACK_SELECT + " AND t.id=?", (track_id,)).fetchone()
-            return self._track_dict(row) if row else None
-
-    def track_points(self, track_id: int) -> list[dict]:
-        with self._read() as conn:
-            return [dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))]
-
-    def camera(self, camera_id: str) -> dict:
-        with self._read() as conn:
-            row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
-        if row is None:
-            raise VigieError(f"camera {camera_id!r} is not in the store's camera register")
-        return dict(row)
-
-    def counts(self) -> dict[str, int]:
-        with self._read() as conn:
-            return {
-                table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("cameras", "analyses", "tracks", "track_points", "track_colours", "thumbnails",
-                              "track_crops", "track_vectors")
-            }
-
-    def analyses(self) -> list[dict]:
-        with self._read() as conn:
-            return [dict(r) for r in conn.execute("SELECT * FROM analyses ORDER BY id")]
-
-    # --- appearance: crops, vectors, site adaptations --------------------------------
-    def active_projection(self) -> Projection | None:
-        """The site adaptation in force (`vigie adapt`), or None: plain vectors."""
-        with self._read() as conn:
-            row = conn.execute("SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1").fetchone()
-        return Projection.from_bytes(row["name"], row["params"]) if row else None
-
-    def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
-        """Every visible person track with stored crops of descriptor `base` (or the
-        `newest` such tracks): {id, camera_id, first_seen, last_seen, crops (K, D) float32}, in id order."""
-        out: dict[int, dict] = {}
-        since = ""
-        if newest is not None:
-            since = f" AND t.id >= (SELECT coalesce(min(id), 0) FROM (SELECT track_id AS id FROM track_crops WHERE k=0 ORDER BY track_id DESC LIMIT {int(newest)}))"
-        with self._read() as conn:
-            for r in conn.execute(
-                "SELECT t.id, t.camera_id, t.first_seen, t.last_seen, c.features FROM track_crops c"
-                " JOIN tracks t ON t.id=c.track_id JOIN analyses a ON a.id=t.analysis_id"
-                " WHERE a.status IN ('complete','partial') AND t.class='person' AND c.base=?" + since + " ORDER BY t.id, c.k", (base,)):
-                d = out.setdefault(r["id"], {"id": r["id"], "camera_id": r["camera_id"], "first_seen": r["first_seen"],
-                                             "last_seen": r["last_seen"], "crops": []})
-                d["crops"].append(np.frombuffer(r["features"], dtype="<f2"))
-        for d in out.values():
-            d["crops"] = np.stack(d["crops"]).astype(np.float32)
-        return list(out.values())
-
-    def save_projection(self, projection: Projection, tracks: int, crops: int, report: dict,
-                        vectors: list[tuple[int, np.ndarray]]) -> None:
-        """Store a site adaptation, make it the one in force, and replace the
-        listed tracks' vectors with its own, in one transaction."""
-
-        def fn(conn):
-            conn.execute("UPDATE appearance_models SET active=0")
-            conn.execute("INSERT INTO appearance_models VALUES (?,?,?,?,?,?,?,1)",
-                         (projection.name, projection.base, now_iso(), tracks, crops, projection.to_bytes(), json.dumps(report)))
-            conn.executemany("INSERT OR REPLACE INTO track_vectors VALUES (?,?,?)",
-                             [(tid, projection.name, vec.astype("<f4").tobytes()) for tid, vec in vectors])
-
-        self.write(fn).result()
-
-    def appearance_models(self) -> list[dict]:
-        with self._read() as conn:
-            return [{k: r[k] for k in r.keys() if k != "params"} | {"report": json.loads(r["report"])}
-                    for r in conn.execute("SELECT * FROM appearance_models ORDER BY created_at")]
+    def _data_version(self, conn: sqlite3.Connection) -> int:
+        """PRAGMA data_version: changes when any other connection commits."""
+        return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
-class _closing:
-    """`with store._read() as conn`: a read connection closed on exit."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.conn
-
-    def __exit__(self, *exc) -> None:
-        self.conn.close()
+DATABASE_URL_VARIABLE = "VIGIE_DATABASE_URL"
 
 
-def open_store(data_dir: str | Path | None = None) -> SQLiteStore:
-    """The store under $VIGIE_DATA (default ./var)."""
-    return SQLiteStore(data_dir or os.environ.get("VIGIE_DATA", "./var"))
+def open_store(data_dir: str | Path | None = None) -> StoreBase:
+    """The store: PostgreSQL when $VIGIE_DATABASE_URL is set (postgresql://...), else SQLite
+    under $VIGIE_DATA (default ./var). Thumbnails and the search index live under $VIGIE_DATA either way."""
+    data_dir = data_dir or os.environ.get("VIGIE_DATA", "./var")
+    url = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if url:
+        from vigie.store.postgres import PostgresStore
 
+        return PostgresStore(url, data_dir)
+    return SQLiteStore(data_dir)

@@ -1,0 +1,143 @@
+"""Fixtures of the store contract suite: every test runs on SQLite and on a real PostgreSQL 15.
+
+The PostgreSQL server is Debian's (package postgresql-15), started once per session
+on 127.0.0.1 and a free port in a temporary folder, and stopped at the end
+(pg_ctl -m fast stop). It refuses to run as root, so as root it runs as the
+`postgres` user (runuser) on a folder that user owns. Durability is off
+(fsync, synchronous_commit): the data is thrown away. Each test gets a fresh
+database, copied from a template that already holds the migrated schema.
+
+Without the binaries the postgres cases FAIL (not skip): the contract is only
+kept if it is checked on both backends.
+
+This folder is a package (__init__.py) so that this conftest does not shadow
+tests/conftest.py, whose builders the suite imports as `conftest`.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_PACKAGE = "postgresql-15"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    """A throw-away PostgreSQL cluster: its URL per database, and fresh databases from the migrated template."""
+
+    TEMPLATE = "vigie_template"
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self._names = itertools.count(1)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                   "--locale=C", "--no-sync"])
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                   " -c full_page_writes=off -c max_connections=300")
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"])
+
+    def _run(self, cmd: list[str]) -> None:
+        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            log = self.folder / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()} {tail}")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def make_template(self, data_dir: Path) -> None:
+        from vigie.store.postgres import PostgresStore
+
+        self.admin(f"CREATE DATABASE {self.TEMPLATE}")
+        PostgresStore(self.url(self.TEMPLATE), data_dir).close()
+
+    def fresh_database(self) -> str:
+        name = f"t{next(self._names)}"
+        self.admin(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE} STRATEGY FILE_COPY")
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The session's PostgreSQL server, or the reason there is none (a text: the postgres cases then fail)."""
+    if not (PG_BIN / "initdb").is_file() or not (PG_BIN / "pg_ctl").is_file():
+        yield (f"PostgreSQL 15 is not installed ({PG_BIN}/initdb and pg_ctl are missing): install Debian's package "
+               f"{PG_PACKAGE} (apt-get install {PG_PACKAGE}) to run the store contract on PostgreSQL")
+        return
+    try:
+        server = PgServer()
+    except Exception as exc:  # noqa: BLE001  (reported as the postgres cases' failure)
+        yield f"the PostgreSQL 15 server of the store contract could not be started: {exc}"
+        return
+    try:
+        server.make_template(tmp_path_factory.mktemp("pg-template"))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(backend, request, tmp_path):
+    """A fresh, empty, migrated store of the backend; its thumbnails and index under tmp_path."""
+    if backend == "sqlite":
+        from vigie.store.sqlite import SQLiteStore
+
+        s = SQLiteStore(tmp_path)
+    else:
+        server = request.getfixturevalue("pg_server")
+        if isinstance(server, str):
+            request.node.pg_unavailable = server  # failed in the test's call phase (pytest_runtest_call), not skipped
+            yield None
+            return
+        from vigie.store.postgres import PostgresStore
+
+        s = PostgresStore(server.fresh_database(), tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    reason = getattr(item, "pg_unavailable", None)
+    if reason:
+        pytest.fail(reason, pytrace=False)

@@ -1,0 +1,119 @@
+"""The server store: PostgreSQL through psycopg 3, with the SQLite store's behaviour.
+
+Selected by open_store() when $VIGIE_DATABASE_URL is set. The methods are the
+SQLite store's (base.py); only the plumbing differs: one writer thread holding
+one connection (each job in its own transaction, rolled back on error), a new
+read-only connection per read, and the schema from migrations/postgres/ (one
+file per SQLite migration, same number and name, PostgreSQL's dialect).
+pg_dialect.py lets the code base's SQLite-dialect SQL run unchanged.
+Thumbnails and the search index stay files under data_dir.
+
+Where it still differs from SQLite (none of it changes what the contract suite checks):
+  * an error inside a write job aborts the whole job's transaction (SQLite undoes only the
+    statement): a job that catches a database error and carries on fails at its next statement;
+  * ids are never given again (a sequence), where SQLite may reuse the highest deleted one;
+  * LIKE is case-sensitive (SQLite's ignores ASCII case); text sorts by the database's
+    collation (create it with the C collation to sort as SQLite does);
+  * each read opens a connection (no pool), results are read whole into memory, and a writer
+    whose connection is lost is not reconnected (restart the process).
+"""
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from vigie.errors import VigieError
+from vigie.store.base import StoreBase, _Writer, now_iso
+from vigie.store.pg_dialect import WRITE_LOCK_KEY, PgConnection
+
+
+def pg_migrations() -> list[tuple[int, str]]:
+    folder = resources.files("vigie.store") / "migrations" / "postgres"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def masked(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<unparseable database URL>"
+
+
+class PostgresStore(StoreBase):
+    def __init__(self, url: str, data_dir: str | Path) -> None:
+        self.url = url
+        self.location = masked(url)
+        if urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise VigieError(f"database URL {self.location!r} is not a PostgreSQL URL (postgresql://user:password@host:port/database)")
+        self._init_files(data_dir)
+        self._lock = threading.Lock()
+        self._readers: list[PgConnection] = []  # long-lived read connections handed out (search engine): closed with the store
+        conn = self._connect(writer=True)
+        try:
+            self._migrate(conn)
+        except psycopg.Error as exc:
+            raise VigieError(f"PostgreSQL store {self.location}: the schema cannot be migrated: {exc}") from None
+        finally:
+            conn.close()
+        self._writer = _Writer(self._connect(writer=True))
+        self._writer.start()
+
+    # --- plumbing --------------------------------------------------------------
+    def _connect(self, writer: bool) -> PgConnection:
+        try:
+            return PgConnection.connect(self.url, writer=writer)
+        except (psycopg.Error, ValueError) as exc:
+            text = str(exc).strip()
+            password = urlsplit(self.url).password if "://" in self.url else None
+            if password:
+                text = text.replace(password, "***")
+            raise VigieError(f"PostgreSQL store {self.location} cannot be reached: {text}") from None
+
+    @staticmethod
+    def _migrate(conn: PgConnection) -> None:
+        """Apply the migrations not yet applied, each in one transaction with its schema_version row.
+
+        An advisory lock (the writers' one) keeps two processes starting at once from both migrating."""
+        raw = conn.raw
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        raw.commit()
+        for version, sql in pg_migrations():
+            with raw.transaction():
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                if raw.execute("SELECT 1 FROM schema_version WHERE version = %s", (version,)).fetchone():
+                    continue
+                raw.execute(sql)  # the file's statements, PostgreSQL's dialect as written
+                raw.execute("INSERT INTO schema_version VALUES (%s, %s)", (version, now_iso()))
+            raw.commit()
+
+    def _open_read(self) -> PgConnection:
+        return self._connect(writer=False)
+
+    def _long_reader(self) -> PgConnection:
+        """A read connection kept open by its user (the search engine, one per thread); closed by close()."""
+        conn = self._open_read()
+        with self._lock:
+            self._readers.append(conn)
+        return conn
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
