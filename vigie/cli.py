@@ -52,8 +52,17 @@ def _aware_time(text: str, what: str):
     return t.astimezone(timezone.utc)
 
 
+def _executor(args: argparse.Namespace):
+    from vigie.scale import get_executor
+
+    if args.executor == "ray":
+        options = {k: v for k, v in (("chunk_s", getattr(args, "chunk_s", None)), ("workers", getattr(args, "workers", None)))
+                   if v is not None}
+        return get_executor("ray", args.address, **options)
+    return get_executor(args.executor, args.address)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from vigie.pipeline import analyse_file
 
     site = _site(args.site)
     camera = site.camera(args.camera)  # fail on an unknown camera before opening anything
@@ -64,8 +73,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     video = args.video or camera.substream or camera.source
     if not video:
         raise VigieError(f"camera {camera.id!r} has no source nor substream in the site file: give a VIDEO to analyse")
-    with _store() as store:
-        report = analyse_file(video, args.camera, site, store, progress=not args.no_progress)
+    with _store() as store, _executor(args) as executor:
+        report = executor.analyse_file(video, args.camera, site, store, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report.__dict__, indent=2, default=str))
         else:
@@ -73,7 +82,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             classes = ", ".join(f"{n} {c}" for c, n in sorted(report.by_class.items())) or "none"
             print(f"Analysed {report.source} as camera {report.camera_id}: {report.frames_decoded} frames decoded, "
                   f"{report.frames_analysed} analysed in {report.seconds:.1f} s ({fps:.1f} frames/s)")
-            print(f"Stored {report.tracks} tracks ({classes}) in {store.path}, analysis #{report.analysis_id} ({report.status})")
+            print(f"Stored {report.tracks} tracks ({classes}) in {store.location}, analysis #{report.analysis_id} ({report.status})")
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
             print(f"Time per stage: {stages}")
     if report.message:
@@ -224,6 +233,13 @@ def cmd_trail(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where the work runs: this machine (default) or a Ray cluster (vigie.scale)")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="--executor ray: the cluster's head (as `ray start --head` printed it); default: a Ray of this machine's own")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigie", description="Open forensic video analytics for a city's cameras.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
@@ -238,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "overrides the camera's recording_start in the site file")
     a.add_argument("--json", action="store_true", help="print the summary as JSON")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_executor_arguments(a)
+    a.add_argument("--chunk-s", type=float, metavar="S",
+                   help="--executor ray: seconds of video per chunk analysed in parallel (default 60)")
+    a.add_argument("--workers", type=int, metavar="N", help="--executor ray: chunks in flight at once (default: the cluster's CPUs)")
     a.set_defaults(fn=cmd_analyze)
 
     t = sub.add_parser("tracks", help="list stored tracks and their attributes")

@@ -123,6 +123,47 @@ def test_first_frame_is_stamped_recording_start_whatever_the_container_clock(tmp
     assert (frames[10].timestamp - START).total_seconds() == pytest.approx(1.0, abs=1e-3)
 
 
+# --- chunks of a long recording (vigie.scale) ------------------------------------------------------------
+@pytest.mark.parametrize("start", [1, 37, 400, 794])
+def test_frames_from_a_frame_are_those_of_a_whole_pass_with_the_same_numbers_times_and_pixels(vtest, start):
+    whole = {f.seq: f for f in FileSource(vtest, "cam", START, frame_rate=7) if f.seq >= start}
+    got = list(FileSource(vtest, "cam", START, frame_rate=7).frames_from(start))
+    assert [f.seq for f in got] == sorted(whole) == list(range(start, 795))
+    for f in got[:3] + got[-3:]:
+        assert f.timestamp == whole[f.seq].timestamp
+        assert np.array_equal(f.image, whole[f.seq].image)
+
+
+@pytest.mark.parametrize("first_pts", [0, 36000], ids=["clock from zero", "clock from one hour"])
+def test_frames_from_a_frame_of_a_stream_with_its_own_clock(tmp_path, first_pts):
+    path = synthetic_video(tmp_path / "export.ts", first_pts, fmt="mpegts")
+    whole = list(FileSource(path, "cam", START))
+    got = list(FileSource(path, "cam", START).frames_from(7))
+    assert [f.seq for f in got] == list(range(7, 20))
+    assert [f.timestamp for f in got] == [f.timestamp for f in whole[7:]]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(got, whole[7:]))
+
+
+def test_a_file_whose_frame_times_jump_cannot_be_cut_into_chunks(tmp_path):
+    from fractions import Fraction
+
+    import av
+
+    path = tmp_path / "vfr.mkv"
+    with av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i, pts in enumerate([0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13]):  # three frames' worth missing after the 7th
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with pytest.raises(VideoError, match="frame times jump .* cannot be split into chunks"):
+        list(FileSource(path, "cam", START).frames_from(2))
+
+
 # --- bad input ------------------------------------------------------------------------------------------
 def test_missing_file_raises_video_error_naming_the_path(tmp_path):
     path = tmp_path / "no-such-video.mp4"

@@ -164,3 +164,7 @@ class Describer:
 
     def live_ids(self) -> list[int]:
         return list(self._live)
+
+    def live_first_seqs(self) -> dict[int, int]:
+        """Each open track's first frame (vigie.scale.chunks: which chunk a track belongs to)."""
+        return {tid: acc.points[0].seq for tid, acc in self._live.items() if acc.points}

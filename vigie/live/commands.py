@@ -7,12 +7,15 @@ import signal
 
 
 def register(sub) -> None:
-    r = sub.add_parser("run", help="analyse the site's live streams (one process per camera) until Ctrl-C or SIGTERM")
+    r = sub.add_parser("run", help="analyse the site's live streams (one process, or Ray actor, per camera) until Ctrl-C or SIGTERM")
     r.add_argument("--site", required=True, help="site file; cameras with a `stream` URL are analysed")
     r.add_argument("--fps", type=float, default=5.0, help="analysed frames per second per camera (default 5)")
     r.add_argument("--flush-s", type=float, default=30.0, help="write finished tracks (and run the rules) this often (default 30 s)")
     r.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds (tests, trials)")
     r.add_argument("--no-blur", action="store_true", help="alerts without snapshots (no face/plate blurrer loaded)")
+    from vigie.cli import add_executor_arguments
+
+    add_executor_arguments(r)
     r.set_defaults(fn=cmd_run)
 
 
@@ -28,7 +31,7 @@ def _notifier(site):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
+    from vigie.cli import _executor, _store
     from vigie.errors import VigieError
     from vigie.live.run import LiveRun
 
@@ -39,8 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from vigie.privacy.blur import Blurrer
 
         blurrer = Blurrer()
-    with _store() as store:
-        live = LiveRun(args.site, store, flush_s=args.flush_s, analysis_fps=args.fps, blurrer=blurrer)
+    with _store() as store, _executor(args) as executor:
+        live = LiveRun(args.site, store, flush_s=args.flush_s, analysis_fps=args.fps, blurrer=blurrer, executor=executor)
         live.notifier = _notifier(live.site)
         if live.notifier:
             live.notifier.start()

@@ -37,7 +37,10 @@ RULES_WINDOW = timedelta(minutes=5)  # tracks the rules look at after each chunk
 # --- the worker (one process per camera) ---------------------------------------------------------------
 def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float, pace_files: bool = True) -> None:
     """Analyse one camera's stream until `stop` is set; everything found goes to `out` as (kind, camera, payload)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through `stop`
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through `stop`
+    except ValueError:  # not the main thread (a Ray actor's): Ray's own signals are left alone
+        pass
     from vigie.config import load_site
     from vigie.pipeline import CameraPipeline
     from vigie.sources.stream import StreamSource, StreamUnavailable, mask_url
@@ -83,6 +86,37 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
         out.put(("done", camera_id, frames))
 
 
+class ProcessWorkers:
+    """The local executor's camera workers: one process per camera, one queue to the writer."""
+
+    def __init__(self, site_path: str, camera_ids: list[str], analysis_fps: float, pace_files: bool) -> None:
+        ctx = mp.get_context("spawn")  # fresh interpreters: no inherited threads or sockets
+        self.queue = ctx.Queue()
+        self.stop_event = ctx.Event()
+        self.processes = {cam: ctx.Process(target=camera_worker, name=f"vigie-{cam}",
+                                           args=(site_path, cam, self.queue, self.stop_event, analysis_fps, pace_files))
+                          for cam in camera_ids}
+
+    def start(self) -> None:
+        for p in self.processes.values():
+            p.start()
+
+    def get(self, timeout: float):
+        return self.queue.get(timeout=timeout)  # queue.Empty when nothing came
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def join(self, timeout: float) -> None:
+        for p in self.processes.values():
+            p.join(timeout)
+            if p.is_alive():
+                p.terminate()
+
+
 # --- the parent: one writer ---------------------------------------------------------------------------------
 @dataclass
 class CameraState:
@@ -99,11 +133,12 @@ class CameraState:
     attempts: int = 0  # connection attempts before the first success
     connected: bool = False
     done: bool = False
+    last_heard: datetime | None = None  # when the worker last reported anything
 
 
 class LiveRun:
     def __init__(self, site_path: str | Path, store, flush_s: float = 30.0, analysis_fps: float = 5.0,
-                 blurrer=None, notifier=None, pace_files: bool = True, printer=print) -> None:
+                 blurrer=None, notifier=None, pace_files: bool = True, printer=print, executor=None) -> None:
         from vigie.config import load_site
         from vigie.sources.stream import mask_url
 
@@ -113,12 +148,11 @@ class LiveRun:
         self.flush_s, self.analysis_fps, self.pace_files = flush_s, analysis_fps, pace_files
         self.blurrer, self.notifier, self.say = blurrer, notifier, printer
         self.cameras = {c.id: CameraState(mask_url(c.stream)) for c in self.site.cameras if c.stream}
-        ctx = mp.get_context("spawn")  # fresh interpreters: no inherited threads or sockets
-        self.queue = ctx.Queue()
-        self.stop_event = ctx.Event()
-        self.processes = {cam: ctx.Process(target=camera_worker, name=f"vigie-{cam}",
-                                           args=(self.site_path, cam, self.queue, self.stop_event, analysis_fps, pace_files))
-                          for cam in self.cameras}
+        if executor is None:
+            from vigie.scale.local import LocalExecutor
+
+            executor = LocalExecutor()
+        self.workers = executor.camera_workers(self.site_path, list(self.cameras), analysis_fps, pace_files)
 
     def start(self) -> None:
         if not self.cameras:
@@ -126,11 +160,10 @@ class LiveRun:
 
             raise ConfigError(f"site file {self.site_path}: no camera has a `stream` URL to analyse live")
         self.store.upsert_cameras(self.site.cameras)
-        for p in self.processes.values():
-            p.start()
+        self.workers.start()
 
     def stop(self) -> None:
-        self.stop_event.set()
+        self.workers.stop()
 
     def run(self, duration_s: float | None = None, drain_timeout_s: float = 60.0) -> dict[str, CameraState]:
         """Handle messages until every worker is done (after stop(), or `duration_s`); write everything."""
@@ -140,28 +173,28 @@ class LiveRun:
         while not all(s.done for s in self.cameras.values()):
             if duration_s is not None and time.monotonic() - started >= duration_s:
                 self.stop()
-            if self.stop_event.is_set() and stopping_since is None:
+            if stopping_since is None and self.workers.stopping():
                 stopping_since = time.monotonic()
             if stopping_since is not None and time.monotonic() - stopping_since > drain_timeout_s:
                 self.say("vigie run: some cameras did not stop in time; terminating them")
                 break
             try:
-                kind, cam, payload = self.queue.get(timeout=0.5)
+                kind, cam, payload = self.workers.get(timeout=0.5)
                 self._handle(kind, cam, payload)
             except queue.Empty:
                 pass
             self._flush_due()
         for cam in self.cameras:
             self._flush(cam)
-        for p in self.processes.values():
-            p.join(5)
-            if p.is_alive():
-                p.terminate()
+        self.workers.join(5)
         return self.cameras
 
     # --- messages ---------------------------------------------------------------------------------------------
     def _handle(self, kind: str, cam: str, payload) -> None:
         state = self.cameras[cam]
+        heard, state.last_heard = state.last_heard, datetime.now(timezone.utc)
+        if kind == "status" and payload[0] == "starting":
+            state.last_heard = heard  # the gap of a restart runs from what was heard before it
         if kind == "tracks":
             state.pending.extend(payload)
         elif kind == "background":
@@ -172,6 +205,13 @@ class LiveRun:
             state.gaps += 1
             self.say(f"{cam}: stream gap {iso(start)} -> {iso(end)} ({(end - start).total_seconds():.1f} s): {reason}")
         elif kind == "status":
+            if payload[0] == "starting" and state.connected and state.last_heard is not None:
+                # A worker started again (a Ray actor restarted after its node failed): the stream was
+                # not analysed meanwhile, and a live stream cannot be replayed, so the time is a gap.
+                self._store_gap(cam, state.last_heard, datetime.now(timezone.utc), "camera worker restarted")
+                state.gaps += 1
+                state.connected = False
+                self.say(f"{cam}: camera worker restarted; the time it was down is recorded as a stream gap")
             state.status, state.detail = payload
             state.connected |= state.status == "connected"
             if state.status == "connecting" and not state.connected:
@@ -226,7 +266,7 @@ class LiveRun:
 
     def _store_gap(self, cam: str, start: datetime, end: datetime, reason: str) -> None:
         self.store.write(lambda conn: conn.execute(
-            "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES (?,?,?,?,?)",
+            'INSERT INTO stream_gaps (camera_id, start, "end", reason, recorded_at) VALUES (?,?,?,?,?)',
             (cam, iso(start), iso(end), reason[:500], now_iso()))).result()
 
 

@@ -149,6 +149,54 @@ class FileSource:
                 f"of the {declared} its header declares"
             )
 
+    def frames_from(self, start_seq: int) -> Iterator[Frame]:
+        """The frames from `start_seq` on, with the same sequence numbers, times and pixels as
+        iterating from the start, reached by seeking to the keyframe before it: a chunk of a
+        long recording is analysed without decoding everything that precedes it.
+
+        A frame's number comes from its presentation time, which equals its decoding rank
+        only in a constant-frame-rate file: a file whose times skip or repeat is refused
+        (VideoError) rather than numbered differently from a whole-file analysis."""
+        if start_seq <= 0:
+            yield from self
+            return
+        use_pts = self.frame_rate_override is None
+        with self._open() as container:
+            stream = configure_decoder(container.streams.video[0], self.skip_loop_filter, self.decode_threads)
+            # The container's own rate times the presentation times, whatever the site file says.
+            native_rate = float(stream.average_rate or stream.guessed_rate or self.info.frame_rate)
+            try:
+                first = next(container.decode(stream), None)
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"{self.path}: decoding failed at frame 1: {exc}") from None
+            if first is None or first.pts is None or first.time_base is None:
+                raise VideoError(f"{self.path} has no presentation times: it cannot be split into chunks "
+                                 "(analyse it whole, with --executor local)")
+            self._first_pts, time_base = first.pts, first.time_base
+            # One frame early: a seek lands on the keyframe at or before the time asked.
+            target = self._first_pts + int((start_seq - 1) / native_rate / time_base)
+            container.seek(max(target, self._first_pts), stream=stream, backward=True, any_frame=False)
+            expected = None
+            try:
+                for frame in container.decode(stream):
+                    seq = round(float((frame.pts - self._first_pts) * time_base) * native_rate)
+                    if expected is None and seq > start_seq:
+                        raise VideoError(f"{self.path}: seeking to frame {start_seq} landed on frame {seq}: "
+                                         "the file cannot be split into chunks (analyse it with --executor local)")
+                    if seq < start_seq:
+                        continue
+                    if expected is not None and seq != expected:
+                        raise VideoError(f"{self.path}: frame times jump from frame {expected - 1} to {seq} (a variable "
+                                         "frame rate): the file cannot be split into chunks (analyse it with --executor local)")
+                    expected = seq + 1
+                    self.frames_decoded = seq + 1
+                    if seq % self.frame_step:
+                        continue
+                    image, scale = self._convert(frame)
+                    yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), image, scale)
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"{self.path}: decoding failed at frame {(expected or start_seq) + 1}: {exc}") from None
+
     def _convert(self, frame: "av.VideoFrame") -> tuple[np.ndarray, float]:
         """BGR pixels, shrunk in the same pass as the colour conversion when the
         source is wider than max_width (swscale's area filter: a 1080p frame
