@@ -2,7 +2,8 @@
 
 - `vigie analyze --executor ray --address ...` cuts the recording into chunks analysed on both
   nodes, and stores the tracks a whole-file local pass finds, each once;
-- `vigie run --executor ray` analyses a camera's stream in an actor;
+- `vigie run --executor ray` analyses a camera's stream in an actor, which Ray restarts when it
+  crashes, the time it was down recorded as a stream gap;
 - killing the worker node mid-run loses nothing and stores nothing twice: the stored tracks
   are those of the uninterrupted run, attribute for attribute.
 
@@ -105,8 +106,10 @@ def test_a_recording_in_chunks_on_the_cluster_gives_the_tracks_of_one_local_pass
 
 
 def test_vigie_run_on_the_cluster_analyses_a_stream_in_an_actor(cluster, vtest, tmp_path):
+    import ray
+
     from loopback_camera import recorded_clip
-    from vigie.live.run import LiveRun
+    from vigie.live.run import LiveRun, gaps
     from vigie.scale.ray_cluster import RayExecutor
 
     clip = tmp_path / "esplanade.mp4"
@@ -121,9 +124,18 @@ def test_vigie_run_on_the_cluster_analyses_a_stream_in_an_actor(cluster, vtest, 
     said = []
     with SQLiteStore(tmp_path / "var") as store, RayExecutor(address=cluster.address) as executor:
         live = LiveRun(live_site, store, flush_s=5, analysis_fps=5, executor=executor, printer=said.append)
-        states = live.run(duration_s=25)
+        # the camera's actor crashes mid-run: Ray restarts it, and it goes back to its stream
+        crash = threading.Timer(12, lambda: ray.kill(live.workers.actors[DEMO_CAMERA], no_restart=False))
+        crash.start()
+        states = live.run(duration_s=30)
+        crash.join()
         assert states[DEMO_CAMERA].done and states[DEMO_CAMERA].tracks >= 3, said
         assert store.counts()["tracks"] == states[DEMO_CAMERA].tracks
+        found, _ = gaps(store, DEMO_CAMERA)
+        restart = [g for g in found if g["reason"] == "camera worker restarted"]
+        assert len(restart) == 1 and restart[0]["start"] < restart[0]["end"], (found, said)
+        with store._read() as conn:  # tracks analysed after the restart were stored too
+            assert conn.execute("SELECT count(*) FROM tracks WHERE last_seen > ?", (restart[0]["end"],)).fetchone()[0] >= 1
 
 
 def test_killing_a_worker_node_mid_run_loses_and_duplicates_no_track(cluster, site_file, ray_run, tmp_path, caplog):
