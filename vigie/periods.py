@@ -14,10 +14,11 @@ def add_period_flags(parser: argparse.ArgumentParser, what: str = "tracks in vie
 
 def period_from_args(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
     """(start, end), each None when not given; a malformed time raises an error naming the flag."""
-    return _flag_time(args.start, "--start"), _flag_time(args.end, "--end")
+    return flag_time(args.start, "--start"), flag_time(args.end, "--end")
 
 
-def _flag_time(text: str | None, flag: str) -> datetime | None:
+def flag_time(text: str | None, flag: str) -> datetime | None:
+    """One time flag's value (None when not given) in UTC; its error names the flag."""
     if text is None:
         return None
     stripped = text.strip()

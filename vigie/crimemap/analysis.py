@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import warnings
 from datetime import datetime
 from typing import Iterable, Sequence
@@ -328,17 +329,22 @@ def near_repeat(incidents: Iterable[Incident], *, distance_bands_m: Sequence[flo
     }
 
 
+_GLOBAL_RNG = threading.Lock()  # guards NumPy's global generator, which pointpats' Knox draws from
+
+
 def _knox(xy: np.ndarray, seconds: np.ndarray, delta: float, tau_s: float, permutations: int, seed: int) -> dict:
     from pointpats.spacetime import Knox
 
     # pointpats permutes with NumPy's global generator: seed it for a repeatable
-    # p-value and give the caller's state back afterwards.
-    state = np.random.get_state()
-    try:
-        np.random.seed(seed)
-        test = Knox(xy, seconds[:, None], delta=delta, tau=tau_s, permutations=permutations)
-    finally:
-        np.random.set_state(state)
+    # p-value and give the caller's state back afterwards. The web server runs
+    # analyses in threads: one at a time here, or two would draw from one seed.
+    with _GLOBAL_RNG:
+        state = np.random.get_state()
+        try:
+            np.random.seed(seed)
+            test = Knox(xy, seconds[:, None], delta=delta, tau=tau_s, permutations=permutations)
+        finally:
+            np.random.set_state(state)
     observed, expected = float(test.observed[0, 0]), float(test.expected[0, 0])
     return {
         "delta_m": float(delta),

@@ -57,7 +57,7 @@ def register(sub) -> None:
 
 
 def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
-    p.add_argument("--from", dest="start", metavar="TIME", help="period start (ISO 8601 with an offset, e.g. 2026-01-01T00:00:00+01:00)")
+    p.add_argument("--from", dest="start", metavar="TIME", help="period start (ISO 8601, UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00)")
     p.add_argument("--to", dest="end", metavar="TIME", help="period end (excluded)")
     p.add_argument("--layer", action="append", choices=layers, help="a layer (repeat for more; default all three)")
     p.add_argument("--category", action="append", help="a category (repeat for more; default all)")
@@ -72,24 +72,19 @@ def _actor() -> str:
 
 
 def _filters(args: argparse.Namespace):
-    from vigie.cli import _aware_time
     from vigie.crimemap.incidents import LAYERS
     from vigie.crimemap.layers import Filters
+    from vigie.periods import flag_time
 
-    start = _aware_time(args.start, "--from") if args.start else None
-    end = _aware_time(args.end, "--to") if args.end else None
+    start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
     return Filters(tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS, start, end,
                    tuple(dict.fromkeys(args.category or ())), tuple(dict.fromkeys(args.commune or ())))
 
 
 def _communes(site) -> dict | None:
-    path = site.crime_map.communes
-    if not path:
-        return None
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise VigieError(f"the site's communes file {path} cannot be read: {exc}") from None
+    from vigie.crimemap.incidents import read_communes
+
+    return read_communes(site.crime_map.communes) if site.crime_map.communes else None
 
 
 def _nothing(f) -> VigieError:

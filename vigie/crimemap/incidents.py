@@ -1,8 +1,10 @@
 """Incidents: the points the crime map is made of, whatever layer they come from."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from vigie.errors import VigieError
 
@@ -23,3 +25,15 @@ class Incident:
     lon: float
     commune: str = ""  # "" when unknown
     source: str = ""  # the import's source label, the camera id, or "open311"
+
+
+def read_communes(path: str | Path) -> dict:
+    """The site's commune polygons (crime_map.communes): a GeoJSON FeatureCollection, or an error naming the file."""
+    name = Path(path).name
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CrimeMapError(f"the site's communes file {name} cannot be read: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise CrimeMapError(f"the site's communes file {name} is not a GeoJSON FeatureCollection")
+    return doc

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
-from vigie.store.sqlite import iso
+from vigie.store.sqlite import from_iso, iso
 
 STATEMENT = ("This map describes places and times, never people: no individual is scored, profiled or predicted "
              "(EU AI Act, art. 5(1)(d)). Hot spots are areas.")
@@ -64,28 +64,22 @@ class Filters:
         return "; ".join(parts)
 
 
-def _utc(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-
-
 def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tuple[str, list]:
-    """A coarse bound in SQL, one second wide on each side: stored times are ISO text in more than one
-    spelling ('...:00Z', '...:00.000000Z'), which do not sort alike; the exact bound is applied in Python."""
+    """[start, end) in SQL: every writer stores times with iso(), one spelling that sorts as text in time order."""
     sql, args = "", []
-    if start is not None and start > datetime.min.replace(tzinfo=timezone.utc) + timedelta(seconds=1):
+    if start is not None:
         sql += f" AND {column} >= ?"
-        args.append(iso(start - timedelta(seconds=1)))
-    if end is not None and end < datetime.max.replace(tzinfo=timezone.utc) - timedelta(seconds=1):
+        args.append(iso(start))
+    if end is not None:
         sql += f" AND {column} < ?"
-        args.append(iso(end + timedelta(seconds=1)))
+        args.append(iso(end))
     return sql, args
 
 
 def _imported(conn, f: Filters) -> Iterable[Incident]:
     where, args = _time_sql("occurred_at", f.start, f.end)
     for r in conn.execute("SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args):
-        yield Incident(f"imported:{r[0]}", "imported", _utc(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "")
+        yield Incident(f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "")
 
 
 def _alerts(conn, f: Filters) -> Iterable[Incident]:
@@ -93,14 +87,14 @@ def _alerts(conn, f: Filters) -> Iterable[Incident]:
     # An alert is an incident once a person confirmed it; it happened where its camera stands.
     for r in conn.execute("SELECT a.id, a.start, a.kind, c.lat, c.lon, c.commune, a.camera_id FROM alerts a"
                           " JOIN cameras c ON c.id = a.camera_id WHERE a.status = 'validated'" + where, args):
-        yield Incident(f"alerts:{r[0]}", "alerts", _utc(r[1]), r[2], r[3], r[4], r[5] or "", r[6])
+        yield Incident(f"alerts:{r[0]}", "alerts", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6])
 
 
 def _citizen(conn, f: Filters, service_categories: dict[str, str]) -> Iterable[Incident]:
     where, args = _time_sql("requested_at", f.start, f.end)
     for r in conn.execute("SELECT id, requested_at, service_code, lat, lon FROM citizen_reports WHERE moderation = 'accepted'"
                           " AND lat IS NOT NULL AND lon IS NOT NULL" + where, args):
-        yield Incident(f"citizen:{r[0]}", "citizen", _utc(r[1]), service_categories.get(r[2]) or r[2], r[3], r[4], "", "open311")
+        yield Incident(f"citizen:{r[0]}", "citizen", from_iso(r[1]), service_categories.get(r[2]) or r[2], r[3], r[4], "", "open311")
 
 
 def service_categories(site) -> dict[str, str]:
@@ -127,8 +121,7 @@ def load(store, site, f: Filters) -> list[Incident]:
         if "citizen" in f.layers:
             out.extend(_citizen(conn, f, service_categories(site)))
     cats, places = set(f.categories), set(f.communes)
-    out = [i for i in out if (f.start is None or i.occurred_at >= f.start) and (f.end is None or i.occurred_at < f.end)
-           and (not cats or i.category in cats) and (not places or i.commune in places)]
+    out = [i for i in out if (not cats or i.category in cats) and (not places or i.commune in places)]
     out.sort(key=lambda i: (i.occurred_at, LAYERS.index(i.layer), i.id))
     return out
 

@@ -68,7 +68,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -81,6 +81,7 @@ from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
 from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
+from vigie.store.base import from_iso
 
 # Bump when what a clip looks like changes: cached clips of older versions are re-rendered.
 RENDER_VERSION = 1
@@ -257,7 +258,7 @@ def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
         site_rate=camera.frame_rate if camera else None, pad_s=pad_s, max_s=max_s,
         seqs=np.array([p["seq"] for p in points], dtype=np.int64),
         boxes=np.array([[p["x1"], p["y1"], p["x2"], p["y2"]] for p in points], dtype=np.float64),
-        t0=_utc(points[0]["t"]),
+        t0=from_iso(points[0]["t"]),
     )
 
 
@@ -269,10 +270,6 @@ def _camera(site, camera_id: str):
         return site.camera(camera_id)
     except ConfigError:
         return None
-
-
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 @dataclass
@@ -625,5 +622,5 @@ def _from_cache(path: Path, key: str, plan: _Plan, fmt: str) -> Clip | None:
         return None  # stale or damaged: rendered again, and replaced
     first = int(meta["first_seq"])
     return Clip(data=data, fmt=fmt, track_id=plan.track_id, camera_id=plan.camera_id, frames=frames, fps=float(meta["fps"]),
-                first_seq=first, last_seq=first + frames - 1, start=_utc(meta["start"]), blurred=True,
+                first_seq=first, last_seq=first + frames - 1, start=from_iso(meta["start"]), blurred=True,
                 truncated=bool(meta["truncated"]), regions=None, cached=True, path=path)

@@ -36,6 +36,12 @@ def now_iso() -> str:
     return iso(datetime.now(timezone.utc))
 
 
+def from_iso(text: str) -> datetime:
+    """A stored time (iso()'s text) back as an aware UTC datetime; a time without an offset is UTC."""
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
 # Tracks that are visible: those of finished analyses (complete, or partial for
 # a truncated file). Readers outside this module (rules, stats) select from it.
 VISIBLE_TRACKS = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"

@@ -19,12 +19,13 @@ from vigie.store.base import (  # re-exported: the code base imports them from h
     StoreBase,
     _Writer,
     file_fingerprint,
+    from_iso,
     in_view_sql,
     iso,
     now_iso,
 )
 
-__all__ = ["SQLiteStore", "open_store", "iso", "now_iso", "VISIBLE_TRACKS", "in_view_sql", "file_fingerprint",
+__all__ = ["SQLiteStore", "open_store", "iso", "now_iso", "from_iso", "VISIBLE_TRACKS", "in_view_sql", "file_fingerprint",
            "DATABASE_URL_VARIABLE"]
 
 # A migration holding this line rebuilds tables (new constraints): it runs with foreign keys off.

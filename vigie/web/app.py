@@ -152,7 +152,7 @@ def create_app(services: Services) -> FastAPI:
         allow(user, "register_read")
         with store._read() as conn:
             total = conn.execute("SELECT count(*) FROM cameras").fetchone()[0]
-            rows = [dict(r) for r in conn.execute("SELECT id, name, lat, lon, commune, grp AS 'group', purpose FROM cameras "
+            rows = [dict(r) for r in conn.execute("SELECT id, name, lat, lon, commune, grp AS \"group\", purpose FROM cameras "
                                                   "ORDER BY id LIMIT ? OFFSET ?", (limit, offset))]
         return page(rows, limit, offset, total)
 
@@ -241,15 +241,15 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/api/map", tags=["cameras"])
     def map_config(user: users.User = Depends(current_user)) -> dict:
         """Background tiles for the maps (from the site file); tile_url null: a blank background."""
-        m = getattr(services.site, "map", None)
-        return {"tile_url": getattr(m, "tile_url", None), "attribution": getattr(m, "attribution", ""),
-                "max_zoom": getattr(m, "max_zoom", 19)}
+        from vigie.web.ui import map_settings
+
+        return map_settings(services.site)
 
     # --- the public register ----------------------------------------------------------------------------------
     def register_rows() -> list[dict]:
         if services.site is None:
             with store._read() as conn:
-                cams = [dict(r) for r in conn.execute("SELECT id, name, lat, lon, commune, grp AS 'group', purpose FROM cameras ORDER BY id")]
+                cams = [dict(r) for r in conn.execute("SELECT id, name, lat, lon, commune, grp AS \"group\", purpose FROM cameras ORDER BY id")]
             return [{**c, "retention_days": None, "analytics": None, "controller": None} for c in cams]
         site = ctx.effective_site()  # retention and controller as the admin last set them
         rows = []

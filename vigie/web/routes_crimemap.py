@@ -37,7 +37,7 @@ from fastapi import Depends, FastAPI, File, Form, Path as PathParam, Query, Uplo
 from fastapi.responses import Response
 
 from vigie.accounts import users
-from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
+from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
 from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, ErrorBody
 
@@ -110,13 +110,7 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             return None
         with communes_lock:
             if path not in communes_cache:
-                try:
-                    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError, ValueError) as exc:
-                    raise CrimeMapError(f"the site's communes file {Path(path).name} cannot be read: {exc}") from None
-                if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-                    raise CrimeMapError(f"the site's communes file {Path(path).name} is not a GeoJSON FeatureCollection")
-                communes_cache[path] = doc
+                communes_cache[path] = read_communes(path)
             return communes_cache[path]
 
     # --- shared steps ----------------------------------------------------------------------------------------

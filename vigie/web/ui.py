@@ -46,17 +46,22 @@ def _leaflet_dir() -> FsPath | None:
         return None
 
 
+def map_settings(site: Any) -> dict:
+    """Background tiles for the maps, from the site file; tile_url None: a blank background."""
+    m = getattr(site, "map", None)
+    return {"tile_url": getattr(m, "tile_url", None), "attribution": getattr(m, "attribution", ""),
+            "max_zoom": getattr(m, "max_zoom", 19)}
+
+
 def public_report_config(site: Any) -> dict:
     """The public report form's map and limits, from the site file (defaults without one)."""
     from vigie.config import Open311Config
 
-    m = getattr(site, "map", None)
     o311 = getattr(site, "open311", None) or Open311Config()
     cams = list(getattr(site, "cameras", None) or [])
     # the median camera position: a camera in an outlying commune does not pull the map off the centre
     centre = [statistics.median(c.lat for c in cams), statistics.median(c.lon for c in cams)] if cams else None
-    return {"tile_url": getattr(m, "tile_url", None), "attribution": getattr(m, "attribution", ""),
-            "max_zoom": getattr(m, "max_zoom", 19), "center": centre,
+    return {**map_settings(site), "center": centre,
             "max_description_chars": o311.max_description_chars, "max_photo_bytes": o311.max_photo_bytes}
 
 

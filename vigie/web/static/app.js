@@ -37,8 +37,10 @@ class ApiFailure extends Error {
   }
 }
 
+/* options.quiet: leave the page's shared error line alone (panels that load together each show their own error). */
 async function api(path, options) {
-  const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+  const { quiet, ...given } = options || {};
+  const opts = Object.assign({ credentials: "same-origin", headers: {} }, given);
   // a FormData body (a file upload) goes as multipart: the browser writes its Content-Type and boundary
   if (opts.body !== undefined && typeof opts.body !== "string" && !(opts.body instanceof FormData)) {
     opts.body = JSON.stringify(opts.body);
@@ -53,10 +55,10 @@ async function api(path, options) {
   }
   if (!res.ok) {
     const msg = data && data.error ? data.error : "request failed (HTTP " + res.status + ")";
-    showError(msg);
+    if (!quiet) showError(msg);
     throw new ApiFailure(msg, res.status, data);
   }
-  showError("");
+  if (!quiet) showError("");
   return data;
 }
 

@@ -20,19 +20,8 @@ const CRIMEMAP = {
   known: { categories: new Set(), communes: new Set() },  // every category and commune seen, for the filters' lists
 };
 
-/* GET a JSON answer without touching the page's shared error line: the panels load together and each says
-   what went wrong on its own (api() would let the last answer clear an earlier error). */
-async function cmGet(path) {
-  const res = await fetch(path, { credentials: "same-origin" });
-  let data = null;
-  try { data = await res.json(); } catch (e) { data = null; }
-  if (res.status === 401) {
-    window.location.assign("/");
-    throw new ApiFailure("not logged in", 401, data);
-  }
-  if (!res.ok) throw new ApiFailure(data && data.error ? data.error : "request failed (HTTP " + res.status + ")", res.status, data);
-  return data;
-}
+/* The panels load together and each says what went wrong on its own: api() would let the last answer clear an earlier error. */
+const cmGet = (path) => api(path, { quiet: true });
 
 /* The filters form as query parameters (layer and category repeated). Times are sent with their offset (UTC). */
 function filterParams() {
@@ -66,11 +55,6 @@ function pText(p) {
 }
 
 /* A name or an object naming it ({name|category|commune|code, count}): the API's lists may give either. */
-function nameOf(x) {
-  if (x === null || typeof x !== "object") return String(x);
-  return String(x.name || x.category || x.commune || x.code || x.value || "");
-}
-
 /* --- the map ------------------------------------------------------------------------------------------ */
 /* Panes: cells under points, so markers stay clickable above the density and hot spots. One canvas renderer per
    pane draws thousands of circles without a DOM node each. */
@@ -197,9 +181,8 @@ function swatch(colour, shape) {
 function fillSelect(select, items, keep) {
   const chosen = new Set(keep);
   const first = select.multiple ? [] : [select.options[0]];
-  select.replaceChildren(...first, ...items.map((x) => {
-    const name = nameOf(x);
-    const opt = el("option", { value: name, text: name + (x && typeof x === "object" && x.count !== undefined ? " (" + x.count + ")" : "") });
+  select.replaceChildren(...first, ...items.map((name) => {
+    const opt = el("option", { value: name, text: name });
     opt.selected = chosen.has(name);
     return opt;
   }));
@@ -211,33 +194,20 @@ function showSummary(s) {
   const keepCommune = $("f-commune").value;
   // The lists only ever grow: the summary names what the filtered incidents hold, and a category chosen must not
   // hide the others from the list.
-  for (const c of s.categories || []) CRIMEMAP.known.categories.add(nameOf(c));
-  for (const c of s.communes || []) CRIMEMAP.known.communes.add(nameOf(c));
+  for (const c of s.categories) CRIMEMAP.known.categories.add(c);
+  for (const c of s.communes) CRIMEMAP.known.communes.add(c);
   fillSelect($("f-category"), [...CRIMEMAP.known.categories].sort(), keepCats);
   fillSelect($("f-commune"), [...CRIMEMAP.known.communes].sort(), [keepCommune]);
   $("f-commune").value = keepCommune;
-  const period = s.period || {};
-  $("period").textContent = period.from || period.to || period.start
-    ? "Period: " + fmtTime(period.from || period.start) + " – " + fmtTime(period.to || period.end) + "." : "";
+  $("period").textContent = s.period ? "Period: " + fmtTime(s.period.from) + " – " + fmtTime(s.period.to) + "." : "";
   const rows = [el("tr", {}, [el("th", { text: "Source" }), el("th", { text: "Incidents" })])];
-  const byLayer = s.by_layer || {};
   for (const [key, def] of Object.entries(CRIMEMAP.layers))
-    rows.push(el("tr", {}, [el("td", {}, [swatch(def.colour, "dot"), def.label]), el("td", { text: String(countOf(byLayer, key)) })]));
-  const byCat = s.by_category || {};
-  const cats = Array.isArray(byCat) ? byCat.map((x) => [nameOf(x), x.count]) : Object.entries(byCat);
+    rows.push(el("tr", {}, [el("td", {}, [swatch(def.colour, "dot"), def.label]), el("td", { text: String(s.by_layer[key] || 0) })]));
+  const cats = Object.entries(s.by_category);
   if (cats.length) rows.push(el("tr", {}, [el("th", { text: "Category" }), el("th", { text: "Incidents" })]));
   for (const [name, n] of cats) rows.push(el("tr", {}, [el("td", { text: name }), el("td", { text: String(n) })]));
   $("counts").replaceChildren(...rows);
-  $("counts").dataset.total = String(s.total !== undefined ? s.total : Object.keys(CRIMEMAP.layers).reduce((n, k) => n + Number(countOf(byLayer, k)), 0));
-}
-
-function countOf(byLayer, key) {
-  if (Array.isArray(byLayer)) {
-    const hit = byLayer.find((x) => nameOf(x) === key || x.layer === key);
-    return hit ? hit.count : 0;
-  }
-  const v = byLayer[key];
-  return v && typeof v === "object" ? v.count || 0 : v || 0;
+  $("counts").dataset.total = String(s.total);
 }
 
 /* The bandwidth and how it was chosen, first: the density map's look depends on it more than on anything else. */

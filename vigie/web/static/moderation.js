@@ -13,15 +13,14 @@ function serviceText(r) {
   return name ? name + " (" + r.service_code + ")" : r.service_code;
 }
 
-/* A report's private contact details, whatever the API's field names (email, phone, names). */
+/* A report's private contact details (moderators only: the API gives them under `contact`). */
 function contactText(r) {
-  const name = [r.first_name, r.last_name].filter(Boolean).join(" ");
-  const c = r.contact && typeof r.contact === "object" ? r.contact : {};
-  const parts = [r.email || c.email, r.phone || c.phone, name || [c.first_name, c.last_name].filter(Boolean).join(" ")].filter(Boolean);
+  const c = r.contact;
+  const parts = [c.email, c.phone, [c.first_name, c.last_name].filter(Boolean).join(" ")].filter(Boolean);
   return parts.length ? parts.join(" · ") : "none given";
 }
 
-function hasPhoto(r) { return Boolean(r.has_photo || r.photo === true || r.has_media || r.media_url); }
+function hasPhoto(r) { return r.has_photo; }
 
 function photoOf(r) {
   if (!hasPhoto(r)) return el("div", { class: "nothumb", text: "no photo" });
