@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -36,6 +37,12 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, chunk_s: float = CHUNK_S, workers: int | None = None,
                  retries: int = 3, warmup_s: float = WARMUP_S, run_on_s: float = RUN_ON_S) -> None:
+        local = address is None and not os.environ.get("RAY_ADDRESS")
+        if local and "ray" not in sys.modules:
+            # A Ray of this machine's own stays on loopback: Ray's one-machine mode (its default on macOS
+            # and Windows), read when ray is imported. Otherwise Ray binds its node to the machine's
+            # network address, and its unauthenticated ports would face the network for nothing.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         import ray
 
         if chunk_s <= 0:
@@ -44,11 +51,8 @@ class RayExecutor:
         self._started_here = not ray.is_initialized()
         if self._started_here:
             try:
-                # Without an address: a Ray of this machine's own, on loopback (its ports are not for the
-                # network), gone when this process ends.
-                local = address is None and not os.environ.get("RAY_ADDRESS")
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                         **({"_node_ip_address": "127.0.0.1"} if local else {}))
+                # Without an address: a Ray of this machine's own, gone when this process ends.
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
                 where = f"at {address}" if address else "on this machine"
                 raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
