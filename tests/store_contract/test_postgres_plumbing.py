@@ -1,6 +1,8 @@
 """The PostgreSQL store's own plumbing: the dialect adapter, the migrations' files, store selection, connection errors."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from vigie.errors import VigieError
@@ -64,3 +66,53 @@ def test_a_postgresql_store_opens_through_open_store(pg_server, tmp_path, monkey
     with open_store(tmp_path) as s:
         assert isinstance(s, PostgresStore) and s.schema_version() == len(_migrations())
         assert s.thumb_dir == tmp_path / "thumbnails"
+
+
+@pytest.fixture
+def pg_store(pg_server, tmp_path):
+    if isinstance(pg_server, str):
+        pytest.fail(pg_server, pytrace=False)
+    with PostgresStore(pg_server.fresh_database(), tmp_path) as s:
+        yield s
+
+
+def add_camera(store, camera_id: str) -> None:
+    from vigie.config import CameraConfig
+
+    store.upsert_cameras([CameraConfig(id=camera_id, name=camera_id, lat=43.8, lon=4.36)])
+
+
+def cameras(store) -> list[str]:
+    with store._read() as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
+
+
+def test_read_connections_are_kept_for_the_next_read_and_see_what_was_committed_since(pg_store):
+    with pg_store._read() as first:
+        pass
+    with pg_store._read() as second:
+        assert second is first  # no new connection (8 ms each)
+        second.execute("BEGIN")  # a reader's snapshot...
+        assert second.execute("SELECT count(*) FROM cameras").fetchone()[0] == 0
+    add_camera(pg_store, "cam-a")
+    assert cameras(pg_store) == ["cam-a"]  # ...ended when it was given back: the next reader sees the commit
+
+
+def test_a_read_connection_that_failed_is_not_given_to_the_next_read(pg_store):
+    with pytest.raises(sqlite3.OperationalError):
+        with pg_store._read() as conn:
+            conn.execute("SELECT no_such_column FROM cameras")
+    assert conn.closed
+    with pg_store._read() as other:
+        assert other is not conn and other.execute("SELECT 1").fetchone()[0] == 1
+
+
+def test_the_data_version_moves_whenever_something_is_committed(pg_store):
+    """What the search engine relies on to skip re-reading the store's generation: an unchanged
+    version means nothing was committed. (It may also move for the server's own WAL records.)"""
+    reader = pg_store._long_reader()
+    seen = [pg_store._data_version(reader)]
+    for cam in ("cam-a", "cam-b"):
+        add_camera(pg_store, cam)
+        seen.append(pg_store._data_version(reader))
+    assert seen[0] < seen[1] < seen[2]

@@ -2,8 +2,8 @@
 
 Selected by open_store() when $VIGIE_DATABASE_URL is set. The methods are the
 SQLite store's (base.py); only the plumbing differs: one writer thread holding
-one connection (each job in its own transaction, rolled back on error), a new
-read-only connection per read, and the schema from migrations/postgres/ (one
+one connection (each job in its own transaction, rolled back on error), read-only
+connections kept for the next read (at most IDLE_READERS idle), and the schema from migrations/postgres/ (one
 file per SQLite migration, same number and name, PostgreSQL's dialect).
 pg_dialect.py lets the code base's SQLite-dialect SQL run unchanged.
 Thumbnails and the search index stay files under data_dir.
@@ -14,21 +14,25 @@ Where it still differs from SQLite (none of it changes what the contract suite c
   * ids are never given again (a sequence), where SQLite may reuse the highest deleted one;
   * LIKE is case-sensitive (SQLite's ignores ASCII case); text sorts by the database's
     collation (create it with the C collation to sort as SQLite does);
-  * each read opens a connection (no pool), results are read whole into memory, and a writer
-    whose connection is lost is not reconnected (restart the process).
+  * results are read whole into memory, and a writer whose connection is lost is not
+    reconnected (restart the process).
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from vigie.errors import VigieError
 from vigie.store.base import StoreBase, _Writer, now_iso
 from vigie.store.pg_dialect import WRITE_LOCK_KEY, PgConnection
+
+IDLE_READERS = 8  # read connections kept open between reads (a server's threads read at once)
 
 
 def pg_migrations() -> list[tuple[int, str]]:
@@ -61,6 +65,8 @@ class PostgresStore(StoreBase):
         self._init_files(data_dir)
         self._lock = threading.Lock()
         self._readers: list[PgConnection] = []  # long-lived read connections handed out (search engine): closed with the store
+        self._idle: list[PgConnection] = []  # read connections back from `with store._read()`, for the next one
+        self._closed = False
         conn = self._connect(writer=True)
         try:
             self._migrate(conn)
@@ -104,6 +110,42 @@ class PostgresStore(StoreBase):
     def _open_read(self) -> PgConnection:
         return self._connect(writer=False)
 
+    def _read(self) -> "_PooledRead":
+        """A read connection from the idle ones, or a new one: opening one costs ~8 ms (TCP, authentication,
+        a backend process), more than most of the web's reads (BENCHMARKS section 17)."""
+        return _PooledRead(self)
+
+    def _take(self) -> PgConnection:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        return self._open_read()
+
+    def _give(self, conn: PgConnection, failed: bool) -> None:
+        if conn.closed:
+            return
+        if not failed:
+            try:
+                if conn.raw.info.transaction_status != TransactionStatus.IDLE:
+                    conn.raw.rollback()  # a reader's BEGIN (one snapshot) ends with it
+            except psycopg.Error:
+                failed = True
+        with self._lock:
+            if not failed and not self._closed and len(self._idle) < IDLE_READERS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _data_version(self, conn: PgConnection) -> int | None:
+        """The server's WAL position: unchanged, nothing was committed since (any write moves it, so a change
+        only means "read the generation again"). None on a standby, which has no insert position."""
+        try:
+            return conn.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()[0]
+        except sqlite3.OperationalError:
+            return None
+
     def _long_reader(self) -> PgConnection:
         """A read connection kept open by its user (the search engine, one per thread); closed by close()."""
         conn = self._open_read()
@@ -114,6 +156,22 @@ class PostgresStore(StoreBase):
     def close(self) -> None:
         super().close()
         with self._lock:
-            for conn in self._readers:
+            self._closed = True
+            for conn in self._readers + self._idle:
                 conn.close()
             self._readers.clear()
+            self._idle.clear()
+
+
+class _PooledRead:
+    """`with store._read() as conn`: a pooled read connection, given back on exit (closed if it failed)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> PgConnection:
+        self.conn = self.store._take()
+        return self.conn
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.store._give(self.conn, failed=exc_type is not None)
