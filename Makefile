@@ -117,7 +117,7 @@ demo: setup
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

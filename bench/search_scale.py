@@ -211,9 +211,8 @@ def exact_top(index, query: SearchQuery, row: int, k: int) -> np.ndarray:
     return rows[np.argsort(-sims, kind="stable")[:k]]
 
 
-def measure(store: SQLiteStore, index, city: City, queries: int, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    with_vector = np.flatnonzero(np.asarray(index.has_vector))
+def query_kinds(rng: np.random.Generator) -> dict:
+    """The benchmark's three kinds of query: name -> a function drawing one, as (verb, SearchQuery)."""
     clothes, p = _p(CLOTHES_P)
 
     def window() -> tuple[datetime, datetime]:
@@ -223,13 +222,19 @@ def measure(store: SQLiteStore, index, city: City, queries: int, seed: int) -> d
     def group() -> str:
         return f"sector-{int(rng.integers(0, GROUPS)):02d}"
 
-    kinds = {
+    return {
         "similar": lambda: ("similar", SearchQuery(classes=["person"], start=(w := window())[0], end=w[1], groups=[group()], limit=50)),
         "attribute": lambda: ("search", SearchQuery(classes=["person"], upper=[PALETTE[rng.choice(clothes, p=p)]],
                                                      lower=[PALETTE[rng.choice(clothes, p=p)]], start=(w := window())[0], end=w[1],
                                                      groups=[group()], sort="relevance", limit=50)),
         "broad": lambda: ("similar", SearchQuery(classes=["person"], limit=50)),
     }
+
+
+def measure(store: SQLiteStore, index, city: City, queries: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    with_vector = np.flatnonzero(np.asarray(index.has_vector))
+    kinds = query_kinds(rng)
     out = {}
     for kind, make in kinds.items():
         times, totals, methods, recalls = [], [], set(), []

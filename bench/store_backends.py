@@ -45,9 +45,7 @@ import gc
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -58,8 +56,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import search_scale as ss  # noqa: E402
+from pg_server import PG_BIN, PgServer  # noqa: E402
 from vigie.describe.colours import PALETTE  # noqa: E402
 from vigie.search import engine  # noqa: E402
 from vigie.search.index import store_generation  # noqa: E402
@@ -68,55 +68,10 @@ from vigie.store.base import StoreBase  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
 from vigie.types import TrackPoint, TrackSummary  # noqa: E402
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "max_connections": "100",
                "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 CROP_DIM = 640  # float16: 1,280 bytes a crop, as the describer's base descriptors (BENCHMARKS.md section 16)
 CROPS = 16  # CropSampler's max_crops
-
-
-# --- a PostgreSQL server of our own ---------------------------------------------------------------
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-class PgServer:
-    """Debian's PostgreSQL 15 on 127.0.0.1 and a free port, data in a folder of ours; as tests/store_contract/conftest.py."""
-
-    def __init__(self, folder: Path, bin_dir: Path = PG_BIN, settings: dict[str, str] = PG_SETTINGS) -> None:
-        if not (bin_dir / "initdb").is_file():
-            raise SystemExit(f"PostgreSQL is not installed ({bin_dir}/initdb missing): apt-get install postgresql-15")
-        self.bin, self.folder = bin_dir, folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.data = folder / "data"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        if os.geteuid() == 0:
-            shutil.chown(folder, "postgres")
-        self._run([str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
-        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 " + " ".join(f"-c {k}={v}" for k, v in settings.items())
-        self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(folder / "log"), "-w", "start"])
-
-    def _run(self, cmd: list[str]) -> None:
-        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            log = self.folder / "log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()} {tail}")
-
-    def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str, database: str = "postgres"):
-        import psycopg
-
-        with psycopg.connect(self.url(database), autocommit=True) as conn:
-            cur = conn.execute(sql)
-            return cur.fetchall() if cur.description else None
-
-    def stop(self) -> None:
-        self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
 
 # --- the bulk fill ----------------------------------------------------------------------------------
@@ -253,22 +208,7 @@ def make_queries(index, count: int, seed: int) -> dict[str, list[tuple[str, Sear
     """search_scale.measure's three kinds, drawn once: (verb, query, reference track id); 10 warm-up ones first."""
     rng = np.random.default_rng(seed)
     with_vector = np.flatnonzero(np.asarray(index.has_vector))
-    clothes, p = ss._p(ss.CLOTHES_P)
-
-    def window():
-        start = ss.START + timedelta(days=int(rng.integers(0, ss.DAYS - 3)))
-        return start, start + timedelta(days=3)
-
-    def group() -> str:
-        return f"sector-{int(rng.integers(0, ss.GROUPS)):02d}"
-
-    kinds = {
-        "similar": lambda: ("similar", SearchQuery(classes=["person"], start=(w := window())[0], end=w[1], groups=[group()], limit=50)),
-        "attribute": lambda: ("search", SearchQuery(classes=["person"], upper=[PALETTE[rng.choice(clothes, p=p)]],
-                                                     lower=[PALETTE[rng.choice(clothes, p=p)]], start=(w := window())[0], end=w[1],
-                                                     groups=[group()], sort="relevance", limit=50)),
-        "broad": lambda: ("similar", SearchQuery(classes=["person"], limit=50)),
-    }
+    kinds = ss.query_kinds(rng)
     out = {}
     for kind, make in kinds.items():
         out[kind] = []
@@ -447,7 +387,9 @@ def main() -> None:
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     backends = args.backends.split(",")
-    pg = PgServer(workdir / "pg") if "postgres" in backends else None
+    if "postgres" in backends and not (PG_BIN / "initdb").is_file():
+        raise SystemExit(f"PostgreSQL is not installed ({PG_BIN}/initdb missing): apt-get install postgresql-15")
+    pg = PgServer(workdir / "pg", settings=PG_SETTINGS) if "postgres" in backends else None
     runs, results, queries_box = {}, {}, {}
     try:
         if pg:

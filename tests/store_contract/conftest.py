@@ -16,80 +16,33 @@ tests/conftest.py, whose builders the suite imports as `conftest`.
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PG_PACKAGE = "postgresql-15"
+from pg_server import PG_BIN, PG_PACKAGE, THROWAWAY, PgServer
+
 BACKENDS = ["sqlite", "postgres"]
+TEMPLATE = "vigie_template"
 
 
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PgServer:
-    """A throw-away PostgreSQL cluster: its URL per database, and fresh databases from the migrated template."""
-
-    TEMPLATE = "vigie_template"
+class ContractServer(PgServer):
+    """The session's server: fresh databases copied from a template that holds the migrated schema."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
-        self.data = self.folder / "data"
-        self.port = _free_port()
+        super().__init__(settings={**THROWAWAY, "max_connections": "300"})
         self._names = itertools.count(1)
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres")
-        self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                   "--locale=C", "--no-sync"])
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                   " -c full_page_writes=off -c max_connections=300")
-        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"])
-
-    def _run(self, cmd: list[str]) -> None:
-        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            log = self.folder / "log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()} {tail}")
-
-    def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(sql)
 
     def make_template(self, data_dir: Path) -> None:
         from vigie.store.postgres import PostgresStore
 
-        self.admin(f"CREATE DATABASE {self.TEMPLATE}")
-        PostgresStore(self.url(self.TEMPLATE), data_dir).close()
+        self.admin(f"CREATE DATABASE {TEMPLATE}")
+        PostgresStore(self.url(TEMPLATE), data_dir).close()
 
     def fresh_database(self) -> str:
         name = f"t{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE} STRATEGY FILE_COPY")
+        self.admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         return self.url(name)
-
-    def stop(self) -> None:
-        try:
-            self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +53,7 @@ def pg_server(tmp_path_factory):
                f"{PG_PACKAGE} (apt-get install {PG_PACKAGE}) to run the store contract on PostgreSQL")
         return
     try:
-        server = PgServer()
+        server = ContractServer()
     except Exception as exc:  # noqa: BLE001  (reported as the postgres cases' failure)
         yield f"the PostgreSQL 15 server of the store contract could not be started: {exc}"
         return
