@@ -37,7 +37,9 @@ class LocalCluster:
         self.port = free_port()
         self.address = f"{HEAD_HOST}:{self.port}"
         self.tmp = tmp
-        self.env = {**os.environ, **FAST_FAILURE_DETECTION}
+        # without Ray's one-machine switch, which a worker node refuses (vigie.scale.ray_cluster sets it for a local Ray)
+        self.env = {**{k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"},
+                    **FAST_FAILURE_DETECTION}
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.worker: subprocess.Popen | None = None
 

@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_executor_arguments(a)
     a.add_argument("--chunk-s", type=float, metavar="S",
-                   help="--executor ray: seconds of video per chunk analysed in parallel (default 60)")
+                   help="--executor ray: seconds of video per chunk analysed in parallel (default 300)")
     a.add_argument("--workers", type=int, metavar="N", help="--executor ray: chunks in flight at once (default: the cluster's CPUs)")
     a.set_defaults(fn=cmd_analyze)
 

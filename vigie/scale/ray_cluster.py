@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -29,7 +28,11 @@ from vigie.errors import VigieError
 from vigie.scale.chunks import RUN_ON_S, WARMUP_S, ChunkResult, plan_chunks, stitch
 
 log = logging.getLogger(__name__)
-CHUNK_S = 60.0  # seconds of video per chunk: long enough that warm-up and run-on are a small overhead
+# Seconds of video per chunk. Each chunk also analyses an 8 s warm-up and runs on while its tracks last
+# (a street's passers-by: seconds; PETS09's loiterers: minutes), so chunks are long next to a track:
+# BENCHMARKS section 18 measures the overhead.
+CHUNK_S = 300.0
+ONE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 class RayExecutor:
@@ -37,12 +40,12 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, chunk_s: float = CHUNK_S, workers: int | None = None,
                  retries: int = 3, warmup_s: float = WARMUP_S, run_on_s: float = RUN_ON_S) -> None:
-        local = address is None and not os.environ.get("RAY_ADDRESS")
-        if local and "ray" not in sys.modules:
+        one_machine = address is None and not os.environ.get("RAY_ADDRESS")
+        if one_machine:
             # A Ray of this machine's own stays on loopback: Ray's one-machine mode (its default on macOS
-            # and Windows), read when ray is imported. Otherwise Ray binds its node to the machine's
-            # network address, and its unauthenticated ports would face the network for nothing.
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            # and Windows), read when ray is imported and by the processes ray.init starts. Otherwise Ray
+            # binds its node to the machine's network address, and its unauthenticated ports face the network.
+            os.environ[ONE_MACHINE] = "0"
         import ray
 
         if chunk_s <= 0:
@@ -56,6 +59,9 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
                 where = f"at {address}" if address else "on this machine"
                 raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
+            finally:
+                if one_machine:  # not for what this process starts later (a `ray start` would refuse to join)
+                    os.environ.pop(ONE_MACHINE, None)
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def close(self) -> None:
