@@ -141,8 +141,9 @@ def fault(work: Path, video: Path, site, chunk_s: float, kill_after: float) -> d
     from ray_local_cluster import LocalCluster
     from vigie.scale.ray_cluster import RayExecutor
 
-    cluster = LocalCluster(work).start()
+    cluster = LocalCluster(work)
     try:
+        cluster.start()
         with RayExecutor(address=cluster.address, chunk_s=chunk_s) as ex:
             clean_s, _ = analyse(ex, video, site, work / "clean")
             result = {}

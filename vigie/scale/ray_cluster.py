@@ -54,8 +54,10 @@ class RayExecutor:
         self._started_here = not ray.is_initialized()
         if self._started_here:
             try:
-                # Without an address: a Ray of this machine's own, gone when this process ends.
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                # Without an address: a Ray of this machine's own ("local": even where `ray start` left one
+                # running, which ray.init would otherwise join), gone when this process ends.
+                ray.init(address=address or ("local" if one_machine else None), include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
                 where = f"at {address}" if address else "on this machine"
                 raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
