@@ -50,7 +50,8 @@ from vigie.config import load_site  # noqa: E402
 from vigie.scale.chunks import same_object  # noqa: E402
 from vigie.scale.local import LocalExecutor  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
-from vigie.types import TrackPoint, TrackSummary  # noqa: E402
+from vigie.types import TrackSummary  # noqa: E402
+from stored_tracks import stored_tracks, track_attributes  # noqa: E402
 
 VTEST = ROOT.parent / "shared" / "data" / "pets09-s2l1" / "vtest.avi"
 SITE = ROOT / "examples" / "nimes-demo.yaml"
@@ -87,19 +88,7 @@ def site_for(video: Path):
 
 
 def stored(data_dir: Path) -> list[TrackSummary]:
-    with SQLiteStore(data_dir) as store:
-        out = []
-        for t in sorted(store.list_tracks(limit=100_000), key=lambda t: (t["first_seen"], t["id"])):
-            pts = [TrackPoint(p["seq"], p["t"], (p["x1"], p["y1"], p["x2"], p["y2"]), p["confidence"])
-                   for p in store.track_points(t["id"])]
-            out.append(TrackSummary(CAMERA, t["track_no"], t["class"], pts[0].timestamp, pts[-1].timestamp, pts,
-                                    upper_colours=t["upper"], lower_colours=t["lower"]))
-        return out
-
-
-def attributes(t: TrackSummary) -> tuple:
-    return (t.class_name, t.first_seen, t.last_seen, tuple(t.upper_colours), tuple(t.lower_colours),
-            tuple((p.seq, tuple(round(v, 2) for v in p.xyxy)) for p in t.points))
+    return stored_tracks(data_dir, CAMERA)
 
 
 def compare_matched(reference: list[TrackSummary], other: list[TrackSummary]) -> dict:
@@ -153,7 +142,7 @@ def fault(work: Path, video: Path, site, chunk_s: float, kill_after: float) -> d
             cluster.kill_worker()
             runner.join()
         clean, killed = stored(work / "clean"), stored(work / "killed")
-        a, b = set(map(attributes, clean)), [attributes(t) for t in killed]
+        a, b = set(map(track_attributes, clean)), [track_attributes(t) for t in killed]
         return {"uninterrupted_s": clean_s, "interrupted_s": result["run"][0], "killed_after_s": kill_after,
                 "tracks_uninterrupted": len(clean), "tracks_interrupted": len(killed),
                 "lost": len(a - set(b)), "duplicated": len(b) - len(set(b)) + sum(x not in a for x in b)}

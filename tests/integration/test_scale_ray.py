@@ -24,8 +24,9 @@ from conftest import DEMO_CAMERA, demo_raw, write_site
 from ray_local_cluster import LocalCluster
 from vigie.config import load_site
 from vigie.scale.chunks import same_object
+from stored_tracks import stored_tracks, track_attributes
 from vigie.store.sqlite import SQLiteStore
-from vigie.types import TrackPoint, TrackSummary
+from vigie.types import TrackSummary
 
 pytestmark = pytest.mark.slow
 FRAMES = 420  # PETS09's first minute
@@ -57,21 +58,7 @@ def site_file(vtest, tmp_path_factory):
 
 
 def stored(data_dir) -> list[TrackSummary]:
-    """The tracks of a store, rebuilt with their points (times as stored: ISO text), in time order."""
-    with SQLiteStore(data_dir) as store:
-        out = []
-        for t in sorted(store.list_tracks(limit=10_000), key=lambda t: (t["first_seen"], t["id"])):
-            pts = [TrackPoint(p["seq"], p["t"], (p["x1"], p["y1"], p["x2"], p["y2"]), p["confidence"])
-                   for p in store.track_points(t["id"])]
-            s = TrackSummary(DEMO_CAMERA, t["track_no"], t["class"], pts[0].timestamp, pts[-1].timestamp, pts,
-                             upper_colours=t["upper"], lower_colours=t["lower"])
-            out.append(s)
-        return out
-
-
-def attributes(t: TrackSummary) -> tuple:
-    return (t.class_name, t.first_seen, t.last_seen, tuple(t.upper_colours), tuple(t.lower_colours),
-            tuple((p.seq, tuple(round(v, 2) for v in p.xyxy)) for p in t.points))
+    return stored_tracks(data_dir, DEMO_CAMERA)
 
 
 def analyse_cli(site_file, data_dir, *executor) -> dict:
@@ -159,7 +146,7 @@ def test_killing_a_worker_node_mid_run_loses_and_duplicates_no_track(cluster, si
     assert done["report"].status == "complete"
     assert "ran again from their first frame after their worker failed" in caplog.text
     after = stored(tmp_path / "var")
-    lost = set(map(attributes, uninterrupted)) - set(map(attributes, after))
-    extra = [a for a in map(attributes, after) if a not in set(map(attributes, uninterrupted))]
+    lost = set(map(track_attributes, uninterrupted)) - set(map(track_attributes, after))
+    extra = [a for a in map(track_attributes, after) if a not in set(map(track_attributes, uninterrupted))]
     assert (len(lost), len(extra)) == (0, 0)
     assert len(after) == len(uninterrupted)  # no track twice

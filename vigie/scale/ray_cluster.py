@@ -40,30 +40,30 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, chunk_s: float = CHUNK_S, workers: int | None = None,
                  retries: int = 3, warmup_s: float = WARMUP_S, run_on_s: float = RUN_ON_S) -> None:
-        one_machine = address is None and not os.environ.get("RAY_ADDRESS")
-        if one_machine:
-            # A Ray of this machine's own stays on loopback: Ray's one-machine mode (its default on macOS
-            # and Windows), read when ray is imported and by the processes ray.init starts. Otherwise Ray
-            # binds its node to the machine's network address, and its unauthenticated ports face the network.
-            os.environ[ONE_MACHINE] = "0"
-        import ray
-
         if chunk_s <= 0:
             raise VigieError("--chunk-s must be more than 0")
         self.chunk_s, self.retries, self.warmup_s, self.run_on_s = chunk_s, retries, warmup_s, run_on_s
-        self._started_here = not ray.is_initialized()
-        if self._started_here:
-            try:
+        one_machine = address is None and not os.environ.get("RAY_ADDRESS")
+        if one_machine:
+            # A Ray of this machine's own stays on loopback: Ray's one-machine mode (its default on macOS and
+            # Windows), read when ray is first imported and by the processes ray.init starts. Otherwise Ray
+            # binds its node to the machine's network address, and its unauthenticated ports face the network.
+            os.environ[ONE_MACHINE] = "0"
+        try:
+            import ray
+
+            self._started_here = not ray.is_initialized()
+            if self._started_here:
                 # Without an address: a Ray of this machine's own ("local": even where `ray start` left one
                 # running, which ray.init would otherwise join), gone when this process ends.
                 ray.init(address=address or ("local" if one_machine else None), include_dashboard=False,
                          log_to_driver=False, logging_level=logging.WARNING)
-            except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
-                where = f"at {address}" if address else "on this machine"
-                raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
-            finally:
-                if one_machine:  # not for what this process starts later (a `ray start` would refuse to join)
-                    os.environ.pop(ONE_MACHINE, None)
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+            where = f"at {address}" if address else "on this machine"
+            raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
+        finally:
+            if one_machine:  # not for what this process starts later (a `ray start` would refuse to join)
+                os.environ.pop(ONE_MACHINE, None)
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def close(self) -> None:
@@ -208,7 +208,7 @@ class RayCameraWorkers:
         self.queue = Queue(maxsize=self.QUEUE_SIZE)
         self._stop = Queue(maxsize=1)
         actor = _camera_actor()
-        self.actors = {cam: actor.options(name=None, scheduling_strategy="SPREAD").remote() for cam in camera_ids}
+        self.actors = {cam: actor.options(scheduling_strategy="SPREAD").remote() for cam in camera_ids}
         self.args = (str(Path(site_path).resolve()), analysis_fps, pace_files)
         self.refs: dict = {}
         self._ray = ray
