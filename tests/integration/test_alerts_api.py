@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conftest import T0, jpeg_bytes
-from test_web_api import PW, cheap_hashing, client, env  # noqa: F401  (fixtures)
+from test_web_api import PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
 from vigie.alerts import store as alerts
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
@@ -129,6 +129,42 @@ def test_the_live_feed_sends_new_alerts_and_resumes_after_a_reconnect(env):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.mark.timeout(60)
+def test_the_live_feed_ends_after_its_lifetime_and_a_reconnect_gets_exactly_what_came_between(env):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from vigie.web.app import Services, create_app
+
+    store = env["store"]
+    lifetime = 1.5
+    app = create_app(Services(store=store, site=SITE, blurrer=env["blurrer"], alert_feed_s=lifetime))
+    c = TestClient(app)
+    assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 200
+
+    def feed(**kwargs) -> tuple[list[tuple[str, dict]], float]:
+        # The test client reads a response to its end: this returns only because the feed ends by itself.
+        started = time.monotonic()
+        r = c.get("/api/alerts/stream", **kwargs)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        assert r.text.startswith("retry: ")
+        events = [(b.split("\n")[0][4:], json.loads(b.split("data: ", 1)[1])) for b in r.text.split("\n\n")
+                  if b.startswith("id: ")]
+        return events, time.monotonic() - started
+
+    [before] = alerts.record(store, [event(20)])
+    threading.Timer(0.3, lambda: alerts.record(store, [event(21)])).start()  # written while the feed is open
+    seen, took = feed(params={"after": before})
+    assert took >= lifetime  # it stayed open for its lifetime, then ended
+    assert [a["track_ids"] for _, a in seen] == [[21]]
+    # written while no feed was open: a reconnect that names the last event it saw gets exactly these
+    written = alerts.record(store, [event(22), event(23)])
+    again, _ = feed(headers={"Last-Event-ID": seen[-1][0]})
+    assert [int(i) for i, _ in again] == sorted(written)
+    assert [a["track_ids"] for _, a in again] == [[22], [23]]
 
 
 def test_camera_stats_and_heat_maps(env):

@@ -223,7 +223,9 @@ def api(tmp_path_factory):
             users.create_user(store, name, role, PW)
         holds.place_hold(store, "PV-2025-0007", "kept for trial", "investigator", track_ids=[ids[0], ids[4]],
                          role="investigator")
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer()))
+        # The live alert feed ends at once (after one look at the store): its status code and headers
+        # are checked, and no generated call waits on a feed that its 15-minute lifetime would hold open.
+        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(), alert_feed_s=0.0))
         tokens = {}
         with TestClient(app) as client:
             for role in ROLES:

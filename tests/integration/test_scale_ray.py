@@ -1,7 +1,9 @@
 """The Ray executor on a real two-node cluster on loopback (tests/ray_local_cluster.py), on PETS09:
 
 - `vigie analyze --executor ray --address ...` cuts the recording into chunks analysed on both
-  nodes, and stores the tracks a whole-file local pass finds, each once;
+  nodes, and stores the tracks a whole-file local pass finds, each once, up to one track per
+  chunk border that a chunk's tracker, without the whole pass's history, splits differently
+  (vigie/scale/chunks.py says why; docs/BENCHMARKS.md section 19 measures it);
 - `vigie run --executor ray` analyses a camera's stream in an actor, which Ray restarts when it
   crashes, the time it was down recorded as a stream gap;
 - killing the worker node mid-run loses nothing and stores nothing twice: the stored tracks
@@ -23,7 +25,7 @@ import pytest
 from conftest import DEMO_CAMERA, demo_raw, write_site
 from ray_local_cluster import LocalCluster
 from vigie.config import load_site
-from vigie.scale.chunks import same_object
+from vigie.scale.chunks import box_coverage, plan_chunks, same_object
 from stored_tracks import stored_tracks, track_attributes
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackSummary
@@ -31,6 +33,10 @@ from vigie.types import TrackSummary
 pytestmark = pytest.mark.slow
 FRAMES = 420  # PETS09's first minute
 CHUNK_S = "15"  # in four chunks: two in flight, one per node
+BORDERS = len(plan_chunks(FRAMES, 7.0, float(CHUNK_S))) - 1
+# The whole pass's boxes found in the chunked tracks, and the other way round. Measured: 98.3 % and 99.4 %
+# (one track of twelve split differently at one border); 100 % where the chunks' trackers agree.
+BOXES_IN_COMMON = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +91,15 @@ def test_a_recording_in_chunks_on_the_cluster_gives_the_tracks_of_one_local_pass
     (local_report, local), (ray_report, chunked) = local_run, ray_run
     assert ray_report["status"] == local_report["status"] == "complete"
     assert ray_report["frames_decoded"] == local_report["frames_decoded"] == FRAMES
-    assert len(local) >= 8
-    # every track of the whole-file pass is stored once, following the same boxes; nothing else is stored
-    assert len(chunked) == len(local)
-    assert all(sum(same_object(c, t) and same_object(t, c) for c in chunked) == 1 for t in local)
+    assert len(local) >= 8 and BORDERS == 3
+    # every track of the whole-file pass is stored once, following the same boxes, but for at most one per
+    # chunk border that a chunk's tracker (without the whole pass's history) split or ended differently
+    unmatched = [t for t in local if sum(same_object(c, t) and same_object(t, c) for c in chunked) != 1]
+    extra = [c for c in chunked if not any(same_object(c, t) and same_object(t, c) for t in local)]
+    assert len(unmatched) <= BORDERS and len(extra) <= BORDERS, (unmatched, extra)
+    # ... and what differs stays small: nearly every box of either run is in the other's tracks
+    assert box_coverage(local, chunked) >= BOXES_IN_COMMON
+    assert box_coverage(chunked, local) >= BOXES_IN_COMMON
     assert [t.track_no for t in chunked] == list(range(1, len(chunked) + 1))
 
 

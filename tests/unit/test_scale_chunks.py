@@ -7,7 +7,7 @@ import pytest
 
 from conftest import T0
 from vigie.scale import get_executor
-from vigie.scale.chunks import Chunk, ChunkResult, plan_chunks, same_object, stitch
+from vigie.scale.chunks import DUPLICATE_SHARE, Chunk, ChunkResult, box_coverage, plan_chunks, same_object, stitch
 from vigie.types import TrackPoint, TrackSummary
 from vigie.errors import VigieError
 
@@ -88,6 +88,30 @@ def test_a_run_on_across_several_chunks_still_wins_over_a_later_chunks_restart()
     restart = track(230, 280, x0=100.0 + 0.5 * 210, dx=0.5)  # chunk 2 found the same person late
     stitched = stitch([result(c0, long_stay), result(c1), result(c2, restart)])
     assert stitched.tracks == [long_stay] and stitched.duplicates_dropped == 1
+
+
+def test_a_later_chunks_track_that_switched_onto_an_object_already_followed_is_kept():
+    c0, c1 = plan_chunks(200, FPS, 10.0, warmup_s=2.0, run_on_s=30.0)
+    standing = track(20, 190, x0=500.0, dx=0.0)  # born in chunk 0, followed to the end by its run-on
+    # chunk 1's tracker never started the standing person; a passer-by's track (walking left from x=600)
+    # took them over at frame 130: its first 25 boxes are the passer-by's, and only it has them
+    passer = track(105, 129, x0=600.0, dx=-4.0)
+    switched = track(105, 190)
+    switched.points = passer.points + standing.points[130 - 20:]
+    switched.last_seen = switched.points[-1].timestamp
+    stitched = stitch([result(c0, standing), result(c1, switched)])
+    assert stitched.tracks == [standing, switched] and stitched.duplicates_dropped == 0
+    assert same_object(standing, switched)  # most of its shared frames are the standing person's ...
+    assert not same_object(standing, switched, share=DUPLICATE_SHARE)  # ... but not (nearly) all of them
+
+
+def test_box_coverage_is_the_share_of_boxes_the_other_tracks_have_too():
+    whole = [track(0, 39), track(0, 19, x0=400.0)]  # 60 boxes
+    split = [track(0, 29), track(30, 39, x0=100.0 + 2 * 30 + 300.0)]  # the last 10 of the first elsewhere; none of the second
+    assert box_coverage(whole, whole) == 1.0
+    assert box_coverage(whole, split) == pytest.approx(30 / 60)
+    assert box_coverage(split, whole) == pytest.approx(30 / 40)
+    assert box_coverage(whole, []) == 0.0 and box_coverage([], whole) == 0.0
 
 
 def test_an_object_only_seen_in_a_warm_up_or_run_on_is_kept_once():

@@ -20,6 +20,9 @@ def register(sub) -> None:
     s.add_argument("--purge-every-hours", type=float, default=24.0, metavar="H",
                    help="run the retention purge at start and then every H hours (default 24; 0: never, e.g. when "
                         "cron runs `vigie purge`)")
+    s.add_argument("--alert-feed-minutes", type=float, default=15.0, metavar="M",
+                   help="end each live alert feed after M minutes (default 15); the page reconnects by itself "
+                        "and misses no alert")
     s.set_defaults(fn=cmd_serve)
 
 
@@ -39,6 +42,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # The server shares one Blurrer (under a lock); rendering a clip is its longest job and
         # the only heavy one while serving, so it gets the machine's cores (up to 4).
         blurrer = Blurrer(threads=max(1, min(4, os.cpu_count() or 1)))
+    if not args.alert_feed_minutes > 0:
+        raise VigieError(f"--alert-feed-minutes must be more than 0, not {args.alert_feed_minutes}")
     if args.purge_every_hours < 0:
         raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
     with open_store(os.environ.get("VIGIE_DATA", "./var")) as store:
@@ -49,7 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
         else:
             print("The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`).")
-        app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie))
+        app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie,
+                                  alert_feed_s=60.0 * args.alert_feed_minutes))
         scheduler = None
         if args.purge_every_hours:
             from vigie.retention.scheduler import PurgeScheduler

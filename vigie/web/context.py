@@ -35,6 +35,10 @@ class Services:
     blurrer: Any = None  # vigie.privacy.blur.Blurrer, or anything with blur_crop() and blur()
     secure_cookie: bool = False  # set the cookie's Secure flag (behind HTTPS)
     unblur_minutes: int = 60  # how long an investigator's unblurred view of a track stays open
+    # How long one live alert feed (GET /api/alerts/stream) stays open before the server ends it; the
+    # page's EventSource then reconnects with Last-Event-ID and misses nothing. A bounded feed never
+    # holds a worker, a proxy connection or a test client for ever.
+    alert_feed_s: float = 900.0
     blur_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 

@@ -4,11 +4,18 @@ The live feed is server-sent events (`GET /api/alerts/stream`): the server
 polls the store for alerts newer than the last one sent, so alerts written by
 any process (the live workers of `vigie run`) reach every open page. A page
 that reconnects sends Last-Event-ID and misses nothing.
+
+Each feed ends by itself after `Services.alert_feed_s` (15 minutes by default):
+an endless response would hold a worker and a proxy connection for ever, and a
+client that never says it left (an ASGI test client answers `http.disconnect`
+only once the response is complete) would wait on it for ever. The browser's
+EventSource reconnects after the `retry` delay with Last-Event-ID.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
@@ -104,25 +111,35 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),
                      last_event_id: str | None = Header(None, max_length=20),
                      user: users.User = Depends(watcher)) -> StreamingResponse:
-        """Server-sent events: one `alert` event per new alert (id = alert id), as JSON."""
+        """Server-sent events: one `alert` event per new alert (id = alert id), as JSON.
+
+        The feed ends by itself after the server's feed lifetime (15 minutes by default); reconnect
+        with Last-Event-ID (browsers' EventSource does) to receive what came after.
+        """
         start = after
         if last_event_id and last_event_id.isdigit():
             start = max(start, int(last_event_id))
         ctx.record(user, "view_alerts", None, None, {"stream": True, "after": start})
 
+        lifetime = ctx.services.alert_feed_s
+
         async def events():
             last, idle = start, 0.0
+            ends = time.monotonic() + lifetime
             yield "retry: 3000\n\n"
             while not await request.is_disconnected():
                 items, _ = await asyncio.to_thread(alerts.list_alerts, store, after_id=last, limit=100)
                 for a in items:
                     last = a["id"]
                     yield f"id: {a['id']}\nevent: alert\ndata: {json.dumps(a, default=str)}\n\n"
+                left = ends - time.monotonic()
+                if left <= 0:
+                    return  # the lifetime is over: the client reconnects with Last-Event-ID
                 idle = 0.0 if items else idle + POLL_S
                 if idle >= KEEPALIVE_S:
                     idle = 0.0
                     yield ": keep-alive\n\n"
-                await asyncio.sleep(POLL_S)
+                await asyncio.sleep(min(POLL_S, left))
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
