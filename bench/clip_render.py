@@ -23,6 +23,7 @@ time). The models' loading is done before timing and reported apart.
 
 Run: .venv/bin/python bench/clip_render.py [--track 10] [--max-s 12] [--repeat 2] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,11 +61,28 @@ def gt_tracks(path: Path) -> list[TrackSummary]:
     for pid in np.unique(gt[:, 1]).astype(int):
         rows = gt[gt[:, 1] == pid]
         rows = rows[np.argsort(rows[:, 0])]
-        points = [TrackPoint(seq=int(f) - 1, timestamp=T0 + timedelta(seconds=(f - 1) / FPS),
-                             xyxy=(x, y, x + w, y + h), confidence=1.0) for f, _, x, y, w, h, *_ in rows]
-        out.append(TrackSummary(camera_id=CAMERA, track_no=int(pid), class_name="person", first_seen=points[0].timestamp,
-                                last_seen=points[-1].timestamp, points=points, median_height_px=float(np.median(rows[:, 5])),
-                                median_width_px=float(np.median(rows[:, 4])), frame_size=(768, 576)))
+        points = [
+            TrackPoint(
+                seq=int(f) - 1,
+                timestamp=T0 + timedelta(seconds=(f - 1) / FPS),
+                xyxy=(x, y, x + w, y + h),
+                confidence=1.0,
+            )
+            for f, _, x, y, w, h, *_ in rows
+        ]
+        out.append(
+            TrackSummary(
+                camera_id=CAMERA,
+                track_no=int(pid),
+                class_name="person",
+                first_seen=points[0].timestamp,
+                last_seen=points[-1].timestamp,
+                points=points,
+                median_height_px=float(np.median(rows[:, 5])),
+                median_width_px=float(np.median(rows[:, 4])),
+                frame_size=(768, 576),
+            )
+        )
     return out
 
 
@@ -96,7 +114,9 @@ def decode_encode(path: Path, start: int, end: int, fmt: str, fps: float) -> int
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--track", type=int, default=10, help="ground-truth person id (10: frames 423-577, past keyframe 250)")
+    ap.add_argument(
+        "--track", type=int, default=10, help="ground-truth person id (10: frames 423-577, past keyframe 250)"
+    )
     ap.add_argument("--max-s", type=float, default=12.0, help="clip length cap (render_clip's max_s)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each step; the best is kept")
     ap.add_argument("--json", action="store_true")
@@ -106,8 +126,11 @@ def main() -> int:
         print(f"PETS09 not found under {PETS}")
         return 1
     site = load_site(SITE)
-    site = site.model_copy(update={"cameras": [c.model_copy(update={"privacy_masks": [MASK]}) if c.id == CAMERA else c
-                                               for c in site.cameras]})
+    site = site.model_copy(
+        update={
+            "cameras": [c.model_copy(update={"privacy_masks": [MASK]}) if c.id == CAMERA else c for c in site.cameras]
+        }
+    )
     blurrer = Blurrer()
     _, load_wall, _ = timed(lambda: blurrer.blur(np.zeros((576, 768, 3), np.uint8), person_boxes=[(10, 10, 60, 160)]))
     rows, meta = [], {}
@@ -121,36 +144,73 @@ def main() -> int:
             track_id = conn.execute("SELECT id FROM tracks WHERE track_no=?", (args.track,)).fetchone()[0]
         for fmt in ("webm", "mp4"):
             k = args.repeat
-            plain, pw, pc = timed(lambda: clips.render_clip(store, track_id, site=site, blur=False, fmt=fmt, max_s=args.max_s), k)
+            plain, pw, pc = timed(
+                lambda: clips.render_clip(store, track_id, site=site, blur=False, fmt=fmt, max_s=args.max_s), k
+            )
             n, bw, bc = timed(lambda: decode_encode(video, plain.first_seq, plain.last_seq, fmt, plain.fps), k)
             assert n == plain.frames
-            blurred, sw, sc = timed(lambda: clips.render_clip(store, track_id, site=site, blurrer=blurrer, fmt=fmt, max_s=args.max_s),
-                                    k, before=lambda: clips.delete_clips(store, [track_id]))
+            blurred, sw, sc = timed(
+                lambda: clips.render_clip(store, track_id, site=site, blurrer=blurrer, fmt=fmt, max_s=args.max_s),
+                k,
+                before=lambda: clips.delete_clips(store, [track_id]),
+            )
             assert not blurred.cached
-            cached, cw, cc = timed(lambda: clips.render_clip(store, track_id, site=site, blurrer=blurrer, fmt=fmt, max_s=args.max_s), k)
+            cached, cw, cc = timed(
+                lambda: clips.render_clip(store, track_id, site=site, blurrer=blurrer, fmt=fmt, max_s=args.max_s), k
+            )
             assert cached.cached and cached.frames == blurred.frames == n
-            meta = {"first_seq": plain.first_seq, "last_seq": plain.last_seq, "frames": n, "fps": plain.fps,
-                    "seconds": n / plain.fps, "truncated": plain.truncated}
-            for step, wall, cpu, clip in (("decode+encode", bw, bc, None), ("unblurred", pw, pc, plain),
-                                          ("blurred", sw, sc, blurred), ("cached", cw, cc, cached)):
-                rows.append({"fmt": fmt, "step": step, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-                             "cpu_ms_per_frame": round(1000 * cpu / n, 1), "x_baseline_cpu": round(cpu / bc, 2),
-                             "x_baseline_wall": round(wall / bw, 2), "bytes": len(clip.data) if clip else None,
-                             "regions": clip.regions if clip else None})
+            meta = {
+                "first_seq": plain.first_seq,
+                "last_seq": plain.last_seq,
+                "frames": n,
+                "fps": plain.fps,
+                "seconds": n / plain.fps,
+                "truncated": plain.truncated,
+            }
+            for step, wall, cpu, clip in (
+                ("decode+encode", bw, bc, None),
+                ("unblurred", pw, pc, plain),
+                ("blurred", sw, sc, blurred),
+                ("cached", cw, cc, cached),
+            ):
+                rows.append(
+                    {
+                        "fmt": fmt,
+                        "step": step,
+                        "wall_s": round(wall, 3),
+                        "cpu_s": round(cpu, 3),
+                        "cpu_ms_per_frame": round(1000 * cpu / n, 1),
+                        "x_baseline_cpu": round(cpu / bc, 2),
+                        "x_baseline_wall": round(wall / bw, 2),
+                        "bytes": len(clip.data) if clip else None,
+                        "regions": clip.regions if clip else None,
+                    }
+                )
         store.close()
     if args.json:
-        print(json.dumps({"track": args.track, **meta, "repeat": args.repeat, "model_load_s": round(load_wall, 2), "rows": rows}, indent=2))
+        print(
+            json.dumps(
+                {"track": args.track, **meta, "repeat": args.repeat, "model_load_s": round(load_wall, 2), "rows": rows},
+                indent=2,
+            )
+        )
         return 0
-    print(f"PETS09 S2.L1 person {args.track} (gt.txt): frames {meta['first_seq']}-{meta['last_seq']}, {meta['frames']} frames "
-          f"= {meta['seconds']:.1f} s at {meta['fps']:g} fps{' (capped by --max-s)' if meta['truncated'] else ''}, 768x576; "
-          f"blurrer models loaded in {load_wall:.1f} s (not counted); best of {args.repeat} runs")
-    print(f"{'fmt':<5} {'step':<14} {'wall s':>7} {'cpu s':>7} {'cpu ms/frame':>12} {'x base cpu':>10} {'x base wall':>11} "
-          f"{'KiB':>6} {'regions':>7}")
+    print(
+        f"PETS09 S2.L1 person {args.track} (gt.txt): frames {meta['first_seq']}-{meta['last_seq']}, {meta['frames']} frames "
+        f"= {meta['seconds']:.1f} s at {meta['fps']:g} fps{' (capped by --max-s)' if meta['truncated'] else ''}, 768x576; "
+        f"blurrer models loaded in {load_wall:.1f} s (not counted); best of {args.repeat} runs"
+    )
+    print(
+        f"{'fmt':<5} {'step':<14} {'wall s':>7} {'cpu s':>7} {'cpu ms/frame':>12} {'x base cpu':>10} {'x base wall':>11} "
+        f"{'KiB':>6} {'regions':>7}"
+    )
     for r in rows:
         kib = f"{r['bytes'] / 1024:.0f}" if r["bytes"] else "-"
         reg = "-" if r["regions"] is None else str(r["regions"])
-        print(f"{r['fmt']:<5} {r['step']:<14} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['cpu_ms_per_frame']:>12.1f} "
-              f"{r['x_baseline_cpu']:>10.2f} {r['x_baseline_wall']:>11.2f} {kib:>6} {reg:>7}")
+        print(
+            f"{r['fmt']:<5} {r['step']:<14} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['cpu_ms_per_frame']:>12.1f} "
+            f"{r['x_baseline_cpu']:>10.2f} {r['x_baseline_wall']:>11.2f} {kib:>6} {reg:>7}"
+        )
     return 0
 
 

@@ -5,6 +5,7 @@ compensation (NanoDet detections, ByteTrack with motion only).
 
 Run: .venv/bin/python bench/cmc_panning.py
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,7 +30,9 @@ def main() -> None:
     for compensate in (False, True):
         s = score(truth, track(frames, compensate))
         label = "with camera-motion compensation" if compensate else "without compensation           "
-        print(f"panning camera, {FRAMES} frames, {label}: MOTA {s.mota:.3f}  IDF1 {s.idf1:.3f}  ID switches {s.id_switches}")
+        print(
+            f"panning camera, {FRAMES} frames, {label}: MOTA {s.mota:.3f}  IDF1 {s.idf1:.3f}  ID switches {s.id_switches}"
+        )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ The same figures without the foreground mask are given as a second variant.
 
 Run: .venv/bin/python bench/colour_naming.py [--json] [--no-crops]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,7 +93,9 @@ def load_gt(path: Path) -> dict[int, dict[int, np.ndarray]]:
 
 def _dets(boxes: dict[int, np.ndarray]) -> Detections:
     ids = sorted(boxes)
-    return Detections(np.stack([boxes[i] for i in ids]), np.ones(len(ids)), np.full(len(ids), CLASS_ID["person"]), np.array(ids))
+    return Detections(
+        np.stack([boxes[i] for i in ids]), np.ones(len(ids)), np.full(len(ids), CLASS_ID["person"]), np.array(ids)
+    )
 
 
 def name_colours(pets: Path = PETS, crops: bool = True, use_mask: bool = True):
@@ -178,10 +181,14 @@ def evaluate(pets: Path = PETS, labels_path: Path = LABELS, crops: bool = True, 
                 r[0] += 1
                 r[1] += bool(u) and u[0] in labels[pid].upper
                 r[2] += bool(lo) and lo[0] in labels[pid].lower
-        out["crops_by_identity"] = {str(k): {"n": n, "upper_top1": a / n, "lower_top1": b / n} for k, (n, a, b) in sorted(by_id.items())}
+        out["crops_by_identity"] = {
+            str(k): {"n": n, "upper_top1": a / n, "lower_top1": b / n} for k, (n, a, b) in sorted(by_id.items())
+        }
         # Long tracks give most crops: the mean over identities weighs each person once.
         for part in PARTS:
-            out["crops"][part]["top1_mean_over_identities"] = float(np.mean([r[f"{part}_top1"] for r in out["crops_by_identity"].values()]))
+            out["crops"][part]["top1_mean_over_identities"] = float(
+                np.mean([r[f"{part}_top1"] for r in out["crops_by_identity"].values()])
+            )
     return out
 
 
@@ -190,8 +197,15 @@ def _print_variant(title: str, res: dict, labels: dict[int, Label]) -> None:
     print(f"{'id':>3s}  {'label upper':14s} {'vigie upper':16s}   {'label lower':14s} {'vigie lower':16s}")
     for k, v in res["vigie_names"].items():
         lab = labels[int(k)]
-        marks = ["  " if v[p] and v[p][0] in getattr(lab, p) else ("~ " if any(g in getattr(lab, p) for g in v[p][:2]) else "x ") for p in PARTS]
-        print(f"{k:>3s}  {'|'.join(lab.upper):14s} {marks[0]}{'/'.join(v['upper']):14s}   {'|'.join(lab.lower):14s} {marks[1]}{'/'.join(v['lower']):14s}")
+        marks = [
+            "  "
+            if v[p] and v[p][0] in getattr(lab, p)
+            else ("~ " if any(g in getattr(lab, p) for g in v[p][:2]) else "x ")
+            for p in PARTS
+        ]
+        print(
+            f"{k:>3s}  {'|'.join(lab.upper):14s} {marks[0]}{'/'.join(v['upper']):14s}   {'|'.join(lab.lower):14s} {marks[1]}{'/'.join(v['lower']):14s}"
+        )
     print("   (x: dominant and second name both wrong; ~: only the second name acceptable)")
     print(f"\n{'':22s} {'n':>5s} {'top-1':>7s} {'top-2':>7s}   confusions (label -> vigie: count)")
     for unit in ("identities", "crops"):
@@ -202,8 +216,10 @@ def _print_variant(title: str, res: dict, labels: dict[int, Label]) -> None:
             conf = ", ".join(f"{c['label']}->{c['vigie']}: {c['count']}" for c in r["confusions"][:6])
             print(f"{unit + ' ' + part:22s} {r['n']:5d} {r['top1']:7.3f} {r['top2']:7.3f}   {conf}")
     if "crops" in res:
-        print("crops top-1 as the mean over identities (each person weighs the same): "
-              + ", ".join(f"{p} {res['crops'][p]['top1_mean_over_identities']:.3f}" for p in PARTS))
+        print(
+            "crops top-1 as the mean over identities (each person weighs the same): "
+            + ", ".join(f"{p} {res['crops'][p]['top1_mean_over_identities']:.3f}" for p in PARTS)
+        )
 
 
 def main() -> None:

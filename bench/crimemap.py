@@ -16,6 +16,7 @@ daily cycle. Libraries are imported before timing (a server has them loaded).
 
 Run: .venv/bin/python bench/crimemap.py [--sets test,train-2019,train] [--no-report] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,32 +64,66 @@ def run(name: str, work: Path, report: bool) -> list[dict]:
         ("by_commune", analysis.by_commune, (incidents,), {}),
     ]
     if report:
-        steps.append(("report html", write_report, (incidents, work / f"{name}.html"),
-                      {"title": f"Toronto MCI, {name}", "timezone": TIMEZONE}))
+        steps.append(
+            (
+                "report html",
+                write_report,
+                (incidents, work / f"{name}.html"),
+                {"title": f"Toronto MCI, {name}", "timezone": TIMEZONE},
+            )
+        )
         if name == "test":
-            steps.append(("report pdf", write_report, (incidents, work / f"{name}.pdf"),
-                          {"title": f"Toronto MCI, {name}", "timezone": TIMEZONE}))
-    rows = [{"set": name, "step": "load (baseline)", "incidents": n, "s": round(load_s, 2),
-             "incidents/s": round(n / load_s), "x load": 1.0}]
+            steps.append(
+                (
+                    "report pdf",
+                    write_report,
+                    (incidents, work / f"{name}.pdf"),
+                    {"title": f"Toronto MCI, {name}", "timezone": TIMEZONE},
+                )
+            )
+    rows = [
+        {
+            "set": name,
+            "step": "load (baseline)",
+            "incidents": n,
+            "s": round(load_s, 2),
+            "incidents/s": round(n / load_s),
+            "x load": 1.0,
+        }
+    ]
     results = {}
     for step, fn, args, kwargs in steps:
         results[step], seconds = timed(fn, *args, **kwargs)
-        rows.append({"set": name, "step": step, "incidents": n, "s": round(seconds, 2),
-                     "incidents/s": round(n / seconds), "x load": round(seconds / load_s, 1)})
+        rows.append(
+            {
+                "set": name,
+                "step": step,
+                "incidents": n,
+                "s": round(seconds, 2),
+                "incidents/s": round(n / seconds),
+                "x load": round(seconds / load_s, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
 
     d, h, nr, tp = (results[k] for k in ("density", "hotspots", "near_repeat", "time_pattern"))
     k = nr["knox"]
     by_hour = tp["by_hour"]
-    print(f"{name}: bandwidth {d['bandwidth_m']:.0f} m ({d['bandwidth_method']}); density cells {d['cell_m']:.0f} m, "
-          f"{len(d['features']):,} shown, peak {d['peak_density']:.0f} incidents/km²")
+    print(
+        f"{name}: bandwidth {d['bandwidth_m']:.0f} m ({d['bandwidth_method']}); density cells {d['cell_m']:.0f} m, "
+        f"{len(d['features']):,} shown, peak {d['peak_density']:.0f} incidents/km²"
+    )
     print(f"{name}: hot spots on {len(h['features']):,} cells of {h['cell_m']:.0f} m: {h['classes']}; {h['fdr']}")
-    print(f"{name}: Knox {k['delta_m']:g} m / {k['tau_days']:g} days: {k['observed']} pairs, {k['expected']:.1f} "
-          f"expected, ratio {k['ratio']}, p {k['p_value']} ({k['permutations']} permutations)"
-          + (f"; {nr['subsample']}" if nr["subsample"] else ""))
-    print(f"{name}: hours (local) fewest {by_hour.index(min(by_hour))} h ({min(by_hour):,}), most "
-          f"{by_hour.index(max(by_hour))} h ({max(by_hour):,}); 5 h / 20 h = {by_hour[5] / by_hour[20]:.2f}; "
-          f"busiest cell {tp['peak']}; chi-square p {tp['chi_square']['p_value']}")
+    print(
+        f"{name}: Knox {k['delta_m']:g} m / {k['tau_days']:g} days: {k['observed']} pairs, {k['expected']:.1f} "
+        f"expected, ratio {k['ratio']}, p {k['p_value']} ({k['permutations']} permutations)"
+        + (f"; {nr['subsample']}" if nr["subsample"] else "")
+    )
+    print(
+        f"{name}: hours (local) fewest {by_hour.index(min(by_hour))} h ({min(by_hour):,}), most "
+        f"{by_hour.index(max(by_hour))} h ({max(by_hour):,}); 5 h / 20 h = {by_hour[5] / by_hour[20]:.2f}; "
+        f"busiest cell {tp['peak']}; chi-square p {tp['chi_square']['p_value']}"
+    )
     return rows
 
 
@@ -104,8 +139,8 @@ def main() -> int:
         ap.error(f"unknown sets {unknown}; choose from {', '.join(SETS)}")
 
     # Imported up front: a server has its libraries loaded, and import time is not analysis time.
-    import esda, libpysal, pointpats.spacetime, sklearn.model_selection, sklearn.neighbors  # noqa: E401,F401
-    import matplotlib.backends.backend_pdf, matplotlib.figure  # noqa: E401,F401
+    import esda  # noqa: E401,F401
+    import matplotlib.backends.backend_pdf  # noqa: E401,F401
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vigie-crimemap-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ AP@0.5, precision and recall at a score cut, recall per person height, ms a fram
 Run: .venv/bin/python bench/detector_recall.py [--stride 3] [--cut 0.4]
 (--stride 1 for every frame; tiled runs cost about five times a full frame).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,9 +104,18 @@ def main() -> None:
     cv2.setNumThreads(1)
     gt = read_mot(PETS / "gt.txt")
     frames = list(FileSource(PETS / "vtest.avi", "bench", frame_rate=7, frame_step=args.stride))
-    counts = {label: int(((gt[:, 5] >= lo) & (gt[:, 5] < hi) & np.isin(gt[:, 0], [f.seq + 1 for f in frames])).sum()) for lo, hi, label in HEIGHTS}
-    print(f"PETS09-S2L1, {len(frames)} frames (every {args.stride}), person class, score cut {args.cut}; true boxes by height {counts}")
-    print(f"{'detector':<18} {'mode':<16} {'AP50':>5} {'P':>5} {'R':>5}  " + " ".join(f"{k:>7}" for *_, k in HEIGHTS) + "  ms/frame")
+    counts = {
+        label: int(((gt[:, 5] >= lo) & (gt[:, 5] < hi) & np.isin(gt[:, 0], [f.seq + 1 for f in frames])).sum())
+        for lo, hi, label in HEIGHTS
+    }
+    print(
+        f"PETS09-S2L1, {len(frames)} frames (every {args.stride}), person class, score cut {args.cut}; true boxes by height {counts}"
+    )
+    print(
+        f"{'detector':<18} {'mode':<16} {'AP50':>5} {'P':>5} {'R':>5}  "
+        + " ".join(f"{k:>7}" for *_, k in HEIGHTS)
+        + "  ms/frame"
+    )
     results = {}
     for name, cfg in DETECTORS.items():
         if args.only and name not in args.only:
@@ -117,8 +127,12 @@ def main() -> None:
         for mode, det in modes.items():
             r = evaluate(det, frames, gt, args.cut)
             results[f"{name} / {mode}"] = r
-            print(f"{name:<18} {mode:<16} {r['ap50']:5.3f} {r['precision']:5.3f} {r['recall']:5.3f}  "
-                  + " ".join(f"{v:7.3f}" for v in r["recall_by_height"].values()) + f"  {r['ms_per_frame']:7.0f}", flush=True)
+            print(
+                f"{name:<18} {mode:<16} {r['ap50']:5.3f} {r['precision']:5.3f} {r['recall']:5.3f}  "
+                + " ".join(f"{v:7.3f}" for v in r["recall_by_height"].values())
+                + f"  {r['ms_per_frame']:7.0f}",
+                flush=True,
+            )
     if args.json:
         print(json.dumps(results))
 

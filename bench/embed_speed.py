@@ -17,6 +17,7 @@ side by side, divided by sqrt 2: its cosine is the mean of the two cosines).
 
 Run: .venv/bin/python bench/embed_speed.py [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -144,11 +145,17 @@ def main() -> None:
         for name, fn in (("mobilenetv2", embedder.embed), ("colour-stripes", colour_stripes)):
             for p, v in zip(people, fn(frames[f], b)):
                 vec[name][(f, p)] = v
-    vec["concatenation"] = {k: np.concatenate([vec["mobilenetv2"][k], vec["colour-stripes"][k]]) / np.sqrt(2) for k in crops}
+    vec["concatenation"] = {
+        k: np.concatenate([vec["mobilenetv2"][k], vec["colour-stripes"][k]]) / np.sqrt(2) for k in crops
+    }
 
     res["separation"] = {}
-    print(f"\nseparation on PETS09-S2L1 ground truth ({len(crops)} crops); cosine means and ROC AUC of same vs different:")
-    print(f"  {'descriptor':16s} {'gap':>4s} {'same':>6s} {'diff':>6s} {'near':>6s} {'AUC all':>8s} {'AUC near':>9s}   pairs same/diff/near")
+    print(
+        f"\nseparation on PETS09-S2L1 ground truth ({len(crops)} crops); cosine means and ROC AUC of same vs different:"
+    )
+    print(
+        f"  {'descriptor':16s} {'gap':>4s} {'same':>6s} {'diff':>6s} {'near':>6s} {'AUC all':>8s} {'AUC near':>9s}   pairs same/diff/near"
+    )
     for gap, pairs in pair_sets.items():
         kinds = np.array([k for _, _, k in pairs])
         for name, v in vec.items():
@@ -156,13 +163,18 @@ def main() -> None:
             same, near = s[kinds == "same"], s[kinds == "near"]
             diff = s[kinds != "same"]
             row = {
-                "mean_same": float(same.mean()), "mean_different": float(diff.mean()), "mean_near": float(near.mean()),
-                "auc_all": roc_auc(same, diff), "auc_near": roc_auc(same, near),
+                "mean_same": float(same.mean()),
+                "mean_different": float(diff.mean()),
+                "mean_near": float(near.mean()),
+                "auc_all": roc_auc(same, diff),
+                "auc_near": roc_auc(same, near),
                 "pairs": [int(len(same)), int(len(diff)), int(len(near))],
             }
             res["separation"][f"{name} gap {gap}"] = row
-            print(f"  {name:16s} {gap:4d} {row['mean_same']:6.3f} {row['mean_different']:6.3f} {row['mean_near']:6.3f} "
-                  f"{row['auc_all']:8.3f} {row['auc_near']:9.3f}   {len(same)}/{len(diff)}/{len(near)}")
+            print(
+                f"  {name:16s} {gap:4d} {row['mean_same']:6.3f} {row['mean_different']:6.3f} {row['mean_near']:6.3f} "
+                f"{row['auc_all']:8.3f} {row['auc_near']:9.3f}   {len(same)}/{len(diff)}/{len(near)}"
+            )
     if args.json:
         print(json.dumps(res))
 

@@ -24,6 +24,7 @@ not grow (less than 1 s of growth over the measurement).
 
 Run: .venv/bin/python bench/live_capacity.py [--max-n 4] [--seconds 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,16 +52,40 @@ def make_clip(dst: Path, seconds: int = 20) -> Path:
     """PETS09 (filmed at 7 fps) as a 1280x720 25 fps H.264 camera would film it: each
     source frame shown ~3.6 times, a 2 s GOP as IP cameras use."""
     subprocess.run(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(PETS),
-         "-vf", "setpts=N/7/TB,fps=25,scale=1280:720", "-t", str(seconds), "-c:v", "libx264",
-         "-preset", "veryfast", "-crf", "23", "-g", "50", "-pix_fmt", "yuv420p", "-an", str(dst)],
-        check=True)
+        [
+            FFMPEG,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(PETS),
+            "-vf",
+            "setpts=N/7/TB,fps=25,scale=1280:720",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-an",
+            str(dst),
+        ],
+        check=True,
+    )
     return dst
 
 
 def load_camera_helpers():
     spec = importlib.util.spec_from_file_location(
-        "stream_test_helpers", ROOT / "tests" / "integration" / "test_stream_source.py")
+        "stream_test_helpers", ROOT / "tests" / "integration" / "test_stream_source.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -79,9 +104,17 @@ def worker(url: str, mode: str, seconds: float) -> dict:
     camera = site.camera(CAMERA)
     analysis = site.analysis_for(CAMERA)
     pipeline = CameraPipeline(camera, site, FPS) if mode == "analyse" else None
-    source = StreamSource(url, CAMERA, analysis_fps=FPS, max_width=analysis.max_width,
-                          skip_loop_filter=analysis.fast_decode, decode_threads=1,
-                          connect_timeout_s=10, read_timeout_s=10, max_attempts=5)
+    source = StreamSource(
+        url,
+        CAMERA,
+        analysis_fps=FPS,
+        max_width=analysis.max_width,
+        skip_loop_filter=analysis.fast_decode,
+        decode_threads=1,
+        connect_timeout_s=10,
+        read_timeout_s=10,
+        max_attempts=5,
+    )
     started = None
     analysed = decoded0 = 0
     lags = []
@@ -116,20 +149,28 @@ def worker(url: str, mode: str, seconds: float) -> dict:
     third = [lag for s, lag in lags if s < seconds / 3] or [0.0]
     last = [lag for s, lag in lags if s > 2 * seconds / 3] or [0.0]
     return {
-        "mode": mode, "wall_s": wall, "analysed_fps": analysed / wall,
+        "mode": mode,
+        "wall_s": wall,
+        "analysed_fps": analysed / wall,
         "decoded_fps": (source.frames_decoded - decoded0) / wall,
         "lag_end_s": lags[-1][1] if lags else 0.0,
         "lag_growth_s": sum(last) / len(last) - sum(third) / len(third),
-        "cpu_per_s": (t.user + t.system - cpu0) / wall, "gaps": len(source.gaps),
+        "cpu_per_s": (t.user + t.system - cpu0) / wall,
+        "gaps": len(source.gaps),
         "stage_s": {k: round(v, 2) for k, v in pipeline.times.as_dict().items()} if pipeline else {},
     }
 
 
 # --- driver ---------------------------------------------------------------------------------
 def run_n(cameras, mode: str, seconds: float) -> list[dict]:
-    procs = [subprocess.Popen([sys.executable, __file__, "--worker", cam.url, "--mode", mode,
-                               "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
-             for cam in cameras]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", cam.url, "--mode", mode, "--seconds", str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for cam in cameras
+    ]
     results = []
     for p in procs:
         out, _ = p.communicate(timeout=seconds + 120)
@@ -142,9 +183,11 @@ def run_n(cameras, mode: str, seconds: float) -> list[dict]:
 def summary(n: int, mode: str, rs: list[dict]) -> tuple[str, bool]:
     mean = lambda key: sum(r[key] for r in rs) / len(rs)  # noqa: E731
     ok = all(r["analysed_fps"] >= FPS - 0.1 and r["lag_growth_s"] < 1.0 and not r["gaps"] for r in rs)
-    line = (f"{n:>2} {mode:<8} {min(r['analysed_fps'] for r in rs):>8.2f} {mean('analysed_fps'):>8.2f} "
-            f"{mean('decoded_fps'):>8.1f} {max(r['lag_end_s'] for r in rs):>8.2f} "
-            f"{max(r['lag_growth_s'] for r in rs):>+9.2f} {mean('cpu_per_s'):>8.3f}  {'yes' if ok else 'NO'}")
+    line = (
+        f"{n:>2} {mode:<8} {min(r['analysed_fps'] for r in rs):>8.2f} {mean('analysed_fps'):>8.2f} "
+        f"{mean('decoded_fps'):>8.1f} {max(r['lag_end_s'] for r in rs):>8.2f} "
+        f"{max(r['lag_growth_s'] for r in rs):>+9.2f} {mean('cpu_per_s'):>8.3f}  {'yes' if ok else 'NO'}"
+    )
     return line, ok
 
 
@@ -168,11 +211,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vigie-live-") as tmp:
         clip = make_clip(Path(tmp) / "pets09_720p25.mp4")
         load = os.getloadavg()
-        print(f"{os.cpu_count()} CPUs, load average {load[0]:.2f} at start (other jobs included); "
-              f"streams: 1280x720 H.264 25 fps over local RTSP/TCP; detector {det.type}; "
-              f"{args.seconds:.0f} s measured per analysis run, {args.decode_seconds:.0f} s per decode-only run, "
-              f"after {WARMUP_S:.0f} s warm-up", flush=True)
-        header = (" N mode     min a.fps mean a.fps dec.fps  lag end  lag grow  cpu s/s  real time")
+        print(
+            f"{os.cpu_count()} CPUs, load average {load[0]:.2f} at start (other jobs included); "
+            f"streams: 1280x720 H.264 25 fps over local RTSP/TCP; detector {det.type}; "
+            f"{args.seconds:.0f} s measured per analysis run, {args.decode_seconds:.0f} s per decode-only run, "
+            f"after {WARMUP_S:.0f} s warm-up",
+            flush=True,
+        )
+        header = " N mode     min a.fps mean a.fps dec.fps  lag end  lag grow  cpu s/s  real time"
         print(header, flush=True)
         capacity = 0
         for n in range(1, args.max_n + 1):
@@ -192,8 +238,10 @@ def main() -> None:
             if not ok:
                 break
             capacity = n
-        print(f"capacity: {capacity} stream(s) of 720p 25 fps analysed in real time at {FPS:.0f} frames/s each "
-              f"(load average now {os.getloadavg()[0]:.2f})")
+        print(
+            f"capacity: {capacity} stream(s) of 720p 25 fps analysed in real time at {FPS:.0f} frames/s each "
+            f"(load average now {os.getloadavg()[0]:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ and where the errors come from.
 
 Run: .venv/bin/python bench/mot_accuracy.py [--json]   (make bench runs it)
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -90,7 +90,10 @@ def main() -> None:
 
     tud = Path(motmetrics.__file__).parent / "data" / "TUD-Campus"
     ref = score(read_mot(tud / "gt.txt"), read_mot(tud / "test.txt"))
-    print(f"metric check, TUD-Campus reference pair: MOTA {ref.mota:.3f} (expected 0.526), IDF1 {ref.idf1:.3f} (expected 0.558)", flush=True)
+    print(
+        f"metric check, TUD-Campus reference pair: MOTA {ref.mota:.3f} (expected 0.526), IDF1 {ref.idf1:.3f} (expected 0.558)",
+        flush=True,
+    )
 
     site = load_site(ROOT / "examples" / "nimes-demo.yaml")
     det = site.detector_for("nimes-esplanade-01")
@@ -101,9 +104,11 @@ def main() -> None:
     hyp = np.array(rows) if rows else np.zeros((0, 7))
     s = score(gt, hyp)
     b = breakdown(gt, hyp)
-    print(f"PETS09-S2L1, all {s.num_frames} frames, {det.type} {getattr(det, 'input_size', '')}: "
-          f"MOTA {s.mota:.3f}  IDF1 {s.idf1:.3f}  ID switches {s.id_switches}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
-          f"({s.false_positives} FP, {s.misses} misses of {s.gt_boxes}; {seconds:.0f} s)")
+    print(
+        f"PETS09-S2L1, all {s.num_frames} frames, {det.type} {getattr(det, 'input_size', '')}: "
+        f"MOTA {s.mota:.3f}  IDF1 {s.idf1:.3f}  ID switches {s.id_switches}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
+        f"({s.false_positives} FP, {s.misses} misses of {s.gt_boxes}; {seconds:.0f} s)"
+    )
     print("recall by person height:")
     for k, v in b["recall_by_height"].items():
         print(f"  {k:>12}: {v['true']:5d} true boxes, recall {v['recall']:.3f}")

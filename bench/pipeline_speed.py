@@ -9,11 +9,11 @@
 Everything runs on one thread (OpenCV, FFmpeg), so the figure is per core.
 Run: .venv/bin/python bench/pipeline_speed.py   (make bench runs it)
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from fractions import Fraction
@@ -21,12 +21,11 @@ from pathlib import Path
 
 import av
 import cv2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vigie.config import AnalysisConfig, load_site  # noqa: E402
+from vigie.config import load_site  # noqa: E402
 from vigie.pipeline import CameraPipeline, run_frames  # noqa: E402
 from vigie.sources.file import FileSource  # noqa: E402
 
@@ -78,13 +77,23 @@ def decode_only(path: Path) -> int:
     return n
 
 
-def pipeline_run(path: Path, site, camera_id: str, frame_step: int, frame_rate: float | None = None, detector_changes=None, **analysis_changes):
+def pipeline_run(
+    path: Path,
+    site,
+    camera_id: str,
+    frame_step: int,
+    frame_rate: float | None = None,
+    detector_changes=None,
+    **analysis_changes,
+):
     """The camera's pipeline over a file, with its detector and analysis settings changed as asked."""
     camera = site.camera(camera_id)
     if frame_rate:
         camera = camera.model_copy(update={"frame_rate": frame_rate})
     if detector_changes:
-        camera = camera.model_copy(update={"detector": site.detector_for(camera_id).model_copy(update=detector_changes)})
+        camera = camera.model_copy(
+            update={"detector": site.detector_for(camera_id).model_copy(update=detector_changes)}
+        )
     analysis = site.analysis_for(camera_id).model_copy(update={"frame_step": frame_step, **analysis_changes})
     camera = camera.model_copy(update={"analysis": analysis})
     site = site.model_copy(update={"cameras": [camera]})
@@ -117,8 +126,11 @@ def main() -> None:
         "pets_stage_seconds": {k: round(v, 2) for k, v in pipe.times.as_dict().items()},
         "pets_tracks": len(tracks),
     }
-    print(f"PETS09 768x576, all {n} frames: decode {res['pets_decode_fps']:.0f} frames/s, full pipeline "
-          f"{res['pets_pipeline_fps']:.1f} frames/s (ratio {res['pets_pipeline_over_decode']:.3f}); stages {res['pets_stage_seconds']}", flush=True)
+    print(
+        f"PETS09 768x576, all {n} frames: decode {res['pets_decode_fps']:.0f} frames/s, full pipeline "
+        f"{res['pets_pipeline_fps']:.1f} frames/s (ratio {res['pets_pipeline_over_decode']:.3f}); stages {res['pets_stage_seconds']}",
+        flush=True,
+    )
 
     # 2. HD H.264 at 25 fps, analysing 5 frames a second: decoding alone, then
     # the pipeline with each speed means added in turn, so each one's share shows.
@@ -126,11 +138,16 @@ def main() -> None:
     duration = args.hd_seconds
     c_hdec, _, _ = cpu_time(lambda: decode_only(hd))
     res.update({"hd_seconds_of_video": duration, "hd_decode_cameras_per_core": duration / c_hdec, "hd_variants": {}})
-    print(f"HD 1920x1080 H.264 25 fps, {duration:.0f} s of video: decoding alone keeps up with "
-          f"{duration / c_hdec:.2f} cameras per core", flush=True)
+    print(
+        f"HD 1920x1080 H.264 25 fps, {duration:.0f} s of video: decoding alone keeps up with "
+        f"{duration / c_hdec:.2f} cameras per core",
+        flush=True,
+    )
     square = {"input_shape": "square"} if site.detector_for(cam).type == "nanodet" else None
     variants = {
-        "full-resolution frames, full decoding, square detector input": dict(max_width=None, fast_decode=False, detector_changes=square),
+        "full-resolution frames, full decoding, square detector input": dict(
+            max_width=None, fast_decode=False, detector_changes=square
+        ),
         "+ no deblocking filter": dict(max_width=None, fast_decode=True, detector_changes=square),
         "+ frames shrunk to 960 px while decoding": dict(fast_decode=True, detector_changes=square),
         "+ detector input at the frame's aspect, 416x256 (default)": dict(fast_decode=True),
@@ -138,19 +155,38 @@ def main() -> None:
     }
     for label, changes in variants.items():
         c, _, (p, _) = cpu_time(lambda: pipeline_run(hd, site, cam, 5, 25.0, **changes))
-        res["hd_variants"][label] = {"cameras_per_core": duration / c, "ratio_to_decode": c_hdec / c,
-                                     "stage_seconds": {k: round(v, 2) for k, v in p.times.as_dict().items()}}
-        print(f"  pipeline at 5 frames/s, {label}: {duration / c:.2f} cameras per core "
-              f"(ratio to decoding alone {c_hdec / c:.3f}); stages {res['hd_variants'][label]['stage_seconds']}", flush=True)
+        res["hd_variants"][label] = {
+            "cameras_per_core": duration / c,
+            "ratio_to_decode": c_hdec / c,
+            "stage_seconds": {k: round(v, 2) for k, v in p.times.as_dict().items()},
+        }
+        print(
+            f"  pipeline at 5 frames/s, {label}: {duration / c:.2f} cameras per core "
+            f"(ratio to decoding alone {c_hdec / c:.3f}); stages {res['hd_variants'][label]['stage_seconds']}",
+            flush=True,
+        )
     # A camera's sub-stream (IP cameras send a second, small stream for analytics).
     sub = make_hd(PETS, OUT / "pets09_sub640_25fps.mp4", args.hd_seconds, size=(640, 360))
-    with_sub = site.model_copy(update={"cameras": [site.camera(cam).model_copy(update={
-        "source": str(hd), "substream": str(sub), "main_stream_size": (1920, 1080)})]})
+    with_sub = site.model_copy(
+        update={
+            "cameras": [
+                site.camera(cam).model_copy(
+                    update={"source": str(hd), "substream": str(sub), "main_stream_size": (1920, 1080)}
+                )
+            ]
+        }
+    )
     c, _, (p, _) = cpu_time(lambda: pipeline_run(sub, with_sub, cam, 5, 25.0))
-    res["hd_variants"]["sub-stream 640x360"] = {"cameras_per_core": duration / c, "ratio_to_decode": c_hdec / c,
-                                                "stage_seconds": {k: round(v, 2) for k, v in p.times.as_dict().items()}}
-    print(f"  pipeline at 5 frames/s on the camera's 640x360 sub-stream instead: {duration / c:.2f} cameras per core "
-          f"(ratio to decoding the HD stream alone {c_hdec / c:.3f}); stages {res['hd_variants']['sub-stream 640x360']['stage_seconds']}", flush=True)
+    res["hd_variants"]["sub-stream 640x360"] = {
+        "cameras_per_core": duration / c,
+        "ratio_to_decode": c_hdec / c,
+        "stage_seconds": {k: round(v, 2) for k, v in p.times.as_dict().items()},
+    }
+    print(
+        f"  pipeline at 5 frames/s on the camera's 640x360 sub-stream instead: {duration / c:.2f} cameras per core "
+        f"(ratio to decoding the HD stream alone {c_hdec / c:.3f}); stages {res['hd_variants']['sub-stream 640x360']['stage_seconds']}",
+        flush=True,
+    )
     if args.json:
         print(json.dumps(res))
 

@@ -17,6 +17,7 @@ video, never on ground-truth identities.
 
 Run: .venv/bin/python bench/reid_accuracy.py [--json]   (make bench runs it)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,22 +61,35 @@ def main() -> int:
     for split in ("sequence", "identity"):
         for merged in (False, True):
             ids = np.array([merge.get(int(i), int(i)) if merged else int(i) for i in gt[:, 1]])
-            row = {"split": split, "same_person_merged": merged,
-                   "variants": [{"name": v, **evaluate_variant(feats[v], frames, ids, split)} for v in VARIANTS]}
+            row = {
+                "split": split,
+                "same_person_merged": merged,
+                "variants": [{"name": v, **evaluate_variant(feats[v], frames, ids, split)} for v in VARIANTS],
+            }
             results.append(row)
-    out = {"protocols": results, "adaptation": adapt.as_dict(), "seconds": {"analysis_and_adaptation": t1 - t0, "describe_gt": t2 - t1}}
+    out = {
+        "protocols": results,
+        "adaptation": adapt.as_dict(),
+        "seconds": {"analysis_and_adaptation": t1 - t0, "describe_gt": t2 - t1},
+    }
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"Adaptation: {adapt.tracks} Vigie tracks, {adapt.crops} crops, {adapt.negative_pairs} negative pairs, "
-          f"{adapt.seconds:.2f} s to train ({t1 - t0:.0f} s with the analysis); describing {len(gt)} GT boxes: {t2 - t1:.0f} s")
+    print(
+        f"Adaptation: {adapt.tracks} Vigie tracks, {adapt.crops} crops, {adapt.negative_pairs} negative pairs, "
+        f"{adapt.seconds:.2f} s to train ({t1 - t0:.0f} s with the analysis); describing {len(gt)} GT boxes: {t2 - t1:.0f} s"
+    )
     for r in results:
         n = r["variants"][0]["tracklet"]["queries"]
-        print(f"\n{r['split']} halves, {'same-person ids merged' if r['same_person_merged'] else 'GT ids as given'} ({n} identities queried)")
+        print(
+            f"\n{r['split']} halves, {'same-person ids merged' if r['same_person_merged'] else 'GT ids as given'} ({n} identities queried)"
+        )
         print(f"  {'variant':<9} {'crop r1':>8} {'r5':>6} {'mAP':>6} | {'tracklet r1':>11} {'r5':>6} {'mAP':>6}")
         for v in r["variants"]:
             c, t = v["crop"], v["tracklet"]
-            print(f"  {v['name']:<9} {c['rank1']:>8.3f} {c['rank5']:>6.3f} {c['map']:>6.3f} | {t['rank1']:>11.3f} {t['rank5']:>6.3f} {t['map']:>6.3f}")
+            print(
+                f"  {v['name']:<9} {c['rank1']:>8.3f} {c['rank5']:>6.3f} {c['map']:>6.3f} | {t['rank1']:>11.3f} {t['rank5']:>6.3f} {t['map']:>6.3f}"
+            )
     return 0
 
 

@@ -19,6 +19,7 @@ S2L1 (people walking) has a single default gathering to find.
 
 Run: .venv/bin/python bench/rules_gathering_pets09.py [--list]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,9 +69,18 @@ def truth_tracks(gt: np.ndarray, start, fps: float) -> list[RuleTrack]:
     for tid in np.unique(gt[:, 1]).astype(int):
         rows = gt[gt[:, 1] == tid]
         rows = rows[np.argsort(rows[:, 0])]
-        out.append(RuleTrack(int(tid), "person", [
-            TrackPoint(int(f) - 1, start + timedelta(seconds=(f - 1) / fps), (x, y, x + w, y + h), 1.0, (wx, wy))
-            for f, _, x, y, w, h, _, wx, wy, *_ in rows]))
+        out.append(
+            RuleTrack(
+                int(tid),
+                "person",
+                [
+                    TrackPoint(
+                        int(f) - 1, start + timedelta(seconds=(f - 1) / fps), (x, y, x + w, y + h), 1.0, (wx, wy)
+                    )
+                    for f, _, x, y, w, h, _, wx, wy, *_ in rows
+                ],
+            )
+        )
     return out
 
 
@@ -109,7 +119,9 @@ def match(found, reference, mapping, members: bool) -> int:
     for i, v in enumerate(found):
         for j, r in enumerate(reference):
             tiou = time_iou(v, r)
-            if tiou >= MIN_TIME_IOU and (not members or members_overlap(v.track_ids, r.track_ids, mapping) >= MIN_MEMBER_OVERLAP):
+            if tiou >= MIN_TIME_IOU and (
+                not members or members_overlap(v.track_ids, r.track_ids, mapping) >= MIN_MEMBER_OVERLAP
+            ):
                 pairs.append((tiou, i, j))
     used_v, used_r = set(), set()
     for _, i, j in sorted(pairs, reverse=True):
@@ -133,28 +145,39 @@ def main() -> None:
     reference_tracks = truth_tracks(gt, camera.recording_start, camera.frame_rate)
     tracks, seconds = vigie_tracks(site)
     mapping = identity_map(tracks, gt)
-    print(f"PETS09-S2L1, {len(tracks)} Vigie person tracks ({len(mapping)} mapped to {len(set(mapping.values()))} of "
-          f"{len(reference_tracks)} truth identities; pipeline {seconds:.0f} s)")
+    print(
+        f"PETS09-S2L1, {len(tracks)} Vigie person tracks ({len(mapping)} mapped to {len(set(mapping.values()))} of "
+        f"{len(reference_tracks)} truth identities; pipeline {seconds:.0f} s)"
+    )
     context = RuleContext(CAMERA, (768, 576))
-    print(f"{'N':>2} {'R m':>4} {'T s':>4} | {'ref':>3} {'vigie':>5} {'match':>5} {'prec':>5} {'recall':>6} | "
-          f"{'time-only prec':>14} {'recall':>6}")
+    print(
+        f"{'N':>2} {'R m':>4} {'T s':>4} | {'ref':>3} {'vigie':>5} {'match':>5} {'prec':>5} {'recall':>6} | "
+        f"{'time-only prec':>14} {'recall':>6}"
+    )
     listing = []
     for n, r, t in SETTINGS:
         config = GatheringConfig(name="bench", min_people=n, radius_m=r, min_duration_s=t)
         ref = gathering(config, reference_tracks, context)
         found = gathering(config, tracks, context)
         m, mt = match(found, ref, mapping, True), match(found, ref, mapping, False)
-        print(f"{n:>2} {r:>4.1f} {t:>4.0f} | {len(ref):>3} {len(found):>5} {m:>5} {ratio(m, len(found)):>5} "
-              f"{ratio(m, len(ref)):>6} | {ratio(mt, len(found)):>14} {ratio(mt, len(ref)):>6}")
+        print(
+            f"{n:>2} {r:>4.1f} {t:>4.0f} | {len(ref):>3} {len(found):>5} {m:>5} {ratio(m, len(found)):>5} "
+            f"{ratio(m, len(ref)):>6} | {ratio(mt, len(found)):>14} {ratio(mt, len(ref)):>6}"
+        )
         listing.append(((n, r, t), ref, found))
     if args.list:
         start = camera.recording_start
         for (n, r, t), ref, found in listing:
             print(f"\nN={n} R={r} T={t}")
-            for label, events, name in (("ref  ", ref, lambda i: i), ("vigie", found, lambda i: f"{i}->{mapping.get(i, '?')}")):
+            for label, events, name in (
+                ("ref  ", ref, lambda i: i),
+                ("vigie", found, lambda i: f"{i}->{mapping.get(i, '?')}"),
+            ):
                 for e in events:
-                    print(f"  {label} {(e.start - start).total_seconds():6.1f}-{(e.end - start).total_seconds():6.1f} s "
-                          f"peak {e.details['peak_size']}  members {', '.join(str(name(i)) for i in e.track_ids)}")
+                    print(
+                        f"  {label} {(e.start - start).total_seconds():6.1f}-{(e.end - start).total_seconds():6.1f} s "
+                        f"peak {e.details['peak_size']}  members {', '.join(str(name(i)) for i in e.track_ids)}"
+                    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ frame, "out" towards the left (see vigie.rules.geometry's convention).
 
 Run: .venv/bin/python bench/rules_lines_pets09.py [--tolerance 1.0] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,16 @@ def gt_tracks(camera) -> list[RuleTrack]:
     for tid in map(int, np.unique(gt[:, 1])):
         rows = gt[gt[:, 1] == tid]
         rows = rows[np.argsort(rows[:, 0])]
-        points = [TrackPoint(int(f) - 1, camera.recording_start + timedelta(seconds=(f - 1) / camera.frame_rate),
-                             (x, y, x + w, y + h), 1.0, (wx, wy))
-                  for f, _, x, y, w, h, _, wx, wy, _ in rows.tolist()]
+        points = [
+            TrackPoint(
+                int(f) - 1,
+                camera.recording_start + timedelta(seconds=(f - 1) / camera.frame_rate),
+                (x, y, x + w, y + h),
+                1.0,
+                (wx, wy),
+            )
+            for f, _, x, y, w, h, _, wx, wy, _ in rows.tolist()
+        ]
         tracks.append(RuleTrack(tid, "person", points))
     return tracks
 
@@ -83,8 +91,9 @@ def match(true_s: list[float], found_s: list[float], tolerance: float) -> list[f
     return [float(cost[r, c]) for r, c in zip(rows, cols) if cost[r, c] <= tolerance]
 
 
-def compare(config: LineCrossingConfig, truth: list[RuleTrack], found: list[RuleTrack], ctx: RuleContext,
-            tolerance: float) -> list[dict]:
+def compare(
+    config: LineCrossingConfig, truth: list[RuleTrack], found: list[RuleTrack], ctx: RuleContext, tolerance: float
+) -> list[dict]:
     """Per direction, then both: counts, and events matched in time (a crossing only matches one of its direction)."""
     t0 = min(p.timestamp for t in truth for p in t.points)
     true_events, found_events = line_crossing(config, truth, ctx), line_crossing(config, found, ctx)
@@ -100,12 +109,18 @@ def compare(config: LineCrossingConfig, truth: list[RuleTrack], found: list[Rule
         n_true = sum(len(per[d][0]) for d in ds)
         n_found = sum(len(per[d][1]) for d in ds)
         matched = [dt for d in ds for dt in dts[d]]
-        rows.append({
-            "line": config.name, "direction": direction, "truth": n_true, "vigie": n_found, "matched": len(matched),
-            "precision": len(matched) / n_found if n_found else None,
-            "recall": len(matched) / n_true if n_true else None,
-            "median_abs_dt_s": float(np.median(matched)) if matched else None,
-        })
+        rows.append(
+            {
+                "line": config.name,
+                "direction": direction,
+                "truth": n_true,
+                "vigie": n_found,
+                "matched": len(matched),
+                "precision": len(matched) / n_found if n_found else None,
+                "recall": len(matched) / n_true if n_true else None,
+                "median_abs_dt_s": float(np.median(matched)) if matched else None,
+            }
+        )
     return rows
 
 
@@ -124,16 +139,22 @@ def main() -> None:
     ctx = RuleContext(CAMERA, (768, 576))
     truth = gt_tracks(camera)
     found, seconds = vigie_tracks(site)
-    print(f"PETS09-S2L1, 795 frames, {site.detector_for(CAMERA).type}: {len(found)} Vigie person tracks "
-          f"({seconds:.0f} s), {len(truth)} true identities; match window {args.tolerance:g} s")
+    print(
+        f"PETS09-S2L1, 795 frames, {site.detector_for(CAMERA).type}: {len(found)} Vigie person tracks "
+        f"({seconds:.0f} s), {len(truth)} true identities; match window {args.tolerance:g} s"
+    )
     rows = []
     for name, line in LINES.items():
         config = LineCrossingConfig(name=name, line=line, classes=["person"])
         rows += compare(config, truth, found, ctx, args.tolerance)
-    print(f"{'line':<14}{'dir':<6}{'truth':>6}{'vigie':>7}{'matched':>9}{'precision':>11}{'recall':>8}{'med |dt| s':>12}")
+    print(
+        f"{'line':<14}{'dir':<6}{'truth':>6}{'vigie':>7}{'matched':>9}{'precision':>11}{'recall':>8}{'med |dt| s':>12}"
+    )
     for r in rows:
-        print(f"{r['line']:<14}{r['direction']:<6}{r['truth']:>6}{r['vigie']:>7}{r['matched']:>9}"
-              f"{fmt(r['precision']):>11}{fmt(r['recall']):>8}{fmt(r['median_abs_dt_s'], '.2f'):>12}")
+        print(
+            f"{r['line']:<14}{r['direction']:<6}{r['truth']:>6}{r['vigie']:>7}{r['matched']:>9}"
+            f"{fmt(r['precision']):>11}{fmt(r['recall']):>8}{fmt(r['median_abs_dt_s'], '.2f'):>12}"
+        )
     if args.json:
         print(json.dumps({"tolerance_s": args.tolerance, "pipeline_seconds": seconds, "rows": rows}))
 

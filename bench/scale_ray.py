@@ -27,6 +27,7 @@ Each is analysed as the demo's esplanade camera at every frame:
 Run: .venv/bin/python bench/scale_ray.py [--recordings pets4,hour] [--chunk-s 300]
      .venv/bin/python bench/scale_ray.py --fault [--chunk-s 60] [--kill-after 40]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,12 +47,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from stored_tracks import stored_tracks, track_attributes  # noqa: E402
+
 from vigie.config import load_site  # noqa: E402
 from vigie.scale.chunks import same_object  # noqa: E402
 from vigie.scale.local import LocalExecutor  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
 from vigie.types import TrackSummary  # noqa: E402
-from stored_tracks import stored_tracks, track_attributes  # noqa: E402
 
 VTEST = ROOT.parent / "shared" / "data" / "pets09-s2l1" / "vtest.avi"
 SITE = ROOT / "examples" / "nimes-demo.yaml"
@@ -67,7 +69,7 @@ def pets09_frames() -> list[np.ndarray]:
 
 
 def assemble_pets4(path: Path, frames: list[np.ndarray]) -> int:
-    swapped = frames[len(frames) // 2:] + frames[:len(frames) // 2]
+    swapped = frames[len(frames) // 2 :] + frames[: len(frames) // 2]
     sequence = frames + frames[::-1] + swapped + swapped[::-1]
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx264", rate=FPS)
@@ -93,11 +95,16 @@ def stored(data_dir: Path) -> list[TrackSummary]:
 
 def compare_matched(reference: list[TrackSummary], other: list[TrackSummary]) -> dict:
     """Tracks of `reference` with no (or several) tracks of `other` over the same boxes, and the reverse."""
+
     def once(t, pool):
         return sum(same_object(t, u) and same_object(u, t) for u in pool) == 1
-    return {"reference": len(reference), "other": len(other),
-            "reference_unmatched": sum(not once(t, other) for t in reference),
-            "other_unmatched": sum(not once(u, reference) for u in other)}
+
+    return {
+        "reference": len(reference),
+        "other": len(other),
+        "reference_unmatched": sum(not once(t, other) for t in reference),
+        "other_unmatched": sum(not once(u, reference) for u in other),
+    }
 
 
 def analyse(executor, video: Path, site, data: Path) -> tuple[float, object]:
@@ -120,14 +127,24 @@ def speed_up(work: Path, video: Path, site, chunk_s: float) -> dict:
     finally:
         ray_executor.close()
     same = compare_matched(stored(work / "local"), stored(work / "ray"))
-    return {"frames": local_report.frames_decoded, "local_s": local_s, "ray_s": ray_s, "ray_startup_s": startup_s,
-            "speed_up": local_s / ray_s, "speed_up_with_startup": local_s / (ray_s + startup_s), "ray_workers": workers,
-            "chunk_s": chunk_s, "ray_frames_analysed": ray_report.frames_analysed,
-            "local_frames_analysed": local_report.frames_analysed, "tracks": same}
+    return {
+        "frames": local_report.frames_decoded,
+        "local_s": local_s,
+        "ray_s": ray_s,
+        "ray_startup_s": startup_s,
+        "speed_up": local_s / ray_s,
+        "speed_up_with_startup": local_s / (ray_s + startup_s),
+        "ray_workers": workers,
+        "chunk_s": chunk_s,
+        "ray_frames_analysed": ray_report.frames_analysed,
+        "local_frames_analysed": local_report.frames_analysed,
+        "tracks": same,
+    }
 
 
 def fault(work: Path, video: Path, site, chunk_s: float, kill_after: float) -> dict:
     from ray_local_cluster import LocalCluster
+
     from vigie.scale.ray_cluster import RayExecutor
 
     cluster = LocalCluster(work)
@@ -143,9 +160,15 @@ def fault(work: Path, video: Path, site, chunk_s: float, kill_after: float) -> d
             runner.join()
         clean, killed = stored(work / "clean"), stored(work / "killed")
         a, b = set(map(track_attributes, clean)), [track_attributes(t) for t in killed]
-        return {"uninterrupted_s": clean_s, "interrupted_s": result["run"][0], "killed_after_s": kill_after,
-                "tracks_uninterrupted": len(clean), "tracks_interrupted": len(killed),
-                "lost": len(a - set(b)), "duplicated": len(b) - len(set(b)) + sum(x not in a for x in b)}
+        return {
+            "uninterrupted_s": clean_s,
+            "interrupted_s": result["run"][0],
+            "killed_after_s": kill_after,
+            "tracks_uninterrupted": len(clean),
+            "tracks_interrupted": len(killed),
+            "lost": len(a - set(b)),
+            "duplicated": len(b) - len(set(b)) + sum(x not in a for x in b),
+        }
     finally:
         cluster.stop()
 
@@ -164,7 +187,7 @@ def main() -> int:
     try:
         frames = None
         videos = {}
-        for name in (["pets4"] if args.fault else args.recordings.split(",")):
+        for name in ["pets4"] if args.fault else args.recordings.split(","):
             video = work / f"{name}.mp4"
             if not video.exists():
                 frames = frames or pets09_frames()
@@ -178,19 +201,27 @@ def main() -> int:
             videos[name] = video
         figures = {}
         if args.fault:
-            figures["fault"] = f = fault(work, videos["pets4"], site_for(videos["pets4"]), args.chunk_s or 60.0, args.kill_after)
-            print(f"fault: worker node killed {f['killed_after_s']:.0f} s in; tracks {f['tracks_interrupted']} vs "
-                  f"{f['tracks_uninterrupted']} uninterrupted; lost {f['lost']}, duplicated {f['duplicated']}; "
-                  f"wall {f['interrupted_s']:.1f} s vs {f['uninterrupted_s']:.1f} s")
+            figures["fault"] = f = fault(
+                work, videos["pets4"], site_for(videos["pets4"]), args.chunk_s or 60.0, args.kill_after
+            )
+            print(
+                f"fault: worker node killed {f['killed_after_s']:.0f} s in; tracks {f['tracks_interrupted']} vs "
+                f"{f['tracks_uninterrupted']} uninterrupted; lost {f['lost']}, duplicated {f['duplicated']}; "
+                f"wall {f['interrupted_s']:.1f} s vs {f['uninterrupted_s']:.1f} s"
+            )
         for name, video in videos.items() if not args.fault else ():
             figures[name] = s = speed_up(work / name, video, site_for(video), args.chunk_s or 300.0)
             print(f"\n{name}: {s['frames']} frames at {FPS} fps ({s['frames'] / FPS / 60:.1f} min)")
             print("| executor | wall s | ratio to local | frames analysed |\n|---|---|---|---|")
             print(f"| local (1 process, baseline) | {s['local_s']:.1f} | 1.00 | {s['local_frames_analysed']} |")
-            print(f"| ray ({s['ray_workers']} actors, {s['chunk_s']:.0f} s chunks) | {s['ray_s']:.1f} | "
-                  f"{s['speed_up']:.2f}x | {s['ray_frames_analysed']} |")
-            print(f"| ray, counting its start-up ({s['ray_startup_s']:.1f} s) | {s['ray_s'] + s['ray_startup_s']:.1f} | "
-                  f"{s['speed_up_with_startup']:.2f}x | |")
+            print(
+                f"| ray ({s['ray_workers']} actors, {s['chunk_s']:.0f} s chunks) | {s['ray_s']:.1f} | "
+                f"{s['speed_up']:.2f}x | {s['ray_frames_analysed']} |"
+            )
+            print(
+                f"| ray, counting its start-up ({s['ray_startup_s']:.1f} s) | {s['ray_s'] + s['ray_startup_s']:.1f} | "
+                f"{s['speed_up_with_startup']:.2f}x | |"
+            )
             print(f"tracks: {s['tracks']}")
         OUT.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(figures, indent=2, default=str))

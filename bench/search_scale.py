@@ -27,6 +27,7 @@ The store goes under --workdir (default /tmp/vigie-search-bench), deleted at the
 (--reuse then measures it again without refilling). Queries run on the index as a server holds it:
 read back from disk into memory (engine.get_index(preload=True)).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,10 +55,32 @@ from vigie.types import TRACKED_CLASSES  # noqa: E402
 CAMERAS, COMMUNES, GROUPS, DAYS = 600, 15, 15, 30
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 CLASS_P = {"person": 0.68, "car": 0.22, "bicycle": 0.04, "motorcycle": 0.02, "bus": 0.01, "truck": 0.03}
-CLOTHES_P = {"black": 0.26, "grey": 0.17, "blue": 0.16, "white": 0.12, "red": 0.06, "brown": 0.05, "green": 0.04,
-             "purple": 0.03, "pink": 0.03, "yellow": 0.03, "orange": 0.05}
-BODY_P = {"white": 0.30, "grey": 0.25, "black": 0.22, "blue": 0.08, "red": 0.07, "brown": 0.02, "green": 0.02,
-          "yellow": 0.01, "orange": 0.01, "purple": 0.01, "pink": 0.01}
+CLOTHES_P = {
+    "black": 0.26,
+    "grey": 0.17,
+    "blue": 0.16,
+    "white": 0.12,
+    "red": 0.06,
+    "brown": 0.05,
+    "green": 0.04,
+    "purple": 0.03,
+    "pink": 0.03,
+    "yellow": 0.03,
+    "orange": 0.05,
+}
+BODY_P = {
+    "white": 0.30,
+    "grey": 0.25,
+    "black": 0.22,
+    "blue": 0.08,
+    "red": 0.07,
+    "brown": 0.02,
+    "green": 0.02,
+    "yellow": 0.01,
+    "orange": 0.01,
+    "purple": 0.01,
+    "pink": 0.01,
+}
 HOURLY = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.5, 3, 4, 4, 4, 4.5, 5, 5, 4.5, 4.5, 5, 5.5, 5, 4, 3, 2.5, 2, 1.5])
 CENTRES = 1024
 CHUNK = 250_000
@@ -87,8 +110,17 @@ class City:
         self.dim = dim
 
     def cameras(self) -> list[CameraConfig]:
-        return [CameraConfig(id=cid, name=f"Camera {i}", lat=43.8 + i * 1e-4, lon=4.3 + i * 1e-4, commune=f"commune-{self.commune[i]:02d}",
-                             group=f"sector-{self.group[i]:02d}") for i, cid in enumerate(self.ids)]
+        return [
+            CameraConfig(
+                id=cid,
+                name=f"Camera {i}",
+                lat=43.8 + i * 1e-4,
+                lon=4.3 + i * 1e-4,
+                commune=f"commune-{self.commune[i]:02d}",
+                group=f"sector-{self.group[i]:02d}",
+            )
+            for i, cid in enumerate(self.ids)
+        ]
 
     def times(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Sorted first-seen times (µs) over DAYS days, following the hourly profile."""
@@ -115,21 +147,44 @@ class City:
         first = np.char.add(np.datetime_as_string(t0.astype("datetime64[us]"), unit="us"), "Z").tolist()
         last = np.char.add(np.datetime_as_string(t1.astype("datetime64[us]"), unit="us"), "Z").tolist()
         cell = rng.integers(0, 63, m)
-        cells = ((np.uint64(1) << cell.astype(np.uint64)) | (np.uint64(1) << (cell + 1).astype(np.uint64))).view(np.int64)
+        cells = ((np.uint64(1) << cell.astype(np.uint64)) | (np.uint64(1) << (cell + 1).astype(np.uint64))).view(
+            np.int64
+        )
         cam_ids = [self.ids[c] for c in cam]
         speed_m = [s if ok else None for s, ok in zip(speed.tolist(), self.calibrated[cam].tolist())]
         directions = [COMPASS[d] if d < 8 else None for d in direction.tolist()]
         classes = [TRACKED_CLASSES[c] for c in cls.tolist()]
         thumbs = [f"thumbnails/{c}/{i}.jpg" for c, i in zip(cam_ids, ids.tolist())]
-        track_rows = list(zip(ids.tolist(), analysis.tolist(), cam_ids, ids.tolist(), classes, first, last, dwell.tolist(),
-                              height.tolist(), (height * 0.4).tolist(), directions, speed_px.tolist(), speed_m,
-                              [1] * m, thumbs, cells.tolist(), [1920] * m, [1080] * m))
+        track_rows = list(
+            zip(
+                ids.tolist(),
+                analysis.tolist(),
+                cam_ids,
+                ids.tolist(),
+                classes,
+                first,
+                last,
+                dwell.tolist(),
+                height.tolist(),
+                (height * 0.4).tolist(),
+                directions,
+                speed_px.tolist(),
+                speed_m,
+                [1] * m,
+                thumbs,
+                cells.tolist(),
+                [1920] * m,
+                [1080] * m,
+            )
+        )
         colour_rows = self._colours(rng, ids, person)
         z = rng.integers(0, CENTRES, m)
-        v = self.centres[z] + rng.normal(0, 1.0 / np.sqrt(self.dim), (m, self.dim)).astype(np.float32)  # cosine ~0.7 to its centre
+        v = self.centres[z] + rng.normal(0, 1.0 / np.sqrt(self.dim), (m, self.dim)).astype(
+            np.float32
+        )  # cosine ~0.7 to its centre
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         blob, size = v.astype("<f4").tobytes(), self.dim * 4
-        vector_rows = [(tid, MODEL, blob[k * size:(k + 1) * size]) for k, tid in enumerate(ids.tolist())]
+        vector_rows = [(tid, MODEL, blob[k * size : (k + 1) * size]) for k, tid in enumerate(ids.tolist())]
         return track_rows, colour_rows, vector_rows
 
     @staticmethod
@@ -147,8 +202,14 @@ class City:
         colour = np.concatenate([p[3] for p in parts])
         order = np.lexsort((rank, part_no, tid))  # the table's key order: appends only
         names = np.array(("upper", "lower", "body"))
-        return list(zip(tid[order].tolist(), names[part_no[order]].tolist(), rank[order].tolist(),
-                        np.array(PALETTE)[colour[order]].tolist()))
+        return list(
+            zip(
+                tid[order].tolist(),
+                names[part_no[order]].tolist(),
+                rank[order].tolist(),
+                np.array(PALETTE)[colour[order]].tolist(),
+            )
+        )
 
 
 def fill(store: SQLiteStore, city: City, n: int, seed: int) -> float:
@@ -156,11 +217,25 @@ def fill(store: SQLiteStore, city: City, n: int, seed: int) -> float:
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
     store.upsert_cameras(city.cameras())
-    analyses = [(cam * DAYS + day + 1, city.ids[cam], f"/recordings/{city.ids[cam]}/{day:02d}.mp4", f"{cam:03d}{day:02d}".ljust(64, "0"),
-                 "complete", now_iso(), now_iso()) for cam in range(CAMERAS) for day in range(DAYS)]
+    analyses = [
+        (
+            cam * DAYS + day + 1,
+            city.ids[cam],
+            f"/recordings/{city.ids[cam]}/{day:02d}.mp4",
+            f"{cam:03d}{day:02d}".ljust(64, "0"),
+            "complete",
+            now_iso(),
+            now_iso(),
+        )
+        for cam in range(CAMERAS)
+        for day in range(DAYS)
+    ]
 
     def setup(conn):
-        conn.executemany("INSERT INTO analyses (id, camera_id, source, fingerprint, status, started_at, finished_at) VALUES (?,?,?,?,?,?,?)", analyses)
+        conn.executemany(
+            "INSERT INTO analyses (id, camera_id, source, fingerprint, status, started_at, finished_at) VALUES (?,?,?,?,?,?,?)",
+            analyses,
+        )
 
     for pragma in ("PRAGMA synchronous = OFF", "PRAGMA cache_size = -1048576"):  # bulk load: 1 GiB of page cache
         store.write(lambda conn, p=pragma: conn.execute(p)).result()
@@ -169,13 +244,15 @@ def fill(store: SQLiteStore, city: City, n: int, seed: int) -> float:
     pending = []
     with tqdm(total=n, desc=f"fill {n:,}", unit="track", unit_scale=True) as bar:
         for start in range(0, n, CHUNK):
-            tracks, colours, vectors = city.tracks(rng, start + 1, times[start:start + CHUNK])
+            tracks, colours, vectors = city.tracks(rng, start + 1, times[start : start + CHUNK])
 
             def job(conn, tracks=tracks, colours=colours, vectors=vectors):
                 conn.executemany(
                     "INSERT INTO tracks (id, analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s, median_height_px,"
                     " median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_path, cells, frame_width, frame_height)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tracks)
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    tracks,
+                )
                 conn.executemany("INSERT INTO track_colours VALUES (?,?,?,?)", colours)
                 conn.executemany("INSERT INTO track_vectors VALUES (?,?,?)", vectors)
 
@@ -193,13 +270,18 @@ def fill(store: SQLiteStore, city: City, n: int, seed: int) -> float:
 def rss_gb() -> tuple[float, float]:
     """(current, peak) resident memory of this process, GB."""
     status = Path("/proc/self/status").read_text()
-    kb = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+    kb = {
+        line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))
+    }
     return kb["VmRSS"] / 1e6, kb["VmHWM"] / 1e6
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
-            "max_ms": round(float(np.max(ms)), 1)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "max_ms": round(float(np.max(ms)), 1),
+    }
 
 
 def exact_top(index, query: SearchQuery, row: int, k: int) -> np.ndarray:
@@ -223,10 +305,23 @@ def query_kinds(rng: np.random.Generator) -> dict:
         return f"sector-{int(rng.integers(0, GROUPS)):02d}"
 
     return {
-        "similar": lambda: ("similar", SearchQuery(classes=["person"], start=(w := window())[0], end=w[1], groups=[group()], limit=50)),
-        "attribute": lambda: ("search", SearchQuery(classes=["person"], upper=[PALETTE[rng.choice(clothes, p=p)]],
-                                                     lower=[PALETTE[rng.choice(clothes, p=p)]], start=(w := window())[0], end=w[1],
-                                                     groups=[group()], sort="relevance", limit=50)),
+        "similar": lambda: (
+            "similar",
+            SearchQuery(classes=["person"], start=(w := window())[0], end=w[1], groups=[group()], limit=50),
+        ),
+        "attribute": lambda: (
+            "search",
+            SearchQuery(
+                classes=["person"],
+                upper=[PALETTE[rng.choice(clothes, p=p)]],
+                lower=[PALETTE[rng.choice(clothes, p=p)]],
+                start=(w := window())[0],
+                end=w[1],
+                groups=[group()],
+                sort="relevance",
+                limit=50,
+            ),
+        ),
         "broad": lambda: ("similar", SearchQuery(classes=["person"], limit=50)),
     }
 
@@ -325,14 +420,20 @@ def main() -> None:
         print(json.dumps(res), flush=True)
         results.append(res)
     print()
-    print(f"{'tracks':>11} {'query':<10} {'p50 ms':>7} {'p95 ms':>7} {'matches':>9} {'method':<11} {'recall@50':>9} {'x scan':>7}")
+    print(
+        f"{'tracks':>11} {'query':<10} {'p50 ms':>7} {'p95 ms':>7} {'matches':>9} {'method':<11} {'recall@50':>9} {'x scan':>7}"
+    )
     for r in results:
         for kind in ("similar", "attribute", "broad"):
             q = r[kind]
-            print(f"{r['tracks']:>11,} {kind:<10} {q['p50_ms']:>7.1f} {q['p95_ms']:>7.1f} {q['mean_matches']:>9,} {q['method']:<11} "
-                  f"{q.get('recall_at_50', float('nan')):>9.3f} {q['speedup_vs_scan_p50']:>7.1f}")
-        print(f"{'':>11} brute-force scan of all vectors (baseline): {r['baseline_scan_ms']:.1f} ms; fill {r['fill_s']} s, "
-              f"build {r.get('build_s')} s, load {r['load_s']} s; index {r['index_gb']} GB, RSS {r['rss_gb']} GB (peak {r['peak_rss_gb']})")
+            print(
+                f"{r['tracks']:>11,} {kind:<10} {q['p50_ms']:>7.1f} {q['p95_ms']:>7.1f} {q['mean_matches']:>9,} {q['method']:<11} "
+                f"{q.get('recall_at_50', float('nan')):>9.3f} {q['speedup_vs_scan_p50']:>7.1f}"
+            )
+        print(
+            f"{'':>11} brute-force scan of all vectors (baseline): {r['baseline_scan_ms']:.1f} ms; fill {r['fill_s']} s, "
+            f"build {r.get('build_s')} s, load {r['load_s']} s; index {r['index_gb']} GB, RSS {r['rss_gb']} GB (peak {r['peak_rss_gb']})"
+        )
 
 
 if __name__ == "__main__":

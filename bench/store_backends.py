@@ -38,6 +38,7 @@ timed sample insert.
 Run: .venv/bin/python bench/store_backends.py [--tracks 1000000] [--sample 20000] [--queries 100] [--reads 300] [--copy] [--keep]
 Writes bench/out/store_backends.json. Temp data under --workdir (default /tmp/vigie-store-bench), deleted unless --keep.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,6 +61,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import search_scale as ss  # noqa: E402
 from pg_server import PG_BIN, PgServer  # noqa: E402
+
 from vigie.describe.colours import PALETTE  # noqa: E402
 from vigie.search import engine  # noqa: E402
 from vigie.search.index import store_generation  # noqa: E402
@@ -68,8 +70,14 @@ from vigie.store.base import StoreBase  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
 from vigie.types import TrackPoint, TrackSummary  # noqa: E402
 
-PG_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "max_connections": "100",
-               "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+PG_SETTINGS = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "4GB",
+    "max_connections": "100",
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+}
 CROP_DIM = 640  # float16: 1,280 bytes a crop, as the describer's base descriptors (BENCHMARKS.md section 16)
 CROPS = 16  # CropSampler's max_crops
 
@@ -80,21 +88,41 @@ def copy_fill(store, city: ss.City, n: int, seed: int) -> float:
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
     store.upsert_cameras(city.cameras())
-    analyses = [(cam * ss.DAYS + day + 1, city.ids[cam], f"/recordings/{city.ids[cam]}/{day:02d}.mp4", f"{cam:03d}{day:02d}".ljust(64, "0"),
-                 "complete", ss.now_iso(), ss.now_iso()) for cam in range(ss.CAMERAS) for day in range(ss.DAYS)]
-    store.write(lambda conn: conn.executemany(
-        "INSERT INTO analyses (id, camera_id, source, fingerprint, status, started_at, finished_at) VALUES (?,?,?,?,?,?,?)", analyses)).result()
+    analyses = [
+        (
+            cam * ss.DAYS + day + 1,
+            city.ids[cam],
+            f"/recordings/{city.ids[cam]}/{day:02d}.mp4",
+            f"{cam:03d}{day:02d}".ljust(64, "0"),
+            "complete",
+            ss.now_iso(),
+            ss.now_iso(),
+        )
+        for cam in range(ss.CAMERAS)
+        for day in range(ss.DAYS)
+    ]
+    store.write(
+        lambda conn: conn.executemany(
+            "INSERT INTO analyses (id, camera_id, source, fingerprint, status, started_at, finished_at) VALUES (?,?,?,?,?,?,?)",
+            analyses,
+        )
+    ).result()
     times = city.times(rng, n)
-    cols = ("id, analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s, median_height_px, median_width_px,"
-            " direction, speed_px_s, speed_m_s, n_points, thumbnail_path, cells, frame_width, frame_height")
+    cols = (
+        "id, analysis_id, camera_id, track_no, class, first_seen, last_seen, dwell_s, median_height_px, median_width_px,"
+        " direction, speed_px_s, speed_m_s, n_points, thumbnail_path, cells, frame_width, frame_height"
+    )
     pending = []
     for start in range(0, n, ss.CHUNK):
-        tracks, colours, vectors = city.tracks(rng, start + 1, times[start:start + ss.CHUNK])
+        tracks, colours, vectors = city.tracks(rng, start + 1, times[start : start + ss.CHUNK])
 
         def job(conn, tracks=tracks, colours=colours, vectors=vectors):
             raw = conn.raw
-            for sql, rows in ((f"COPY tracks ({cols}) FROM STDIN", tracks), ("COPY track_colours FROM STDIN", colours),
-                              ("COPY track_vectors FROM STDIN", vectors)):
+            for sql, rows in (
+                (f"COPY tracks ({cols}) FROM STDIN", tracks),
+                ("COPY track_colours FROM STDIN", colours),
+                ("COPY track_vectors FROM STDIN", vectors),
+            ):
                 with raw.cursor().copy(sql) as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -112,9 +140,11 @@ def after_bulk(store, backend: str, pg: PgServer | None, database: str | None) -
     """What follows a bulk load: PostgreSQL's sequences past the rows, VACUUM ANALYZE; SQLite's writer back to its defaults."""
     out = {}
     if backend == "postgres":
+
         def seqs(conn):
             for table in ("analyses", "tracks"):
                 conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+
         store.write(seqs).result()
         t0 = time.perf_counter()
         pg.admin("VACUUM ANALYZE", database)
@@ -162,28 +192,61 @@ def sample_tracks(city: ss.City, n: int, per_analysis: int, seed: int) -> list[t
             w = h * (0.4 if person else 1.6)
             steps = np.cumsum(rng.normal(0, 3, (m, 2)), axis=0)
             ground = city.calibrated[cam]
-            points = [TrackPoint(seq=j, timestamp=t_first + timedelta(seconds=j / 5),
-                                 xyxy=(float(x0 + dx), float(y0 + dy - h), float(x0 + dx + w), float(y0 + dy)),
-                                 confidence=float(rng.uniform(0.3, 0.95)),
-                                 ground_xy=(float(dx / 30), float(dy / 30)) if ground else None)
-                      for j, (dx, dy) in enumerate(steps.tolist())]
-            v = city.centres[rng.integers(0, ss.CENTRES)] + rng.normal(0, 1.0 / np.sqrt(city.dim), city.dim).astype(np.float32)
+            points = [
+                TrackPoint(
+                    seq=j,
+                    timestamp=t_first + timedelta(seconds=j / 5),
+                    xyxy=(float(x0 + dx), float(y0 + dy - h), float(x0 + dx + w), float(y0 + dy)),
+                    confidence=float(rng.uniform(0.3, 0.95)),
+                    ground_xy=(float(dx / 30), float(dy / 30)) if ground else None,
+                )
+                for j, (dx, dy) in enumerate(steps.tolist())
+            ]
+            v = city.centres[rng.integers(0, ss.CENTRES)] + rng.normal(0, 1.0 / np.sqrt(city.dim), city.dim).astype(
+                np.float32
+            )
             v = (v / np.linalg.norm(v)).astype(np.float32)
             crops = None
             if person:
                 c = rng.random((CROPS, CROP_DIM), dtype=np.float32)
                 crops = (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float16)
             speed_px = float(rng.uniform(10, 60))
-            tracks.append(TrackSummary(
-                camera_id=camera_id, track_no=k + 1, class_name=cls, first_seen=points[0].timestamp, last_seen=points[-1].timestamp,
-                points=points,
-                upper_colours=[PALETTE[c] for c in rng.choice(clothes, int(rng.integers(1, 3)), p=pc, replace=False)] if person else [],
-                lower_colours=[PALETTE[c] for c in rng.choice(clothes, int(rng.integers(1, 3)), p=pc, replace=False)] if person else [],
-                body_colours=[] if person else [PALETTE[c] for c in rng.choice(body, int(rng.integers(1, 3)), p=pb, replace=False)],
-                median_height_px=h, median_width_px=w, direction=COMPASS[int(rng.integers(0, 8))], speed_px_s=speed_px,
-                speed_m_s=speed_px / 25 if ground else None, thumbnail_jpeg=thumbs[k % len(thumbs)], thumbnail_seq=m // 2,
-                frame_size=(1920, 1080), crops=crops, crop_seqs=list(range(0, CROPS * 4, 4)) if person else [],
-                crop_base="bench-base" if person else None, vector=v, vector_model=ss.MODEL))
+            tracks.append(
+                TrackSummary(
+                    camera_id=camera_id,
+                    track_no=k + 1,
+                    class_name=cls,
+                    first_seen=points[0].timestamp,
+                    last_seen=points[-1].timestamp,
+                    points=points,
+                    upper_colours=[
+                        PALETTE[c] for c in rng.choice(clothes, int(rng.integers(1, 3)), p=pc, replace=False)
+                    ]
+                    if person
+                    else [],
+                    lower_colours=[
+                        PALETTE[c] for c in rng.choice(clothes, int(rng.integers(1, 3)), p=pc, replace=False)
+                    ]
+                    if person
+                    else [],
+                    body_colours=[]
+                    if person
+                    else [PALETTE[c] for c in rng.choice(body, int(rng.integers(1, 3)), p=pb, replace=False)],
+                    median_height_px=h,
+                    median_width_px=w,
+                    direction=COMPASS[int(rng.integers(0, 8))],
+                    speed_px_s=speed_px,
+                    speed_m_s=speed_px / 25 if ground else None,
+                    thumbnail_jpeg=thumbs[k % len(thumbs)],
+                    thumbnail_seq=m // 2,
+                    frame_size=(1920, 1080),
+                    crops=crops,
+                    crop_seqs=list(range(0, CROPS * 4, 4)) if person else [],
+                    crop_base="bench-base" if person else None,
+                    vector=v,
+                    vector_model=ss.MODEL,
+                )
+            )
         out.append((camera_id, f"/recordings/sample/{a // per_analysis:04d}.mp4", tracks))
     return out
 
@@ -194,13 +257,17 @@ def insert_sample(store: StoreBase, analyses, batch: int) -> dict:
     t0 = time.perf_counter()
     for camera_id, source, tracks in analyses:
         aid = store.begin_analysis(camera_id, source, f"sample-{source}".ljust(64, "0"))
-        pending = [store.add_tracks(aid, tracks[i:i + batch]) for i in range(0, len(tracks), batch)]
+        pending = [store.add_tracks(aid, tracks[i : i + batch]) for i in range(0, len(tracks), batch)]
         for fut in pending:
             fut.result()
         store.finish_analysis(aid, "complete", len(tracks) * 10, len(tracks) * 5)
     took = time.perf_counter() - t0
-    return {"tracks": n, "seconds": round(took, 2), "tracks_per_s": round(n / took, 1),
-            "points": sum(len(s.points) for _, _, t in analyses for s in t)}
+    return {
+        "tracks": n,
+        "seconds": round(took, 2),
+        "tracks_per_s": round(n / took, 1),
+        "points": sum(len(s.points) for _, _, t in analyses for s in t),
+    }
 
 
 # --- queries ----------------------------------------------------------------------------------------
@@ -219,8 +286,12 @@ def make_queries(index, count: int, seed: int) -> dict[str, list[tuple[str, Sear
 
 
 def stats(ms: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2),
-            "mean_ms": round(float(np.mean(ms)), 2), "n": len(ms)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "mean_ms": round(float(np.mean(ms)), 2),
+        "n": len(ms),
+    }
 
 
 def run_queries(store: StoreBase, queries) -> tuple[dict, dict]:
@@ -242,15 +313,19 @@ def run_queries(store: StoreBase, queries) -> tuple[dict, dict]:
     return timings, results
 
 
-def run_reads(store: StoreBase, n_tracks: int, sample_ids: np.ndarray, cameras: list[str], count: int, seed: int) -> dict:
+def run_reads(
+    store: StoreBase, n_tracks: int, sample_ids: np.ndarray, cameras: list[str], count: int, seed: int
+) -> dict:
     rng = np.random.default_rng(seed)
     track_ids = rng.integers(1, n_tracks + 1, count + 10).tolist()
     point_ids = rng.choice(sample_ids, count + 10).tolist()
     cams = [cameras[i] for i in rng.integers(0, len(cameras), count + 10)]
     out = {}
-    for name, call in (("get_track", lambda i: store.get_track(track_ids[i])),
-                       ("list_tracks_camera", lambda i: store.list_tracks(camera_id=cams[i])),
-                       ("track_points", lambda i: store.track_points(int(point_ids[i])))):
+    for name, call in (
+        ("get_track", lambda i: store.get_track(track_ids[i])),
+        ("list_tracks_camera", lambda i: store.list_tracks(camera_id=cams[i])),
+        ("track_points", lambda i: store.track_points(int(point_ids[i]))),
+    ):
         times, sizes = [], []
         for i in range(count + 10):
             t0 = time.perf_counter()
@@ -270,7 +345,10 @@ def run_reads(store: StoreBase, n_tracks: int, sample_ids: np.ndarray, cameras: 
         times.append((time.perf_counter() - t0) * 1000)
     out["open_read_connection"] = stats(times[10:])
     conn = store._long_reader()
-    for name, call in (("data_version", lambda: store._data_version(conn)), ("store_generation", lambda: store_generation(conn))):
+    for name, call in (
+        ("data_version", lambda: store._data_version(conn)),
+        ("store_generation", lambda: store_generation(conn)),
+    ):
         times = []
         for i in range(count + 10):
             t0 = time.perf_counter()
@@ -302,11 +380,20 @@ def run_backend(backend: str, args, workdir: Path, queries_box: dict, pg: PgServ
     try:
         use_copy = args.copy and backend == "postgres"
         print(f"[{backend}] bulk fill of {bulk_n:,} tracks ({'COPY' if use_copy else 'executemany'})", flush=True)
-        fill_s = copy_fill(store, city, bulk_n, args.seed + 1) if use_copy else ss.fill(store, city, bulk_n, args.seed + 1)
-        res["bulk_fill"] = {"tracks": bulk_n, "seconds": round(fill_s, 1), "tracks_per_s": round(bulk_n / fill_s, 1),
-                            "method": "COPY" if use_copy else "executemany (search_scale.fill)"}
+        fill_s = (
+            copy_fill(store, city, bulk_n, args.seed + 1) if use_copy else ss.fill(store, city, bulk_n, args.seed + 1)
+        )
+        res["bulk_fill"] = {
+            "tracks": bulk_n,
+            "seconds": round(fill_s, 1),
+            "tracks_per_s": round(bulk_n / fill_s, 1),
+            "method": "COPY" if use_copy else "executemany (search_scale.fill)",
+        }
         with store._read() as conn:  # rows written: tracks, their colour names and vectors
-            rows = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("tracks", "track_colours", "track_vectors"))
+            rows = sum(
+                conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("tracks", "track_colours", "track_vectors")
+            )
         res["bulk_fill"].update(rows=rows, rows_per_s=round(rows / fill_s, 1))
         res["bulk_fill"].update(after_bulk(store, backend, pg, database))
         print(f"[{backend}] {res['bulk_fill']}", flush=True)
@@ -320,7 +407,9 @@ def run_backend(backend: str, args, workdir: Path, queries_box: dict, pg: PgServ
             pg.admin("ANALYZE", database)  # as autovacuum would after 20 k new tracks and 2 M points
         with store._read() as conn:
             res["tracks_total"] = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
-            sample_ids = np.array([r[0] for r in conn.execute("SELECT id FROM tracks WHERE id > ?", (bulk_n,))], np.int64)
+            sample_ids = np.array(
+                [r[0] for r in conn.execute("SELECT id FROM tracks WHERE id > ?", (bulk_n,))], np.int64
+            )
             if backend == "postgres":
                 res["db_gb"] = round(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e9, 2)
         if backend == "sqlite":
@@ -363,8 +452,11 @@ def compare(a: dict, b: dict) -> dict:
     out = {}
     for kind in a:
         same = sum(x == y for x, y in zip(a[kind]["hits"], b[kind]["hits"]))
-        out[kind] = {"queries": len(a[kind]["hits"]), "identical_hits": same,
-                     "identical_totals": sum(x == y for x, y in zip(a[kind]["totals"], b[kind]["totals"]))}
+        out[kind] = {
+            "queries": len(a[kind]["hits"]),
+            "identical_hits": same,
+            "identical_totals": sum(x == y for x, y in zip(a[kind]["totals"], b[kind]["totals"])),
+        }
     return out
 
 
@@ -418,20 +510,31 @@ def print_table(out: dict, backends: list[str]) -> None:
     if s and p:
         rows.append(("insert, real write path (tracks/s)", s["insert"]["tracks_per_s"], p["insert"]["tracks_per_s"]))
         rows.append(("bulk fill (tracks/s)", s["bulk_fill"]["tracks_per_s"], p["bulk_fill"]["tracks_per_s"]))
-        rows.append(("bulk fill (rows/s: tracks, colours, vectors)", s["bulk_fill"]["rows_per_s"], p["bulk_fill"]["rows_per_s"]))
+        rows.append(
+            ("bulk fill (rows/s: tracks, colours, vectors)", s["bulk_fill"]["rows_per_s"], p["bulk_fill"]["rows_per_s"])
+        )
         rows.append(("index build from the store (s)", s["index_build_s"], p["index_build_s"]))
         rows.append(("database size (GB)", s["db_gb"], p["db_gb"]))
         for kind in ("similar", "attribute", "broad"):
             for stat in ("p50_ms", "p95_ms", "mean_ms"):
                 rows.append((f"search {kind} {stat}", s["queries"][kind][stat], p["queries"][kind][stat]))
-        for name in ("get_track", "list_tracks_camera", "track_points", "open_read_connection", "data_version", "store_generation"):
+        for name in (
+            "get_track",
+            "list_tracks_camera",
+            "track_points",
+            "open_read_connection",
+            "data_version",
+            "store_generation",
+        ):
             for stat in ("p50_ms", "p95_ms"):
                 rows.append((f"{name} {stat}", s["reads"][name][stat], p["reads"][name][stat]))
         print(f"\n{'':<48} {'SQLite':>10} {'PostgreSQL':>11} {'PG/SQLite':>10}")
         for name, a, b in rows:
             print(f"{name:<48} {a:>10} {b:>11} {b / a if a else float('nan'):>10.2f}")
         for name in ("similar", "attribute", "broad"):
-            print(f"{name}: {s['queries'][name]['mean_matches']:,} matches, method {s['queries'][name]['method']} / {p['queries'][name]['method']}")
+            print(
+                f"{name}: {s['queries'][name]['mean_matches']:,} matches, method {s['queries'][name]['method']} / {p['queries'][name]['method']}"
+            )
         print(f"bulk fill on PostgreSQL: {p['bulk_fill']['method']}")
         print(f"identical results: {out['identical']}")
 

@@ -18,6 +18,7 @@ plain decode of the source video for reference.
 
 Run: .venv/bin/python bench/synopsis.py [--recording pets09|long|both] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,7 @@ def assemble_long(path: Path, frames: list[np.ndarray]) -> float:
     """The hour described above; returns its duration in seconds."""
     empty = np.median(np.stack(frames[::8]), axis=0).astype(np.uint8)
     # Not mirrored: a mirrored plaza would not match the period's background, as no real camera's does.
-    swapped = frames[len(frames) // 2:] + frames[:len(frames) // 2]
+    swapped = frames[len(frames) // 2 :] + frames[: len(frames) // 2]
     variants = [frames, frames[::-1], swapped, swapped[::-1]]
     total = 4 * QUARTER * FPS
     with av.open(str(path), "w") as out:
@@ -71,7 +72,11 @@ def assemble_long(path: Path, frames: list[np.ndarray]) -> float:
         for k in range(total):
             quarter, at = divmod(k, QUARTER * FPS)
             img = variants[quarter][at] if at < len(frames) else None
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24") if img is not None else empty_frame
+            vf = (
+                av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+                if img is not None
+                else empty_frame
+            )
             for p in s.encode(vf):
                 out.mux(p)
         for p in s.encode():
@@ -87,8 +92,9 @@ def decode_seconds(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths: list[float | None],
-        reuse: bool = False) -> list[dict]:
+def run(
+    name: str, video: Path, duration_s: float, work: Path, blurrer, lengths: list[float | None], reuse: bool = False
+) -> list[dict]:
     raw = yaml.safe_load(SITE.read_text())
     cam = next(c for c in raw["cameras"] if c["id"] == CAMERA)
     cam.update(recording_start=START.isoformat().replace("+00:00", "Z"), frame_rate=FPS)
@@ -107,21 +113,41 @@ def run(name: str, video: Path, duration_s: float, work: Path, blurrer, lengths:
             print(f"{name}: analysed in {time.perf_counter() - t:.0f} s, {report.tracks} tracks", flush=True)
         with store._read() as conn:
             n, size, frames = conn.execute("SELECT count(*), sum(length(data)), sum(frames) FROM tubes").fetchone()
-        print(f"{name}: {n} tubes, {size / 1e6:.1f} MB for {frames} object-frames ({size / frames / 1e3:.1f} kB each)",
-              flush=True)
+        print(
+            f"{name}: {n} tubes, {size / 1e6:.1f} MB for {frames} object-frames ({size / frames / 1e3:.1f} kB each)",
+            flush=True,
+        )
         decode_s = decode_seconds(video)
         for length in lengths:
             out = work / f"synopsis-{name}-{length or 'auto'}"
-            r = make_synopsis(store, CAMERA, START, START + timedelta(seconds=duration_s + 1), out,
-                              length_s=length, blurrer=blurrer, label_timezone=load_site(site_file).timezone)
-            row = {"recording": name, "length asked": f"{length:.0f} s" if length else "auto (<= 5 %)",
-                   "objects": r.objects, "source s": round(r.source_s, 1), "synopsis s": round(r.synopsis_s, 1),
-                   "condensation": round(r.condensation, 1), "box overlap": round(r.collision_fraction, 4),
-                   "area lost": round(r.lost_fraction, 4), "inversions": r.inversions,
-                   "pairs": r.objects * (r.objects - 1) // 2,
-                   "build s": round(r.seconds, 1), "of which blur s": round(r.seconds_blur, 1),
-                   "source / build": round(duration_s / r.seconds, 1), "decode-only s": round(decode_s, 1),
-                   "tube MB": round(size / 1e6, 1), "video": r.video}
+            r = make_synopsis(
+                store,
+                CAMERA,
+                START,
+                START + timedelta(seconds=duration_s + 1),
+                out,
+                length_s=length,
+                blurrer=blurrer,
+                label_timezone=load_site(site_file).timezone,
+            )
+            row = {
+                "recording": name,
+                "length asked": f"{length:.0f} s" if length else "auto (<= 5 %)",
+                "objects": r.objects,
+                "source s": round(r.source_s, 1),
+                "synopsis s": round(r.synopsis_s, 1),
+                "condensation": round(r.condensation, 1),
+                "box overlap": round(r.collision_fraction, 4),
+                "area lost": round(r.lost_fraction, 4),
+                "inversions": r.inversions,
+                "pairs": r.objects * (r.objects - 1) // 2,
+                "build s": round(r.seconds, 1),
+                "of which blur s": round(r.seconds_blur, 1),
+                "source / build": round(duration_s / r.seconds, 1),
+                "decode-only s": round(decode_s, 1),
+                "tube MB": round(size / 1e6, 1),
+                "video": r.video,
+            }
             print(json.dumps(row), flush=True)
             rows.append(row)
     return rows
@@ -149,10 +175,12 @@ def picture(video: Path, out: Path) -> None:
         x1, y1, x2 = max(0, int(x)), max(0, int(y)), int(x + w)
         obscure(source, (x1, y1, min(source.shape[1], x2), y1 + max(2, int(h * HEAD_SHARE))))
     times = sorted(o["time"] for o in index["frame_objects"][busiest])
-    captions = [f"source: one frame of the recording ({len(index['objects'])} objects over "
-                f"{index['figures']['source_s'] / 60:.0f} min)",
-                f"synopsis frame {busiest}: {len(times)} objects seen {times[0][11:16]}-{times[-1][11:16]} UTC "
-                f"(labels in {index['label_timezone']})"]
+    captions = [
+        f"source: one frame of the recording ({len(index['objects'])} objects over "
+        f"{index['figures']['source_s'] / 60:.0f} min)",
+        f"synopsis frame {busiest}: {len(times)} objects seen {times[0][11:16]}-{times[-1][11:16]} UTC "
+        f"(labels in {index['label_timezone']})",
+    ]
     panels = []
     for img, text in zip((source, synopsis), captions):
         band = np.full((34, img.shape[1], 3), 30, np.uint8)
@@ -168,8 +196,11 @@ def main() -> int:
     ap.add_argument("--recording", choices=("pets09", "long", "both"), default="both")
     ap.add_argument("--keep", metavar="DIR", help="keep the work folder (videos, stores, synopses) here")
     ap.add_argument("--reuse", action="store_true", help="with --keep: reuse the recordings and analyses already there")
-    ap.add_argument("--picture", metavar="FILE.png", help="write a source frame beside the busiest frame of the last "
-                    "automatic synopsis (the README's picture)")
+    ap.add_argument(
+        "--picture",
+        metavar="FILE.png",
+        help="write a source frame beside the busiest frame of the last automatic synopsis (the README's picture)",
+    )
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vigie-synopsis-"))
     work.mkdir(parents=True, exist_ok=True)

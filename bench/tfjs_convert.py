@@ -15,6 +15,7 @@
 
 Run: .venv/bin/python bench/tfjs_convert.py [--runs 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -129,7 +130,9 @@ def main() -> int:
     for name in ("nanodet", "centernet"):
         t = time.perf_counter()
         table = fidelity(name, image)
-        print(f"   {name} ({time.perf_counter() - t:.1f} s)\n   {'op':28s} {'nodes':>5s} {'local':>10s} {'chained':>10s} {'max|out|':>10s}")
+        print(
+            f"   {name} ({time.perf_counter() - t:.1f} s)\n   {'op':28s} {'nodes':>5s} {'local':>10s} {'chained':>10s} {'max|out|':>10s}"
+        )
         for op, (local, chained, scale, n) in sorted(table.items()):
             print(f"   {op:28s} {n:5d} {local:10.2e} {chained:10.2e} {scale:10.2e}")
         print(flush=True)
@@ -142,7 +145,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["VIGIE_DATA"] = tmp  # convert into a throwaway cache
         base = None
-        for config in (YoloV3TinyConfig(input_size=416, threads=1), NanoDetConfig(threads=1), CenterNetConfig(threads=1)):
+        for config in (
+            YoloV3TinyConfig(input_size=416, threads=1),
+            NanoDetConfig(threads=1),
+            CenterNetConfig(threads=1),
+        ):
             try:
                 det = build_detector(config)
             except ModelError as exc:
@@ -151,7 +158,10 @@ def main() -> int:
             cv2.setNumThreads(1)
             ms = ms_per_frame(det, frame, args.runs)
             base = base or ms  # the first (YOLOv3-tiny, when installed) is the baseline
-            print(f"   {config.type:12s} {config.input_size:4d}  {ms:6.1f} ms  ({ms / base:.2f}x the first row)", flush=True)
+            print(
+                f"   {config.type:12s} {config.input_size:4d}  {ms:6.1f} ms  ({ms / base:.2f}x the first row)",
+                flush=True,
+            )
     return 0
 
 

@@ -10,6 +10,7 @@ Vigie itself knows nothing of this: it sees two ordinary files.
 Frames are re-encoded (MPEG-4 part 2, high quality) at the given true frame
 rate; the files are written atomically and kept if they already exist.
 """
+
 from __future__ import annotations
 
 import argparse

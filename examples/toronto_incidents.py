@@ -7,6 +7,7 @@ is to show the whole path (a file a city would export, imported, analysed, repor
 
     python examples/toronto_incidents.py OUT.csv [--year 2016]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,17 @@ def main(argv: list[str] | None = None) -> int:
         w = csv.writer(f)
         w.writerow(["ref", "occurred_at", "category", "lat", "lon", "commune", "source"])
         for i in sorted(rows, key=lambda i: i.occurred_at):
-            w.writerow([i.id.removeprefix("imported:"), i.occurred_at.isoformat().replace("+00:00", "Z"), i.category, f"{i.lat:.6f}", f"{i.lon:.6f}",
-                        i.commune, i.source])
+            w.writerow(
+                [
+                    i.id.removeprefix("imported:"),
+                    i.occurred_at.isoformat().replace("+00:00", "Z"),
+                    i.category,
+                    f"{i.lat:.6f}",
+                    f"{i.lon:.6f}",
+                    i.commune,
+                    i.source,
+                ]
+            )
     print(f"{len(rows)} incidents of {args.year} written to {args.out}")
     return 0
 

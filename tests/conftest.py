@@ -3,6 +3,7 @@
 Real footage lives outside the repository, in ../shared/data (relative to the
 repo root); it is read in place and never copied in.
 """
+
 from __future__ import annotations
 
 import copy
@@ -64,8 +65,15 @@ def make_summary(
     for k in range(n_points):
         t = T0 + timedelta(seconds=start_s + k / fps)
         x = 100.0 + 5 * k
-        points.append(TrackPoint(seq=int(round((start_s * fps))) + k, timestamp=t, xyxy=(x, 200.0, x + 40.0, 300.0),
-                                 confidence=0.5 + 0.01 * k, ground_xy=(1.0 + 0.1 * k, -2.0) if ground else None))
+        points.append(
+            TrackPoint(
+                seq=int(round((start_s * fps))) + k,
+                timestamp=t,
+                xyxy=(x, 200.0, x + 40.0, 300.0),
+                confidence=0.5 + 0.01 * k,
+                ground_xy=(1.0 + 0.1 * k, -2.0) if ground else None,
+            )
+        )
     return TrackSummary(
         camera_id=camera_id,
         track_no=track_no,
@@ -129,7 +137,10 @@ def analysed_demo(vtest, tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("analysed-demo")
     first, second = folder / "esplanade.mp4", folder / "arenes.mp4"
-    subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "split_recording.py"), str(vtest), str(first), str(second)], check=True)
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "examples" / "split_recording.py"), str(vtest), str(first), str(second)],
+        check=True,
+    )
     data = folder / "var"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIGIE_DATA", str(data))

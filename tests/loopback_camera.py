@@ -8,6 +8,7 @@ Killing the camera kills both ffmpeg and the relay (listening socket and
 connections): a reader sees its connection die and then connections refused,
 as with a real camera that goes off the network.
 """
+
 from __future__ import annotations
 
 import socket
@@ -138,9 +139,27 @@ class LoopbackCamera:
     def start(self, timeout: float = 10.0) -> None:
         self.relay = RtspRelay(self.port)
         self.proc = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
-             "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", f"rtsp://127.0.0.1:{self.port}/live"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                FFMPEG,
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(self.clip),
+                "-c",
+                "copy",
+                "-f",
+                "rtsp",
+                "-rtsp_transport",
+                "tcp",
+                f"rtsp://127.0.0.1:{self.port}/live",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         if not self.relay.publishing.wait(timeout):
             self.stop()
             raise RuntimeError(f"ffmpeg did not start publishing on port {self.port}")
@@ -165,10 +184,34 @@ def free_port() -> int:
 def make_h264_clip(vtest: Path, path: Path, seconds: int = CLIP_S, fps: int = CLIP_FPS) -> Path:
     """`seconds` of PETS09 as H.264 at `fps` (its frames played faster than filmed), a keyframe every GOP frames."""
     subprocess.run(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(vtest), "-frames:v", str(seconds * fps),
-         "-vf", f"setpts=N/{fps}/TB", "-r", str(fps), "-c:v", "libx264", "-preset", "veryfast",
-         "-g", str(GOP), "-pix_fmt", "yuv420p", "-an", str(path)],
-        check=True, timeout=120)
+        [
+            FFMPEG,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(vtest),
+            "-frames:v",
+            str(seconds * fps),
+            "-vf",
+            f"setpts=N/{fps}/TB",
+            "-r",
+            str(fps),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            str(GOP),
+            "-pix_fmt",
+            "yuv420p",
+            "-an",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
     return path
 
 

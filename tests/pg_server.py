@@ -3,6 +3,7 @@ tests and the store benchmarks: its own folder, 127.0.0.1 and a free port, stopp
 `pg_ctl -m fast stop`. PostgreSQL refuses to run as root, so as root it runs as the `postgres`
 user (runuser) on a folder that user owns.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,9 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, folder: Path | None = None, bin_dir: Path = PG_BIN, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, folder: Path | None = None, bin_dir: Path = PG_BIN, settings: dict[str, str] | None = None
+    ) -> None:
         self.bin = bin_dir
         self.folder = folder or Path(tempfile.mkdtemp(prefix="vigie-pg-"))
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -36,11 +39,37 @@ class PgServer:
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
-        self._run([str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                   "--locale=C", "--no-sync"])
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 " + " ".join(
-            f"-c {k}={v}" for k, v in (THROWAWAY if settings is None else settings).items())
-        self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"])
+            f"-c {k}={v}" for k, v in (THROWAWAY if settings is None else settings).items()
+        )
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.folder / "log"),
+                "-w",
+                "start",
+            ]
+        )
 
     def _run(self, cmd: list[str]) -> None:
         done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, timeout=120)

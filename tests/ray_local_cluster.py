@@ -6,6 +6,7 @@ loses power would, and see what the run makes of it.
 Node deaths are noticed by the head's health checks; the defaults (a check every 3 s, five
 misses) are shortened here so that a test waits seconds, not half a minute.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,12 @@ import time
 from pathlib import Path
 
 RAY = str(Path(sys.executable).with_name("ray"))
-FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4",
-                          "RAY_health_check_timeout_ms": "500", "RAY_AUTH_MODE": "disabled"}
+FAST_FAILURE_DETECTION = {
+    "RAY_health_check_period_ms": "500",
+    "RAY_health_check_failure_threshold": "4",
+    "RAY_health_check_timeout_ms": "500",
+    "RAY_AUTH_MODE": "disabled",
+}
 # Ray replaces 127.0.0.1 and localhost, as a node's or the head's address, by the machine's network
 # address (services.resolve_ip_for_localhost), and would talk to itself over the network interface.
 # Other loopback addresses are left as they are: the head is 127.0.0.2, the worker node 127.0.0.3,
@@ -38,24 +43,50 @@ class LocalCluster:
         self.address = f"{HEAD_HOST}:{self.port}"
         self.tmp = tmp
         # without Ray's one-machine switch, which a worker node refuses (vigie.scale.ray_cluster sets it for a local Ray)
-        self.env = {**{k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"},
-                    **FAST_FAILURE_DETECTION}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"},
+            **FAST_FAILURE_DETECTION,
+        }
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.worker: subprocess.Popen | None = None
 
     def start(self) -> "LocalCluster":
-        subprocess.run([RAY, "start", "--head", f"--node-ip-address={HEAD_HOST}", f"--port={self.port}",
-                        f"--num-cpus={self.head_cpus}", "--include-dashboard=false", "--disable-usage-stats"],
-                       env=self.env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                RAY,
+                "start",
+                "--head",
+                f"--node-ip-address={HEAD_HOST}",
+                f"--port={self.port}",
+                f"--num-cpus={self.head_cpus}",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self.start_worker()
         return self
 
     def start_worker(self) -> None:
         log = open(self.tmp / "ray-worker.log", "ab")
         self.worker = subprocess.Popen(
-            [RAY, "start", f"--address={self.address}", f"--node-ip-address={WORKER_HOST}", f"--num-cpus={self.worker_cpus}",
-             "--disable-usage-stats", "--block"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                RAY,
+                "start",
+                f"--address={self.address}",
+                f"--node-ip-address={WORKER_HOST}",
+                f"--num-cpus={self.worker_cpus}",
+                "--disable-usage-stats",
+                "--block",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_nodes(2)
 
     def alive_nodes(self) -> int:

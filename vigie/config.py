@@ -3,6 +3,7 @@
 Validated once, here, at the edge (pydantic, extra="forbid"); every field has a
 description, and an error names the file, the camera and the field.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,8 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vigie.errors import ConfigError
-from vigie.timezones import known_timezone
 from vigie.rules.registry import RuleConfig
+from vigie.timezones import known_timezone
 from vigie.types import PEOPLE_AND_VEHICLES
 
 
@@ -28,7 +29,12 @@ class _Strict(BaseModel):
 class YoloV3TinyConfig(_Strict):
     type: Literal["yolov3-tiny"] = "yolov3-tiny"
     input_size: int = Field(608, description="Square network input in pixels, a multiple of 32.", ge=128, le=1024)
-    confidence: float = Field(0.1, description="Lowest score kept; the tracker's low-score stage uses the band below its high threshold.", ge=0.0, le=1.0)
+    confidence: float = Field(
+        0.1,
+        description="Lowest score kept; the tracker's low-score stage uses the band below its high threshold.",
+        ge=0.0,
+        le=1.0,
+    )
     nms_iou: float = Field(0.45, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
     threads: int = Field(1, description="OpenCV threads for inference (1 = one camera per core).", ge=1, le=64)
 
@@ -42,14 +48,21 @@ class YoloV3TinyConfig(_Strict):
 
 class NanoDetConfig(_Strict):
     type: Literal["nanodet"] = "nanodet"
-    input_size: Literal[416] = Field(416, description="Long side of the network input in pixels; the TF.js graph is built for 416.")
+    input_size: Literal[416] = Field(
+        416, description="Long side of the network input in pixels; the TF.js graph is built for 416."
+    )
     input_shape: Literal["frame", "square"] = Field(
         "frame",
         description="'frame': the network input takes the frame's aspect (416x256 for 16:9, 416x320 for 4:3; "
         "the graph is re-targeted, vigie.detect.tfjs.input_size), so no work is spent on letterbox padding; "
         "'square': the graph's own 416x416.",
     )
-    confidence: float = Field(0.1, description="Lowest class score kept; the tracker's thresholds decide what starts or extends a track.", ge=0.0, le=1.0)
+    confidence: float = Field(
+        0.1,
+        description="Lowest class score kept; the tracker's thresholds decide what starts or extends a track.",
+        ge=0.0,
+        le=1.0,
+    )
     nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
     threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)
     precision: Literal["fp32", "int8"] = Field(
@@ -61,8 +74,15 @@ class NanoDetConfig(_Strict):
 
 class CenterNetConfig(_Strict):
     type: Literal["centernet"] = "centernet"
-    input_size: Literal[512] = Field(512, description="Square network input in pixels; the TF.js graph is built for 512 only.")
-    confidence: float = Field(0.1, description="Lowest score kept (about 0.42 is the best cut for boxes used alone; the tracker wants the low ones too).", ge=0.0, le=1.0)
+    input_size: Literal[512] = Field(
+        512, description="Square network input in pixels; the TF.js graph is built for 512 only."
+    )
+    confidence: float = Field(
+        0.1,
+        description="Lowest score kept (about 0.42 is the best cut for boxes used alone; the tracker wants the low ones too).",
+        ge=0.0,
+        le=1.0,
+    )
     nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
     threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)
 
@@ -72,28 +92,53 @@ DetectorConfig = Annotated[Union[YoloV3TinyConfig, NanoDetConfig, CenterNetConfi
 
 class MotionGateConfig(_Strict):
     enabled: bool = Field(True, description="Skip detection on frames where nothing moves.")
-    min_foreground: float = Field(0.0005, description="Fraction of moving pixels below which a frame counts as still.", ge=0.0, le=1.0)
+    min_foreground: float = Field(
+        0.0005, description="Fraction of moving pixels below which a frame counts as still.", ge=0.0, le=1.0
+    )
     width: int = Field(160, description="Width the frame is shrunk to for background subtraction.", ge=32, le=1920)
 
 
 class TrackerConfig(_Strict):
-    high_score: float = Field(0.4, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0)
-    low_score: float = Field(0.1, description="ByteTrack: detections between this and high_score only extend existing tracks.", ge=0.0, le=1.0)
+    high_score: float = Field(
+        0.4, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0
+    )
+    low_score: float = Field(
+        0.1,
+        description="ByteTrack: detections between this and high_score only extend existing tracks.",
+        ge=0.0,
+        le=1.0,
+    )
     new_track_score: float = Field(0.7, description="Lowest score that may start a new track.", ge=0.0, le=1.0)
-    match_iou: float = Field(0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0)
+    match_iou: float = Field(
+        0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0
+    )
     lost_seconds: float = Field(4.0, description="How long a lost track may be found again before it ends.", gt=0.0)
-    recovery_radius: float = Field(0.3, description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).", ge=0.0)
+    recovery_radius: float = Field(
+        0.3,
+        description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).",
+        ge=0.0,
+    )
     appearance: Literal["none", "colour-stripes", "mobilenetv2", "both"] = Field(
         "colour-stripes",
         description="Appearance vectors used in association: HSV histograms of upper/lower body (0.07 ms a box), "
         "ImageNet MobileNetV2 features (~8 ms a box), both, or none (motion only).",
     )
-    appearance_weight: float = Field(0.5, description="Weight of appearance against motion in association (0 = motion only).", ge=0.0, le=1.0)
-    appearance_gate: float = Field(0.3, description="Cosine distance above which two looks are different objects: such a pair never matches.", gt=0.0, le=2.0)
-    appearance_refresh: int = Field(7, description="Analysed frames after which a track's look is refreshed from an unoccluded view.", ge=1)
-    appearance_momentum: float = Field(0.9, description="How slowly a track's look follows new views (exponential moving average).", ge=0.0, lt=1.0)
+    appearance_weight: float = Field(
+        0.5, description="Weight of appearance against motion in association (0 = motion only).", ge=0.0, le=1.0
+    )
+    appearance_gate: float = Field(
+        0.3,
+        description="Cosine distance above which two looks are different objects: such a pair never matches.",
+        gt=0.0,
+        le=2.0,
+    )
+    appearance_refresh: int = Field(
+        7, description="Analysed frames after which a track's look is refreshed from an unoccluded view.", ge=1
+    )
+    appearance_momentum: float = Field(
+        0.9, description="How slowly a track's look follows new views (exponential moving average).", ge=0.0, lt=1.0
+    )
     min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
-
 
     @model_validator(mode="after")
     def _ordered_scores(self) -> "TrackerConfig":
@@ -111,9 +156,19 @@ class TilingConfig(_Strict):
     enabled: bool = Field(False, description="Run the detector on tiles as well as (or instead of) the whole frame.")
     rows: int = Field(2, description="Tile rows.", ge=1, le=8)
     cols: int = Field(2, description="Tile columns.", ge=1, le=8)
-    overlap: float = Field(0.2, description="Share of a tile that overlaps its neighbour; make it at least the height of a person as a share of a tile.", ge=0.0, lt=0.9)
+    overlap: float = Field(
+        0.2,
+        description="Share of a tile that overlaps its neighbour; make it at least the height of a person as a share of a tile.",
+        ge=0.0,
+        lt=0.9,
+    )
     full_frame: bool = Field(True, description="Also detect on the whole frame: tiles alone split large people.")
-    merge_ios: float = Field(0.6, description="Boxes of a class whose intersection covers this share of the smaller one are the same object.", gt=0.0, le=1.0)
+    merge_ios: float = Field(
+        0.6,
+        description="Boxes of a class whose intersection covers this share of the smaller one are the same object.",
+        gt=0.0,
+        le=1.0,
+    )
 
 
 class AnalysisConfig(_Strict):
@@ -124,8 +179,13 @@ class AnalysisConfig(_Strict):
         "thumbnails keep 960 px); coordinates are stored in source pixels. None: full resolution.",
         ge=160,
     )
-    fast_decode: bool = Field(True, description="Skip the in-loop deblocking filter of H.264/HEVC when decoding (about a quarter less decoding CPU; frames stay within ~42 dB PSNR).")
-    classes: list[Literal["person", "bicycle", "car", "motorcycle", "bus", "truck", "backpack", "handbag", "suitcase"]] = Field(
+    fast_decode: bool = Field(
+        True,
+        description="Skip the in-loop deblocking filter of H.264/HEVC when decoding (about a quarter less decoding CPU; frames stay within ~42 dB PSNR).",
+    )
+    classes: list[
+        Literal["person", "bicycle", "car", "motorcycle", "bus", "truck", "backpack", "handbag", "suitcase"]
+    ] = Field(
         default_factory=lambda: list(PEOPLE_AND_VEHICLES),
         description="Classes to detect, track and store. A camera with an abandoned-object rule also tracks "
         "that rule's object classes.",
@@ -134,23 +194,39 @@ class AnalysisConfig(_Strict):
     motion_gate: MotionGateConfig = Field(default_factory=MotionGateConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     tiling: TilingConfig = Field(default_factory=TilingConfig)
-    camera_motion: bool = Field(False, description="Estimate the camera's own motion between frames (drones, PTZ) and apply it to the tracker's predictions.")
-    synopsis: bool = Field(True, description="Keep each track's tube (its pixels and foreground mask in every analysed "
-                           "frame) and a background per period, so `vigie synopsis` never decodes the source again.")
-    background_period_s: float = Field(900.0, description="Length of the periods a background (median of object-free "
-                                       "frames) is computed for; day and night get their own.", ge=10.0, le=86400.0)
+    camera_motion: bool = Field(
+        False,
+        description="Estimate the camera's own motion between frames (drones, PTZ) and apply it to the tracker's predictions.",
+    )
+    synopsis: bool = Field(
+        True,
+        description="Keep each track's tube (its pixels and foreground mask in every analysed "
+        "frame) and a background per period, so `vigie synopsis` never decodes the source again.",
+    )
+    background_period_s: float = Field(
+        900.0,
+        description="Length of the periods a background (median of object-free "
+        "frames) is computed for; day and night get their own.",
+        ge=10.0,
+        le=86400.0,
+    )
     search_crops: int = Field(
         16,
         description="Crops of each person described for appearance search and `vigie adapt` (0: no appearance vectors).",
-        ge=0, le=64,
+        ge=0,
+        le=64,
     )
 
 
 class Calibration(_Strict):
     """Ground-plane calibration: four image points and where they lie on the ground."""
 
-    image_points: list[tuple[float, float]] = Field(description="Four (x, y) pixel positions on the ground.", min_length=4, max_length=4)
-    ground_points_m: list[tuple[float, float]] = Field(description="The same four points on the ground, (x, y) in metres.", min_length=4, max_length=4)
+    image_points: list[tuple[float, float]] = Field(
+        description="Four (x, y) pixel positions on the ground.", min_length=4, max_length=4
+    )
+    ground_points_m: list[tuple[float, float]] = Field(
+        description="The same four points on the ground, (x, y) in metres.", min_length=4, max_length=4
+    )
 
 
 class CameraConfig(_Strict):
@@ -168,7 +244,8 @@ class CameraConfig(_Strict):
         "IP cameras send one for analytics; decoding it costs a tenth of 1080p. Needs main_stream_size.",
     )
     main_stream_size: tuple[int, int] | None = Field(
-        None, description="(width, height) of the main stream: coordinates found on the sub-stream are stored in its pixels."
+        None,
+        description="(width, height) of the main stream: coordinates found on the sub-stream are stored in its pixels.",
     )
     recording_start: datetime | None = Field(None, description="UTC time of the source's first frame (ISO 8601).")
     frame_rate: float | None = Field(None, description="True frame rate, where the container's is wrong.", gt=0)
@@ -186,8 +263,14 @@ class CameraConfig(_Strict):
         "never more than the site's legal_max_retention_days.",
         ge=1,
     )
-    stream: str | None = Field(None, description="Live stream URL (rtsp://, http(s)://) that `vigie run` analyses; a password in it is never logged.")
-    rules: list[RuleConfig] = Field(default_factory=list, description="Rules whose events become alerts (vigie.rules: zone_intrusion, line_crossing, loitering, counter_flow, gathering, density, crowd_movement, abandoned_object, person_on_ground).")
+    stream: str | None = Field(
+        None,
+        description="Live stream URL (rtsp://, http(s)://) that `vigie run` analyses; a password in it is never logged.",
+    )
+    rules: list[RuleConfig] = Field(
+        default_factory=list,
+        description="Rules whose events become alerts (vigie.rules: zone_intrusion, line_crossing, loitering, counter_flow, gathering, density, crowd_movement, abandoned_object, person_on_ground).",
+    )
     privacy_masks: list[list[tuple[float, float]]] = Field(
         default_factory=list,
         description="Polygons, in the main stream's pixels, blacked out of every frame before anything is analysed or "
@@ -218,7 +301,9 @@ class CameraConfig(_Strict):
     @model_validator(mode="after")
     def _substream_needs_main_size(self) -> "CameraConfig":
         if self.substream and not self.main_stream_size:
-            raise ValueError("substream needs main_stream_size (the main stream's width, height) to map coordinates back")
+            raise ValueError(
+                "substream needs main_stream_size (the main stream's width, height) to map coordinates back"
+            )
         return self
 
     @field_validator("recording_start")
@@ -232,10 +317,19 @@ class CameraConfig(_Strict):
 class MapConfig(_Strict):
     """Background tiles for the control room's maps. None: cameras on a blank background (works offline)."""
 
-    tile_url: str | None = Field(None, description="Tile URL template with {z}, {x} and {y}: a path on this server (/tiles/{z}/{x}/{y}.png) or an http(s) tile server the control room can reach.", max_length=500)
-    attribution: str = Field("", description="Credit shown on the map for the tiles (e.g. '© OpenStreetMap contributors').", max_length=300)
+    tile_url: str | None = Field(
+        None,
+        description="Tile URL template with {z}, {x} and {y}: a path on this server (/tiles/{z}/{x}/{y}.png) or an http(s) tile server the control room can reach.",
+        max_length=500,
+    )
+    attribution: str = Field(
+        "", description="Credit shown on the map for the tiles (e.g. '© OpenStreetMap contributors').", max_length=300
+    )
     max_zoom: int = Field(19, ge=1, le=22)
-    tile_dir: str | None = Field(None, description="A folder of tiles laid out as {z}/{x}/{y}.png (relative to the site file), served by Vigie at /tiles/: set tile_url to /tiles/{z}/{x}/{y}.png.")
+    tile_dir: str | None = Field(
+        None,
+        description="A folder of tiles laid out as {z}/{x}/{y}.png (relative to the site file), served by Vigie at /tiles/: set tile_url to /tiles/{z}/{x}/{y}.png.",
+    )
 
     @field_validator("tile_url")
     @classmethod
@@ -251,7 +345,10 @@ class MapConfig(_Strict):
 
 class WebhookConfig(_Strict):
     url: str = Field(description="Where alerts are POSTed as JSON.", pattern=r"^https?://")
-    secret_env: str | None = Field(None, description="Environment variable holding the HMAC secret that signs each alert (never the secret itself).")
+    secret_env: str | None = Field(
+        None,
+        description="Environment variable holding the HMAC secret that signs each alert (never the secret itself).",
+    )
 
 
 class MqttConfig(_Strict):
@@ -270,10 +367,17 @@ class AlertsConfig(_Strict):
 class CrimeMapConfig(_Strict):
     """The security council's crime map (vigie.crimemap): areas and analysis defaults."""
 
-    communes: str | None = Field(None, description="GeoJSON file of the communes' polygons (relative to the site file), each with its name in `commune_property`; without it, per-commune figures are drawn at the mean position of each commune's incidents.")
-    commune_property: str = Field("name", description="The polygon property that holds the commune's name.", max_length=100)
+    communes: str | None = Field(
+        None,
+        description="GeoJSON file of the communes' polygons (relative to the site file), each with its name in `commune_property`; without it, per-commune figures are drawn at the mean position of each commune's incidents.",
+    )
+    commune_property: str = Field(
+        "name", description="The polygon property that holds the commune's name.", max_length=100
+    )
     cell_m: float = Field(250.0, description="Side of the hot-spot grid's square cells, in metres.", gt=10, le=10_000)
-    permutations: int = Field(999, description="Random permutations behind each pseudo p-value (Gi*, Knox).", ge=99, le=9999)
+    permutations: int = Field(
+        999, description="Random permutations behind each pseudo p-value (Gi*, Knox).", ge=99, le=9999
+    )
 
 
 class Open311Service(_Strict):
@@ -284,31 +388,55 @@ class Open311Service(_Strict):
     description: str = Field("", max_length=1000)
     group: str = Field("", max_length=200)
     keywords: list[str] = Field(default_factory=list)
-    incident_category: str | None = Field(None, description="Category of the crime map's citizen layer for accepted reports of this service (default: the code).", max_length=100)
+    incident_category: str | None = Field(
+        None,
+        description="Category of the crime map's citizen layer for accepted reports of this service (default: the code).",
+        max_length=100,
+    )
 
 
 def _default_services() -> list[Open311Service]:
     # Places and events a resident can see; nothing about a person.
-    return [Open311Service(code=c, name=n, group=g, description=d) for c, n, g, d in (
-        ("streetlight", "Street light out", "Public space", "A street light that is off, flickering or damaged."),
-        ("graffiti", "Graffiti or tags", "Public space", "Graffiti, tags or posters on a wall or street furniture."),
-        ("dumping", "Illegal dumping", "Cleanliness", "Rubbish, bulky items or rubble left in a public place."),
-        ("damage", "Damaged street furniture", "Public space", "Broken bench, bin, bus shelter, sign or bollard."),
-        ("vehicle", "Abandoned vehicle", "Traffic", "A vehicle that seems abandoned on the public road."),
-        ("nuisance", "Recurring nuisance at a place", "Tranquillity", "Noise, gatherings or incivilities that recur at a place and time (describe the place and the time, never people)."),
-    )]
+    return [
+        Open311Service(code=c, name=n, group=g, description=d)
+        for c, n, g, d in (
+            ("streetlight", "Street light out", "Public space", "A street light that is off, flickering or damaged."),
+            (
+                "graffiti",
+                "Graffiti or tags",
+                "Public space",
+                "Graffiti, tags or posters on a wall or street furniture.",
+            ),
+            ("dumping", "Illegal dumping", "Cleanliness", "Rubbish, bulky items or rubble left in a public place."),
+            ("damage", "Damaged street furniture", "Public space", "Broken bench, bin, bus shelter, sign or bollard."),
+            ("vehicle", "Abandoned vehicle", "Traffic", "A vehicle that seems abandoned on the public road."),
+            (
+                "nuisance",
+                "Recurring nuisance at a place",
+                "Tranquillity",
+                "Noise, gatherings or incivilities that recur at a place and time (describe the place and the time, never people).",
+            ),
+        )
+    ]
 
 
 class Open311Config(_Strict):
     """Citizen reports through Open311 GeoReport v2 (vigie.citizen)."""
 
-    jurisdiction_id: str = Field("vigie.local", description="The jurisdiction_id this server answers for.", max_length=200)
+    jurisdiction_id: str = Field(
+        "vigie.local", description="The jurisdiction_id this server answers for.", max_length=200
+    )
     services: list[Open311Service] = Field(default_factory=_default_services, min_length=1)
     reports_per_hour: int = Field(5, description="Reports one client address may send per hour.", ge=1, le=10_000)
     reports_per_day: int = Field(20, description="Reports one client address may send per day.", ge=1, le=100_000)
     max_description_chars: int = Field(2000, description="Longest description accepted.", ge=100, le=20_000)
     max_photo_bytes: int = Field(8_000_000, description="Largest photo accepted, in bytes.", ge=100_000, le=50_000_000)
-    max_photo_pixels: int = Field(40_000_000, description="Largest photo accepted, in pixels (image bombs are refused before decoding).", ge=1_000_000, le=200_000_000)
+    max_photo_pixels: int = Field(
+        40_000_000,
+        description="Largest photo accepted, in pixels (image bombs are refused before decoding).",
+        ge=1_000_000,
+        le=200_000_000,
+    )
 
     @model_validator(mode="after")
     def _unique_codes(self) -> "Open311Config":
@@ -320,19 +448,32 @@ class Open311Config(_Strict):
 
 class SiteConfig(_Strict):
     name: str = Field(description="The site (city, network) this file describes.")
-    controller: str | None = Field(None, description="The data controller and how to contact them, shown in the public camera register.", max_length=500)
-    timezone: str = Field("UTC", description="The site's local time zone (IANA name, e.g. Europe/Paris): times written on "
-                          "pictures and videos (synopsis labels) are in it; stored times are always UTC.")
+    controller: str | None = Field(
+        None,
+        description="The data controller and how to contact them, shown in the public camera register.",
+        max_length=500,
+    )
+    timezone: str = Field(
+        "UTC",
+        description="The site's local time zone (IANA name, e.g. Europe/Paris): times written on "
+        "pictures and videos (synopsis labels) are in it; stored times are always UTC.",
+    )
     map: MapConfig = Field(default_factory=MapConfig, description="Map tiles for the web application.")
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Where alerts are sent besides the web application.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Where alerts are sent besides the web application."
+    )
     crime_map: CrimeMapConfig = Field(default_factory=CrimeMapConfig, description="The security council's crime map.")
     open311: Open311Config = Field(default_factory=Open311Config, description="Citizen reports (Open311 GeoReport v2).")
     detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
-    retention_days: int = Field(30, description="Days tracks are kept before `vigie purge` deletes them, for cameras that set none.", ge=1)
+    retention_days: int = Field(
+        30, description="Days tracks are kept before `vigie purge` deletes them, for cameras that set none.", ge=1
+    )
     legal_max_retention_days: int = Field(
-        30, description="The longest retention the law allows this site (in France, one month for public-space video): no camera may exceed it.", ge=1
+        30,
+        description="The longest retention the law allows this site (in France, one month for public-space video): no camera may exceed it.",
+        ge=1,
     )
 
     @field_validator("timezone")
@@ -345,7 +486,9 @@ class SiteConfig(_Strict):
         # Checked here, once, so no purge or analysis ever runs on a site that keeps footage unlawfully long.
         cap = self.legal_max_retention_days
         if self.retention_days > cap:
-            raise ValueError(f"retention_days {self.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)")
+            raise ValueError(
+                f"retention_days {self.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)"
+            )
         for cam in self.cameras:
             if cam.retention_days is not None and cam.retention_days > cap:
                 raise ValueError(
@@ -386,11 +529,13 @@ class SiteConfig(_Strict):
         cam = self.camera(camera_id)
         analysis = cam.analysis or self.analysis
         if cam.analysis is None and cam.profile == "aerial":
-            analysis = analysis.model_copy(update={
-                "tiling": TilingConfig(enabled=True, rows=3, cols=3, overlap=0.25, full_frame=True),
-                "camera_motion": True,
-                "max_width": None,  # tiles exist to see small figures at full resolution
-            })
+            analysis = analysis.model_copy(
+                update={
+                    "tiling": TilingConfig(enabled=True, rows=3, cols=3, overlap=0.25, full_frame=True),
+                    "camera_motion": True,
+                    "max_width": None,  # tiles exist to see small figures at full resolution
+                }
+            )
         # An abandoned-object rule needs its objects tracked; asking for it is enough.
         objects = [c for r in cam.rules if r.type == "abandoned_object" for c in r.object_classes]
         missing = [c for c in dict.fromkeys(objects) if c not in analysis.classes]
@@ -430,13 +575,19 @@ def load_site(path: str | Path) -> SiteConfig:
     except ValidationError as exc:
         problems = [f"{_describe_location(raw, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()[:5]]
         raise ConfigError(f"site file {path}: " + "; ".join(problems)) from None
+
     # Relative sources are relative to the site file, so a site folder can move.
     def local(ref: str | None) -> str | None:
         return str((path.parent / ref).resolve()) if ref and "://" not in ref and not Path(ref).is_absolute() else ref
 
     cams = [c.model_copy(update={"source": local(c.source), "substream": local(c.substream)}) for c in site.cameras]
-    return site.model_copy(update={"cameras": cams, "map": site.map.model_copy(update={"tile_dir": local(site.map.tile_dir)}),
-                                   "crime_map": site.crime_map.model_copy(update={"communes": local(site.crime_map.communes)})})
+    return site.model_copy(
+        update={
+            "cameras": cams,
+            "map": site.map.model_copy(update={"tile_dir": local(site.map.tile_dir)}),
+            "crime_map": site.crime_map.model_copy(update={"communes": local(site.crime_map.communes)}),
+        }
+    )
 
 
 def default_site() -> SiteConfig:

@@ -7,6 +7,7 @@ calibration, so the gathering radius is set in people's own heights: R metres
 is R / 1.7 times the median height of the people boxes of the clip, in
 pixels, which follows the drone's altitude clip by clip.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -38,8 +39,15 @@ class DroneReport:
         return statistics.fmean(c["people"] for c in self.counts) if self.counts else 0.0
 
 
-def analyse_drone_clip(path: str | Path, camera_id: str, site, min_people: int = 3, radius_m: float = 2.0,
-                       min_duration_s: float = 5.0, progress: bool = False) -> DroneReport:
+def analyse_drone_clip(
+    path: str | Path,
+    camera_id: str,
+    site,
+    min_people: int = 3,
+    radius_m: float = 2.0,
+    min_duration_s: float = 5.0,
+    progress: bool = False,
+) -> DroneReport:
     """Counts per frame and gathering events of one clip (nothing is stored)."""
     from vigie.pipeline import frame_progress, open_camera_file, run_frames
 
@@ -48,6 +56,7 @@ def analyse_drone_clip(path: str | Path, camera_id: str, site, min_people: int =
     report = DroneReport(camera_id, str(path))
     summaries = []
     with frame_progress(source, f"{camera_id} (drone)", enabled=progress) as advance:
+
         def on_frame(frame, tracked) -> None:
             people = int((tracked.class_id == person).sum()) if len(tracked) else 0
             report.counts.append({"seq": frame.seq, "time": frame.timestamp.isoformat(), "people": people})
@@ -59,8 +68,9 @@ def analyse_drone_clip(path: str | Path, camera_id: str, site, min_people: int =
     if people:
         height = statistics.median(s.median_height_px for s in people)
         report.radius_px = radius_m / PERSON_HEIGHT_M * height
-        config = GatheringConfig(name="drone-gathering", min_people=min_people, radius_px=report.radius_px,
-                                 min_duration_s=min_duration_s)
+        config = GatheringConfig(
+            name="drone-gathering", min_people=min_people, radius_px=report.radius_px, min_duration_s=min_duration_s
+        )
         tracks = [RuleTrack(k, s.class_name, s.points) for k, s in enumerate(people, 1)]
         report.events = gathering(config, tracks, RuleContext(camera_id))
     return report
@@ -68,7 +78,9 @@ def analyse_drone_clip(path: str | Path, camera_id: str, site, min_people: int =
 
 # --- `vigie drone` ---------------------------------------------------------------------------------------
 def register(sub) -> None:
-    d = sub.add_parser("drone", help="a drone clip: people counted per frame (tiles, motion compensation) and gatherings")
+    d = sub.add_parser(
+        "drone", help="a drone clip: people counted per frame (tiles, motion compensation) and gatherings"
+    )
     d.add_argument("video")
     d.add_argument("--camera", required=True, help="the drone's camera id in the site file (profile: aerial)")
     d.add_argument("--site", required=True)
@@ -87,24 +99,54 @@ def cmd_drone(args) -> int:
 
     from vigie.cli import _site
 
-    report = analyse_drone_clip(args.video, args.camera, _site(args.site), args.min_people, args.radius_m,
-                                args.min_duration, progress=not args.no_progress)
+    report = analyse_drone_clip(
+        args.video,
+        args.camera,
+        _site(args.site),
+        args.min_people,
+        args.radius_m,
+        args.min_duration,
+        progress=not args.no_progress,
+    )
     if args.counts_csv:
         with open(args.counts_csv, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=["seq", "time", "people"])
             w.writeheader()
             w.writerows(report.counts)
-    events = [{"start": e.start.isoformat(), "end": e.end.isoformat() if e.end else None, "tracks": list(e.track_ids),
-               "details": e.details} for e in report.events]
+    events = [
+        {
+            "start": e.start.isoformat(),
+            "end": e.end.isoformat() if e.end else None,
+            "tracks": list(e.track_ids),
+            "details": e.details,
+        }
+        for e in report.events
+    ]
     if args.json:
-        print(json.dumps({"camera_id": report.camera_id, "frames": len(report.counts), "max_people": report.max_people,
-                          "mean_people": round(report.mean_people, 2), "tracks": report.tracks,
-                          "radius_px": report.radius_px, "gatherings": events}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "camera_id": report.camera_id,
+                    "frames": len(report.counts),
+                    "max_people": report.max_people,
+                    "mean_people": round(report.mean_people, 2),
+                    "tracks": report.tracks,
+                    "radius_px": report.radius_px,
+                    "gatherings": events,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0
-    print(f"{report.source}: {len(report.counts)} frames analysed, people per frame: max {report.max_people}, "
-          f"mean {report.mean_people:.1f}; {report.tracks} people tracked")
-    print(f"Gatherings ({args.min_people}+ people within {args.radius_m} m = {report.radius_px or 0:.0f} px, "
-          f"{args.min_duration} s or more): {len(events)}")
+    print(
+        f"{report.source}: {len(report.counts)} frames analysed, people per frame: max {report.max_people}, "
+        f"mean {report.mean_people:.1f}; {report.tracks} people tracked"
+    )
+    print(
+        f"Gatherings ({args.min_people}+ people within {args.radius_m} m = {report.radius_px or 0:.0f} px, "
+        f"{args.min_duration} s or more): {len(events)}"
+    )
     for e in events:
         print(f"  {e['start']} - {e['end']}  {e['details'].get('peak_size')} people, tracks {e['tracks']}")
     return 0

@@ -5,6 +5,7 @@ is opened here, so they share the same threading rule (one camera per core:
 intra-op threads as asked, no inter-op parallelism) and the same error: a
 ModelError that names the model.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -57,7 +58,8 @@ def cpu_session(model, threads: int, what: str, quiet: bool = False):
     if quiet:
         opts.log_severity_level = 3  # e.g. CenterFace carries unused batch-norm initialisers
     try:
-        return ort.InferenceSession(str(model) if not isinstance(model, bytes) else model, opts,
-                                    providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            str(model) if not isinstance(model, bytes) else model, opts, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:
         raise ModelError(f"onnxruntime cannot load the {what}: {exc}") from None

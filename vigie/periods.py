@@ -1,4 +1,5 @@
 """The --start/--end period that several commands take, read the same way everywhere."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,9 @@ from vigie.errors import VigieError
 
 
 def add_period_flags(parser: argparse.ArgumentParser, what: str = "tracks in view") -> None:
-    parser.add_argument("--start", metavar="TIME", help=f"{what} from this time (ISO 8601, UTC unless an offset is given)")
+    parser.add_argument(
+        "--start", metavar="TIME", help=f"{what} from this time (ISO 8601, UTC unless an offset is given)"
+    )
     parser.add_argument("--end", metavar="TIME", help="... until this time (excluded)")
 
 
@@ -26,4 +29,6 @@ def flag_time(text: str | None, flag: str) -> datetime | None:
         t = datetime.fromisoformat(stripped[:-1] + "+00:00" if stripped.endswith(("Z", "z")) else stripped)
         return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
     except (ValueError, OverflowError):
-        raise VigieError(f"{flag} {text!r} is not an ISO 8601 time in the years 1 to 9999 (e.g. 2026-11-20T13:00:00Z)") from None
+        raise VigieError(
+            f"{flag} {text!r} is not an ISO 8601 time in the years 1 to 9999 (e.g. 2026-11-20T13:00:00Z)"
+        ) from None

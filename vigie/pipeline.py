@@ -4,6 +4,7 @@
 no source and no store, so the same object serves a file, a live stream, an
 evaluation or a benchmark. `analyse_file` adds the file source and the store.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import build_appearance
 from vigie.describe.crops import CropSampler
 from vigie.describe.describer import Describer
-from vigie.describe.reid import BASE, BaseDescriptor, Projection
 from vigie.describe.kinematics import GroundPlane
+from vigie.describe.reid import BASE, BaseDescriptor, Projection
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
 from vigie.detect.tiling import TiledDetector
@@ -51,8 +53,14 @@ class StageTimes:
 
 
 class CameraPipeline:
-    def __init__(self, camera: CameraConfig, site: SiteConfig, frame_rate: float, detector=None,
-                 projection: Projection | None = None) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        site: SiteConfig,
+        frame_rate: float,
+        detector=None,
+        projection: Projection | None = None,
+    ) -> None:
         self.camera = camera
         self.analysis = site.analysis_for(camera.id)
         step = self.analysis.frame_step
@@ -64,21 +72,31 @@ class CameraPipeline:
         tracker_cfg = self.analysis.tracker
         self.appearance = build_appearance(tracker_cfg.appearance) if tracker_cfg.appearance_weight > 0 else None
         self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
-        ground = GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m) if camera.calibration else None
+        ground = (
+            GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m)
+            if camera.calibration
+            else None
+        )
         crops = None
         if self.analysis.search_crops and "person" in self.analysis.classes:
             base = BaseDescriptor()
             # About one crop a second at first: neighbouring frames are near duplicates,
             # and each crop costs a network run (~7 ms).
-            crops = CropSampler(base.describe_crops, base.name, max_crops=max(2, self.analysis.search_crops),
-                                first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)))
+            crops = CropSampler(
+                base.describe_crops,
+                base.name,
+                max_crops=max(2, self.analysis.search_crops),
+                first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)),
+            )
         if projection is not None and projection.base != BASE:
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
         # Video synopsis: tubes go with their tracks, backgrounds wait in self.backgrounds for the writer.
         self.tubes = TubeRecorder() if self.analysis.synopsis else None
-        self.background = BackgroundSampler(camera.id, self.analysis.background_period_s) if self.analysis.synopsis else None
+        self.background = (
+            BackgroundSampler(camera.id, self.analysis.background_period_s) if self.analysis.synopsis else None
+        )
         self.backgrounds: list[Background] = []
         self.privacy = PrivacyMask(camera.privacy_masks)
         self.times = StageTimes()
@@ -200,8 +218,9 @@ def run_frames(
     return message
 
 
-def open_camera_file(path: str | Path, camera_id: str, site: SiteConfig, detector=None,
-                     projection: Projection | None = None) -> tuple[FileSource, CameraPipeline]:
+def open_camera_file(
+    path: str | Path, camera_id: str, site: SiteConfig, detector=None, projection: Projection | None = None
+) -> tuple[FileSource, CameraPipeline]:
     """A recorded file as camera `camera_id`: its source and the camera's pipeline."""
     camera = site.camera(camera_id)
     source = FileSource.for_camera(path, camera, site.analysis_for(camera_id))
@@ -229,7 +248,9 @@ def frame_progress(source: FileSource, desc: str, enabled: bool = True):
         bar.close()
 
 
-def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, progress: bool = True, detector=None) -> AnalysisReport:
+def analyse_file(
+    path: str | Path, camera_id: str, site: SiteConfig, store, progress: bool = True, detector=None
+) -> AnalysisReport:
     """Analyse one recorded file as camera `camera_id` and store its tracks.
 
     The tracks become visible only when the analysis is finished, replacing
@@ -257,7 +278,9 @@ def analyse_file(path: str | Path, camera_id: str, site: SiteConfig, store, prog
     start = time.perf_counter()
     with frame_progress(source, camera_id, progress) as advance:
         message = run_frames(
-            pipeline, source, on_tracks,
+            pipeline,
+            source,
+            on_tracks,
             lambda frame, _: advance(frame, tracks=sum(by_class.values()) + len(pipeline.describer.live_ids())),
         )
     for fut in pending:

@@ -9,6 +9,7 @@ the same transaction, with the old and new values.
 `EffectiveSite(site, store)` is what purge and the register read: the site
 file's answers with the admin's changes applied.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ def check(site: SiteConfig, key: str, value: Any) -> Any:
             raise SettingError("controller: give the controller's name and contact as text (1 to 500 characters)")
         return value.strip()
     if key.startswith(RETENTION_PREFIX):
-        camera_id = key[len(RETENTION_PREFIX):]
+        camera_id = key[len(RETENTION_PREFIX) :]
         if not _CAMERA_ID.match(camera_id):
             raise SettingError(f"setting {key!r}: {camera_id!r} is not a camera id")
         site.camera(camera_id)  # ConfigError naming the known cameras
@@ -52,8 +53,10 @@ def check(site: SiteConfig, key: str, value: Any) -> Any:
             return None
         cap = site.legal_max_retention_days
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= cap:
-            raise SettingError(f"setting {key!r}: retention must be a whole number of days from 1 to {cap} "
-                               f"(the site's legal maximum), not {value!r}")
+            raise SettingError(
+                f"setting {key!r}: retention must be a whole number of days from 1 to {cap} "
+                f"(the site's legal maximum), not {value!r}"
+            )
         return value
     raise SettingError(f"unknown setting {key!r}; settings: {CONTROLLER!r}, '{RETENTION_PREFIX}<camera id>'")
 
@@ -69,9 +72,11 @@ def change(store, site: SiteConfig, key: str, value: Any, user: str, role: str) 
         if value is None:
             conn.execute("DELETE FROM settings WHERE key = ?", (key,))
         else:
-            conn.execute("INSERT INTO settings VALUES (?,?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value,"
-                         " updated_at=excluded.updated_at, updated_by=excluded.updated_by",
-                         (key, json.dumps(value), now_iso(), user))
+            conn.execute(
+                "INSERT INTO settings VALUES (?,?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value,"
+                " updated_at=excluded.updated_at, updated_by=excluded.updated_by",
+                (key, json.dumps(value), now_iso(), user),
+            )
         append_in(conn, user, role, "settings", details={"key": key, "old": old, "new": value})
         return {"key": key, "old": old, "new": value}
 

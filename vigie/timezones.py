@@ -1,4 +1,5 @@
 """Time-zone names in configuration: checked once, when a site file is read."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -4,6 +4,7 @@
 column is a numpy array with one row per box, validated when built, and never
 changed in place: filtering or adding a column returns a new object.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ form, and the README's screenshots.
 Playwright never downloads a browser of its own: `make setup` installs Debian's chromium (as root); the
 tests skip, saying so, where it is missing. A module imports the fixtures `browser` and `new_page` from
 here and defines its own `server` fixture (a `Server` or anything with `url` and `requests`)."""
+
 from __future__ import annotations
 
 import socket
@@ -15,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,8 +28,10 @@ PAGE_TIMEOUT_MS = 30_000
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root "
-                    "(it runs `apt-get install chromium fonts-dejavu-core`)")
+        pytest.skip(
+            f"Debian's chromium is not installed at {CHROMIUM}: run `make setup` as root "
+            "(it runs `apt-get install chromium fonts-dejavu-core`)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -40,8 +42,10 @@ def browser():
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
     except Exception as exc:  # noqa: BLE001 - a broken install: say so rather than fail every test
         pw.stop()
-        pytest.skip(f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]}): "
-                    "reinstall it with `make setup` as root")
+        pytest.skip(
+            f"{CHROMIUM} does not start under Playwright ({str(exc).splitlines()[0]}): "
+            "reinstall it with `make setup` as root"
+        )
     try:
         yield b
     finally:
@@ -122,4 +126,8 @@ def screenshot(page, name: str, full_page: bool = False) -> Path:
 
 def non_local(urls: list[str]) -> list[str]:
     """The URLs that went anywhere but this machine's test server."""
-    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS]
+    return [
+        u
+        for u in urls
+        if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS
+    ]

@@ -9,6 +9,7 @@ logging in; the analyst and the moderator log in through the login form.
 
 Screenshots: docs/screenshots/report-form.png, moderation.png, crimemap.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
 from conftest import DEMO_CAMERA, DEMO_SITE
 
@@ -55,7 +55,7 @@ def seeded_incidents(n: int = 240, seed: int = 7) -> bytes:
             lat, lon = 43.8349 + rng.normal(0, 0.0006), 4.3597 + rng.normal(0, 0.0008)
         else:
             lat, lon = NIMES[0] + rng.uniform(-0.02, 0.02), NIMES[1] + rng.uniform(-0.03, 0.03)
-        hour = int(rng.choice([2, 9, 14, 19, 20, 21, 22, 23], p=[.1, .05, .1, .15, .15, .15, .15, .15]))
+        hour = int(rng.choice([2, 9, 14, 19, 20, 21, 22, 23], p=[0.1, 0.05, 0.1, 0.15, 0.15, 0.15, 0.15, 0.15]))
         when = start + timedelta(days=int(rng.integers(0, 56)), hours=hour, minutes=int(rng.integers(0, 60)))
         category = ["burglary", "vehicle theft", "vandalism"][int(rng.integers(0, 3))]
         commune = "Nîmes" if lon < NIMES[1] + 0.02 else "Marguerittes"
@@ -84,8 +84,16 @@ def server(tmp_path_factory):
         store.upsert_cameras(site.cameras)  # the alerts layer places a validated alert at its camera
         for role, (name, password) in ACCOUNTS.items():
             users.create_user(store, name, role, password)
-        got = import_file(store, seeded_incidents(), file_name="pm-2026-q3.csv", source="Police municipale",
-                          crs=None, timezone=site.timezone, user="ana", role="analyst")
+        got = import_file(
+            store,
+            seeded_incidents(),
+            file_name="pm-2026-q3.csv",
+            source="Police municipale",
+            crs=None,
+            timezone=site.timezone,
+            user="ana",
+            role="analyst",
+        )
         app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
         with served(app, "vigie-uvicorn-crimemap") as url:
             yield Server(url, store, site, got["rows"])
@@ -115,8 +123,17 @@ def jpeg_photo() -> bytes:
     return cv2.imencode(".jpg", img)[1].tobytes()
 
 
-def pending_report(store, description: str, *, address: str, code: str = "graffiti", lat: float = 43.8352,
-                   lon: float = 4.3605, contact: dict | None = None, photo: bytes | None = None) -> int:
+def pending_report(
+    store,
+    description: str,
+    *,
+    address: str,
+    code: str = "graffiti",
+    lat: float = 43.8352,
+    lon: float = 4.3605,
+    contact: dict | None = None,
+    photo: bytes | None = None,
+) -> int:
     """A report as the Open311 route stores it (the photo sanitised and blurred), from its own client address
     (the rate limit is per address)."""
     from vigie.citizen.photos import sanitise
@@ -126,15 +143,26 @@ def pending_report(store, description: str, *, address: str, code: str = "graffi
     if photo is not None:
         photo = sanitise(photo, max_bytes=8_000_000, max_pixels=40_000_000, blurrer=Blurrer())
 
-    rid, _token = submit(store, NewReport(code, lat, lon, description=description, contact=contact or {}, photo=photo),
-                         address, datetime.now(timezone.utc), 100, 100)
+    rid, _token = submit(
+        store,
+        NewReport(code, lat, lon, description=description, contact=contact or {}, photo=photo),
+        address,
+        datetime.now(timezone.utc),
+        100,
+        100,
+    )
     return rid
 
 
 def report_row(store, rid: int) -> dict:
     with store._read() as conn:
-        return dict(conn.execute("SELECT id, moderation, description, reject_reason, merged_into, status, status_notes,"
-                                 " redacted FROM citizen_reports WHERE id = ?", (rid,)).fetchone())
+        return dict(
+            conn.execute(
+                "SELECT id, moderation, description, reject_reason, merged_into, status, status_notes,"
+                " redacted FROM citizen_reports WHERE id = ?",
+                (rid,),
+            ).fetchone()
+        )
 
 
 # --- the public form ------------------------------------------------------------------------------------------
@@ -145,8 +173,12 @@ def test_public_report_form_sends_a_report_and_its_token_follows_it(new_page, se
 
     page = new_page()
     page.goto("/report")
-    expect(page.locator(".instruction")).to_have_text("Describe the place and what happens there. Do not name or describe people.")
-    assert page.locator("#logout").count() == 0 and page.locator("nav a[data-roles]").count() == 0  # nothing that needs a session
+    expect(page.locator(".instruction")).to_have_text(
+        "Describe the place and what happens there. Do not name or describe people."
+    )
+    assert (
+        page.locator("#logout").count() == 0 and page.locator("nav a[data-roles]").count() == 0
+    )  # nothing that needs a session
     expect(page.locator("#service option[value=graffiti]")).to_have_count(1)
     # The honeypot is in the form, empty, out of sight and out of the tab order.
     assert page.locator("#report-form input[name=website]").input_value() == ""
@@ -172,17 +204,23 @@ def test_public_report_form_sends_a_report_and_its_token_follows_it(new_page, se
     description = "Fresh tags on the wall of the primary school, rue Nationale, next to the bus stop."
     page.fill("#description", description)
     expect(page.locator("#desc-count")).to_have_text(f"{len(description)} / 2000 characters")
-    page.set_input_files("#media", {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a picture" * 10})
+    page.set_input_files(
+        "#media", {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a picture" * 10}
+    )
     page.click("#send")
     expect(page.locator("#error")).to_contain_text("not a JPEG, PNG or WebP image")
 
     # A real photo, previewed, then sent: the token is shown with a link to follow the report.
     page.set_input_files("#media", {"name": "place.jpg", "mimeType": "image/jpeg", "buffer": jpeg_photo()})
-    page.wait_for_function("() => { const i = document.getElementById('media-preview'); return !i.hidden && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('media-preview'); return !i.hidden && i.naturalWidth > 0; }"
+    )
     page.fill("#email", "resident@example.org")
     page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "report-form.png", full_page=True)
-    with page.expect_response(lambda r: r.url.endswith("/open311/v2/requests.json") and r.request.method == "POST") as sent:
+    with page.expect_response(
+        lambda r: r.url.endswith("/open311/v2/requests.json") and r.request.method == "POST"
+    ) as sent:
         page.click("#send")
     assert sent.value.status in (200, 201), sent.value.text()
     expect(page.locator("#done")).to_be_visible()
@@ -190,8 +228,13 @@ def test_public_report_form_sends_a_report_and_its_token_follows_it(new_page, se
     assert len(token) >= 20
     assert error_text(page) == ""
     with server.store._read() as conn:
-        row = dict(conn.execute("SELECT id, email, photo IS NOT NULL AS has_photo, moderation, lat, lon FROM citizen_reports"
-                                " WHERE token_hash = ?", (token_hash(token),)).fetchone())
+        row = dict(
+            conn.execute(
+                "SELECT id, email, photo IS NOT NULL AS has_photo, moderation, lat, lon FROM citizen_reports"
+                " WHERE token_hash = ?",
+                (token_hash(token),),
+            ).fetchone()
+        )
     assert row["email"] == "resident@example.org" and row["has_photo"] and row["moderation"] == "pending"
     assert abs(row["lat"] - lat) < 1e-6 and abs(row["lon"] - lon) < 1e-6
 
@@ -218,12 +261,23 @@ def test_moderator_redacts_accepts_rejects_and_merges(new_page, server):
     from playwright.sync_api import expect
 
     store = server.store
-    a = pending_report(store, "Broken bench by the fountain; Mr Dupont from no. 4 sits there every night.",
-                       address="198.51.100.7", code="damage", contact={"email": "a.resident@example.org", "phone": "+33 6 12 34 56 78"},
-                       photo=jpeg_photo())
+    a = pending_report(
+        store,
+        "Broken bench by the fountain; Mr Dupont from no. 4 sits there every night.",
+        address="198.51.100.7",
+        code="damage",
+        contact={"email": "a.resident@example.org", "phone": "+33 6 12 34 56 78"},
+        photo=jpeg_photo(),
+    )
     b = pending_report(store, "asdf asdf", address="198.51.100.8", code="nuisance", lat=43.8340, lon=4.3620)
-    c = pending_report(store, "The bench by the fountain is broken, the slats are missing.", address="198.51.100.9",
-                       code="damage", lat=43.83305, lon=4.35905)
+    c = pending_report(
+        store,
+        "The bench by the fountain is broken, the slats are missing.",
+        address="198.51.100.9",
+        code="damage",
+        lat=43.83305,
+        lon=4.35905,
+    )
 
     page = new_page()
     login(page, "moderator")
@@ -231,8 +285,12 @@ def test_moderator_redacts_accepts_rejects_and_merges(new_page, server):
         expect(page.locator(f'[data-report="{rid}"]')).to_be_visible()
     card = page.locator(f'[data-report="{a}"]')
     expect(card).to_contain_text("Damaged street furniture (damage)")
-    expect(card.locator(".private")).to_contain_text("Contact (private, never published): a.resident@example.org · +33 6 12 34 56 78")
-    page.wait_for_function(f"() => {{ const i = document.querySelector('[data-report=\"{a}\"] img'); return i && i.complete && i.naturalWidth > 0; }}")
+    expect(card.locator(".private")).to_contain_text(
+        "Contact (private, never published): a.resident@example.org · +33 6 12 34 56 78"
+    )
+    page.wait_for_function(
+        f"() => {{ const i = document.querySelector('[data-report=\"{a}\"] img'); return i && i.complete && i.naturalWidth > 0; }}"
+    )
     expect(page.locator(f'[data-report="{b}"] .private')).to_contain_text("none given")
     expect(page.locator("#map.leaflet-container path.leaflet-interactive")).to_have_count(3)
     screenshot(page, "moderation.png")
@@ -241,7 +299,9 @@ def test_moderator_redacts_accepts_rejects_and_merges(new_page, server):
     card.locator("textarea.desc").fill("Broken bench by the fountain.")
     card.locator("button.redact").click()
     expect(page.locator("#done-msg")).to_contain_text(f"Report #{a} redacted")
-    assert report_row(store, a)["description"] == "Broken bench by the fountain." and report_row(store, a)["redacted"] == 1
+    assert (
+        report_row(store, a)["description"] == "Broken bench by the fountain." and report_row(store, a)["redacted"] == 1
+    )
 
     page.locator(f'[data-report="{a}"] button.accept').click()
     expect(page.locator("#done-msg")).to_contain_text(f"Report #{a} accepted")
@@ -274,7 +334,10 @@ def test_moderator_redacts_accepts_rejects_and_merges(new_page, server):
     card.locator("input.notes").fill("Bench replaced on 12 November.")
     card.locator("button.update").click()
     expect(page.locator("#done-msg")).to_contain_text(f"Report #{a} is now closed")
-    assert report_row(store, a)["status"] == "closed" and report_row(store, a)["status_notes"] == "Bench replaced on 12 November."
+    assert (
+        report_row(store, a)["status"] == "closed"
+        and report_row(store, a)["status_notes"] == "Bench replaced on 12 November."
+    )
     page.select_option("#moderation", "rejected")
     expect(page.locator(f'[data-report="{b}"] .state')).to_contain_text("rejected by mod")
     assert error_text(page) == ""
@@ -286,10 +349,13 @@ def canvas_pixels(page, pane: str, until=lambda n: True, timeout: float = 10.0) 
     `until(pixels)` holds: Leaflet redraws a canvas on the next animation frame, not at once."""
     deadline = time.monotonic() + timeout
     while True:
-        n = page.evaluate("""pane => [...document.querySelectorAll('#map .leaflet-' + pane + '-pane canvas')].reduce((n, c) => {
+        n = page.evaluate(
+            """pane => [...document.querySelectorAll('#map .leaflet-' + pane + '-pane canvas')].reduce((n, c) => {
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-            return n; }, 0)""", pane)
+            return n; }, 0)""",
+            pane,
+        )
         if until(n) or time.monotonic() > deadline:
             return n
         page.wait_for_timeout(100)
@@ -307,17 +373,36 @@ def seed_other_layers(server) -> tuple[int, int]:
     from vigie.rules.base import Event
 
     t = datetime(2026, 10, 2, 21, 15, tzinfo=timezone.utc)
-    events = [Event("esplanade-gathering", "gathering", DEMO_CAMERA, t + timedelta(days=d), t + timedelta(days=d, minutes=2), (1, 2, 3),
-                    (300.0, 300.0), {"people": 3}) for d in (0, 9)]
+    events = [
+        Event(
+            "esplanade-gathering",
+            "gathering",
+            DEMO_CAMERA,
+            t + timedelta(days=d),
+            t + timedelta(days=d, minutes=2),
+            (1, 2, 3),
+            (300.0, 300.0),
+            {"people": 3},
+        )
+        for d in (0, 9)
+    ]
     for aid in alerts.record(server.store, events):
         alerts.decide(server.store, aid, "validate", "op", "operator")
     now = datetime.now(timezone.utc)
     for k, (lat, lon) in enumerate([(43.8370, 4.3596), (43.8361, 4.3612)]):
-        rid = pending_report(server.store, f"Street light out at the corner, lamp post {k + 1}.", address=f"203.0.113.{k + 1}",
-                             code="streetlight", lat=lat, lon=lon)
+        rid = pending_report(
+            server.store,
+            f"Street light out at the corner, lamp post {k + 1}.",
+            address=f"203.0.113.{k + 1}",
+            code="streetlight",
+            lat=lat,
+            lon=lon,
+        )
         decide(server.store, rid, "accept", "mod", "moderator", now)
     with server.store._read() as conn:  # the earlier tests of this module accepted reports too
-        citizen = conn.execute("SELECT count(*) FROM citizen_reports WHERE moderation = 'accepted' AND lat IS NOT NULL").fetchone()[0]
+        citizen = conn.execute(
+            "SELECT count(*) FROM citizen_reports WHERE moderation = 'accepted' AND lat IS NOT NULL"
+        ).fetchone()[0]
     return len(events), citizen
 
 
@@ -331,13 +416,16 @@ def test_analyst_crime_map_layers_analyses_downloads_and_import(new_page, server
     assert error_text(page) == ""
     expect(page.locator("#statement")).to_contain_text("This map describes places and times, never people")
     expect(page.locator("#statement")).to_contain_text("5(1)(d)")
-    expect(page.locator("#counts tr", has_text="Imported incidents").locator("td").nth(1)).to_have_text(str(server.imported))
+    expect(page.locator("#counts tr", has_text="Imported incidents").locator("td").nth(1)).to_have_text(
+        str(server.imported)
+    )
 
     # The three sources, drawn apart; each toggle in the layer list changes what is drawn.
     total = server.imported + n_alerts + n_citizen
     expect(page.locator("#drawn")).to_have_attribute("data-count", str(total))
-    expect(page.locator("#drawn")).to_contain_text(f"{server.imported} imported incidents, {n_alerts} validated video alerts, "
-                                                    f"{n_citizen} accepted citizen reports")
+    expect(page.locator("#drawn")).to_contain_text(
+        f"{server.imported} imported incidents, {n_alerts} validated video alerts, {n_citizen} accepted citizen reports"
+    )
     points = canvas_pixels(page, "points", lambda n: n > 0)
     assert points > 0
     toggle_layer(page, "Imported incidents")

@@ -10,6 +10,7 @@ tests skip, saying so, where it is missing.
 
 The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x800).
 """
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
 from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
@@ -77,7 +77,9 @@ def server(demo_data):
     try:
         for role, (name, password) in ACCOUNTS.items():
             users.create_user(store, name, role, password)
-        hits = search(store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})).hits
+        hits = search(
+            store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})
+        ).hits
         assert hits, "the analysed demo has no person in red on the esplanade"
         site = load_site(DEMO_SITE)
         app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
@@ -105,14 +107,18 @@ def wait_for_thumbnails(page, grid: str) -> list[dict]:
     page.wait_for_function(
         """sel => [...document.querySelectorAll(sel + ' a.card')].every(a => {
              const img = a.querySelector('img');
-             return a.querySelector('.nothumb') || (img && img.complete); })""", arg=grid)
+             return a.querySelector('.nothumb') || (img && img.complete); })""",
+        arg=grid,
+    )
     page.evaluate("() => window.scrollTo(0, 0)")
     return page.evaluate(
         """sel => [...document.querySelectorAll(sel + ' a.card')].map(a => {
              const img = a.querySelector('img');
              return {track: Number(a.getAttribute('href').split('/').pop()),
                      src: img ? new URL(img.currentSrc || img.src).pathname : null,
-                     width: img ? img.naturalWidth : 0}; })""", grid)
+                     width: img ? img.naturalWidth : 0}; })""",
+        grid,
+    )
 
 
 def assert_blurred_thumbnails(cards: list[dict], responses: dict[str, tuple[int, str]]) -> None:
@@ -209,7 +215,9 @@ def test_track_page_shows_attributes_and_finds_similar_people(new_page, server):
     assert attrs["Track id"] == str(tid) and attrs["Class"] == "person" and attrs["Camera"] == DEMO_CAMERA, attrs
     assert "red" in attrs["Upper body"], attrs
     assert "UTC" in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4", attrs  # a file name, no server path
-    page.wait_for_function("() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }"
+    )
     page.click("#similar")
     expect(page.locator("#summary")).to_contain_text("candidate(s), ranked by appearance")
     cards = wait_for_thumbnails(page, "#results")
@@ -231,18 +239,24 @@ def test_trail_page_draws_the_sightings_on_the_map(new_page, server):
     texts = items.all_inner_texts()
     assert any(f"#{tid}" in t and "(query)" in t for t in texts), texts
     assert any("nimes-esplanade-01" in t for t in texts) and any("nimes-arenes-01" in t for t in texts), texts
-    assert all(re.search(r"\d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}", t) for t in texts), texts  # every sighting has its time
+    assert all(re.search(r"\d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}", t) for t in texts), (
+        texts
+    )  # every sighting has its time
     # Leaflet: one numbered marker per sighting and the red line through them, on a map of real size.
     box = page.locator("#map.leaflet-container").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 200, box
     expect(page.locator("#map .leaflet-marker-icon.numbered")).to_have_count(len(texts))
-    assert sorted(page.locator("#map .numbered .badge").all_inner_texts(), key=int) == [str(i) for i in range(1, len(texts) + 1)]
+    assert sorted(page.locator("#map .numbered .badge").all_inner_texts(), key=int) == [
+        str(i) for i in range(1, len(texts) + 1)
+    ]
     expect(page.locator("#map path.leaflet-interactive")).to_have_count(1)
     assert page.locator("#map path.leaflet-interactive").get_attribute("stroke") == "#d33"
     assert error_text(page) == ""
     # Each marker's tooltip says which sighting it is and when.
     page.locator("#map .numbered").last.hover()
-    expect(page.locator(".leaflet-tooltip")).to_contain_text(re.compile(r"^2\. #\d+ nimes-\S+ \d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}"))
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(
+        re.compile(r"^2\. #\d+ nimes-\S+ \d{2}/\d{2}/2026, \d{2}:\d{2}:\d{2}")
+    )
     screenshot(page, "trail.png", full_page=True)  # the map and the list of sightings below it
 
 
@@ -255,8 +269,13 @@ def test_camera_map_shows_the_cameras_and_their_latest_tracks(new_page, server):
     with server.store._read() as conn:
         stored = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
     buttons = page.locator(".camlist button").all_inner_texts()
-    assert len(buttons) == len(stored) >= 2 and all(any(f"({c})" in b for b in buttons) for c in stored), (buttons, stored)
-    expect(page.locator("#map.leaflet-container path.leaflet-interactive")).to_have_count(len(stored))  # one circle each
+    assert len(buttons) == len(stored) >= 2 and all(any(f"({c})" in b for b in buttons) for c in stored), (
+        buttons,
+        stored,
+    )
+    expect(page.locator("#map.leaflet-container path.leaflet-interactive")).to_have_count(
+        len(stored)
+    )  # one circle each
     page.locator(".camlist button", has_text=DEMO_CAMERA).click()
     expect(page.locator("#camera-title")).to_contain_text(DEMO_CAMERA)
     expect(page.locator("#tracks a.card").first).to_be_visible()
@@ -352,8 +371,10 @@ def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(ne
     # The video element asks for byte ranges (it can then seek): its first request is the clip from byte 0.
     assert got.value.status in (200, 206) and got.value.headers["content-type"] == "video/webm"
     assert got.value.status == 200 or got.value.headers["content-range"].startswith("bytes 0-")
-    page.wait_for_function("() => { const v = document.getElementById('clip'); return v.readyState >= 2 && v.videoWidth > 0; }",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => { const v = document.getElementById('clip'); return v.readyState >= 2 && v.videoWidth > 0; }",
+        timeout=30_000,
+    )
     assert "unblurred" not in page.locator("#clip").get_attribute("src")
     screenshot(page, "track-clip.png")
 
@@ -363,10 +384,16 @@ def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(ne
     page.fill("#unblur-reason", "The witness describes a logo on the jacket")
     page.click("#unblur-form button[type=submit]")
     expect(page.locator("#unblurred-banner")).to_contain_text("UNBLURRED view for case PV-2026-1120-041")
-    page.wait_for_function("() => { const i = document.getElementById('thumb'); return i.src.includes('unblurred=true') && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('thumb'); return i.src.includes('unblurred=true') && i.complete && i.naturalWidth > 0; }"
+    )
     from vigie.audit.log import query as audit_query
 
-    assert audit_query(server.store, action="unblur_request", user="inv")[-1].details_dict()["reason"].startswith("The witness")
+    assert (
+        audit_query(server.store, action="unblur_request", user="inv")[-1]
+        .details_dict()["reason"]
+        .startswith("The witness")
+    )
     assert audit_query(server.store, action="view_unblurred", user="inv")
 
     # Export: a ZIP with a manifest naming the case, downloaded by the browser.
@@ -461,13 +488,25 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     from vigie.web.context import utc
 
     start = utc(track["first_seen"])
-    e = Event("fountain-zone", "zone_intrusion", DEMO_CAMERA, start, start + timedelta(seconds=6), (server.red_track,),
-              (380.0, 420.0), {"seconds_inside": 6.0})
-    [aid] = alerts.record(server.store, [e], snapshots={alerts.event_key(e): cv2.imencode(".jpg", blurred)[1].tobytes()})
+    e = Event(
+        "fountain-zone",
+        "zone_intrusion",
+        DEMO_CAMERA,
+        start,
+        start + timedelta(seconds=6),
+        (server.red_track,),
+        (380.0, 420.0),
+        {"seconds_inside": 6.0},
+    )
+    [aid] = alerts.record(
+        server.store, [e], snapshots={alerts.event_key(e): cv2.imencode(".jpg", blurred)[1].tobytes()}
+    )
     card = page.locator(f'[data-alert="{aid}"]')
     expect(card).to_be_visible(timeout=10_000)
     expect(card).to_contain_text("zone intrusion · fountain-zone")
-    page.wait_for_function(f"() => {{ const i = document.querySelector('[data-alert=\"{aid}\"] img'); return i && i.complete && i.naturalWidth > 0; }}")
+    page.wait_for_function(
+        f"() => {{ const i = document.querySelector('[data-alert=\"{aid}\"] img'); return i && i.complete && i.naturalWidth > 0; }}"
+    )
     screenshot(page, "alerts.png")
     card.locator("input.note").fill("seen on the live view")
     card.locator("button.validate").click()
@@ -487,10 +526,18 @@ def test_dashboard_shows_counts_heat_maps_and_stream_gaps(new_page, server):
     from vigie.store.sqlite import now_iso
 
     # a drop of the live stream, as `vigie run` records it
-    server.store.write(lambda conn: conn.execute(
-        "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES (?,?,?,?,?)",
-        (DEMO_CAMERA, "2026-11-20T13:00:41.200000Z", "2026-11-20T13:00:45.350000Z", "read failed: Connection reset by peer",
-         now_iso()))).result()
+    server.store.write(
+        lambda conn: conn.execute(
+            "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES (?,?,?,?,?)",
+            (
+                DEMO_CAMERA,
+                "2026-11-20T13:00:41.200000Z",
+                "2026-11-20T13:00:45.350000Z",
+                "read failed: Connection reset by peer",
+                now_iso(),
+            ),
+        )
+    ).result()
     page = new_page()
     login(page, "investigator")
     page.goto("/dashboard")
@@ -502,7 +549,9 @@ def test_dashboard_shows_counts_heat_maps_and_stream_gaps(new_page, server):
     expect(page.locator("[data-gap]")).to_contain_text("Connection reset by peer")
     expect(page.locator("[data-gap] td").nth(2)).to_have_text("4.2")
     for img in ("heat-walk", "heat-stop"):
-        page.wait_for_function(f"() => {{ const i = document.getElementById('{img}'); return i.complete && i.naturalWidth > 0; }}")
+        page.wait_for_function(
+            f"() => {{ const i = document.getElementById('{img}'); return i.complete && i.naturalWidth > 0; }}"
+        )
     screenshot(page, "dashboard.png", full_page=True)
     assert error_text(page) == ""
 
@@ -525,8 +574,10 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     page.fill("#length", "20")
     page.click("#synopsis-form button[type=submit]")
     expect(page.locator("#progress-box")).to_be_visible()
-    page.wait_for_function("() => { const v = document.getElementById('synopsis-video'); return v.readyState >= 2 && v.videoWidth > 0; }",
-                           timeout=300_000)
+    page.wait_for_function(
+        "() => { const v = document.getElementById('synopsis-video'); return v.readyState >= 2 && v.videoWidth > 0; }",
+        timeout=300_000,
+    )
     assert error_text(page) == ""
     expect(page.locator("#status")).to_have_text("Ready.")
     sid = parse_qs(urlsplit(page.url).query)["id"][0]
@@ -542,30 +593,47 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     ox, oy = (geo["w"] - geo["vw"] * scale) / 2, (geo["h"] - geo["vh"] * scale) / 2
 
     def on_screen(x, y):
-        return geo["x"] + ox + x * geo["vw"] / index["width"] * scale, geo["y"] + oy + y * geo["vh"] / index["height"] * scale
+        return geo["x"] + ox + x * geo["vw"] / index["width"] * scale, geo["y"] + oy + y * geo["vh"] / index[
+            "height"
+        ] * scale
 
     def area(b):
         return (b[2] - b[0]) * (b[3] - b[1])
 
     # The busiest frame's objects whose centre is theirs (the smallest box holding it) and clear of the control bar;
     # of those, the one with the shortest track (its clip is rendered below).
-    lengths = {o["track"]: datetime.fromisoformat(o["original_end"].replace("Z", "+00:00"))
-               - datetime.fromisoformat(o["original_start"].replace("Z", "+00:00")) for o in index["objects"]}
+    lengths = {
+        o["track"]: datetime.fromisoformat(o["original_end"].replace("Z", "+00:00"))
+        - datetime.fromisoformat(o["original_start"].replace("Z", "+00:00"))
+        for o in index["objects"]
+    }
     choices = []
     for j in sorted(range(index["frames"]), key=lambda j: -len(index["frame_objects"][j]))[:20]:
         for o in index["frame_objects"][j]:
             cx, cy = (o["box"][0] + o["box"][2]) / 2, (o["box"][1] + o["box"][3]) / 2
-            holding = [x for x in index["frame_objects"][j] if x["box"][0] <= cx <= x["box"][2] and x["box"][1] <= cy <= x["box"][3]]
-            if min(holding, key=lambda x: area(x["box"]))["track"] == o["track"] and on_screen(cx, cy)[1] < geo["y"] + geo["h"] - 60:
+            holding = [
+                x
+                for x in index["frame_objects"][j]
+                if x["box"][0] <= cx <= x["box"][2] and x["box"][1] <= cy <= x["box"][3]
+            ]
+            if (
+                min(holding, key=lambda x: area(x["box"]))["track"] == o["track"]
+                and on_screen(cx, cy)[1] < geo["y"] + geo["h"] - 60
+            ):
                 choices.append((lengths[o["track"]], -len(index["frame_objects"][j]), j, o, (cx, cy)))
         if choices:
             break
     assert choices, "no object of the busiest frames can be clicked on"
     _, _, frame, obj, (cx, cy) = min(choices, key=lambda c: c[:3])
     assert len(index["frame_objects"][frame]) >= 3
-    page.evaluate("""t => new Promise(done => { const v = document.getElementById('synopsis-video'); v.pause();
-        v.addEventListener('seeked', done, { once: true }); v.currentTime = t; })""", (frame + 0.5) / index["fps"])
-    page.wait_for_function("() => { const v = document.getElementById('synopsis-video'); return v.paused && v.readyState >= 3 && !v.seeking; }")
+    page.evaluate(
+        """t => new Promise(done => { const v = document.getElementById('synopsis-video'); v.pause();
+        v.addEventListener('seeked', done, { once: true }); v.currentTime = t; })""",
+        (frame + 0.5) / index["fps"],
+    )
+    page.wait_for_function(
+        "() => { const v = document.getElementById('synopsis-video'); return v.paused && v.readyState >= 3 && !v.seeking; }"
+    )
     x, y = on_screen(cx, cy)
     page.mouse.move(x - 3, y)  # two moves: the hint follows mousemove events, and the first may come before the frame
     page.mouse.move(x, y, steps=3)
@@ -581,8 +649,10 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     expect(page.locator("#clip-status")).to_contain_text(f"Shown at {obj['time'][11:19]} UTC", timeout=300_000)
     first = server.store.track_points(obj["track"])[0]
     lead = min(first["seq"], 7) / 7  # the demo camera films at 7 fps; a track seen from the recording's start has less
-    wanted = (datetime.fromisoformat(obj["time"].replace("Z", "+00:00"))
-              - datetime.fromisoformat(first["t"].replace("Z", "+00:00"))).total_seconds() + lead
+    wanted = (
+        datetime.fromisoformat(obj["time"].replace("Z", "+00:00"))
+        - datetime.fromisoformat(first["t"].replace("Z", "+00:00"))
+    ).total_seconds() + lead
     assert abs(page.evaluate("() => document.getElementById('clip').currentTime") - wanted) < 0.3
     assert error_text(page) == ""
 

@@ -1,4 +1,5 @@
 """Alerts delivered to real local receivers: an HTTP server for webhooks, Debian's mosquitto for MQTT."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,16 @@ import pytest
 
 from vigie.alerts.notify import Mqtt, Notifier, Webhook, deliver, signature
 
-ALERT = {"id": 7, "rule": "fountain-night", "kind": "zone_intrusion", "camera_id": "nimes-esplanade-01",
-         "start": "2026-11-26T22:10:00Z", "track_ids": [12], "details": {"seconds_inside": 4.5}, "snapshot": b"\xff\xd8"}
+ALERT = {
+    "id": 7,
+    "rule": "fountain-night",
+    "kind": "zone_intrusion",
+    "camera_id": "nimes-esplanade-01",
+    "start": "2026-11-26T22:10:00Z",
+    "track_ids": [12],
+    "details": {"seconds_inside": 4.5},
+    "snapshot": b"\xff\xd8",
+}
 
 
 class Receiver(ThreadingHTTPServer):
@@ -129,7 +138,10 @@ def test_mqtt_publishes_each_alert_under_its_camera(mosquitto):
     finally:
         sub.loop_stop()
         sub.disconnect()
-    assert [(t, m["id"]) for t, m in got] == [("vigie/alerts/nimes-esplanade-01", 7), ("vigie/alerts/nimes-arenes-01", 8)]
+    assert [(t, m["id"]) for t, m in got] == [
+        ("vigie/alerts/nimes-esplanade-01", 7),
+        ("vigie/alerts/nimes-arenes-01", 8),
+    ]
     assert "snapshot" not in got[0][1]
 
 

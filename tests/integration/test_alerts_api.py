@@ -1,5 +1,6 @@
 """Alerts: stored once per event, decided once with who and when (audited), listed,
 fed live to the control room over server-sent events. Fixtures from test_web_api."""
+
 from __future__ import annotations
 
 import socket
@@ -9,9 +10,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
-
 from conftest import T0, jpeg_bytes
 from test_web_api import PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
+
 from vigie.alerts import store as alerts
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
@@ -19,8 +20,16 @@ from vigie.rules.base import Event
 
 
 def event(n: int = 1, rule: str = "esplanade-night", kind: str = "zone_intrusion", camera: str = "cam-a") -> Event:
-    return Event(rule, kind, camera, T0 + timedelta(seconds=n), T0 + timedelta(seconds=n + 5), (n,), (100.0, 200.0),
-                 {"zone": "fountain", "seconds_inside": 5.0})
+    return Event(
+        rule,
+        kind,
+        camera,
+        T0 + timedelta(seconds=n),
+        T0 + timedelta(seconds=n + 5),
+        (n,),
+        (100.0, 200.0),
+        {"zone": "fountain", "seconds_inside": 5.0},
+    )
 
 
 def test_an_event_is_stored_once_however_often_it_is_evaluated(env):
@@ -33,7 +42,13 @@ def test_an_event_is_stored_once_however_often_it_is_evaluated(env):
     assert total == 2 and [a["id"] for a in items] == sorted(first, reverse=True)  # newest first
     a = alerts.get_alert(store, first[0])
     assert (a["rule"], a["kind"], a["track_ids"], a["details"]["zone"], a["status"], a["has_snapshot"]) == (
-        "esplanade-night", "zone_intrusion", [1], "fountain", "new", True)
+        "esplanade-night",
+        "zone_intrusion",
+        [1],
+        "fountain",
+        "new",
+        True,
+    )
     assert alerts.snapshot(store, first[0])[:2] == b"\xff\xd8" and alerts.snapshot(store, first[1]) is None
 
 
@@ -41,7 +56,9 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
     store = env["store"]
     [aid] = alerts.record(store, [event(3)])
     op = client(env, "operator")
-    r = op.post(f"/api/alerts/{aid}/decision", json={"decision": "validate", "note": "group confirmed on the live view"})
+    r = op.post(
+        f"/api/alerts/{aid}/decision", json={"decision": "validate", "note": "group confirmed on the live view"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "validated" and r.json()["decided_by"] == "operator"
     r = client(env, "investigator").post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"})
     assert r.status_code == 409 and "already validated by operator" in r.json()["error"]
@@ -51,7 +68,9 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
     assert (entry.user, entry.role) == ("operator", "operator")
     assert entry.details_dict()["decision"] == "validated" and entry.details_dict()["alert_id"] == aid
     listed = op.get("/api/alerts", params={"status": "validated"}).json()
-    assert [a["id"] for a in listed["items"]] == [aid] and listed["items"][0]["note"] == "group confirmed on the live view"
+    assert [a["id"] for a in listed["items"]] == [aid] and listed["items"][0][
+        "note"
+    ] == "group confirmed on the live view"
     assert audit_query(store, action="view_alerts")
     assert verify(store).ok
 
@@ -59,20 +78,29 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
 def test_stream_gaps_are_listed_for_the_control_room(env):
     from vigie.store.sqlite import now_iso
 
-    env["store"].write(lambda conn: conn.execute(
-        "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES "
-        "('cam-a', '2026-11-26T10:00:00Z', '2026-11-26T10:00:04Z', 'read failed: timed out', ?)", (now_iso(),))).result()
+    env["store"].write(
+        lambda conn: conn.execute(
+            "INSERT INTO stream_gaps (camera_id, start, end, reason, recorded_at) VALUES "
+            "('cam-a', '2026-11-26T10:00:00Z', '2026-11-26T10:00:04Z', 'read failed: timed out', ?)",
+            (now_iso(),),
+        )
+    ).result()
     r = client(env, "operator").get("/api/gaps", params={"camera": "cam-a"}).json()
     assert r["total"] == 1 and r["items"][0]["reason"] == "read failed: timed out"
     assert client(env, "operator").get("/api/gaps", params={"camera": "cam-b"}).json()["total"] == 0
 
 
-@pytest.mark.parametrize("role,allowed", [("operator", True), ("investigator", True), ("auditor", False), ("admin", False)])
+@pytest.mark.parametrize(
+    "role,allowed", [("operator", True), ("investigator", True), ("auditor", False), ("admin", False)]
+)
 def test_alerts_are_for_the_control_room_roles(env, role, allowed):
     [aid] = alerts.record(env["store"], [event(4)], snapshots={alerts.event_key(event(4)): jpeg_bytes()})
     c = client(env, role)
-    codes = [c.get("/api/alerts").status_code, c.get(f"/api/alerts/{aid}/snapshot").status_code,
-             c.post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"}).status_code]
+    codes = [
+        c.get("/api/alerts").status_code,
+        c.get(f"/api/alerts/{aid}/snapshot").status_code,
+        c.post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"}).status_code,
+    ]
     assert codes == ([200, 200, 200] if allowed else [403, 403, 403])
 
 
@@ -151,8 +179,11 @@ def test_the_live_feed_ends_after_its_lifetime_and_a_reconnect_gets_exactly_what
         r = c.get("/api/alerts/stream", **kwargs)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         assert r.text.startswith("retry: ")
-        events = [(b.split("\n")[0][4:], json.loads(b.split("data: ", 1)[1])) for b in r.text.split("\n\n")
-                  if b.startswith("id: ")]
+        events = [
+            (b.split("\n")[0][4:], json.loads(b.split("data: ", 1)[1]))
+            for b in r.text.split("\n\n")
+            if b.startswith("id: ")
+        ]
         return events, time.monotonic() - started
 
     [before] = alerts.record(store, [event(20)])

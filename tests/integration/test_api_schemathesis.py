@@ -38,6 +38,7 @@ How it is wired:
   sessions, which are checked to be alive, with their role, after each case.
 - Deterministic: fixed seed, derandomized Hypothesis, no example database.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,6 +50,7 @@ import numpy as np
 import pytest
 import schemathesis
 from argon2 import PasswordHasher
+from conftest import jpeg_bytes, write_site
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -60,7 +62,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import jpeg_bytes, write_site
 from vigie.accounts import users
 from vigie.config import load_site
 from vigie.store.sqlite import SQLiteStore
@@ -72,8 +73,13 @@ ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 SESSIONS = (*ROLES, None)  # None: no session cookie
 SPARE_USERS = {"spare-operator": "operator", "spare-investigator": "investigator", "spare.auditor@nimes": "auditor"}
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
 MAX_EXAMPLES = 10  # fuzzing examples per operation; the coverage phase adds its own (boundaries, wrong types)
 
 CAMERAS = ["cam-a", "cam-b", "cam-c"]
@@ -87,18 +93,45 @@ SITE = {
     "retention_days": 20,
     "analysis": {"classes": ["person", "bicycle", "car", "motorcycle", "bus", "truck"]},
     "cameras": [
-        {"id": "cam-a", "name": "Esplanade <b>fontaine</b>", "lat": 43.83305, "lon": 4.35905, "commune": "Nîmes",
-         "group": "Centre", "purpose": "Public space security", "retention_days": 10, "source": "recording.avi",
-         "frame_rate": FPS,
-         "privacy_masks": [[[0, 0], [60, 0], [60, 40]], [[250, 180], [319, 180], [319, 239], [250, 239]]],
-         "calibration": {"image_points": [[20, 230], [300, 230], [260, 100], [60, 100]],
-                         "ground_points_m": [[-19.09, -8.57], [-15.49, -15.23], [-4.71, -9.78], [-8.80, -0.53]]}},
-        {"id": "cam-b", "name": "=Gare", "lat": 43.83264, "lon": 4.36626, "commune": "Nîmes", "group": "Gare",
-         "purpose": "+traffic", "source": "recording.avi", "frame_rate": FPS,
-         "analysis": {"classes": ["car", "bus", "person"], "search_crops": 0},
-         "privacy_masks": [[[10, 10], [50, 10], [30, 60]]]},
-        {"id": "cam-c", "name": "Marguerittes, mairie", "lat": 43.85999, "lon": 4.44393, "commune": "Marguerittes",
-         "group": "Est", "purpose": "Public space security"},  # no recording
+        {
+            "id": "cam-a",
+            "name": "Esplanade <b>fontaine</b>",
+            "lat": 43.83305,
+            "lon": 4.35905,
+            "commune": "Nîmes",
+            "group": "Centre",
+            "purpose": "Public space security",
+            "retention_days": 10,
+            "source": "recording.avi",
+            "frame_rate": FPS,
+            "privacy_masks": [[[0, 0], [60, 0], [60, 40]], [[250, 180], [319, 180], [319, 239], [250, 239]]],
+            "calibration": {
+                "image_points": [[20, 230], [300, 230], [260, 100], [60, 100]],
+                "ground_points_m": [[-19.09, -8.57], [-15.49, -15.23], [-4.71, -9.78], [-8.80, -0.53]],
+            },
+        },
+        {
+            "id": "cam-b",
+            "name": "=Gare",
+            "lat": 43.83264,
+            "lon": 4.36626,
+            "commune": "Nîmes",
+            "group": "Gare",
+            "purpose": "+traffic",
+            "source": "recording.avi",
+            "frame_rate": FPS,
+            "analysis": {"classes": ["car", "bus", "person"], "search_crops": 0},
+            "privacy_masks": [[[10, 10], [50, 10], [30, 60]]],
+        },
+        {
+            "id": "cam-c",
+            "name": "Marguerittes, mairie",
+            "lat": 43.85999,
+            "lon": 4.44393,
+            "commune": "Marguerittes",
+            "group": "Est",
+            "purpose": "Public space security",
+        },  # no recording
     ],
 }
 
@@ -125,7 +158,7 @@ def _video(path: Path) -> Path:
         stream.width, stream.height, stream.pix_fmt = *VIDEO_SIZE, "yuv420p"
         for i in range(VIDEO_FRAMES):
             img = np.full((VIDEO_SIZE[1], VIDEO_SIZE[0], 3), 40, np.uint8)
-            img[100:180, 20 + 4 * i:50 + 4 * i] = 200
+            img[100:180, 20 + 4 * i : 50 + 4 * i] = 200
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
                 out.mux(packet)
         for packet in stream.encode():
@@ -138,15 +171,32 @@ def _unit(v) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
-def _summary(camera: str, no: int, start: datetime, n: int = 6, seq0: int = 0, cls: str = "person", ground: bool = True,
-             **fields) -> TrackSummary:
+def _summary(
+    camera: str, no: int, start: datetime, n: int = 6, seq0: int = 0, cls: str = "person", ground: bool = True, **fields
+) -> TrackSummary:
     """A track walking right through the synthetic recording, one point per frame from frame seq0."""
-    points = [TrackPoint(seq=seq0 + k, timestamp=start + timedelta(seconds=k / FPS),
-                         xyxy=(20.0 + 4 * (seq0 + k), 100.0, 50.0 + 4 * (seq0 + k), 180.0), confidence=0.5 + 0.01 * k,
-                         ground_xy=(1.0 + 0.1 * k, -2.0) if ground else None) for k in range(n)]
-    return TrackSummary(camera_id=camera, track_no=no, class_name=cls, first_seen=points[0].timestamp,
-                        last_seen=points[-1].timestamp, points=points, median_height_px=80.0, median_width_px=30.0,
-                        frame_size=VIDEO_SIZE, **fields)
+    points = [
+        TrackPoint(
+            seq=seq0 + k,
+            timestamp=start + timedelta(seconds=k / FPS),
+            xyxy=(20.0 + 4 * (seq0 + k), 100.0, 50.0 + 4 * (seq0 + k), 180.0),
+            confidence=0.5 + 0.01 * k,
+            ground_xy=(1.0 + 0.1 * k, -2.0) if ground else None,
+        )
+        for k in range(n)
+    ]
+    return TrackSummary(
+        camera_id=camera,
+        track_no=no,
+        class_name=cls,
+        first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp,
+        points=points,
+        median_height_px=80.0,
+        median_width_px=30.0,
+        frame_size=VIDEO_SIZE,
+        **fields,
+    )
 
 
 def _add(store: SQLiteStore, camera: str, source: str, tracks: list, fingerprint: str) -> list[int]:
@@ -163,26 +213,102 @@ def _tracks(store: SQLiteStore, video: Path) -> list[int]:
     old = recent - timedelta(days=3)
     jpg, blue = jpeg_bytes(), jpeg_bytes((255, 0, 0), (32, 64))
     person = dict(vector_model="plain", thumbnail_seq=2)
-    ids = _add(store, "cam-a", str(video), [
-        _summary("cam-a", 1, recent, seq0=2, thumbnail_jpeg=jpg, upper_colours=["red", "white"], lower_colours=["blue"],
-                 direction="E", speed_px_s=28.0, speed_m_s=1.3, vector=_unit([1, 0, 0, 0]), **person),
-        _summary("cam-a", 2, recent + timedelta(seconds=3), n=12, seq0=20, thumbnail_jpeg=blue, upper_colours=["red"],
-                 lower_colours=["black", "grey"], direction="E", speed_px_s=28.0, speed_m_s=1.1,
-                 vector=_unit([1, 0.1, 0, 0]), **person),
-        _summary("cam-a", 3, recent + timedelta(seconds=6), n=1, seq0=40, thumbnail_jpeg=jpg, ground=False),  # one point
-    ], "a1")
-    ids += _add(store, "cam-b", str(video), [
-        _summary("cam-b", 4, recent + timedelta(seconds=1), seq0=5, cls="car", body_colours=["white", "grey"],
-                 direction="N", ground=False),  # no thumbnail
-        _summary("cam-b", 5, old, seq0=10, thumbnail_jpeg=jpg, upper_colours=["red"], vector=_unit([0.9, 0.2, 0, 0]),
-                 ground=False, **person),  # outside the operator's 24 hours
-    ], "b1")
-    ids += _add(store, "cam-c", "/nowhere/cam-c.mp4", [  # the recording is gone
-        _summary("cam-c", 6, recent + timedelta(seconds=30), thumbnail_jpeg=jpg, upper_colours=["green"],
-                 vector=_unit([0, 0, 1, 0]), ground=False, **person),
-        _summary("cam-c", 7, recent + timedelta(seconds=40), cls="bicycle", thumbnail_jpeg=blue, body_colours=["yellow"],
-                 ground=False),
-    ], "c1")
+    ids = _add(
+        store,
+        "cam-a",
+        str(video),
+        [
+            _summary(
+                "cam-a",
+                1,
+                recent,
+                seq0=2,
+                thumbnail_jpeg=jpg,
+                upper_colours=["red", "white"],
+                lower_colours=["blue"],
+                direction="E",
+                speed_px_s=28.0,
+                speed_m_s=1.3,
+                vector=_unit([1, 0, 0, 0]),
+                **person,
+            ),
+            _summary(
+                "cam-a",
+                2,
+                recent + timedelta(seconds=3),
+                n=12,
+                seq0=20,
+                thumbnail_jpeg=blue,
+                upper_colours=["red"],
+                lower_colours=["black", "grey"],
+                direction="E",
+                speed_px_s=28.0,
+                speed_m_s=1.1,
+                vector=_unit([1, 0.1, 0, 0]),
+                **person,
+            ),
+            _summary(
+                "cam-a", 3, recent + timedelta(seconds=6), n=1, seq0=40, thumbnail_jpeg=jpg, ground=False
+            ),  # one point
+        ],
+        "a1",
+    )
+    ids += _add(
+        store,
+        "cam-b",
+        str(video),
+        [
+            _summary(
+                "cam-b",
+                4,
+                recent + timedelta(seconds=1),
+                seq0=5,
+                cls="car",
+                body_colours=["white", "grey"],
+                direction="N",
+                ground=False,
+            ),  # no thumbnail
+            _summary(
+                "cam-b",
+                5,
+                old,
+                seq0=10,
+                thumbnail_jpeg=jpg,
+                upper_colours=["red"],
+                vector=_unit([0.9, 0.2, 0, 0]),
+                ground=False,
+                **person,
+            ),  # outside the operator's 24 hours
+        ],
+        "b1",
+    )
+    ids += _add(
+        store,
+        "cam-c",
+        "/nowhere/cam-c.mp4",
+        [  # the recording is gone
+            _summary(
+                "cam-c",
+                6,
+                recent + timedelta(seconds=30),
+                thumbnail_jpeg=jpg,
+                upper_colours=["green"],
+                vector=_unit([0, 0, 1, 0]),
+                ground=False,
+                **person,
+            ),
+            _summary(
+                "cam-c",
+                7,
+                recent + timedelta(seconds=40),
+                cls="bicycle",
+                thumbnail_jpeg=blue,
+                body_colours=["yellow"],
+                ground=False,
+            ),
+        ],
+        "c1",
+    )
     return ids
 
 
@@ -221,8 +347,9 @@ def api(tmp_path_factory):
         assert ids == TRACK_IDS, "a fresh store numbers tracks from 1: TRACK_IDS must follow the fixture"
         for name, role in {**{r: r for r in ROLES}, **SPARE_USERS}.items():
             users.create_user(store, name, role, PW)
-        holds.place_hold(store, "PV-2025-0007", "kept for trial", "investigator", track_ids=[ids[0], ids[4]],
-                         role="investigator")
+        holds.place_hold(
+            store, "PV-2025-0007", "kept for trial", "investigator", track_ids=[ids[0], ids[4]], role="investigator"
+        )
         # The live alert feed ends at once (after one look at the store): its status code and headers
         # are checked, and no generated call waits on a feed that its 15-minute lifetime would hold open.
         app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(), alert_feed_s=0.0))
@@ -237,7 +364,9 @@ def api(tmp_path_factory):
             client.cookies.set(COOKIE, tokens["investigator"])
             r = client.get(f"/api/similar/{ids[0]}", params=JUST)
             assert r.status_code == 200 and r.json()["hits"], r.text
-            if "/api/tracks/{track_id}/unblur" in app.openapi()["paths"]:  # an open grant: unblurred media are reachable
+            if (
+                "/api/tracks/{track_id}/unblur" in app.openapi()["paths"]
+            ):  # an open grant: unblurred media are reachable
                 r = client.post(f"/api/tracks/{ids[1]}/unblur", json={**JUST, "reason": "identify the suspect"})
                 assert r.status_code == 201, r.text
             client.cookies.set(COOKIE, tokens["operator"])
@@ -248,10 +377,12 @@ def api(tmp_path_factory):
 
 
 # --- the schema ----------------------------------------------------------------------------------------------------
-CONFIG = SchemathesisConfig.from_dict({
-    "seed": 20261120,
-    "generation": {"deterministic": True, "database": "none", "max-examples": MAX_EXAMPLES},
-})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "seed": 20261120,
+        "generation": {"deterministic": True, "database": "none", "max-examples": MAX_EXAMPLES},
+    }
+)
 # Publishing the schema reads no data: an app without a store publishes the same one (checked below).
 SCHEMA_APP = create_app(Services(store=None))
 schema = schemathesis.openapi.from_asgi("/openapi.json", SCHEMA_APP, config=CONFIG)
@@ -303,8 +434,11 @@ for _component in schema.raw_schema.get("components", {}).get("schemas", {}).val
 def flatmap_path_parameters(context, path_parameters):
     """About half the generated ids and names become ones that exist."""
     params = dict(path_parameters or {})
-    real = {"track_id": st.sampled_from(TRACK_IDS), "hold_id": st.sampled_from([1, 2]),
-            "username": st.sampled_from([*SPARE_USERS, "nobody"])}
+    real = {
+        "track_id": st.sampled_from(TRACK_IDS),
+        "hold_id": st.sampled_from([1, 2]),
+        "username": st.sampled_from([*SPARE_USERS, "nobody"]),
+    }
     for name, strategy in real.items():
         if name in params:
             return st.one_of(st.just(params), strategy.map(lambda v, name=name: {**params, name: v}))
@@ -322,8 +456,11 @@ def flatmap_body(context, body):
         "camera_id": st.sampled_from(CAMERAS),
         "key": st.sampled_from(EXAMPLES["key"]),
     }
-    fields = {name: strategy for name, strategy in real.items()
-              if name in _body_schema(context.operation.method, context.operation.path).get("properties", {})}
+    fields = {
+        name: strategy
+        for name, strategy in real.items()
+        if name in _body_schema(context.operation.method, context.operation.path).get("properties", {})
+    }
     if not fields:
         return st.just(body)
     return st.one_of(st.just(body), st.fixed_dictionaries({}, optional=fields).map(lambda values: {**body, **values}))
@@ -341,7 +478,9 @@ def _takes_justification(method: str, path: str) -> tuple[bool, bool]:
     """(in the query, in the JSON body): whether the operation takes both case_ref and purpose there."""
     op = PUBLISHED["paths"].get(path, {}).get(method.lower(), {})
     query = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
-    return {"case_ref", "purpose"} <= query, {"case_ref", "purpose"} <= set(_body_schema(method, path).get("properties", {}))
+    return {"case_ref", "purpose"} <= query, {"case_ref", "purpose"} <= set(
+        _body_schema(method, path).get("properties", {})
+    )
 
 
 def _variants(case, role):
@@ -371,8 +510,14 @@ def _ends_session(case) -> bool:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_server_error_and_responses_match_the_schema(case, api):
     _protect_sessions(case)
     for role in SESSIONS:

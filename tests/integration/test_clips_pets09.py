@@ -7,6 +7,7 @@ numbers frames from the AVI's pts, whose time base says 10 fps where the
 footage (and the site file) says 7. The clip's frames are checked against
 FileSource's frames of the same numbers.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,8 @@ from itertools import takewhile
 import av
 import numpy as np
 import pytest
-
 from conftest import DEMO_CAMERA, demo_raw, write_site
+
 from vigie.config import load_site
 from vigie.media.clips import clip_path, read_clip_info, render_clip
 from vigie.pipeline import open_camera_file, run_frames
@@ -77,7 +78,11 @@ def test_a_real_tracks_blurred_clip(analysed, pets_site, vtest):
     assert read_clip_info(clip.path.read_bytes())[1] == clip.frames
 
     # The right frames: each checked one is closer to FileSource's frame of its number than to the neighbours.
-    source = {f.seq: f.image for f in FileSource(vtest, DEMO_CAMERA, frame_rate=7) if clip.first_seq - 1 <= f.seq <= clip.last_seq + 1}
+    source = {
+        f.seq: f.image
+        for f in FileSource(vtest, DEMO_CAMERA, frame_rate=7)
+        if clip.first_seq - 1 <= f.seq <= clip.last_seq + 1
+    }
     below = slice(120, 576)  # under the caption and the mask
     for seq in (clip.first_seq, (first + last) // 2, clip.last_seq):
         got = frames[seq - clip.first_seq][below].astype(np.int16)
@@ -90,7 +95,7 @@ def test_a_real_tracks_blurred_clip(analysed, pets_site, vtest):
     x1, y1, x2, y2 = (int(round(mid[k])) for k in ("x1", "y1", "x2", "y2"))
     ys = slice(y1 + (y2 - y1) // 4, y2 - (y2 - y1) // 4)
     for x in (x1, x2):
-        edge = image[ys, max(0, x - 1):x + 2].astype(int)
+        edge = image[ys, max(0, x - 1) : x + 2].astype(int)
         assert (edge[..., 2] - edge[..., 0] > 60).mean() > 0.6, "the orange box edge"
     for f in frames:
         assert f[30:90, 310:550].max() < 30  # (the caption band is above y 30)

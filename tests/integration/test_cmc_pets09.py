@@ -2,13 +2,14 @@
 that pans back and forth (a 640 px window sliding 16 px a frame over the
 768 px frame, reversing every 8 frames). Without compensation every reversal
 throws the Kalman predictions off; with it, identities hold better."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
-
 from conftest import PETS09
+
 from vigie.config import NanoDetConfig, TrackerConfig
 from vigie.detect.registry import build_detector
 from vigie.eval.mot import read_mot, score
@@ -61,7 +62,11 @@ def track(frames, compensate: bool):
     cmc = CameraMotion()
     rows = []
     for f, (view, dets) in enumerate(frames):
-        warp = cmc.estimate(view, exclude=np.array([t.kf.box for t in tracker.tracks]).reshape(-1, 4)) if compensate else None
+        warp = (
+            cmc.estimate(view, exclude=np.array([t.kf.box for t in tracker.tracks]).reshape(-1, 4))
+            if compensate
+            else None
+        )
         out = tracker.update(dets, camera_motion=warp)
         for b, tid in zip(out.xyxy, out.track_id):
             rows.append((f + 1, int(tid), b[0], b[1], b[2] - b[0], b[3] - b[1], 1.0))

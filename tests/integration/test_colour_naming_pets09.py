@@ -8,6 +8,7 @@ runs in the pipeline and scores its names; the slow test holds the floors
 just below the accuracy reached on 2026-11-26 (one identity more wrong, on
 19, fails it).
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import PETS09, REPO_ROOT
+
 from vigie.describe.colours import PALETTE
 
 LABELS = REPO_ROOT / "tests" / "data" / "pets09_s2l1_colours.csv"

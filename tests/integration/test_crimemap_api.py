@@ -2,6 +2,7 @@
 around Nîmes: only analysts may read it or import into it, every call is audited, the GeoJSON layers
 download as files, the report is HTML or PDF, and a hostile import is refused whole (bad rows, too
 large, not UTF-8, twice) with nothing stored."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-
 from test_web_api import PW, cheap_hashing  # noqa: F401  (fixture: fast password hashing)
+
 from vigie.accounts import users
 from vigie.alerts import store as alerts
 from vigie.audit.log import query as audit_query
@@ -28,18 +29,44 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 ARENES = (43.8349, 4.3596)
 
 # Two communes as squares: Nîmes around the centre, Caissargues to the south.
-COMMUNES = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"nom": "Nîmes"},
-     "geometry": {"type": "Polygon", "coordinates": [[[4.30, 43.80], [4.42, 43.80], [4.42, 43.88], [4.30, 43.88], [4.30, 43.80]]]}},
-    {"type": "Feature", "properties": {"nom": "Caissargues"},
-     "geometry": {"type": "Polygon", "coordinates": [[[4.30, 43.74], [4.42, 43.74], [4.42, 43.80], [4.30, 43.80], [4.30, 43.74]]]}},
-]}
+COMMUNES = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"nom": "Nîmes"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[4.30, 43.80], [4.42, 43.80], [4.42, 43.88], [4.30, 43.88], [4.30, 43.80]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"nom": "Caissargues"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[4.30, 43.74], [4.42, 43.74], [4.42, 43.80], [4.30, 43.80], [4.30, 43.74]]],
+            },
+        },
+    ],
+}
 
 # (method, path) of every crime map route, with the permission each needs.
-MAP_ROUTES = [("get", "/api/crimemap/summary"), ("get", "/api/crimemap/incidents"), ("get", "/api/crimemap/density"),
-              ("get", "/api/crimemap/hotspots"), ("get", "/api/crimemap/near-repeat"), ("get", "/api/crimemap/time-pattern"),
-              ("get", "/api/crimemap/communes"), ("get", "/api/crimemap/report")]
-IMPORT_ROUTES = [("post", "/api/crimemap/imports"), ("get", "/api/crimemap/imports"), ("post", "/api/crimemap/imports/1/remove")]
+MAP_ROUTES = [
+    ("get", "/api/crimemap/summary"),
+    ("get", "/api/crimemap/incidents"),
+    ("get", "/api/crimemap/density"),
+    ("get", "/api/crimemap/hotspots"),
+    ("get", "/api/crimemap/near-repeat"),
+    ("get", "/api/crimemap/time-pattern"),
+    ("get", "/api/crimemap/communes"),
+    ("get", "/api/crimemap/report"),
+]
+IMPORT_ROUTES = [
+    ("post", "/api/crimemap/imports"),
+    ("get", "/api/crimemap/imports"),
+    ("post", "/api/crimemap/imports/1/remove"),
+]
 
 
 def incidents_csv(n: int = 60, seed: int = 1) -> bytes:
@@ -51,7 +78,9 @@ def incidents_csv(n: int = 60, seed: int = 1) -> bytes:
         lat = ARENES[0] + rng.gauss(0, 0.0008 if packed else 0.01)
         lon = ARENES[1] + rng.gauss(0, 0.0010 if packed else 0.012)
         when = NOW - timedelta(days=rng.uniform(1, 60))
-        lines.append(f"{iso(when)},{'vol' if k % 2 else 'dégradation'},{lat:.6f},{lon:.6f},{'Nîmes' if k % 4 else ''},PV-{k}")
+        lines.append(
+            f"{iso(when)},{'vol' if k % 2 else 'dégradation'},{lat:.6f},{lon:.6f},{'Nîmes' if k % 4 else ''},PV-{k}"
+        )
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -61,10 +90,14 @@ def cm(tmp_path, monkeypatch):
     communes = tmp_path / "communes.geojson"
     communes.write_text(json.dumps(COMMUNES), encoding="utf-8")
     site = SiteConfig(
-        name="Nîmes test", timezone="Europe/Paris",
+        name="Nîmes test",
+        timezone="Europe/Paris",
         crime_map=CrimeMapConfig(communes=str(communes), commune_property="nom", cell_m=200, permutations=99),
-        open311=Open311Config(services=[Open311Service(code="graffiti", name="Graffiti", incident_category="dégradation")]),
-        cameras=[CameraConfig(id="cam-arenes", name="Arènes", lat=ARENES[0], lon=ARENES[1], commune="Nîmes")])
+        open311=Open311Config(
+            services=[Open311Service(code="graffiti", name="Graffiti", incident_category="dégradation")]
+        ),
+        cameras=[CameraConfig(id="cam-arenes", name="Arènes", lat=ARENES[0], lon=ARENES[1], commune="Nîmes")],
+    )
     store = SQLiteStore(tmp_path)
     store.upsert_cameras(site.cameras)
     for role in ROLES:
@@ -82,14 +115,17 @@ def client(cm, role: str | None = None) -> TestClient:
 
 
 def upload(c: TestClient, data: bytes, name: str = "vols.csv", **form):
-    return c.post("/api/crimemap/imports", files={"file": (name, data, "text/csv")},
-                  data={"source": "Police municipale", **form})
+    return c.post(
+        "/api/crimemap/imports", files={"file": (name, data, "text/csv")}, data={"source": "Police municipale", **form}
+    )
 
 
 def stored(store) -> tuple[int, int]:
     with store._read() as conn:
-        return (conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
-                conn.execute("SELECT count(*) FROM incidents").fetchone()[0])
+        return (
+            conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
+            conn.execute("SELECT count(*) FROM incidents").fetchone()[0],
+        )
 
 
 @pytest.fixture
@@ -99,15 +135,30 @@ def seeded(cm):
     r = upload(c, incidents_csv())
     assert r.status_code == 201, r.text
     store = cm["store"]
-    events = [Event(f"r{k}", "gathering", "cam-arenes", NOW - timedelta(hours=k + 1), NOW - timedelta(hours=k), (k,), (1.0, 2.0), {})
-              for k in (1, 2)]
+    events = [
+        Event(
+            f"r{k}",
+            "gathering",
+            "cam-arenes",
+            NOW - timedelta(hours=k + 1),
+            NOW - timedelta(hours=k),
+            (k,),
+            (1.0, 2.0),
+            {},
+        )
+        for k in (1, 2)
+    ]
     a1, a2 = alerts.record(store, events)
     alerts.decide(store, a1, "validate", "operator", "operator")
     alerts.decide(store, a2, "dismiss", "operator", "operator")
     when = iso(NOW - timedelta(days=3))
-    store.write(lambda conn: conn.execute(
-        "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at, token_hash,"
-        " client_hash) VALUES ('graffiti', 43.8352, 4.3601, ?, ?, 'accepted', ?, 't1', 'c1')", (when, when, when))).result()
+    store.write(
+        lambda conn: conn.execute(
+            "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at, token_hash,"
+            " client_hash) VALUES ('graffiti', 43.8352, 4.3601, ?, ?, 'accepted', ?, 't1', 'c1')",
+            (when, when, when),
+        )
+    ).result()
     return {**cm, "client": c, "import": r.json(), "alert": a1}
 
 
@@ -125,13 +176,19 @@ def test_only_analysts_may_see_the_crime_map_or_import(seeded):
         for method, path in MAP_ROUTES + IMPORT_ROUTES:
             r = upload(c, b"x") if path == "/api/crimemap/imports" and method == "post" else getattr(c, method)(path)
             assert r.status_code == 403, (role, path, r.text)
-            assert role in r.json()["error"] and ("crime_map" in r.json()["error"] or "incidents_import" in r.json()["error"])
+            assert role in r.json()["error"] and (
+                "crime_map" in r.json()["error"] or "incidents_import" in r.json()["error"]
+            )
         # the role is checked before the filters: a refused role learns nothing from its parameters
         r = c.get("/api/crimemap/summary", params={"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})
         assert r.status_code == 403
     assert stored(seeded["store"]) == (1, 60)
-    assert not [e for e in audit_query(seeded["store"], limit=100_000) if e.role != "analyst" and e.action in (
-        "view_crime_map", "crime_report", "incidents_import", "incidents_remove")]
+    assert not [
+        e
+        for e in audit_query(seeded["store"], limit=100_000)
+        if e.role != "analyst"
+        and e.action in ("view_crime_map", "crime_report", "incidents_import", "incidents_remove")
+    ]
 
 
 def test_the_analyst_may_use_every_route_and_each_call_is_audited(seeded):
@@ -157,9 +214,17 @@ def test_the_summary_counts_each_layer_and_says_what_the_map_is_not(seeded):
     assert s["by_layer_category"]["citizen"] == {"dégradation": 1}  # the service's incident_category
     assert s["categories"] == ["dégradation", "gathering", "vol"] and s["communes"] == ["Nîmes"]
     assert s["timezone"] == "Europe/Paris" and s["layers"] == ["imported", "alerts", "citizen"]
-    assert "never people" in s["statement"] and "art. 5(1)(d)" in s["statement"] and "Hot spots are areas" in s["statement"]
+    assert (
+        "never people" in s["statement"]
+        and "art. 5(1)(d)" in s["statement"]
+        and "Hot spots are areas" in s["statement"]
+    )
     entry = audit_query(seeded["store"], action="view_crime_map")[-1].details_dict()
-    assert entry["endpoint"] == "summary" and entry["incidents"] == 62 and entry["layers"] == ["imported", "alerts", "citizen"]
+    assert (
+        entry["endpoint"] == "summary"
+        and entry["incidents"] == 62
+        and entry["layers"] == ["imported", "alerts", "citizen"]
+    )
 
 
 def test_filters_choose_layers_categories_communes_and_a_period(seeded):
@@ -201,10 +266,18 @@ def test_incidents_are_geojson_points_capped_and_said_so(seeded, monkeypatch):
     fc = c.get("/api/crimemap/incidents").json()
     assert fc["type"] == "FeatureCollection" and fc["total"] == 62 and not fc["truncated"]
     props = {f["properties"]["layer"]: f["properties"] for f in fc["features"]}
-    assert props["alerts"] == {"id": f"alerts:{seeded['alert']}", "layer": "alerts", "category": "gathering",
-                               "occurred_at": props["alerts"]["occurred_at"], "commune": "Nîmes", "source": "cam-arenes"}
+    assert props["alerts"] == {
+        "id": f"alerts:{seeded['alert']}",
+        "layer": "alerts",
+        "category": "gathering",
+        "occurred_at": props["alerts"]["occurred_at"],
+        "commune": "Nîmes",
+        "source": "cam-arenes",
+    }
     assert props["citizen"]["source"] == "open311"
-    assert [f["geometry"]["coordinates"] for f in fc["features"] if f["properties"]["layer"] == "alerts"] == [[ARENES[1], ARENES[0]]]
+    assert [f["geometry"]["coordinates"] for f in fc["features"] if f["properties"]["layer"] == "alerts"] == [
+        [ARENES[1], ARENES[0]]
+    ]
     monkeypatch.setattr(routes_crimemap, "MAX_FEATURES", 10)
     fc = c.get("/api/crimemap/incidents").json()
     assert fc["truncated"] and len(fc["features"]) == 10 and fc["total"] == 62
@@ -277,18 +350,30 @@ def test_an_import_answers_its_summary_and_is_listed(cm):
     r = upload(c, b"occurred_at,category,x,y\n2026-03-01T10:00,vol,809358.8,6304929.1\n", "l93.csv", crs="EPSG:2154")
     assert r.status_code == 201, r.text
     s = r.json()
-    assert (s["rows"], s["crs"], s["timezone"], s["local_times"], s["source"]) == (1, "EPSG:2154", "Europe/Paris", 1, "Police municipale")
+    assert (s["rows"], s["crs"], s["timezone"], s["local_times"], s["source"]) == (
+        1,
+        "EPSG:2154",
+        "Europe/Paris",
+        1,
+        "Police municipale",
+    )
     assert s["period"]["from"] == "2026-03-01T09:00:00.000000Z"
     listed = c.get("/api/crimemap/imports").json()
-    assert listed["total"] == 1 and listed["items"][0]["sha256"] == s["sha256"] and listed["items"][0]["imported_by"] == "analyst"
+    assert (
+        listed["total"] == 1
+        and listed["items"][0]["sha256"] == s["sha256"]
+        and listed["items"][0]["imported_by"] == "analyst"
+    )
     [entry] = audit_query(cm["store"], action="incidents_import")
     assert entry.details_dict()["rows"] == 1 and entry.details_dict()["sha256"] == s["sha256"]
 
 
 def test_a_csv_with_a_bad_row_is_refused_whole_naming_row_and_field(cm):
     c = client(cm, "analyst")
-    data = (b"occurred_at,category,lat,lon\n2026-03-01T10:00Z,vol,43.83,4.36\n2026-03-01T11:00Z,vol,43.83,east\n"
-            b"2026-03-01T12:00Z,,43.83,4.36\n")
+    data = (
+        b"occurred_at,category,lat,lon\n2026-03-01T10:00Z,vol,43.83,4.36\n2026-03-01T11:00Z,vol,43.83,east\n"
+        b"2026-03-01T12:00Z,,43.83,4.36\n"
+    )
     r = upload(c, data)
     assert r.status_code == 400
     body = r.json()
@@ -308,10 +393,20 @@ def test_an_oversize_upload_is_413_and_stores_nothing(cm, monkeypatch):
 
 def post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict:
     """An ASGI scope for a multipart POST to `path` with these headers besides host and content type."""
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
-            "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"), *headers]}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=x"), *headers],
+    }
 
 
 def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
@@ -330,10 +425,12 @@ def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
         sent.append(message)
 
     cookie = client(cm, "analyst").cookies.get(COOKIE)
-    for path, declared in (("/api/crimemap/imports", 30 * 1024 ** 3), ("/api/search", 5 * 1024 * 1024)):
+    for path, declared in (("/api/crimemap/imports", 30 * 1024**3), ("/api/search", 5 * 1024 * 1024)):
         read.clear()
         sent.clear()
-        scope = post_scope(path, (b"content-length", str(declared).encode()), (b"cookie", f"{COOKIE}={cookie}".encode()))
+        scope = post_scope(
+            path, (b"content-length", str(declared).encode()), (b"cookie", f"{COOKIE}={cookie}".encode())
+        )
         asyncio.run(cm["app"](scope, receive, send))
         assert sent[0]["status"] == 413 and not read
         assert f"{declared:,} bytes, above the" in json.loads(sent[1]["body"])["error"]
@@ -347,18 +444,30 @@ def test_a_body_declared_above_the_limit_is_413_before_a_byte_of_it_is_read(cm):
 
         async def endless():  # a file part that never ends, 1 MiB a message: only the limit stops it
             read.append(True)
-            head = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
-                    b"Content-Type: text/csv\r\n\r\n") if len(read) == 1 else b""
+            head = (
+                (
+                    b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                    b"Content-Type: text/csv\r\n\r\n"
+                )
+                if len(read) == 1
+                else b""
+            )
             return {"type": "http.request", "body": head + b"x" * (1024 * 1024 - len(head)), "more_body": True}
 
         asyncio.run(cm["app"](scope, endless, send))
-        assert sent[0]["status"] == 413 and "passed the" in json.loads(sent[1]["body"])["error"], (path, sent[1]["body"][:300])
+        assert sent[0]["status"] == 413 and "passed the" in json.loads(sent[1]["body"])["error"], (
+            path,
+            sent[1]["body"][:300],
+        )
         assert len(read) == limit // (1024 * 1024) + 1  # read up to just past the limit, no further
     assert stored(cm["store"]) == (0, 0)
 
 
 def test_a_file_not_in_utf8_is_400(cm):
-    r = upload(client(cm, "analyst"), "occurred_at,category,lat,lon,commune\n2026-03-01T10:00Z,vol,43.8,4.3,Nîmes\n".encode("cp1252"))
+    r = upload(
+        client(cm, "analyst"),
+        "occurred_at,category,lat,lon,commune\n2026-03-01T10:00Z,vol,43.8,4.3,Nîmes\n".encode("cp1252"),
+    )
     assert r.status_code == 400 and "not UTF-8" in r.json()["error"]
     assert stored(cm["store"]) == (0, 0)
 
@@ -367,7 +476,9 @@ def test_the_same_file_twice_is_409_naming_the_first_import(cm):
     c = client(cm, "analyst")
     first = upload(c, incidents_csv(5)).json()
     r = upload(c, incidents_csv(5), "again.csv")
-    assert r.status_code == 409 and r.json()["import_id"] == first["id"] and f"import {first['id']}" in r.json()["error"]
+    assert (
+        r.status_code == 409 and r.json()["import_id"] == first["id"] and f"import {first['id']}" in r.json()["error"]
+    )
     assert stored(cm["store"]) == (1, 5)
 
 

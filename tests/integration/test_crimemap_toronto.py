@@ -1,6 +1,7 @@
 """The crime map's analyses on real data: Toronto Police Service's Major Crime Indicators (test.csv,
 30,000 incidents 2014-2021, positions offset to the nearest intersection). The assertions are
 relations the data shows (figures printed with -s), not exact values."""
+
 from __future__ import annotations
 
 import time
@@ -47,13 +48,19 @@ def test_hot_spots_of_assaults_in_2019_sit_on_the_busiest_cells_downtown(toronto
     counts = np.array([f["properties"]["count"] for f in cells])
     hot = np.array([f["properties"]["class"] == "hot 99%" for f in cells])
     centres = np.array([np.mean(f["geometry"]["coordinates"][0][:4], axis=0) for f in cells])
-    downtown = ((centres[:, 1] > DOWNTOWN["lat"][0]) & (centres[:, 1] < DOWNTOWN["lat"][1])
-                & (centres[:, 0] > DOWNTOWN["lon"][0]) & (centres[:, 0] < DOWNTOWN["lon"][1]))
+    downtown = (
+        (centres[:, 1] > DOWNTOWN["lat"][0])
+        & (centres[:, 1] < DOWNTOWN["lat"][1])
+        & (centres[:, 0] > DOWNTOWN["lon"][0])
+        & (centres[:, 0] < DOWNTOWN["lon"][1])
+    )
     busiest = np.argsort(-counts)[:10]
-    print(f"\nassaults 2019: {len(assaults)} incidents, {len(cells)} cells, classes {result['classes']}; "
-          f"{result['fdr']}; busiest counts {counts[busiest].tolist()}; mean count hot 99% "
-          f"{counts[hot].mean():.2f} vs {counts[~hot].mean():.2f}; hot 99% share downtown {hot[downtown].mean():.0%} "
-          f"vs {hot[~downtown].mean():.1%} elsewhere")
+    print(
+        f"\nassaults 2019: {len(assaults)} incidents, {len(cells)} cells, classes {result['classes']}; "
+        f"{result['fdr']}; busiest counts {counts[busiest].tolist()}; mean count hot 99% "
+        f"{counts[hot].mean():.2f} vs {counts[~hot].mean():.2f}; hot 99% share downtown {hot[downtown].mean():.0%} "
+        f"vs {hot[~downtown].mean():.1%} elsewhere"
+    )
     assert result["classes"]["hot 99%"] >= 50 and result["fdr_cells"] >= 50
     assert hot[busiest].all()
     assert counts[hot].mean() > 5 * counts[~hot].mean()
@@ -65,8 +72,9 @@ def test_break_and_enter_shows_a_near_repeat_excess(toronto):
     knox = one_year["knox"]
     print(f"\nB&E 2019: {one_year['n']} incidents, Knox {knox}")
     for row in one_year["table"][:4]:
-        print("  ", row["distance_band"], row["time_band"], row["observed"], row["expected"], row["ratio"],
-              row["p_value"])
+        print(
+            "  ", row["distance_band"], row["time_band"], row["observed"], row["expected"], row["ratio"], row["p_value"]
+        )
     assert knox["ratio"] > 1 and one_year["table"][0]["observed"] == knox["observed"]
     # Over the eight years the excess is plain (a ratio of about 3; every year's ratio is above 1).
     everything = near_repeat([i for i in toronto if i.category == "Break and Enter"])
@@ -96,8 +104,9 @@ def test_time_pattern_is_the_files_local_hours_and_shows_the_daily_cycle(toronto
 
 def test_the_report_builds_from_the_real_data(toronto, tmp_path):
     started = time.perf_counter()
-    html = write_report(toronto, tmp_path / "toronto.html", title="Toronto, major crime indicators",
-                        timezone="America/Toronto")
+    html = write_report(
+        toronto, tmp_path / "toronto.html", title="Toronto, major crime indicators", timezone="America/Toronto"
+    )
     took = time.perf_counter() - started
     text = html.read_text(encoding="utf-8")
     print(f"\nHTML report on {len(toronto):,} incidents: {took:.1f} s, {len(text) / 1e3:.0f} kB")
@@ -106,7 +115,11 @@ def test_the_report_builds_from_the_real_data(toronto, tmp_path):
     assert "Waterfront Communities-The Island" in text
     assert took < 60
 
-    pdf = write_report(of(toronto, "Break and Enter", 2019), tmp_path / "toronto-be-2019.pdf",
-                       title="Toronto, break and enter 2019", timezone="America/Toronto",
-                       period=(date(2019, 1, 1), date(2019, 12, 31)))
+    pdf = write_report(
+        of(toronto, "Break and Enter", 2019),
+        tmp_path / "toronto-be-2019.pdf",
+        title="Toronto, break and enter 2019",
+        timezone="America/Toronto",
+        period=(date(2019, 1, 1), date(2019, 12, 31)),
+    )
     assert pdf.read_bytes().startswith(b"%PDF")

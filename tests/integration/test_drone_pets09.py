@@ -1,13 +1,14 @@
 """Drone clips (vigie.drone): PETS09-S2L1 seen through a panning window, as a moving camera would see it,
 analysed with the aerial profile (tiles, camera-motion compensation): people counted per frame against the
 ground truth, and the one real group (three people walking abreast, 15-22 s) found as a gathering."""
+
 from __future__ import annotations
 
 import av
 import numpy as np
 import pytest
-
 from test_cmc_pets09 import WIDTH, window_x
+
 from vigie.config import CameraConfig, SiteConfig
 from vigie.drone import analyse_drone_clip
 from vigie.eval.mot import read_mot
@@ -29,7 +30,7 @@ def _drone_clip(pets09, path):
             if f < FIRST:
                 continue
             x0 = window_x(f)
-            view = np.ascontiguousarray(frame.to_ndarray(format="bgr24")[:, x0:x0 + WIDTH])
+            view = np.ascontiguousarray(frame.to_ndarray(format="bgr24")[:, x0 : x0 + WIDTH])
             for p in stream.encode(av.VideoFrame.from_ndarray(view, format="bgr24")):
                 out.mux(p)
             rows = gt[gt[:, 0] == f + 1]
@@ -46,8 +47,19 @@ def test_drone_clip_counts_people_and_finds_the_group(pets09, tmp_path, monkeypa
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "var"))
     clip = tmp_path / "drone.mp4"
     truth = _drone_clip(pets09, clip)
-    site = SiteConfig(name="t", cameras=[CameraConfig(id="drone-1", name="Drone", lat=43.83, lon=4.36, profile="aerial",
-                                                      recording_start=datetime(2026, 11, 20, 13, 0, 12, tzinfo=timezone.utc))])
+    site = SiteConfig(
+        name="t",
+        cameras=[
+            CameraConfig(
+                id="drone-1",
+                name="Drone",
+                lat=43.83,
+                lon=4.36,
+                profile="aerial",
+                recording_start=datetime(2026, 11, 20, 13, 0, 12, tzinfo=timezone.utc),
+            )
+        ],
+    )
     report = analyse_drone_clip(clip, "drone-1", site)
     got = [c["people"] for c in report.counts]
     assert len(got) == len(truth) == LAST - FIRST + 1
@@ -59,8 +71,10 @@ def test_drone_clip_counts_people_and_finds_the_group(pets09, tmp_path, monkeypa
     assert event.kind == "gathering" and event.details["peak_size"] >= 3
     assert 12 <= (event.start - site.cameras[0].recording_start).total_seconds() + 12 <= 24
     t0 = site.cameras[0].recording_start
-    print(f"\n{len(got)} frames; people per frame: truth mean {np.mean(truth):.2f}, Vigie mean {np.mean(got):.2f}; "
-          f"abs error mean {err.mean():.2f}, median {np.median(err):.0f}, exact in {np.mean(err == 0):.0%} of frames; "
-          f"max truth {max(truth)}, Vigie {report.max_people}; gathering radius {report.radius_px:.0f} px; event "
-          f"{(event.start - t0).total_seconds() + 12:.1f}-{(event.end - t0).total_seconds() + 12:.1f} s of S2L1, "
-          f"peak {event.details['peak_size']}")
+    print(
+        f"\n{len(got)} frames; people per frame: truth mean {np.mean(truth):.2f}, Vigie mean {np.mean(got):.2f}; "
+        f"abs error mean {err.mean():.2f}, median {np.median(err):.0f}, exact in {np.mean(err == 0):.0%} of frames; "
+        f"max truth {max(truth)}, Vigie {report.max_people}; gathering radius {report.radius_px:.0f} px; event "
+        f"{(event.start - t0).total_seconds() + 12:.1f}-{(event.end - t0).total_seconds() + 12:.1f} s of S2L1, "
+        f"peak {event.details['peak_size']}"
+    )

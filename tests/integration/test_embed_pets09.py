@@ -4,6 +4,7 @@ gt.txt rows are frame,id,left,top,width,height,...; frame 1 is the first
 decoded frame. Same-person pairs are one person 5 frames (0.7 s) apart;
 different-people pairs are two people in the same frame.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -125,7 +126,9 @@ def test_the_same_person_a_moment_later_is_closer_than_other_people(name, embedd
     scores, same = np.array(scores), np.array(same)
     assert same.sum() >= 50 and (~same).sum() >= 50
     mean_same, mean_diff, area = scores[same].mean(), scores[~same].mean(), auc(scores, same)
-    print(f"{name}: same {mean_same:.3f} ({same.sum()} pairs), different {mean_diff:.3f} ({(~same).sum()} pairs), AUC {area:.3f}")
+    print(
+        f"{name}: same {mean_same:.3f} ({same.sum()} pairs), different {mean_diff:.3f} ({(~same).sum()} pairs), AUC {area:.3f}"
+    )
     # Measured: MobileNetV2 same 0.85 / different 0.71 / AUC 0.96; colour stripes 0.84 / 0.43 / AUC 0.99.
     assert mean_same > mean_diff + 0.08
     assert area > 0.85

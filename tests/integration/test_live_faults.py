@@ -12,6 +12,7 @@ the camera is killed and restarted three times. Checked from the store alone:
 - no track spans a gap, no track is stored twice, and nothing reported by the
   worker is lost when the run stops.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,9 +22,9 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-
 from conftest import DEMO_CAMERA, demo_raw, write_site
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
+
 from vigie.live.run import LiveRun, gaps
 from vigie.rules.runner import stored_rule_tracks
 from vigie.store.sqlite import SQLiteStore
@@ -91,7 +92,9 @@ def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
             stored_gaps = sorted(gaps(store, DEMO_CAMERA)[0], key=lambda g: g["start"])
             tracks = stored_rule_tracks(store, DEMO_CAMERA)
             with store._read() as conn:
-                track_nos = [n for (n,) in conn.execute("SELECT track_no FROM tracks WHERE camera_id = ?", (DEMO_CAMERA,))]
+                track_nos = [
+                    n for (n,) in conn.execute("SELECT track_no FROM tracks WHERE camera_id = ?", (DEMO_CAMERA,))
+                ]
     finally:
         camera.stop()
 
@@ -119,7 +122,9 @@ def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
     # No track spans a gap: the worker ends its tracks when the video stops being continuous.
     for t in tracks:
         for start, end in gap_spans:
-            assert not (t.points[0].timestamp <= start and t.points[-1].timestamp >= end), f"track {t.track_id} spans a gap"
+            assert not (t.points[0].timestamp <= start and t.points[-1].timestamp >= end), (
+                f"track {t.track_id} spans a gap"
+            )
 
     # No track duplicated: no two tracks following the same box at the same moments.
     for a, b in combinations(tracks, 2):
@@ -132,7 +137,12 @@ def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
         assert same < 3, f"tracks {a.track_id} and {b.track_id} are the same object"
 
     starts = [float(stamps[stamps >= up.timestamp()][0] - up.timestamp()) for up, _ in served]
-    print("\noutages " + ", ".join(f"{(b - k).total_seconds():.2f} s" for k, b in outages)
-          + "; gaps " + ", ".join(f"{(e - s).total_seconds():.2f} s" for s, e in gap_spans)
-          + "; first tracked point after each start " + ", ".join(f"{d:.1f} s" for d in starts)
-          + f"; {len(tracks)} tracks, {state.frames} frames analysed")
+    print(
+        "\noutages "
+        + ", ".join(f"{(b - k).total_seconds():.2f} s" for k, b in outages)
+        + "; gaps "
+        + ", ".join(f"{(e - s).total_seconds():.2f} s" for s, e in gap_spans)
+        + "; first tracked point after each start "
+        + ", ".join(f"{d:.1f} s" for d in starts)
+        + f"; {len(tracks)} tracks, {state.frames} frames analysed"
+    )

@@ -1,13 +1,14 @@
 """`vigie run` end to end: a camera streaming real footage (a file played as a stream, whose end is a drop)
 and a camera that never connects. Tracks are stored in live chunks, gaps recorded, rules raise alerts,
 the dead camera is reported and does not stop the other; stopping loses nothing."""
+
 from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import DEMO_SITE
 from loopback_camera import recorded_clip
+
 from vigie.alerts import store as alerts
 from vigie.live.run import LiveRun, gaps
 from vigie.store.sqlite import SQLiteStore
@@ -38,14 +39,21 @@ def test_live_run_stores_tracks_gaps_and_alerts_and_survives_a_dead_camera(vtest
         # tracks from the live camera, stored in live chunks, visible to search
         assert esp.tracks >= 5 and store.counts()["tracks"] == esp.tracks
         with store._read() as conn:
-            chunks = conn.execute("SELECT count(*), min(message), max(message) FROM analyses WHERE camera_id='nimes-esplanade-01'").fetchone()
+            chunks = conn.execute(
+                "SELECT count(*), min(message), max(message) FROM analyses WHERE camera_id='nimes-esplanade-01'"
+            ).fetchone()
         assert chunks[0] >= 2 and chunks[1] == chunks[2] == "live"
         # the file's end is a drop: at least one gap, recorded with its reason
         found, total = gaps(store, "nimes-esplanade-01")
         assert total >= 1 and found[0]["start"] <= found[0]["end"] and found[0]["reason"]
         # the walkway line counts people: alerts to validate, once each
         items, n = alerts.list_alerts(store)
-        assert n >= 1 and {a["rule"] for a in items} <= {"walkway-count", "lawn-at-night", "lawn-loitering", "esplanade-gathering"}
+        assert n >= 1 and {a["rule"] for a in items} <= {
+            "walkway-count",
+            "lawn-at-night",
+            "lawn-loitering",
+            "esplanade-gathering",
+        }
         # the dead camera was reported, its password never shown, and it stopped nothing
         assert are.tracks == 0 and not are.connected
         assert any("nimes-arenes-01: not connected" in s for s in said)

@@ -5,6 +5,7 @@ are finished and written before it exits, with status 0.
 comes from the stop. The camera plays a file (real PETS09 footage at its own
 rate, as a stream) that lasts longer than the run, so its end plays no part.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,9 @@ import sys
 import time
 
 import pytest
-
 from conftest import DEMO_CAMERA, demo_raw, write_site
 from loopback_camera import recorded_clip
+
 from vigie.live.run import gaps
 from vigie.store.sqlite import SQLiteStore
 
@@ -34,9 +35,23 @@ def test_stopping_vigie_run_writes_the_tracks_in_flight(vtest, tmp_path, sig):
     cam.pop("recording_start", None)
     site_file = write_site(tmp_path, raw)
     env = {"VIGIE_DATA": str(tmp_path / "var"), "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from vigie.cli import main; sys.exit(main())",
-                             "run", "--site", str(site_file), "--flush-s", "600", "--no-blur"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from vigie.cli import main; sys.exit(main())",
+            "run",
+            "--site",
+            str(site_file),
+            "--flush-s",
+            "600",
+            "--no-blur",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         first = proc.stdout.readline()
         assert first.startswith("vigie run: 1 camera(s)"), first

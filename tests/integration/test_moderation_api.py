@@ -4,6 +4,7 @@ Roles per endpoint, the decisions (accept, reject, merge, redact, status) and
 their conflicts, the audit entries, and contact details shown to moderators
 and to nobody else.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,10 +25,19 @@ from vigie.web.app import Services, create_app
 
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
-SITE = SiteConfig(name="Nîmes test", open311=Open311Config(jurisdiction_id="nimes.fr"),
-                  cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)])
-CONTACT = {"email": "paul.planted@example.org", "first_name": "Paulplanted", "last_name": "Martinplanted",
-           "phone": "+33 4 66 00 00 01", "device_id": "dev-planted", "account_id": "acct-planted"}
+SITE = SiteConfig(
+    name="Nîmes test",
+    open311=Open311Config(jurisdiction_id="nimes.fr"),
+    cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)],
+)
+CONTACT = {
+    "email": "paul.planted@example.org",
+    "first_name": "Paulplanted",
+    "last_name": "Martinplanted",
+    "phone": "+33 4 66 00 00 01",
+    "device_id": "dev-planted",
+    "account_id": "acct-planted",
+}
 
 
 class FakeBlurrer:
@@ -61,17 +71,25 @@ def env(tmp_path, monkeypatch):
     app = create_app(Services(store=store, site=SITE, blurrer=FakeBlurrer()))
     public = TestClient(app, client=("198.51.100.40", 1))
     tokens = []
-    for i, (code, text) in enumerate([("streetlight", "Street light out at the corner of rue Bigot."),
-                                      ("graffiti", "Tags on the school wall, rue Rouget de Lisle."),
-                                      ("graffiti", "Same tags again on the school wall of rue Rouget de Lisle.")]):
-        r = public.post("/open311/v2/requests.json", data={"service_code": code, "lat": "43.84", "long": "4.35",
-                                                           "description": text, **CONTACT},
-                        files={"media": ("p.jpg", _jpeg(), "image/jpeg")} if i == 0 else None)
+    for i, (code, text) in enumerate(
+        [
+            ("streetlight", "Street light out at the corner of rue Bigot."),
+            ("graffiti", "Tags on the school wall, rue Rouget de Lisle."),
+            ("graffiti", "Same tags again on the school wall of rue Rouget de Lisle."),
+        ]
+    ):
+        r = public.post(
+            "/open311/v2/requests.json",
+            data={"service_code": code, "lat": "43.84", "long": "4.35", "description": text, **CONTACT},
+            files={"media": ("p.jpg", _jpeg(), "image/jpeg")} if i == 0 else None,
+        )
         assert r.status_code == 200, r.text
         tokens.append(r.json()[0]["token"])
     with store._read() as conn:
-        ids = [conn.execute("SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(t),)).fetchone()[0]
-               for t in tokens]
+        ids = [
+            conn.execute("SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(t),)).fetchone()[0]
+            for t in tokens
+        ]
     yield {"store": store, "app": app, "ids": ids, "tokens": tokens, "public": public}
     store.close()
 
@@ -142,7 +160,13 @@ def test_the_queue_shows_contact_details_to_moderators_and_is_audited(env):
     assert c.get("/api/reports", params={"moderation": "accepted"}).json()["total"] == 0
     assert c.get("/api/reports", params={"moderation": "bogus"}).status_code == 422
     seen = audit(env, "view_reports")
-    assert {"moderation": "pending", "limit": 100, "offset": 0, "total": 3, "ids": env["ids"]} in seen  # whose contacts were shown
+    assert {
+        "moderation": "pending",
+        "limit": 100,
+        "offset": 0,
+        "total": 3,
+        "ids": env["ids"],
+    } in seen  # whose contacts were shown
     assert {"report_id": env["ids"][0]} in seen and {"report_id": env["ids"][0], "photo": True} in seen
 
 
@@ -174,8 +198,13 @@ def test_reject_needs_a_reason_and_stays_private(env):
     r = c.post(f"/api/reports/{rid}/status", json={"status": "closed"})
     assert r.status_code == 409 and "only accepted reports" in r.json()["error"]
     # the reason's length only: the audit log, never deleted, keeps no text that may quote personal data
-    assert audit(env, "report_moderate")[-1] == {"report_id": rid, "decision": "reject", "reason_chars": len("describes a person"),
-                                                 "merge_into": None, "was": "pending"}
+    assert audit(env, "report_moderate")[-1] == {
+        "report_id": rid,
+        "decision": "reject",
+        "reason_chars": len("describes a person"),
+        "merge_into": None,
+        "was": "pending",
+    }
 
 
 def test_merge_into_an_accepted_report_only(env):
@@ -208,13 +237,23 @@ def test_merge_into_an_accepted_report_only(env):
 def test_redaction_replaces_the_text_and_keeps_no_copy(env):
     c, rid = client(env, "moderator"), env["ids"][0]
     secret = "Street light out at the corner of rue Bigot."
-    r = c.post(f"/api/reports/{rid}/redact", json={"description": "Street light out at a corner.", "remove_photo": True})
+    r = c.post(
+        f"/api/reports/{rid}/redact", json={"description": "Street light out at a corner.", "remove_photo": True}
+    )
     assert r.status_code == 200 and r.json()["redacted"] is True and r.json()["has_photo"] is False
     one = c.get(f"/api/reports/{rid}").json()
-    assert one["description"] == "Street light out at a corner." and one["redacted"] is True and one["has_photo"] is False
+    assert (
+        one["description"] == "Street light out at a corner." and one["redacted"] is True and one["has_photo"] is False
+    )
     assert c.get(f"/api/reports/{rid}/photo").status_code == 404
     entry = audit(env, "report_moderate")[-1]
-    assert entry == {"report_id": rid, "decision": "redact", "chars_before": len(secret), "chars_after": 29, "photo_removed": True}
+    assert entry == {
+        "report_id": rid,
+        "decision": "redact",
+        "chars_before": len(secret),
+        "chars_after": 29,
+        "photo_removed": True,
+    }
     c.post(f"/api/reports/{rid}/decision", json={"decision": "accept"})
     [req] = env["public"].get(f"/open311/v2/requests/{rid}.json").json()
     assert req["description"] == "Street light out at a corner." and req["media_url"] is None
@@ -236,13 +275,21 @@ def test_status_updates_are_public_and_followed_by_token(env):
     assert req["updated_datetime"] >= req["requested_datetime"]
     [state] = env["public"].get(f"/open311/v2/tokens/{env['tokens'][0]}.json").json()
     assert state["status"] == "closed" and state["status_notes"] == "Lamp replaced on 21 November."
-    assert audit(env, "report_moderate")[-1] == {"report_id": rid, "decision": "status", "status": "closed",
-                                                 "status_notes": "Lamp replaced on 21 November."}
+    assert audit(env, "report_moderate")[-1] == {
+        "report_id": rid,
+        "decision": "status",
+        "status": "closed",
+        "status_notes": "Lamp replaced on 21 November.",
+    }
 
 
 def test_decisions_on_missing_reports_are_404(env):
     c = client(env, "moderator")
-    for path, body in (("decision", {"decision": "accept"}), ("redact", {"description": "x"}), ("status", {"status": "open"})):
+    for path, body in (
+        ("decision", {"decision": "accept"}),
+        ("redact", {"description": "x"}),
+        ("status", {"status": "open"}),
+    ):
         r = c.post(f"/api/reports/999999/{path}", json=body)
         assert r.status_code == 404 and "no citizen report has id 999999" in r.json()["error"]
     assert audit(env, "report_moderate") == []

@@ -7,6 +7,7 @@ public endpoint must withstand: contact details never published, unmoderated
 reports never public, hostile uploads (too large, not an image, an image bomb,
 EXIF GPS), faces blurred before storage, rate limits, spam; and retention.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,21 +29,59 @@ from vigie.store.sqlite import SQLiteStore, iso
 from vigie.web.app import Services, create_app
 
 JURISDICTION = "nimes.fr"
-SITE = SiteConfig(name="Nîmes test", controller="Ville de Nîmes, dpo@nimes.example",
-                  open311=Open311Config(jurisdiction_id=JURISDICTION, reports_per_hour=5, reports_per_day=20,
-                                        max_description_chars=500, max_photo_bytes=2_000_000, max_photo_pixels=4_000_000),
-                  cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)])
+SITE = SiteConfig(
+    name="Nîmes test",
+    controller="Ville de Nîmes, dpo@nimes.example",
+    open311=Open311Config(
+        jurisdiction_id=JURISDICTION,
+        reports_per_hour=5,
+        reports_per_day=20,
+        max_description_chars=500,
+        max_photo_bytes=2_000_000,
+        max_photo_pixels=4_000_000,
+    ),
+    cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)],
+)
 CODES = [s.code for s in SITE.open311.services]
 BASE = "/open311/v2"
 HERE = {"lat": "43.8367", "long": "4.3601"}
 # Contact details planted in reports: none of them may ever come out of a public endpoint.
-CONTACT = {"email": "jeanne.planted@example.org", "first_name": "Jeannequiplante", "last_name": "Dupontplanted",
-           "phone": "+33 6 12 34 56 78", "device_id": "device-planted-4242", "account_id": "account-planted-777"}
-SERVICE_FIELDS = {"service_code": str, "service_name": str, "description": str, "metadata": bool, "type": str,
-                  "keywords": str, "group": str}
-REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
-                  "address", "address_id", "zipcode", "lat", "long", "media_url")
+CONTACT = {
+    "email": "jeanne.planted@example.org",
+    "first_name": "Jeannequiplante",
+    "last_name": "Dupontplanted",
+    "phone": "+33 6 12 34 56 78",
+    "device_id": "device-planted-4242",
+    "account_id": "account-planted-777",
+}
+SERVICE_FIELDS = {
+    "service_code": str,
+    "service_name": str,
+    "description": str,
+    "metadata": bool,
+    "type": str,
+    "keywords": str,
+    "group": str,
+}
+REQUEST_FIELDS = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+)
 
 
 class FakeBlurrer:
@@ -84,8 +123,12 @@ def client(env, address: str | None = None) -> TestClient:
 
 
 def post(c, fmt="json", files=None, **fields):
-    data = {"service_code": "streetlight", **HERE, "description": "The street light at the corner of rue Nationale is out.",
-            **fields}
+    data = {
+        "service_code": "streetlight",
+        **HERE,
+        "description": "The street light at the corner of rue Nationale is out.",
+        **fields,
+    }
     data = {k: v for k, v in data.items() if v is not None}
     return c.post(f"{BASE}/requests.{fmt}", data=data, files=files)
 
@@ -98,7 +141,9 @@ def token_of(r) -> str:
 
 def report_id(env, token: str) -> int:
     with env["store"]._read() as conn:
-        return conn.execute("SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(token),)).fetchone()[0]
+        return conn.execute(
+            "SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(token),)
+        ).fetchone()[0]
 
 
 def decide(env, token: str, decision: str = "accept", **kw) -> int:
@@ -150,7 +195,9 @@ def test_the_contact_is_the_controller_the_admin_last_set(env):
     c = client(env)
     assert c.get(f"{BASE}/discovery.json").json()["contact"] == "Ville de Nîmes, DPO: dpo@nimes.example"
     rid = submit_accepted(env, c)
-    assert c.get(f"{BASE}/requests/{rid}.json").json()[0]["agency_responsible"] == "Ville de Nîmes, DPO: dpo@nimes.example"
+    assert (
+        c.get(f"{BASE}/requests/{rid}.json").json()[0]["agency_responsible"] == "Ville de Nîmes, DPO: dpo@nimes.example"
+    )
 
 
 def test_services_in_both_formats(env):
@@ -199,7 +246,13 @@ def test_post_with_lat_long_gives_a_token_then_an_id_once_accepted(env):
     assert "moderator" in reply["service_notice"] and reply["account_id"] is None
     token = reply["token"]
     [state] = c.get(f"{BASE}/tokens/{token}.json").json()
-    assert state == {"service_request_id": None, "token": token, "status": None, "status_notes": None, "moderation": "pending"}
+    assert state == {
+        "service_request_id": None,
+        "token": token,
+        "status": None,
+        "status_notes": None,
+        "moderation": "pending",
+    }
     assert c.get(f"{BASE}/requests.json").json() == []  # pending: not public
     rid = decide(env, token)
     [state] = c.get(f"{BASE}/tokens/{token}.json").json()
@@ -209,7 +262,11 @@ def test_post_with_lat_long_gives_a_token_then_an_id_once_accepted(env):
     assert root.findtext("request/token") == token
     [req] = c.get(f"{BASE}/requests/{rid}.json").json()
     assert list(req) == list(REQUEST_FIELDS)
-    assert req["service_request_id"] == rid and req["service_code"] == "streetlight" and req["service_name"] == "Street light out"
+    assert (
+        req["service_request_id"] == rid
+        and req["service_code"] == "streetlight"
+        and req["service_name"] == "Street light out"
+    )
     assert req["status"] == "open" and req["lat"] == pytest.approx(43.8367) and req["long"] == pytest.approx(4.3601)
     assert req["agency_responsible"] == SITE.controller and req["media_url"] is None
     for key in ("requested_datetime", "updated_datetime"):  # W3C: ISO 8601 with an offset
@@ -221,8 +278,15 @@ def test_post_with_lat_long_gives_a_token_then_an_id_once_accepted(env):
 
 def test_post_with_an_address_in_xml(env):
     c = client(env)
-    r = post(c, "xml", lat=None, long=None, address_string="12 rue de la Madeleine, Nîmes", service_code="graffiti",
-             description="Tags <b>BOOM</b> & more on the wall of the covered market, Madeleine side.")
+    r = post(
+        c,
+        "xml",
+        lat=None,
+        long=None,
+        address_string="12 rue de la Madeleine, Nîmes",
+        service_code="graffiti",
+        description="Tags <b>BOOM</b> & more on the wall of the covered market, Madeleine side.",
+    )
     root = xml(r)
     assert r.status_code == 200 and root.tag == "service_requests"
     token = root.findtext("request/token")
@@ -250,9 +314,17 @@ def test_merged_report_token_leads_to_the_other_request(env):
 
 def test_pending_and_rejected_reports_are_never_public(env):
     c = client(env)
-    pending = report_id(env, token_of(post(c, description="Broken bench in the Jardins de la Fontaine.", service_code="damage")))
-    rejected_token = token_of(post(c, description="Rubbish bags left by the bins of rue Roussy.", service_code="dumping",
-                                   files=photo_file(jpeg())))
+    pending = report_id(
+        env, token_of(post(c, description="Broken bench in the Jardins de la Fontaine.", service_code="damage"))
+    )
+    rejected_token = token_of(
+        post(
+            c,
+            description="Rubbish bags left by the bins of rue Roussy.",
+            service_code="dumping",
+            files=photo_file(jpeg()),
+        )
+    )
     rejected = decide(env, rejected_token, "reject", reason="names a neighbour")
     for rid in (pending, rejected):
         for fmt in ("json", "xml"):
@@ -261,7 +333,11 @@ def test_pending_and_rejected_reports_are_never_public(env):
     assert c.get(f"{BASE}/requests.json", params={"service_request_id": f"{pending},{rejected}"}).json() == []
     assert c.get(f"{BASE}/requests.json").json() == []
     [state] = c.get(f"{BASE}/tokens/{rejected_token}.json").json()
-    assert state["moderation"] == "rejected" and state["service_request_id"] is None and state["status_notes"] == "names a neighbour"
+    assert (
+        state["moderation"] == "rejected"
+        and state["service_request_id"] is None
+        and state["status_notes"] == "names a neighbour"
+    )
 
 
 def test_contact_details_never_appear_in_a_public_answer(env):
@@ -269,12 +345,19 @@ def test_contact_details_never_appear_in_a_public_answer(env):
     r = post(c, files=photo_file(jpeg()), **CONTACT)
     token = token_of(r)
     rid = decide(env, token)
-    reports.update_status(env["store"], rid, "closed", "Repaired on Tuesday.", "moderator", "moderator", datetime.now(timezone.utc))
+    reports.update_status(
+        env["store"], rid, "closed", "Repaired on Tuesday.", "moderator", "moderator", datetime.now(timezone.utc)
+    )
     answers = [r]
     for fmt in ("json", "xml"):
-        answers += [c.get(f"{BASE}/requests.{fmt}"), c.get(f"{BASE}/requests/{rid}.{fmt}"), c.get(f"{BASE}/tokens/{token}.{fmt}"),
-                    c.get(f"{BASE}/requests.{fmt}", params={"service_request_id": str(rid)}), c.get(f"{BASE}/services.{fmt}"),
-                    c.get(f"{BASE}/discovery.{fmt}")]
+        answers += [
+            c.get(f"{BASE}/requests.{fmt}"),
+            c.get(f"{BASE}/requests/{rid}.{fmt}"),
+            c.get(f"{BASE}/tokens/{token}.{fmt}"),
+            c.get(f"{BASE}/requests.{fmt}", params={"service_request_id": str(rid)}),
+            c.get(f"{BASE}/services.{fmt}"),
+            c.get(f"{BASE}/discovery.{fmt}"),
+        ]
     answers.append(c.get(f"{BASE}/media/{rid}.jpg"))
     assert all(a.status_code == 200 for a in answers)
     for a in answers:
@@ -290,8 +373,11 @@ def test_contact_details_never_appear_in_a_public_answer(env):
 
 # --- GET requests: filters and defaults ------------------------------------------------------------------------------
 def _set_times(env, rid, when: datetime):
-    env["store"].write(lambda conn: conn.execute("UPDATE citizen_reports SET requested_at = ?, updated_at = ? WHERE id = ?",
-                                                 (iso(when), iso(when), rid))).result()
+    env["store"].write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET requested_at = ?, updated_at = ? WHERE id = ?", (iso(when), iso(when), rid)
+        )
+    ).result()
 
 
 def test_get_requests_filters_and_the_90_day_default(env):
@@ -323,8 +409,13 @@ def test_get_requests_filters_and_the_90_day_default(env):
     assert ids(end_date="0001-01-02T00:00:00Z") == []  # 90 days before it would be before the calendar's first day
     root = xml(c.get(f"{BASE}/requests.xml", params={"service_code": "graffiti"}))
     assert [e.findtext("service_request_id") for e in root.findall("request")] == [str(b)]
-    for bad in ({"status": "pending"}, {"service_code": "nope"}, {"start_date": "yesterday"},
-                {"start_date": iso(now), "end_date": iso(now - timedelta(days=1))}, {"service_request_id": "12,abc"}):
+    for bad in (
+        {"status": "pending"},
+        {"service_code": "nope"},
+        {"start_date": "yesterday"},
+        {"start_date": iso(now), "end_date": iso(now - timedelta(days=1))},
+        {"service_request_id": "12,abc"},
+    ):
         r = c.get(f"{BASE}/requests.json", params=bad)
         assert r.status_code == 400 and r.json()[0]["code"] == 400, bad
 
@@ -332,9 +423,13 @@ def test_get_requests_filters_and_the_90_day_default(env):
 def test_get_requests_answers_at_most_1000(env):
     at = iso(datetime.now(timezone.utc))
     rows = [("streetlight", 43.8, 4.3, at, at, "accepted", at, f"t{i}", "c") for i in range(1005)]
-    env["store"].write(lambda conn: conn.executemany(
-        "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at, token_hash,"
-        " client_hash) VALUES (?,?,?,?,?,?,?,?,?)", rows)).result()
+    env["store"].write(
+        lambda conn: conn.executemany(
+            "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at, token_hash,"
+            " client_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    ).result()
     assert len(client(env).get(f"{BASE}/requests.json").json()) == 1000
 
 
@@ -362,7 +457,9 @@ def test_errors_in_the_specification_format(env, fmt):
     assert "outside -180..180" in _error(post(c, fmt, long="-180.5"), 400, fmt)
     assert "not a number" in _error(post(c, fmt, lat="nan-ish"), 400, fmt)
     assert "not served here" in _error(post(c, fmt, jurisdiction_id="paris.fr"), 404, fmt)
-    assert "not served here" in _error(c.get(f"{BASE}/services.{fmt}", params={"jurisdiction_id": "paris.fr"}), 404, fmt)
+    assert "not served here" in _error(
+        c.get(f"{BASE}/services.{fmt}", params={"jurisdiction_id": "paris.fr"}), 404, fmt
+    )
     assert "not served here" in _error(c.get(f"{BASE}/requests.{fmt}", params={"jurisdiction_id": "x"}), 404, fmt)
     assert "no published service request" in _error(c.get(f"{BASE}/requests/999.{fmt}"), 404, fmt)
     assert "no published service request" in _error(c.get(f"{BASE}/requests/abc.{fmt}"), 404, fmt)
@@ -421,14 +518,19 @@ def test_a_text_file_named_photo_jpg_is_refused(env):
 
 def _png_bomb(side: int = 30000) -> bytes:
     """A real PNG bomb: side x side one-bit pixels, all zero, a few hundred kB compressed (900 megapixels decoded)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     row = b"\0" * (1 + (side + 7) // 8)
     z = zlib.compressobj(9)
     idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_an_image_bomb_is_refused_before_decoding(env):
@@ -440,7 +542,10 @@ def test_an_image_bomb_is_refused_before_decoding(env):
     assert "900000000 pixels" in text and "more than the 4000000 accepted" in text and "image bomb" in text
     assert env["blurrer"].calls == []  # never decoded, never blurred
     r = post(client(env), files=photo_file(_png_bomb(2500), "photo.png", "image/png"))  # under Pillow's own limit: ours
-    assert r.status_code == 400 and "declares 2500x2500 pixels, more than the 4000000 accepted" in r.json()[0]["description"]
+    assert (
+        r.status_code == 400
+        and "declares 2500x2500 pixels, more than the 4000000 accepted" in r.json()[0]["description"]
+    )
     assert env["blurrer"].calls == []
 
 
@@ -465,9 +570,16 @@ def test_exif_gps_is_gone_and_orientation_applied(env):
     stored = r.content
     img = Image.open(io.BytesIO(stored))
     assert img.format == "JPEG" and img.size == (40, 80)  # upright: the orientation was applied, then dropped
-    assert len(img.getexif()) == 0 and "exif" not in img.info and "icc_profile" not in img.info and "comment" not in img.info
+    assert (
+        len(img.getexif()) == 0
+        and "exif" not in img.info
+        and "icc_profile" not in img.info
+        and "comment" not in img.info
+    )
     assert b"Exif" not in stored and b"PlantedCameraMaker" not in stored and b"planted comment" not in stored
-    assert env["blurrer"].calls == [{"shape": (80, 40, 3), "vehicle_boxes": [(0, 0, 40, 80)]}]  # text looked for everywhere
+    assert env["blurrer"].calls == [
+        {"shape": (80, 40, 3), "vehicle_boxes": [(0, 0, 40, 80)]}
+    ]  # text looked for everywhere
     assert stored == reports.photo(env["store"], rid)  # the stored copy is the sanitised one; the upload is not kept
 
 
@@ -520,9 +632,11 @@ def test_a_real_face_is_blurred_before_storage(tmp_path, pets09):
     assert ok
     photo = face = None
     for _f, _id, x, y, w, h, *_ in gt[gt[:, 0] == 1]:
-        crop = frame[max(0, int(y)):int(y + h), max(0, int(x)):int(x + w)]
+        crop = frame[max(0, int(y)) : int(y + h), max(0, int(x)) : int(x + w)]
         big = cv2.resize(crop, (crop.shape[1] * 5, crop.shape[0] * 5), interpolation=cv2.INTER_CUBIC)
-        faces = [r for r in blurrer.blur(big, vehicle_boxes=[(0, 0, big.shape[1], big.shape[0])])[1] if r.kind == "face"]
+        faces = [
+            r for r in blurrer.blur(big, vehicle_boxes=[(0, 0, big.shape[1], big.shape[0])])[1] if r.kind == "face"
+        ]
         if faces:
             photo, face = big, faces[0]
             break
@@ -532,7 +646,9 @@ def test_a_real_face_is_blurred_before_storage(tmp_path, pets09):
     try:
         env = {"store": store}
         c = TestClient(create_app(Services(store=store, site=SITE, blurrer=blurrer)), client=("192.0.2.60", 1))
-        rid = decide(env, token_of(post(c, description="Graffiti on the wall behind the bus stop.", files=photo_file(sent))))
+        rid = decide(
+            env, token_of(post(c, description="Graffiti on the wall behind the bus stop.", files=photo_file(sent)))
+        )
         stored = cv2.imdecode(np.frombuffer(reports.photo(store, rid), np.uint8), cv2.IMREAD_COLOR)
     finally:
         store.close()
@@ -544,8 +660,13 @@ def test_a_real_face_is_blurred_before_storage(tmp_path, pets09):
         return float(cv2.Laplacian(cv2.cvtColor(img[b:d, a:c_], cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
 
     assert detail(stored, (x1, y1, x2, y2)) < 0.3 * detail(photo, (x1, y1, x2, y2))
-    below = (0, min(photo.shape[0] - 10, y2 + 3 * (y2 - y1)), photo.shape[1], photo.shape[0])  # the legs, far from the face
-    assert np.abs(stored[below[1]:, :].astype(int) - photo[below[1]:, :].astype(int)).mean() < 12
+    below = (
+        0,
+        min(photo.shape[0] - 10, y2 + 3 * (y2 - y1)),
+        photo.shape[1],
+        photo.shape[0],
+    )  # the legs, far from the face
+    assert np.abs(stored[below[1] :, :].astype(int) - photo[below[1] :, :].astype(int)).mean() < 12
 
 
 # --- abuse ---------------------------------------------------------------------------------------------------------------
@@ -561,7 +682,10 @@ def test_the_sixth_report_in_an_hour_is_429_and_survives_a_restart(env):
     assert r.status_code == 429 and "Retry-After" in r.headers and xml(r).findtext("error/code") == "429"
     assert token_of(post(client(env, "203.0.113.8")))  # another address is still served
     restarted = create_app(Services(store=env["store"], site=SITE, blurrer=env["blurrer"]))
-    assert post(TestClient(restarted, client=("203.0.113.7", 1)), description="After a restart, still out.").status_code == 429
+    assert (
+        post(TestClient(restarted, client=("203.0.113.7", 1)), description="After a restart, still out.").status_code
+        == 429
+    )
 
 
 def test_the_daily_limit_and_old_hits_are_purged(env):
@@ -571,8 +695,9 @@ def test_the_daily_limit_and_old_hits_are_purged(env):
     with store._read() as conn:
         [(who,)] = conn.execute("SELECT DISTINCT client_hash FROM citizen_report_hits").fetchall()
     # 19 more earlier today (beyond the hour) and 30 two days ago
-    rows = [(who, iso(now - timedelta(hours=2, minutes=i))) for i in range(19)] + \
-           [(who, iso(now - timedelta(days=2, minutes=i))) for i in range(30)]
+    rows = [(who, iso(now - timedelta(hours=2, minutes=i))) for i in range(19)] + [
+        (who, iso(now - timedelta(days=2, minutes=i))) for i in range(30)
+    ]
     store.write(lambda conn: conn.executemany("INSERT INTO citizen_report_hits VALUES (?, ?)", rows)).result()
     r = post(c, description="Another light out on the quai de la Fontaine.")
     assert r.status_code == 429 and "at most 20 per day" in r.json()[0]["description"]
@@ -591,13 +716,16 @@ def test_a_long_description_is_refused_naming_the_limit(env):
     assert r.status_code == 400 and "at most 500 are accepted" in r.json()[0]["description"]
 
 
-@pytest.mark.parametrize("fields, reason", [
-    ({"description": "Buy now http://a.example http://b.example www.c.example cheap"}, "more than 2 links"),
-    ({"website": "http://spam.example"}, "looks automated"),
-    ({"description": "Light out!!!!!!!!!!!!!!!!!!!!!!"}, "same character"),
-    ({"description": "$$$ 1234567 %%% 89012 &&& 3456 @@@"}, "mostly symbols or digits"),
-    ({"description": "ab ab ab ab ab ab ab ab ab ab ab ab"}, "same few characters"),
-])
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"description": "Buy now http://a.example http://b.example www.c.example cheap"}, "more than 2 links"),
+        ({"website": "http://spam.example"}, "looks automated"),
+        ({"description": "Light out!!!!!!!!!!!!!!!!!!!!!!"}, "same character"),
+        ({"description": "$$$ 1234567 %%% 89012 &&& 3456 @@@"}, "mostly symbols or digits"),
+        ({"description": "ab ab ab ab ab ab ab ab ab ab ab ab"}, "same few characters"),
+    ],
+)
 def test_spam_is_refused_naming_the_reason(env, fields, reason):
     r = post(client(env), **fields)
     assert r.status_code == 400
@@ -615,8 +743,12 @@ def test_the_same_description_twice_from_one_address_is_refused(env):
 
 def test_ordinary_descriptions_pass_the_spam_checks(env):
     c = client(env)
-    for text in ("", "Light out", "Lampadaire n°12 éteint depuis le 3/11, rue de l'Aspic.",
-                 "See https://nimes.example/map and www.nimes.example for the place."):
+    for text in (
+        "",
+        "Light out",
+        "Lampadaire n°12 éteint depuis le 3/11, rue de l'Aspic.",
+        "See https://nimes.example/map and www.nimes.example for the place.",
+    ):
         token_of(post(c, description=text or None, service_code="damage" if not text else "streetlight"))
 
 
@@ -624,14 +756,22 @@ def test_ordinary_descriptions_pass_the_spam_checks(env):
 def test_purge_deletes_rejected_reports_after_30_days_only(env):
     c, store = client(env), env["store"]
     now = datetime.now(timezone.utc)
-    old = decide(env, token_of(post(c, description="Rejected long ago.", files=photo_file(jpeg()))), "reject", reason="test")
+    old = decide(
+        env, token_of(post(c, description="Rejected long ago.", files=photo_file(jpeg()))), "reject", reason="test"
+    )
     recent = decide(env, token_of(post(c, description="Rejected recently.")), "reject", reason="test")
     kept = submit_accepted(env, c, description="Accepted long ago.")
     pending = report_id(env, token_of(post(c, description="Still waiting.")))
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET moderated_at = ? WHERE id IN (?, ?)",
-                                          (iso(now - timedelta(days=31)), old, kept))).result()
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET moderated_at = ? WHERE id = ?",
-                                          (iso(now - timedelta(days=29)), recent))).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET moderated_at = ? WHERE id IN (?, ?)", (iso(now - timedelta(days=31)), old, kept)
+        )
+    ).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET moderated_at = ? WHERE id = ?", (iso(now - timedelta(days=29)), recent)
+        )
+    ).result()
     assert reports.purge_reports(store, now, dry_run=True) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
     assert reports.purge_reports(store, now) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
     with store._read() as conn:
@@ -641,13 +781,22 @@ def test_purge_deletes_rejected_reports_after_30_days_only(env):
 def test_purge_clears_the_contact_details_of_reports_closed_over_30_days_ago(env):
     c, store = client(env), env["store"]
     now = datetime.now(timezone.utc)
-    closed_long_ago = submit_accepted(env, c, description="Bench repaired long ago.", email="a@example.org", phone="0600000001")
+    closed_long_ago = submit_accepted(
+        env, c, description="Bench repaired long ago.", email="a@example.org", phone="0600000001"
+    )
     closed_recently = submit_accepted(env, c, description="Bench repaired lately.", email="b@example.org")
     still_open = submit_accepted(env, c, description="Bench still broken.", email="c@example.org")
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET status = 'closed' WHERE id IN (?, ?)",
-                                          (closed_long_ago, closed_recently))).result()
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET updated_at = ? WHERE id IN (?, ?)",
-                                          (iso(now - timedelta(days=31)), closed_long_ago, still_open))).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET status = 'closed' WHERE id IN (?, ?)", (closed_long_ago, closed_recently)
+        )
+    ).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET updated_at = ? WHERE id IN (?, ?)",
+            (iso(now - timedelta(days=31)), closed_long_ago, still_open),
+        )
+    ).result()
     assert reports.purge_reports(store, now, dry_run=True)["contacts"] == 1
     assert reports.purge_reports(store, now)["contacts"] == 1
     with store._read() as conn:
@@ -659,8 +808,15 @@ def test_purge_clears_the_contact_details_of_reports_closed_over_30_days_ago(env
 
 def test_the_schema_publishes_the_open311_endpoints(env):
     paths = TestClient(env["app"]).get("/openapi.json").json()["paths"]
-    for p in ("discovery.{fmt}", "services.{fmt}", "services/{service_code}.{fmt}", "requests.{fmt}",
-              "requests/{service_request_id}.{fmt}", "tokens/{token}.{fmt}", "media/{service_request_id}.jpg"):
+    for p in (
+        "discovery.{fmt}",
+        "services.{fmt}",
+        "services/{service_code}.{fmt}",
+        "requests.{fmt}",
+        "requests/{service_request_id}.{fmt}",
+        "tokens/{token}.{fmt}",
+        "media/{service_request_id}.jpg",
+    ):
         assert f"{BASE}/{p}" in paths
     post_op = paths[f"{BASE}/requests.{{fmt}}"]["post"]
     assert {"application/x-www-form-urlencoded", "multipart/form-data"} <= set(post_op["requestBody"]["content"])
@@ -673,10 +829,17 @@ def test_purge_clears_any_contact_after_90_days_and_forgets_senders_after_a_day(
     never_closed = submit_accepted(env, c, description="Graffiti on the school wall.", email="d@example.org")
     never_moderated = report_id(env, token_of(post(c, description="Bins burnt last night.", phone="0600000002")))
     recent = report_id(env, token_of(post(c, description="Bench broken today.", email="e@example.org")))
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET requested_at = ? WHERE id IN (?, ?)",
-                                          (iso(now - timedelta(days=91)), never_closed, never_moderated))).result()
-    store.write(lambda conn: conn.execute("UPDATE citizen_reports SET requested_at = ? WHERE id = ?",
-                                          (iso(now - timedelta(hours=25)), recent))).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET requested_at = ? WHERE id IN (?, ?)",
+            (iso(now - timedelta(days=91)), never_closed, never_moderated),
+        )
+    ).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE citizen_reports SET requested_at = ? WHERE id = ?", (iso(now - timedelta(hours=25)), recent)
+        )
+    ).result()
     assert reports.purge_reports(store, now) == {"reports": 0, "contacts": 2, "hits": 0, "senders": 3}
     with store._read() as conn:
         rows = {r[0]: r[1:] for r in conn.execute("SELECT id, email, phone, client_hash FROM citizen_reports")}
@@ -690,4 +853,3 @@ def test_one_ipv6_sender_is_its_64_block():
     assert sender_key("2001:db8:1:2::17") == sender_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert sender_key("2001:db8:1:3::17") != sender_key("2001:db8:1:2::17")
     assert sender_key("203.0.113.20") == sender_key("::ffff:203.0.113.20") == "203.0.113.20"
-

@@ -1,11 +1,12 @@
 """Accuracy on the whole PETS09 S2.L1 sequence (795 frames, about two minutes)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import DEMO_CAMERA, DEMO_SITE
+
 from vigie.cli import main
 
 # Floors just below what the demo site's settings reach on PETS09 S2.L1
@@ -20,8 +21,24 @@ ID_SWITCHES_CEILING = 20
 def test_eval_mot_on_the_whole_sequence_meets_the_floors(pets09, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
     out = tmp_path / "pets09-tracks.txt"
-    status = main(["eval", "mot", "--video", str(pets09 / "vtest.avi"), "--gt", str(pets09 / "gt.txt"),
-                   "--site", str(DEMO_SITE), "--camera", DEMO_CAMERA, "--out", str(out), "--json", "--no-progress"])
+    status = main(
+        [
+            "eval",
+            "mot",
+            "--video",
+            str(pets09 / "vtest.avi"),
+            "--gt",
+            str(pets09 / "gt.txt"),
+            "--site",
+            str(DEMO_SITE),
+            "--camera",
+            DEMO_CAMERA,
+            "--out",
+            str(out),
+            "--json",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 0, captured.err
     scores = json.loads(captured.out)

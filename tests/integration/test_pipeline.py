@@ -4,6 +4,7 @@ The first analysis runs YOLOv3-tiny for real; the detector remembers its
 answer per frame content (conftest.CachingDetector), so the later analyses of
 the same frames cost decoding and tracking only.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from datetime import timedelta
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CLIP_FPS, CLIP_FRAMES, DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
+
 from vigie.cli import EXIT_PARTIAL, EXIT_USAGE, main
 from vigie.config import load_site
 from vigie.describe.colours import PALETTE
@@ -123,7 +124,9 @@ def test_each_track_keeps_its_tube_and_the_clip_its_background(analysed):
     _, rows, points, folder = analysed
     with SQLiteStore(folder) as store, store._read() as conn:
         tubes = {r[0]: (r[1], decode_tube(r[2])) for r in conn.execute("SELECT track_id, frames, data FROM tubes")}
-        [bg] = conn.execute("SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)).fetchall()
+        [bg] = conn.execute(
+            "SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)
+        ).fetchall()
     assert set(tubes) == {r["id"] for r in rows}
     for tid, (frames, tube) in tubes.items():
         # one tube frame per stored point, same frames, each a crop around the point's box
@@ -153,14 +156,18 @@ def test_analysing_the_same_clip_twice_leaves_no_duplicates(clip, clip_site_file
         assert store.counts() == once
         assert len(rows_twice) == len(rows_once) == first.tracks == second.tracks
         assert [a["id"] for a in store.analyses()] == [second.analysis_id]
-        strip = lambda rows: sorted((r["track_no"], r["class"], r["first_seen"], r["n_points"]) for r in rows)
+
+        def strip(rows):
+            return sorted((r["track_no"], r["class"], r["first_seen"], r["n_points"]) for r in rows)
+
         assert strip(rows_twice) == strip(rows_once)
     thumbs = list((tmp_path / "thumbnails").rglob("*.jpg"))
     assert sorted(map(str, thumbs)) == sorted(r["thumbnail_path"] for r in rows_twice)
 
 
 def test_a_truncated_file_after_a_good_one_is_partial_and_keeps_the_good_tracks(
-        clip, truncated_clip, clip_site_file, data_dir, cli_detector, capsys):
+    clip, truncated_clip, clip_site_file, data_dir, cli_detector, capsys
+):
     args = ["--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress"]
     assert main(["analyze", str(clip), *args]) == 0
     with SQLiteStore(data_dir) as store:
@@ -204,8 +211,9 @@ def test_cli_analyze_a_file_that_is_not_a_video_exits_2_naming_it(data_dir, tmp_
     "camera_field, value, must_name",
     [("lat", 123.0, "lat"), ("zoom", 2, "zoom"), ("recording_start", "2026-11-20T13:00:00", "recording_start")],
 )
-def test_cli_analyze_with_a_bad_site_file_exits_2_naming_the_field(clip, data_dir, tmp_path, capsys,
-                                                                   camera_field, value, must_name):
+def test_cli_analyze_with_a_bad_site_file_exits_2_naming_the_field(
+    clip, data_dir, tmp_path, capsys, camera_field, value, must_name
+):
     raw = demo_raw()
     raw["cameras"][0][camera_field] = value
     site = write_site(tmp_path, raw)
@@ -216,23 +224,36 @@ def test_cli_analyze_with_a_bad_site_file_exits_2_naming_the_field(clip, data_di
 
 
 def test_cli_analyze_unknown_camera_exits_2_listing_the_known_ones(clip, clip_site_file, data_dir, capsys):
-    status = main(["analyze", str(clip), "--camera", "nimes-nowhere-99", "--site", str(clip_site_file), "--no-progress"])
+    status = main(
+        ["analyze", str(clip), "--camera", "nimes-nowhere-99", "--site", str(clip_site_file), "--no-progress"]
+    )
     err = capsys.readouterr().err
     assert status == EXIT_USAGE
     assert "nimes-nowhere-99" in err and DEMO_CAMERA in err
 
 
 def test_cli_analyze_json_then_tracks_json(clip, clip_site_file, data_dir, cli_detector, capsys):
-    assert main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file),
-                 "--no-progress", "--json"]) == 0
+    assert (
+        main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress", "--json"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "complete" and report["frames_decoded"] == CLIP_FRAMES
 
     assert main(["tracks", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert isinstance(rows, list) and len(rows) == report["tracks"]
-    assert {"id", "camera_id", "class", "first_seen", "upper", "lower", "direction", "speed_m_s",
-            "thumbnail_path"} <= set(rows[0])
+    assert {
+        "id",
+        "camera_id",
+        "class",
+        "first_seen",
+        "upper",
+        "lower",
+        "direction",
+        "speed_m_s",
+        "thumbnail_path",
+    } <= set(rows[0])
 
     assert main(["tracks", "--json", "--class", "person"]) == 0
     persons = json.loads(capsys.readouterr().out)
@@ -263,14 +284,19 @@ def test_cli_analyze_without_a_file_reads_the_cameras_own_source(clip, clip_site
 
 
 def test_cli_analyze_without_a_file_for_a_camera_without_source_exits_2(clip_site_file, data_dir, capsys):
-    assert main(["analyze", "--camera", "nimes-arenes-01", "--site", str(clip_site_file), "--no-progress"]) == EXIT_USAGE
+    assert (
+        main(["analyze", "--camera", "nimes-arenes-01", "--site", str(clip_site_file), "--no-progress"]) == EXIT_USAGE
+    )
     assert "nimes-arenes-01" in capsys.readouterr().err
 
 
 def test_cli_tracks_sheet_draws_every_thumbnail(clip, clip_site_file, data_dir, cli_detector, tmp_path, capsys):
     import cv2
 
-    assert main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress", "--json"]) == 0
+    assert (
+        main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress", "--json"])
+        == 0
+    )
     tracks = json.loads(capsys.readouterr().out)["tracks"]
     sheet = tmp_path / "sheet.jpg"
     assert main(["tracks", "--sheet", str(sheet)]) == 0
@@ -279,7 +305,9 @@ def test_cli_tracks_sheet_draws_every_thumbnail(clip, clip_site_file, data_dir, 
     assert image is not None and image.shape[0] >= 214 and image.shape[1] >= 150
 
 
-def test_bad_input_after_a_good_analysis_loses_nothing_stored(clip, clip_site_file, data_dir, cli_detector, tmp_path, capsys):
+def test_bad_input_after_a_good_analysis_loses_nothing_stored(
+    clip, clip_site_file, data_dir, cli_detector, tmp_path, capsys
+):
     """Missing file, text file named .mp4, bad site file, unknown camera: each
     fails with status 2 and the tracks already stored are all still there."""
     assert main(["analyze", str(clip), "--camera", DEMO_CAMERA, "--site", str(clip_site_file), "--no-progress"]) == 0

@@ -6,12 +6,13 @@ never on ground-truth identities. Floors sit just below the figures reached
 person merged (tests/data/pets09_s2l1_same_person.csv). Slow: a full analysis
 and 4,650 boxes described.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import DEMO_CAMERA, DEMO_SITE, REPO_ROOT
+
 from vigie.config import load_site
 from vigie.eval.mot import read_mot
 from vigie.eval.reid import adaptation_from_video, describe_ground_truth, evaluate_variant, read_same_person

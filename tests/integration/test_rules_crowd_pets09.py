@@ -6,14 +6,15 @@ stage does for Vigie's own tracks; gt.txt's world coordinates are the check.
 S2L1 is people walking across a plaza, alone, in pairs or three abreast,
 crossing each other: nobody stands in a group, runs or falls.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from conftest import DEMO_CAMERA, DEMO_SITE
+
 from vigie.rules.base import RuleContext, RuleTrack
 from vigie.rules.crowd import (
     CrowdMovementConfig,
@@ -50,15 +51,31 @@ def scene(pets09):
         for tid in np.unique(gt[:, 1]).astype(int):
             sel = np.flatnonzero(gt[:, 1] == tid)
             sel = sel[np.argsort(gt[sel, 0])]
-            out.append(RuleTrack(int(tid), "person", [
-                TrackPoint(int(gt[i, 0]) - 1, camera.recording_start + timedelta(seconds=(gt[i, 0] - 1) / FPS),
-                           (gt[i, 2], gt[i, 3], gt[i, 2] + gt[i, 4], gt[i, 3] + gt[i, 5]), 1.0,
-                           (float(ground[i, 0]), float(ground[i, 1])))
-                for i in sel]))
+            out.append(
+                RuleTrack(
+                    int(tid),
+                    "person",
+                    [
+                        TrackPoint(
+                            int(gt[i, 0]) - 1,
+                            camera.recording_start + timedelta(seconds=(gt[i, 0] - 1) / FPS),
+                            (gt[i, 2], gt[i, 3], gt[i, 2] + gt[i, 4], gt[i, 3] + gt[i, 5]),
+                            1.0,
+                            (float(ground[i, 0]), float(ground[i, 1])),
+                        )
+                        for i in sel
+                    ],
+                )
+            )
         return out
 
-    return {"gt": gt, "camera": camera, "projected": tracks(projected), "world": tracks(gt[:, 7:9]),
-            "context": RuleContext(DEMO_CAMERA, (768, 576))}
+    return {
+        "gt": gt,
+        "camera": camera,
+        "projected": tracks(projected),
+        "world": tracks(gt[:, 7:9]),
+        "context": RuleContext(DEMO_CAMERA, (768, 576)),
+    }
 
 
 def test_calibration_puts_the_truth_where_the_world_coordinates_say(scene):
@@ -122,8 +139,9 @@ def test_density_area_from_the_tracks_is_the_calibrations(scene):
     cal = scene["camera"].calibration
     zone = [(0, 200), (768, 200), (768, 576), (0, 576)]
     area = zone_area_m2(zone, cal.image_points, cal.ground_points_m)
-    [*events] = density(DensityConfig(name="d", zone=zone, max_per_m2=0.015, min_duration_s=5), scene["projected"],
-                        scene["context"])
+    [*events] = density(
+        DensityConfig(name="d", zone=zone, max_per_m2=0.015, min_duration_s=5), scene["projected"], scene["context"]
+    )
     assert events, "2 to 8 people on ~300 m2: above 0.015 per m2 part of the time"
     for e in events:
         assert e.details["area_m2"] == pytest.approx(area, rel=0.01)

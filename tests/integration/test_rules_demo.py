@@ -6,13 +6,14 @@ The demo dates the footage 2026-11-20 13:00 UTC (14:00 in Nîmes), so the
 night-time lawn rule must stay quiet; people cross the walkway both ways;
 three people walk abreast in each half; nobody leaves a bag, lies down or
 stays 30 s on the lawn."""
+
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
-
 from conftest import DEMO_SITE
+
 from vigie.config import load_site
 from vigie.rules.runner import camera_events, stored_rule_tracks
 from vigie.store.sqlite import SQLiteStore
@@ -24,8 +25,10 @@ pytestmark = pytest.mark.slow
 def events(analysed_demo):
     site = load_site(DEMO_SITE)
     with SQLiteStore(analysed_demo) as store:
-        return {cam: (camera_events(store, site, cam), stored_rule_tracks(store, cam))
-                for cam in ("nimes-esplanade-01", "nimes-arenes-01")}
+        return {
+            cam: (camera_events(store, site, cam), stored_rule_tracks(store, cam))
+            for cam in ("nimes-esplanade-01", "nimes-arenes-01")
+        }
 
 
 @pytest.mark.parametrize("camera", ["nimes-esplanade-01", "nimes-arenes-01"])

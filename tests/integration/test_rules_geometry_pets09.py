@@ -6,6 +6,7 @@ the annotation's world coordinates.
 The line crosses the walkway where most people pass, between the lamp post
 and the left cones; the zone is the lawn in front of the camera, where only
 two of the nineteen people wander (ids 3 and 4)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ import pytest
 
 from vigie.eval.mot import read_mot
 from vigie.rules.base import RuleContext, RuleTrack
+from vigie.rules.geom import segment_param, signed_distance
 from vigie.rules.geometry import (
     CounterFlowConfig,
     LineCrossingConfig,
@@ -24,7 +26,6 @@ from vigie.rules.geometry import (
     crossings,
     evaluate,
 )
-from vigie.rules.geom import segment_param, signed_distance
 from vigie.types import TrackPoint
 
 pytestmark = pytest.mark.slow
@@ -47,9 +48,16 @@ def gt_tracks(gt: np.ndarray, noise_px: float = 0.0, seed: int = 0) -> list[Rule
         boxes = np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]]
         if noise_px:
             boxes = boxes + rng.normal(0.0, noise_px, boxes.shape)  # a detector's jitter
-        points = [TrackPoint(int(r[0]) - 1, START + timedelta(seconds=(r[0] - 1) / FPS), tuple(map(float, b)), 1.0,
-                             (float(r[7]), float(r[8])))
-                  for r, b in zip(rows, boxes)]
+        points = [
+            TrackPoint(
+                int(r[0]) - 1,
+                START + timedelta(seconds=(r[0] - 1) / FPS),
+                tuple(map(float, b)),
+                1.0,
+                (float(r[7]), float(r[8])),
+            )
+            for r, b in zip(rows, boxes)
+        ]
         tracks.append(RuleTrack(tid, "person", points))
     return tracks
 
@@ -137,7 +145,9 @@ def test_lawn_loitering_is_the_two_wanderers_and_follows_the_threshold(gt):
     assert short and {e.track_ids[0] for e in short} <= {3, 4}
     for e in short:
         track = next(t for t in tracks if t.track_id == e.track_ids[0])
-        inside = [p.timestamp for p in track.points if 100 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= 450 and 380 <= p.xyxy[3] <= 560]
+        inside = [
+            p.timestamp for p in track.points if 100 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= 450 and 380 <= p.xyxy[3] <= 560
+        ]
         # the stay lies within the person's time on the lawn, and lasts at least the threshold
         assert inside[0] <= e.start and e.end <= inside[-1]
         assert (e.end - e.start).total_seconds() >= 5
@@ -148,8 +158,9 @@ def test_lawn_loitering_is_the_two_wanderers_and_follows_the_threshold(gt):
 def test_walkway_counter_flow_flags_those_walking_left(gt):
     tracks = gt_tracks(gt)
     walkway = [(250, 150), (480, 150), (480, 360), (250, 360)]
-    rule = CounterFlowConfig(name="walkway-rightwards", zone=walkway, direction_deg=90, min_displacement_px=10,
-                             min_duration_s=1.0)
+    rule = CounterFlowConfig(
+        name="walkway-rightwards", zone=walkway, direction_deg=90, min_displacement_px=10, min_duration_s=1.0
+    )
     events = evaluate(rule, tracks, CTX)
     assert events
     by_id = {t.track_id: t for t in tracks}

@@ -11,6 +11,7 @@
 
 PETS09's first minute, every second frame (frame_step 2), keeps the three runs short on two cores.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-import pytest
 
+import pytest
 from conftest import DEMO_CAMERA, demo_raw, write_site
 from ray_local_cluster import LocalCluster
+from stored_tracks import stored_tracks, track_attributes
+
 from vigie.config import load_site
 from vigie.scale.chunks import box_coverage, plan_chunks, same_object
-from stored_tracks import stored_tracks, track_attributes
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackSummary
 
@@ -69,8 +71,25 @@ def stored(data_dir) -> list[TrackSummary]:
 
 def analyse_cli(site_file, data_dir, *executor) -> dict:
     env = {**os.environ, "VIGIE_DATA": str(data_dir)}
-    out = subprocess.run([sys.executable, "-m", "vigie.cli", "analyze", "--camera", DEMO_CAMERA, "--site", str(site_file),
-                          "--no-progress", "--json", *executor], env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vigie.cli",
+            "analyze",
+            "--camera",
+            DEMO_CAMERA,
+            "--site",
+            str(site_file),
+            "--no-progress",
+            "--json",
+            *executor,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 
@@ -84,7 +103,9 @@ def local_run(site_file, tmp_path_factory):
 @pytest.fixture(scope="module")
 def ray_run(cluster, site_file, tmp_path_factory):
     data = tmp_path_factory.mktemp("ray-run")
-    return analyse_cli(site_file, data, "--executor", "ray", "--address", cluster.address, "--chunk-s", CHUNK_S), stored(data)
+    return analyse_cli(
+        site_file, data, "--executor", "ray", "--address", cluster.address, "--chunk-s", CHUNK_S
+    ), stored(data)
 
 
 def test_a_recording_in_chunks_on_the_cluster_gives_the_tracks_of_one_local_pass(local_run, ray_run):
@@ -105,8 +126,8 @@ def test_a_recording_in_chunks_on_the_cluster_gives_the_tracks_of_one_local_pass
 
 def test_vigie_run_on_the_cluster_analyses_a_stream_in_an_actor(cluster, vtest, tmp_path):
     import ray
-
     from loopback_camera import recorded_clip
+
     from vigie.live.run import LiveRun, gaps
     from vigie.scale.ray_cluster import RayExecutor
 
@@ -133,7 +154,9 @@ def test_vigie_run_on_the_cluster_analyses_a_stream_in_an_actor(cluster, vtest, 
         restart = [g for g in found if g["reason"] == "camera worker restarted"]
         assert len(restart) == 1 and restart[0]["start"] < restart[0]["end"], (found, said)
         with store._read() as conn:  # tracks analysed after the restart were stored too
-            assert conn.execute("SELECT count(*) FROM tracks WHERE last_seen > ?", (restart[0]["end"],)).fetchone()[0] >= 1
+            assert (
+                conn.execute("SELECT count(*) FROM tracks WHERE last_seen > ?", (restart[0]["end"],)).fetchone()[0] >= 1
+            )
 
 
 def test_killing_a_worker_node_mid_run_loses_and_duplicates_no_track(cluster, site_file, ray_run, tmp_path, caplog):

@@ -7,14 +7,15 @@ who walk out of the view and come back are in both halves, so each camera's
 tracks have look-alikes on the other. Slow: two full analyses (the session's
 `analysed_demo` fixture, shared with the browser tests; this module changes a copy).
 """
+
 from __future__ import annotations
 
 import json
 
 import cv2
 import pytest
-
 from conftest import copy_data_dir
+
 from vigie.cli import EXIT_USAGE, main
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,9 @@ def test_trail_links_the_two_cameras_in_time_order_and_writes_geojson_map_and_pi
     code, out, _ = cli("search", "--class", "person", "--upper", "red", "--camera", "nimes-esplanade-01", "--json")
     query = json.loads(out)["hits"][0]["track_id"]
     paths = [demo_store / name for name in ("trail.geojson", "trail.html", "trail.png")]
-    code, out, err = cli("trail", str(query), "--geojson", str(paths[0]), "--map", str(paths[1]), "--png", str(paths[2]))
+    code, out, err = cli(
+        "trail", str(query), "--geojson", str(paths[0]), "--map", str(paths[1]), "--png", str(paths[2])
+    )
     assert code == 0, err
     geo = json.loads(paths[0].read_text())
     line = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]

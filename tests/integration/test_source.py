@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CLIP_FRAMES
 from conftest import DEMO_SITE as DEMO_SITE_PATH
+
 from vigie.config import load_site
 from vigie.errors import VideoError
 from vigie.sources.file import FileSource
@@ -225,7 +225,9 @@ def test_describer_stores_source_pixels_when_frames_are_shrunk():
     t0 = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
     for k in range(3):
         frame = Frame("cam", k, t0, image, scale=2.0)
-        d.observe(frame, Detections(np.array([[10.0 + k, 20, 40 + k, 100]]), np.array([0.9]), np.array([0]), np.array([1])))
+        d.observe(
+            frame, Detections(np.array([[10.0 + k, 20, 40 + k, 100]]), np.array([0.9]), np.array([0]), np.array([1]))
+        )
     track = d.finish(1)
     assert track.points[0].xyxy == (20.0, 40.0, 80.0, 200.0)
     assert track.median_height_px == 160.0
@@ -236,8 +238,16 @@ def test_a_substream_stores_coordinates_in_the_main_streams_pixels(vtest):
     sub-stream of a 1536 px main stream) reports main-stream pixels."""
     from vigie.config import CameraConfig
 
-    camera = CameraConfig(id="c", name="c", lat=43.8, lon=4.36, source="rtsp://camera/main", substream=str(vtest),
-                          main_stream_size=(1536, 1152), frame_rate=7)
+    camera = CameraConfig(
+        id="c",
+        name="c",
+        lat=43.8,
+        lon=4.36,
+        source="rtsp://camera/main",
+        substream=str(vtest),
+        main_stream_size=(1536, 1152),
+        frame_rate=7,
+    )
     site = load_site(DEMO_SITE_PATH)
     analysis = site.analysis_for("nimes-esplanade-01")
     frame = next(iter(FileSource.for_camera(vtest, camera, analysis)))

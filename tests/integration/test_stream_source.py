@@ -1,6 +1,7 @@
 """StreamSource against a real RTSP camera on loopback (tests/loopback_camera.py:
 Debian's ffmpeg publishing a 20 s H.264 clip of PETS09 through a minimal RTSP
 relay), killed and restarted; and against files and servers that misbehave."""
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from loopback_camera import FFMPEG, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
+
 from vigie.errors import VideoError
 from vigie.sources.stream import StreamSource, StreamUnavailable, mask_text, mask_url
 
@@ -37,8 +38,12 @@ class Reader:
         self.statuses: list[tuple[str, str, str]] = []
         self.error: BaseException | None = None
         self.stop = threading.Event()
-        self.source = StreamSource(on_gap=lambda *g: self.gaps.append(g), on_status=lambda *s: self.statuses.append(s),
-                                   stop_event=self.stop, **kwargs)
+        self.source = StreamSource(
+            on_gap=lambda *g: self.gaps.append(g),
+            on_status=lambda *s: self.statuses.append(s),
+            stop_event=self.stop,
+            **kwargs,
+        )
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -70,8 +75,16 @@ class Reader:
 def test_survives_three_camera_restarts(h264_clip):
     camera = LoopbackCamera(h264_clip, free_port())
     camera.start()
-    reader = Reader(url=camera.url, camera_id="cam-live", analysis_fps=5.0, max_width=384,
-                    connect_timeout_s=2.0, read_timeout_s=2.0, backoff_initial_s=0.25, backoff_max_s=0.5)
+    reader = Reader(
+        url=camera.url,
+        camera_id="cam-live",
+        analysis_fps=5.0,
+        max_width=384,
+        connect_timeout_s=2.0,
+        read_timeout_s=2.0,
+        backoff_initial_s=0.25,
+        backoff_max_s=0.5,
+    )
     outages = []  # (kill time, back time), UTC
     try:
         assert reader.wait_frames(3, timeout=15), f"no frames from the camera: {reader.error or reader.statuses}"
@@ -118,9 +131,13 @@ def test_survives_three_camera_restarts(h264_clip):
     rate = kept / flowing
     assert 4.5 <= rate <= 5.5, (rate, kept, flowing)
     assert reader.source.frames_decoded > 4 * len(stamps)  # every frame decoded, one in five kept
-    print(f"\n{len(stamps)} frames kept of {reader.source.frames_decoded} decoded, {rate:.2f} analysed fps; gaps "
-          + ", ".join(f"{(e - s).total_seconds():.2f} s (outage {(b - k).total_seconds():.2f} s)"
-                      for (_, s, e, _), (k, b) in zip(reader.gaps, outages)))
+    print(
+        f"\n{len(stamps)} frames kept of {reader.source.frames_decoded} decoded, {rate:.2f} analysed fps; gaps "
+        + ", ".join(
+            f"{(e - s).total_seconds():.2f} s (outage {(b - k).total_seconds():.2f} s)"
+            for (_, s, e, _), (k, b) in zip(reader.gaps, outages)
+        )
+    )
 
 
 @pytest.mark.slow
@@ -129,13 +146,37 @@ def test_http_stream_and_its_end_as_a_drop(h264_clip):
     """ffmpeg serving MPEG-TS over HTTP to one client (-listen 1), then exiting: a drop, then refused."""
     port = free_port()
     server = subprocess.Popen(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-re", "-i", str(h264_clip), "-t", "3", "-c", "copy",
-         "-f", "mpegts", "-listen", "1", f"http://127.0.0.1:{port}/live.ts"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            FFMPEG,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-i",
+            str(h264_clip),
+            "-t",
+            "3",
+            "-c",
+            "copy",
+            "-f",
+            "mpegts",
+            "-listen",
+            "1",
+            f"http://127.0.0.1:{port}/live.ts",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     statuses = []
-    source = StreamSource(f"http://127.0.0.1:{port}/live.ts", "cam-http", read_timeout_s=2.0, max_attempts=2,
-                          backoff_initial_s=0.1, on_status=lambda *s: statuses.append(s))
+    source = StreamSource(
+        f"http://127.0.0.1:{port}/live.ts",
+        "cam-http",
+        read_timeout_s=2.0,
+        max_attempts=2,
+        backoff_initial_s=0.1,
+        on_status=lambda *s: statuses.append(s),
+    )
     frames = []
     try:
         with pytest.raises(StreamUnavailable, match="cam-http"):
@@ -154,8 +195,14 @@ def test_http_stream_and_its_end_as_a_drop(h264_clip):
 def test_camera_that_refuses_connections_is_unavailable_after_max_attempts(caplog):
     url = f"rtsp://admin:Sup3rSecret@127.0.0.1:{free_port()}/live"
     statuses = []
-    source = StreamSource(url, "cam-gate", max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.1,
-                          on_status=lambda *s: statuses.append(s))
+    source = StreamSource(
+        url,
+        "cam-gate",
+        max_attempts=3,
+        backoff_initial_s=0.05,
+        backoff_max_s=0.1,
+        on_status=lambda *s: statuses.append(s),
+    )
     started = time.monotonic()
     with caplog.at_level(logging.DEBUG), pytest.raises(StreamUnavailable) as info:
         next(iter(source))
@@ -190,8 +237,14 @@ def test_a_server_that_accepts_and_stays_silent_times_out():
 def test_stop_event_set_during_backoff_stops_promptly():
     stop = threading.Event()
     statuses = []
-    source = StreamSource(f"rtsp://127.0.0.1:{free_port()}/live", "cam-stop", backoff_initial_s=30.0,
-                          backoff_max_s=60.0, stop_event=stop, on_status=lambda *s: statuses.append(s))
+    source = StreamSource(
+        f"rtsp://127.0.0.1:{free_port()}/live",
+        "cam-stop",
+        backoff_initial_s=30.0,
+        backoff_max_s=60.0,
+        stop_event=stop,
+        on_status=lambda *s: statuses.append(s),
+    )
     threading.Timer(0.5, stop.set).start()
     started = time.monotonic()
     assert list(source) == []
@@ -204,8 +257,15 @@ def test_file_end_counts_as_a_drop_and_seq_goes_on(clip):
     """A file plays as a camera; its end is a dropped stream, opened again; seq never restarts."""
     gaps, statuses = [], []
     stop = threading.Event()
-    source = StreamSource(str(clip), "cam-file", analysis_fps=None, pace_files=False, stop_event=stop,
-                          on_gap=lambda *g: gaps.append(g), on_status=lambda *s: statuses.append(s))
+    source = StreamSource(
+        str(clip),
+        "cam-file",
+        analysis_fps=None,
+        pace_files=False,
+        stop_event=stop,
+        on_gap=lambda *g: gaps.append(g),
+        on_status=lambda *s: statuses.append(s),
+    )
     frames = []
     for frame in source:
         frames.append(frame)
@@ -234,8 +294,17 @@ def test_a_dropped_camera_is_retried_at_once_then_with_growing_waits(clip, tmp_p
             if len(attempts) >= 14:
                 stop.set()
 
-    source = StreamSource(str(path), "cam-gone", analysis_fps=None, pace_files=False, stop_event=stop,
-                          backoff_initial_s=0.1, backoff_max_s=0.8, fast_retry_s=0.6, on_status=on_status)
+    source = StreamSource(
+        str(path),
+        "cam-gone",
+        analysis_fps=None,
+        pace_files=False,
+        stop_event=stop,
+        backoff_initial_s=0.1,
+        backoff_max_s=0.8,
+        fast_retry_s=0.6,
+        on_status=on_status,
+    )
     for _ in source:
         pass
     dropped = attempts[1]  # reconnection is tried at once after the drop
@@ -258,7 +327,10 @@ def test_password_masking():
     assert mask_url("rtsp://admin:pa:ss@10.0.0.9:554/Streaming/101") == "rtsp://admin:***@10.0.0.9:554/Streaming/101"
     assert mask_url("rtsp://10.0.0.9/live") == "rtsp://10.0.0.9/live"
     assert mask_url("rtsp://user@10.0.0.9/live") == "rtsp://user@10.0.0.9/live"
-    assert mask_url("http://cam/video.mjpg?user=a&password=xyz&res=hd") == "http://cam/video.mjpg?user=a&password=***&res=hd"
+    assert (
+        mask_url("http://cam/video.mjpg?user=a&password=xyz&res=hd")
+        == "http://cam/video.mjpg?user=a&password=***&res=hd"
+    )
     url = "rtsp://admin:Tr0ub4dor@cam.local/h264"
     assert mask_text(f"Connection refused: {url}", url) == "Connection refused: rtsp://admin:***@cam.local/h264"
     assert "Tr0ub4dor" not in mask_text("auth failed for Tr0ub4dor", url)
@@ -267,8 +339,12 @@ def test_password_masking():
 
 
 def test_settings_are_checked():
-    for bad in (dict(analysis_fps=0), dict(read_timeout_s=0), dict(backoff_initial_s=5, backoff_max_s=1),
-                dict(max_attempts=0), dict(fast_retry_s=-1)):
+    for bad in (
+        dict(analysis_fps=0),
+        dict(read_timeout_s=0),
+        dict(backoff_initial_s=5, backoff_max_s=1),
+        dict(max_attempts=0),
+        dict(fast_retry_s=-1),
+    ):
         with pytest.raises(ValueError):
             StreamSource("rtsp://127.0.0.1/x", "cam", **bad)
-

@@ -3,6 +3,7 @@
 built in the background and polled until ready, the index's objects are the camera's tracks, the
 video is a WebM with the index's frames; who may ask for what, the operator's 24 hours, malformed
 and impossible requests, another user's synopsis, the audit, and a restart."""
+
 from __future__ import annotations
 
 import io
@@ -15,9 +16,9 @@ import av
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from conftest import DEMO_CAMERA, copy_data_dir
 from fastapi.testclient import TestClient
 
-from conftest import DEMO_CAMERA, copy_data_dir
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
@@ -111,7 +112,12 @@ def built(env):
 def test_a_synopsis_is_built_and_its_index_lists_the_cameras_tracks(env, built):
     c, s = built
     sid = s["id"]
-    assert (s["camera"], s["filters"], s["progress"], s["case_ref"]) == (DEMO_CAMERA, {"classes": ["person"]}, 1.0, JUST["case_ref"])
+    assert (s["camera"], s["filters"], s["progress"], s["case_ref"]) == (
+        DEMO_CAMERA,
+        {"classes": ["person"]},
+        1.0,
+        JUST["case_ref"],
+    )
     assert s["from"].startswith("2026-11-20T13:00:00") and s["to"].startswith("2026-11-20T13:02:00")
     report = s["report"]
     assert report["video"] == f"/api/synopses/{sid}/video" and report["index"] == f"/api/synopses/{sid}/index"
@@ -131,7 +137,11 @@ def test_a_synopsis_is_built_and_its_index_lists_the_cameras_tracks(env, built):
     shown = {x["track"] for frame in index["frame_objects"] for x in frame}
     assert shown == {o["track"] for o in index["objects"]}
     x = next(x for frame in index["frame_objects"] for x in frame)
-    assert len(x["box"]) == 4 and 0 <= x["box"][0] < x["box"][2] <= index["width"] and x["time"].startswith("2026-11-20T13:0")
+    assert (
+        len(x["box"]) == 4
+        and 0 <= x["box"][0] < x["box"][2] <= index["width"]
+        and x["time"].startswith("2026-11-20T13:0")
+    )
 
 
 def test_the_video_is_a_webm_with_the_indexs_frames(env, built):
@@ -168,7 +178,11 @@ def test_asking_and_watching_are_audited(env, built):
     c, s = built
     sid = s["id"]
     store = env["store"]
-    [asked] = [e for e in audit_query(store, user="investigator", action="synopsis", limit=1000) if e.details_dict()["id"] == sid]
+    [asked] = [
+        e
+        for e in audit_query(store, user="investigator", action="synopsis", limit=1000)
+        if e.details_dict()["id"] == sid
+    ]
     assert (asked.role, asked.case_ref, asked.purpose) == ("investigator", JUST["case_ref"], JUST["purpose"])
     d = asked.details_dict()
     assert (d["camera"], d["filters"], d["length_s"], d["blurred"]) == (DEMO_CAMERA, {"classes": ["person"]}, 20, True)
@@ -218,8 +232,13 @@ def test_a_synopsis_is_queued_behind_the_one_being_built_and_not_served_before_i
 def test_roles_without_media_get_no_synopsis(env, built, role):
     sid = built[1]["id"]
     c = client(env["app"], role)
-    responses = [c.post("/api/synopses", json=ASK), c.get("/api/synopses"), c.get(f"/api/synopses/{sid}"),
-                 c.get(f"/api/synopses/{sid}/video", params=JUST), c.get(f"/api/synopses/{sid}/index", params=JUST)]
+    responses = [
+        c.post("/api/synopses", json=ASK),
+        c.get("/api/synopses"),
+        c.get(f"/api/synopses/{sid}"),
+        c.get(f"/api/synopses/{sid}/video", params=JUST),
+        c.get(f"/api/synopses/{sid}/index", params=JUST),
+    ]
     for r in responses:
         assert r.status_code == 403 and role in r.json()["error"], r.text
 
@@ -237,7 +256,11 @@ def test_another_users_synopsis_is_not_found(env, built):
 
 def test_unknown_and_malformed_ids(env):
     c = client(env["app"], "investigator")
-    for path in ("/api/synopses/0123456789abcdef", "/api/synopses/0123456789abcdef/video", "/api/synopses/0123456789abcdef/index"):
+    for path in (
+        "/api/synopses/0123456789abcdef",
+        "/api/synopses/0123456789abcdef/video",
+        "/api/synopses/0123456789abcdef/index",
+    ):
         r = c.get(path, params=JUST)
         assert r.status_code == 404 and "0123456789abcdef" in r.json()["error"]
     for bad in ("../../etc", "0123456789ABCDEF", "x" * 16, "1"):
@@ -265,22 +288,25 @@ def test_an_operator_asks_within_the_last_24_hours_only(env):
 
 
 # --- bad requests ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("change,field", [
-    ({"camera": None}, "camera"),
-    ({"from": "yesterday"}, "from"),
-    ({"to": "2026-11-20T12:00:00Z"}, "to"),  # before from
-    ({"to": "2026-11-20T13:00:00Z"}, "to"),  # an empty period
-    ({"length_s": 0}, "length_s"),
-    ({"length_s": 86400}, "length_s"),
-    ({"max_collision": 1.5}, "max_collision"),
-    ({"filters": {"upper": ["plaid"]}}, "filters.upper"),
-    ({"filters": {"classes": ["unicorn"]}}, "filters.classes"),
-    ({"filters": {"cameras": ["nimes-arenes-01"]}}, "filters.cameras"),
-    ({"filters": {"start": FROM}}, "filters.start"),
-    ({"filters": {"colour": ["red"]}}, "filters.colour"),
-    ({"filters": ["person"]}, "filters"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"camera": None}, "camera"),
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-11-20T12:00:00Z"}, "to"),  # before from
+        ({"to": "2026-11-20T13:00:00Z"}, "to"),  # an empty period
+        ({"length_s": 0}, "length_s"),
+        ({"length_s": 86400}, "length_s"),
+        ({"max_collision": 1.5}, "max_collision"),
+        ({"filters": {"upper": ["plaid"]}}, "filters.upper"),
+        ({"filters": {"classes": ["unicorn"]}}, "filters.classes"),
+        ({"filters": {"cameras": ["nimes-arenes-01"]}}, "filters.cameras"),
+        ({"filters": {"start": FROM}}, "filters.start"),
+        ({"filters": {"colour": ["red"]}}, "filters.colour"),
+        ({"filters": ["person"]}, "filters"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_a_malformed_request_is_422_naming_the_field(env, change, field):
     body = {k: v for k, v in {**ASK, **change}.items() if v is not None}
     r = client(env["app"], "investigator").post("/api/synopses", json=body)
@@ -288,11 +314,14 @@ def test_a_malformed_request_is_422_naming_the_field(env, change, field):
     assert field.split(".")[-1] in r.json()["error"]
 
 
-@pytest.mark.parametrize("change,words", [
-    ({"from": "2026-11-21T13:00:00Z", "to": "2026-11-21T14:00:00Z"}, "nothing to show"),  # nothing filmed then
-    ({"filters": {"upper": ["purple"], "lower": ["yellow"], "classes": ["person"]}}, "nothing to show"),
-    ({"camera": "nimes-nowhere-99"}, "is not in the store"),
-])
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        ({"from": "2026-11-21T13:00:00Z", "to": "2026-11-21T14:00:00Z"}, "nothing to show"),  # nothing filmed then
+        ({"filters": {"upper": ["purple"], "lower": ["yellow"], "classes": ["person"]}}, "nothing to show"),
+        ({"camera": "nimes-nowhere-99"}, "is not in the store"),
+    ],
+)
 def test_a_synopsis_that_cannot_be_made_is_400_saying_why(env, change, words):
     r = client(env["app"], "investigator").post("/api/synopses", json={**ASK, **change})
     assert r.status_code == 400 and words in r.json()["error"], r.text
@@ -311,14 +340,22 @@ def test_after_a_restart_finished_synopses_play_and_unfinished_ones_are_marked_i
     assert (root / sid / "synopsis.webm").is_file() and (root / sid / "synopsis.json").is_file()
     assert json.loads((root / sid / "job.json").read_text())["status"] == "ready"
     # a synopsis the server was building when it stopped
-    cut = dict(json.loads((root / sid / "job.json").read_text()), id="00000000deadbeef", status="building", progress=0.4,
-               report=None, created_at="2026-11-27T00:00:00.000000Z")
+    cut = dict(
+        json.loads((root / sid / "job.json").read_text()),
+        id="00000000deadbeef",
+        status="building",
+        progress=0.4,
+        report=None,
+        created_at="2026-11-27T00:00:00.000000Z",
+    )
     (root / cut["id"]).mkdir()
     (root / cut["id"] / "job.json").write_text(json.dumps(cut))
     # an operator's synopsis, whose period has since left the operator's 24 hours
     import shutil
 
-    old = dict(json.loads((root / sid / "job.json").read_text()), id="0000000000000001", user="operator", role="operator")
+    old = dict(
+        json.loads((root / sid / "job.json").read_text()), id="0000000000000001", user="operator", role="operator"
+    )
     shutil.copytree(root / sid, root / old["id"])
     (root / old["id"] / "job.json").write_text(json.dumps(old))
     again = create_app(Services(store=env["store"], blurrer=FakeBlurrer()))

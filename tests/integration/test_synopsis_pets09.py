@@ -2,6 +2,7 @@
 cut in two, analysed as the esplanade and Arènes cameras): the video plays, its
 frame count and duration are the index's, every indexed object is its track at
 its original time, filters choose the objects, and bad requests say what is wrong."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
+
 from vigie.cli import EXIT_USAGE, main
 from vigie.search.engine import search
 from vigie.search.query import parse_query
@@ -90,7 +91,9 @@ def test_objects_are_pasted_where_the_index_says(made):
     for j in range(0, index["frames"], 11):
         for obj in index["frame_objects"][j]:
             x1, y1, x2, y2 = (max(0, int(round(v))) for v in obj["box"])
-            absent = next((k for k in range(index["frames"]) if not _overlaps_any(index["frame_objects"][k], obj["box"])), None)
+            absent = next(
+                (k for k in range(index["frames"]) if not _overlaps_any(index["frame_objects"][k], obj["box"])), None
+            )
             if absent is None or (y2 - y1) < 30:
                 continue
             a = frames[j][y1:y2, x1:x2].astype(int)
@@ -112,7 +115,7 @@ def test_labels_and_a_frame_for_the_readme(made, tmp_path):
     labelled = 0
     for obj in index["frame_objects"][j]:
         x1, y1 = (int(v) for v in obj["box"][:2])
-        band = frame[max(0, y1 - 30):max(1, y1 - 2), max(0, x1 - 10):x1 + 70]
+        band = frame[max(0, y1 - 30) : max(1, y1 - 2), max(0, x1 - 10) : x1 + 70]
         labelled += int((band.min(axis=2) > 200).mean() > 0.02 and (band.max(axis=2) < 50).mean() > 0.2)
     assert labelled >= len(index["frame_objects"][j]) // 2
 
@@ -120,8 +123,10 @@ def test_labels_and_a_frame_for_the_readme(made, tmp_path):
 def test_a_synopsis_of_a_search_shows_exactly_its_result(data, tmp_path):
     filters = {"classes": ["person"], "upper": ["red"]}
     with SQLiteStore(data) as store:
-        report = make_synopsis(store, DEMO_CAMERA, FROM, TO, tmp_path, filters=filters, length_s=10)
-        hits = search(store, parse_query({**filters, "cameras": [DEMO_CAMERA], "start": FROM, "end": TO, "limit": 1000}))
+        make_synopsis(store, DEMO_CAMERA, FROM, TO, tmp_path, filters=filters, length_s=10)
+        hits = search(
+            store, parse_query({**filters, "cameras": [DEMO_CAMERA], "start": FROM, "end": TO, "limit": 1000})
+        )
     index = json.loads((tmp_path / "synopsis.json").read_text())
     assert {o["track"] for o in index["objects"]} == {h.track_id for h in hits.hits} and hits.hits
     assert index["filters"] == filters
@@ -137,14 +142,22 @@ def test_auto_length_keeps_the_overlap_under_the_limit(data, tmp_path):
     assert strict.synopsis_s == pytest.approx(strict.source_s, abs=2.0)
 
 
-@pytest.mark.parametrize("camera, start, end, filters, message", [
-    (DEMO_CAMERA, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc), None,
-     "no track of camera nimes-esplanade-01 matches"),
-    ("nowhere-01", FROM, TO, None, r"camera 'nowhere-01' is not in the store \(known: "),
-    (DEMO_CAMERA, TO, FROM, None, "'from' .* must be before 'to'"),
-    (DEMO_CAMERA, FROM, TO, {"classes": ["bus"]}, "no track of camera nimes-esplanade-01 matches .* with"),
-    (DEMO_CAMERA, FROM, TO, {"cameras": ["x"]}, "synopsis filter cameras: set by the synopsis itself"),
-])
+@pytest.mark.parametrize(
+    "camera, start, end, filters, message",
+    [
+        (
+            DEMO_CAMERA,
+            datetime(2026, 1, 1, tzinfo=timezone.utc),
+            datetime(2026, 1, 2, tzinfo=timezone.utc),
+            None,
+            "no track of camera nimes-esplanade-01 matches",
+        ),
+        ("nowhere-01", FROM, TO, None, r"camera 'nowhere-01' is not in the store \(known: "),
+        (DEMO_CAMERA, TO, FROM, None, "'from' .* must be before 'to'"),
+        (DEMO_CAMERA, FROM, TO, {"classes": ["bus"]}, "no track of camera nimes-esplanade-01 matches .* with"),
+        (DEMO_CAMERA, FROM, TO, {"cameras": ["x"]}, "synopsis filter cameras: set by the synopsis itself"),
+    ],
+)
 def test_bad_requests_say_what_is_wrong(data, tmp_path, camera, start, end, filters, message):
     with SQLiteStore(data) as store, pytest.raises(SynopsisError, match=message):
         make_synopsis(store, camera, start, end, tmp_path, filters=filters)
@@ -154,21 +167,79 @@ def test_bad_requests_say_what_is_wrong(data, tmp_path, camera, start, end, filt
 def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIGIE_DATA", str(data))
     out = tmp_path / "s"
-    assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00Z", "--to", "2026-11-20T13:02:00Z",
-                 "--class", "person", "--length", "8", "--no-blur", "--out", str(out), "--no-progress",
-                 "--purpose", "test", "--site", str(DEMO_SITE), "--still", str(tmp_path / "still.png"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "synopsis",
+                "--camera",
+                DEMO_CAMERA,
+                "--from",
+                "2026-11-20T13:00:00Z",
+                "--to",
+                "2026-11-20T13:02:00Z",
+                "--class",
+                "person",
+                "--length",
+                "8",
+                "--no-blur",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--purpose",
+                "test",
+                "--site",
+                str(DEMO_SITE),
+                "--still",
+                str(tmp_path / "still.png"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["objects"] >= 5 and (out / "synopsis.mp4").stat().st_size > 10_000
     assert cv2.imread(str(tmp_path / "still.png")).shape == (576, 768, 3)
     assert json.loads((out / "synopsis.json").read_text())["label_timezone"] == "Europe/Paris"  # the demo site's
     # with its progress bar (as make demo runs it)
-    assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00Z", "--to", "2026-11-20T13:02:00Z",
-                 "--length", "5", "--no-blur", "--out", str(tmp_path / "bar")]) == 0
+    assert (
+        main(
+            [
+                "synopsis",
+                "--camera",
+                DEMO_CAMERA,
+                "--from",
+                "2026-11-20T13:00:00Z",
+                "--to",
+                "2026-11-20T13:02:00Z",
+                "--length",
+                "5",
+                "--no-blur",
+                "--out",
+                str(tmp_path / "bar"),
+            ]
+        )
+        == 0
+    )
     assert "frame" in capsys.readouterr().err and (tmp_path / "bar" / "synopsis.mp4").is_file()
-    assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "yesterday", "--to", "2026-11-20T13:02:00Z"]) == EXIT_USAGE
+    assert (
+        main(["synopsis", "--camera", DEMO_CAMERA, "--from", "yesterday", "--to", "2026-11-20T13:02:00Z"]) == EXIT_USAGE
+    )
     assert "not an ISO 8601 time" in capsys.readouterr().err
-    assert main(["synopsis", "--camera", DEMO_CAMERA, "--from", "2026-11-20T13:00:00", "--to", "2026-11-20T13:02:00Z",
-                 "--no-progress"]) == EXIT_USAGE
+    assert (
+        main(
+            [
+                "synopsis",
+                "--camera",
+                DEMO_CAMERA,
+                "--from",
+                "2026-11-20T13:00:00",
+                "--to",
+                "2026-11-20T13:02:00Z",
+                "--no-progress",
+            ]
+        )
+        == EXIT_USAGE
+    )
     assert "has no time zone" in capsys.readouterr().err
     from vigie.audit.log import query as audit_query
 

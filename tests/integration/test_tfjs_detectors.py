@@ -7,6 +7,7 @@ flyers of kite.jpg) were boxed by hand from the photos; a detection counts
 when it overlaps such a box at IoU >= 0.5. Footage: PETS09-S2L1 from
 ../shared/data, against its ground truth.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import PETS09
+
 from vigie.track.matching import iou_matrix
 
 cv2 = pytest.importorskip("cv2")
@@ -36,7 +37,9 @@ KITE_PEOPLE = [[212, 697, 272, 853], [112, 613, 166, 760], [80, 510, 106, 566]]
 def photo(name: str) -> np.ndarray:
     path = DARKNET_DATA / f"{name}.jpg"
     if not path.is_file():
-        pytest.skip(f"{path} absent: Darknet's sample photos come with the Debian package `darknet` (apt-get install darknet)")
+        pytest.skip(
+            f"{path} absent: Darknet's sample photos come with the Debian package `darknet` (apt-get install darknet)"
+        )
     image = cv2.imread(str(path))
     assert image is not None, f"{path} exists but cannot be decoded"
     return image
@@ -146,8 +149,10 @@ def test_pets09_several_frames(detector):
 
 
 def test_importing_vigie_does_not_load_onnxruntime():
-    code = ("import sys, vigie, vigie.config, vigie.detect.registry; "
-            "assert 'onnxruntime' not in sys.modules and 'onnx' not in sys.modules")
+    code = (
+        "import sys, vigie, vigie.config, vigie.detect.registry; "
+        "assert 'onnxruntime' not in sys.modules and 'onnx' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -1,5 +1,6 @@
 """The JSON API (`vigie serve`): sessions, role checks per endpoint, justification,
 the operator's 24 h window, hostile parameters, audit entries, the public register."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,9 +9,9 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from conftest import T0, jpeg_bytes, make_summary
 from fastapi.testclient import TestClient
 
-from conftest import T0, jpeg_bytes, make_summary
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
@@ -21,12 +22,33 @@ from vigie.web.app import COOKIE, Services, create_app
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
-SITE = SiteConfig(name="Nîmes test", retention_days=20, cameras=[
-    CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nîmes", group="centre", purpose="public safety",
-                 retention_days=10, privacy_masks=[[(0, 0), (10, 0), (10, 10)]]),
-    CameraConfig(id="cam-b", name="=Gare", lat=43.84, lon=4.37, commune="Nîmes", group="gare", purpose="traffic",
-                 analysis=AnalysisConfig(classes=["car"], search_crops=0)),
-])
+SITE = SiteConfig(
+    name="Nîmes test",
+    retention_days=20,
+    cameras=[
+        CameraConfig(
+            id="cam-a",
+            name="Esplanade",
+            lat=43.83,
+            lon=4.36,
+            commune="Nîmes",
+            group="centre",
+            purpose="public safety",
+            retention_days=10,
+            privacy_masks=[[(0, 0), (10, 0), (10, 10)]],
+        ),
+        CameraConfig(
+            id="cam-b",
+            name="=Gare",
+            lat=43.84,
+            lon=4.37,
+            commune="Nîmes",
+            group="gare",
+            purpose="traffic",
+            analysis=AnalysisConfig(classes=["car"], search_crops=0),
+        ),
+    ],
+)
 
 
 class FakeBlurrer:
@@ -62,13 +84,26 @@ def env(tmp_path, monkeypatch):
     store.upsert_cameras(SITE.cameras)
     recent = (datetime.now(timezone.utc) - timedelta(hours=1) - T0).total_seconds()
     jpg = jpeg_bytes()
-    new_a = _add(store, "cam-a", [make_summary("cam-a", 1, start_s=recent, jpeg=jpg),
-                                  make_summary("cam-a", 2, start_s=recent + 60, jpeg=jpg)], "a1")
-    old_b = _add(store, "cam-b", [make_summary("cam-b", 3, start_s=recent - 3 * 86400, jpeg=jpg),
-                                  make_summary("cam-b", 4, class_name="car", start_s=recent + 120)], "b1")
+    new_a = _add(
+        store,
+        "cam-a",
+        [make_summary("cam-a", 1, start_s=recent, jpeg=jpg), make_summary("cam-a", 2, start_s=recent + 60, jpeg=jpg)],
+        "a1",
+    )
+    old_b = _add(
+        store,
+        "cam-b",
+        [
+            make_summary("cam-b", 3, start_s=recent - 3 * 86400, jpeg=jpg),
+            make_summary("cam-b", 4, class_name="car", start_s=recent + 120),
+        ],
+        "b1",
+    )
     ids = new_a + old_b
     vecs = {ids[0]: [1, 0, 0], ids[1]: [1, 0.1, 0], ids[2]: [0.9, 0.2, 0], ids[3]: [0, 0, 1]}
-    rows = [(t, "plain", (np.asarray(v, np.float32) / np.linalg.norm(v)).astype("<f4").tobytes()) for t, v in vecs.items()]
+    rows = [
+        (t, "plain", (np.asarray(v, np.float32) / np.linalg.norm(v)).astype("<f4").tobytes()) for t, v in vecs.items()
+    ]
     store.write(lambda conn: conn.executemany("INSERT OR REPLACE INTO track_vectors VALUES (?,?,?)", rows)).result()
     for role in ROLES:
         users.create_user(store, role, role, PW)
@@ -93,7 +128,11 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(env):
     r = c.post("/api/login", json={"username": "operator", "password": PW})
     assert r.status_code == 200
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert (
+        cookie.startswith(f"{COOKIE}=")
+        and "HttpOnly" in cookie
+        and "SameSite=strict" in cookie.replace("Strict", "strict")
+    )
     token = c.cookies.get(COOKIE)
     assert c.get("/api/me").json() == {"username": "operator", "role": "operator"}
     assert c.post("/api/logout").status_code == 200
@@ -118,24 +157,62 @@ def test_bad_password_is_401_and_lockout_is_423(env):
 
 SYNOPSIS = "0123456789abcdef"  # a well-formed synopsis id that no synopsis has
 ENDPOINTS = [
-    ("get", "/api/me"), ("post", "/api/logout"), ("get", "/api/cameras"), ("get", "/api/tracks"),
-    ("get", "/api/tracks/{recent}"), ("get", "/api/tracks/{recent}/thumbnail"), ("post", "/api/search"),
-    ("get", "/api/similar/{recent}"), ("get", "/api/trail/{recent}"), ("get", "/api/audit"), ("get", "/api/audit/verify"),
-    ("get", "/api/audit/export"), ("get", "/api/tracks/{recent}/clip"), ("get", "/api/tracks/{recent}/unblur"),
-    ("post", "/api/tracks/{recent}/unblur"), ("post", "/api/exports"), ("get", "/api/exports"), ("get", "/api/holds"),
-    ("post", "/api/holds"), ("post", "/api/holds/1/lift"), ("get", "/api/users"), ("post", "/api/users"),
-    ("patch", "/api/users/operator"), ("post", "/api/users/operator/password"), ("get", "/api/settings"),
-    ("put", "/api/settings"), ("get", "/api/map"), ("get", "/api/alerts"), ("get", "/api/alerts/stream"),
-    ("get", "/api/alerts/1/snapshot"), ("post", "/api/alerts/1/decision"), ("get", "/api/gaps"),
-    ("get", "/api/stats/cam-a"), ("get", "/api/stats/cam-a/heatmap"),
-    ("post", "/api/synopses"), ("get", "/api/synopses"), ("get", f"/api/synopses/{SYNOPSIS}"),
-    ("get", f"/api/synopses/{SYNOPSIS}/video"), ("get", f"/api/synopses/{SYNOPSIS}/index"),
-    ("get", "/api/crimemap/summary"), ("get", "/api/crimemap/incidents"), ("get", "/api/crimemap/density"),
-    ("get", "/api/crimemap/hotspots"), ("get", "/api/crimemap/near-repeat"), ("get", "/api/crimemap/time-pattern"),
-    ("get", "/api/crimemap/communes"), ("get", "/api/crimemap/report"), ("get", "/api/crimemap/imports"),
-    ("post", "/api/crimemap/imports"), ("post", "/api/crimemap/imports/1/remove"),
-    ("get", "/api/reports"), ("get", "/api/reports/1"), ("get", "/api/reports/1/photo"),
-    ("post", "/api/reports/1/decision"), ("post", "/api/reports/1/redact"), ("post", "/api/reports/1/status"),
+    ("get", "/api/me"),
+    ("post", "/api/logout"),
+    ("get", "/api/cameras"),
+    ("get", "/api/tracks"),
+    ("get", "/api/tracks/{recent}"),
+    ("get", "/api/tracks/{recent}/thumbnail"),
+    ("post", "/api/search"),
+    ("get", "/api/similar/{recent}"),
+    ("get", "/api/trail/{recent}"),
+    ("get", "/api/audit"),
+    ("get", "/api/audit/verify"),
+    ("get", "/api/audit/export"),
+    ("get", "/api/tracks/{recent}/clip"),
+    ("get", "/api/tracks/{recent}/unblur"),
+    ("post", "/api/tracks/{recent}/unblur"),
+    ("post", "/api/exports"),
+    ("get", "/api/exports"),
+    ("get", "/api/holds"),
+    ("post", "/api/holds"),
+    ("post", "/api/holds/1/lift"),
+    ("get", "/api/users"),
+    ("post", "/api/users"),
+    ("patch", "/api/users/operator"),
+    ("post", "/api/users/operator/password"),
+    ("get", "/api/settings"),
+    ("put", "/api/settings"),
+    ("get", "/api/map"),
+    ("get", "/api/alerts"),
+    ("get", "/api/alerts/stream"),
+    ("get", "/api/alerts/1/snapshot"),
+    ("post", "/api/alerts/1/decision"),
+    ("get", "/api/gaps"),
+    ("get", "/api/stats/cam-a"),
+    ("get", "/api/stats/cam-a/heatmap"),
+    ("post", "/api/synopses"),
+    ("get", "/api/synopses"),
+    ("get", f"/api/synopses/{SYNOPSIS}"),
+    ("get", f"/api/synopses/{SYNOPSIS}/video"),
+    ("get", f"/api/synopses/{SYNOPSIS}/index"),
+    ("get", "/api/crimemap/summary"),
+    ("get", "/api/crimemap/incidents"),
+    ("get", "/api/crimemap/density"),
+    ("get", "/api/crimemap/hotspots"),
+    ("get", "/api/crimemap/near-repeat"),
+    ("get", "/api/crimemap/time-pattern"),
+    ("get", "/api/crimemap/communes"),
+    ("get", "/api/crimemap/report"),
+    ("get", "/api/crimemap/imports"),
+    ("post", "/api/crimemap/imports"),
+    ("post", "/api/crimemap/imports/1/remove"),
+    ("get", "/api/reports"),
+    ("get", "/api/reports/1"),
+    ("get", "/api/reports/1/photo"),
+    ("post", "/api/reports/1/decision"),
+    ("post", "/api/reports/1/redact"),
+    ("post", "/api/reports/1/status"),
 ]
 
 
@@ -151,12 +228,27 @@ def test_every_api_endpoint_needs_a_session(env, method, path):
 
 def test_the_no_session_list_covers_every_api_route(env):
     """A new endpoint cannot slip past the session test: every /api route but login is in ENDPOINTS."""
-    routes = {(m.lower(), r.path) for r in env["app"].routes if getattr(r, "path", "").startswith("/api/")
-              for m in getattr(r, "methods", ()) if m != "HEAD"}
-    listed = {(m, p.replace("{recent}", "{track_id}").replace("/1/lift", "/{hold_id}/lift")
-               .replace("/users/operator", "/users/{username}").replace("/alerts/1/", "/alerts/{alert_id}/").replace("/stats/cam-a", "/stats/{camera_id}")
-               .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}").replace("/imports/1/remove", "/imports/{import_id}/remove")
-               .replace("/reports/1", "/reports/{report_id}")) for m, p in ENDPOINTS}
+    routes = {
+        (m.lower(), r.path)
+        for r in env["app"].routes
+        if getattr(r, "path", "").startswith("/api/")
+        for m in getattr(r, "methods", ())
+        if m != "HEAD"
+    }
+    listed = {
+        (
+            m,
+            p.replace("{recent}", "{track_id}")
+            .replace("/1/lift", "/{hold_id}/lift")
+            .replace("/users/operator", "/users/{username}")
+            .replace("/alerts/1/", "/alerts/{alert_id}/")
+            .replace("/stats/cam-a", "/stats/{camera_id}")
+            .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
+            .replace("/imports/1/remove", "/imports/{import_id}/remove")
+            .replace("/reports/1", "/reports/{report_id}"),
+        )
+        for m, p in ENDPOINTS
+    }
     assert routes - {("post", "/api/login")} == listed
 
 
@@ -195,20 +287,46 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "synopsis": {"operator", "investigator"},
     "synopsis_video": {"operator", "investigator"},
     "synopsis_index": {"operator", "investigator"},
-    "crimemap_summary": {"analyst"}, "crimemap_incidents": {"analyst"}, "crimemap_density": {"analyst"},
-    "crimemap_hotspots": {"analyst"}, "crimemap_near_repeat": {"analyst"}, "crimemap_time_pattern": {"analyst"},
-    "crimemap_communes": {"analyst"}, "crimemap_report": {"analyst"}, "crimemap_imports": {"analyst"},
-    "crimemap_import": {"analyst"}, "crimemap_import_remove": {"analyst"},
-    "reports": {"moderator"}, "report": {"moderator"}, "report_photo": {"moderator"},
-    "report_decision": {"moderator"}, "report_redact": {"moderator"}, "report_status": {"moderator"},
+    "crimemap_summary": {"analyst"},
+    "crimemap_incidents": {"analyst"},
+    "crimemap_density": {"analyst"},
+    "crimemap_hotspots": {"analyst"},
+    "crimemap_near_repeat": {"analyst"},
+    "crimemap_time_pattern": {"analyst"},
+    "crimemap_communes": {"analyst"},
+    "crimemap_report": {"analyst"},
+    "crimemap_imports": {"analyst"},
+    "crimemap_import": {"analyst"},
+    "crimemap_import_remove": {"analyst"},
+    "reports": {"moderator"},
+    "report": {"moderator"},
+    "report_photo": {"moderator"},
+    "report_decision": {"moderator"},
+    "report_redact": {"moderator"},
+    "report_status": {"moderator"},
 }
 # What an allowed role gets where the fixture cannot give 200: the clip's recording is not on disk (410); the
 # fixture's tracks have no tube, so no synopsis can be made of them (400, saying so); no synopsis has that id (404).
 # The fixture has no incident (an analysis of nothing is refused, 400), no import 1 and no citizen report 1 (404).
-ALLOWED_BUT = {"clip": 410, "synopsis_create": 400, "synopsis": 404, "synopsis_video": 404, "synopsis_index": 404,
-               "crimemap_density": 400, "crimemap_hotspots": 400, "crimemap_near_repeat": 400, "crimemap_time_pattern": 400,
-               "crimemap_communes": 400, "crimemap_report": 400, "crimemap_import_remove": 404,
-               "report": 404, "report_photo": 404, "report_decision": 404, "report_redact": 404, "report_status": 404}
+ALLOWED_BUT = {
+    "clip": 410,
+    "synopsis_create": 400,
+    "synopsis": 404,
+    "synopsis_video": 404,
+    "synopsis_index": 404,
+    "crimemap_density": 400,
+    "crimemap_hotspots": 400,
+    "crimemap_near_repeat": 400,
+    "crimemap_time_pattern": 400,
+    "crimemap_communes": 400,
+    "crimemap_report": 400,
+    "crimemap_import_remove": 404,
+    "report": 404,
+    "report_photo": 404,
+    "report_decision": 404,
+    "report_redact": 404,
+    "report_status": 404,
+}
 
 
 def call(c, endpoint, env, just=True):
@@ -218,11 +336,22 @@ def call(c, endpoint, env, just=True):
         return c.post("/api/search", json={"classes": ["person"], **q})
     if endpoint == "synopsis_create":  # the last two hours: inside the operator's window, holding cam-a's recent tracks
         now = datetime.now(timezone.utc)
-        return c.post("/api/synopses", json={"camera": "cam-a", "from": (now - timedelta(hours=2)).isoformat(),
-                                             "to": now.isoformat(), **q})
+        return c.post(
+            "/api/synopses",
+            json={"camera": "cam-a", "from": (now - timedelta(hours=2)).isoformat(), "to": now.isoformat(), **q},
+        )
     if endpoint == "crimemap_import":  # multipart: a one-row CSV
-        return c.post("/api/crimemap/imports", data={"source": "Police municipale"}, files={"file": (
-            "incidents.csv", b"occurred_at,category,lat,lon\n2026-01-01T10:00:00Z,vol,43.8349,4.3596\n", "text/csv")})
+        return c.post(
+            "/api/crimemap/imports",
+            data={"source": "Police municipale"},
+            files={
+                "file": (
+                    "incidents.csv",
+                    b"occurred_at,category,lat,lon\n2026-01-01T10:00:00Z,vol,43.8349,4.3596\n",
+                    "text/csv",
+                )
+            },
+        )
     posts = {  # endpoint -> (method, path, body)
         "unblur": ("post", f"/api/tracks/{t}/unblur", {**q, "reason": "identify the suspect's vehicle"}),
         "export": ("post", "/api/exports", {"track_ids": [t], "clips": False, **q}),
@@ -239,18 +368,43 @@ def call(c, endpoint, env, just=True):
     if endpoint in posts:
         method, path, body = posts[endpoint]
         return getattr(c, method)(path, json=body) if body is not None else getattr(c, method)(path)
-    path = {"alerts": "/api/alerts", "gaps": "/api/gaps", "stats": "/api/stats/cam-a", "map": "/api/map", "clip": f"/api/tracks/{t}/clip", "audit_export": "/api/audit/export", "unblur_status": f"/api/tracks/{t}/unblur",
-            "exports": "/api/exports", "holds": "/api/holds", "users": "/api/users", "settings": "/api/settings",
-            "cameras": "/api/cameras", "tracks": "/api/tracks", "track": f"/api/tracks/{t}", "thumbnail": f"/api/tracks/{t}/thumbnail",
-            "similar": f"/api/similar/{t}", "trail": f"/api/trail/{t}", "audit": "/api/audit", "verify": "/api/audit/verify",
-            "synopses": "/api/synopses", "synopsis": f"/api/synopses/{SYNOPSIS}", "synopsis_video": f"/api/synopses/{SYNOPSIS}/video",
-            "synopsis_index": f"/api/synopses/{SYNOPSIS}/index",
-            "crimemap_summary": "/api/crimemap/summary", "crimemap_incidents": "/api/crimemap/incidents",
-            "crimemap_density": "/api/crimemap/density", "crimemap_hotspots": "/api/crimemap/hotspots",
-            "crimemap_near_repeat": "/api/crimemap/near-repeat", "crimemap_time_pattern": "/api/crimemap/time-pattern",
-            "crimemap_communes": "/api/crimemap/communes", "crimemap_report": "/api/crimemap/report",
-            "crimemap_imports": "/api/crimemap/imports",
-            "reports": "/api/reports", "report": "/api/reports/1", "report_photo": "/api/reports/1/photo"}[endpoint]
+    path = {
+        "alerts": "/api/alerts",
+        "gaps": "/api/gaps",
+        "stats": "/api/stats/cam-a",
+        "map": "/api/map",
+        "clip": f"/api/tracks/{t}/clip",
+        "audit_export": "/api/audit/export",
+        "unblur_status": f"/api/tracks/{t}/unblur",
+        "exports": "/api/exports",
+        "holds": "/api/holds",
+        "users": "/api/users",
+        "settings": "/api/settings",
+        "cameras": "/api/cameras",
+        "tracks": "/api/tracks",
+        "track": f"/api/tracks/{t}",
+        "thumbnail": f"/api/tracks/{t}/thumbnail",
+        "similar": f"/api/similar/{t}",
+        "trail": f"/api/trail/{t}",
+        "audit": "/api/audit",
+        "verify": "/api/audit/verify",
+        "synopses": "/api/synopses",
+        "synopsis": f"/api/synopses/{SYNOPSIS}",
+        "synopsis_video": f"/api/synopses/{SYNOPSIS}/video",
+        "synopsis_index": f"/api/synopses/{SYNOPSIS}/index",
+        "crimemap_summary": "/api/crimemap/summary",
+        "crimemap_incidents": "/api/crimemap/incidents",
+        "crimemap_density": "/api/crimemap/density",
+        "crimemap_hotspots": "/api/crimemap/hotspots",
+        "crimemap_near_repeat": "/api/crimemap/near-repeat",
+        "crimemap_time_pattern": "/api/crimemap/time-pattern",
+        "crimemap_communes": "/api/crimemap/communes",
+        "crimemap_report": "/api/crimemap/report",
+        "crimemap_imports": "/api/crimemap/imports",
+        "reports": "/api/reports",
+        "report": "/api/reports/1",
+        "report_photo": "/api/reports/1/photo",
+    }[endpoint]
     return c.get(path, params=q)
 
 
@@ -276,7 +430,9 @@ def test_investigator_without_justification_is_told_what_is_missing(env, endpoin
     if endpoint == "search":
         r = c.post("/api/search", json={"case_ref": "PV-1", "purpose": "  "})
     else:
-        r = c.get(f"/api/{endpoint}" + ("" if endpoint == "tracks" else f"/{env['recent']}"), params={"case_ref": "PV-1"})
+        r = c.get(
+            f"/api/{endpoint}" + ("" if endpoint == "tracks" else f"/{env['recent']}"), params={"case_ref": "PV-1"}
+        )
     assert r.status_code == 400 and r.json()["missing"] == ["purpose"]
 
 
@@ -355,7 +511,15 @@ def test_bad_search_fields_are_named(env):
 
 
 # --- hostile input --------------------------------------------------------------------------------------------
-HOSTILE = ["x' OR 1=1 --", "'; DROP TABLE tracks; --", "../../etc/passwd", "%00", "\" OR \"\"=\"", "cam-a\x00", "<script>alert(1)</script>"]
+HOSTILE = [
+    "x' OR 1=1 --",
+    "'; DROP TABLE tracks; --",
+    "../../etc/passwd",
+    "%00",
+    '" OR ""="',
+    "cam-a\x00",
+    "<script>alert(1)</script>",
+]
 
 
 @pytest.mark.parametrize("bad", HOSTILE)
@@ -371,11 +535,15 @@ def test_hostile_strings_are_harmless(env, bad):
         inv.post("/api/search", json={"cameras": [bad], **JUST}),
         inv.post("/api/search", json={"groups": [bad], "communes": [bad], **JUST}),
         inv.post("/api/search", json={"case_ref": bad, "purpose": bad}),
-        inv.get(f"/api/tracks/{seg}"), inv.get(f"/api/tracks/{seg}/thumbnail"),
-        inv.get(f"/api/similar/{seg}", params=JUST), inv.get(f"/api/trail/{seg}", params=JUST),
-        inv.get("/api/tracks/" + "9" * 30), inv.get("/api/tracks/-1"),
+        inv.get(f"/api/tracks/{seg}"),
+        inv.get(f"/api/tracks/{seg}/thumbnail"),
+        inv.get(f"/api/similar/{seg}", params=JUST),
+        inv.get(f"/api/trail/{seg}", params=JUST),
+        inv.get("/api/tracks/" + "9" * 30),
+        inv.get("/api/tracks/-1"),
         aud.get("/api/audit", params={"user": bad, "case_ref": bad}),
-        aud.get("/api/audit", params={"action": bad}), aud.get("/api/audit", params={"start": bad}),
+        aud.get("/api/audit", params={"action": bad}),
+        aud.get("/api/audit", params={"start": bad}),
         TestClient(env["app"]).post("/api/login", json={"username": bad, "password": bad}),
     ]
     for r in responses:
@@ -385,14 +553,23 @@ def test_hostile_strings_are_harmless(env, bad):
         assert 400 <= r.status_code < 500, (r.request.url, r.text)
     assert responses[2].status_code == 200 and responses[5].status_code == 200  # justification text is just text
     # the filter is a literal match: only the failed login made with that name, nothing else
-    assert [(e["user"], e["action"]) for e in aud.get("/api/audit", params={"user": bad}).json()["items"]] == [(bad, "login_failed")]
+    assert [(e["user"], e["action"]) for e in aud.get("/api/audit", params={"user": bad}).json()["items"]] == [
+        (bad, "login_failed")
+    ]
     after = store.counts()
     assert after == before and after["tracks"] == 4
     assert verify(store).ok
 
 
-@pytest.mark.parametrize("path", ["/api/tracks/..%2F..%2Fetc%2Fpasswd", "/api/../../etc/passwd", "/register/../../etc/passwd",
-                                  "/api/trail/1;DROP TABLE tracks"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/tracks/..%2F..%2Fetc%2Fpasswd",
+        "/api/../../etc/passwd",
+        "/register/../../etc/passwd",
+        "/api/trail/1;DROP TABLE tracks",
+    ],
+)
 def test_path_traversal_is_harmless(env, path):
     r = client(env, "investigator").get(path, params=JUST)
     assert 400 <= r.status_code < 500 and "root:" not in r.text
@@ -446,7 +623,12 @@ def test_register_needs_no_login(env):
     a, b = cams["cam-a"], cams["cam-b"]
     assert (a["retention_days"], b["retention_days"]) == (10, 20)
     assert a["analytics"]["appearance_search"] is True and a["analytics"]["privacy_masks"] == 1
-    assert b["analytics"] == {"detection_classes": ["car"], "tracking": True, "appearance_search": False, "privacy_masks": 0}
+    assert b["analytics"] == {
+        "detection_classes": ["car"],
+        "tracking": True,
+        "appearance_search": False,
+        "privacy_masks": 0,
+    }
     assert a["controller"] == "Nîmes test" and a["purpose"] == "public safety" and a["lat"] == 43.83
     csv_text = c.get("/register.csv").text
     assert csv_text.splitlines()[0].startswith("id,name,commune") and "'=Gare" in csv_text

@@ -1,4 +1,5 @@
 """The control-room web UI (`vigie.web.ui.mount_ui`): pages served, every asset local, data never inserted as markup."""
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,9 @@ def test_our_static_files_are_served_without_external_urls(c, path):
     r = c.get(path)
     assert r.status_code == 200 and len(r.text) > 100
     assert "http://" not in r.text and "https://" not in r.text
-    assert "url(" not in r.text or all(u.startswith(("/static/", "data:")) for u in re.findall(r"url\(([^)]*)\)", r.text))
+    assert "url(" not in r.text or all(
+        u.startswith(("/static/", "data:")) for u in re.findall(r"url\(([^)]*)\)", r.text)
+    )
 
 
 def test_leaflet_is_served_from_node_modules(c):
@@ -112,7 +115,9 @@ def test_scripts_never_insert_markup():
         assert not re.search(r"html:\s*[`'\"]", js), f  # Leaflet divIcon/popup html gets an element, not a string
 
 
-@pytest.mark.parametrize("path", ["/track/abc", "/trail/abc", "/track/0", "/track/1.5", "/trail/99999999999999999999999"])
+@pytest.mark.parametrize(
+    "path", ["/track/abc", "/trail/abc", "/track/0", "/track/1.5", "/trail/99999999999999999999999"]
+)
 def test_a_malformed_track_id_is_refused_not_a_crash(c, path):
     assert c.get(path).status_code in (404, 422)
 
@@ -139,7 +144,8 @@ def test_the_sites_own_tiles_are_served_locally(tmp_path, monkeypatch):
     (tmp_path / "tiles" / "3" / "4" / "5.png").write_bytes(b"\x89PNG tile")
     (tmp_path / "site.yaml").write_text(
         "name: t\nmap: {tile_url: '/tiles/{z}/{x}/{y}.png', tile_dir: tiles, attribution: 'OSM'}\n"
-        "cameras: [{id: c, name: c, lat: 43.8, lon: 4.3}]\n")
+        "cameras: [{id: c, name: c, lat: 43.8, lon: 4.3}]\n"
+    )
     site = load_site(tmp_path / "site.yaml")
     store = SQLiteStore(tmp_path / "data")
     try:

@@ -1,5 +1,6 @@
 """The web API's workflows beyond looking: unblur grants, exports, legal holds,
 user administration, settings, audit exports. Fixtures from test_web_api."""
+
 from __future__ import annotations
 
 import csv
@@ -11,8 +12,8 @@ import zipfile
 import cv2
 import numpy as np
 from fastapi.testclient import TestClient
-
 from test_web_api import JUST, PW, ROLES, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
+
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.retention.purge import purge
@@ -72,11 +73,20 @@ def test_export_is_a_zip_with_manifest_and_sums_and_the_server_keeps_its_hash(en
     assert r.headers["x-vigie-sha256"] == digest
     zf = zipfile.ZipFile(io.BytesIO(r.content))
     names = set(zf.namelist())
-    assert {"manifest.json", "SHA256SUMS", f"tracks/{ids[0]}/track.json", f"tracks/{ids[0]}/thumbnail.jpg",
-            f"tracks/{ids[3]}/track.json"} == names  # track 4 has no thumbnail; duplicates are exported once
+    assert {
+        "manifest.json",
+        "SHA256SUMS",
+        f"tracks/{ids[0]}/track.json",
+        f"tracks/{ids[0]}/thumbnail.jpg",
+        f"tracks/{ids[3]}/track.json",
+    } == names  # track 4 has no thumbnail; duplicates are exported once
     manifest = json.loads(zf.read("manifest.json"))
     assert (manifest["case_ref"], manifest["purpose"], manifest["exported_by"], manifest["blurred"]) == (
-        JUST["case_ref"], JUST["purpose"], "investigator", True)
+        JUST["case_ref"],
+        JUST["purpose"],
+        "investigator",
+        True,
+    )
     assert [t["track_id"] for t in manifest["tracks"]] == [ids[0], ids[3]]
     for line in zf.read("SHA256SUMS").decode().splitlines():
         h, name = line.split("  ")
@@ -108,8 +118,13 @@ def test_holds_through_the_api_keep_tracks_from_purge_and_are_audited(env):
     assert r.status_code == 201
     hold_id = r.json()["id"]
     assert [h["track_ids"] for h in inv.get("/api/holds").json()["items"]] == [[old]]
-    report = purge(store, SITE.model_copy(update={"retention_days": 1, "cameras": [c.model_copy(update={"retention_days": 1})
-                                                                                      for c in SITE.cameras]}), dry_run=True)
+    report = purge(
+        store,
+        SITE.model_copy(
+            update={"retention_days": 1, "cameras": [c.model_copy(update={"retention_days": 1}) for c in SITE.cameras]}
+        ),
+        dry_run=True,
+    )
     assert report.tracks_held == 1
     placed = audit_query(store, action="hold_place")[0]
     assert (placed.user, placed.case_ref, placed.purpose) == ("investigator", "PV-2026-0142", "court order 12/2026")
@@ -150,7 +165,9 @@ def test_admin_manages_accounts_and_every_change_is_audited(env):
     assert adm.patch("/api/users/admin", json={"role": "operator"}).status_code == 400
     assert adm.patch("/api/users/nobody", json={"role": "operator"}).status_code == 404
     listed = adm.get("/api/users", params={"limit": 2}).json()
-    assert listed["total"] == 7 and len(listed["items"]) == 2  # one account per role, and j.martin and all("password_hash" not in u for u in listed["items"])
+    assert (
+        listed["total"] == 7 and len(listed["items"]) == 2
+    )  # one account per role, and j.martin and all("password_hash" not in u for u in listed["items"])
     ops = [e.details_dict()["op"] for e in audit_query(store, user="admin", action="user_admin", limit=100)]
     assert ops == ["create", "role", "disable", "enable", "passwd"]
     assert verify(store).ok
@@ -178,8 +195,13 @@ def test_admin_shortens_retention_within_the_legal_maximum(env):
     entry = audit_query(store, action="settings")[0]
     assert entry.user == "admin" and entry.details_dict() == {"key": "retention_days:cam-b", "old": None, "new": 2}
     # a value above a later-lowered legal maximum is capped, never obeyed
-    lowered = SITE.model_copy(update={"legal_max_retention_days": 1, "retention_days": 1,
-                                      "cameras": [c.model_copy(update={"retention_days": None}) for c in SITE.cameras]})
+    lowered = SITE.model_copy(
+        update={
+            "legal_max_retention_days": 1,
+            "retention_days": 1,
+            "cameras": [c.model_copy(update={"retention_days": None}) for c in SITE.cameras],
+        }
+    )
     assert EffectiveSite(lowered, store).retention_for("cam-b") == 1
 
 
@@ -210,7 +232,14 @@ def test_map_config_comes_from_the_site_file(env):
 
 
 # --- hostile input on the workflow endpoints ------------------------------------------------------------------------
-HOSTILE = ["x' OR 1=1 --", "'; DROP TABLE users; --", "../../etc/passwd", "..%2F..%2Fvigie.db", "<script>alert(1)</script>", "a\x00b"]
+HOSTILE = [
+    "x' OR 1=1 --",
+    "'; DROP TABLE users; --",
+    "../../etc/passwd",
+    "..%2F..%2Fvigie.db",
+    "<script>alert(1)</script>",
+    "a\x00b",
+]
 
 
 def test_hostile_strings_in_workflow_parameters_are_harmless(env):
@@ -229,8 +258,16 @@ def test_hostile_strings_in_workflow_parameters_are_harmless(env):
             adm.put("/api/settings", json={"key": bad, "value": 5}),
             adm.put("/api/settings", json={"key": f"retention_days:{bad}", "value": 5}),
             adm.put("/api/settings", json={"key": "controller", "value": bad}),  # free text: stored as text
-            inv.post("/api/holds", json={"case_ref": bad, "reason": bad, "camera_id": bad,
-                                         "start": "2026-11-20T13:00:00Z", "end": "2026-11-20T14:00:00Z"}),
+            inv.post(
+                "/api/holds",
+                json={
+                    "case_ref": bad,
+                    "reason": bad,
+                    "camera_id": bad,
+                    "start": "2026-11-20T13:00:00Z",
+                    "end": "2026-11-20T14:00:00Z",
+                },
+            ),
             inv.post(f"/api/holds/{seg}/lift"),
             inv.post(f"/api/tracks/{seg}/unblur", json={**JUST, "reason": bad}),
             inv.post(f"/api/tracks/{t}/unblur", json={"case_ref": bad, "purpose": bad, "reason": bad}),
@@ -274,14 +311,20 @@ def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatc
     r = inv.get(url, params=JUST, headers={"Range": "bytes=0-"})
     assert r.status_code == 206 and r.content == data and r.headers["content-range"] == f"bytes 0-10239/{len(data)}"
     assert views() == before + 2  # two plays
-    for asked, (start, end) in {"bytes=100-199": (100, 199), "bytes=10000-": (10000, 10239), "bytes=-40": (10200, 10239),
-                                "bytes=10200-99999": (10200, 10239)}.items():
+    for asked, (start, end) in {
+        "bytes=100-199": (100, 199),
+        "bytes=10000-": (10000, 10239),
+        "bytes=-40": (10200, 10239),
+        "bytes=10200-99999": (10200, 10239),
+    }.items():
         r = inv.get(url, params=JUST, headers={"Range": asked})
-        assert r.status_code == 206 and r.content == data[start:end + 1], asked
+        assert r.status_code == 206 and r.content == data[start : end + 1], asked
         assert r.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
     assert views() == before + 2  # ranges within a play are not new views
     r = inv.get(url, params=JUST, headers={"Range": "bytes=20000-"})
-    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}" and "outside" in r.json()["error"]
+    assert (
+        r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}" and "outside" in r.json()["error"]
+    )
     for unserved in ("bytes=0-1,5-9", "items=0-5", "bytes=x-y"):  # the whole clip, as RFC 9110 allows
         r = inv.get(url, params=JUST, headers={"Range": unserved})
         assert r.status_code == 200 and r.content == data, unserved

@@ -13,13 +13,13 @@ kept if it is checked on both backends.
 This folder is a package (__init__.py) so that this conftest does not shadow
 tests/conftest.py, whose builders the suite imports as `conftest`.
 """
+
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
 
 import pytest
-
 from pg_server import PG_BIN, PG_PACKAGE, THROWAWAY, PgServer
 
 BACKENDS = ["sqlite", "postgres"]
@@ -49,8 +49,10 @@ class ContractServer(PgServer):
 def pg_server(tmp_path_factory):
     """The session's PostgreSQL server, or the reason there is none (a text: the postgres cases then fail)."""
     if not (PG_BIN / "initdb").is_file() or not (PG_BIN / "pg_ctl").is_file():
-        yield (f"PostgreSQL 15 is not installed ({PG_BIN}/initdb and pg_ctl are missing): install Debian's package "
-               f"{PG_PACKAGE} (apt-get install {PG_PACKAGE}) to run the store contract on PostgreSQL")
+        yield (
+            f"PostgreSQL 15 is not installed ({PG_BIN}/initdb and pg_ctl are missing): install Debian's package "
+            f"{PG_PACKAGE} (apt-get install {PG_PACKAGE}) to run the store contract on PostgreSQL"
+        )
         return
     try:
         server = ContractServer()

@@ -1,4 +1,5 @@
 """The PostgreSQL store's own plumbing: the dialect adapter, the migrations' files, store selection, connection errors."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -11,19 +12,25 @@ from vigie.store.postgres import PostgresStore, masked, pg_migrations
 from vigie.store.sqlite import _migrations, open_store
 
 
-@pytest.mark.parametrize(("sql", "expected"), [
-    ("SELECT * FROM t WHERE a = ? AND b > ?", "SELECT * FROM t WHERE a = %s AND b > %s"),
-    ("SELECT '?', \"col?\", ? -- why?\n, x LIKE '5%'", "SELECT '?', \"col?\", %s -- why?\n, x LIKE '5%%'"),
-    ("SELECT 'it''s ?', ?", "SELECT 'it''s ?', %s"),
-    ("INSERT OR IGNORE INTO t VALUES (?, ?);", "INSERT INTO t VALUES (%s, %s) ON CONFLICT DO NOTHING"),
-    ("SELECT 10 % 3", "SELECT 10 %% 3"),
-])
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM t WHERE a = ? AND b > ?", "SELECT * FROM t WHERE a = %s AND b > %s"),
+        ("SELECT '?', \"col?\", ? -- why?\n, x LIKE '5%'", "SELECT '?', \"col?\", %s -- why?\n, x LIKE '5%%'"),
+        ("SELECT 'it''s ?', ?", "SELECT 'it''s ?', %s"),
+        ("INSERT OR IGNORE INTO t VALUES (?, ?);", "INSERT INTO t VALUES (%s, %s) ON CONFLICT DO NOTHING"),
+        ("SELECT 10 % 3", "SELECT 10 %% 3"),
+    ],
+)
 def test_statements_are_translated_outside_literals(sql, expected):
     assert pg_dialect.translate(sql) == expected
 
 
 def test_named_parameters_are_translated():
-    assert pg_dialect.translate("SELECT :t, ':x', a::int FROM p WHERE t = :t", named=True) == "SELECT %(t)s, ':x', a::int FROM p WHERE t = %(t)s"
+    assert (
+        pg_dialect.translate("SELECT :t, ':x', a::int FROM p WHERE t = :t", named=True)
+        == "SELECT %(t)s, ':x', a::int FROM p WHERE t = %(t)s"
+    )
 
 
 def test_every_sqlite_migration_has_its_postgresql_version():
@@ -39,11 +46,14 @@ def test_urls_are_masked_in_messages():
     assert masked("postgresql://vigie@db/vigie") == "postgresql://vigie@db/vigie"
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("postgresql://vigie:s3cret@127.0.0.1:1/vigie", "cannot be reached"),
-    ("postgresql://vigie:s3cret@127.0.0.1:notaport/vigie", "cannot be reached"),
-    ("mysql://vigie:s3cret@127.0.0.1/vigie", "not a PostgreSQL URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://vigie:s3cret@127.0.0.1:1/vigie", "cannot be reached"),
+        ("postgresql://vigie:s3cret@127.0.0.1:notaport/vigie", "cannot be reached"),
+        ("mysql://vigie:s3cret@127.0.0.1/vigie", "not a PostgreSQL URL"),
+    ],
+)
 def test_an_unreachable_or_malformed_url_is_a_clear_error_without_the_password(url, message, tmp_path):
     with pytest.raises(VigieError, match=message) as err:
         PostgresStore(url, tmp_path)
@@ -55,7 +65,9 @@ def test_open_store_picks_postgresql_when_the_variable_is_set(tmp_path, monkeypa
     with open_store(tmp_path) as s:
         assert type(s).__name__ == "SQLiteStore"
     monkeypatch.setenv("VIGIE_DATABASE_URL", "postgresql://vigie:s3cret@127.0.0.1:1/vigie")
-    with pytest.raises(VigieError, match=r"PostgreSQL store postgresql://vigie:\*\*\*@127.0.0.1:1/vigie cannot be reached"):
+    with pytest.raises(
+        VigieError, match=r"PostgreSQL store postgresql://vigie:\*\*\*@127.0.0.1:1/vigie cannot be reached"
+    ):
         open_store(tmp_path)
 
 

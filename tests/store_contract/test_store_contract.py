@@ -4,6 +4,7 @@ Behaviour is asserted (ids, fields, errors, what stays after a failure), not
 merely that the two backends agree. The modules are exercised through their
 own entry points (vigie.audit, vigie.retention, vigie.accounts, vigie.search).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -12,34 +13,70 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-
 from conftest import T0, jpeg_bytes, make_summary
+
 from vigie.config import CameraConfig, SiteConfig
 from vigie.errors import VigieError
 from vigie.store.sqlite import _migrations, iso
 from vigie.types import TrackPoint, TrackSummary
 
 VERSIONS = [v for v, _ in _migrations()]
-CAMERAS = [CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", commune="Nîmes"),
-           CameraConfig(id="cam-b", name="Gare", lat=43.83, lon=4.37, group="gare", commune="Nîmes")]
-TABLES = ("cameras", "analyses", "tracks", "track_colours", "track_points", "thumbnails", "track_crops", "track_vectors",
-          "appearance_models", "audit_log", "legal_holds", "legal_hold_tracks", "users", "sessions", "unblur_grants",
-          "exports", "settings", "alerts", "stream_gaps", "tubes", "backgrounds", "incident_imports", "incidents",
-          "citizen_reports", "citizen_report_hits", "citizen_salt")
+CAMERAS = [
+    CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", commune="Nîmes"),
+    CameraConfig(id="cam-b", name="Gare", lat=43.83, lon=4.37, group="gare", commune="Nîmes"),
+]
+TABLES = (
+    "cameras",
+    "analyses",
+    "tracks",
+    "track_colours",
+    "track_points",
+    "thumbnails",
+    "track_crops",
+    "track_vectors",
+    "appearance_models",
+    "audit_log",
+    "legal_holds",
+    "legal_hold_tracks",
+    "users",
+    "sessions",
+    "unblur_grants",
+    "exports",
+    "settings",
+    "alerts",
+    "stream_gaps",
+    "tubes",
+    "backgrounds",
+    "incident_imports",
+    "incidents",
+    "citizen_reports",
+    "citizen_report_hits",
+    "citizen_salt",
+)
 
 
 # --- builders ----------------------------------------------------------------------------------------
 def full_track(no: int = 1, start_s: float = 0.0, camera: str = "cam-a", **fields) -> TrackSummary:
     """A person track with every kind of row: points, colours, thumbnail, crops, vector."""
-    fields = {"jpeg": jpeg_bytes(), "upper_colours": ["red", "white"], "lower_colours": ["black"], "crops": np.ones((2, 8), np.float32),
-              "crop_seqs": [0, 1], "crop_base": "test-base", "vector": np.ones(4, np.float32) / 2, "vector_model": "test-model"} | fields
+    fields = {
+        "jpeg": jpeg_bytes(),
+        "upper_colours": ["red", "white"],
+        "lower_colours": ["black"],
+        "crops": np.ones((2, 8), np.float32),
+        "crop_seqs": [0, 1],
+        "crop_base": "test-base",
+        "vector": np.ones(4, np.float32) / 2,
+        "vector_model": "test-model",
+    } | fields
     return make_summary(camera_id=camera, track_no=no, start_s=start_s, **fields)
 
 
 _fingerprints = iter(range(10**6))
 
 
-def analyse(store, tracks, camera: str = "cam-a", fingerprint: str | None = None, finish: bool = True) -> tuple[int, dict[int, int]]:
+def analyse(
+    store, tracks, camera: str = "cam-a", fingerprint: str | None = None, finish: bool = True
+) -> tuple[int, dict[int, int]]:
     """One analysis as the pipeline runs it: (analysis id, {track_no: track id})."""
     fingerprint = fingerprint or f"{next(_fingerprints):064d}"
     aid = store.begin_analysis(camera, f"/videos/{fingerprint[-6:]}.mp4", fingerprint)
@@ -47,7 +84,9 @@ def analyse(store, tracks, camera: str = "cam-a", fingerprint: str | None = None
     if finish:
         store.finish_analysis(aid, "complete", frames_decoded=100, frames_analysed=90)
     with store._read() as conn:
-        return aid, {r["track_no"]: r["id"] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))}
+        return aid, {
+            r["track_no"]: r["id"] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))
+        }
 
 
 @pytest.fixture
@@ -64,7 +103,9 @@ def test_migrations_reach_the_latest_version_with_every_table(store):
     with store._read() as conn:
         assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == VERSIONS
         for table in TABLES:
-            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == (1 if table == "citizen_salt" else 0), table
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == (
+                1 if table == "citizen_salt" else 0
+            ), table
         salt = conn.execute("SELECT salt FROM citizen_salt WHERE id = 1").fetchone()[0]
     assert len(salt) == 64 and int(salt, 16) >= 0
 
@@ -73,24 +114,40 @@ def test_rows_behave_like_sqlite_rows(cams):
     with cams._read() as conn:
         row = conn.execute("SELECT id, name AS label, lat FROM cameras WHERE id = ?", ("cam-a",)).fetchone()
         assert (row[0], row["label"], row["LAT"], row.keys()) == ("cam-a", "Esplanade", 43.83, ["id", "label", "lat"])
-        assert dict(row) == {"id": "cam-a", "label": "Esplanade", "lat": 43.83} and tuple(row) == ("cam-a", "Esplanade", 43.83)
-        assert conn.execute("SELECT count(*), sum(lat) > 80 FROM cameras WHERE name LIKE '%a%' AND id <> '?'").fetchone()[:] == (2, 1)
+        assert dict(row) == {"id": "cam-a", "label": "Esplanade", "lat": 43.83} and tuple(row) == (
+            "cam-a",
+            "Esplanade",
+            43.83,
+        )
+        assert conn.execute(
+            "SELECT count(*), sum(lat) > 80 FROM cameras WHERE name LIKE '%a%' AND id <> '?'"
+        ).fetchone()[:] == (2, 1)
         assert conn.execute("SELECT id FROM cameras WHERE id = 'nowhere'").fetchone() is None
         assert conn.execute("SELECT name FROM cameras WHERE id = :id", {"id": "cam-b"}).fetchone()[0] == "Gare"
 
     def insert_once(conn):
         row = ("cam-a", "Other", 0.0, 0.0, "", "", "", "t")
-        return [conn.execute("INSERT OR IGNORE INTO cameras VALUES (?,?,?,?,?,?,?,?)", row).rowcount,
-                conn.execute("INSERT OR IGNORE INTO cameras VALUES (?,?,?,?,?,?,?,?)", ("cam-c", *row[1:])).rowcount]
+        return [
+            conn.execute("INSERT OR IGNORE INTO cameras VALUES (?,?,?,?,?,?,?,?)", row).rowcount,
+            conn.execute("INSERT OR IGNORE INTO cameras VALUES (?,?,?,?,?,?,?,?)", ("cam-c", *row[1:])).rowcount,
+        ]
 
     assert cams.write(insert_once).result() == [0, 1] and cams.camera("cam-a")["name"] == "Esplanade"
 
 
 def test_cameras_upsert_in_place(cams):
-    cams.upsert_cameras([CameraConfig(id="cam-a", name="Esplanade nord", lat=43.84, lon=4.35, group="centre", commune="Nîmes")])
+    cams.upsert_cameras(
+        [CameraConfig(id="cam-a", name="Esplanade nord", lat=43.84, lon=4.35, group="centre", commune="Nîmes")]
+    )
     assert cams.counts()["cameras"] == 2
     cam = cams.camera("cam-a")
-    assert (cam["name"], cam["lat"], cam["lon"], cam["grp"], cam["commune"]) == ("Esplanade nord", 43.84, 4.35, "centre", "Nîmes")
+    assert (cam["name"], cam["lat"], cam["lon"], cam["grp"], cam["commune"]) == (
+        "Esplanade nord",
+        43.84,
+        4.35,
+        "centre",
+        "Nîmes",
+    )
     with pytest.raises(VigieError, match="'cam-z' is not in the store's camera register"):
         cams.camera("cam-z")
 
@@ -98,26 +155,70 @@ def test_cameras_upsert_in_place(cams):
 # --- analyses ----------------------------------------------------------------------------------------------
 def test_tracks_are_invisible_until_their_analysis_finishes_then_listed_with_their_fields(cams):
     aid = cams.begin_analysis("cam-a", "/videos/a.mp4", "a" * 64)
-    cams.add_tracks(aid, [full_track(1, speed_m_s=1.25, direction="E"), full_track(2, start_s=10, upper_colours=["yellow", "blue", "red"])]).result()
+    cams.add_tracks(
+        aid,
+        [
+            full_track(1, speed_m_s=1.25, direction="E"),
+            full_track(2, start_s=10, upper_colours=["yellow", "blue", "red"]),
+        ],
+    ).result()
     assert cams.list_tracks() == [] and cams.get_track(1) is None
-    assert cams.counts() == {"cameras": 2, "analyses": 1, "tracks": 2, "track_points": 10, "track_colours": 7, "thumbnails": 2,
-                             "track_crops": 4, "track_vectors": 2}
+    assert cams.counts() == {
+        "cameras": 2,
+        "analyses": 1,
+        "tracks": 2,
+        "track_points": 10,
+        "track_colours": 7,
+        "thumbnails": 2,
+        "track_crops": 4,
+        "track_vectors": 2,
+    }
 
     cams.finish_analysis(aid, "complete", 100, 90)
     first, second = cams.list_tracks()
     assert isinstance(first["id"], int) and second["id"] > first["id"]
-    assert {k: first[k] for k in ("analysis_id", "camera_id", "track_no", "class", "first_seen", "n_points", "direction",
-                                  "speed_m_s", "source", "upper", "lower", "body")} == {
-        "analysis_id": aid, "camera_id": "cam-a", "track_no": 1, "class": "person", "first_seen": "2026-11-20T13:00:00.000000Z",
-        "n_points": 5, "direction": "E", "speed_m_s": 1.25, "source": "/videos/a.mp4", "upper": ["red", "white"],
-        "lower": ["black"], "body": []}
+    assert {
+        k: first[k]
+        for k in (
+            "analysis_id",
+            "camera_id",
+            "track_no",
+            "class",
+            "first_seen",
+            "n_points",
+            "direction",
+            "speed_m_s",
+            "source",
+            "upper",
+            "lower",
+            "body",
+        )
+    } == {
+        "analysis_id": aid,
+        "camera_id": "cam-a",
+        "track_no": 1,
+        "class": "person",
+        "first_seen": "2026-11-20T13:00:00.000000Z",
+        "n_points": 5,
+        "direction": "E",
+        "speed_m_s": 1.25,
+        "source": "/videos/a.mp4",
+        "upper": ["red", "white"],
+        "lower": ["black"],
+        "body": [],
+    }
     assert second["upper"] == ["yellow", "blue", "red"]  # the stored order, not the alphabet's
     assert cams.get_track(second["id"]) == second
     assert [t["track_no"] for t in cams.list_tracks(limit=1, offset=1)] == [2]
     assert cams.list_tracks(camera_id="cam-b") == [] and len(cams.list_tracks(class_name="person")) == 2
     points = cams.track_points(first["id"])
     assert [p["seq"] for p in points] == [0, 1, 2, 3, 4]
-    assert (points[1]["x1"], points[1]["y2"], points[1]["ground_x"], points[1]["t"]) == (105.0, 300.0, 1.1, iso(T0 + timedelta(seconds=1 / 7)))
+    assert (points[1]["x1"], points[1]["y2"], points[1]["ground_x"], points[1]["t"]) == (
+        105.0,
+        300.0,
+        1.1,
+        iso(T0 + timedelta(seconds=1 / 7)),
+    )
     thumb = cams.thumb_dir / "cam-a" / f"{first['id']}.jpg"
     assert first["thumbnail_path"] == str(thumb) and thumb.read_bytes() == jpeg_bytes()
     [analysis] = cams.analyses()
@@ -156,7 +257,9 @@ def test_a_legal_hold_prevents_the_replacement(cams):
     assert [h["id"] for h in list_holds(cams)] == [hold] and list_holds(cams)[0]["track_ids"] == [ids[1]]
     with pytest.raises(VigieError, match="legal hold"):
         analyse(cams, [full_track(1)], fingerprint="h" * 64)
-    assert sorted(t["id"] for t in cams.list_tracks()) == sorted(ids.values())  # the held analysis is still the visible one
+    assert sorted(t["id"] for t in cams.list_tracks()) == sorted(
+        ids.values()
+    )  # the held analysis is still the visible one
     assert [a["status"] for a in cams.analyses()] == ["complete", "running"]
     with pytest.raises(sqlite3.IntegrityError, match="a track under an active legal hold cannot be deleted"):
         cams.write(lambda conn: conn.execute("DELETE FROM tracks WHERE id = ?", (ids[1],))).result()
@@ -183,7 +286,9 @@ def test_a_failed_write_rolls_back_as_a_whole_and_keeps_earlier_data(cams):
 
     assert cams.camera("cam-a")["name"] == "Esplanade" and cams.counts() == before | {"analyses": 2}
     assert [t["id"] for t in cams.list_tracks()] == [ids[1]]
-    assert cams.write(lambda conn: conn.execute("SELECT count(*) FROM cameras").fetchone()[0]).result() == 2  # the writer lives on
+    assert (
+        cams.write(lambda conn: conn.execute("SELECT count(*) FROM cameras").fetchone()[0]).result() == 2
+    )  # the writer lives on
 
 
 def test_a_read_transaction_sees_one_snapshot_and_reads_cannot_write(cams):
@@ -203,13 +308,23 @@ def test_projections_replace_vectors_in_one_transaction(cams):
 
     _, ids = analyse(cams, [full_track(1), full_track(2)])
     proj = Projection("site-1", "test-base", np.zeros(8), np.eye(8, 4))
-    cams.save_projection(proj, tracks=2, crops=4, report={"ok": True}, vectors=[(ids[1], np.arange(4, dtype=np.float32))])
+    cams.save_projection(
+        proj, tracks=2, crops=4, report={"ok": True}, vectors=[(ids[1], np.arange(4, dtype=np.float32))]
+    )
     active = cams.active_projection()
     assert (active.name, active.base) == ("site-1", "test-base") and np.array_equal(active.matrix, proj.matrix)
     [model] = cams.appearance_models()
-    assert (model["name"], model["active"], model["tracks"], model["report"]) == ("site-1", 1, 2, {"ok": True}) and "params" not in model
+    assert (model["name"], model["active"], model["tracks"], model["report"]) == (
+        "site-1",
+        1,
+        2,
+        {"ok": True},
+    ) and "params" not in model
     with cams._read() as conn:
-        rows = {r[0]: (r[1], np.frombuffer(r[2], "<f4").tolist()) for r in conn.execute("SELECT track_id, model, vector FROM track_vectors")}
+        rows = {
+            r[0]: (r[1], np.frombuffer(r[2], "<f4").tolist())
+            for r in conn.execute("SELECT track_id, model, vector FROM track_vectors")
+        }
     assert rows == {ids[1]: ("site-1", [0.0, 1.0, 2.0, 3.0]), ids[2]: ("test-model", [0.5] * 4)}
 
 
@@ -220,10 +335,18 @@ def test_the_audit_log_chains_and_is_append_only(store):
     for k in range(3):
         append(store, f"user{k}", "investigator", "search", case_ref="CASE-1", purpose="p", details={"k": k})
     entries = query(store)
-    assert [(e.seq, e.user, e.details_dict()) for e in entries] == [(1, "user0", {"k": 0}), (2, "user1", {"k": 1}), (3, "user2", {"k": 2})]
+    assert [(e.seq, e.user, e.details_dict()) for e in entries] == [
+        (1, "user0", {"k": 0}),
+        (2, "user1", {"k": 1}),
+        (3, "user2", {"k": 2}),
+    ]
     assert entries[1].prev_hash == entries[0].hash and [e.seq for e in query(store, user="user1")] == [2]
     assert verify(store).ok and verify(store).entries == 3
-    for sql in ("UPDATE audit_log SET role = 'admin' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2", "DELETE FROM audit_log"):
+    for sql in (
+        "UPDATE audit_log SET role = 'admin' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+        "DELETE FROM audit_log",
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="audit log is append-only"):
             store.write(lambda conn, sql=sql: conn.execute(sql)).result()
     assert verify(store).ok and [e.hash for e in query(store)] == [e.hash for e in entries]
@@ -231,10 +354,27 @@ def test_the_audit_log_chains_and_is_append_only(store):
 
 # --- forensic search ------------------------------------------------------------------------------------------
 def walker(camera: str, no: int, start_s: float, **fields) -> TrackSummary:
-    points = [TrackPoint(seq=k, timestamp=T0 + timedelta(seconds=start_s + k), xyxy=(100.0 + 10 * k, 200.0, 140.0 + 10 * k, 300.0),
-                         confidence=0.9) for k in range(4)]
-    return TrackSummary(camera_id=camera, track_no=no, class_name="person", first_seen=points[0].timestamp, last_seen=points[-1].timestamp,
-                        points=points, median_height_px=100.0, median_width_px=40.0, frame_size=(800, 400), **fields)
+    points = [
+        TrackPoint(
+            seq=k,
+            timestamp=T0 + timedelta(seconds=start_s + k),
+            xyxy=(100.0 + 10 * k, 200.0, 140.0 + 10 * k, 300.0),
+            confidence=0.9,
+        )
+        for k in range(4)
+    ]
+    return TrackSummary(
+        camera_id=camera,
+        track_no=no,
+        class_name="person",
+        first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp,
+        points=points,
+        median_height_px=100.0,
+        median_width_px=40.0,
+        frame_size=(800, 400),
+        **fields,
+    )
 
 
 def test_the_search_engine_finds_by_attributes_and_by_likeness(cams):
@@ -245,10 +385,27 @@ def test_the_search_engine_finds_by_attributes_and_by_likeness(cams):
         v = np.asarray(v, np.float32)
         return v / np.linalg.norm(v)
 
-    _, a = analyse(cams, [walker("cam-a", 1, 0, upper_colours=["blue", "red"], vector=vec(1, 0, 0), vector_model="plain"),
-                          walker("cam-a", 2, 100, upper_colours=["red", "white"], vector=vec(0, 1, 0), vector_model="plain"),
-                          walker("cam-a", 3, 200, upper_colours=["green"], lower_colours=["black"], vector=vec(0.9, 0.1, 0), vector_model="plain")])
-    _, b = analyse(cams, [walker("cam-b", 1, 300, upper_colours=["white", "red"], vector=vec(1, 0.05, 0), vector_model="plain")], camera="cam-b")
+    _, a = analyse(
+        cams,
+        [
+            walker("cam-a", 1, 0, upper_colours=["blue", "red"], vector=vec(1, 0, 0), vector_model="plain"),
+            walker("cam-a", 2, 100, upper_colours=["red", "white"], vector=vec(0, 1, 0), vector_model="plain"),
+            walker(
+                "cam-a",
+                3,
+                200,
+                upper_colours=["green"],
+                lower_colours=["black"],
+                vector=vec(0.9, 0.1, 0),
+                vector_model="plain",
+            ),
+        ],
+    )
+    _, b = analyse(
+        cams,
+        [walker("cam-b", 1, 300, upper_colours=["white", "red"], vector=vec(1, 0.05, 0), vector_model="plain")],
+        camera="cam-b",
+    )
 
     strict = search(cams, SearchQuery(upper=["red"], colour_tolerance=1))
     assert [h.track_id for h in strict.hits] == [a[2]] and strict.total == 1 and strict.hits[0].score == 1.0
@@ -256,7 +413,12 @@ def test_the_search_engine_finds_by_attributes_and_by_likeness(cams):
     assert [h.track_id for h in loose.hits] == [a[2], a[1], b[1]] and [h.score for h in loose.hits] == [1.0, 0.6, 0.6]
     hit = loose.hits[0]
     assert (hit.camera_id, hit.camera_name, hit.first_seen, hit.upper, hit.dwell_s) == (
-        "cam-a", "Esplanade", iso(T0 + timedelta(seconds=100)), ["red", "white"], pytest.approx(3.0))
+        "cam-a",
+        "Esplanade",
+        iso(T0 + timedelta(seconds=100)),
+        ["red", "white"],
+        pytest.approx(3.0),
+    )
     assert [h.track_id for h in search(cams, SearchQuery(cameras=["cam-b"])).hits] == [b[1]]
     assert [h.track_id for h in search(cams, SearchQuery(lower=["black"])).hits] == [a[3]]
 
@@ -264,8 +426,14 @@ def test_the_search_engine_finds_by_attributes_and_by_likeness(cams):
     assert like.model == "plain" and [h.track_id for h in like.hits] == [b[1], a[3], a[2]]
     assert like.hits[0].score == pytest.approx(float(vec(1, 0.05, 0) @ vec(1, 0, 0)), abs=1e-4)
 
-    _, c = analyse(cams, [walker("cam-b", 2, 400, upper_colours=["red"], vector=vec(1, 0, 0), vector_model="plain")], camera="cam-b")
-    assert [h.track_id for h in similar(cams, a[1], k=1).hits] == [c[2]]  # a finished analysis is searchable at the next query
+    _, c = analyse(
+        cams,
+        [walker("cam-b", 2, 400, upper_colours=["red"], vector=vec(1, 0, 0), vector_model="plain")],
+        camera="cam-b",
+    )
+    assert [h.track_id for h in similar(cams, a[1], k=1).hits] == [
+        c[2]
+    ]  # a finished analysis is searchable at the next query
 
 
 # --- retention --------------------------------------------------------------------------------------------------
@@ -274,8 +442,12 @@ def test_the_purge_removes_old_tracks_and_keeps_a_held_one(cams):
     from vigie.retention.purge import purge
 
     day = 86400.0
-    site = SiteConfig(name="t", retention_days=30, legal_max_retention_days=30,
-                      cameras=[CameraConfig(id=c.id, name=c.name, lat=c.lat, lon=c.lon) for c in CAMERAS])
+    site = SiteConfig(
+        name="t",
+        retention_days=30,
+        legal_max_retention_days=30,
+        cameras=[CameraConfig(id=c.id, name=c.name, lat=c.lat, lon=c.lon) for c in CAMERAS],
+    )
     now = T0 + timedelta(days=40)
     _, old = analyse(cams, [full_track(1, 0.0), full_track(2, 60.0)])
     _, recent = analyse(cams, [full_track(1, 35 * day)])
@@ -299,14 +471,25 @@ def test_the_purge_removes_old_tracks_and_keeps_a_held_one(cams):
 # --- accounts ----------------------------------------------------------------------------------------------------
 def test_accounts_and_sessions(store, monkeypatch):
     from vigie.accounts import users
-    from vigie.accounts.users import (AccountError, AccountLocked, AuthenticationFailed, authenticate, create_session,
-                                      create_user, disable_user, logout, session_user)
+    from vigie.accounts.users import (
+        AccountError,
+        AccountLocked,
+        AuthenticationFailed,
+        authenticate,
+        create_session,
+        create_user,
+        disable_user,
+        logout,
+        session_user,
+    )
     from vigie.audit.log import query, verify
 
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     pw = "correct horse battery"
     alice = create_user(store, "alice", "investigator", pw)
-    assert (alice.username, alice.role, alice.disabled) == ("alice", "investigator", False) and isinstance(alice.id, int)
+    assert (alice.username, alice.role, alice.disabled) == ("alice", "investigator", False) and isinstance(
+        alice.id, int
+    )
     with pytest.raises(AccountError, match="already exists"):
         create_user(store, "ALICE", "operator", pw)  # usernames are case-insensitive
     assert authenticate(store, "Alice", pw).username == "alice"

@@ -1,4 +1,5 @@
 """Accounts: roles and permissions, users, passwords, lock-out, sessions, audit, CLI."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,22 @@ from argon2 import PasswordHasher
 
 from vigie.accounts import roles, users
 from vigie.accounts.roles import PERMISSIONS, Forbidden, MissingJustification, max_search_window, require
-from vigie.accounts.users import (AccountDisabled, AccountError, AccountLocked, AuthenticationFailed, PasswordPolicyError,
-                                  authenticate, bootstrap_admin, create_session, create_user, disable_user, list_users,
-                                  logout, session_user, set_password)
+from vigie.accounts.users import (
+    AccountDisabled,
+    AccountError,
+    AccountLocked,
+    AuthenticationFailed,
+    PasswordPolicyError,
+    authenticate,
+    bootstrap_admin,
+    create_session,
+    create_user,
+    disable_user,
+    list_users,
+    logout,
+    session_user,
+    set_password,
+)
 from vigie.audit.log import query, verify
 from vigie.store.sqlite import SQLiteStore, iso
 
@@ -40,8 +54,18 @@ def actions(store) -> list[tuple[str, str, str]]:
 # --- roles ---------------------------------------------------------------------------------------
 EXPECTED = {
     "operator": {"live_view", "search", "view_media_blurred", "register_read", "alerts"},
-    "investigator": {"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
-                     "view_media_unblurred_request", "holds", "register_read", "alerts"},
+    "investigator": {
+        "search",
+        "search_any_time",
+        "similar",
+        "trail",
+        "export",
+        "view_media_blurred",
+        "view_media_unblurred_request",
+        "holds",
+        "register_read",
+        "alerts",
+    },
     "auditor": {"audit_read", "audit_verify", "register_read"},
     "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
     "analyst": {"crime_map", "incidents_import", "register_read"},
@@ -105,11 +129,14 @@ def test_create_and_authenticate(store):
     assert [x.username for x in list_users(store)] == ["alice"]
 
 
-@pytest.mark.parametrize("username, password, message", [
-    ("alice", "short", "at least 12"),
-    ("alice", "x" * 11, "at least 12"),
-    ("alice.martin1", "Alice.Martin1", "must not be the username"),
-])
+@pytest.mark.parametrize(
+    "username, password, message",
+    [
+        ("alice", "short", "at least 12"),
+        ("alice", "x" * 11, "at least 12"),
+        ("alice.martin1", "Alice.Martin1", "must not be the username"),
+    ],
+)
 def test_password_policy(store, username, password, message):
     with pytest.raises(PasswordPolicyError, match=message):
         create_user(store, username, "operator", password)
@@ -330,7 +357,10 @@ def test_cli_verbs(tmp_path, monkeypatch, capsys):
 
     assert run_cli(["user", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [(u["username"], u["role"], u["disabled"]) for u in listed] == [("admin", "admin", False), ("alice", "investigator", False)]
+    assert [(u["username"], u["role"], u["disabled"]) for u in listed] == [
+        ("admin", "admin", False),
+        ("alice", "investigator", False),
+    ]
     assert "password" not in json.dumps(listed)
 
     monkeypatch.setenv("VIGIE_PASSWORD", "a new long passphrase")

@@ -1,4 +1,5 @@
 """The audit log: hash chain round trip, concurrency, tamper detection, filters, export, CLI."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,18 @@ def store(tmp_path):
 def fill(store: SQLiteStore, n: int = 6) -> list[log.AuditEntry]:
     users = ["alice", "bob"]
     actions = ["login", "search", "view_track"]
-    return [append(store, users[i % 2], "investigator", actions[i % 3], case_ref=f"case-{i % 2}",
-                   purpose="burglary rue X", details={"i": i, "query": {"upper": ["red"]}}) for i in range(n)]
+    return [
+        append(
+            store,
+            users[i % 2],
+            "investigator",
+            actions[i % 3],
+            case_ref=f"case-{i % 2}",
+            purpose="burglary rue X",
+            details={"i": i, "query": {"upper": ["red"]}},
+        )
+        for i in range(n)
+    ]
 
 
 def raw(tmp_path) -> sqlite3.Connection:
@@ -53,8 +64,17 @@ def test_append_then_verify_round_trip(store):
     assert entries[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:]))
     assert entries[0].details == '{"i":0,"query":{"upper":["red"]}}'  # canonical JSON
-    assert entries[2].hash == entry_hash(3, entries[2].at, "alice", "investigator", "view_track", "case-0",
-                                         "burglary rue X", entries[2].details, entries[1].hash)
+    assert entries[2].hash == entry_hash(
+        3,
+        entries[2].at,
+        "alice",
+        "investigator",
+        "view_track",
+        "case-0",
+        "burglary rue X",
+        entries[2].details,
+        entries[1].hash,
+    )
     result = verify(store)
     assert result.ok and result.entries == 5 and result.first_bad_seq is None
     assert result.reason == f"audit log intact: 5 entries, last hash {entries[-1].hash}"

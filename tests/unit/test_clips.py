@@ -6,6 +6,7 @@ has a keyframe every 10 frames, like PETS09 (whose footage is really 7 fps:
 the site file says so). Which source frames a clip holds is read back from
 that block.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,13 +16,22 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from conftest import T0
+
 from vigie.config import CameraConfig, SiteConfig
 from vigie.errors import VideoError
 from vigie.media import clips
-from vigie.media.clips import (BOX_BGR, ClipError, SourceUnavailable, TrackNotFound, clip_files, clip_path, delete_clips,
-                               read_clip_info, render_clip)
+from vigie.media.clips import (
+    BOX_BGR,
+    ClipError,
+    SourceUnavailable,
+    TrackNotFound,
+    clip_files,
+    clip_path,
+    delete_clips,
+    read_clip_info,
+    render_clip,
+)
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackPoint, TrackSummary
 
@@ -66,16 +76,28 @@ def video(tmp_path_factory) -> Path:
 
 
 def site(masks=(MASK,), rate: float | None = TRUE_FPS) -> SiteConfig:
-    return SiteConfig(name="t", cameras=[CameraConfig(id=CAM, name="A", lat=0, lon=0, frame_rate=rate,
-                                                      privacy_masks=[list(m) for m in masks])])
+    return SiteConfig(
+        name="t",
+        cameras=[CameraConfig(id=CAM, name="A", lat=0, lon=0, frame_rate=rate, privacy_masks=[list(m) for m in masks])],
+    )
 
 
 def summary(no: int, seqs, boxes, cls: str = "person", frame_size=None) -> TrackSummary:
-    points = [TrackPoint(seq=s, timestamp=T0 + timedelta(seconds=s / TRUE_FPS), xyxy=tuple(map(float, b)), confidence=0.9)
-              for s, b in zip(seqs, boxes)]
-    return TrackSummary(camera_id=CAM, track_no=no, class_name=cls, first_seen=points[0].timestamp,
-                        last_seen=points[-1].timestamp, points=points, median_height_px=60.0, median_width_px=30.0,
-                        frame_size=frame_size)
+    points = [
+        TrackPoint(seq=s, timestamp=T0 + timedelta(seconds=s / TRUE_FPS), xyxy=tuple(map(float, b)), confidence=0.9)
+        for s, b in zip(seqs, boxes)
+    ]
+    return TrackSummary(
+        camera_id=CAM,
+        track_no=no,
+        class_name=cls,
+        first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp,
+        points=points,
+        median_height_px=60.0,
+        median_width_px=30.0,
+        frame_size=frame_size,
+    )
 
 
 def walker(x0: float, seqs) -> list[list[float]]:
@@ -106,12 +128,16 @@ def analyse(store, source: Path, summaries) -> dict[int, int]:
 @pytest.fixture
 def tracks(store, video) -> dict[int, int]:
     """1: the subject (person); 2: another person, frames 0-30; 3: a car, frames 10-20; 4: a person after the clip."""
-    return analyse(store, video, [
-        summary(1, SUBJECT_SEQS, walker(100, SUBJECT_SEQS)),
-        summary(2, list(range(0, 31, 2)), walker(150, list(range(0, 31, 2)))),
-        summary(3, [10, 20], [[200, 140, 260, 180], [220, 140, 280, 180]], cls="car"),
-        summary(4, [36, 39], [[10, 40, 40, 100]] * 2),
-    ])
+    return analyse(
+        store,
+        video,
+        [
+            summary(1, SUBJECT_SEQS, walker(100, SUBJECT_SEQS)),
+            summary(2, list(range(0, 31, 2)), walker(150, list(range(0, 31, 2)))),
+            summary(3, [10, 20], [[200, 140, 260, 180], [220, 140, 280, 180]], cls="car"),
+            summary(4, [36, 39], [[10, 40, 40, 100]] * 2),
+        ],
+    )
 
 
 class FakeBlurrer:
@@ -126,7 +152,7 @@ class FakeBlurrer:
         self.calls.append((np.array(vehicle_boxes).reshape(-1, 4), np.array(person_boxes).reshape(-1, 4)))
         out = image.copy()
         for x1, y1, x2, y2 in np.array(person_boxes).reshape(-1, 4).astype(int):
-            out[y1:y1 + (y2 - y1) // 4, x1:x2] = 255
+            out[y1 : y1 + (y2 - y1) // 4, x1:x2] = 255
         return out, [("face", b) for b in np.array(person_boxes).reshape(-1, 4)]
 
 
@@ -145,8 +171,15 @@ def test_frames_box_masks_and_caption(store, tracks):
     frames = decode(clip.data)
     assert (clip.first_seq, clip.last_seq, clip.frames, len(frames)) == (5, 31, 27, 27)
     assert [seq_of(f) for f in frames] == list(range(5, 32))
-    assert (clip.fps, clip.fmt, clip.mime, clip.blurred, clip.cached, clip.path, clip.truncated) == \
-        (7.0, "webm", "video/webm", False, False, None, False)
+    assert (clip.fps, clip.fmt, clip.mime, clip.blurred, clip.cached, clip.path, clip.truncated) == (
+        7.0,
+        "webm",
+        "video/webm",
+        False,
+        False,
+        None,
+        False,
+    )
     assert clip.start == T0 + timedelta(seconds=5 / 7) and clip.duration_s == pytest.approx(27 / 7)
     with av.open(io.BytesIO(clip.data)) as c:
         assert c.streams.video[0].codec_context.name == "vp8" and float(c.streams.video[0].average_rate) == 7.0
@@ -238,7 +271,7 @@ def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks
     assert clip.regions == sum(len(p) for _, p in fake.calls)
     # What the blurrer painted is in the clip, under the caption and the box.
     ox = int(other[0] + 4 * 13)
-    assert frames[13 - 5][64, ox + 8:ox + 22].min() > 220
+    assert frames[13 - 5][64, ox + 8 : ox + 22].min() > 220
 
     path = clip_path(store, CAM, tracks[1], "webm")
     assert clip.path == path and path.read_bytes() == clip.data
@@ -247,8 +280,14 @@ def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks
 
     again = render_clip(store, tracks[1], site=site(), blurrer=fake)
     assert again.cached and again.data == clip.data and len(fake.calls) == 27  # not rendered again
-    assert (again.first_seq, again.last_seq, again.frames, again.fps, again.start, again.regions) == \
-        (clip.first_seq, clip.last_seq, clip.frames, clip.fps, clip.start, None)
+    assert (again.first_seq, again.last_seq, again.frames, again.fps, again.start, again.regions) == (
+        clip.first_seq,
+        clip.last_seq,
+        clip.frames,
+        clip.fps,
+        clip.start,
+        None,
+    )
 
 
 def test_a_changed_mask_or_setting_renders_again(store, tracks):
@@ -256,7 +295,9 @@ def test_a_changed_mask_or_setting_renders_again(store, tracks):
     first = render_clip(store, tracks[1], site=site(), blurrer=fake)
     new_mask = render_clip(store, tracks[1], site=site(masks=[MASK, [(200, 30), (300, 30), (300, 90)]]), blurrer=fake)
     assert not new_mask.cached and new_mask.data != first.data and len(fake.calls) == 54
-    assert not render_clip(store, tracks[1], site=site(masks=[MASK, [(200, 30), (300, 30), (300, 90)]]), blurrer=fake, pad_s=0).cached
+    assert not render_clip(
+        store, tracks[1], site=site(masks=[MASK, [(200, 30), (300, 30), (300, 90)]]), blurrer=fake, pad_s=0
+    ).cached
     clip_path(store, CAM, tracks[1], "webm").write_bytes(b"damaged")
     assert not render_clip(store, tracks[1], site=site(), blurrer=fake).cached
 
@@ -287,8 +328,9 @@ def test_clip_files_and_delete_clips(store, tracks):
     render_clip(store, tracks[2], site=site(), blurrer=fake, pad_s=0)
     stray = store.data_dir / "clips" / CAM / "readme.webm"
     stray.write_bytes(b"")
-    assert {t: sorted(p.name for p in ps) for t, ps in clip_files(store, [tracks[1]]).items()} == \
-        {tracks[1]: sorted([f"{tracks[1]}.mp4", f"{tracks[1]}.webm"])}
+    assert {t: sorted(p.name for p in ps) for t, ps in clip_files(store, [tracks[1]]).items()} == {
+        tracks[1]: sorted([f"{tracks[1]}.mp4", f"{tracks[1]}.webm"])
+    }
     assert set(clip_files(store)) == {tracks[1], tracks[2]}
     assert delete_clips(store, [tracks[1], 424242]) == 2
     assert set(clip_files(store)) == {tracks[2]} and stray.exists()

@@ -1,5 +1,6 @@
 """Camera-motion compensation: the estimate recovers a known camera move, and
 with it the tracker keeps identities while the camera pans."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from vigie.describe.colours import LOWER_BODY, PALETTE, UPPER_BODY, body_part, colour_shares, dominant_names, name_pixels
+from vigie.describe.colours import (
+    LOWER_BODY,
+    PALETTE,
+    UPPER_BODY,
+    body_part,
+    colour_shares,
+    dominant_names,
+    name_pixels,
+)
 
 
 def bgr(r: int, g: int, b: int) -> tuple[int, int, int]:
@@ -56,7 +64,8 @@ def test_name_pixels_on_known_colours(colour, name):
 
 def test_palette_is_the_eleven_basic_terms():
     assert sorted(PALETTE) == sorted(
-        ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"])
+        ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"]
+    )
 
 
 def shares(**named: float) -> np.ndarray:
@@ -79,8 +88,17 @@ def shares(**named: float) -> np.ndarray:
         (np.zeros(len(PALETTE)), {}, []),  # nothing seen: no name
         (shares(green=0.5, yellow=0.3, white=0.2), {"min_share": 0.4}, ["green"]),
     ],
-    ids=["two", "order", "max two", "max three", "under min_share", "at min_share",
-         "all under min_share: still the top one", "nothing", "min_share"],
+    ids=[
+        "two",
+        "order",
+        "max two",
+        "max three",
+        "under min_share",
+        "at min_share",
+        "all under min_share: still the top one",
+        "nothing",
+        "min_share",
+    ],
 )
 def test_dominant_names(given, kwargs, expected):
     assert dominant_names(given, **kwargs) == expected
@@ -117,11 +135,11 @@ def person_crop(top=bgr(220, 0, 0), bottom=bgr(0, 0, 200), h=200, w=80) -> np.nd
     the feet, green background on both sides."""
     crop = np.zeros((h, w, 3), np.uint8)
     crop[: int(0.15 * h)] = bgr(224, 172, 105)  # head
-    crop[int(0.15 * h): h // 2] = top
-    crop[h // 2: int(0.9 * h)] = bottom
-    crop[int(0.9 * h):] = bgr(128, 128, 128)  # feet on the pavement
+    crop[int(0.15 * h) : h // 2] = top
+    crop[h // 2 : int(0.9 * h)] = bottom
+    crop[int(0.9 * h) :] = bgr(128, 128, 128)  # feet on the pavement
     crop[:, : int(0.15 * w)] = bgr(0, 140, 0)  # background left and right
-    crop[:, int(0.85 * w):] = bgr(0, 140, 0)
+    crop[:, int(0.85 * w) :] = bgr(0, 140, 0)
     return crop
 
 

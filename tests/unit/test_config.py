@@ -2,8 +2,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
+
 from vigie.config import SiteConfig, TrackerConfig, YoloV3TinyConfig, default_site, load_site
 from vigie.errors import ConfigError
 from vigie.types import PEOPLE_AND_VEHICLES
@@ -63,7 +63,9 @@ def test_an_abandoned_object_rule_makes_its_camera_track_the_objects(tmp_path):
     assert site.analysis_for("nimes-arenes-01").classes == list(PEOPLE_AND_VEHICLES)
     raw = demo_raw()
     raw["cameras"][3]["analysis"] = {"classes": ["person", "suitcase"]}
-    raw["cameras"][3]["rules"] = [{"type": "abandoned_object", "name": "bags", "object_classes": ["suitcase", "backpack"]}]
+    raw["cameras"][3]["rules"] = [
+        {"type": "abandoned_object", "name": "bags", "object_classes": ["suitcase", "backpack"]}
+    ]
     site = load_site(write_site(tmp_path, raw))
     assert site.analysis_for("nimes-gare-01").classes == ["person", "suitcase", "backpack"]
 
@@ -78,6 +80,7 @@ def test_an_abandoned_object_rule_refuses_objects_the_detector_cannot_track(tmp_
 def cam(i: int, **fields):
     def mutate(raw):
         raw["cameras"][i].update(fields)
+
     return mutate
 
 
@@ -87,6 +90,7 @@ def at(*keys, value):
         for k in keys[:-1]:
             node = node.setdefault(k, {})
         node[keys[-1]] = value
+
     return mutate
 
 
@@ -94,8 +98,10 @@ def at(*keys, value):
     "mutate, must_name",
     [
         (cam(1, zoom=3), ["nimes-arenes-01", "zoom", "Extra inputs"]),
-        (cam(0, calibration={"image_points": [[0, 0]] * 4, "ground_points_m": [[0, 0]] * 4, "units": "m"}),
-         ["nimes-esplanade-01", "calibration.units"]),
+        (
+            cam(0, calibration={"image_points": [[0, 0]] * 4, "ground_points_m": [[0, 0]] * 4, "units": "m"}),
+            ["nimes-esplanade-01", "calibration.units"],
+        ),
         (cam(2, lat=123.0), ["nimes-maison-carree-01", "lat"]),
         (cam(2, lon=-200.0), ["nimes-maison-carree-01", "lon"]),
         (cam(2, lat="north"), ["nimes-maison-carree-01", "lat"]),
@@ -103,7 +109,10 @@ def at(*keys, value):
         (cam(0, recording_start="2026-11-20T13:00:00"), ["nimes-esplanade-01", "recording_start", "time zone"]),
         (at("detector", value={"type": "yolov3-tiny", "input_size": 400}), ["input_size", "multiple of 32", "400"]),
         (at("detector", "input_size", value=320), ["detector.nanodet.input_size", "416"]),
-        (cam(3, detector={"type": "yolov3-tiny", "input_size": 300}), ["nimes-gare-01", "input_size", "multiple of 32"]),
+        (
+            cam(3, detector={"type": "yolov3-tiny", "input_size": 300}),
+            ["nimes-gare-01", "input_size", "multiple of 32"],
+        ),
         (at("detector", "type", value="yolov8"), ["detector", "yolov8"]),
         (at("timezone", value="Mars/Olympus_Mons"), ["timezone", "Mars/Olympus_Mons", "IANA"]),
         (at("analysis", "tracker", "min_hit", value=3), ["analysis.tracker.min_hit"]),
@@ -112,16 +121,38 @@ def at(*keys, value):
         (cam(0, frame_rate=0), ["nimes-esplanade-01", "frame_rate"]),
         (cam(1, id="bad id/with slash"), ["bad id/with slash", "id"]),
         (lambda raw: raw["cameras"][1].pop("id"), ["camera #2", "id", "required"]),
-        (lambda raw: raw["cameras"][0]["calibration"]["image_points"].pop(), ["nimes-esplanade-01", "calibration.image_points"]),
+        (
+            lambda raw: raw["cameras"][0]["calibration"]["image_points"].pop(),
+            ["nimes-esplanade-01", "calibration.image_points"],
+        ),
         (at("cameras", value=[]), ["cameras"]),
         (at("colour", value="blue"), ["colour"]),
         (at("analysis", "tracker", "low_score", value=0.8), ["analysis.tracker", "low_score <= high_score"]),
     ],
-    ids=["unknown camera field", "unknown nested field", "latitude", "longitude", "latitude not a number",
-         "duplicate camera ids", "naive recording_start", "input_size", "nanodet input_size", "camera input_size", "unknown detector", "unknown time zone",
-         "unknown tracker field", "unknown class", "frame_step 0", "frame_rate 0", "bad camera id",
-         "missing camera id", "three calibration points", "no cameras", "unknown top-level field",
-         "tracker scores out of order"],
+    ids=[
+        "unknown camera field",
+        "unknown nested field",
+        "latitude",
+        "longitude",
+        "latitude not a number",
+        "duplicate camera ids",
+        "naive recording_start",
+        "input_size",
+        "nanodet input_size",
+        "camera input_size",
+        "unknown detector",
+        "unknown time zone",
+        "unknown tracker field",
+        "unknown class",
+        "frame_step 0",
+        "frame_rate 0",
+        "bad camera id",
+        "missing camera id",
+        "three calibration points",
+        "no cameras",
+        "unknown top-level field",
+        "tracker scores out of order",
+    ],
 )
 def test_bad_site_file_raises_config_error_naming_the_problem(tmp_path, mutate, must_name):
     raw = demo_raw()

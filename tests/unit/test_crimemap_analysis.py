@@ -1,4 +1,5 @@
 """The crime map's area-based analyses and report on synthetic incidents (seeded), with known answers."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,19 @@ CLUSTER_CENTRE = np.array([1125.0, 1125.0])  # metres from the centre of Nîmes
 def make_incidents(xy, days=None, *, category="burglary", layer="imported", commune="", source="test data"):
     lon, lat = NIMES.to_lonlat(xy[:, 0], xy[:, 1])
     days = np.zeros(len(xy)) if days is None else days
-    return [Incident(id=f"{layer}:{k}", layer=layer, occurred_at=T0 + timedelta(days=float(days[k])),
-                     category=category, lat=float(lat[k]), lon=float(lon[k]), commune=commune, source=source)
-            for k in range(len(xy))]
+    return [
+        Incident(
+            id=f"{layer}:{k}",
+            layer=layer,
+            occurred_at=T0 + timedelta(days=float(days[k])),
+            category=category,
+            lat=float(lat[k]),
+            lon=float(lon[k]),
+            commune=commune,
+            source=source,
+        )
+        for k in range(len(xy))
+    ]
 
 
 def uniform_xy(rng, n):
@@ -54,6 +65,7 @@ def cell_centre_m(feature) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- hot spots
+
 
 @pytest.fixture(scope="module")
 def clustered_hotspots(clustered):
@@ -100,6 +112,7 @@ def test_hotspots_result_shape(clustered_hotspots, clustered):
 
 # ---------------------------------------------------------------- density
 
+
 def test_density_chooses_a_bandwidth_and_peaks_at_the_cluster(clustered):
     result = density(clustered)
     assert "cross-validation" in result["bandwidth_method"]
@@ -124,6 +137,7 @@ def test_density_with_a_given_bandwidth_and_cell_size(clustered):
 
 
 # ---------------------------------------------------------------- near-repeat
+
 
 @pytest.fixture(scope="module")
 def repeats():
@@ -178,9 +192,11 @@ def test_near_repeat_subsamples_above_its_limit(repeats, monkeypatch):
 
 # ---------------------------------------------------------------- time pattern
 
+
 def at(utc: str) -> Incident:
-    return Incident(id=f"alerts:{utc}", layer="alerts", occurred_at=datetime.fromisoformat(utc), category="x",
-                    lat=43.8, lon=4.36)
+    return Incident(
+        id=f"alerts:{utc}", layer="alerts", occurred_at=datetime.fromisoformat(utc), category="x", lat=43.8, lon=4.36
+    )
 
 
 def test_time_pattern_counts_in_local_time_across_daylight_saving_changes():
@@ -215,21 +231,30 @@ def test_time_pattern_chi_square_tells_a_peak_from_a_flat_week():
 
 # ---------------------------------------------------------------- per commune
 
+
 def place(lon, lat, commune="", k=0) -> Incident:
-    return Incident(id=f"citizen:{k}", layer="citizen", occurred_at=T0, category="x", lat=lat, lon=lon,
-                    commune=commune)
+    return Incident(id=f"citizen:{k}", layer="citizen", occurred_at=T0, category="x", lat=lat, lon=lon, commune=commune)
 
 
 def square(x0, y0, size=1.0) -> list:
     return [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]]
 
 
-COMMUNES = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"name": "Alpha", "insee": "30001"},
-     "geometry": {"type": "Polygon", "coordinates": square(0, 0)}},
-    {"type": "Feature", "properties": {"name": "Beta"},
-     "geometry": {"type": "MultiPolygon", "coordinates": [square(1, 0), square(5, 5)]}},
-]}
+COMMUNES = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": "Alpha", "insee": "30001"},
+            "geometry": {"type": "Polygon", "coordinates": square(0, 0)},
+        },
+        {
+            "type": "Feature",
+            "properties": {"name": "Beta"},
+            "geometry": {"type": "MultiPolygon", "coordinates": [square(1, 0), square(5, 5)]},
+        },
+    ],
+}
 
 
 def test_by_commune_with_polygons_uses_the_name_then_the_position():
@@ -250,11 +275,17 @@ def test_by_commune_with_polygons_uses_the_name_then_the_position():
 
 
 def test_by_commune_without_polygons_puts_one_point_per_name():
-    incidents = [place(4.0, 43.0, "Nîmes", 0), place(4.2, 43.2, "Nîmes", 1), place(4.4, 43.4, "Uzès", 2),
-                 place(4.5, 43.5, "", 3)]
+    incidents = [
+        place(4.0, 43.0, "Nîmes", 0),
+        place(4.2, 43.2, "Nîmes", 1),
+        place(4.4, 43.4, "Uzès", 2),
+        place(4.5, 43.5, "", 3),
+    ]
     result = by_commune(incidents)
-    assert [(f["properties"]["name"], f["properties"]["count"]) for f in result["features"]] == [("Nîmes", 2),
-                                                                                                 ("Uzès", 1)]
+    assert [(f["properties"]["name"], f["properties"]["count"]) for f in result["features"]] == [
+        ("Nîmes", 2),
+        ("Uzès", 1),
+    ]
     assert result["features"][0]["geometry"] == {"type": "Point", "coordinates": [4.1, 43.1]}
     assert result["unassigned"] == 1
 
@@ -284,8 +315,9 @@ BAD_PARAMETERS = [
 ]
 
 
-@pytest.mark.parametrize("function, kwargs, named", BAD_PARAMETERS,
-                         ids=[f"{f.__name__}-{m}" for f, _, m in BAD_PARAMETERS])
+@pytest.mark.parametrize(
+    "function, kwargs, named", BAD_PARAMETERS, ids=[f"{f.__name__}-{m}" for f, _, m in BAD_PARAMETERS]
+)
 def test_bad_parameters_are_refused_by_name(function, kwargs, named):
     rng = np.random.default_rng(0)
     incidents = make_incidents(uniform_xy(rng, 30), rng.uniform(0, 30, 30))
@@ -293,8 +325,10 @@ def test_bad_parameters_are_refused_by_name(function, kwargs, named):
         function(incidents, **kwargs)
 
 
-@pytest.mark.parametrize("function, kwargs", [(density, {}), (hotspots, {}), (near_repeat, {}),
-                                              (time_pattern, {"timezone": "UTC"}), (by_commune, {})])
+@pytest.mark.parametrize(
+    "function, kwargs",
+    [(density, {}), (hotspots, {}), (near_repeat, {}), (time_pattern, {"timezone": "UTC"}), (by_commune, {})],
+)
 def test_no_incidents_is_an_error(function, kwargs):
     with pytest.raises(CrimeMapError, match="no incidents"):
         function([], **kwargs)
@@ -311,20 +345,26 @@ def test_naive_times_and_bad_positions_name_the_incident():
 
 # ---------------------------------------------------------------- report
 
+
 @pytest.fixture(scope="module")
 def report_incidents():
     rng = np.random.default_rng(2)
     xy = np.vstack([uniform_xy(rng, 90), CLUSTER_CENTRE + rng.uniform(-100, 100, (30, 2))])
     days = rng.uniform(0, 60, 120)  # 2024-01-01 to 2024-03-01
-    return (make_incidents(xy[:80], days[:80], category="burglary", commune="Alpha", source="city import 2024")
-            + make_incidents(xy[80:], days[80:], category="vehicle theft", layer="alerts",
-                             source="camera nimes-arenes-01"))
+    return make_incidents(
+        xy[:80], days[:80], category="burglary", commune="Alpha", source="city import 2024"
+    ) + make_incidents(xy[80:], days[80:], category="vehicle theft", layer="alerts", source="camera nimes-arenes-01")
 
 
 def test_report_html_is_self_contained_and_says_it_is_area_based(report_incidents, tmp_path):
-    path = write_report(report_incidents, tmp_path / "council.html", title="Conseil local de sécurité",
-                        timezone="Europe/Paris", permutations=99,
-                        period=(date(2024, 1, 1), date(2024, 1, 31)))
+    path = write_report(
+        report_incidents,
+        tmp_path / "council.html",
+        title="Conseil local de sécurité",
+        timezone="Europe/Paris",
+        permutations=99,
+        period=(date(2024, 1, 1), date(2024, 1, 31)),
+    )
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert STATEMENT in text and "5(1)(d)" in text
@@ -339,8 +379,9 @@ def test_report_html_is_self_contained_and_says_it_is_area_based(report_incident
 
 
 def test_report_pdf(report_incidents, tmp_path):
-    path = write_report(report_incidents, tmp_path / "council.pdf", title="Council", timezone="Europe/Paris",
-                        permutations=99)
+    path = write_report(
+        report_incidents, tmp_path / "council.pdf", title="Council", timezone="Europe/Paris", permutations=99
+    )
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
     # Summary, three maps, communes, near-repeat table and picture, hour x weekday, methods.
@@ -355,14 +396,17 @@ def test_report_on_too_few_incidents_says_what_it_could_not_compute(tmp_path):
     assert text.count('src="data:image/png;base64,') == 3 and STATEMENT in text
 
 
-@pytest.mark.parametrize("name, kwargs, named", [
-    ("council.docx", {}, ".html or .pdf"),
-    ("council.pdf", {"cell_m": -250}, "cell_m"),
-    ("council.pdf", {"permutations": 9}, "permutations"),
-    ("council.html", {"timezone": "Nowhere/Town"}, "timezone"),
-    ("council.html", {"period": (date(2030, 1, 1), date(2030, 2, 1))}, "period"),
-    ("council.html", {"period": (datetime(2024, 1, 1), datetime(2024, 2, 1))}, "timezone-aware"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, named",
+    [
+        ("council.docx", {}, ".html or .pdf"),
+        ("council.pdf", {"cell_m": -250}, "cell_m"),
+        ("council.pdf", {"permutations": 9}, "permutations"),
+        ("council.html", {"timezone": "Nowhere/Town"}, "timezone"),
+        ("council.html", {"period": (date(2030, 1, 1), date(2030, 2, 1))}, "period"),
+        ("council.html", {"period": (datetime(2024, 1, 1), datetime(2024, 2, 1))}, "timezone-aware"),
+    ],
+)
 def test_report_refuses_bad_requests(report_incidents, tmp_path, name, kwargs, named):
     args = {"title": "Council", "timezone": "Europe/Paris", **kwargs}
     with pytest.raises(CrimeMapError, match=named):

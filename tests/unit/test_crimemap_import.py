@@ -1,6 +1,7 @@
 """Incident imports for the crime map (vigie.crimemap.importer) and the three layers (vigie.crimemap.layers):
 CSV and GeoJSON, WGS 84 and Lambert-93, every refusal naming its row and field, all of a file or nothing,
 duplicates, removal, validated alerts at their camera, accepted citizen reports, filters; and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,15 @@ from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.config import CameraConfig, Open311Config, Open311Service, SiteConfig
 from vigie.crimemap import importer
-from vigie.crimemap.importer import AlreadyImported, FileTooLarge, ImportNotFound, ImportRefused, import_file, list_imports, remove_import
+from vigie.crimemap.importer import (
+    AlreadyImported,
+    FileTooLarge,
+    ImportNotFound,
+    ImportRefused,
+    import_file,
+    list_imports,
+    remove_import,
+)
 from vigie.crimemap.incidents import LAYERS, CrimeMapError
 from vigie.crimemap.layers import Filters, categories_and_counts, feature_collection, load_incidents
 from vigie.rules.base import Event
@@ -24,11 +33,18 @@ ARENES = (43.8349, 4.3596)  # Nîmes, les Arènes (lat, lon)
 L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 GEOD = Geod(ellps="WGS84")
 SITE = SiteConfig(
-    name="Nîmes test", timezone="Europe/Paris",
-    cameras=[CameraConfig(id="cam-arenes", name="Arènes", lat=43.8349, lon=4.3596, commune="Nîmes"),
-             CameraConfig(id="cam-gare", name="Gare", lat=43.8326, lon=4.3661, commune="Nîmes")],
-    open311=Open311Config(services=[Open311Service(code="graffiti", name="Graffiti", incident_category="dégradation"),
-                                    Open311Service(code="streetlight", name="Street light out")]),
+    name="Nîmes test",
+    timezone="Europe/Paris",
+    cameras=[
+        CameraConfig(id="cam-arenes", name="Arènes", lat=43.8349, lon=4.3596, commune="Nîmes"),
+        CameraConfig(id="cam-gare", name="Gare", lat=43.8326, lon=4.3661, commune="Nîmes"),
+    ],
+    open311=Open311Config(
+        services=[
+            Open311Service(code="graffiti", name="Graffiti", incident_category="dégradation"),
+            Open311Service(code="streetlight", name="Street light out"),
+        ]
+    ),
 )
 KW = dict(source="Police municipale de Nîmes", crs=None, timezone="Europe/Paris", user="analyst", role="analyst")
 
@@ -43,8 +59,10 @@ def store(tmp_path):
 
 def counts(store) -> tuple[int, int]:
     with store._read() as conn:
-        return (conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
-                conn.execute("SELECT count(*) FROM incidents").fetchone()[0])
+        return (
+            conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
+            conn.execute("SELECT count(*) FROM incidents").fetchone()[0],
+        )
 
 
 def rows(store) -> list[dict]:
@@ -56,10 +74,12 @@ def csv_bytes(*lines: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-GOOD = csv_bytes("occurred_at,category,lat,lon,commune,ref",
-                 "2026-03-01T10:00,vol,43.8349,4.3596,Nîmes,PV-1",  # local (Paris, UTC+1): 09:00Z
-                 "2026-07-14T23:30:00+02:00,dégradation,43.8326,4.3661,Nîmes,PV-2",
-                 "2026-08-01T12:00:00Z,vol,43.8400,4.3500,,")
+GOOD = csv_bytes(
+    "occurred_at,category,lat,lon,commune,ref",
+    "2026-03-01T10:00,vol,43.8349,4.3596,Nîmes,PV-1",  # local (Paris, UTC+1): 09:00Z
+    "2026-07-14T23:30:00+02:00,dégradation,43.8326,4.3661,Nîmes,PV-2",
+    "2026-08-01T12:00:00Z,vol,43.8400,4.3500,,",
+)
 
 
 # --- what goes in -----------------------------------------------------------------------------------------
@@ -72,23 +92,32 @@ def test_a_csv_in_wgs84_is_stored_whole_in_utc_and_audited(store):
     assert [(r["occurred_at"], r["category"], r["commune"], r["ref"], r["source"]) for r in got] == [
         ("2026-03-01T09:00:00.000000Z", "vol", "Nîmes", "PV-1", "Police municipale de Nîmes"),
         ("2026-07-14T21:30:00.000000Z", "dégradation", "Nîmes", "PV-2", "Police municipale de Nîmes"),
-        ("2026-08-01T12:00:00.000000Z", "vol", "", None, "Police municipale de Nîmes")]
+        ("2026-08-01T12:00:00.000000Z", "vol", "", None, "Police municipale de Nîmes"),
+    ]
     assert (got[0]["lat"], got[0]["lon"]) == ARENES
     [entry] = audit_query(store, action="incidents_import")
     assert (entry.user, entry.role) == ("analyst", "analyst")
-    assert entry.details_dict().items() >= {"file_name": "vols-2026.csv", "sha256": s["sha256"], "rows": 3, "import_id": 1}.items()
+    assert (
+        entry.details_dict().items()
+        >= {"file_name": "vols-2026.csv", "sha256": s["sha256"], "rows": 3, "import_id": 1}.items()
+    )
     assert verify(store).ok
 
 
 def test_a_french_spreadsheet_csv_semicolons_decimal_commas_bom_blank_lines_and_extra_columns(store):
-    data = ("\ufeffOccurred_At;Category;Lat;Lon;Source;Victim name\r\n"
-            "2026-03-01 10:00;vol;43,8349;4,3596;Police nationale;Jean Dupont\r\n"
-            ";;;;;\r\n\r\n"
-            "2026-03-02T11:00+01:00;vol;43.8326;4.3661;Police nationale;\r\n").encode("utf-8")
+    data = (
+        "\ufeffOccurred_At;Category;Lat;Lon;Source;Victim name\r\n"
+        "2026-03-01 10:00;vol;43,8349;4,3596;Police nationale;Jean Dupont\r\n"
+        ";;;;;\r\n\r\n"
+        "2026-03-02T11:00+01:00;vol;43.8326;4.3661;Police nationale;\r\n"
+    ).encode("utf-8")
     s = import_file(store, data, file_name="export.csv", **{**KW, "source": None})
     assert s["rows"] == 2 and s["ignored_columns"] == ["victim name"] and s["source"] is None
     got = rows(store)
-    assert [(r["lat"], r["lon"], r["source"]) for r in got] == [(43.8349, 4.3596, "Police nationale"), (43.8326, 4.3661, "Police nationale")]
+    assert [(r["lat"], r["lon"], r["source"]) for r in got] == [
+        (43.8349, 4.3596, "Police nationale"),
+        (43.8326, 4.3661, "Police nationale"),
+    ]
     with store._read() as conn:  # the person column is nowhere in the store
         assert "Dupont" not in json.dumps([dict(r) for r in conn.execute("SELECT * FROM incidents")])
 
@@ -116,16 +145,25 @@ def test_a_geojson_in_wgs84_and_one_declaring_lambert93(store):
     def feature(lon, lat, **props):
         return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props}
 
-    wgs = {"type": "FeatureCollection", "features": [
-        feature(4.3596, 43.8349, occurred_at="2026-04-01T20:00:00Z", category="rixe", commune="Nîmes", ref="A1"),
-        feature(4.3661, 43.8326, occurred_at="2026-04-02T21:00", category="rixe", source="Police nationale")]}
+    wgs = {
+        "type": "FeatureCollection",
+        "features": [
+            feature(4.3596, 43.8349, occurred_at="2026-04-01T20:00:00Z", category="rixe", commune="Nîmes", ref="A1"),
+            feature(4.3661, 43.8326, occurred_at="2026-04-02T21:00", category="rixe", source="Police nationale"),
+        ],
+    }
     s = import_file(store, json.dumps(wgs).encode(), file_name="rixes.geojson", **KW)
     assert (s["format"], s["rows"], s["local_times"]) == ("geojson", 2, 1)
     assert [(r["lat"], r["lon"], r["source"]) for r in rows(store)] == [
-        (43.8349, 4.3596, "Police municipale de Nîmes"), (43.8326, 4.3661, "Police nationale")]
+        (43.8349, 4.3596, "Police municipale de Nîmes"),
+        (43.8326, 4.3661, "Police nationale"),
+    ]
     x, y = L93.transform(4.3596, 43.8349)
-    l93 = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
-           "features": [feature(x, y, occurred_at="2026-04-03T20:00:00Z", category="rixe")]}
+    l93 = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
+        "features": [feature(x, y, occurred_at="2026-04-03T20:00:00Z", category="rixe")],
+    }
     s = import_file(store, json.dumps(l93).encode(), file_name="rixes-l93.json", **KW)
     assert s["crs"] == "urn:ogc:def:crs:EPSG::2154"
     last = rows(store)[-1]
@@ -141,69 +179,232 @@ REFUSED = [  # (id, bytes, file name, extra arguments, words the message must ho
     ("empty", b"", "a.csv", {}, ["a.csv", "empty"]),
     ("blank", b"  \n\n", "a.csv", {}, ["empty"]),
     ("header only", csv_bytes("occurred_at,category,lat,lon"), "a.csv", {}, ["a header but no rows"]),
-    ("no category column", csv_bytes("occurred_at,lat,lon", "2026-01-01T00:00Z,43,4"), "a.csv", {},
-     ["missing required column 'category'"]),
-    ("no lat column", csv_bytes("occurred_at,category,lon", "2026-01-01T00:00Z,vol,4"), "a.csv", {},
-     ["missing required column 'lat'"]),
-    ("x/y without crs", csv_bytes("occurred_at,category,x,y", "2026-01-01T00:00Z,vol,810000,6300000"), "a.csv", {},
-     ["x and y need the file's CRS", "EPSG:2154"]),
-    ("crs without x/y", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4"), "a.csv",
-     {"crs": "EPSG:2154"}, ["missing required columns 'x' and 'y'"]),
+    (
+        "no category column",
+        csv_bytes("occurred_at,lat,lon", "2026-01-01T00:00Z,43,4"),
+        "a.csv",
+        {},
+        ["missing required column 'category'"],
+    ),
+    (
+        "no lat column",
+        csv_bytes("occurred_at,category,lon", "2026-01-01T00:00Z,vol,4"),
+        "a.csv",
+        {},
+        ["missing required column 'lat'"],
+    ),
+    (
+        "x/y without crs",
+        csv_bytes("occurred_at,category,x,y", "2026-01-01T00:00Z,vol,810000,6300000"),
+        "a.csv",
+        {},
+        ["x and y need the file's CRS", "EPSG:2154"],
+    ),
+    (
+        "crs without x/y",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4"),
+        "a.csv",
+        {"crs": "EPSG:2154"},
+        ["missing required columns 'x' and 'y'"],
+    ),
     ("unknown crs", GOOD, "a.csv", {"crs": "EPSG:99999"}, ["'EPSG:99999' is not a coordinate reference system"]),
-    ("duplicate column", csv_bytes("occurred_at,category,lat,lat,lon", "2026-01-01T00:00Z,vol,43,43,4"), "a.csv", {},
-     ["column 'lat' appears twice"]),
-    ("latin-1", "occurred_at,category,lat,lon\n2026-01-01T00:00Z,vol,43,4,Nîmes\n".encode("latin-1"), "a.csv", {},
-     ["unknown encoding, not UTF-8", "byte 0xee", "save the file as UTF-8"]),
-    ("no source", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4"), "a.csv", {"source": None},
-     ["no source"]),
-    ("not a number", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4", "2026-01-01T00:00Z,vol,abc,4"),
-     "a.csv", {}, ["row 3, field lat: 'abc' is not a number"]),
-    ("nan", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,nan"), "a.csv", {},
-     ["row 2, field lon: 'nan' is not a finite number"]),
-    ("latitude out of range", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,91,4"), "a.csv", {},
-     ["row 2, field lat: latitude 91 is outside -90..90"]),
-    ("longitude out of range", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,-181"), "a.csv", {},
-     ["row 2, field lon: longitude -181 is outside -180..180"]),
-    ("no position (0, 0)", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4", "2026-01-01T00:00Z,vol,0,0"),
-     "a.csv", {}, ["row 3, field lat: position 0, 0 (off the coast of Africa) is a missing position"]),
-    ("future", csv_bytes("occurred_at,category,lat,lon", f"{_future()},vol,43,4"), "a.csv", {},
-     ["row 2, field occurred_at:", "is in the future"]),
-    ("not a time", csv_bytes("occurred_at,category,lat,lon", "01/03/2026 10:00,vol,43,4"), "a.csv", {},
-     ["row 2, field occurred_at: '01/03/2026 10:00' is not an ISO 8601 time"]),
-    ("date only", csv_bytes("occurred_at,category,lat,lon", "2026-03-01,vol,43,4"), "a.csv", {},
-     ["row 2, field occurred_at: '2026-03-01' is a date without a time of day"]),
-    ("skipped hour", csv_bytes("occurred_at,category,lat,lon", "2026-03-29T02:30,vol,43,4"), "a.csv", {},
-     ["row 2, field occurred_at: '2026-03-29T02:30' does not exist in Europe/Paris"]),
-    ("empty category", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,,43,4"), "a.csv", {},
-     ["row 2, field category: empty"]),
-    ("long category", csv_bytes("occurred_at,category,lat,lon", f"2026-01-01T00:00Z,{'x' * 101},43,4"), "a.csv", {},
-     ["row 2, field category: 101 characters, more than 100"]),
-    ("row without source", csv_bytes("occurred_at,category,lat,lon,source", "2026-01-01T00:00Z,vol,43,4,PN",
-                                     "2026-01-01T00:00Z,vol,43,4,"), "a.csv", {"source": None},
-     ["row 3, field source: empty (and no source was given for the file)"]),
-    ("too many cells", csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,8,4,1"), "a.csv", {},
-     ["row 2: 6 cells, but the header has 4 columns"]),
-    ("outside lambert-93", csv_bytes("occurred_at,category,x,y", "2026-01-01T00:00Z,vol,4.3596,43.8349"), "a.csv",
-     {"crs": "EPSG:2154"}, ["row 2, field x/y: (4.3596, 43.8349) is outside the area EPSG:2154 covers"]),
+    (
+        "duplicate column",
+        csv_bytes("occurred_at,category,lat,lat,lon", "2026-01-01T00:00Z,vol,43,43,4"),
+        "a.csv",
+        {},
+        ["column 'lat' appears twice"],
+    ),
+    (
+        "latin-1",
+        "occurred_at,category,lat,lon\n2026-01-01T00:00Z,vol,43,4,Nîmes\n".encode("latin-1"),
+        "a.csv",
+        {},
+        ["unknown encoding, not UTF-8", "byte 0xee", "save the file as UTF-8"],
+    ),
+    (
+        "no source",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4"),
+        "a.csv",
+        {"source": None},
+        ["no source"],
+    ),
+    (
+        "not a number",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4", "2026-01-01T00:00Z,vol,abc,4"),
+        "a.csv",
+        {},
+        ["row 3, field lat: 'abc' is not a number"],
+    ),
+    (
+        "nan",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,nan"),
+        "a.csv",
+        {},
+        ["row 2, field lon: 'nan' is not a finite number"],
+    ),
+    (
+        "latitude out of range",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,91,4"),
+        "a.csv",
+        {},
+        ["row 2, field lat: latitude 91 is outside -90..90"],
+    ),
+    (
+        "longitude out of range",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,-181"),
+        "a.csv",
+        {},
+        ["row 2, field lon: longitude -181 is outside -180..180"],
+    ),
+    (
+        "no position (0, 0)",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,4", "2026-01-01T00:00Z,vol,0,0"),
+        "a.csv",
+        {},
+        ["row 3, field lat: position 0, 0 (off the coast of Africa) is a missing position"],
+    ),
+    (
+        "future",
+        csv_bytes("occurred_at,category,lat,lon", f"{_future()},vol,43,4"),
+        "a.csv",
+        {},
+        ["row 2, field occurred_at:", "is in the future"],
+    ),
+    (
+        "not a time",
+        csv_bytes("occurred_at,category,lat,lon", "01/03/2026 10:00,vol,43,4"),
+        "a.csv",
+        {},
+        ["row 2, field occurred_at: '01/03/2026 10:00' is not an ISO 8601 time"],
+    ),
+    (
+        "date only",
+        csv_bytes("occurred_at,category,lat,lon", "2026-03-01,vol,43,4"),
+        "a.csv",
+        {},
+        ["row 2, field occurred_at: '2026-03-01' is a date without a time of day"],
+    ),
+    (
+        "skipped hour",
+        csv_bytes("occurred_at,category,lat,lon", "2026-03-29T02:30,vol,43,4"),
+        "a.csv",
+        {},
+        ["row 2, field occurred_at: '2026-03-29T02:30' does not exist in Europe/Paris"],
+    ),
+    (
+        "empty category",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,,43,4"),
+        "a.csv",
+        {},
+        ["row 2, field category: empty"],
+    ),
+    (
+        "long category",
+        csv_bytes("occurred_at,category,lat,lon", f"2026-01-01T00:00Z,{'x' * 101},43,4"),
+        "a.csv",
+        {},
+        ["row 2, field category: 101 characters, more than 100"],
+    ),
+    (
+        "row without source",
+        csv_bytes(
+            "occurred_at,category,lat,lon,source", "2026-01-01T00:00Z,vol,43,4,PN", "2026-01-01T00:00Z,vol,43,4,"
+        ),
+        "a.csv",
+        {"source": None},
+        ["row 3, field source: empty (and no source was given for the file)"],
+    ),
+    (
+        "too many cells",
+        csv_bytes("occurred_at,category,lat,lon", "2026-01-01T00:00Z,vol,43,8,4,1"),
+        "a.csv",
+        {},
+        ["row 2: 6 cells, but the header has 4 columns"],
+    ),
+    (
+        "outside lambert-93",
+        csv_bytes("occurred_at,category,x,y", "2026-01-01T00:00Z,vol,4.3596,43.8349"),
+        "a.csv",
+        {"crs": "EPSG:2154"},
+        ["row 2, field x/y: (4.3596, 43.8349) is outside the area EPSG:2154 covers"],
+    ),
     ("not json", b'{"type": "FeatureCollection", "features": [}', "a.geojson", {}, ["not valid JSON (line 1, column"]),
-    ("not a collection", b'{"type": "Feature"}', "a.geojson", {}, ["a GeoJSON FeatureCollection is needed, got 'Feature'"]),
-    ("polygon", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [4.3, 43.8]},
-         "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"}},
-        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []},
-         "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"}}]}).encode(), "a.geojson", {},
-     ['feature 2, field geometry: a Point is needed, got "Polygon"']),
-    ("geojson out of range", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [200, 43.8]},
-         "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"}}]}).encode(), "a.geojson", {},
-     ["feature 1, field coordinates: longitude 200 is outside -180..180"]),
-    ("geojson bad coordinate", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["a", 43.8]},
-         "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"}}]}).encode(), "a.geojson", {},
-     ["feature 1, field coordinates[0]: 'a' is not a number"]),
-    ("geojson crs mismatch", json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:2154"}},
-                                         "features": []}).encode(), "a.geojson", {"crs": "EPSG:3857"},
-     ["declares crs EPSG:2154 but EPSG:3857 was given"]),
+    (
+        "not a collection",
+        b'{"type": "Feature"}',
+        "a.geojson",
+        {},
+        ["a GeoJSON FeatureCollection is needed, got 'Feature'"],
+    ),
+    (
+        "polygon",
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [4.3, 43.8]},
+                        "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"},
+                    },
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Polygon", "coordinates": []},
+                        "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"},
+                    },
+                ],
+            }
+        ).encode(),
+        "a.geojson",
+        {},
+        ['feature 2, field geometry: a Point is needed, got "Polygon"'],
+    ),
+    (
+        "geojson out of range",
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [200, 43.8]},
+                        "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"},
+                    }
+                ],
+            }
+        ).encode(),
+        "a.geojson",
+        {},
+        ["feature 1, field coordinates: longitude 200 is outside -180..180"],
+    ),
+    (
+        "geojson bad coordinate",
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": ["a", 43.8]},
+                        "properties": {"occurred_at": "2026-01-01T00:00:00Z", "category": "vol"},
+                    }
+                ],
+            }
+        ).encode(),
+        "a.geojson",
+        {},
+        ["feature 1, field coordinates[0]: 'a' is not a number"],
+    ),
+    (
+        "geojson crs mismatch",
+        json.dumps(
+            {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:2154"}}, "features": []}
+        ).encode(),
+        "a.geojson",
+        {"crs": "EPSG:3857"},
+        ["declares crs EPSG:2154 but EPSG:3857 was given"],
+    ),
 ]
 
 
@@ -262,7 +463,12 @@ def test_a_file_is_imported_once_until_its_import_is_removed(store, tmp_path):
     gone = remove_import(store, first["id"], "analyst", "analyst")
     assert gone["removed_rows"] == 3 and counts(store) == (0, 0)
     [entry] = audit_query(store, action="incidents_remove")
-    assert entry.details_dict() == {"import_id": first["id"], "file_name": "vols.csv", "sha256": first["sha256"], "rows": 3}
+    assert entry.details_dict() == {
+        "import_id": first["id"],
+        "file_name": "vols.csv",
+        "sha256": first["sha256"],
+        "rows": 3,
+    }
     with pytest.raises(ImportNotFound, match=f"no incident import has id {first['id']}"):
         remove_import(store, first["id"], "analyst", "analyst")
     again = import_file(store, path, file_name="renamed.csv", **KW)
@@ -280,8 +486,21 @@ T = datetime(2026, 6, 1, 22, 0, tzinfo=timezone.utc)
 
 
 def _alert(store, n: int, camera: str, kind: str, decision: str | None) -> int:
-    [aid] = alerts.record(store, [Event(f"rule-{n}", kind, camera, T + timedelta(minutes=n), T + timedelta(minutes=n + 1),
-                                        (n,), (10.0, 20.0), {})])
+    [aid] = alerts.record(
+        store,
+        [
+            Event(
+                f"rule-{n}",
+                kind,
+                camera,
+                T + timedelta(minutes=n),
+                T + timedelta(minutes=n + 1),
+                (n,),
+                (10.0, 20.0),
+                {},
+            )
+        ],
+    )
     if decision:
         alerts.decide(store, aid, decision, "operator", "operator")
     return aid
@@ -295,8 +514,19 @@ def _report(store, n: int, code: str, moderation: str, lat: float | None = 43.83
         return conn.execute(
             "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at, "
             "reject_reason, token_hash, client_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (code, lat, lon, when, when, moderation, decided, "spam" if moderation == "rejected" else None,
-             f"token-{n}", "client")).lastrowid
+            (
+                code,
+                lat,
+                lon,
+                when,
+                when,
+                moderation,
+                decided,
+                "spam" if moderation == "rejected" else None,
+                f"token-{n}",
+                "client",
+            ),
+        ).lastrowid
 
     return store.write(fn).result()
 
@@ -304,13 +534,19 @@ def _report(store, n: int, code: str, moderation: str, lat: float | None = 43.83
 @pytest.fixture
 def layered(store):
     import_file(store, GOOD, file_name="vols.csv", **KW)
-    ids = {"validated": _alert(store, 1, "cam-gare", "gathering", "validate"),
-           "dismissed": _alert(store, 2, "cam-gare", "gathering", "dismiss"),
-           "new": _alert(store, 3, "cam-arenes", "zone_intrusion", None),
-           "validated2": _alert(store, 4, "cam-arenes", "zone_intrusion", "validate")}
-    reports = {"accepted": _report(store, 1, "graffiti", "accepted"), "accepted2": _report(store, 2, "streetlight", "accepted"),
-               "pending": _report(store, 3, "graffiti", "pending"), "rejected": _report(store, 4, "graffiti", "rejected"),
-               "no position": _report(store, 5, "graffiti", "accepted", None, None)}
+    ids = {
+        "validated": _alert(store, 1, "cam-gare", "gathering", "validate"),
+        "dismissed": _alert(store, 2, "cam-gare", "gathering", "dismiss"),
+        "new": _alert(store, 3, "cam-arenes", "zone_intrusion", None),
+        "validated2": _alert(store, 4, "cam-arenes", "zone_intrusion", "validate"),
+    }
+    reports = {
+        "accepted": _report(store, 1, "graffiti", "accepted"),
+        "accepted2": _report(store, 2, "streetlight", "accepted"),
+        "pending": _report(store, 3, "graffiti", "pending"),
+        "rejected": _report(store, 4, "graffiti", "rejected"),
+        "no position": _report(store, 5, "graffiti", "accepted", None, None),
+    }
     return store, ids, reports
 
 
@@ -320,7 +556,13 @@ def test_validated_alerts_are_incidents_at_their_camera_and_no_others(layered):
     assert [i.id for i in got] == [f"alerts:{ids['validated']}", f"alerts:{ids['validated2']}"]
     gare = got[0]
     assert (gare.layer, gare.category, gare.lat, gare.lon, gare.commune, gare.source) == (
-        "alerts", "gathering", 43.8326, 4.3661, "Nîmes", "cam-gare")
+        "alerts",
+        "gathering",
+        43.8326,
+        4.3661,
+        "Nîmes",
+        "cam-gare",
+    )
     assert gare.occurred_at == T + timedelta(minutes=1)
     assert (got[1].lat, got[1].lon, got[1].category) == (43.8349, 4.3596, "zone_intrusion")
 
@@ -330,7 +572,8 @@ def test_accepted_citizen_reports_are_incidents_with_the_services_category(layer
     got = load_incidents(store, SITE, layers=("citizen",))
     assert [(i.id, i.category, i.source, i.commune) for i in got] == [
         (f"citizen:{reports['accepted']}", "dégradation", "open311", ""),  # the service's incident_category
-        (f"citizen:{reports['accepted2']}", "streetlight", "open311", "")]  # no incident_category: the code
+        (f"citizen:{reports['accepted2']}", "streetlight", "open311", ""),
+    ]  # no incident_category: the code
     assert got[0].occurred_at == T + timedelta(hours=1) and (got[0].lat, got[0].lon) == (43.83, 4.36)
 
 
@@ -342,18 +585,26 @@ def test_layers_are_kept_apart_and_filtered(layered):
     assert {i.layer for i in load_incidents(store, SITE, layers=("imported", "citizen"))} == {"imported", "citizen"}
     # [start, end): an incident exactly at the start is in, one exactly at the end is out
     start, end = T + timedelta(minutes=1), T + timedelta(hours=1)
-    assert [i.id for i in load_incidents(store, SITE, start=start, end=end)] == [f"alerts:{ids['validated']}", f"alerts:{ids['validated2']}"]
-    assert [i.id for i in load_incidents(store, SITE, start=start, end=end + timedelta(microseconds=1))][-1] == f"citizen:{reports['accepted']}"
+    assert [i.id for i in load_incidents(store, SITE, start=start, end=end)] == [
+        f"alerts:{ids['validated']}",
+        f"alerts:{ids['validated2']}",
+    ]
+    assert [i.id for i in load_incidents(store, SITE, start=start, end=end + timedelta(microseconds=1))][
+        -1
+    ] == f"citizen:{reports['accepted']}"
     assert {i.category for i in load_incidents(store, SITE, categories=["vol", "gathering"])} == {"vol", "gathering"}
     assert {i.layer for i in load_incidents(store, SITE, communes=["Nîmes"])} == {"imported", "alerts"}
     assert load_incidents(store, SITE, categories=["nothing"]) == []
 
 
-@pytest.mark.parametrize("kwargs,words", [
-    ({"layers": ("imported", "video")}, "layer 'video' is not known"),
-    ({"start": datetime(2026, 1, 1)}, "from: 2026-01-01T00:00:00 needs a time zone offset"),
-    ({"start": T, "end": T}, "must be before to"),
-])
+@pytest.mark.parametrize(
+    "kwargs,words",
+    [
+        ({"layers": ("imported", "video")}, "layer 'video' is not known"),
+        ({"start": datetime(2026, 1, 1)}, "from: 2026-01-01T00:00:00 needs a time zone offset"),
+        ({"start": T, "end": T}, "must be before to"),
+    ],
+)
 def test_bad_filters_are_refused_by_name(store, kwargs, words):
     with pytest.raises(CrimeMapError, match=words):
         load_incidents(store, SITE, **kwargs)
@@ -384,7 +635,10 @@ def test_the_cli_imports_lists_exports_and_removes(tmp_path, monkeypatch, capsys
     f.write_bytes(GOOD)
     assert main(["incidents", "import", str(f), "--source", "PM", "--timezone", "Europe/Paris"]) == 0
     out = capsys.readouterr().out
-    assert "Imported 3 incidents from vols.csv as import 1" in out and "1 times without an offset were read as Europe/Paris" in out
+    assert (
+        "Imported 3 incidents from vols.csv as import 1" in out
+        and "1 times without an offset were read as Europe/Paris" in out
+    )
     assert main(["incidents", "import", str(f), "--source", "PM"]) == 2
     assert "already imported as import 1" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
@@ -401,11 +655,31 @@ def test_the_cli_imports_lists_exports_and_removes(tmp_path, monkeypatch, capsys
     assert main(["crimemap", "export", "density", "--out", str(tmp_path / "d.geojson"), "--category", "none"]) == 2
     assert "no incidents match" in capsys.readouterr().err
     report, site = tmp_path / "report.html", tmp_path / "site.yaml"
-    site.write_text("name: Nîmes\ntimezone: Europe/Paris\ncrime_map: {permutations: 99}\n"
-                    "cameras: [{id: cam-a, name: A, lat: 43.83, lon: 4.36}]\n", encoding="utf-8")
-    assert main(["crimemap", "report", "--out", str(report), "--to", "2026-09-01T00:00:00+02:00", "--title", "Conseil",
-                 "--site", str(site)]) == 0
-    assert "Report of 3 incidents written to" in capsys.readouterr().out and "Conseil" in report.read_text(encoding="utf-8")
+    site.write_text(
+        "name: Nîmes\ntimezone: Europe/Paris\ncrime_map: {permutations: 99}\n"
+        "cameras: [{id: cam-a, name: A, lat: 43.83, lon: 4.36}]\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "crimemap",
+                "report",
+                "--out",
+                str(report),
+                "--to",
+                "2026-09-01T00:00:00+02:00",
+                "--title",
+                "Conseil",
+                "--site",
+                str(site),
+            ]
+        )
+        == 0
+    )
+    assert "Report of 3 incidents written to" in capsys.readouterr().out and "Conseil" in report.read_text(
+        encoding="utf-8"
+    )
     assert "Europe/Paris" in report.read_text(encoding="utf-8")  # the site's local time for the hour chart ...
     assert main(["crimemap", "report", "--out", str(report), "--site", str(site), "--timezone", "America/Toronto"]) == 0
     assert "America/Toronto" in report.read_text(encoding="utf-8")  # ... or the one asked for
@@ -417,6 +691,11 @@ def test_the_cli_imports_lists_exports_and_removes(tmp_path, monkeypatch, capsys
     assert main(["incidents", "remove", "1"]) == 2
     with SQLiteStore(tmp_path / "data") as s:
         actions = [(e.action, e.role) for e in audit_query(s)]
-        assert actions == [("incidents_import", "system"), ("view_crime_map", "system"), ("crime_report", "system"),
-                           ("crime_report", "system"), ("incidents_remove", "system")]
+        assert actions == [
+            ("incidents_import", "system"),
+            ("view_crime_map", "system"),
+            ("crime_report", "system"),
+            ("crime_report", "system"),
+            ("incidents_remove", "system"),
+        ]
         assert audit_query(s)[0].user.startswith("console:")

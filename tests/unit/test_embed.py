@@ -4,6 +4,7 @@ The MobileNetV2 tests use the real model, exported once into $VIGIE_DATA/models
 (a cache keyed by the weights' hash, so later runs skip the export); the cache
 tests stub the export out.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -24,7 +25,11 @@ def scene(seed: int = 0) -> np.ndarray:
     """A noisy background with three 'people' in distinct clothes."""
     rng = np.random.default_rng(seed)
     img = rng.integers(60, 120, size=(H, W, 3), dtype=np.uint8)
-    for x, top, bottom in ((10, (0, 0, 200), (200, 60, 0)), (60, (0, 200, 0), (40, 40, 40)), (110, (230, 230, 230), (0, 0, 200))):
+    for x, top, bottom in (
+        (10, (0, 0, 200), (200, 60, 0)),
+        (60, (0, 200, 0), (40, 40, 40)),
+        (110, (230, 230, 230), (0, 0, 200)),
+    ):
         img[20:60, x : x + 30] = top
         img[60:100, x : x + 30] = bottom
     return img
@@ -173,7 +178,9 @@ def test_no_boxes_give_an_empty_matrix_of_the_right_width(describer, embedder):
 @pytest.mark.parametrize("describer", ["mobilenet", "colour"])
 def test_boxes_outside_the_image_or_of_zero_size_give_finite_unit_vectors(describer, embedder):
     d = embedder if describer == "mobilenet" else ColourStripeDescriptor()
-    boxes = np.array([[-40, -40, 20, 60], [150, 100, 300, 300], [500, 500, 600, 700], [30, 30, 30, 30], [40, 50, 41, 50]])
+    boxes = np.array(
+        [[-40, -40, 20, 60], [150, 100, 300, 300], [500, 500, 600, 700], [30, 30, 30, 30], [40, 50, 41, 50]]
+    )
     out = d.embed(scene(), boxes)
     assert out.shape == (5, d.dim) and np.isfinite(out).all()
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)

@@ -51,8 +51,17 @@ def test_iou_matrix_with_no_boxes_has_the_right_empty_shape(n, m):
         (np.zeros((0, 3)), 0.5, [], [], [0, 1, 2]),
         (np.zeros((2, 0)), 0.5, [], [0, 1], []),
     ],
-    ids=["diagonal", "above max", "at max", "inf forbidden", "forbidden pair avoided",
-         "more rows", "more cols", "no rows", "no cols"],
+    ids=[
+        "diagonal",
+        "above max",
+        "at max",
+        "inf forbidden",
+        "forbidden pair avoided",
+        "more rows",
+        "more cols",
+        "no rows",
+        "no cols",
+    ],
 )
 def test_assign_refuses_pairs_above_max_cost_and_reports_unmatched(cost, max_cost, matches, rows, cols):
     got_matches, got_rows, got_cols = assign(np.array(cost, dtype=float), max_cost)

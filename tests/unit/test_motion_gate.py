@@ -1,4 +1,5 @@
 """The motion gate: a still scene skips the detector; movement wakes it."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -58,7 +59,9 @@ def test_pipeline_skips_the_detector_on_still_frames():
 
 def test_disabled_gate_runs_the_detector_on_every_frame():
     site = SiteConfig(name="s", cameras=[CameraConfig(id="c", name="c", lat=43.8, lon=4.36)])
-    site = site.model_copy(update={"analysis": site.analysis.model_copy(update={"motion_gate": MotionGateConfig(enabled=False)})})
+    site = site.model_copy(
+        update={"analysis": site.analysis.model_copy(update={"motion_gate": MotionGateConfig(enabled=False)})}
+    )
     detector = CountingDetector()
     pipeline = CameraPipeline(site.camera("c"), site, frame_rate=10, detector=detector)
     for seq in range(20):

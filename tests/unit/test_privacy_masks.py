@@ -1,4 +1,5 @@
 """Privacy masks: blacked out before anything is analysed, at any decoding scale; the site file checks them."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -38,10 +39,13 @@ def test_no_mask_changes_nothing():
     assert not mask and (f.image == image).all()
 
 
-@pytest.mark.parametrize("masks, message", [
-    ([[(0, 0), (10, 0)]], "at least 3"),
-    ([[(0, 0), (10, -1), (5, 5)]], "negative"),
-])
+@pytest.mark.parametrize(
+    "masks, message",
+    [
+        ([[(0, 0), (10, 0)]], "at least 3"),
+        ([[(0, 0), (10, -1), (5, 5)]], "negative"),
+    ],
+)
 def test_bad_masks_are_refused_naming_the_mask(masks, message):
     with pytest.raises(ValueError, match=message):
         CameraConfig(id="c", name="C", lat=43.8, lon=4.36, privacy_masks=masks)

@@ -1,12 +1,13 @@
 """Retention while serving (vigie.retention.scheduler) and the admin's retention settings."""
+
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from conftest import T0, jpeg_bytes, make_summary
+
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.config import CameraConfig, SiteConfig
@@ -25,8 +26,10 @@ def store(tmp_path):
     s.upsert_cameras(SITE.cameras)
     now = datetime.now(timezone.utc)
     ages_days = [40, 10, 2]  # one expired under 30 days, one under 5 days, one fresh
-    tracks = [make_summary("cam-a", i + 1, start_s=(now - timedelta(days=d) - T0).total_seconds(), jpeg=jpeg_bytes())
-              for i, d in enumerate(ages_days)]
+    tracks = [
+        make_summary("cam-a", i + 1, start_s=(now - timedelta(days=d) - T0).total_seconds(), jpeg=jpeg_bytes())
+        for i, d in enumerate(ages_days)
+    ]
     aid = s.begin_analysis("cam-a", "/videos/x.mp4", "f" * 64)
     s.add_tracks(aid, tracks).result()
     s.finish_analysis(aid, "complete", 10, 10)

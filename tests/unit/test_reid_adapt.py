@@ -1,4 +1,5 @@
 """Appearance for search: crop sampling, the learned projection, storage, and the re-ID metrics."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -90,8 +91,15 @@ def _tracks(rng, people=6, per=8, dim=40, noise=0.6):
         x[:, 3:8] = noise * 3 * rng.normal(size=(per, 5))
         x[:, 8:] = 0.05 * rng.normal(size=(per, dim - 8))
         # Everyone on one camera, two at a time: p and p+1 overlap in time.
-        tracks.append({"id": p + 1, "camera_id": "c", "first_seen": f"2026-11-20T13:{p:02d}:00Z",
-                       "last_seen": f"2026-11-20T13:{p + 1:02d}:30Z", "crops": unit(x)})
+        tracks.append(
+            {
+                "id": p + 1,
+                "camera_id": "c",
+                "first_seen": f"2026-11-20T13:{p:02d}:00Z",
+                "last_seen": f"2026-11-20T13:{p + 1:02d}:30Z",
+                "crops": unit(x),
+            }
+        )
     return tracks
 
 
@@ -196,8 +204,8 @@ def test_same_person_file_merges_ids_and_rejects_garbage(tmp_path):
 
 
 def test_describing_cut_out_crops_equals_describing_the_boxes():
-    from vigie.describe.reid import BaseDescriptor
     from vigie.describe.embed import crop_windows
+    from vigie.describe.reid import BaseDescriptor
 
     rng = np.random.default_rng(4)
     image = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)

@@ -1,4 +1,5 @@
 """Retention (vigie purge) and legal holds: what goes, what stays, all or nothing."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,8 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from conftest import T0, jpeg_bytes, make_summary, write_site
+
 from vigie.config import CameraConfig, SiteConfig, load_site
 from vigie.errors import ConfigError
 from vigie.media.clips import clip_files, clip_path
@@ -27,9 +28,15 @@ CHILD_TABLES = ("track_points", "track_colours", "thumbnails", "track_crops", "t
 
 
 def site(cam_a: int | None = None, cam_b: int | None = None, default: int = 30, legal_max: int = 30) -> SiteConfig:
-    return SiteConfig(name="t", retention_days=default, legal_max_retention_days=legal_max, cameras=[
-        CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3, retention_days=cam_a),
-        CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4, retention_days=cam_b)])
+    return SiteConfig(
+        name="t",
+        retention_days=default,
+        legal_max_retention_days=legal_max,
+        cameras=[
+            CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3, retention_days=cam_a),
+            CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4, retention_days=cam_b),
+        ],
+    )
 
 
 @pytest.fixture
@@ -42,9 +49,19 @@ def store(tmp_path):
 
 def track(no: int, start_s: float, camera: str = "cam-a"):
     """A person track with every kind of row: points, colours, thumbnail, crops, vector."""
-    return make_summary(camera_id=camera, track_no=no, start_s=start_s, jpeg=jpeg_bytes(), upper_colours=["red"],
-                        lower_colours=["black", "grey"], crops=np.ones((2, 8), np.float32), crop_seqs=[0, 1],
-                        crop_base="test-base", vector=np.ones(4, np.float32) / 2, vector_model="test-model")
+    return make_summary(
+        camera_id=camera,
+        track_no=no,
+        start_s=start_s,
+        jpeg=jpeg_bytes(),
+        upper_colours=["red"],
+        lower_colours=["black", "grey"],
+        crops=np.ones((2, 8), np.float32),
+        crop_seqs=[0, 1],
+        crop_base="test-base",
+        vector=np.ones(4, np.float32) / 2,
+        vector_model="test-model",
+    )
 
 
 _fingerprints = iter(range(10**6))
@@ -62,7 +79,10 @@ def analyse(store: SQLiteStore, tracks, camera: str = "cam-a") -> dict[int, int]
 
 def rows_of(store: SQLiteStore, track_id: int) -> dict[str, int]:
     with store._read() as conn:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t} WHERE track_id=?", (track_id,)).fetchone()[0] for t in CHILD_TABLES}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t} WHERE track_id=?", (track_id,)).fetchone()[0]
+            for t in CHILD_TABLES
+        }
         return counts | {"tracks": conn.execute("SELECT count(*) FROM tracks WHERE id=?", (track_id,)).fetchone()[0]}
 
 
@@ -120,7 +140,10 @@ def test_dry_run_reports_the_same_and_changes_nothing(store):
     dry = purge(store, site(), now=NOW, dry_run=True)
     assert store.counts() == before and thumb(store, ids[1]).is_file()
     real = purge(store, site(), now=NOW)
-    strip = lambda r: [{k: v for k, v in c.items() if k != "seconds"} for c in r.as_dict()["cameras"]]
+
+    def strip(r):
+        return [{k: v for k, v in c.items() if k != "seconds"} for c in r.as_dict()["cameras"]]
+
     assert dry.dry_run and strip(dry) == strip(real) and dry.as_dict()["totals"] == real.as_dict()["totals"]
 
 
@@ -236,8 +259,15 @@ def test_a_hold_on_a_camera_window_keeps_the_tracks_seen_in_it(store):
     # tracks of 5 points at 7 fps, in view for about 0.6 s from T0 + start_s
     ids = analyse(store, [track(1, OLD), track(2, OLD + 600), track(3, OLD + 1200)])
     other = analyse(store, [track(1, OLD + 600, "cam-b")], camera="cam-b")
-    place_hold(store, "PV-2026-119", "theft reported at 13:10", "insp. durand",
-               camera_id="cam-a", start=T0 + timedelta(seconds=590), end="2026-11-20T13:15:00Z")
+    place_hold(
+        store,
+        "PV-2026-119",
+        "theft reported at 13:10",
+        "insp. durand",
+        camera_id="cam-a",
+        start=T0 + timedelta(seconds=590),
+        end="2026-11-20T13:15:00Z",
+    )
     report = purge(store, site(), now=NOW)
     assert [t for t in (1, 2, 3) if store.get_track(ids[t])] == [2]
     assert store.get_track(other[1]) is None  # the window is cam-a's only
@@ -283,15 +313,29 @@ def test_hold_validation_names_the_problem(store):
 def test_holds_record_who_when_and_why(store):
     ids = analyse(store, [track(1, RECENT), track(2, RECENT + 60)])
     h1 = place_hold(store, "PV-7", "witness statement", "insp. a", track_ids=[ids[2], ids[1]])
-    h2 = place_hold(store, "PV-8", "incident", "insp. b", camera_id="cam-a",
-                    start="2026-11-20T14:00:00+01:00", end="2026-11-20T13:30:00")
+    h2 = place_hold(
+        store,
+        "PV-8",
+        "incident",
+        "insp. b",
+        camera_id="cam-a",
+        start="2026-11-20T14:00:00+01:00",
+        end="2026-11-20T13:30:00",
+    )
     lift_hold(store, h1, "insp. c")
     assert [h["id"] for h in list_holds(store)] == [h2]
     everything = {h["id"]: h for h in list_holds(store, active_only=False)}
     assert everything[h1]["track_ids"] == sorted([ids[1], ids[2]])
-    assert (everything[h1]["placed_by"], everything[h1]["lifted_by"], everything[h1]["active"]) == ("insp. a", "insp. c", False)
+    assert (everything[h1]["placed_by"], everything[h1]["lifted_by"], everything[h1]["active"]) == (
+        "insp. a",
+        "insp. c",
+        False,
+    )
     assert everything[h1]["placed_at"].endswith("Z") and everything[h1]["lifted_at"].endswith("Z")
-    assert (everything[h2]["window_start"], everything[h2]["window_end"]) == ("2026-11-20T13:00:00.000000Z", "2026-11-20T13:30:00.000000Z")
+    assert (everything[h2]["window_start"], everything[h2]["window_end"]) == (
+        "2026-11-20T13:00:00.000000Z",
+        "2026-11-20T13:30:00.000000Z",
+    )
 
 
 # --- the site file ---------------------------------------------------------------------------------
@@ -328,26 +372,56 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     with SQLiteStore(data) as s:
         s.upsert_cameras(site().cameras)
         ids = analyse(s, [track(1, -400 * DAY), track(2, -400 * DAY + 60)])  # long expired whatever today is
-    site_file = write_site(tmp_path, {"name": "t", "cameras": [{"id": "cam-a", "name": "A", "lat": 0, "lon": 0, "retention_days": 5}]})
+    site_file = write_site(
+        tmp_path, {"name": "t", "cameras": [{"id": "cam-a", "name": "A", "lat": 0, "lon": 0, "retention_days": 5}]}
+    )
 
-    rc, out = run_cli(["hold", "place", "--case", "PV-9", "--reason", "evidence", "--user", "insp. a", "--track", str(ids[1]), "--json"], capsys)
+    rc, out = run_cli(
+        [
+            "hold",
+            "place",
+            "--case",
+            "PV-9",
+            "--reason",
+            "evidence",
+            "--user",
+            "insp. a",
+            "--track",
+            str(ids[1]),
+            "--json",
+        ],
+        capsys,
+    )
     hold = json.loads(out)["id"]
     rc, out = run_cli(["hold", "list"], capsys)
     assert rc == 0 and "PV-9" in out and f"tracks {ids[1]}" in out
 
     rc, out = run_cli(["purge", "--site", str(site_file), "--dry-run", "--json"], capsys)
     cams = {c["camera_id"]: c for c in json.loads(out)["cameras"]}
-    assert cams["cam-a"]["retention_days"] == 5 and cams["cam-a"]["tracks_removed"] == 1 and cams["cam-a"]["tracks_held"] == 1
+    assert (
+        cams["cam-a"]["retention_days"] == 5
+        and cams["cam-a"]["tracks_removed"] == 1
+        and cams["cam-a"]["tracks_held"] == 1
+    )
     rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
-    assert rc == 0 and out.startswith("Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses and 0 analyses; 1 expired tracks kept")
+    assert rc == 0 and out.startswith(
+        "Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses and 0 analyses; 1 expired tracks kept"
+    )
 
     run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
     rc, out = run_cli(["hold", "list", "--all", "--json"], capsys)
     assert json.loads(out)[0]["lifted_by"] == "insp. a"
     rc, out = run_cli(["purge", "--site", str(site_file), "--json"], capsys)
-    assert json.loads(out)["totals"] == {"tracks_removed": 1, "tracks_held": 0, "thumbnails_removed": 1, "clips_removed": 0,
-                                         "analyses_removed": 1, "synopses_removed": 0, "citizen_reports_removed": 0,
-                                         "citizen_contacts_cleared": 0}
+    assert json.loads(out)["totals"] == {
+        "tracks_removed": 1,
+        "tracks_held": 0,
+        "thumbnails_removed": 1,
+        "clips_removed": 0,
+        "analyses_removed": 1,
+        "synopses_removed": 0,
+        "citizen_reports_removed": 0,
+        "citizen_contacts_cleared": 0,
+    }
 
 
 # --- synopses ---------------------------------------------------------------------------------------------
@@ -355,9 +429,16 @@ def _synopsis(store, name: str, track_ids: list[int], until, camera: str = "cam-
     folder = store.data_dir / "synopses" / name
     folder.mkdir(parents=True)
     (folder / "synopsis.mp4").write_bytes(b"video")
-    (folder / "synopsis.json").write_text(json.dumps(
-        {"camera": camera, "from": "2026-01-01T00:00:00.000000Z", "to": until.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-         "objects": [{"track": t} for t in track_ids]}))
+    (folder / "synopsis.json").write_text(
+        json.dumps(
+            {
+                "camera": camera,
+                "from": "2026-01-01T00:00:00.000000Z",
+                "to": until.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "objects": [{"track": t} for t in track_ids],
+            }
+        )
+    )
     (folder / "job.json").write_text("{}")  # the web's job file: not an index
     return folder
 
@@ -387,9 +468,11 @@ def test_the_purge_removes_old_rejected_citizen_reports_and_says_so(store):
 
     def report(conn, token: str, decided_days_ago: float) -> None:
         at = iso(now - timedelta(days=decided_days_ago))
-        conn.execute("INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at,"
-                     " reject_reason, token_hash, client_hash) VALUES ('graffiti', 43.83, 4.36, ?, ?, 'rejected', ?, 'spam', ?, 'c')",
-                     (at, at, at, token))
+        conn.execute(
+            "INSERT INTO citizen_reports (service_code, lat, lon, requested_at, updated_at, moderation, moderated_at,"
+            " reject_reason, token_hash, client_hash) VALUES ('graffiti', 43.83, 4.36, ?, ?, 'rejected', ?, 'spam', ?, 'c')",
+            (at, at, at, token),
+        )
 
     store.write(lambda conn: (report(conn, "old", 31), report(conn, "recent", 2))).result()
     assert purge(store, site(), dry_run=True).citizen_reports_removed == 1

@@ -5,14 +5,15 @@ affine map, 20 px per metre: the rules see both, as they would on a
 calibrated camera; `ground=False` drops the ground positions (an
 uncalibrated camera).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from conftest import T0
+
 from vigie.errors import ConfigError
 from vigie.rules.base import RuleContext, RuleTrack
 from vigie.rules.crowd import (
@@ -67,8 +68,11 @@ def track(tid, where, t0=0.0, t1=20.0, fps=5.0, cls="person", ground=True, size=
         gx, gy = where(t)
         fx, fy = to_px(gx, gy)
         w, h = shape(t) if shape else size
-        pts.append(TrackPoint(k, T0 + timedelta(seconds=t), (fx - w / 2, fy - h, fx + w / 2, fy), 0.9,
-                              (gx, gy) if ground else None))
+        pts.append(
+            TrackPoint(
+                k, T0 + timedelta(seconds=t), (fx - w / 2, fy - h, fx + w / 2, fy), 0.9, (gx, gy) if ground else None
+            )
+        )
     return RuleTrack(tid, cls, pts)
 
 
@@ -198,17 +202,22 @@ ZONE = [to_px(0, 0), to_px(10, 0), to_px(10, 5), to_px(0, 5)]
 def crowd(n, t_in=3.0, t_out=15.0, t1=20.0, ground=True):
     """n people walking in from outside the zone, standing spread over it, walking out again."""
     spots = [(1 + (i % 4) * 2.5, 1 + (i // 4) * 1.5) for i in range(n)]
-    return [track(i + 1, path((0, x, y + 12), (t_in, x, y), (t_out, x, y), (t_out + t_in, x, y + 12)), t1=t1, ground=ground)
-            for i, (x, y) in enumerate(spots)]
+    return [
+        track(i + 1, path((0, x, y + 12), (t_in, x, y), (t_out, x, y), (t_out + t_in, x, y + 12)), t1=t1, ground=ground)
+        for i, (x, y) in enumerate(spots)
+    ]
 
 
-@pytest.mark.parametrize("people, limit, area, events", [
-    (6, 0.1, None, 1),  # 6 / 50 m2 = 0.12 > 0.1
-    (5, 0.1, None, 0),  # 5 / 50 = 0.1: not above
-    (6, 0.1, 100.0, 0),  # a configured area wins: 6 / 100 = 0.06
-    (6, 0.05, 100.0, 1),
-    (8, 0.15, None, 1),
-])
+@pytest.mark.parametrize(
+    "people, limit, area, events",
+    [
+        (6, 0.1, None, 1),  # 6 / 50 m2 = 0.12 > 0.1
+        (5, 0.1, None, 0),  # 5 / 50 = 0.1: not above
+        (6, 0.1, 100.0, 0),  # a configured area wins: 6 / 100 = 0.06
+        (6, 0.05, 100.0, 1),
+        (8, 0.15, None, 1),
+    ],
+)
 def test_density_above_and_below(people, limit, area, events):
     config = DensityConfig(name="d", zone=ZONE, max_per_m2=limit, area_m2=area)
     found = density(config, crowd(people), CTX)
@@ -285,14 +294,17 @@ def test_calm_group_then_sudden_run_is_an_acceleration():
     assert 8.0 <= secs(e.start) <= 10.0 and secs(e.end) >= 11.0
 
 
-@pytest.mark.parametrize("calm, run, n, events", [
-    (1.4, 1.4, 6, 0),  # walking all along
-    (1.2, 2.0, 6, 0),  # brisker, not running (under min_speed_m_s)
-    (1.4, 4.0, 6, 1),  # walkers breaking into a run: 4.0 >= 2 x 1.4
-    (2.8, 4.0, 6, 0),  # joggers speeding up: less than twice as fast
-    (0.3, 4.0, 3, 0),  # fewer than min_people
-    (0.0, 3.0, 4, 1),  # standing, then running (baseline floor 0.5 m/s)
-])
+@pytest.mark.parametrize(
+    "calm, run, n, events",
+    [
+        (1.4, 1.4, 6, 0),  # walking all along
+        (1.2, 2.0, 6, 0),  # brisker, not running (under min_speed_m_s)
+        (1.4, 4.0, 6, 1),  # walkers breaking into a run: 4.0 >= 2 x 1.4
+        (2.8, 4.0, 6, 0),  # joggers speeding up: less than twice as fast
+        (0.3, 4.0, 3, 0),  # fewer than min_people
+        (0.0, 3.0, 4, 1),  # standing, then running (baseline floor 0.5 m/s)
+    ],
+)
 def test_acceleration_table(calm, run, n, events):
     config = CrowdMovementConfig(name="m", triggers=["acceleration"])
     assert len(crowd_movement(config, calm_then_run(n=n, calm=calm, run=run), CTX)) == events
@@ -398,8 +410,12 @@ def test_one_event_per_object():
 
 
 def test_abandoned_object_uncalibrated_uses_pixels():
-    tracks = [RuleTrack(t.track_id, t.class_name, [TrackPoint(p.seq, p.timestamp, p.xyxy, p.confidence, None) for p in t.points])
-              for t in owner_and_bag()]
+    tracks = [
+        RuleTrack(
+            t.track_id, t.class_name, [TrackPoint(p.seq, p.timestamp, p.xyxy, p.confidence, None) for p in t.points]
+        )
+        for t in owner_and_bag()
+    ]
     [e] = abandoned_object(AbandonedObjectConfig(name="a"), tracks, CTX)
     assert e.details["unit"] == "px" and e.details["owner_track_id"] == 1
     # 150 px = 7.5 m here: the owner is out of reach later than with 3 m (at 8.75 s rather than 6.5 s)
@@ -421,20 +437,25 @@ def body(shape, t1=30.0, **kw):
 
 def test_person_lying_down():
     # upright 20x50, lying 50x20 from 10 s to 25 s
-    [e] = person_on_ground(PersonOnGroundConfig(name="p"), [body(lambda t: (50, 20) if 10 <= t < 25 else (20, 50))], CTX)
+    [e] = person_on_ground(
+        PersonOnGroundConfig(name="p"), [body(lambda t: (50, 20) if 10 <= t < 25 else (20, 50))], CTX
+    )
     assert e.kind == "person_on_ground" and e.track_ids == (1,)
     assert secs(e.start) == 10.0 and secs(e.end) == pytest.approx(24.8)
     assert e.details["horizontal"] and e.details["max_aspect"] == 2.5
 
 
-@pytest.mark.parametrize("shape, events", [
-    (lambda t: (22, 24) if 10 <= t < 13 else (20, 50), 0),  # bends over for 3 s
-    (lambda t: (22, 24) if 10 <= t < 25 else (20, 50), 1),  # stays low (collapsed facing the camera)
-    (lambda t: (20, 30) if 10 <= t < 25 else (20, 50), 0),  # crouches to 0.6 of standing: not low
-    (lambda t: (30, 20) if 10 <= t < 15 else (20, 50), 0),  # lies 5 s and gets up
-    (lambda t: (50, 20), 1),  # lying from the first frame: horizontal needs no standing height
-    (lambda t: (20, 50), 0),
-])
+@pytest.mark.parametrize(
+    "shape, events",
+    [
+        (lambda t: (22, 24) if 10 <= t < 13 else (20, 50), 0),  # bends over for 3 s
+        (lambda t: (22, 24) if 10 <= t < 25 else (20, 50), 1),  # stays low (collapsed facing the camera)
+        (lambda t: (20, 30) if 10 <= t < 25 else (20, 50), 0),  # crouches to 0.6 of standing: not low
+        (lambda t: (30, 20) if 10 <= t < 15 else (20, 50), 0),  # lies 5 s and gets up
+        (lambda t: (50, 20), 1),  # lying from the first frame: horizontal needs no standing height
+        (lambda t: (20, 50), 0),
+    ],
+)
 def test_person_on_ground_table(shape, events):
     assert len(person_on_ground(PersonOnGroundConfig(name="p"), [body(shape)], CTX)) == events
 
@@ -454,7 +475,9 @@ def test_walking_away_from_the_camera_is_not_low():
 
 def test_lying_long_keeps_the_standing_height():
     # low for 60 s: the 5 s standing window empties; the last standing height holds
-    [e] = person_on_ground(PersonOnGroundConfig(name="p"), [body(lambda t: (22, 20) if t >= 10 else (20, 50), t1=70)], CTX)
+    [e] = person_on_ground(
+        PersonOnGroundConfig(name="p"), [body(lambda t: (22, 20) if t >= 10 else (20, 50), t1=70)], CTX
+    )
     assert e.details["low"] and e.details["duration_s"] == pytest.approx(60.0)
     assert e.details["min_height_ratio"] == 0.4
 
@@ -464,30 +487,42 @@ def test_person_on_ground_only_for_people():
 
 
 # --- configs ---------------------------------------------------------------------------
-@pytest.mark.parametrize("raw, message", [
-    ({"type": "gathering", "name": "g", "radius_m": 0}, r"rule 'g' \(gathering\): field radius_m: Input should be greater than 0"),
-    ({"type": "gathering", "name": "g", "min_people": 1}, "field min_people"),
-    ({"type": "gathering", "name": "g", "radius": 2}, "field radius: Extra inputs are not permitted"),
-    ({"type": "gathering", "name": "g", "min_duration_s": -5}, "field min_duration_s"),
-    ({"type": "gathering", "name": "g", "min_overlap": 1.5}, "field min_overlap"),
-    ({"type": "gathering", "name": ""}, "field name"),
-    ({"type": "gathering"}, "field name: Field required"),
-    ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0]]}, "field zone: Value error, a polygon needs at least 3 points"),
-    ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [20, 0]]}, "field zone.*no inside"),
-    ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [5, 5]], "max_per_m2": 0}, "field max_per_m2"),
-    ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [5, 5]], "area_m2": -1}, "field area_m2"),
-    ({"type": "density", "name": "d"}, "field zone: Field required"),
-    ({"type": "crowd_movement", "name": "m", "speed_factor": 1.0}, "field speed_factor"),
-    ({"type": "crowd_movement", "name": "m", "triggers": ["panic"]}, "field triggers.0"),
-    ({"type": "crowd_movement", "name": "m", "triggers": []}, "field triggers"),
-    ({"type": "crowd_movement", "name": "m", "window_s": 0}, "field window_s"),
-    ({"type": "abandoned_object", "name": "a", "object_classes": ["person"]}, "field object_classes.*'person'"),
-    ({"type": "abandoned_object", "name": "a", "person_radius_m": 0}, "field person_radius_m"),
-    ({"type": "person_on_ground", "name": "p", "max_height_ratio": 1.0}, "field max_height_ratio"),
-    ({"type": "person_on_ground", "name": "p", "upright_aspect": 1.5}, "upright_aspect .* must be below min_aspect"),
-    ({"type": "person_on_ground", "name": "p", "step_s": 0}, "field step_s"),
-    ({"type": "fire", "name": "f"}, "rule 'f' \\(fire\\): .*does not match any of the expected tags"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (
+            {"type": "gathering", "name": "g", "radius_m": 0},
+            r"rule 'g' \(gathering\): field radius_m: Input should be greater than 0",
+        ),
+        ({"type": "gathering", "name": "g", "min_people": 1}, "field min_people"),
+        ({"type": "gathering", "name": "g", "radius": 2}, "field radius: Extra inputs are not permitted"),
+        ({"type": "gathering", "name": "g", "min_duration_s": -5}, "field min_duration_s"),
+        ({"type": "gathering", "name": "g", "min_overlap": 1.5}, "field min_overlap"),
+        ({"type": "gathering", "name": ""}, "field name"),
+        ({"type": "gathering"}, "field name: Field required"),
+        (
+            {"type": "density", "name": "d", "zone": [[0, 0], [10, 0]]},
+            "field zone: Value error, a polygon needs at least 3 points",
+        ),
+        ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [20, 0]]}, "field zone.*no inside"),
+        ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [5, 5]], "max_per_m2": 0}, "field max_per_m2"),
+        ({"type": "density", "name": "d", "zone": [[0, 0], [10, 0], [5, 5]], "area_m2": -1}, "field area_m2"),
+        ({"type": "density", "name": "d"}, "field zone: Field required"),
+        ({"type": "crowd_movement", "name": "m", "speed_factor": 1.0}, "field speed_factor"),
+        ({"type": "crowd_movement", "name": "m", "triggers": ["panic"]}, "field triggers.0"),
+        ({"type": "crowd_movement", "name": "m", "triggers": []}, "field triggers"),
+        ({"type": "crowd_movement", "name": "m", "window_s": 0}, "field window_s"),
+        ({"type": "abandoned_object", "name": "a", "object_classes": ["person"]}, "field object_classes.*'person'"),
+        ({"type": "abandoned_object", "name": "a", "person_radius_m": 0}, "field person_radius_m"),
+        ({"type": "person_on_ground", "name": "p", "max_height_ratio": 1.0}, "field max_height_ratio"),
+        (
+            {"type": "person_on_ground", "name": "p", "upright_aspect": 1.5},
+            "upright_aspect .* must be below min_aspect",
+        ),
+        ({"type": "person_on_ground", "name": "p", "step_s": 0}, "field step_s"),
+        ({"type": "fire", "name": "f"}, "rule 'f' \\(fire\\): .*does not match any of the expected tags"),
+    ],
+)
 def test_validation_names_the_field(raw, message):
     with pytest.raises(ConfigError, match=message):
         parse_rule(raw)
@@ -504,7 +539,13 @@ def test_parse_rule_yaml_examples():
 - {type: person_on_ground, name: fall, min_duration_s: 10}
 """)
     configs = [parse_rule(r) for r in rules]
-    assert [c.type for c in configs] == ["gathering", "density", "crowd_movement", "abandoned_object", "person_on_ground"]
+    assert [c.type for c in configs] == [
+        "gathering",
+        "density",
+        "crowd_movement",
+        "abandoned_object",
+        "person_on_ground",
+    ]
     assert [c.needs_calibration() for c in configs] == [True, True, False, False, False]
     for c in configs:
         assert evaluate(c, [], CTX) == []

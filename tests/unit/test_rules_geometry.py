@@ -1,14 +1,15 @@
 """The geometric rules on hand-built tracks: one table per rule, and the
 config errors naming their field."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+from conftest import T0
 from pydantic import TypeAdapter, ValidationError
 
-from conftest import T0
 from vigie.rules.base import RuleContext, RuleTrack
 from vigie.rules.geom import heading_deg, point_in_polygon, signed_distance
 from vigie.rules.geometry import (
@@ -32,8 +33,13 @@ SQUARE = [(100, 100), (300, 100), (300, 300), (100, 300)]
 def track(feet, tid=1, cls="person", start=T0, ground=None) -> RuleTrack:
     """A track whose feet (bottom centre of a 40x100 box) go through `feet`."""
     points = [
-        TrackPoint(seq=k, timestamp=start + timedelta(seconds=k / FPS), xyxy=(x - 20, y - 100, x + 20, y),
-                   confidence=0.9, ground_xy=None if ground is None else ground[k])
+        TrackPoint(
+            seq=k,
+            timestamp=start + timedelta(seconds=k / FPS),
+            xyxy=(x - 20, y - 100, x + 20, y),
+            confidence=0.9,
+            ground_xy=None if ground is None else ground[k],
+        )
         for k, (x, y) in enumerate(feet)
     ]
     return RuleTrack(tid, cls, points)
@@ -87,8 +93,11 @@ ZONE = ZoneIntrusionConfig(name="forbidden", zone=SQUARE)
         pytest.param(walk((5, 200), (405, 200), 4), [(1.0, 2.857)], id="enter-and-leave"),
         pytest.param(walk((0, 50), (400, 50), 4), [], id="staying-outside"),
         pytest.param(walk((0, 200), (105, 200), 1) + [(95, 200)] * 7, [], id="toe-in-for-one-frame"),
-        pytest.param(path(walk((5, 200), (200, 200), 2), walk((200, 200), (200, 405), 2), walk((200, 405), (200, 200), 2)),
-                     [(1.0, 2.857), (5.143, 6.0)], id="enter-leave-enter-again"),
+        pytest.param(
+            path(walk((5, 200), (200, 200), 2), walk((200, 200), (200, 405), 2), walk((200, 405), (200, 200), 2)),
+            [(1.0, 2.857), (5.143, 6.0)],
+            id="enter-leave-enter-again",
+        ),
         pytest.param(path(walk((150, 405), (150, 200), 2), stay((150, 200), 3)), [(1.143, 4.857)], id="ends-inside"),
     ],
 )
@@ -181,14 +190,30 @@ def crossing_list(config, tracks):
         pytest.param(walk((300, 200), (100, 200), 2), [(1.0, "out")], id="right-to-left-is-out"),
         pytest.param(walk((100, 50), (300, 50), 2), [], id="passing-beyond-an-end"),
         pytest.param(walk((100, 200), (190, 200), 2), [], id="stopping-short"),
-        pytest.param(path(walk((100, 200), (300, 200), 2), walk((300, 200), (100, 200), 2)),
-                     [(1.0, "in"), (3.0, "out")], id="crossing-back"),
-        pytest.param(path(walk((100, 200), (200, 200), 1), stay((200, 200), 3, jitter=3, axis=0), walk((200, 200), (300, 200), 1)),
-                     [(4.0, "in")], id="wobbling-on-the-line-then-across"),
-        pytest.param(path(walk((100, 200), (200, 200), 1), stay((200, 200), 3, jitter=4, axis=0), walk((200, 200), (100, 200), 1)),
-                     [], id="wobbling-on-the-line-then-back"),
-        pytest.param(path(walk((200, 400), (200, 250), 1), stay((200, 250), 3, jitter=4, axis=0), walk((200, 250), (200, 0), 1)),
-                     [], id="walking-along-the-line"),
+        pytest.param(
+            path(walk((100, 200), (300, 200), 2), walk((300, 200), (100, 200), 2)),
+            [(1.0, "in"), (3.0, "out")],
+            id="crossing-back",
+        ),
+        pytest.param(
+            path(
+                walk((100, 200), (200, 200), 1), stay((200, 200), 3, jitter=3, axis=0), walk((200, 200), (300, 200), 1)
+            ),
+            [(4.0, "in")],
+            id="wobbling-on-the-line-then-across",
+        ),
+        pytest.param(
+            path(
+                walk((100, 200), (200, 200), 1), stay((200, 200), 3, jitter=4, axis=0), walk((200, 200), (100, 200), 1)
+            ),
+            [],
+            id="wobbling-on-the-line-then-back",
+        ),
+        pytest.param(
+            path(walk((200, 400), (200, 250), 1), stay((200, 250), 3, jitter=4, axis=0), walk((200, 250), (200, 0), 1)),
+            [],
+            id="walking-along-the-line",
+        ),
     ],
 )
 def test_line_crossing_table(feet, expected):
@@ -249,30 +274,45 @@ LOITER = LoiteringConfig(name="loiter", zone=SQUARE, min_dwell_s=5)
 
 
 def loiter_list(config, feet):
-    return [(round(seconds_after(e.start), 2), e.details["dwell_s"], e.details["short_exits"])
-            for e in evaluate(config, [track(feet)], CTX)]
+    return [
+        (round(seconds_after(e.start), 2), e.details["dwell_s"], e.details["short_exits"])
+        for e in evaluate(config, [track(feet)], CTX)
+    ]
 
 
 @pytest.mark.parametrize(
     "feet, expected",
     [
-        pytest.param(path(walk((150, 400), (150, 200), 2), stay((150, 200), 8), walk((150, 200), (150, 400), 2)),
-                     [(1.14, 9.57, 0)], id="long-stay"),
-        pytest.param(path(walk((150, 400), (150, 200), 2), stay((150, 200), 2), walk((150, 200), (150, 400), 2)),
-                     [], id="short-stay"),
+        pytest.param(
+            path(walk((150, 400), (150, 200), 2), stay((150, 200), 8), walk((150, 200), (150, 400), 2)),
+            [(1.14, 9.57, 0)],
+            id="long-stay",
+        ),
+        pytest.param(
+            path(walk((150, 400), (150, 200), 2), stay((150, 200), 2), walk((150, 200), (150, 400), 2)),
+            [],
+            id="short-stay",
+        ),
         pytest.param(walk((0, 200), (400, 200), 20), [(5.0, 10.0, 0)], id="slow-walk-through"),
         pytest.param(stay((150, 50), 20), [], id="standing-outside"),
-        pytest.param(path(stay((150, 200), 3), stay((150, 400), 1), stay((150, 200), 3)),
-                     [(0.0, 7.0, 1)], id="short-exit-inside-the-grace"),
-        pytest.param(path(stay((150, 200), 3), stay((150, 400), 3), stay((150, 200), 3)),
-                     [], id="long-exit-resets"),
-        pytest.param(path(stay((150, 200), 6), stay((150, 400), 3), stay((150, 200), 6)),
-                     [(0.0, 5.86, 0), (9.0, 5.86, 0)], id="two-stays"),
+        pytest.param(
+            path(stay((150, 200), 3), stay((150, 400), 1), stay((150, 200), 3)),
+            [(0.0, 7.0, 1)],
+            id="short-exit-inside-the-grace",
+        ),
+        pytest.param(path(stay((150, 200), 3), stay((150, 400), 3), stay((150, 200), 3)), [], id="long-exit-resets"),
+        pytest.param(
+            path(stay((150, 200), 6), stay((150, 400), 3), stay((150, 200), 6)),
+            [(0.0, 5.86, 0), (9.0, 5.86, 0)],
+            id="two-stays",
+        ),
         pytest.param(stay((150, 100), 8, jitter=3), [(0.14, 7.71, 27)], id="jitter-on-the-edge"),
     ],
 )
 def test_loitering_table(feet, expected):
-    assert loiter_list(LOITER, feet) == [(pytest.approx(t, abs=0.15), pytest.approx(d, abs=0.2), x) for t, d, x in expected]
+    assert loiter_list(LOITER, feet) == [
+        (pytest.approx(t, abs=0.15), pytest.approx(d, abs=0.2), x) for t, d, x in expected
+    ]
 
 
 def test_loitering_event_fields_and_classes():
@@ -299,7 +339,9 @@ FLOW = CounterFlowConfig(name="one-way", zone=[(0, 100), (600, 100), (600, 300),
         pytest.param(walk((500, 130), (100, 270), 5), [(1.0, 5.0)], id="against-at-an-angle"),
         pytest.param(walk((500, 200), (300, 200), 2.5), [], id="against-too-briefly"),
         pytest.param(walk((500, 400), (100, 400), 5), [], id="against-outside-the-zone"),
-        pytest.param(path(walk((100, 200), (400, 200), 3), walk((400, 200), (100, 200), 4)), [(4.0, 7.0)], id="turning-back"),
+        pytest.param(
+            path(walk((100, 200), (400, 200), 3), walk((400, 200), (100, 200), 4)), [(4.0, 7.0)], id="turning-back"
+        ),
     ],
 )
 def test_counter_flow_table(feet, expected):

@@ -1,12 +1,13 @@
 """Rules from the site file over stored tracks (vigie.rules.runner, `vigie rules check`): events become alerts once."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-
 from conftest import T0, jpeg_bytes, make_summary
+
 from vigie.alerts import store as alerts
 from vigie.cli import EXIT_USAGE, main
 from vigie.config import CameraConfig, SiteConfig
@@ -15,11 +16,19 @@ from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackPoint
 
 LINE = [[100, 0], [100, 400]]  # a vertical line at x = 100 that tracks 1 and 2 cross, one each way
-SITE = SiteConfig(name="t", cameras=[
-    CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3,
-                 rules=[{"type": "line_crossing", "name": "door", "line": LINE, "direction": "both"}]),
-    CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4),
-])
+SITE = SiteConfig(
+    name="t",
+    cameras=[
+        CameraConfig(
+            id="cam-a",
+            name="A",
+            lat=43.8,
+            lon=4.3,
+            rules=[{"type": "line_crossing", "name": "door", "line": LINE, "direction": "both"}],
+        ),
+        CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4),
+    ],
+)
 
 
 def walker(no: int, camera: str = "cam-a", x0: float = 40.0, dx: float = 20.0, start_s: float = 0.0):
@@ -27,8 +36,10 @@ def walker(no: int, camera: str = "cam-a", x0: float = 40.0, dx: float = 20.0, s
     from datetime import timedelta
 
     s = make_summary(camera, no, start_s=start_s, jpeg=jpeg_bytes(), n_points=8)
-    s.points = [TrackPoint(k, T0 + timedelta(seconds=start_s + k / 7), (x0 + k * dx - 10, 150, x0 + k * dx + 10, 200), 0.9)
-                for k in range(8)]
+    s.points = [
+        TrackPoint(k, T0 + timedelta(seconds=start_s + k / 7), (x0 + k * dx - 10, 150, x0 + k * dx + 10, 200), 0.9)
+        for k in range(8)
+    ]
     return s
 
 
@@ -66,7 +77,10 @@ def test_stored_tracks_come_back_with_their_points_in_the_window(store):
 
 def test_the_cameras_rules_fire_and_each_event_is_alerted_once(store):
     events = camera_events(store, SITE, "cam-a")
-    assert [(e.kind, e.track_ids) for e in events] == [("line_crossing", (1,)), ("line_crossing", (2,))]  # track 3 stays right
+    assert [(e.kind, e.track_ids) for e in events] == [
+        ("line_crossing", (1,)),
+        ("line_crossing", (2,)),
+    ]  # track 3 stays right
     assert {e.details["direction"] for e in events} == {"in", "out"}
     blurrer = PaintBlurrer()
     ids = raise_alerts(store, events, blurrer=blurrer)

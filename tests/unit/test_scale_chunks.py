@@ -1,26 +1,39 @@
 """Chunk planning and stitching (vigie.scale.chunks): tables of cases and hand-built tracks."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-
 from conftest import T0
+
+from vigie.errors import VigieError
 from vigie.scale import get_executor
 from vigie.scale.chunks import DUPLICATE_SHARE, Chunk, ChunkResult, box_coverage, plan_chunks, same_object, stitch
 from vigie.types import TrackPoint, TrackSummary
-from vigie.errors import VigieError
 
 FPS = 10.0
 
 
 def track(first: int, last: int, x0: float = 100.0, cls: str = "person", no: int = 1, dx: float = 2.0) -> TrackSummary:
     """A box walking right from frame `first` to `last` (inclusive), x0 at frame `first`."""
-    points = [TrackPoint(seq=s, timestamp=T0 + timedelta(seconds=s / FPS),
-                         xyxy=(x0 + dx * (s - first), 100.0, x0 + dx * (s - first) + 40.0, 200.0), confidence=0.9)
-              for s in range(first, last + 1)]
-    return TrackSummary(camera_id="cam", track_no=no, class_name=cls, first_seen=points[0].timestamp,
-                        last_seen=points[-1].timestamp, points=points)
+    points = [
+        TrackPoint(
+            seq=s,
+            timestamp=T0 + timedelta(seconds=s / FPS),
+            xyxy=(x0 + dx * (s - first), 100.0, x0 + dx * (s - first) + 40.0, 200.0),
+            confidence=0.9,
+        )
+        for s in range(first, last + 1)
+    ]
+    return TrackSummary(
+        camera_id="cam",
+        track_no=no,
+        class_name=cls,
+        first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp,
+        points=points,
+    )
 
 
 def result(chunk: Chunk, *tracks: TrackSummary) -> ChunkResult:
@@ -28,12 +41,46 @@ def result(chunk: Chunk, *tracks: TrackSummary) -> ChunkResult:
     return ChunkResult(chunk, owned, [t for t in tracks if t not in owned])
 
 
-@pytest.mark.parametrize("total, chunk_s, cores", [
-    (1000, 10.0, [(0, 100), (100, 200), (200, 300), (300, 400), (400, 500), (500, 600), (600, 700), (700, 800), (800, 900), (900, 1000)]),
-    (1050, 10.0, [(0, 95), (95, 191), (191, 286), (286, 382), (382, 477), (477, 573), (573, 668), (668, 764), (764, 859), (859, 955), (955, 1050)]),
-    (50, 10.0, [(0, 50)]),  # shorter than a chunk: one chunk, the whole file
-    (1, 10.0, [(0, 1)]),
-])
+@pytest.mark.parametrize(
+    "total, chunk_s, cores",
+    [
+        (
+            1000,
+            10.0,
+            [
+                (0, 100),
+                (100, 200),
+                (200, 300),
+                (300, 400),
+                (400, 500),
+                (500, 600),
+                (600, 700),
+                (700, 800),
+                (800, 900),
+                (900, 1000),
+            ],
+        ),
+        (
+            1050,
+            10.0,
+            [
+                (0, 95),
+                (95, 191),
+                (191, 286),
+                (286, 382),
+                (382, 477),
+                (477, 573),
+                (573, 668),
+                (668, 764),
+                (764, 859),
+                (859, 955),
+                (955, 1050),
+            ],
+        ),
+        (50, 10.0, [(0, 50)]),  # shorter than a chunk: one chunk, the whole file
+        (1, 10.0, [(0, 1)]),
+    ],
+)
 def test_chunk_cores_cover_every_frame_once(total, chunk_s, cores):
     chunks = plan_chunks(total, FPS, chunk_s, warmup_s=2.0, run_on_s=5.0)
     assert [(c.first, c.end) for c in chunks] == cores
@@ -51,13 +98,16 @@ def test_impossible_plans_are_refused_with_the_reason(total, chunk_s, message):
         plan_chunks(total, FPS, chunk_s)
 
 
-@pytest.mark.parametrize("a, b, same", [
-    (track(0, 50), track(20, 50, x0=140.0), True),  # b follows a's boxes over all its frames
-    (track(0, 50), track(0, 50, cls="car"), False),  # another class
-    (track(0, 50), track(0, 50, x0=300.0), False),  # elsewhere in the picture
-    (track(0, 50), track(60, 90), False),  # never at the same time
-    (track(0, 20), track(10, 60), False),  # shares too few of b's frames
-])
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        (track(0, 50), track(20, 50, x0=140.0), True),  # b follows a's boxes over all its frames
+        (track(0, 50), track(0, 50, cls="car"), False),  # another class
+        (track(0, 50), track(0, 50, x0=300.0), False),  # elsewhere in the picture
+        (track(0, 50), track(60, 90), False),  # never at the same time
+        (track(0, 20), track(10, 60), False),  # shares too few of b's frames
+    ],
+)
 def test_same_object_needs_the_same_boxes_over_most_shared_frames(a, b, same):
     assert same_object(a, b) is same
 
@@ -97,7 +147,7 @@ def test_a_later_chunks_track_that_switched_onto_an_object_already_followed_is_k
     # took them over at frame 130: its first 25 boxes are the passer-by's, and only it has them
     passer = track(105, 129, x0=600.0, dx=-4.0)
     switched = track(105, 190)
-    switched.points = passer.points + standing.points[130 - 20:]
+    switched.points = passer.points + standing.points[130 - 20 :]
     switched.last_seen = switched.points[-1].timestamp
     stitched = stitch([result(c0, standing), result(c1, switched)])
     assert stitched.tracks == [standing, switched] and stitched.duplicates_dropped == 0
@@ -107,7 +157,10 @@ def test_a_later_chunks_track_that_switched_onto_an_object_already_followed_is_k
 
 def test_box_coverage_is_the_share_of_boxes_the_other_tracks_have_too():
     whole = [track(0, 39), track(0, 19, x0=400.0)]  # 60 boxes
-    split = [track(0, 29), track(30, 39, x0=100.0 + 2 * 30 + 300.0)]  # the last 10 of the first elsewhere; none of the second
+    split = [
+        track(0, 29),
+        track(30, 39, x0=100.0 + 2 * 30 + 300.0),
+    ]  # the last 10 of the first elsewhere; none of the second
     assert box_coverage(whole, whole) == 1.0
     assert box_coverage(whole, split) == pytest.approx(30 / 60)
     assert box_coverage(split, whole) == pytest.approx(30 / 40)

@@ -1,12 +1,13 @@
 """The search index: filters against a row-by-row reference, ordering, vector search, building and persistence."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from conftest import T0, make_summary
+
 from vigie.config import CameraConfig
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
@@ -41,10 +42,19 @@ def synthetic_index(n: int, dim: int = 16, seed: int = 0, ivf: bool = False, clu
     has = rng.random(n) > 0.1
     vectors[~has] = 0
     cols = {
-        "ids": ids, "t0": t0, "t1": t0 + span, "camera": rng.integers(0, len(CAMERAS), n).astype(np.uint16),
-        "cls": rng.choice([0, 0, 2, 5], n).astype(np.uint8), "direction": direction, "colours": colours,
-        "dwell": (span / US).astype(np.float32), "height": rng.uniform(20, 300, n).astype(np.float32), "speed": speed,
-        "cells": np.zeros(n, np.uint64), "frame": np.zeros((n, 2), np.uint16), "has_vector": has,
+        "ids": ids,
+        "t0": t0,
+        "t1": t0 + span,
+        "camera": rng.integers(0, len(CAMERAS), n).astype(np.uint16),
+        "cls": rng.choice([0, 0, 2, 5], n).astype(np.uint8),
+        "direction": direction,
+        "colours": colours,
+        "dwell": (span / US).astype(np.float32),
+        "height": rng.uniform(20, 300, n).astype(np.float32),
+        "speed": speed,
+        "cells": np.zeros(n, np.uint64),
+        "frame": np.zeros((n, 2), np.uint16),
+        "has_vector": has,
     }
     cols = {k: v[order] for k, v in cols.items()}
     vectors = vectors[order]
@@ -72,7 +82,7 @@ def reference_rows(ix: TrackIndex, q: SearchQuery, with_vectors: bool = False) -
             not with_vectors or ix.has_vector[r],
         ]
         for p, wanted in enumerate((q.upper, q.lower, q.body)):
-            names = {PALETTE[c] for c in ix.colours[r, p * 3:p * 3 + min(q.colour_tolerance, 3)] if c != NONE}
+            names = {PALETTE[c] for c in ix.colours[r, p * 3 : p * 3 + min(q.colour_tolerance, 3)] if c != NONE}
             checks.append(not wanted or bool(names & set(wanted)))
         if all(checks):
             kept.append(r)
@@ -135,20 +145,30 @@ def test_pages_follow_the_full_order_and_tile_it(small, sort):
     q = SearchQuery(upper=["red", "blue", "black"])
     rows = small.select(q)[0].rows()
     scores = small.colour_scores(rows, q)
-    key = {"relevance": -scores, "time": rows, "-time": -rows, "dwell": small.dwell[rows], "-dwell": -small.dwell[rows],
-           "speed": np.nan_to_num(small.speed[rows], nan=np.inf), "-speed": np.nan_to_num(-small.speed[rows], nan=np.inf)}[sort]
+    key = {
+        "relevance": -scores,
+        "time": rows,
+        "-time": -rows,
+        "dwell": small.dwell[rows],
+        "-dwell": -small.dwell[rows],
+        "speed": np.nan_to_num(small.speed[rows], nan=np.inf),
+        "-speed": np.nan_to_num(-small.speed[rows], nan=np.inf),
+    }[sort]
     tie = -rows if sort == "-time" else rows
     full = rows[np.lexsort((tie, key))]
     pages = [rows[small.page(rows, sort, scores, offset, 37)] for offset in range(0, 150, 37)]
-    assert np.concatenate(pages).tolist() == full[:len(np.concatenate(pages))].tolist()
+    assert np.concatenate(pages).tolist() == full[: len(np.concatenate(pages))].tolist()
     assert len(np.concatenate(pages)) == min(len(rows), 5 * 37)
 
 
-@pytest.mark.parametrize("data", [
-    {"classes": ["person"], "groups": ["g0", "g2"], "start": W0},  # a third of the rows: gathered
-    {"start": W0},                                                 # most rows: streamed over the slice
-    {"cameras": ["cam-2"], "upper": ["red"], "colour_tolerance": 3},  # few: positions
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"classes": ["person"], "groups": ["g0", "g2"], "start": W0},  # a third of the rows: gathered
+        {"start": W0},  # most rows: streamed over the slice
+        {"cameras": ["cam-2"], "upper": ["red"], "colour_tolerance": 3},  # few: positions
+    ],
+)
 def test_exact_similarity_equals_brute_force_under_a_filter(small, data):
     q = SearchQuery(**data)
     sel = small.select(q, with_vectors=True)[0]
@@ -195,8 +215,11 @@ def reference_rows_fast(ix: TrackIndex, q: SearchQuery) -> list[int]:
 def test_same_sighting_is_same_camera_overlapping_in_time(small):
     row = 1500
     got = set(small.same_sighting(row).tolist())
-    want = {r for r in range(small.n) if small.camera[r] == small.camera[row]
-            and small.t0[r] <= small.t1[row] and small.t1[r] >= small.t0[row]}
+    want = {
+        r
+        for r in range(small.n)
+        if small.camera[r] == small.camera[row] and small.t0[r] <= small.t1[row] and small.t1[r] >= small.t0[row]
+    }
     assert row in got and got == want
 
 
@@ -204,8 +227,12 @@ def test_same_sighting_is_same_camera_overlapping_in_time(small):
 @pytest.fixture
 def store(tmp_path):
     s = SQLiteStore(tmp_path)
-    s.upsert_cameras([CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3, group="centre", commune="Nîmes"),
-                      CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4, group="gare", commune="Nîmes")])
+    s.upsert_cameras(
+        [
+            CameraConfig(id="cam-a", name="A", lat=43.8, lon=4.3, group="centre", commune="Nîmes"),
+            CameraConfig(id="cam-b", name="B", lat=43.9, lon=4.4, group="gare", commune="Nîmes"),
+        ]
+    )
     yield s
     s.close()
 
@@ -225,13 +252,26 @@ def put_vectors(store: SQLiteStore, vectors: dict[int, np.ndarray], model: str =
 
 
 def test_from_store_reads_visible_tracks_with_their_attributes(store):
-    ids = analyse(store, [
-        make_summary(track_no=1, start_s=30, upper_colours=["red", "blue"], lower_colours=["black"], direction="NE", speed_m_s=1.4),
-        make_summary(track_no=2, start_s=10, class_name="car", body_colours=["white", "grey"], speed_m_s=None),
-    ])
+    ids = analyse(
+        store,
+        [
+            make_summary(
+                track_no=1,
+                start_s=30,
+                upper_colours=["red", "blue"],
+                lower_colours=["black"],
+                direction="NE",
+                speed_m_s=1.4,
+            ),
+            make_summary(track_no=2, start_s=10, class_name="car", body_colours=["white", "grey"], speed_m_s=None),
+        ],
+    )
     analyse(store, [make_summary(track_no=9)], camera="cam-b", fingerprint="e" * 64, status="running")  # invisible
-    store.write(lambda conn: conn.execute("UPDATE tracks SET cells=?, frame_width=768, frame_height=576 WHERE id=?",
-                                          (-(1 << 63) | 1 << 9, ids[0]))).result()
+    store.write(
+        lambda conn: conn.execute(
+            "UPDATE tracks SET cells=?, frame_width=768, frame_height=576 WHERE id=?", (-(1 << 63) | 1 << 9, ids[0])
+        )
+    ).result()
     put_vectors(store, {ids[0]: [0.6, 0.8, 0], ids[1]: [1, 0, 0]})
     ix = TrackIndex.from_store(store)
     assert ix.ids.tolist() == [ids[1], ids[0]]  # time order
@@ -256,8 +296,11 @@ def test_current_model_is_the_active_one_else_the_most_common(store):
     put_vectors(store, {ids[2]: [1, 0]}, "adapted-1")
     with store._read() as conn:
         assert current_model(conn) == "plain"
-    store.write(lambda conn: conn.execute(
-        "INSERT INTO appearance_models (name, base, created_at, tracks, crops, params, active) VALUES ('adapted-1','plain','2026-11-27',3,9,x'00',1)")).result()
+    store.write(
+        lambda conn: conn.execute(
+            "INSERT INTO appearance_models (name, base, created_at, tracks, crops, params, active) VALUES ('adapted-1','plain','2026-11-27',3,9,x'00',1)"
+        )
+    ).result()
     with store._read() as conn:
         assert current_model(conn) == "adapted-1"
     assert TrackIndex.from_store(store).has_vector.sum() == 1
@@ -292,7 +335,9 @@ def test_saved_index_loads_back_identical_and_is_rebuilt_when_the_store_changes(
 
 def test_store_generation_is_cheap_on_a_large_store_shape(store):
     with store._read() as conn:
-        plan = " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN SELECT min(model) FROM track_vectors WHERE model > 'a'"))
+        plan = " ".join(
+            r[-1] for r in conn.execute("EXPLAIN QUERY PLAN SELECT min(model) FROM track_vectors WHERE model > 'a'")
+        )
     assert "track_vectors_by_model" in plan  # an index seek, not a scan of every vector
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from conftest import jpeg_bytes, make_summary
+
 from vigie.config import CameraConfig
 from vigie.store.sqlite import SQLiteStore, _migrations, iso
 
@@ -37,9 +37,30 @@ def test_migrations_create_the_latest_schema_with_the_tables(tmp_path):
     conn = sqlite3.connect(tmp_path / "vigie.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
-    assert {"schema_version", "cameras", "analyses", "tracks", "track_colours", "track_points", "thumbnails",
-            "track_crops", "track_vectors", "appearance_models", "audit_log", "legal_holds", "legal_hold_tracks",
-            "users", "sessions", "unblur_grants", "exports", "settings", "alerts", "stream_gaps", "tubes", "backgrounds"} <= tables
+    assert {
+        "schema_version",
+        "cameras",
+        "analyses",
+        "tracks",
+        "track_colours",
+        "track_points",
+        "thumbnails",
+        "track_crops",
+        "track_vectors",
+        "appearance_models",
+        "audit_log",
+        "legal_holds",
+        "legal_hold_tracks",
+        "users",
+        "sessions",
+        "unblur_grants",
+        "exports",
+        "settings",
+        "alerts",
+        "stream_gaps",
+        "tubes",
+        "backgrounds",
+    } <= tables
 
 
 def test_the_roles_migration_keeps_users_and_their_sessions_and_accepts_the_new_roles(tmp_path):
@@ -49,7 +70,9 @@ def test_the_roles_migration_keeps_users_and_their_sessions_and_accepts_the_new_
     for version, sql in _migrations():
         if version < 10:
             conn.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, 'then');\nCOMMIT;")
-    conn.execute("INSERT INTO users (id, username, role, password_hash, created_at) VALUES (7, 'ops', 'operator', 'h', 't')")
+    conn.execute(
+        "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (7, 'ops', 'operator', 'h', 't')"
+    )
     conn.execute("INSERT INTO sessions VALUES ('abc', 7, 't', 'u', 't')")
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('a', 'analyst', 'h', 't')")
@@ -154,8 +177,14 @@ def test_an_analysis_begun_and_never_finished_stays_invisible_and_keeps_the_earl
 
 # --- round trips --------------------------------------------------------------------------------------
 def test_colours_and_attributes_round_trip(store):
-    person = make_summary(track_no=1, upper_colours=["red", "white"], lower_colours=["blue"],
-                          direction="NE", speed_px_s=12.5, speed_m_s=1.3)
+    person = make_summary(
+        track_no=1,
+        upper_colours=["red", "white"],
+        lower_colours=["blue"],
+        direction="NE",
+        speed_px_s=12.5,
+        speed_m_s=1.3,
+    )
     car = make_summary(track_no=2, class_name="car", body_colours=["grey"], start_s=1.0)
     analyse(store, [person, car])
     rows = {r["track_no"]: r for r in store.list_tracks()}

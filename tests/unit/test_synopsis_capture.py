@@ -1,4 +1,5 @@
 """What the analysis keeps for video synopsis: tubes and period backgrounds."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -26,7 +27,7 @@ def scene(k: int, x: int | None = None) -> np.ndarray:
     """A grey gradient background with a red 'person' 20x60 at x (none if x is None)."""
     img = np.tile(np.linspace(60, 180, 320, dtype=np.uint8)[None, :, None], (240, 1, 3))
     if x is not None:
-        img[100:160, x:x + 20] = (0, 0, 220)
+        img[100:160, x : x + 20] = (0, 0, 220)
     return img
 
 
@@ -36,8 +37,12 @@ def frame(k: int, x: int | None, fps: float = 5.0) -> Frame:
 
 def dets(boxes, ids) -> Detections:
     boxes = np.array(boxes, dtype=np.float32).reshape(-1, 4)
-    return Detections(xyxy=boxes, confidence=np.full(len(boxes), 0.9, np.float32),
-                      class_id=np.zeros(len(boxes), np.int16), track_id=np.array(ids, np.int64))
+    return Detections(
+        xyxy=boxes,
+        confidence=np.full(len(boxes), 0.9, np.float32),
+        class_id=np.zeros(len(boxes), np.int16),
+        track_id=np.array(ids, np.int64),
+    )
 
 
 def test_crop_rect_adds_a_margin_inside_the_frame():
@@ -52,12 +57,12 @@ def test_foreground_follows_the_small_mask_smoothly_and_stays_in_the_box():
     rect = crop_rect(box, 320, 240)
     fg = foreground_in(small, 0.25, rect, box)
     assert fg.shape == (rect[3] - rect[1], rect[2] - rect[0])
-    inside = fg[100 - rect[1]:160 - rect[1], 100 - rect[0]:120 - rect[0]]
+    inside = fg[100 - rect[1] : 160 - rect[1], 100 - rect[0] : 120 - rect[0]]
     assert (inside == 255).mean() > 0.8
     outside = fg.copy()
-    outside[100 - rect[1]:160 - rect[1], 100 - rect[0]:120 - rect[0]] = 0
+    outside[100 - rect[1] : 160 - rect[1], 100 - rect[0] : 120 - rect[0]] = 0
     assert not outside.any()  # never beyond the box
-    assert foreground_in(None, 1.0, rect, box)[100 - rect[1]:160 - rect[1], 100 - rect[0]:120 - rect[0]].all()
+    assert foreground_in(None, 1.0, rect, box)[100 - rect[1] : 160 - rect[1], 100 - rect[0] : 120 - rect[0]].all()
 
 
 def test_tube_recorder_round_trip():
@@ -66,7 +71,7 @@ def test_tube_recorder_round_trip():
     for k in range(5):
         x = 50 + 10 * k
         small[:] = 0
-        small[25:40, x // 4:(x + 20) // 4] = 255
+        small[25:40, x // 4 : (x + 20) // 4] = 255
         rec.observe(frame(k, x), dets([[x, 100, x + 20, 160]], [7]), small, 0.25)
     assert rec.finish(8) is None
     tube = decode_tube(rec.finish(7))
@@ -88,6 +93,7 @@ def test_tube_blob_refuses_another_format():
     assert decode_tube(blob).jpegs == [b"x"]
     with pytest.raises(ValueError, match="tube format"):
         import io
+
         with np.load(io.BytesIO(blob)) as z:
             arrays = dict(z)
         arrays["format"] = np.array([99])
@@ -101,7 +107,7 @@ def test_masked_median_leaves_out_the_objects():
     free = []
     for k in range(9):
         m = np.ones((240, 320), bool)
-        m[90:170, 30 + 12 * k:70 + 12 * k] = False
+        m[90:170, 30 + 12 * k : 70 + 12 * k] = False
         free.append(m)
     bg = masked_median(frames, free, rows_per_chunk=50)
     assert np.abs(bg.astype(int) - scene(0).astype(int)).max() <= 1
@@ -122,7 +128,9 @@ def test_background_sampler_one_per_period_without_the_walker():
             done.append(got)
     last = sampler.finish()
     assert [d.start for d in done] == [T0, T0 + timedelta(minutes=1)]
-    assert last.start == T0 + timedelta(minutes=2) and last.end == T0 + timedelta(seconds=(5 * 150 - 1) / 5, microseconds=1)
+    assert last.start == T0 + timedelta(minutes=2) and last.end == T0 + timedelta(
+        seconds=(5 * 150 - 1) / 5, microseconds=1
+    )
     assert done[0].end == T0 + timedelta(minutes=1) and 20 <= done[0].samples <= 31
     for bg in (*done, last):
         image = cv2.imdecode(np.frombuffer(bg.jpeg, np.uint8), cv2.IMREAD_COLOR)

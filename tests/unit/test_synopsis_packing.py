@@ -1,6 +1,7 @@
 """Packing tubes into a video synopsis (vigie.synopsis.packing) on hand-built
 tubes: packing tables whose answers are worked out by hand, the exact
 measures on hand-computed cases, the length search, and the input errors."""
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,9 @@ def walkers(count: int, seed: int, size=(768, 576), span=6000, speed=3.0) -> lis
         h = 2.5 * w
         heading = rng.uniform(0, 2 * np.pi)
         p = np.array([rng.uniform(0, width - w), rng.uniform(0, height - h)])
-        p = np.clip(p + np.arange(n)[:, None] * speed * np.array([np.cos(heading), np.sin(heading)]), 0, [width - w, height - h])
+        p = np.clip(
+            p + np.arange(n)[:, None] * speed * np.array([np.cos(heading), np.sin(heading)]), 0, [width - w, height - h]
+        )
         tubes.append(Tube(key, int(rng.integers(0, span - n)), np.hstack([p, p + [w, h]])))
     return tubes
 
@@ -167,12 +170,20 @@ OTHER = [100, 60, 140, 100]
         ([still(1, 0, 10, SPOT), still(2, 100, 10, SPOT), still(3, 200, 10, OTHER)], 20, {1: 0, 2: 10, 3: 10}, 0),
         # 1 holds SPOT throughout; 2 then 3 take turns on OTHER; 4 collides
         # with 1 wherever it goes (5 frames): among equal costs, at 3's start
-        ([still(1, 0, 20, SPOT), still(2, 50, 10, OTHER), still(3, 60, 10, OTHER), still(4, 70, 5, SPOT)], 20,
-         {1: 0, 2: 0, 3: 10, 4: 10}, 0),
+        (
+            [still(1, 0, 20, SPOT), still(2, 50, 10, OTHER), still(3, 60, 10, OTHER), still(4, 70, 5, SPOT)],
+            20,
+            {1: 0, 2: 0, 3: 10, 4: 10},
+            0,
+        ),
         # 2 (over OTHER and SPOT) waits for 1 (OTHER) until 10; 3 (SPOT) is
         # free only before 2: as late as it can, just before 2
-        ([still(1, 0, 10, OTHER), still(2, 10, 10, [0, 0, 140, 100]), still(3, 20, 3, SPOT)], 20,
-         {1: 0, 2: 10, 3: 7}, 1),
+        (
+            [still(1, 0, 10, OTHER), still(2, 10, 10, [0, 0, 140, 100]), still(3, 20, 3, SPOT)],
+            20,
+            {1: 0, 2: 10, 3: 7},
+            1,
+        ),
     ],
 )
 def test_ties_keep_the_order_even_when_it_has_no_cost(tubes, length, starts, inversions_expected, alpha):
@@ -267,7 +278,11 @@ def test_at_the_span_the_source_timing_is_a_candidate():
     # only the greedy's placement is left. (The other spots are far apart:
     # no co-occurrence pulls B or C back to their source timing.)
     x, w, v, u = [0, 0, 40, 40], [600, 0, 640, 40], [300, 400, 340, 440], [300, 0, 340, 40]
-    tubes = [Tube(1, 0, path((w, 5), (x, 3))), Tube(2, 2, path((v, 8), (x, 2))), Tube(3, 3, path((u, 5), (x, 2), (u, 3)))]
+    tubes = [
+        Tube(1, 0, path((w, 5), (x, 3))),
+        Tube(2, 2, path((v, 8), (x, 2))),
+        Tube(3, 3, path((u, 5), (x, 2), (u, 3))),
+    ]
     source = {1: 0, 2: 2, 3: 3}
     p = pack(tubes, (640, 480), length=13)
     assert (p.starts, p.collision_fraction, p.inversions, p.energy) == (source, 0.0, 0, 0.0)
@@ -413,8 +428,10 @@ def test_three_hundred_walkers_into_1500_frames():
     t0 = time.perf_counter()
     p = pack(tubes, (768, 576), length=1500)
     elapsed = time.perf_counter() - t0
-    print(f"\n300 tubes into 1500 frames: {elapsed:.2f} s, collision {p.collision_fraction:.3f}, "
-          f"{p.inversions} inversions")
+    print(
+        f"\n300 tubes into 1500 frames: {elapsed:.2f} s, collision {p.collision_fraction:.3f}, "
+        f"{p.inversions} inversions"
+    )
     assert p.length == 1500
     assert len(p.starts) == 300 and placed_within(tubes, p)
     assert 0.0 <= p.collision_fraction < 0.5
@@ -427,7 +444,9 @@ def test_a_tube_on_the_grid_holds_its_last_frame_across_a_gap_and_keeps_the_peri
 
     times = np.array([10.0, 10.2, 10.4, 11.0, 11.2, 12.0])  # lost between 10.4 and 11.0
     n = len(times)
-    tube = StoredTube(np.arange(n), times, np.zeros((n, 4), np.int32), np.zeros((n, 4), np.float32), [b""] * n, [b""] * n, (640, 480))
+    tube = StoredTube(
+        np.arange(n), times, np.zeros((n, 4), np.int32), np.zeros((n, 4), np.float32), [b""] * n, [b""] * n, (640, 480)
+    )
     placed = _on_grid(7, "person", tube, first=10.0, fps=5.0, t0=10.2, t1=11.5)
     assert placed.original_start == 1  # grid frame of t = 10.2
     # grid frames 1..6 (t = 10.2 .. 11.2): tube frames 1, 2, then 2 held over 10.6 and 10.8, then 3, 4

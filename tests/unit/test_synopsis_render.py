@@ -1,4 +1,5 @@
 """Pieces of the synopsis renderer that need no video: blurring and masks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,15 @@ class _NoDetector:
 
 
 def _person(rect=(10, 10, 50, 130), box=(14, 20, 46, 120)) -> Placed:
-    tube = StoredTube(np.array([0]), np.array([0.0]), np.array([rect], np.int32), np.array([box], np.float32), [b""], [b""], (640, 480))
+    tube = StoredTube(
+        np.array([0]),
+        np.array([0.0]),
+        np.array([rect], np.int32),
+        np.array([box], np.float32),
+        [b""],
+        [b""],
+        (640, 480),
+    )
     return Placed(1, "person", tube, np.array([0]), 0)
 
 
@@ -28,7 +37,7 @@ def test_a_persons_head_band_is_blurred_and_nothing_else():
     stats = RenderStats()
     out = _Blur(_NoDetector(), every=3).apply(obj, 0, crop, stats)
     # box in the crop: x 4-36, y 10-110; head band: y 10 to 10 + 20 % of 100
-    head = out[10:10 + int(100 * HEAD_SHARE), 4:36].astype(int)
+    head = out[10 : 10 + int(100 * HEAD_SHARE), 4:36].astype(int)
     assert np.abs(np.diff(head, axis=1)).mean() < 40  # the checkerboard's 255 steps are gone
     assert (out[40:, :] == crop[40:, :]).all() and (out[:10] == crop[:10]).all()  # the body and above it untouched
     assert stats.blur_regions == 1

@@ -9,6 +9,7 @@ StridedSlice masks of CenterNet's box gather...) plus the neighbours a
 translation typically gets wrong (EXPLICIT, dilation, NCHW, ties in TopK,
 negative operands of FloorDiv/FloorMod).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,12 @@ from vigie.errors import ModelError  # noqa: E402
 NPM_MODELS = Path(__file__).resolve().parents[2] / "node_modules" / "@vladmandic" / "human-models" / "models"
 RNG = np.random.default_rng(7)
 
-_DT = {np.dtype(np.float32): "DT_FLOAT", np.dtype(np.int32): "DT_INT32", np.dtype(np.int64): "DT_INT64",
-       np.dtype(np.bool_): "DT_BOOL"}
+_DT = {
+    np.dtype(np.float32): "DT_FLOAT",
+    np.dtype(np.int32): "DT_INT32",
+    np.dtype(np.int64): "DT_INT64",
+    np.dtype(np.bool_): "DT_BOOL",
+}
 
 
 # --- builders: TF.js JSON as the converter writes it ---------------------------------
@@ -66,12 +71,14 @@ def a_type(dtype):
 @dataclass
 class Ph:
     """A graph input, fed at run time."""
+
     value: np.ndarray
 
 
 @dataclass
 class C:
     """A Const node, stored in the weight shard."""
+
     value: np.ndarray
     float16: bool = False
 
@@ -83,8 +90,16 @@ def write_model(folder: Path, nodes: list[dict], tensors: dict[str, Ph | C], nam
     for tname, t in tensors.items():
         arr = np.asarray(t.value)
         if isinstance(t, Ph):
-            topo.append({"name": tname, "op": "Placeholder", "attr": {
-                "dtype": a_type(arr.dtype), "shape": {"shape": {"dim": [{"size": str(d)} for d in arr.shape]}}}})
+            topo.append(
+                {
+                    "name": tname,
+                    "op": "Placeholder",
+                    "attr": {
+                        "dtype": a_type(arr.dtype),
+                        "shape": {"shape": {"dim": [{"size": str(d)} for d in arr.shape]}},
+                    },
+                }
+            )
             continue
         topo.append({"name": tname, "op": "Const", "attr": {"dtype": a_type(arr.dtype), "value": {"tensor": {}}}})
         entry = {"name": tname, "shape": list(arr.shape)}
@@ -102,8 +117,11 @@ def write_model(folder: Path, nodes: list[dict], tensors: dict[str, Ph | C], nam
             entry["dtype"] = "int32"
             blob += arr.astype(np.int32).tobytes()
         weights.append(entry)
-    model = {"format": "graph-model", "modelTopology": {"node": topo + nodes},
-             "weightsManifest": [{"paths": [f"{name}.bin"], "weights": weights}]}
+    model = {
+        "format": "graph-model",
+        "modelTopology": {"node": topo + nodes},
+        "weightsManifest": [{"paths": [f"{name}.bin"], "weights": weights}],
+    }
     (folder / f"{name}.bin").write_bytes(bytes(blob))
     path = folder / f"{name}.json"
     path.write_text(json.dumps(model))
@@ -165,8 +183,14 @@ CONV_CASES = [
 
 def _conv_attrs(fmt, stride, padding, dilation, explicit):
     hw = lambda v: [1, v, v, 1] if fmt == "NHWC" else [1, 1, v, v]  # noqa: E731
-    attrs = {"T": a_type(np.float32), "data_format": a_s(fmt), "strides": a_ints(hw(stride)),
-             "dilations": a_ints(hw(dilation)), "padding": a_s(padding), "explicit_paddings": a_ints(explicit or [])}
+    attrs = {
+        "T": a_type(np.float32),
+        "data_format": a_s(fmt),
+        "strides": a_ints(hw(stride)),
+        "dilations": a_ints(hw(dilation)),
+        "padding": a_s(padding),
+        "explicit_paddings": a_ints(explicit or []),
+    }
     return attrs
 
 
@@ -183,7 +207,11 @@ def test_conv2d(tmp_path, case, fmt):
     check(tmp_path, [node("y", "Conv2D", ["x", "w"], **_conv_attrs(fmt, stride, padding, dil, explicit))], tensors)
 
 
-DW_CASES = [c for c in CONV_CASES if c[0] in ("same-s1-odd", "same-s2-even", "same-s2-odd", "same-s2-k5-even", "valid-s2-odd", "same-dilation2")]
+DW_CASES = [
+    c
+    for c in CONV_CASES
+    if c[0] in ("same-s1-odd", "same-s2-even", "same-s2-odd", "same-s2-k5-even", "valid-s2-odd", "same-dilation2")
+]
 
 
 @pytest.mark.parametrize("multiplier", [1, 2])
@@ -191,7 +219,11 @@ DW_CASES = [c for c in CONV_CASES if c[0] in ("same-s1-odd", "same-s2-even", "sa
 def test_depthwise_conv2d(tmp_path, case, multiplier):
     _, shape, k, _, stride, padding, dil, explicit = case
     tensors = {"x": Ph(f32(*shape)), "w": C(f32(k, k, shape[3], multiplier))}
-    check(tmp_path, [node("y", "DepthwiseConv2dNative", ["x", "w"], **_conv_attrs("NHWC", stride, padding, dil, explicit))], tensors)
+    check(
+        tmp_path,
+        [node("y", "DepthwiseConv2dNative", ["x", "w"], **_conv_attrs("NHWC", stride, padding, dil, explicit))],
+        tensors,
+    )
 
 
 FUSED_CASES = [
@@ -218,10 +250,16 @@ def test_fused_conv(tmp_path, case, depthwise):
         tensors["b"] = C(f32(cout))
         args = ["b"]
     else:
-        tensors |= {"scale": C(f32(cout, lo=0.5, hi=2)), "offset": C(f32(cout)), "mean": C(f32(cout)),
-                    "var": C(f32(cout, lo=0.1, hi=2))}
+        tensors |= {
+            "scale": C(f32(cout, lo=0.5, hi=2)),
+            "offset": C(f32(cout)),
+            "mean": C(f32(cout)),
+            "var": C(f32(cout, lo=0.1, hi=2)),
+        }
         args = ["scale", "offset", "mean", "var"]
-    attrs = _conv_attrs("NHWC", stride, "SAME", 1, None) | {"fused_ops": a_strs(ops), "num_args": a_i(len(args))} | extra
+    attrs = (
+        _conv_attrs("NHWC", stride, "SAME", 1, None) | {"fused_ops": a_strs(ops), "num_args": a_i(len(args))} | extra
+    )
     op = "FusedDepthwiseConv2dNative" if depthwise else "_FusedConv2D"
     check(tmp_path, [node("y", op, ["x", "w", *args], **attrs)], tensors, atol=2e-5)
 
@@ -244,8 +282,14 @@ def test_max_pool(tmp_path, case, fmt):
     if fmt == "NCHW":
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     hw = (lambda v: [1, v, v, 1]) if fmt == "NHWC" else (lambda v: [1, 1, v, v])
-    attrs = {"T": a_type(np.float32), "data_format": a_s(fmt), "ksize": a_ints(hw(k)), "strides": a_ints(hw(s)),
-             "padding": a_s(padding), "explicit_paddings": a_ints([])}
+    attrs = {
+        "T": a_type(np.float32),
+        "data_format": a_s(fmt),
+        "ksize": a_ints(hw(k)),
+        "strides": a_ints(hw(s)),
+        "padding": a_s(padding),
+        "explicit_paddings": a_ints([]),
+    }
     check(tmp_path, [node("y", "MaxPool", ["x"], **attrs)], {"x": Ph(x)})
 
 
@@ -272,7 +316,11 @@ def test_resize_bilinear(tmp_path, case):
 
 def test_resize_bilinear_refuses_both_modes(tmp_path):
     tensors = {"x": Ph(f32(1, 4, 4, 1)), "size": C(i32(8, 8))}
-    path = write_model(tmp_path, [node("y", "ResizeBilinear", ["x", "size"], align_corners=a_b(True), half_pixel_centers=a_b(True))], tensors)
+    path = write_model(
+        tmp_path,
+        [node("y", "ResizeBilinear", ["x", "size"], align_corners=a_b(True), half_pixel_centers=a_b(True))],
+        tensors,
+    )
     with pytest.raises(ModelError, match="align_corners and half_pixel_centers"):
         convert(path)
 
@@ -280,16 +328,29 @@ def test_resize_bilinear_refuses_both_modes(tmp_path):
 # --- everything else: (id, nodes, tensors) --------------------------------------------
 T = {"T": a_type(np.float32)}
 TI = {"T": a_type(np.int32)}
-SS = {"Index": a_type(np.int32), "T": a_type(np.float32), "ellipsis_mask": a_i(0), "new_axis_mask": a_i(0), "shrink_axis_mask": a_i(0)}
+SS = {
+    "Index": a_type(np.int32),
+    "T": a_type(np.float32),
+    "ellipsis_mask": a_i(0),
+    "new_axis_mask": a_i(0),
+    "shrink_axis_mask": a_i(0),
+}
 TIES = np.array([[0.5, 0.0, 0.9, 0.0, 0.5, 0.9, 0.0, 0.1]], np.float32)
 
 GENERIC_CASES = [
     ("Add-broadcast", [node("y", "Add", ["a", "b"], **T)], {"a": Ph(f32(1, 4, 5, 3)), "b": C(f32(3))}),
     ("Add-int32", [node("y", "Add", ["a", "b"], **TI)], {"a": Ph(i32(1, -5, 7)), "b": C(i32(3))}),
-    ("AddV2-int64", [node("y", "AddV2", ["a", "b"], T=a_type(np.int64))],
-     {"a": C(np.array([1, 80, -1], np.int64)), "b": Ph(np.array([0, 0, 0], np.int64))}),
+    (
+        "AddV2-int64",
+        [node("y", "AddV2", ["a", "b"], T=a_type(np.int64))],
+        {"a": C(np.array([1, 80, -1], np.int64)), "b": Ph(np.array([0, 0, 0], np.int64))},
+    ),
     ("Sub", [node("y", "Sub", ["a", "b"], **T)], {"a": Ph(f32(2, 3)), "b": Ph(f32(2, 3))}),
-    ("Mul-scalar", [node("y", "Mul", ["k", "a"], **T)], {"a": Ph(f32(1, 4, 4, 2)), "k": C(np.float32(0.1666259765625))}),
+    (
+        "Mul-scalar",
+        [node("y", "Mul", ["k", "a"], **T)],
+        {"a": Ph(f32(1, 4, 4, 2)), "k": C(np.float32(0.1666259765625))},
+    ),
     ("Mul-int32", [node("y", "Mul", ["a", "b"], **TI)], {"a": Ph(i32(3, -4, 100)), "b": C(i32(128))}),
     ("Relu", [node("y", "Relu", ["x"], **T)], {"x": Ph(f32(3, 7))}),
     ("Relu6", [node("y", "Relu6", ["x"], **T)], {"x": Ph(f32(3, 7, lo=-9, hi=9))}),
@@ -297,54 +358,191 @@ GENERIC_CASES = [
     ("Sigmoid", [node("y", "Sigmoid", ["x"], **T)], {"x": Ph(f32(3, 7, lo=-20, hi=20))}),
     ("Identity", [node("y", "Identity", ["x"], **T)], {"x": Ph(f32(2, 2))}),
     ("Transpose", [node("y", "Transpose", ["x", "p"], **T)], {"x": Ph(f32(1, 3, 4, 5)), "p": C(i32(0, 2, 3, 1))}),
-    ("Pad", [node("y", "Pad", ["x", "p"], **T)], {"x": Ph(f32(1, 2, 3, 3)), "p": C(np.array([[0, 0], [0, 0], [1, 1], [2, 0]], np.int32))}),
-    ("PadV2-neg-inf", [node("y", "PadV2", ["x", "p", "v"], **T)],
-     {"x": Ph(f32(1, 2, 3, 3)), "p": C(np.array([[0, 0], [0, 0], [1, 1], [1, 1]], np.int32)), "v": C(np.float32(-np.inf))}),
-    ("ConcatV2-last", [node("y", "ConcatV2", ["a", "b", "ax"], N=a_i(2), **T)], {"a": Ph(f32(1, 4, 4, 2)), "b": Ph(f32(1, 4, 4, 3)), "ax": C(i32(3))}),
-    ("ConcatV2-neg-6", [node("y", "ConcatV2", [*"abcdef", "ax"], N=a_i(6), **T)],
-     {**{k: Ph(f32(1, 10, 1)) for k in "abcdef"}, "ax": C(np.int32(-1))}),
-    ("SplitV", [node("s", "SplitV", ["x", "sz", "ax"], num_split=a_i(2), **T), node("y0", "Identity", ["s"], **T), node("y1", "Identity", ["s:1"], **T)],
-     {"x": Ph(f32(1, 12, 3, 3)), "sz": C(i32(8, 4)), "ax": C(np.int32(1))}),
-    ("SplitV-infer", [node("s", "SplitV", ["x", "sz", "ax"], num_split=a_i(3), **T),
-                      *(node(f"y{k}", "Identity", [f"s:{k}"], **T) for k in range(3))],
-     {"x": Ph(f32(2, 10)), "sz": C(i32(3, -1, 2)), "ax": C(np.int32(-1))}),
+    (
+        "Pad",
+        [node("y", "Pad", ["x", "p"], **T)],
+        {"x": Ph(f32(1, 2, 3, 3)), "p": C(np.array([[0, 0], [0, 0], [1, 1], [2, 0]], np.int32))},
+    ),
+    (
+        "PadV2-neg-inf",
+        [node("y", "PadV2", ["x", "p", "v"], **T)],
+        {
+            "x": Ph(f32(1, 2, 3, 3)),
+            "p": C(np.array([[0, 0], [0, 0], [1, 1], [1, 1]], np.int32)),
+            "v": C(np.float32(-np.inf)),
+        },
+    ),
+    (
+        "ConcatV2-last",
+        [node("y", "ConcatV2", ["a", "b", "ax"], N=a_i(2), **T)],
+        {"a": Ph(f32(1, 4, 4, 2)), "b": Ph(f32(1, 4, 4, 3)), "ax": C(i32(3))},
+    ),
+    (
+        "ConcatV2-neg-6",
+        [node("y", "ConcatV2", [*"abcdef", "ax"], N=a_i(6), **T)],
+        {**{k: Ph(f32(1, 10, 1)) for k in "abcdef"}, "ax": C(np.int32(-1))},
+    ),
+    (
+        "SplitV",
+        [
+            node("s", "SplitV", ["x", "sz", "ax"], num_split=a_i(2), **T),
+            node("y0", "Identity", ["s"], **T),
+            node("y1", "Identity", ["s:1"], **T),
+        ],
+        {"x": Ph(f32(1, 12, 3, 3)), "sz": C(i32(8, 4)), "ax": C(np.int32(1))},
+    ),
+    (
+        "SplitV-infer",
+        [
+            node("s", "SplitV", ["x", "sz", "ax"], num_split=a_i(3), **T),
+            *(node(f"y{k}", "Identity", [f"s:{k}"], **T) for k in range(3)),
+        ],
+        {"x": Ph(f32(2, 10)), "sz": C(i32(3, -1, 2)), "ax": C(np.int32(-1))},
+    ),
     ("Reshape-const", [node("y", "Reshape", ["x", "s"], **T)], {"x": Ph(f32(1, 4, 6)), "s": C(i32(1, -1))}),
-    ("Reshape-dynamic-int64", [node("sh", "AddV2", ["base", "zero"], T=a_type(np.int64)), node("y", "Reshape", ["x", "sh"], **T)],
-     {"x": Ph(f32(1, 80, 4, 4)), "base": C(np.array([1, 80, -1], np.int64)), "zero": C(np.zeros(3, np.int64))}),
-    ("Mean-keepdims", [node("y", "Mean", ["x", "ax"], keep_dims=a_b(True), **T)], {"x": Ph(f32(1, 5, 6, 3)), "ax": C(i32(1, 2))}),
-    ("Mean-drop", [node("y", "Mean", ["x", "ax"], keep_dims=a_b(False), **T)], {"x": Ph(f32(2, 5, 6, 3)), "ax": C(i32(2))}),
-    ("Cast-bool-float", [node("e", "Equal", ["a", "b"], **T), node("y", "Cast", ["e"], SrcT=a_type(np.bool_), DstT=a_type(np.float32))],
-     {"a": Ph(np.array([1, 2, 3, 4], np.float32)), "b": Ph(np.array([1, 0, 3, 0], np.float32))}),
-    ("Cast-int-float", [node("y", "Cast", ["x"], SrcT=a_type(np.int32), DstT=a_type(np.float32))], {"x": Ph(i32(-3, 0, 127))}),
-    ("Cast-float-int-truncates", [node("y", "Cast", ["x"], SrcT=a_type(np.float32), DstT=a_type(np.int32))],
-     {"x": Ph(np.array([-2.7, -0.5, 0.5, 2.7], np.float32))}),
-    ("ExpandDims-last", [node("y", "ExpandDims", ["x", "d"], **TI)], {"x": Ph(i32(1, 2, 3).reshape(1, 3)), "d": C(np.int32(-1))}),
+    (
+        "Reshape-dynamic-int64",
+        [node("sh", "AddV2", ["base", "zero"], T=a_type(np.int64)), node("y", "Reshape", ["x", "sh"], **T)],
+        {"x": Ph(f32(1, 80, 4, 4)), "base": C(np.array([1, 80, -1], np.int64)), "zero": C(np.zeros(3, np.int64))},
+    ),
+    (
+        "Mean-keepdims",
+        [node("y", "Mean", ["x", "ax"], keep_dims=a_b(True), **T)],
+        {"x": Ph(f32(1, 5, 6, 3)), "ax": C(i32(1, 2))},
+    ),
+    (
+        "Mean-drop",
+        [node("y", "Mean", ["x", "ax"], keep_dims=a_b(False), **T)],
+        {"x": Ph(f32(2, 5, 6, 3)), "ax": C(i32(2))},
+    ),
+    (
+        "Cast-bool-float",
+        [node("e", "Equal", ["a", "b"], **T), node("y", "Cast", ["e"], SrcT=a_type(np.bool_), DstT=a_type(np.float32))],
+        {"a": Ph(np.array([1, 2, 3, 4], np.float32)), "b": Ph(np.array([1, 0, 3, 0], np.float32))},
+    ),
+    (
+        "Cast-int-float",
+        [node("y", "Cast", ["x"], SrcT=a_type(np.int32), DstT=a_type(np.float32))],
+        {"x": Ph(i32(-3, 0, 127))},
+    ),
+    (
+        "Cast-float-int-truncates",
+        [node("y", "Cast", ["x"], SrcT=a_type(np.float32), DstT=a_type(np.int32))],
+        {"x": Ph(np.array([-2.7, -0.5, 0.5, 2.7], np.float32))},
+    ),
+    (
+        "ExpandDims-last",
+        [node("y", "ExpandDims", ["x", "d"], **TI)],
+        {"x": Ph(i32(1, 2, 3).reshape(1, 3)), "d": C(np.int32(-1))},
+    ),
     ("ExpandDims-first", [node("y", "ExpandDims", ["x", "d"], **T)], {"x": Ph(f32(3, 2)), "d": C(np.int32(0))}),
-    ("StridedSlice-centernet", [node("y", "StridedSlice", ["x", "b", "e", "s"], begin_mask=a_i(3), end_mask=a_i(3), **SS)],
-     {"x": Ph(f32(1, 100, 4)), "b": C(i32(0, 0, 2)), "e": C(i32(0, 0, 3)), "s": C(i32(1, 1, 1))}),
-    ("StridedSlice-shrink", [node("y", "StridedSlice", ["x", "b", "e", "s"], **(SS | {"begin_mask": a_i(0), "end_mask": a_i(0), "shrink_axis_mask": a_i(2)}))],
-     {"x": Ph(f32(2, 5, 3)), "b": C(i32(0, -1, 0)), "e": C(i32(2, 0, 3)), "s": C(i32(1, 1, 1))}),
-    ("StridedSlice-newaxis-step", [node("y", "StridedSlice", ["x", "b", "e", "s"], **(SS | {"begin_mask": a_i(0), "end_mask": a_i(4), "new_axis_mask": a_i(2)}))],
-     {"x": Ph(f32(6, 7)), "b": C(i32(1, 0, 5)), "e": C(i32(6, 0, 0)), "s": C(i32(2, 1, -2))}),
+    (
+        "StridedSlice-centernet",
+        [node("y", "StridedSlice", ["x", "b", "e", "s"], begin_mask=a_i(3), end_mask=a_i(3), **SS)],
+        {"x": Ph(f32(1, 100, 4)), "b": C(i32(0, 0, 2)), "e": C(i32(0, 0, 3)), "s": C(i32(1, 1, 1))},
+    ),
+    (
+        "StridedSlice-shrink",
+        [
+            node(
+                "y",
+                "StridedSlice",
+                ["x", "b", "e", "s"],
+                **(SS | {"begin_mask": a_i(0), "end_mask": a_i(0), "shrink_axis_mask": a_i(2)}),
+            )
+        ],
+        {"x": Ph(f32(2, 5, 3)), "b": C(i32(0, -1, 0)), "e": C(i32(2, 0, 3)), "s": C(i32(1, 1, 1))},
+    ),
+    (
+        "StridedSlice-newaxis-step",
+        [
+            node(
+                "y",
+                "StridedSlice",
+                ["x", "b", "e", "s"],
+                **(SS | {"begin_mask": a_i(0), "end_mask": a_i(4), "new_axis_mask": a_i(2)}),
+            )
+        ],
+        {"x": Ph(f32(6, 7)), "b": C(i32(1, 0, 5)), "e": C(i32(6, 0, 0)), "s": C(i32(2, 1, -2))},
+    ),
     ("Equal", [node("y", "Equal", ["a", "b"], **T)], {"a": Ph(TIES), "b": Ph(np.roll(TIES, 1))}),
-    ("TopKV2-ties", [node("t", "TopKV2", ["x", "k"], sorted=a_b(True), **T), node("v", "Identity", ["t"], **T), node("i", "Identity", ["t:1"], **TI)],
-     {"x": Ph(TIES), "k": C(np.int32(6))}),
-    ("TopKV2-wide", [node("t", "TopKV2", ["x", "k"], sorted=a_b(True), **T), node("v", "Identity", ["t"], **T), node("i", "Identity", ["t:1"], **TI)],
-     {"x": Ph(np.round(f32(1, 4000), 2)), "k": C(np.int32(100))}),
-    ("GatherV2-axis0", [node("y", "GatherV2", ["p", "i", "ax"], batch_dims=a_i(0), Tparams=a_type(np.float32))],
-     {"p": Ph(f32(50, 4)), "i": Ph(i32(0, 49, 7, 7)), "ax": C(np.int32(0))}),
-    ("GatherV2-axis1", [node("y", "GatherV2", ["p", "i", "ax"], batch_dims=a_i(0), Tparams=a_type(np.float32))],
-     {"p": Ph(f32(3, 9, 2)), "i": Ph(i32(8, 0).reshape(2, 1)), "ax": C(np.int32(1))}),
-    ("FloorDiv-int", [node("y", "FloorDiv", ["a", "b"], **TI)], {"a": Ph(i32(7, -7, 0, 16383, -1, 5)), "b": Ph(i32(80, 80, 3, 80, 3, -2))}),
-    ("FloorMod-int", [node("y", "FloorMod", ["a", "b"], **TI)], {"a": Ph(i32(7, -7, 0, 16383, -1, 5)), "b": Ph(i32(80, 80, 3, 80, 3, -2))}),
-    ("FloorDiv-float", [node("y", "FloorDiv", ["a", "b"], **T)], {"a": Ph(np.array([7.5, -7.5, 1.0, -0.1], np.float32)), "b": Ph(np.array([2, 2, -3, 4], np.float32))}),
-    ("FloorMod-float", [node("y", "FloorMod", ["a", "b"], **T)], {"a": Ph(np.array([7.5, -7.5, 1.0, -0.1, 4.0], np.float32)), "b": Ph(np.array([2, 2, -3, 4, 2], np.float32))}),
-    ("SparseToDense-empty", [node("y", "SparseToDense", ["i", "s", "v", "d"], T=a_type(np.int64), Tindices=a_type(np.int64), validate_indices=a_b(True))],
-     {"i": C(np.zeros((0, 1), np.int64)), "s": C(np.array([3], np.int64)), "v": C(np.zeros(0, np.int64)), "d": C(np.int64(0))}),
-    ("SparseToDense-2d", [node("y", "SparseToDense", ["i", "s", "v", "d"], **T, Tindices=a_type(np.int32), validate_indices=a_b(True))],
-     {"i": C(np.array([[0, 1], [2, 3]], np.int32)), "s": C(i32(3, 4)), "v": Ph(f32(2)), "d": C(np.float32(-1))}),
-    ("SparseToDense-scalar-value", [node("y", "SparseToDense", ["i", "s", "v", "d"], **T, Tindices=a_type(np.int32), validate_indices=a_b(True))],
-     {"i": C(i32(1, 4)), "s": C(i32(6)), "v": C(np.float32(2.5)), "d": C(np.float32(0))}),
+    (
+        "TopKV2-ties",
+        [
+            node("t", "TopKV2", ["x", "k"], sorted=a_b(True), **T),
+            node("v", "Identity", ["t"], **T),
+            node("i", "Identity", ["t:1"], **TI),
+        ],
+        {"x": Ph(TIES), "k": C(np.int32(6))},
+    ),
+    (
+        "TopKV2-wide",
+        [
+            node("t", "TopKV2", ["x", "k"], sorted=a_b(True), **T),
+            node("v", "Identity", ["t"], **T),
+            node("i", "Identity", ["t:1"], **TI),
+        ],
+        {"x": Ph(np.round(f32(1, 4000), 2)), "k": C(np.int32(100))},
+    ),
+    (
+        "GatherV2-axis0",
+        [node("y", "GatherV2", ["p", "i", "ax"], batch_dims=a_i(0), Tparams=a_type(np.float32))],
+        {"p": Ph(f32(50, 4)), "i": Ph(i32(0, 49, 7, 7)), "ax": C(np.int32(0))},
+    ),
+    (
+        "GatherV2-axis1",
+        [node("y", "GatherV2", ["p", "i", "ax"], batch_dims=a_i(0), Tparams=a_type(np.float32))],
+        {"p": Ph(f32(3, 9, 2)), "i": Ph(i32(8, 0).reshape(2, 1)), "ax": C(np.int32(1))},
+    ),
+    (
+        "FloorDiv-int",
+        [node("y", "FloorDiv", ["a", "b"], **TI)],
+        {"a": Ph(i32(7, -7, 0, 16383, -1, 5)), "b": Ph(i32(80, 80, 3, 80, 3, -2))},
+    ),
+    (
+        "FloorMod-int",
+        [node("y", "FloorMod", ["a", "b"], **TI)],
+        {"a": Ph(i32(7, -7, 0, 16383, -1, 5)), "b": Ph(i32(80, 80, 3, 80, 3, -2))},
+    ),
+    (
+        "FloorDiv-float",
+        [node("y", "FloorDiv", ["a", "b"], **T)],
+        {"a": Ph(np.array([7.5, -7.5, 1.0, -0.1], np.float32)), "b": Ph(np.array([2, 2, -3, 4], np.float32))},
+    ),
+    (
+        "FloorMod-float",
+        [node("y", "FloorMod", ["a", "b"], **T)],
+        {"a": Ph(np.array([7.5, -7.5, 1.0, -0.1, 4.0], np.float32)), "b": Ph(np.array([2, 2, -3, 4, 2], np.float32))},
+    ),
+    (
+        "SparseToDense-empty",
+        [
+            node(
+                "y",
+                "SparseToDense",
+                ["i", "s", "v", "d"],
+                T=a_type(np.int64),
+                Tindices=a_type(np.int64),
+                validate_indices=a_b(True),
+            )
+        ],
+        {
+            "i": C(np.zeros((0, 1), np.int64)),
+            "s": C(np.array([3], np.int64)),
+            "v": C(np.zeros(0, np.int64)),
+            "d": C(np.int64(0)),
+        },
+    ),
+    (
+        "SparseToDense-2d",
+        [node("y", "SparseToDense", ["i", "s", "v", "d"], **T, Tindices=a_type(np.int32), validate_indices=a_b(True))],
+        {"i": C(np.array([[0, 1], [2, 3]], np.int32)), "s": C(i32(3, 4)), "v": Ph(f32(2)), "d": C(np.float32(-1))},
+    ),
+    (
+        "SparseToDense-scalar-value",
+        [node("y", "SparseToDense", ["i", "s", "v", "d"], **T, Tindices=a_type(np.int32), validate_indices=a_b(True))],
+        {"i": C(i32(1, 4)), "s": C(i32(6)), "v": C(np.float32(2.5)), "d": C(np.float32(0))},
+    ),
 ]
 
 
@@ -358,7 +556,14 @@ def test_every_translated_op_has_a_reference_and_a_case():
     from vigie.detect.tfjs.ops import supported_ops
 
     covered = {n["op"] for _, nodes, _ in GENERIC_CASES for n in nodes}
-    covered |= {"Conv2D", "DepthwiseConv2dNative", "_FusedConv2D", "FusedDepthwiseConv2dNative", "MaxPool", "ResizeBilinear"}
+    covered |= {
+        "Conv2D",
+        "DepthwiseConv2dNative",
+        "_FusedConv2D",
+        "FusedDepthwiseConv2dNative",
+        "MaxPool",
+        "ResizeBilinear",
+    }
     assert set(supported_ops()) <= set(reference.REFERENCE)
     assert set(supported_ops()) - covered == set()
 
@@ -388,7 +593,9 @@ def test_unsupported_weight_quantisation_is_named(tmp_path):
 
 
 def test_uint8_affine_quantisation_is_decoded(tmp_path):
-    path = write_model(tmp_path, [node("y", "Add", ["x", "k"], **T)], {"x": Ph(f32(3)), "k": C(np.zeros(3, np.float32))})
+    path = write_model(
+        tmp_path, [node("y", "Add", ["x", "k"], **T)], {"x": Ph(f32(3)), "k": C(np.zeros(3, np.float32))}
+    )
     model = json.loads(path.read_text())
     model["weightsManifest"][0]["weights"][0]["quantization"] = {"dtype": "uint8", "scale": 0.5, "min": -1.0}
     path.write_text(json.dumps(model))

@@ -1,5 +1,6 @@
 """Tiled detection: the grid covers the frame, and a person cut by a tile
 border comes out as one box."""
+
 from __future__ import annotations
 
 import cv2
@@ -31,11 +32,14 @@ class RedBlobDetector:
 def scene(*people: tuple[int, int, int, int], size=(400, 400)) -> np.ndarray:
     img = np.full((size[1], size[0], 3), 90, np.uint8)
     for x1, y1, x2, y2 in people:
-        img[y1:y2 + 1, x1:x2 + 1] = (0, 0, 255)
+        img[y1 : y2 + 1, x1 : x2 + 1] = (0, 0, 255)
     return img
 
 
-@pytest.mark.parametrize("w, h, rows, cols, overlap", [(400, 400, 2, 2, 0.2), (1920, 1080, 3, 3, 0.25), (768, 576, 1, 2, 0.0), (640, 480, 3, 2, 0.5)])
+@pytest.mark.parametrize(
+    "w, h, rows, cols, overlap",
+    [(400, 400, 2, 2, 0.2), (1920, 1080, 3, 3, 0.25), (768, 576, 1, 2, 0.0), (640, 480, 3, 2, 0.5)],
+)
 def test_tile_grid_covers_the_frame_with_the_overlap_asked(w, h, rows, cols, overlap):
     tiles = tile_grid(w, h, rows, cols, overlap)
     assert len(tiles) == rows * cols
@@ -44,7 +48,7 @@ def test_tile_grid_covers_the_frame_with_the_overlap_asked(w, h, rows, cols, ove
         covered[y1:y2, x1:x2] = True
     assert covered.all()
     if cols > 1:
-        (a, _, a2, _), (b, _, b2, _) = tiles[0], tiles[1]
+        (a, _, a2, _), (b, _, _, _) = tiles[0], tiles[1]
         assert (a2 - b) / (a2 - a) == pytest.approx(overlap, abs=0.02)
 
 
@@ -59,7 +63,9 @@ def test_tile_grid_covers_the_frame_with_the_overlap_asked(w, h, rows, cols, ove
     ids=["cut in both tiles", "whole in two tiles", "cut in one tile", "across the border, lying"],
 )
 def test_a_person_cut_by_a_tile_border_comes_out_as_one_box(person, overlap):
-    detector = TiledDetector(RedBlobDetector(), TilingConfig(enabled=True, rows=2, cols=2, overlap=overlap, full_frame=False))
+    detector = TiledDetector(
+        RedBlobDetector(), TilingConfig(enabled=True, rows=2, cols=2, overlap=overlap, full_frame=False)
+    )
     found = detector.detect(scene(person))
     assert len(found) == 1
     assert np.allclose(found.xyxy[0], person, atol=1.0)
@@ -68,7 +74,9 @@ def test_a_person_cut_by_a_tile_border_comes_out_as_one_box(person, overlap):
 def test_full_frame_and_tiles_find_each_person_once():
     people = [(20, 20, 60, 120), (180, 150, 240, 300), (300, 300, 320, 340)]
     inner = RedBlobDetector()
-    found = TiledDetector(inner, TilingConfig(enabled=True, rows=2, cols=2, overlap=0.2, full_frame=True)).detect(scene(*people))
+    found = TiledDetector(inner, TilingConfig(enabled=True, rows=2, cols=2, overlap=0.2, full_frame=True)).detect(
+        scene(*people)
+    )
     assert inner.calls == 5  # the full frame and four tiles
     assert len(found) == 3
     for p in people:
@@ -80,7 +88,11 @@ def test_tiles_find_small_people_that_the_full_frame_misses():
     # here the full frame is shrunk 4x, as a 1920 px frame is for a 480 px network input.
     class Shrinking(RedBlobDetector):
         def detect(self, image):
-            small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_NEAREST) if image.shape[1] > 400 else image
+            small = (
+                cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_NEAREST)
+                if image.shape[1] > 400
+                else image
+            )
             d = super().detect(small)
             k = image.shape[1] / small.shape[1]
             return Detections(d.xyxy * k, d.confidence, d.class_id)
@@ -94,7 +106,9 @@ def test_tiles_find_small_people_that_the_full_frame_misses():
 
 def test_merge_keeps_different_classes_apart():
     car, person = CLASS_ID["car"], CLASS_ID["person"]
-    dets = Detections(np.array([[0, 0, 100, 100], [10, 10, 90, 90]], float), np.array([0.9, 0.8]), np.array([car, person]))
+    dets = Detections(
+        np.array([[0, 0, 100, 100], [10, 10, 90, 90]], float), np.array([0.9, 0.8]), np.array([car, person])
+    )
     out = merge(dets, np.zeros(2, bool), 0.6)
     assert sorted(out.class_id.tolist()) == sorted([car, person])
 
@@ -102,8 +116,13 @@ def test_merge_keeps_different_classes_apart():
 def test_aerial_profile_turns_on_tiles_and_camera_motion():
     from vigie.config import CameraConfig, SiteConfig
 
-    site = SiteConfig(name="s", cameras=[CameraConfig(id="drone-1", name="d", lat=43.8, lon=4.36, profile="aerial"),
-                                         CameraConfig(id="fixed-1", name="f", lat=43.8, lon=4.36)])
+    site = SiteConfig(
+        name="s",
+        cameras=[
+            CameraConfig(id="drone-1", name="d", lat=43.8, lon=4.36, profile="aerial"),
+            CameraConfig(id="fixed-1", name="f", lat=43.8, lon=4.36),
+        ],
+    )
     aerial = site.analysis_for("drone-1")
     assert aerial.tiling.enabled and aerial.camera_motion and aerial.tiling.full_frame
     assert not site.analysis_for("fixed-1").tiling.enabled

@@ -1,6 +1,7 @@
 """Identity through a crossing where motion alone is wrong: two people meet
 and each turns back. The Kalman predictions carry each past the other, so
 motion alone swaps them; their looks (appearance vectors) keep them apart."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ def run(weight: float, with_looks: bool) -> dict[str, set[int]]:
     seen = {"A": set(), "B": set()}
     for f, xa, xb in bounce_path():
         data = {APPEARANCE: np.stack([RED, BLUE])} if with_looks else {}
-        dets = Detections(np.array([box(xa, 200), box(xb, 200)]), np.array([0.9, 0.9]),
-                          np.full(2, CLASS_ID["person"]), data=data)
+        dets = Detections(
+            np.array([box(xa, 200), box(xb, 200)]), np.array([0.9, 0.9]), np.full(2, CLASS_ID["person"]), data=data
+        )
         out = tracker.update(dets)
         for b, tid in zip(out.xyxy, out.track_id):
             cx = (b[0] + b[2]) / 2
@@ -63,7 +65,10 @@ def test_vectors_are_asked_for_only_where_looks_can_decide():
         return np.stack([RED if i == 0 else BLUE for i in idx])
 
     for f in range(30):  # two people far apart, walking in parallel
-        dets = Detections(np.array([box(100 + 3 * f, 100), box(100 + 3 * f, 400)]), np.array([0.9, 0.9]),
-                          np.full(2, CLASS_ID["person"]))
+        dets = Detections(
+            np.array([box(100 + 3 * f, 100), box(100 + 3 * f, 400)]),
+            np.array([0.9, 0.9]),
+            np.full(2, CLASS_ID["person"]),
+        )
         tracker.update(dets, appearance=looks)
     assert tracker.appearance_computed < 0.4 * 2 * 30

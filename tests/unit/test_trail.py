@@ -4,6 +4,7 @@ Camera layouts are at real Nimes coordinates (the demo site's), plus points
 placed a known distance north of the esplanade, so that speeds are easy to
 reason about: one degree of latitude is 111.195 km.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,16 @@ def north_of(origin: tuple[float, float], metres: float) -> tuple[float, float]:
     return (origin[0] + metres / M_PER_DEG_LAT, origin[1])
 
 
-def sighting(track_id: int, place: tuple[float, float], start_s: float, duration_s: float = 10.0,
-             similarity: float = 0.9, camera: str | None = None, class_name: str = "person", **kw) -> Sighting:
+def sighting(
+    track_id: int,
+    place: tuple[float, float],
+    start_s: float,
+    duration_s: float = 10.0,
+    similarity: float = 0.9,
+    camera: str | None = None,
+    class_name: str = "person",
+    **kw,
+) -> Sighting:
     return Sighting(
         track_id=track_id,
         camera_id=camera or f"cam-{place[0]:.5f}-{place[1]:.5f}",
@@ -143,7 +152,7 @@ def test_trail_is_in_time_order_whatever_the_candidates_order():
     assert trail.query_index == 1 and trail.query.track_id == 1
     starts = [s.first_seen for s in trail.sightings]
     assert starts == sorted(starts)
-    assert all(l.gap_s >= 0 for l in trail.links)
+    assert all(link.gap_s >= 0 for link in trail.links)
 
 
 def test_overlapping_sightings_on_far_cameras_are_incompatible():
@@ -256,8 +265,10 @@ def test_confidences_follow_the_documented_formulas():
 
 
 def three_stop_trail(thumbnail: str | None = None):
-    cands = [sighting(2, ARENES, 200, similarity=0.88, camera="arenes", thumbnail_path=thumbnail),
-             sighting(3, GARE, 600, similarity=0.8, camera="gare")]
+    cands = [
+        sighting(2, ARENES, 200, similarity=0.88, camera="arenes", thumbnail_path=thumbnail),
+        sighting(3, GARE, 600, similarity=0.8, camera="gare"),
+    ]
     return build_trail(query_at(), cands)
 
 
@@ -275,12 +286,21 @@ def test_geojson_is_rfc7946_lon_lat_with_times_in_order():
     assert times == sorted(times) and times[0] == T0 and props["times"][0].endswith("Z")
     assert props["track_ids"] == [1, 2, 3]
     assert len(props["link_confidences"]) == 2
-    assert props["link_confidences"] == [pytest.approx(l.confidence, abs=1e-4) for l in trail.links]
+    assert props["link_confidences"] == [pytest.approx(link.confidence, abs=1e-4) for link in trail.links]
 
     assert [p["geometry"]["type"] for p in points] == ["Point"] * 3
     assert [p["properties"]["order"] for p in points] == [1, 2, 3]
     first = points[0]["properties"]
-    assert {"track_id", "camera_id", "first_seen", "last_seen", "similarity", "confidence", "thumbnail_path", "order"} <= first.keys()
+    assert {
+        "track_id",
+        "camera_id",
+        "first_seen",
+        "last_seen",
+        "similarity",
+        "confidence",
+        "thumbnail_path",
+        "order",
+    } <= first.keys()
     assert first["track_id"] == 1 and first["is_query"] and first["confidence"] == 1.0
     assert points[1]["geometry"]["coordinates"] == [ARENES[1], ARENES[0]]
 
@@ -308,7 +328,9 @@ def fake_leaflet(tmp_path) -> Path:
     d = tmp_path / "leaflet" / "dist"
     (d / "images").mkdir(parents=True)
     (d / "leaflet.js").write_text(FAKE_LEAFLET_JS, encoding="utf-8")
-    (d / "leaflet.css").write_text(".leaflet-control-layers-toggle{background-image:url(images/layers.png)}", encoding="utf-8")
+    (d / "leaflet.css").write_text(
+        ".leaflet-control-layers-toggle{background-image:url(images/layers.png)}", encoding="utf-8"
+    )
     (d / "images" / "layers.png").write_bytes(cv2.imencode(".png", np.zeros((2, 2, 3), np.uint8))[1].tobytes())
     return d
 
@@ -331,7 +353,9 @@ def test_map_page_inlines_leaflet_the_data_and_the_thumbnails(tmp_path, fake_lea
 
 def test_map_page_takes_a_tile_server(tmp_path, fake_leaflet):
     url = "https://tiles.city.example/{z}/{x}/{y}.png"
-    page = write_trail_map(trail_geojson(three_stop_trail()), tmp_path / "t.html", fake_leaflet, tile_url=url).read_text()
+    page = write_trail_map(
+        trail_geojson(three_stop_trail()), tmp_path / "t.html", fake_leaflet, tile_url=url
+    ).read_text()
     assert json.dumps(url) in page
 
 

@@ -4,6 +4,7 @@ Passwords never come from the command line (it shows in `ps` and shell
 history): they are read from $VIGIE_PASSWORD or prompted for twice. Changes
 made here are audited as the console user (`console:<login name>`, role 'system').
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,14 @@ def register(sub) -> None:
     d = usub.add_parser("disable", help="disable an account and end its sessions")
     d.add_argument("username")
     d.set_defaults(fn=cmd_user_disable)
-    p = usub.add_parser("passwd", help=f"set an account's password (from ${PASSWORD_ENV} or prompted twice); ends its sessions")
+    p = usub.add_parser(
+        "passwd", help=f"set an account's password (from ${PASSWORD_ENV} or prompted twice); ends its sessions"
+    )
     p.add_argument("username")
     p.set_defaults(fn=cmd_user_passwd)
-    b = usub.add_parser("bootstrap", help="create the first admin, 'admin', and print its password once (nothing if an admin exists)")
+    b = usub.add_parser(
+        "bootstrap", help="create the first admin, 'admin', and print its password once (nothing if an admin exists)"
+    )
     b.set_defaults(fn=cmd_user_bootstrap)
 
 
@@ -127,6 +132,8 @@ def cmd_user_bootstrap(args: argparse.Namespace) -> int:
         print("An admin already exists; nothing was created.")
         return 0
     username, password = created
-    print(f"Created the first admin {username!r}. Its password, shown this once only:\n\n    {password}\n\n"
-          f"Keep it safe, or change it now with `vigie user passwd {username}`.")
+    print(
+        f"Created the first admin {username!r}. Its password, shown this once only:\n\n    {password}\n\n"
+        f"Keep it safe, or change it now with `vigie user passwd {username}`."
+    )
     return 0

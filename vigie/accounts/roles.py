@@ -14,6 +14,7 @@
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,17 +23,46 @@ from vigie.errors import VigieError
 
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 
-ALL_PERMISSIONS = frozenset({
-    "live_view", "search", "search_any_time", "similar", "trail", "export",
-    "view_media_blurred", "view_media_unblurred_request", "audit_read", "audit_verify", "register_read",
-    "users_admin", "cameras_admin", "settings_admin", "holds", "alerts",
-    "crime_map", "incidents_import", "reports_moderate",
-})
+ALL_PERMISSIONS = frozenset(
+    {
+        "live_view",
+        "search",
+        "search_any_time",
+        "similar",
+        "trail",
+        "export",
+        "view_media_blurred",
+        "view_media_unblurred_request",
+        "audit_read",
+        "audit_verify",
+        "register_read",
+        "users_admin",
+        "cameras_admin",
+        "settings_admin",
+        "holds",
+        "alerts",
+        "crime_map",
+        "incidents_import",
+        "reports_moderate",
+    }
+)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"live_view", "search", "view_media_blurred", "register_read", "alerts"}),
-    "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_blurred",
-                               "view_media_unblurred_request", "holds", "register_read", "alerts"}),
+    "investigator": frozenset(
+        {
+            "search",
+            "search_any_time",
+            "similar",
+            "trail",
+            "export",
+            "view_media_blurred",
+            "view_media_unblurred_request",
+            "holds",
+            "register_read",
+            "alerts",
+        }
+    ),
     "auditor": frozenset({"audit_read", "audit_verify", "register_read"}),
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
     "analyst": frozenset({"crime_map", "incidents_import", "register_read"}),
@@ -41,7 +71,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # Permissions a role may use only with a case reference and a purpose (both audited).
 JUSTIFICATION_REQUIRED: dict[str, frozenset[str]] = {
-    "investigator": frozenset({"search", "search_any_time", "similar", "trail", "export", "view_media_unblurred_request"}),
+    "investigator": frozenset(
+        {"search", "search_any_time", "similar", "trail", "export", "view_media_unblurred_request"}
+    ),
 }
 
 OPERATOR_SEARCH_WINDOW = timedelta(hours=24)
@@ -74,8 +106,11 @@ def require(role: str, permission: str, case_ref: str | None = None, purpose: st
     if not allowed(role, permission):
         raise Forbidden(f"role {role!r} does not have permission {permission!r}")
     if permission in JUSTIFICATION_REQUIRED.get(role, frozenset()):
-        missing = [name for name, value in (("a case reference", case_ref), ("a purpose", purpose))
-                   if not (isinstance(value, str) and value.strip())]
+        missing = [
+            name
+            for name, value in (("a case reference", case_ref), ("a purpose", purpose))
+            if not (isinstance(value, str) and value.strip())
+        ]
         if missing:
             raise MissingJustification(f"role {role!r} needs {' and '.join(missing)} for {permission!r}")
 

@@ -11,6 +11,7 @@ refused until LOCK_DURATION has passed (the counter starts again from zero);
 a success resets the counter. Unknown users cost a verification against a
 dummy hash and get the same message as a wrong password.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -121,8 +122,10 @@ def token_hash(token: str) -> str:
 
 def check_username(username: str) -> str:
     if not isinstance(username, str) or not _USERNAME.match(username):
-        raise AccountError(f"username {username!r} is not valid: 1 to 64 letters, digits, '.', '_', '@' or '-', "
-                           "starting with a letter or digit")
+        raise AccountError(
+            f"username {username!r} is not valid: 1 to 64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
     return username
 
 
@@ -173,10 +176,14 @@ def create_user(store: SQLiteStore, username: str, role: str, password: str, by=
         _begin(conn)
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             return None
-        cur = conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES (?,?,?,?)",
-                           (username, role, hashed, created))
+        cur = conn.execute(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES (?,?,?,?)",
+            (username, role, hashed, created),
+        )
         append_in(conn, user, actor_role, "user_admin", details={"op": "create", "target": username, "role": role})
-        return User.from_row(conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (cur.lastrowid,)).fetchone())
+        return User.from_row(
+            conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (cur.lastrowid,)).fetchone()
+        )
 
     created_user = store.write(fn).result()
     if created_user is None:
@@ -206,7 +213,10 @@ def set_password(store: SQLiteStore, username: str, password: str, by=None) -> N
         row = _row(conn, username)
         if row is None:
             return False
-        conn.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?", (hashed, row["id"]))
+        conn.execute(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+            (hashed, row["id"]),
+        )
         conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
         append_in(conn, user, actor_role, "user_admin", details={"op": "passwd", "target": row["username"]})
         return True
@@ -222,8 +232,15 @@ def disable_user(store: SQLiteStore, username: str, by=None) -> None:
 
 def enable_user(store: SQLiteStore, username: str, by=None) -> None:
     """Re-enable a disabled account (its failure count and lock are cleared)."""
-    _update_user(store, username, "UPDATE users SET disabled = 0, failed_logins = 0, locked_until = NULL WHERE id = ?",
-                 (), {"op": "enable"}, by, end_sessions=False)
+    _update_user(
+        store,
+        username,
+        "UPDATE users SET disabled = 0, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        (),
+        {"op": "enable"},
+        by,
+        end_sessions=False,
+    )
 
 
 def set_role(store: SQLiteStore, username: str, role: str, by=None) -> None:
@@ -232,7 +249,9 @@ def set_role(store: SQLiteStore, username: str, role: str, by=None) -> None:
     _update_user(store, username, "UPDATE users SET role = ? WHERE id = ?", (role,), {"op": "role", "role": role}, by)
 
 
-def _update_user(store: SQLiteStore, username: str, sql: str, args: tuple, details: dict, by, end_sessions: bool = True) -> None:
+def _update_user(
+    store: SQLiteStore, username: str, sql: str, args: tuple, details: dict, by, end_sessions: bool = True
+) -> None:
     user, actor_role = _actor(by)
 
     def fn(conn):
@@ -268,17 +287,23 @@ def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
             return "exists"
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (ADMIN_USERNAME,)).fetchone():
             return "taken"
-        conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES (?, 'admin', ?, ?)",
-                     (ADMIN_USERNAME, hashed, created))
-        append_in(conn, *SYSTEM_ACTOR, "user_admin", details={"op": "bootstrap", "target": ADMIN_USERNAME, "role": "admin"})
+        conn.execute(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES (?, 'admin', ?, ?)",
+            (ADMIN_USERNAME, hashed, created),
+        )
+        append_in(
+            conn, *SYSTEM_ACTOR, "user_admin", details={"op": "bootstrap", "target": ADMIN_USERNAME, "role": "admin"}
+        )
         return "created"
 
     outcome = store.write(fn).result()
     if outcome == "exists":
         return None
     if outcome == "taken":
-        raise AccountError(f"no admin exists but the username {ADMIN_USERNAME!r} is taken by another role: "
-                           "create an admin with `vigie user add NAME --role admin`")
+        raise AccountError(
+            f"no admin exists but the username {ADMIN_USERNAME!r} is taken by another role: "
+            "create an admin with `vigie user add NAME --role admin`"
+        )
     return ADMIN_USERNAME, password
 
 
@@ -303,13 +328,21 @@ def authenticate(store: SQLiteStore, username: str, password: str, now: datetime
 
     name, uid = row["username"], row["id"]
     if row["locked_until"] and row["locked_until"] > now_text:
+
         def locked(conn):
-            append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": row["locked_until"]})
+            append_in(
+                conn,
+                name,
+                "anonymous",
+                "login_failed",
+                details={"reason": "locked", "locked_until": row["locked_until"]},
+            )
 
         store.write(locked).result()
         raise AccountLocked(name, row["locked_until"])
 
     if not _verify(row["password_hash"], password):
+
         def failed(conn):
             _begin(conn)
             current = conn.execute("SELECT failed_logins, locked_until FROM users WHERE id = ?", (uid,)).fetchone()
@@ -317,12 +350,20 @@ def authenticate(store: SQLiteStore, username: str, password: str, now: datetime
                 append_in(conn, name, "anonymous", "login_failed", details={"reason": "bad credentials"})
                 return None
             if current["locked_until"] and current["locked_until"] > now_text:  # locked meanwhile by another attempt
-                append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": current["locked_until"]})
+                append_in(
+                    conn,
+                    name,
+                    "anonymous",
+                    "login_failed",
+                    details={"reason": "locked", "locked_until": current["locked_until"]},
+                )
                 return current["locked_until"]
             failures = current["failed_logins"] + 1
             until = iso(now + LOCK_DURATION) if failures >= MAX_FAILURES else None
-            conn.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                         (0 if until else failures, until, uid))
+            conn.execute(
+                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                (0 if until else failures, until, uid),
+            )
             details = {"reason": "bad credentials", "failures": failures}
             if until:
                 details["locked_until"] = until
@@ -344,7 +385,9 @@ def authenticate(store: SQLiteStore, username: str, password: str, now: datetime
             return "gone", None
         user = User.from_row(current)
         if user.locked_until and user.locked_until > now_text:
-            append_in(conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": user.locked_until})
+            append_in(
+                conn, name, "anonymous", "login_failed", details={"reason": "locked", "locked_until": user.locked_until}
+            )
             return "locked", user
         if user.disabled:
             append_in(conn, name, user.role, "login_failed", details={"reason": "disabled"})
@@ -400,7 +443,9 @@ def session_user(store: SQLiteStore, token: str, now: datetime | None = None) ->
     with store._read() as conn:
         row = conn.execute(
             f"SELECT s.expires_at, s.last_seen, {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
-            "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (digest,)).fetchone()
+            "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            (digest,),
+        ).fetchone()
     if row is None:
         return None
     if row["expires_at"] <= now_text:
@@ -410,8 +455,11 @@ def session_user(store: SQLiteStore, token: str, now: datetime | None = None) ->
     if user.disabled:
         return None
     if row["last_seen"] <= iso(now - LAST_SEEN_EVERY):
-        store.write(lambda conn: conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?",
-                                              (now_text, digest, now_text))).result()
+        store.write(
+            lambda conn: conn.execute(
+                "UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?", (now_text, digest, now_text)
+            )
+        ).result()
     return user
 
 
@@ -423,8 +471,10 @@ def logout(store: SQLiteStore, token: str) -> bool:
 
     def fn(conn):
         _begin(conn)
-        row = conn.execute("SELECT u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
-                           "WHERE s.token_hash = ?", (digest,)).fetchone()
+        row = conn.execute(
+            "SELECT u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            (digest,),
+        ).fetchone()
         if row is None:
             return False
         conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))

@@ -8,6 +8,7 @@ are retried with backoff, then counted and logged; they never stop the
 analysis. `Notifier` runs the sending on its own thread so that a slow
 receiver never slows the cameras.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -116,7 +117,7 @@ def deliver(target: Target, alert: dict, retries: int = 3, backoff_s: float = 0.
             if attempt == retries:
                 log.error("alert %s not delivered to %s: %s", alert.get("id"), target.name, exc)
                 return False
-            time.sleep(backoff_s * 2 ** attempt)
+            time.sleep(backoff_s * 2**attempt)
     return False
 
 

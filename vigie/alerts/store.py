@@ -6,6 +6,7 @@ sets validated/dismissed exactly once, with who and when, and appends the
 audit entry in the same transaction: a second decision is refused, naming
 the first.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ from vigie.store.sqlite import iso, now_iso
 DECISIONS = {"validate": "validated", "dismiss": "dismissed"}
 STATUSES = ("new", "validated", "dismissed")
 # "end" quoted: a reserved word in PostgreSQL (vigie.store.postgres); SQLite reads it alike.
-_COLUMNS = ('id, rule, kind, camera_id, start, "end", track_ids, x, y, details, created_at, status, decided_by, decided_at, note,'
-            " snapshot IS NOT NULL AS has_snapshot")
+_COLUMNS = (
+    'id, rule, kind, camera_id, start, "end", track_ids, x, y, details, created_at, status, decided_by, decided_at, note,'
+    " snapshot IS NOT NULL AS has_snapshot"
+)
 
 
 class AlertError(VigieError):
@@ -27,8 +30,12 @@ class AlertError(VigieError):
 
 
 def _key(event) -> str:
-    return json.dumps([str(k) if not isinstance(k, (int, float, str)) else k for k in
-                       (event.rule, event.kind, event.camera_id, list(event.track_ids), event.start.isoformat())])
+    return json.dumps(
+        [
+            str(k) if not isinstance(k, (int, float, str)) else k
+            for k in (event.rule, event.kind, event.camera_id, list(event.track_ids), event.start.isoformat())
+        ]
+    )
 
 
 def record(store, events: Iterable, snapshots: Mapping[str, bytes] | None = None) -> list[int]:
@@ -36,15 +43,31 @@ def record(store, events: Iterable, snapshots: Mapping[str, bytes] | None = None
     rows = []
     for e in events:
         key = _key(e)
-        rows.append((key, e.rule, e.kind, e.camera_id, iso(e.start), iso(e.end) if e.end else None,
-                     json.dumps(list(e.track_ids)), float(e.where[0]), float(e.where[1]),
-                     json.dumps(e.details, default=str, sort_keys=True), (snapshots or {}).get(key), now_iso()))
+        rows.append(
+            (
+                key,
+                e.rule,
+                e.kind,
+                e.camera_id,
+                iso(e.start),
+                iso(e.end) if e.end else None,
+                json.dumps(list(e.track_ids)),
+                float(e.where[0]),
+                float(e.where[1]),
+                json.dumps(e.details, default=str, sort_keys=True),
+                (snapshots or {}).get(key),
+                now_iso(),
+            )
+        )
 
     def fn(conn):
         new = []
         for r in rows:
-            cur = conn.execute('INSERT OR IGNORE INTO alerts (event_key, rule, kind, camera_id, start, "end", track_ids, x, y,'
-                               " details, snapshot, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", r)
+            cur = conn.execute(
+                'INSERT OR IGNORE INTO alerts (event_key, rule, kind, camera_id, start, "end", track_ids, x, y,'
+                " details, snapshot, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                r,
+            )
             if cur.rowcount:
                 new.append(cur.lastrowid)
         return new
@@ -65,8 +88,9 @@ def _row(r) -> dict:
     return d
 
 
-def list_alerts(store, status: str | None = None, camera_id: str | None = None, after_id: int = 0,
-                limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+def list_alerts(
+    store, status: str | None = None, camera_id: str | None = None, after_id: int = 0, limit: int = 100, offset: int = 0
+) -> tuple[list[dict], int]:
     """(alerts newest first, or oldest first after `after_id` for a live feed; total matching)."""
     if status is not None and status not in STATUSES:
         raise AlertError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
@@ -81,7 +105,9 @@ def list_alerts(store, status: str | None = None, camera_id: str | None = None, 
     order = "id ASC" if after_id else "id DESC"
     with store._read() as conn:
         total = conn.execute(f"SELECT count(*) FROM alerts{sql_where}", args).fetchone()[0]
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM alerts{sql_where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset])
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM alerts{sql_where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset]
+        )
         return [_row(r) for r in rows], total
 
 
@@ -107,17 +133,32 @@ def decide(store, alert_id: int, decision: str, user: str, role: str, note: str 
 
     def fn(conn):
         conn.execute("BEGIN IMMEDIATE")
-        r = conn.execute("SELECT status, decided_by, decided_at, rule, kind, camera_id FROM alerts WHERE id = ?",
-                         (alert_id,)).fetchone()
+        r = conn.execute(
+            "SELECT status, decided_by, decided_at, rule, kind, camera_id FROM alerts WHERE id = ?", (alert_id,)
+        ).fetchone()
         if r is None:
             raise AlertError(f"no alert has id {alert_id}")
         if r["status"] != "new":
             raise AlertError(f"alert {alert_id} was already {r['status']} by {r['decided_by']} at {r['decided_at']}")
         at = now_iso()
-        conn.execute("UPDATE alerts SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
-                     (status, user, at, note, alert_id))
-        append_in(conn, user, role, "alert_decision", details={"alert_id": alert_id, "decision": status, "note": note,
-                                                               "rule": r["rule"], "kind": r["kind"], "camera_id": r["camera_id"]})
+        conn.execute(
+            "UPDATE alerts SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
+            (status, user, at, note, alert_id),
+        )
+        append_in(
+            conn,
+            user,
+            role,
+            "alert_decision",
+            details={
+                "alert_id": alert_id,
+                "decision": status,
+                "note": note,
+                "rule": r["rule"],
+                "kind": r["kind"],
+                "camera_id": r["camera_id"],
+            },
+        )
         return {"id": alert_id, "status": status, "decided_by": user, "decided_at": at}
 
     return store.write(fn).result()

@@ -5,6 +5,7 @@ first broken entry), so a cron job or monitoring probe can alarm on it; bad
 flags are VigieErrors (exit 2) like everywhere else in the CLI. The audit
 modules are imported when a verb runs, so `vigie --help` stays quick.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     elif result.ok:
         print(result.reason)
     else:
-        print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason} "
-              f"({result.entries} entries intact before it)", file=sys.stderr)
+        print(
+            f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason} "
+            f"({result.entries} entries intact before it)",
+            file=sys.stderr,
+        )
     return 0 if result.ok else EXIT_BROKEN
 
 
@@ -48,8 +52,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'seq':>8} {'at (UTC)':<23} {'user':<16} {'role':<10} {'action':<14} {'case':<14} {'purpose':<20} details")
     for e in entries:
-        print(f"{e.seq:>8} {e.at[:23]:<23} {e.user:<16.16} {e.role:<10.10} {e.action:<14} {e.case_ref or '-':<14.14} "
-              f"{e.purpose or '-':<20.20} {e.details or '-'}")
+        print(
+            f"{e.seq:>8} {e.at[:23]:<23} {e.user:<16.16} {e.role:<10.10} {e.action:<14} {e.case_ref or '-':<14.14} "
+            f"{e.purpose or '-':<20.20} {e.details or '-'}"
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ end leaves a shorter, valid chain. `vigie audit verify` prints the last hash so
 that it can be recorded elsewhere (a signed report, a second system) and
 compared later with `expect_hash`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,12 +30,38 @@ from vigie.store.sqlite import SQLiteStore, iso, now_iso
 GENESIS = "0" * 64
 CHUNK = 5000  # rows per fetch when streaming the log: memory stays flat for millions of entries
 
-ACTIONS = frozenset({
-    "login", "login_failed", "logout", "search", "similar", "trail", "view_track", "view_clip", "export",
-    "settings", "user_admin", "hold_place", "hold_lift", "purge", "unblur_request", "view_unblurred",
-    "audit_read", "audit_export", "alert_decision", "view_alerts", "synopsis", "view_synopsis",
-    "view_crime_map", "crime_report", "incidents_import", "incidents_remove", "view_reports", "report_moderate",
-})
+ACTIONS = frozenset(
+    {
+        "login",
+        "login_failed",
+        "logout",
+        "search",
+        "similar",
+        "trail",
+        "view_track",
+        "view_clip",
+        "export",
+        "settings",
+        "user_admin",
+        "hold_place",
+        "hold_lift",
+        "purge",
+        "unblur_request",
+        "view_unblurred",
+        "audit_read",
+        "audit_export",
+        "alert_decision",
+        "view_alerts",
+        "synopsis",
+        "view_synopsis",
+        "view_crime_map",
+        "crime_report",
+        "incidents_import",
+        "incidents_remove",
+        "view_reports",
+        "report_moderate",
+    }
+)
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")
 # Quoted: `user` is a reserved word in PostgreSQL, where unquoted it means CURRENT_USER (SQLite accepts quotes alike).
 _COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
@@ -90,8 +117,17 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(seq: int, at: str, user: str, role: str, action: str, case_ref: str | None,
-               purpose: str | None, details: str | None, prev_hash: str) -> str:
+def entry_hash(
+    seq: int,
+    at: str,
+    user: str,
+    role: str,
+    action: str,
+    case_ref: str | None,
+    purpose: str | None,
+    details: str | None,
+    prev_hash: str,
+) -> str:
     """SHA-256 (hex) of the entry's fields as a canonical JSON array: unambiguous
     field boundaries, so no two different entries serialise alike."""
     text = canonical_json([seq, at, user, role, action, case_ref, purpose, details, prev_hash])
@@ -124,8 +160,16 @@ def _check_action(action: str) -> None:
         raise AuditError(f"audit action {action!r} is not known; known actions: {', '.join(sorted(ACTIONS))}")
 
 
-def append_in(conn: sqlite3.Connection, user: str, role: str, action: str, *, case_ref: str | None = None,
-              purpose: str | None = None, details: dict | None = None) -> AuditEntry:
+def append_in(
+    conn: sqlite3.Connection,
+    user: str,
+    role: str,
+    action: str,
+    *,
+    case_ref: str | None = None,
+    purpose: str | None = None,
+    details: dict | None = None,
+) -> AuditEntry:
     """Append on a write connection that is already in use by a store.write job,
     so that an action and its audit entry commit together (or neither does)."""
     details_text = _check_entry(user, role, action, details)
@@ -136,18 +180,29 @@ def append_in(conn: sqlite3.Connection, user: str, role: str, action: str, *, ca
     at = now_iso()
     digest = entry_hash(seq, at, user, role, action, case_ref, purpose, details_text, prev)
     entry = AuditEntry(seq, at, user, role, action, case_ref, purpose, details_text, prev, digest)
-    conn.execute(f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", tuple(getattr(entry, f) for f in FIELDS))
+    conn.execute(
+        f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", tuple(getattr(entry, f) for f in FIELDS)
+    )
     return entry
 
 
-def append(store: SQLiteStore, user: str, role: str, action: str, *, case_ref: str | None = None,
-           purpose: str | None = None, details: dict | None = None) -> AuditEntry:
+def append(
+    store: SQLiteStore,
+    user: str,
+    role: str,
+    action: str,
+    *,
+    case_ref: str | None = None,
+    purpose: str | None = None,
+    details: dict | None = None,
+) -> AuditEntry:
     """Append one entry through the store's single writer; returns it with its seq and hash.
 
     Bad input is refused here, in the caller's thread, before anything is queued."""
     _check_entry(user, role, action, details)
-    return store.write(lambda conn: append_in(conn, user, role, action, case_ref=case_ref,
-                                              purpose=purpose, details=details)).result()
+    return store.write(
+        lambda conn: append_in(conn, user, role, action, case_ref=case_ref, purpose=purpose, details=details)
+    ).result()
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -190,8 +245,13 @@ def verify(store: SQLiteStore, expect_hash: str | None = None) -> VerifyResult:
             prev_seq, prev_hash = entry.seq, entry.hash
             seen_expected = seen_expected or entry.hash == expect_hash
     if not seen_expected:
-        return VerifyResult(False, prev_seq, prev_seq + 1,
-                            f"the recorded hash {expect_hash} is not in the log: entries after {prev_seq} were removed", prev_hash)
+        return VerifyResult(
+            False,
+            prev_seq,
+            prev_seq + 1,
+            f"the recorded hash {expect_hash} is not in the log: entries after {prev_seq} were removed",
+            prev_hash,
+        )
     return VerifyResult(True, prev_seq, None, f"audit log intact: {prev_seq} entries, last hash {prev_hash}", prev_hash)
 
 
@@ -213,8 +273,13 @@ def _time_bound(name: str, value: str | datetime | None) -> str | None:
         raise AuditError(f"audit filter {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
-def _where(user: str | None = None, action: str | None = None, case_ref: str | None = None,
-           start: str | datetime | None = None, end: str | datetime | None = None) -> tuple[str, list]:
+def _where(
+    user: str | None = None,
+    action: str | None = None,
+    case_ref: str | None = None,
+    start: str | datetime | None = None,
+    end: str | datetime | None = None,
+) -> tuple[str, list]:
     """SQL conditions for the filters (start inclusive, end exclusive), checked first."""
     if action is not None:
         _check_action(action)
@@ -231,15 +296,24 @@ def _where(user: str | None = None, action: str | None = None, case_ref: str | N
     return (" WHERE " + " AND ".join(conds)) if conds else "", args
 
 
-def query(store: SQLiteStore, user: str | None = None, action: str | None = None, case_ref: str | None = None,
-          start: str | datetime | None = None, end: str | datetime | None = None,
-          limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+def query(
+    store: SQLiteStore,
+    user: str | None = None,
+    action: str | None = None,
+    case_ref: str | None = None,
+    start: str | datetime | None = None,
+    end: str | datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
     """One page of matching entries, oldest first."""
     if limit < 1 or offset < 0:
         raise AuditError(f"audit filter: limit must be at least 1 and offset at least 0 (got {limit}, {offset})")
     where, args = _where(user, action, case_ref, start, end)
     with store._read() as conn:
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY seq LIMIT ? OFFSET ?", [*args, limit, offset])
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY seq LIMIT ? OFFSET ?", [*args, limit, offset]
+        )
         return [AuditEntry.from_row(r) for r in rows]
 
 

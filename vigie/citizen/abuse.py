@@ -9,6 +9,7 @@ whoever holds the database and tries every IPv4 address; that is why the
 hashes are kept one day only, the longest window that needs them: `vigie
 purge` deletes older counts and blanks the hash on older reports.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,14 +58,19 @@ def sender_key(address: str) -> str:
 def check_rate(conn: sqlite3.Connection, who: str, now: datetime, per_hour: int, per_day: int) -> None:
     """RateLimited when the sender already sent `per_hour` reports in the last hour or `per_day` in the last day."""
     for window, limit, words in ((HOUR, per_hour, "hour"), (DAY, per_day, "day")):
-        rows = conn.execute("SELECT at FROM citizen_report_hits WHERE client_hash = ? AND at > ? ORDER BY at DESC LIMIT ?",
-                            (who, iso(now - window), limit)).fetchall()
+        rows = conn.execute(
+            "SELECT at FROM citizen_report_hits WHERE client_hash = ? AND at > ? ORDER BY at DESC LIMIT ?",
+            (who, iso(now - window), limit),
+        ).fetchall()
         if len(rows) >= limit:
             # The window frees a place when the oldest of the last `limit` reports leaves it.
             oldest = datetime.fromisoformat(rows[-1][0].replace("Z", "+00:00"))
             wait = max(1, int((oldest + window - now).total_seconds()) + 1)
-            raise RateLimited(wait, f"too many reports from this address: at most {limit} per {words} are accepted; "
-                                    f"try again in {_duration(wait)}")
+            raise RateLimited(
+                wait,
+                f"too many reports from this address: at most {limit} per {words} are accepted; "
+                f"try again in {_duration(wait)}",
+            )
 
 
 def record_hit(conn: sqlite3.Connection, who: str, now: datetime) -> None:
@@ -114,7 +120,8 @@ def is_repeat(conn: sqlite3.Connection, who: str, description: str, now: datetim
     """Whether this sender sent the same description within the last day."""
     if not normalised(description):
         return False  # reports without a description are about their place and service; not a repeat
-    rows = conn.execute("SELECT description FROM citizen_reports WHERE client_hash = ? AND requested_at > ?",
-                        (who, iso(now - DAY)))
+    rows = conn.execute(
+        "SELECT description FROM citizen_reports WHERE client_hash = ? AND requested_at > ?", (who, iso(now - DAY))
+    )
     target = normalised(description)
     return any(normalised(r[0]) == target for r in rows)

@@ -6,6 +6,7 @@ ElementTree (never by pasting strings), from the same plain data as the JSON:
 a list under key K becomes <K> holding one element per item, named by
 `_ITEM` (the specification's <services><service>, <attributes><attribute>...).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,24 +27,50 @@ CHANGESET = "2026-11-20T00:00:00Z"  # when this server's Open311 interface last 
 
 # Moderation fits the specification's token flow: a request gets its public id once a person has checked it.
 SERVICE_NOTICE = "Your report will be published once a moderator has checked it; follow it with this token."
-MEDIA_URL_NOTICE = ("The media_url was not kept: Vigie only publishes photos it holds and has blurred; "
-                    "send the photo itself as the multipart field 'media'.")
+MEDIA_URL_NOTICE = (
+    "The media_url was not kept: Vigie only publishes photos it holds and has blurred; "
+    "send the photo itself as the multipart field 'media'."
+)
 
 # Attributes every service takes (the site file lists services, not attributes): both are about the place and
 # the event, and both are optional, so a plain GeoReport client that sends none is served the same.
 ATTRIBUTES: list[dict] = [
-    {"variable": True, "code": "observed_at", "datatype": "datetime", "required": False,
-     "datatype_description": "W3C date and time, e.g. 2026-11-20T21:30:00+01:00",
-     "order": 1, "description": "When you saw the problem, if not just now."},
-    {"variable": True, "code": "recurrence", "datatype": "singlevaluelist", "required": False,
-     "datatype_description": None, "order": 2, "description": "Does it happen again at this place?",
-     "values": [{"key": "once", "name": "Once"}, {"key": "daily", "name": "Every day"},
-                {"key": "weekly", "name": "Every week"}, {"key": "often", "name": "Often, at no fixed time"}]},
+    {
+        "variable": True,
+        "code": "observed_at",
+        "datatype": "datetime",
+        "required": False,
+        "datatype_description": "W3C date and time, e.g. 2026-11-20T21:30:00+01:00",
+        "order": 1,
+        "description": "When you saw the problem, if not just now.",
+    },
+    {
+        "variable": True,
+        "code": "recurrence",
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": None,
+        "order": 2,
+        "description": "Does it happen again at this place?",
+        "values": [
+            {"key": "once", "name": "Once"},
+            {"key": "daily", "name": "Every day"},
+            {"key": "weekly", "name": "Every week"},
+            {"key": "often", "name": "Often, at no fixed time"},
+        ],
+    },
 ]
 
 # Element names of list items in XML, by the list's own element name.
-_ITEM = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
-         "endpoints": "endpoint", "formats": "format", "errors": "error"}
+_ITEM = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "errors": "error",
+}
 # Characters XML 1.0 cannot carry at all (control characters but tab, newline, carriage return; lone surrogates).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -74,7 +101,9 @@ def parse_w3c(name: str, text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, f"{name} {text!r} is not a W3C date and time (e.g. 2026-11-20T13:00:00+01:00)") from None
+        raise Open311Error(
+            400, f"{name} {text!r} is not a W3C date and time (e.g. 2026-11-20T13:00:00+01:00)"
+        ) from None
     t = t if t.tzinfo else t.replace(tzinfo=timezone.utc)
     try:
         return t.astimezone(timezone.utc)
@@ -85,9 +114,18 @@ def parse_w3c(name: str, text: str) -> datetime:
 # --- services ---------------------------------------------------------------------------------------
 def services(cfg: Open311Config) -> list[dict]:
     """GET services: the specification's fields, in its order."""
-    return [{"service_code": s.code, "service_name": s.name, "description": s.description, "metadata": bool(ATTRIBUTES),
-             "type": "batch",  # batch: a token first, the service_request_id once a moderator has accepted it
-             "keywords": ", ".join(s.keywords), "group": s.group} for s in cfg.services]
+    return [
+        {
+            "service_code": s.code,
+            "service_name": s.name,
+            "description": s.description,
+            "metadata": bool(ATTRIBUTES),
+            "type": "batch",  # batch: a token first, the service_request_id once a moderator has accepted it
+            "keywords": ", ".join(s.keywords),
+            "group": s.group,
+        }
+        for s in cfg.services
+    ]
 
 
 def service(cfg: Open311Config, code: str, status: int = 400):
@@ -114,7 +152,9 @@ def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
     for code, values in given.items():
         a = known.get(code)
         if a is None:
-            raise Open311Error(400, f"attribute[{code}] is not an attribute of this service (attributes: {', '.join(known)})")
+            raise Open311Error(
+                400, f"attribute[{code}] is not an attribute of this service (attributes: {', '.join(known)})"
+            )
         values = [v.strip() for v in values if v.strip()]
         if not values:
             continue
@@ -129,7 +169,9 @@ def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
             raise Open311Error(400, f"attribute[{code}] takes one value, got {len(values)}")
         value = values[0]
         if a["datatype"] == "singlevaluelist" and value not in {v["key"] for v in a["values"]}:
-            raise Open311Error(400, f"attribute[{code}]: {value!r} is not one of {', '.join(v['key'] for v in a['values'])}")
+            raise Open311Error(
+                400, f"attribute[{code}]: {value!r} is not one of {', '.join(v['key'] for v in a['values'])}"
+            )
         if a["datatype"] == "datetime":
             value = parse_w3c(f"attribute[{code}]", value).strftime("%Y-%m-%dT%H:%M:%SZ")
         if len(value) > 200:
@@ -143,10 +185,20 @@ def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
 
 def discovery(cfg: Open311Config, base_url: str, contact: str) -> dict:
     """GET discovery: where this endpoint is and what it speaks."""
-    return {"changeset": CHANGESET, "contact": contact,
-            "key_service": "No API key is needed: reports are moderated before they are published.",
-            "endpoints": [{"specification": SPEC_URL, "url": base_url.rstrip("/") + "/open311/v2", "changeset": CHANGESET,
-                           "type": "production", "formats": ["text/xml", "application/json"]}]}
+    return {
+        "changeset": CHANGESET,
+        "contact": contact,
+        "key_service": "No API key is needed: reports are moderated before they are published.",
+        "endpoints": [
+            {
+                "specification": SPEC_URL,
+                "url": base_url.rstrip("/") + "/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -211,16 +263,34 @@ def request_fields(row: dict, cfg: Open311Config, agency: str, base_url: str) ->
     Nothing else is ever published: no contact details, no moderation notes."""
     names = {s.code: s.name for s in cfg.services}
     photo = f"{base_url.rstrip('/')}/open311/v2/media/{row['id']}.jpg" if row.get("has_photo") else None
-    return {"service_request_id": row["id"], "status": row["status"], "status_notes": row["status_notes"] or None,
-            "service_name": names.get(row["service_code"], row["service_code"]), "service_code": row["service_code"],
-            "description": row["description"] or None, "agency_responsible": agency, "service_notice": None,
-            "requested_datetime": w3c(row["requested_at"]), "updated_datetime": w3c(row["updated_at"]),
-            "expected_datetime": None, "address": row["address_string"], "address_id": row["address_id"], "zipcode": None,
-            "lat": row["lat"], "long": row["lon"], "media_url": photo}
+    return {
+        "service_request_id": row["id"],
+        "status": row["status"],
+        "status_notes": row["status_notes"] or None,
+        "service_name": names.get(row["service_code"], row["service_code"]),
+        "service_code": row["service_code"],
+        "description": row["description"] or None,
+        "agency_responsible": agency,
+        "service_notice": None,
+        "requested_datetime": w3c(row["requested_at"]),
+        "updated_datetime": w3c(row["updated_at"]),
+        "expected_datetime": None,
+        "address": row["address_string"],
+        "address_id": row["address_id"],
+        "zipcode": None,
+        "lat": row["lat"],
+        "long": row["lon"],
+        "media_url": photo,
+    }
 
 
 def token_fields(token: str, state: dict) -> dict:
     """GET tokens/{token}: the specification's two fields, plus Vigie's `status`, `status_notes` and
     `moderation` (spec clients ignore fields they do not know)."""
-    return {"service_request_id": state["service_request_id"], "token": token, "status": state["status"],
-            "status_notes": state["status_notes"], "moderation": state["moderation"]}
+    return {
+        "service_request_id": state["service_request_id"],
+        "token": token,
+        "status": state["status"],
+        "status_notes": state["status_notes"],
+        "moderation": state["moderation"],
+    }

@@ -12,6 +12,7 @@ The upload itself is never stored. In order:
 4. faces anywhere and text (licence plates) anywhere are blurred with the
    app's Blurrer before that JPEG is made.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,11 @@ class PhotoError(Exception):
 
 def check_size(n_bytes: int, max_bytes: int) -> None:
     if n_bytes > max_bytes:
-        raise PhotoError(413, f"the photo is larger than the {max_bytes} bytes accepted ({max_bytes // 1_000_000} MB); "
-                              "send a smaller photo")
+        raise PhotoError(
+            413,
+            f"the photo is larger than the {max_bytes} bytes accepted ({max_bytes // 1_000_000} MB); "
+            "send a smaller photo",
+        )
 
 
 def _opened(data: bytes, max_pixels: int) -> Image.Image:
@@ -50,13 +54,18 @@ def _opened(data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:  # Pillow's own net (twice Image.MAX_IMAGE_PIXELS), hit before ours
         declared = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{declared.group(1)} pixels" if declared else "more pixels"
-        raise PhotoError(400, f"the photo declares {size}, more than the {max_pixels} accepted (an image bomb)") from None
+        raise PhotoError(
+            400, f"the photo declares {size}, more than the {max_pixels} accepted (an image bomb)"
+        ) from None
     except (OSError, ValueError, SyntaxError) as exc:  # a header Pillow's parser refuses
         raise PhotoError(400, f"the photo could not be decoded ({exc})") from None
     w, h = image.size
     if w < 1 or h < 1 or w * h > max_pixels:
-        raise PhotoError(400, f"the photo declares {w}x{h} pixels, more than the {max_pixels} accepted "
-                              "(an image bomb; or downscale the photo before sending it)")
+        raise PhotoError(
+            400,
+            f"the photo declares {w}x{h} pixels, more than the {max_pixels} accepted "
+            "(an image bomb; or downscale the photo before sending it)",
+        )
     return image
 
 
@@ -96,8 +105,11 @@ def sanitise(data: bytes, *, max_bytes: int, max_pixels: int, blurrer, lock: thr
 def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | None) -> bytes:
     image = _opened(data, max_pixels)
     if blurrer is None:
-        raise PhotoError(503, "photos cannot be accepted: this server has no blurrer to hide faces and plates "
-                              "(send the report without a photo)")
+        raise PhotoError(
+            503,
+            "photos cannot be accepted: this server has no blurrer to hide faces and plates "
+            "(send the report without a photo)",
+        )
     rgb = _decoded(image)
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     h, w = bgr.shape[:2]

@@ -14,6 +14,7 @@ records that it happened and the lengths, not the text).
 
 Every decision is audited in the same transaction as the change it makes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,10 +39,13 @@ CONTACT_KEPT = timedelta(days=90)  # however the report stands: contact details 
 MAX_PUBLIC = 1000  # the specification's cap on one GET requests answer
 
 # What a public answer may be built from: never contact details, hashes or the photo's bytes.
-_PUBLIC_COLUMNS = ("id, service_code, lat, lon, address_string, address_id, description, requested_at, updated_at, "
-                   "status, status_notes, moderation, merged_into, photo IS NOT NULL AS has_photo")
-_MODERATOR_COLUMNS = (_PUBLIC_COLUMNS + ", attributes, moderated_by, moderated_at, reject_reason, redacted, "
-                      + ", ".join(CONTACT_FIELDS))
+_PUBLIC_COLUMNS = (
+    "id, service_code, lat, lon, address_string, address_id, description, requested_at, updated_at, "
+    "status, status_notes, moderation, merged_into, photo IS NOT NULL AS has_photo"
+)
+_MODERATOR_COLUMNS = (
+    _PUBLIC_COLUMNS + ", attributes, moderated_by, moderated_at, reject_reason, redacted, " + ", ".join(CONTACT_FIELDS)
+)
 
 
 class ReportError(VigieError):
@@ -96,8 +100,22 @@ def submit(store, report: NewReport, address: str, now: datetime, per_hour: int,
             "INSERT INTO citizen_reports (service_code, lat, lon, address_string, address_id, description, attributes,"
             " requested_at, updated_at, token_hash, client_hash, " + ", ".join(CONTACT_FIELDS) + ", photo)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (report.service_code, report.lat, report.lon, report.address_string, report.address_id, report.description,
-             json.dumps(report.attributes, sort_keys=True), iso(now), iso(now), token_hash(token), who, *contact, report.photo))
+            (
+                report.service_code,
+                report.lat,
+                report.lon,
+                report.address_string,
+                report.address_id,
+                report.description,
+                json.dumps(report.attributes, sort_keys=True),
+                iso(now),
+                iso(now),
+                token_hash(token),
+                who,
+                *contact,
+                report.photo,
+            ),
+        )
         abuse.record_hit(conn, who, now)
         return cur.lastrowid
 
@@ -109,7 +127,9 @@ def _target(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row | None:
     """The public report an id stands for: itself when accepted, its target when merged; None otherwise."""
     row = conn.execute(f"SELECT {_PUBLIC_COLUMNS} FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
     if row is not None and row["moderation"] == "merged" and row["merged_into"] is not None:
-        row = conn.execute(f"SELECT {_PUBLIC_COLUMNS} FROM citizen_reports WHERE id = ?", (row["merged_into"],)).fetchone()
+        row = conn.execute(
+            f"SELECT {_PUBLIC_COLUMNS} FROM citizen_reports WHERE id = ?", (row["merged_into"],)
+        ).fetchone()
     return row if row is not None and row["moderation"] == "accepted" else None
 
 
@@ -119,8 +139,15 @@ def public_request(store, report_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def public_requests(store, ids: list[int] | None = None, codes: list[str] | None = None, start: datetime | None = None,
-                    end: datetime | None = None, statuses: list[str] | None = None, limit: int = MAX_PUBLIC) -> list[dict]:
+def public_requests(
+    store,
+    ids: list[int] | None = None,
+    codes: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    statuses: list[str] | None = None,
+    limit: int = MAX_PUBLIC,
+) -> list[dict]:
     """Accepted reports, newest first. `ids` (merged ones resolved to their target) supersede the other filters."""
     with store._read() as conn:
         if ids is not None:
@@ -151,8 +178,11 @@ def public_requests(store, ids: list[int] | None = None, codes: list[str] | None
 def by_token(store, token: str) -> dict | None:
     """What the sender of a token may know: {service_request_id (None until public), moderation, status, status_notes}."""
     with store._read() as conn:
-        row = conn.execute("SELECT id, moderation, merged_into, status, status_notes, reject_reason FROM citizen_reports"
-                           " WHERE token_hash = ?", (token_hash(token),)).fetchone()
+        row = conn.execute(
+            "SELECT id, moderation, merged_into, status, status_notes, reject_reason FROM citizen_reports"
+            " WHERE token_hash = ?",
+            (token_hash(token),),
+        ).fetchone()
         if row is None:
             return None
         out = {"service_request_id": None, "moderation": row["moderation"], "status": None, "status_notes": None}
@@ -160,14 +190,18 @@ def by_token(store, token: str) -> dict | None:
             out["status_notes"] = row["reject_reason"]  # the sender is told why; nobody else ever sees the report
         public = _target(conn, row["id"]) if row["moderation"] in ("accepted", "merged") else None
         if public is not None:
-            out.update(service_request_id=public["id"], status=public["status"], status_notes=public["status_notes"] or None)
+            out.update(
+                service_request_id=public["id"], status=public["status"], status_notes=public["status_notes"] or None
+            )
         return out
 
 
 def public_photo(store, report_id: int) -> bytes | None:
     """The sanitised photo of an accepted report (None: no such public report, or no photo)."""
     with store._read() as conn:
-        row = conn.execute("SELECT photo FROM citizen_reports WHERE id = ? AND moderation = 'accepted'", (report_id,)).fetchone()
+        row = conn.execute(
+            "SELECT photo FROM citizen_reports WHERE id = ? AND moderation = 'accepted'", (report_id,)
+        ).fetchone()
     return bytes(row[0]) if row is not None and row[0] is not None else None
 
 
@@ -187,8 +221,10 @@ def list_reports(store, moderation: str | None = None, limit: int = 100, offset:
     where, args = ("WHERE moderation = ?", [moderation]) if moderation else ("", [])
     with store._read() as conn:
         total = conn.execute(f"SELECT count(*) FROM citizen_reports {where}", args).fetchone()[0]
-        rows = conn.execute(f"SELECT {_MODERATOR_COLUMNS} FROM citizen_reports {where} ORDER BY id LIMIT ? OFFSET ?",
-                            [*args, limit, offset])
+        rows = conn.execute(
+            f"SELECT {_MODERATOR_COLUMNS} FROM citizen_reports {where} ORDER BY id LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
         return [_moderator_view(r) for r in rows], total
 
 
@@ -211,8 +247,11 @@ def photo(store, report_id: int) -> bytes:
 
 
 def _current(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT id, moderation, moderated_by, moderated_at, merged_into, description, photo IS NOT NULL AS has_photo"
-                       " FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, moderation, moderated_by, moderated_at, merged_into, description, photo IS NOT NULL AS has_photo"
+        " FROM citizen_reports WHERE id = ?",
+        (report_id,),
+    ).fetchone()
     if row is None:
         raise ReportError(404, f"no citizen report has id {report_id}")
     return row
@@ -220,11 +259,21 @@ def _current(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row:
 
 def _already(row: sqlite3.Row) -> str:
     target = f" into report {row['merged_into']}" if row["moderation"] == "merged" else ""
-    return f"report {row['id']} was already {row['moderation']}{target} by {row['moderated_by']} at {row['moderated_at']}"
+    return (
+        f"report {row['id']} was already {row['moderation']}{target} by {row['moderated_by']} at {row['moderated_at']}"
+    )
 
 
-def decide(store, report_id: int, decision: str, user: str, role: str, now: datetime, reason: str | None = None,
-           merge_into: int | None = None) -> dict:
+def decide(
+    store,
+    report_id: int,
+    decision: str,
+    user: str,
+    role: str,
+    now: datetime,
+    reason: str | None = None,
+    merge_into: int | None = None,
+) -> dict:
     """Accept, reject or merge a pending report, once (an accepted report may still be merged, as a duplicate
     found later); audited with the decision in one transaction."""
     if decision not in DECISIONS:
@@ -249,22 +298,52 @@ def decide(store, report_id: int, decision: str, user: str, role: str, now: date
             target = conn.execute("SELECT moderation FROM citizen_reports WHERE id = ?", (merge_into,)).fetchone()
             if target is None or target["moderation"] != "accepted":
                 state = "does not exist" if target is None else f"is {target['moderation']}"
-                raise ReportError(400, f"merge_into {merge_into}: report {merge_into} {state}; a report can only be "
-                                       "merged into an accepted report")
+                raise ReportError(
+                    400,
+                    f"merge_into {merge_into}: report {merge_into} {state}; a report can only be "
+                    "merged into an accepted report",
+                )
             # Reports already merged into this one follow it, so a token never leads through two merges.
-            conn.execute("UPDATE citizen_reports SET merged_into = ?, updated_at = ? WHERE merged_into = ?", (merge_into, at, report_id))
-        conn.execute("UPDATE citizen_reports SET moderation = ?, moderated_by = ?, moderated_at = ?, reject_reason = ?,"
-                     " merged_into = ?, updated_at = ? WHERE id = ?",
-                     (DECISIONS[decision], user, at, reason if decision == "reject" else None,
-                      merge_into if decision == "merge" else None, at, report_id))
-        append_in(conn, user, role, "report_moderate",
-                  # The reason's length only: a reason may quote the personal data that got a report rejected,
-                  # and the audit log is never deleted; the reason itself goes with the report after 30 days.
-                  details={"report_id": report_id, "decision": decision, "reason_chars": len(reason or ""),
-                           "merge_into": merge_into, "was": row["moderation"]})
-        return {"id": report_id, "moderation": DECISIONS[decision], "moderated_by": user, "moderated_at": at,
-                "merged_into": merge_into if decision == "merge" else None,
-                "service_request_id": report_id if decision == "accept" else merge_into}
+            conn.execute(
+                "UPDATE citizen_reports SET merged_into = ?, updated_at = ? WHERE merged_into = ?",
+                (merge_into, at, report_id),
+            )
+        conn.execute(
+            "UPDATE citizen_reports SET moderation = ?, moderated_by = ?, moderated_at = ?, reject_reason = ?,"
+            " merged_into = ?, updated_at = ? WHERE id = ?",
+            (
+                DECISIONS[decision],
+                user,
+                at,
+                reason if decision == "reject" else None,
+                merge_into if decision == "merge" else None,
+                at,
+                report_id,
+            ),
+        )
+        append_in(
+            conn,
+            user,
+            role,
+            "report_moderate",
+            # The reason's length only: a reason may quote the personal data that got a report rejected,
+            # and the audit log is never deleted; the reason itself goes with the report after 30 days.
+            details={
+                "report_id": report_id,
+                "decision": decision,
+                "reason_chars": len(reason or ""),
+                "merge_into": merge_into,
+                "was": row["moderation"],
+            },
+        )
+        return {
+            "id": report_id,
+            "moderation": DECISIONS[decision],
+            "moderated_by": user,
+            "moderated_at": at,
+            "merged_into": merge_into if decision == "merge" else None,
+            "service_request_id": report_id if decision == "accept" else merge_into,
+        }
 
     return store.write(fn).result()
 
@@ -276,14 +355,33 @@ def redact(store, report_id: int, description: str, remove_photo: bool, user: st
         conn.execute("BEGIN IMMEDIATE")
         row = _current(conn, report_id)
         at = iso(now)
-        conn.execute("UPDATE citizen_reports SET description = ?, redacted = 1, updated_at = ?"
-                     + (", photo = NULL" if remove_photo else "") + " WHERE id = ?", (description, at, report_id))
+        conn.execute(
+            "UPDATE citizen_reports SET description = ?, redacted = 1, updated_at = ?"
+            + (", photo = NULL" if remove_photo else "")
+            + " WHERE id = ?",
+            (description, at, report_id),
+        )
         # Lengths only: the audit log must not become the copy of what was removed.
-        append_in(conn, user, role, "report_moderate",
-                  details={"report_id": report_id, "decision": "redact", "chars_before": len(row["description"]),
-                           "chars_after": len(description), "photo_removed": bool(remove_photo and row["has_photo"])})
-        return {"id": report_id, "description": description, "redacted": True, "updated_at": at,
-                "has_photo": bool(row["has_photo"]) and not remove_photo}
+        append_in(
+            conn,
+            user,
+            role,
+            "report_moderate",
+            details={
+                "report_id": report_id,
+                "decision": "redact",
+                "chars_before": len(row["description"]),
+                "chars_after": len(description),
+                "photo_removed": bool(remove_photo and row["has_photo"]),
+            },
+        )
+        return {
+            "id": report_id,
+            "description": description,
+            "redacted": True,
+            "updated_at": at,
+            "has_photo": bool(row["has_photo"]) and not remove_photo,
+        }
 
     return store.write(fn).result()
 
@@ -298,12 +396,21 @@ def update_status(store, report_id: int, status: str, notes: str, user: str, rol
         row = _current(conn, report_id)
         if row["moderation"] != "accepted":
             where = f": update report {row['merged_into']}" if row["moderation"] == "merged" else ""
-            raise ReportError(409, f"report {report_id} is {row['moderation']}; only accepted reports have a public status{where}")
+            raise ReportError(
+                409, f"report {report_id} is {row['moderation']}; only accepted reports have a public status{where}"
+            )
         at = iso(now)
-        conn.execute("UPDATE citizen_reports SET status = ?, status_notes = ?, updated_at = ? WHERE id = ?",
-                     (status, notes, at, report_id))
-        append_in(conn, user, role, "report_moderate",
-                  details={"report_id": report_id, "decision": "status", "status": status, "status_notes": notes})
+        conn.execute(
+            "UPDATE citizen_reports SET status = ?, status_notes = ?, updated_at = ? WHERE id = ?",
+            (status, notes, at, report_id),
+        )
+        append_in(
+            conn,
+            user,
+            role,
+            "report_moderate",
+            details={"report_id": report_id, "decision": "status", "status": status, "status_notes": notes},
+        )
         return {"id": report_id, "status": status, "status_notes": notes, "updated_at": at}
 
     return store.write(fn).result()
@@ -320,24 +427,33 @@ def purge_reports(store, now: datetime, dry_run: bool = False) -> dict[str, int]
     counts, "senders": reports whose sender hash was blanked}; with dry_run, what would be, changing nothing."""
     rejected = ("FROM citizen_reports WHERE moderation = 'rejected' AND moderated_at < ?", (iso(now - REJECTED_KEPT),))
     with_contact = " OR ".join(f"{f} IS NOT NULL" for f in CONTACT_FIELDS)
-    old_contact = (f"FROM citizen_reports WHERE ({with_contact}) AND ((status = 'closed' OR moderation = 'merged') "
-                   "AND updated_at < ? OR requested_at < ?)", (iso(now - ANSWERED_CONTACT_KEPT), iso(now - CONTACT_KEPT)))
+    old_contact = (
+        f"FROM citizen_reports WHERE ({with_contact}) AND ((status = 'closed' OR moderation = 'merged') "
+        "AND updated_at < ? OR requested_at < ?)",
+        (iso(now - ANSWERED_CONTACT_KEPT), iso(now - CONTACT_KEPT)),
+    )
     old_sender = ("FROM citizen_reports WHERE client_hash <> '' AND requested_at < ?", (iso(now - abuse.DAY),))
     old_hits = ("FROM citizen_report_hits WHERE at <= ?", (iso(now - abuse.DAY),))
 
     if dry_run:
         with store._read() as conn:
             count = lambda q: conn.execute(f"SELECT count(*) {q[0]}", q[1]).fetchone()[0]  # noqa: E731
-            return {"reports": count(rejected), "contacts": count(old_contact), "hits": count(old_hits),
-                    "senders": count(old_sender)}
+            return {
+                "reports": count(rejected),
+                "contacts": count(old_contact),
+                "hits": count(old_hits),
+                "senders": count(old_sender),
+            }
 
     def fn(conn: sqlite3.Connection):
         reports = conn.execute(f"DELETE {rejected[0]}", rejected[1]).rowcount
         cleared = ", ".join(f"{f} = NULL" for f in CONTACT_FIELDS)
-        contacts = conn.execute(f"UPDATE citizen_reports SET {cleared} WHERE id IN (SELECT id {old_contact[0]})",
-                                old_contact[1]).rowcount
-        senders = conn.execute(f"UPDATE citizen_reports SET client_hash = '' WHERE id IN (SELECT id {old_sender[0]})",
-                               old_sender[1]).rowcount
+        contacts = conn.execute(
+            f"UPDATE citizen_reports SET {cleared} WHERE id IN (SELECT id {old_contact[0]})", old_contact[1]
+        ).rowcount
+        senders = conn.execute(
+            f"UPDATE citizen_reports SET client_hash = '' WHERE id IN (SELECT id {old_sender[0]})", old_sender[1]
+        ).rowcount
         return {"reports": reports, "contacts": contacts, "hits": abuse.purge_hits(conn, now), "senders": senders}
 
     return store.write(fn).result()

@@ -10,6 +10,7 @@ Distances are in metres in a local projection (vigie.crimemap.projection).
 Results are JSON-ready dicts (GeoJSON FeatureCollections where they are
 maps): plain ints and floats, None where a statistic is undefined.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,14 @@ UNKNOWN_COMMUNE = "(unknown)"
 
 # ---------------------------------------------------------------- density
 
-def density(incidents: Iterable[Incident], *, bandwidth_m: float | None = None, cell_m: float | None = None,
-            max_cells: int = 10_000) -> dict:
+
+def density(
+    incidents: Iterable[Incident],
+    *,
+    bandwidth_m: float | None = None,
+    cell_m: float | None = None,
+    max_cells: int = 10_000,
+) -> dict:
     """Gaussian kernel density of the incidents on a square grid, as GeoJSON cells.
 
     `density` is in expected incidents per km² over the whole period of the
@@ -92,8 +99,10 @@ def density(incidents: Iterable[Incident], *, bandwidth_m: float | None = None, 
         cell = given_cell
     rows, cols = _grid_shape(span, cell)
     if rows * cols > max_cells:
-        raise CrimeMapError(f"cell_m={cell_m} makes a {rows} x {cols} grid ({rows * cols} cells) over the incidents, "
-                            f"more than max_cells={max_cells}: give a larger cell_m or max_cells")
+        raise CrimeMapError(
+            f"cell_m={cell_m} makes a {rows} x {cols} grid ({rows * cols} cells) over the incidents, "
+            f"more than max_cells={max_cells}: give a larger cell_m or max_cells"
+        )
 
     rr, cc = np.divmod(np.arange(rows * cols), cols)
     centres = np.column_stack([lo[0] + (cc + 0.5) * cell, lo[1] + (rr + 0.5) * cell])
@@ -103,8 +112,9 @@ def density(incidents: Iterable[Incident], *, bandwidth_m: float | None = None, 
     share = per_km2 / peak if peak > 0 else np.zeros_like(per_km2)
     keep = np.flatnonzero(share >= DENSITY_MIN_SHARE)
     rings = _cell_rings(projection, lo, cell, rr[keep], cc[keep])
-    features = [_feature(ring, {"density": _sig(per_km2[k], 4), "share": _num(share[k], 4)})
-                for ring, k in zip(rings, keep)]
+    features = [
+        _feature(ring, {"density": _sig(per_km2[k], 4), "share": _num(share[k], 4)}) for ring, k in zip(rings, keep)
+    ]
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -145,8 +155,10 @@ def _choose_bandwidth(xy: np.ndarray) -> tuple[float, str]:
         return 100.0, "nominal 100 m (all incidents at one position: nothing to choose a bandwidth from)"
     scott = spread * n ** (-1 / 6)
     if n_locations < 2 * CV_FOLDS:
-        return scott, (f"Scott's rule, spread x n^(-1/6) ({n_locations} distinct positions are too few "
-                       f"for {CV_FOLDS}-fold cross-validation)")
+        return scott, (
+            f"Scott's rule, spread x n^(-1/6) ({n_locations} distinct positions are too few "
+            f"for {CV_FOLDS}-fold cross-validation)"
+        )
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n, CV_SAMPLE, replace=False)) if n > CV_SAMPLE else np.arange(n)
     m = len(sample)
@@ -155,22 +167,27 @@ def _choose_bandwidth(xy: np.ndarray) -> tuple[float, str]:
         return scott, "Scott's rule, spread x n^(-1/6) (too few distinct positions in the subsample)"
     sample_scott = spread * m ** (-1 / 6)
     candidates = np.geomspace(max(5.0, sample_scott / 30), sample_scott * 2, CV_BANDWIDTHS)
-    search = GridSearchCV(KernelDensity(kernel="gaussian", rtol=KDE_RTOL), {"bandwidth": candidates},
-                          cv=GroupKFold(CV_FOLDS))
+    search = GridSearchCV(
+        KernelDensity(kernel="gaussian", rtol=KDE_RTOL), {"bandwidth": candidates}, cv=GroupKFold(CV_FOLDS)
+    )
     search.fit(xy[sample], groups=groups)
     best = float(search.best_params_["bandwidth"])
     edge = " (at the edge of the range searched)" if best in (candidates[0], candidates[-1]) else ""
-    method = (f"likelihood cross-validation, {CV_FOLDS}-fold with folds grouped by position "
-              f"(scikit-learn GridSearchCV + GroupKFold, {CV_BANDWIDTHS} bandwidths {candidates[0]:.0f}-"
-              f"{candidates[-1]:.0f} m){edge}")
+    method = (
+        f"likelihood cross-validation, {CV_FOLDS}-fold with folds grouped by position "
+        f"(scikit-learn GridSearchCV + GroupKFold, {CV_BANDWIDTHS} bandwidths {candidates[0]:.0f}-"
+        f"{candidates[-1]:.0f} m){edge}"
+    )
     if m < n:
-        method += (f", on a random subsample of {m:,} of {n:,} incidents: {best:.0f} m, "
-                   f"scaled by (m/n)^(1/6) to the whole set")
+        method += (
+            f", on a random subsample of {m:,} of {n:,} incidents: {best:.0f} m, scaled by (m/n)^(1/6) to the whole set"
+        )
         best *= (m / n) ** (1 / 6)
     return best, method
 
 
 # ---------------------------------------------------------------- hot spots
+
 
 def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutations: int = 999, seed: int = 0) -> dict:
     """Getis-Ord Gi* of the incident counts on a square grid (esda.G_Local, star=True).
@@ -205,26 +222,32 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
     row = np.floor((xy[:, 1] - origin[1]) / cell).astype(np.int64)
     rows, cols = int(row.max()) + 1, int(col.max()) + 1
     if rows * cols > MAX_GRID_CELLS:
-        raise CrimeMapError(f"cell_m={cell_m} makes a {rows} x {cols} grid, more than {MAX_GRID_CELLS:,} cells: "
-                            "give a larger cell_m")
+        raise CrimeMapError(
+            f"cell_m={cell_m} makes a {rows} x {cols} grid, more than {MAX_GRID_CELLS:,} cells: give a larger cell_m"
+        )
     counts = np.zeros((rows, cols), dtype=np.int64)
     np.add.at(counts, (row, col), 1)
 
     study = binary_dilation(counts > 0, structure=np.ones((3, 3), bool), iterations=STUDY_AREA_RING)
     cells = np.flatnonzero(study.ravel())  # row-major ids, as libpysal's lat2W numbers them
     if len(cells) < MIN_STUDY_CELLS:
-        raise CrimeMapError(f"cell_m={cell_m} leaves {len(cells)} cells to compare; Gi* needs at least "
-                            f"{MIN_STUDY_CELLS}: give a smaller cell_m")
+        raise CrimeMapError(
+            f"cell_m={cell_m} leaves {len(cells)} cells to compare; Gi* needs at least "
+            f"{MIN_STUDY_CELLS}: give a smaller cell_m"
+        )
     if len(cells) > MAX_STUDY_CELLS:
-        raise CrimeMapError(f"cell_m={cell_m} gives {len(cells):,} cells in the study area, more than "
-                            f"{MAX_STUDY_CELLS:,}: give a larger cell_m")
+        raise CrimeMapError(
+            f"cell_m={cell_m} gives {len(cells):,} cells in the study area, more than "
+            f"{MAX_STUDY_CELLS:,}: give a larger cell_m"
+        )
     weights = _queen_weights(study)
     y = counts.ravel()[cells].astype(float)
     with warnings.catch_warnings():
         # Constant counts (no variance) give NaN statistics, reported as None below.
         warnings.simplefilter("ignore")
-        gi = esda.G_Local(y, weights, transform="B", permutations=permutations, star=True, seed=seed,
-                          keep_simulations=False, n_jobs=1)
+        gi = esda.G_Local(
+            y, weights, transform="B", permutations=permutations, star=True, seed=seed, keep_simulations=False, n_jobs=1
+        )
     z = np.asarray(gi.Zs, dtype=float)
     p_sim = np.asarray(gi.p_sim, dtype=float)
     p = 2 * np.asarray(gi.p_norm, dtype=float)  # esda's p_norm is one-sided
@@ -235,28 +258,50 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
 
     rr, cc = np.divmod(cells, cols)
     rings = _cell_rings(projection, origin, cell, rr, cc)
-    features = [_feature(ring, {"row": int(r), "col": int(c), "count": int(y[k]), "z": _num(z[k], 3),
-                                "p_norm": _sig(p[k], 3), "p_sim": _num(p_sim[k], 4), "class": classes[k]})
-                for k, (ring, r, c) in enumerate(zip(rings, rr, cc))]
+    features = [
+        _feature(
+            ring,
+            {
+                "row": int(r),
+                "col": int(c),
+                "count": int(y[k]),
+                "z": _num(z[k], 3),
+                "p_norm": _sig(p[k], 3),
+                "p_sim": _num(p_sim[k], 4),
+                "class": classes[k],
+            },
+        )
+        for k, (ring, r, c) in enumerate(zip(rings, rr, cc))
+    ]
     return {
         "type": "FeatureCollection",
         "features": features,
         "cell_m": _num(cell, 1),
         "permutations": permutations,
         "seed": seed,
-        "weights": ("queen contiguity between grid cells (as libpysal lat2W, rook=False, built among the study "
-                    "area), binary, each cell its own neighbour (Gi*: esda.G_Local star=True)"),
-        "study_area": (f"the {len(cells):,} cells within {STUDY_AREA_RING} cells ({STUDY_AREA_RING * cell:.0f} m) "
-                       f"of a cell holding an incident, of the {rows * cols:,} cells of the grid over the incidents' "
-                       "extent; empty cells farther away are left out"),
-        "inference": ("class from the Gi* z-score as ArcGIS's Hot Spot Analysis: two-sided normal p-value "
-                      "(p_norm) at 0.01 / 0.05 / 0.10, hot or cold by the sign of z; p_sim (esda conditional "
-                      f"permutation, {permutations} permutations) is given for reference"),
+        "weights": (
+            "queen contiguity between grid cells (as libpysal lat2W, rook=False, built among the study "
+            "area), binary, each cell its own neighbour (Gi*: esda.G_Local star=True)"
+        ),
+        "study_area": (
+            f"the {len(cells):,} cells within {STUDY_AREA_RING} cells ({STUDY_AREA_RING * cell:.0f} m) "
+            f"of a cell holding an incident, of the {rows * cols:,} cells of the grid over the incidents' "
+            "extent; empty cells farther away are left out"
+        ),
+        "inference": (
+            "class from the Gi* z-score as ArcGIS's Hot Spot Analysis: two-sided normal p-value "
+            "(p_norm) at 0.01 / 0.05 / 0.10, hot or cold by the sign of z; p_sim (esda conditional "
+            f"permutation, {permutations} permutations) is given for reference"
+        ),
         "classes": {name: classes.count(name) for name in GI_CLASSES},
         "fdr_p": _sig(fdr_p, 3) if fdr_p is not None else None,
         "fdr_cells": fdr_cells,
-        "fdr": (f"esda.fdr at alpha {FDR_ALPHA}: p_norm below {fdr_p:.3g} controls the false discovery rate over "
-                f"the {len(finite_p):,} cells; {fdr_cells:,} cells pass" if fdr_p is not None else "no p-value"),
+        "fdr": (
+            f"esda.fdr at alpha {FDR_ALPHA}: p_norm below {fdr_p:.3g} controls the false discovery rate over "
+            f"the {len(finite_p):,} cells; {fdr_cells:,} cells pass"
+            if fdr_p is not None
+            else "no p-value"
+        ),
         "n": len(items),
         "rows": rows,
         "cols": cols,
@@ -275,8 +320,15 @@ def _gi_class(z: float, p: float) -> str:
 
 # ---------------------------------------------------------------- near-repeat
 
-def near_repeat(incidents: Iterable[Incident], *, distance_bands_m: Sequence[float] = (0, 100, 200, 400, 800),
-                time_bands_days: Sequence[float] = (0, 7, 14, 28), permutations: int = 99, seed: int = 0) -> dict:
+
+def near_repeat(
+    incidents: Iterable[Incident],
+    *,
+    distance_bands_m: Sequence[float] = (0, 100, 200, 400, 800),
+    time_bands_days: Sequence[float] = (0, 7, 14, 28),
+    permutations: int = 99,
+    seed: int = 0,
+) -> dict:
     """Near-repeat analysis: are incidents close in space also close in time, more than by chance?
 
     `knox`: pointpats' Knox test for the first bands (pairs within the first
@@ -301,9 +353,11 @@ def near_repeat(incidents: Iterable[Incident], *, distance_bands_m: Sequence[flo
     if n_given > NEAR_REPEAT_MAX_INCIDENTS:
         keep = np.sort(rng.choice(n_given, NEAR_REPEAT_MAX_INCIDENTS, replace=False))
         items = [items[k] for k in keep]
-        subsample = (f"{n_given:,} incidents are more than the {NEAR_REPEAT_MAX_INCIDENTS:,} analysed at once: "
-                     f"a random subsample of {NEAR_REPEAT_MAX_INCIDENTS:,} (seed {seed}) was analysed; the ratios "
-                     "keep their expected value under such thinning, the counts are those of the subsample")
+        subsample = (
+            f"{n_given:,} incidents are more than the {NEAR_REPEAT_MAX_INCIDENTS:,} analysed at once: "
+            f"a random subsample of {NEAR_REPEAT_MAX_INCIDENTS:,} (seed {seed}) was analysed; the ratios "
+            "keep their expected value under such thinning, the counts are those of the subsample"
+        )
     projection, xy = _project(items)
     # Whole seconds, and edges in seconds: differences of integers are exact in
     # floating point, so a pair on an edge falls on the same side in every count.
@@ -323,8 +377,10 @@ def near_repeat(incidents: Iterable[Incident], *, distance_bands_m: Sequence[flo
         "n": n_given,
         "n_analysed": len(items),
         "subsample": subsample,
-        "method": ("Knox test: pointpats.spacetime.Knox. Table: pairs from scipy.spatial.cKDTree, expected = mean over "
-                   f"{permutations} permutations of the time labels (Ratcliffe 2009, Near Repeat Calculator)"),
+        "method": (
+            "Knox test: pointpats.spacetime.Knox. Table: pairs from scipy.spatial.cKDTree, expected = mean over "
+            f"{permutations} permutations of the time labels (Ratcliffe 2009, Near Repeat Calculator)"
+        ),
         "projection": projection.description,
     }
 
@@ -360,8 +416,14 @@ def _knox(xy: np.ndarray, seconds: np.ndarray, delta: float, tau_s: float, permu
     }
 
 
-def _band_table(xy: np.ndarray, seconds: np.ndarray, d_edges: np.ndarray, t_edges: np.ndarray, permutations: int,
-                rng: np.random.Generator) -> list[dict]:
+def _band_table(
+    xy: np.ndarray,
+    seconds: np.ndarray,
+    d_edges: np.ndarray,
+    t_edges: np.ndarray,
+    permutations: int,
+    rng: np.random.Generator,
+) -> list[dict]:
     from scipy.spatial import cKDTree
 
     n_d, n_t = len(d_edges) - 1, len(t_edges)  # time bands plus "beyond the last edge"
@@ -394,16 +456,18 @@ def _band_table(xy: np.ndarray, seconds: np.ndarray, d_edges: np.ndarray, t_edge
     for a in range(n_d + 1):
         for b in range(n_t):
             e = float(expected[a, b])
-            table.append({
-                "distance_band": d_labels[a],
-                "time_band": t_labels[b],
-                "distance_m": [float(d_edges[a]), float(d_edges[a + 1]) if a < n_d else None],
-                "time_days": [float(t_days[b]), float(t_days[b + 1]) if b < n_t - 1 else None],
-                "observed": int(observed[a, b]),
-                "expected": _num(e, 3),
-                "ratio": _num(observed[a, b] / e, 3) if e > 0 else None,
-                "p_value": _num(p_value[a, b], 4),
-            })
+            table.append(
+                {
+                    "distance_band": d_labels[a],
+                    "time_band": t_labels[b],
+                    "distance_m": [float(d_edges[a]), float(d_edges[a + 1]) if a < n_d else None],
+                    "time_days": [float(t_days[b]), float(t_days[b + 1]) if b < n_t - 1 else None],
+                    "observed": int(observed[a, b]),
+                    "expected": _num(e, 3),
+                    "ratio": _num(observed[a, b] / e, 3) if e > 0 else None,
+                    "p_value": _num(p_value[a, b], 4),
+                }
+            )
     return table
 
 
@@ -434,6 +498,7 @@ def _band_edges(edges, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- time pattern
+
 
 def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
     """Counts by weekday (Monday first) x hour of day in the site's local time, and a uniformity test.
@@ -468,13 +533,17 @@ def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
             "statistic": _num(test.statistic, 3),
             "dof": 7 * 24 - 1,
             "p_value": _num(test.pvalue, 6),
-            "note": ("fewer than 5 incidents expected per cell: the chi-square approximation is rough"
-                     if n / 168 < 5 else None),
+            "note": (
+                "fewer than 5 incidents expected per cell: the chi-square approximation is rough"
+                if n / 168 < 5
+                else None
+            ),
         },
     }
 
 
 # ---------------------------------------------------------------- per commune
+
 
 def by_commune(incidents: Iterable[Incident], communes: dict | None = None, name_property: str = "name") -> dict:
     """Incident counts per commune, as GeoJSON.
@@ -504,27 +573,35 @@ def _commune_points(items: list[Incident]) -> dict:
     for name, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         lon, lat = float(lons[group].mean()), float(lats[group].mean())
         point = {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}
-        features.append({"type": "Feature", "geometry": point,
-                         "properties": {"name": name, "count": len(group)}})
-    return {"type": "FeatureCollection", "features": features, "unassigned": unassigned, "n": len(items),
-            "name_property": "name",
-            "assignment": "by the incidents' commune field; each point at the mean position of its incidents"}
+        features.append({"type": "Feature", "geometry": point, "properties": {"name": name, "count": len(group)}})
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "unassigned": unassigned,
+        "n": len(items),
+        "name_property": "name",
+        "assignment": "by the incidents' commune field; each point at the mean position of its incidents",
+    }
 
 
 def _commune_polygons(items: list[Incident], communes: dict, name_property: str) -> dict:
     import shapely
     from shapely.geometry import shape
 
-    if not isinstance(communes, dict) or communes.get("type") != "FeatureCollection" \
-            or not isinstance(communes.get("features"), list):
+    if (
+        not isinstance(communes, dict)
+        or communes.get("type") != "FeatureCollection"
+        or not isinstance(communes.get("features"), list)
+    ):
         raise CrimeMapError("communes must be a GeoJSON FeatureCollection with a list of features")
     names, geometries, by_key = [], [], {}
     for k, feature in enumerate(communes["features"]):
         geometry = (feature or {}).get("geometry") or {}
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
-            raise CrimeMapError(f"communes feature {k}: geometry must be a Polygon or MultiPolygon, "
-                                f"got {geometry.get('type')!r}")
-        name = ((feature.get("properties") or {}).get(name_property))
+            raise CrimeMapError(
+                f"communes feature {k}: geometry must be a Polygon or MultiPolygon, got {geometry.get('type')!r}"
+            )
+        name = (feature.get("properties") or {}).get(name_property)
         if not isinstance(name, str) or not name.strip():
             raise CrimeMapError(f"communes feature {k} has no {name_property!r} property (name_property)")
         key = name.strip().casefold()
@@ -566,10 +643,18 @@ def _commune_polygons(items: list[Incident], communes: dict, name_property: str)
         properties = dict(feature.get("properties") or {})
         properties["count"] = int(counts[c])
         features.append({"type": "Feature", "geometry": feature["geometry"], "properties": properties})
-    return {"type": "FeatureCollection", "features": features, "unassigned": unassigned, "n": len(items),
-            "name_property": name_property, "unmatched_names": sorted(unmatched_names),
-            "assignment": ("by the incidents' commune field (matched to the polygons' "
-                           f"{name_property!r} without case); when blank or unmatched, by point in polygon (shapely)")}
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "unassigned": unassigned,
+        "n": len(items),
+        "name_property": name_property,
+        "unmatched_names": sorted(unmatched_names),
+        "assignment": (
+            "by the incidents' commune field (matched to the polygons' "
+            f"{name_property!r} without case); when blank or unmatched, by point in polygon (shapely)"
+        ),
+    }
 
 
 def _queen_weights(study: np.ndarray):
@@ -595,6 +680,7 @@ def _queen_weights(study: np.ndarray):
 
 
 # ---------------------------------------------------------------- shared helpers
+
 
 def _incidents(incidents, what: str) -> list[Incident]:
     items = list(incidents) if incidents is not None else []
@@ -641,8 +727,9 @@ def _grid_shape(span: np.ndarray, cell: float) -> tuple[int, int]:
     return max(1, math.ceil(span[1] / cell)), max(1, math.ceil(span[0] / cell))
 
 
-def _cell_rings(projection: LocalProjection, origin: np.ndarray, cell: float, rows: np.ndarray,
-                cols: np.ndarray) -> list[list[list[float]]]:
+def _cell_rings(
+    projection: LocalProjection, origin: np.ndarray, cell: float, rows: np.ndarray, cols: np.ndarray
+) -> list[list[list[float]]]:
     """Closed lon/lat rings of grid cells (counter-clockwise, as RFC 7946 asks of exterior rings)."""
     x0 = origin[0] + np.asarray(cols, dtype=float) * cell
     y0 = origin[1] + np.asarray(rows, dtype=float) * cell
@@ -672,8 +759,12 @@ def _sig(value, digits: int) -> float | None:
 
 
 def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
-            or float(value) <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or float(value) <= 0
+    ):
         raise CrimeMapError(f"{name} must be a positive number, got {value!r}")
     return float(value)
 

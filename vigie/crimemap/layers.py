@@ -12,6 +12,7 @@
 Filters: a period [start, end), categories, communes (a citizen report has no
 commune: a commune filter leaves it out).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -22,8 +23,10 @@ from typing import Iterable
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
 from vigie.store.sqlite import from_iso, iso
 
-STATEMENT = ("This map describes places and times, never people: no individual is scored, profiled or predicted "
-             "(EU AI Act, art. 5(1)(d)). Hot spots are areas.")
+STATEMENT = (
+    "This map describes places and times, never people: no individual is scored, profiled or predicted "
+    "(EU AI Act, art. 5(1)(d)). Hot spots are areas."
+)
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,22 @@ class Filters:
 
     def as_dict(self) -> dict:
         """For the audit log and the answers: what was asked, times in UTC."""
-        return {"layers": list(self.layers), "from": iso(self.start) if self.start else None,
-                "to": iso(self.end) if self.end else None, "categories": list(self.categories), "communes": list(self.communes)}
+        return {
+            "layers": list(self.layers),
+            "from": iso(self.start) if self.start else None,
+            "to": iso(self.end) if self.end else None,
+            "categories": list(self.categories),
+            "communes": list(self.communes),
+        }
 
     def describe(self) -> str:
         """In words, for "no incidents match ..."."""
         parts = [f"layers {', '.join(self.layers)}"]
         if self.start or self.end:
-            parts.append(f"from {iso(self.start)[:19] + 'Z' if self.start else 'the start'} to "
-                         f"{iso(self.end)[:19] + 'Z' if self.end else 'now'}")
+            parts.append(
+                f"from {iso(self.start)[:19] + 'Z' if self.start else 'the start'} to "
+                f"{iso(self.end)[:19] + 'Z' if self.end else 'now'}"
+            )
         if self.categories:
             parts.append(f"categories {', '.join(self.categories)}")
         if self.communes:
@@ -78,23 +88,40 @@ def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tupl
 
 def _imported(conn, f: Filters) -> Iterable[Incident]:
     where, args = _time_sql("occurred_at", f.start, f.end)
-    for r in conn.execute("SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args):
+    for r in conn.execute(
+        "SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args
+    ):
         yield Incident(f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "")
 
 
 def _alerts(conn, f: Filters) -> Iterable[Incident]:
     where, args = _time_sql("a.start", f.start, f.end)
     # An alert is an incident once a person confirmed it; it happened where its camera stands.
-    for r in conn.execute("SELECT a.id, a.start, a.kind, c.lat, c.lon, c.commune, a.camera_id FROM alerts a"
-                          " JOIN cameras c ON c.id = a.camera_id WHERE a.status = 'validated'" + where, args):
+    for r in conn.execute(
+        "SELECT a.id, a.start, a.kind, c.lat, c.lon, c.commune, a.camera_id FROM alerts a"
+        " JOIN cameras c ON c.id = a.camera_id WHERE a.status = 'validated'" + where,
+        args,
+    ):
         yield Incident(f"alerts:{r[0]}", "alerts", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6])
 
 
 def _citizen(conn, f: Filters, service_categories: dict[str, str]) -> Iterable[Incident]:
     where, args = _time_sql("requested_at", f.start, f.end)
-    for r in conn.execute("SELECT id, requested_at, service_code, lat, lon FROM citizen_reports WHERE moderation = 'accepted'"
-                          " AND lat IS NOT NULL AND lon IS NOT NULL" + where, args):
-        yield Incident(f"citizen:{r[0]}", "citizen", from_iso(r[1]), service_categories.get(r[2]) or r[2], r[3], r[4], "", "open311")
+    for r in conn.execute(
+        "SELECT id, requested_at, service_code, lat, lon FROM citizen_reports WHERE moderation = 'accepted'"
+        " AND lat IS NOT NULL AND lon IS NOT NULL" + where,
+        args,
+    ):
+        yield Incident(
+            f"citizen:{r[0]}",
+            "citizen",
+            from_iso(r[1]),
+            service_categories.get(r[2]) or r[2],
+            r[3],
+            r[4],
+            "",
+            "open311",
+        )
 
 
 def service_categories(site) -> dict[str, str]:
@@ -105,10 +132,20 @@ def service_categories(site) -> dict[str, str]:
     return {s.code: s.incident_category or s.code for s in services}
 
 
-def load_incidents(store, site, *, layers: Iterable[str] = LAYERS, start: datetime | None = None, end: datetime | None = None,
-                   categories: Iterable[str] | None = None, communes: Iterable[str] | None = None) -> list[Incident]:
+def load_incidents(
+    store,
+    site,
+    *,
+    layers: Iterable[str] = LAYERS,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    categories: Iterable[str] | None = None,
+    communes: Iterable[str] | None = None,
+) -> list[Incident]:
     """The incidents of the layers asked for, in [start, end), of those categories and communes, in time order."""
-    return load(store, site, Filters(tuple(dict.fromkeys(layers)), start, end, tuple(categories or ()), tuple(communes or ())))
+    return load(
+        store, site, Filters(tuple(dict.fromkeys(layers)), start, end, tuple(categories or ()), tuple(communes or ()))
+    )
 
 
 def load(store, site, f: Filters) -> list[Incident]:
@@ -140,8 +177,11 @@ def categories_and_counts(incidents: list[Incident]) -> dict:
         "by_layer_category": {layer: dict(sorted(c.items())) for layer, c in per.items()},
         "categories": sorted(by_category),
         "communes": sorted({i.commune for i in incidents if i.commune}),
-        "period": ({"from": iso(incidents[0].occurred_at), "to": iso(max(i.occurred_at for i in incidents))}
-                   if incidents else None),
+        "period": (
+            {"from": iso(incidents[0].occurred_at), "to": iso(max(i.occurred_at for i in incidents))}
+            if incidents
+            else None
+        ),
     }
 
 
@@ -150,10 +190,24 @@ def feature_collection(incidents: list[Incident], limit: int | None = None) -> d
     shown = incidents if limit is None or len(incidents) <= limit else incidents[-limit:]
     return {
         "type": "FeatureCollection",
-        "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [i.lon, i.lat]},
-                      "properties": {"id": i.id, "layer": i.layer, "category": i.category, "occurred_at": iso(i.occurred_at),
-                                     "commune": i.commune, "source": i.source}} for i in shown],
-        "total": len(incidents), "truncated": len(shown) < len(incidents), "statement": STATEMENT,
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [i.lon, i.lat]},
+                "properties": {
+                    "id": i.id,
+                    "layer": i.layer,
+                    "category": i.category,
+                    "occurred_at": iso(i.occurred_at),
+                    "commune": i.commune,
+                    "source": i.source,
+                },
+            }
+            for i in shown
+        ],
+        "total": len(incidents),
+        "truncated": len(shown) < len(incidents),
+        "statement": STATEMENT,
     }
 
 
@@ -161,5 +215,7 @@ def report_period(f: Filters, incidents: list[Incident]) -> tuple[datetime, date
     """The report's (start, end) when the filters set one: an open side is closed at the incidents' first or last."""
     if f.start is None and f.end is None or not incidents:
         return None
-    return (f.start or min(i.occurred_at for i in incidents),
-            f.end or max(i.occurred_at for i in incidents) + timedelta(microseconds=1))
+    return (
+        f.start or min(i.occurred_at for i in incidents),
+        f.end or max(i.occurred_at for i in incidents) + timedelta(microseconds=1),
+    )

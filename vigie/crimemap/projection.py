@@ -6,6 +6,7 @@ city (tens of kilometres), every distance is within a few parts in ten
 thousand, well below the precision of any incident's position. Grids built in
 metres go back to lon/lat with the inverse, so cells can be drawn as GeoJSON.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

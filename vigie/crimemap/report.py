@@ -7,6 +7,7 @@ near-repeat table with the Knox test, hour x weekday pattern, methods, the
 area-based statement and the data sources. Maps are drawn offline on plain
 lon/lat axes (aspect corrected for the latitude) with a scale bar: no tiles.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,20 +33,36 @@ STATEMENT = (
     "weekdays, pairs of incidents close in space and time). It never scores, ranks or predicts any "
     "individual person and must not be used to do so: risk assessments of natural persons predicting "
     "criminal offences from profiling are prohibited by the EU AI Act (Regulation (EU) 2024/1689, "
-    "art. 5(1)(d)).")
+    "art. 5(1)(d))."
+)
 # The near-repeat test's permutations: pointpats' Knox permutes in a Python loop, and 99 is the Near
 # Repeat Calculator's usual count (p-values to 0.01); the report's `permutations` is for the Gi*.
 NEAR_REPEAT_PERMUTATIONS = 99
 CLASS_COLOURS = {  # ArcGIS's hot-spot palette order: deep red to deep blue
-    "hot 99%": "#b2182b", "hot 95%": "#ef8a62", "hot 90%": "#fddbc7",
-    "cold 90%": "#d1e5f0", "cold 95%": "#67a9cf", "cold 99%": "#2166ac", "not significant": "#eeeeee",
+    "hot 99%": "#b2182b",
+    "hot 95%": "#ef8a62",
+    "hot 90%": "#fddbc7",
+    "cold 90%": "#d1e5f0",
+    "cold 95%": "#67a9cf",
+    "cold 99%": "#2166ac",
+    "not significant": "#eeeeee",
 }
 DPI = 110
 
 
-def write_report(incidents: Iterable[Incident], path, *, title: str, timezone: str, communes: dict | None = None,
-                 name_property: str = "name", cell_m: float = 250.0, permutations: int = 999, seed: int = 0,
-                 period: tuple | None = None) -> Path:
+def write_report(
+    incidents: Iterable[Incident],
+    path,
+    *,
+    title: str,
+    timezone: str,
+    communes: dict | None = None,
+    name_property: str = "name",
+    cell_m: float = 250.0,
+    permutations: int = 999,
+    seed: int = 0,
+    period: tuple | None = None,
+) -> Path:
     """Analyse the incidents and write the report to `path` (.html or .pdf), atomically.
 
     `period`: (start, end) to keep only the incidents in it: aware datetimes
@@ -78,10 +95,10 @@ def write_report(incidents: Iterable[Incident], path, *, title: str, timezone: s
     # Hot spots and near-repeat need enough incidents (cells to compare, pairs): on a
     # small period the report says why they are missing rather than failing.
     missing = {}
-    for key, run in (("hotspots", lambda: analysis.hotspots(items, cell_m=cell_m, permutations=permutations,
-                                                              seed=seed)),
-                     ("near_repeat", lambda: analysis.near_repeat(items, permutations=NEAR_REPEAT_PERMUTATIONS,
-                                                                   seed=seed))):
+    for key, run in (
+        ("hotspots", lambda: analysis.hotspots(items, cell_m=cell_m, permutations=permutations, seed=seed)),
+        ("near_repeat", lambda: analysis.near_repeat(items, permutations=NEAR_REPEAT_PERMUTATIONS, seed=seed)),
+    ):
         try:
             results[key] = run()
         except CrimeMapError as exc:
@@ -147,14 +164,19 @@ class _Content:
             "near_repeat": _near_repeat_figure(results["near_repeat"]) if results["near_repeat"] else None,
             "time": _time_figure(results["time"]),
         }
-        self.knox_headline = (_knox_headline(results["near_repeat"]) if results["near_repeat"]
-                              else f"Near-repeat {missing['near_repeat']}")
-        self.hotspot_summary = (_hotspot_summary(results["hotspots"]) if results["hotspots"]
-                                else f"Hot spots {missing['hotspots']}")
+        self.knox_headline = (
+            _knox_headline(results["near_repeat"])
+            if results["near_repeat"]
+            else f"Near-repeat {missing['near_repeat']}"
+        )
+        self.hotspot_summary = (
+            _hotspot_summary(results["hotspots"]) if results["hotspots"] else f"Hot spots {missing['hotspots']}"
+        )
         self.methods = _methods(results)
 
 
 # ---------------------------------------------------------------- tables and texts
+
 
 def _counts_table(items: list[Incident]) -> tuple[list[str], list[list]]:
     layers = sorted({i.layer for i in items})
@@ -168,7 +190,10 @@ def _counts_table(items: list[Incident]) -> tuple[list[str], list[list]]:
 def _commune_rows(result: dict) -> list[list]:
     features = sorted(result["features"], key=lambda f: -f["properties"]["count"])
     n = result["n"]
-    rows = [[_commune_name(f, result["name_property"]), f["properties"]["count"], f"{f['properties']['count'] / n:.1%}"] for f in features]
+    rows = [
+        [_commune_name(f, result["name_property"]), f["properties"]["count"], f"{f['properties']['count'] / n:.1%}"]
+        for f in features
+    ]
     if result["unassigned"]:
         rows.append([analysis.UNKNOWN_COMMUNE, result["unassigned"], f"{result['unassigned'] / n:.1%}"])
     return rows
@@ -180,23 +205,39 @@ def _commune_name(feature: dict, name_property: str) -> str:
 
 
 def _near_repeat_rows(result: dict) -> list[list]:
-    return [[r["distance_band"], r["time_band"], r["observed"], _fmt(r["expected"], ".1f"), _fmt(r["ratio"], ".2f"),
-             _fmt(r["p_value"], ".2f")] for r in result["table"]]
+    return [
+        [
+            r["distance_band"],
+            r["time_band"],
+            r["observed"],
+            _fmt(r["expected"], ".1f"),
+            _fmt(r["ratio"], ".2f"),
+            _fmt(r["p_value"], ".2f"),
+        ]
+        for r in result["table"]
+    ]
 
 
 def _hotspot_summary(h: dict) -> str:
-    return (f"{h['classes']['hot 99%']:,} cells hot at 99 % confidence, {h['classes']['hot 95%']:,} at 95 %, "
-            f"{h['classes']['hot 90%']:,} at 90 %; {h['fdr']}.")
+    return (
+        f"{h['classes']['hot 99%']:,} cells hot at 99 % confidence, {h['classes']['hot 95%']:,} at 95 %, "
+        f"{h['classes']['hot 90%']:,} at 90 %; {h['fdr']}."
+    )
 
 
 def _knox_headline(result: dict) -> str:
     k = result["knox"]
     ratio = "undefined" if k["ratio"] is None else f"{k['ratio']:.2f}"
-    verdict = ("more pairs than chance: a near-repeat pattern" if k["p_value"] is not None and k["p_value"] <= 0.05
-               and (k["ratio"] or 0) > 1 else "no significant excess over chance")
-    text = (f"Knox test: {k['observed']} pairs of incidents within {k['delta_m']:g} m and {k['tau_days']:g} days, "
-            f"{k['expected']:.1f} expected (ratio {ratio}, permutation p = {_fmt(k['p_value'], '.2f')}, "
-            f"{k['permutations']} permutations): {verdict}.")
+    verdict = (
+        "more pairs than chance: a near-repeat pattern"
+        if k["p_value"] is not None and k["p_value"] <= 0.05 and (k["ratio"] or 0) > 1
+        else "no significant excess over chance"
+    )
+    text = (
+        f"Knox test: {k['observed']} pairs of incidents within {k['delta_m']:g} m and {k['tau_days']:g} days, "
+        f"{k['expected']:.1f} expected (ratio {ratio}, permutation p = {_fmt(k['p_value'], '.2f')}, "
+        f"{k['permutations']} permutations): {verdict}."
+    )
     if result["subsample"]:
         text += f" {result['subsample']}."
     return text
@@ -206,19 +247,31 @@ def _methods(results: dict) -> list[str]:
     d, h, nr, t, c = (results[k] for k in ("density", "hotspots", "near_repeat", "time", "communes"))
     return [
         f"Positions: {d['projection']}.",
-        (f"Density: gaussian kernel density estimate ({d['kernel']}), bandwidth {d['bandwidth_m']:.0f} m chosen by "
-         f"{d['bandwidth_method']}; evaluated on {d['cell_m']:.0f} m cells, in {d['units']}; {d['omitted']} are "
-         "left blank."),
-        (f"Hot spots: Getis-Ord Gi* (PySAL esda.G_Local, star=True) on counts of incidents per {h['cell_m']:.0f} m "
-         f"square cell ({h['rows']} x {h['cols']} grid); weights: {h['weights']}; study area: {h['study_area']}. "
-         f"{h['inference']}. False discovery rate: {h['fdr']}." if h else "Hot spots: not computed (see above)."),
-        (f"Near-repeat: {nr['method']}; distance bands {_edges(nr['distance_bands_m'], 'm')}, time bands "
-         f"{_edges(nr['time_bands_days'], 'days')}, seed {nr['seed']}."
-         + (f" {nr['subsample']}." if nr["subsample"] else "") if nr else "Near-repeat: not computed (see above)."),
-        (f"Time pattern: counts by weekday and hour in {t['timezone']} (zoneinfo); {t['chi_square']['test']}: "
-         f"chi-square {_fmt(t['chi_square']['statistic'], '.1f')} on {t['chi_square']['dof']} degrees of freedom, "
-         f"p = {_fmt(t['chi_square']['p_value'], '.3g')}."
-         + (f" Note: {t['chi_square']['note']}." if t["chi_square"]["note"] else "")),
+        (
+            f"Density: gaussian kernel density estimate ({d['kernel']}), bandwidth {d['bandwidth_m']:.0f} m chosen by "
+            f"{d['bandwidth_method']}; evaluated on {d['cell_m']:.0f} m cells, in {d['units']}; {d['omitted']} are "
+            "left blank."
+        ),
+        (
+            f"Hot spots: Getis-Ord Gi* (PySAL esda.G_Local, star=True) on counts of incidents per {h['cell_m']:.0f} m "
+            f"square cell ({h['rows']} x {h['cols']} grid); weights: {h['weights']}; study area: {h['study_area']}. "
+            f"{h['inference']}. False discovery rate: {h['fdr']}."
+            if h
+            else "Hot spots: not computed (see above)."
+        ),
+        (
+            f"Near-repeat: {nr['method']}; distance bands {_edges(nr['distance_bands_m'], 'm')}, time bands "
+            f"{_edges(nr['time_bands_days'], 'days')}, seed {nr['seed']}."
+            + (f" {nr['subsample']}." if nr["subsample"] else "")
+            if nr
+            else "Near-repeat: not computed (see above)."
+        ),
+        (
+            f"Time pattern: counts by weekday and hour in {t['timezone']} (zoneinfo); {t['chi_square']['test']}: "
+            f"chi-square {_fmt(t['chi_square']['statistic'], '.1f')} on {t['chi_square']['dof']} degrees of freedom, "
+            f"p = {_fmt(t['chi_square']['p_value'], '.3g')}."
+            + (f" Note: {t['chi_square']['note']}." if t["chi_square"]["note"] else "")
+        ),
         f"Communes: {c['assignment']}.",
     ]
 
@@ -232,6 +285,7 @@ def _fmt(value, spec: str) -> str:
 
 
 # ---------------------------------------------------------------- figures
+
 
 def _map_axes(fig, content: _Content, result_title: str):
     ax = fig.add_subplot(1, 1, 1)
@@ -270,18 +324,27 @@ def _density_figure(content: _Content, result: dict):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 6.5), layout="constrained")
-    ax = _map_axes(fig, content, f"Incident density, kernel bandwidth {result['bandwidth_m']:.0f} m "
-                                 f"({result['n']:,} incidents)")
+    ax = _map_axes(
+        fig, content, f"Incident density, kernel bandwidth {result['bandwidth_m']:.0f} m ({result['n']:,} incidents)"
+    )
     values = np.array([f["properties"]["density"] for f in result["features"]])
     # Edges in the face colour: without them, antialiasing draws a seam between adjacent cells.
     # Rasterized: thousands of cells as PDF vector paths are slow to write and to print.
-    cells = PolyCollection(_polygons(result["features"]), array=values, cmap="magma_r", edgecolors="face",
-                           linewidths=0.3, rasterized=True)
+    cells = PolyCollection(
+        _polygons(result["features"]), array=values, cmap="magma_r", edgecolors="face", linewidths=0.3, rasterized=True
+    )
     ax.add_collection(cells)
     fig.colorbar(cells, ax=ax, shrink=0.7, label="incidents per km² over the period")
-    ax.text(0.99, 0.01, f"bandwidth {result['bandwidth_m']:.0f} m, cells {result['cell_m']:.0f} m",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    ax.text(
+        0.99,
+        0.01,
+        f"bandwidth {result['bandwidth_m']:.0f} m, cells {result['cell_m']:.0f} m",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+    )
     _scale_bar(ax, content.lat0)
     return fig
 
@@ -294,10 +357,15 @@ def _hotspot_figure(content: _Content, result: dict):
     fig = Figure(figsize=(8, 6.5), layout="constrained")
     ax = _map_axes(fig, content, f"Hot spots: Getis-Ord Gi* on {result['cell_m']:.0f} m cells")
     colours = [CLASS_COLOURS[f["properties"]["class"]] for f in result["features"]]
-    ax.add_collection(PolyCollection(_polygons(result["features"]), facecolors=colours, edgecolors=colours,
-                                     linewidths=0.3, rasterized=True))
-    handles = [Patch(facecolor=CLASS_COLOURS[c], edgecolor="#999999",
-                     label=f"{c} ({result['classes'][c]:,} cells)") for c in CLASS_COLOURS]
+    ax.add_collection(
+        PolyCollection(
+            _polygons(result["features"]), facecolors=colours, edgecolors=colours, linewidths=0.3, rasterized=True
+        )
+    )
+    handles = [
+        Patch(facecolor=CLASS_COLOURS[c], edgecolor="#999999", label=f"{c} ({result['classes'][c]:,} cells)")
+        for c in CLASS_COLOURS
+    ]
     ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
     _scale_bar(ax, content.lat0)
     return fig
@@ -323,10 +391,24 @@ def _commune_figure(content: _Content, result: dict, have_polygons: bool):
         fig.colorbar(coll, ax=ax, shrink=0.7, label="incidents")
     elif len(counts):
         xy = np.array([f["geometry"]["coordinates"] for f in result["features"]])
-        ax.scatter(xy[:, 0], xy[:, 1], s=20 + 400 * counts / counts.max(), c="#c0392b", alpha=0.5,
-                   edgecolors="#7b241c", linewidths=0.4)
-        ax.text(0.99, 0.01, "each disc at the mean position of its commune's incidents, area by count",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=20 + 400 * counts / counts.max(),
+            c="#c0392b",
+            alpha=0.5,
+            edgecolors="#7b241c",
+            linewidths=0.4,
+        )
+        ax.text(
+            0.99,
+            0.01,
+            "each disc at the mean position of its commune's incidents, area by count",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+        )
     _scale_bar(ax, content.lat0)
     return fig
 
@@ -345,8 +427,14 @@ def _near_repeat_figure(result: dict):
         # The open-ended bands are the reference pairs: no star there.
         bounded = r["distance_m"][1] is not None and r["time_days"][1] is not None
         star = "*" if bounded and r["p_value"] is not None and r["p_value"] <= 0.05 else ""
-        ax.text(b, a, f"{_fmt(r['ratio'], '.2f')}{star}\n{r['observed']} / {_fmt(r['expected'], '.0f')}",
-                ha="center", va="center", fontsize=7)
+        ax.text(
+            b,
+            a,
+            f"{_fmt(r['ratio'], '.2f')}{star}\n{r['observed']} / {_fmt(r['expected'], '.0f')}",
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
     spread = max(0.5, float(np.nanmax(np.abs(ratio - 1))) if np.isfinite(ratio).any() else 0.5)
     image = ax.imshow(ratio, cmap="RdBu_r", vmin=1 - spread, vmax=1 + spread, aspect="auto")
     fig.colorbar(image, ax=ax, label="observed / expected pairs")
@@ -405,30 +493,46 @@ def _html(c: _Content) -> str:
     r = c.results
     t = r["time"]
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{e(c.title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(c.title)}</h1>", f"<p>Period: {e(c.period)}. {len(c.items):,} incidents.</p>",
+        f"<h1>{e(c.title)}</h1>",
+        f"<p>Period: {e(c.period)}. {len(c.items):,} incidents.</p>",
         f'<p class="statement">{e(STATEMENT)}</p>',
-        "<section><h2>Incidents by category and layer</h2>", _html_table(*c.counts), "</section>",
-        '<section class="page"><h2>Where: density</h2>', _img(c.figures["density"], "density map"),
+        "<section><h2>Incidents by category and layer</h2>",
+        _html_table(*c.counts),
+        "</section>",
+        '<section class="page"><h2>Where: density</h2>',
+        _img(c.figures["density"], "density map"),
         f'<p class="small">Kernel bandwidth {r["density"]["bandwidth_m"]:.0f} m, chosen by '
-        f'{e(r["density"]["bandwidth_method"])}.</p></section>',
-        '<section class="page"><h2>Where: hot spots (Getis-Ord Gi*)</h2>', _img(c.figures["hotspots"], "hot spots"),
+        f"{e(r['density']['bandwidth_method'])}.</p></section>",
+        '<section class="page"><h2>Where: hot spots (Getis-Ord Gi*)</h2>',
+        _img(c.figures["hotspots"], "hot spots"),
         f'<p class="small">{e(c.hotspot_summary)}</p></section>',
-        '<section class="page"><h2>Where: communes</h2>', _img(c.figures["communes"], "communes"),
-        _html_table(["Commune", "Incidents", "Share"], _commune_rows(r["communes"])), "</section>",
-        '<section class="page"><h2>Near-repeat</h2>', f"<p><strong>{e(c.knox_headline)}</strong></p>",
+        '<section class="page"><h2>Where: communes</h2>',
+        _img(c.figures["communes"], "communes"),
+        _html_table(["Commune", "Incidents", "Share"], _commune_rows(r["communes"])),
+        "</section>",
+        '<section class="page"><h2>Near-repeat</h2>',
+        f"<p><strong>{e(c.knox_headline)}</strong></p>",
         _img(c.figures["near_repeat"], "near-repeat table"),
         _html_table(["Distance", "Time", "Observed", "Expected", "Ratio", "p"], _near_repeat_rows(r["near_repeat"]))
-        if r["near_repeat"] else "", "</section>",
-        '<section class="page"><h2>When: hour and weekday</h2>', _img(c.figures["time"], "hour by weekday"),
+        if r["near_repeat"]
+        else "",
+        "</section>",
+        '<section class="page"><h2>When: hour and weekday</h2>',
+        _img(c.figures["time"], "hour by weekday"),
         f'<p class="small">Busiest: {e(t["peak"]["weekday"])} {t["peak"]["hour"]:02d}h '
-        f'({t["peak"]["count"]} incidents). Uniformity chi-square p = {_fmt(t["chi_square"]["p_value"], ".3g")}.'
+        f"({t['peak']['count']} incidents). Uniformity chi-square p = {_fmt(t['chi_square']['p_value'], '.3g')}."
         "</p></section>",
-        '<section class="page"><h2>Methods</h2><ul>', *(f"<li>{e(m)}</li>" for m in c.methods), "</ul></section>",
-        "<section><h2>Area-based analysis only</h2>", f'<p class="statement">{e(STATEMENT)}</p></section>',
+        '<section class="page"><h2>Methods</h2><ul>',
+        *(f"<li>{e(m)}</li>" for m in c.methods),
+        "</ul></section>",
+        "<section><h2>Area-based analysis only</h2>",
+        f'<p class="statement">{e(STATEMENT)}</p></section>',
         "<section><h2>Data sources</h2><ul>",
-        *(f"<li>{e(s)}: {n:,} incidents</li>" for s, n in c.sources), "</ul></section>",
+        *(f"<li>{e(s)}: {n:,} incidents</li>" for s, n in c.sources),
+        "</ul></section>",
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -461,9 +565,15 @@ def _pdf(c: _Content, out) -> None:
 
     with PdfPages(out, metadata={"Title": c.title, "Creator": "Vigie"}) as pdf:
         r = c.results
-        lines = [("h1", c.title), ("p", f"Period: {c.period}. {len(c.items):,} incidents."), ("box", STATEMENT),
-                 ("h2", "Incidents by category and layer"), *_text_table(*c.counts),
-                 ("h2", "Data sources"), *(("p", f"{s}: {n:,} incidents") for s, n in c.sources)]
+        lines = [
+            ("h1", c.title),
+            ("p", f"Period: {c.period}. {len(c.items):,} incidents."),
+            ("box", STATEMENT),
+            ("h2", "Incidents by category and layer"),
+            *_text_table(*c.counts),
+            ("h2", "Data sources"),
+            *(("p", f"{s}: {n:,} incidents") for s, n in c.sources),
+        ]
         _text_pages(pdf, lines)
         for key in ("density", "hotspots", "communes"):
             if c.figures[key] is not None:
@@ -471,16 +581,22 @@ def _pdf(c: _Content, out) -> None:
         if c.figures["hotspots"] is None:
             _text_pages(pdf, [("h2", "Hot spots"), ("p", c.hotspot_summary)])
         commune_rows = _commune_rows(r["communes"])
-        _text_pages(pdf, [("h2", "Incidents per commune"),
-                          *_text_table(["Commune", "Incidents", "Share"], commune_rows)])
-        near_repeat_table = _text_table(["Distance", "Time", "Observed", "Expected", "Ratio", "p"],
-                                        _near_repeat_rows(r["near_repeat"])) if r["near_repeat"] else []
+        _text_pages(
+            pdf, [("h2", "Incidents per commune"), *_text_table(["Commune", "Incidents", "Share"], commune_rows)]
+        )
+        near_repeat_table = (
+            _text_table(["Distance", "Time", "Observed", "Expected", "Ratio", "p"], _near_repeat_rows(r["near_repeat"]))
+            if r["near_repeat"]
+            else []
+        )
         _text_pages(pdf, [("h2", "Near-repeat"), ("p", c.knox_headline), *near_repeat_table])
         if c.figures["near_repeat"] is not None:
             pdf.savefig(c.figures["near_repeat"])
         pdf.savefig(c.figures["time"])
-        _text_pages(pdf, [("h2", "Methods"), *(("p", m) for m in c.methods),
-                          ("h2", "Area-based analysis only"), ("box", STATEMENT)])
+        _text_pages(
+            pdf,
+            [("h2", "Methods"), *(("p", m) for m in c.methods), ("h2", "Area-based analysis only"), ("box", STATEMENT)],
+        )
 
 
 def _text_table(header: list, rows: list[list]) -> list[tuple[str, str]]:
@@ -498,8 +614,13 @@ def _text_pages(pdf, lines: list[tuple[str, str]]) -> None:
     """Lays out (style, text) lines on A4 pages, wrapping paragraphs, starting a page when one is full."""
     from matplotlib.figure import Figure
 
-    style = {"h1": (16, "bold", 95, 0.034), "h2": (12, "bold", 95, 0.03), "p": (9, "normal", 105, 0.017),
-             "box": (9, "bold", 92, 0.017), "mono": (7.5, "normal", 200, 0.0135)}
+    style = {
+        "h1": (16, "bold", 95, 0.034),
+        "h2": (12, "bold", 95, 0.03),
+        "p": (9, "normal", 105, 0.017),
+        "box": (9, "bold", 92, 0.017),
+        "mono": (7.5, "normal", 200, 0.0135),
+    }
     fig, y = None, 0.0
     for kind, text in lines:
         size, weight, width, step = style[kind]
@@ -512,8 +633,16 @@ def _text_pages(pdf, lines: list[tuple[str, str]]) -> None:
             if kind in ("h1", "h2") and k == 0:
                 y -= step * 0.4
             # parse_math off: a title, category or source with "$...$" is text, not a formula (which could fail).
-            fig.text(0.07, y, piece, fontsize=size, weight=weight, va="top", parse_math=False,
-                     family="monospace" if kind == "mono" else "sans-serif")
+            fig.text(
+                0.07,
+                y,
+                piece,
+                fontsize=size,
+                weight=weight,
+                va="top",
+                parse_math=False,
+                family="monospace" if kind == "mono" else "sans-serif",
+            )
             y -= step
         y -= step * 0.3
     if fig is not None:

@@ -5,6 +5,7 @@ the ImageNet MobileNetV2 features and costs a hundredth as much
 (docs/BENCHMARKS.md); "both" concatenates the two unit vectors and
 renormalises, so each weighs the same in the cosine.
 """
+
 from __future__ import annotations
 
 from typing import Callable

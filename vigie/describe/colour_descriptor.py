@@ -15,6 +15,7 @@ swamp the rest, and cosine similarity is the same measure as for the
 MobileNetV2 vectors. The stripes are then concatenated and normalised again,
 so both parts weigh the same and the whole vector has unit length.
 """
+
 from __future__ import annotations
 
 import cv2

@@ -7,12 +7,25 @@ the achromatic ones and brown/pink), then a region's names are ranked by
 their share of its pixels. Rules rather than nearest-prototype, because CCTV
 colours are washed out: a faded red top is low-saturation red, not pink.
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-PALETTE: tuple[str, ...] = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
+PALETTE: tuple[str, ...] = (
+    "black",
+    "white",
+    "grey",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+)
 _INDEX = {n: i for i, n in enumerate(PALETTE)}
 
 
@@ -78,4 +91,6 @@ LOWER_BODY = (0.52, 0.88)
 def body_part(crop: np.ndarray, part: tuple[float, float]) -> tuple[slice, slice]:
     """Rows of the part, and the central columns (the box edges are background)."""
     h, w = crop.shape[:2]
-    return slice(int(h * part[0]), max(int(h * part[0]) + 1, int(h * part[1]))), slice(int(w * 0.2), max(int(w * 0.2) + 1, int(w * 0.8)))
+    return slice(int(h * part[0]), max(int(h * part[0]) + 1, int(h * part[1]))), slice(
+        int(w * 0.2), max(int(w * 0.2) + 1, int(w * 0.8))
+    )

@@ -11,6 +11,7 @@ network run for each crop kept, none for those dropped on the way.
 Only clean views are kept: boxes that no other box overlaps much (an
 occluder's clothes are not ours) and that the image border does not cut.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,8 +53,14 @@ class CropSampler:
             if (st.seen - 1) % st.interval:
                 continue
             x1, y1, x2, y2 = boxes[i]
-            clean = (overlap[i] < MAX_OVERLAP and y2 - y1 >= MIN_HEIGHT_PX and x1 >= BORDER_PX and y1 >= BORDER_PX
-                     and x2 <= w - BORDER_PX and y2 <= h - BORDER_PX)
+            clean = (
+                overlap[i] < MAX_OVERLAP
+                and y2 - y1 >= MIN_HEIGHT_PX
+                and x1 >= BORDER_PX
+                and y1 >= BORDER_PX
+                and x2 <= w - BORDER_PX
+                and y2 <= h - BORDER_PX
+            )
             if not clean:
                 st.seen -= 1  # try again next frame rather than lose this slot
                 continue

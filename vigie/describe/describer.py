@@ -6,6 +6,7 @@ votes sampled every few observations. When the tracker ends it, the summary
 and for people a few described crops and the appearance vector for search.
 Nothing here keeps whole frames, so memory does not grow with video length.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ def crop_quality(image: np.ndarray, box: np.ndarray, confidence: float, overlap:
     """Best-crop score: large, sharp, confident, unoccluded, not cut by the frame edge."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = box.astype(int)
-    crop = image[max(0, y1):y2, max(0, x1):x2]
+    crop = image[max(0, y1) : y2, max(0, x1) : x2]
     if crop.size == 0:
         return -1.0
     area = float((x2 - x1) * (y2 - y1))
@@ -51,8 +52,14 @@ def crop_quality(image: np.ndarray, box: np.ndarray, confidence: float, overlap:
 
 
 class Describer:
-    def __init__(self, camera_id: str, ground: GroundPlane | None = None, frame_rate: float = 25.0,
-                 crops: CropSampler | None = None, projection: Projection | None = None) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        ground: GroundPlane | None = None,
+        frame_rate: float = 25.0,
+        crops: CropSampler | None = None,
+        projection: Projection | None = None,
+    ) -> None:
         self.camera_id = camera_id
         self.ground = ground
         self.frame_rate = frame_rate
@@ -76,7 +83,9 @@ class Describer:
         if self.crops is not None:
             people = np.flatnonzero(tracked.class_id == CLASS_ID["person"])
             if len(people):
-                self.crops.offer(frame.image, frame.seq, tracked.track_id[people], tracked.xyxy[people], overlap[people])
+                self.crops.offer(
+                    frame.image, frame.seq, tracked.track_id[people], tracked.xyxy[people], overlap[people]
+                )
         ground = self.ground.to_ground(foot_points(source_boxes)) if self.ground else None
         for i, tid in enumerate(tracked.track_id):
             acc = self._live.setdefault(int(tid), _Accumulator())
@@ -84,19 +93,28 @@ class Describer:
             conf = float(tracked.confidence[i])
             cls = int(tracked.class_id[i])
             acc.class_votes[cls] = acc.class_votes.get(cls, 0.0) + conf
-            acc.points.append(TrackPoint(frame.seq, frame.timestamp, tuple(float(v) for v in source_boxes[i]), conf,
-                                         tuple(float(v) for v in ground[i]) if ground is not None else None))
+            acc.points.append(
+                TrackPoint(
+                    frame.seq,
+                    frame.timestamp,
+                    tuple(float(v) for v in source_boxes[i]),
+                    conf,
+                    tuple(float(v) for v in ground[i]) if ground is not None else None,
+                )
+            )
             q = crop_quality(frame.image, box, conf, float(overlap[i]))
             if q > acc.best_quality:
                 x1, y1, x2, y2 = box.astype(int)
                 acc.best_quality, acc.best_seq = q, frame.seq
-                acc.best_crop = frame.image[max(0, y1):y2, max(0, x1):x2].copy()
+                acc.best_crop = frame.image[max(0, y1) : y2, max(0, x1) : x2].copy()
             # Colours only from boxes nobody overlaps: an occluder's clothes are not ours.
             if len(acc.points) % _COLOUR_EVERY == 1 and overlap[i] < 0.1:
                 self._sample_colours(acc, frame.image, box, cls, fg_mask_for(box) if fg_mask_for else None)
 
     @staticmethod
-    def _sample_colours(acc: _Accumulator, image: np.ndarray, box: np.ndarray, cls: int, mask: np.ndarray | None) -> None:
+    def _sample_colours(
+        acc: _Accumulator, image: np.ndarray, box: np.ndarray, cls: int, mask: np.ndarray | None
+    ) -> None:
         x1, y1, x2, y2 = box.astype(int)
         x1, y1 = max(0, x1), max(0, y1)
         crop = image[y1:y2, x1:x2]

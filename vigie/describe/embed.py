@@ -23,6 +23,7 @@ BGR -> RGB, /255, then ImageNet mean and std.
 
     python -m vigie.describe.embed    # export ahead of use (setup), with the part network
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -165,7 +166,9 @@ def crop_windows(shape: tuple[int, ...], boxes_xyxy: np.ndarray) -> np.ndarray:
     return np.stack([x1, y1, np.maximum(x2, x1 + 1), np.maximum(y2, y1 + 1)], axis=1)
 
 
-def preprocess(image_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_hw: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)) -> np.ndarray:
+def preprocess(
+    image_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_hw: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
+) -> np.ndarray:
     """(N, 3, H, W) float32 network input for the boxes of one BGR frame (224 x 224 by default)."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8 or not image_bgr.size:
         raise ValueError(f"expected an HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")

@@ -3,6 +3,7 @@
 Positions are the foot point (bottom centre of the box): it is the point on the
 ground, the one a ground-plane homography maps to metres.
 """
+
 from __future__ import annotations
 
 import math

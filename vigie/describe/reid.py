@@ -21,6 +21,7 @@ The cut network is exported once to ONNX, as the whole network is by
 vigie.describe.embed, and run with onnxruntime.
 (`python -m vigie.describe.embed` exports it ahead of use, with the whole network.)
 """
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,15 @@ from pathlib import Path
 import numpy as np
 
 from vigie.describe.colour_descriptor import COLOUR_DIM, colour_stripes, stripe_histograms
-from vigie.describe.embed import cache_dir, export_module, l2_normalise, load_torch_model, preprocess, weights_digest, weights_path
+from vigie.describe.embed import (
+    cache_dir,
+    export_module,
+    l2_normalise,
+    load_torch_model,
+    preprocess,
+    weights_digest,
+    weights_path,
+)
 from vigie.errors import ModelError
 from vigie.onnx import cpu_session
 
@@ -67,7 +76,9 @@ def ensure_part_onnx(weights: Path | None = None, models_dir: Path | None = None
     weights = Path(weights) if weights else weights_path()
     if not weights.is_file():
         raise ModelError(f"MobileNetV2 weights {weights} do not exist")
-    name = f"mobilenetv2-parts-{weights_digest(weights)[:16]}-{INPUT_HW[0]}x{INPUT_HW[1]}-op{OPSET}-v{EXPORT_VERSION}.onnx"
+    name = (
+        f"mobilenetv2-parts-{weights_digest(weights)[:16]}-{INPUT_HW[0]}x{INPUT_HW[1]}-op{OPSET}-v{EXPORT_VERSION}.onnx"
+    )
     target = Path(models_dir or cache_dir()) / name
     if not target.is_file():
         export_module(_part_module(weights), INPUT_HW, target, f"MobileNetV2 parts of {weights}")
@@ -99,11 +110,16 @@ class PartNetwork:
         """The same for crops already cut out (each a whole BGR image), in one batch."""
         if not crops:
             return np.zeros((0, PART_DIM), dtype=np.float32)
-        return self._run(np.concatenate([preprocess(c, np.array([[0, 0, c.shape[1], c.shape[0]]]), INPUT_HW) for c in crops]))
+        return self._run(
+            np.concatenate([preprocess(c, np.array([[0, 0, c.shape[1], c.shape[0]]]), INPUT_HW) for c in crops])
+        )
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         session = self._load()
-        out = [session.run(None, {"images": batch[i : i + self.max_batch]})[0] for i in range(0, len(batch), self.max_batch)]
+        out = [
+            session.run(None, {"images": batch[i : i + self.max_batch]})[0]
+            for i in range(0, len(batch), self.max_batch)
+        ]
         return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -184,4 +200,3 @@ def track_vector(crops: np.ndarray, projection: Projection | None) -> tuple[str,
     if projection is None:
         return BASE, pool(crops)
     return projection.name, projection.track_vector(crops)
-

@@ -3,6 +3,7 @@
 People would rather look at the people found than read a table of them;
 `vigie tracks --sheet FILE` writes one JPEG that any viewer opens.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,9 +29,26 @@ def contact_sheet(tracks: list[dict], path: str | Path) -> int:
         cell[:CELL_H, : crop.shape[1]] = crop
         colours = "/".join(t["upper"][:1] + t["lower"][:1]) if t["class"] == "person" else "/".join(t["body"][:1])
         # Hershey fonts are ASCII only: no '#', no accents.
-        cv2.putText(cell, f"{t['id']} {t['class']} {t['first_seen'][11:19]}", (3, CELL_H + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.putText(cell, f"{colours or '-'} {t['direction'] or '-'}", (3, CELL_H + 29),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
+        cv2.putText(
+            cell,
+            f"{t['id']} {t['class']} {t['first_seen'][11:19]}",
+            (3, CELL_H + 14),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
+        cv2.putText(
+            cell,
+            f"{colours or '-'} {t['direction'] or '-'}",
+            (3, CELL_H + 29),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (60, 60, 60),
+            1,
+            cv2.LINE_AA,
+        )
         cells.append(cell)
     if not cells:
         return 0

@@ -1,4 +1,5 @@
 """The Detector protocol: one frame in, Detections out."""
+
 from __future__ import annotations
 
 from typing import Protocol

@@ -15,6 +15,7 @@ at the best-F1 point 0.87 vs 0.83, matched-box IoU 0.750 vs 0.744.
 Scores: about 0.42 is the best cut for boxes used alone (../shared/MODELS.md);
 the default floor is lower so that the tracker's low-score stage has material.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ millisecond and says whether anything moved. Its foreground mask is also
 kept for the describe stage, to sample a person's colours from their own
 pixels rather than the pavement behind them.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -36,14 +37,16 @@ class MotionGate:
         # MOG2 marks shadows 127: they are not the object.
         fg = np.where(fg == 255, 255, 0).astype(np.uint8)
         self.mask = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
-        return (not self.config.enabled) or float(np.count_nonzero(self.mask)) / self.mask.size >= self.config.min_foreground
+        return (not self.config.enabled) or float(
+            np.count_nonzero(self.mask)
+        ) / self.mask.size >= self.config.min_foreground
 
     def mask_in(self, box: np.ndarray) -> np.ndarray | None:
         """Foreground mask of the box region, at the box's full resolution."""
         if self.mask is None:
             return None
         x1, y1, x2, y2 = (np.asarray(box) * self.scale).astype(int)
-        sub = self.mask[max(0, y1): max(y1 + 1, y2), max(0, x1): max(x1 + 1, x2)]
+        sub = self.mask[max(0, y1) : max(y1 + 1, y2), max(0, x1) : max(x1 + 1, x2)]
         if sub.size == 0:
             return None
         bw, bh = int(box[2] - box[0]), int(box[3] - box[1])

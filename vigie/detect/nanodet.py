@@ -19,6 +19,7 @@ $VIGIE_DATA/models) and run with onnxruntime. What the graph leaves to us:
   (y + 0.5) * stride); centres at x * stride miss people by half a cell
   (PETS09 recall 0.51 instead of 0.86 at IoU 0.5).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,8 +57,9 @@ class _Network:
     def __init__(self, config: NanoDetConfig, hw: tuple[int, int], preprocess) -> None:
         square = hw == (config.input_size, config.input_size)
         self.hw = hw
-        self.session = session("nanodet", config.threads, preprocess if config.precision == "int8" else None,
-                               None if square else hw)
+        self.session = session(
+            "nanodet", config.threads, preprocess if config.precision == "int8" else None, None if square else hw
+        )
         self.input_name = self.session.get_inputs()[0].name
         # Pair each level's class and box outputs by their cell count.
         by_cells: dict[int, dict[int, str]] = {}
@@ -68,7 +70,9 @@ class _Network:
             gh, gw = hw[0] // stride, hw[1] // stride
             outs = by_cells.get(gh * gw, {})
             if set(outs) != {80, 4 * REG_BINS}:
-                raise ModelError(f"NanoDet graph has unexpected outputs: {[(o.name, o.shape) for o in self.session.get_outputs()]}")
+                raise ModelError(
+                    f"NanoDet graph has unexpected outputs: {[(o.name, o.shape) for o in self.session.get_outputs()]}"
+                )
             self.levels.append((stride, gw, outs[80], outs[4 * REG_BINS]))
         self.out_names = [name for _, _, c, r in self.levels for name in (c, r)]
 
@@ -122,4 +126,11 @@ class NanoDetDetector:
         if not boxes:
             return Detections.empty()
         xyxy = np.concatenate(boxes) / scale
-        return finish(xyxy, np.concatenate(scores), np.concatenate(classes), image.shape, self.config.confidence, self.config.nms_iou)
+        return finish(
+            xyxy,
+            np.concatenate(scores),
+            np.concatenate(classes),
+            image.shape,
+            self.config.confidence,
+            self.config.nms_iou,
+        )

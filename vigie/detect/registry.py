@@ -3,6 +3,7 @@
 Each entry is "module:callable" (boxmot's lazy registry), so that importing
 vigie never imports a backend's framework (OpenCV DNN, onnxruntime, ...).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -14,6 +14,7 @@ al. 2022). Two problems follow, handled in `merge`:
   (the object is larger than the overlap and the full frame missed it),
   their union is the object.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,6 +29,7 @@ _EDGE_PX = 2.0  # a box within this many pixels of a tile's inner border was cut
 
 def tile_grid(width: int, height: int, rows: int, cols: int, overlap: float) -> list[tuple[int, int, int, int]]:
     """Tiles (x1, y1, x2, y2) covering the frame, neighbours sharing `overlap` of a tile."""
+
     def spans(size: int, n: int) -> list[tuple[int, int]]:
         if n == 1:
             return [(0, size)]
@@ -113,12 +115,22 @@ def merge(dets: Detections, truncated: np.ndarray, merge_ios: float, nms_iou: fl
     if len(pieces):
         kept_xyxy = dets.xyxy[kept].reshape(-1, 4)
         kept_cls = dets.class_id[kept]
-        inside = (_ios(dets.xyxy[pieces], kept_xyxy) >= merge_ios) & (dets.class_id[pieces][:, None] == kept_cls[None, :]) if kept else np.zeros((len(pieces), 0), bool)
+        inside = (
+            (_ios(dets.xyxy[pieces], kept_xyxy) >= merge_ios) & (dets.class_id[pieces][:, None] == kept_cls[None, :])
+            if kept
+            else np.zeros((len(pieces), 0), bool)
+        )
         loose = pieces[~inside.any(axis=1)] if inside.size else pieces
         joined = []
         for group in _join_pieces(dets.xyxy[loose], dets.class_id[loose]):
             g = dets.xyxy[loose[group]]
-            joined.append((np.r_[g[:, :2].min(axis=0), g[:, 2:].max(axis=0)], float(dets.confidence[loose[group]].max()), int(dets.class_id[loose[group[0]]])))
+            joined.append(
+                (
+                    np.r_[g[:, :2].min(axis=0), g[:, 2:].max(axis=0)],
+                    float(dets.confidence[loose[group]].max()),
+                    int(dets.class_id[loose[group[0]]]),
+                )
+            )
         if joined:
             jx = np.array([j[0] for j in joined])
             js = np.array([j[1] for j in joined])

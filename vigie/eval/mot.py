@@ -5,6 +5,7 @@ the IoU distances are computed here, because motmetrics 1.4.0's own
 iou_matrix calls np.asfarray, which NumPy 2 removed. The code is checked on
 the TUD-Campus pair shipped in the motmetrics wheel (MOTA 0.526, IDF1 0.558).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,8 +77,21 @@ def score(gt: np.ndarray, hyp: np.ndarray) -> MotScores:
         dist[dist > MAX_IOU_DISTANCE] = np.nan
         acc.update(g[:, 1].astype(int).tolist(), h[:, 1].astype(int).tolist(), dist, frameid=f)
     mh = mm.metrics.create()
-    names = ["mota", "idf1", "num_switches", "precision", "recall", "motp", "num_frames", "num_objects",
-             "num_false_positives", "num_misses", "mostly_tracked", "mostly_lost", "num_unique_objects"]
+    names = [
+        "mota",
+        "idf1",
+        "num_switches",
+        "precision",
+        "recall",
+        "motp",
+        "num_frames",
+        "num_objects",
+        "num_false_positives",
+        "num_misses",
+        "mostly_tracked",
+        "mostly_lost",
+        "num_unique_objects",
+    ]
     s = mh.compute(acc, metrics=names, name="run").iloc[0]
     return MotScores(
         mota=float(s["mota"]),

@@ -25,6 +25,7 @@ Metrics: rank-1 and rank-5 (a right match among the first 1 or 5), and mean
 average precision over queries (each query's precision at every right match
 in its ranking, averaged).
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,14 +65,17 @@ def read_same_person(path: str | Path) -> dict[int, int]:
             try:
                 ids = [int(c) for c in cells]
             except ValueError:
-                raise VigieError(f"{path}, line {n}: expected ground-truth ids separated by commas, got {row}") from None
+                raise VigieError(
+                    f"{path}, line {n}: expected ground-truth ids separated by commas, got {row}"
+                ) from None
             for i in ids:
                 mapping[i] = min(ids)
     return mapping
 
 
-def describe_ground_truth(video: str | Path, gt: np.ndarray, threads: int = 2, progress: Progress | None = None,
-                          global_network: bool = True) -> dict[str, np.ndarray]:
+def describe_ground_truth(
+    video: str | Path, gt: np.ndarray, threads: int = 2, progress: Progress | None = None, global_network: bool = True
+) -> dict[str, np.ndarray]:
     """Every GT box's vectors, per variant except the adapted one, in gt row order
     (without `global_network`, the costliest variant, "network", is left out)."""
     embedder, parts_net = AppearanceEmbedder(threads=threads), PartNetwork(threads=threads)
@@ -164,8 +168,16 @@ def adaptation_from_video(video: str | Path, site, camera_id: str, progress: boo
         return train(store.person_crops(BASE))
 
 
-def evaluate_reid(video: str | Path, gt_path: str | Path, site, camera_id: str, split: str = "sequence",
-                  same_person: str | Path | None = None, progress: Progress | None = None, threads: int = 2) -> dict:
+def evaluate_reid(
+    video: str | Path,
+    gt_path: str | Path,
+    site,
+    camera_id: str,
+    split: str = "sequence",
+    same_person: str | Path | None = None,
+    progress: Progress | None = None,
+    threads: int = 2,
+) -> dict:
     start = time.perf_counter()
     gt = read_mot(gt_path)
     if not len(gt):
@@ -178,14 +190,25 @@ def evaluate_reid(video: str | Path, gt_path: str | Path, site, camera_id: str, 
     projection, adapt_report = adaptation_from_video(video, site, camera_id, progress=progress is not None)
     feats = describe_ground_truth(video, gt, threads, progress)
     feats["adapted"] = projection.apply(feats["both"])
-    names = [("colour", "colour stripes only"), ("network", "packaged MobileNetV2 only (global pool)"),
-             ("parts", "packaged MobileNetV2 part features only"), ("both", "colour + network parts"),
-             ("adapted", "colour + network parts, site-adapted")]
-    variants = [{"name": key, "description": text, **evaluate_variant(feats[key], frames, ids, split)} for key, text in names]
+    names = [
+        ("colour", "colour stripes only"),
+        ("network", "packaged MobileNetV2 only (global pool)"),
+        ("parts", "packaged MobileNetV2 part features only"),
+        ("both", "colour + network parts"),
+        ("adapted", "colour + network parts, site-adapted"),
+    ]
+    variants = [
+        {"name": key, "description": text, **evaluate_variant(feats[key], frames, ids, split)} for key, text in names
+    ]
     first = split_halves(frames, ids, split)
     return {
-        "video": str(video), "gt": str(gt_path), "split": split, "same_person": str(same_person) if same_person else None,
+        "video": str(video),
+        "gt": str(gt_path),
+        "split": split,
+        "same_person": str(same_person) if same_person else None,
         "identities_in_both_halves": int(len(np.intersect1d(ids[first], ids[~first]))),
-        "crops": int(len(gt)), "variants": variants, "adaptation": adapt_report.as_dict(),
+        "crops": int(len(gt)),
+        "variants": variants,
+        "adaptation": adapt_report.as_dict(),
         "seconds": time.perf_counter() - start,
     }

@@ -16,6 +16,7 @@ SIGINT or SIGTERM asks the workers to stop: each finishes its tracks in
 flight and sends them; they are written before `vigie run` exits, so nothing
 seen is lost.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,6 +51,7 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
     analysis = site.analysis_for(camera_id)
     frames = 0
     pipeline = None
+
     def on_gap(cam, start, end, reason) -> None:
         # The video is not continuous across a gap (people came and went unseen): every
         # open track ends at the gap, and what follows starts new tracks, with new ids.
@@ -60,10 +62,17 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
 
     try:
         pipeline = CameraPipeline(camera, site, analysis_fps)
-        source = StreamSource(camera.stream, camera_id, analysis_fps=analysis_fps, max_width=analysis.max_width,
-                              skip_loop_filter=analysis.fast_decode, stop_event=stop, pace_files=pace_files,
-                              on_gap=on_gap,
-                              on_status=lambda cam, status, detail: out.put(("status", cam, (status, detail))))
+        source = StreamSource(
+            camera.stream,
+            camera_id,
+            analysis_fps=analysis_fps,
+            max_width=analysis.max_width,
+            skip_loop_filter=analysis.fast_decode,
+            stop_event=stop,
+            pace_files=pace_files,
+            on_gap=on_gap,
+            on_status=lambda cam, status, detail: out.put(("status", cam, (status, detail))),
+        )
         out.put(("status", camera_id, ("starting", mask_url(camera.stream))))
         for frame in source:
             frames += 1
@@ -93,9 +102,14 @@ class ProcessWorkers:
         ctx = mp.get_context("spawn")  # fresh interpreters: no inherited threads or sockets
         self.queue = ctx.Queue()
         self.stop_event = ctx.Event()
-        self.processes = {cam: ctx.Process(target=camera_worker, name=f"vigie-{cam}",
-                                           args=(site_path, cam, self.queue, self.stop_event, analysis_fps, pace_files))
-                          for cam in camera_ids}
+        self.processes = {
+            cam: ctx.Process(
+                target=camera_worker,
+                name=f"vigie-{cam}",
+                args=(site_path, cam, self.queue, self.stop_event, analysis_fps, pace_files),
+            )
+            for cam in camera_ids
+        }
 
     def start(self) -> None:
         for p in self.processes.values():
@@ -122,7 +136,9 @@ class ProcessWorkers:
 class CameraState:
     url: str  # masked
     pending: list = field(default_factory=list)
-    backgrounds: list = field(default_factory=list)  # period backgrounds for video synopsis, written with the next chunk
+    backgrounds: list = field(
+        default_factory=list
+    )  # period backgrounds for video synopsis, written with the next chunk
     last_flush: float = field(default_factory=time.monotonic)
     status: str = "starting"
     detail: str = ""
@@ -137,8 +153,18 @@ class CameraState:
 
 
 class LiveRun:
-    def __init__(self, site_path: str | Path, store, flush_s: float = 30.0, analysis_fps: float = 5.0,
-                 blurrer=None, notifier=None, pace_files: bool = True, printer=print, executor=None) -> None:
+    def __init__(
+        self,
+        site_path: str | Path,
+        store,
+        flush_s: float = 30.0,
+        analysis_fps: float = 5.0,
+        blurrer=None,
+        notifier=None,
+        pace_files: bool = True,
+        printer=print,
+        executor=None,
+    ) -> None:
         from vigie.config import load_site
         from vigie.sources.stream import mask_url
 
@@ -255,8 +281,12 @@ class LiveRun:
 
         since = datetime.now(timezone.utc) - RULES_WINDOW
         try:
-            ids = raise_alerts(self.store, camera_events(self.store, self.site, cam, start=since),
-                               blurrer=self.blurrer, notifier=self.notifier)
+            ids = raise_alerts(
+                self.store,
+                camera_events(self.store, self.site, cam, start=since),
+                blurrer=self.blurrer,
+                notifier=self.notifier,
+            )
         except Exception as exc:  # a rule that cannot run (e.g. needs calibration) must not stop the analysis
             self.say(f"{cam}: rules failed: {exc}")
             return
@@ -265,9 +295,12 @@ class LiveRun:
             self.say(f"{cam}: {len(ids)} new alert(s)")
 
     def _store_gap(self, cam: str, start: datetime, end: datetime, reason: str) -> None:
-        self.store.write(lambda conn: conn.execute(
-            'INSERT INTO stream_gaps (camera_id, start, "end", reason, recorded_at) VALUES (?,?,?,?,?)',
-            (cam, iso(start), iso(end), reason[:500], now_iso()))).result()
+        self.store.write(
+            lambda conn: conn.execute(
+                'INSERT INTO stream_gaps (camera_id, start, "end", reason, recorded_at) VALUES (?,?,?,?,?)',
+                (cam, iso(start), iso(end), reason[:500], now_iso()),
+            )
+        ).result()
 
 
 def gaps(store, camera_id: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
@@ -275,6 +308,10 @@ def gaps(store, camera_id: str | None = None, limit: int = 100, offset: int = 0)
     where, args = ("WHERE camera_id = ?", [camera_id]) if camera_id else ("", [])
     with store._read() as conn:
         total = conn.execute(f"SELECT count(*) FROM stream_gaps {where}", args).fetchone()[0]
-        rows = [dict(r) for r in conn.execute(f"SELECT * FROM stream_gaps {where} ORDER BY start DESC LIMIT ? OFFSET ?",
-                                              [*args, limit, offset])]
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                f"SELECT * FROM stream_gaps {where} ORDER BY start DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+            )
+        ]
     return rows, total

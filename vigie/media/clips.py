@@ -60,6 +60,7 @@ A Blurrer is slow to load and not meant for concurrent calls: build one per
 process and serialise calls to it (the web app holds its blur lock around
 render_clip); this module never builds one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -159,8 +160,18 @@ class Clip:
 
 
 # --- the entry point -------------------------------------------------------------------------
-def render_clip(store, track_id: int, *, site=None, blurrer=None, blur: bool = True, fmt: str = "webm",
-                pad_s: float = 1.0, max_s: float = 120.0, out: str | Path | None = None) -> Clip:
+def render_clip(
+    store,
+    track_id: int,
+    *,
+    site=None,
+    blurrer=None,
+    blur: bool = True,
+    fmt: str = "webm",
+    pad_s: float = 1.0,
+    max_s: float = 120.0,
+    out: str | Path | None = None,
+) -> Clip:
     """The clip of track `track_id`, rendered or, when blurred, from the cache.
 
     site: the SiteConfig giving the camera's privacy masks and true frame rate;
@@ -180,8 +191,10 @@ def render_clip(store, track_id: int, *, site=None, blurrer=None, blur: bool = T
     if not (pad_s >= 0 and max_s > 0):
         raise ClipError(f"clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})")
     if blur and blurrer is None:
-        raise ClipError(f"clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; "
-                        "unblurred footage is never returned in its place")
+        raise ClipError(
+            f"clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; "
+            "unblurred footage is never returned in its place"
+        )
     plan = _plan(store, track_id, site, pad_s, max_s)
     key = plan.key(fmt, blurrer if blur else None)
     cache = clip_path(store, plan.camera_id, track_id, fmt) if blur else None
@@ -231,12 +244,23 @@ class _Plan:
         """A hash of everything the clip's pixels depend on (see the module docstring)."""
         t = self.track
         parts = {
-            "v": RENDER_VERSION, "track": self.track_id, "analysis": self.analysis_id, "track_no": t["track_no"],
-            "first_seen": t["first_seen"], "last_seen": t["last_seen"], "n_points": t["n_points"],
-            "source": str(self.source), "fingerprint": self.fingerprint, "masks": self.mask_polygons,
-            "rate": self.site_rate, "pad_s": self.pad_s, "max_s": self.max_s, "fmt": fmt,
-            "blurrer": None if blurrer is None else f"{type(blurrer).__module__}.{type(blurrer).__qualname__}"
-                                                     f"/{blurrer.style}",
+            "v": RENDER_VERSION,
+            "track": self.track_id,
+            "analysis": self.analysis_id,
+            "track_no": t["track_no"],
+            "first_seen": t["first_seen"],
+            "last_seen": t["last_seen"],
+            "n_points": t["n_points"],
+            "source": str(self.source),
+            "fingerprint": self.fingerprint,
+            "masks": self.mask_polygons,
+            "rate": self.site_rate,
+            "pad_s": self.pad_s,
+            "max_s": self.max_s,
+            "fmt": fmt,
+            "blurrer": None
+            if blurrer is None
+            else f"{type(blurrer).__module__}.{type(blurrer).__qualname__}/{blurrer.style}",
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -253,9 +277,18 @@ def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
     with store._read() as conn:
         fingerprint = conn.execute("SELECT fingerprint FROM analyses WHERE id=?", (track["analysis_id"],)).fetchone()[0]
     return _Plan(
-        store=store, track_id=track_id, track=track, camera_id=track["camera_id"], analysis_id=track["analysis_id"],
-        source=Path(track["source"]), fingerprint=fingerprint, masks=PrivacyMask(polygons), mask_polygons=polygons,
-        site_rate=camera.frame_rate if camera else None, pad_s=pad_s, max_s=max_s,
+        store=store,
+        track_id=track_id,
+        track=track,
+        camera_id=track["camera_id"],
+        analysis_id=track["analysis_id"],
+        source=Path(track["source"]),
+        fingerprint=fingerprint,
+        masks=PrivacyMask(polygons),
+        mask_polygons=polygons,
+        site_rate=camera.frame_rate if camera else None,
+        pad_s=pad_s,
+        max_s=max_s,
         seqs=np.array([p["seq"] for p in points], dtype=np.int64),
         boxes=np.array([[p["x1"], p["y1"], p["x2"], p["y2"]] for p in points], dtype=np.float64),
         t0=from_iso(points[0]["t"]),
@@ -319,12 +352,15 @@ def _scene_boxes(store, analysis_id: int, start: int, end: int) -> dict[int, tup
         spans = conn.execute(
             "SELECT t.id, t.class, (SELECT min(seq) FROM track_points p WHERE p.track_id = t.id) AS lo,"
             " (SELECT max(seq) FROM track_points p WHERE p.track_id = t.id) AS hi FROM tracks t WHERE t.analysis_id = ?",
-            (analysis_id,)).fetchall()
+            (analysis_id,),
+        ).fetchall()
         for r in spans:
             faces, plates = r["class"] in FACE_BOX_CLASSES, r["class"] in PLATE_CLASSES
             if r["lo"] is None or r["lo"] > end or r["hi"] < start or not (faces or plates):
                 continue
-            rows = np.array(conn.execute(_POINTS_NEAR, {"t": r["id"], "lo": start, "hi": end}).fetchall(), dtype=np.float64)
+            rows = np.array(
+                conn.execute(_POINTS_NEAR, {"t": r["id"], "lo": start, "hi": end}).fetchall(), dtype=np.float64
+            )
             for seq, xyxy in zip(*_interpolated(rows[:, 0], rows[:, 1:], start, end)):
                 persons, vehicles = out.setdefault(int(seq), ([], []))
                 if faces:
@@ -351,7 +387,9 @@ def _open_source(plan: _Plan):
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         raise SourceUnavailable(f"{what} cannot be opened: {exc}") from None
     except av.error.InvalidDataError as exc:
-        raise VideoError(f"{path} (track {plan.track_id}) is not a video file that can be decoded ({exc.strerror or exc})") from None
+        raise VideoError(
+            f"{path} (track {plan.track_id}) is not a video file that can be decoded ({exc.strerror or exc})"
+        ) from None
     except (av.error.FFmpegError, ValueError) as exc:
         raise VideoError(f"{path} (track {plan.track_id}) cannot be opened as a video: {exc}") from None
     if not container.streams.video:
@@ -483,8 +521,11 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         win = _window(plan, stream)
-        frames = _seeked(container, stream, win.start, win.end) if seek and win.start > 0 else \
-            _counted(container, stream, win.start, win.end)
+        frames = (
+            _seeked(container, stream, win.start, win.end)
+            if seek and win.start > 0
+            else _counted(container, stream, win.start, win.end)
+        )
         subject = dict(zip(*(a.tolist() for a in _interpolated(plan.seqs, plan.boxes, win.start, win.end))))
         scene = _scene_boxes(plan.store, plan.analysis_id, win.start, win.end) if blurrer is not None else {}
         regions, last = 0, None
@@ -499,8 +540,10 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
             last = seq
         if last is None or last < min(plan.last_seq, win.end):  # the trailing pad alone may be cut by the file's end
             ends = "has no frame in the clip's range" if last is None else f"ends at frame {last}"
-            raise VideoError(f"{plan.source} {ends}, before track {plan.track_id}'s last frame {plan.last_seq}: "
-                             "it is truncated, or not the recording that was analysed")
+            raise VideoError(
+                f"{plan.source} {ends}, before track {plan.track_id}'s last frame {plan.last_seq}: "
+                "it is truncated, or not the recording that was analysed"
+            )
         data = encoder.finish()
         encoder = None
     finally:
@@ -508,16 +551,31 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
             encoder.close()
         container.close()
     frames_out = last - win.start + 1
-    return Clip(data=data, fmt=fmt, track_id=plan.track_id, camera_id=plan.camera_id, frames=frames_out, fps=win.fps,
-                first_seq=win.start, last_seq=last, start=_time_of(plan, win.start, win.fps), blurred=blurrer is not None,
-                truncated=win.truncated, regions=regions if blurrer is not None else None, cached=False, path=None)
+    return Clip(
+        data=data,
+        fmt=fmt,
+        track_id=plan.track_id,
+        camera_id=plan.camera_id,
+        frames=frames_out,
+        fps=win.fps,
+        first_seq=win.start,
+        last_seq=last,
+        start=_time_of(plan, win.start, win.fps),
+        blurred=blurrer is not None,
+        truncated=win.truncated,
+        regions=regions if blurrer is not None else None,
+        cached=False,
+        path=None,
+    )
 
 
 def _time_of(plan: _Plan, seq: int, fps: float) -> datetime:
     return plan.t0 + timedelta(seconds=(seq - plan.first_seq) / fps)
 
 
-def _compose(plan: _Plan, win: _Window, frame, seq: int, box, scene: tuple[list, list], blurrer) -> tuple[np.ndarray, int]:
+def _compose(
+    plan: _Plan, win: _Window, frame, seq: int, box, scene: tuple[list, list], blurrer
+) -> tuple[np.ndarray, int]:
     """One output frame: masked, blurred, boxed, captioned; and the number of regions blurred."""
     image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
     # Stored pixels per image pixel: the main stream's when the analysed file was its sub-stream.
@@ -538,12 +596,22 @@ def _compose(plan: _Plan, win: _Window, frame, seq: int, box, scene: tuple[list,
 
 def _comment(plan: _Plan, win: _Window, key: str, blurred: bool) -> str:
     """The clip's provenance, in its container metadata; `key` makes a cached file reusable."""
-    return json.dumps({
-        "vigie": "track clip", "render_version": RENDER_VERSION, "key": key, "track_id": plan.track_id,
-        "camera_id": plan.camera_id, "source_sha256": plan.fingerprint, "first_seq": win.start, "fps": win.fps,
-        "start": _time_of(plan, win.start, win.fps).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "truncated": win.truncated, "blurred": blurred,
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "vigie": "track clip",
+            "render_version": RENDER_VERSION,
+            "key": key,
+            "track_id": plan.track_id,
+            "camera_id": plan.camera_id,
+            "source_sha256": plan.fingerprint,
+            "first_seq": win.start,
+            "fps": win.fps,
+            "start": _time_of(plan, win.start, win.fps).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "truncated": win.truncated,
+            "blurred": blurred,
+        },
+        sort_keys=True,
+    )
 
 
 # --- the cache of blurred clips --------------------------------------------------------------------
@@ -621,6 +689,19 @@ def _from_cache(path: Path, key: str, plan: _Plan, fmt: str) -> Clip | None:
     if not meta or meta.get("key") != key or frames < 1:
         return None  # stale or damaged: rendered again, and replaced
     first = int(meta["first_seq"])
-    return Clip(data=data, fmt=fmt, track_id=plan.track_id, camera_id=plan.camera_id, frames=frames, fps=float(meta["fps"]),
-                first_seq=first, last_seq=first + frames - 1, start=from_iso(meta["start"]), blurred=True,
-                truncated=bool(meta["truncated"]), regions=None, cached=True, path=path)
+    return Clip(
+        data=data,
+        fmt=fmt,
+        track_id=plan.track_id,
+        camera_id=plan.camera_id,
+        frames=frames,
+        fps=float(meta["fps"]),
+        first_seq=first,
+        last_seq=first + frames - 1,
+        start=from_iso(meta["start"]),
+        blurred=True,
+        truncated=bool(meta["truncated"]),
+        regions=None,
+        cached=True,
+        path=path,
+    )

@@ -51,6 +51,7 @@ blur, which leaves nothing legible.
     safe, regions = blurrer.blur(frame_bgr, vehicle_boxes=car_boxes_xyxy, person_boxes=people_xyxy)
     thumb = blurrer.blur_crop(crop_bgr, "person")[0]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,7 +88,9 @@ def face_model_path() -> Path:
 
 
 def plate_model_path() -> Path:
-    return package_file(PLATE_MODEL_IN_PACKAGE[0], PLATE_MODEL_IN_PACKAGE[1], "PP-OCR text detection model", PLATE_INSTALL_HINT)
+    return package_file(
+        PLATE_MODEL_IN_PACKAGE[0], PLATE_MODEL_IN_PACKAGE[1], "PP-OCR text detection model", PLATE_INSTALL_HINT
+    )
 
 
 @lru_cache(maxsize=4)
@@ -100,12 +103,20 @@ def _centerface_bytes(path: str) -> bytes:
     inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
     outputs = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
     inputs["input.1"] = ["B", 3, "H", "W"]
-    outputs.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]})
+    outputs.update(
+        {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}
+    )
     return update_inputs_outputs_dims(model, inputs, outputs).SerializeToString()
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
+    if (
+        not isinstance(image, np.ndarray)
+        or image.ndim != 3
+        or image.shape[2] != 3
+        or image.dtype != np.uint8
+        or not image.size
+    ):
         shape = getattr(image, "shape", None)
         raise ValueError(f"expected an HxWx3 uint8 BGR image, got {shape} {getattr(image, 'dtype', type(image))}")
 
@@ -137,8 +148,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 class FaceDetector:
     """CenterFace face boxes, for blurring only. Lazy, thread-safe loading."""
 
-    def __init__(self, threshold: float = FACE_THRESHOLD, threads: int = 1, onnx_path: str | Path | None = None,
-                 max_side: int = 2048) -> None:
+    def __init__(
+        self,
+        threshold: float = FACE_THRESHOLD,
+        threads: int = 1,
+        onnx_path: str | Path | None = None,
+        max_side: int = 2048,
+    ) -> None:
         self.threshold = threshold
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
@@ -173,7 +189,9 @@ class FaceDetector:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         interp = cv2.INTER_AREA if in_w < w else cv2.INTER_LINEAR
         blob = cv2.resize(rgb, (in_w, in_h), interpolation=interp).astype(np.float32).transpose(2, 0, 1)[None]
-        heat, scale, offset, _landmarks = session.run(["537", "538", "539", "540"], {"input.1": np.ascontiguousarray(blob)})
+        heat, scale, offset, _landmarks = session.run(
+            ["537", "538", "539", "540"], {"input.1": np.ascontiguousarray(blob)}
+        )
         boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.threshold)
         if len(boxes):
             boxes[:, [0, 2]] *= w / in_w
@@ -181,8 +199,14 @@ class FaceDetector:
         return boxes
 
 
-def decode_centerface(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, input_hw: tuple[int, int],
-                      threshold: float, nms_iou: float = FACE_NMS_IOU) -> np.ndarray:
+def decode_centerface(
+    heat: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    input_hw: tuple[int, int],
+    threshold: float,
+    nms_iou: float = FACE_NMS_IOU,
+) -> np.ndarray:
     """CenterFace outputs at stride 4 -> (N, 5) boxes in network-input pixels, after NMS.
 
     heat: (h, w) centre probability; scale: (2, h, w) log(height / 4), log(width / 4);
@@ -196,11 +220,16 @@ def decode_centerface(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, i
     cy = (ys + offset[0, ys, xs] + 0.5) * 4.0
     cx = (xs + offset[1, ys, xs] + 0.5) * 4.0
     H, W = input_hw
-    boxes = np.stack([
-        np.clip(cx - bw / 2, 0, W), np.clip(cy - bh / 2, 0, H),
-        np.clip(cx + bw / 2, 0, W), np.clip(cy + bh / 2, 0, H),
-        heat[ys, xs],
-    ], axis=1).astype(np.float32)
+    boxes = np.stack(
+        [
+            np.clip(cx - bw / 2, 0, W),
+            np.clip(cy - bh / 2, 0, H),
+            np.clip(cx + bw / 2, 0, W),
+            np.clip(cy + bh / 2, 0, H),
+            heat[ys, xs],
+        ],
+        axis=1,
+    ).astype(np.float32)
     return boxes[nms(boxes[:, :4], boxes[:, 4], nms_iou)]
 
 
@@ -208,8 +237,14 @@ def decode_centerface(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, i
 class TextDetector:
     """PP-OCR (DBNet) text regions: detection only, nothing is read. Lazy, thread-safe loading."""
 
-    def __init__(self, thresh: float = TEXT_THRESH, box_thresh: float = TEXT_BOX_THRESH, unclip_ratio: float = TEXT_UNCLIP,
-                 threads: int = 1, onnx_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        thresh: float = TEXT_THRESH,
+        box_thresh: float = TEXT_BOX_THRESH,
+        unclip_ratio: float = TEXT_UNCLIP,
+        threads: int = 1,
+        onnx_path: str | Path | None = None,
+    ) -> None:
         self.thresh = thresh
         self.box_thresh = box_thresh
         self.unclip_ratio = unclip_ratio
@@ -249,8 +284,13 @@ class TextDetector:
         return quads, scores
 
 
-def db_boxes(prob: np.ndarray, thresh: float = TEXT_THRESH, box_thresh: float = TEXT_BOX_THRESH,
-             unclip_ratio: float = TEXT_UNCLIP, min_size: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+def db_boxes(
+    prob: np.ndarray,
+    thresh: float = TEXT_THRESH,
+    box_thresh: float = TEXT_BOX_THRESH,
+    unclip_ratio: float = TEXT_UNCLIP,
+    min_size: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """DBNet post-processing of a probability map -> (N, 4, 2) rectangles in map pixels, (N,) scores.
 
     After rapidocr's DBPostProcess (fast score mode, dilation on).
@@ -373,9 +413,19 @@ class Blurrer:
     runs on `threads` onnxruntime threads.
     """
 
-    def __init__(self, face_threshold: float = FACE_THRESHOLD, threads: int = 1, min_face_side: int = 256,
-                 plate_side: int = 640, max_text_height: float = 0.5, face_enlarge: float = FACE_ENLARGE, margin: float = 0.1,
-                 style: str = "blur", faces: bool = True, plates: bool = True) -> None:
+    def __init__(
+        self,
+        face_threshold: float = FACE_THRESHOLD,
+        threads: int = 1,
+        min_face_side: int = 256,
+        plate_side: int = 640,
+        max_text_height: float = 0.5,
+        face_enlarge: float = FACE_ENLARGE,
+        margin: float = 0.1,
+        style: str = "blur",
+        faces: bool = True,
+        plates: bool = True,
+    ) -> None:
         if style not in ("blur", "pixelate"):
             raise ValueError(f"style must be 'blur' or 'pixelate', not {style!r}")
         self.faces = FaceDetector(face_threshold, threads) if faces else None
@@ -433,8 +483,9 @@ class Blurrer:
                 out.append(BlurRegion("plate", float(score), quad, window))
         return out
 
-    def blur(self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None = None,
-             person_boxes: Iterable | None = None) -> tuple[np.ndarray, list[BlurRegion]]:
+    def blur(
+        self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None = None, person_boxes: Iterable | None = None
+    ) -> tuple[np.ndarray, list[BlurRegion]]:
         """(blurred copy, regions). The input image is never modified.
 
         Faces are looked for in the whole image, and also inside each of the

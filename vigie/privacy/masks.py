@@ -10,6 +10,7 @@ Frames may reach the pipeline smaller than the main stream (shrunk while
 decoding, or a sub-stream): `Frame.scale` is source pixels per image pixel,
 and the polygons are scaled by it.
 """
+
 from __future__ import annotations
 
 import cv2

@@ -6,6 +6,7 @@ found its tracks, and tracks stored later in that window too), or both. Holds
 are lifted, never deleted, so the store keeps the record of who held what and
 who released it. Times are stored as ISO 8601 UTC text, like the tracks'.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -53,9 +54,17 @@ def _window(camera_id: str | None, start, end) -> tuple[str, str, str] | None:
     return camera_id, iso(t0), iso(t1)
 
 
-def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable[int] | None = None,
-               camera_id: str | None = None, start: datetime | str | None = None, end: datetime | str | None = None,
-               role: str = "system") -> int:
+def place_hold(
+    store,
+    case_ref: str,
+    reason: str,
+    user: str,
+    track_ids: Iterable[int] | None = None,
+    camera_id: str | None = None,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    role: str = "system",
+) -> int:
     """Place a hold on tracks and/or a camera's time window; returns its id.
 
     The track ids and the camera are checked inside the same transaction that
@@ -74,10 +83,25 @@ def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable
         cam, t0, t1 = window or (None, None, None)
         cur = conn.execute(
             "INSERT INTO legal_holds (case_ref, reason, placed_by, placed_at, camera_id, window_start, window_end)"
-            " VALUES (?,?,?,?,?,?,?)", (case_ref, reason, user, now_iso(), cam, t0, t1))
+            " VALUES (?,?,?,?,?,?,?)",
+            (case_ref, reason, user, now_iso(), cam, t0, t1),
+        )
         conn.executemany("INSERT INTO legal_hold_tracks VALUES (?,?)", [(cur.lastrowid, t) for t in ids])
-        append_in(conn, user, role, "hold_place", case_ref=case_ref, purpose=reason,
-                  details={"hold_id": cur.lastrowid, "track_ids": ids, "camera_id": cam, "window_start": t0, "window_end": t1})
+        append_in(
+            conn,
+            user,
+            role,
+            "hold_place",
+            case_ref=case_ref,
+            purpose=reason,
+            details={
+                "hold_id": cur.lastrowid,
+                "track_ids": ids,
+                "camera_id": cam,
+                "window_start": t0,
+                "window_end": t1,
+            },
+        )
         return cur.lastrowid
 
     return store.write(fn).result()
@@ -86,8 +110,10 @@ def place_hold(store, case_ref: str, reason: str, user: str, track_ids: Iterable
 def _check_tracks_exist(conn: sqlite3.Connection, ids: list[int]) -> None:
     found: set[int] = set()
     for k in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = ids[k:k + 500]
-        found |= {r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+        chunk = ids[k : k + 500]
+        found |= {
+            r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        }
     missing = [t for t in ids if t not in found]
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")

@@ -13,6 +13,7 @@ thumbnail and clip files whose track row is gone, whatever left them (a crash,
 a re-analysis that replaced the tracks, a clip rendered while its track was
 being purged), and temp files of clip renders that died mid-write.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,11 +91,16 @@ class PurgeReport:
         d = asdict(self)
         for cam in d["cameras"]:
             del cam["track_ids"], cam["analysis_ids"]
-        d["totals"] = {"tracks_removed": self.tracks_removed, "tracks_held": self.tracks_held,
-                       "thumbnails_removed": self.thumbnails_removed, "clips_removed": self.clips_removed,
-                       "analyses_removed": self.analyses_removed, "synopses_removed": self.synopses_removed,
-                       "citizen_reports_removed": self.citizen_reports_removed,
-                       "citizen_contacts_cleared": self.citizen_contacts_cleared}
+        d["totals"] = {
+            "tracks_removed": self.tracks_removed,
+            "tracks_held": self.tracks_held,
+            "thumbnails_removed": self.thumbnails_removed,
+            "clips_removed": self.clips_removed,
+            "analyses_removed": self.analyses_removed,
+            "synopses_removed": self.synopses_removed,
+            "citizen_reports_removed": self.citizen_reports_removed,
+            "citizen_contacts_cleared": self.citizen_contacts_cleared,
+        }
         return d
 
 
@@ -127,10 +133,17 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
     from vigie.citizen.reports import purge_reports
 
     citizen = purge_reports(store, now, dry_run=dry_run)
-    return PurgeReport(now=iso(now), dry_run=dry_run, cameras=cameras, orphan_thumbnails_removed=orphans,
-                       orphan_clips_removed=orphan_clips, synopses_removed=synopses,
-                       citizen_reports_removed=citizen["reports"], citizen_contacts_cleared=citizen["contacts"],
-                       seconds=time.perf_counter() - started)
+    return PurgeReport(
+        now=iso(now),
+        dry_run=dry_run,
+        cameras=cameras,
+        orphan_thumbnails_removed=orphans,
+        orphan_clips_removed=orphan_clips,
+        synopses_removed=synopses,
+        citizen_reports_removed=citizen["reports"],
+        citizen_contacts_cleared=citizen["contacts"],
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozenset()) -> list[Path]:
@@ -153,8 +166,9 @@ def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozen
                 continue  # job.json, or not a synopsis index
             if camera not in cutoffs or until >= cutoffs[camera]:
                 continue
-            kept = any(t not in gone and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone()
-                       for t in tracks)
+            kept = any(
+                t not in gone and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone() for t in tracks
+            )
             if not kept:
                 out.append(index.parent)
     return out
@@ -169,8 +183,11 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
         days = site.retention_for(camera_id)
         cam = CameraPurge(camera_id, days, iso(now - timedelta(days=days)))
         removed_per_analysis: dict[int, int] = {}
-        for r in conn.execute(f"SELECT t.id, t.analysis_id, {_HELD} AS held FROM tracks t"
-                              " WHERE t.camera_id = ? AND t.last_seen < ? ORDER BY t.id", (camera_id, cam.cutoff)):
+        for r in conn.execute(
+            f"SELECT t.id, t.analysis_id, {_HELD} AS held FROM tracks t"
+            " WHERE t.camera_id = ? AND t.last_seen < ? ORDER BY t.id",
+            (camera_id, cam.cutoff),
+        ):
             if r[2]:
                 cam.tracks_held += 1
             else:
@@ -181,10 +198,14 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
         cam.analyses_removed = len(cam.analysis_ids)
         # A synopsis background is footage too: it expires with its period, unless its
         # analysis has a held track (whose synopsis then still has its background).
-        cam.background_ids = [r[0] for r in conn.execute(
-            "SELECT b.id FROM backgrounds b WHERE b.camera_id = ? AND b.end < ? AND NOT EXISTS"
-            f" (SELECT 1 FROM tracks t WHERE t.analysis_id = b.analysis_id AND {_HELD}) ORDER BY b.id",
-            (camera_id, cam.cutoff))]
+        cam.background_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT b.id FROM backgrounds b WHERE b.camera_id = ? AND b.end < ? AND NOT EXISTS"
+                f" (SELECT 1 FROM tracks t WHERE t.analysis_id = b.analysis_id AND {_HELD}) ORDER BY b.id",
+                (camera_id, cam.cutoff),
+            )
+        ]
         cam.backgrounds_removed = len(cam.background_ids)
         plan.append(cam)
     return plan
@@ -196,9 +217,12 @@ def _empty_analyses(conn: sqlite3.Connection, cam: CameraPurge, removed: dict[in
     An analysis whose every track just expired goes with them (it only says a
     now-deleted recording was analysed); a running one is never touched."""
     out = []
-    for r in conn.execute("SELECT a.id, coalesce(a.finished_at, a.started_at) AS at,"
-                          " (SELECT count(*) FROM tracks t WHERE t.analysis_id = a.id) AS n"
-                          " FROM analyses a WHERE a.camera_id = ? AND a.status <> 'running' ORDER BY a.id", (cam.camera_id,)):
+    for r in conn.execute(
+        "SELECT a.id, coalesce(a.finished_at, a.started_at) AS at,"
+        " (SELECT count(*) FROM tracks t WHERE t.analysis_id = a.id) AS n"
+        " FROM analyses a WHERE a.camera_id = ? AND a.status <> 'running' ORDER BY a.id",
+        (cam.camera_id,),
+    ):
         gone = removed.get(r["id"], 0)
         if r["n"] == gone and (gone or r["at"] < cam.cutoff):
             out.append(r["id"])
@@ -266,6 +290,8 @@ def _without_track(store, files: dict[int, list[Path]]) -> list[Path]:
     present: set[int] = set()
     with store._read() as conn:
         for k in range(0, len(ids), 500):
-            chunk = ids[k:k + 500]
-            present |= {r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+            chunk = ids[k : k + 500]
+            present |= {
+                r[0] for r in conn.execute(f"SELECT id FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            }
     return [p for t in ids if t not in present for p in files[t]]

@@ -7,6 +7,7 @@ appends one 'purge' audit entry with what was removed and kept. The
 asked; an error in one run is logged and the next run still happens, so one
 bad day never stops retention for good.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,9 @@ class PurgeScheduler(threading.Thread):
                 self.last_report = run_purge(self.store, self.site)
                 self.last_error = None
                 r = self.last_report
-                log.info("retention purge: removed %d tracks, kept %d under legal hold", r.tracks_removed, r.tracks_held)
+                log.info(
+                    "retention purge: removed %d tracks, kept %d under legal hold", r.tracks_removed, r.tracks_held
+                )
             except Exception as exc:  # keep the schedule: the next run may succeed
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("retention purge failed: %s", self.last_error)

@@ -11,6 +11,7 @@ track's image position is the bottom centre of its box (the feet), which is
 what zones and lines drawn on the image mean. Ground positions, where the
 camera is calibrated, are metres on the ground plane (TrackPoint.ground_xy).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """`vigie rules check`: run the site file's rules over stored tracks and raise alerts for what fires."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,13 @@ def register(sub) -> None:
     """Add `rules` to the `vigie` command's subparsers."""
     r = sub.add_parser("rules", help="rules: which exist, and what they flag on stored tracks")
     rsub = r.add_subparsers(dest="rules_verb", required=True)
-    ls = rsub.add_parser("list", help="the rule types a site file may use, and the décret's events Vigie does not detect")
+    ls = rsub.add_parser(
+        "list", help="the rule types a site file may use, and the décret's events Vigie does not detect"
+    )
     ls.set_defaults(fn=cmd_rules_list)
-    c = rsub.add_parser("check", help="evaluate each camera's rules (site file) over its stored tracks; new events become alerts")
+    c = rsub.add_parser(
+        "check", help="evaluate each camera's rules (site file) over its stored tracks; new events become alerts"
+    )
     c.add_argument("--site", required=True, help="site file with the cameras' rules")
     c.add_argument("--camera", help="only this camera (default: every camera with rules)")
     add_period_flags(c)
@@ -56,15 +61,37 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
                 ids = raise_alerts(store, events, blurrer=blurrer)
             out.append((cam.id, events, ids))
     if args.json:
-        print(json.dumps([{"camera_id": cam, "new_alerts": ids,
-                           "events": [{"rule": e.rule, "kind": e.kind, "start": e.start.isoformat(),
-                                       "end": e.end.isoformat() if e.end else None, "track_ids": list(e.track_ids),
-                                       "where": list(e.where), "details": e.details} for e in events]}
-                          for cam, events, ids in out], indent=2, default=str))
+        print(
+            json.dumps(
+                [
+                    {
+                        "camera_id": cam,
+                        "new_alerts": ids,
+                        "events": [
+                            {
+                                "rule": e.rule,
+                                "kind": e.kind,
+                                "start": e.start.isoformat(),
+                                "end": e.end.isoformat() if e.end else None,
+                                "track_ids": list(e.track_ids),
+                                "where": list(e.where),
+                                "details": e.details,
+                            }
+                            for e in events
+                        ],
+                    }
+                    for cam, events, ids in out
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     for cam, events, ids in out:
         print(f"{cam}: {len(events)} event(s), {len(ids)} new alert(s)")
         for e in events:
             when = e.start.strftime("%Y-%m-%d %H:%M:%S") + (f" - {e.end.strftime('%H:%M:%S')}" if e.end else "")
-            print(f"  {when}  {e.kind:<16} {e.rule:<24} tracks {','.join(map(str, e.track_ids))}  {json.dumps(e.details, default=str)}")
+            print(
+                f"  {when}  {e.kind:<16} {e.rule:<24} tracks {','.join(map(str, e.track_ids))}  {json.dumps(e.details, default=str)}"
+            )
     return 0

@@ -29,6 +29,7 @@ Jitter. A detector moves feet by a few pixels a frame (tens of centimetres
 far from the camera): every rule pairs a distance threshold with a duration
 (or a measuring window) that jitter alone cannot pass.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,10 +56,10 @@ EPS = 1e-6
 # rather than pretend.
 NOT_SUPPORTED: dict[str, str] = {
     "weapon": "Listed by décret 2023-828 (presence or use of weapons), but no model in the registries Vigie uses "
-              "(PyPI, npm, its model list) is trained and evaluated for weapon detection in CCTV footage; "
-              "COCO detectors have no weapon class (their 'knife' is cutlery). Vigie does not pretend to detect it.",
+    "(PyPI, npm, its model list) is trained and evaluated for weapon detection in CCTV footage; "
+    "COCO detectors have no weapon class (their 'knife' is cutlery). Vigie does not pretend to detect it.",
     "fire": "Listed by décret 2023-828 (départs de feux), but no model in the registries Vigie uses is trained and "
-            "evaluated for fire or smoke in CCTV footage; COCO has no such class. Vigie does not pretend to detect it.",
+    "evaluated for fire or smoke in CCTV footage; COCO has no such class. Vigie does not pretend to detect it.",
 }
 
 
@@ -82,9 +83,13 @@ class _Rule(BaseModel):
 
     name: str = Field(description="The rule's name in the site file; events carry it.", min_length=1, max_length=100)
     step_s: float = Field(0.5, gt=0, le=5, description="Sampling step of the time grid, seconds (module doc).")
-    max_gap_s: float = Field(2.0, gt=0, description="A track is interpolated across gaps up to this long (the "
-                             "tracker lost it and found it again), and a condition that lapses for no longer than "
-                             "this goes on as the same event.")
+    max_gap_s: float = Field(
+        2.0,
+        gt=0,
+        description="A track is interpolated across gaps up to this long (the "
+        "tracker lost it and found it again), and a condition that lapses for no longer than "
+        "this goes on as the same event.",
+    )
 
     def needs_calibration(self) -> bool:
         """True where the rule cannot run on an uncalibrated camera as configured."""
@@ -96,13 +101,26 @@ class GatheringConfig(_Rule):
 
     type: Literal["gathering"] = "gathering"
     min_people: int = Field(3, ge=2, description="Smallest group that counts.")
-    radius_m: float = Field(2.0, gt=0, description="Two people closer than this on the ground are together; "
-                            "a group is everyone linked by such pairs (single linkage).")
-    radius_px: float | None = Field(None, gt=0, description="The same in image pixels, used only where the camera is "
-                                    "not calibrated; without it the rule needs a calibrated camera.")
+    radius_m: float = Field(
+        2.0,
+        gt=0,
+        description="Two people closer than this on the ground are together; "
+        "a group is everyone linked by such pairs (single linkage).",
+    )
+    radius_px: float | None = Field(
+        None,
+        gt=0,
+        description="The same in image pixels, used only where the camera is "
+        "not calibrated; without it the rule needs a calibrated camera.",
+    )
     min_duration_s: float = Field(5.0, gt=0, description="A group must last this long to be an event.")
-    min_overlap: float = Field(0.5, gt=0, le=1, description="Jaccard overlap of members from one sample to the next "
-                               "above which a group is the same group (people joining or leaving).")
+    min_overlap: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Jaccard overlap of members from one sample to the next "
+        "above which a group is the same group (people joining or leaving).",
+    )
 
     def needs_calibration(self) -> bool:
         return self.radius_px is None
@@ -114,8 +132,12 @@ class DensityConfig(_Rule):
     type: Literal["density"] = "density"
     zone: list[Point] = Field(description="The watched area: at least three [x, y] image points (source pixels).")
     max_per_m2: float = Field(2.0, gt=0, description="People per m2 above which the zone is too dense.")
-    area_m2: float | None = Field(None, gt=0, description="The zone's ground area in m2; None: the ground projection "
-                                  "of the zone (needs a calibrated camera).")
+    area_m2: float | None = Field(
+        None,
+        gt=0,
+        description="The zone's ground area in m2; None: the ground projection "
+        "of the zone (needs a calibrated camera).",
+    )
     min_duration_s: float = Field(5.0, gt=0, description="Density must stay above the limit this long.")
 
     _zone = field_validator("zone")(_check_polygon)
@@ -129,34 +151,56 @@ class CrowdMovementConfig(_Rule):
 
     type: Literal["crowd_movement"] = "crowd_movement"
     triggers: list[Literal["acceleration", "dispersal"]] = Field(
-        default_factory=lambda: ["acceleration", "dispersal"], min_length=1, description="What to watch for.")
+        default_factory=lambda: ["acceleration", "dispersal"], min_length=1, description="What to watch for."
+    )
     min_people: int = Field(4, ge=2, description="People the criteria are computed over, at least.")
     window_s: float = Field(2.0, gt=0, description="The change must happen within this long (t - window_s to t).")
     speed_window_s: float = Field(1.0, gt=0, description="A person's speed is their displacement over this long.")
-    speed_factor: float = Field(2.0, gt=1, description="Acceleration: the median speed becomes at least this many "
-                                "times what it was window_s earlier...")
+    speed_factor: float = Field(
+        2.0,
+        gt=1,
+        description="Acceleration: the median speed becomes at least this many times what it was window_s earlier...",
+    )
     min_speed_m_s: float = Field(2.5, gt=0, description="...and at least this fast (m/s): running, not a brisker walk.")
-    baseline_floor_m_s: float = Field(0.5, gt=0, description="Earlier median speeds below this count as this much "
-                                      "(a standing crowd's jitter is no baseline to multiply).")
-    group_radius_m: float = Field(2.0, gt=0, description="Dispersal: a group is people linked by pairs closer than this.")
-    dispersal_m_s: float = Field(2.0, gt=0, description="Dispersal: the group's mean distance from its centroid grows "
-                                 "at least this fast (m/s); people walking apart reach about 1.4.")
+    baseline_floor_m_s: float = Field(
+        0.5,
+        gt=0,
+        description="Earlier median speeds below this count as this much "
+        "(a standing crowd's jitter is no baseline to multiply).",
+    )
+    group_radius_m: float = Field(
+        2.0, gt=0, description="Dispersal: a group is people linked by pairs closer than this."
+    )
+    dispersal_m_s: float = Field(
+        2.0,
+        gt=0,
+        description="Dispersal: the group's mean distance from its centroid grows "
+        "at least this fast (m/s); people walking apart reach about 1.4.",
+    )
 
 
 class AbandonedObjectConfig(_Rule):
     """An object left static with nobody near it for min_duration_s; one event per object."""
 
     type: Literal["abandoned_object"] = "abandoned_object"
-    object_classes: list[str] = Field(default_factory=lambda: list(CARRIED_OBJECTS), min_length=1,
-                                      description="Classes of track that are objects one can leave behind: "
-                                      f"any of {', '.join(CARRIED_OBJECTS)} (the camera then tracks them).")
+    object_classes: list[str] = Field(
+        default_factory=lambda: list(CARRIED_OBJECTS),
+        min_length=1,
+        description="Classes of track that are objects one can leave behind: "
+        f"any of {', '.join(CARRIED_OBJECTS)} (the camera then tracks them).",
+    )
     min_duration_s: float = Field(30.0, gt=0, description="Static and unattended this long makes an event.")
-    static_m: float = Field(0.5, gt=0, description="An object moving less than this (m) from where it settled is static.")
+    static_m: float = Field(
+        0.5, gt=0, description="An object moving less than this (m) from where it settled is static."
+    )
     static_px: float = Field(15.0, gt=0, description="The same in image pixels, where the camera is not calibrated.")
     person_radius_m: float = Field(3.0, gt=0, description="A person closer than this (m) attends the object.")
-    person_radius_px: float = Field(150.0, gt=0, description="The same in image pixels, where the camera is not calibrated.")
-    owner_window_s: float = Field(2.0, gt=0, description="The owner is the person nearest the object within this "
-                                  "long of its first sighting.")
+    person_radius_px: float = Field(
+        150.0, gt=0, description="The same in image pixels, where the camera is not calibrated."
+    )
+    owner_window_s: float = Field(
+        2.0, gt=0, description="The owner is the person nearest the object within this long of its first sighting."
+    )
 
     @field_validator("object_classes")
     @classmethod
@@ -165,8 +209,10 @@ class AbandonedObjectConfig(_Rule):
             raise ValueError("'person' is not an object one leaves behind")
         other = [c for c in v if c not in CARRIED_OBJECTS]
         if other:
-            raise ValueError(f"{other[0]!r} is not an object the detector knows one can leave behind "
-                             f"(any of {', '.join(CARRIED_OBJECTS)})")
+            raise ValueError(
+                f"{other[0]!r} is not an object the detector knows one can leave behind "
+                f"(any of {', '.join(CARRIED_OBJECTS)})"
+            )
         return v
 
 
@@ -175,10 +221,18 @@ class PersonOnGroundConfig(_Rule):
 
     type: Literal["person_on_ground"] = "person_on_ground"
     min_aspect: float = Field(1.2, gt=0, description="Box width/height above this: the body is horizontal.")
-    max_height_ratio: float = Field(0.5, gt=0, lt=1, description="Box height below this fraction of the person's own "
-                                    "standing height: the body is low.")
-    standing_window_s: float = Field(5.0, gt=0, description="The standing height is the median height of the upright "
-                                     "boxes of the last this-many seconds (perspective changes it as people walk).")
+    max_height_ratio: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Box height below this fraction of the person's own standing height: the body is low.",
+    )
+    standing_window_s: float = Field(
+        5.0,
+        gt=0,
+        description="The standing height is the median height of the upright "
+        "boxes of the last this-many seconds (perspective changes it as people walk).",
+    )
     upright_aspect: float = Field(0.75, gt=0, description="Boxes narrower than this (width/height) are upright.")
     min_duration_s: float = Field(10.0, gt=0, description="Down this long makes an event (bending over does not).")
 
@@ -219,8 +273,10 @@ def check_calibration(config: _Rule, calibrated: bool, camera_id: str = "") -> N
 
 
 def _needs_calibration_message(config: _Rule, camera_id: str) -> str:
-    fix = {"gathering": "calibrate the camera or give radius_px",
-           "density": "calibrate the camera or give area_m2"}.get(config.type, "calibrate the camera")
+    fix = {
+        "gathering": "calibrate the camera or give radius_px",
+        "density": "calibrate the camera or give area_m2",
+    }.get(config.type, "calibrate the camera")
     cam = f"camera {camera_id!r}" if camera_id else "the camera"
     return f"rule {config.name!r} ({config.type}) needs a calibrated camera: {cam} has no ground positions; {fix}"
 
@@ -388,8 +444,14 @@ def gathering(config: GatheringConfig, tracks: Sequence[RuleTrack], context: Rul
         active = still
         clusters = [c for c in _clusters(_pairwise(pos), radius) if len(c) >= config.min_people]
         sets = [frozenset(int(x) for x in ids[c]) for c in clusters]
-        pairs = sorted(((len(s & g.current) / len(s | g.current), gi, ci)
-                        for gi, g in enumerate(active) for ci, s in enumerate(sets)), reverse=True)
+        pairs = sorted(
+            (
+                (len(s & g.current) / len(s | g.current), gi, ci)
+                for gi, g in enumerate(active)
+                for ci, s in enumerate(sets)
+            ),
+            reverse=True,
+        )
         used_g, used_c = set(), set()
         for jac, gi, ci in pairs:
             if jac + EPS < config.min_overlap or gi in used_g or ci in used_c:
@@ -411,12 +473,26 @@ def gathering(config: GatheringConfig, tracks: Sequence[RuleTrack], context: Rul
         seconds = (g.last - g.start) * config.step_s
         if seconds + EPS < config.min_duration_s:
             continue
-        events.append(Event(config.name, "gathering", context.camera_id, _time(g.start, config.step_s),
-                            _time(g.last, config.step_s), tuple(sorted(g.members)), _point(g.peak_where),
-                            {"peak_size": g.peak, "duration_s": round(seconds, 2),
-                             "mean_size": round(float(np.mean(g.sizes)), 2), "people_seen": len(g.members),
-                             "peak_at": _time(g.peak_k, config.step_s).isoformat(),
-                             "radius": radius, "unit": "m" if use_ground else "px"}))
+        events.append(
+            Event(
+                config.name,
+                "gathering",
+                context.camera_id,
+                _time(g.start, config.step_s),
+                _time(g.last, config.step_s),
+                tuple(sorted(g.members)),
+                _point(g.peak_where),
+                {
+                    "peak_size": g.peak,
+                    "duration_s": round(seconds, 2),
+                    "mean_size": round(float(np.mean(g.sizes)), 2),
+                    "people_seen": len(g.members),
+                    "peak_at": _time(g.peak_k, config.step_s).isoformat(),
+                    "radius": radius,
+                    "unit": "m" if use_ground else "px",
+                },
+            )
+        )
     return _sorted(events)
 
 
@@ -457,7 +533,9 @@ def zone_area_m2(zone: Sequence[Point], image_points: Sequence[Point], ground_po
     matrix = GroundPlane(image_points, ground_points_m).matrix
     ground = _project(np.asarray(matrix, float), np.asarray(zone, float))
     if ground is None:
-        raise ConfigError("the zone reaches beyond the horizon of the camera's calibration: its ground area is infinite")
+        raise ConfigError(
+            "the zone reaches beyond the horizon of the camera's calibration: its ground area is infinite"
+        )
     return _shoelace(ground)
 
 
@@ -542,7 +620,8 @@ def density(config: DensityConfig, tracks: Sequence[RuleTrack], context: RuleCon
         if ground is None:
             raise NeedsCalibration(
                 f"rule {config.name!r} (density): camera {context.camera_id!r}: the tracks' ground positions do not "
-                "give the zone's ground area (too few distinct positions, or the zone reaches the horizon); give area_m2")
+                "give the zone's ground area (too few distinct positions, or the zone reaches the horizon); give area_m2"
+            )
         area = _shoelace(ground)
     over = [k for k in sorted(inside) if len(inside[k]) / area > config.max_per_m2 + EPS]
     events = []
@@ -553,12 +632,25 @@ def density(config: DensityConfig, tracks: Sequence[RuleTrack], context: RuleCon
         ks = [k for k in inside if a <= k <= b]
         counts = [len(inside[k]) for k in ks]
         ids = sorted({i for k in ks for i in inside[k]})
-        events.append(Event(config.name, "density", context.camera_id, _time(a, config.step_s), _time(b, config.step_s),
-                            tuple(ids), _point(zone.mean(axis=0)),
-                            {"area_m2": round(area, 2), "peak_people": max(counts),
-                             "peak_per_m2": round(max(counts) / area, 3),
-                             "mean_per_m2": round(float(np.mean(counts)) / area, 3),
-                             "limit_per_m2": config.max_per_m2, "duration_s": round(seconds, 2)}))
+        events.append(
+            Event(
+                config.name,
+                "density",
+                context.camera_id,
+                _time(a, config.step_s),
+                _time(b, config.step_s),
+                tuple(ids),
+                _point(zone.mean(axis=0)),
+                {
+                    "area_m2": round(area, 2),
+                    "peak_people": max(counts),
+                    "peak_per_m2": round(max(counts) / area, 3),
+                    "mean_per_m2": round(float(np.mean(counts)) / area, 3),
+                    "limit_per_m2": config.max_per_m2,
+                    "duration_s": round(seconds, 2),
+                },
+            )
+        )
     return _sorted(events)
 
 
@@ -577,7 +669,9 @@ def _distances(at: Sequence[tuple[_Series, int]], use_ground: bool) -> np.ndarra
     if use_ground:
         return _pairwise(np.array([s.ground[i] for s, i in at]).reshape(-1, 2))
     h = np.array([max(float(s.wh[i, 1]), 1.0) for s, i in at])
-    return _pairwise(np.array([s.px[i] for s, i in at]).reshape(-1, 2)) * PERSON_HEIGHT_M / ((h[:, None] + h[None, :]) / 2)
+    return (
+        _pairwise(np.array([s.px[i] for s, i in at]).reshape(-1, 2)) * PERSON_HEIGHT_M / ((h[:, None] + h[None, :]) / 2)
+    )
 
 
 def _spread(at: Sequence[tuple[_Series, int]], use_ground: bool) -> float:
@@ -642,9 +736,15 @@ def crowd_movement(config: CrowdMovementConfig, tracks: Sequence[RuleTrack], con
                 med1, med0 = float(np.median(now)), float(np.median(before))
                 if med1 >= config.min_speed_m_s and med1 >= config.speed_factor * max(med0, config.baseline_floor_m_s):
                     fast = {i for i, v in zip(ids, now) if v >= config.min_speed_m_s}
-                    hits["acceleration"][k] = (med1 / max(med0, config.baseline_floor_m_s), fast, {
-                        "people": len(now), "median_speed_before_m_s": round(med0, 2),
-                        "median_speed_after_m_s": round(med1, 2)})
+                    hits["acceleration"][k] = (
+                        med1 / max(med0, config.baseline_floor_m_s),
+                        fast,
+                        {
+                            "people": len(now),
+                            "median_speed_before_m_s": round(med0, 2),
+                            "median_speed_after_m_s": round(med1, 2),
+                        },
+                    )
         if "dispersal" in config.triggers and (k - w) in snapshots:
             earlier = snapshots[k - w]
             for c in _clusters(_distances(earlier, use_ground), config.group_radius_m):
@@ -658,9 +758,16 @@ def crowd_movement(config: CrowdMovementConfig, tracks: Sequence[RuleTrack], con
                     best = hits["dispersal"].get(k)
                     ids = {int(s.track.track_id) for s in stay}
                     if best is None or rate > best[0]:
-                        hits["dispersal"][k] = (rate, ids | (best[1] if best else set()), {
-                            "people": len(stay), "spread_before_m": round(s0, 2), "spread_after_m": round(s1, 2),
-                            "spread_rate_m_s": round(rate, 2)})
+                        hits["dispersal"][k] = (
+                            rate,
+                            ids | (best[1] if best else set()),
+                            {
+                                "people": len(stay),
+                                "spread_before_m": round(s0, 2),
+                                "spread_after_m": round(s1, 2),
+                                "spread_rate_m_s": round(rate, 2),
+                            },
+                        )
                     else:
                         best[1].update(ids)
     events = []
@@ -672,10 +779,24 @@ def crowd_movement(config: CrowdMovementConfig, tracks: Sequence[RuleTrack], con
             where = [s.px[s.local(strongest)] for s, _ in snapshots[strongest] if s.track.track_id in set(ids)]
             if not where:
                 where = [s.px[i] for s, i in snapshots[strongest]]
-            details = {"trigger": trigger, **by_k[strongest][2], "at": _time(strongest, step).isoformat(),
-                       "scale": "ground" if use_ground else "box height"}
-            events.append(Event(config.name, "crowd_movement", context.camera_id, _time(a - w, step), _time(b, step),
-                                tuple(ids), _point(np.mean(where, axis=0)), details))
+            details = {
+                "trigger": trigger,
+                **by_k[strongest][2],
+                "at": _time(strongest, step).isoformat(),
+                "scale": "ground" if use_ground else "box height",
+            }
+            events.append(
+                Event(
+                    config.name,
+                    "crowd_movement",
+                    context.camera_id,
+                    _time(a - w, step),
+                    _time(b, step),
+                    tuple(ids),
+                    _point(np.mean(where, axis=0)),
+                    details,
+                )
+            )
     return _sorted(events)
 
 
@@ -695,7 +816,9 @@ def abandoned_object(config: AbandonedObjectConfig, tracks: Sequence[RuleTrack],
     sighting (within owner_window_s): track_ids = (object, owner) or (object,).
     """
     step = config.step_s
-    objects = _sample_all([t for t in tracks if t.class_name in config.object_classes and t.points], step, config.max_gap_s)
+    objects = _sample_all(
+        [t for t in tracks if t.class_name in config.object_classes and t.points], step, config.max_gap_s
+    )
     people = _sample_all(_people(tracks), step, config.max_gap_s)
     use_ground = _use_ground(objects) and _use_ground(people)
     static = config.static_m if use_ground else config.static_px
@@ -713,8 +836,9 @@ def abandoned_object(config: AbandonedObjectConfig, tracks: Sequence[RuleTrack],
             if obj.present[i]:
                 if anchor is None or np.linalg.norm(pos[i] - anchor) > static:
                     anchor, broken = pos[i], start is not None
-                broken = broken or any(np.linalg.norm(s.pos(use_ground)[j] - pos[i]) <= reach
-                                       for s, j in snapshots.get(k, []))
+                broken = broken or any(
+                    np.linalg.norm(s.pos(use_ground)[j] - pos[i]) <= reach for s, j in snapshots.get(k, [])
+                )
             if broken:
                 if found is not None:
                     break
@@ -731,18 +855,33 @@ def abandoned_object(config: AbandonedObjectConfig, tracks: Sequence[RuleTrack],
         a, b = found, last
         owner, owner_d = _owner(obj, people, use_ground, config)
         first = _time(obj.k0, step)
-        details = {"object_class": obj.track.class_name, "unattended_s": round((b - a) * step, 2),
-                   "first_seen": first.isoformat(), "owner_track_id": owner,
-                   "owner_distance": None if owner_d is None else round(owner_d, 2),
-                   "unit": "m" if use_ground else "px"}
+        details = {
+            "object_class": obj.track.class_name,
+            "unattended_s": round((b - a) * step, 2),
+            "first_seen": first.isoformat(),
+            "owner_track_id": owner,
+            "owner_distance": None if owner_d is None else round(owner_d, 2),
+            "unit": "m" if use_ground else "px",
+        }
         ids = (int(obj.track.track_id),) if owner is None else (int(obj.track.track_id), owner)
-        events.append(Event(config.name, "abandoned_object", context.camera_id, _time(a, step), _time(b, step),
-                            ids, _point(obj.px[a - obj.k0]), details))
+        events.append(
+            Event(
+                config.name,
+                "abandoned_object",
+                context.camera_id,
+                _time(a, step),
+                _time(b, step),
+                ids,
+                _point(obj.px[a - obj.k0]),
+                details,
+            )
+        )
     return _sorted(events)
 
 
-def _owner(obj: _Series, people: Sequence[_Series], use_ground: bool,
-           config: AbandonedObjectConfig) -> tuple[int | None, float | None]:
+def _owner(
+    obj: _Series, people: Sequence[_Series], use_ground: bool, config: AbandonedObjectConfig
+) -> tuple[int | None, float | None]:
     """The person nearest the object at its first sighting (or the nearest grid time within owner_window_s)."""
     first = int(np.flatnonzero(obj.present)[0])
     where = obj.pos(use_ground)[first]
@@ -809,13 +948,26 @@ def person_on_ground(config: PersonOnGroundConfig, tracks: Sequence[RuleTrack], 
             if seconds + EPS < config.min_duration_s:
                 continue
             ratios = [info[n][2] for n in st if info[n][2] is not None]
-            details = {"duration_s": round(float(seconds), 2),
-                       "horizontal": any(info[n][0] for n in st), "low": any(info[n][1] for n in st),
-                       "max_aspect": round(float(max(aspect[down[n]] for n in st)), 2),
-                       "min_height_ratio": round(float(min(ratios)), 2) if ratios else None}
+            details = {
+                "duration_s": round(float(seconds), 2),
+                "horizontal": any(info[n][0] for n in st),
+                "low": any(info[n][1] for n in st),
+                "max_aspect": round(float(max(aspect[down[n]] for n in st)), 2),
+                "min_height_ratio": round(float(min(ratios)), 2) if ratios else None,
+            }
             x1, _, x2, y2 = xyxy[i0]
-            events.append(Event(config.name, "person_on_ground", context.camera_id, pts[i0].timestamp,
-                                pts[i1].timestamp, (int(track.track_id),), (round((x1 + x2) / 2, 1), round(y2, 1)), details))
+            events.append(
+                Event(
+                    config.name,
+                    "person_on_ground",
+                    context.camera_id,
+                    pts[i0].timestamp,
+                    pts[i1].timestamp,
+                    (int(track.track_id),),
+                    (round((x1 + x2) / 2, 1), round(y2, 1)),
+                    details,
+                )
+            )
     return _sorted(events)
 
 

@@ -3,6 +3,7 @@
 Small pure functions on plain tuples: the rules call them a point at a time,
 for tracks of a few hundred points, so numpy would buy nothing here.
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ Detector jitter moves feet by a few pixels a frame; every rule has a
 threshold that jitter alone cannot pass (time inside a zone, distance beyond
 a line, a grace period, a displacement over a window), and says so.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -58,8 +59,11 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(description="The rule's name in the site file; events carry it.", min_length=1, max_length=100)
-    classes: list[ClassName] = Field(default_factory=lambda: list(PEOPLE_AND_VEHICLES), min_length=1,
-                                     description="Classes of track the rule watches.")
+    classes: list[ClassName] = Field(
+        default_factory=lambda: list(PEOPLE_AND_VEHICLES),
+        min_length=1,
+        description="Classes of track the rule watches.",
+    )
 
 
 class ZoneIntrusionConfig(_Rule):
@@ -69,8 +73,10 @@ class ZoneIntrusionConfig(_Rule):
     zone: list[Point] = Field(description="The forbidden area: at least three [x, y] image points.")
     min_inside_s: float = Field(0.5, gt=0, description="Shorter stays inside are ignored (feet jittering on the edge).")
     hours: tuple[time, time] | None = Field(
-        None, description='Active hours ["HH:MM", "HH:MM"], local time, start included, end excluded; '
-        'may wrap midnight (["22:00", "06:00"]). None: always active.')
+        None,
+        description='Active hours ["HH:MM", "HH:MM"], local time, start included, end excluded; '
+        'may wrap midnight (["22:00", "06:00"]). None: always active.',
+    )
     timezone: str = Field("Europe/Paris", description="IANA time zone the hours are in.")
 
     _zone = field_validator("zone")(_check_polygon)
@@ -81,7 +87,9 @@ class ZoneIntrusionConfig(_Rule):
         # Unquoted, YAML reads 22:00 as the base-60 integer 1320, and pydantic
         # would take an integer for seconds after midnight (00:22): refuse it.
         if isinstance(v, (list, tuple)) and any(not isinstance(h, (str, time)) for h in v):
-            raise ValueError('write the times in quotes, e.g. ["22:00", "06:00"] (unquoted, YAML reads 22:00 as a number)')
+            raise ValueError(
+                'write the times in quotes, e.g. ["22:00", "06:00"] (unquoted, YAML reads 22:00 as a number)'
+            )
         return v
 
     @field_validator("hours")
@@ -105,8 +113,12 @@ class LineCrossingConfig(_Rule):
     type: Literal["line_crossing"] = "line_crossing"
     line: list[Point] = Field(description="The segment [A, B]: two distinct [x, y] image points.")
     direction: Literal["in", "out", "both"] = Field("both", description="Which crossings make events.")
-    min_distance_px: float = Field(5.0, gt=0, description="Feet must get this far on each side to count "
-                                   "(hysteresis: wobbling on the line is one crossing at most).")
+    min_distance_px: float = Field(
+        5.0,
+        gt=0,
+        description="Feet must get this far on each side to count "
+        "(hysteresis: wobbling on the line is one crossing at most).",
+    )
 
     @field_validator("line")
     @classmethod
@@ -123,12 +135,21 @@ class LoiteringConfig(_Rule):
 
     type: Literal["loitering"] = "loitering"
     zone: list[Point] = Field(description="The watched area: at least three [x, y] image points.")
-    min_dwell_s: float = Field(60.0, gt=0, description="Time in the zone, from entry to the last point inside "
-                               "(short exits included, see grace_s), that makes a stay loitering.")
-    grace_s: float = Field(2.0, ge=0, description="Leaving for less than this does not end the stay, and counts "
-                           "as time inside (feet jittering on the edge, a step outside).")
-    classes: list[ClassName] = Field(default_factory=lambda: ["person"], min_length=1,
-                                     description="Classes of track the rule watches.")
+    min_dwell_s: float = Field(
+        60.0,
+        gt=0,
+        description="Time in the zone, from entry to the last point inside "
+        "(short exits included, see grace_s), that makes a stay loitering.",
+    )
+    grace_s: float = Field(
+        2.0,
+        ge=0,
+        description="Leaving for less than this does not end the stay, and counts "
+        "as time inside (feet jittering on the edge, a step outside).",
+    )
+    classes: list[ClassName] = Field(
+        default_factory=lambda: ["person"], min_length=1, description="Classes of track the rule watches."
+    )
 
     _zone = field_validator("zone")(_check_polygon)
 
@@ -138,16 +159,28 @@ class CounterFlowConfig(_Rule):
 
     type: Literal["counter_flow"] = "counter_flow"
     zone: list[Point] | None = Field(None, description="Where the flow rule holds (None: the whole image).")
-    direction_deg: float | None = Field(None, description="Allowed direction, compass-like on the image: "
-                                        "0 = up, 90 = right, 180 = down, 270 = left.")
-    direction_vector: Point | None = Field(None, description="Allowed direction as an image vector [dx, dy] (y down); "
-                                           "give this or direction_deg.")
-    tolerance_deg: float = Field(120.0, gt=0, lt=180, description="A movement more than this many degrees away "
-                                 "from the allowed direction is counter-flow (90: any backward component).")
-    window_s: float = Field(1.0, gt=0, description="Velocity is measured over at least this long (jitter averages out).")
-    min_displacement_m: float = Field(0.5, gt=0, description="Less movement over the window is standing still "
-                                      "(calibrated cameras, ground metres).")
-    min_displacement_px: float = Field(15.0, gt=0, description="The same in image pixels, where the camera is not calibrated.")
+    direction_deg: float | None = Field(
+        None, description="Allowed direction, compass-like on the image: 0 = up, 90 = right, 180 = down, 270 = left."
+    )
+    direction_vector: Point | None = Field(
+        None, description="Allowed direction as an image vector [dx, dy] (y down); give this or direction_deg."
+    )
+    tolerance_deg: float = Field(
+        120.0,
+        gt=0,
+        lt=180,
+        description="A movement more than this many degrees away "
+        "from the allowed direction is counter-flow (90: any backward component).",
+    )
+    window_s: float = Field(
+        1.0, gt=0, description="Velocity is measured over at least this long (jitter averages out)."
+    )
+    min_displacement_m: float = Field(
+        0.5, gt=0, description="Less movement over the window is standing still (calibrated cameras, ground metres)."
+    )
+    min_displacement_px: float = Field(
+        15.0, gt=0, description="The same in image pixels, where the camera is not calibrated."
+    )
     min_duration_s: float = Field(2.0, gt=0, description="Counter-flow lasting less than this is ignored.")
 
     _zone = field_validator("zone")(_check_polygon)
@@ -221,13 +254,25 @@ def zone_intrusion(config: ZoneIntrusionConfig, tracks: Sequence[RuleTrack], con
     events = []
     for track in _watched(config, tracks):
         feet, pts = track.feet(), track.points
-        inside = [point_in_polygon(f, config.zone) and in_hours(p.timestamp, config.hours, config.timezone)
-                  for f, p in zip(feet, pts)]
+        inside = [
+            point_in_polygon(f, config.zone) and in_hours(p.timestamp, config.hours, config.timezone)
+            for f, p in zip(feet, pts)
+        ]
         for i, j in _runs(inside):
             seconds = _seconds(pts[i].timestamp, pts[j].timestamp)
             if seconds >= config.min_inside_s:
-                events.append(Event(config.name, "zone_intrusion", context.camera_id, pts[i].timestamp,
-                                    pts[j].timestamp, (track.track_id,), feet[i], {"seconds_inside": round(seconds, 2)}))
+                events.append(
+                    Event(
+                        config.name,
+                        "zone_intrusion",
+                        context.camera_id,
+                        pts[i].timestamp,
+                        pts[j].timestamp,
+                        (track.track_id,),
+                        feet[i],
+                        {"seconds_inside": round(seconds, 2)},
+                    )
+                )
     return _sorted(events)
 
 
@@ -267,8 +312,18 @@ def line_crossing(config: LineCrossingConfig, tracks: Sequence[RuleTrack], conte
     for track in _watched(config, tracks):
         for when, where, direction in crossings(config, track):
             if config.direction in ("both", direction):
-                events.append(Event(config.name, "line_crossing", context.camera_id, when, None,
-                                    (track.track_id,), where, {"direction": direction}))
+                events.append(
+                    Event(
+                        config.name,
+                        "line_crossing",
+                        context.camera_id,
+                        when,
+                        None,
+                        (track.track_id,),
+                        where,
+                        {"direction": direction},
+                    )
+                )
     return _sorted(events)
 
 
@@ -319,9 +374,18 @@ def loitering(config: LoiteringConfig, tracks: Sequence[RuleTrack], context: Rul
                 continue
             inner = [feet[k] for k in range(entry, last + 1) if inside[k]]
             where = (statistics.median(p[0] for p in inner), statistics.median(p[1] for p in inner))
-            events.append(Event(config.name, "loitering", context.camera_id, pts[entry].timestamp,
-                                pts[last].timestamp, (track.track_id,), where,
-                                {"dwell_s": round(seconds, 2), "short_exits": exits}))
+            events.append(
+                Event(
+                    config.name,
+                    "loitering",
+                    context.camera_id,
+                    pts[entry].timestamp,
+                    pts[last].timestamp,
+                    (track.track_id,),
+                    where,
+                    {"dwell_s": round(seconds, 2), "short_exits": exits},
+                )
+            )
     return _sorted(events)
 
 
@@ -383,10 +447,18 @@ def counter_flow(config: CounterFlowConfig, tracks: Sequence[RuleTrack], context
                 continue
             origin = feet[starts[i]]
             heading = heading_deg(feet[j][0] - origin[0], feet[j][1] - origin[1])
-            events.append(Event(config.name, "counter_flow", context.camera_id, pts[i].timestamp, pts[j].timestamp,
-                                (track.track_id,), feet[i],
-                                {"seconds": round(seconds, 2), "heading_deg": round(heading, 1),
-                                 "allowed_deg": round(allowed, 1)}))
+            events.append(
+                Event(
+                    config.name,
+                    "counter_flow",
+                    context.camera_id,
+                    pts[i].timestamp,
+                    pts[j].timestamp,
+                    (track.track_id,),
+                    feet[i],
+                    {"seconds": round(seconds, 2), "heading_deg": round(heading, 1), "allowed_deg": round(allowed, 1)},
+                )
+            )
     return _sorted(events)
 
 

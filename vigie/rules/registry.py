@@ -3,6 +3,7 @@
 A camera's `rules:` list in the site file is validated against `RuleConfig`
 (the `type` field picks the model); `evaluate` hands each config to its module.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Sequence, Union
@@ -13,9 +14,17 @@ from vigie.rules import crowd, geometry
 from vigie.rules.base import Event, RuleContext, RuleTrack
 
 RuleConfig = Annotated[
-    Union[geometry.ZoneIntrusionConfig, geometry.LineCrossingConfig, geometry.LoiteringConfig, geometry.CounterFlowConfig,
-          crowd.GatheringConfig, crowd.DensityConfig, crowd.CrowdMovementConfig, crowd.AbandonedObjectConfig,
-          crowd.PersonOnGroundConfig],
+    Union[
+        geometry.ZoneIntrusionConfig,
+        geometry.LineCrossingConfig,
+        geometry.LoiteringConfig,
+        geometry.CounterFlowConfig,
+        crowd.GatheringConfig,
+        crowd.DensityConfig,
+        crowd.CrowdMovementConfig,
+        crowd.AbandonedObjectConfig,
+        crowd.PersonOnGroundConfig,
+    ],
     Field(discriminator="type"),
 ]
 

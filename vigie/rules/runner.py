@@ -7,6 +7,7 @@ recorded are recognised by their key and not alerted twice. Each new alert
 carries a snapshot: the best crop of the event's first track, blurred before it
 is stored.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,23 +19,36 @@ from vigie.rules.registry import evaluate
 from vigie.store.sqlite import VISIBLE_TRACKS, in_view_sql
 from vigie.types import TrackPoint
 
-def stored_rule_tracks(store, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[RuleTrack]:
+
+def stored_rule_tracks(
+    store, camera_id: str, start: datetime | None = None, end: datetime | None = None
+) -> list[RuleTrack]:
     """The camera's visible tracks in view during [start, end), with their points, oldest first."""
     window, args = in_view_sql(start, end)
     with store._read() as conn:
-        rows = conn.execute(f"SELECT t.id, t.class {VISIBLE_TRACKS} AND t.camera_id = ?{window} ORDER BY t.first_seen, t.id",
-                            [camera_id, *args]).fetchall()
+        rows = conn.execute(
+            f"SELECT t.id, t.class {VISIBLE_TRACKS} AND t.camera_id = ?{window} ORDER BY t.first_seen, t.id",
+            [camera_id, *args],
+        ).fetchall()
         tracks = []
         for r in rows:
-            pts = [TrackPoint(p["seq"], datetime.fromisoformat(p["t"].replace("Z", "+00:00")),
-                              (p["x1"], p["y1"], p["x2"], p["y2"]), p["confidence"],
-                              (p["ground_x"], p["ground_y"]) if p["ground_x"] is not None else None)
-                   for p in conn.execute("SELECT * FROM track_points WHERE track_id = ? ORDER BY seq", (r["id"],))]
+            pts = [
+                TrackPoint(
+                    p["seq"],
+                    datetime.fromisoformat(p["t"].replace("Z", "+00:00")),
+                    (p["x1"], p["y1"], p["x2"], p["y2"]),
+                    p["confidence"],
+                    (p["ground_x"], p["ground_y"]) if p["ground_x"] is not None else None,
+                )
+                for p in conn.execute("SELECT * FROM track_points WHERE track_id = ? ORDER BY seq", (r["id"],))
+            ]
             tracks.append(RuleTrack(r["id"], r["class"], pts))
     return tracks
 
 
-def camera_events(store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[Event]:
+def camera_events(
+    store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None
+) -> list[Event]:
     """Every event of the camera's rules (site file) over its stored tracks in the window."""
     camera = site.camera(camera_id)
     if not camera.rules:
@@ -53,8 +67,10 @@ def _snapshot(store, event: Event, blurrer) -> bytes | None:
     import numpy as np
 
     with store._read() as conn:
-        row = conn.execute("SELECT th.jpeg, t.class FROM thumbnails th JOIN tracks t ON t.id = th.track_id WHERE th.track_id = ?",
-                           (event.track_ids[0],)).fetchone()
+        row = conn.execute(
+            "SELECT th.jpeg, t.class FROM thumbnails th JOIN tracks t ON t.id = th.track_id WHERE th.track_id = ?",
+            (event.track_ids[0],),
+        ).fetchone()
     if row is None:
         return None
     image = cv2.imdecode(np.frombuffer(row[0], np.uint8), cv2.IMREAD_COLOR)

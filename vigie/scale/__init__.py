@@ -12,6 +12,7 @@ which one they were given:
 
 `import vigie.scale` never imports ray: the ray executor loads it when it is chosen.
 """
+
 from __future__ import annotations
 
 from typing import Protocol

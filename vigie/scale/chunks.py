@@ -30,6 +30,7 @@ PETS09's first minute in four chunks (docs/BENCHMARKS.md section 19): 11 of 12 t
 same, 98.3 % of the whole pass's boxes in the chunked tracks, and 99.4 % of the chunked
 tracks' boxes in the whole pass's. The detections themselves are the same, frame for frame.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,9 @@ class ChunkResult:
     seconds: float = 0.0
 
 
-def plan_chunks(total_frames: int, frame_rate: float, chunk_s: float, warmup_s: float = WARMUP_S,
-                run_on_s: float = RUN_ON_S) -> list[Chunk]:
+def plan_chunks(
+    total_frames: int, frame_rate: float, chunk_s: float, warmup_s: float = WARMUP_S, run_on_s: float = RUN_ON_S
+) -> list[Chunk]:
     """Equal cores of about `chunk_s` seconds covering frames [0, total_frames)."""
     if total_frames <= 0:
         raise ValueError("the recording declares no frame count: it cannot be split into chunks")
@@ -85,9 +87,16 @@ def plan_chunks(total_frames: int, frame_rate: float, chunk_s: float, warmup_s: 
     n = max(1, math.ceil(total_frames / per))
     bounds = [round(i * total_frames / n) for i in range(n + 1)]
     warmup, run_on = round(warmup_s * frame_rate), round(run_on_s * frame_rate)
-    return [Chunk(i, max(0, bounds[i] - warmup), bounds[i], bounds[i + 1],
-                  total_frames if i == n - 1 else min(total_frames, bounds[i + 1] + run_on))
-            for i in range(n)]
+    return [
+        Chunk(
+            i,
+            max(0, bounds[i] - warmup),
+            bounds[i],
+            bounds[i + 1],
+            total_frames if i == n - 1 else min(total_frames, bounds[i + 1] + run_on),
+        )
+        for i in range(n)
+    ]
 
 
 def analyse_chunk(path: str, camera_id: str, site, chunk: Chunk, projection=None, detector=None) -> ChunkResult:

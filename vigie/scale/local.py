@@ -1,4 +1,5 @@
 """The default executor: everything on this machine, in this process (files) or one process per camera (live)."""
+
 from __future__ import annotations
 
 

@@ -16,6 +16,7 @@ error naming the chunk, and nothing of it is stored.
 This process stays the single writer of the store (convention 5): tracks travel back as
 Ray objects and are written here, in one analysis, as the local executor writes them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,8 +39,15 @@ ONE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, chunk_s: float = CHUNK_S, workers: int | None = None,
-                 retries: int = 3, warmup_s: float = WARMUP_S, run_on_s: float = RUN_ON_S) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        chunk_s: float = CHUNK_S,
+        workers: int | None = None,
+        retries: int = 3,
+        warmup_s: float = WARMUP_S,
+        run_on_s: float = RUN_ON_S,
+    ) -> None:
         if chunk_s <= 0:
             raise VigieError("--chunk-s must be more than 0")
         self.chunk_s, self.retries, self.warmup_s, self.run_on_s = chunk_s, retries, warmup_s, run_on_s
@@ -56,8 +64,12 @@ class RayExecutor:
             if self._started_here:
                 # Without an address: a Ray of this machine's own ("local": even where `ray start` left one
                 # running, which ray.init would otherwise join), gone when this process ends.
-                ray.init(address=address or ("local" if one_machine else None), include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.WARNING)
+                ray.init(
+                    address=address or ("local" if one_machine else None),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             where = f"at {address}" if address else "on this machine"
             raise VigieError(f"cannot reach a Ray cluster {where}: {exc}") from None
@@ -88,8 +100,10 @@ class RayExecutor:
         camera = site.camera(camera_id)
         info = FileSource.for_camera(path, camera, site.analysis_for(camera_id)).info
         if not info.declared_frames:
-            raise VigieError(f"{path} does not declare its frame count: it cannot be split into chunks "
-                             "(analyse it with --executor local)")
+            raise VigieError(
+                f"{path} does not declare its frame count: it cannot be split into chunks "
+                "(analyse it with --executor local)"
+            )
         chunks = plan_chunks(info.declared_frames, info.frame_rate, self.chunk_s, self.warmup_s, self.run_on_s)
         actor_class = _chunk_actor(self.retries)
         path = str(Path(path).resolve())
@@ -107,9 +121,11 @@ class RayExecutor:
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayError as exc:
-                        raise VigieError(f"{path}: chunk {chunk.index + 1} of {len(chunks)} (frames {chunk.first}-"
-                                         f"{chunk.end - 1}) failed {self.retries + 1} times; nothing was stored: "
-                                         f"{_first_line(exc)}") from None
+                        raise VigieError(
+                            f"{path}: chunk {chunk.index + 1} of {len(chunks)} (frames {chunk.first}-"
+                            f"{chunk.end - 1}) failed {self.retries + 1} times; nothing was stored: "
+                            f"{_first_line(exc)}"
+                        ) from None
                     finally:
                         ray.kill(actor)
                     results.append(result)
@@ -131,7 +147,9 @@ class RayExecutor:
         store.upsert_cameras(site.cameras)
         source = str(Path(path))
         analysis_id = store.begin_analysis(camera_id, source, file_fingerprint(path))
-        pending = [store.add_tracks(analysis_id, stitched.tracks[i:i + 200]) for i in range(0, len(stitched.tracks), 200)]
+        pending = [
+            store.add_tracks(analysis_id, stitched.tracks[i : i + 200]) for i in range(0, len(stitched.tracks), 200)
+        ]
         backgrounds = [b for r in results for b in r.backgrounds]
         if backgrounds:
             pending.append(store.add_backgrounds(analysis_id, backgrounds))
@@ -139,12 +157,19 @@ class RayExecutor:
             fut.result()
         message = next((r.message for r in results if r.message), "")
         if stitched.cut_tracks:
-            log.warning("%s: %d tracks longer than the run-on limit (%.0f s) were cut at a chunk border",
-                        path, stitched.cut_tracks, self.run_on_s)
+            log.warning(
+                "%s: %d tracks longer than the run-on limit (%.0f s) were cut at a chunk border",
+                path,
+                stitched.cut_tracks,
+                self.run_on_s,
+            )
         restarted = sum(r.restarted for r in results)
         if restarted:
-            log.warning("%s: %d chunk(s) ran again from their first frame after their worker failed; nothing was stored twice",
-                        path, restarted)
+            log.warning(
+                "%s: %d chunk(s) ran again from their first frame after their worker failed; nothing was stored twice",
+                path,
+                restarted,
+            )
         status = "partial" if message else "complete"
         frames_decoded = max(r.chunk.warmup_from + r.frames_decoded for r in results)
         frames_analysed = sum(r.frames_analysed for r in results)
@@ -156,10 +181,19 @@ class RayExecutor:
         by_class: dict[str, int] = {}
         for t in stitched.tracks:
             by_class[t.class_name] = by_class.get(t.class_name, 0) + 1
-        return AnalysisReport(camera_id=camera_id, source=source, analysis_id=analysis_id, status=status,
-                              frames_decoded=frames_decoded, frames_analysed=frames_analysed,
-                              tracks=len(stitched.tracks), seconds=time.perf_counter() - started, message=message,
-                              stage_seconds=stages, by_class=by_class)
+        return AnalysisReport(
+            camera_id=camera_id,
+            source=source,
+            analysis_id=analysis_id,
+            status=status,
+            frames_decoded=frames_decoded,
+            frames_analysed=frames_analysed,
+            tracks=len(stitched.tracks),
+            seconds=time.perf_counter() - started,
+            message=message,
+            stage_seconds=stages,
+            by_class=by_class,
+        )
 
     # --- live cameras ----------------------------------------------------------------------------------------
     def camera_workers(self, site_path: str, camera_ids: list[str], analysis_fps: float, pace_files: bool):
@@ -215,7 +249,10 @@ class RayCameraWorkers:
 
     def start(self) -> None:
         site_path, fps, pace = self.args
-        self.refs = {cam: a.run.remote(site_path, cam, self.queue, RayStop(self._stop), fps, pace) for cam, a in self.actors.items()}
+        self.refs = {
+            cam: a.run.remote(site_path, cam, self.queue, RayStop(self._stop), fps, pace)
+            for cam, a in self.actors.items()
+        }
 
     def get(self, timeout: float):
         import queue

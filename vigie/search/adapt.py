@@ -20,6 +20,7 @@ thousands of crops, needs no GPU and no tuning run, and cannot overfit its
 way to a worse metric than the PCA it starts from by more than the
 regularisation allows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,8 +87,13 @@ def negative_pairs(tracks: list[dict]) -> list[tuple[int, int]]:
     return pairs
 
 
-def fit_projection(groups: list[np.ndarray], negatives: list[tuple[int, int]], pca_dim: int = PCA_DIM,
-                   out_dim: int = OUT_DIM, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray, int]:
+def fit_projection(
+    groups: list[np.ndarray],
+    negatives: list[tuple[int, int]],
+    pca_dim: int = PCA_DIM,
+    out_dim: int = OUT_DIM,
+    ridge: float = RIDGE,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(mean, matrix D x r, the PCA dimension used) from crops grouped by track and the negative track pairs."""
     X = np.concatenate(groups).astype(np.float64)
     mean = X.mean(axis=0)
@@ -128,12 +134,16 @@ def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) ->
     start = time.perf_counter()
     tracks = [t for t in tracks if len(t["crops"]) >= 2]  # a single crop says nothing of a person's variation
     if len(tracks) < MIN_TRACKS:
-        raise AdaptationError(f"site adaptation needs at least {MIN_TRACKS} person tracks with 2 or more crops each, "
-                              f"the store has {len(tracks)}: analyse more footage first (vigie analyze)")
+        raise AdaptationError(
+            f"site adaptation needs at least {MIN_TRACKS} person tracks with 2 or more crops each, "
+            f"the store has {len(tracks)}: analyse more footage first (vigie analyze)"
+        )
     negatives = negative_pairs(tracks)
     if not negatives:
-        raise AdaptationError("site adaptation needs people seen at the same time on the same camera (the certain "
-                              "negatives), and no two stored person tracks overlap in time: analyse busier footage")
+        raise AdaptationError(
+            "site adaptation needs people seen at the same time on the same camera (the certain "
+            "negatives), and no two stored person tracks overlap in time: analyse busier footage"
+        )
     groups = [np.asarray(t["crops"], dtype=np.float32) for t in tracks]
     mean, matrix, used_pca = fit_projection(groups, negatives, pca_dim, out_dim)
     digest = hashlib.sha256(mean.tobytes() + matrix.tobytes()).hexdigest()[:8]
@@ -141,9 +151,15 @@ def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) ->
     projection = Projection(name, BASE, mean, matrix)
     projected = [projection.apply(g) for g in groups]
     report = AdaptReport(
-        name=name, tracks=len(tracks), crops=int(sum(len(g) for g in groups)), negative_pairs=len(negatives),
-        cameras=len({t["camera_id"] for t in tracks}), pca_dim=used_pca,
-        out_dim=projection.dim, seconds=0.0, **dict(zip(("same_before", "different_before"), _mean_cosines(groups, negatives))),
+        name=name,
+        tracks=len(tracks),
+        crops=int(sum(len(g) for g in groups)),
+        negative_pairs=len(negatives),
+        cameras=len({t["camera_id"] for t in tracks}),
+        pca_dim=used_pca,
+        out_dim=projection.dim,
+        seconds=0.0,
+        **dict(zip(("same_before", "different_before"), _mean_cosines(groups, negatives))),
         **dict(zip(("same_after", "different_after"), _mean_cosines(projected, negatives))),
     )
     report.seconds = time.perf_counter() - start

@@ -5,6 +5,7 @@ the API will use too, so a flag and an API field fail with the same message
 (the sort order too: it is checked there, not by argparse). The search modules
 are imported when a verb runs, so `vigie --help` stays quick.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,19 +15,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from vigie.search.query import SearchQuery
 
-_LISTS = (("classes", "--class", "classes, any of them: person,car,..."),
-          ("upper", "--upper", "upper-body colour names, any of them: red,orange"),
-          ("lower", "--lower", "lower-body colour names, any of them"),
-          ("body", "--body", "vehicle body colour names, any of them"),
-          ("cameras", "--camera", "camera ids"),
-          ("groups", "--group", "camera groups"),
-          ("communes", "--commune", "communes"),
-          ("directions", "--direction", "image-space directions, any of: N NE E SE S SW W NW (N = up)"))
-_NUMBERS = (("min_speed", "--min-speed", "lowest ground speed, m/s (calibrated cameras only)"),
-            ("max_speed", "--max-speed", "highest ground speed, m/s (calibrated cameras only)"),
-            ("min_dwell", "--min-dwell", "shortest time in view, seconds"),
-            ("min_height", "--min-height", "smallest median box height, pixels"),
-            ("max_height", "--max-height", "largest median box height, pixels"))
+_LISTS = (
+    ("classes", "--class", "classes, any of them: person,car,..."),
+    ("upper", "--upper", "upper-body colour names, any of them: red,orange"),
+    ("lower", "--lower", "lower-body colour names, any of them"),
+    ("body", "--body", "vehicle body colour names, any of them"),
+    ("cameras", "--camera", "camera ids"),
+    ("groups", "--group", "camera groups"),
+    ("communes", "--commune", "communes"),
+    ("directions", "--direction", "image-space directions, any of: N NE E SE S SW W NW (N = up)"),
+)
+_NUMBERS = (
+    ("min_speed", "--min-speed", "lowest ground speed, m/s (calibrated cameras only)"),
+    ("max_speed", "--max-speed", "highest ground speed, m/s (calibrated cameras only)"),
+    ("min_dwell", "--min-dwell", "shortest time in view, seconds"),
+    ("min_height", "--min-height", "smallest median box height, pixels"),
+    ("max_height", "--max-height", "largest median box height, pixels"),
+)
 
 
 def add_attribute_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -34,10 +39,20 @@ def add_attribute_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) 
     for field, flag, text in _LISTS:
         if field not in skip:
             p.add_argument(flag, dest=field, metavar="A,B", help=f"only {text} (comma-separated)")
-    p.add_argument("--tolerance", dest="colour_tolerance", type=int, metavar="N",
-                   help="a colour matches if among the track's first N ranked names (default 2)")
-    p.add_argument("--zone", dest="zones", action="append", metavar="CAMERA:X,Y,X,Y,X,Y",
-                   help="a polygon in the camera's source pixels that a foot point must enter (repeatable)")
+    p.add_argument(
+        "--tolerance",
+        dest="colour_tolerance",
+        type=int,
+        metavar="N",
+        help="a colour matches if among the track's first N ranked names (default 2)",
+    )
+    p.add_argument(
+        "--zone",
+        dest="zones",
+        action="append",
+        metavar="CAMERA:X,Y,X,Y,X,Y",
+        help="a polygon in the camera's source pixels that a foot point must enter (repeatable)",
+    )
     for field, flag, text in _NUMBERS:
         p.add_argument(flag, dest=field, type=float, metavar="X", help=text)
 
@@ -59,9 +74,14 @@ def attribute_filters(args: argparse.Namespace) -> dict:
 def add_filter_flags(p: argparse.ArgumentParser) -> None:
     """The filter, order and page flags shared by `search` and `similar`."""
     add_attribute_flags(p)
-    p.add_argument("--start", metavar="TIME", help="seen at or after this time (ISO 8601; UTC unless an offset is given)")
+    p.add_argument(
+        "--start", metavar="TIME", help="seen at or after this time (ISO 8601; UTC unless an offset is given)"
+    )
     p.add_argument("--end", metavar="TIME", help="seen before this time")
-    p.add_argument("--sort", help="relevance (default), time (oldest first), -time (newest first; write --sort=-time), dwell, -dwell, speed, -speed")
+    p.add_argument(
+        "--sort",
+        help="relevance (default), time (oldest first), -time (newest first; write --sort=-time), dwell, -dwell, speed, -speed",
+    )
     p.add_argument("--limit", type=int, help="results per page (1-1000, default 50)")
     p.add_argument("--offset", type=int, help="results to skip")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -87,7 +107,9 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
     except ValueError:
         numbers = []
     if not camera or len(numbers) < 6 or len(numbers) % 2:
-        raise SearchError(f"search field zones: {text!r} is not CAMERA:X,Y,X,Y,X,Y (at least three x,y points)", "zones", text)
+        raise SearchError(
+            f"search field zones: {text!r} is not CAMERA:X,Y,X,Y,X,Y (at least three x,y points)", "zones", text
+        )
     return camera, list(zip(numbers[::2], numbers[1::2]))
 
 
@@ -123,18 +145,24 @@ def _print(result, as_json: bool) -> None:
     print(f"{result.total} tracks {what}; showing {shown} ({result.method}).")
     if not result.hits:
         return
-    print(f"{'rank':>4} {'score':>6} {'track':>8} {'camera':<20} {'class':<10} {'first seen (UTC)':<23} "
-          f"{'colours (upper | lower | body)':<30} {'dir':>3} {'m/s':>5}  thumbnail")
+    print(
+        f"{'rank':>4} {'score':>6} {'track':>8} {'camera':<20} {'class':<10} {'first seen (UTC)':<23} "
+        f"{'colours (upper | lower | body)':<30} {'dir':>3} {'m/s':>5}  thumbnail"
+    )
     for h in result.hits:
         colours = " | ".join("/".join(c) or "-" for c in (h.upper, h.lower, h.body))
         speed = f"{h.speed_m_s:.2f}" if h.speed_m_s is not None else "-"
-        print(f"{h.rank:>4} {h.score:>6.3f} {h.track_id:>8} {h.camera_id:<20.20} {h.class_name:<10} {h.first_seen[:23]:<23} "
-              f"{colours:<30} {h.direction or '-':>3} {speed:>5}  {h.thumbnail_path or '-'}")
+        print(
+            f"{h.rank:>4} {h.score:>6.3f} {h.track_id:>8} {h.camera_id:<20.20} {h.class_name:<10} {h.first_seen[:23]:<23} "
+            f"{colours:<30} {h.direction or '-':>3} {speed:>5}  {h.thumbnail_path or '-'}"
+        )
 
 
 def register(sub) -> None:
     """Add `search` and `similar` to the `vigie` command's subparsers."""
-    s = sub.add_parser("search", help="find stored tracks by class, colours, time, place, direction, speed, dwell, size")
+    s = sub.add_parser(
+        "search", help="find stored tracks by class, colours, time, place, direction, speed, dwell, size"
+    )
     add_filter_flags(s)
     s.set_defaults(fn=cmd_search)
     m = sub.add_parser("similar", help="tracks of other times and cameras that look like a given track")

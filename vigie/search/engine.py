@@ -7,6 +7,7 @@ changed since (SQLite's PRAGMA data_version where the backend has it, then the
 generation), so a finished analysis is searchable at the next query (after a
 rebuild; see index.py).
 """
+
 from __future__ import annotations
 
 import threading
@@ -120,8 +121,13 @@ def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None
     return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits)
 
 
-def similar(store: StoreBase, track_id: int, query: SearchQuery | None = None, k: int | None = None,
-            index: TrackIndex | None = None) -> SearchResult:
+def similar(
+    store: StoreBase,
+    track_id: int,
+    query: SearchQuery | None = None,
+    k: int | None = None,
+    index: TrackIndex | None = None,
+) -> SearchResult:
     """Tracks of other times and cameras that look most like this one (cosine of appearance vectors).
 
     The query's filters apply; the track itself and every track on its camera
@@ -140,33 +146,47 @@ def similar(store: StoreBase, track_id: int, query: SearchQuery | None = None, k
     sel.drop(index.same_sighting(row))
     total = sel.count()
     rows, scores, method = index.nearest(np.asarray(index.vectors[row]), sel, query.offset + query.limit)
-    rows, scores = rows[query.offset:], scores[query.offset:]
+    rows, scores = rows[query.offset :], scores[query.offset :]
     if query.sort != "relevance":
         by_time = np.argsort(rows, kind="stable")
         rows, scores = rows[by_time], scores[by_time]
         order = index.page(rows, query.sort, scores, 0, len(rows))
         rows, scores = rows[order], scores[order]
     hits = _hits(store, index, rows, scores, query.offset)
-    return SearchResult(kind="similar", query=query, total=total, method=method, reference_track=track_id,
-                        model=index.model, hits=hits)
+    return SearchResult(
+        kind="similar", query=query, total=total, method=method, reference_track=track_id, model=index.model, hits=hits
+    )
 
 
 def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
-    found = _reader(store).conn.execute(
-        f"SELECT rtrim(t.first_seen, 'Z') FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE t.id = ? AND a.{VISIBLE}",
-        (track_id,)).fetchone()
+    found = (
+        _reader(store)
+        .conn.execute(
+            f"SELECT rtrim(t.first_seen, 'Z') FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE t.id = ? AND a.{VISIBLE}",
+            (track_id,),
+        )
+        .fetchone()
+    )
     if found is None:
         raise SearchError(f"no stored track has id {track_id}", "track_id", track_id)
     row = index.row_of(track_id, int(np.datetime64(found[0], "us").astype(np.int64)))
     if row is None:
-        raise SearchError(f"track {track_id} is not in the search index yet (the store changed meanwhile): search again", "track_id", track_id)
+        raise SearchError(
+            f"track {track_id} is not in the search index yet (the store changed meanwhile): search again",
+            "track_id",
+            track_id,
+        )
     if not index.has_vector[row]:
         which = f"of model {index.model!r}" if index.model else "(none is stored yet)"
-        raise SearchError(f"track {track_id} has no appearance vector {which}: it cannot be compared", "track_id", track_id)
+        raise SearchError(
+            f"track {track_id} has no appearance vector {which}: it cannot be compared", "track_id", track_id
+        )
     return row
 
 
-def _check_zones(store: StoreBase, index: TrackIndex, sel: Selection, checks: dict[str, np.ndarray], query: SearchQuery) -> None:
+def _check_zones(
+    store: StoreBase, index: TrackIndex, sel: Selection, checks: dict[str, np.ndarray], query: SearchQuery
+) -> None:
     """Drop the candidate rows none of whose foot points lies inside their camera's zone."""
     for camera_id, rows in checks.items():
         if not len(rows):
@@ -176,10 +196,14 @@ def _check_zones(store: StoreBase, index: TrackIndex, sel: Selection, checks: di
         inside: list[np.ndarray] = []
         conn = _reader(store).conn
         for start in range(0, len(ids), 500):
-            part = ids[start:start + 500].tolist()
-            points = np.array(conn.execute(
-                f"SELECT track_id, x1, x2, y2 FROM track_points WHERE track_id IN ({','.join('?' * len(part))})", part).fetchall(),
-                float).reshape(-1, 4)
+            part = ids[start : start + 500].tolist()
+            points = np.array(
+                conn.execute(
+                    f"SELECT track_id, x1, x2, y2 FROM track_points WHERE track_id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall(),
+                float,
+            ).reshape(-1, 4)
             feet = np.c_[(points[:, 1] + points[:, 2]) / 2, points[:, 3]]
             inside.append(points[points_in_polygon(feet, polygon), 0].astype(np.int64))
         sel.drop(rows[~np.isin(ids, np.concatenate(inside))])
@@ -196,19 +220,40 @@ def _hits(store: StoreBase, index: TrackIndex, rows: np.ndarray, scores: np.ndar
     ids = index.ids[rows].tolist()
     if not ids:
         return []
-    found = {r["id"]: r for r in _reader(store).conn.execute(
-        "SELECT t.id, t.camera_id, t.class, t.first_seen, t.last_seen, t.dwell_s, t.median_height_px, t.direction, t.speed_m_s,"
-        f" t.speed_px_s, t.thumbnail_path FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.{VISIBLE}"
-        f" AND t.id IN ({','.join('?' * len(ids))})", ids)}
+    found = {
+        r["id"]: r
+        for r in _reader(store).conn.execute(
+            "SELECT t.id, t.camera_id, t.class, t.first_seen, t.last_seen, t.dwell_s, t.median_height_px, t.direction, t.speed_m_s,"
+            f" t.speed_px_s, t.thumbnail_path FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.{VISIBLE}"
+            f" AND t.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+    }
     names = {c.id: c.name for c in index.cameras}
     hits = []
     for rank, (tid, row, score) in enumerate(zip(ids, rows.tolist(), scores.tolist()), start=offset + 1):
         if (t := found.get(tid)) is None:
             continue
         upper, lower, body = index.colour_names(row)
-        hits.append(SearchHit(
-            rank=rank, score=round(score, 4), track_id=tid, camera_id=t["camera_id"], camera_name=names.get(t["camera_id"], t["camera_id"]),
-            class_name=t["class"], first_seen=t["first_seen"], last_seen=t["last_seen"], dwell_s=t["dwell_s"],
-            height_px=t["median_height_px"], direction=t["direction"], speed_m_s=t["speed_m_s"], speed_px_s=t["speed_px_s"],
-            upper=upper, lower=lower, body=body, thumbnail_path=t["thumbnail_path"]))
+        hits.append(
+            SearchHit(
+                rank=rank,
+                score=round(score, 4),
+                track_id=tid,
+                camera_id=t["camera_id"],
+                camera_name=names.get(t["camera_id"], t["camera_id"]),
+                class_name=t["class"],
+                first_seen=t["first_seen"],
+                last_seen=t["last_seen"],
+                dwell_s=t["dwell_s"],
+                height_px=t["median_height_px"],
+                direction=t["direction"],
+                speed_m_s=t["speed_m_s"],
+                speed_px_s=t["speed_px_s"],
+                upper=upper,
+                lower=lower,
+                body=body,
+                thumbnail_path=t["thumbnail_path"],
+            )
+        )
     return hits

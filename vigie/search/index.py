@@ -28,6 +28,7 @@ analyses, the track id range and the vector model, so a changed store gets a
 new index and an unchanged one is reused. A rebuild reads the whole store
 (minutes at 10 M tracks); adding only the new analyses is not done yet.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,21 @@ NPROBE_MIN = 32
 VISIBLE = "status IN ('complete', 'partial')"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-_COLUMNS = ("ids", "t0", "t1", "camera", "cls", "direction", "colours", "dwell", "height", "speed", "cells", "frame", "has_vector")
+_COLUMNS = (
+    "ids",
+    "t0",
+    "t1",
+    "camera",
+    "cls",
+    "direction",
+    "colours",
+    "dwell",
+    "height",
+    "speed",
+    "cells",
+    "frame",
+    "has_vector",
+)
 
 
 _US = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc) - EPOCH
@@ -71,7 +86,9 @@ def to_us(t: datetime) -> int:
 # --- what the store holds ------------------------------------------------------------
 def current_model(conn: sqlite3.Connection) -> str | None:
     """The appearance model whose vectors are searched: the newest active adapted one, else the most common."""
-    row = conn.execute("SELECT name FROM appearance_models WHERE active = 1 ORDER BY created_at DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT name FROM appearance_models WHERE active = 1 ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()
     if row:
         return row[0]
     # Distinct models one index seek at a time (a GROUP BY would read every vector row).
@@ -93,7 +110,9 @@ def store_generation(conn: sqlite3.Connection) -> str:
     model. Vectors rewritten in place under the same model name are not seen.
     """
     analyses = conn.execute(f"SELECT count(*), max(id), max(finished_at) FROM analyses WHERE {VISIBLE}").fetchone()
-    ids = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks), (SELECT max(track_id) FROM track_vectors)").fetchone()
+    ids = conn.execute(
+        "SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks), (SELECT max(track_id) FROM track_vectors)"
+    ).fetchone()
     key = json.dumps([FORMAT, *analyses, *ids, current_model(conn)])
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
@@ -115,7 +134,7 @@ class Selection:
         self.pos: np.ndarray | None = None
 
     def values(self, column: np.ndarray) -> np.ndarray:
-        return column[self.lo:self.hi] if self.pos is None else column[self.pos]
+        return column[self.lo : self.hi] if self.pos is None else column[self.pos]
 
     def keep(self, ok: np.ndarray) -> None:
         if self.pos is not None:
@@ -161,7 +180,7 @@ class Selection:
         if self.pos is not None:
             bits[self.pos] = True
         else:
-            bits[self.lo:self.hi] = True if self.mask is None else self.mask
+            bits[self.lo : self.hi] = True if self.mask is None else self.mask
         return np.packbits(bits, bitorder="little")
 
 
@@ -175,8 +194,17 @@ def _lut(codes) -> np.ndarray:
 class TrackIndex:
     """Columns of every visible track, rows in (first_seen, id) order, and their vectors."""
 
-    def __init__(self, generation: str, model: str | None, cameras: list[CameraInfo], columns: dict[str, np.ndarray],
-                 vectors: np.ndarray | None, ivf=None, ivf_path: Path | None = None, max_span: int | None = None) -> None:
+    def __init__(
+        self,
+        generation: str,
+        model: str | None,
+        cameras: list[CameraInfo],
+        columns: dict[str, np.ndarray],
+        vectors: np.ndarray | None,
+        ivf=None,
+        ivf_path: Path | None = None,
+        max_span: int | None = None,
+    ) -> None:
         self.generation, self.model, self.cameras = generation, model, cameras
         self.camera_code = {c.id: i for i, c in enumerate(cameras)}
         for name in _COLUMNS:
@@ -243,8 +271,11 @@ class TrackIndex:
         for part, wanted in zip(PARTS, (q.upper, q.lower, q.body)):
             if wanted:
                 sel.keep(self._colour_hits(sel.values(self._part(part, q.colour_tolerance)), wanted).any(axis=1))
-        for column, low, high in ((self.dwell, q.min_dwell, None), (self.height, q.min_height, q.max_height),
-                                  (self.speed, q.min_speed, q.max_speed)):
+        for column, low, high in (
+            (self.dwell, q.min_dwell, None),
+            (self.height, q.min_height, q.max_height),
+            (self.speed, q.min_speed, q.max_speed),
+        ):
             if low is not None:
                 sel.keep(sel.values(column) >= low)  # NaN (no speed) fails both comparisons
             if high is not None:
@@ -263,7 +294,7 @@ class TrackIndex:
 
     def _part(self, part: str, tolerance: int) -> np.ndarray:
         first = PARTS.index(part) * RANKS
-        return self.colours[:, first:first + min(tolerance, RANKS)]
+        return self.colours[:, first : first + min(tolerance, RANKS)]
 
     def colour_names(self, row: int) -> tuple[list[str], list[str], list[str]]:
         """(upper, lower, body) colour names of a row, most dominant first."""
@@ -335,7 +366,7 @@ class TrackIndex:
             tied = key == kth
             take = better | (tied & (np.cumsum(tied) <= wanted - np.count_nonzero(better)))
             positions, key = positions[take], key[take]
-        return positions[np.lexsort((positions, key))][offset:offset + limit]
+        return positions[np.lexsort((positions, key))][offset : offset + limit]
 
     # --- vectors ---------------------------------------------------------------------------
     def row_of(self, track_id: int, first_seen_us: int) -> int | None:
@@ -383,7 +414,7 @@ class TrackIndex:
             sims = np.empty(sel.hi - sel.lo, np.float32)
             for start in range(sel.lo, sel.hi, 65536):
                 stop = min(start + 65536, sel.hi)
-                sims[start - sel.lo:stop - sel.lo] = self.vectors[start:stop] @ vector
+                sims[start - sel.lo : stop - sel.lo] = self.vectors[start:stop] @ vector
             if sel.mask is None:
                 return np.arange(sel.lo, sel.hi), sims
             return sel.lo + np.flatnonzero(sel.mask), sims[sel.mask]
@@ -428,7 +459,12 @@ class TrackIndex:
             import faiss
 
             faiss.write_index(self._ivf, str(tmp / "ivf.faiss"))
-        meta = {"generation": self.generation, "model": self.model, "cameras": [list(c) for c in self.cameras], "max_span": self.max_span}
+        meta = {
+            "generation": self.generation,
+            "model": self.model,
+            "cameras": [list(c) for c in self.cameras],
+            "max_span": self.max_span,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         if final.exists():  # another process saved the same generation first
             shutil.rmtree(tmp)
@@ -454,8 +490,16 @@ class TrackIndex:
             import faiss
 
             ivf = faiss.read_index(str(ivf_path))
-        return cls(meta["generation"], meta["model"], [CameraInfo(*c) for c in meta["cameras"]], cols, vectors,
-                   ivf=ivf, ivf_path=ivf_path, max_span=meta["max_span"])
+        return cls(
+            meta["generation"],
+            meta["model"],
+            [CameraInfo(*c) for c in meta["cameras"]],
+            cols,
+            vectors,
+            ivf=ivf,
+            ivf_path=ivf_path,
+            max_span=meta["max_span"],
+        )
 
     @classmethod
     def open(cls, store, generation: str | None = None, progress: bool = False, preload: bool = False) -> "TrackIndex":
@@ -485,14 +529,19 @@ def _advance(bar, last_id: int) -> None:
         bar.update(last_id - bar.n)
 
 
-def _read_tracks(conn: sqlite3.Connection, cameras: list[CameraInfo], visible: np.ndarray, chunk: int, bar) -> dict[str, np.ndarray]:
+def _read_tracks(
+    conn: sqlite3.Connection, cameras: list[CameraInfo], visible: np.ndarray, chunk: int, bar
+) -> dict[str, np.ndarray]:
     camera_code = {c.id: i for i, c in enumerate(cameras)}
     class_code = {c: i for i, c in enumerate(TRACKED_CLASSES)}
     direction_code = {d: i for i, d in enumerate(COMPASS)}
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("ids", "t0", "t1", "camera", "cls", "direction", "dwell", "height", "speed", "cells", "frame")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("ids", "t0", "t1", "camera", "cls", "direction", "dwell", "height", "speed", "cells", "frame")
+    }
     cur = conn.execute(
         "SELECT id, analysis_id, camera_id, class, rtrim(first_seen, 'Z'), rtrim(last_seen, 'Z'), dwell_s, median_height_px,"
-        " direction, speed_m_s, cells, coalesce(frame_width, 0), coalesce(frame_height, 0) FROM tracks ORDER BY id")
+        " direction, speed_m_s, cells, coalesce(frame_width, 0), coalesce(frame_height, 0) FROM tracks ORDER BY id"
+    )
     while rows := cur.fetchmany(chunk):
         c = list(zip(*rows))
         n = len(rows)
@@ -518,8 +567,19 @@ def _read_tracks(conn: sqlite3.Connection, cameras: list[CameraInfo], visible: n
     return {k: np.concatenate(v) if v else np.zeros((0, 2) if k == "frame" else 0, _EMPTY[k]) for k, v in parts.items()}
 
 
-_EMPTY = {"ids": np.int64, "t0": np.int64, "t1": np.int64, "camera": np.uint16, "cls": np.uint8, "direction": np.uint8,
-          "dwell": np.float32, "height": np.float32, "speed": np.float32, "cells": np.uint64, "frame": np.uint16}
+_EMPTY = {
+    "ids": np.int64,
+    "t0": np.int64,
+    "t1": np.int64,
+    "camera": np.uint16,
+    "cls": np.uint8,
+    "direction": np.uint8,
+    "dwell": np.float32,
+    "height": np.float32,
+    "speed": np.float32,
+    "cells": np.uint64,
+    "frame": np.uint16,
+}
 
 
 def _read_colours(conn: sqlite3.Connection, ids: np.ndarray, chunk: int, bar) -> np.ndarray:
@@ -534,7 +594,8 @@ def _read_colours(conn: sqlite3.Connection, ids: np.ndarray, chunk: int, bar) ->
     cur = conn.execute(
         f"SELECT track_id, sum(CAST(CASE colour {code} END AS BIGINT)"
         f" << CAST(4 * ((CASE part WHEN 'upper' THEN 0 WHEN 'lower' THEN 1 ELSE 2 END) * {RANKS} + rank) AS INTEGER))"
-        f" FROM track_colours WHERE rank < {RANKS} GROUP BY track_id ORDER BY track_id")
+        f" FROM track_colours WHERE rank < {RANKS} GROUP BY track_id ORDER BY track_id"
+    )
     out = np.full((len(ids), len(PARTS) * RANKS), NONE, np.uint8)
     while rows := cur.fetchmany(chunk):
         tid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
@@ -564,7 +625,9 @@ def _read_vectors(conn: sqlite3.Connection, model: str | None, ids: np.ndarray, 
         if vectors is None:
             vectors = np.zeros((len(ids), dim), np.float32)
         elif vectors.shape[1] != dim:
-            raise VigieError(f"the stored vectors of model {model!r} have {vectors.shape[1]} and {dim} dimensions: rebuild them")
+            raise VigieError(
+                f"the stored vectors of model {model!r} have {vectors.shape[1]} and {dim} dimensions: rebuild them"
+            )
         at, ok = _positions(ids, tid)
         rows_at = row_of_id[at[ok]]
         vectors[rows_at] = chunk_vectors[ok]
@@ -604,7 +667,7 @@ def _build_ivf(vectors: np.ndarray, has: np.ndarray):
     sample = np.sort(rng.choice(rows, min(len(rows), 40 * nlist), replace=False))
     ivf.train(np.ascontiguousarray(vectors[sample]))
     for start in range(0, len(rows), 500_000):
-        part = rows[start:start + 500_000]
+        part = rows[start : start + 500_000]
         ivf.add_with_ids(np.ascontiguousarray(vectors[part]), part.astype(np.int64))
     return ivf
 
@@ -615,9 +678,9 @@ def _gather_dot(vectors: np.ndarray, rows: np.ndarray, vector: np.ndarray, block
     out = np.empty(len(rows), np.float32)
     buf = np.empty((block, vectors.shape[1]), np.float32)
     for start in range(0, len(rows), block):
-        part = buf[:min(block, len(rows) - start)]
-        np.take(vectors, rows[start:start + block], axis=0, out=part)
-        out[start:start + len(part)] = part @ vector
+        part = buf[: min(block, len(rows) - start)]
+        np.take(vectors, rows[start : start + block], axis=0, out=part)
+        out[start : start + len(part)] = part @ vector
     return out
 
 

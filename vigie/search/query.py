@@ -26,6 +26,7 @@ The zone geometry (which of the 8x8 image cells a polygon touches or covers,
 and which cells a track's foot points occupied) lives here too, because it is
 what a zone means; the index uses it to skip tracks that never came near.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,26 +87,35 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    classes: list[str] = Field(default_factory=list, description=f"Object classes, any of: {', '.join(TRACKED_CLASSES)}.")
+    classes: list[str] = Field(
+        default_factory=list, description=f"Object classes, any of: {', '.join(TRACKED_CLASSES)}."
+    )
     upper: list[str] = Field(default_factory=list, description="Colour names of the upper body (people), any of them.")
     lower: list[str] = Field(default_factory=list, description="Colour names of the lower body (people), any of them.")
     body: list[str] = Field(default_factory=list, description="Colour names of the whole body (vehicles), any of them.")
-    colour_tolerance: int = Field(2, ge=1, description="A colour matches if among the track's first this-many ranked names.")
+    colour_tolerance: int = Field(
+        2, ge=1, description="A colour matches if among the track's first this-many ranked names."
+    )
     start: datetime | None = Field(None, description="Start of the time window, UTC unless an offset is given.")
     end: datetime | None = Field(None, description="End of the time window (excluded), UTC unless an offset is given.")
     cameras: list[str] = Field(default_factory=list, description="Camera ids.")
     groups: list[str] = Field(default_factory=list, description="Camera groups (districts, sectors).")
     communes: list[str] = Field(default_factory=list, description="Communes.")
     zones: dict[str, list[tuple[float, float]]] = Field(
-        default_factory=dict, description="Camera id -> polygon [(x, y), ...] in the camera's source pixels, at least 3 points."
+        default_factory=dict,
+        description="Camera id -> polygon [(x, y), ...] in the camera's source pixels, at least 3 points.",
     )
-    directions: list[str] = Field(default_factory=list, description=f"Image-space directions, any of: {' '.join(COMPASS)} (N = up).")
+    directions: list[str] = Field(
+        default_factory=list, description=f"Image-space directions, any of: {' '.join(COMPASS)} (N = up)."
+    )
     min_speed: float | None = Field(None, ge=0, description="Lowest ground speed, m/s (calibrated cameras only).")
     max_speed: float | None = Field(None, ge=0, description="Highest ground speed, m/s (calibrated cameras only).")
     min_dwell: float | None = Field(None, ge=0, description="Shortest time in view, seconds.")
     min_height: float | None = Field(None, gt=0, description="Smallest median box height, pixels.")
     max_height: float | None = Field(None, gt=0, description="Largest median box height, pixels.")
-    sort: Literal["relevance", "time", "-time", "dwell", "-dwell", "speed", "-speed"] = Field("relevance", description="Order of the results.")
+    sort: Literal["relevance", "time", "-time", "dwell", "-dwell", "speed", "-speed"] = Field(
+        "relevance", description="Order of the results."
+    )
     limit: int = Field(50, ge=1, le=1000, description="Results per page.")
     offset: int = Field(0, ge=0, le=10**9, description="Results to skip (paging).")
 
@@ -152,9 +162,13 @@ class SearchQuery(BaseModel):
     def _zones(cls, v: dict[str, list[tuple[float, float]]]) -> dict[str, list[tuple[float, float]]]:
         for camera, polygon in v.items():
             if len(polygon) < 3:
-                raise ValueError(f"the polygon of camera {camera!r} needs at least 3 points, got {len(polygon)}: {polygon}")
+                raise ValueError(
+                    f"the polygon of camera {camera!r} needs at least 3 points, got {len(polygon)}: {polygon}"
+                )
             if not all(math.isfinite(c) for p in polygon for c in p):
-                raise ValueError(f"the polygon of camera {camera!r} has a coordinate that is not a finite number: {polygon}")
+                raise ValueError(
+                    f"the polygon of camera {camera!r} has a coordinate that is not a finite number: {polygon}"
+                )
             if polygon_area(np.asarray(polygon, float)) == 0:
                 raise ValueError(f"the polygon of camera {camera!r} encloses no area: {polygon}")
         return v
@@ -172,7 +186,9 @@ class SearchQuery(BaseModel):
             for name in wanted:
                 if name not in known:
                     shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
-                    raise SearchError(f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name)
+                    raise SearchError(
+                        f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name
+                    )
 
 
 def parse_query(data: Mapping[str, Any]) -> SearchQuery:

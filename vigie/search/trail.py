@@ -25,6 +25,7 @@ can do. This module keeps the look-alikes that can all be the same object:
 Pure: numpy and the standard library, no store access. Positions are the
 cameras' WGS84 mounts, so distances are lower bounds of the real walk.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,9 +89,13 @@ class Sighting:
             if t.tzinfo is None or t.utcoffset() is None:
                 raise ValueError(f"Sighting of track {self.track_id}: {name} must be timezone-aware (UTC), got {t!r}")
         if self.last_seen < self.first_seen:
-            raise ValueError(f"Sighting of track {self.track_id}: last_seen {self.last_seen} is before first_seen {self.first_seen}")
+            raise ValueError(
+                f"Sighting of track {self.track_id}: last_seen {self.last_seen} is before first_seen {self.first_seen}"
+            )
         if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
-            raise ValueError(f"Sighting of track {self.track_id}: position ({self.lat}, {self.lon}) is not WGS84 lat/lon")
+            raise ValueError(
+                f"Sighting of track {self.track_id}: position ({self.lat}, {self.lon}) is not WGS84 lat/lon"
+            )
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,9 @@ def max_speed_for(class_name: str) -> float:
     return DEFAULT_MAX_SPEED_M_S.get(class_name, FALLBACK_MAX_SPEED_M_S)
 
 
-def match_probability(similarity: float, midpoint: float = DEFAULT_MATCH_MIDPOINT, scale: float = DEFAULT_MATCH_SCALE) -> float:
+def match_probability(
+    similarity: float, midpoint: float = DEFAULT_MATCH_MIDPOINT, scale: float = DEFAULT_MATCH_SCALE
+) -> float:
     """Calibrated probability that a look-alike is the same object: a logistic in the cosine."""
     z = (similarity - midpoint) / scale
     if z >= 0:
@@ -235,10 +242,18 @@ def _hop(a: Sighting, b: Sighting, distance_m: float, max_speed: float, view_rad
     travel = max(0.0, distance_m - 2.0 * view_radius_m)
     if gap < 0:
         if a.camera_id == b.camera_id:
-            return _Hop(False, "same_camera_overlap", f"same camera, overlapping by {_fmt_gap(-gap)}", distance_m, gap, math.inf)
+            return _Hop(
+                False, "same_camera_overlap", f"same camera, overlapping by {_fmt_gap(-gap)}", distance_m, gap, math.inf
+            )
         if travel > 0:
-            return _Hop(False, "overlap", f"{_fmt_distance(distance_m)} apart, overlapping by {_fmt_gap(-gap)}",
-                        distance_m, gap, math.inf)
+            return _Hop(
+                False,
+                "overlap",
+                f"{_fmt_distance(distance_m)} apart, overlapping by {_fmt_gap(-gap)}",
+                distance_m,
+                gap,
+                math.inf,
+            )
         return _Hop(True, "", "", distance_m, gap, 0.0)
     if travel == 0:
         return _Hop(True, "", "", distance_m, gap, 0.0)
@@ -246,9 +261,14 @@ def _hop(a: Sighting, b: Sighting, distance_m: float, max_speed: float, view_rad
         return _Hop(False, "too_fast", f"{_fmt_distance(distance_m)} with no time between", distance_m, gap, math.inf)
     speed = travel / gap
     if speed > max_speed:
-        return _Hop(False, "too_fast",
-                    f"{_fmt_distance(distance_m)} in {_fmt_gap(gap)} needs {speed:.1f} m/s > {max_speed:.1f} m/s",
-                    distance_m, gap, speed)
+        return _Hop(
+            False,
+            "too_fast",
+            f"{_fmt_distance(distance_m)} in {_fmt_gap(gap)} needs {speed:.1f} m/s > {max_speed:.1f} m/s",
+            distance_m,
+            gap,
+            speed,
+        )
     return _Hop(True, "", "", distance_m, gap, speed)
 
 
@@ -323,7 +343,9 @@ def _heaviest_chain_through(q: int, weights: np.ndarray, ok: np.ndarray) -> list
     return chain
 
 
-def _explain(c: Sighting, chain: list[Sighting], dist_of, max_speed: float, view_radius_m: float, weight: float) -> tuple[str, str]:
+def _explain(
+    c: Sighting, chain: list[Sighting], dist_of, max_speed: float, view_radius_m: float, weight: float
+) -> tuple[str, str]:
     """Why a candidate is not on the chain: a clash with its would-be neighbours
     on the trail. A candidate that fits both neighbours and has positive
     weight would have made the chain heavier, so the DP would have taken it:
@@ -388,7 +410,9 @@ def build_trail(
 
     nodes = sorted([query, *kept], key=_time_key)
     q = nodes.index(query)
-    prob = [1.0 if i == q else match_probability(s.similarity, match_midpoint, match_scale) for i, s in enumerate(nodes)]
+    prob = [
+        1.0 if i == q else match_probability(s.similarity, match_midpoint, match_scale) for i, s in enumerate(nodes)
+    ]
     weights = np.array([0.0 if i == q else log_odds(p) for i, p in enumerate(prob)])
     ok = _compatibility(nodes, bound, view_radius_m)
     chain = _heaviest_chain_through(q, weights, ok)
@@ -399,8 +423,18 @@ def build_trail(
     for k, (i, j) in enumerate(zip(chain, chain[1:])):
         a, b = nodes[i], nodes[j]
         h = _hop(a, b, dist_of(a, b), bound, view_radius_m)
-        links.append(Link(k, k + 1, a.track_id, b.track_id, h.distance_m, h.gap_s, h.speed_m_s,
-                          link_confidence(prob[i], prob[j], h.speed_m_s, bound)))
+        links.append(
+            Link(
+                k,
+                k + 1,
+                a.track_id,
+                b.track_id,
+                h.distance_m,
+                h.gap_s,
+                h.speed_m_s,
+                link_confidence(prob[i], prob[j], h.speed_m_s, bound),
+            )
+        )
     on_chain = set(chain)
     for i, c in enumerate(nodes):
         if i not in on_chain:
@@ -450,41 +484,45 @@ def trail_geojson(trail: Trail) -> dict:
     features: list[dict] = []
     ss = trail.sightings
     if len(ss) >= 2:
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": [_position(s) for s in ss]},
-            "properties": {
-                "kind": "trail",
-                "class_name": trail.class_name,
-                "times": [iso_utc(s.first_seen) for s in ss],
-                "end_times": [iso_utc(s.last_seen) for s in ss],
-                "track_ids": [int(s.track_id) for s in ss],
-                "camera_ids": [s.camera_id for s in ss],
-                "link_confidences": [round(float(l.confidence), 4) for l in trail.links],
-                "link_distances_m": [round(float(l.distance_m), 1) for l in trail.links],
-                "link_gaps_s": [round(float(l.gap_s), 3) for l in trail.links],
-                "link_speeds_m_s": [_finite(l.speed_m_s) for l in trail.links],
-                "max_speed_m_s": trail.max_speed_m_s,
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [_position(s) for s in ss]},
+                "properties": {
+                    "kind": "trail",
+                    "class_name": trail.class_name,
+                    "times": [iso_utc(s.first_seen) for s in ss],
+                    "end_times": [iso_utc(s.last_seen) for s in ss],
+                    "track_ids": [int(s.track_id) for s in ss],
+                    "camera_ids": [s.camera_id for s in ss],
+                    "link_confidences": [round(float(link.confidence), 4) for link in trail.links],
+                    "link_distances_m": [round(float(link.distance_m), 1) for link in trail.links],
+                    "link_gaps_s": [round(float(link.gap_s), 3) for link in trail.links],
+                    "link_speeds_m_s": [_finite(link.speed_m_s) for link in trail.links],
+                    "max_speed_m_s": trail.max_speed_m_s,
+                },
+            }
+        )
     for k, (s, conf) in enumerate(zip(ss, trail.confidences)):
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": _position(s)},
-            "properties": {
-                "kind": "sighting",
-                "order": k + 1,
-                "track_id": int(s.track_id),
-                "camera_id": s.camera_id,
-                "class_name": s.class_name,
-                "first_seen": iso_utc(s.first_seen),
-                "last_seen": iso_utc(s.last_seen),
-                "similarity": round(float(s.similarity), 4),
-                "confidence": round(float(conf), 4),
-                "thumbnail_path": s.thumbnail_path,
-                "is_query": k == trail.query_index,
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": _position(s)},
+                "properties": {
+                    "kind": "sighting",
+                    "order": k + 1,
+                    "track_id": int(s.track_id),
+                    "camera_id": s.camera_id,
+                    "class_name": s.class_name,
+                    "first_seen": iso_utc(s.first_seen),
+                    "last_seen": iso_utc(s.last_seen),
+                    "similarity": round(float(s.similarity), 4),
+                    "confidence": round(float(conf), 4),
+                    "thumbnail_path": s.thumbnail_path,
+                    "is_query": k == trail.query_index,
+                },
+            }
+        )
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -495,9 +533,14 @@ def trail_geojson(trail: Trail) -> dict:
             "min_similarity": trail.min_similarity,
             "view_radius_m": trail.view_radius_m,
             "rejected": [
-                {"track_id": int(r.sighting.track_id), "camera_id": r.sighting.camera_id,
-                 "first_seen": iso_utc(r.sighting.first_seen), "similarity": round(float(r.sighting.similarity), 4),
-                 "code": r.code, "reason": r.reason}
+                {
+                    "track_id": int(r.sighting.track_id),
+                    "camera_id": r.sighting.camera_id,
+                    "first_seen": iso_utc(r.sighting.first_seen),
+                    "similarity": round(float(r.sighting.similarity), 4),
+                    "code": r.code,
+                    "reason": r.reason,
+                }
                 for r in trail.rejected
             ],
         },

@@ -10,6 +10,7 @@ the store itself: a track's two halves pooled separately give "same person"
 cosines, two tracks seen together on one camera give "different people"
 cosines; the midpoint between their means is where a match is even odds.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,25 +38,53 @@ def match_calibration(store) -> dict | None:
     if len(tracks) < 2 or not negatives:
         return None
     vecs = [projection.apply(t["crops"]) if projection else t["crops"] for t in tracks]
-    same = [float(pool(v[: len(v) // 2]) @ pool(v[len(v) // 2:])) for v in vecs]
+    same = [float(pool(v[: len(v) // 2]) @ pool(v[len(v) // 2 :])) for v in vecs]
     pooled = [pool(v) for v in vecs]
     different = [float(pooled[i] @ pooled[j]) for i, j in negatives]
     s, d = float(np.mean(same)), float(np.mean(different))
     if s <= d:
         return None
-    return {"midpoint": (s + d) / 2, "scale": max((s - d) / 6, 0.005), "same": s, "different": d, "pairs": len(negatives)}
+    return {
+        "midpoint": (s + d) / 2,
+        "scale": max((s - d) / 6, 0.005),
+        "same": s,
+        "different": d,
+        "pairs": len(negatives),
+    }
 
 
-def _sighting(cameras: dict, camera_id: str, track_id: int, first_seen: str, last_seen: str, class_name: str,
-              thumbnail_path: str | None, similarity: float) -> Sighting:
+def _sighting(
+    cameras: dict,
+    camera_id: str,
+    track_id: int,
+    first_seen: str,
+    last_seen: str,
+    class_name: str,
+    thumbnail_path: str | None,
+    similarity: float,
+) -> Sighting:
     cam = cameras[camera_id]
-    return Sighting(track_id=track_id, camera_id=camera_id, lat=cam["lat"], lon=cam["lon"],
-                    first_seen=_time(first_seen), last_seen=_time(last_seen), similarity=similarity,
-                    class_name=class_name, thumbnail_path=thumbnail_path)
+    return Sighting(
+        track_id=track_id,
+        camera_id=camera_id,
+        lat=cam["lat"],
+        lon=cam["lon"],
+        first_seen=_time(first_seen),
+        last_seen=_time(last_seen),
+        similarity=similarity,
+        class_name=class_name,
+        thumbnail_path=thumbnail_path,
+    )
 
 
-def trail_for_track(store, track_id: int, query: SearchQuery | None = None, candidates: int = 200,
-                    min_similarity: float | None = None, max_speed_m_s: float | None = None) -> Trail:
+def trail_for_track(
+    store,
+    track_id: int,
+    query: SearchQuery | None = None,
+    candidates: int = 200,
+    min_similarity: float | None = None,
+    max_speed_m_s: float | None = None,
+) -> Trail:
     from vigie.errors import VigieError
     from vigie.search.engine import similar
 
@@ -66,20 +95,35 @@ def trail_for_track(store, track_id: int, query: SearchQuery | None = None, cand
     calibration = match_calibration(store)
     kwargs = {}
     if calibration:
-        kwargs = {"match_midpoint": calibration["midpoint"], "match_scale": calibration["scale"],
-                  "min_similarity": calibration["midpoint"]}
+        kwargs = {
+            "match_midpoint": calibration["midpoint"],
+            "match_scale": calibration["scale"],
+            "min_similarity": calibration["midpoint"],
+        }
     if min_similarity is not None:
         kwargs["min_similarity"] = min_similarity
     # The hits carry what a sighting needs; only the cameras' positions are read, once each.
     cameras = {c: store.camera(c) for c in {track["camera_id"], *(h.camera_id for h in result.hits)}}
-    found = [_sighting(cameras, h.camera_id, h.track_id, h.first_seen, h.last_seen, h.class_name, h.thumbnail_path, h.score)
-             for h in result.hits]
-    query_sighting = _sighting(cameras, track["camera_id"], track["id"], track["first_seen"], track["last_seen"],
-                               track["class"], track.get("thumbnail_path"), 1.0)
+    found = [
+        _sighting(cameras, h.camera_id, h.track_id, h.first_seen, h.last_seen, h.class_name, h.thumbnail_path, h.score)
+        for h in result.hits
+    ]
+    query_sighting = _sighting(
+        cameras,
+        track["camera_id"],
+        track["id"],
+        track["first_seen"],
+        track["last_seen"],
+        track["class"],
+        track.get("thumbnail_path"),
+        1.0,
+    )
     return build_trail(query_sighting, found, max_speed_m_s=max_speed_m_s, **kwargs)
 
 
-def write_outputs(trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None) -> list[Path]:
+def write_outputs(
+    trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None
+) -> list[Path]:
     import json
 
     from vigie.search.trail import trail_geojson

@@ -12,6 +12,7 @@ coloured by link confidence, numbered stops, their times and a scale bar.
 
 Both take the dict made by vigie.search.trail.trail_geojson.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,7 +63,9 @@ def _stops(geojson: dict) -> list[dict]:
     """The Point features' properties and positions, in trail order."""
     pts = [f for f in geojson.get("features", []) if f.get("geometry", {}).get("type") == "Point"]
     pts.sort(key=lambda f: f["properties"].get("order", 0))
-    return [{**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]} for f in pts]
+    return [
+        {**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]} for f in pts
+    ]
 
 
 def _line_props(geojson: dict) -> dict:
@@ -77,10 +80,14 @@ def _line_props(geojson: dict) -> dict:
 
 def find_leaflet(leaflet_dir: Path | None = None) -> Path:
     """The folder holding leaflet.js and leaflet.css: the one given, else node_modules of the repo or the working folder."""
-    tried = [Path(leaflet_dir)] if leaflet_dir is not None else [
-        REPO_ROOT / "node_modules" / "leaflet" / "dist",
-        Path.cwd() / "node_modules" / "leaflet" / "dist",
-    ]
+    tried = (
+        [Path(leaflet_dir)]
+        if leaflet_dir is not None
+        else [
+            REPO_ROOT / "node_modules" / "leaflet" / "dist",
+            Path.cwd() / "node_modules" / "leaflet" / "dist",
+        ]
+    )
     for d in tried:
         if (d / "leaflet.js").is_file() and (d / "leaflet.css").is_file():
             return d
@@ -92,6 +99,7 @@ def find_leaflet(leaflet_dir: Path | None = None) -> Path:
 
 def _inline_css(css: str, folder: Path) -> str:
     """Leaflet's CSS with its url(images/...) turned into data URIs, so the page needs no side files."""
+
     def repl(m: re.Match) -> str:
         f = folder / m.group(1)
         if not f.is_file():
@@ -113,8 +121,7 @@ def _style_safe(text: str) -> str:
 
 def _json_for_script(obj) -> str:
     """JSON whose '<', '>' and '&' are escaped: valid JS, and inert inside HTML."""
-    return (json.dumps(obj, ensure_ascii=True)
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return json.dumps(obj, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _thumbnail_uri(path: str | None, root: Path) -> str | None:
@@ -329,20 +336,22 @@ def write_trail_map(
         "title": title,
         "confidence_stops": [[c, list(rgb)] for c, rgb in CONFIDENCE_STOPS],
     }
-    page = "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>\n{_style_safe(css)}\n</style>",
-        f"<style>{_PAGE_CSS}</style>",
-        "</head><body>",
-        '<div id="map"></div><aside id="side"></aside>',
-        f"<script>\n{_script_safe(js)}\n</script>",
-        f"<script>\nvar TRAIL = {_json_for_script(data)};\nvar OPTIONS = {_json_for_script(options)};\n{_PAGE_JS}</script>",
-        "</body></html>",
-        "",
-    ])
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>\n{_style_safe(css)}\n</style>",
+            f"<style>{_PAGE_CSS}</style>",
+            "</head><body>",
+            '<div id="map"></div><aside id="side"></aside>',
+            f"<script>\n{_script_safe(js)}\n</script>",
+            f"<script>\nvar TRAIL = {_json_for_script(data)};\nvar OPTIONS = {_json_for_script(options)};\n{_PAGE_JS}</script>",
+            "</body></html>",
+            "",
+        ]
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
@@ -462,7 +471,9 @@ def _draw_links(img: np.ndarray, pos: list, slot: dict, confs: list) -> None:
         a, b = slot[k], slot[k + 1]
         colour = _bgr(confidence_rgb(c))
         if pos[k] == pos[k + 1] and a[1] == b[1]:
-            cv2.ellipse(img, ((a[0] + b[0]) // 2, a[1] - _R), (abs(b[0] - a[0]) // 2, 8), 0, 180, 360, colour, 3, cv2.LINE_AA)
+            cv2.ellipse(
+                img, ((a[0] + b[0]) // 2, a[1] - _R), (abs(b[0] - a[0]) // 2, 8), 0, 180, 360, colour, 3, cv2.LINE_AA
+            )
             continue
         cv2.line(img, a, b, colour, 4, cv2.LINE_AA)
         if pos[k] == pos[k + 1]:
@@ -471,7 +482,9 @@ def _draw_links(img: np.ndarray, pos: list, slot: dict, confs: list) -> None:
         d /= max(float(np.linalg.norm(d)), 1e-9)
         mid = (np.array(a, float) + np.array(b, float)) / 2
         tail, tip = mid - 8 * d, mid + 8 * d
-        cv2.arrowedLine(img, (int(tail[0]), int(tail[1])), (int(tip[0]), int(tip[1])), colour, 3, cv2.LINE_AA, tipLength=1.0)
+        cv2.arrowedLine(
+            img, (int(tail[0]), int(tail[1])), (int(tip[0]), int(tip[1])), colour, 3, cv2.LINE_AA, tipLength=1.0
+        )
 
 
 def _draw_labels(img: np.ndarray, stops: list[dict], places: dict[tuple[int, int], list[int]]) -> None:
@@ -515,8 +528,13 @@ def render_trail_png(geojson: dict, path: Path, size: tuple[int, int] = (900, 70
     _put(img, title, (14, 26), 0.55, thick=1)
     v = geojson.get("vigie") or {}
     if "max_speed_m_s" in v:
-        _put(img, f"speed bound {v['max_speed_m_s']:g} m/s straight-line, {len(v.get('rejected', []))} candidates left out",
-             (14, 46), 0.42, _GREY)
+        _put(
+            img,
+            f"speed bound {v['max_speed_m_s']:g} m/s straight-line, {len(v.get('rejected', []))} candidates left out",
+            (14, 46),
+            0.42,
+            _GREY,
+        )
     cv2.line(img, (0, 56), (w, 56), (220, 220, 220), 1)
     if not stops:
         _put(img, "no sightings", (w // 2 - 50, h // 2), 0.6)

@@ -5,6 +5,7 @@ timestamp: the recording start from the site file plus the frame's offset,
 taken from the container's time base (or from the true frame rate where the
 site file says the container's is wrong, as with PETS09's 10-for-7 fps).
 """
+
 from __future__ import annotations
 
 import logging
@@ -170,8 +171,10 @@ class FileSource:
             except av.error.FFmpegError as exc:
                 raise VideoError(f"{self.path}: decoding failed at frame 1: {exc}") from None
             if first is None or first.pts is None or first.time_base is None:
-                raise VideoError(f"{self.path} has no presentation times: it cannot be split into chunks "
-                                 "(analyse it whole, with --executor local)")
+                raise VideoError(
+                    f"{self.path} has no presentation times: it cannot be split into chunks "
+                    "(analyse it whole, with --executor local)"
+                )
             self._first_pts, time_base = first.pts, first.time_base
             # One frame early: a seek lands on the keyframe at or before the time asked.
             target = self._first_pts + int((start_seq - 1) / native_rate / time_base)
@@ -181,13 +184,17 @@ class FileSource:
                 for frame in container.decode(stream):
                     seq = round(float((frame.pts - self._first_pts) * time_base) * native_rate)
                     if expected is None and seq > start_seq:
-                        raise VideoError(f"{self.path}: seeking to frame {start_seq} landed on frame {seq}: "
-                                         "the file cannot be split into chunks (analyse it with --executor local)")
+                        raise VideoError(
+                            f"{self.path}: seeking to frame {start_seq} landed on frame {seq}: "
+                            "the file cannot be split into chunks (analyse it with --executor local)"
+                        )
                     if seq < start_seq:
                         continue
                     if expected is not None and seq != expected:
-                        raise VideoError(f"{self.path}: frame times jump from frame {expected - 1} to {seq} (a variable "
-                                         "frame rate): the file cannot be split into chunks (analyse it with --executor local)")
+                        raise VideoError(
+                            f"{self.path}: frame times jump from frame {expected - 1} to {seq} (a variable "
+                            "frame rate): the file cannot be split into chunks (analyse it with --executor local)"
+                        )
                     expected = seq + 1
                     self.frames_decoded = seq + 1
                     if seq % self.frame_step:
@@ -195,7 +202,9 @@ class FileSource:
                     image, scale = self._convert(frame)
                     yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), image, scale)
             except av.error.FFmpegError as exc:
-                raise VideoError(f"{self.path}: decoding failed at frame {(expected or start_seq) + 1}: {exc}") from None
+                raise VideoError(
+                    f"{self.path}: decoding failed at frame {(expected or start_seq) + 1}: {exc}"
+                ) from None
 
     def _convert(self, frame: "av.VideoFrame") -> tuple[np.ndarray, float]:
         """BGR pixels, shrunk in the same pass as the colour conversion when the
@@ -215,6 +224,14 @@ class FileSource:
         When `path` is the camera's sub-stream, coordinates are scaled to its
         main stream's pixels."""
         is_substream = camera.substream is not None and Path(path).resolve() == Path(camera.substream).resolve()
-        return cls(path, camera.id, camera.recording_start, camera.frame_rate, analysis.frame_step, decode_threads,
-                   skip_loop_filter=analysis.fast_decode, max_width=analysis.max_width,
-                   coordinate_width=camera.main_stream_size[0] if is_substream else None)
+        return cls(
+            path,
+            camera.id,
+            camera.recording_start,
+            camera.frame_rate,
+            analysis.frame_step,
+            decode_threads,
+            skip_loop_filter=analysis.fast_decode,
+            max_width=analysis.max_width,
+            coordinate_width=camera.main_stream_size[0] if is_substream else None,
+        )

@@ -41,6 +41,7 @@ it stopped, so that stored points never collide across reconnections.
   their own frame rate, like a camera, and their end counts as a dropped
   stream (the file is opened again).
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +66,21 @@ StatusCallback = Callable[[str, str, str], None]
 
 CONNECTING, CONNECTED, DROPPED, UNAVAILABLE = "connecting", "connected", "dropped", "unavailable"
 
-_SECRET_KEYS = {"password", "passwd", "pass", "pwd", "token", "access_token", "auth", "key", "apikey", "api_key",
-                "secret", "signature", "sig"}
+_SECRET_KEYS = {
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "token",
+    "access_token",
+    "auth",
+    "key",
+    "apikey",
+    "api_key",
+    "secret",
+    "signature",
+    "sig",
+}
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
 
 
@@ -179,8 +193,10 @@ class StreamSource:
         self.kind = {"rtsp": "rtsp", "rtsps": "rtsp", "http": "http", "https": "http"}.get(scheme)
         if self.kind is None:
             if scheme and scheme != "file":
-                raise VideoError(f"camera {camera_id}: unsupported stream URL {self.display_url} "
-                                 "(rtsp://, http(s):// or a file path)")
+                raise VideoError(
+                    f"camera {camera_id}: unsupported stream URL {self.display_url} "
+                    "(rtsp://, http(s):// or a file path)"
+                )
             self.kind = "file"
         self.pace = pace_files and self.kind == "file"
         # As FileSource: no H.264/HEVC deblocking (AnalysisConfig.fast_decode), decoding threads
@@ -262,15 +278,22 @@ class StreamSource:
                 continue
             failures += 1
             if self.max_attempts is not None and failures >= self.max_attempts:
-                message = (f"camera {self.camera_id}: stream {self.display_url} unavailable after "
-                           f"{failures} failed connection attempt{'s' if failures > 1 else ''}; last error: {reason}")
+                message = (
+                    f"camera {self.camera_id}: stream {self.display_url} unavailable after "
+                    f"{failures} failed connection attempt{'s' if failures > 1 else ''}; last error: {reason}"
+                )
                 self._status(UNAVAILABLE, message)
                 log.error("%s", message)
                 raise StreamUnavailable(message)
             fast = dropped_at is not None and time.monotonic() - dropped_at < self.fast_retry_s
             wait = self.backoff_initial_s if fast else delay
-            log.info("camera %s: cannot connect to %s (%s); retrying in %.1f s",
-                     self.camera_id, self.display_url, reason, wait)
+            log.info(
+                "camera %s: cannot connect to %s (%s); retrying in %.1f s",
+                self.camera_id,
+                self.display_url,
+                reason,
+                wait,
+            )
             if self.stop_event.wait(wait):
                 return
             if not fast:
@@ -372,8 +395,14 @@ class StreamSource:
 
     def _gap(self, start: datetime, end: datetime, reason: str) -> None:
         self.gaps.append((start, end, reason))
-        log.warning("camera %s: no frames from %s to %s (%.1f s): %s", self.camera_id,
-                    start.isoformat(), end.isoformat(), (end - start).total_seconds(), reason)
+        log.warning(
+            "camera %s: no frames from %s to %s (%.1f s): %s",
+            self.camera_id,
+            start.isoformat(),
+            end.isoformat(),
+            (end - start).total_seconds(),
+            reason,
+        )
         if self.on_gap is not None:
             try:
                 self.on_gap(self.camera_id, start, end, reason)
@@ -389,6 +418,13 @@ class StreamSource:
                 log.exception("camera %s: on_status callback failed", self.camera_id)
 
 
-__all__ = ["StreamSource", "StreamUnavailable", "mask_url", "mask_text", "CONNECTING", "CONNECTED", "DROPPED",
-           "UNAVAILABLE"]
-
+__all__ = [
+    "StreamSource",
+    "StreamUnavailable",
+    "mask_url",
+    "mask_text",
+    "CONNECTING",
+    "CONNECTED",
+    "DROPPED",
+    "UNAVAILABLE",
+]

@@ -9,6 +9,7 @@
 
 All read the store only; nothing here identifies anyone: it is where feet were.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,12 +27,17 @@ def hourly_counts(store, camera_id: str, start: datetime | None = None, end: dat
     """[{hour: 'YYYY-MM-DDTHH:00Z', class: ..., tracks: n}] in time order."""
     where, args = _window(start, end)
     with store._read() as conn:
-        rows = conn.execute(f"SELECT substr(t.first_seen, 1, 13) || ':00Z' AS hour, t.class, count(*) {_VISIBLE}"
-                            f" AND t.camera_id = ?{where} GROUP BY hour, t.class ORDER BY hour, t.class", [camera_id, *args])
+        rows = conn.execute(
+            f"SELECT substr(t.first_seen, 1, 13) || ':00Z' AS hour, t.class, count(*) {_VISIBLE}"
+            f" AND t.camera_id = ?{where} GROUP BY hour, t.class ORDER BY hour, t.class",
+            [camera_id, *args],
+        )
         return [{"hour": r[0], "class": r[1], "tracks": r[2]} for r in rows]
 
 
-def line_counts(store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> dict[str, dict]:
+def line_counts(
+    store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, dict]:
     """{line rule name: {"in": n, "out": n}} for the camera's line_crossing rules."""
     from vigie.rules.geometry import count_crossings
     from vigie.rules.runner import stored_rule_tracks
@@ -46,17 +52,28 @@ def line_counts(store, site, camera_id: str, start: datetime | None = None, end:
 
 def _frame_size(store, camera_id: str) -> tuple[int, int]:
     with store._read() as conn:
-        row = conn.execute(f"SELECT t.frame_width, t.frame_height {_VISIBLE} AND t.camera_id = ? AND t.frame_width IS NOT NULL LIMIT 1",
-                           (camera_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT t.frame_width, t.frame_height {_VISIBLE} AND t.camera_id = ? AND t.frame_width IS NOT NULL LIMIT 1",
+            (camera_id,),
+        ).fetchone()
         if row:
             return int(row[0]), int(row[1])
-        row = conn.execute("SELECT max(p.x2), max(p.y2) FROM track_points p JOIN tracks t ON t.id = p.track_id WHERE t.camera_id = ?",
-                           (camera_id,)).fetchone()
+        row = conn.execute(
+            "SELECT max(p.x2), max(p.y2) FROM track_points p JOIN tracks t ON t.id = p.track_id WHERE t.camera_id = ?",
+            (camera_id,),
+        ).fetchone()
     return (int(row[0]) + 1, int(row[1]) + 1) if row and row[0] else (1280, 720)
 
 
-def heat_map(store, camera_id: str, kind: str = "walk", start: datetime | None = None, end: datetime | None = None,
-             classes: tuple[str, ...] = ("person",), stop_speed_px_s: float = 8.0) -> tuple[np.ndarray, tuple[int, int]]:
+def heat_map(
+    store,
+    camera_id: str,
+    kind: str = "walk",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    classes: tuple[str, ...] = ("person",),
+    stop_speed_px_s: float = 8.0,
+) -> tuple[np.ndarray, tuple[int, int]]:
     """(density grid of the feet positions, (width, height) of the camera's frame).
 
     kind "walk": every point; "stop": points where the feet moved less than
@@ -68,10 +85,17 @@ def heat_map(store, camera_id: str, kind: str = "walk", start: datetime | None =
     where, args = _window(start, end)
     marks = ",".join("?" * len(classes))
     with store._read() as conn:
-        ids = [r[0] for r in conn.execute(f"SELECT t.id {_VISIBLE} AND t.camera_id = ? AND t.class IN ({marks}){where}",
-                                          [camera_id, *classes, *args])]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT t.id {_VISIBLE} AND t.camera_id = ? AND t.class IN ({marks}){where}",
+                [camera_id, *classes, *args],
+            )
+        ]
         for tid in ids:
-            pts = conn.execute("SELECT t, x1, x2, y2 FROM track_points WHERE track_id = ? ORDER BY seq", (tid,)).fetchall()
+            pts = conn.execute(
+                "SELECT t, x1, x2, y2 FROM track_points WHERE track_id = ? ORDER BY seq", (tid,)
+            ).fetchall()
             if not pts:
                 continue
             feet = np.array([((p[1] + p[2]) / 2, p[3]) for p in pts], np.float32)
@@ -109,8 +133,11 @@ def heat_map_png(grid: np.ndarray, size: tuple[int, int], background: np.ndarray
 def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarray | None:
     """A frame of the camera's latest stored recording, privacy masks burned in and blurred; None if none is readable."""
     with store._read() as conn:
-        row = conn.execute("SELECT source FROM analyses WHERE camera_id = ? AND status IN ('complete', 'partial')"
-                           " ORDER BY id DESC LIMIT 1", (camera_id,)).fetchone()
+        row = conn.execute(
+            "SELECT source FROM analyses WHERE camera_id = ? AND status IN ('complete', 'partial')"
+            " ORDER BY id DESC LIMIT 1",
+            (camera_id,),
+        ).fetchone()
     if row is None or not Path(row[0]).is_file() or blurrer is None:
         return None  # no picture rather than an unblurred one
     import av

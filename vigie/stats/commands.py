@@ -1,4 +1,5 @@
 """`vigie stats`: counts per class per hour, line counts and heat maps of one camera."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,9 +10,13 @@ from vigie.periods import add_period_flags, period_from_args
 
 
 def register(sub) -> None:
-    s = sub.add_parser("stats", help="a camera's counts per hour, line-crossing counts, heat maps of where people walk and stop")
+    s = sub.add_parser(
+        "stats", help="a camera's counts per hour, line-crossing counts, heat maps of where people walk and stop"
+    )
     s.add_argument("--camera", required=True)
-    s.add_argument("--site", help="site file (its line_crossing rules give the line counts; privacy masks for the picture)")
+    s.add_argument(
+        "--site", help="site file (its line_crossing rules give the line counts; privacy masks for the picture)"
+    )
     add_period_flags(s, "tracks first seen")
     s.add_argument("--heatmap", metavar="FILE.png", help="write where people walked")
     s.add_argument("--stops", metavar="FILE.png", help="write where people stopped")
@@ -22,6 +27,7 @@ def register(sub) -> None:
 def cmd_stats(args: argparse.Namespace) -> int:
     from vigie import stats
     from vigie.cli import _site, _store
+
     site = _site(args.site) if args.site else None
     start, end = period_from_args(args)
     with _store() as store:

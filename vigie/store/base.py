@@ -6,6 +6,7 @@ the writer thread, in a transaction) and `with self._read() as conn`, with SQL
 that SQLite and PostgreSQL run alike (`?` placeholders; pg_dialect.py adapts
 them for PostgreSQL).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,7 +111,9 @@ class StoreBase:
 
     data_dir: Path
     thumb_dir: Path
-    location: str  # where the rows are (a file path, or a URL without its password): names the store in messages and caches
+    location: (
+        str  # where the rows are (a file path, or a URL without its password): names the store in messages and caches
+    )
     _writer: _Writer
 
     def _init_files(self, data_dir: str | Path) -> None:
@@ -174,7 +177,10 @@ class StoreBase:
         def fn(conn):
             # A run that crashed left a 'running' analysis of this source: its
             # tracks were never visible; drop them now.
-            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND status='running'", (camera_id, fingerprint))
+            conn.execute(
+                "DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND status='running'",
+                (camera_id, fingerprint),
+            )
             cur = conn.execute(
                 "INSERT INTO analyses (camera_id, source, fingerprint, status, started_at) VALUES (?,?,?,'running',?)",
                 (camera_id, source, fingerprint, now_iso()),
@@ -199,25 +205,63 @@ class StoreBase:
                     " median_height_px, median_width_px, direction, speed_px_s, speed_m_s, n_points, thumbnail_seq,"
                     " cells, frame_width, frame_height)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (analysis_id, t.camera_id, t.track_no, t.class_name, iso(t.first_seen), iso(t.last_seen), t.dwell_s,
-                     t.median_height_px, t.median_width_px, t.direction, t.speed_px_s, t.speed_m_s, len(t.points), t.thumbnail_seq,
-                     cells, width, height),
+                    (
+                        analysis_id,
+                        t.camera_id,
+                        t.track_no,
+                        t.class_name,
+                        iso(t.first_seen),
+                        iso(t.last_seen),
+                        t.dwell_s,
+                        t.median_height_px,
+                        t.median_width_px,
+                        t.direction,
+                        t.speed_px_s,
+                        t.speed_m_s,
+                        len(t.points),
+                        t.thumbnail_seq,
+                        cells,
+                        width,
+                        height,
+                    ),
                 )
                 tid = cur.lastrowid
                 if t.crops is not None and len(t.crops):
-                    conn.executemany("INSERT INTO track_crops VALUES (?,?,?,?,?)",
-                                     [(tid, k, seq, t.crop_base, vec.astype("<f2").tobytes())
-                                      for k, (seq, vec) in enumerate(zip(t.crop_seqs, t.crops))])
+                    conn.executemany(
+                        "INSERT INTO track_crops VALUES (?,?,?,?,?)",
+                        [
+                            (tid, k, seq, t.crop_base, vec.astype("<f2").tobytes())
+                            for k, (seq, vec) in enumerate(zip(t.crop_seqs, t.crops))
+                        ],
+                    )
                 if t.vector is not None:
-                    conn.execute("INSERT INTO track_vectors VALUES (?,?,?)", (tid, t.vector_model, t.vector.astype("<f4").tobytes()))
-                colour_rows = [(tid, part, rank, name)
-                               for part, names in (("upper", t.upper_colours), ("lower", t.lower_colours), ("body", t.body_colours))
-                               for rank, name in enumerate(names)]
+                    conn.execute(
+                        "INSERT INTO track_vectors VALUES (?,?,?)",
+                        (tid, t.vector_model, t.vector.astype("<f4").tobytes()),
+                    )
+                colour_rows = [
+                    (tid, part, rank, name)
+                    for part, names in (
+                        ("upper", t.upper_colours),
+                        ("lower", t.lower_colours),
+                        ("body", t.body_colours),
+                    )
+                    for rank, name in enumerate(names)
+                ]
                 conn.executemany("INSERT INTO track_colours VALUES (?,?,?,?)", colour_rows)
                 conn.executemany(
                     "INSERT INTO track_points VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [(tid, p.seq, iso(p.timestamp), *p.xyxy, p.confidence,
-                      *(p.ground_xy if p.ground_xy is not None else (None, None))) for p in t.points],
+                    [
+                        (
+                            tid,
+                            p.seq,
+                            iso(p.timestamp),
+                            *p.xyxy,
+                            p.confidence,
+                            *(p.ground_xy if p.ground_xy is not None else (None, None)),
+                        )
+                        for p in t.points
+                    ],
                 )
                 if t.thumbnail_jpeg:
                     conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, t.thumbnail_jpeg))
@@ -230,17 +274,31 @@ class StoreBase:
         """Queue a running analysis's period backgrounds (vigie.synopsis.capture.Background)."""
         rows = [(analysis_id, b.camera_id, iso(b.start), iso(b.end), b.samples, b.jpeg) for b in backgrounds]
         # "end" quoted: a reserved word in PostgreSQL (and allowed quoted in SQLite).
-        return self.write(lambda conn: conn.executemany(
-            'INSERT INTO backgrounds (analysis_id, camera_id, start, "end", samples, jpeg) VALUES (?,?,?,?,?,?)', rows))
+        return self.write(
+            lambda conn: conn.executemany(
+                'INSERT INTO backgrounds (analysis_id, camera_id, start, "end", samples, jpeg) VALUES (?,?,?,?,?,?)',
+                rows,
+            )
+        )
 
-    def finish_analysis(self, analysis_id: int, status: str, frames_decoded: int, frames_analysed: int, message: str = "") -> None:
+    def finish_analysis(
+        self, analysis_id: int, status: str, frames_decoded: int, frames_analysed: int, message: str = ""
+    ) -> None:
         """Make the analysis visible and retire earlier analyses of the same content, atomically."""
+
         def fn(conn):
             row = conn.execute("SELECT camera_id, fingerprint FROM analyses WHERE id=?", (analysis_id,)).fetchone()
-            old = [r[0] for r in conn.execute(
-                "SELECT t.id FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.camera_id=? AND a.fingerprint=? AND a.id<>?",
-                (row["camera_id"], row["fingerprint"], analysis_id))]
-            conn.execute("DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND id<>?", (row["camera_id"], row["fingerprint"], analysis_id))
+            old = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT t.id FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.camera_id=? AND a.fingerprint=? AND a.id<>?",
+                    (row["camera_id"], row["fingerprint"], analysis_id),
+                )
+            ]
+            conn.execute(
+                "DELETE FROM analyses WHERE camera_id=? AND fingerprint=? AND id<>?",
+                (row["camera_id"], row["fingerprint"], analysis_id),
+            )
             conn.execute(
                 "UPDATE analyses SET status=?, finished_at=?, frames_decoded=?, frames_analysed=?, message=? WHERE id=?",
                 (status, now_iso(), frames_decoded, frames_analysed, message, analysis_id),
@@ -254,8 +312,10 @@ class StoreBase:
                 raise
             # The earlier analysis of this file holds tracks under a legal hold:
             # they may not be replaced, so the new one stays unpublished.
-            raise VigieError(f"analysis #{analysis_id} cannot replace the earlier analysis of the same file on this "
-                             f"camera: some of its tracks are under a legal hold (vigie hold list); the held tracks are kept") from None
+            raise VigieError(
+                f"analysis #{analysis_id} cannot replace the earlier analysis of the same file on this "
+                f"camera: some of its tracks are under a legal hold (vigie hold list); the held tracks are kept"
+            ) from None
         for tid in retired:  # files of replaced tracks, after the commit that replaced them
             for f in self.thumb_dir.glob(f"*/{tid}.jpg"):
                 f.unlink(missing_ok=True)
@@ -266,7 +326,8 @@ class StoreBase:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT t.id, t.camera_id, th.jpeg FROM tracks t JOIN thumbnails th ON th.track_id=t.id WHERE t.analysis_id=?",
-                (analysis_id,)).fetchall()
+                (analysis_id,),
+            ).fetchall()
         for row in rows:
             folder = self.thumb_dir / row["camera_id"]
             folder.mkdir(parents=True, exist_ok=True)
@@ -289,13 +350,18 @@ class StoreBase:
         by_id = {d["id"]: d for d in out}
         ids = list(by_id)
         for k in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
-            chunk = ids[k:k + 500]
-            for r in conn.execute(f"SELECT track_id, part, colour FROM track_colours WHERE track_id IN ({','.join('?' * len(chunk))})"
-                                  " ORDER BY track_id, part, rank", chunk):
+            chunk = ids[k : k + 500]
+            for r in conn.execute(
+                f"SELECT track_id, part, colour FROM track_colours WHERE track_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY track_id, part, rank",
+                chunk,
+            ):
                 by_id[r[0]][r[1]].append(r[2])
         return out
 
-    def list_tracks(self, camera_id: str | None = None, class_name: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    def list_tracks(
+        self, camera_id: str | None = None, class_name: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict]:
         sql, args = self._TRACK_SELECT, []
         if camera_id:
             sql += " AND t.camera_id=?"
@@ -315,7 +381,9 @@ class StoreBase:
 
     def track_points(self, track_id: int) -> list[dict]:
         with self._read() as conn:
-            return [dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))]
+            return [
+                dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))
+            ]
 
     def camera(self, camera_id: str) -> dict:
         with self._read() as conn:
@@ -328,8 +396,16 @@ class StoreBase:
         with self._read() as conn:
             return {
                 table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("cameras", "analyses", "tracks", "track_points", "track_colours", "thumbnails",
-                              "track_crops", "track_vectors")
+                for table in (
+                    "cameras",
+                    "analyses",
+                    "tracks",
+                    "track_points",
+                    "track_colours",
+                    "thumbnails",
+                    "track_crops",
+                    "track_vectors",
+                )
             }
 
     def analyses(self) -> list[dict]:
@@ -340,7 +416,9 @@ class StoreBase:
     def active_projection(self) -> Projection | None:
         """The site adaptation in force (`vigie adapt`), or None: plain vectors."""
         with self._read() as conn:
-            row = conn.execute("SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1").fetchone()
+            row = conn.execute(
+                "SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()
         return Projection.from_bytes(row["name"], row["params"]) if row else None
 
     def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
@@ -349,36 +427,57 @@ class StoreBase:
         out: dict[int, dict] = {}
         since = ""
         if newest is not None:
-            since = (" AND t.id >= (SELECT coalesce(min(id), 0) FROM"
-                     f" (SELECT track_id AS id FROM track_crops WHERE k=0 ORDER BY track_id DESC LIMIT {int(newest)}) AS newest)")
+            since = (
+                " AND t.id >= (SELECT coalesce(min(id), 0) FROM"
+                f" (SELECT track_id AS id FROM track_crops WHERE k=0 ORDER BY track_id DESC LIMIT {int(newest)}) AS newest)"
+            )
         with self._read() as conn:
             for r in conn.execute(
                 "SELECT t.id, t.camera_id, t.first_seen, t.last_seen, c.features FROM track_crops c"
                 " JOIN tracks t ON t.id=c.track_id JOIN analyses a ON a.id=t.analysis_id"
-                " WHERE a.status IN ('complete','partial') AND t.class='person' AND c.base=?" + since + " ORDER BY t.id, c.k", (base,)):
-                d = out.setdefault(r["id"], {"id": r["id"], "camera_id": r["camera_id"], "first_seen": r["first_seen"],
-                                             "last_seen": r["last_seen"], "crops": []})
+                " WHERE a.status IN ('complete','partial') AND t.class='person' AND c.base=?"
+                + since
+                + " ORDER BY t.id, c.k",
+                (base,),
+            ):
+                d = out.setdefault(
+                    r["id"],
+                    {
+                        "id": r["id"],
+                        "camera_id": r["camera_id"],
+                        "first_seen": r["first_seen"],
+                        "last_seen": r["last_seen"],
+                        "crops": [],
+                    },
+                )
                 d["crops"].append(np.frombuffer(r["features"], dtype="<f2"))
         for d in out.values():
             d["crops"] = np.stack(d["crops"]).astype(np.float32)
         return list(out.values())
 
-    def save_projection(self, projection: Projection, tracks: int, crops: int, report: dict,
-                        vectors: list[tuple[int, np.ndarray]]) -> None:
+    def save_projection(
+        self, projection: Projection, tracks: int, crops: int, report: dict, vectors: list[tuple[int, np.ndarray]]
+    ) -> None:
         """Store a site adaptation, make it the one in force, and replace the
         listed tracks' vectors with its own, in one transaction."""
 
         def fn(conn):
             conn.execute("UPDATE appearance_models SET active=0")
-            conn.execute("INSERT INTO appearance_models VALUES (?,?,?,?,?,?,?,1)",
-                         (projection.name, projection.base, now_iso(), tracks, crops, projection.to_bytes(), json.dumps(report)))
-            conn.executemany("INSERT INTO track_vectors VALUES (?,?,?)"
-                             " ON CONFLICT(track_id) DO UPDATE SET model=excluded.model, vector=excluded.vector",
-                             [(tid, projection.name, vec.astype("<f4").tobytes()) for tid, vec in vectors])
+            conn.execute(
+                "INSERT INTO appearance_models VALUES (?,?,?,?,?,?,?,1)",
+                (projection.name, projection.base, now_iso(), tracks, crops, projection.to_bytes(), json.dumps(report)),
+            )
+            conn.executemany(
+                "INSERT INTO track_vectors VALUES (?,?,?)"
+                " ON CONFLICT(track_id) DO UPDATE SET model=excluded.model, vector=excluded.vector",
+                [(tid, projection.name, vec.astype("<f4").tobytes()) for tid, vec in vectors],
+            )
 
         self.write(fn).result()
 
     def appearance_models(self) -> list[dict]:
         with self._read() as conn:
-            return [{k: r[k] for k in r.keys() if k != "params"} | {"report": json.loads(r["report"])}
-                    for r in conn.execute("SELECT * FROM appearance_models ORDER BY created_at")]
+            return [
+                {k: r[k] for k in r.keys() if k != "params"} | {"report": json.loads(r["report"])}
+                for r in conn.execute("SELECT * FROM appearance_models ORDER BY created_at")
+            ]

@@ -21,6 +21,7 @@ What is translated:
   * numeric results (PostgreSQL's sum of BIGINTs, averages) -> int when integral, else float;
     booleans (EXISTS ..., comparisons) -> 0/1, as SQLite returns them.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,14 +64,20 @@ def placeholders(sql: str, named: bool = False) -> str:
                         continue
                     break
                 j += 1
-            out.append(sql[i:j + 1].replace("%", "%%"))
+            out.append(sql[i : j + 1].replace("%", "%%"))
             i = j + 1
         elif sql.startswith("--", i):
             j = sql.find("\n", i)
             j = n if j < 0 else j
             out.append(sql[i:j].replace("%", "%%"))
             i = j
-        elif named and ch == ":" and (m := _NAME.match(sql, i + 1)) and not sql.startswith("::", i) and sql[i - 1:i] != ":":
+        elif (
+            named
+            and ch == ":"
+            and (m := _NAME.match(sql, i + 1))
+            and not sql.startswith("::", i)
+            and sql[i - 1 : i] != ":"
+        ):
             out.append(f"%({m.group(0)})s")
             i = m.end()
         else:
@@ -323,8 +330,9 @@ class PgConnection:
         if not m or re.search(r"\bRETURNING\b", sql, re.I):
             return False
         if self._id_tables is None:
-            rows = self.raw.execute("SELECT table_name FROM information_schema.columns"
-                                    " WHERE column_name = 'id' AND table_schema = current_schema()").fetchall()
+            rows = self.raw.execute(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE column_name = 'id' AND table_schema = current_schema()"
+            ).fetchall()
             self._id_tables = {r[0] for r in rows}
         return m.group(1).lower() in self._id_tables
-

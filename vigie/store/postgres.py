@@ -17,6 +17,7 @@ Where it still differs from SQLite (none of it changes what the contract suite c
   * results are read whole into memory, and a writer whose connection is lost is not
     reconnected (restart the process).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -61,10 +62,14 @@ class PostgresStore(StoreBase):
         self.url = url
         self.location = masked(url)
         if urlsplit(url).scheme not in ("postgresql", "postgres"):
-            raise VigieError(f"database URL {self.location!r} is not a PostgreSQL URL (postgresql://user:password@host:port/database)")
+            raise VigieError(
+                f"database URL {self.location!r} is not a PostgreSQL URL (postgresql://user:password@host:port/database)"
+            )
         self._init_files(data_dir)
         self._lock = threading.Lock()
-        self._readers: list[PgConnection] = []  # long-lived read connections handed out (search engine): closed with the store
+        self._readers: list[
+            PgConnection
+        ] = []  # long-lived read connections handed out (search engine): closed with the store
         self._idle: list[PgConnection] = []  # read connections back from `with store._read()`, for the next one
         self._closed = False
         conn = self._connect(writer=True)
@@ -96,7 +101,9 @@ class PostgresStore(StoreBase):
         raw = conn.raw
         with raw.transaction():
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
-            raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
         raw.commit()
         for version, sql in pg_migrations():
             with raw.transaction():

@@ -6,6 +6,7 @@ and SQLite never sees two writers. Reads open their own connections; WAL lets
 them run while the writer commits. The store's methods are in base.py, shared
 with the PostgreSQL store (postgres.py); open_store() picks the backend.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,17 @@ from vigie.store.base import (  # re-exported: the code base imports them from h
     now_iso,
 )
 
-__all__ = ["SQLiteStore", "open_store", "iso", "now_iso", "from_iso", "VISIBLE_TRACKS", "in_view_sql", "file_fingerprint",
-           "DATABASE_URL_VARIABLE"]
+__all__ = [
+    "SQLiteStore",
+    "open_store",
+    "iso",
+    "now_iso",
+    "from_iso",
+    "VISIBLE_TRACKS",
+    "in_view_sql",
+    "file_fingerprint",
+    "DATABASE_URL_VARIABLE",
+]
 
 # A migration holding this line rebuilds tables (new constraints): it runs with foreign keys off.
 REBUILDS_TABLES = "-- vigie: rebuilds tables"
@@ -67,7 +77,9 @@ class SQLiteStore(StoreBase):
     # --- plumbing --------------------------------------------------------------
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
         done = {r[0] for r in conn.execute("SELECT version FROM schema_version")}
         for version, sql in _migrations():
             if version in done:
@@ -90,7 +102,9 @@ class SQLiteStore(StoreBase):
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
                 conn.execute("ROLLBACK")
-                raise VigieError(f"migration {version} would break {len(broken)} references (first: table {broken[0][0]}); nothing was changed")
+                raise VigieError(
+                    f"migration {version} would break {len(broken)} references (first: table {broken[0][0]}); nothing was changed"
+                )
             conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now_iso()))
             conn.execute("COMMIT")
         finally:

@@ -10,6 +10,7 @@ with the same filters (`vigie search`'s, the API's): a synopsis of "people in
 red going north" is a synopsis of that search's result. Each tube is cut to
 the period asked.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -60,8 +61,9 @@ class Selection:
     filters: dict = field(default_factory=dict)
 
 
-def matching_tracks(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
-                    max_tracks: int = 20000) -> tuple[datetime, datetime, dict, list[int]]:
+def matching_tracks(
+    store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None, max_tracks: int = 20000
+) -> tuple[datetime, datetime, dict, list[int]]:
     """Check a synopsis request and find its tracks: (start, end in UTC, the filters given, track ids
     in time order). Raises SynopsisError for what cannot be made, naming why."""
     from vigie.search.engine import search
@@ -80,23 +82,38 @@ def matching_tracks(store, camera_id: str, start: datetime, end: datetime, filte
         raise SynopsisError(f"camera {camera_id!r} is not in the store (known: {', '.join(known) or 'none'})")
     ids: list[int] = []
     while True:
-        query = parse_query({**filters, "cameras": [camera_id], "start": start, "end": end, "sort": "time",
-                             "limit": 1000, "offset": len(ids)})
+        query = parse_query(
+            {
+                **filters,
+                "cameras": [camera_id],
+                "start": start,
+                "end": end,
+                "sort": "time",
+                "limit": 1000,
+                "offset": len(ids),
+            }
+        )
         result = search(store, query)
         if result.total > max_tracks:
-            raise SynopsisError(f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
-                                "ask for a shorter period or narrower filters")
+            raise SynopsisError(
+                f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
+                "ask for a shorter period or narrower filters"
+            )
         ids += [h.track_id for h in result.hits]
         if not result.hits or len(ids) >= result.total:
             break
     if not ids:
-        raise SynopsisError(f"no track of camera {camera_id} matches in {iso(start)} - {iso(end)}"
-                            + (f" with {filters}" if filters else "") + ": nothing to show")
+        raise SynopsisError(
+            f"no track of camera {camera_id} matches in {iso(start)} - {iso(end)}"
+            + (f" with {filters}" if filters else "")
+            + ": nothing to show"
+        )
     return start, end, filters, ids
 
 
-def select(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
-           max_tracks: int = 20000) -> Selection:
+def select(
+    store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None, max_tracks: int = 20000
+) -> Selection:
     """The tracks of `camera_id` in [start, end) that pass `filters` (SearchQuery fields), with their tubes."""
     start, end, filters, ids = matching_tracks(store, camera_id, start, end, filters, max_tracks)
     backgrounds = _backgrounds(store, camera_id, start, end)
@@ -104,8 +121,11 @@ def select(store, camera_id: str, start: datetime, end: datetime, filters: dict 
     require_material(camera_id, start, end, len(ids), len(tubes), len(backgrounds))
     fps = _frame_rate(tubes.values())
     t0, t1 = start.timestamp(), end.timestamp()
-    first = min(float(t.times[(t.times >= t0) & (t.times < t1)].min()) for t in tubes.values()
-                if ((t.times >= t0) & (t.times < t1)).any())
+    first = min(
+        float(t.times[(t.times >= t0) & (t.times < t1)].min())
+        for t in tubes.values()
+        if ((t.times >= t0) & (t.times < t1)).any()
+    )
     objects = []
     for tid, tube in tubes.items():
         placed = _on_grid(tid, classes[tid], tube, first, fps, t0, t1)
@@ -115,24 +135,42 @@ def select(store, camera_id: str, start: datetime, end: datetime, filters: dict 
         raise SynopsisError(f"no tube of the matching tracks has a frame in {iso(start)} - {iso(end)}")
     sizes = {t.tube.frame_size for t in objects}
     source_s = sum((min(b, end) - max(a, start)).total_seconds() for a, b, _ in backgrounds)
-    return Selection(camera_id, start, end, fps, datetime.fromtimestamp(first, tz=timezone.utc), objects, backgrounds,
-                     source_s, max(sizes), len(ids) - len(tubes), filters)
+    return Selection(
+        camera_id,
+        start,
+        end,
+        fps,
+        datetime.fromtimestamp(first, tz=timezone.utc),
+        objects,
+        backgrounds,
+        source_s,
+        max(sizes),
+        len(ids) - len(tubes),
+        filters,
+    )
 
 
-def require_material(camera_id: str, start: datetime, end: datetime, tracks: int, with_tube: int,
-                     backgrounds: int) -> None:
+def require_material(
+    camera_id: str, start: datetime, end: datetime, tracks: int, with_tube: int, backgrounds: int
+) -> None:
     """A synopsis needs tubes and a background: say what to do when the analysis kept neither."""
     if not with_tube:
-        raise SynopsisError(f"the {tracks} matching tracks have no tube (analysed before Vigie kept them, or with "
-                            "analysis.synopsis off): analyse the recording again to make a synopsis")
+        raise SynopsisError(
+            f"the {tracks} matching tracks have no tube (analysed before Vigie kept them, or with "
+            "analysis.synopsis off): analyse the recording again to make a synopsis"
+        )
     if not backgrounds:
-        raise SynopsisError(f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
-                            "(analysed before Vigie kept them): analyse the recording again")
+        raise SynopsisError(
+            f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
+            "(analysed before Vigie kept them): analyse the recording again"
+        )
 
 
 def to_pack_tubes(selection: Selection) -> list[PackTube]:
     """The objects as the packer sees them: their box in each grid frame."""
-    return [PackTube(o.track_id, o.original_start, o.tube.boxes[o.frames].astype(np.float64)) for o in selection.objects]
+    return [
+        PackTube(o.track_id, o.original_start, o.tube.boxes[o.frames].astype(np.float64)) for o in selection.objects
+    ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------------
@@ -146,10 +184,12 @@ def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]
     tubes, classes = {}, {}
     with store._read() as conn:
         for k in range(0, len(ids), 500):
-            chunk = ids[k:k + 500]
+            chunk = ids[k : k + 500]
             marks = ",".join("?" * len(chunk))
             for tid, cls, data in conn.execute(
-                    f"SELECT t.id, t.class, u.data FROM tracks t JOIN tubes u ON u.track_id = t.id WHERE t.id IN ({marks})", chunk):
+                f"SELECT t.id, t.class, u.data FROM tracks t JOIN tubes u ON u.track_id = t.id WHERE t.id IN ({marks})",
+                chunk,
+            ):
                 tubes[tid], classes[tid] = decode_tube(data), cls
     return dict(sorted(tubes.items())), classes
 
@@ -159,7 +199,8 @@ def _backgrounds(store, camera_id: str, start: datetime, end: datetime) -> list[
         rows = conn.execute(
             "SELECT b.start, b.end, b.jpeg FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
             " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ? ORDER BY b.start",
-            (camera_id, iso(start), iso(end))).fetchall()
+            (camera_id, iso(start), iso(end)),
+        ).fetchall()
     parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
     return [(parse(a), parse(b), bytes(j)) for a, b, j in rows]
 

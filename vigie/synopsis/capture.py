@@ -16,6 +16,7 @@ Both are cut from the decoded frame (at most `analysis.max_width` wide), after
 the privacy masks are burned in: masked pixels are never kept. Faces and
 plates are blurred when a synopsis is rendered (vigie.synopsis.render).
 """
+
 from __future__ import annotations
 
 import io
@@ -70,6 +71,7 @@ class StoredTube:
 
 def encode_tube(t: TubeFrames) -> bytes:
     """One blob: small arrays plus the concatenated JPEGs and PNGs, in an .npz (no pickle)."""
+
     def packed(chunks: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         sizes = np.array([len(c) for c in chunks], dtype=np.int64)
         return np.frombuffer(b"".join(chunks), dtype=np.uint8), np.r_[0, np.cumsum(sizes)]
@@ -77,10 +79,19 @@ def encode_tube(t: TubeFrames) -> bytes:
     jpeg_data, jpeg_at = packed(t.jpegs)
     mask_data, mask_at = packed(t.masks)
     buf = io.BytesIO()
-    np.savez(buf, format=np.array([TUBE_FORMAT]), seqs=np.asarray(t.seqs, np.int64), times=np.asarray(t.times, np.float64),
-             rects=np.asarray(t.rects, np.int32).reshape(-1, 4), boxes=np.asarray(t.boxes, np.float32).reshape(-1, 4),
-             frame_size=np.asarray(t.frame_size, np.int32),
-             jpeg_data=jpeg_data, jpeg_at=jpeg_at, mask_data=mask_data, mask_at=mask_at)
+    np.savez(
+        buf,
+        format=np.array([TUBE_FORMAT]),
+        seqs=np.asarray(t.seqs, np.int64),
+        times=np.asarray(t.times, np.float64),
+        rects=np.asarray(t.rects, np.int32).reshape(-1, 4),
+        boxes=np.asarray(t.boxes, np.float32).reshape(-1, 4),
+        frame_size=np.asarray(t.frame_size, np.int32),
+        jpeg_data=jpeg_data,
+        jpeg_at=jpeg_at,
+        mask_data=mask_data,
+        mask_at=mask_at,
+    )
     return buf.getvalue()
 
 
@@ -89,21 +100,32 @@ def decode_tube(blob: bytes) -> StoredTube:
         if int(z["format"][0]) != TUBE_FORMAT:
             raise ValueError(f"tube format {int(z['format'][0])} is not {TUBE_FORMAT}")
         jd, ja, md, ma = z["jpeg_data"].tobytes(), z["jpeg_at"], z["mask_data"].tobytes(), z["mask_at"]
-        return StoredTube(z["seqs"], z["times"], z["rects"], z["boxes"],
-                    [jd[ja[i]:ja[i + 1]] for i in range(len(ja) - 1)],
-                    [md[ma[i]:ma[i + 1]] for i in range(len(ma) - 1)],
-                    tuple(int(v) for v in z["frame_size"]))
+        return StoredTube(
+            z["seqs"],
+            z["times"],
+            z["rects"],
+            z["boxes"],
+            [jd[ja[i] : ja[i + 1]] for i in range(len(ja) - 1)],
+            [md[ma[i] : ma[i + 1]] for i in range(len(ma) - 1)],
+            tuple(int(v) for v in z["frame_size"]),
+        )
 
 
 def crop_rect(box: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """The box grown by MARGIN on each side, in whole pixels, inside the frame."""
     x1, y1, x2, y2 = (float(v) for v in box)
     mx, my = (x2 - x1) * MARGIN, (y2 - y1) * MARGIN
-    return (max(0, int(np.floor(x1 - mx))), max(0, int(np.floor(y1 - my))),
-            min(width, int(np.ceil(x2 + mx))), min(height, int(np.ceil(y2 + my))))
+    return (
+        max(0, int(np.floor(x1 - mx))),
+        max(0, int(np.floor(y1 - my))),
+        min(width, int(np.ceil(x2 + mx))),
+        min(height, int(np.ceil(y2 + my))),
+    )
 
 
-def foreground_in(mask: np.ndarray | None, scale: float, rect: tuple[int, int, int, int], box: np.ndarray) -> np.ndarray:
+def foreground_in(
+    mask: np.ndarray | None, scale: float, rect: tuple[int, int, int, int], box: np.ndarray
+) -> np.ndarray:
     """The motion gate's foreground (a small mask, `scale` small pixels per frame pixel)
     inside `rect`, upsampled smoothly (bilinear, then thresholded) so that a
     person's outline is a blob, not blocks, and limited to the box itself.
@@ -143,7 +165,9 @@ class TubeRecorder:
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
             ok, jpeg = cv2.imencode(".jpg", frame.image[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            ok2, png = cv2.imencode(".png", foreground_in(gate_mask, gate_scale, rect, box), [cv2.IMWRITE_PNG_BILEVEL, 1])
+            ok2, png = cv2.imencode(
+                ".png", foreground_in(gate_mask, gate_scale, rect, box), [cv2.IMWRITE_PNG_BILEVEL, 1]
+            )
             if not (ok and ok2):
                 continue
             tube = self._live.setdefault(int(tid), TubeFrames(frame_size=(w, h)))
@@ -242,10 +266,10 @@ def masked_median(frames: list[np.ndarray], free: list[np.ndarray], rows_per_chu
     stack_h = frames[0].shape[0]
     out = np.empty_like(frames[0])
     for r0 in range(0, stack_h, rows_per_chunk):  # in bands of rows: n x 64 x W x 3 floats at most
-        band = np.stack([f[r0:r0 + rows_per_chunk] for f in frames]).astype(np.float32)
-        ok = np.stack([m[r0:r0 + rows_per_chunk] for m in free])
+        band = np.stack([f[r0 : r0 + rows_per_chunk] for f in frames]).astype(np.float32)
+        ok = np.stack([m[r0 : r0 + rows_per_chunk] for m in free])
         never = ~ok.any(axis=0)
         ok[:, never] = True
         band[~ok] = np.nan
-        out[r0:r0 + rows_per_chunk] = np.clip(np.round(np.nanmedian(band, axis=0)), 0, 255).astype(np.uint8)
+        out[r0 : r0 + rows_per_chunk] = np.clip(np.round(np.nanmedian(band, axis=0)), 0, 255).astype(np.uint8)
     return out

@@ -1,4 +1,5 @@
 """`vigie synopsis`: every object a camera saw in a period (or those a search finds), in a short video."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,21 +12,40 @@ from pathlib import Path
 def register(sub) -> None:
     from vigie.search.commands import add_attribute_flags
 
-    s = sub.add_parser("synopsis", help="a short video showing every object of a period at once, each with its time; "
-                                        "with search filters, only the objects that match")
+    s = sub.add_parser(
+        "synopsis",
+        help="a short video showing every object of a period at once, each with its time; "
+        "with search filters, only the objects that match",
+    )
     s.add_argument("--camera", required=True, help="camera id")
-    s.add_argument("--from", dest="start", required=True, metavar="TIME", help="period start (ISO 8601, Z or an offset)")
+    s.add_argument(
+        "--from", dest="start", required=True, metavar="TIME", help="period start (ISO 8601, Z or an offset)"
+    )
     s.add_argument("--to", dest="end", required=True, metavar="TIME", help="period end (excluded)")
     add_attribute_flags(s, skip=("cameras", "groups", "communes"))
-    s.add_argument("--length", dest="length_s", type=float, metavar="S",
-                   help="synopsis length in seconds (default: the shortest with at most --max-collision overlap)")
-    s.add_argument("--max-collision", type=float, default=0.05, metavar="F",
-                   help="largest share of object area that may overlap another object (default 0.05)")
+    s.add_argument(
+        "--length",
+        dest="length_s",
+        type=float,
+        metavar="S",
+        help="synopsis length in seconds (default: the shortest with at most --max-collision overlap)",
+    )
+    s.add_argument(
+        "--max-collision",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="largest share of object area that may overlap another object (default 0.05)",
+    )
     s.add_argument("--format", choices=("mp4", "webm"), default="mp4", help="H.264 MP4 (default) or VP8 WebM")
     s.add_argument("--site", help="site file: its time zone is used for the labels (default UTC)")
     s.add_argument("--still", metavar="FILE.png", help="also write the synopsis frame that shows the most objects")
-    s.add_argument("--out", metavar="DIR", help="folder for synopsis.<format> and synopsis.json (default $VIGIE_DATA/synopses/...)")
-    s.add_argument("--no-blur", action="store_true", help="do not blur faces and plates (investigators with a case only)")
+    s.add_argument(
+        "--out", metavar="DIR", help="folder for synopsis.<format> and synopsis.json (default $VIGIE_DATA/synopses/...)"
+    )
+    s.add_argument(
+        "--no-blur", action="store_true", help="do not blur faces and plates (investigators with a case only)"
+    )
     s.add_argument("--purpose", help="why the synopsis is made (written to the audit log)")
     s.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
     s.add_argument("--no-progress", action="store_true")
@@ -39,7 +59,9 @@ def _time(text: str, what: str) -> datetime:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise SynopsisError(f"synopsis --{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
+        raise SynopsisError(
+            f"synopsis --{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)"
+        ) from None
 
 
 def cmd_synopsis(args: argparse.Namespace) -> int:
@@ -62,9 +84,15 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
 
         blurrer = Blurrer()
     with _store() as store:
-        out = Path(args.out) if args.out else (
-            Path(os.environ.get("VIGIE_DATA", "./var")) / "synopses"
-            / f"{args.camera}-{start.strftime('%Y%m%dT%H%M%S')}-{end.strftime('%Y%m%dT%H%M%S')}")
+        out = (
+            Path(args.out)
+            if args.out
+            else (
+                Path(os.environ.get("VIGIE_DATA", "./var"))
+                / "synopses"
+                / f"{args.camera}-{start.strftime('%Y%m%dT%H%M%S')}-{end.strftime('%Y%m%dT%H%M%S')}"
+            )
+        )
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -76,27 +104,56 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         try:
-            report = make_synopsis(store, args.camera, start, end, out, filters, args.length_s, args.max_collision,
-                                   blurrer, args.format, progress=progress if bar is not None else None,
-                                   label_timezone=timezone)
+            report = make_synopsis(
+                store,
+                args.camera,
+                start,
+                end,
+                out,
+                filters,
+                args.length_s,
+                args.max_collision,
+                blurrer,
+                args.format,
+                progress=progress if bar is not None else None,
+                label_timezone=timezone,
+            )
         finally:
             if bar is not None:  # (a tqdm without a total cannot be tested for truth)
                 bar.close()
-        audit_append(store, _console_actor(), "console", "synopsis", case_ref=args.case_ref, purpose=args.purpose,
-                     details={"camera": args.camera, "from": args.start, "to": args.end, "filters": filters,
-                              "blurred": blurrer is not None, "objects": report.objects, "video": report.video})
+        audit_append(
+            store,
+            _console_actor(),
+            "console",
+            "synopsis",
+            case_ref=args.case_ref,
+            purpose=args.purpose,
+            details={
+                "camera": args.camera,
+                "from": args.start,
+                "to": args.end,
+                "filters": filters,
+                "blurred": blurrer is not None,
+                "objects": report.objects,
+                "video": report.video,
+            },
+        )
     if args.still:
         _write_still(Path(report.video), Path(report.index), Path(args.still))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
-    print(f"{report.objects} objects from {report.source_s / 60:.1f} min of video in {report.synopsis_s:.1f} s "
-          f"({report.condensation:.1f}x); overlap {report.collision_fraction:.1%} of object area (boxes), "
-          f"{report.lost_fraction:.1%} (masks); {report.inversions} order inversions; built in {report.seconds:.1f} s "
-          f"({report.source_s / report.seconds:.0f}x faster than the video)")
+    print(
+        f"{report.objects} objects from {report.source_s / 60:.1f} min of video in {report.synopsis_s:.1f} s "
+        f"({report.condensation:.1f}x); overlap {report.collision_fraction:.1%} of object area (boxes), "
+        f"{report.lost_fraction:.1%} (masks); {report.inversions} order inversions; built in {report.seconds:.1f} s "
+        f"({report.source_s / report.seconds:.0f}x faster than the video)"
+    )
     if not report.limit_met:
-        print(f"the objects overlap more than --max-collision {args.max_collision:.0%} even at their own times "
-              "(a busy period): the synopsis keeps the source's length; ask for a --length to condense it anyway")
+        print(
+            f"the objects overlap more than --max-collision {args.max_collision:.0%} even at their own times "
+            "(a busy period): the synopsis keeps the source's length; ask for a --length to condense it anyway"
+        )
     if report.without_tube:
         print(f"{report.without_tube} matching tracks have no tube (analysed before Vigie kept them) and are not shown")
     print(f"video: {report.video}\nindex: {report.index}")

@@ -1,4 +1,5 @@
 """One synopsis, end to end: select -> pack -> render, with the figures that say how good it is."""
+
 from __future__ import annotations
 
 import time
@@ -39,14 +40,28 @@ class SynopsisReport:
         return self.seconds_select + self.seconds_pack + self.seconds_render
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "seconds": round(self.seconds, 3),
-                "speed_vs_source": round(self.source_s / self.seconds, 2) if self.seconds else None}
+        return {
+            **asdict(self),
+            "seconds": round(self.seconds, 3),
+            "speed_vs_source": round(self.source_s / self.seconds, 2) if self.seconds else None,
+        }
 
 
-def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir: Path, filters: dict | None = None,
-                  length_s: float | None = None, max_collision: float = 0.05, blurrer=None, video_format: str = "mp4",
-                  name: str = "synopsis", progress: Callable[[int, int], None] | None = None,
-                  label_timezone: str = "UTC") -> SynopsisReport:
+def make_synopsis(
+    store,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    filters: dict | None = None,
+    length_s: float | None = None,
+    max_collision: float = 0.05,
+    blurrer=None,
+    video_format: str = "mp4",
+    name: str = "synopsis",
+    progress: Callable[[int, int], None] | None = None,
+    label_timezone: str = "UTC",
+) -> SynopsisReport:
     """Write <out_dir>/<name>.<mp4|webm> and <name>.json; `length_s` None: the shortest synopsis
     whose objects overlap by at most `max_collision` of their area. Labels are written in
     `label_timezone` (the site's); the index's times are UTC."""
@@ -63,22 +78,59 @@ def make_synopsis(store, camera_id: str, start: datetime, end: datetime, out_dir
     video, index = out_dir / f"{name}.{video_format}", out_dir / f"{name}.json"
     synopsis_s = packing.length / selection.fps
     condensation = selection.source_s / synopsis_s if synopsis_s else 0.0
-    figures = {"source_s": round(selection.source_s, 2), "condensation": round(condensation, 2),
-               "collision_fraction": round(packing.collision_fraction, 4), "inversions": packing.inversions}
+    figures = {
+        "source_s": round(selection.source_s, 2),
+        "condensation": round(condensation, 2),
+        "collision_fraction": round(packing.collision_fraction, 4),
+        "inversions": packing.inversions,
+    }
     from zoneinfo import ZoneInfo
 
-    stats = render(selection, packing.starts, packing.length, video, index, blurrer=blurrer, progress=progress,
-                   label_tz=ZoneInfo(label_timezone), extra={"figures": figures, "label_timezone": label_timezone})
+    stats = render(
+        selection,
+        packing.starts,
+        packing.length,
+        video,
+        index,
+        blurrer=blurrer,
+        progress=progress,
+        label_tz=ZoneInfo(label_timezone),
+        extra={"figures": figures, "label_timezone": label_timezone},
+    )
     t3 = time.perf_counter()
-    return SynopsisReport(camera_id, str(video), str(index), len(selection.objects), packing.length, selection.fps,
-                          selection.source_s, synopsis_s, condensation,
-                          packing.collision_fraction, stats.lost_fraction, packing.inversions, selection.without_tube,
-                          t1 - t0, t2 - t1, t3 - t2, stats.seconds_blur, stats.blur_regions,
-                          packing.collision_fraction <= max_collision + 1e-9 or length is not None)
+    return SynopsisReport(
+        camera_id,
+        str(video),
+        str(index),
+        len(selection.objects),
+        packing.length,
+        selection.fps,
+        selection.source_s,
+        synopsis_s,
+        condensation,
+        packing.collision_fraction,
+        stats.lost_fraction,
+        packing.inversions,
+        selection.without_tube,
+        t1 - t0,
+        t2 - t1,
+        t3 - t2,
+        stats.seconds_blur,
+        stats.blur_regions,
+        packing.collision_fraction <= max_collision + 1e-9 or length is not None,
+    )
 
 
-def check_request(store, camera_id: str, start: datetime, end: datetime, filters: dict | None = None,
-                  length_s: float | None = None, max_collision: float = 0.05, max_tracks: int = 20000) -> int:
+def check_request(
+    store,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    filters: dict | None = None,
+    length_s: float | None = None,
+    max_collision: float = 0.05,
+    max_tracks: int = 20000,
+) -> int:
     """Refuse early, with make_synopsis' own messages, what cannot be made (a reserved filter, a
     reversed period, an unknown camera, too many or no matching tracks, no tube, no background), reading no tube
     and rendering nothing: for a caller that queues the synopsis (the web app). The number of matching
@@ -92,13 +144,15 @@ def check_request(store, camera_id: str, start: datetime, end: datetime, filters
     with_tube = 0
     with store._read() as conn:
         for k in range(0, len(ids), 500):
-            chunk = ids[k:k + 500]
-            with_tube += conn.execute(f"SELECT count(*) FROM tubes WHERE track_id IN ({','.join('?' * len(chunk))})",
-                                      chunk).fetchone()[0]
+            chunk = ids[k : k + 500]
+            with_tube += conn.execute(
+                f"SELECT count(*) FROM tubes WHERE track_id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchone()[0]
         backgrounds = conn.execute(
             "SELECT count(*) FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
             " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ?",
-            (camera_id, iso(start), iso(end))).fetchone()[0]
+            (camera_id, iso(start), iso(end)),
+        ).fetchone()[0]
     require_material(camera_id, start, end, len(ids), with_tube, backgrounds)
     return with_tube
 

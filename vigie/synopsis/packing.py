@@ -41,6 +41,7 @@ final placement, from the boxes themselves.
 
 Pure numpy: no video, no I/O. Frames are counted at the synopsis frame rate.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -112,7 +113,9 @@ class Tube:
             raise ValueError(f"tube {key}: boxes must be finite")
         bad = np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
         if len(bad):
-            raise ValueError(f"tube {key}: box {int(bad[0])} is not xyxy (x2 < x1 or y2 < y1): {boxes[bad[0]].tolist()}")
+            raise ValueError(
+                f"tube {key}: box {int(bad[0])} is not xyxy (x2 < x1 or y2 < y1): {boxes[bad[0]].tolist()}"
+            )
         boxes.setflags(write=False)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "start", start)
@@ -191,14 +194,16 @@ def _union_areas(rects: np.ndarray) -> np.ndarray:
     out = np.empty(r)
     block = max(1, (1 << 24) // (m * (2 * m) ** 2))
     for lo in range(0, r, block):
-        q = rects[lo:lo + block]
+        q = rects[lo : lo + block]
         xs = np.sort(q[:, :, [0, 2]].reshape(len(q), 2 * m), axis=1)
         ys = np.sort(q[:, :, [1, 3]].reshape(len(q), 2 * m), axis=1)
         cx, cy = (xs[:, 1:] + xs[:, :-1]) / 2, (ys[:, 1:] + ys[:, :-1]) / 2
         in_x = (q[:, :, 0, None] <= cx[:, None, :]) & (cx[:, None, :] < q[:, :, 2, None])  # (rows, m, cells in x)
         in_y = (q[:, :, 1, None] <= cy[:, None, :]) & (cy[:, None, :] < q[:, :, 3, None])
         inside = (in_y[:, :, :, None] & in_x[:, :, None, :]).any(axis=1)  # (rows, cells in y, cells in x)
-        out[lo:lo + block] = (inside * np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]).sum(axis=(1, 2))
+        out[lo : lo + block] = (inside * np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]).sum(
+            axis=(1, 2)
+        )
     return out
 
 
@@ -263,7 +268,13 @@ class _Overlaps:
             iy = np.minimum(boxes[a, 3], boxes[b, 3]) - np.maximum(boxes[a, 1], boxes[b, 1])
             hit = (ix > 0) & (iy > 0)
             a, b, inter = a[hit], b[hit], ix[hit] * iy[hit]
-            hits.append((a, b, np.column_stack([np.maximum(boxes[a, :2], boxes[b, :2]), np.minimum(boxes[a, 2:], boxes[b, 2:])])))
+            hits.append(
+                (
+                    a,
+                    b,
+                    np.column_stack([np.maximum(boxes[a, :2], boxes[b, :2]), np.minimum(boxes[a, 2:], boxes[b, 2:])]),
+                )
+            )
             self._e_c += float(inter.sum())
             partners[a] += 1  # (each row is at most once in a, once in b, for one d)
             partners[b] += 1
@@ -327,7 +338,7 @@ def _inversions(src: np.ndarray, syn: np.ndarray) -> int:
     """Pairs started in one order in the source (strictly) and in the other in the synopsis (strictly)."""
     count = 0
     for lo in range(0, len(src), 1024):  # blocks of rows: memory stays O(1024 n)
-        a, b = src[lo:lo + 1024, None], syn[lo:lo + 1024, None]
+        a, b = src[lo : lo + 1024, None], syn[lo : lo + 1024, None]
         count += int(((a < src[None, :]) & (b > syn[None, :])).sum())
     return count
 
@@ -446,7 +457,7 @@ class _Prepared:
         by_j = np.argsort(j, kind="stable")
         i, j, weight = i[by_j], j[by_j], weight[by_j]
         bounds = np.searchsorted(j, np.arange(n_tubes + 1))
-        self.partners = [(i[bounds[k]:bounds[k + 1]], weight[bounds[k]:bounds[k + 1]]) for k in range(n_tubes)]
+        self.partners = [(i[bounds[k] : bounds[k + 1]], weight[bounds[k] : bounds[k + 1]]) for k in range(n_tubes)]
 
     # --- E_t on a placement ---
     def temporal_cost(self, syn: np.ndarray) -> tuple[int, float]:
@@ -505,12 +516,13 @@ def _greedy(prep: _Prepared, length: int, alpha: float) -> np.ndarray:
                 width = c_hi - c_lo + n - 1
                 corner = occ[corners, c_lo:f_hi]  # (4n, frames): the 4 prefix corners of each box
                 per_box = np.zeros((n, width), dtype=np.int32)  # [k, frame - c_lo]: occupancy under box k
-                per_box[:, : f_hi - c_lo] = corner[:n] - corner[n:2 * n] - corner[2 * n:3 * n] + corner[3 * n:]
+                per_box[:, : f_hi - c_lo] = corner[:n] - corner[n : 2 * n] - corner[2 * n : 3 * n] + corner[3 * n :]
                 # E_c(s) = sum_k per_box[k, s - c_lo + k]: diagonals, read in place.
                 item = per_box.itemsize
-                diagonals = np.lib.stride_tricks.as_strided(per_box, shape=(n, c_hi - c_lo), strides=((width + 1) * item, item),
-                                                            writeable=False)
-                cost[c_lo - a:c_hi - a] = diagonals.sum(axis=0, dtype=np.int64) * g2
+                diagonals = np.lib.stride_tricks.as_strided(
+                    per_box, shape=(n, c_hi - c_lo), strides=((width + 1) * item, item), writeable=False
+                )
+                cost[c_lo - a : c_hi - a] = diagonals.sum(axis=0, dtype=np.int64) * g2
             return cost
 
         # Past the last placed frame nothing collides and nothing placed
@@ -542,7 +554,7 @@ def _greedy(prep: _Prepared, length: int, alpha: float) -> np.ndarray:
         def ensure(a: int, b: int) -> None:
             missing = np.flatnonzero(e_c[a:b] < 0)
             if len(missing):
-                e_c[a + missing[0]:a + missing[-1] + 1] = collision(a + missing[0], a + missing[-1] + 1)
+                e_c[a + missing[0] : a + missing[-1] + 1] = collision(a + missing[0], a + missing[-1] + 1)
 
         t_min = temporal.min()
         at_min = temporal <= t_min + _TIE * max(1.0, abs(t_min))
@@ -588,7 +600,7 @@ def _greedy(prep: _Prepared, length: int, alpha: float) -> np.ndarray:
             occ = grown
         # Add the boxes to the prefix sums of frames chosen + k.
         y0, x0 = prep.update_at[t]
-        occ.reshape(gh1, gw1, -1)[y0:, x0:, chosen:chosen + n] += prep.rows[t][:, None, :] * prep.cols[t][None, :, :]
+        occ.reshape(gh1, gw1, -1)[y0:, x0:, chosen : chosen + n] += prep.rows[t][:, None, :] * prep.cols[t][None, :, :]
         occ_lo, occ_hi = min(occ_lo, chosen), max(occ_hi, chosen + n)
     return syn
 
@@ -610,7 +622,6 @@ class _Candidate:
         return self.overlaps.e_c + self._alpha * (self.inversions + COOCCURRENCE_SHARE * self._lost)
 
 
-
 def _whole(name: str, value, unit: str, alternative: str = "") -> int:
     """`value` as a whole number of `unit`s, at least 1, or a ValueError naming `name`."""
     try:
@@ -621,8 +632,15 @@ def _whole(name: str, value, unit: str, alternative: str = "") -> int:
         raise ValueError(f"{name} must be at least 1 {unit}, got {value}")
     return value
 
-def pack(tubes: Sequence[Tube], frame_size: tuple[int, int], length: int | None = None,
-         max_collision: float = 0.05, alpha: float = ALPHA, grid: int = 16) -> Packing:
+
+def pack(
+    tubes: Sequence[Tube],
+    frame_size: tuple[int, int],
+    length: int | None = None,
+    max_collision: float = 0.05,
+    alpha: float = ALPHA,
+    grid: int = 16,
+) -> Packing:
     """Place every tube in a synopsis: a start frame for each, no tube cut or left out.
 
     length: the synopsis's length in frames; a tube longer than it is not cut,

@@ -24,6 +24,7 @@ and each is blurred before it is pasted:
   regions found being blurred on the frames between too (grown by half: a
   plate moves little in a few frames).
 """
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,9 @@ class _Backgrounds:
         return min(self.items, key=lambda it: min(abs(t - it[0]), abs(t - it[1])))[2]
 
 
-def object_mask(crop: np.ndarray, background: np.ndarray, motion: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+def object_mask(
+    crop: np.ndarray, background: np.ndarray, motion: np.ndarray, box: tuple[int, int, int, int]
+) -> np.ndarray:
     """uint8 0/255 mask of the object in its crop: differs from the background, inside the box."""
     x1, y1, x2, y2 = box
     inside = np.zeros(crop.shape[:2], bool)
@@ -93,15 +96,21 @@ def object_mask(crop: np.ndarray, background: np.ndarray, motion: np.ndarray, bo
     if motion is not None and motion.shape == fg.shape and np.count_nonzero(motion & inside) >= 0.15 * area:
         return np.where(inside, motion, 0).astype(np.uint8)
     ellipse = np.zeros_like(fg)
-    cv2.ellipse(ellipse, ((x1 + x2) // 2, (y1 + y2) // 2), (max(1, (x2 - x1) // 2), max(1, (y2 - y1) // 2)), 0, 0, 360, 255, -1)
+    cv2.ellipse(
+        ellipse, ((x1 + x2) // 2, (y1 + y2) // 2), (max(1, (x2 - x1) // 2), max(1, (y2 - y1) // 2)), 0, 0, 360, 255, -1
+    )
     return ellipse
 
 
 def _inner_box(rect: np.ndarray, box: np.ndarray) -> tuple[int, int, int, int]:
     """The object's box in its crop's pixels."""
     x1, y1 = int(rect[0]), int(rect[1])
-    return (max(0, int(round(box[0])) - x1), max(0, int(round(box[1])) - y1),
-            int(round(box[2])) - x1, int(round(box[3])) - y1)
+    return (
+        max(0, int(round(box[0])) - x1),
+        max(0, int(round(box[1])) - y1),
+        int(round(box[2])) - x1,
+        int(round(box[3])) - y1,
+    )
 
 
 class _Blur:
@@ -120,7 +129,12 @@ class _Blur:
         if obj.class_name == "person":
             out = crop.copy()
             x1, y1, x2, y2 = _inner_box(obj.tube.rects[k], obj.tube.boxes[k])
-            head = (max(0, x1), max(0, y1), min(crop.shape[1], x2), min(crop.shape[0], y1 + max(2, round((y2 - y1) * HEAD_SHARE))))
+            head = (
+                max(0, x1),
+                max(0, y1),
+                min(crop.shape[1], x2),
+                min(crop.shape[0], y1 + max(2, round((y2 - y1) * HEAD_SHARE))),
+            )
             if head[2] > head[0] and head[3] > head[1]:
                 obscure(out, head, self.blurrer.style)
                 stats.blur_regions += 1
@@ -136,7 +150,9 @@ class _Blur:
                 _, found = self.blurrer.blur_crop(image, obj.class_name)
                 # as fractions of the crop: the neighbouring frames' crops differ in size
                 h, w = image.shape[:2]
-                self.found[(obj.track_id, kf)] = [(r.kind, np.array(r.blurred_xyxy, float) / [w, h, w, h]) for r in found]
+                self.found[(obj.track_id, kf)] = [
+                    (r.kind, np.array(r.blurred_xyxy, float) / [w, h, w, h]) for r in found
+                ]
             regions += self.found[(obj.track_id, kf)]
         out = crop.copy()
         h, w = crop.shape[:2]
@@ -145,16 +161,28 @@ class _Blur:
             if k % self.every:  # between two searches: grown by half
                 gx, gy = (x2 - x1) / 4, (y2 - y1) / 4
                 x1, y1, x2, y2 = x1 - gx, y1 - gy, x2 + gx, y2 + gy
-            obscure(out, (max(0, int(x1)), max(0, int(y1)), min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))),
-                    self.blurrer.style)
+            obscure(
+                out,
+                (max(0, int(x1)), max(0, int(y1)), min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))),
+                self.blurrer.style,
+            )
         stats.blur_regions += len(regions)
         stats.seconds_blur += time.perf_counter() - t
         return out
 
 
-def render(selection: Selection, starts: dict[int, int], length: int, video: Path, index: Path, blurrer=None,
-           face_every: int = 3, label_tz=timezone.utc, progress: Callable[[int, int], None] | None = None,
-           extra: dict | None = None) -> RenderStats:
+def render(
+    selection: Selection,
+    starts: dict[int, int],
+    length: int,
+    video: Path,
+    index: Path,
+    blurrer=None,
+    face_every: int = 3,
+    label_tz=timezone.utc,
+    progress: Callable[[int, int], None] | None = None,
+    extra: dict | None = None,
+) -> RenderStats:
     """Write the synopsis video and its index; returns what it measured."""
     w, h = selection.frame_size
     w, h = w - w % 2, h - h % 2  # 4:2:0 needs even sides
@@ -171,7 +199,9 @@ def render(selection: Selection, starts: dict[int, int], length: int, video: Pat
     with av.open(str(tmp), "w", format="webm" if webm else "mp4") as out:
         stream = out.add_stream("libvpx" if webm else "libx264", rate=Fraction(selection.fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"b": "2M", "deadline": "realtime", "cpu-used": "8"} if webm else {"crf": "23", "preset": "veryfast"}
+        stream.options = (
+            {"b": "2M", "deadline": "realtime", "cpu-used": "8"} if webm else {"crf": "23", "preset": "veryfast"}
+        )
         active: list[Placed] = []
         nxt = 0
         for j in range(length):
@@ -198,13 +228,26 @@ def render(selection: Selection, starts: dict[int, int], length: int, video: Pat
             out.mux(packet)
     tmp.replace(video)
     doc = {
-        "camera": selection.camera_id, "from": iso(selection.start), "to": iso(selection.end),
-        "filters": selection.filters, "fps": selection.fps, "frames": length, "width": w, "height": h,
+        "camera": selection.camera_id,
+        "from": iso(selection.start),
+        "to": iso(selection.end),
+        "filters": selection.filters,
+        "fps": selection.fps,
+        "frames": length,
+        "width": w,
+        "height": h,
         "video": video.name,
-        "objects": [{"track": o.track_id, "class": o.class_name, "synopsis_start": starts[o.track_id],
-                     "synopsis_end": starts[o.track_id] + o.length,
-                     "original_start": iso(_utc(o.tube.times[o.frames[0]])),
-                     "original_end": iso(_utc(o.tube.times[o.frames[-1]]))} for o in by_start],
+        "objects": [
+            {
+                "track": o.track_id,
+                "class": o.class_name,
+                "synopsis_start": starts[o.track_id],
+                "synopsis_end": starts[o.track_id] + o.length,
+                "original_start": iso(_utc(o.tube.times[o.frames[0]])),
+                "original_end": iso(_utc(o.tube.times[o.frames[-1]])),
+            }
+            for o in by_start
+        ],
         "frame_objects": frame_objects,
         **(extra or {}),
     }
@@ -212,8 +255,9 @@ def render(selection: Selection, starts: dict[int, int], length: int, video: Pat
     return stats
 
 
-def _paste(canvas, occupied, obj: Placed, k: int, backgrounds: _Backgrounds, blur: _Blur, stats: RenderStats,
-           label_tz, size) -> dict | None:
+def _paste(
+    canvas, occupied, obj: Placed, k: int, backgrounds: _Backgrounds, blur: _Blur, stats: RenderStats, label_tz, size
+) -> dict | None:
     w, h = size
     rect = obj.tube.rects[k]
     x1, y1, x2, y2 = (int(v) for v in rect)

@@ -6,6 +6,7 @@ instead of being thrown away. Track ids come from this instance's own counter
 (never a class-level global), and only once a track is confirmed, so flicker
 does not eat ids.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -111,7 +112,9 @@ class ByteTracker:
         cfg = self.config
         known = np.isfinite(dist)
         d = np.where(known, dist, 0.0)
-        blended = (1 - cfg.appearance_weight) * motion_cost + cfg.appearance_weight * np.minimum(d / cfg.appearance_gate, 1.0)
+        blended = (1 - cfg.appearance_weight) * motion_cost + cfg.appearance_weight * np.minimum(
+            d / cfg.appearance_gate, 1.0
+        )
         out = np.where(known, blended, motion_cost)
         return np.where(known & (d > cfg.appearance_gate), np.inf, out)
 
@@ -246,7 +249,6 @@ class ByteTracker:
 
         # Step 3: tentative tracks with the high boxes left over.
         rest = dets_high[unmatched_high]
-        rest_idx = high_idx[unmatched_high]
         pool3 = [i for i, t in enumerate(self.tracks) if t.state is State.TENTATIVE]
         cost = self._cost([self.tracks[i] for i in pool3], rest, fuse_score=True)
         m, _, unmatched_rest = assign(cost, 0.7)
@@ -270,7 +272,14 @@ class ByteTracker:
         for c in unmatched_rest:
             if rest.confidence[c] >= cfg.new_track_score:
                 box = rest.xyxy[c].astype(float)
-                self.tracks.append(_Track(KalmanBox(box), float(rest.confidence[c]), {int(rest.class_id[c]): float(rest.confidence[c])}, last_box=box))
+                self.tracks.append(
+                    _Track(
+                        KalmanBox(box),
+                        float(rest.confidence[c]),
+                        {int(rest.class_id[c]): float(rest.confidence[c])},
+                        last_box=box,
+                    )
+                )
                 if cfg.min_hits <= 1:
                     self.tracks[-1].track_id = self.ids.take()
                     self.tracks[-1].state = State.TRACKED

@@ -7,6 +7,7 @@ previous frame with sparse optical flow, fit a similarity transform (rotation,
 scale, translation) with RANSAC so that the people moving on their own are
 outliers, and apply it to every track's prediction.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -30,14 +31,16 @@ class CameraMotion:
         """
         h, w = image.shape[:2]
         scale = min(1.0, self.width / w)
-        gray = cv2.cvtColor(cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        gray = cv2.cvtColor(
+            cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY
+        )
         prev, self._prev, self._scale = self._prev, gray, scale
         if prev is None or prev.shape != gray.shape:
             return IDENTITY.copy()
         mask = np.full(prev.shape, 255, np.uint8)
         if exclude is not None:
             for x1, y1, x2, y2 in (np.asarray(exclude).reshape(-1, 4) * scale).astype(int):
-                mask[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = 0
+                mask[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = 0
         pts = cv2.goodFeaturesToTrack(prev, self.max_corners, 0.01, 8, mask=mask)
         if pts is None or len(pts) < 8:
             return IDENTITY.copy()

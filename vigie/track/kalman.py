@@ -3,6 +3,7 @@
 Noise scales with the box height, so a far (small) person and a near (large)
 one are filtered alike; the weights are DeepSORT's.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,14 +35,30 @@ class KalmanBox:
         z = xyxy_to_xyah(box_xyxy)
         self.mean = np.r_[z, np.zeros(4)]
         h = z[3]
-        std = [2 * _STD_POSITION * h, 2 * _STD_POSITION * h, 1e-2, 2 * _STD_POSITION * h,
-               10 * _STD_VELOCITY * h, 10 * _STD_VELOCITY * h, 1e-5, 10 * _STD_VELOCITY * h]
+        std = [
+            2 * _STD_POSITION * h,
+            2 * _STD_POSITION * h,
+            1e-2,
+            2 * _STD_POSITION * h,
+            10 * _STD_VELOCITY * h,
+            10 * _STD_VELOCITY * h,
+            1e-5,
+            10 * _STD_VELOCITY * h,
+        ]
         self.cov = np.diag(np.square(std))
 
     def predict(self, steps: float = 1.0) -> None:
         h = self.mean[3]
-        std = [_STD_POSITION * h, _STD_POSITION * h, 1e-2, _STD_POSITION * h,
-               _STD_VELOCITY * h, _STD_VELOCITY * h, 1e-5, _STD_VELOCITY * h]
+        std = [
+            _STD_POSITION * h,
+            _STD_POSITION * h,
+            1e-2,
+            _STD_POSITION * h,
+            _STD_VELOCITY * h,
+            _STD_VELOCITY * h,
+            1e-5,
+            _STD_VELOCITY * h,
+        ]
         f = np.eye(8)
         f[:4, 4:] = np.eye(4) * steps
         self.mean = f @ self.mean

@@ -1,4 +1,5 @@
 """Cost matrices and the assignment step shared by the trackers."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ the server write gigabytes to disk or memory before any limit or login applied. 
 its length is refused from the headers, before a byte is read; a chunked one is counted as it arrives
 and refused as soon as it passes the limit. Open311's POST reads its body itself, bounded, and answers
 in the Open311 error format, so /open311 is left to it."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,10 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(send, f"the request body is {int(declared):,} bytes, above the {limit:,} bytes accepted at {scope['path']}")
+            await _refuse(
+                send,
+                f"the request body is {int(declared):,} bytes, above the {limit:,} bytes accepted at {scope['path']}",
+            )
             return
         received, too_large, started = 0, False, False
         refusal = f"the request body passed the {limit:,} bytes accepted at {scope['path']}"
@@ -69,9 +73,17 @@ class BodyLimit:
 
 async def _refuse(send, message: str) -> None:
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -1,4 +1,5 @@
 """`vigie serve`: the JSON API and the public register, over the store under $VIGIE_DATA."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,15 +15,29 @@ def register(sub) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--site", metavar="FILE", help="site file: the register's cameras, retention and analytics")
-    s.add_argument("--no-blur", action="store_true",
-                   help="do not load the face/plate blurrer (thumbnails are then refused, never served unblurred)")
-    s.add_argument("--secure-cookie", action="store_true", help="mark the session cookie Secure (when served behind HTTPS)")
-    s.add_argument("--purge-every-hours", type=float, default=24.0, metavar="H",
-                   help="run the retention purge at start and then every H hours (default 24; 0: never, e.g. when "
-                        "cron runs `vigie purge`)")
-    s.add_argument("--alert-feed-minutes", type=float, default=15.0, metavar="M",
-                   help="end each live alert feed after M minutes (default 15); the page reconnects by itself "
-                        "and misses no alert")
+    s.add_argument(
+        "--no-blur",
+        action="store_true",
+        help="do not load the face/plate blurrer (thumbnails are then refused, never served unblurred)",
+    )
+    s.add_argument(
+        "--secure-cookie", action="store_true", help="mark the session cookie Secure (when served behind HTTPS)"
+    )
+    s.add_argument(
+        "--purge-every-hours",
+        type=float,
+        default=24.0,
+        metavar="H",
+        help="run the retention purge at start and then every H hours (default 24; 0: never, e.g. when "
+        "cron runs `vigie purge`)",
+    )
+    s.add_argument(
+        "--alert-feed-minutes",
+        type=float,
+        default=15.0,
+        metavar="M",
+        help="end each live alert feed after M minutes (default 15); the page reconnects by itself and misses no alert",
+    )
     s.set_defaults(fn=cmd_serve)
 
 
@@ -53,16 +68,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"Created the first admin {name!r} with password: {password}")
             print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
         else:
-            print("The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`).")
-        app = create_app(Services(store=store, site=site, blurrer=blurrer, secure_cookie=args.secure_cookie,
-                                  alert_feed_s=60.0 * args.alert_feed_minutes))
+            print(
+                "The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`)."
+            )
+        app = create_app(
+            Services(
+                store=store,
+                site=site,
+                blurrer=blurrer,
+                secure_cookie=args.secure_cookie,
+                alert_feed_s=60.0 * args.alert_feed_minutes,
+            )
+        )
         scheduler = None
         if args.purge_every_hours:
             from vigie.retention.scheduler import PurgeScheduler
 
             scheduler = PurgeScheduler(store, site, period=timedelta(hours=args.purge_every_hours))
             scheduler.start()
-        print(f"Serving Vigie on http://{args.host}:{args.port}/ (public camera register: /register); Ctrl-C stops.", flush=True)
+        print(
+            f"Serving Vigie on http://{args.host}:{args.port}/ (public camera register: /register); Ctrl-C stops.",
+            flush=True,
+        )
         try:
             uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         finally:

@@ -3,6 +3,7 @@ per-request checks (who is asking, may they, within which window) and the
 audit call. Route modules take an `ApiContext` and add their routes to the app;
 nothing here is global, so two apps over two stores never mix.
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,7 +53,8 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES = {  # declared on every operation, so the published schema says what the app really answers
-    code: {"model": ErrorBody, "description": text} for code, text in (
+    code: {"model": ErrorBody, "description": text}
+    for code, text in (
         (400, "Refused: a bad value, or a missing case reference or purpose"),
         (401, "Not logged in, or the session expired"),
         (403, "The role may not do this"),
@@ -148,13 +150,23 @@ class ApiContext:
             raise ApiError(404, f"no stored track has id {track_id}")
         lower = self.window_start(user)
         if lower is not None and utc(track["last_seen"]) < lower:
-            raise ApiError(403, f"role {user.role!r} may only see tracks of the last "
-                                f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older")
+            raise ApiError(
+                403,
+                f"role {user.role!r} may only see tracks of the last "
+                f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older",
+            )
         return track
 
     def record(self, user: users.User, action: str, case_ref: str | None, purpose: str | None, details: dict):
-        return audit.append(self.store, user.username, user.role, action, case_ref=case_ref or None,
-                            purpose=purpose or None, details=details)
+        return audit.append(
+            self.store,
+            user.username,
+            user.role,
+            action,
+            case_ref=case_ref or None,
+            purpose=purpose or None,
+            details=details,
+        )
 
     def bounded(self, user: users.User, data: dict) -> SearchQuery:
         """The query, its window forced to (or checked against) the role's search window."""
@@ -164,12 +176,20 @@ class ApiContext:
         query = parse_query(data)
         if query.start is None:
             if query.end is not None and query.end <= lower:
-                raise ApiError(400, f"field end: {query.end.isoformat()} is outside the last 24 hours, "
-                                    f"which is all role {user.role!r} may search", field="end")
+                raise ApiError(
+                    400,
+                    f"field end: {query.end.isoformat()} is outside the last 24 hours, "
+                    f"which is all role {user.role!r} may search",
+                    field="end",
+                )
             return parse_query({**data, "start": lower})
         if query.start < lower:
-            raise ApiError(400, f"field start: {query.start.isoformat()} is outside the last 24 hours, "
-                                f"which is all role {user.role!r} may search (from {iso(lower)})", field="start")
+            raise ApiError(
+                400,
+                f"field start: {query.start.isoformat()} is outside the last 24 hours, "
+                f"which is all role {user.role!r} may search (from {iso(lower)})",
+                field="start",
+            )
         return query
 
     def camera_known(self, camera_id: str) -> None:
@@ -186,5 +206,7 @@ class ApiContext:
 
     def blurrer(self):
         if self.services.blurrer is None:
-            raise ApiError(503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)")
+            raise ApiError(
+                503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)"
+            )
         return self.services.blurrer

@@ -5,6 +5,7 @@ the change and its audit entry in one transaction. A password an admin sets
 for someone else is generated here and shown once in the response; the user
 changes it with `vigie user passwd` (or an admin resets it again).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -50,16 +51,23 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     admin = ctx.user_with("users_admin")
 
     @app.get("/api/users", tags=["users"])
-    def list_users(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(admin)) -> dict:
+    def list_users(
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(admin),
+    ) -> dict:
         everyone = users.list_users(store)
-        return page([u.as_dict() for u in everyone[offset:offset + limit]], limit, offset, len(everyone))
+        return page([u.as_dict() for u in everyone[offset : offset + limit]], limit, offset, len(everyone))
 
     @app.post("/api/users", tags=["users"], status_code=201)
     def create_user(body: NewUser, user: users.User = Depends(admin)) -> dict:
         password = _new_password()
         created = users.create_user(store, body.username, body.role, password, by=user)
-        return {**created.as_dict(), "password": password,
-                "note": "shown only this once: give it to the user, who changes it with `vigie user passwd`"}
+        return {
+            **created.as_dict(),
+            "password": password,
+            "note": "shown only this once: give it to the user, who changes it with `vigie user passwd`",
+        }
 
     @app.patch("/api/users/{username}", tags=["users"])
     def change_user(username: str = USERNAME, body: UserChange = Body(...), user: users.User = Depends(admin)) -> dict:
@@ -89,9 +97,12 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     def get_settings(user: users.User = Depends(ctx.current_user)) -> dict:
         ctx.allow(user, "settings_admin")
         site = ctx.effective_site()
-        return {"stored": stored_settings(store), "legal_max_retention_days": site.legal_max_retention_days,
-                "controller": site.controller,
-                "retention_days": {c.id: site.retention_for(c.id) for c in site.cameras}}
+        return {
+            "stored": stored_settings(store),
+            "legal_max_retention_days": site.legal_max_retention_days,
+            "controller": site.controller,
+            "retention_days": {c.id: site.retention_for(c.id) for c in site.cameras},
+        }
 
     @app.put("/api/settings", tags=["settings"])
     def put_setting(body: SettingChange, user: users.User = Depends(ctx.current_user)) -> dict:

@@ -11,6 +11,7 @@ client that never says it left (an ASGI test client answers `http.disconnect`
 only once the response is complete) would wait on it for ever. The browser's
 EventSource reconnects after the `retry` delay with Last-Event-ID.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,16 +42,26 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     watcher = ctx.user_with("alerts")
 
     @app.get("/api/alerts", tags=["alerts"])
-    def list_alerts(status: Literal["new", "validated", "dismissed"] | None = None,
-                    camera: str | None = Query(None, max_length=TEXT), limit: int = Query(100, ge=1, le=1000),
-                    offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(watcher)) -> dict:
+    def list_alerts(
+        status: Literal["new", "validated", "dismissed"] | None = None,
+        camera: str | None = Query(None, max_length=TEXT),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(watcher),
+    ) -> dict:
         """Alerts, newest first."""
         items, total = alerts.list_alerts(store, status=status, camera_id=camera, limit=limit, offset=offset)
-        ctx.record(user, "view_alerts", None, None, {"status": status, "camera": camera, "limit": limit, "offset": offset})
+        ctx.record(
+            user, "view_alerts", None, None, {"status": status, "camera": camera, "limit": limit, "offset": offset}
+        )
         return page(items, limit, offset, total)
 
-    @app.get("/api/alerts/{alert_id}/snapshot", tags=["alerts"], response_class=Response,
-             responses={200: {"content": {"image/jpeg": {}}}})
+    @app.get(
+        "/api/alerts/{alert_id}/snapshot",
+        tags=["alerts"],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
     def alert_snapshot(alert_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(watcher)) -> Response:
         """The alert's snapshot, blurred before it was stored."""
         data = alerts.snapshot(store, alert_id)
@@ -70,8 +81,12 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             raise ApiError(409, str(exc)) from None
 
     @app.get("/api/gaps", tags=["alerts"])
-    def stream_gaps(camera: str | None = Query(None, max_length=TEXT), limit: int = Query(100, ge=1, le=1000),
-                    offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(watcher)) -> dict:
+    def stream_gaps(
+        camera: str | None = Query(None, max_length=TEXT),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(watcher),
+    ) -> dict:
         """When live streams were down (vigie run), newest first: camera, from, to, reason."""
         from vigie.live.run import gaps
 
@@ -87,13 +102,24 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         since = ctx.window_start(user)
         lines = stats.line_counts(store, ctx.services.site, camera_id, since) if ctx.services.site else {}
         ctx.record(user, "view_alerts", None, None, {"stats": camera_id})
-        return {"camera_id": camera_id, "since": since.isoformat() if since else None,
-                "hourly": stats.hourly_counts(store, camera_id, since), "lines": lines}
+        return {
+            "camera_id": camera_id,
+            "since": since.isoformat() if since else None,
+            "hourly": stats.hourly_counts(store, camera_id, since),
+            "lines": lines,
+        }
 
-    @app.get("/api/stats/{camera_id}/heatmap", tags=["stats"], response_class=Response,
-             responses={200: {"content": {"image/png": {}}}})
-    def camera_heatmap(camera_id: str = Path(max_length=128), kind: Literal["walk", "stop"] = "walk",
-                       user: users.User = Depends(watcher)) -> Response:
+    @app.get(
+        "/api/stats/{camera_id}/heatmap",
+        tags=["stats"],
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    def camera_heatmap(
+        camera_id: str = Path(max_length=128),
+        kind: Literal["walk", "stop"] = "walk",
+        user: users.User = Depends(watcher),
+    ) -> Response:
         """Where people walked (or stopped), over a blurred frame of the camera when a blurrer is configured."""
         from vigie import stats
 
@@ -104,13 +130,22 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             with ctx.services.blur_lock:
                 background = stats.background_frame(store, camera_id, ctx.services.site, ctx.services.blurrer)
         ctx.record(user, "view_alerts", None, None, {"heatmap": camera_id, "kind": kind})
-        return Response(stats.heat_map_png(grid, size, background), media_type="image/png", headers={"Cache-Control": "no-store"})
+        return Response(
+            stats.heat_map_png(grid, size, background), media_type="image/png", headers={"Cache-Control": "no-store"}
+        )
 
-    @app.get("/api/alerts/stream", tags=["alerts"], response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
-    async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),
-                     last_event_id: str | None = Header(None, max_length=20),
-                     user: users.User = Depends(watcher)) -> StreamingResponse:
+    @app.get(
+        "/api/alerts/stream",
+        tags=["alerts"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream(
+        request: Request,
+        after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),
+        last_event_id: str | None = Header(None, max_length=20),
+        user: users.User = Depends(watcher),
+    ) -> StreamingResponse:
         """Server-sent events: one `alert` event per new alert (id = alert id), as JSON.
 
         The feed ends by itself after the server's feed lifetime (15 minutes by default); reconnect
@@ -141,5 +176,6 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
                     yield ": keep-alive\n\n"
                 await asyncio.sleep(min(POLL_S, left))
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )

@@ -4,6 +4,7 @@ Reading the log is itself audited (who looked at whose activity is as much a
 matter for the council as who looked at footage). Exports stream, so a log of
 millions of entries never sits in memory.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,34 +41,65 @@ def _jsonl_lines(entries) -> Iterator[str]:
 def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     store = ctx.store
 
-    def filters(user_: str | None = Query(None, alias="user", max_length=TEXT),
-                action: str | None = Query(None, max_length=64), case_ref: str | None = Query(None, max_length=TEXT),
-                start: str | None = Query(None, max_length=64, description="ISO 8601, inclusive (UTC unless an offset is given)"),
-                end: str | None = Query(None, max_length=64, description="ISO 8601, exclusive")) -> dict:
+    def filters(
+        user_: str | None = Query(None, alias="user", max_length=TEXT),
+        action: str | None = Query(None, max_length=64),
+        case_ref: str | None = Query(None, max_length=TEXT),
+        start: str | None = Query(
+            None, max_length=64, description="ISO 8601, inclusive (UTC unless an offset is given)"
+        ),
+        end: str | None = Query(None, max_length=64, description="ISO 8601, exclusive"),
+    ) -> dict:
         return {"user": user_, "action": action, "case_ref": case_ref, "start": start, "end": end}
 
     @app.get("/api/audit", tags=["audit"])
-    def audit_entries(f: dict = Depends(filters), limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-                      user: users.User = Depends(ctx.current_user)) -> dict:
+    def audit_entries(
+        f: dict = Depends(filters),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(ctx.current_user),
+    ) -> dict:
         ctx.allow(user, "audit_read")
         entries = audit.query(store, **f, limit=limit, offset=offset)  # AuditError (400) names a bad filter
-        ctx.record(user, "audit_read", None, None, {"filters": f, "limit": limit, "offset": offset, "returned": len(entries)})
+        ctx.record(
+            user, "audit_read", None, None, {"filters": f, "limit": limit, "offset": offset, "returned": len(entries)}
+        )
         return page([e.as_dict() for e in entries], limit, offset)
 
-    @app.get("/api/audit/export", tags=["audit"], response_class=StreamingResponse,
-             responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}})
-    def audit_export(f: dict = Depends(filters), format: Literal["csv", "jsonl"] = "csv",
-                     user: users.User = Depends(ctx.current_user)) -> StreamingResponse:
+    @app.get(
+        "/api/audit/export",
+        tags=["audit"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    )
+    def audit_export(
+        f: dict = Depends(filters),
+        format: Literal["csv", "jsonl"] = "csv",
+        user: users.User = Depends(ctx.current_user),
+    ) -> StreamingResponse:
         ctx.allow(user, "audit_read")
         entries = audit.iter_entries(store, **f)  # filters checked now, before anything is sent
         ctx.record(user, "audit_export", None, None, {"filters": f, "format": format})
-        media, lines = ("text/csv; charset=utf-8", _csv_lines) if format == "csv" else ("application/x-ndjson", _jsonl_lines)
-        return StreamingResponse(lines(entries), media_type=media,
-                                 headers={"Content-Disposition": f'attachment; filename="vigie-audit.{format}"',
-                                          "Cache-Control": "no-store"})
+        media, lines = (
+            ("text/csv; charset=utf-8", _csv_lines) if format == "csv" else ("application/x-ndjson", _jsonl_lines)
+        )
+        return StreamingResponse(
+            lines(entries),
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="vigie-audit.{format}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @app.get("/api/audit/verify", tags=["audit"])
     def audit_verify(user: users.User = Depends(ctx.current_user)) -> dict:
         ctx.allow(user, "audit_verify")
         r = audit.verify(store)
-        return {"ok": r.ok, "entries": r.entries, "first_bad_seq": r.first_bad_seq, "reason": r.reason, "last_hash": r.last_hash}
+        return {
+            "ok": r.ok,
+            "entries": r.entries,
+            "first_bad_seq": r.first_bad_seq,
+            "reason": r.reason,
+            "last_hash": r.last_hash,
+        }

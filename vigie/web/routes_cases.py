@@ -3,6 +3,7 @@
 The hold and its audit entry commit together (vigie.retention.holds); the
 reason given is the audit entry's purpose.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,18 +32,31 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
     investigator = ctx.user_with("holds")
 
     @app.get("/api/holds", tags=["holds"])
-    def list_holds(all: bool = Query(False, description="lifted holds too"), limit: int = Query(100, ge=1, le=1000),
-                   offset: int = Query(0, ge=0, le=MAX_OFFSET), user: users.User = Depends(investigator)) -> dict:
+    def list_holds(
+        all: bool = Query(False, description="lifted holds too"),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(investigator),
+    ) -> dict:
         found = holds.list_holds(store, active_only=not all)
-        return page(found[offset:offset + limit], limit, offset, len(found))
+        return page(found[offset : offset + limit], limit, offset, len(found))
 
     @app.post("/api/holds", tags=["holds"], status_code=201)
     def place(body: NewHold, user: users.User = Depends(investigator)) -> dict:
         for t in body.track_ids:
             if not 1 <= t <= MAX_ID:
                 raise holds.HoldError(f"track id {t} is out of range")
-        hold_id = holds.place_hold(store, body.case_ref, body.reason, user.username, track_ids=body.track_ids,
-                                   camera_id=body.camera_id, start=body.start, end=body.end, role=user.role)
+        hold_id = holds.place_hold(
+            store,
+            body.case_ref,
+            body.reason,
+            user.username,
+            track_ids=body.track_ids,
+            camera_id=body.camera_id,
+            start=body.start,
+            end=body.end,
+            role=user.role,
+        )
         return {"id": hold_id}
 
     @app.post("/api/holds/{hold_id}/lift", tags=["holds"])

@@ -24,6 +24,7 @@ Zero incidents: the summary and the incidents answer with zeros and no points; a
 spots, near-repeat, time pattern, per commune, report) of nothing is refused, 400 "no incidents match ...",
 rather than drawn as an empty map that would look like a quiet city.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from fastapi import Depends, FastAPI, File, Form, Path as PathParam, Query, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from vigie.accounts import users
@@ -46,7 +48,9 @@ MAX_VALUES = 100  # values of one repeatable filter
 GEOJSON = "application/geo+json"
 NO_STORE = {"Cache-Control": "no-store"}
 # The report is HTML made from imported text (categories, communes): it may show pictures and its own styles, nothing else.
-REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'"
+REPORT_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'"
+)
 Layer = Literal["imported", "alerts", "citizen"]
 GEOJSON_RESPONSES = {200: {"content": {"application/json": {}, GEOJSON: {}}}}
 
@@ -55,11 +59,15 @@ def _when(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ApiError(422, f"field {name}: {value.isoformat()} needs a time zone offset (e.g. Z or +01:00)", field=name)
+        raise ApiError(
+            422, f"field {name}: {value.isoformat()} needs a time zone offset (e.g. Z or +01:00)", field=name
+        )
     try:
         return value.astimezone(timezone.utc)
     except OverflowError:
-        raise ApiError(422, f"field {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name) from None
+        raise ApiError(
+            422, f"field {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name
+        ) from None
 
 
 def _values(values: list[str] | None, name: str) -> tuple[str, ...]:
@@ -72,17 +80,26 @@ def _values(values: list[str] | None, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def map_filters(layer: list[Layer] | None = Query(None, description="Layers (repeatable): imported, alerts, citizen; default all."),
-                category: list[str] | None = Query(None, description="Categories (repeatable); default all."),
-                commune: list[str] | None = Query(None, description="Communes (repeatable); default all. Citizen reports have no commune."),
-                start: datetime | None = Query(None, alias="from", description="Period start, ISO 8601 with an offset."),
-                end: datetime | None = Query(None, alias="to", description="Period end (excluded), ISO 8601 with an offset.")) -> Filters:
+def map_filters(
+    layer: list[Layer] | None = Query(None, description="Layers (repeatable): imported, alerts, citizen; default all."),
+    category: list[str] | None = Query(None, description="Categories (repeatable); default all."),
+    commune: list[str] | None = Query(
+        None, description="Communes (repeatable); default all. Citizen reports have no commune."
+    ),
+    start: datetime | None = Query(None, alias="from", description="Period start, ISO 8601 with an offset."),
+    end: datetime | None = Query(None, alias="to", description="Period end (excluded), ISO 8601 with an offset."),
+) -> Filters:
     """The filters every map route takes, checked (422 naming the field)."""
     start, end = _when(start, "from"), _when(end, "to")
     if start is not None and end is not None and start >= end:
         raise ApiError(422, f"field to: {end.isoformat()} must be after from ({start.isoformat()})", field="to")
-    return Filters(tuple(dict.fromkeys(layer)) if layer else LAYERS, start, end, _values(category, "category"),
-                   _values(commune, "commune"))
+    return Filters(
+        tuple(dict.fromkeys(layer)) if layer else LAYERS,
+        start,
+        end,
+        _values(category, "category"),
+        _values(commune, "commune"),
+    )
 
 
 def add_routes(app: FastAPI, ctx: ApiContext) -> None:
@@ -118,7 +135,9 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return load(ctx.store, site(), f)
 
     def seen(user: users.User, endpoint: str, f: Filters, found: list[Incident], **params) -> None:
-        ctx.record(user, "view_crime_map", None, None, {"endpoint": endpoint, **f.as_dict(), **params, "incidents": len(found)})
+        ctx.record(
+            user, "view_crime_map", None, None, {"endpoint": endpoint, **f.as_dict(), **params, "incidents": len(found)}
+        )
 
     def need(found: list[Incident], f: Filters) -> None:
         if not found:
@@ -129,8 +148,11 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         if not download:
             return data
         name = f"vigie-{layer}-{datetime.now(timezone.utc):%Y-%m-%d}.geojson"
-        return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type=GEOJSON,
-                        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+            media_type=GEOJSON,
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     download_param = Query(False, description="Answer as a GeoJSON file to save (application/geo+json, attachment).")
 
@@ -140,11 +162,18 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         """Counts per layer and per category, the categories and communes found, the period covered."""
         found = incidents(f)
         seen(user, "summary", f, found)
-        return {**categories_and_counts(found), "filters": f.as_dict(), "layers": list(LAYERS),
-                "timezone": site_timezone(), "statement": STATEMENT}
+        return {
+            **categories_and_counts(found),
+            "filters": f.as_dict(),
+            "layers": list(LAYERS),
+            "timezone": site_timezone(),
+            "statement": STATEMENT,
+        }
 
     @app.get("/api/crimemap/incidents", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def incident_points(user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param):
+    def incident_points(
+        user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param
+    ):
         """The incidents as GeoJSON points: id, layer, category, occurred_at (UTC), commune, source."""
         found = incidents(f)
         data = feature_collection(found, MAX_FEATURES)
@@ -152,9 +181,14 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return geojson(data, "incidents", download)
 
     @app.get("/api/crimemap/density", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def density_surface(user: users.User = Depends(reader), f: Filters = Depends(map_filters),
-                        bandwidth_m: float | None = Query(None, ge=1, le=50_000, description="Kernel bandwidth in metres (default: chosen from the data)."),
-                        download: bool = download_param):
+    def density_surface(
+        user: users.User = Depends(reader),
+        f: Filters = Depends(map_filters),
+        bandwidth_m: float | None = Query(
+            None, ge=1, le=50_000, description="Kernel bandwidth in metres (default: chosen from the data)."
+        ),
+        download: bool = download_param,
+    ):
         """Kernel density of the incidents on a grid (GeoJSON cells), with the bandwidth used and how it was chosen."""
         from vigie.crimemap.analysis import density
 
@@ -164,9 +198,14 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return geojson(density(found, bandwidth_m=bandwidth_m), "density", download)
 
     @app.get("/api/crimemap/hotspots", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def hot_spots(user: users.User = Depends(reader), f: Filters = Depends(map_filters),
-                  cell_m: float | None = Query(None, gt=10, le=10_000, description="Grid cell side in metres (default: the site's)."),
-                  download: bool = download_param):
+    def hot_spots(
+        user: users.User = Depends(reader),
+        f: Filters = Depends(map_filters),
+        cell_m: float | None = Query(
+            None, gt=10, le=10_000, description="Grid cell side in metres (default: the site's)."
+        ),
+        download: bool = download_param,
+    ):
         """Getis-Ord Gi* hot and cold spots on a square grid: areas, with z, pseudo p-value and class per cell."""
         from vigie.crimemap.analysis import hotspots
 
@@ -198,7 +237,9 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         return {**time_pattern(found, site_timezone()), "timezone": site_timezone(), "statement": STATEMENT}
 
     @app.get("/api/crimemap/communes", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def per_commune(user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param):
+    def per_commune(
+        user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param
+    ):
         """Incidents per commune: the site's commune polygons when it has them, else a point per commune."""
         from vigie.crimemap.analysis import by_commune
 
@@ -208,10 +249,18 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         polygons = communes_geojson()
         return geojson(by_commune(found, polygons, name_property=config().commune_property), "communes", download)
 
-    @app.get("/api/crimemap/report", tags=["crime map"], response_class=Response,
-             responses={200: {"content": {"text/html": {}, "application/pdf": {}}}})
-    def report(user: users.User = Depends(reader), f: Filters = Depends(map_filters), format: Literal["html", "pdf"] = "html",
-               title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name).")) -> Response:
+    @app.get(
+        "/api/crimemap/report",
+        tags=["crime map"],
+        response_class=Response,
+        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    )
+    def report(
+        user: users.User = Depends(reader),
+        f: Filters = Depends(map_filters),
+        format: Literal["html", "pdf"] = "html",
+        title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name)."),
+    ) -> Response:
         """The printable report for the security council: map layers, hot spots, time patterns, per commune."""
         from vigie.crimemap.report import write_report
 
@@ -220,26 +269,61 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         heading = (title or "").strip() or f"Crime map - {getattr(site(), 'name', None) or 'Vigie'}"
         need(found, f)
         with tempfile.TemporaryDirectory(prefix="vigie-report-") as tmp:
-            path = write_report(found, Path(tmp) / f"report.{format}", title=heading, timezone=site_timezone(),
-                                communes=communes_geojson(), name_property=cfg.commune_property, cell_m=cfg.cell_m,
-                                permutations=cfg.permutations, seed=0, period=report_period(f, found))
+            path = write_report(
+                found,
+                Path(tmp) / f"report.{format}",
+                title=heading,
+                timezone=site_timezone(),
+                communes=communes_geojson(),
+                name_property=cfg.commune_property,
+                cell_m=cfg.cell_m,
+                permutations=cfg.permutations,
+                seed=0,
+                period=report_period(f, found),
+            )
             data = Path(path).read_bytes()
-        ctx.record(user, "crime_report", None, None, {**f.as_dict(), "format": format, "title": heading,
-                                                      "incidents": len(found), "bytes": len(data)})
+        ctx.record(
+            user,
+            "crime_report",
+            None,
+            None,
+            {**f.as_dict(), "format": format, "title": heading, "incidents": len(found), "bytes": len(data)},
+        )
         name = f"vigie-crime-report-{datetime.now(timezone.utc):%Y-%m-%d}.{format}"
         if format == "pdf":
-            return Response(data, media_type="application/pdf",
-                            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
-        return Response(data, media_type="text/html; charset=utf-8",
-                        headers={**NO_STORE, "Content-Disposition": f'inline; filename="{name}"',
-                                 "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})
+            return Response(
+                data,
+                media_type="application/pdf",
+                headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        return Response(
+            data,
+            media_type="text/html; charset=utf-8",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'inline; filename="{name}"',
+                "Content-Security-Policy": REPORT_CSP,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     # --- imports ----------------------------------------------------------------------------------------------
-    @app.post("/api/crimemap/imports", tags=["crime map"], status_code=201,
-              responses={413: {"model": ErrorBody, "description": "The file is above the size or row limit"}})
-    def upload(user: users.User = Depends(importer), file: UploadFile = File(description="CSV or GeoJSON of incidents (UTF-8)."),
-               source: str | None = Form(None, max_length=100, description="Who the incidents come from (unless each row says)."),
-               crs: str | None = Form(None, max_length=200, description="CRS of x/y coordinates, e.g. EPSG:2154 (default WGS 84 lat/lon).")) -> dict:
+    @app.post(
+        "/api/crimemap/imports",
+        tags=["crime map"],
+        status_code=201,
+        responses={413: {"model": ErrorBody, "description": "The file is above the size or row limit"}},
+    )
+    def upload(
+        user: users.User = Depends(importer),
+        file: UploadFile = File(description="CSV or GeoJSON of incidents (UTF-8)."),
+        source: str | None = Form(
+            None, max_length=100, description="Who the incidents come from (unless each row says)."
+        ),
+        crs: str | None = Form(
+            None, max_length=200, description="CRS of x/y coordinates, e.g. EPSG:2154 (default WGS 84 lat/lon)."
+        ),
+    ) -> dict:
         """Import a file of incidents: every row checked, all of it stored or nothing (400 lists each row's problem)."""
         from vigie.crimemap import importer as imp
 
@@ -247,13 +331,33 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         name = file.filename or "upload"
         try:
             if len(data) > imp.MAX_BYTES:
-                raise imp.FileTooLarge(f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file")
-            return imp.import_file(ctx.store, data, file_name=name, source=source, crs=crs or None,
-                                   timezone=site_timezone(), user=user.username, role=user.role)
+                raise imp.FileTooLarge(
+                    f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+                )
+            return imp.import_file(
+                ctx.store,
+                data,
+                file_name=name,
+                source=source,
+                crs=crs or None,
+                timezone=site_timezone(),
+                user=user.username,
+                role=user.role,
+            )
         except imp.ImportRefused as exc:
             # A refused file changed nothing, but the attempt is on record.
-            ctx.record(user, "incidents_import", None, None, {"file_name": imp.plain_name(name), "refused": str(exc)[:500],
-                                                               "problems": exc.count, "bytes": len(data)})
+            ctx.record(
+                user,
+                "incidents_import",
+                None,
+                None,
+                {
+                    "file_name": imp.plain_name(name),
+                    "refused": str(exc)[:500],
+                    "problems": exc.count,
+                    "bytes": len(data),
+                },
+            )
             if isinstance(exc, imp.FileTooLarge):
                 raise ApiError(413, str(exc)) from None
             if isinstance(exc, imp.AlreadyImported):

@@ -10,6 +10,7 @@ render them for every path under /open311/).
 What a sender gives about themselves (email, names, phone, device and account
 ids) is kept for moderators and never appears in any answer here.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,18 +23,29 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from vigie.citizen import abuse, photos
+from vigie.citizen import abuse, photos, reports
 from vigie.citizen import open311 as o
-from vigie.citizen import reports
 from vigie.web.context import MAX_ID, ApiContext
 
 BODY_SLACK = 100_000  # bytes of form fields allowed besides the photo
 DEFAULT_WINDOW = timedelta(days=90)  # GET requests without dates: the last 90 days (the specification's default)
 MAX_IDS = 1000
 LIST = 4000  # longest comma-separated list parameter
-FIELD_LIMITS = {"address_string": 500, "address_id": 200, "email": 254, "first_name": 100, "last_name": 100,
-                "phone": 50, "device_id": 200, "account_id": 200, "jurisdiction_id": 200, "service_code": 64,
-                "lat": 40, "long": 40, "media_url": 2000}
+FIELD_LIMITS = {
+    "address_string": 500,
+    "address_id": 200,
+    "email": 254,
+    "first_name": 100,
+    "last_name": 100,
+    "phone": 50,
+    "device_id": 200,
+    "account_id": 200,
+    "jurisdiction_id": 200,
+    "service_code": 64,
+    "lat": 40,
+    "long": 40,
+    "media_url": 2000,
+}
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 HONEYPOT = "website"  # hidden in Vigie's own form: people never fill it in, form-filling robots do
 TAGS = ["open311"]
@@ -128,10 +140,15 @@ class TokenState(BaseModel):
 _XML = {"text/xml": {"schema": {"type": "string"}}}
 _ERROR_TEXT = {
     400: "Refused: a missing or bad value, an unknown service, spam (the GeoReport v2 error list)",
-    401: "Never: these endpoints need no login", 403: "Never: these endpoints need no role",
-    404: "Unknown jurisdiction_id, request or token", 409: "Never", 410: "Never",
-    413: "The request or its photo is too large", 422: "Never: malformed requests are answered 400",
-    423: "Never", 429: "Too many reports from this address; see Retry-After",
+    401: "Never: these endpoints need no login",
+    403: "Never: these endpoints need no role",
+    404: "Unknown jurisdiction_id, request or token",
+    409: "Never",
+    410: "Never",
+    413: "The request or its photo is too large",
+    422: "Never: malformed requests are answered 400",
+    423: "Never",
+    429: "Too many reports from this address; see Retry-After",
     503: "Photos refused: this server has no blurrer",
 }
 
@@ -147,24 +164,54 @@ def _responses(model, media: dict | None = None) -> dict:
 
 
 _TEXT_FIELDS = {name: {"type": "string", "maxLength": n} for name, n in FIELD_LIMITS.items()}
-_FORM = {"type": "object", "required": ["service_code"], "properties": {
-    **_TEXT_FIELDS,
-    "service_code": {"type": "string", "maxLength": 64, "examples": ["streetlight", "graffiti"],
-                     "description": "One of GET services (the site file's codes; the defaults are shown)"},
-    "lat": {"type": "string", "maxLength": 40, "examples": ["43.8367"],
-            "description": "WGS 84 latitude (lat and long, or address_string, or address_id)"},
-    "long": {"type": "string", "maxLength": 40, "examples": ["4.3601"], "description": "WGS 84 longitude"},
-    "description": {"type": "string", "examples": ["The street light at the corner of rue Nationale is out."],
-                    "description": "Describe the place and the problem; never name or describe a person."},
-    "attribute[observed_at]": {"type": "string", "description": "When it was seen (W3C date and time)"},
-    "attribute[recurrence]": {"type": "string", "enum": ["once", "daily", "weekly", "often"]},
-}}
-_POST_BODY = {"requestBody": {"required": True, "content": {
-    "application/x-www-form-urlencoded": {"schema": _FORM},
-    "multipart/form-data": {"schema": {**_FORM, "properties": {
-        **_FORM["properties"], "media": {"type": "string", "format": "binary",
-                                         "description": "A photo (JPEG, PNG or WebP); faces and plates are blurred before it is kept"}}}},
-}}}
+_FORM = {
+    "type": "object",
+    "required": ["service_code"],
+    "properties": {
+        **_TEXT_FIELDS,
+        "service_code": {
+            "type": "string",
+            "maxLength": 64,
+            "examples": ["streetlight", "graffiti"],
+            "description": "One of GET services (the site file's codes; the defaults are shown)",
+        },
+        "lat": {
+            "type": "string",
+            "maxLength": 40,
+            "examples": ["43.8367"],
+            "description": "WGS 84 latitude (lat and long, or address_string, or address_id)",
+        },
+        "long": {"type": "string", "maxLength": 40, "examples": ["4.3601"], "description": "WGS 84 longitude"},
+        "description": {
+            "type": "string",
+            "examples": ["The street light at the corner of rue Nationale is out."],
+            "description": "Describe the place and the problem; never name or describe a person.",
+        },
+        "attribute[observed_at]": {"type": "string", "description": "When it was seen (W3C date and time)"},
+        "attribute[recurrence]": {"type": "string", "enum": ["once", "daily", "weekly", "often"]},
+    },
+}
+_POST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": _FORM},
+            "multipart/form-data": {
+                "schema": {
+                    **_FORM,
+                    "properties": {
+                        **_FORM["properties"],
+                        "media": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A photo (JPEG, PNG or WebP); faces and plates are blurred before it is kept",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 def _jurisdiction():
@@ -184,8 +231,9 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
 
     def jurisdiction(value: str | None) -> None:
         if value is not None and value != cfg().jurisdiction_id:
-            raise o.Open311Error(404, f"jurisdiction_id {value!r} is not served here; this server answers for "
-                                      f"{cfg().jurisdiction_id!r}")
+            raise o.Open311Error(
+                404, f"jurisdiction_id {value!r} is not served here; this server answers for {cfg().jurisdiction_id!r}"
+            )
 
     def agency() -> str:
         # The controller as the admin last set it, as the public register shows it.
@@ -205,17 +253,27 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         jurisdiction(jurisdiction_id)
         return o.render(fmt, "services", o.services(cfg()))
 
-    @app.get("/open311/v2/services/{service_code}.{fmt}", tags=TAGS, response_class=Response,
-             responses=_responses(ServiceDefinition))
-    def service_definition(service_code: str = Path(max_length=64), fmt: str = _fmt(),
-                           jurisdiction_id: str | None = _jurisdiction()) -> Response:
+    @app.get(
+        "/open311/v2/services/{service_code}.{fmt}",
+        tags=TAGS,
+        response_class=Response,
+        responses=_responses(ServiceDefinition),
+    )
+    def service_definition(
+        service_code: str = Path(max_length=64), fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()
+    ) -> Response:
         """The attributes a service takes."""
         fmt = o.check_format(fmt)
         jurisdiction(jurisdiction_id)
         return o.render(fmt, "service_definition", o.definition(cfg(), service_code))
 
-    @app.post("/open311/v2/requests.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[TokenReply]),
-              openapi_extra=_POST_BODY)
+    @app.post(
+        "/open311/v2/requests.{fmt}",
+        tags=TAGS,
+        response_class=Response,
+        responses=_responses(list[TokenReply]),
+        openapi_extra=_POST_BODY,
+    )
     async def create_request(request: Request, fmt: str = _fmt()) -> Response:
         """Report a problem. The answer is a token: the report is published, under a service_request_id,
         once a moderator has checked it."""
@@ -232,8 +290,13 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         try:
             reports.precheck(ctx.store, address, new.description, now, c.reports_per_hour, c.reports_per_day)
             if media is not None:  # after the limits: a flood never reaches the costly blurring
-                new.photo = photos.sanitise(media, max_bytes=c.max_photo_bytes, max_pixels=c.max_photo_pixels,
-                                            blurrer=services.blurrer, lock=services.blur_lock)
+                new.photo = photos.sanitise(
+                    media,
+                    max_bytes=c.max_photo_bytes,
+                    max_pixels=c.max_photo_pixels,
+                    blurrer=services.blurrer,
+                    lock=services.blur_lock,
+                )
             _id, token = reports.submit(ctx.store, new, address, now, c.reports_per_hour, c.reports_per_day)
         except abuse.RateLimited as exc:
             raise o.Open311Error(429, exc.message, retry_after=exc.retry_after) from None
@@ -243,13 +306,21 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             raise o.Open311Error(exc.status, str(exc)) from None
         return o.render(fmt, "service_requests", [{"token": token, "service_notice": notice, "account_id": None}])
 
-    @app.get("/open311/v2/requests.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[ServiceRequest]))
-    def request_list(request: Request, fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction(),
-                     service_request_id: str | None = Query(None, max_length=LIST, description="Comma-separated ids; supersedes the other filters."),
-                     service_code: str | None = Query(None, max_length=LIST, description="Comma-separated service codes."),
-                     start_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or after."),
-                     end_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or before."),
-                     status: str | None = Query(None, max_length=64, description="open, closed, or both comma-separated.")) -> Response:
+    @app.get(
+        "/open311/v2/requests.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[ServiceRequest])
+    )
+    def request_list(
+        request: Request,
+        fmt: str = _fmt(),
+        jurisdiction_id: str | None = _jurisdiction(),
+        service_request_id: str | None = Query(
+            None, max_length=LIST, description="Comma-separated ids; supersedes the other filters."
+        ),
+        service_code: str | None = Query(None, max_length=LIST, description="Comma-separated service codes."),
+        start_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or after."),
+        end_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or before."),
+        status: str | None = Query(None, max_length=64, description="open, closed, or both comma-separated."),
+    ) -> Response:
         """Published (accepted) reports, newest first: by default those of the last 90 days, at most 1000."""
         fmt = o.check_format(fmt)
         jurisdiction(jurisdiction_id)
@@ -269,15 +340,28 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             if start is not None and end is not None and start > end:
                 raise o.Open311Error(400, "start_date is after end_date")
             if start is None:  # the specification's default: the 90 days before end_date (or now)
-                start = max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW) - DEFAULT_WINDOW
-            rows = reports.public_requests(ctx.store, codes=codes or None, start=start, end=end, statuses=statuses or None)
+                start = (
+                    max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW)
+                    - DEFAULT_WINDOW
+                )
+            rows = reports.public_requests(
+                ctx.store, codes=codes or None, start=start, end=end, statuses=statuses or None
+            )
         base = str(request.base_url)
         return o.render(fmt, "service_requests", [o.request_fields(r, c, agency(), base) for r in rows])
 
-    @app.get("/open311/v2/requests/{service_request_id}.{fmt}", tags=TAGS, response_class=Response,
-             responses=_responses(list[ServiceRequest]))
-    def one_request(request: Request, service_request_id: str = Path(max_length=40), fmt: str = _fmt(),
-                    jurisdiction_id: str | None = _jurisdiction()) -> Response:
+    @app.get(
+        "/open311/v2/requests/{service_request_id}.{fmt}",
+        tags=TAGS,
+        response_class=Response,
+        responses=_responses(list[ServiceRequest]),
+    )
+    def one_request(
+        request: Request,
+        service_request_id: str = Path(max_length=40),
+        fmt: str = _fmt(),
+        jurisdiction_id: str | None = _jurisdiction(),
+    ) -> Response:
         """One published report (a duplicate merged into another answers with that other one)."""
         fmt = o.check_format(fmt)
         jurisdiction(jurisdiction_id)
@@ -287,9 +371,12 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             raise o.Open311Error(404, f"no published service request has id {service_request_id!r}")
         return o.render(fmt, "service_requests", [o.request_fields(row, cfg(), agency(), str(request.base_url))])
 
-    @app.get("/open311/v2/tokens/{token}.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[TokenState]))
-    def token_state(token: str = Path(max_length=100), fmt: str = _fmt(),
-                    jurisdiction_id: str | None = _jurisdiction()) -> Response:
+    @app.get(
+        "/open311/v2/tokens/{token}.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[TokenState])
+    )
+    def token_state(
+        token: str = Path(max_length=100), fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()
+    ) -> Response:
         """The service_request_id a token has led to (null while the report waits for a moderator), with its
         moderation, status and notes (Vigie's extension fields)."""
         fmt = o.check_format(fmt)
@@ -299,14 +386,20 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
             raise o.Open311Error(404, "no report has this token")
         return o.render(fmt, "service_requests", [o.token_fields(token, state)])
 
-    @app.get("/open311/v2/media/{service_request_id}.jpg", tags=TAGS, response_class=Response,
-             responses=_responses(None, {"image/jpeg": {}}))
+    @app.get(
+        "/open311/v2/media/{service_request_id}.jpg",
+        tags=TAGS,
+        response_class=Response,
+        responses=_responses(None, {"image/jpeg": {}}),
+    )
     def media(service_request_id: int = Path(ge=1, le=MAX_ID)) -> Response:
         """The photo of a published report: re-encoded without metadata, faces and plates blurred."""
         data = reports.public_photo(ctx.store, service_request_id)
         if data is None:
             raise o.Open311Error(404, f"no published service request {service_request_id} has a photo")
-        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            data, media_type="image/jpeg", headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        )
 
 
 # --- reading and checking a report ------------------------------------------------------------------------------
@@ -318,8 +411,11 @@ async def _read_form(request: Request, limit: int) -> FormData:
         raise o.Open311Error(413, too_large)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        raise o.Open311Error(400, f"send the report as a form (application/x-www-form-urlencoded, or multipart/form-data "
-                                  f"with a photo), not {ctype or 'no content type'}")
+        raise o.Open311Error(
+            400,
+            f"send the report as a form (application/x-www-form-urlencoded, or multipart/form-data "
+            f"with a photo), not {ctype or 'no content type'}",
+        )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -400,8 +496,16 @@ def _checked(form: FormData, c, jurisdiction) -> tuple[reports.NewReport, str]:
     if contact["email"] and "@" not in contact["email"]:
         raise o.Open311Error(400, f"email {contact['email']!r} is not an email address")
     notice = o.SERVICE_NOTICE + (" " + o.MEDIA_URL_NOTICE if _text(form, "media_url") else "")
-    new = reports.NewReport(service_code=code, lat=lat, lon=lon, address_string=address_string, address_id=address_id,
-                            description=description, attributes=o.check_attributes(attributes), contact=contact)
+    new = reports.NewReport(
+        service_code=code,
+        lat=lat,
+        lon=lon,
+        address_string=address_string,
+        address_id=address_id,
+        description=description,
+        attributes=o.check_attributes(attributes),
+        contact=contact,
+    )
     return new, notice
 
 

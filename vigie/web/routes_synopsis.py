@@ -32,6 +32,7 @@ job.json files on first use, so finished synopses are listed and played after
 a restart; one found queued or building there was cut short by the restart
 and is marked failed ("interrupted").
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -76,13 +78,25 @@ class SynopsisRequest(BaseModel):
     camera: str = Field(min_length=1, max_length=128, description="Camera id.")
     start: datetime = Field(alias="from", description="Period start, UTC unless an offset is given.")
     end: datetime = Field(alias="to", description="Period end (excluded), UTC unless an offset is given.")
-    filters: dict[str, Any] = Field(default_factory=dict, description=(
-        "Search attribute filters, as in POST /api/search (classes, upper, lower, body, directions, min_speed, "
-        "max_speed, min_dwell, min_height, max_height, zones, colour_tolerance): only the matching objects are shown. "
-        "cameras, groups, communes, start, end, limit, offset and sort are the synopsis' own."))
-    length_s: float | None = Field(None, gt=0, le=MAX_LENGTH_S, description=(
-        "Synopsis length in seconds (default: the shortest whose objects overlap by at most max_collision)."))
-    max_collision: float = Field(0.05, ge=0, lt=1, description="Largest share of object area that may overlap another object.")
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Search attribute filters, as in POST /api/search (classes, upper, lower, body, directions, min_speed, "
+            "max_speed, min_dwell, min_height, max_height, zones, colour_tolerance): only the matching objects are shown. "
+            "cameras, groups, communes, start, end, limit, offset and sort are the synopsis' own."
+        ),
+    )
+    length_s: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_LENGTH_S,
+        description=(
+            "Synopsis length in seconds (default: the shortest whose objects overlap by at most max_collision)."
+        ),
+    )
+    max_collision: float = Field(
+        0.05, ge=0, lt=1, description="Largest share of object area that may overlap another object."
+    )
     case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
     purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
 
@@ -111,8 +125,11 @@ def checked_filters(raw: dict[str, Any]) -> dict:
     """The filters as a search validates them (colour names lower-cased...), or 422 naming filters.<field>."""
     for name in raw:
         if name in RESERVED_FILTERS:
-            raise ApiError(422, f"field filters.{name}: set by the synopsis itself (camera, from, to), not a filter",
-                           field=f"filters.{name}")
+            raise ApiError(
+                422,
+                f"field filters.{name}: set by the synopsis itself (camera, from, to), not a filter",
+                field=f"filters.{name}",
+            )
     try:
         query = parse_query(raw)
     except SearchError as exc:
@@ -138,8 +155,23 @@ class _SharedBlurrer:
 class SynopsisJobs:
     """The app's synopses: the job table (memory, mirrored in each folder's job.json) and the one worker."""
 
-    PUBLIC = ("id", "status", "progress", "error", "report", "camera", "from", "to", "filters", "length_s",
-              "max_collision", "case_ref", "created_at", "started_at", "finished_at")
+    PUBLIC = (
+        "id",
+        "status",
+        "progress",
+        "error",
+        "report",
+        "camera",
+        "from",
+        "to",
+        "filters",
+        "length_s",
+        "max_collision",
+        "case_ref",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx
@@ -175,8 +207,12 @@ class SynopsisJobs:
             if not isinstance(job, dict) or job.get("id") != path.parent.name:
                 continue
             if job.get("status") in ("queued", "building"):
-                job.update(status="failed", progress=0.0, finished_at=now_iso(),
-                           error="interrupted: the server stopped before this synopsis was finished; ask for it again")
+                job.update(
+                    status="failed",
+                    progress=0.0,
+                    finished_at=now_iso(),
+                    error="interrupted: the server stopped before this synopsis was finished; ask for it again",
+                )
                 self._save(job)
             jobs[job["id"]] = job
         return jobs
@@ -240,11 +276,21 @@ class SynopsisJobs:
         try:
             if services.blurrer is None:
                 raise ApiError(503, "no blurrer is configured: media are only served blurred")
-            report = make_synopsis(self.ctx.store, job["camera"], utc(job["from"]), utc(job["to"]), self.folder(job_id),
-                                   job["filters"], job.get("length_s"), job.get("max_collision", 0.05),
-                                   blurrer=_SharedBlurrer(services.blurrer, services.blur_lock), video_format="webm",
-                                   name=NAME, progress=progress,
-                                   label_timezone=getattr(services.site, "timezone", None) or "UTC")
+            report = make_synopsis(
+                self.ctx.store,
+                job["camera"],
+                utc(job["from"]),
+                utc(job["to"]),
+                self.folder(job_id),
+                job["filters"],
+                job.get("length_s"),
+                job.get("max_collision", 0.05),
+                blurrer=_SharedBlurrer(services.blurrer, services.blur_lock),
+                video_format="webm",
+                name=NAME,
+                progress=progress,
+                label_timezone=getattr(services.site, "timezone", None) or "UTC",
+            )
         except (VigieError, ApiError) as exc:
             done = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - said in the job, logged in full
@@ -271,13 +317,19 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         """Operators: 403 once the whole period has left their window (as a track does, by its last sighting)."""
         lower = ctx.window_start(user)
         if lower is not None and utc(job["to"]) < lower:
-            raise ApiError(403, f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} "
-                                f"shows {job['from']} - {job['to']}")
+            raise ApiError(
+                403,
+                f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} "
+                f"shows {job['from']} - {job['to']}",
+            )
 
     def ready(job: dict) -> None:
         if job["status"] != "ready":
-            state = {"queued": "is queued", "building": f"is being built ({job.get('progress', 0):.0%})",
-                     "failed": f"failed: {job.get('error')}"}.get(job["status"], job["status"])
+            state = {
+                "queued": "is queued",
+                "building": f"is being built ({job.get('progress', 0):.0%})",
+                "failed": f"failed: {job.get('error')}",
+            }.get(job["status"], job["status"])
             raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
 
     def file(job: dict, suffix: str) -> Path:
@@ -296,39 +348,86 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         filters = checked_filters(body.filters)
         lower = ctx.window_start(user)
         if lower is not None and body.start < lower:
-            raise ApiError(400, f"field from: {iso(body.start)} is outside the last 24 hours, "
-                                f"which is all role {user.role!r} may search (from {iso(lower)})", field="from")
+            raise ApiError(
+                400,
+                f"field from: {iso(body.start)} is outside the last 24 hours, "
+                f"which is all role {user.role!r} may search (from {iso(lower)})",
+                field="from",
+            )
         check_request(ctx.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
         job_id = secrets.token_hex(8)
-        job = {"id": job_id, "user": user.username, "role": user.role, "camera": body.camera,
-               "from": iso(body.start), "to": iso(body.end), "filters": filters, "length_s": body.length_s,
-               "max_collision": body.max_collision, "case_ref": body.case_ref or None, "purpose": body.purpose or None,
-               "status": "queued", "progress": 0.0, "error": None, "report": None, "created_at": now_iso()}
-        ctx.record(user, "synopsis", body.case_ref, body.purpose,
-                   {"id": job_id, "camera": body.camera, "from": job["from"], "to": job["to"], "filters": filters,
-                    "length_s": body.length_s, "max_collision": body.max_collision, "blurred": True})
+        job = {
+            "id": job_id,
+            "user": user.username,
+            "role": user.role,
+            "camera": body.camera,
+            "from": iso(body.start),
+            "to": iso(body.end),
+            "filters": filters,
+            "length_s": body.length_s,
+            "max_collision": body.max_collision,
+            "case_ref": body.case_ref or None,
+            "purpose": body.purpose or None,
+            "status": "queued",
+            "progress": 0.0,
+            "error": None,
+            "report": None,
+            "created_at": now_iso(),
+        }
+        ctx.record(
+            user,
+            "synopsis",
+            body.case_ref,
+            body.purpose,
+            {
+                "id": job_id,
+                "camera": body.camera,
+                "from": job["from"],
+                "to": job["to"],
+                "filters": filters,
+                "length_s": body.length_s,
+                "max_collision": body.max_collision,
+                "blurred": True,
+            },
+        )
         job = jobs.submit(job)
         return {"id": job_id, "status": job["status"]}
 
     @app.get("/api/synopses", tags=["synopses"])
-    def list_synopses(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-                      user: users.User = Depends(ctx.current_user)) -> dict:
+    def list_synopses(
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        user: users.User = Depends(ctx.current_user),
+    ) -> dict:
         """The caller's synopses, newest first."""
         ctx.may(user, "view_media_blurred")
         mine = jobs.of_user(user)
-        return page([jobs.public(j) for j in mine[offset:offset + limit]], limit, offset, len(mine))
+        return page([jobs.public(j) for j in mine[offset : offset + limit]], limit, offset, len(mine))
 
     @app.get("/api/synopses/{synopsis_id}", tags=["synopses"])
-    def get_synopsis(synopsis_id: str = PathParam(pattern=ID_PATTERN), user: users.User = Depends(ctx.current_user)) -> dict:
+    def get_synopsis(
+        synopsis_id: str = PathParam(pattern=ID_PATTERN), user: users.User = Depends(ctx.current_user)
+    ) -> dict:
         """Status (queued, building, ready, failed), progress from 0 to 1, the error or the report."""
         ctx.may(user, "view_media_blurred")
         return jobs.public(jobs.get(synopsis_id, user))
 
-    @app.get("/api/synopses/{synopsis_id}/video", tags=["synopses"], response_class=FileResponse,
-             responses={200: {"content": {"video/webm": {}}}, 206: {"content": {"video/webm": {}}, "description": "A range of it"}})
-    def synopsis_video(request: Request, synopsis_id: str = PathParam(pattern=ID_PATTERN),
-                       case_ref: str | None = case_ref_param(), purpose: str | None = purpose_param(),
-                       user: users.User = Depends(ctx.current_user)) -> FileResponse:
+    @app.get(
+        "/api/synopses/{synopsis_id}/video",
+        tags=["synopses"],
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"video/webm": {}}},
+            206: {"content": {"video/webm": {}}, "description": "A range of it"},
+        },
+    )
+    def synopsis_video(
+        request: Request,
+        synopsis_id: str = PathParam(pattern=ID_PATTERN),
+        case_ref: str | None = case_ref_param(),
+        purpose: str | None = purpose_param(),
+        user: users.User = Depends(ctx.current_user),
+    ) -> FileResponse:
         """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time."""
         ctx.allow(user, "view_media_blurred", case_ref, purpose)
         job = jobs.get(synopsis_id, user)
@@ -337,14 +436,22 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         path = file(job, "webm")
         asked = request.headers.get("range", "")
         if not asked or asked.replace(" ", "").startswith("bytes=0-"):  # a play, not the next range of one
-            ctx.record(user, "view_synopsis", case_ref or job.get("case_ref"), purpose or job.get("purpose"),
-                       {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]})
+            ctx.record(
+                user,
+                "view_synopsis",
+                case_ref or job.get("case_ref"),
+                purpose or job.get("purpose"),
+                {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]},
+            )
         return FileResponse(path, media_type="video/webm", headers=NO_STORE)
 
     @app.get("/api/synopses/{synopsis_id}/index", tags=["synopses"])
-    def synopsis_index(synopsis_id: str = PathParam(pattern=ID_PATTERN),
-                       case_ref: str | None = case_ref_param(), purpose: str | None = purpose_param(),
-                       user: users.User = Depends(ctx.current_user)) -> dict:
+    def synopsis_index(
+        synopsis_id: str = PathParam(pattern=ID_PATTERN),
+        case_ref: str | None = case_ref_param(),
+        purpose: str | None = purpose_param(),
+        user: users.User = Depends(ctx.current_user),
+    ) -> dict:
         """The index: fps, frames, width, height, objects (track, class, synopsis and original times) and, per
         frame, each object's box in video pixels and its original time."""
         ctx.allow(user, "view_media_blurred", case_ref, purpose)
@@ -353,6 +460,11 @@ def add_routes(app: FastAPI, ctx: ApiContext) -> None:
         ready(job)
         index = json.loads(file(job, "json").read_text(encoding="utf-8"))
         index["video"] = f"/api/synopses/{synopsis_id}/video"
-        ctx.record(user, "view_synopsis", case_ref or job.get("case_ref"), purpose or job.get("purpose"),
-                   {"id": synopsis_id, "index": True, "camera": job["camera"], "objects": len(index.get("objects", []))})
+        ctx.record(
+            user,
+            "view_synopsis",
+            case_ref or job.get("case_ref"),
+            purpose or job.get("purpose"),
+            {"id": synopsis_id, "index": True, "camera": job["camera"], "objects": len(index.get("objects", []))},
+        )
         return index

@@ -9,6 +9,7 @@ trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
 load and the maps say so. The pages hold no data: the script fetches it with
 the session cookie, and inserts it with textContent only.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -33,8 +34,10 @@ def content_security_policy(tile_url: str | None = None) -> str:
         parts = urlsplit(tile_url.replace("{s}", "a"))
         host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
         img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
-    return (f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+    return (
+        f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+    )
 
 
 def _leaflet_dir() -> FsPath | None:
@@ -49,8 +52,11 @@ def _leaflet_dir() -> FsPath | None:
 def map_settings(site: Any) -> dict:
     """Background tiles for the maps, from the site file; tile_url None: a blank background."""
     m = getattr(site, "map", None)
-    return {"tile_url": getattr(m, "tile_url", None), "attribution": getattr(m, "attribution", ""),
-            "max_zoom": getattr(m, "max_zoom", 19)}
+    return {
+        "tile_url": getattr(m, "tile_url", None),
+        "attribution": getattr(m, "attribution", ""),
+        "max_zoom": getattr(m, "max_zoom", 19),
+    }
 
 
 def public_report_config(site: Any) -> dict:
@@ -61,8 +67,12 @@ def public_report_config(site: Any) -> dict:
     cams = list(getattr(site, "cameras", None) or [])
     # the median camera position: a camera in an outlying commune does not pull the map off the centre
     centre = [statistics.median(c.lat for c in cams), statistics.median(c.lon for c in cams)] if cams else None
-    return {**map_settings(site), "center": centre,
-            "max_description_chars": o311.max_description_chars, "max_photo_bytes": o311.max_photo_bytes}
+    return {
+        **map_settings(site),
+        "center": centre,
+        "max_description_chars": o311.max_description_chars,
+        "max_photo_bytes": o311.max_photo_bytes,
+    }
 
 
 def mount_ui(app: FastAPI, services: Any = None) -> None:

@@ -8,6 +8,7 @@ inputs give byte-identical files, so a cache can be checked by its hash.
 
     python -m vigie.detect.tfjs.convert nanodet centernet   # convert ahead of use (setup)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -170,4 +171,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

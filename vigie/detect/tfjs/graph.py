@@ -6,6 +6,7 @@ out in the binary shards. This module only decodes: attribute values become
 Python values, weights become numpy arrays, nodes come out in an order where
 every input is produced before it is used. It knows nothing about ONNX.
 """
+
 from __future__ import annotations
 
 import base64
@@ -118,18 +119,24 @@ def _read_weights(manifest: list[dict], shards: list[bytes], where: str) -> dict
             name, shape, dtype = w["name"], tuple(int(s) for s in w["shape"]), w["dtype"]
             count = int(np.prod(shape, dtype=np.int64))
             if dtype not in _MANIFEST_DTYPES:
-                raise ModelError(f"{where}: weight {name!r} has dtype {dtype!r}; only float32, int32 and bool are handled")
+                raise ModelError(
+                    f"{where}: weight {name!r} has dtype {dtype!r}; only float32, int32 and bool are handled"
+                )
             quant = w.get("quantization")
             if quant:
                 qtype = quant.get("dtype")
                 if qtype not in _QUANT_DTYPES:
-                    raise ModelError(f"{where}: weight {name!r} is quantised as {qtype!r}; only float16, uint8 and uint16 are handled")
+                    raise ModelError(
+                        f"{where}: weight {name!r} is quantised as {qtype!r}; only float16, uint8 and uint16 are handled"
+                    )
                 stored = np.dtype(_QUANT_DTYPES[qtype])
             else:
                 stored = np.dtype(_MANIFEST_DTYPES[dtype])
             size = count * stored.itemsize
             if offset + size > len(data):
-                raise ModelError(f"{where}: weight shards end before weight {name!r} (need {offset + size} bytes, have {len(data)})")
+                raise ModelError(
+                    f"{where}: weight shards end before weight {name!r} (need {offset + size} bytes, have {len(data)})"
+                )
             arr = np.frombuffer(data, dtype=stored, count=count, offset=offset).reshape(shape)
             offset += size
             if quant and qtype != "float16":
@@ -172,10 +179,15 @@ def parse_graph(model: dict, shards: list[bytes], where: str = "TF.js model") ->
                 raise ModelError(f"{where}: Const node {node.name!r} has no entry in the weights manifest")
             # The TF.js converter stores int64 constants as int32; the node's own
             # dtype says what the graph computes with, so cast back to it.
-            consts[node.name] = weights[node.name].astype(tf_dtype(node.attrs.get("dtype", "DT_FLOAT"), f"Const {node.name!r}"))
+            consts[node.name] = weights[node.name].astype(
+                tf_dtype(node.attrs.get("dtype", "DT_FLOAT"), f"Const {node.name!r}")
+            )
         elif node.op == "Placeholder":
             shape = node.attrs.get("shape", ())
-            inputs[node.name] = (tuple(shape) if isinstance(shape, (tuple, list)) else (), tf_dtype(node.attrs.get("dtype", "DT_FLOAT"), f"Placeholder {node.name!r}"))
+            inputs[node.name] = (
+                tuple(shape) if isinstance(shape, (tuple, list)) else (),
+                tf_dtype(node.attrs.get("dtype", "DT_FLOAT"), f"Placeholder {node.name!r}"),
+            )
 
     outputs = _outputs(model, by_name, order)
     for ref in outputs:
@@ -253,6 +265,8 @@ def model_files(model_json: Path) -> tuple[dict, list[Path]]:
 
 def load_graph(model_json: Path) -> TfGraph:
     model, _ = model_files(model_json)
-    shards = [b"".join((Path(model_json).parent / p).read_bytes() for p in group.get("paths", []))
-              for group in model.get("weightsManifest", [])]
+    shards = [
+        b"".join((Path(model_json).parent / p).read_bytes() for p in group.get("paths", []))
+        for group in model.get("weightsManifest", [])
+    ]
     return parse_graph(model, shards, where=f"TF.js model {model_json}")

@@ -10,6 +10,7 @@ resize size by the same factors. A graph with other folded sizes (CenterNet's
 top-k over a fixed heat map) is refused by the caller's check: the ONNX model
 is run once on the new shape before it is used.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,7 +36,7 @@ def with_input_size(graph: TfGraph, height: int, width: int) -> TfGraph:
     """A copy of `graph` whose single image input is height x width."""
     if len(graph.inputs) != 1:
         raise ModelError("only a graph with a single image input can be re-sized")
-    (name, (shape, dtype)), = graph.inputs.items()
+    ((name, (shape, dtype)),) = graph.inputs.items()
     h_axis, w_axis = spatial_axes(shape)
     h0, w0 = shape[h_axis], shape[w_axis]
     if height % 32 or width % 32:

@@ -14,6 +14,7 @@ Every constant a translator needs as an attribute (perm, axes, paddings,
 strides of a slice) must be a Const in the graph; anything else is refused
 with a ModelError naming the node, never guessed.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -108,7 +109,9 @@ class Ctx:
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def emit(self, op_type: str, inputs: list[str], out: str | list[str] | None = None, hint: str | None = None, **attrs) -> str | list[str]:
+    def emit(
+        self, op_type: str, inputs: list[str], out: str | list[str] | None = None, hint: str | None = None, **attrs
+    ) -> str | list[str]:
         outs = [self.fresh(hint or op_type.lower())] if out is None else ([out] if isinstance(out, str) else list(out))
         name = self.fresh(f"{op_type}") if outs[0] != self.out(0) else self.node.name
         self.nodes.append(helper.make_node(op_type, inputs, outs, name=name, **attrs))
@@ -129,6 +132,7 @@ def translator(*ops: str):
         for op in ops:
             TRANSLATORS[op] = fn
         return fn
+
     return register
 
 
@@ -139,7 +143,9 @@ def _spatial(values: list[int], fmt: str) -> list[int]:
     return [values[1], values[2]] if fmt == "NHWC" else [values[2], values[3]]
 
 
-def _padding_attrs(ctx: Ctx, node: TfNode, fmt: str, kernel: list[int], strides: list[int], dilations: list[int]) -> dict:
+def _padding_attrs(
+    ctx: Ctx, node: TfNode, fmt: str, kernel: list[int], strides: list[int], dilations: list[int]
+) -> dict:
     padding = node.attrs.get("padding", "VALID")
     if padding == "SAME":
         if all(s == 1 for s in strides):
@@ -158,8 +164,8 @@ def _padding_attrs(ctx: Ctx, node: TfNode, fmt: str, kernel: list[int], strides:
         p = node.attrs.get("explicit_paddings", [])
         if len(p) != 8:
             raise ctx.fail(f"explicit_paddings should hold 8 values, has {len(p)}")
-        (t, b), (l, r) = ((p[2], p[3]), (p[4], p[5])) if fmt == "NHWC" else ((p[4], p[5]), (p[6], p[7]))
-        return {"pads": [t, l, b, r]}
+        (t, b), (left, r) = ((p[2], p[3]), (p[4], p[5])) if fmt == "NHWC" else ((p[4], p[5]), (p[6], p[7]))
+        return {"pads": [t, left, b, r]}
     raise ctx.fail(f"padding {padding!r} is not supported")
 
 
@@ -183,7 +189,9 @@ def _activation_steps(ctx: Ctx, node: TfNode, names: list[str]) -> list[tuple]:
     steps = []
     for act in names:
         if act not in _FUSED_ACTIVATIONS:
-            raise ctx.fail(f"fused operation {act!r} is not supported (supported: {', '.join(sorted(_FUSED_ACTIVATIONS))})")
+            raise ctx.fail(
+                f"fused operation {act!r} is not supported (supported: {', '.join(sorted(_FUSED_ACTIVATIONS))})"
+            )
         if act == "Relu6":
             steps.append(("Clip", [ctx.constant(0.0, "zero", np.float32), ctx.constant(6.0, "six", np.float32)], {}))
         elif act == "LeakyRelu":
@@ -213,8 +221,10 @@ def _conv(depthwise: bool, fused: bool) -> Translator:
                 bias = ctx.need_const(2, "bias").astype(np.float32)
             elif head == "FusedBatchNorm":
                 # Fold y = (conv - mean) * scale / sqrt(var + eps) + offset into the weights.
-                scale, offset, mean, var = (ctx.need_const(i, n).astype(np.float64) for i, n in
-                                            ((2, "scale"), (3, "offset"), (4, "mean"), (5, "variance")))
+                scale, offset, mean, var = (
+                    ctx.need_const(i, n).astype(np.float64)
+                    for i, n in ((2, "scale"), (3, "offset"), (4, "mean"), (5, "variance"))
+                )
                 k = scale / np.sqrt(var + node.attrs.get("epsilon", 1e-3))
                 weight = (weight * k[:, None, None, None]).astype(np.float32)
                 bias = (offset - mean * k).astype(np.float32)
@@ -222,10 +232,16 @@ def _conv(depthwise: bool, fused: bool) -> Translator:
                 raise ctx.fail(f"fused operation {head!r} is not supported (BiasAdd or FusedBatchNorm first)")
         strides = _spatial(node.attrs.get("strides", [1, 1, 1, 1]), fmt)
         dilations = _spatial(node.attrs.get("dilations", [1, 1, 1, 1]), fmt)
-        attrs = {"kernel_shape": [kh, kw], "strides": strides, "dilations": dilations, "group": group,
-                 **_padding_attrs(ctx, node, fmt, [kh, kw], strides, dilations)}
+        attrs = {
+            "kernel_shape": [kh, kw],
+            "strides": strides,
+            "dilations": dilations,
+            "group": group,
+            **_padding_attrs(ctx, node, fmt, [kh, kw], strides, dilations),
+        }
         extra = [ctx.constant(weight, "weight")] + ([ctx.constant(bias, "bias")] if bias is not None else [])
         _nchw_op(ctx, node, fmt, ("Conv", extra, attrs), _activation_steps(ctx, node, acts))
+
     return translate
 
 
@@ -271,11 +287,19 @@ def _resize_bilinear(ctx: Ctx, node: TfNode) -> None:
 def _simple(onnx_op: str, **attrs) -> Translator:
     def translate(ctx: Ctx, node: TfNode) -> None:
         ctx.emit(onnx_op, [ctx.input(i) for i in range(len(node.inputs))], out=ctx.out(), **attrs)
+
     return translate
 
 
-for _tf, _onnx in {"Add": "Add", "AddV2": "Add", "Sub": "Sub", "Mul": "Mul", "Relu": "Relu",
-                   "Sigmoid": "Sigmoid", "Identity": "Identity"}.items():
+for _tf, _onnx in {
+    "Add": "Add",
+    "AddV2": "Add",
+    "Sub": "Sub",
+    "Mul": "Mul",
+    "Relu": "Relu",
+    "Sigmoid": "Sigmoid",
+    "Identity": "Identity",
+}.items():
     translator(_tf)(_simple(_onnx))
 
 
@@ -378,17 +402,25 @@ def _split_v(ctx: Ctx, node: TfNode) -> None:
     # One size left to infer: pieces before it are cut from the start, pieces
     # after it from the end, so no shape is needed.
     j = sizes.index(-1)
-    before, after = sizes[:j], sizes[j + 1:]
-    bounds = [(sum(before[:k]), sum(before[:k + 1])) for k in range(len(before))]
+    before, after = sizes[:j], sizes[j + 1 :]
+    bounds = [(sum(before[:k]), sum(before[: k + 1])) for k in range(len(before))]
     tail = sum(after)
     bounds.append((sum(before), -tail if tail else INT64_MAX))
     for k in range(len(after)):
         start = -sum(after[k:])
-        end = -sum(after[k + 1:]) if sum(after[k + 1:]) else INT64_MAX
+        end = -sum(after[k + 1 :]) if sum(after[k + 1 :]) else INT64_MAX
         bounds.append((start, end) if after[k] else (INT64_MAX, INT64_MAX))
     for out, (start, end) in zip(outs, bounds):
-        ctx.emit("Slice", [ctx.input(0), ctx.constant([start], "starts", np.int64), ctx.constant([end], "ends", np.int64),
-                           ctx.constant([axis], "axes", np.int64)], out=out)
+        ctx.emit(
+            "Slice",
+            [
+                ctx.input(0),
+                ctx.constant([start], "starts", np.int64),
+                ctx.constant([end], "ends", np.int64),
+                ctx.constant([axis], "axes", np.int64),
+            ],
+            out=out,
+        )
 
 
 @translator("Pad", "PadV2")
@@ -402,13 +434,19 @@ def _pad(ctx: Ctx, node: TfNode) -> None:
 @translator("Mean")
 def _mean(ctx: Ctx, node: TfNode) -> None:
     axes = ctx.need_const(1, "reduction_indices").reshape(-1).astype(np.int64)
-    ctx.emit("ReduceMean", [ctx.input(0), ctx.constant(axes, "axes")], out=ctx.out(),
-             keepdims=int(bool(node.attrs.get("keep_dims", False))))
+    ctx.emit(
+        "ReduceMean",
+        [ctx.input(0), ctx.constant(axes, "axes")],
+        out=ctx.out(),
+        keepdims=int(bool(node.attrs.get("keep_dims", False))),
+    )
 
 
 @translator("StridedSlice")
 def _strided_slice(ctx: Ctx, node: TfNode) -> None:
-    begin, end, strides = (ctx.need_const(i, w).astype(np.int64).tolist() for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
+    begin, end, strides = (
+        ctx.need_const(i, w).astype(np.int64).tolist() for i, w in ((1, "begin"), (2, "end"), (3, "strides"))
+    )
     a = node.attrs
     if a.get("ellipsis_mask", 0):
         raise ctx.fail("ellipsis_mask is not supported")
@@ -437,9 +475,12 @@ def _strided_slice(ctx: Ctx, node: TfNode) -> None:
         axes.append(dim)
         dim += 1
     out = ctx.out()
-    steps_after = ([("Unsqueeze", [ctx.constant(unsqueeze, "unsqueeze", np.int64)], {})] if unsqueeze else []) + \
-                  ([("Squeeze", [ctx.constant(squeeze, "squeeze", np.int64)], {})] if squeeze else [])
-    ins = [ctx.constant(v, n, np.int64) for v, n in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))]
+    steps_after = ([("Unsqueeze", [ctx.constant(unsqueeze, "unsqueeze", np.int64)], {})] if unsqueeze else []) + (
+        [("Squeeze", [ctx.constant(squeeze, "squeeze", np.int64)], {})] if squeeze else []
+    )
+    ins = [
+        ctx.constant(v, n, np.int64) for v, n in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))
+    ]
     ctx.chain(ctx.input(0), [("Slice", ins, {}), *steps_after], out)
 
 
@@ -455,10 +496,15 @@ def _gather(ctx: Ctx, node: TfNode) -> None:
 @translator("TopKV2")
 def _top_k(ctx: Ctx, node: TfNode) -> None:
     k = ctx.const(node.inputs[1])
-    k_in = ctx.constant(np.array([ctx.scalar(1, "k")], np.int64), "k") if k is not None else \
-        ctx.emit("Reshape", [_int64_input(ctx, 1, "k"), ctx.constant([1], "one", np.int64)])
+    k_in = (
+        ctx.constant(np.array([ctx.scalar(1, "k")], np.int64), "k")
+        if k is not None
+        else ctx.emit("Reshape", [_int64_input(ctx, 1, "k"), ctx.constant([1], "one", np.int64)])
+    )
     # ONNX TopK also puts the lower index first among equal values, as TF does.
-    idx = ctx.emit("TopK", [ctx.input(0), k_in], out=[ctx.out(0), ctx.fresh("indices")], axis=-1, largest=1, sorted=1)[1]
+    idx = ctx.emit("TopK", [ctx.input(0), k_in], out=[ctx.out(0), ctx.fresh("indices")], axis=-1, largest=1, sorted=1)[
+        1
+    ]
     index_type = tf_dtype(node.attrs.get("index_type", "DT_INT32"), f"TopKV2 {node.name!r}")
     ctx.emit("Cast", [idx], out=ctx.out(1), to=ONNX_TYPES[index_type])
     ctx.dtypes[ctx.out(0)], ctx.dtypes[ctx.out(1)] = ctx.dtype(0), index_type
@@ -478,7 +524,9 @@ def _sparse_to_dense(ctx: Ctx, node: TfNode) -> None:
         ind = _int64_input(ctx, 0, "indices")
         if idx is None or idx.ndim < 2:
             ind = ctx.emit("Reshape", [ind, ctx.constant([-1, 1], "col", np.int64)])
-        n = ctx.emit("Slice", [ctx.emit("Shape", [ind]), *(ctx.constant([v], h, np.int64) for v, h in ((0, "s"), (1, "e")))])
+        n = ctx.emit(
+            "Slice", [ctx.emit("Shape", [ind]), *(ctx.constant([v], h, np.int64) for v, h in ((0, "s"), (1, "e")))]
+        )
         ctx.emit("ScatterND", [dense, ind, ctx.emit("Expand", [ctx.input(2), n])], out=ctx.out())
     ctx.dtypes[ctx.out()] = ctx.dtype(2)
 

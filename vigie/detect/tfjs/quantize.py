@@ -14,6 +14,7 @@ footage: the sample photos of Debian's `darknet` package (people, animals,
 vehicles), which `make setup` installs. The quantised model is cached beside
 the float one, keyed by the float model's digest and the photos used.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,7 +42,9 @@ def calibration_photos(folder: Path = CALIBRATION_DIR) -> list[Path]:
     return photos
 
 
-def load_or_quantize(float_model: Path, preprocess: Callable[[np.ndarray], np.ndarray], photos: list[Path] | None = None) -> Path:
+def load_or_quantize(
+    float_model: Path, preprocess: Callable[[np.ndarray], np.ndarray], photos: list[Path] | None = None
+) -> Path:
     """Path of the cached int8 version of `float_model`, quantising if needed.
 
     preprocess: the detector's own image -> input tensor function, so that
@@ -74,7 +77,9 @@ def load_or_quantize(float_model: Path, preprocess: Callable[[np.ndarray], np.nd
         out = Path(tmp) / "int8.onnx"
         quant_pre_process(str(float_model), str(pre))
         quantize_static(
-            str(pre), str(out), Photos(),
+            str(pre),
+            str(out),
+            Photos(),
             quant_format=QuantFormat.QDQ,
             op_types_to_quantize=["Conv"],
             per_channel=True,

@@ -10,6 +10,7 @@ Arithmetic runs in float64 and is cast back to the TF dtype at the end, so a
 difference from onnxruntime's float32 is the translation's rounding, not ours.
 `run_graph` executes a whole TfGraph node by node (for the benchmark).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -67,7 +68,7 @@ def _windows(node: TfNode, x: np.ndarray, kh: int, kw: int, fill: float):
     ow = (xp.shape[2] - (kw - 1) * dw - 1) // sw + 1
     for i in range(kh):
         for j in range(kw):
-            yield i, j, xp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+            yield i, j, xp[:, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw, :]
 
 
 def _conv(node: TfNode, x: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
@@ -112,6 +113,7 @@ def _conv_op(depthwise: bool, fused: bool) -> Ref:
             for act in ops[1:]:
                 y = _activate(act, y, node)
         return [_from_nhwc(node, y).astype(ins[0].dtype)]
+
     return run
 
 
@@ -209,6 +211,7 @@ def _elementwise(fn) -> Ref:
     def run(node: TfNode, ins):
         y = fn(*(i.astype(np.float64) if i.dtype.kind == "f" else i for i in ins), node=node)
         return [np.asarray(y).astype(ins[0].dtype)]
+
     return run
 
 

@@ -1,5 +1,6 @@
 """What the TF.js-model detector backends share: the onnxruntime session,
 the letterbox, the COCO -> Vigie class map and the final per-class NMS."""
+
 from __future__ import annotations
 
 import cv2
@@ -9,8 +10,17 @@ from vigie.detect.tfjs.convert import load_or_convert
 from vigie.types import CLASS_ID, PEOPLE_AND_VEHICLES, Detections
 
 # Where Vigie's classes sit among COCO's 80 (the order both models were trained with).
-COCO_INDEX = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7,
-              "backpack": 24, "handbag": 26, "suitcase": 28}
+COCO_INDEX = {
+    "person": 0,
+    "bicycle": 1,
+    "car": 2,
+    "motorcycle": 3,
+    "bus": 5,
+    "truck": 7,
+    "backpack": 24,
+    "handbag": 26,
+    "suitcase": 28,
+}
 
 
 def session(model_name: str, threads: int, int8_preprocess=None, input_hw: tuple[int, int] | None = None):
@@ -59,7 +69,9 @@ def letterbox(image: np.ndarray, size: int | tuple[int, int]) -> tuple[np.ndarra
     return canvas, scale
 
 
-def finish(xyxy: np.ndarray, conf: np.ndarray, vig_cls: np.ndarray, image_shape, score_floor: float, nms_iou: float) -> Detections:
+def finish(
+    xyxy: np.ndarray, conf: np.ndarray, vig_cls: np.ndarray, image_shape, score_floor: float, nms_iou: float
+) -> Detections:
     """Clip boxes to the image and keep the best of overlapping boxes per class."""
     if not len(xyxy):
         return Detections.empty()
