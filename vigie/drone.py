@@ -14,6 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigie.pipeline import frame_progress, open_camera_file, run_frames
 from vigie.rules.base import Event, RuleContext, RuleTrack
 from vigie.rules.crowd import GatheringConfig, gathering
 from vigie.types import CLASS_ID
@@ -49,7 +50,6 @@ def analyse_drone_clip(
     progress: bool = False,
 ) -> DroneReport:
     """Counts per frame and gathering events of one clip (nothing is stored)."""
-    from vigie.pipeline import frame_progress, open_camera_file, run_frames
 
     source, pipeline = open_camera_file(path, camera_id, site)
     person = CLASS_ID["person"]
@@ -74,79 +74,3 @@ def analyse_drone_clip(
         tracks = [RuleTrack(k, s.class_name, s.points) for k, s in enumerate(people, 1)]
         report.events = gathering(config, tracks, RuleContext(camera_id))
     return report
-
-
-# --- `vigie drone` ---------------------------------------------------------------------------------------
-def register(sub) -> None:
-    d = sub.add_parser(
-        "drone", help="a drone clip: people counted per frame (tiles, motion compensation) and gatherings"
-    )
-    d.add_argument("video")
-    d.add_argument("--camera", required=True, help="the drone's camera id in the site file (profile: aerial)")
-    d.add_argument("--site", required=True)
-    d.add_argument("--min-people", type=int, default=3)
-    d.add_argument("--radius-m", type=float, default=2.0, help="people closer than this are together (default 2 m)")
-    d.add_argument("--min-duration", type=float, default=5.0, help="seconds a group must last (default 5)")
-    d.add_argument("--counts-csv", metavar="FILE", help="write the per-frame counts")
-    d.add_argument("--json", action="store_true")
-    d.add_argument("--no-progress", action="store_true")
-    d.set_defaults(fn=cmd_drone)
-
-
-def cmd_drone(args) -> int:
-    import csv
-    import json
-
-    from vigie.cli import _site
-
-    report = analyse_drone_clip(
-        args.video,
-        args.camera,
-        _site(args.site),
-        args.min_people,
-        args.radius_m,
-        args.min_duration,
-        progress=not args.no_progress,
-    )
-    if args.counts_csv:
-        with open(args.counts_csv, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=["seq", "time", "people"])
-            w.writeheader()
-            w.writerows(report.counts)
-    events = [
-        {
-            "start": e.start.isoformat(),
-            "end": e.end.isoformat() if e.end else None,
-            "tracks": list(e.track_ids),
-            "details": e.details,
-        }
-        for e in report.events
-    ]
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "camera_id": report.camera_id,
-                    "frames": len(report.counts),
-                    "max_people": report.max_people,
-                    "mean_people": round(report.mean_people, 2),
-                    "tracks": report.tracks,
-                    "radius_px": report.radius_px,
-                    "gatherings": events,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return 0
-    print(
-        f"{report.source}: {len(report.counts)} frames analysed, people per frame: max {report.max_people}, "
-        f"mean {report.mean_people:.1f}; {report.tracks} people tracked"
-    )
-    print(
-        f"Gatherings ({args.min_people}+ people within {args.radius_m} m = {report.radius_px or 0:.0f} px, "
-        f"{args.min_duration} s or more): {len(events)}"
-    )
-    for e in events:
-        print(f"  {e['start']} - {e['end']}  {e['details'].get('peak_size')} people, tracks {e['tracks']}")
-    return 0

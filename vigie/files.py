@@ -1,10 +1,18 @@
-"""Files written whole or not at all."""
+"""Where Vigie keeps its files ($VIGIE_DATA), and files written whole or not at all."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+DATA_ENV = "VIGIE_DATA"
+DEFAULT_DATA = "./var"
+
+
+def data_dir() -> Path:
+    """Vigie's data folder: $VIGIE_DATA, else ./var (the store, thumbnails, clips, models, synopses)."""
+    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA)
 
 
 def write_atomic(path: str | Path, data: bytes, mode: int | None = None, suffix: str = ".tmp") -> Path:

@@ -15,19 +15,21 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import build_appearance
 from vigie.describe.crops import CropSampler
 from vigie.describe.describer import Describer
 from vigie.describe.kinematics import GroundPlane
-from vigie.describe.reid import BASE, BaseDescriptor, Projection
+from vigie.describe.reid import BASE, BaseDescriptor, Projection, active_projection
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
 from vigie.detect.tiling import TiledDetector
 from vigie.errors import VideoError
 from vigie.privacy.masks import PrivacyMask
 from vigie.sources.file import FileSource
+from vigie.store.sqlite import file_fingerprint
 from vigie.synopsis.capture import Background, BackgroundSampler, TubeRecorder
 from vigie.track.bytetrack import ByteTracker
 from vigie.track.cmc import CameraMotion
@@ -233,7 +235,6 @@ def frame_progress(source: FileSource, desc: str, enabled: bool = True):
     if not enabled:
         yield lambda frame, **postfix: None
         return
-    from tqdm import tqdm
 
     bar = tqdm(total=source.info.declared_frames or None, unit="frame", desc=desc, dynamic_ncols=True)
 
@@ -258,10 +259,9 @@ def analyse_file(
     transaction: a crash or a bad file never leaves half a result, nor
     removes an earlier one.
     """
-    from vigie.store.sqlite import file_fingerprint
 
     # Tracks get their search vectors from the site adaptation in force, if any.
-    source, pipeline = open_camera_file(path, camera_id, site, detector, projection=store.active_projection())
+    source, pipeline = open_camera_file(path, camera_id, site, detector, projection=active_projection(store))
     store.upsert_cameras(site.cameras)
     analysis_id = store.begin_analysis(camera_id, str(source.path), file_fingerprint(source.path))
     pending = []

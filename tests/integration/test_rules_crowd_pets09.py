@@ -16,17 +16,9 @@ import pytest
 from conftest import DEMO_CAMERA, DEMO_SITE
 
 from vigie.rules.base import RuleContext, RuleTrack
-from vigie.rules.crowd import (
-    CrowdMovementConfig,
-    DensityConfig,
-    GatheringConfig,
-    PersonOnGroundConfig,
-    crowd_movement,
-    density,
-    gathering,
-    person_on_ground,
-    zone_area_m2,
-)
+from vigie.rules.crowd import CrowdMovementConfig, DensityConfig, GatheringConfig, crowd_movement, density, gathering
+from vigie.rules.ground import zone_area_m2
+from vigie.rules.incidents import PersonOnGroundConfig, person_on_ground
 from vigie.types import TrackPoint
 
 pytestmark = pytest.mark.slow

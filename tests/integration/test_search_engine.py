@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from datetime import timedelta
 
@@ -13,9 +12,10 @@ from conftest import T0, make_summary
 from vigie import cli
 from vigie.config import CameraConfig
 from vigie.search.engine import search, similar
-from vigie.search.query import SearchError, SearchQuery, cells_of_points, parse_query
+from vigie.search.query import SearchError, SearchQuery, parse_query
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackPoint, TrackSummary
+from vigie.zones import cells_of_points
 
 CAMERAS = [
     CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", commune="Nîmes"),
@@ -277,20 +277,8 @@ def test_an_analysis_running_when_the_index_was_built_shows_once_it_finishes(sto
 # --- the CLI -----------------------------------------------------------------------------------
 @pytest.fixture
 def vigie(store, monkeypatch, capsys):
-    """Run `vigie ARGS` with the search verbs registered, on the test store; (exit status, stdout, stderr)."""
-    from vigie.search.commands import register
-
+    """Run `vigie ARGS` on the test store; (exit status, stdout, stderr)."""
     monkeypatch.setenv("VIGIE_DATA", str(store.data_dir))
-    build = cli.build_parser
-
-    def with_search():
-        p = build()
-        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-        if "search" not in sub.choices:  # until cli.py registers them itself
-            register(sub)
-        return p
-
-    monkeypatch.setattr(cli, "build_parser", with_search)
 
     def run(*args):
         code = cli.main(list(args))

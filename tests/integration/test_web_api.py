@@ -647,7 +647,7 @@ def test_serve_command_registers_and_bootstraps(tmp_path, monkeypatch, capsys):
 
     import uvicorn
 
-    from vigie.web import commands
+    from vigie.cli import serve as commands
 
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "fresh"))
     p = argparse.ArgumentParser()

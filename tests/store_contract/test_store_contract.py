@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from conftest import T0, jpeg_bytes, make_summary
 
 from vigie.config import CameraConfig, SiteConfig
+from vigie.describe.reid import active_projection
 from vigie.errors import VigieError
 from vigie.store.sqlite import _migrations, iso
 from vigie.types import TrackPoint, TrackSummary
@@ -311,7 +312,7 @@ def test_projections_replace_vectors_in_one_transaction(cams):
     cams.save_projection(
         proj, tracks=2, crops=4, report={"ok": True}, vectors=[(ids[1], np.arange(4, dtype=np.float32))]
     )
-    active = cams.active_projection()
+    active = active_projection(cams)
     assert (active.name, active.base) == ("site-1", "test-base") and np.array_equal(active.matrix, proj.matrix)
     [model] = cams.appearance_models()
     assert (model["name"], model["active"], model["tracks"], model["report"]) == (

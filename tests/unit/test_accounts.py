@@ -331,7 +331,7 @@ def test_bootstrap_skipped_when_another_admin_exists(store):
 
 # --- CLI -----------------------------------------------------------------------------------------------------
 def run_cli(argv):
-    from vigie.accounts.commands import register
+    from vigie.cli.accounts import register
 
     parser = argparse.ArgumentParser(prog="vigie")
     register(parser.add_subparsers(dest="verb", required=True))

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from vigie.audit import log
-from vigie.audit.commands import register
 from vigie.audit.log import GENESIS, AuditError, append, entry_hash, export_csv, export_jsonl, query, verify
+from vigie.cli.audit import register
 from vigie.store.sqlite import SQLiteStore
 
 

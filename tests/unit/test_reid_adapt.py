@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import make_summary
 from vigie.describe.crops import CropSampler
-from vigie.describe.reid import BASE, Projection, pool, track_vector
+from vigie.describe.reid import BASE, Projection, active_projection, pool, track_vector
 from vigie.errors import ModelError
 from vigie.eval.reid import ranking_scores, read_same_person, split_halves
 from vigie.search.adapt import AdaptationError, adapt_store, negative_pairs, train
@@ -160,10 +160,10 @@ def test_adapt_store_replaces_every_person_vector_and_analyses_use_it_next(tmp_p
             summaries.append(s)
         store.add_tracks(aid, summaries).result()
         store.finish_analysis(aid, "complete", 10, 10)
-        assert store.active_projection() is None
+        assert active_projection(store) is None
         assert store.counts()["track_vectors"] == 6 and store.counts()["track_crops"] == 48
         report = adapt_store(store)
-        projection = store.active_projection()
+        projection = active_projection(store)
         assert projection is not None and projection.name == report.name
         with store._read() as conn:
             rows = conn.execute("SELECT model, length(vector) FROM track_vectors").fetchall()

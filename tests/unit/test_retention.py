@@ -357,7 +357,7 @@ def test_retention_above_the_legal_maximum_names_camera_value_and_maximum(tmp_pa
 
 # --- the CLI verbs ----------------------------------------------------------------------------------
 def run_cli(argv: list[str], capsys) -> tuple[int, str]:
-    from vigie.retention.commands import register
+    from vigie.cli.retention import register
 
     parser = argparse.ArgumentParser(prog="vigie")
     register(parser.add_subparsers(dest="verb", required=True))

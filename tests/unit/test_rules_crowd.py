@@ -1,4 +1,4 @@
-"""Crowd and body rules (vigie.rules.crowd) on hand-built tracks.
+"""Crowd and incident rules (vigie.rules.crowd, .incidents, .ground, .registry) on hand-built tracks.
 
 Tracks are built on the ground (metres) and drawn on the image by a fixed
 affine map, 20 px per metre: the rules see both, as they would on a
@@ -16,24 +16,10 @@ from conftest import T0
 
 from vigie.errors import ConfigError
 from vigie.rules.base import RuleContext, RuleTrack
-from vigie.rules.crowd import (
-    NOT_SUPPORTED,
-    AbandonedObjectConfig,
-    CrowdMovementConfig,
-    DensityConfig,
-    GatheringConfig,
-    NeedsCalibration,
-    PersonOnGroundConfig,
-    abandoned_object,
-    check_calibration,
-    crowd_movement,
-    density,
-    evaluate,
-    gathering,
-    parse_rule,
-    person_on_ground,
-    zone_area_m2,
-)
+from vigie.rules.crowd import CrowdMovementConfig, DensityConfig, GatheringConfig, crowd_movement, density, gathering
+from vigie.rules.ground import NeedsCalibration, check_calibration, zone_area_m2
+from vigie.rules.incidents import AbandonedObjectConfig, PersonOnGroundConfig, abandoned_object, person_on_ground
+from vigie.rules.registry import NOT_SUPPORTED, evaluate, parse_rule
 from vigie.types import TrackPoint
 
 PX_PER_M = 20.0

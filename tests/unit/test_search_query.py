@@ -8,18 +8,10 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
+from vigie.cli.search import query_from_args, register
 from vigie.errors import VigieError
-from vigie.search.commands import query_from_args, register
-from vigie.search.query import (
-    CameraInfo,
-    SearchError,
-    SearchQuery,
-    cell_of,
-    cells_of_points,
-    parse_query,
-    points_in_polygon,
-    polygon_cells,
-)
+from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query
+from vigie.zones import cell_of, cells_of_points, points_in_polygon, polygon_cells
 
 CAMERAS = [CameraInfo(f"cam-{i}", f"Camera {i}", "Nîmes" if i < 5 else "Uzès", f"sector-{i % 3}") for i in range(12)]
 

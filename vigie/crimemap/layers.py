@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
+from vigie.config import Open311Config
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
 from vigie.store.sqlite import from_iso, iso
 
@@ -126,7 +127,6 @@ def _citizen(conn, f: Filters, service_categories: dict[str, str]) -> Iterable[I
 
 def service_categories(site) -> dict[str, str]:
     """service code -> the citizen layer's category (the service's incident_category, else its code)."""
-    from vigie.config import Open311Config
 
     services = site.open311.services if site is not None else Open311Config().services
     return {s.code: s.incident_category or s.code for s in services}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -37,6 +36,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
+from vigie.files import data_dir
 from vigie.onnx import cpu_session, package_file
 
 INPUT_SIZE = 224  # embedder_pytorch.INPUT_WIDTH: square, 224 x 224
@@ -62,7 +62,7 @@ def weights_path() -> Path:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("VIGIE_DATA", "./var")) / "models"
+    return data_dir() / "models"
 
 
 def weights_digest(weights: Path) -> str:
@@ -229,20 +229,3 @@ class AppearanceEmbedder:
     def embed(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
         """(N, 1280) float32 unit vectors: cosine similarity is their dot product."""
         return l2_normalise(self.features(image_bgr, boxes_xyxy))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Export the whole network and its cut part network (vigie.describe.reid) ahead of use."""
-    from vigie.describe.reid import ensure_part_onnx
-
-    try:
-        print(ensure_onnx())
-        print(ensure_part_onnx())
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

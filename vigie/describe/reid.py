@@ -195,6 +195,12 @@ class Projection:
             raise ModelError(f"appearance model {name} is unreadable: {exc}") from None
 
 
+def active_projection(store) -> Projection | None:
+    """The store's site adaptation in force (`vigie adapt`), or None: plain vectors."""
+    stored = store.active_projection_params()
+    return Projection.from_bytes(*stored) if stored else None
+
+
 def track_vector(crops: np.ndarray, projection: Projection | None) -> tuple[str, np.ndarray]:
     """(model name, unit vector) of a track from its crops' base descriptors."""
     if projection is None:

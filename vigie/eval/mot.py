@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import motmetrics as mm
 import numpy as np
 
+from vigie.pipeline import frame_progress, open_camera_file, run_frames
 from vigie.track.matching import iou_matrix
+from vigie.types import CLASS_ID
 
 MAX_IOU_DISTANCE = 0.5  # MOTChallenge: a hypothesis matches a truth box at IoU >= 0.5
 
@@ -62,7 +65,6 @@ def write_mot(path: str | Path, rows: list[tuple[int, int, float, float, float, 
 
 def score(gt: np.ndarray, hyp: np.ndarray) -> MotScores:
     """Compare tracker rows with truth rows (both MOT format, frame-aligned)."""
-    import motmetrics as mm
 
     hyp = np.asarray(hyp, dtype=float)
     if hyp.size == 0:  # a tracker that output nothing scores, it does not crash
@@ -116,8 +118,6 @@ def track_video(video: str | Path, site, camera_id: str, progress: bool = False)
     Returns MOT rows with 1-based frame numbers (MOTChallenge's convention:
     frame 1 is the first decoded frame), and the pipeline (for its timings).
     """
-    from vigie.pipeline import frame_progress, open_camera_file, run_frames
-    from vigie.types import CLASS_ID
 
     source, pipeline = open_camera_file(video, camera_id, site)
     rows: list[tuple] = []

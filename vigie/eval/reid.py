@@ -40,9 +40,12 @@ import numpy as np
 
 from vigie.describe.colour_descriptor import colour_stripes
 from vigie.describe.embed import AppearanceEmbedder, l2_normalise
-from vigie.describe.reid import PartNetwork, combine, pool
+from vigie.describe.reid import BASE, PartNetwork, combine, pool
 from vigie.errors import VigieError
 from vigie.eval.mot import mot_xyxy, read_mot
+from vigie.pipeline import analyse_file
+from vigie.search.adapt import train
+from vigie.store.sqlite import SQLiteStore
 
 Progress = Callable[[str], None]
 
@@ -158,10 +161,6 @@ def evaluate_variant(features: np.ndarray, frames: np.ndarray, ids: np.ndarray, 
 
 def adaptation_from_video(video: str | Path, site, camera_id: str, progress: bool = False):
     """Analyse the video with Vigie into a scratch store and train the site adaptation on its tracks."""
-    from vigie.describe.reid import BASE
-    from vigie.pipeline import analyse_file
-    from vigie.search.adapt import train
-    from vigie.store.sqlite import SQLiteStore
 
     with tempfile.TemporaryDirectory(prefix="vigie-reid-") as scratch, SQLiteStore(scratch) as store:
         analyse_file(video, camera_id, site, store, progress=progress)

@@ -1,6 +1,7 @@
 """`vigie run`: every camera of the site file that has a stream, analysed live.
 
-One worker process per camera (StreamSource -> CameraPipeline) sends what it
+One worker per camera (vigie.scale.worker: StreamSource -> CameraPipeline, in a
+process of this machine or a Ray actor, as the executor decides) sends what it
 finds to this process, which holds the one store writer:
 
 - finished tracks are written every `flush_s` seconds per camera as one
@@ -20,115 +21,22 @@ seen is lost.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import queue
-import signal
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from vigie.config import load_site
+from vigie.errors import ConfigError
+from vigie.rules.runner import camera_events, raise_alerts
+from vigie.scale.local import LocalExecutor
+from vigie.sources.stream import mask_url
 from vigie.store.sqlite import iso, now_iso
 
 log = logging.getLogger(__name__)
 RULES_WINDOW = timedelta(minutes=5)  # tracks the rules look at after each chunk (longer than any rule's T)
-
-
-# --- the worker (one process per camera) ---------------------------------------------------------------
-def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float, pace_files: bool = True) -> None:
-    """Analyse one camera's stream until `stop` is set; everything found goes to `out` as (kind, camera, payload)."""
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through `stop`
-    except ValueError:  # not the main thread (a Ray actor's): Ray's own signals are left alone
-        pass
-    from vigie.config import load_site
-    from vigie.pipeline import CameraPipeline
-    from vigie.sources.stream import StreamSource, StreamUnavailable, mask_url
-
-    site = load_site(site_path)
-    camera = site.camera(camera_id)
-    analysis = site.analysis_for(camera_id)
-    frames = 0
-    pipeline = None
-
-    def on_gap(cam, start, end, reason) -> None:
-        # The video is not continuous across a gap (people came and went unseen): every
-        # open track ends at the gap, and what follows starts new tracks, with new ids.
-        out.put(("gap", cam, (start, end, reason)))
-        ended = pipeline.finish()
-        if ended:
-            out.put(("tracks", cam, ended))
-
-    try:
-        pipeline = CameraPipeline(camera, site, analysis_fps)
-        source = StreamSource(
-            camera.stream,
-            camera_id,
-            analysis_fps=analysis_fps,
-            max_width=analysis.max_width,
-            skip_loop_filter=analysis.fast_decode,
-            stop_event=stop,
-            pace_files=pace_files,
-            on_gap=on_gap,
-            on_status=lambda cam, status, detail: out.put(("status", cam, (status, detail))),
-        )
-        out.put(("status", camera_id, ("starting", mask_url(camera.stream))))
-        for frame in source:
-            frames += 1
-            _, ended = pipeline.process(frame)
-            if ended:
-                out.put(("tracks", camera_id, ended))
-            for background in pipeline.take_backgrounds():
-                out.put(("background", camera_id, background))
-    except StreamUnavailable as exc:
-        out.put(("status", camera_id, ("unavailable", str(exc))))
-    except Exception as exc:  # a broken camera must not take the others down: report it
-        out.put(("status", camera_id, ("failed", f"{type(exc).__name__}: {exc}")))
-    finally:
-        if pipeline is not None:
-            rest = pipeline.finish()
-            if rest:
-                out.put(("tracks", camera_id, rest))
-            for background in pipeline.take_backgrounds():
-                out.put(("background", camera_id, background))
-        out.put(("done", camera_id, frames))
-
-
-class ProcessWorkers:
-    """The local executor's camera workers: one process per camera, one queue to the writer."""
-
-    def __init__(self, site_path: str, camera_ids: list[str], analysis_fps: float, pace_files: bool) -> None:
-        ctx = mp.get_context("spawn")  # fresh interpreters: no inherited threads or sockets
-        self.queue = ctx.Queue()
-        self.stop_event = ctx.Event()
-        self.processes = {
-            cam: ctx.Process(
-                target=camera_worker,
-                name=f"vigie-{cam}",
-                args=(site_path, cam, self.queue, self.stop_event, analysis_fps, pace_files),
-            )
-            for cam in camera_ids
-        }
-
-    def start(self) -> None:
-        for p in self.processes.values():
-            p.start()
-
-    def get(self, timeout: float):
-        return self.queue.get(timeout=timeout)  # queue.Empty when nothing came
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def stopping(self) -> bool:
-        return self.stop_event.is_set()
-
-    def join(self, timeout: float) -> None:
-        for p in self.processes.values():
-            p.join(timeout)
-            if p.is_alive():
-                p.terminate()
 
 
 # --- the parent: one writer ---------------------------------------------------------------------------------
@@ -165,8 +73,6 @@ class LiveRun:
         printer=print,
         executor=None,
     ) -> None:
-        from vigie.config import load_site
-        from vigie.sources.stream import mask_url
 
         self.site_path = str(site_path)
         self.site = load_site(site_path)
@@ -175,15 +81,11 @@ class LiveRun:
         self.blurrer, self.notifier, self.say = blurrer, notifier, printer
         self.cameras = {c.id: CameraState(mask_url(c.stream)) for c in self.site.cameras if c.stream}
         if executor is None:
-            from vigie.scale.local import LocalExecutor
-
             executor = LocalExecutor()
         self.workers = executor.camera_workers(self.site_path, list(self.cameras), analysis_fps, pace_files)
 
     def start(self) -> None:
         if not self.cameras:
-            from vigie.errors import ConfigError
-
             raise ConfigError(f"site file {self.site_path}: no camera has a `stream` URL to analyse live")
         self.store.upsert_cameras(self.site.cameras)
         self.workers.start()
@@ -277,7 +179,6 @@ class LiveRun:
     def _run_rules(self, cam: str) -> None:
         if not self.site.camera(cam).rules:
             return
-        from vigie.rules.runner import camera_events, raise_alerts
 
         since = datetime.now(timezone.utc) - RULES_WINDOW
         try:

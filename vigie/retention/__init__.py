@@ -5,6 +5,6 @@ Each camera keeps its tracks for a retention period (site file:
 `legal_max_retention_days`). `vigie purge` (purge.py) deletes what is older, in
 one transaction, except tracks under a legal hold placed by an investigator for
 a case (holds.py): by track id, or by camera and time window for an incident
-whose tracks nobody has found yet. commands.py adds `vigie purge` and
-`vigie hold place|lift|list`.
+whose tracks nobody has found yet. vigie/cli/retention.py adds
+`vigie purge` and `vigie hold place|lift|list`.
 """

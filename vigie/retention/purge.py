@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from vigie.citizen.reports import purge_reports
 from vigie.media.clips import clip_files, delete_clips, stale_temp_clips
 from vigie.store.sqlite import iso
 
@@ -130,7 +131,6 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         for folder in _expired_synopses(store, cameras):
             shutil.rmtree(folder, ignore_errors=True)
             synopses += 1
-    from vigie.citizen.reports import purge_reports
 
     citizen = purge_reports(store, now, dry_run=dry_run)
     return PurgeReport(

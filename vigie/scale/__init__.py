@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from vigie.errors import VigieError
+from vigie.scale.local import LocalExecutor
+
 EXECUTORS = ("local", "ray")
 
 
@@ -32,16 +35,12 @@ class Executor(Protocol):
 
 def get_executor(name: str = "local", address: str | None = None, **options) -> Executor:
     """The executor called `name`; `address` (ray only) is the cluster's head (host:port), none for a local Ray."""
-    from vigie.errors import VigieError
-
     if name == "local":
         if address:
             raise VigieError("--address is for --executor ray (the local executor runs on this machine)")
-        from vigie.scale.local import LocalExecutor
-
         return LocalExecutor()
     if name == "ray":
-        from vigie.scale.ray_cluster import RayExecutor
+        from vigie.scale.ray_cluster import RayExecutor  # lazy: only a city that chose Ray needs its start-up
 
         return RayExecutor(address=address, **options)
     raise VigieError(f"no executor named {name!r} (known: {', '.join(EXECUTORS)})")

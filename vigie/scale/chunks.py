@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vigie.errors import VideoError
+from vigie.pipeline import open_camera_file
 from vigie.types import TrackSummary
 
 WARMUP_S = 8.0  # seconds before a chunk's core: the motion gate's background and the tracker settle
@@ -101,8 +103,6 @@ def plan_chunks(
 
 def analyse_chunk(path: str, camera_id: str, site, chunk: Chunk, projection=None, detector=None) -> ChunkResult:
     """Analyse one chunk with the camera's pipeline (the same stages and settings as a whole-file pass)."""
-    from vigie.errors import VideoError
-    from vigie.pipeline import open_camera_file
 
     started = time.perf_counter()
     source, pipeline = open_camera_file(path, camera_id, site, detector=detector, projection=projection)

@@ -22,11 +22,20 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import queue
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
+from vigie.describe.reid import active_projection
+from vigie.detect.registry import build_detector
 from vigie.errors import VigieError
-from vigie.scale.chunks import RUN_ON_S, WARMUP_S, ChunkResult, plan_chunks, stitch
+from vigie.pipeline import AnalysisReport
+from vigie.scale.chunks import RUN_ON_S, WARMUP_S, ChunkResult, analyse_chunk, plan_chunks, stitch
+from vigie.scale.worker import camera_worker
+from vigie.sources.file import FileSource
+from vigie.store.sqlite import file_fingerprint
 
 log = logging.getLogger(__name__)
 # Seconds of video per chunk. Each chunk also analyses an 8 s warm-up and runs on while its tracks last
@@ -95,8 +104,6 @@ class RayExecutor:
         """Every chunk's result, in order, analysed on the cluster (see the module's docstring)."""
         import ray
 
-        from vigie.sources.file import FileSource
-
         camera = site.camera(camera_id)
         info = FileSource.for_camera(path, camera, site.analysis_for(camera_id)).info
         if not info.declared_frames:
@@ -138,11 +145,9 @@ class RayExecutor:
         return sorted(results, key=lambda r: r.chunk.index)
 
     def analyse_file(self, path, camera_id: str, site, store, progress: bool = True):
-        from vigie.pipeline import AnalysisReport
-        from vigie.store.sqlite import file_fingerprint
 
         started = time.perf_counter()
-        results = self.analyse_chunks(path, camera_id, site, store.active_projection(), progress)
+        results = self.analyse_chunks(path, camera_id, site, active_projection(store), progress)
         stitched = stitch(results)
         store.upsert_cameras(site.cameras)
         source = str(Path(path))
@@ -209,14 +214,12 @@ def _chunk_actor(retries: int):
         """One chunk of one recording; its detector is loaded once, when Ray (re)starts the actor."""
 
         def __init__(self, path: str, camera_id: str, site, projection) -> None:
-            from vigie.detect.registry import build_detector
 
             self.path, self.camera_id, self.site, self.projection = path, camera_id, site, projection
             analysis = site.analysis_for(camera_id)
             self.detector = build_detector(site.detector_for(camera_id), list(analysis.classes))
 
         def run(self, chunk) -> ChunkResult:
-            from vigie.scale.chunks import analyse_chunk
 
             result = analyse_chunk(self.path, self.camera_id, self.site, chunk, self.projection, self.detector)
             context = ray.get_runtime_context()
@@ -255,7 +258,6 @@ class RayCameraWorkers:
         }
 
     def get(self, timeout: float):
-        import queue
 
         from ray.util.queue import Empty
 
@@ -308,7 +310,6 @@ def _camera_actor():
     @ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)
     class CameraActor:
         def run(self, site_path: str, camera_id: str, out, stop, analysis_fps: float, pace_files: bool) -> None:
-            from vigie.live.run import camera_worker
 
             camera_worker(site_path, camera_id, out, stop, analysis_fps, pace_files)
 
@@ -316,7 +317,6 @@ def _camera_actor():
 
 
 def _bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
 
     return tqdm(total=total, unit="chunk", desc=desc, dynamic_ncols=True, disable=not enabled)
 

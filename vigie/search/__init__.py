@@ -2,5 +2,5 @@
 
 query.py is the one validated query object (CLI, API and UI share it); index.py
 the in-memory columnar index and vector search; engine.py runs a query against
-the store; commands.py the `vigie search` and `vigie similar` verbs.
+the store; vigie/cli/search.py has the `vigie search` and `vigie similar` verbs.
 """

@@ -17,8 +17,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from vigie.search.index import VISIBLE, Selection, TrackIndex, store_generation
-from vigie.search.query import SearchError, SearchQuery, parse_query, points_in_polygon
+from vigie.search.query import SearchError, SearchQuery, parse_query
 from vigie.store.base import StoreBase
+from vigie.zones import points_in_polygon
 
 
 class SearchHit(BaseModel):

@@ -44,8 +44,9 @@ import numpy as np
 
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
-from vigie.search.query import COMPASS, CameraInfo, SearchQuery, polygon_cells
+from vigie.search.query import COMPASS, CameraInfo, SearchQuery
 from vigie.types import TRACKED_CLASSES
+from vigie.zones import polygon_cells
 
 FORMAT = 1  # part of the generation: bump it when the saved layout changes, and old folders stop matching
 NONE = 255  # no colour / no direction / unknown class

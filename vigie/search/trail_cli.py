@@ -13,15 +13,19 @@ cosines; the midpoint between their means is where a match is even odds.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from vigie.describe.reid import BASE, pool
+from vigie.describe.reid import BASE, active_projection, pool
+from vigie.errors import VigieError
 from vigie.search.adapt import negative_pairs
+from vigie.search.engine import similar
 from vigie.search.query import SearchQuery
-from vigie.search.trail import Sighting, Trail, build_trail
+from vigie.search.trail import Sighting, Trail, build_trail, trail_geojson
+from vigie.search.trail_map import render_trail_png, write_trail_map
 
 CALIBRATION_TRACKS = 2000  # the newest tracks with crops are enough to calibrate
 
@@ -32,7 +36,7 @@ def _time(text: str) -> datetime:
 
 def match_calibration(store) -> dict | None:
     """{midpoint, scale, same, different, pairs} for the current vectors, or None if the store cannot tell."""
-    projection = store.active_projection()
+    projection = active_projection(store)
     tracks = [t for t in store.person_crops(BASE, newest=CALIBRATION_TRACKS) if len(t["crops"]) >= 4]
     negatives = negative_pairs(tracks)
     if len(tracks) < 2 or not negatives:
@@ -85,8 +89,6 @@ def trail_for_track(
     min_similarity: float | None = None,
     max_speed_m_s: float | None = None,
 ) -> Trail:
-    from vigie.errors import VigieError
-    from vigie.search.engine import similar
 
     track = store.get_track(track_id)
     if track is None:
@@ -124,10 +126,6 @@ def trail_for_track(
 def write_outputs(
     trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None
 ) -> list[Path]:
-    import json
-
-    from vigie.search.trail import trail_geojson
-    from vigie.search.trail_map import render_trail_png, write_trail_map
 
     data = trail_geojson(trail)
     written = []

@@ -15,8 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 
+from vigie.privacy.masks import PrivacyMask
+from vigie.rules.geometry import count_crossings
+from vigie.rules.runner import stored_rule_tracks
 from vigie.store.sqlite import VISIBLE_TRACKS as _VISIBLE
 from vigie.store.sqlite import in_view_sql as _window
 
@@ -39,8 +44,6 @@ def line_counts(
     store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, dict]:
     """{line rule name: {"in": n, "out": n}} for the camera's line_crossing rules."""
-    from vigie.rules.geometry import count_crossings
-    from vigie.rules.runner import stored_rule_tracks
 
     camera = next((c for c in getattr(site, "cameras", []) if c.id == camera_id), None)
     lines = [r for r in camera.rules if r.type == "line_crossing"] if camera else []
@@ -113,7 +116,6 @@ def heat_map(
 
 def heat_map_png(grid: np.ndarray, size: tuple[int, int], background: np.ndarray | None = None) -> bytes:
     """The grid smoothed and coloured (blue few, red many) over the background frame (or black)."""
-    import cv2
 
     width, height = size
     # Log scale: one person standing still all afternoon must not hide where everyone else walked.
@@ -140,7 +142,6 @@ def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarr
         ).fetchone()
     if row is None or not Path(row[0]).is_file() or blurrer is None:
         return None  # no picture rather than an unblurred one
-    import av
 
     try:
         with av.open(row[0]) as container:
@@ -148,8 +149,6 @@ def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarr
     except Exception:  # a moved or unreadable recording: the heat map is drawn on black
         return None
     if site is not None:
-        from vigie.privacy.masks import PrivacyMask
-
         try:
             polygons = site.camera(camera_id).privacy_masks
         except Exception:

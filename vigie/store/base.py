@@ -22,10 +22,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from vigie.describe.reid import Projection
 from vigie.errors import VigieError
-from vigie.search.query import cells_of_points
 from vigie.types import TrackSummary
+from vigie.zones import cells_of_points
 
 
 def iso(t: datetime) -> str:
@@ -413,13 +412,14 @@ class StoreBase:
             return [dict(r) for r in conn.execute("SELECT * FROM analyses ORDER BY id")]
 
     # --- appearance: crops, vectors, site adaptations --------------------------------
-    def active_projection(self) -> Projection | None:
-        """The site adaptation in force (`vigie adapt`), or None: plain vectors."""
+    def active_projection_params(self) -> tuple[str, bytes] | None:
+        """The site adaptation in force (`vigie adapt`) as stored, (name, params), or None: plain vectors.
+        vigie.describe.reid.active_projection(store) reads it as a Projection."""
         with self._read() as conn:
             row = conn.execute(
                 "SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1"
             ).fetchone()
-        return Projection.from_bytes(row["name"], row["params"]) if row else None
+        return (row["name"], row["params"]) if row else None
 
     def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
         """Every visible person track with stored crops of descriptor `base` (or the
@@ -456,10 +456,10 @@ class StoreBase:
         return list(out.values())
 
     def save_projection(
-        self, projection: Projection, tracks: int, crops: int, report: dict, vectors: list[tuple[int, np.ndarray]]
+        self, projection, tracks: int, crops: int, report: dict, vectors: list[tuple[int, np.ndarray]]
     ) -> None:
-        """Store a site adaptation, make it the one in force, and replace the
-        listed tracks' vectors with its own, in one transaction."""
+        """Store a site adaptation (a vigie.describe.reid.Projection: its name, base and to_bytes()),
+        make it the one in force, and replace the listed tracks' vectors with its own, in one transaction."""
 
         def fn(conn):
             conn.execute("UPDATE appearance_models SET active=0")

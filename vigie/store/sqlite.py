@@ -14,6 +14,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
+from vigie import files
 from vigie.errors import VigieError
 from vigie.store.base import (  # re-exported: the code base imports them from here
     VISIBLE_TRACKS,
@@ -126,10 +127,10 @@ DATABASE_URL_VARIABLE = "VIGIE_DATABASE_URL"
 def open_store(data_dir: str | Path | None = None) -> StoreBase:
     """The store: PostgreSQL when $VIGIE_DATABASE_URL is set (postgresql://...), else SQLite
     under $VIGIE_DATA (default ./var). Thumbnails and the search index live under $VIGIE_DATA either way."""
-    data_dir = data_dir or os.environ.get("VIGIE_DATA", "./var")
+    data_dir = data_dir or files.data_dir()
     url = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
     if url:
-        from vigie.store.postgres import PostgresStore
+        from vigie.store.postgres import PostgresStore  # lazy: psycopg loads only where PostgreSQL is chosen
 
         return PostgresStore(url, data_dir)
     return SQLiteStore(data_dir)

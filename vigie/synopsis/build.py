@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from vigie.errors import VigieError
+from vigie.search.engine import search
+from vigie.search.query import parse_query
 from vigie.store.sqlite import iso
 from vigie.synopsis.capture import StoredTube, decode_tube
 from vigie.synopsis.packing import Tube as PackTube  # what the packer needs of a tube: its boxes
@@ -66,8 +68,6 @@ def matching_tracks(
 ) -> tuple[datetime, datetime, dict, list[int]]:
     """Check a synopsis request and find its tracks: (start, end in UTC, the filters given, track ids
     in time order). Raises SynopsisError for what cannot be made, naming why."""
-    from vigie.search.engine import search
-    from vigie.search.query import parse_query
 
     filters = {k: v for k, v in (filters or {}).items() if v not in (None, [], {})}
     for reserved in ("cameras", "start", "end", "limit", "offset", "sort"):

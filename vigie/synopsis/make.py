@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
+from zoneinfo import ZoneInfo
 
-from vigie.synopsis.build import SynopsisError, select, to_pack_tubes
+from vigie.store.sqlite import iso
+from vigie.synopsis.build import SynopsisError, matching_tracks, require_material, select, to_pack_tubes
 from vigie.synopsis.packing import pack
 from vigie.synopsis.render import render
 
@@ -84,7 +86,6 @@ def make_synopsis(
         "collision_fraction": round(packing.collision_fraction, 4),
         "inversions": packing.inversions,
     }
-    from zoneinfo import ZoneInfo
 
     stats = render(
         selection,
@@ -136,8 +137,6 @@ def check_request(
     and rendering nothing: for a caller that queues the synopsis (the web app). The number of matching
     tracks that have a tube. What only the tubes' frames tell (none inside the period) is still found
     by make_synopsis."""
-    from vigie.store.sqlite import iso
-    from vigie.synopsis.build import matching_tracks, require_material
 
     _check_settings(length_s, max_collision)
     start, end, filters, ids = matching_tracks(store, camera_id, start, end, filters, max_tracks)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from vigie.config import TrackerConfig
+from vigie.track.config import TrackerConfig
 from vigie.track.kalman import KalmanBox
 from vigie.track.matching import assign, iou_matrix
 from vigie.types import CARRIED_OBJECTS, TRACKED_CLASSES, Detections

@@ -20,9 +20,10 @@ import onnx
 from onnx import helper
 
 from vigie.detect.tfjs.graph import TfGraph, load_graph, model_files, split_ref, tf_dtype
+from vigie.detect.tfjs.input_size import with_input_size
 from vigie.detect.tfjs.ops import ONNX_TYPES, TRANSLATORS, Ctx, supported_ops
 from vigie.errors import ModelError
-from vigie.files import write_atomic
+from vigie.files import data_dir, write_atomic
 
 # Bump when a translation changes its output: cached models then reconvert.
 TRANSLATOR_VERSION = "1"
@@ -101,8 +102,6 @@ def convert(model_json: Path, input_hw: tuple[int, int] | None = None) -> onnx.M
     model_json = Path(model_json)
     graph = load_graph(model_json)
     if input_hw is not None:
-        from vigie.detect.tfjs.input_size import with_input_size
-
         graph = with_input_size(graph, *input_hw)
     return convert_graph(graph, name=model_json.stem)
 
@@ -138,7 +137,7 @@ def model_digest(model_json: Path) -> str:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("VIGIE_DATA", "./var")) / "models"
+    return data_dir() / "models"
 
 
 def load_or_convert(name: str, model_json: Path | None = None, input_hw: tuple[int, int] | None = None) -> Path:

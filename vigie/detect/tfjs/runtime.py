@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from vigie.detect.tfjs.convert import load_or_convert
+from vigie.detect.tfjs.quantize import load_or_quantize
 from vigie.types import CLASS_ID, PEOPLE_AND_VEHICLES, Detections
 
 # Where Vigie's classes sit among COCO's 80 (the order both models were trained with).
@@ -32,8 +33,6 @@ def session(model_name: str, threads: int, int8_preprocess=None, input_hw: tuple
 
     path = load_or_convert(model_name, input_hw=input_hw)
     if int8_preprocess is not None:
-        from vigie.detect.tfjs.quantize import load_or_quantize
-
         path = load_or_quantize(path, int8_preprocess)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

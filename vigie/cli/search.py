@@ -2,18 +2,17 @@
 
 Both verbs take the same filter flags, turned into the one SearchQuery model
 the API will use too, so a flag and an API field fail with the same message
-(the sort order too: it is checked there, not by argparse). The search modules
-are imported when a verb runs, so `vigie --help` stays quick.
+(the sort order too: it is checked there, not by argparse).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vigie.search.query import SearchQuery
+from vigie.cli.common import open_data_store
+from vigie.search.engine import search, similar
+from vigie.search.query import SearchError, SearchQuery, parse_query
 
 _LISTS = (
     ("classes", "--class", "classes, any of them: person,car,..."),
@@ -89,7 +88,6 @@ def add_filter_flags(p: argparse.ArgumentParser) -> None:
 
 def query_from_args(args: argparse.Namespace) -> SearchQuery:
     """The flags given, as a validated SearchQuery (flags not given keep the model's defaults)."""
-    from vigie.search.query import parse_query
 
     data = attribute_filters(args)
     for field in ("start", "end", "sort", "limit", "offset"):
@@ -99,7 +97,6 @@ def query_from_args(args: argparse.Namespace) -> SearchQuery:
 
 
 def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
-    from vigie.search.query import SearchError
 
     camera, _, coords = text.partition(":")
     try:
@@ -114,22 +111,18 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.search.engine import search
 
     query = query_from_args(args)
-    with _store() as store:
+    with open_data_store() as store:
         result = search(store, query)
     _print(result, args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.search.engine import similar
 
     query = query_from_args(args)
-    with _store() as store:
+    with open_data_store() as store:
         result = similar(store, args.track, query)
     _print(result, args.json)
     return 0

@@ -6,7 +6,16 @@ import argparse
 import os
 from datetime import timedelta
 
+import uvicorn
+
+from vigie.accounts.users import bootstrap_admin
+from vigie.config import load_site
 from vigie.errors import VigieError
+from vigie.files import data_dir
+from vigie.privacy.blur import Blurrer
+from vigie.retention.scheduler import PurgeScheduler
+from vigie.store.sqlite import open_store
+from vigie.web.app import Services, create_app
 
 
 def register(sub) -> None:
@@ -42,18 +51,10 @@ def register(sub) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from vigie.accounts.users import bootstrap_admin
-    from vigie.config import load_site
-    from vigie.store.sqlite import open_store
-    from vigie.web.app import Services, create_app
 
     site = load_site(args.site) if args.site else None
     blurrer = None
     if not args.no_blur:
-        from vigie.privacy.blur import Blurrer
-
         # The server shares one Blurrer (under a lock); rendering a clip is its longest job and
         # the only heavy one while serving, so it gets the machine's cores (up to 4).
         blurrer = Blurrer(threads=max(1, min(4, os.cpu_count() or 1)))
@@ -61,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise VigieError(f"--alert-feed-minutes must be more than 0, not {args.alert_feed_minutes}")
     if args.purge_every_hours < 0:
         raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
-    with open_store(os.environ.get("VIGIE_DATA", "./var")) as store:
+    with open_store(data_dir()) as store:
         created = bootstrap_admin(store)
         if created:
             name, password = created
@@ -82,8 +83,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         scheduler = None
         if args.purge_every_hours:
-            from vigie.retention.scheduler import PurgeScheduler
-
             scheduler = PurgeScheduler(store, site, period=timedelta(hours=args.purge_every_hours))
             scheduler.start()
         print(

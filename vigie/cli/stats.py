@@ -6,7 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from vigie import stats
+from vigie.cli.common import open_data_store, site_or_default
 from vigie.periods import add_period_flags, period_from_args
+from vigie.privacy.blur import Blurrer
 
 
 def register(sub) -> None:
@@ -25,18 +28,14 @@ def register(sub) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from vigie import stats
-    from vigie.cli import _site, _store
 
-    site = _site(args.site) if args.site else None
+    site = site_or_default(args.site) if args.site else None
     start, end = period_from_args(args)
-    with _store() as store:
+    with open_data_store() as store:
         hourly = stats.hourly_counts(store, args.camera, start, end)
         lines = stats.line_counts(store, site, args.camera, start, end) if site else {}
         written = []
         if args.heatmap or args.stops:
-            from vigie.privacy.blur import Blurrer
-
             background = stats.background_frame(store, args.camera, site, Blurrer())
             for kind, path in (("walk", args.heatmap), ("stop", args.stops)):
                 if path:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from vigie.cli.common import open_data_store, site_or_default
+from vigie.retention.holds import HoldError, lift_hold, list_holds, place_hold
+from vigie.retention.scheduler import run_purge
+
 
 def register(sub) -> None:
     """Add `purge` and `hold` to the `vigie` command's subparsers."""
@@ -49,11 +53,9 @@ def register(sub) -> None:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from vigie.cli import _site, _store
-    from vigie.retention.scheduler import run_purge
 
-    site = _site(args.site)
-    with _store() as store:  # the admin's retention settings apply; a real purge is audited
+    site = site_or_default(args.site)
+    with open_data_store() as store:  # the admin's retention settings apply; a real purge is audited
         report = run_purge(store, site, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -80,12 +82,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_place(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.retention.holds import HoldError, place_hold
 
     if args.tracks and (args.camera or args.start or args.end):
         raise HoldError("give either --track IDs or --camera with --start and --end, not both")
-    with _store() as store:
+    with open_data_store() as store:
         hold_id = place_hold(
             store,
             args.case,
@@ -101,20 +101,16 @@ def cmd_hold_place(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_lift(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.retention.holds import lift_hold
 
-    with _store() as store:
+    with open_data_store() as store:
         lift_hold(store, args.id, args.user)
     print(f"Legal hold {args.id} lifted by {args.user}.")
     return 0
 
 
 def cmd_hold_list(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.retention.holds import list_holds
 
-    with _store() as store:
+    with open_data_store() as store:
         holds = list_holds(store, active_only=not args.all)
     if args.json:
         print(json.dumps(holds, indent=2))

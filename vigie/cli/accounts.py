@@ -13,6 +13,18 @@ import json
 import os
 import secrets
 
+from vigie.accounts.roles import ROLES
+from vigie.accounts.users import (
+    bootstrap_admin,
+    check_password,
+    check_username,
+    create_user,
+    disable_user,
+    get_user,
+    list_users,
+    set_password,
+)
+from vigie.cli.common import console_actor, open_data_store
 from vigie.errors import VigieError
 
 PASSWORD_ENV = "VIGIE_PASSWORD"
@@ -20,7 +32,6 @@ PASSWORD_ENV = "VIGIE_PASSWORD"
 
 def register(sub) -> None:
     """Add `user` and its verbs to the `vigie` command's subparsers."""
-    from vigie.accounts.roles import ROLES
 
     u = sub.add_parser("user", help="accounts: add, list, disable, change password, create the first admin")
     usub = u.add_subparsers(dest="user_verb", required=True)
@@ -46,16 +57,7 @@ def register(sub) -> None:
     b.set_defaults(fn=cmd_user_bootstrap)
 
 
-def _console_actor() -> str:
-    try:
-        name = getpass.getuser()
-    except Exception:  # no login name (containers): still say it came from the console
-        name = "unknown"
-    return f"console:{name}"
-
-
 def _read_password(username: str) -> str:
-    from vigie.accounts.users import check_password
 
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -67,13 +69,11 @@ def _read_password(username: str) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from vigie.accounts.users import check_username, create_user
-    from vigie.cli import _store
 
     check_username(args.username)
     password = secrets.token_urlsafe(18) if args.generate else _read_password(args.username)
-    with _store() as store:
-        user = create_user(store, args.username, args.role, password, by=_console_actor())
+    with open_data_store() as store:
+        user = create_user(store, args.username, args.role, password, by=console_actor())
     print(f"User {user.username} created with role {user.role}.")
     if args.generate:
         print(f"Password for {user.username} (shown only this once): {password}")
@@ -81,10 +81,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from vigie.accounts.users import list_users
-    from vigie.cli import _store
 
-    with _store() as store:
+    with open_data_store() as store:
         users = list_users(store)
     if args.json:
         print(json.dumps([u.as_dict() for u in users], indent=2))
@@ -100,33 +98,27 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    from vigie.accounts.users import disable_user
-    from vigie.cli import _store
 
-    with _store() as store:
-        disable_user(store, args.username, by=_console_actor())
+    with open_data_store() as store:
+        disable_user(store, args.username, by=console_actor())
     print(f"User {args.username} disabled; their sessions are closed.")
     return 0
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    from vigie.accounts.users import get_user, set_password
-    from vigie.cli import _store
 
-    with _store() as store:
+    with open_data_store() as store:
         if get_user(store, args.username) is None:  # before asking for a password
             raise VigieError(f"no user named {args.username!r}")
         password = _read_password(args.username)
-        set_password(store, args.username, password, by=_console_actor())
+        set_password(store, args.username, password, by=console_actor())
     print(f"Password of {args.username} changed; their sessions are closed.")
     return 0
 
 
 def cmd_user_bootstrap(args: argparse.Namespace) -> int:
-    from vigie.accounts.users import bootstrap_admin
-    from vigie.cli import _store
 
-    with _store() as store:
+    with open_data_store() as store:
         created = bootstrap_admin(store)
     if created is None:
         print("An admin already exists; nothing was created.")

@@ -12,6 +12,9 @@ import argparse
 import json
 import sys
 
+from vigie.audit.log import export_csv, export_jsonl, query, verify
+from vigie.cli.common import open_data_store
+
 EXIT_BROKEN = 1
 
 
@@ -20,10 +23,8 @@ def _filters(args: argparse.Namespace) -> dict:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from vigie.audit.log import verify
-    from vigie.cli import _store
 
-    with _store() as store:
+    with open_data_store() as store:
         result = verify(store, expect_hash=args.expect_hash)
     if args.json:
         print(json.dumps(result.__dict__))
@@ -39,10 +40,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from vigie.audit.log import query
-    from vigie.cli import _store
 
-    with _store() as store:
+    with open_data_store() as store:
         entries = query(store, **_filters(args), limit=args.limit, offset=args.offset)
     if args.json:
         print(json.dumps([e.as_dict() for e in entries], indent=2, ensure_ascii=False))
@@ -60,11 +59,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vigie.audit.log import export_csv, export_jsonl
-    from vigie.cli import _store
 
     writer = export_csv if args.format == "csv" else export_jsonl
-    with _store() as store:
+    with open_data_store() as store:
         n = writer(store, args.out, **_filters(args))
     print(f"Exported {n} audit entries to {args.out} ({args.format})")
     return 0

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
+import av
+import cv2
+from tqdm import tqdm
+
+from vigie.audit.log import append as audit_append
+from vigie.cli.common import console_actor, open_data_store, site_or_default
+from vigie.cli.search import add_attribute_flags, attribute_filters
+from vigie.files import data_dir
+from vigie.privacy.blur import Blurrer
+from vigie.synopsis.build import SynopsisError
+from vigie.synopsis.make import make_synopsis
+
 
 def register(sub) -> None:
-    from vigie.search.commands import add_attribute_flags
 
     s = sub.add_parser(
         "synopsis",
@@ -54,7 +64,6 @@ def register(sub) -> None:
 
 
 def _time(text: str, what: str) -> datetime:
-    from vigie.synopsis.build import SynopsisError
 
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -65,38 +74,27 @@ def _time(text: str, what: str) -> datetime:
 
 
 def cmd_synopsis(args: argparse.Namespace) -> int:
-    from vigie.accounts.commands import _console_actor
-    from vigie.audit.log import append as audit_append
-    from vigie.cli import _store
-    from vigie.search.commands import attribute_filters
-    from vigie.synopsis.make import make_synopsis
 
     start, end = _time(args.start, "from"), _time(args.end, "to")
     filters = attribute_filters(args)
     timezone = "UTC"
     if args.site:
-        from vigie.cli import _site
-
-        timezone = _site(args.site).timezone
+        timezone = site_or_default(args.site).timezone
     blurrer = None
     if not args.no_blur:
-        from vigie.privacy.blur import Blurrer
-
         blurrer = Blurrer()
-    with _store() as store:
+    with open_data_store() as store:
         out = (
             Path(args.out)
             if args.out
             else (
-                Path(os.environ.get("VIGIE_DATA", "./var"))
+                data_dir()
                 / "synopses"
                 / f"{args.camera}-{start.strftime('%Y%m%dT%H%M%S')}-{end.strftime('%Y%m%dT%H%M%S')}"
             )
         )
         bar = None
         if not args.no_progress:
-            from tqdm import tqdm
-
             bar = tqdm(unit="frame", desc=f"synopsis {args.camera}", dynamic_ncols=True)
 
         def progress(done: int, total: int) -> None:
@@ -123,7 +121,7 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
                 bar.close()
         audit_append(
             store,
-            _console_actor(),
+            console_actor(),
             "console",
             "synopsis",
             case_ref=args.case_ref,
@@ -162,8 +160,6 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
 
 def _write_still(video: Path, index: Path, out: Path) -> None:
     """The frame of the synopsis that shows the most objects, as a PNG."""
-    import av
-    import cv2
 
     frames = json.loads(index.read_text())["frame_objects"]
     busiest = max(range(len(frames)), key=lambda j: len(frames[j]))

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import get_args
 
+from vigie.cli.common import open_data_store, site_or_default
 from vigie.periods import add_period_flags, period_from_args
+from vigie.privacy.blur import Blurrer
+from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
+from vigie.rules.runner import camera_events, raise_alerts
 
 
 def register(sub) -> None:
@@ -28,9 +33,6 @@ def register(sub) -> None:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    from typing import get_args
-
-    from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 
     for model in get_args(get_args(RuleConfig)[0]):
         doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
@@ -41,22 +43,18 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from vigie.cli import _site, _store
-    from vigie.rules.runner import camera_events, raise_alerts
 
-    site = _site(args.site)
+    site = site_or_default(args.site)
     cameras = [site.camera(args.camera)] if args.camera else [c for c in site.cameras if c.rules]
     start, end = period_from_args(args)
     out = []
-    with _store() as store:
+    with open_data_store() as store:
         blurrer = None
         for cam in cameras:
             events = camera_events(store, site, cam.id, start, end)
             ids = []
             if events and not args.no_alerts:
                 if blurrer is None:
-                    from vigie.privacy.blur import Blurrer
-
                     blurrer = Blurrer()
                 ids = raise_alerts(store, events, blurrer=blurrer)
             out.append((cam.id, events, ids))

@@ -12,7 +12,16 @@ import argparse
 import json
 from pathlib import Path
 
+from vigie.audit.log import append as audit_append
+from vigie.cli.common import console_actor, open_data_store, site_or_default
+from vigie.crimemap import analysis
+from vigie.crimemap.importer import ImportRefused, import_file, list_imports, remove_import
+from vigie.crimemap.incidents import LAYERS, read_communes
+from vigie.crimemap.layers import STATEMENT, Filters, feature_collection, load, report_period
+from vigie.crimemap.report import write_report
 from vigie.errors import VigieError
+from vigie.files import write_atomic
+from vigie.periods import flag_time
 
 ROLE = "system"
 EXPORTS = ("incidents", "density", "hotspots", "communes")
@@ -20,7 +29,6 @@ EXPORTS = ("incidents", "density", "hotspots", "communes")
 
 def register(sub) -> None:
     """Add `incidents` and `crimemap` to the `vigie` command's subparsers."""
-    from vigie.crimemap.incidents import LAYERS
 
     i = sub.add_parser(
         "incidents", help="the crime map's imported incidents: import a CSV or GeoJSON file, list, remove"
@@ -82,16 +90,7 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
     p.add_argument("--site", help="site file: time zone, cell size, permutations, commune polygons, citizen categories")
 
 
-def _actor() -> str:
-    from vigie.accounts.commands import _console_actor
-
-    return _console_actor()
-
-
 def _filters(args: argparse.Namespace):
-    from vigie.crimemap.incidents import LAYERS
-    from vigie.crimemap.layers import Filters
-    from vigie.periods import flag_time
 
     start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
     return Filters(
@@ -104,7 +103,6 @@ def _filters(args: argparse.Namespace):
 
 
 def _communes(site) -> dict | None:
-    from vigie.crimemap.incidents import read_communes
 
     return read_communes(site.crime_map.communes) if site.crime_map.communes else None
 
@@ -115,11 +113,9 @@ def _nothing(f) -> VigieError:
 
 # --- incidents ------------------------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from vigie.cli import _site, _store
-    from vigie.crimemap.importer import ImportRefused, import_file
 
-    tz = args.timezone or _site(args.site).timezone
-    with _store() as store:
+    tz = args.timezone or site_or_default(args.site).timezone
+    with open_data_store() as store:
         try:
             summary = import_file(
                 store,
@@ -128,7 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 crs=args.crs,
                 timezone=tz,
-                user=_actor(),
+                user=console_actor(),
                 role=ROLE,
             )
         except ImportRefused as exc:
@@ -152,10 +148,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.crimemap.importer import list_imports
 
-    with _store() as store:
+    with open_data_store() as store:
         items = list_imports(store)
     if args.json:
         print(json.dumps(items, indent=2, ensure_ascii=False))
@@ -174,28 +168,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from vigie.cli import _store
-    from vigie.crimemap.importer import remove_import
 
-    with _store() as store:
-        gone = remove_import(store, args.id, _actor(), ROLE)
+    with open_data_store() as store:
+        gone = remove_import(store, args.id, console_actor(), ROLE)
     print(f"Removed import {args.id} ({gone['file_name']}) and its {gone['removed_rows']} incidents.")
     return 0
 
 
 # --- the map -----------------------------------------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
-    from vigie.audit.log import append as audit_append
-    from vigie.cli import _site, _store
-    from vigie.crimemap.layers import load, report_period
-    from vigie.crimemap.report import write_report
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".pdf"):
         raise VigieError(f"--out {out}: the report is written as .html or .pdf")
-    site = _site(args.site)
+    site = site_or_default(args.site)
     f = _filters(args)
-    with _store() as store:
+    with open_data_store() as store:
         found = load(store, site, f)
         if not found:
             raise _nothing(f)
@@ -214,7 +202,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         audit_append(
             store,
-            _actor(),
+            console_actor(),
             ROLE,
             "crime_report",
             details={
@@ -230,15 +218,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vigie.audit.log import append as audit_append
-    from vigie.cli import _site, _store
-    from vigie.crimemap import analysis
-    from vigie.crimemap.layers import STATEMENT, feature_collection, load
-    from vigie.files import write_atomic
 
-    site = _site(args.site)
+    site = site_or_default(args.site)
     f = _filters(args)
-    with _store() as store:
+    with open_data_store() as store:
         found = load(store, site, f)
         if args.what == "incidents":
             data = feature_collection(found)
@@ -257,7 +240,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_atomic(out, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         audit_append(
             store,
-            _actor(),
+            console_actor(),
             ROLE,
             "view_crime_map",
             details={"endpoint": f"export {args.what}", **f.as_dict(), "incidents": len(found), "out": str(out)},

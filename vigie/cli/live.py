@@ -6,6 +6,12 @@ import argparse
 import os
 import signal
 
+from vigie.alerts.notify import Mqtt, Notifier, Webhook
+from vigie.cli.common import add_executor_arguments, executor_from_args, open_data_store
+from vigie.errors import VigieError
+from vigie.live.run import LiveRun
+from vigie.privacy.blur import Blurrer
+
 
 def register(sub) -> None:
     r = sub.add_parser(
@@ -21,14 +27,12 @@ def register(sub) -> None:
     )
     r.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds (tests, trials)")
     r.add_argument("--no-blur", action="store_true", help="alerts without snapshots (no face/plate blurrer loaded)")
-    from vigie.cli import add_executor_arguments
 
     add_executor_arguments(r)
     r.set_defaults(fn=cmd_run)
 
 
 def _notifier(site):
-    from vigie.alerts.notify import Mqtt, Notifier, Webhook
 
     targets = [
         Webhook(w.url, secret=os.environ.get(w.secret_env) if w.secret_env else None) for w in site.alerts.webhooks
@@ -42,18 +46,13 @@ def _notifier(site):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from vigie.cli import _executor, _store
-    from vigie.errors import VigieError
-    from vigie.live.run import LiveRun
 
     if args.fps <= 0 or args.flush_s <= 0:
         raise VigieError("--fps and --flush-s must be more than 0")
     blurrer = None
     if not args.no_blur:
-        from vigie.privacy.blur import Blurrer
-
         blurrer = Blurrer()
-    with _store() as store, _executor(args) as executor:
+    with open_data_store() as store, executor_from_args(args) as executor:
         live = LiveRun(
             args.site, store, flush_s=args.flush_s, analysis_fps=args.fps, blurrer=blurrer, executor=executor
         )

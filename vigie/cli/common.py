@@ -1,0 +1,81 @@
+"""What the `vigie` commands share: the site file, the store under $VIGIE_DATA, times given on
+the command line, the executor, and who acts from the console (for the audit log)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import datetime, timezone
+
+from vigie.config import default_site, load_site
+from vigie.errors import VigieError
+from vigie.files import data_dir
+from vigie.scale import get_executor
+from vigie.store.sqlite import open_store
+
+EXIT_USAGE = 2  # an error the user can fix: one line names it
+EXIT_PARTIAL = 3  # a video that stopped early: analysed and stored as far as it could be read
+
+
+def site_or_default(path: str | None):
+    """The site file at `path`, or the built-in one-camera site ('camera-1')."""
+    return load_site(path) if path else default_site()
+
+
+def eval_site(args: argparse.Namespace):
+    """(site, camera id) whose settings an evaluation runs with: --site and --camera, or the built-in defaults."""
+    if args.site:
+        site = site_or_default(args.site)
+        return site, args.camera or site.cameras[0].id
+    return site_or_default(None), "camera-1"
+
+
+def open_data_store():
+    """The store under $VIGIE_DATA (./var by default), or the PostgreSQL one VIGIE_DATABASE_URL names."""
+    return open_store(data_dir())
+
+
+def aware_time(text: str, what: str) -> datetime:
+    """A command-line time that must say its zone, in UTC; `what` names the flag in the error."""
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise VigieError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
+    if t.tzinfo is None:
+        raise VigieError(f"{what}: {text!r} needs a time zone (e.g. 2026-11-20T13:00:00Z)")
+    return t.astimezone(timezone.utc)
+
+
+def executor_from_args(args: argparse.Namespace):
+    """The executor --executor and --address name (with --chunk-s and --workers for ray)."""
+    if args.executor == "ray":
+        options = {
+            k: v
+            for k, v in (("chunk_s", getattr(args, "chunk_s", None)), ("workers", getattr(args, "workers", None)))
+            if v is not None
+        }
+        return get_executor("ray", args.address, **options)
+    return get_executor(args.executor, args.address)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where the work runs: this machine (default) or a Ray cluster (vigie.scale)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="--executor ray: the cluster's head (as `ray start --head` printed it); default: a Ray of this machine's own",
+    )
+
+
+def console_actor() -> str:
+    """Who acts from the console, as the audit log names them."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no login name (containers): still say it came from the console
+        name = "unknown"
+    return f"console:{name}"

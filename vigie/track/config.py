@@ -1,0 +1,61 @@
+"""The tracker's settings (site file: `analysis.tracker`), beside the tracker they drive."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from vigie.validated import StrictModel
+
+
+class TrackerConfig(StrictModel):
+    high_score: float = Field(
+        0.4, description="ByteTrack: detections above this start and first-match tracks.", ge=0.0, le=1.0
+    )
+    low_score: float = Field(
+        0.1,
+        description="ByteTrack: detections between this and high_score only extend existing tracks.",
+        ge=0.0,
+        le=1.0,
+    )
+    new_track_score: float = Field(0.7, description="Lowest score that may start a new track.", ge=0.0, le=1.0)
+    match_iou: float = Field(
+        0.1, description="First association: lowest IoU between prediction and detection.", ge=0.0, le=1.0
+    )
+    lost_seconds: float = Field(4.0, description="How long a lost track may be found again before it ends.", gt=0.0)
+    recovery_radius: float = Field(
+        0.3,
+        description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).",
+        ge=0.0,
+    )
+    appearance: Literal["none", "colour-stripes", "mobilenetv2", "both"] = Field(
+        "colour-stripes",
+        description="Appearance vectors used in association: HSV histograms of upper/lower body (0.07 ms a box), "
+        "ImageNet MobileNetV2 features (~8 ms a box), both, or none (motion only).",
+    )
+    appearance_weight: float = Field(
+        0.5, description="Weight of appearance against motion in association (0 = motion only).", ge=0.0, le=1.0
+    )
+    appearance_gate: float = Field(
+        0.3,
+        description="Cosine distance above which two looks are different objects: such a pair never matches.",
+        gt=0.0,
+        le=2.0,
+    )
+    appearance_refresh: int = Field(
+        7, description="Analysed frames after which a track's look is refreshed from an unoccluded view.", ge=1
+    )
+    appearance_momentum: float = Field(
+        0.9, description="How slowly a track's look follows new views (exponential moving average).", ge=0.0, lt=1.0
+    )
+    min_hits: int = Field(3, description="Matched frames before a track is reported (suppresses flicker).", ge=1)
+
+    @model_validator(mode="after")
+    def _ordered_scores(self) -> "TrackerConfig":
+        if not self.low_score <= self.high_score <= self.new_track_score:
+            raise ValueError(
+                f"scores must satisfy low_score <= high_score <= new_track_score, got "
+                f"{self.low_score} / {self.high_score} / {self.new_track_score}"
+            )
+        return self
