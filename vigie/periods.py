@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import datetime
 
-from vigie.errors import VigieError
+from vigie.times import parse_time
 
 
 def add_period_flags(parser: argparse.ArgumentParser, what: str = "tracks in view") -> None:
@@ -22,13 +22,4 @@ def period_from_args(args: argparse.Namespace) -> tuple[datetime | None, datetim
 
 def flag_time(text: str | None, flag: str) -> datetime | None:
     """One time flag's value (None when not given) in UTC; its error names the flag."""
-    if text is None:
-        return None
-    stripped = text.strip()
-    try:
-        t = datetime.fromisoformat(stripped[:-1] + "+00:00" if stripped.endswith(("Z", "z")) else stripped)
-        return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        raise VigieError(
-            f"{flag} {text!r} is not an ISO 8601 time in the years 1 to 9999 (e.g. 2026-11-20T13:00:00Z)"
-        ) from None
+    return None if text is None else parse_time(text, flag)

@@ -240,7 +240,7 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
         )
         == EXIT_USAGE
     )
-    assert "has no time zone" in capsys.readouterr().err
+    assert "--from: '2026-11-20T13:00:00' needs a time zone" in capsys.readouterr().err
     from vigie.audit.log import query as audit_query
 
     with SQLiteStore(data) as store:

@@ -20,12 +20,13 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 from vigie.errors import VigieError
 from vigie.store.sqlite import SQLiteStore, iso, now_iso
+from vigie.times import parse_time
 
 GENESIS = "0" * 64
 CHUNK = 5000  # rows per fetch when streaming the log: memory stays flat for millions of entries
@@ -258,19 +259,7 @@ def verify(store: SQLiteStore, expect_hash: str | None = None) -> VerifyResult:
 # --- query and export --------------------------------------------------------------------------
 def _time_bound(name: str, value: str | datetime | None) -> str | None:
     """A filter time as stored text (UTC, 'Z'); a time without offset is UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise AuditError(f"audit filter {name}: {value!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    try:
-        return iso(value)
-    except OverflowError:
-        raise AuditError(f"audit filter {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC") from None
+    return None if value is None else iso(parse_time(value, f"audit filter {name}:", error=AuditError))
 
 
 def _where(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from vigie.config import default_site, load_site
-from vigie.errors import VigieError
 from vigie.files import data_dir
 from vigie.scale import get_executor
 from vigie.store.sqlite import open_store
+from vigie.times import parse_time
 
 EXIT_USAGE = 2  # an error the user can fix: one line names it
 EXIT_PARTIAL = 3  # a video that stopped early: analysed and stored as far as it could be read
@@ -37,13 +37,7 @@ def open_data_store():
 
 def aware_time(text: str, what: str) -> datetime:
     """A command-line time that must say its zone, in UTC; `what` names the flag in the error."""
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise VigieError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
-    if t.tzinfo is None:
-        raise VigieError(f"{what}: {text!r} needs a time zone (e.g. 2026-11-20T13:00:00Z)")
-    return t.astimezone(timezone.utc)
+    return parse_time(text, f"{what}:", naive=None)
 
 
 def executor_from_args(args: argparse.Namespace):

@@ -18,6 +18,7 @@ from vigie.files import data_dir
 from vigie.privacy.blur import Blurrer
 from vigie.synopsis.build import SynopsisError
 from vigie.synopsis.make import make_synopsis
+from vigie.times import parse_time
 
 
 def register(sub) -> None:
@@ -64,13 +65,8 @@ def register(sub) -> None:
 
 
 def _time(text: str, what: str) -> datetime:
-
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise SynopsisError(
-            f"synopsis --{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)"
-        ) from None
+    # Refused without a zone, as the synopsis itself refuses (vigie.synopsis.build).
+    return parse_time(text, f"synopsis --{what}:", naive=None, error=SynopsisError)
 
 
 def cmd_synopsis(args: argparse.Namespace) -> int:

@@ -10,9 +10,10 @@ who released it. Times are stored as ISO 8601 UTC text, like the tracks'.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Iterable
 
+from vigie import times
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
 from vigie.store.sqlite import iso, now_iso
@@ -24,16 +25,7 @@ class HoldError(VigieError):
 
 def parse_time(value: datetime | str, what: str) -> datetime:
     """A datetime from a datetime or ISO 8601 text; UTC unless an offset is given (as `vigie search`)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            raise HoldError(f"hold {what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T13:00:00Z)") from None
-    try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except OverflowError:
-        raise HoldError(f"hold {what} {value.isoformat()} is outside the years 1 to 9999 in UTC") from None
+    return times.parse_time(value, f"hold {what}", error=HoldError)
 
 
 def _required(value: str | None, what: str) -> str:

@@ -17,6 +17,7 @@ from vigie.alerts import store as alerts
 from vigie.rules.base import Event, RuleContext, RuleTrack
 from vigie.rules.registry import evaluate
 from vigie.store.sqlite import VISIBLE_TRACKS, in_view_sql
+from vigie.times import from_iso
 from vigie.types import TrackPoint
 
 
@@ -35,7 +36,7 @@ def stored_rule_tracks(
             pts = [
                 TrackPoint(
                     p["seq"],
-                    datetime.fromisoformat(p["t"].replace("Z", "+00:00")),
+                    from_iso(p["t"]),
                     (p["x1"], p["y1"], p["x2"], p["y2"]),
                     p["confidence"],
                     (p["ground_x"], p["ground_y"]) if p["ground_x"] is not None else None,

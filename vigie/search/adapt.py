@@ -33,6 +33,7 @@ import scipy.linalg
 
 from vigie.describe.reid import BASE, Projection, pool
 from vigie.errors import VigieError
+from vigie.times import from_iso
 
 PCA_DIM = 200  # at most; never more than half the crops
 OUT_DIM = 32
@@ -66,7 +67,7 @@ class AdaptReport:
 
 
 def _time(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return from_iso(text).timestamp()
 
 
 def negative_pairs(tracks: list[dict]) -> list[tuple[int, int]]:

@@ -26,12 +26,13 @@ from vigie.search.engine import similar
 from vigie.search.query import SearchQuery
 from vigie.search.trail import Sighting, Trail, build_trail, trail_geojson
 from vigie.search.trail_map import render_trail_png, write_trail_map
+from vigie.times import from_iso
 
 CALIBRATION_TRACKS = 2000  # the newest tracks with crops are enough to calibrate
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return from_iso(text)
 
 
 def match_calibration(store) -> dict | None:

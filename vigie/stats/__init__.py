@@ -24,6 +24,7 @@ from vigie.rules.geometry import count_crossings
 from vigie.rules.runner import stored_rule_tracks
 from vigie.store.sqlite import VISIBLE_TRACKS as _VISIBLE
 from vigie.store.sqlite import in_view_sql as _window
+from vigie.times import from_iso
 
 GRID = 4  # pixels per heat-map cell: fine enough for a 720p view, small enough to smooth cheaply
 
@@ -104,7 +105,7 @@ def heat_map(
             feet = np.array([((p[1] + p[2]) / 2, p[3]) for p in pts], np.float32)
             keep = np.ones(len(pts), bool)
             if kind == "stop":
-                times = np.array([datetime.fromisoformat(p[0].replace("Z", "+00:00")).timestamp() for p in pts])
+                times = np.array([from_iso(p[0]).timestamp() for p in pts])
                 back = np.searchsorted(times, times - 1.0)  # the point about a second earlier
                 dt = times - times[back]
                 moved = np.linalg.norm(feet - feet[back], axis=1)

@@ -16,31 +16,16 @@ import queue
 import sqlite3
 import threading
 from concurrent.futures import Future
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from vigie.errors import VigieError
+from vigie.times import from_iso, iso, now_iso  # noqa: F401  (re-exported: the store writes these)
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
-
-
-def iso(t: datetime) -> str:
-    """UTC ISO 8601 with microseconds and 'Z': sorts as text in time order."""
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
-
-
-def from_iso(text: str) -> datetime:
-    """A stored time (iso()'s text) back as an aware UTC datetime; a time without an offset is UTC."""
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-
 
 # Tracks that are visible: those of finished analyses (complete, or partial for
 # a truncated file). Readers outside this module (rules, stats) select from it.

@@ -24,6 +24,7 @@ from vigie.search.query import parse_query
 from vigie.store.sqlite import iso
 from vigie.synopsis.capture import StoredTube, decode_tube
 from vigie.synopsis.packing import Tube as PackTube  # what the packer needs of a tube: its boxes
+from vigie.times import from_iso, parse_time
 
 
 class SynopsisError(VigieError):
@@ -175,9 +176,7 @@ def to_pack_tubes(selection: Selection) -> list[PackTube]:
 
 # --- helpers ---------------------------------------------------------------------------------------------------------------
 def _utc(t: datetime, what: str) -> datetime:
-    if t.tzinfo is None:
-        raise SynopsisError(f"synopsis {what}: {t.isoformat()} has no time zone (add Z or an offset)")
-    return t.astimezone(timezone.utc)
+    return parse_time(t, f"synopsis {what}:", naive=None, error=SynopsisError)
 
 
 def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]]:
@@ -201,7 +200,7 @@ def _backgrounds(store, camera_id: str, start: datetime, end: datetime) -> list[
             " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ? ORDER BY b.start",
             (camera_id, iso(start), iso(end)),
         ).fetchall()
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    parse = from_iso
     return [(parse(a), parse(b), bytes(j)) for a, b, j in rows]
 
 
