@@ -12,8 +12,9 @@ as on a Ray cluster, without Ray's start-up), against the whole-file pass as the
 - whether the detector saw the same boxes in both (the tracker's history is then the
   only difference).
 
-Recordings: PETS09-S2L1 (far, small people, 795 frames) and TUD-Stadtmitte (near,
-occluding people, 179 frames at 25 fps), each as a camera of the demo site, at the given frame steps
+Recordings: PETS09-S2L1 (far, small people, 795 frames), its first minute re-encoded
+as H.264 (the scale test's recording, tests/integration/test_scale_ray.py) and
+TUD-Stadtmitte (near, occluding people, 179 frames at 25 fps), each as a camera of the demo site, at the given frame steps
 and chunk lengths. TUD (7 s) is shorter than a chunk of any useful length, so chunks of
 2-3 s put borders in it: a harsher test than real use, where chunks last 5 minutes.
 
@@ -38,6 +39,28 @@ from vigie.scale.chunks import analyse_chunk, box_coverage, plan_chunks, same_ob
 
 SHARED = ROOT.parent / "shared" / "data"
 RECORDINGS = {"pets09": SHARED / "pets09-s2l1" / "vtest.avi", "tud": SHARED / "tud-stadtmitte" / "TUD-Stadtmitte.mp4"}
+H264_MINUTE = (
+    "pets09-h264"  # PETS09's first minute re-encoded as H.264, as the scale test has it (tests/loopback_camera.py)
+)
+
+
+def h264_minute(out: Path, frames: int = 420) -> Path:
+    """PETS09's first `frames` frames as H.264 at 7 fps, as a VMS exports them (and as the Ray test reads them)."""
+    import av
+
+    with av.open(str(RECORDINGS["pets09"])) as inp, av.open(str(out), "w") as dst:
+        stream = dst.add_stream("libx264", rate=7)
+        stream.width, stream.height, stream.pix_fmt = 768, 576, "yuv420p"
+        for k, frame in enumerate(inp.decode(video=0)):
+            if k >= frames:
+                break
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
+                dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+    return out
+
+
 CAMERA = "nimes-esplanade-01"
 
 
@@ -79,7 +102,7 @@ def main() -> int:
     ap.add_argument("--chunk-s", default="15,30", help="PETS09's chunk lengths in seconds, comma-separated")
     ap.add_argument("--tud-chunk-s", default="2,3", help="TUD-Stadtmitte's (7 s long), comma-separated")
     ap.add_argument("--steps", default="1,2", help="frame steps, comma-separated")
-    ap.add_argument("--recordings", default="pets09,tud")
+    ap.add_argument("--recordings", default=f"pets09,{H264_MINUTE},tud")
     args = ap.parse_args()
     print(
         "| recording | frame step | chunk s | chunks | tracks, one pass / chunks | not matched / extra | "
@@ -89,7 +112,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for name in args.recordings.split(","):
-            path = RECORDINGS[name]
+            path = h264_minute(tmp / "pets09-h264.mp4") if name == H264_MINUTE else RECORDINGS[name]
             for step in map(int, args.steps.split(",")):
                 site = load_site(site_for(tmp, path, step))
                 whole, info = whole_pass(path, site)
