@@ -82,9 +82,21 @@ OPERATOR_SEARCH_WINDOW = timedelta(hours=24)
 class Forbidden(VigieError, PermissionError):
     """A role asked for something its permissions do not include."""
 
+    status = 403
+
 
 class MissingJustification(Forbidden):
     """An investigator's action without a case reference or a purpose."""
+
+    status = 400  # a request to complete, not a role that may not
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing  # the request fields to give: case_ref, purpose
+
+    def body(self) -> dict:
+        # The message (the CLI's line too) says it in words; the API also names the request fields.
+        return {"error": f"{self} (give {' and '.join(self.missing)})", "missing": self.missing}
 
 
 def check_role(role: str) -> str:
@@ -107,12 +119,15 @@ def require(role: str, permission: str, case_ref: str | None = None, purpose: st
         raise Forbidden(f"role {role!r} does not have permission {permission!r}")
     if permission in JUSTIFICATION_REQUIRED.get(role, frozenset()):
         missing = [
-            name
-            for name, value in (("a case reference", case_ref), ("a purpose", purpose))
+            (field, words)
+            for field, words, value in (("case_ref", "a case reference", case_ref), ("purpose", "a purpose", purpose))
             if not (isinstance(value, str) and value.strip())
         ]
         if missing:
-            raise MissingJustification(f"role {role!r} needs {' and '.join(missing)} for {permission!r}")
+            raise MissingJustification(
+                f"role {role!r} needs {' and '.join(words for _, words in missing)} for {permission!r}",
+                [field for field, _ in missing],
+            )
 
 
 def max_search_window(role: str) -> timedelta | None:

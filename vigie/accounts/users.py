@@ -59,13 +59,20 @@ class PasswordPolicyError(AccountError, ValueError):
 class AuthenticationFailed(AccountError):
     """Wrong username or password: one message for both."""
 
+    status = 401
+
 
 class AccountLocked(AuthenticationFailed):
     """Too many consecutive failures; `until` says when the account opens again."""
 
+    status = 423
+
     def __init__(self, username: str, until: str) -> None:
         super().__init__(f"account {username!r} is locked after {MAX_FAILURES} failed logins until {until}")
         self.until = until
+
+    def body(self) -> dict:
+        return {**super().body(), "locked_until": self.until}
 
 
 class AccountDisabled(AuthenticationFailed):

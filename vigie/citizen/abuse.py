@@ -18,6 +18,7 @@ import re
 import sqlite3
 from datetime import datetime, timedelta
 
+from vigie.errors import VigieError
 from vigie.store.sqlite import iso
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -29,8 +30,10 @@ _RUN = re.compile(r"(.)\1{%d,}" % (MAX_RUN - 1), re.S)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class RateLimited(Exception):
+class RateLimited(VigieError):
     """Too many reports from one sender: how long to wait, and which limit was hit."""
+
+    status = 429
 
     def __init__(self, retry_after: int, message: str) -> None:
         super().__init__(message)

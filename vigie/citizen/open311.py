@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from vigie.config import Open311Config
+from vigie.errors import VigieError
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ("json", "xml")
@@ -75,7 +76,7 @@ _ITEM = {
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-class Open311Error(Exception):
+class Open311Error(VigieError):
     """A request refused in the specification's terms: an HTTP status and a description."""
 
     def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:

@@ -23,12 +23,14 @@ from contextlib import nullcontext
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vigie.errors import VigieError
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_SIDE = 2048  # longest side kept: enough to see the problem, small enough to store
 JPEG_QUALITY = 85
 
 
-class PhotoError(Exception):
+class PhotoError(VigieError):
     """A photo refused: an HTTP status (400, 413, 503) and what is wrong with it."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -117,9 +117,13 @@ class ClipError(VigieError):
 class TrackNotFound(ClipError):
     """No visible track has this id."""
 
+    status = 404
+
 
 class SourceUnavailable(ClipError):
     """The recording a track was found in is gone or cannot be read (names the file and the track)."""
+
+    status = 410  # the track is known, its media are gone
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""What every route module shares: the services the app is built from, and the
-per-request checks (who is asking, may they, within which window) and the
-audit call. Route modules take an `ApiContext` and add their routes to the app;
-nothing here is global, so two apps over two stores never mix.
+"""What every route module shares: the services the app is built from, the error
+body, and the per-request checks (which track, within which window) and the
+audit call, each a function of the services. Nothing here holds a store or
+services: routes get them per request (vigie.web.deps), so two apps over two
+stores never mix.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from vigie.accounts import users
-from vigie.accounts.roles import Forbidden, allowed, max_search_window, require
+from vigie.accounts.roles import max_search_window
 from vigie.audit import log as audit
+from vigie.errors import VigieError
 from vigie.search.query import SearchQuery, parse_query
 from vigie.store.sqlite import SQLiteStore, iso
 
@@ -68,10 +69,15 @@ ERROR_RESPONSES = {  # declared on every operation, so the published schema says
 }
 
 
-class ApiError(Exception):
+class ApiError(VigieError):
+    """A refusal only the API makes, with its status and any extra JSON fields."""
+
     def __init__(self, status: int, message: str, **extra) -> None:
         super().__init__(message)
         self.status, self.message, self.extra = status, message, extra
+
+    def body(self) -> dict:
+        return {"error": self.message, **self.extra}
 
 
 def err(status: int, message: str, **extra) -> JSONResponse:
@@ -95,118 +101,81 @@ def plain(d: dict) -> dict:
     return {k: v for k, v in d.items() if not isinstance(v, (bytes, bytearray, memoryview))}
 
 
-def case_ref_param():
-    return Query(None, max_length=TEXT, description="Case reference (investigators: required).")
+def window_start(user: users.User) -> datetime | None:
+    window = max_search_window(user.role)
+    return datetime.now(timezone.utc) - window if window else None
 
 
-def purpose_param():
-    return Query(None, max_length=TEXT, description="Purpose (investigators: required).")
-
-
-class ApiContext:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.store = services.store
-
-    # --- who is asking ----------------------------------------------------------------------------
-    def current_user(self, request: Request) -> users.User:
-        """FastAPI dependency: the session's user, or 401."""
-        token = request.cookies.get(COOKIE)
-        user = users.session_user(self.store, token) if token else None
-        if user is None:
-            raise ApiError(401, "not logged in: POST /api/login first (or the session has expired)")
-        return user
-
-    @staticmethod
-    def allow(user: users.User, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
-        require(user.role, permission, case_ref, purpose)
-
-    def user_with(self, permission: str):
-        """A FastAPI dependency: the session's user, whose role must hold `permission` (no justification)."""
-
-        def dependency(request: Request) -> users.User:
-            user = self.current_user(request)
-            self.may(user, permission)
-            return user
-
-        return dependency
-
-    @staticmethod
-    def may(user: users.User, permission: str) -> None:
-        """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
-        (an unblur grant carries its case; listing one's own exports needs none)."""
-        if not allowed(user.role, permission):
-            raise Forbidden(f"role {user.role!r} does not have permission {permission!r}")
-
-    @staticmethod
-    def window_start(user: users.User) -> datetime | None:
-        window = max_search_window(user.role)
-        return datetime.now(timezone.utc) - window if window else None
-
-    def visible_track(self, user: users.User, track_id: int) -> dict:
-        """The track, or 404; 403 when it is older than the role's window."""
-        track = self.store.get_track(track_id)
-        if track is None:
-            raise ApiError(404, f"no stored track has id {track_id}")
-        lower = self.window_start(user)
-        if lower is not None and utc(track["last_seen"]) < lower:
-            raise ApiError(
-                403,
-                f"role {user.role!r} may only see tracks of the last "
-                f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older",
-            )
-        return track
-
-    def record(self, user: users.User, action: str, case_ref: str | None, purpose: str | None, details: dict):
-        return audit.append(
-            self.store,
-            user.username,
-            user.role,
-            action,
-            case_ref=case_ref or None,
-            purpose=purpose or None,
-            details=details,
+def visible_track(services: Services, user: users.User, track_id: int) -> dict:
+    """The track, or 404; 403 when it is older than the role's window."""
+    track = services.store.get_track(track_id)
+    if track is None:
+        raise ApiError(404, f"no stored track has id {track_id}")
+    lower = window_start(user)
+    if lower is not None and utc(track["last_seen"]) < lower:
+        raise ApiError(
+            403,
+            f"role {user.role!r} may only see tracks of the last "
+            f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older",
         )
+    return track
 
-    def bounded(self, user: users.User, data: dict) -> SearchQuery:
-        """The query, its window forced to (or checked against) the role's search window."""
-        lower = self.window_start(user)
-        if lower is None:
-            return parse_query(data)
-        query = parse_query(data)
-        if query.start is None:
-            if query.end is not None and query.end <= lower:
-                raise ApiError(
-                    400,
-                    f"field end: {query.end.isoformat()} is outside the last 24 hours, "
-                    f"which is all role {user.role!r} may search",
-                    field="end",
-                )
-            return parse_query({**data, "start": lower})
-        if query.start < lower:
+
+def record(services: Services, user: users.User, action: str, case_ref: str | None, purpose: str | None, details: dict):
+    """Append what the user looked at to the audit log."""
+    return audit.append(
+        services.store,
+        user.username,
+        user.role,
+        action,
+        case_ref=case_ref or None,
+        purpose=purpose or None,
+        details=details,
+    )
+
+
+def bounded(user: users.User, data: dict) -> SearchQuery:
+    """The query, its window forced to (or checked against) the role's search window."""
+    lower = window_start(user)
+    if lower is None:
+        return parse_query(data)
+    query = parse_query(data)
+    if query.start is None:
+        if query.end is not None and query.end <= lower:
             raise ApiError(
                 400,
-                f"field start: {query.start.isoformat()} is outside the last 24 hours, "
-                f"which is all role {user.role!r} may search (from {iso(lower)})",
-                field="start",
+                f"field end: {query.end.isoformat()} is outside the last 24 hours, "
+                f"which is all role {user.role!r} may search",
+                field="end",
             )
-        return query
+        return parse_query({**data, "start": lower})
+    if query.start < lower:
+        raise ApiError(
+            400,
+            f"field start: {query.start.isoformat()} is outside the last 24 hours, "
+            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            field="start",
+        )
+    return query
 
-    def camera_known(self, camera_id: str) -> None:
-        """404 unless the camera is in the store's register."""
-        with self.store._read() as conn:
-            if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
-                raise ApiError(404, f"no camera has id {camera_id!r}")
 
-    def effective_site(self):
-        """The site file with the admin's stored settings applied (re-read per call: settings change)."""
-        from vigie.settings import EffectiveSite
+def camera_known(services: Services, camera_id: str) -> None:
+    """404 unless the camera is in the store's register."""
+    with services.store._read() as conn:
+        if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
+            raise ApiError(404, f"no camera has id {camera_id!r}")
 
-        return EffectiveSite(self.services.site, self.store)
 
-    def blurrer(self):
-        if self.services.blurrer is None:
-            raise ApiError(
-                503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)"
-            )
-        return self.services.blurrer
+def effective_site(services: Services):
+    """The site file with the admin's stored settings applied (re-read per call: settings change)."""
+    from vigie.settings import EffectiveSite
+
+    return EffectiveSite(services.site, services.store)
+
+
+def blurrer(services: Services):
+    if services.blurrer is None:
+        raise ApiError(
+            503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)"
+        )
+    return services.blurrer

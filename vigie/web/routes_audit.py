@@ -10,14 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Iterator, Literal
+from typing import Annotated, Iterator, Literal
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from vigie.accounts import users
 from vigie.audit import log as audit
-from vigie.web.context import MAX_OFFSET, TEXT, ApiContext, page
+from vigie.web.context import MAX_OFFSET, TEXT, page, record
+from vigie.web.deps import CurrentUser, ServicesDep, allow
+
+router = APIRouter(tags=["audit"])
 
 
 def _csv_lines(entries) -> Iterator[str]:
@@ -38,68 +40,66 @@ def _jsonl_lines(entries) -> Iterator[str]:
         yield json.dumps({f: getattr(entry, f) for f in audit.FIELDS}, ensure_ascii=False) + "\n"
 
 
-def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    store = ctx.store
+def filters(
+    user_: str | None = Query(None, alias="user", max_length=TEXT),
+    action: str | None = Query(None, max_length=64),
+    case_ref: str | None = Query(None, max_length=TEXT),
+    start: str | None = Query(None, max_length=64, description="ISO 8601, inclusive (UTC unless an offset is given)"),
+    end: str | None = Query(None, max_length=64, description="ISO 8601, exclusive"),
+) -> dict:
+    return {"user": user_, "action": action, "case_ref": case_ref, "start": start, "end": end}
 
-    def filters(
-        user_: str | None = Query(None, alias="user", max_length=TEXT),
-        action: str | None = Query(None, max_length=64),
-        case_ref: str | None = Query(None, max_length=TEXT),
-        start: str | None = Query(
-            None, max_length=64, description="ISO 8601, inclusive (UTC unless an offset is given)"
-        ),
-        end: str | None = Query(None, max_length=64, description="ISO 8601, exclusive"),
-    ) -> dict:
-        return {"user": user_, "action": action, "case_ref": case_ref, "start": start, "end": end}
 
-    @app.get("/api/audit", tags=["audit"])
-    def audit_entries(
-        f: dict = Depends(filters),
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0, le=MAX_OFFSET),
-        user: users.User = Depends(ctx.current_user),
-    ) -> dict:
-        ctx.allow(user, "audit_read")
-        entries = audit.query(store, **f, limit=limit, offset=offset)  # AuditError (400) names a bad filter
-        ctx.record(
-            user, "audit_read", None, None, {"filters": f, "limit": limit, "offset": offset, "returned": len(entries)}
-        )
-        return page([e.as_dict() for e in entries], limit, offset)
+Filters = Annotated[dict, Depends(filters)]
 
-    @app.get(
-        "/api/audit/export",
-        tags=["audit"],
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+
+@router.get("/api/audit")
+def audit_entries(
+    services: ServicesDep,
+    f: Filters,
+    user: CurrentUser,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    allow(user, "audit_read")
+    entries = audit.query(services.store, **f, limit=limit, offset=offset)  # AuditError (400) names a bad filter
+    details = {"filters": f, "limit": limit, "offset": offset, "returned": len(entries)}
+    record(services, user, "audit_read", None, None, details)
+    return page([e.as_dict() for e in entries], limit, offset)
+
+
+@router.get(
+    "/api/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def audit_export(
+    services: ServicesDep, f: Filters, user: CurrentUser, format: Literal["csv", "jsonl"] = "csv"
+) -> StreamingResponse:
+    allow(user, "audit_read")
+    entries = audit.iter_entries(services.store, **f)  # filters checked now, before anything is sent
+    record(services, user, "audit_export", None, None, {"filters": f, "format": format})
+    media, lines = (
+        ("text/csv; charset=utf-8", _csv_lines) if format == "csv" else ("application/x-ndjson", _jsonl_lines)
     )
-    def audit_export(
-        f: dict = Depends(filters),
-        format: Literal["csv", "jsonl"] = "csv",
-        user: users.User = Depends(ctx.current_user),
-    ) -> StreamingResponse:
-        ctx.allow(user, "audit_read")
-        entries = audit.iter_entries(store, **f)  # filters checked now, before anything is sent
-        ctx.record(user, "audit_export", None, None, {"filters": f, "format": format})
-        media, lines = (
-            ("text/csv; charset=utf-8", _csv_lines) if format == "csv" else ("application/x-ndjson", _jsonl_lines)
-        )
-        return StreamingResponse(
-            lines(entries),
-            media_type=media,
-            headers={
-                "Content-Disposition": f'attachment; filename="vigie-audit.{format}"',
-                "Cache-Control": "no-store",
-            },
-        )
+    return StreamingResponse(
+        lines(entries),
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="vigie-audit.{format}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
-    @app.get("/api/audit/verify", tags=["audit"])
-    def audit_verify(user: users.User = Depends(ctx.current_user)) -> dict:
-        ctx.allow(user, "audit_verify")
-        r = audit.verify(store)
-        return {
-            "ok": r.ok,
-            "entries": r.entries,
-            "first_bad_seq": r.first_bad_seq,
-            "reason": r.reason,
-            "last_hash": r.last_hash,
-        }
+
+@router.get("/api/audit/verify")
+def audit_verify(services: ServicesDep, user: CurrentUser) -> dict:
+    allow(user, "audit_verify")
+    r = audit.verify(services.store)
+    return {
+        "ok": r.ok,
+        "entries": r.entries,
+        "first_bad_seq": r.first_bad_seq,
+        "reason": r.reason,
+        "last_hash": r.last_hash,
+    }

@@ -32,17 +32,22 @@ import tempfile
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from vigie.accounts import users
 from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
-from vigie.web.context import MAX_ID, TEXT, ApiContext, ApiError, ErrorBody
+from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, Services, record
+from vigie.web.deps import ServicesDep, user_with
 
+router = APIRouter(tags=["crime map"])
+
+Reader = Annotated[users.User, Depends(user_with("crime_map"))]
+Importer = Annotated[users.User, Depends(user_with("incidents_import"))]
 MAX_FEATURES = 50_000  # points sent to a browser map at once
 MAX_VALUES = 100  # values of one repeatable filter
 GEOJSON = "application/geo+json"
@@ -102,283 +107,301 @@ def map_filters(
     )
 
 
-def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    reader = ctx.user_with("crime_map")
-    importer = ctx.user_with("incidents_import")
-    communes_cache: dict[str, dict] = {}
-    communes_lock = threading.Lock()
+# --- what the site says -------------------------------------------------------------------------------
+def site_timezone(services: Services) -> str:
+    return getattr(services.site, "timezone", None) or "UTC"
 
-    # --- what the site says -------------------------------------------------------------------------------
-    def site():
-        return ctx.services.site
 
-    def site_timezone() -> str:
-        return getattr(site(), "timezone", None) or "UTC"
+def config(services: Services):
+    from vigie.config import CrimeMapConfig
 
-    def config():
-        from vigie.config import CrimeMapConfig
+    return services.site.crime_map if services.site is not None else CrimeMapConfig()
 
-        return site().crime_map if site() is not None else CrimeMapConfig()
 
-    def communes_geojson() -> dict | None:
-        """The site's commune polygons, read from their file once."""
-        path = config().communes
+class CommuneFiles:
+    """An app's commune polygons, each file read once (create_app gives each app its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: dict[str, dict] = {}
+
+    def of(self, cfg) -> dict | None:
+        """The polygons of the site's commune file, or None without one."""
+        path = cfg.communes
         if not path:
             return None
-        with communes_lock:
-            if path not in communes_cache:
-                communes_cache[path] = read_communes(path)
-            return communes_cache[path]
+        with self._lock:
+            if path not in self._read:
+                self._read[path] = read_communes(path)
+            return self._read[path]
 
-    # --- shared steps ----------------------------------------------------------------------------------------
-    def incidents(f: Filters) -> list[Incident]:
-        return load(ctx.store, site(), f)
 
-    def seen(user: users.User, endpoint: str, f: Filters, found: list[Incident], **params) -> None:
-        ctx.record(
-            user, "view_crime_map", None, None, {"endpoint": endpoint, **f.as_dict(), **params, "incidents": len(found)}
-        )
+async def get_communes(request: Request) -> CommuneFiles:
+    return request.app.state.communes
 
-    def need(found: list[Incident], f: Filters) -> None:
-        if not found:
-            raise ApiError(400, f"no incidents match ({f.describe()}): nothing to analyse")
 
-    def geojson(data: dict, layer: str, download: bool):
-        data.setdefault("statement", STATEMENT)
-        if not download:
-            return data
-        name = f"vigie-{layer}-{datetime.now(timezone.utc):%Y-%m-%d}.geojson"
-        return Response(
-            json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-            media_type=GEOJSON,
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
-        )
+CommunesDep = Annotated[CommuneFiles, Depends(get_communes)]
+MapFilters = Annotated[Filters, Depends(map_filters)]
+Download = Annotated[bool, Query(description="Answer as a GeoJSON file to save (application/geo+json, attachment).")]
 
-    download_param = Query(False, description="Answer as a GeoJSON file to save (application/geo+json, attachment).")
 
-    # --- the map --------------------------------------------------------------------------------------------------
-    @app.get("/api/crimemap/summary", tags=["crime map"])
-    def summary(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
-        """Counts per layer and per category, the categories and communes found, the period covered."""
-        found = incidents(f)
-        seen(user, "summary", f, found)
-        return {
-            **categories_and_counts(found),
-            "filters": f.as_dict(),
-            "layers": list(LAYERS),
-            "timezone": site_timezone(),
-            "statement": STATEMENT,
-        }
+# --- shared steps ----------------------------------------------------------------------------------------
+def incidents(services: Services, f: Filters) -> list[Incident]:
+    return load(services.store, services.site, f)
 
-    @app.get("/api/crimemap/incidents", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def incident_points(
-        user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param
-    ):
-        """The incidents as GeoJSON points: id, layer, category, occurred_at (UTC), commune, source."""
-        found = incidents(f)
-        data = feature_collection(found, MAX_FEATURES)
-        seen(user, "incidents", f, found, download=download, truncated=data["truncated"])
-        return geojson(data, "incidents", download)
 
-    @app.get("/api/crimemap/density", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def density_surface(
-        user: users.User = Depends(reader),
-        f: Filters = Depends(map_filters),
-        bandwidth_m: float | None = Query(
-            None, ge=1, le=50_000, description="Kernel bandwidth in metres (default: chosen from the data)."
-        ),
-        download: bool = download_param,
-    ):
-        """Kernel density of the incidents on a grid (GeoJSON cells), with the bandwidth used and how it was chosen."""
-        from vigie.crimemap.analysis import density
+def seen(services: Services, user: users.User, endpoint: str, f: Filters, found: list[Incident], **params) -> None:
+    details = {"endpoint": endpoint, **f.as_dict(), **params, "incidents": len(found)}
+    record(services, user, "view_crime_map", None, None, details)
 
-        found = incidents(f)
-        seen(user, "density", f, found, bandwidth_m=bandwidth_m, download=download)
-        need(found, f)
-        return geojson(density(found, bandwidth_m=bandwidth_m), "density", download)
 
-    @app.get("/api/crimemap/hotspots", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def hot_spots(
-        user: users.User = Depends(reader),
-        f: Filters = Depends(map_filters),
-        cell_m: float | None = Query(
-            None, gt=10, le=10_000, description="Grid cell side in metres (default: the site's)."
-        ),
-        download: bool = download_param,
-    ):
-        """Getis-Ord Gi* hot and cold spots on a square grid: areas, with z, pseudo p-value and class per cell."""
-        from vigie.crimemap.analysis import hotspots
+def need(found: list[Incident], f: Filters) -> None:
+    if not found:
+        raise ApiError(400, f"no incidents match ({f.describe()}): nothing to analyse")
 
-        cfg = config()
-        cell = cell_m or cfg.cell_m
-        found = incidents(f)
-        seen(user, "hotspots", f, found, cell_m=cell, permutations=cfg.permutations, download=download)
-        need(found, f)
-        return geojson(hotspots(found, cell_m=cell, permutations=cfg.permutations, seed=0), "hotspots", download)
 
-    @app.get("/api/crimemap/near-repeat", tags=["crime map"])
-    def near_repeats(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
-        """Knox test: are incidents close in space also close in time, more than chance says?"""
-        from vigie.crimemap.analysis import near_repeat
-
-        found = incidents(f)
-        seen(user, "near-repeat", f, found)
-        need(found, f)
-        return {**near_repeat(found), "statement": STATEMENT}
-
-    @app.get("/api/crimemap/time-pattern", tags=["crime map"])
-    def time_patterns(user: users.User = Depends(reader), f: Filters = Depends(map_filters)) -> dict:
-        """Counts per weekday and hour in the site's time zone, and whether they differ from an even spread."""
-        from vigie.crimemap.analysis import time_pattern
-
-        found = incidents(f)
-        seen(user, "time-pattern", f, found)
-        need(found, f)
-        return {**time_pattern(found, site_timezone()), "timezone": site_timezone(), "statement": STATEMENT}
-
-    @app.get("/api/crimemap/communes", tags=["crime map"], response_model=None, responses=GEOJSON_RESPONSES)
-    def per_commune(
-        user: users.User = Depends(reader), f: Filters = Depends(map_filters), download: bool = download_param
-    ):
-        """Incidents per commune: the site's commune polygons when it has them, else a point per commune."""
-        from vigie.crimemap.analysis import by_commune
-
-        found = incidents(f)
-        seen(user, "communes", f, found, download=download)
-        need(found, f)
-        polygons = communes_geojson()
-        return geojson(by_commune(found, polygons, name_property=config().commune_property), "communes", download)
-
-    @app.get(
-        "/api/crimemap/report",
-        tags=["crime map"],
-        response_class=Response,
-        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+def geojson(data: dict, layer: str, download: bool):
+    data.setdefault("statement", STATEMENT)
+    if not download:
+        return data
+    name = f"vigie-{layer}-{datetime.now(timezone.utc):%Y-%m-%d}.geojson"
+    return Response(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        media_type=GEOJSON,
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
     )
-    def report(
-        user: users.User = Depends(reader),
-        f: Filters = Depends(map_filters),
-        format: Literal["html", "pdf"] = "html",
-        title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name)."),
-    ) -> Response:
-        """The printable report for the security council: map layers, hot spots, time patterns, per commune."""
-        from vigie.crimemap.report import write_report
 
-        found = incidents(f)
-        cfg = config()
-        heading = (title or "").strip() or f"Crime map - {getattr(site(), 'name', None) or 'Vigie'}"
-        need(found, f)
-        with tempfile.TemporaryDirectory(prefix="vigie-report-") as tmp:
-            path = write_report(
-                found,
-                Path(tmp) / f"report.{format}",
-                title=heading,
-                timezone=site_timezone(),
-                communes=communes_geojson(),
-                name_property=cfg.commune_property,
-                cell_m=cfg.cell_m,
-                permutations=cfg.permutations,
-                seed=0,
-                period=report_period(f, found),
-            )
-            data = Path(path).read_bytes()
-        ctx.record(
-            user,
-            "crime_report",
-            None,
-            None,
-            {**f.as_dict(), "format": format, "title": heading, "incidents": len(found), "bytes": len(data)},
+
+# --- the map --------------------------------------------------------------------------------------------------
+@router.get("/api/crimemap/summary")
+def summary(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
+    """Counts per layer and per category, the categories and communes found, the period covered."""
+    found = incidents(services, f)
+    seen(services, user, "summary", f, found)
+    return {
+        **categories_and_counts(found),
+        "filters": f.as_dict(),
+        "layers": list(LAYERS),
+        "timezone": site_timezone(services),
+        "statement": STATEMENT,
+    }
+
+
+@router.get("/api/crimemap/incidents", response_model=None, responses=GEOJSON_RESPONSES)
+def incident_points(services: ServicesDep, user: Reader, f: MapFilters, download: Download = False):
+    """The incidents as GeoJSON points: id, layer, category, occurred_at (UTC), commune, source."""
+    found = incidents(services, f)
+    data = feature_collection(found, MAX_FEATURES)
+    seen(services, user, "incidents", f, found, download=download, truncated=data["truncated"])
+    return geojson(data, "incidents", download)
+
+
+@router.get("/api/crimemap/density", response_model=None, responses=GEOJSON_RESPONSES)
+def density_surface(
+    services: ServicesDep,
+    user: Reader,
+    f: MapFilters,
+    bandwidth_m: float | None = Query(
+        None, ge=1, le=50_000, description="Kernel bandwidth in metres (default: chosen from the data)."
+    ),
+    download: Download = False,
+):
+    """Kernel density of the incidents on a grid (GeoJSON cells), with the bandwidth used and how it was chosen."""
+    from vigie.crimemap.analysis import density
+
+    found = incidents(services, f)
+    seen(services, user, "density", f, found, bandwidth_m=bandwidth_m, download=download)
+    need(found, f)
+    return geojson(density(found, bandwidth_m=bandwidth_m), "density", download)
+
+
+@router.get("/api/crimemap/hotspots", response_model=None, responses=GEOJSON_RESPONSES)
+def hot_spots(
+    services: ServicesDep,
+    user: Reader,
+    f: MapFilters,
+    cell_m: float | None = Query(None, gt=10, le=10_000, description="Grid cell side in metres (default: the site's)."),
+    download: Download = False,
+):
+    """Getis-Ord Gi* hot and cold spots on a square grid: areas, with z, pseudo p-value and class per cell."""
+    from vigie.crimemap.analysis import hotspots
+
+    cfg = config(services)
+    cell = cell_m or cfg.cell_m
+    found = incidents(services, f)
+    seen(services, user, "hotspots", f, found, cell_m=cell, permutations=cfg.permutations, download=download)
+    need(found, f)
+    return geojson(hotspots(found, cell_m=cell, permutations=cfg.permutations, seed=0), "hotspots", download)
+
+
+@router.get("/api/crimemap/near-repeat")
+def near_repeats(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
+    """Knox test: are incidents close in space also close in time, more than chance says?"""
+    from vigie.crimemap.analysis import near_repeat
+
+    found = incidents(services, f)
+    seen(services, user, "near-repeat", f, found)
+    need(found, f)
+    return {**near_repeat(found), "statement": STATEMENT}
+
+
+@router.get("/api/crimemap/time-pattern")
+def time_patterns(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
+    """Counts per weekday and hour in the site's time zone, and whether they differ from an even spread."""
+    from vigie.crimemap.analysis import time_pattern
+
+    found = incidents(services, f)
+    seen(services, user, "time-pattern", f, found)
+    need(found, f)
+    return {**time_pattern(found, site_timezone(services)), "timezone": site_timezone(services), "statement": STATEMENT}
+
+
+@router.get("/api/crimemap/communes", response_model=None, responses=GEOJSON_RESPONSES)
+def per_commune(services: ServicesDep, communes: CommunesDep, user: Reader, f: MapFilters, download: Download = False):
+    """Incidents per commune: the site's commune polygons when it has them, else a point per commune."""
+    from vigie.crimemap.analysis import by_commune
+
+    found = incidents(services, f)
+    seen(services, user, "communes", f, found, download=download)
+    need(found, f)
+    cfg = config(services)
+    return geojson(by_commune(found, communes.of(cfg), name_property=cfg.commune_property), "communes", download)
+
+
+@router.get(
+    "/api/crimemap/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+)
+def report(
+    services: ServicesDep,
+    communes: CommunesDep,
+    user: Reader,
+    f: MapFilters,
+    format: Literal["html", "pdf"] = "html",
+    title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name)."),
+) -> Response:
+    """The printable report for the security council: map layers, hot spots, time patterns, per commune."""
+    from vigie.crimemap.report import write_report
+
+    found = incidents(services, f)
+    cfg = config(services)
+    heading = (title or "").strip() or f"Crime map - {getattr(services.site, 'name', None) or 'Vigie'}"
+    need(found, f)
+    with tempfile.TemporaryDirectory(prefix="vigie-report-") as tmp:
+        path = write_report(
+            found,
+            Path(tmp) / f"report.{format}",
+            title=heading,
+            timezone=site_timezone(services),
+            communes=communes.of(cfg),
+            name_property=cfg.commune_property,
+            cell_m=cfg.cell_m,
+            permutations=cfg.permutations,
+            seed=0,
+            period=report_period(f, found),
         )
-        name = f"vigie-crime-report-{datetime.now(timezone.utc):%Y-%m-%d}.{format}"
-        if format == "pdf":
-            return Response(
-                data,
-                media_type="application/pdf",
-                headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
-            )
+        data = Path(path).read_bytes()
+    record(
+        services,
+        user,
+        "crime_report",
+        None,
+        None,
+        {**f.as_dict(), "format": format, "title": heading, "incidents": len(found), "bytes": len(data)},
+    )
+    name = f"vigie-crime-report-{datetime.now(timezone.utc):%Y-%m-%d}.{format}"
+    if format == "pdf":
         return Response(
             data,
-            media_type="text/html; charset=utf-8",
-            headers={
-                **NO_STORE,
-                "Content-Disposition": f'inline; filename="{name}"',
-                "Content-Security-Policy": REPORT_CSP,
-                "X-Content-Type-Options": "nosniff",
+            media_type="application/pdf",
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return Response(
+        data,
+        media_type="text/html; charset=utf-8",
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Content-Security-Policy": REPORT_CSP,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# --- imports ----------------------------------------------------------------------------------------------
+@router.post(
+    "/api/crimemap/imports",
+    status_code=201,
+    responses={413: {"model": ErrorBody, "description": "The file is above the size or row limit"}},
+)
+def upload(
+    services: ServicesDep,
+    user: Importer,
+    file: UploadFile = File(description="CSV or GeoJSON of incidents (UTF-8)."),
+    source: str | None = Form(None, max_length=100, description="Who the incidents come from (unless each row says)."),
+    crs: str | None = Form(
+        None, max_length=200, description="CRS of x/y coordinates, e.g. EPSG:2154 (default WGS 84 lat/lon)."
+    ),
+) -> dict:
+    """Import a file of incidents: every row checked, all of it stored or nothing (400 lists each row's problem)."""
+    from vigie.crimemap import importer as imp
+
+    data = file.file.read(imp.MAX_BYTES + 1)  # never more than the limit and one byte
+    name = file.filename or "upload"
+    try:
+        if len(data) > imp.MAX_BYTES:
+            raise imp.FileTooLarge(
+                f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+            )
+        return imp.import_file(
+            services.store,
+            data,
+            file_name=name,
+            source=source,
+            crs=crs or None,
+            timezone=site_timezone(services),
+            user=user.username,
+            role=user.role,
+        )
+    except imp.ImportRefused as exc:
+        # A refused file changed nothing, but the attempt is on record.
+        record(
+            services,
+            user,
+            "incidents_import",
+            None,
+            None,
+            {
+                "file_name": imp.plain_name(name),
+                "refused": str(exc)[:500],
+                "problems": exc.count,
+                "bytes": len(data),
             },
         )
+        if isinstance(exc, imp.FileTooLarge):
+            raise ApiError(413, str(exc)) from None
+        if isinstance(exc, imp.AlreadyImported):
+            raise ApiError(409, str(exc), import_id=exc.import_id) from None
+        raise ApiError(400, str(exc), problems=exc.problems, problem_count=exc.count) from None
 
-    # --- imports ----------------------------------------------------------------------------------------------
-    @app.post(
-        "/api/crimemap/imports",
-        tags=["crime map"],
-        status_code=201,
-        responses={413: {"model": ErrorBody, "description": "The file is above the size or row limit"}},
-    )
-    def upload(
-        user: users.User = Depends(importer),
-        file: UploadFile = File(description="CSV or GeoJSON of incidents (UTF-8)."),
-        source: str | None = Form(
-            None, max_length=100, description="Who the incidents come from (unless each row says)."
-        ),
-        crs: str | None = Form(
-            None, max_length=200, description="CRS of x/y coordinates, e.g. EPSG:2154 (default WGS 84 lat/lon)."
-        ),
-    ) -> dict:
-        """Import a file of incidents: every row checked, all of it stored or nothing (400 lists each row's problem)."""
-        from vigie.crimemap import importer as imp
 
-        data = file.file.read(imp.MAX_BYTES + 1)  # never more than the limit and one byte
-        name = file.filename or "upload"
-        try:
-            if len(data) > imp.MAX_BYTES:
-                raise imp.FileTooLarge(
-                    f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file"
-                )
-            return imp.import_file(
-                ctx.store,
-                data,
-                file_name=name,
-                source=source,
-                crs=crs or None,
-                timezone=site_timezone(),
-                user=user.username,
-                role=user.role,
-            )
-        except imp.ImportRefused as exc:
-            # A refused file changed nothing, but the attempt is on record.
-            ctx.record(
-                user,
-                "incidents_import",
-                None,
-                None,
-                {
-                    "file_name": imp.plain_name(name),
-                    "refused": str(exc)[:500],
-                    "problems": exc.count,
-                    "bytes": len(data),
-                },
-            )
-            if isinstance(exc, imp.FileTooLarge):
-                raise ApiError(413, str(exc)) from None
-            if isinstance(exc, imp.AlreadyImported):
-                raise ApiError(409, str(exc), import_id=exc.import_id) from None
-            raise ApiError(400, str(exc), problems=exc.problems, problem_count=exc.count) from None
+@router.get("/api/crimemap/imports")
+def imports(services: ServicesDep, user: Importer) -> dict:
+    """Every import, newest first: file, SHA-256, source, CRS, who and when, rows, period."""
+    from vigie.crimemap.importer import list_imports
 
-    @app.get("/api/crimemap/imports", tags=["crime map"])
-    def imports(user: users.User = Depends(importer)) -> dict:
-        """Every import, newest first: file, SHA-256, source, CRS, who and when, rows, period."""
-        from vigie.crimemap.importer import list_imports
+    items = list_imports(services.store)
+    record(services, user, "view_crime_map", None, None, {"endpoint": "imports", "total": len(items)})
+    return {"items": items, "total": len(items)}
 
-        items = list_imports(ctx.store)
-        ctx.record(user, "view_crime_map", None, None, {"endpoint": "imports", "total": len(items)})
-        return {"items": items, "total": len(items)}
 
-    @app.post("/api/crimemap/imports/{import_id}/remove", tags=["crime map"])
-    def remove(user: users.User = Depends(importer), import_id: int = PathParam(ge=1, le=MAX_ID)) -> dict:
-        """Remove an import and all its incidents (audited as incidents_remove)."""
-        from vigie.crimemap.importer import ImportNotFound, remove_import
+@router.post("/api/crimemap/imports/{import_id}/remove")
+def remove(services: ServicesDep, user: Importer, import_id: int = PathParam(ge=1, le=MAX_ID)) -> dict:
+    """Remove an import and all its incidents (audited as incidents_remove)."""
+    from vigie.crimemap.importer import ImportNotFound, remove_import
 
-        try:
-            return remove_import(ctx.store, import_id, user.username, user.role)
-        except ImportNotFound as exc:
-            raise ApiError(404, str(exc)) from None
+    try:
+        return remove_import(services.store, import_id, user.username, user.role)
+    except ImportNotFound as exc:
+        raise ApiError(404, str(exc)) from None

@@ -17,7 +17,7 @@ import math
 import re
 from datetime import datetime, timedelta, timezone
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +25,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from vigie.citizen import abuse, photos, reports
 from vigie.citizen import open311 as o
-from vigie.web.context import MAX_ID, ApiContext
+from vigie.config import Open311Config
+from vigie.web.context import MAX_ID, Services, effective_site
+from vigie.web.deps import ServicesDep
 
 BODY_SLACK = 100_000  # bytes of form fields allowed besides the photo
 DEFAULT_WINDOW = timedelta(days=90)  # GET requests without dates: the last 90 days (the specification's default)
@@ -48,7 +50,7 @@ FIELD_LIMITS = {
 }
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 HONEYPOT = "website"  # hidden in Vigie's own form: people never fill it in, form-filling robots do
-TAGS = ["open311"]
+router = APIRouter(tags=["open311"])
 
 
 # --- what the schema publishes (the answers themselves are rendered by vigie.citizen.open311) -------------------
@@ -223,183 +225,189 @@ def _fmt():
     return Path(max_length=16, description="json or xml", json_schema_extra={"enum": list(o.FORMATS)})
 
 
-def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    services = ctx.services
+def cfg(services: Services) -> Open311Config:
+    return o.config_of(services.site)
 
-    def cfg():
-        return o.config_of(services.site)
 
-    def jurisdiction(value: str | None) -> None:
-        if value is not None and value != cfg().jurisdiction_id:
-            raise o.Open311Error(
-                404, f"jurisdiction_id {value!r} is not served here; this server answers for {cfg().jurisdiction_id!r}"
-            )
-
-    def agency() -> str:
-        # The controller as the admin last set it, as the public register shows it.
-        site = ctx.effective_site() if services.site is not None else None
-        return getattr(site, "controller", None) or getattr(site, "name", None) or "Vigie"
-
-    @app.get("/open311/v2/discovery.{fmt}", tags=TAGS, response_class=Response, responses=_responses(Discovery))
-    def discovery(request: Request, fmt: str = _fmt()) -> Response:
-        """Where this GeoReport v2 endpoint is and which formats it speaks."""
-        fmt = o.check_format(fmt)
-        return o.render(fmt, "discovery", o.discovery(cfg(), str(request.base_url), agency()))
-
-    @app.get("/open311/v2/services.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[Service]))
-    def service_list(fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()) -> Response:
-        """The kinds of problems residents may report: about places and events, never about people."""
-        fmt = o.check_format(fmt)
-        jurisdiction(jurisdiction_id)
-        return o.render(fmt, "services", o.services(cfg()))
-
-    @app.get(
-        "/open311/v2/services/{service_code}.{fmt}",
-        tags=TAGS,
-        response_class=Response,
-        responses=_responses(ServiceDefinition),
-    )
-    def service_definition(
-        service_code: str = Path(max_length=64), fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()
-    ) -> Response:
-        """The attributes a service takes."""
-        fmt = o.check_format(fmt)
-        jurisdiction(jurisdiction_id)
-        return o.render(fmt, "service_definition", o.definition(cfg(), service_code))
-
-    @app.post(
-        "/open311/v2/requests.{fmt}",
-        tags=TAGS,
-        response_class=Response,
-        responses=_responses(list[TokenReply]),
-        openapi_extra=_POST_BODY,
-    )
-    async def create_request(request: Request, fmt: str = _fmt()) -> Response:
-        """Report a problem. The answer is a token: the report is published, under a service_request_id,
-        once a moderator has checked it."""
-        fmt = o.check_format(fmt)
-        c = cfg()
-        form = await _read_form(request, c.max_photo_bytes + BODY_SLACK)
-        address = request.client.host if request.client else "unknown"
-        new, notice = _checked(form, c, jurisdiction)
-        media = await _media(form, c.max_photo_bytes)
-        return await run_in_threadpool(_store_request, fmt, new, notice, media, address)
-
-    def _store_request(fmt: str, new: reports.NewReport, notice: str, media: bytes | None, address: str) -> Response:
-        c, now = cfg(), datetime.now(timezone.utc)
-        try:
-            reports.precheck(ctx.store, address, new.description, now, c.reports_per_hour, c.reports_per_day)
-            if media is not None:  # after the limits: a flood never reaches the costly blurring
-                new.photo = photos.sanitise(
-                    media,
-                    max_bytes=c.max_photo_bytes,
-                    max_pixels=c.max_photo_pixels,
-                    blurrer=services.blurrer,
-                    lock=services.blur_lock,
-                )
-            _id, token = reports.submit(ctx.store, new, address, now, c.reports_per_hour, c.reports_per_day)
-        except abuse.RateLimited as exc:
-            raise o.Open311Error(429, exc.message, retry_after=exc.retry_after) from None
-        except photos.PhotoError as exc:
-            raise o.Open311Error(exc.status, exc.message) from None
-        except reports.ReportError as exc:
-            raise o.Open311Error(exc.status, str(exc)) from None
-        return o.render(fmt, "service_requests", [{"token": token, "service_notice": notice, "account_id": None}])
-
-    @app.get(
-        "/open311/v2/requests.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[ServiceRequest])
-    )
-    def request_list(
-        request: Request,
-        fmt: str = _fmt(),
-        jurisdiction_id: str | None = _jurisdiction(),
-        service_request_id: str | None = Query(
-            None, max_length=LIST, description="Comma-separated ids; supersedes the other filters."
-        ),
-        service_code: str | None = Query(None, max_length=LIST, description="Comma-separated service codes."),
-        start_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or after."),
-        end_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or before."),
-        status: str | None = Query(None, max_length=64, description="open, closed, or both comma-separated."),
-    ) -> Response:
-        """Published (accepted) reports, newest first: by default those of the last 90 days, at most 1000."""
-        fmt = o.check_format(fmt)
-        jurisdiction(jurisdiction_id)
-        c = cfg()
-        if service_request_id is not None:
-            rows = reports.public_requests(ctx.store, ids=_ids(service_request_id))
-        else:
-            codes = _list(service_code)
-            for code in codes:
-                o.service(c, code)
-            statuses = _list(status)
-            bad = [s for s in statuses if s not in reports.STATUSES]
-            if bad:
-                raise o.Open311Error(400, f"status {bad[0]!r} is not one of open, closed")
-            start = o.parse_w3c("start_date", start_date) if start_date else None
-            end = o.parse_w3c("end_date", end_date) if end_date else None
-            if start is not None and end is not None and start > end:
-                raise o.Open311Error(400, "start_date is after end_date")
-            if start is None:  # the specification's default: the 90 days before end_date (or now)
-                start = (
-                    max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW)
-                    - DEFAULT_WINDOW
-                )
-            rows = reports.public_requests(
-                ctx.store, codes=codes or None, start=start, end=end, statuses=statuses or None
-            )
-        base = str(request.base_url)
-        return o.render(fmt, "service_requests", [o.request_fields(r, c, agency(), base) for r in rows])
-
-    @app.get(
-        "/open311/v2/requests/{service_request_id}.{fmt}",
-        tags=TAGS,
-        response_class=Response,
-        responses=_responses(list[ServiceRequest]),
-    )
-    def one_request(
-        request: Request,
-        service_request_id: str = Path(max_length=40),
-        fmt: str = _fmt(),
-        jurisdiction_id: str | None = _jurisdiction(),
-    ) -> Response:
-        """One published report (a duplicate merged into another answers with that other one)."""
-        fmt = o.check_format(fmt)
-        jurisdiction(jurisdiction_id)
-        rid = _id(service_request_id)
-        row = reports.public_request(ctx.store, rid) if rid else None
-        if row is None:
-            raise o.Open311Error(404, f"no published service request has id {service_request_id!r}")
-        return o.render(fmt, "service_requests", [o.request_fields(row, cfg(), agency(), str(request.base_url))])
-
-    @app.get(
-        "/open311/v2/tokens/{token}.{fmt}", tags=TAGS, response_class=Response, responses=_responses(list[TokenState])
-    )
-    def token_state(
-        token: str = Path(max_length=100), fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()
-    ) -> Response:
-        """The service_request_id a token has led to (null while the report waits for a moderator), with its
-        moderation, status and notes (Vigie's extension fields)."""
-        fmt = o.check_format(fmt)
-        jurisdiction(jurisdiction_id)
-        state = reports.by_token(ctx.store, token)
-        if state is None:
-            raise o.Open311Error(404, "no report has this token")
-        return o.render(fmt, "service_requests", [o.token_fields(token, state)])
-
-    @app.get(
-        "/open311/v2/media/{service_request_id}.jpg",
-        tags=TAGS,
-        response_class=Response,
-        responses=_responses(None, {"image/jpeg": {}}),
-    )
-    def media(service_request_id: int = Path(ge=1, le=MAX_ID)) -> Response:
-        """The photo of a published report: re-encoded without metadata, faces and plates blurred."""
-        data = reports.public_photo(ctx.store, service_request_id)
-        if data is None:
-            raise o.Open311Error(404, f"no published service request {service_request_id} has a photo")
-        return Response(
-            data, media_type="image/jpeg", headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+def jurisdiction(c: Open311Config, value: str | None) -> None:
+    if value is not None and value != c.jurisdiction_id:
+        raise o.Open311Error(
+            404, f"jurisdiction_id {value!r} is not served here; this server answers for {c.jurisdiction_id!r}"
         )
+
+
+def agency(services: Services) -> str:
+    # The controller as the admin last set it, as the public register shows it.
+    site = effective_site(services) if services.site is not None else None
+    return getattr(site, "controller", None) or getattr(site, "name", None) or "Vigie"
+
+
+@router.get("/open311/v2/discovery.{fmt}", response_class=Response, responses=_responses(Discovery))
+def discovery(services: ServicesDep, request: Request, fmt: str = _fmt()) -> Response:
+    """Where this GeoReport v2 endpoint is and which formats it speaks."""
+    fmt = o.check_format(fmt)
+    return o.render(fmt, "discovery", o.discovery(cfg(services), str(request.base_url), agency(services)))
+
+
+@router.get("/open311/v2/services.{fmt}", response_class=Response, responses=_responses(list[Service]))
+def service_list(services: ServicesDep, fmt: str = _fmt(), jurisdiction_id: str | None = _jurisdiction()) -> Response:
+    """The kinds of problems residents may report: about places and events, never about people."""
+    fmt = o.check_format(fmt)
+    jurisdiction(cfg(services), jurisdiction_id)
+    return o.render(fmt, "services", o.services(cfg(services)))
+
+
+@router.get(
+    "/open311/v2/services/{service_code}.{fmt}",
+    response_class=Response,
+    responses=_responses(ServiceDefinition),
+)
+def service_definition(
+    services: ServicesDep,
+    service_code: str = Path(max_length=64),
+    fmt: str = _fmt(),
+    jurisdiction_id: str | None = _jurisdiction(),
+) -> Response:
+    """The attributes a service takes."""
+    fmt = o.check_format(fmt)
+    jurisdiction(cfg(services), jurisdiction_id)
+    return o.render(fmt, "service_definition", o.definition(cfg(services), service_code))
+
+
+@router.post(
+    "/open311/v2/requests.{fmt}",
+    response_class=Response,
+    responses=_responses(list[TokenReply]),
+    openapi_extra=_POST_BODY,
+)
+async def create_request(services: ServicesDep, request: Request, fmt: str = _fmt()) -> Response:
+    """Report a problem. The answer is a token: the report is published, under a service_request_id,
+    once a moderator has checked it."""
+    fmt = o.check_format(fmt)
+    c = cfg(services)
+    form = await _read_form(request, c.max_photo_bytes + BODY_SLACK)
+    address = request.client.host if request.client else "unknown"
+    new, notice = _checked(form, c)
+    media = await _media(form, c.max_photo_bytes)
+    return await run_in_threadpool(_store_request, services, fmt, new, notice, media, address)
+
+
+def _store_request(
+    services: Services, fmt: str, new: reports.NewReport, notice: str, media: bytes | None, address: str
+) -> Response:
+    # What is refused here (RateLimited 429 with its Retry-After, PhotoError, ReportError) carries its status:
+    # the app's handler answers it in the specification's format.
+    c, now = cfg(services), datetime.now(timezone.utc)
+    reports.precheck(services.store, address, new.description, now, c.reports_per_hour, c.reports_per_day)
+    if media is not None:  # after the limits: a flood never reaches the costly blurring
+        new.photo = photos.sanitise(
+            media,
+            max_bytes=c.max_photo_bytes,
+            max_pixels=c.max_photo_pixels,
+            blurrer=services.blurrer,
+            lock=services.blur_lock,
+        )
+    _id, token = reports.submit(services.store, new, address, now, c.reports_per_hour, c.reports_per_day)
+    return o.render(fmt, "service_requests", [{"token": token, "service_notice": notice, "account_id": None}])
+
+
+@router.get("/open311/v2/requests.{fmt}", response_class=Response, responses=_responses(list[ServiceRequest]))
+def request_list(
+    services: ServicesDep,
+    request: Request,
+    fmt: str = _fmt(),
+    jurisdiction_id: str | None = _jurisdiction(),
+    service_request_id: str | None = Query(
+        None, max_length=LIST, description="Comma-separated ids; supersedes the other filters."
+    ),
+    service_code: str | None = Query(None, max_length=LIST, description="Comma-separated service codes."),
+    start_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or after."),
+    end_date: str | None = Query(None, max_length=64, description="W3C date and time: requested at or before."),
+    status: str | None = Query(None, max_length=64, description="open, closed, or both comma-separated."),
+) -> Response:
+    """Published (accepted) reports, newest first: by default those of the last 90 days, at most 1000."""
+    fmt = o.check_format(fmt)
+    c = cfg(services)
+    jurisdiction(c, jurisdiction_id)
+    if service_request_id is not None:
+        rows = reports.public_requests(services.store, ids=_ids(service_request_id))
+    else:
+        codes = _list(service_code)
+        for code in codes:
+            o.service(c, code)
+        statuses = _list(status)
+        bad = [s for s in statuses if s not in reports.STATUSES]
+        if bad:
+            raise o.Open311Error(400, f"status {bad[0]!r} is not one of open, closed")
+        start = o.parse_w3c("start_date", start_date) if start_date else None
+        end = o.parse_w3c("end_date", end_date) if end_date else None
+        if start is not None and end is not None and start > end:
+            raise o.Open311Error(400, "start_date is after end_date")
+        if start is None:  # the specification's default: the 90 days before end_date (or now)
+            start = (
+                max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW)
+                - DEFAULT_WINDOW
+            )
+        rows = reports.public_requests(
+            services.store, codes=codes or None, start=start, end=end, statuses=statuses or None
+        )
+    base = str(request.base_url)
+    return o.render(fmt, "service_requests", [o.request_fields(r, c, agency(services), base) for r in rows])
+
+
+@router.get(
+    "/open311/v2/requests/{service_request_id}.{fmt}",
+    response_class=Response,
+    responses=_responses(list[ServiceRequest]),
+)
+def one_request(
+    services: ServicesDep,
+    request: Request,
+    service_request_id: str = Path(max_length=40),
+    fmt: str = _fmt(),
+    jurisdiction_id: str | None = _jurisdiction(),
+) -> Response:
+    """One published report (a duplicate merged into another answers with that other one)."""
+    fmt = o.check_format(fmt)
+    jurisdiction(cfg(services), jurisdiction_id)
+    rid = _id(service_request_id)
+    row = reports.public_request(services.store, rid) if rid else None
+    if row is None:
+        raise o.Open311Error(404, f"no published service request has id {service_request_id!r}")
+    fields = o.request_fields(row, cfg(services), agency(services), str(request.base_url))
+    return o.render(fmt, "service_requests", [fields])
+
+
+@router.get("/open311/v2/tokens/{token}.{fmt}", response_class=Response, responses=_responses(list[TokenState]))
+def token_state(
+    services: ServicesDep,
+    token: str = Path(max_length=100),
+    fmt: str = _fmt(),
+    jurisdiction_id: str | None = _jurisdiction(),
+) -> Response:
+    """The service_request_id a token has led to (null while the report waits for a moderator), with its
+    moderation, status and notes (Vigie's extension fields)."""
+    fmt = o.check_format(fmt)
+    jurisdiction(cfg(services), jurisdiction_id)
+    state = reports.by_token(services.store, token)
+    if state is None:
+        raise o.Open311Error(404, "no report has this token")
+    return o.render(fmt, "service_requests", [o.token_fields(token, state)])
+
+
+@router.get(
+    "/open311/v2/media/{service_request_id}.jpg",
+    response_class=Response,
+    responses=_responses(None, {"image/jpeg": {}}),
+)
+def media(services: ServicesDep, service_request_id: int = Path(ge=1, le=MAX_ID)) -> Response:
+    """The photo of a published report: re-encoded without metadata, faces and plates blurred."""
+    data = reports.public_photo(services.store, service_request_id)
+    if data is None:
+        raise o.Open311Error(404, f"no published service request {service_request_id} has a photo")
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    )
 
 
 # --- reading and checking a report ------------------------------------------------------------------------------
@@ -461,9 +469,9 @@ def _coordinate(form: FormData, name: str, bound: float) -> float | None:
     return value
 
 
-def _checked(form: FormData, c, jurisdiction) -> tuple[reports.NewReport, str]:
+def _checked(form: FormData, c: Open311Config) -> tuple[reports.NewReport, str]:
     """The report the form describes, every text field checked, cheapest checks first; (report, notice)."""
-    jurisdiction(_text(form, "jurisdiction_id"))
+    jurisdiction(c, _text(form, "jurisdiction_id"))
     if _text(form, HONEYPOT):
         raise o.Open311Error(400, "the report looks automated: a field people never fill in was filled in")
     code = _text(form, "service_code") or ""
@@ -530,10 +538,7 @@ async def _media(form: FormData, max_bytes: int) -> bytes | None:
     data = await part.read(max_bytes + 1)
     if not data:
         return None  # a form's empty file input: no photo
-    try:
-        photos.check_size(len(data), max_bytes)
-    except photos.PhotoError as exc:
-        raise o.Open311Error(exc.status, exc.message) from None
+    photos.check_size(len(data), max_bytes)  # PhotoError 413, answered in the specification's format
     return data
 
 

@@ -11,17 +11,21 @@ as the change.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
 from vigie.citizen import reports
-from vigie.web.context import MAX_ID, MAX_OFFSET, ApiContext, ApiError, page
+from vigie.web.context import MAX_ID, MAX_OFFSET, page, record
+from vigie.web.deps import ServicesDep, user_with
 
-TAGS = ["reports"]
+# A ReportError carries its status (404 not there, 409 already decided, 400 refused): the app's handler answers it.
+router = APIRouter(tags=["reports"])
+
+Moderator = Annotated[users.User, Depends(user_with("reports_moderate"))]
 
 
 class Decision(BaseModel):
@@ -47,104 +51,83 @@ class StatusUpdate(BaseModel):
     status_notes: str = Field("", max_length=2000, description="Shown publicly with the request and to its sender.")
 
 
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except reports.ReportError as exc:
-        raise ApiError(exc.status, str(exc)) from None
+def now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
-def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    store = ctx.store
-    moderator = ctx.user_with("reports_moderate")
+@router.get("/api/reports")
+def list_reports(
+    services: ServicesDep,
+    user: Moderator,
+    moderation: Literal["pending", "accepted", "rejected", "merged"] | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """Citizen reports, oldest first (the queue's order), with the senders' contact details."""
+    items, total = reports.list_reports(services.store, moderation, limit, offset)
+    record(
+        services,
+        user,
+        "view_reports",
+        None,
+        None,
+        {
+            "moderation": moderation,
+            "limit": limit,
+            "offset": offset,
+            "total": total,
+            "ids": [r["id"] for r in items],
+        },
+    )  # whose contact details were shown
+    return page(items, limit, offset, total)
 
-    def now() -> datetime:
-        return datetime.now(timezone.utc)
 
-    @app.get("/api/reports", tags=TAGS)
-    def list_reports(
-        moderation: Literal["pending", "accepted", "rejected", "merged"] | None = None,
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0, le=MAX_OFFSET),
-        user: users.User = Depends(moderator),
-    ) -> dict:
-        """Citizen reports, oldest first (the queue's order), with the senders' contact details."""
-        items, total = _call(reports.list_reports, store, moderation, limit, offset)
-        ctx.record(
-            user,
-            "view_reports",
-            None,
-            None,
-            {
-                "moderation": moderation,
-                "limit": limit,
-                "offset": offset,
-                "total": total,
-                "ids": [r["id"] for r in items],
-            },
-        )  # whose contact details were shown
-        return page(items, limit, offset, total)
+@router.get("/api/reports/{report_id}")
+def get_report(services: ServicesDep, user: Moderator, report_id: int = Path(ge=1, le=MAX_ID)) -> dict:
+    report = reports.get_report(services.store, report_id)
+    report["photo_url"] = f"/api/reports/{report_id}/photo" if report["has_photo"] else None
+    record(services, user, "view_reports", None, None, {"report_id": report_id})
+    return report
 
-    @app.get("/api/reports/{report_id}", tags=TAGS)
-    def get_report(report_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(moderator)) -> dict:
-        report = _call(reports.get_report, store, report_id)
-        report["photo_url"] = f"/api/reports/{report_id}/photo" if report["has_photo"] else None
-        ctx.record(user, "view_reports", None, None, {"report_id": report_id})
-        return report
 
-    @app.get(
-        "/api/reports/{report_id}/photo",
-        tags=TAGS,
-        response_class=Response,
-        responses={200: {"content": {"image/jpeg": {}}}},
+@router.get(
+    "/api/reports/{report_id}/photo",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def report_photo(services: ServicesDep, user: Moderator, report_id: int = Path(ge=1, le=MAX_ID)) -> Response:
+    """The photo as stored: re-encoded without metadata, faces and plates blurred."""
+    data = reports.photo(services.store, report_id)
+    record(services, user, "view_reports", None, None, {"report_id": report_id, "photo": True})
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/api/reports/{report_id}/decision")
+def decide(services: ServicesDep, body: Decision, user: Moderator, report_id: int = Path(ge=1, le=MAX_ID)) -> dict:
+    """Accept, reject or merge, once: a second decision is refused (409), naming the first."""
+    return reports.decide(
+        services.store,
+        report_id,
+        body.decision,
+        user.username,
+        user.role,
+        now(),
+        reason=body.reason,
+        merge_into=body.merge_into,
     )
-    def report_photo(report_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(moderator)) -> Response:
-        """The photo as stored: re-encoded without metadata, faces and plates blurred."""
-        data = _call(reports.photo, store, report_id)
-        ctx.record(user, "view_reports", None, None, {"report_id": report_id, "photo": True})
-        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
-    @app.post("/api/reports/{report_id}/decision", tags=TAGS)
-    def decide(body: Decision, report_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(moderator)) -> dict:
-        """Accept, reject or merge, once: a second decision is refused (409), naming the first."""
-        return _call(
-            reports.decide,
-            store,
-            report_id,
-            body.decision,
-            user.username,
-            user.role,
-            now(),
-            reason=body.reason,
-            merge_into=body.merge_into,
-        )
 
-    @app.post("/api/reports/{report_id}/redact", tags=TAGS)
-    def redact(body: Redaction, report_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(moderator)) -> dict:
-        """Replace the description (personal data removed): the original is not kept anywhere."""
-        return _call(
-            reports.redact,
-            store,
-            report_id,
-            body.description.strip(),
-            body.remove_photo,
-            user.username,
-            user.role,
-            now(),
-        )
+@router.post("/api/reports/{report_id}/redact")
+def redact(services: ServicesDep, body: Redaction, user: Moderator, report_id: int = Path(ge=1, le=MAX_ID)) -> dict:
+    """Replace the description (personal data removed): the original is not kept anywhere."""
+    return reports.redact(
+        services.store, report_id, body.description.strip(), body.remove_photo, user.username, user.role, now()
+    )
 
-    @app.post("/api/reports/{report_id}/status", tags=TAGS)
-    def status(
-        body: StatusUpdate, report_id: int = Path(ge=1, le=MAX_ID), user: users.User = Depends(moderator)
-    ) -> dict:
-        """A public status update of an accepted report."""
-        return _call(
-            reports.update_status,
-            store,
-            report_id,
-            body.status,
-            body.status_notes.strip(),
-            user.username,
-            user.role,
-            now(),
-        )
+
+@router.post("/api/reports/{report_id}/status")
+def status(services: ServicesDep, body: StatusUpdate, user: Moderator, report_id: int = Path(ge=1, le=MAX_ID)) -> dict:
+    """A public status update of an accepted report."""
+    return reports.update_status(
+        services.store, report_id, body.status, body.status_notes.strip(), user.username, user.role, now()
+    )

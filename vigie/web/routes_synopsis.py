@@ -43,9 +43,9 @@ import threading
 from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -55,9 +55,11 @@ from vigie.errors import VigieError
 from vigie.files import write_atomic
 from vigie.search.query import SearchError, parse_query
 from vigie.store.sqlite import iso, now_iso
-from vigie.web.context import MAX_OFFSET, TEXT, ApiContext, ApiError, case_ref_param, page, purpose_param, utc
+from vigie.web.context import MAX_OFFSET, TEXT, ApiError, Services, blurrer, page, record, utc, window_start
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
 log = logging.getLogger(__name__)
+router = APIRouter(tags=["synopses"])
 
 ID_PATTERN = "^[0-9a-f]{16}$"
 MAX_LENGTH_S = 3600.0  # a synopsis longer than an hour is no synopsis
@@ -173,8 +175,8 @@ class SynopsisJobs:
         "finished_at",
     )
 
-    def __init__(self, ctx: ApiContext) -> None:
-        self.ctx = ctx
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self._lock = threading.Lock()
         self._jobs: dict[str, dict] | None = None  # read from disk on first use (an app may be built without a store)
         self._queue: deque[str] = deque()
@@ -182,7 +184,7 @@ class SynopsisJobs:
 
     @property
     def root(self) -> Path:
-        return Path(self.ctx.store.data_dir) / "synopses" / "web"
+        return Path(self.services.store.data_dir) / "synopses" / "web"
 
     def folder(self, job_id: str) -> Path:
         return self.root / job_id
@@ -264,7 +266,7 @@ class SynopsisJobs:
     def _build(self, job_id: str) -> None:
         from vigie.synopsis.make import make_synopsis
 
-        services = self.ctx.services
+        services = self.services
         with self._lock:
             job = self._table()[job_id]
             job.update(status="building", started_at=now_iso(), progress=0.0)
@@ -277,7 +279,7 @@ class SynopsisJobs:
             if services.blurrer is None:
                 raise ApiError(503, "no blurrer is configured: media are only served blurred")
             report = make_synopsis(
-                self.ctx.store,
+                services.store,
                 job["camera"],
                 utc(job["from"]),
                 utc(job["to"]),
@@ -291,7 +293,7 @@ class SynopsisJobs:
                 progress=progress,
                 label_timezone=getattr(services.site, "timezone", None) or "UTC",
             )
-        except (VigieError, ApiError) as exc:
+        except VigieError as exc:
             done = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - said in the job, logged in full
             log.exception("synopsis %s failed", job_id)
@@ -309,162 +311,176 @@ class SynopsisJobs:
             self._save(job)
 
 
-def add_routes(app: FastAPI, ctx: ApiContext) -> None:
-    jobs = SynopsisJobs(ctx)
-    app.state.synopses = jobs  # the app owns its worker and job table
+async def get_jobs(request: Request) -> SynopsisJobs:
+    return request.app.state.synopses  # the app's own worker and job table (create_app makes it)
 
-    def viewer(user: users.User, job: dict) -> None:
-        """Operators: 403 once the whole period has left their window (as a track does, by its last sighting)."""
-        lower = ctx.window_start(user)
-        if lower is not None and utc(job["to"]) < lower:
-            raise ApiError(
-                403,
-                f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} "
-                f"shows {job['from']} - {job['to']}",
-            )
 
-    def ready(job: dict) -> None:
-        if job["status"] != "ready":
-            state = {
-                "queued": "is queued",
-                "building": f"is being built ({job.get('progress', 0):.0%})",
-                "failed": f"failed: {job.get('error')}",
-            }.get(job["status"], job["status"])
-            raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
+Jobs = Annotated[SynopsisJobs, Depends(get_jobs)]
 
-    def file(job: dict, suffix: str) -> Path:
-        path = jobs.folder(job["id"]) / f"{NAME}.{suffix}"
-        if not path.is_file():
-            raise ApiError(410, f"the files of synopsis {job['id']} are gone (deleted on the server)")
-        return path
 
-    @app.post("/api/synopses", tags=["synopses"], status_code=202)
-    def create(body: SynopsisRequest, user: users.User = Depends(ctx.current_user)) -> dict:
-        """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
-        from vigie.synopsis.make import check_request
+def viewer(user: users.User, job: dict) -> None:
+    """Operators: 403 once the whole period has left their window (as a track does, by its last sighting)."""
+    lower = window_start(user)
+    if lower is not None and utc(job["to"]) < lower:
+        raise ApiError(
+            403,
+            f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} shows {job['from']} - {job['to']}",
+        )
 
-        ctx.allow(user, "search", body.case_ref, body.purpose)
-        ctx.blurrer()  # 503 without one: synopses are only made blurred
-        filters = checked_filters(body.filters)
-        lower = ctx.window_start(user)
-        if lower is not None and body.start < lower:
-            raise ApiError(
-                400,
-                f"field from: {iso(body.start)} is outside the last 24 hours, "
-                f"which is all role {user.role!r} may search (from {iso(lower)})",
-                field="from",
-            )
-        check_request(ctx.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
-        job_id = secrets.token_hex(8)
-        job = {
+
+def ready(job: dict) -> None:
+    if job["status"] != "ready":
+        state = {
+            "queued": "is queued",
+            "building": f"is being built ({job.get('progress', 0):.0%})",
+            "failed": f"failed: {job.get('error')}",
+        }.get(job["status"], job["status"])
+        raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
+
+
+def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
+    path = jobs.folder(job["id"]) / f"{NAME}.{suffix}"
+    if not path.is_file():
+        raise ApiError(410, f"the files of synopsis {job['id']} are gone (deleted on the server)")
+    return path
+
+
+@router.post("/api/synopses", status_code=202)
+def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: CurrentUser) -> dict:
+    """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
+    from vigie.synopsis.make import check_request
+
+    allow(user, "search", body.case_ref, body.purpose)
+    blurrer(services)  # 503 without one: synopses are only made blurred
+    filters = checked_filters(body.filters)
+    lower = window_start(user)
+    if lower is not None and body.start < lower:
+        raise ApiError(
+            400,
+            f"field from: {iso(body.start)} is outside the last 24 hours, "
+            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            field="from",
+        )
+    check_request(services.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
+    job_id = secrets.token_hex(8)
+    job = {
+        "id": job_id,
+        "user": user.username,
+        "role": user.role,
+        "camera": body.camera,
+        "from": iso(body.start),
+        "to": iso(body.end),
+        "filters": filters,
+        "length_s": body.length_s,
+        "max_collision": body.max_collision,
+        "case_ref": body.case_ref or None,
+        "purpose": body.purpose or None,
+        "status": "queued",
+        "progress": 0.0,
+        "error": None,
+        "report": None,
+        "created_at": now_iso(),
+    }
+    record(
+        services,
+        user,
+        "synopsis",
+        body.case_ref,
+        body.purpose,
+        {
             "id": job_id,
-            "user": user.username,
-            "role": user.role,
             "camera": body.camera,
-            "from": iso(body.start),
-            "to": iso(body.end),
+            "from": job["from"],
+            "to": job["to"],
             "filters": filters,
             "length_s": body.length_s,
             "max_collision": body.max_collision,
-            "case_ref": body.case_ref or None,
-            "purpose": body.purpose or None,
-            "status": "queued",
-            "progress": 0.0,
-            "error": None,
-            "report": None,
-            "created_at": now_iso(),
-        }
-        ctx.record(
-            user,
-            "synopsis",
-            body.case_ref,
-            body.purpose,
-            {
-                "id": job_id,
-                "camera": body.camera,
-                "from": job["from"],
-                "to": job["to"],
-                "filters": filters,
-                "length_s": body.length_s,
-                "max_collision": body.max_collision,
-                "blurred": True,
-            },
-        )
-        job = jobs.submit(job)
-        return {"id": job_id, "status": job["status"]}
-
-    @app.get("/api/synopses", tags=["synopses"])
-    def list_synopses(
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0, le=MAX_OFFSET),
-        user: users.User = Depends(ctx.current_user),
-    ) -> dict:
-        """The caller's synopses, newest first."""
-        ctx.may(user, "view_media_blurred")
-        mine = jobs.of_user(user)
-        return page([jobs.public(j) for j in mine[offset : offset + limit]], limit, offset, len(mine))
-
-    @app.get("/api/synopses/{synopsis_id}", tags=["synopses"])
-    def get_synopsis(
-        synopsis_id: str = PathParam(pattern=ID_PATTERN), user: users.User = Depends(ctx.current_user)
-    ) -> dict:
-        """Status (queued, building, ready, failed), progress from 0 to 1, the error or the report."""
-        ctx.may(user, "view_media_blurred")
-        return jobs.public(jobs.get(synopsis_id, user))
-
-    @app.get(
-        "/api/synopses/{synopsis_id}/video",
-        tags=["synopses"],
-        response_class=FileResponse,
-        responses={
-            200: {"content": {"video/webm": {}}},
-            206: {"content": {"video/webm": {}}, "description": "A range of it"},
+            "blurred": True,
         },
     )
-    def synopsis_video(
-        request: Request,
-        synopsis_id: str = PathParam(pattern=ID_PATTERN),
-        case_ref: str | None = case_ref_param(),
-        purpose: str | None = purpose_param(),
-        user: users.User = Depends(ctx.current_user),
-    ) -> FileResponse:
-        """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time."""
-        ctx.allow(user, "view_media_blurred", case_ref, purpose)
-        job = jobs.get(synopsis_id, user)
-        viewer(user, job)
-        ready(job)
-        path = file(job, "webm")
-        asked = request.headers.get("range", "")
-        if not asked or asked.replace(" ", "").startswith("bytes=0-"):  # a play, not the next range of one
-            ctx.record(
-                user,
-                "view_synopsis",
-                case_ref or job.get("case_ref"),
-                purpose or job.get("purpose"),
-                {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]},
-            )
-        return FileResponse(path, media_type="video/webm", headers=NO_STORE)
+    job = jobs.submit(job)
+    return {"id": job_id, "status": job["status"]}
 
-    @app.get("/api/synopses/{synopsis_id}/index", tags=["synopses"])
-    def synopsis_index(
-        synopsis_id: str = PathParam(pattern=ID_PATTERN),
-        case_ref: str | None = case_ref_param(),
-        purpose: str | None = purpose_param(),
-        user: users.User = Depends(ctx.current_user),
-    ) -> dict:
-        """The index: fps, frames, width, height, objects (track, class, synopsis and original times) and, per
-        frame, each object's box in video pixels and its original time."""
-        ctx.allow(user, "view_media_blurred", case_ref, purpose)
-        job = jobs.get(synopsis_id, user)
-        viewer(user, job)
-        ready(job)
-        index = json.loads(file(job, "json").read_text(encoding="utf-8"))
-        index["video"] = f"/api/synopses/{synopsis_id}/video"
-        ctx.record(
+
+@router.get("/api/synopses")
+def list_synopses(
+    jobs: Jobs,
+    user: CurrentUser,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """The caller's synopses, newest first."""
+    may(user, "view_media_blurred")
+    mine = jobs.of_user(user)
+    return page([jobs.public(j) for j in mine[offset : offset + limit]], limit, offset, len(mine))
+
+
+@router.get("/api/synopses/{synopsis_id}")
+def get_synopsis(jobs: Jobs, user: CurrentUser, synopsis_id: str = PathParam(pattern=ID_PATTERN)) -> dict:
+    """Status (queued, building, ready, failed), progress from 0 to 1, the error or the report."""
+    may(user, "view_media_blurred")
+    return jobs.public(jobs.get(synopsis_id, user))
+
+
+@router.get(
+    "/api/synopses/{synopsis_id}/video",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/webm": {}}},
+        206: {"content": {"video/webm": {}}, "description": "A range of it"},
+    },
+)
+def synopsis_video(
+    services: ServicesDep,
+    jobs: Jobs,
+    request: Request,
+    user: CurrentUser,
+    synopsis_id: str = PathParam(pattern=ID_PATTERN),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
+) -> FileResponse:
+    """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time."""
+    allow(user, "view_media_blurred", case_ref, purpose)
+    job = jobs.get(synopsis_id, user)
+    viewer(user, job)
+    ready(job)
+    path = file(jobs, job, "webm")
+    asked = request.headers.get("range", "")
+    if not asked or asked.replace(" ", "").startswith("bytes=0-"):  # a play, not the next range of one
+        record(
+            services,
             user,
             "view_synopsis",
             case_ref or job.get("case_ref"),
             purpose or job.get("purpose"),
-            {"id": synopsis_id, "index": True, "camera": job["camera"], "objects": len(index.get("objects", []))},
+            {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]},
         )
-        return index
+    return FileResponse(path, media_type="video/webm", headers=NO_STORE)
+
+
+@router.get("/api/synopses/{synopsis_id}/index")
+def synopsis_index(
+    services: ServicesDep,
+    jobs: Jobs,
+    user: CurrentUser,
+    synopsis_id: str = PathParam(pattern=ID_PATTERN),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
+) -> dict:
+    """The index: fps, frames, width, height, objects (track, class, synopsis and original times) and, per
+    frame, each object's box in video pixels and its original time."""
+    allow(user, "view_media_blurred", case_ref, purpose)
+    job = jobs.get(synopsis_id, user)
+    viewer(user, job)
+    ready(job)
+    index = json.loads(file(jobs, job, "json").read_text(encoding="utf-8"))
+    index["video"] = f"/api/synopses/{synopsis_id}/video"
+    record(
+        services,
+        user,
+        "view_synopsis",
+        case_ref or job.get("case_ref"),
+        purpose or job.get("purpose"),
+        {"id": synopsis_id, "index": True, "camera": job["camera"], "objects": len(index.get("objects", []))},
+    )
+    return index

@@ -1,0 +1,62 @@
+"""The routes' dependencies, as `Annotated` types: the app's services, who is asking, and may they.
+
+The services are found per request on the request's own app (`create_app` puts them on
+app.state), never in a module: two apps over two stores never mix.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from vigie.accounts import users
+from vigie.accounts.roles import Forbidden, allowed, require
+from vigie.web.context import COOKIE, TEXT, ApiError, Services
+
+
+async def get_services(request: Request) -> Services:
+    # async: it only reads the app's state, so FastAPI need not hand it to a worker thread
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def current_user(request: Request, services: ServicesDep) -> users.User:
+    """The session's user, or 401."""
+    token = request.cookies.get(COOKIE)
+    user = users.session_user(services.store, token) if token else None
+    if user is None:
+        raise ApiError(401, "not logged in: POST /api/login first (or the session has expired)")
+    return user
+
+
+CurrentUser = Annotated[users.User, Depends(current_user)]
+
+
+def allow(user: users.User, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
+    """Forbidden unless the role holds the permission; MissingJustification when it must say why and did not."""
+    require(user.role, permission, case_ref, purpose)
+
+
+def may(user: users.User, permission: str) -> None:
+    """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
+    (an unblur grant carries its case; listing one's own exports needs none)."""
+    if not allowed(user.role, permission):
+        raise Forbidden(f"role {user.role!r} does not have permission {permission!r}")
+
+
+def user_with(permission: str):
+    """A dependency: the session's user, whose role must hold `permission` (no justification)."""
+
+    def dependency(user: CurrentUser) -> users.User:
+        may(user, permission)
+        return user
+
+    return dependency
+
+
+# The justification investigators give with what they look at, as query parameters (`case_ref: CaseRef = None`).
+CaseRef = Annotated[str | None, Query(max_length=TEXT, description="Case reference (investigators: required).")]
+Purpose = Annotated[str | None, Query(max_length=TEXT, description="Purpose (investigators: required).")]

@@ -1,0 +1,198 @@
+"""Export routes: an investigator's ZIP of tracks for a case, and the list of exports.
+
+An export is a ZIP streamed to the investigator: each track's record (with its
+per-frame boxes), its thumbnail and its clip, a manifest naming who exported
+what for which case, and SHA-256 sums of every file. The server keeps the
+ZIP's SHA-256 (table exports, and the audit entry), not the ZIP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import zipfile
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigie.accounts import users
+from vigie.accounts.roles import Forbidden, allowed
+from vigie.audit.log import append_in
+from vigie.errors import VigieError
+from vigie.store.sqlite import now_iso
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, Services, blurrer, page, plain, visible_track
+from vigie.web.deps import CurrentUser, ServicesDep, allow
+from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
+
+router = APIRouter(tags=["exports"])
+
+MAX_EXPORT_TRACKS = 50
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    track_ids: list[int] = Field(min_length=1, max_length=MAX_EXPORT_TRACKS)
+    case_ref: str = Field(min_length=1, max_length=TEXT)
+    purpose: str = Field(min_length=1, max_length=TEXT)
+    unblurred: bool = Field(False, description="Unblurred media: only for tracks with an open unblur grant of yours.")
+    clips: bool = Field(True, description="Include each track's clip (MP4, H.264).")
+
+
+@router.post("/api/exports", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Response:
+    allow(user, "export", body.case_ref, body.purpose)
+    ids = list(dict.fromkeys(body.track_ids))
+    for t in ids:
+        if not 1 <= t <= MAX_ID:
+            raise ApiError(422, f"field track_ids: {t} is not a track id", field="track_ids")
+    tracks = [visible_track(services, user, t) for t in ids]
+    if body.unblurred:
+        missing = [t for t in ids if open_grant(services, user, t) is None]
+        if missing:
+            raise ApiError(
+                403,
+                f"no open unblur grant of yours on track(s) {', '.join(map(str, missing))}: "
+                "request one per track first, or export blurred",
+            )
+    ref = secrets.token_hex(8)
+    created = now_iso()
+    data, manifest = _build_zip(services, tracks, body, user, ref, created)
+    digest = hashlib.sha256(data).hexdigest()
+
+    def fn(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        entry = append_in(
+            conn,
+            user.username,
+            user.role,
+            "export",
+            case_ref=body.case_ref,
+            purpose=body.purpose,
+            details={
+                "export_ref": ref,
+                "track_ids": ids,
+                "unblurred": body.unblurred,
+                "sha256": digest,
+                "bytes": len(data),
+            },
+        )
+        conn.execute(
+            "INSERT INTO exports (ref, username, case_ref, purpose, created_at, track_ids, blurred, sha256, bytes,"
+            " audit_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                ref,
+                user.username,
+                body.case_ref,
+                body.purpose,
+                created,
+                json.dumps(ids),
+                int(not body.unblurred),
+                digest,
+                len(data),
+                entry.seq,
+            ),
+        )
+
+    services.store.write(fn).result()
+    name = f"vigie-export-{ref}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"', "X-Vigie-SHA256": digest},
+    )
+
+
+@router.get("/api/exports")
+def list_exports(
+    services: ServicesDep,
+    user: CurrentUser,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """An investigator's own exports; an auditor sees everyone's."""
+    if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
+        raise Forbidden(f"role {user.role!r} may not list exports (investigators: their own; auditors: all)")
+    where, args = ("", []) if user.role == "auditor" else (" WHERE username = ?", [user.username])
+    with services.store._read() as conn:
+        total = conn.execute(f"SELECT count(*) FROM exports{where}", args).fetchone()[0]
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                f"SELECT * FROM exports{where} ORDER BY id DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+            )
+        ]
+    for r in rows:
+        r["track_ids"] = json.loads(r["track_ids"])
+        r["blurred"] = bool(r["blurred"])
+    return page(rows, limit, offset, total)
+
+
+def _build_zip(
+    services: Services, tracks: list[dict], body: ExportRequest, user: users.User, ref: str, created: str
+) -> tuple[bytes, dict]:
+    """The export's ZIP in memory (at most 50 tracks), with its manifest and SHA256SUMS."""
+    import cv2
+    import numpy as np
+
+    store = services.store
+    files: dict[str, bytes] = {}
+    listed = []
+    for track in tracks:
+        tid = track["id"]
+        folder = f"tracks/{tid}"
+        doc = plain(track)
+        doc.pop("thumbnail_path", None)
+        doc["points"] = [plain(p) for p in store.track_points(tid)]
+        files[f"{folder}/track.json"] = json.dumps(doc, indent=2, ensure_ascii=False).encode()
+        entry = {
+            "track_id": tid,
+            "camera_id": track["camera_id"],
+            "class": track["class"],
+            "first_seen": track["first_seen"],
+            "last_seen": track["last_seen"],
+        }
+        with store._read() as conn:
+            row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (tid,)).fetchone()
+        if row and row[0]:
+            if body.unblurred:
+                files[f"{folder}/thumbnail.jpg"] = bytes(row[0])
+            else:
+                image = cv2.imdecode(np.frombuffer(row[0], np.uint8), cv2.IMREAD_COLOR)
+                with services.blur_lock:
+                    blurred, _ = blurrer(services).blur_crop(image, track["class"])
+                files[f"{folder}/thumbnail.jpg"] = jpeg_bytes(blurred)
+        if body.clips:
+            try:
+                files[f"{folder}/clip.mp4"] = clip_bytes(services, tid, blur=not body.unblurred, fmt="mp4")
+            except ApiError:
+                raise  # no blurrer (503): the whole export is refused, as every blurred medium is
+            except VigieError as exc:  # the recording is gone: say so in the manifest, export the rest
+                entry["clip_unavailable"] = str(exc)
+        entry["files"] = sorted(n for n in files if n.startswith(folder + "/"))
+        listed.append(entry)
+    manifest = {
+        "export_ref": ref,
+        "created_at": created,
+        "exported_by": user.username,
+        "role": user.role,
+        "case_ref": body.case_ref,
+        "purpose": body.purpose,
+        "blurred": not body.unblurred,
+        "site": getattr(services.site, "name", None),
+        "tracks": listed,
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        "note": "Faces and licence plates are blurred unless 'blurred' is false; privacy masks are always burned in. "
+        "The server records this ZIP's SHA-256 with the export reference.",
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items())).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same content, same bytes
+            info.compress_type = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buf.getvalue(), manifest
