@@ -140,7 +140,7 @@ def main() -> int:
         aid = store.begin_analysis(CAMERA, str(video), "bench-pets09-gt")
         store.add_tracks(aid, gt_tracks(PETS / "gt.txt")).result()
         store.finish_analysis(aid, "complete", 795, 795)
-        with store._read() as conn:
+        with store.read() as conn:
             track_id = conn.execute("SELECT id FROM tracks WHERE track_no=?", (args.track,)).fetchone()[0]
         for fmt in ("webm", "mp4"):
             k = args.repeat

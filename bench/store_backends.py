@@ -344,9 +344,9 @@ def run_reads(
         store._open_read().close()
         times.append((time.perf_counter() - t0) * 1000)
     out["open_read_connection"] = stats(times[10:])
-    conn = store._long_reader()
+    conn = store.long_reader()
     for name, call in (
-        ("data_version", lambda: store._data_version(conn)),
+        ("data_version", lambda: store.data_version(conn)),
         ("store_generation", lambda: store_generation(conn)),
     ):
         times = []
@@ -389,7 +389,7 @@ def run_backend(backend: str, args, workdir: Path, queries_box: dict, pg: PgServ
             "tracks_per_s": round(bulk_n / fill_s, 1),
             "method": "COPY" if use_copy else "executemany (search_scale.fill)",
         }
-        with store._read() as conn:  # rows written: tracks, their colour names and vectors
+        with store.read() as conn:  # rows written: tracks, their colour names and vectors
             rows = sum(
                 conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("tracks", "track_colours", "track_vectors")
@@ -405,7 +405,7 @@ def run_backend(backend: str, args, workdir: Path, queries_box: dict, pg: PgServ
         print(f"[{backend}] insert {res['insert']}", flush=True)
         if backend == "postgres":
             pg.admin("ANALYZE", database)  # as autovacuum would after 20 k new tracks and 2 M points
-        with store._read() as conn:
+        with store.read() as conn:
             res["tracks_total"] = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
             sample_ids = np.array(
                 [r[0] for r in conn.execute("SELECT id FROM tracks WHERE id > ?", (bulk_n,))], np.int64

@@ -105,13 +105,13 @@ def run(
     os.environ["VIGIE_DATA"] = str(data)
     rows = []
     with SQLiteStore(data) as store:
-        with store._read() as conn:
+        with store.read() as conn:
             done = conn.execute("SELECT count(*) FROM analyses WHERE status = 'complete'").fetchone()[0]
         if not (reuse and done):
             t = time.perf_counter()
             report = analyse_file(video, CAMERA, load_site(site_file), store, progress=True)
             print(f"{name}: analysed in {time.perf_counter() - t:.0f} s, {report.tracks} tracks", flush=True)
-        with store._read() as conn:
+        with store.read() as conn:
             n, size, frames = conn.execute("SELECT count(*), sum(length(data)), sum(frames) FROM tubes").fetchone()
         print(
             f"{name}: {n} tubes, {size / 1e6:.1f} MB for {frames} object-frames ({size / frames / 1e3:.1f} kB each)",

@@ -32,7 +32,7 @@ class SettingError(VigieError, ValueError):
 
 def stored(store) -> dict[str, Any]:
     """Every stored setting, key -> value."""
-    with store._read() as conn:
+    with store.read() as conn:
         return {r[0]: json.loads(r[1]) for r in conn.execute("SELECT key, value FROM settings ORDER BY key")}
 
 

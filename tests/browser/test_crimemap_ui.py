@@ -155,7 +155,7 @@ def pending_report(
 
 
 def report_row(store, rid: int) -> dict:
-    with store._read() as conn:
+    with store.read() as conn:
         return dict(
             conn.execute(
                 "SELECT id, moderation, description, reject_reason, merged_into, status, status_notes,"
@@ -227,7 +227,7 @@ def test_public_report_form_sends_a_report_and_its_token_follows_it(new_page, se
     token = page.locator("#token").inner_text().strip()
     assert len(token) >= 20
     assert error_text(page) == ""
-    with server.store._read() as conn:
+    with server.store.read() as conn:
         row = dict(
             conn.execute(
                 "SELECT id, email, photo IS NOT NULL AS has_photo, moderation, lat, lon FROM citizen_reports"
@@ -399,7 +399,7 @@ def seed_other_layers(server) -> tuple[int, int]:
             lon=lon,
         )
         decide(server.store, rid, "accept", "mod", "moderator", now)
-    with server.store._read() as conn:  # the earlier tests of this module accepted reports too
+    with server.store.read() as conn:  # the earlier tests of this module accepted reports too
         citizen = conn.execute(
             "SELECT count(*) FROM citizen_reports WHERE moderation = 'accepted' AND lat IS NOT NULL"
         ).fetchone()[0]

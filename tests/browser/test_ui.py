@@ -266,7 +266,7 @@ def test_camera_map_shows_the_cameras_and_their_latest_tracks(new_page, server):
     page = investigator_on(new_page, "/map")
     images = record_images(page)
     expect(page.locator(".camlist li").first).to_be_visible()
-    with server.store._read() as conn:
+    with server.store.read() as conn:
         stored = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
     buttons = page.locator(".camlist button").all_inner_texts()
     assert len(buttons) == len(stored) >= 2 and all(any(f"({c})" in b for b in buttons) for c in stored), (
@@ -482,7 +482,7 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     expect(page.locator("#feed-state")).to_have_text("live")
     # A rule fires while the page is open (as `vigie run` would store it): a blurred snapshot goes with it.
     track = server.store.get_track(server.red_track)
-    with server.store._read() as conn:
+    with server.store.read() as conn:
         jpeg = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (server.red_track,)).fetchone()[0]
     blurred, _ = Blurrer().blur_crop(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), "person")
     from vigie.web.context import utc

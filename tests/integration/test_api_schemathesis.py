@@ -203,7 +203,7 @@ def _add(store: SQLiteStore, camera: str, source: str, tracks: list, fingerprint
     aid = store.begin_analysis(camera, source, fingerprint.ljust(64, "0"))
     store.add_tracks(aid, tracks).result()
     store.finish_analysis(aid, "complete", VIDEO_FRAMES, VIDEO_FRAMES)
-    with store._read() as conn:
+    with store.read() as conn:
         return [r[0] for r in conn.execute("SELECT id FROM tracks WHERE analysis_id=? ORDER BY track_no", (aid,))]
 
 

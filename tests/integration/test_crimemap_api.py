@@ -121,7 +121,7 @@ def upload(c: TestClient, data: bytes, name: str = "vols.csv", **form):
 
 
 def stored(store) -> tuple[int, int]:
-    with store._read() as conn:
+    with store.read() as conn:
         return (
             conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
             conn.execute("SELECT count(*) FROM incidents").fetchone()[0],

@@ -91,7 +91,7 @@ def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
             state = states[DEMO_CAMERA]
             stored_gaps = sorted(gaps(store, DEMO_CAMERA)[0], key=lambda g: g["start"])
             tracks = stored_rule_tracks(store, DEMO_CAMERA)
-            with store._read() as conn:
+            with store.read() as conn:
                 track_nos = [
                     n for (n,) in conn.execute("SELECT track_no FROM tracks WHERE camera_id = ?", (DEMO_CAMERA,))
                 ]

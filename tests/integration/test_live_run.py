@@ -38,7 +38,7 @@ def test_live_run_stores_tracks_gaps_and_alerts_and_survives_a_dead_camera(vtest
         assert esp.done and are.done
         # tracks from the live camera, stored in live chunks, visible to search
         assert esp.tracks >= 5 and store.counts()["tracks"] == esp.tracks
-        with store._read() as conn:
+        with store.read() as conn:
             chunks = conn.execute(
                 "SELECT count(*), min(message), max(message) FROM analyses WHERE camera_id='nimes-esplanade-01'"
             ).fetchone()

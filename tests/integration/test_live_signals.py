@@ -67,7 +67,7 @@ def test_stopping_vigie_run_writes_the_tracks_in_flight(vtest, tmp_path, sig):
     stored = int(re.search(rf"{DEMO_CAMERA}: (\d+) tracks stored", out).group(1))
     with SQLiteStore(tmp_path / "var") as store:
         assert store.counts()["tracks"] == stored >= 2, out
-        with store._read() as conn:
+        with store.read() as conn:
             chunks = conn.execute("SELECT count(*), min(status) FROM analyses").fetchone()
         # one live chunk, written at the stop, complete; the stream never dropped
         assert tuple(chunks) == (1, "complete")

@@ -85,7 +85,7 @@ def env(tmp_path, monkeypatch):
         )
         assert r.status_code == 200, r.text
         tokens.append(r.json()[0]["token"])
-    with store._read() as conn:
+    with store.read() as conn:
         ids = [
             conn.execute("SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(t),)).fetchone()[0]
             for t in tokens
@@ -257,7 +257,7 @@ def test_redaction_replaces_the_text_and_keeps_no_copy(env):
     c.post(f"/api/reports/{rid}/decision", json={"decision": "accept"})
     [req] = env["public"].get(f"/open311/v2/requests/{rid}.json").json()
     assert req["description"] == "Street light out at a corner." and req["media_url"] is None
-    with env["store"]._read() as conn:  # nowhere in the store any more (the audit log included)
+    with env["store"].read() as conn:  # nowhere in the store any more (the audit log included)
         dump = "\n".join(conn.iterdump())
     assert "rue Bigot" not in dump
 

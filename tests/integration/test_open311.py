@@ -140,7 +140,7 @@ def token_of(r) -> str:
 
 
 def report_id(env, token: str) -> int:
-    with env["store"]._read() as conn:
+    with env["store"].read() as conn:
         return conn.execute(
             "SELECT id FROM citizen_reports WHERE token_hash = ?", (reports.token_hash(token),)
         ).fetchone()[0]
@@ -271,7 +271,7 @@ def test_post_with_lat_long_gives_a_token_then_an_id_once_accepted(env):
     assert req["agency_responsible"] == SITE.controller and req["media_url"] is None
     for key in ("requested_datetime", "updated_datetime"):  # W3C: ISO 8601 with an offset
         assert datetime.fromisoformat(req[key].replace("Z", "+00:00")).tzinfo is not None
-    with env["store"]._read() as conn:
+    with env["store"].read() as conn:
         attrs = conn.execute("SELECT attributes FROM citizen_reports WHERE id = ?", (rid,)).fetchone()[0]
     assert '"observed_at": "2026-11-19T20:30:00Z"' in attrs and '"recurrence": "weekly"' in attrs
 
@@ -692,7 +692,7 @@ def test_the_daily_limit_and_old_hits_are_purged(env):
     store, now = env["store"], datetime.now(timezone.utc)
     c = client(env, "203.0.113.20")
     token_of(post(c, description="A light out on the quai de la Fontaine."))
-    with store._read() as conn:
+    with store.read() as conn:
         [(who,)] = conn.execute("SELECT DISTINCT client_hash FROM citizen_report_hits").fetchall()
     # 19 more earlier today (beyond the hour) and 30 two days ago
     rows = [(who, iso(now - timedelta(hours=2, minutes=i))) for i in range(19)] + [
@@ -774,7 +774,7 @@ def test_purge_deletes_rejected_reports_after_30_days_only(env):
     ).result()
     assert reports.purge_reports(store, now, dry_run=True) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
     assert reports.purge_reports(store, now) == {"reports": 1, "contacts": 0, "hits": 0, "senders": 0}
-    with store._read() as conn:
+    with store.read() as conn:
         assert {r[0] for r in conn.execute("SELECT id FROM citizen_reports")} == {recent, kept, pending}
 
 
@@ -799,7 +799,7 @@ def test_purge_clears_the_contact_details_of_reports_closed_over_30_days_ago(env
     ).result()
     assert reports.purge_reports(store, now, dry_run=True)["contacts"] == 1
     assert reports.purge_reports(store, now)["contacts"] == 1
-    with store._read() as conn:
+    with store.read() as conn:
         rows = {r[0]: r[1:] for r in conn.execute("SELECT id, email, phone, description FROM citizen_reports")}
     assert rows[closed_long_ago] == (None, None, "Bench repaired long ago.")  # the place and event stay
     assert rows[closed_recently][0] == "b@example.org" and rows[still_open][0] == "c@example.org"
@@ -841,7 +841,7 @@ def test_purge_clears_any_contact_after_90_days_and_forgets_senders_after_a_day(
         )
     ).result()
     assert reports.purge_reports(store, now) == {"reports": 0, "contacts": 2, "hits": 0, "senders": 3}
-    with store._read() as conn:
+    with store.read() as conn:
         rows = {r[0]: r[1:] for r in conn.execute("SELECT id, email, phone, client_hash FROM citizen_reports")}
     assert rows[never_closed] == (None, None, "") and rows[never_moderated] == (None, None, "")
     assert rows[recent] == ("e@example.org", None, "")  # contact kept (days old), sender forgotten (over a day)

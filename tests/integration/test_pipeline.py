@@ -122,7 +122,7 @@ def test_each_track_keeps_its_tube_and_the_clip_its_background(analysed):
     from vigie.synopsis.capture import decode_tube
 
     _, rows, points, folder = analysed
-    with SQLiteStore(folder) as store, store._read() as conn:
+    with SQLiteStore(folder) as store, store.read() as conn:
         tubes = {r[0]: (r[1], decode_tube(r[2])) for r in conn.execute("SELECT track_id, frames, data FROM tubes")}
         [bg] = conn.execute(
             "SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)

@@ -64,6 +64,6 @@ def test_the_left_luggage_camera_looks_for_carried_objects(analysed_demo):
     assert bags <= esplanade.wanted and (esplanade.detector.coco_to_vigie >= 0).sum() == 9
     arenes = CameraPipeline(site.camera("nimes-arenes-01"), site, 7.0)
     assert not bags & arenes.wanted and (arenes.detector.coco_to_vigie >= 0).sum() == 6
-    with SQLiteStore(analysed_demo) as store, store._read() as conn:
+    with SQLiteStore(analysed_demo) as store, store.read() as conn:
         classes = {c for (c,) in conn.execute("SELECT DISTINCT class FROM tracks")}
     assert "person" in classes

@@ -153,7 +153,7 @@ def test_vigie_run_on_the_cluster_analyses_a_stream_in_an_actor(cluster, vtest, 
         found, _ = gaps(store, DEMO_CAMERA)
         restart = [g for g in found if g["reason"] == "camera worker restarted"]
         assert len(restart) == 1 and restart[0]["start"] < restart[0]["end"], (found, said)
-        with store._read() as conn:  # tracks analysed after the restart were stored too
+        with store.read() as conn:  # tracks analysed after the restart were stored too
             assert (
                 conn.execute("SELECT count(*) FROM tracks WHERE last_seen > ?", (restart[0]["end"],)).fetchone()[0] >= 1
             )

@@ -65,7 +65,7 @@ def add(
     aid = store.begin_analysis(camera, "/videos/x.mp4", fingerprint or f"{camera}-{tracks[0].track_no}".ljust(64, "0"))
     store.add_tracks(aid, tracks).result()
     store.finish_analysis(aid, "complete", 10, 10)
-    with store._read() as conn:
+    with store.read() as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM tracks WHERE analysis_id=? ORDER BY track_no", (aid,))]
     updates = [
         (

@@ -73,7 +73,7 @@ def _add(store, camera, tracks, fp):
     aid = store.begin_analysis(camera, "/videos/x.mp4", fp.ljust(64, "0"))
     store.add_tracks(aid, tracks).result()
     store.finish_analysis(aid, "complete", 10, 10)
-    with store._read() as conn:
+    with store.read() as conn:
         return [r[0] for r in conn.execute("SELECT id FROM tracks WHERE analysis_id=? ORDER BY track_no", (aid,))]
 
 

@@ -95,14 +95,14 @@ def add_camera(store, camera_id: str) -> None:
 
 
 def cameras(store) -> list[str]:
-    with store._read() as conn:
+    with store.read() as conn:
         return [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
 
 
 def test_read_connections_are_kept_for_the_next_read_and_see_what_was_committed_since(pg_store):
-    with pg_store._read() as first:
+    with pg_store.read() as first:
         pass
-    with pg_store._read() as second:
+    with pg_store.read() as second:
         assert second is first  # no new connection (8 ms each)
         second.execute("BEGIN")  # a reader's snapshot...
         assert second.execute("SELECT count(*) FROM cameras").fetchone()[0] == 0
@@ -112,19 +112,19 @@ def test_read_connections_are_kept_for_the_next_read_and_see_what_was_committed_
 
 def test_a_read_connection_that_failed_is_not_given_to_the_next_read(pg_store):
     with pytest.raises(sqlite3.OperationalError):
-        with pg_store._read() as conn:
+        with pg_store.read() as conn:
             conn.execute("SELECT no_such_column FROM cameras")
     assert conn.closed
-    with pg_store._read() as other:
+    with pg_store.read() as other:
         assert other is not conn and other.execute("SELECT 1").fetchone()[0] == 1
 
 
 def test_the_data_version_moves_whenever_something_is_committed(pg_store):
     """What the search engine relies on to skip re-reading the store's generation: an unchanged
     version means nothing was committed. (It may also move for the server's own WAL records.)"""
-    reader = pg_store._long_reader()
-    seen = [pg_store._data_version(reader)]
+    reader = pg_store.long_reader()
+    seen = [pg_store.data_version(reader)]
     for cam in ("cam-a", "cam-b"):
         add_camera(pg_store, cam)
-        seen.append(pg_store._data_version(reader))
+        seen.append(pg_store.data_version(reader))
     assert seen[0] < seen[1] < seen[2]

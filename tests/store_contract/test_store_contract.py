@@ -84,7 +84,7 @@ def analyse(
     store.add_tracks(aid, tracks).result()
     if finish:
         store.finish_analysis(aid, "complete", frames_decoded=100, frames_analysed=90)
-    with store._read() as conn:
+    with store.read() as conn:
         return aid, {
             r["track_no"]: r["id"] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))
         }
@@ -101,7 +101,7 @@ def cams(store):
 # --- migrations and rows ---------------------------------------------------------------------------------
 def test_migrations_reach_the_latest_version_with_every_table(store):
     assert store.schema_version() == VERSIONS[-1] == len(VERSIONS)
-    with store._read() as conn:
+    with store.read() as conn:
         assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == VERSIONS
         for table in TABLES:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == (
@@ -112,7 +112,7 @@ def test_migrations_reach_the_latest_version_with_every_table(store):
 
 
 def test_rows_behave_like_sqlite_rows(cams):
-    with cams._read() as conn:
+    with cams.read() as conn:
         row = conn.execute("SELECT id, name AS label, lat FROM cameras WHERE id = ?", ("cam-a",)).fetchone()
         assert (row[0], row["label"], row["LAT"], row.keys()) == ("cam-a", "Esplanade", 43.83, ["id", "label", "lat"])
         assert dict(row) == {"id": "cam-a", "label": "Esplanade", "lat": 43.83} and tuple(row) == (
@@ -293,13 +293,13 @@ def test_a_failed_write_rolls_back_as_a_whole_and_keeps_earlier_data(cams):
 
 
 def test_a_read_transaction_sees_one_snapshot_and_reads_cannot_write(cams):
-    with cams._read() as conn:
+    with cams.read() as conn:
         conn.execute("BEGIN")
         assert conn.execute("SELECT count(*) FROM cameras").fetchone()[0] == 2
         cams.upsert_cameras([CameraConfig(id="cam-c", name="C", lat=1.0, lon=2.0)])
         assert conn.execute("SELECT count(*) FROM cameras").fetchone()[0] == 2
     assert cams.counts()["cameras"] == 3
-    with cams._read() as conn, pytest.raises(sqlite3.OperationalError):
+    with cams.read() as conn, pytest.raises(sqlite3.OperationalError):
         conn.execute("DELETE FROM cameras")
     assert cams.counts()["cameras"] == 3
 
@@ -321,7 +321,7 @@ def test_projections_replace_vectors_in_one_transaction(cams):
         2,
         {"ok": True},
     ) and "params" not in model
-    with cams._read() as conn:
+    with cams.read() as conn:
         rows = {
             r[0]: (r[1], np.frombuffer(r[2], "<f4").tolist())
             for r in conn.execute("SELECT track_id, model, vector FROM track_vectors")
@@ -460,7 +460,7 @@ def test_the_purge_removes_old_tracks_and_keeps_a_held_one(cams):
     assert cams.get_track(old[1]) is not None and (cams.thumb_dir / "cam-a" / f"{old[1]}.jpg").is_file()
     assert cams.get_track(old[2]) is None and not (cams.thumb_dir / "cam-a" / f"{old[2]}.jpg").exists()
     assert cams.get_track(recent[1]) is not None
-    with cams._read() as conn:
+    with cams.read() as conn:
         assert conn.execute("SELECT count(*) FROM track_points WHERE track_id = ?", (old[2],)).fetchone()[0] == 0
 
     lift_hold(cams, hold, "insp. martin")
@@ -510,7 +510,7 @@ def test_accounts_and_sessions(store, monkeypatch):
     token = create_session(store, bob)
     disable_user(store, "bob")
     assert session_user(store, token) is None
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
     assert [e.action for e in query(store, user="bob")] == ["login", "logout"]
     assert verify(store).ok

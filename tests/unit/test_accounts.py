@@ -119,7 +119,7 @@ def test_create_and_authenticate(store):
     assert (u.username, u.role, u.disabled, u.failed_logins) == ("alice", "investigator", False, 0)
     assert authenticate(store, "alice", PW).id == u.id
     assert authenticate(store, "ALICE", PW).username == "alice"  # usernames are case-insensitive
-    with store._read() as conn:
+    with store.read() as conn:
         stored = conn.execute("SELECT password_hash FROM users").fetchone()[0]
     assert stored.startswith("$argon2id$") and PW not in stored
     with pytest.raises(AccountError, match="already exists"):
@@ -229,11 +229,11 @@ def test_disabled_refused(store):
 
 def test_rehash_when_parameters_change(store, monkeypatch):
     create_user(store, "alice", "operator", PW)
-    with store._read() as conn:
+    with store.read() as conn:
         before = conn.execute("SELECT password_hash FROM users").fetchone()[0]
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
     authenticate(store, "alice", PW)
-    with store._read() as conn:
+    with store.read() as conn:
         after = conn.execute("SELECT password_hash FROM users").fetchone()[0]
     assert after != before and "m=16,t=2" in after
     authenticate(store, "alice", PW)
@@ -247,7 +247,7 @@ def test_sessions_expire_and_logout(store):
     assert session_user(store, token, now=T + timedelta(hours=7)) == u
     assert session_user(store, "not-a-token", now=T) is None
     assert session_user(store, token, now=T + timedelta(hours=8)) is None
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0  # the expired one was deleted
     t2 = create_session(store, u, now=T)
     assert logout(store, t2) is True
@@ -258,7 +258,7 @@ def test_sessions_expire_and_logout(store):
 def test_token_stored_only_hashed(store, tmp_path):
     u = create_user(store, "alice", "operator", PW)
     token = create_session(store, u)
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute("SELECT token_hash FROM sessions").fetchone()[0] == users.token_hash(token)
     store.close()
     data = b"".join(p.read_bytes() for p in tmp_path.glob("vigie.db*"))
@@ -270,7 +270,7 @@ def test_user_delete_cascades_sessions(store, tmp_path):
     u = create_user(store, "alice", "operator", PW)
     create_session(store, u)
     store.write(lambda conn: conn.execute("DELETE FROM users WHERE id = ?", (u.id,))).result()
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 

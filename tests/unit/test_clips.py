@@ -121,7 +121,7 @@ def analyse(store, source: Path, summaries) -> dict[int, int]:
     aid = store.begin_analysis(CAM, str(source), "ab" * 32)
     store.add_tracks(aid, summaries).result()
     store.finish_analysis(aid, "complete", N_FRAMES, N_FRAMES)
-    with store._read() as conn:
+    with store.read() as conn:
         return {r[0]: r[1] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))}
 
 

@@ -58,7 +58,7 @@ def store(tmp_path):
 
 
 def counts(store) -> tuple[int, int]:
-    with store._read() as conn:
+    with store.read() as conn:
         return (
             conn.execute("SELECT count(*) FROM incident_imports").fetchone()[0],
             conn.execute("SELECT count(*) FROM incidents").fetchone()[0],
@@ -66,7 +66,7 @@ def counts(store) -> tuple[int, int]:
 
 
 def rows(store) -> list[dict]:
-    with store._read() as conn:
+    with store.read() as conn:
         return [dict(r) for r in conn.execute("SELECT * FROM incidents ORDER BY id")]
 
 
@@ -118,7 +118,7 @@ def test_a_french_spreadsheet_csv_semicolons_decimal_commas_bom_blank_lines_and_
         (43.8349, 4.3596, "Police nationale"),
         (43.8326, 4.3661, "Police nationale"),
     ]
-    with store._read() as conn:  # the person column is nowhere in the store
+    with store.read() as conn:  # the person column is nowhere in the store
         assert "Dupont" not in json.dumps([dict(r) for r in conn.execute("SELECT * FROM incidents")])
 
 

@@ -165,11 +165,11 @@ def test_adapt_store_replaces_every_person_vector_and_analyses_use_it_next(tmp_p
         report = adapt_store(store)
         projection = active_projection(store)
         assert projection is not None and projection.name == report.name
-        with store._read() as conn:
+        with store.read() as conn:
             rows = conn.execute("SELECT model, length(vector) FROM track_vectors").fetchall()
         assert {r[0] for r in rows} == {report.name} and {r[1] for r in rows} == {4 * projection.dim}
         assert [m["name"] for m in store.appearance_models()] == [report.name]
-        with store._read() as conn:
+        with store.read() as conn:
             cells = [r[0] for r in conn.execute("SELECT cells FROM tracks")]
         assert all(c != 0 for c in cells)  # the foot points' 8x8 occupancy was stored
 

@@ -73,12 +73,12 @@ def analyse(store: SQLiteStore, tracks, camera: str = "cam-a") -> dict[int, int]
     aid = store.begin_analysis(camera, f"/videos/{fp[-6:]}.mp4", fp)
     store.add_tracks(aid, tracks).result()
     store.finish_analysis(aid, "complete", 100, 100)
-    with store._read() as conn:
+    with store.read() as conn:
         return {r[0]: r[1] for r in conn.execute("SELECT track_no, id FROM tracks WHERE analysis_id=?", (aid,))}
 
 
 def rows_of(store: SQLiteStore, track_id: int) -> dict[str, int]:
-    with store._read() as conn:
+    with store.read() as conn:
         counts = {
             t: conn.execute(f"SELECT count(*) FROM {t} WHERE track_id=?", (track_id,)).fetchone()[0]
             for t in CHILD_TABLES
@@ -478,5 +478,5 @@ def test_the_purge_removes_old_rejected_citizen_reports_and_says_so(store):
     assert purge(store, site(), dry_run=True).citizen_reports_removed == 1
     result = purge(store, site())
     assert result.citizen_reports_removed == 1 and result.as_dict()["totals"]["citizen_reports_removed"] == 1
-    with store._read() as conn:
+    with store.read() as conn:
         assert [r[0] for r in conn.execute("SELECT token_hash FROM citizen_reports")] == ["recent"]

@@ -11,8 +11,9 @@ from conftest import T0, make_summary
 from vigie.config import CameraConfig
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
-from vigie.search.index import NONE, TrackIndex, _build_ivf, current_model, store_generation, to_us
+from vigie.search.index import NONE, TrackIndex, _build_ivf, store_generation, to_us
 from vigie.search.query import COMPASS, CameraInfo, SearchQuery
+from vigie.store.search_reads import current_vector_model as current_model
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TRACKED_CLASSES
 
@@ -242,7 +243,7 @@ def analyse(store: SQLiteStore, tracks, camera="cam-a", fingerprint="f" * 64, st
     store.add_tracks(aid, tracks).result()
     if status != "running":
         store.finish_analysis(aid, status, 10, 10)
-    with store._read() as conn:
+    with store.read() as conn:
         return [r[0] for r in conn.execute("SELECT id FROM tracks WHERE analysis_id=? ORDER BY track_no", (aid,))]
 
 
@@ -290,18 +291,18 @@ def test_from_store_reads_visible_tracks_with_their_attributes(store):
 
 def test_current_model_is_the_active_one_else_the_most_common(store):
     ids = analyse(store, [make_summary(track_no=i) for i in range(1, 4)])
-    with store._read() as conn:
+    with store.read() as conn:
         assert current_model(conn) is None
     put_vectors(store, {ids[0]: [1, 0], ids[1]: [0, 1]}, "plain")
     put_vectors(store, {ids[2]: [1, 0]}, "adapted-1")
-    with store._read() as conn:
+    with store.read() as conn:
         assert current_model(conn) == "plain"
     store.write(
         lambda conn: conn.execute(
             "INSERT INTO appearance_models (name, base, created_at, tracks, crops, params, active) VALUES ('adapted-1','plain','2026-11-27',3,9,x'00',1)"
         )
     ).result()
-    with store._read() as conn:
+    with store.read() as conn:
         assert current_model(conn) == "adapted-1"
     assert TrackIndex.from_store(store).has_vector.sum() == 1
 
@@ -321,7 +322,7 @@ def test_saved_index_loads_back_identical_and_is_rebuilt_when_the_store_changes(
     assert not isinstance(preloaded.vectors, np.memmap) and np.array_equal(preloaded.vectors, built.vectors)
 
     new = analyse(store, [make_summary(track_no=1, upper_colours=["blue"])], camera="cam-b", fingerprint="b" * 64)
-    with store._read() as conn:
+    with store.read() as conn:
         generation = store_generation(conn)
     assert generation != built.generation
     rebuilt = TrackIndex.open(store)
@@ -329,12 +330,12 @@ def test_saved_index_loads_back_identical_and_is_rebuilt_when_the_store_changes(
     assert [p.name for p in (store.data_dir / "index").iterdir()] == [generation]  # the old one is gone
 
     put_vectors(store, {new[0]: [0, 0, 0, 1]})  # a vector written after the analysis finished
-    with store._read() as conn:
+    with store.read() as conn:
         assert store_generation(conn) != generation
 
 
 def test_store_generation_is_cheap_on_a_large_store_shape(store):
-    with store._read() as conn:
+    with store.read() as conn:
         plan = " ".join(
             r[-1] for r in conn.execute("EXPLAIN QUERY PLAN SELECT min(model) FROM track_vectors WHERE model > 'a'")
         )

@@ -199,13 +199,13 @@ def create_user(store: SQLiteStore, username: str, role: str, password: str, by=
 
 
 def get_user(store: SQLiteStore, username: str) -> User | None:
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
     return User.from_row(row) if row else None
 
 
 def list_users(store: SQLiteStore) -> list[User]:
-    with store._read() as conn:
+    with store.read() as conn:
         return [User.from_row(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")]
 
 
@@ -281,7 +281,7 @@ def _update_user(
 def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
     """Create the first admin, 'admin', with a random password, when no admin
     exists; return (username, password) for the caller to show once, else None."""
-    with store._read() as conn:
+    with store.read() as conn:
         if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
             return None
     password = secrets.token_urlsafe(18)  # 24 characters, 144 bits
@@ -322,7 +322,7 @@ def authenticate(store: SQLiteStore, username: str, password: str, now: datetime
     now = _now(now)
     now_text = iso(now)
     tried = username if isinstance(username, str) and username.strip() else "(empty)"
-    with store._read() as conn:
+    with store.read() as conn:
         row = _row(conn, username) if isinstance(username, str) else None
     if row is None:
         _verify(_dummy_hash(), password)
@@ -447,7 +447,7 @@ def session_user(store: SQLiteStore, token: str, now: datetime | None = None) ->
     now = _now(now)
     now_text = iso(now)
     digest = token_hash(token)
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
             f"SELECT s.expires_at, s.last_seen, {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
             "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",

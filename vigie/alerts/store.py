@@ -103,7 +103,7 @@ def list_alerts(
         args.append(camera_id)
     sql_where = " WHERE " + " AND ".join(where)
     order = "id ASC" if after_id else "id DESC"
-    with store._read() as conn:
+    with store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM alerts{sql_where}", args).fetchone()[0]
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM alerts{sql_where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset]
@@ -112,13 +112,13 @@ def list_alerts(
 
 
 def get_alert(store, alert_id: int) -> dict | None:
-    with store._read() as conn:
+    with store.read() as conn:
         r = conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     return _row(r) if r else None
 
 
 def snapshot(store, alert_id: int) -> bytes | None:
-    with store._read() as conn:
+    with store.read() as conn:
         r = conn.execute("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if r is None:
         raise AlertError(f"no alert has id {alert_id}")

@@ -237,7 +237,7 @@ def verify(store: SQLiteStore, expect_hash: str | None = None) -> VerifyResult:
     `expect_hash`, a last hash recorded earlier, must still be in the chain:
     this is what catches entries cut off the end."""
     prev_seq, prev_hash, seen_expected = 0, GENESIS, expect_hash is None or expect_hash == GENESIS
-    with store._read() as conn:
+    with store.read() as conn:
         for entry in _stream(conn, f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq"):
             fault = _link_fault(entry, prev_seq, prev_hash)
             if fault:
@@ -299,7 +299,7 @@ def query(
     if limit < 1 or offset < 0:
         raise AuditError(f"audit filter: limit must be at least 1 and offset at least 0 (got {limit}, {offset})")
     where, args = _where(user, action, case_ref, start, end)
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY seq LIMIT ? OFFSET ?", [*args, limit, offset]
         )
@@ -314,7 +314,7 @@ def iter_entries(store: SQLiteStore, **filters) -> Iterator[AuditEntry]:
     where, args = _where(**filters)
 
     def rows() -> Iterator[AuditEntry]:
-        with store._read() as conn:
+        with store.read() as conn:
             yield from _stream(conn, f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY seq", args)
 
     return rows()
@@ -324,7 +324,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FREE_TEXT = ("user", "role", "case_ref", "purpose", "details")
 
 
-def _csv_cell(field: str, value: Any) -> Any:
+def csv_cell(field: str, value: Any) -> Any:
     """Free text that a spreadsheet would run as a formula gets a leading quote
     (CSV injection): the auditor opens exports in a spreadsheet. The JSON
     lines export keeps every value exactly, for re-hashing."""
@@ -348,7 +348,7 @@ def export_csv(store: SQLiteStore, path_or_file: str | Path | IO[str], **filters
         writer.writerow(FIELDS)
         n = 0
         for n, entry in enumerate(entries, 1):
-            writer.writerow([_csv_cell(f, getattr(entry, f)) for f in FIELDS])
+            writer.writerow([csv_cell(f, getattr(entry, f)) for f in FIELDS])
         return n
     finally:
         if owned:

@@ -76,7 +76,7 @@ def token_hash(token: str) -> str:
 # --- receiving -----------------------------------------------------------------------------------------
 def precheck(store, address: str, description: str, now: datetime, per_hour: int, per_day: int) -> None:
     """The sender's limits and repeats, checked before the costly part (the photo); `submit` checks again."""
-    with store._read() as conn:
+    with store.read() as conn:
         who = abuse.client_hash(conn, address)
         abuse.check_rate(conn, who, now, per_hour, per_day)
         if abuse.is_repeat(conn, who, description, now):
@@ -134,7 +134,7 @@ def _target(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row | None:
 
 
 def public_request(store, report_id: int) -> dict | None:
-    with store._read() as conn:
+    with store.read() as conn:
         row = _target(conn, report_id)
     return dict(row) if row else None
 
@@ -149,7 +149,7 @@ def public_requests(
     limit: int = MAX_PUBLIC,
 ) -> list[dict]:
     """Accepted reports, newest first. `ids` (merged ones resolved to their target) supersede the other filters."""
-    with store._read() as conn:
+    with store.read() as conn:
         if ids is not None:
             seen, out = set(), []
             for i in ids[:limit]:
@@ -177,7 +177,7 @@ def public_requests(
 
 def by_token(store, token: str) -> dict | None:
     """What the sender of a token may know: {service_request_id (None until public), moderation, status, status_notes}."""
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
             "SELECT id, moderation, merged_into, status, status_notes, reject_reason FROM citizen_reports"
             " WHERE token_hash = ?",
@@ -198,7 +198,7 @@ def by_token(store, token: str) -> dict | None:
 
 def public_photo(store, report_id: int) -> bytes | None:
     """The sanitised photo of an accepted report (None: no such public report, or no photo)."""
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
             "SELECT photo FROM citizen_reports WHERE id = ? AND moderation = 'accepted'", (report_id,)
         ).fetchone()
@@ -219,7 +219,7 @@ def list_reports(store, moderation: str | None = None, limit: int = 100, offset:
     if moderation is not None and moderation not in MODERATION:
         raise ReportError(400, f"moderation {moderation!r} is not one of {', '.join(MODERATION)}")
     where, args = ("WHERE moderation = ?", [moderation]) if moderation else ("", [])
-    with store._read() as conn:
+    with store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM citizen_reports {where}", args).fetchone()[0]
         rows = conn.execute(
             f"SELECT {_MODERATOR_COLUMNS} FROM citizen_reports {where} ORDER BY id LIMIT ? OFFSET ?",
@@ -229,7 +229,7 @@ def list_reports(store, moderation: str | None = None, limit: int = 100, offset:
 
 
 def get_report(store, report_id: int) -> dict:
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(f"SELECT {_MODERATOR_COLUMNS} FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
     if row is None:
         raise ReportError(404, f"no citizen report has id {report_id}")
@@ -237,7 +237,7 @@ def get_report(store, report_id: int) -> dict:
 
 
 def photo(store, report_id: int) -> bytes:
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute("SELECT photo FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
     if row is None:
         raise ReportError(404, f"no citizen report has id {report_id}")
@@ -436,7 +436,7 @@ def purge_reports(store, now: datetime, dry_run: bool = False) -> dict[str, int]
     old_hits = ("FROM citizen_report_hits WHERE at <= ?", (iso(now - abuse.DAY),))
 
     if dry_run:
-        with store._read() as conn:
+        with store.read() as conn:
             count = lambda q: conn.execute(f"SELECT count(*) {q[0]}", q[1]).fetchone()[0]  # noqa: E731
             return {
                 "reports": count(rejected),

@@ -565,7 +565,7 @@ def import_file(
     if not data.strip():
         raise ImportRefused(f"{name}: the file is empty")
     sha = hashlib.sha256(data).hexdigest()
-    with store._read() as conn:  # said before any row is read; checked again when writing (two imports at once)
+    with store.read() as conn:  # said before any row is read; checked again when writing (two imports at once)
         earlier = _earlier(conn, sha)
     if earlier:
         raise _already(name, earlier)
@@ -648,7 +648,7 @@ def import_file(
 
 def list_imports(store) -> list[dict]:
     """Every import, newest first, with its rows still stored."""
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             "SELECT i.*, (SELECT count(*) FROM incidents n WHERE n.import_id = i.id) AS stored,"
             " (SELECT min(occurred_at) FROM incidents n WHERE n.import_id = i.id) AS first,"

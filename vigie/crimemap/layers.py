@@ -150,7 +150,7 @@ def load_incidents(
 
 def load(store, site, f: Filters) -> list[Incident]:
     out: list[Incident] = []
-    with store._read() as conn:
+    with store.read() as conn:
         if "imported" in f.layers:
             out.extend(_imported(conn, f))
         if "alerts" in f.layers:

@@ -207,7 +207,7 @@ class LiveRun:
 def gaps(store, camera_id: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
     """Recorded stream gaps, newest first."""
     where, args = ("WHERE camera_id = ?", [camera_id]) if camera_id else ("", [])
-    with store._read() as conn:
+    with store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM stream_gaps {where}", args).fetchone()[0]
         rows = [
             dict(r)

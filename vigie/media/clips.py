@@ -278,7 +278,7 @@ def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
         raise ClipError(f"track {track_id} has no stored points: there is nothing to show")
     camera = _camera(site, track["camera_id"])
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
-    with store._read() as conn:
+    with store.read() as conn:
         fingerprint = conn.execute("SELECT fingerprint FROM analyses WHERE id=?", (track["analysis_id"],)).fetchone()[0]
     return _Plan(
         store=store,
@@ -351,7 +351,7 @@ _POINTS_NEAR = (
 def _scene_boxes(store, analysis_id: int, start: int, end: int) -> dict[int, tuple[list, list]]:
     """seq -> (face-search boxes, vehicle boxes) of every track of the analysis, in stored pixels."""
     out: dict[int, tuple[list, list]] = {}
-    with store._read() as conn:
+    with store.read() as conn:
         # min/max per track come from the (track_id, seq) primary key: no scan of the points.
         spans = conn.execute(
             "SELECT t.id, t.class, (SELECT min(seq) FROM track_points p WHERE p.track_id = t.id) AS lo,"

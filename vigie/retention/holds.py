@@ -131,7 +131,7 @@ def lift_hold(store, hold_id: int, user: str, role: str = "system") -> None:
 def list_holds(store, active_only: bool = True) -> list[dict]:
     """Holds in placing order, each with its track ids and whether it is active."""
     sql = "SELECT * FROM legal_holds" + (" WHERE lifted_at IS NULL" if active_only else "") + " ORDER BY id"
-    with store._read() as conn:
+    with store.read() as conn:
         holds = [dict(r) for r in conn.execute(sql)]
         tracks: dict[int, list[int]] = {}
         for r in conn.execute("SELECT hold_id, track_id FROM legal_hold_tracks ORDER BY hold_id, track_id"):

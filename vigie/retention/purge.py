@@ -112,7 +112,7 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
     started = time.perf_counter()
     now = now or datetime.now(timezone.utc)
     if dry_run:
-        with store._read() as conn:
+        with store.read() as conn:
             cameras = _plan(conn, site, now)
         orphans = len(_orphan_thumbnails(store))
         orphan_clips = len(_orphan_clips(store))
@@ -157,7 +157,7 @@ def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozen
         return []
     cutoffs = {c.camera_id: c.cutoff for c in cameras}
     out = []
-    with store._read() as conn:  # one connection for every index
+    with store.read() as conn:  # one connection for every index
         for index in sorted(root.rglob("*.json")):
             try:
                 doc = json.loads(index.read_text(encoding="utf-8"))
@@ -288,7 +288,7 @@ def _without_track(store, files: dict[int, list[Path]]) -> list[Path]:
         return []
     ids = sorted(files)
     present: set[int] = set()
-    with store._read() as conn:
+    with store.read() as conn:
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
             present |= {

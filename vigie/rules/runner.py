@@ -26,7 +26,7 @@ def stored_rule_tracks(
 ) -> list[RuleTrack]:
     """The camera's visible tracks in view during [start, end), with their points, oldest first."""
     window, args = in_view_sql(start, end)
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             f"SELECT t.id, t.class {VISIBLE_TRACKS} AND t.camera_id = ?{window} ORDER BY t.first_seen, t.id",
             [camera_id, *args],
@@ -67,7 +67,7 @@ def _snapshot(store, event: Event, blurrer) -> bytes | None:
     import cv2
     import numpy as np
 
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
             "SELECT th.jpeg, t.class FROM thumbnails th JOIN tracks t ON t.id = th.track_id WHERE th.track_id = ?",
             (event.track_ids[0],),
@@ -86,7 +86,7 @@ def raise_alerts(store, events: Iterable[Event], blurrer=None, notifier=None) ->
     """Record the events not recorded yet as alerts (with blurred snapshots); send the new ones on."""
     events = list(events)
     known = set()
-    with store._read() as conn:
+    with store.read() as conn:
         for e in events:
             if conn.execute("SELECT 1 FROM alerts WHERE event_key = ?", (alerts.event_key(e),)).fetchone():
                 known.add(alerts.event_key(e))

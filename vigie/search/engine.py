@@ -16,8 +16,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from vigie.search.index import VISIBLE, Selection, TrackIndex, store_generation
+from vigie.search.index import Selection, TrackIndex, store_generation
 from vigie.search.query import SearchError, SearchQuery, parse_query
+from vigie.store import search_reads as reads
 from vigie.store.base import StoreBase
 from vigie.zones import points_in_polygon
 
@@ -69,7 +70,7 @@ class _Reader:
     """
 
     def __init__(self, store: StoreBase) -> None:
-        self.conn = store._long_reader()
+        self.conn = store.long_reader()
         self.version: int | None = None
 
 
@@ -92,7 +93,7 @@ def get_index(store: StoreBase, progress: bool = False, preload: bool | None = N
         _PRELOAD[key] = preload
         _INDEXES.pop(key, None)
     reader = _reader(store)
-    version = store._data_version(reader.conn)
+    version = store.data_version(reader.conn)
     index = _INDEXES.get(key)
     if index is not None and version is not None and version == reader.version:
         return index
@@ -160,17 +161,10 @@ def similar(
 
 
 def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
-    found = (
-        _reader(store)
-        .conn.execute(
-            f"SELECT rtrim(t.first_seen, 'Z') FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE t.id = ? AND a.{VISIBLE}",
-            (track_id,),
-        )
-        .fetchone()
-    )
-    if found is None:
+    first_seen = reads.visible_first_seen(_reader(store).conn, track_id)
+    if first_seen is None:
         raise SearchError(f"no stored track has id {track_id}", "track_id", track_id)
-    row = index.row_of(track_id, int(np.datetime64(found[0], "us").astype(np.int64)))
+    row = index.row_of(track_id, int(np.datetime64(first_seen, "us").astype(np.int64)))
     if row is None:
         raise SearchError(
             f"track {track_id} is not in the search index yet (the store changed meanwhile): search again",
@@ -198,13 +192,7 @@ def _check_zones(
         conn = _reader(store).conn
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500].tolist()
-            points = np.array(
-                conn.execute(
-                    f"SELECT track_id, x1, x2, y2 FROM track_points WHERE track_id IN ({','.join('?' * len(part))})",
-                    part,
-                ).fetchall(),
-                float,
-            ).reshape(-1, 4)
+            points = np.array(reads.track_points_xxy(conn, part), float).reshape(-1, 4)
             feet = np.c_[(points[:, 1] + points[:, 2]) / 2, points[:, 3]]
             inside.append(points[points_in_polygon(feet, polygon), 0].astype(np.int64))
         sel.drop(rows[~np.isin(ids, np.concatenate(inside))])
@@ -221,15 +209,7 @@ def _hits(store: StoreBase, index: TrackIndex, rows: np.ndarray, scores: np.ndar
     ids = index.ids[rows].tolist()
     if not ids:
         return []
-    found = {
-        r["id"]: r
-        for r in _reader(store).conn.execute(
-            "SELECT t.id, t.camera_id, t.class, t.first_seen, t.last_seen, t.dwell_s, t.median_height_px, t.direction, t.speed_m_s,"
-            f" t.speed_px_s, t.thumbnail_path FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.{VISIBLE}"
-            f" AND t.id IN ({','.join('?' * len(ids))})",
-            ids,
-        )
-    }
+    found = {r["id"]: r for r in reads.hit_rows(_reader(store).conn, ids)}
     names = {c.id: c.name for c in index.cameras}
     hits = []
     for rank, (tid, row, score) in enumerate(zip(ids, rows.tolist(), scores.tolist()), start=offset + 1):

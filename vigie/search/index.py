@@ -45,6 +45,7 @@ import numpy as np
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
 from vigie.search.query import COMPASS, CameraInfo, SearchQuery
+from vigie.store import search_reads as reads
 from vigie.types import TRACKED_CLASSES
 from vigie.zones import polygon_cells
 
@@ -56,7 +57,6 @@ RANK_WEIGHT = np.array([1.0, 0.6, 0.3], np.float32)  # relevance of a colour mat
 IVF_MIN = 50_000  # fewer vectors than this: exact search only
 EXACT_MAX = 200_000  # a filter keeping at most this many rows is searched exactly
 NPROBE_MIN = 32
-VISIBLE = "status IN ('complete', 'partial')"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _COLUMNS = (
@@ -85,36 +85,10 @@ def to_us(t: datetime) -> int:
 
 
 # --- what the store holds ------------------------------------------------------------
-def current_model(conn: sqlite3.Connection) -> str | None:
-    """The appearance model whose vectors are searched: the newest active adapted one, else the most common."""
-    row = conn.execute(
-        "SELECT name FROM appearance_models WHERE active = 1 ORDER BY created_at DESC LIMIT 1"
-    ).fetchone()
-    if row:
-        return row[0]
-    # Distinct models one index seek at a time (a GROUP BY would read every vector row).
-    models, name = [], conn.execute("SELECT min(model) FROM track_vectors").fetchone()[0]
-    while name is not None:
-        models.append(name)
-        name = conn.execute("SELECT min(model) FROM track_vectors WHERE model > ?", (name,)).fetchone()[0]
-    if len(models) <= 1:
-        return models[0] if models else None
-    counts = {m: conn.execute("SELECT count(*) FROM track_vectors WHERE model = ?", (m,)).fetchone()[0] for m in models}
-    return max(models, key=lambda m: (counts[m], m))
-
-
-def store_generation(conn: sqlite3.Connection) -> str:
-    """A short key that changes when what the index holds may have changed; cheap at any size.
-
-    Visible analyses (count, newest id, last finish), the track id range (new
-    tracks, retention deleting old ones), the newest vector and the current
-    model. Vectors rewritten in place under the same model name are not seen.
-    """
-    analyses = conn.execute(f"SELECT count(*), max(id), max(finished_at) FROM analyses WHERE {VISIBLE}").fetchone()
-    ids = conn.execute(
-        "SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks), (SELECT max(track_id) FROM track_vectors)"
-    ).fetchone()
-    key = json.dumps([FORMAT, *analyses, *ids, current_model(conn)])
+def store_generation(conn) -> str:
+    """A short key that changes when what the index holds may have changed (vigie.store.search_reads
+    says what it covers); FORMAT is part of it, so a new layout never loads an old folder."""
+    key = json.dumps([FORMAT, *reads.generation_parts(conn)])
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -426,12 +400,12 @@ class TrackIndex:
     @classmethod
     def from_store(cls, store, progress: bool = False, chunk: int = 200_000) -> "TrackIndex":
         """Read every visible track, its colours and its vector from the store, in chunks, in one snapshot."""
-        with store._read() as conn:
-            conn.execute("BEGIN")  # one read snapshot: the generation names exactly what is read
-            generation, model = store_generation(conn), current_model(conn)
-            cameras = [CameraInfo(*r) for r in conn.execute("SELECT id, name, commune, grp FROM cameras ORDER BY id")]
-            visible = np.array([r[0] for r in conn.execute(f"SELECT id FROM analyses WHERE {VISIBLE}")], np.int64)
-            total = conn.execute("SELECT max(id) FROM tracks").fetchone()[0] or 0
+        with store.read() as conn:
+            reads.begin_snapshot(conn)  # one read snapshot: the generation names exactly what is read
+            generation, model = store_generation(conn), reads.current_vector_model(conn)
+            cameras = [CameraInfo(*r) for r in reads.camera_rows(conn)]
+            visible = np.array(reads.visible_analysis_ids(conn), np.int64)
+            total = reads.max_track_id(conn)
             bar = _bar(progress, total, "index: tracks")
             cols = _read_tracks(conn, cameras, visible, chunk, bar)
             by_id = cols["ids"]  # as read: ascending id
@@ -506,7 +480,7 @@ class TrackIndex:
     def open(cls, store, generation: str | None = None, progress: bool = False, preload: bool = False) -> "TrackIndex":
         """The saved index of the store's current generation, built and saved first if there is none."""
         if generation is None:
-            with store._read() as conn:
+            with store.read() as conn:
                 generation = store_generation(conn)
         root = Path(store.data_dir) / "index"
         if (root / generation / "meta.json").exists():
@@ -539,11 +513,7 @@ def _read_tracks(
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("ids", "t0", "t1", "camera", "cls", "direction", "dwell", "height", "speed", "cells", "frame")
     }
-    cur = conn.execute(
-        "SELECT id, analysis_id, camera_id, class, rtrim(first_seen, 'Z'), rtrim(last_seen, 'Z'), dwell_s, median_height_px,"
-        " direction, speed_m_s, cells, coalesce(frame_width, 0), coalesce(frame_height, 0) FROM tracks ORDER BY id"
-    )
-    while rows := cur.fetchmany(chunk):
+    for rows in reads.track_rows(conn, chunk):
         c = list(zip(*rows))
         n = len(rows)
         keep = np.isin(np.array(c[1], np.int64), visible)
@@ -584,21 +554,10 @@ _EMPTY = {
 
 
 def _read_colours(conn: sqlite3.Connection, ids: np.ndarray, chunk: int, bar) -> np.ndarray:
-    """(n, 9) uint8 PALETTE codes, [upper rank 0..2, lower 0..2, body 0..2], NONE where absent.
-
-    SQLite packs each track's names into one integer (4 bits a slot, code+1)
-    while it streams the table in key order, so Python sees one row per track
-    rather than one per name. The CASTs are PostgreSQL's: 36 bits overflow its 32-bit
-    integer, and it shifts a BIGINT by an INTEGER only.
-    """
-    code = " ".join(f"WHEN '{name}' THEN {i + 1}" for i, name in enumerate(PALETTE))
-    cur = conn.execute(
-        f"SELECT track_id, sum(CAST(CASE colour {code} END AS BIGINT)"
-        f" << CAST(4 * ((CASE part WHEN 'upper' THEN 0 WHEN 'lower' THEN 1 ELSE 2 END) * {RANKS} + rank) AS INTEGER))"
-        f" FROM track_colours WHERE rank < {RANKS} GROUP BY track_id ORDER BY track_id"
-    )
+    """(n, 9) uint8 PALETTE codes, [upper rank 0..2, lower 0..2, body 0..2], NONE where absent,
+    unpacked from the store's one integer per track (vigie.store.search_reads.packed_colour_rows)."""
     out = np.full((len(ids), len(PARTS) * RANKS), NONE, np.uint8)
-    while rows := cur.fetchmany(chunk):
+    for rows in reads.packed_colour_rows(conn, PALETTE, RANKS, chunk):
         tid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         packed = np.fromiter((r[1] or 0 for r in rows), np.int64, len(rows))
         at, ok = _positions(ids, tid)
@@ -615,8 +574,7 @@ def _read_vectors(conn: sqlite3.Connection, model: str | None, ids: np.ndarray, 
     if model is None:
         return None, has
     vectors = None
-    cur = conn.execute("SELECT track_id, vector FROM track_vectors WHERE model = ? ORDER BY track_id", (model,))
-    while rows := cur.fetchmany(chunk):
+    for rows in reads.vector_rows(conn, model, chunk):
         tid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         blob = b"".join(r[1] for r in rows)
         dim = len(rows[0][1]) // 4

@@ -22,6 +22,7 @@ import numpy as np
 from vigie.privacy.masks import PrivacyMask
 from vigie.rules.geometry import count_crossings
 from vigie.rules.runner import stored_rule_tracks
+from vigie.store.sqlite import VISIBLE_ANALYSES
 from vigie.store.sqlite import VISIBLE_TRACKS as _VISIBLE
 from vigie.store.sqlite import in_view_sql as _window
 from vigie.times import from_iso
@@ -32,7 +33,7 @@ GRID = 4  # pixels per heat-map cell: fine enough for a 720p view, small enough 
 def hourly_counts(store, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
     """[{hour: 'YYYY-MM-DDTHH:00Z', class: ..., tracks: n}] in time order."""
     where, args = _window(start, end)
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             f"SELECT substr(t.first_seen, 1, 13) || ':00Z' AS hour, t.class, count(*) {_VISIBLE}"
             f" AND t.camera_id = ?{where} GROUP BY hour, t.class ORDER BY hour, t.class",
@@ -55,7 +56,7 @@ def line_counts(
 
 
 def _frame_size(store, camera_id: str) -> tuple[int, int]:
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
             f"SELECT t.frame_width, t.frame_height {_VISIBLE} AND t.camera_id = ? AND t.frame_width IS NOT NULL LIMIT 1",
             (camera_id,),
@@ -88,7 +89,7 @@ def heat_map(
     grid = np.zeros((height // GRID + 1, width // GRID + 1), np.float32)
     where, args = _window(start, end)
     marks = ",".join("?" * len(classes))
-    with store._read() as conn:
+    with store.read() as conn:
         ids = [
             r[0]
             for r in conn.execute(
@@ -135,9 +136,9 @@ def heat_map_png(grid: np.ndarray, size: tuple[int, int], background: np.ndarray
 
 def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarray | None:
     """A frame of the camera's latest stored recording, privacy masks burned in and blurred; None if none is readable."""
-    with store._read() as conn:
+    with store.read() as conn:
         row = conn.execute(
-            "SELECT source FROM analyses WHERE camera_id = ? AND status IN ('complete', 'partial')"
+            f"SELECT source FROM analyses WHERE camera_id = ? AND {VISIBLE_ANALYSES}"
             " ORDER BY id DESC LIMIT 1",
             (camera_id,),
         ).fetchone()

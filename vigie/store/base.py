@@ -2,7 +2,7 @@
 
 A backend (sqlite.py, postgres.py) supplies the connection plumbing and its
 migrations; the methods here talk to it only through `write(fn)` (fn runs on
-the writer thread, in a transaction) and `with self._read() as conn`, with SQL
+the writer thread, in a transaction) and `with self.read() as conn`, with SQL
 that SQLite and PostgreSQL run alike (`?` placeholders; pg_dialect.py adapts
 them for PostgreSQL).
 """
@@ -27,9 +27,10 @@ from vigie.times import from_iso, iso, now_iso  # noqa: F401  (re-exported: the 
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
 
-# Tracks that are visible: those of finished analyses (complete, or partial for
-# a truncated file). Readers outside this module (rules, stats) select from it.
-VISIBLE_TRACKS = "FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.status IN ('complete', 'partial')"
+# What is visible: the analyses that finished (complete, or partial for a truncated file), and their
+# tracks. The one definition: readers outside this module (rules, stats, search) select with these.
+VISIBLE_ANALYSES = "status IN ('complete', 'partial')"
+VISIBLE_TRACKS = f"FROM tracks t JOIN analyses a ON a.id = t.analysis_id WHERE a.{VISIBLE_ANALYSES}"
 
 
 def in_view_sql(start: datetime | None, end: datetime | None) -> tuple[str, list]:
@@ -78,7 +79,7 @@ class _Writer(threading.Thread):
 
 
 class _closing:
-    """`with store._read() as conn`: a read connection closed on exit."""
+    """`with store.read() as conn`: a read connection closed on exit."""
 
     def __init__(self, conn) -> None:
         self.conn = conn
@@ -111,19 +112,23 @@ class StoreBase:
         """A new read-only connection; the caller closes it."""
         raise NotImplementedError
 
-    def _long_reader(self):
+    def long_reader(self):
         """A read-only connection its user keeps open (the search engine's, one per thread)."""
         return self._open_read()
 
-    def _data_version(self, conn) -> int | None:
+    def data_version(self, conn) -> int | None:
         """A number that changes whenever another connection commits, or None when the backend has none."""
         return None
 
-    def _read(self) -> _closing:
+    def read(self) -> _closing:
+        """The store's read API: `with store.read() as conn`, a read-only connection (sqlite3-like rows on
+        either backend), closed when the block ends. Writes go through `write`, on the one writer.
+        Select visible tracks with VISIBLE_TRACKS (or VISIBLE_ANALYSES on analyses): an analysis is
+        seen only once it finished."""
         return _closing(self._open_read())
 
     def schema_version(self) -> int:
-        with self._read() as conn:
+        with self.read() as conn:
             return conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
 
     def write(self, fn: Callable[[Any], Any]) -> Future:
@@ -307,7 +312,7 @@ class StoreBase:
 
     def export_thumbnails(self, analysis_id: int) -> None:
         """Write the analysis's thumbnails as files (thumbnails/<camera>/<track id>.jpg)."""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(
                 "SELECT t.id, t.camera_id, th.jpeg FROM tracks t JOIN thumbnails th ON th.track_id=t.id WHERE t.analysis_id=?",
                 (analysis_id,),
@@ -322,7 +327,7 @@ class StoreBase:
         self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()
 
     # --- reads -----------------------------------------------------------------------
-    _TRACK_SELECT = "SELECT t.*, a.source FROM tracks t JOIN analyses a ON a.id=t.analysis_id WHERE a.status IN ('complete','partial')"
+    _TRACK_SELECT = f"SELECT t.*, a.source {VISIBLE_TRACKS}"
 
     @staticmethod
     def _with_colours(conn, rows: list) -> list[dict]:
@@ -355,29 +360,29 @@ class StoreBase:
             args.append(class_name)
         sql += " ORDER BY t.first_seen, t.camera_id, t.track_no LIMIT ? OFFSET ?"
         args += [limit, offset]
-        with self._read() as conn:
+        with self.read() as conn:
             return self._with_colours(conn, conn.execute(sql, args).fetchall())
 
     def get_track(self, track_id: int) -> dict | None:
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute(self._TRACK_SELECT + " AND t.id=?", (track_id,)).fetchone()
             return self._with_colours(conn, [row])[0] if row else None
 
     def track_points(self, track_id: int) -> list[dict]:
-        with self._read() as conn:
+        with self.read() as conn:
             return [
                 dict(r) for r in conn.execute("SELECT * FROM track_points WHERE track_id=? ORDER BY seq", (track_id,))
             ]
 
     def camera(self, camera_id: str) -> dict:
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
         if row is None:
             raise VigieError(f"camera {camera_id!r} is not in the store's camera register")
         return dict(row)
 
     def counts(self) -> dict[str, int]:
-        with self._read() as conn:
+        with self.read() as conn:
             return {
                 table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in (
@@ -393,14 +398,14 @@ class StoreBase:
             }
 
     def analyses(self) -> list[dict]:
-        with self._read() as conn:
+        with self.read() as conn:
             return [dict(r) for r in conn.execute("SELECT * FROM analyses ORDER BY id")]
 
     # --- appearance: crops, vectors, site adaptations --------------------------------
     def active_projection_params(self) -> tuple[str, bytes] | None:
         """The site adaptation in force (`vigie adapt`) as stored, (name, params), or None: plain vectors.
         vigie.describe.reid.active_projection(store) reads it as a Projection."""
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute(
                 "SELECT name, params FROM appearance_models WHERE active=1 ORDER BY created_at DESC LIMIT 1"
             ).fetchone()
@@ -416,13 +421,11 @@ class StoreBase:
                 " AND t.id >= (SELECT coalesce(min(id), 0) FROM"
                 f" (SELECT track_id AS id FROM track_crops WHERE k=0 ORDER BY track_id DESC LIMIT {int(newest)}) AS newest)"
             )
-        with self._read() as conn:
+        with self.read() as conn:
             for r in conn.execute(
                 "SELECT t.id, t.camera_id, t.first_seen, t.last_seen, c.features FROM track_crops c"
                 " JOIN tracks t ON t.id=c.track_id JOIN analyses a ON a.id=t.analysis_id"
-                " WHERE a.status IN ('complete','partial') AND t.class='person' AND c.base=?"
-                + since
-                + " ORDER BY t.id, c.k",
+                f" WHERE a.{VISIBLE_ANALYSES} AND t.class='person' AND c.base=?" + since + " ORDER BY t.id, c.k",
                 (base,),
             ):
                 d = out.setdefault(
@@ -461,7 +464,7 @@ class StoreBase:
         self.write(fn).result()
 
     def appearance_models(self) -> list[dict]:
-        with self._read() as conn:
+        with self.read() as conn:
             return [
                 {k: r[k] for k in r.keys() if k != "params"} | {"report": json.loads(r["report"])}
                 for r in conn.execute("SELECT * FROM appearance_models ORDER BY created_at")

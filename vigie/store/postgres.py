@@ -70,7 +70,7 @@ class PostgresStore(StoreBase):
         self._readers: list[
             PgConnection
         ] = []  # long-lived read connections handed out (search engine): closed with the store
-        self._idle: list[PgConnection] = []  # read connections back from `with store._read()`, for the next one
+        self._idle: list[PgConnection] = []  # read connections back from `with store.read()`, for the next one
         self._closed = False
         conn = self._connect(writer=True)
         try:
@@ -117,7 +117,7 @@ class PostgresStore(StoreBase):
     def _open_read(self) -> PgConnection:
         return self._connect(writer=False)
 
-    def _read(self) -> "_PooledRead":
+    def read(self) -> "_PooledRead":
         """A read connection from the idle ones, or a new one: opening one costs ~8 ms (TCP, authentication,
         a backend process), more than most of the web's reads (BENCHMARKS section 17)."""
         return _PooledRead(self)
@@ -145,7 +145,7 @@ class PostgresStore(StoreBase):
                 return
         conn.close()
 
-    def _data_version(self, conn: PgConnection) -> int | None:
+    def data_version(self, conn: PgConnection) -> int | None:
         """The server's WAL position: unchanged, nothing was committed since (any write moves it, so a change
         only means "read the generation again"). None on a standby, which has no insert position."""
         try:
@@ -153,7 +153,7 @@ class PostgresStore(StoreBase):
         except sqlite3.OperationalError:
             return None
 
-    def _long_reader(self) -> PgConnection:
+    def long_reader(self) -> PgConnection:
         """A read connection kept open by its user (the search engine, one per thread); closed by close()."""
         conn = self._open_read()
         with self._lock:
@@ -171,7 +171,7 @@ class PostgresStore(StoreBase):
 
 
 class _PooledRead:
-    """`with store._read() as conn`: a pooled read connection, given back on exit (closed if it failed)."""
+    """`with store.read() as conn`: a pooled read connection, given back on exit (closed if it failed)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store

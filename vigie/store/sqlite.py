@@ -17,6 +17,7 @@ from pathlib import Path
 from vigie import files
 from vigie.errors import VigieError
 from vigie.store.base import (  # re-exported: the code base imports them from here
+    VISIBLE_ANALYSES,
     VISIBLE_TRACKS,
     StoreBase,
     _Writer,
@@ -33,6 +34,7 @@ __all__ = [
     "iso",
     "now_iso",
     "from_iso",
+    "VISIBLE_ANALYSES",
     "VISIBLE_TRACKS",
     "in_view_sql",
     "file_fingerprint",
@@ -116,7 +118,7 @@ class SQLiteStore(StoreBase):
         conn.execute("PRAGMA query_only = ON")
         return conn
 
-    def _data_version(self, conn: sqlite3.Connection) -> int:
+    def data_version(self, conn: sqlite3.Connection) -> int:
         """PRAGMA data_version: changes when any other connection commits."""
         return conn.execute("PRAGMA data_version").fetchone()[0]
 

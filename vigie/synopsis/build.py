@@ -77,7 +77,7 @@ def matching_tracks(
     start, end = _utc(start, "from"), _utc(end, "to")
     if start >= end:
         raise SynopsisError(f"synopsis period: 'from' ({iso(start)}) must be before 'to' ({iso(end)})")
-    with store._read() as conn:
+    with store.read() as conn:
         known = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
     if camera_id not in known:
         raise SynopsisError(f"camera {camera_id!r} is not in the store (known: {', '.join(known) or 'none'})")
@@ -181,7 +181,7 @@ def _utc(t: datetime, what: str) -> datetime:
 
 def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]]:
     tubes, classes = {}, {}
-    with store._read() as conn:
+    with store.read() as conn:
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
             marks = ",".join("?" * len(chunk))
@@ -194,7 +194,7 @@ def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]
 
 
 def _backgrounds(store, camera_id: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime, bytes]]:
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             "SELECT b.start, b.end, b.jpeg FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
             " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ? ORDER BY b.start",

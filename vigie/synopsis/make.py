@@ -141,7 +141,7 @@ def check_request(
     _check_settings(length_s, max_collision)
     start, end, filters, ids = matching_tracks(store, camera_id, start, end, filters, max_tracks)
     with_tube = 0
-    with store._read() as conn:
+    with store.read() as conn:
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
             with_tube += conn.execute(

@@ -161,7 +161,7 @@ def bounded(user: users.User, data: dict) -> SearchQuery:
 
 def camera_known(services: Services, camera_id: str) -> None:
     """404 unless the camera is in the store's register."""
-    with services.store._read() as conn:
+    with services.store.read() as conn:
         if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
             raise ApiError(404, f"no camera has id {camera_id!r}")
 

@@ -27,7 +27,7 @@ def _csv_lines(entries) -> Iterator[str]:
     writer = csv.writer(buf)
     writer.writerow(audit.FIELDS)
     for n, entry in enumerate(entries, 1):
-        writer.writerow([audit._csv_cell(f, getattr(entry, f)) for f in audit.FIELDS])
+        writer.writerow([audit.csv_cell(f, getattr(entry, f)) for f in audit.FIELDS])
         if n % 500 == 0:
             yield buf.getvalue()
             buf.seek(0)

@@ -116,7 +116,7 @@ def list_exports(
     if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
         raise Forbidden(f"role {user.role!r} may not list exports (investigators: their own; auditors: all)")
     where, args = ("", []) if user.role == "auditor" else (" WHERE username = ?", [user.username])
-    with services.store._read() as conn:
+    with services.store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM exports{where}", args).fetchone()[0]
         rows = [
             dict(r)
@@ -154,7 +154,7 @@ def _build_zip(
             "first_seen": track["first_seen"],
             "last_seen": track["last_seen"],
         }
-        with store._read() as conn:
+        with store.read() as conn:
             row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (tid,)).fetchone()
         if row and row[0]:
             if body.unblurred:

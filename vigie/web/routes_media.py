@@ -45,7 +45,7 @@ def jpeg_bytes(image) -> bytes:
 
 # --- unblur grants ---------------------------------------------------------------------------
 def open_grant(services: Services, user: users.User, track_id: int) -> dict | None:
-    with services.store._read() as conn:
+    with services.store.read() as conn:
         row = conn.execute(
             "SELECT * FROM unblur_grants WHERE track_id=? AND username=? AND expires_at>? "
             "ORDER BY expires_at DESC LIMIT 1",
@@ -129,7 +129,7 @@ def thumbnail(
     track = visible_track(services, user, track_id)
     grant = grant_for(services, user, track_id) if unblurred else None
     shared_blurrer = None if unblurred else blurrer(services)
-    with services.store._read() as conn:
+    with services.store.read() as conn:
         row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (track_id,)).fetchone()
     if row is None or not row[0]:
         raise ApiError(404, f"track {track_id} has no stored thumbnail")

@@ -59,7 +59,7 @@ def _analytics_text(a: dict | None) -> str:
 
 def register_rows(services: Services) -> list[dict]:
     if services.site is None:
-        with services.store._read() as conn:
+        with services.store.read() as conn:
             cams = [
                 dict(r)
                 for r in conn.execute(

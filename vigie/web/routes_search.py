@@ -31,7 +31,7 @@ def cameras(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     allow(user, "register_read")
-    with services.store._read() as conn:
+    with services.store.read() as conn:
         total = conn.execute("SELECT count(*) FROM cameras").fetchone()[0]
         rows = [
             dict(r)
