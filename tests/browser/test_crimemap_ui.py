@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
-from conftest import DEMO_CAMERA, DEMO_SITE
+from builders import DEMO_CAMERA, DEMO_SITE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

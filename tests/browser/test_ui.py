@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
-from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
+from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

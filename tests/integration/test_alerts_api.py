@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from conftest import T0, jpeg_bytes
+from builders import T0, jpeg_bytes
 from test_web_api import PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
 
 from vigie.alerts import store as alerts

@@ -50,7 +50,7 @@ import numpy as np
 import pytest
 import schemathesis
 from argon2 import PasswordHasher
-from conftest import jpeg_bytes, write_site
+from builders import jpeg_bytes, write_site
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error

@@ -1,7 +1,7 @@
 """A real track's clip on PETS09 S2.L1, blurred by the real Blurrer.
 
 Frames 265-329 of vtest.avi are analysed by the demo site's pipeline (its
-detector remembered per frame, conftest.CachingDetector), so the tracks'
+detector remembered per frame, builders.CachingDetector), so the tracks'
 clips start after the keyframe at frame 250: rendering seeks there and
 numbers frames from the AVI's pts, whose time base says 10 fps where the
 footage (and the site file) says 7. The clip's frames are checked against
@@ -16,7 +16,7 @@ from itertools import takewhile
 import av
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, demo_raw, write_site
+from builders import DEMO_CAMERA, demo_raw, write_site
 
 from vigie.config import load_site
 from vigie.media.clips import clip_path, read_clip_info, render_clip

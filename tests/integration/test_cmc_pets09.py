@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import PETS09
+from builders import PETS09
 
 from vigie.config import NanoDetConfig, TrackerConfig
 from vigie.detect.registry import build_detector

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import PETS09, REPO_ROOT
+from builders import PETS09, REPO_ROOT
 
 from vigie.describe.colours import PALETTE
 

@@ -22,7 +22,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, demo_raw, write_site
+from builders import DEMO_CAMERA, demo_raw, write_site
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
 from vigie.live.run import LiveRun, gaps

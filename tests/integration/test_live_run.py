@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import DEMO_SITE
+from builders import DEMO_SITE
 from loopback_camera import recorded_clip
 
 from vigie.alerts import store as alerts

@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from conftest import DEMO_CAMERA, demo_raw, write_site
+from builders import DEMO_CAMERA, demo_raw, write_site
 from loopback_camera import recorded_clip
 
 from vigie.live.run import gaps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE
+from builders import DEMO_CAMERA, DEMO_SITE
 
 from vigie.cli import main
 

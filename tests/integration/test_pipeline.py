@@ -1,7 +1,7 @@
 """The whole chain on real footage: the first 60 frames of PETS09 S2.L1.
 
 The first analysis runs YOLOv3-tiny for real; the detector remembers its
-answer per frame content (conftest.CachingDetector), so the later analyses of
+answer per frame content (builders.CachingDetector), so the later analyses of
 the same frames cost decoding and tracking only.
 """
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIP_FPS, CLIP_FRAMES, DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
+from builders import CLIP_FPS, CLIP_FRAMES, DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
 
 from vigie.cli import EXIT_PARTIAL, EXIT_USAGE, main
 from vigie.config import load_site

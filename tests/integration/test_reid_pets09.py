@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE, REPO_ROOT
+from builders import DEMO_CAMERA, DEMO_SITE, REPO_ROOT
 
 from vigie.config import load_site
 from vigie.eval.mot import read_mot

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE
+from builders import DEMO_CAMERA, DEMO_SITE
 
 from vigie.rules.base import RuleContext, RuleTrack
 from vigie.rules.crowd import CrowdMovementConfig, DensityConfig, GatheringConfig, crowd_movement, density, gathering

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import DEMO_SITE
+from builders import DEMO_SITE
 
 from vigie.config import load_site
 from vigie.rules.runner import camera_events, stored_rule_tracks

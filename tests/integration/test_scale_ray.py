@@ -23,7 +23,7 @@ import threading
 import time
 
 import pytest
-from conftest import DEMO_CAMERA, demo_raw, write_site
+from builders import DEMO_CAMERA, demo_raw, write_site
 from ray_local_cluster import LocalCluster
 from stored_tracks import stored_tracks, track_attributes
 

@@ -14,7 +14,7 @@ import json
 
 import cv2
 import pytest
-from conftest import copy_data_dir
+from builders import copy_data_dir
 
 from vigie.cli import EXIT_USAGE, main
 

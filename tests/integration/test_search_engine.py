@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import T0, make_summary
+from builders import T0, make_summary
 
 from vigie import cli
 from vigie.config import CameraConfig

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIP_FRAMES
-from conftest import DEMO_SITE as DEMO_SITE_PATH
+from builders import CLIP_FRAMES
+from builders import DEMO_SITE as DEMO_SITE_PATH
 
 from vigie.config import load_site
 from vigie.errors import VideoError
@@ -77,7 +77,7 @@ def test_frame_step_yields_every_kth_seq(clip, step):
 
 
 def test_for_camera_takes_start_and_rate_from_the_site(vtest):
-    from conftest import DEMO_CAMERA, DEMO_SITE
+    from builders import DEMO_CAMERA, DEMO_SITE
 
     site = load_site(DEMO_SITE)
     camera = site.camera(DEMO_CAMERA)

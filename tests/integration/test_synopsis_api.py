@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from conftest import DEMO_CAMERA, copy_data_dir
+from builders import DEMO_CAMERA, copy_data_dir
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users

@@ -12,7 +12,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE, copy_data_dir
+from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
 from vigie.cli import EXIT_USAGE, main
 from vigie.search.engine import search

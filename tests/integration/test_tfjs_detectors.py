@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PETS09
+from builders import PETS09
 
 from vigie.track.matching import iou_matrix
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from conftest import T0, jpeg_bytes, make_summary
+from builders import T0, jpeg_bytes, make_summary
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0
+from builders import T0
 from test_web_api import JUST, PW, cheap_hashing, client, env  # noqa: F401  (fixtures)
 
 from vigie.accounts import users

@@ -11,7 +11,7 @@ Without the binaries the postgres cases FAIL (not skip): the contract is only
 kept if it is checked on both backends.
 
 This folder is a package (__init__.py) so that this conftest does not shadow
-tests/conftest.py, whose builders the suite imports as `conftest`.
+tests/conftest.py (whose fixtures the suite uses; its builders come from tests/builders.py).
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class ContractServer(PgServer):
 
         self.admin(f"CREATE DATABASE {TEMPLATE}")
         PostgresStore(self.url(TEMPLATE), data_dir).close()
+
+    def template_url(self) -> str:
+        """The database that holds the migrated schema, as the migrations left it."""
+        return self.url(TEMPLATE)
 
     def fresh_database(self) -> str:
         name = f"t{next(self._names)}"

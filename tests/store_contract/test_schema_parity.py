@@ -14,8 +14,6 @@ import pytest
 
 from vigie.store.sqlite import SQLiteStore
 
-from .conftest import TEMPLATE
-
 # Each dialect's column types, by the kind of value they hold.
 KINDS = {
     "integer": "integer", "bigint": "integer", "smallint": "integer", "boolean": "integer",
@@ -79,7 +77,7 @@ def schemas(pg_server, tmp_path_factory):
         pytest.fail(pg_server, pytrace=False)
     folder = tmp_path_factory.mktemp("sqlite-schema")
     SQLiteStore(folder).close()
-    return sqlite_schema(folder / "vigie.db"), postgres_schema(pg_server.url(TEMPLATE))
+    return sqlite_schema(folder / "vigie.db"), postgres_schema(pg_server.template_url())
 
 
 def test_both_have_the_same_tables(schemas):

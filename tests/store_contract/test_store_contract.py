@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from conftest import T0, jpeg_bytes, make_summary
+from builders import T0, jpeg_bytes, make_summary
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.reid import active_projection

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import box, make_dets
+from builders import box, make_dets
 
 from vigie.config import TrackerConfig
 from vigie.track.bytetrack import ByteTracker

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from conftest import DEMO_SITE
+from builders import DEMO_SITE
 
 from vigie import pipeline
 from vigie.cli import EXIT_USAGE, main

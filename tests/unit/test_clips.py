@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import T0
+from builders import T0
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.errors import VideoError

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from builders import PETS09, box, make_dets
 
-from tests.conftest import PETS09, box, make_dets
 from vigie.config import TrackerConfig
 from vigie.track.bytetrack import ByteTracker
 from vigie.track.cmc import CameraMotion, warp_boxes

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
+from builders import DEMO_CAMERA, DEMO_SITE, demo_raw, write_site
 
 from vigie.config import SiteConfig, TrackerConfig, YoloV3TinyConfig, default_site, load_site
 from vigie.errors import ConfigError

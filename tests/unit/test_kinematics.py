@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import DEMO_CAMERA, DEMO_SITE
+from builders import DEMO_CAMERA, DEMO_SITE
 
 from vigie.config import load_site
 from vigie.describe.kinematics import COMPASS, GroundPlane, compass, direction_of, foot_points, path_speed, smooth

@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import T0, jpeg_bytes, make_summary
+from builders import T0, jpeg_bytes, make_summary
 
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify

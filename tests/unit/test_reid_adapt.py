@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import make_summary
 
-from tests.conftest import make_summary
 from vigie.describe.crops import CropSampler
 from vigie.describe.reid import BASE, Projection, active_projection, pool, track_vector
 from vigie.errors import ModelError

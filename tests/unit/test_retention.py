@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import T0, jpeg_bytes, make_summary, write_site
+from builders import T0, jpeg_bytes, make_summary, write_site
 
 from vigie.config import CameraConfig, SiteConfig, load_site
 from vigie.errors import ConfigError

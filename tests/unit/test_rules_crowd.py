@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import T0
+from builders import T0
 
 from vigie.errors import ConfigError
 from vigie.rules.base import RuleContext, RuleTrack

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from conftest import T0
+from builders import T0
 from pydantic import TypeAdapter, ValidationError
 
 from vigie.rules.base import RuleContext, RuleTrack

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import T0, jpeg_bytes, make_summary
+from builders import T0, jpeg_bytes, make_summary
 
 from vigie.alerts import store as alerts
 from vigie.cli import EXIT_USAGE, main

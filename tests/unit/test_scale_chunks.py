@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0
+from builders import T0
 
 from vigie.errors import VigieError
 from vigie.scale import get_executor

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import T0, make_summary
+from builders import T0, make_summary
 
 from vigie.config import CameraConfig
 from vigie.describe.colours import PALETTE

@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import jpeg_bytes, make_summary
+from builders import jpeg_bytes, make_summary
 
 from vigie.config import CameraConfig
 from vigie.store.sqlite import SQLiteStore, _migrations, iso

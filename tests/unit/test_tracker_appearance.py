@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import box
 
-from tests.conftest import box
 from vigie.config import TrackerConfig
 from vigie.track.bytetrack import APPEARANCE, ByteTracker
 from vigie.types import CLASS_ID, Detections

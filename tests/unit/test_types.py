@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import box, make_dets, make_summary
+from builders import box, make_dets, make_summary
 
 from vigie.types import CLASS_ID, TRACKED_CLASSES, Detections
 

@@ -1,0 +1,151 @@
+"""Builders shared by the tests: the real data's paths, hand-made detections, tracks, sites, pictures.
+
+Import them from here (`from builders import make_summary`); tests/conftest.py holds only fixtures.
+Real footage lives outside the repository, in ../shared/data (relative to the repo root); it is
+read in place and never copied in.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import yaml
+
+from vigie.types import CLASS_ID, Detections, TrackPoint, TrackSummary
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
+PETS09 = SHARED_DATA / "pets09-s2l1"
+DEMO_SITE = REPO_ROOT / "examples" / "nimes-demo.yaml"
+DEMO_CAMERA = "nimes-esplanade-01"
+
+CLIP_FRAMES = 60
+CLIP_FPS = 7
+
+
+# --- builders ----------------------------------------------------------------------
+def box(cx: float, cy: float, w: float = 40.0, h: float = 100.0) -> list[float]:
+    """An xyxy box centred on (cx, cy)."""
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def make_dets(*rows, track_ids=None, **data) -> Detections:
+    """Detections from rows of (xyxy, score, class name); no rows gives an empty batch."""
+    if not rows:
+        return Detections.empty()
+    return Detections(
+        np.array([r[0] for r in rows], dtype=float),
+        np.array([r[1] for r in rows], dtype=float),
+        np.array([CLASS_ID[r[2]] for r in rows]),
+        None if track_ids is None else np.asarray(track_ids),
+        data,
+    )
+
+
+T0 = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
+
+
+def make_summary(
+    camera_id: str = "cam-a",
+    track_no: int = 1,
+    class_name: str = "person",
+    n_points: int = 5,
+    start_s: float = 0.0,
+    fps: float = 7.0,
+    ground: bool = True,
+    jpeg: bytes | None = None,
+    **fields,
+) -> TrackSummary:
+    """A TrackSummary built by hand: a box walking right, one point per frame."""
+    points = []
+    for k in range(n_points):
+        t = T0 + timedelta(seconds=start_s + k / fps)
+        x = 100.0 + 5 * k
+        points.append(
+            TrackPoint(
+                seq=int(round((start_s * fps))) + k,
+                timestamp=t,
+                xyxy=(x, 200.0, x + 40.0, 300.0),
+                confidence=0.5 + 0.01 * k,
+                ground_xy=(1.0 + 0.1 * k, -2.0) if ground else None,
+            )
+        )
+    return TrackSummary(
+        camera_id=camera_id,
+        track_no=track_no,
+        class_name=class_name,
+        first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp,
+        points=points,
+        median_height_px=100.0,
+        median_width_px=40.0,
+        thumbnail_jpeg=jpeg,
+        **fields,
+    )
+
+
+def jpeg_bytes(bgr=(0, 0, 255), size=(16, 24)) -> bytes:
+    img = np.zeros((size[1], size[0], 3), np.uint8)
+    img[:] = bgr
+    ok, buf = cv2.imencode(".jpg", img)
+    assert ok
+    return buf.tobytes()
+
+
+def demo_raw() -> dict:
+    """The demo site file as plain data, to derive variants from."""
+    return copy.deepcopy(yaml.safe_load(DEMO_SITE.read_text(encoding="utf-8")))
+
+
+def write_site(folder: Path, raw: dict | str, name: str = "site.yaml") -> Path:
+    path = folder / name
+    path.write_text(raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# --- real data --------------------------------------------------------------------------
+def copy_data_dir(source: Path, folder: Path) -> Path:
+    """A private copy of a VIGIE_DATA folder (e.g. analysed_demo) under `folder`, to change freely."""
+    return Path(shutil.copytree(source, Path(folder) / "var"))
+
+
+def reencode_clip(src: Path, dst: Path, frames: int, fps: int) -> None:
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="avi") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 768, 576, "yuv420p"
+        for i, frame in enumerate(inp.decode(video=0)):
+            if i >= frames:
+                break
+            image = frame.to_ndarray(format="bgr24")
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+class CachingDetector:
+    """The real YOLOv3-tiny detector, remembering its answer per frame content.
+
+    Decoding is deterministic, so the same frame gives the same pixels and the
+    detector the same boxes: repeating an analysis of the same clip costs no
+    inference. Only used where a test analyses frames already seen.
+    """
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.cache: dict[bytes, Detections] = {}
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> Detections:
+        key = hashlib.sha1(np.ascontiguousarray(image).data).digest()
+        if key not in self.cache:
+            self.calls += 1
+            self.cache[key] = self.inner.detect(image)
+        return self.cache[key]
