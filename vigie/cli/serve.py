@@ -9,12 +9,9 @@ from datetime import timedelta
 import uvicorn
 
 from vigie.accounts.users import bootstrap_admin
-from vigie.config import load_site
 from vigie.errors import VigieError
-from vigie.files import data_dir
 from vigie.privacy.blur import Blurrer
 from vigie.retention.scheduler import PurgeScheduler
-from vigie.store.sqlite import open_store
 from vigie.web.app import Services, create_app
 
 
@@ -51,18 +48,22 @@ def register(sub) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-
-    site = load_site(args.site) if args.site else None
+    if not args.alert_feed_minutes > 0:
+        raise VigieError(f"--alert-feed-minutes must be more than 0, not {args.alert_feed_minutes}")
+    if args.purge_every_hours < 0:
+        raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
     blurrer = None
     if not args.no_blur:
         # The server shares one Blurrer (under a lock); rendering a clip is its longest job and
         # the only heavy one while serving, so it gets the machine's cores (up to 4).
         blurrer = Blurrer(threads=max(1, min(4, os.cpu_count() or 1)))
-    if not args.alert_feed_minutes > 0:
-        raise VigieError(f"--alert-feed-minutes must be more than 0, not {args.alert_feed_minutes}")
-    if args.purge_every_hours < 0:
-        raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
-    with open_store(data_dir()) as store:
+    with Services.from_env(
+        args.site,
+        blurrer,
+        secure_cookie=args.secure_cookie,
+        alert_feed_s=60.0 * args.alert_feed_minutes,
+    ) as services:
+        store, site = services.store, services.site
         created = bootstrap_admin(store)
         if created:
             name, password = created
@@ -72,15 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(
                 "The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`)."
             )
-        app = create_app(
-            Services(
-                store=store,
-                site=site,
-                blurrer=blurrer,
-                secure_cookie=args.secure_cookie,
-                alert_feed_s=60.0 * args.alert_feed_minutes,
-            )
-        )
+        app = create_app(services)
         scheduler = None
         if args.purge_every_hours:
             scheduler = PurgeScheduler(store, site, period=timedelta(hours=args.purge_every_hours))

@@ -42,6 +42,7 @@ from vigie.web import (
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, Services, err
+from vigie.web.ui import mount_ui
 
 __all__ = ["COOKIE", "ApiError", "Services", "create_app"]
 
@@ -113,8 +114,6 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for module in ROUTERS:
         app.include_router(module.router)
-
-    from vigie.web.ui import mount_ui
 
     mount_ui(app, services)  # the pages and their local assets
     return app

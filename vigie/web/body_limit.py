@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Callable
 
+from vigie.crimemap import importer
+
 JSON_BODY_LIMIT = 1024 * 1024  # every /api JSON body is small (a search, a setting, a decision)
 FORM_SLACK = 1024 * 1024  # room for a multipart form's other fields and boundaries around its file
 
@@ -90,7 +92,5 @@ async def _refuse(send, message: str) -> None:
 def api_body_limit(path: str) -> int:
     """The largest body each /api path accepts: an incident file (and its form) for imports, else a JSON body."""
     if path == "/api/crimemap/imports":
-        from vigie.crimemap.importer import MAX_BYTES
-
-        return MAX_BYTES + FORM_SLACK
+        return importer.MAX_BYTES + FORM_SLACK  # read at each call: a test may lower it
     return JSON_BODY_LIMIT

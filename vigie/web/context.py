@@ -18,9 +18,12 @@ from pydantic import BaseModel, Field
 from vigie.accounts import users
 from vigie.accounts.roles import max_search_window
 from vigie.audit import log as audit
+from vigie.config import load_site
 from vigie.errors import VigieError
+from vigie.files import data_dir
 from vigie.search.query import SearchQuery, parse_query
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.settings import EffectiveSite
+from vigie.store.sqlite import StoreBase, iso, open_store
 
 COOKIE = "vigie_session"
 MAX_ID = 2**63 - 1
@@ -30,9 +33,12 @@ TEXT = 256  # longest accepted free-text parameter
 
 @dataclass
 class Services:
-    """What the app is built from: the store, the site file, an optional blurrer."""
+    """What the app is built from: the store, the site file, an optional blurrer.
 
-    store: SQLiteStore
+    `Services.from_env(...)` builds them as `vigie serve` runs: the store $VIGIE_DATA (or
+    $VIGIE_DATABASE_URL) names, the site file given; tests build them from their own parts."""
+
+    store: StoreBase
     site: Any = None  # vigie.config.SiteConfig or None
     blurrer: Any = None  # vigie.privacy.blur.Blurrer, or anything with blur_crop() and blur()
     secure_cookie: bool = False  # set the cookie's Secure flag (behind HTTPS)
@@ -42,6 +48,22 @@ class Services:
     # holds a worker, a proxy connection or a test client for ever.
     alert_feed_s: float = 900.0
     blur_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_env(cls, site_path: str | None = None, blurrer: Any = None, **settings) -> Services:
+        """The store of this environment ($VIGIE_DATA, or $VIGIE_DATABASE_URL), the site file at
+        `site_path` (None: no site), and the settings given; close() closes the store."""
+        site = load_site(site_path) if site_path else None
+        return cls(store=open_store(data_dir()), site=site, blurrer=blurrer, **settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class ErrorBody(BaseModel):
@@ -168,7 +190,6 @@ def camera_known(services: Services, camera_id: str) -> None:
 
 def effective_site(services: Services):
     """The site file with the admin's stored settings applied (re-read per call: settings change)."""
-    from vigie.settings import EffectiveSite
 
     return EffectiveSite(services.site, services.store)
 

@@ -23,8 +23,10 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from vigie import stats
 from vigie.accounts import users
 from vigie.alerts import store as alerts
+from vigie.live.run import gaps
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, Services, camera_known, page, record, window_start
 from vigie.web.deps import ServicesDep, user_with
 
@@ -92,7 +94,6 @@ def stream_gaps(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """When live streams were down (vigie run), newest first: camera, from, to, reason."""
-    from vigie.live.run import gaps
 
     items, total = gaps(services.store, camera, limit, offset)
     return page(items, limit, offset, total)
@@ -101,7 +102,6 @@ def stream_gaps(
 @router.get("/api/stats/{camera_id}", tags=["stats"])
 def camera_stats(services: ServicesDep, user: Watcher, camera_id: str = Path(max_length=128)) -> dict:
     """The camera's tracks per class per hour, and its line-crossing counts (operators: the last 24 hours)."""
-    from vigie import stats
 
     camera_known(services, camera_id)
     since = window_start(user)
@@ -128,7 +128,6 @@ def camera_heatmap(
     kind: Literal["walk", "stop"] = "walk",
 ) -> Response:
     """Where people walked (or stopped), over a blurred frame of the camera when a blurrer is configured."""
-    from vigie import stats
 
     camera_known(services, camera_id)
     grid, size = stats.heat_map(services.store, camera_id, kind, window_start(user))

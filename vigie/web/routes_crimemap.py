@@ -39,8 +39,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from vigie.accounts import users
+from vigie.config import CrimeMapConfig
+from vigie.crimemap import importer as imp
+from vigie.crimemap.analysis import by_commune, density, hotspots, near_repeat, time_pattern
+from vigie.crimemap.importer import ImportNotFound, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
+from vigie.crimemap.report import write_report
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, Services, record
 from vigie.web.deps import ServicesDep, user_with
 
@@ -113,7 +118,6 @@ def site_timezone(services: Services) -> str:
 
 
 def config(services: Services):
-    from vigie.config import CrimeMapConfig
 
     return services.site.crime_map if services.site is not None else CrimeMapConfig()
 
@@ -207,7 +211,6 @@ def density_surface(
     download: Download = False,
 ):
     """Kernel density of the incidents on a grid (GeoJSON cells), with the bandwidth used and how it was chosen."""
-    from vigie.crimemap.analysis import density
 
     found = incidents(services, f)
     seen(services, user, "density", f, found, bandwidth_m=bandwidth_m, download=download)
@@ -224,7 +227,6 @@ def hot_spots(
     download: Download = False,
 ):
     """Getis-Ord Gi* hot and cold spots on a square grid: areas, with z, pseudo p-value and class per cell."""
-    from vigie.crimemap.analysis import hotspots
 
     cfg = config(services)
     cell = cell_m or cfg.cell_m
@@ -237,7 +239,6 @@ def hot_spots(
 @router.get("/api/crimemap/near-repeat")
 def near_repeats(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
     """Knox test: are incidents close in space also close in time, more than chance says?"""
-    from vigie.crimemap.analysis import near_repeat
 
     found = incidents(services, f)
     seen(services, user, "near-repeat", f, found)
@@ -248,7 +249,6 @@ def near_repeats(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
 @router.get("/api/crimemap/time-pattern")
 def time_patterns(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
     """Counts per weekday and hour in the site's time zone, and whether they differ from an even spread."""
-    from vigie.crimemap.analysis import time_pattern
 
     found = incidents(services, f)
     seen(services, user, "time-pattern", f, found)
@@ -259,7 +259,6 @@ def time_patterns(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
 @router.get("/api/crimemap/communes", response_model=None, responses=GEOJSON_RESPONSES)
 def per_commune(services: ServicesDep, communes: CommunesDep, user: Reader, f: MapFilters, download: Download = False):
     """Incidents per commune: the site's commune polygons when it has them, else a point per commune."""
-    from vigie.crimemap.analysis import by_commune
 
     found = incidents(services, f)
     seen(services, user, "communes", f, found, download=download)
@@ -282,7 +281,6 @@ def report(
     title: str | None = Query(None, max_length=TEXT, description="The report's title (default: the site's name)."),
 ) -> Response:
     """The printable report for the security council: map layers, hot spots, time patterns, per commune."""
-    from vigie.crimemap.report import write_report
 
     found = incidents(services, f)
     cfg = config(services)
@@ -345,7 +343,6 @@ def upload(
     ),
 ) -> dict:
     """Import a file of incidents: every row checked, all of it stored or nothing (400 lists each row's problem)."""
-    from vigie.crimemap import importer as imp
 
     data = file.file.read(imp.MAX_BYTES + 1)  # never more than the limit and one byte
     name = file.filename or "upload"
@@ -389,7 +386,6 @@ def upload(
 @router.get("/api/crimemap/imports")
 def imports(services: ServicesDep, user: Importer) -> dict:
     """Every import, newest first: file, SHA-256, source, CRS, who and when, rows, period."""
-    from vigie.crimemap.importer import list_imports
 
     items = list_imports(services.store)
     record(services, user, "view_crime_map", None, None, {"endpoint": "imports", "total": len(items)})
@@ -399,7 +395,6 @@ def imports(services: ServicesDep, user: Importer) -> dict:
 @router.post("/api/crimemap/imports/{import_id}/remove")
 def remove(services: ServicesDep, user: Importer, import_id: int = PathParam(ge=1, le=MAX_ID)) -> dict:
     """Remove an import and all its incidents (audited as incidents_remove)."""
-    from vigie.crimemap.importer import ImportNotFound, remove_import
 
     try:
         return remove_import(services.store, import_id, user.username, user.role)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
 from vigie.audit.log import append_in
+from vigie.media import clips
 from vigie.store.sqlite import iso, now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, Services, blurrer, record, visible_track
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
@@ -164,14 +165,12 @@ def thumbnail(
 
 # --- clip ---------------------------------------------------------------------------------------------
 def clip_bytes(services: Services, track_id: int, blur: bool, fmt: str) -> bytes:
-    from vigie.media.clips import render_clip
-
     store, site = services.store, services.site
     if blur:
         shared_blurrer = blurrer(services)
         with services.blur_lock:  # the shared Blurrer is one thread's at a time
-            return render_clip(store, track_id, site=site, blurrer=shared_blurrer, blur=True, fmt=fmt).data
-    return render_clip(store, track_id, site=site, blurrer=None, blur=False, fmt=fmt).data
+            return clips.render_clip(store, track_id, site=site, blurrer=shared_blurrer, blur=True, fmt=fmt).data
+    return clips.render_clip(store, track_id, site=site, blurrer=None, blur=False, fmt=fmt).data
 
 
 @router.get(

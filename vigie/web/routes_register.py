@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from vigie.web.context import Services, effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
+from vigie.web.ui import HEADERS, content_security_policy, map_settings
 
 router = APIRouter()
 
@@ -38,7 +39,6 @@ CSV_COLUMNS = [
 @router.get("/api/map", tags=["cameras"])
 def map_config(services: ServicesDep, user: CurrentUser) -> dict:
     """Background tiles for the maps (from the site file); tile_url null: a blank background."""
-    from vigie.web.ui import map_settings
 
     return map_settings(services.site)
 
@@ -156,6 +156,5 @@ def register_html(services: ServicesDep) -> HTMLResponse:
         f"{rows}</table><p>Download: <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
         "</main></body></html>"
     )
-    from vigie.web.ui import HEADERS, content_security_policy
 
     return HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})

@@ -9,7 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import Field
 
+from vigie.search.engine import search, similar
 from vigie.search.query import SearchQuery
+from vigie.search.trail import trail_geojson
+from vigie.search.trail_cli import trail_for_track
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, bounded, page, plain, record, visible_track
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow
 
@@ -62,7 +65,6 @@ def tracks(
     if class_:
         data["classes"] = [class_]
     query = bounded(user, data)
-    from vigie.search.engine import search
 
     result = search(services.store, query)
     record(
@@ -103,7 +105,6 @@ def do_search(services: ServicesDep, user: CurrentUser, body: SearchRequest = Bo
     allow(user, "search", body.case_ref, body.purpose)
     data = body.model_dump(exclude={"case_ref", "purpose"}, exclude_unset=True)
     query = bounded(user, data)
-    from vigie.search.engine import search
 
     result = search(services.store, query)
     details = {"query": query.model_dump(mode="json"), "total": result.total}
@@ -124,7 +125,6 @@ def do_similar(
     allow(user, "similar", case_ref, purpose)
     visible_track(services, user, track_id)
     query = bounded(user, {"limit": limit, "offset": offset})
-    from vigie.search.engine import similar
 
     result = similar(services.store, track_id, query)
     details = {"track_id": track_id, "query": query.model_dump(mode="json"), "total": result.total}
@@ -143,8 +143,6 @@ def do_trail(
 ) -> dict:
     allow(user, "trail", case_ref, purpose)
     visible_track(services, user, track_id)
-    from vigie.search.trail import trail_geojson
-    from vigie.search.trail_cli import trail_for_track
 
     data = trail_geojson(trail_for_track(services.store, track_id, bounded(user, {}), candidates=candidates))
     sightings = sum(f["properties"].get("kind") == "sighting" for f in data["features"])

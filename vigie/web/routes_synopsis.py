@@ -55,6 +55,7 @@ from vigie.errors import VigieError
 from vigie.files import write_atomic
 from vigie.search.query import SearchError, parse_query
 from vigie.store.sqlite import iso, now_iso
+from vigie.synopsis import make
 from vigie.web.context import MAX_OFFSET, TEXT, ApiError, Services, blurrer, page, record, utc, window_start
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
@@ -264,8 +265,6 @@ class SynopsisJobs:
                 log.exception("synopsis %s: the worker failed", job_id)
 
     def _build(self, job_id: str) -> None:
-        from vigie.synopsis.make import make_synopsis
-
         services = self.services
         with self._lock:
             job = self._table()[job_id]
@@ -278,7 +277,7 @@ class SynopsisJobs:
         try:
             if services.blurrer is None:
                 raise ApiError(503, "no blurrer is configured: media are only served blurred")
-            report = make_synopsis(
+            report = make.make_synopsis(
                 services.store,
                 job["camera"],
                 utc(job["from"]),
@@ -348,8 +347,6 @@ def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
 @router.post("/api/synopses", status_code=202)
 def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: CurrentUser) -> dict:
     """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
-    from vigie.synopsis.make import check_request
-
     allow(user, "search", body.case_ref, body.purpose)
     blurrer(services)  # 503 without one: synopses are only made blurred
     filters = checked_filters(body.filters)
@@ -361,7 +358,7 @@ def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: Curre
             f"which is all role {user.role!r} may search (from {iso(lower)})",
             field="from",
         )
-    check_request(services.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
+    make.check_request(services.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
     job_id = secrets.token_hex(8)
     job = {
         "id": job_id,

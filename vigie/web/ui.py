@@ -21,6 +21,10 @@ from fastapi import FastAPI, Path
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from vigie.config import Open311Config
+from vigie.errors import ConfigError
+from vigie.search.trail_map import LeafletMissingError, find_leaflet
+
 STATIC = FsPath(__file__).resolve().parent / "static"
 PAGES = STATIC / "pages"
 MAX_ID = 2**63 - 1
@@ -41,7 +45,6 @@ def content_security_policy(tile_url: str | None = None) -> str:
 
 
 def _leaflet_dir() -> FsPath | None:
-    from vigie.search.trail_map import LeafletMissingError, find_leaflet
 
     try:
         return find_leaflet()
@@ -61,7 +64,6 @@ def map_settings(site: Any) -> dict:
 
 def public_report_config(site: Any) -> dict:
     """The public report form's map and limits, from the site file (defaults without one)."""
-    from vigie.config import Open311Config
 
     o311 = getattr(site, "open311", None) or Open311Config()
     cams = list(getattr(site, "cameras", None) or [])
@@ -150,8 +152,6 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     tile_dir = getattr(getattr(getattr(services, "site", None), "map", None), "tile_dir", None)
     if tile_dir:  # the site's own map tiles, for a control room with no Internet
         if not FsPath(tile_dir).is_dir():
-            from vigie.errors import ConfigError
-
             raise ConfigError(f"map.tile_dir {tile_dir} is not a folder")
         app.mount("/tiles", StaticFiles(directory=tile_dir), name="tiles")
     leaflet = _leaflet_dir()
