@@ -138,8 +138,7 @@ def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarr
     """A frame of the camera's latest stored recording, privacy masks burned in and blurred; None if none is readable."""
     with store.read() as conn:
         row = conn.execute(
-            f"SELECT source FROM analyses WHERE camera_id = ? AND {VISIBLE_ANALYSES}"
-            " ORDER BY id DESC LIMIT 1",
+            f"SELECT source FROM analyses WHERE camera_id = ? AND {VISIBLE_ANALYSES} ORDER BY id DESC LIMIT 1",
             (camera_id,),
         ).fetchone()
     if row is None or not Path(row[0]).is_file() or blurrer is None:
