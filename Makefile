@@ -52,7 +52,7 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json package-lock.json 
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "note: install Debian's chromium and fonts-dejavu-core packages (as root) for the browser tests (tests/browser)"; fi; \
+	  else echo "note: install Debian's chromium and fonts-dejavu-core packages (as root) for the browser tests (tests/web/test_ui.py, test_crimemap_ui.py)"; fi; \
 	fi
 	# Debian's PostgreSQL server: the store contract tests start one on loopback (tests/store_contract).
 	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \

@@ -13,7 +13,7 @@ as on a Ray cluster, without Ray's start-up), against the whole-file pass as the
   only difference).
 
 Recordings: PETS09-S2L1 (far, small people, 795 frames), its first minute re-encoded
-as H.264 (the scale test's recording, tests/integration/test_scale_ray.py) and
+as H.264 (the scale test's recording, tests/scale/test_scale_ray.py) and
 TUD-Stadtmitte (near, occluding people, 179 frames at 25 fps), each as a camera of the demo site, at the given frame steps
 and chunk lengths. TUD (7 s) is shorter than a chunk of any useful length, so chunks of
 2-3 s put borders in it: a harsher test than real use, where chunks last 5 minutes.

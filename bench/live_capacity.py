@@ -4,7 +4,7 @@ analysed frames per second each.
 For N = 1, 2, 3... it serves N copies of a 720p 25 fps H.264 clip (PETS09
 upscaled to 1280x720 by ffmpeg, 20 s looped) over local RTSP: per stream, one
 Debian ffmpeg publishing in real time (-re -stream_loop -1 -c copy) to a
-loopback RTSP relay (tests/integration/test_stream_source.py's RtspRelay, a
+loopback RTSP relay (tests/sources/test_stream_source.py's RtspRelay, a
 thread in this process; ffmpeg 5.1 cannot serve RTSP itself). Then one worker
 process per stream runs StreamSource (RTSP over TCP) and, for the analysis
 runs, the real per-camera pipeline (vigie.pipeline.CameraPipeline with the

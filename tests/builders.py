@@ -149,3 +149,14 @@ class CachingDetector:
             self.calls += 1
             self.cache[key] = self.inner.detect(image)
         return self.cache[key]
+
+
+# --- a camera panning across PETS09 (camera-motion compensation and drone tests) ---------------
+PAN_WIDTH = 640  # the panning window's width, of PETS09's 768
+
+
+def window_x(f: int, step: int = 16, span: int = 128) -> int:
+    """Left edge of the panning window at frame f. Triangle wave: 0, 16, ..., 128, 112, ..., 0, ..."""
+    period = 2 * span // step
+    k = f % period
+    return step * (k if k <= period // 2 else period - k)

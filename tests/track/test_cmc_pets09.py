@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from builders import PETS09
+from builders import PAN_WIDTH, PETS09, window_x
 
 from vigie.config import NanoDetConfig, TrackerConfig
 from vigie.detect.registry import build_detector
@@ -17,14 +17,7 @@ from vigie.track.bytetrack import ByteTracker
 from vigie.track.cmc import CameraMotion
 
 FRAMES = 120
-WIDTH = 640
-
-
-def window_x(f: int, step: int = 16, span: int = 128) -> int:
-    """Triangle wave: 0, 16, ..., 128, 112, ..., 0, ..."""
-    period = 2 * span // step
-    k = f % period
-    return step * (k if k <= period // 2 else period - k)
+WIDTH = PAN_WIDTH
 
 
 def panned_scene(detector, pets09=PETS09):

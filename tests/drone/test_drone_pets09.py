@@ -7,7 +7,8 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-from test_cmc_pets09 import WIDTH, window_x
+from builders import PAN_WIDTH as WIDTH
+from builders import window_x
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.drone import analyse_drone_clip

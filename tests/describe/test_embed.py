@@ -140,7 +140,7 @@ def test_a_cached_model_needs_no_torch(tmp_path, fake_weights, monkeypatch):
 
 
 def test_missing_weights_name_the_file(tmp_path):
-    # (corrupt weights: tests/integration/test_embed_pets09.py, which imports torch anyway)
+    # (corrupt weights: tests/describe/test_embed_pets09.py, which imports torch anyway)
     with pytest.raises(ModelError, match="nowhere.pt"):
         E.ensure_onnx(tmp_path / "nowhere.pt", tmp_path / "models")
 
