@@ -160,3 +160,19 @@ def window_x(f: int, step: int = 16, span: int = 128) -> int:
     period = 2 * span // step
     k = f % period
     return step * (k if k <= period // 2 else period - k)
+
+
+# --- the web API ------------------------------------------------------------------------------
+def logged_in(
+    app, username: str | None = None, password: str = "correct horse battery staple", role: str | None = None
+):
+    """A test client of the app, logged in as `username` (the login is checked, and the role it
+    answers when `role` is given), or with no session."""
+    from fastapi.testclient import TestClient  # here: only the web tests need it, and it loads httpx
+
+    c = TestClient(app)
+    if username:
+        r = c.post("/api/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        assert r.json()["username"] == username and (role is None or r.json() == {"username": username, "role": role})
+    return c

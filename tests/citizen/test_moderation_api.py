@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 import pytest
 from argon2 import PasswordHasher
+from builders import logged_in
+from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -40,17 +42,6 @@ CONTACT = {
 }
 
 
-class FakeBlurrer:
-    """Stands in for the face/plate blurrer: returns the picture as it is, records the call."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def blur(self, image, vehicle_boxes=None, person_boxes=None):
-        self.calls += 1
-        return image.copy(), []
-
-
 @pytest.fixture(autouse=True)
 def cheap_hashing(monkeypatch):
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -68,7 +59,7 @@ def env(tmp_path, monkeypatch):
     store = SQLiteStore(tmp_path)
     for role in ROLES:
         users.create_user(store, role, role, PW)
-    app = create_app(Services(store=store, site=SITE, blurrer=FakeBlurrer()))
+    app = create_app(Services(store=store, site=SITE, blurrer=FakeBlurrer(paint="none")))
     public = TestClient(app, client=("198.51.100.40", 1))
     tokens = []
     for i, (code, text) in enumerate(
@@ -95,10 +86,7 @@ def env(tmp_path, monkeypatch):
 
 
 def client(env, role=None) -> TestClient:
-    c = TestClient(env["app"])
-    if role:
-        assert c.post("/api/login", json={"username": role, "password": PW}).status_code == 200
-    return c
+    return logged_in(env["app"], role, PW)
 
 
 def audit(env, action):

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -84,21 +85,6 @@ REQUEST_FIELDS = (
 )
 
 
-class FakeBlurrer:
-    """Stands in for the face/plate blurrer: records each call and inverts the picture's top-left quarter,
-    so a test can tell that a stored photo went through it."""
-
-    def __init__(self):
-        self.calls = []
-
-    def blur(self, image, vehicle_boxes=None, person_boxes=None):
-        self.calls.append({"shape": image.shape, "vehicle_boxes": vehicle_boxes})
-        out = image.copy()
-        h, w = out.shape[:2]
-        out[: h // 2, : w // 2] = 255 - out[: h // 2, : w // 2]
-        return out, []
-
-
 @pytest.fixture(autouse=True)
 def cheap_hashing(monkeypatch):
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -108,7 +94,7 @@ def cheap_hashing(monkeypatch):
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
     store = SQLiteStore(tmp_path)
-    blurrer = FakeBlurrer()
+    blurrer = FakeBlurrer(paint="invert")
     app = create_app(Services(store=store, site=SITE, blurrer=blurrer))
     yield {"store": store, "app": app, "blurrer": blurrer, "tmp": tmp_path}
     store.close()
@@ -578,7 +564,7 @@ def test_exif_gps_is_gone_and_orientation_applied(env):
     )
     assert b"Exif" not in stored and b"PlantedCameraMaker" not in stored and b"planted comment" not in stored
     assert env["blurrer"].calls == [
-        {"shape": (80, 40, 3), "vehicle_boxes": [(0, 0, 40, 80)]}
+        {"shape": (80, 40, 3), "vehicle_boxes": [(0, 0, 40, 80)], "person_boxes": None}
     ]  # text looked for everywhere
     assert stored == reports.photo(env["store"], rid)  # the stored copy is the sanitised one; the upload is not kept
 

@@ -17,6 +17,7 @@ import av
 import numpy as np
 import pytest
 from builders import T0
+from fakes import FakeBlurrer
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.errors import VideoError
@@ -140,22 +141,6 @@ def tracks(store, video) -> dict[int, int]:
     )
 
 
-class FakeBlurrer:
-    """Records what it is given; "blurs" by painting each person box's top quarter white."""
-
-    style = "paint"
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def blur(self, image, vehicle_boxes=None, person_boxes=None):
-        self.calls.append((np.array(vehicle_boxes).reshape(-1, 4), np.array(person_boxes).reshape(-1, 4)))
-        out = image.copy()
-        for x1, y1, x2, y2 in np.array(person_boxes).reshape(-1, 4).astype(int):
-            out[y1 : y1 + (y2 - y1) // 4, x1:x2] = 255
-        return out, [("face", b) for b in np.array(person_boxes).reshape(-1, 4)]
-
-
 def decode(data: bytes) -> list[np.ndarray]:
     with av.open(io.BytesIO(data)) as c:
         return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
@@ -256,11 +241,14 @@ def test_stored_coordinates_of_a_larger_main_stream_are_scaled(store, video):
 
 # --- blurring and the cache ---------------------------------------------------------------------------------
 def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks):
-    fake = FakeBlurrer()
+    fake = FakeBlurrer(paint="heads", style="paint")
     clip = render_clip(store, tracks[1], site=site(), blurrer=fake)
     frames = decode(clip.data)
     assert len(fake.calls) == clip.frames == len(frames) == 27 and clip.blurred and not clip.cached
-    by_seq = {clip.first_seq + i: call for i, call in enumerate(fake.calls)}
+    by_seq = {
+        clip.first_seq + i: (np.array(c["vehicle_boxes"]).reshape(-1, 4), np.array(c["person_boxes"]).reshape(-1, 4))
+        for i, c in enumerate(fake.calls)
+    }
     vehicles, persons = by_seq[13]
     subject, other = walker(100, SUBJECT_SEQS)[0], walker(150, list(range(0, 31, 2)))[0]
     expected = sorted([[subject[0] + 4, 60, subject[2] + 4, 120], [other[0] + 4 * 13, 60, other[2] + 4 * 13, 120]])
@@ -268,7 +256,7 @@ def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks
     assert vehicles.tolist() == [[206.0, 140.0, 266.0, 180.0]]  # the car, 3/10 of the way
     assert by_seq[5][0].tolist() == [] and len(by_seq[5][1]) == 1  # before the subject: only the other person
     assert len(by_seq[31][1]) == 0  # after everyone
-    assert clip.regions == sum(len(p) for _, p in fake.calls)
+    assert clip.regions == sum(len(p) for _, p in by_seq.values())
     # What the blurrer painted is in the clip, under the caption and the box.
     ox = int(other[0] + 4 * 13)
     assert frames[13 - 5][64, ox + 8 : ox + 22].min() > 220
@@ -291,7 +279,7 @@ def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks
 
 
 def test_a_changed_mask_or_setting_renders_again(store, tracks):
-    fake = FakeBlurrer()
+    fake = FakeBlurrer(paint="heads", style="paint")
     first = render_clip(store, tracks[1], site=site(), blurrer=fake)
     new_mask = render_clip(store, tracks[1], site=site(masks=[MASK, [(200, 30), (300, 30), (300, 90)]]), blurrer=fake)
     assert not new_mask.cached and new_mask.data != first.data and len(fake.calls) == 54
@@ -322,7 +310,7 @@ def test_unblurred_clips_never_touch_the_disk(store, tracks, tmp_path):
 
 
 def test_clip_files_and_delete_clips(store, tracks):
-    fake = FakeBlurrer()
+    fake = FakeBlurrer(paint="heads", style="paint")
     render_clip(store, tracks[1], site=site(), blurrer=fake, pad_s=0)
     render_clip(store, tracks[1], site=site(), blurrer=fake, pad_s=0, fmt="mp4")
     render_clip(store, tracks[2], site=site(), blurrer=fake, pad_s=0)
@@ -345,7 +333,7 @@ def test_a_missing_recording_names_the_file_and_the_track(store, video, tmp_path
     with pytest.raises(SourceUnavailable, match=rf"{gone}.* of track {ids[1]} is gone"):
         render_clip(store, ids[1], site=site(), blur=False)
     with pytest.raises(SourceUnavailable, match=str(gone)):
-        render_clip(store, ids[1], site=site(), blurrer=FakeBlurrer())
+        render_clip(store, ids[1], site=site(), blurrer=FakeBlurrer(paint="heads", style="paint"))
     assert clip_files(store) == {}
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from builders import T0, jpeg_bytes, make_summary
+from fakes import FakeBlurrer
 
 from vigie.alerts import store as alerts
 from vigie.cli import EXIT_USAGE, main
@@ -43,17 +44,6 @@ def walker(no: int, camera: str = "cam-a", x0: float = 40.0, dx: float = 20.0, s
     return s
 
 
-class PaintBlurrer:
-    style = "paint"
-
-    def __init__(self):
-        self.calls = 0
-
-    def blur_crop(self, crop, class_name):
-        self.calls += 1
-        return np.zeros_like(crop), []
-
-
 @pytest.fixture
 def store(tmp_path):
     s = SQLiteStore(tmp_path)
@@ -82,14 +72,14 @@ def test_the_cameras_rules_fire_and_each_event_is_alerted_once(store):
         ("line_crossing", (2,)),
     ]  # track 3 stays right
     assert {e.details["direction"] for e in events} == {"in", "out"}
-    blurrer = PaintBlurrer()
+    blurrer = FakeBlurrer(style="paint")
     ids = raise_alerts(store, events, blurrer=blurrer)
-    assert len(ids) == 2 and blurrer.calls == 2
+    assert len(ids) == 2 and len(blurrer.calls) == 2
     snap = alerts.snapshot(store, ids[0])
     import cv2
 
     assert cv2.imdecode(np.frombuffer(snap, np.uint8), cv2.IMREAD_COLOR).max() < 10  # the blurred picture, not the crop
-    assert raise_alerts(store, camera_events(store, SITE, "cam-a"), blurrer=blurrer) == [] and blurrer.calls == 2
+    assert raise_alerts(store, camera_events(store, SITE, "cam-a"), blurrer=blurrer) == [] and len(blurrer.calls) == 2
     assert camera_events(store, SITE, "cam-b") == []  # no rules there
     # without a blurrer an alert has no snapshot rather than an unblurred one
     [e] = [x for x in events if x.track_ids == (2,)]

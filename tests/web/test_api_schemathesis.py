@@ -51,6 +51,7 @@ import pytest
 import schemathesis
 from argon2 import PasswordHasher
 from builders import jpeg_bytes, write_site
+from fakes import FakeBlurrer
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -134,18 +135,6 @@ SITE = {
         },  # no recording
     ],
 }
-
-
-class FakeBlurrer:
-    """Stands in for the face/plate blurrer: paints the picture black."""
-
-    style = "blur"
-
-    def blur_crop(self, crop, class_name):
-        return np.zeros_like(crop), []
-
-    def blur(self, frame, *args, **kwargs):
-        return np.zeros_like(frame), []
 
 
 # --- the fixture's content -----------------------------------------------------------------------------------------

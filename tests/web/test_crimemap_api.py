@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from builders import logged_in
 from fastapi.testclient import TestClient
 from test_web_api import PW, cheap_hashing  # noqa: F401  (fixture: fast password hashing)
 
@@ -108,10 +109,7 @@ def cm(tmp_path, monkeypatch):
 
 
 def client(cm, role: str | None = None) -> TestClient:
-    c = TestClient(cm["app"])
-    if role:
-        assert c.post("/api/login", json={"username": role, "password": PW}).status_code == 200
-    return c
+    return logged_in(cm["app"], role, PW)
 
 
 def upload(c: TestClient, data: bytes, name: str = "vols.csv", **form):

@@ -16,7 +16,8 @@ import av
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from builders import DEMO_CAMERA, copy_data_dir
+from builders import DEMO_CAMERA, copy_data_dir, logged_in
+from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users
@@ -34,19 +35,6 @@ FROM, TO = "2026-11-20T13:00:00Z", "2026-11-20T13:02:00Z"  # the esplanade's min
 ASK = {"camera": DEMO_CAMERA, "from": FROM, "to": TO, "filters": {"classes": ["person"]}, "length_s": 20, **JUST}
 
 
-class FakeBlurrer:
-    """Stands in for the face/plate blurrer (the synopsis blurs people's heads itself): finds nothing."""
-
-    style = "blur"
-
-    def __init__(self):
-        self.calls = 0
-
-    def blur_crop(self, crop, class_name):
-        self.calls += 1
-        return crop, []
-
-
 @pytest.fixture(scope="module")
 def env(analysed_demo, tmp_path_factory):
     data = copy_data_dir(analysed_demo, tmp_path_factory.mktemp("synopsis-api"))
@@ -57,7 +45,7 @@ def env(analysed_demo, tmp_path_factory):
         for role in ROLES:
             users.create_user(store, role, role, PW)
         users.create_user(store, "investigator2", "investigator", PW)
-        blurrer = FakeBlurrer()
+        blurrer = FakeBlurrer(paint="none")
         app = create_app(Services(store=store, blurrer=blurrer))
         yield {"store": store, "app": app, "data": data, "blurrer": blurrer}
         for jobs in _apps_jobs:
@@ -76,11 +64,7 @@ def _drain(jobs, timeout: float = 300) -> None:
 
 def client(app, username: str | None = None) -> TestClient:
     _apps_jobs.append(app.state.synopses)
-    c = TestClient(app)
-    if username:
-        r = c.post("/api/login", json={"username": username, "password": PW})
-        assert r.status_code == 200, r.text
-    return c
+    return logged_in(app, username, PW)
 
 
 def wait_ready(c: TestClient, sid: str, timeout: float = 300) -> dict:
@@ -358,7 +342,7 @@ def test_after_a_restart_finished_synopses_play_and_unfinished_ones_are_marked_i
     )
     shutil.copytree(root / sid, root / old["id"])
     (root / old["id"] / "job.json").write_text(json.dumps(old))
-    again = create_app(Services(store=env["store"], blurrer=FakeBlurrer()))
+    again = create_app(Services(store=env["store"], blurrer=FakeBlurrer(paint="none")))
     c = client(again, "investigator")
     listed = {x["id"]: x for x in c.get("/api/synopses").json()["items"]}
     assert listed[sid]["status"] == "ready"

@@ -9,7 +9,8 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from builders import T0, jpeg_bytes, make_summary
+from builders import T0, jpeg_bytes, logged_in, make_summary
+from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users
@@ -49,19 +50,6 @@ SITE = SiteConfig(
         ),
     ],
 )
-
-
-class FakeBlurrer:
-    """Stands in for the face/plate blurrer: paints the crop black, records the call."""
-
-    style = "blur"
-
-    def __init__(self):
-        self.calls = []
-
-    def blur_crop(self, crop, class_name):
-        self.calls.append((crop.shape, class_name))
-        return np.zeros_like(crop), []
 
 
 @pytest.fixture(autouse=True)
@@ -114,12 +102,7 @@ def env(tmp_path, monkeypatch):
 
 
 def client(env, role=None) -> TestClient:
-    c = TestClient(env["app"])
-    if role:
-        r = c.post("/api/login", json={"username": role, "password": PW})
-        assert r.status_code == 200, r.text
-        assert r.json() == {"username": role, "role": role}
-    return c
+    return logged_in(env["app"], role, PW, role=role)
 
 
 # --- sessions ------------------------------------------------------------------------------------------
@@ -475,7 +458,7 @@ def test_thumbnail_is_blurred_jpeg_and_refused_without_a_blurrer(env):
     c = client(env, "operator")
     r = c.get(f"/api/tracks/{env['recent']}/thumbnail")
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
-    assert env["blurrer"].calls == [((24, 16, 3), "person")]
+    assert env["blurrer"].calls == [{"crop": (24, 16, 3), "class_name": "person"}]
     import cv2
 
     assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR).max() < 10  # the fake blurrer's black
