@@ -49,7 +49,8 @@ from vigie.describe.colours import PALETTE  # noqa: E402
 from vigie.search import engine  # noqa: E402
 from vigie.search.index import to_us  # noqa: E402
 from vigie.search.query import COMPASS, SearchQuery  # noqa: E402
-from vigie.store.sqlite import SQLiteStore, now_iso  # noqa: E402
+from vigie.store.sqlite import SQLiteStore  # noqa: E402
+from vigie.times import now_iso  # noqa: E402
 from vigie.types import TRACKED_CLASSES  # noqa: E402
 
 CAMERAS, COMMUNES, GROUPS, DAYS = 600, 15, 15, 30

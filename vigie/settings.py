@@ -19,7 +19,7 @@ from typing import Any
 from vigie.audit.log import append_in
 from vigie.config import SiteConfig, default_site
 from vigie.errors import VigieError
-from vigie.store.sqlite import now_iso
+from vigie.times import now_iso
 
 RETENTION_PREFIX = "retention_days:"
 CONTROLLER = "controller"

@@ -28,7 +28,8 @@ from vigie.accounts.users import (
     set_password,
 )
 from vigie.audit.log import query, verify
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
 
 T = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
 PW = "correct horse battery"

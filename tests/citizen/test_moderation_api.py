@@ -22,8 +22,9 @@ from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.citizen import reports
 from vigie.config import CameraConfig, Open311Config, SiteConfig
+from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
-from vigie.web.app import Services, create_app
+from vigie.web.app import create_app
 
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")

@@ -26,8 +26,10 @@ from PIL import Image
 from vigie.accounts import users
 from vigie.citizen import reports
 from vigie.config import CameraConfig, Open311Config, SiteConfig
-from vigie.store.sqlite import SQLiteStore, iso
-from vigie.web.app import Services, create_app
+from vigie.services import Services
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
+from vigie.web.app import create_app
 
 JURISDICTION = "nimes.fr"
 SITE = SiteConfig(

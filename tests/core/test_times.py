@@ -69,3 +69,12 @@ def test_stored_times_sort_as_text_and_read_back_exactly():
     assert [from_iso(s) for s in texts] == times
     assert iso(datetime(2026, 11, 20, 14, tzinfo=PARIS)) == "2026-11-20T13:00:00.000000Z"
     assert from_iso("2026-11-20T13:00:00") == datetime(2026, 11, 20, 13, tzinfo=UTC)  # written without a zone: UTC
+
+
+def test_a_local_time_the_clocks_skip_is_refused_and_a_repeated_hour_is_taken_first():
+    with pytest.raises(VigieError, match="'2026-03-29T02:30' does not exist in Europe/Paris"):
+        parse_time("2026-03-29T02:30", "--start", naive=PARIS)
+    # 25 October 2026, 02:30 happened twice in Paris: first at +02:00, so 00:30 UTC.
+    assert parse_time("2026-10-25T02:30", "--start", naive=PARIS) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    # The same wall-clock time in UTC is never refused.
+    assert parse_time("2026-03-29T02:30", "--start") == datetime(2026, 3, 29, 2, 30, tzinfo=UTC)

@@ -27,7 +27,8 @@ from vigie.crimemap.importer import (
 from vigie.crimemap.incidents import LAYERS, CrimeMapError
 from vigie.crimemap.layers import Filters, categories_and_counts, feature_collection, load_incidents
 from vigie.rules.base import Event
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
 
 ARENES = (43.8349, 4.3596)  # Nîmes, les Arènes (lat, lon)
 L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)

@@ -20,7 +20,8 @@ from vigie.config import load_site
 from vigie.describe.colours import PALETTE
 from vigie.describe.kinematics import COMPASS
 from vigie.pipeline import analyse_file
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
 
 
 @pytest.fixture

@@ -462,7 +462,7 @@ def test_synopses_go_with_their_period_unless_a_track_is_held(store):
 def test_the_purge_removes_old_rejected_citizen_reports_and_says_so(store):
     from datetime import datetime, timezone
 
-    from vigie.store.sqlite import iso
+    from vigie.times import iso
 
     now = datetime.now(timezone.utc)
 

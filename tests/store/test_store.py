@@ -6,7 +6,8 @@ import pytest
 from builders import jpeg_bytes, make_summary
 
 from vigie.config import CameraConfig
-from vigie.store.sqlite import SQLiteStore, _migrations, iso
+from vigie.store.sqlite import SQLiteStore, _migrations
+from vigie.times import iso
 
 VERSIONS = [v for v, _ in _migrations()]
 

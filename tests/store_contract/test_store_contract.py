@@ -18,7 +18,8 @@ from builders import T0, jpeg_bytes, make_summary
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.reid import active_projection
 from vigie.errors import VigieError
-from vigie.store.sqlite import _migrations, iso
+from vigie.store.sqlite import _migrations
+from vigie.times import iso
 from vigie.types import TrackPoint, TrackSummary
 
 VERSIONS = [v for v, _ in _migrations()]

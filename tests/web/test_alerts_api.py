@@ -76,7 +76,7 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
 
 
 def test_stream_gaps_are_listed_for_the_control_room(env):
-    from vigie.store.sqlite import now_iso
+    from vigie.times import now_iso
 
     env["store"].write(
         lambda conn: conn.execute(
@@ -165,7 +165,8 @@ def test_the_live_feed_ends_after_its_lifetime_and_a_reconnect_gets_exactly_what
 
     from fastapi.testclient import TestClient
 
-    from vigie.web.app import Services, create_app
+    from vigie.services import Services
+    from vigie.web.app import create_app
 
     store = env["store"]
     lifetime = 1.5

@@ -65,9 +65,10 @@ from schemathesis.specs.openapi.checks import (
 
 from vigie.accounts import users
 from vigie.config import load_site
+from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackPoint, TrackSummary
-from vigie.web.app import COOKIE, Services, create_app
+from vigie.web.app import COOKIE, create_app
 
 PW = "correct horse battery staple"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")

@@ -21,9 +21,11 @@ from vigie.audit.log import verify
 from vigie.config import CameraConfig, CrimeMapConfig, Open311Config, Open311Service, SiteConfig
 from vigie.crimemap import importer
 from vigie.rules.base import Event
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.services import Services
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
 from vigie.web import routes_crimemap
-from vigie.web.app import COOKIE, Services, create_app
+from vigie.web.app import COOKIE, create_app
 
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

@@ -71,8 +71,9 @@ def server(tmp_path_factory):
     from vigie.config import load_site
     from vigie.crimemap.importer import import_file
     from vigie.privacy.blur import Blurrer
+    from vigie.services import Services
     from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import Services, create_app
+    from vigie.web.app import create_app
 
     data = tmp_path_factory.mktemp("crimemap-ui") / "var"
     mp = pytest.MonkeyPatch()

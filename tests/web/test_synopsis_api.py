@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
+from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
-from vigie.web.app import Services, create_app
+from vigie.web.app import create_app
 
 pytestmark = pytest.mark.slow
 

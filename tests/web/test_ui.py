@@ -67,8 +67,9 @@ def server(demo_data):
     from vigie.privacy.blur import Blurrer
     from vigie.search.engine import search
     from vigie.search.query import parse_query
+    from vigie.services import Services
     from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import Services, create_app
+    from vigie.web.app import create_app
 
     mp = pytest.MonkeyPatch()
     mp.setenv("VIGIE_DATA", str(demo_data))
@@ -523,7 +524,7 @@ def test_dashboard_shows_counts_heat_maps_and_stream_gaps(new_page, server):
     """Investigators see the demo's analysed footage (dated 2026-11-20; operators see the last 24 hours)."""
     from playwright.sync_api import expect
 
-    from vigie.store.sqlite import now_iso
+    from vigie.times import now_iso
 
     # a drop of the live stream, as `vigie run` records it
     server.store.write(

@@ -17,8 +17,9 @@ from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.config import AnalysisConfig, CameraConfig, SiteConfig
+from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
-from vigie.web.app import COOKIE, Services, create_app
+from vigie.web.app import COOKIE, create_app
 
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")

@@ -9,9 +9,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users
+from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.web import ui
-from vigie.web.app import Services, create_app
+from vigie.web.app import create_app
 from vigie.web.ui import STATIC, mount_ui
 
 PAGES = ["/", "/map", "/search", "/track/1", "/trail/1", "/alerts", "/dashboard", "/audit", "/admin"]

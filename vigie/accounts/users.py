@@ -27,7 +27,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from vigie.accounts.roles import check_role, require
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
-from vigie.store.sqlite import SQLiteStore, iso
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso
 
 # Replace (tests: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)) to
 # change the cost; stored hashes made with other parameters are rehashed at

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
-from vigie.store.sqlite import iso, now_iso
+from vigie.times import iso, now_iso
 
 DECISIONS = {"validate": "validated", "dismiss": "dismissed"}
 STATUSES = ("new", "validated", "dismissed")

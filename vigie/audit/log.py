@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from vigie.errors import VigieError
-from vigie.store.sqlite import SQLiteStore, iso, now_iso
-from vigie.times import parse_time
+from vigie.store.sqlite import SQLiteStore
+from vigie.times import iso, now_iso, parse_time
 
 GENESIS = "0" * 64
 CHUNK = 5000  # rows per fetch when streaming the log: memory stays flat for millions of entries

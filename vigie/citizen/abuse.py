@@ -19,7 +19,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from vigie.errors import VigieError
-from vigie.store.sqlite import iso
+from vigie.times import from_iso, iso
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 MAX_LINKS = 2
@@ -67,7 +67,7 @@ def check_rate(conn: sqlite3.Connection, who: str, now: datetime, per_hour: int,
         ).fetchall()
         if len(rows) >= limit:
             # The window frees a place when the oldest of the last `limit` reports leaves it.
-            oldest = datetime.fromisoformat(rows[-1][0].replace("Z", "+00:00"))
+            oldest = from_iso(rows[-1][0])
             wait = max(1, int((oldest + window - now).total_seconds()) + 1)
             raise RateLimited(
                 wait,

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import Response
 
 from vigie.config import Open311Config
 from vigie.errors import VigieError
+from vigie.times import UTC, from_iso, parse_time
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ("json", "xml")
@@ -91,25 +92,17 @@ def config_of(site: Any) -> Open311Config:
 
 def w3c(stored: str | None) -> str | None:
     """A stored UTC time ('...Z', microseconds) as a W3C datetime to the second."""
-    if not stored:
-        return None
-    t = datetime.fromisoformat(stored.replace("Z", "+00:00")).astimezone(timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return from_iso(stored).strftime("%Y-%m-%dT%H:%M:%SZ") if stored else None
+
+
+class _BadW3C(Open311Error):
+    def __init__(self, description: str) -> None:
+        super().__init__(400, description)
 
 
 def parse_w3c(name: str, text: str) -> datetime:
     """A W3C datetime (ISO 8601; a time without offset is taken as UTC), or a 400 naming the field."""
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise Open311Error(
-            400, f"{name} {text!r} is not a W3C date and time (e.g. 2026-11-20T13:00:00+01:00)"
-        ) from None
-    t = t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-    try:
-        return t.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
-        raise Open311Error(400, f"{name} {text!r} is out of range") from None
+    return parse_time(text, name, naive=UTC, error=_BadW3C)
 
 
 # --- services ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from vigie.audit.log import append_in
 from vigie.citizen import abuse
 from vigie.errors import VigieError
-from vigie.store.sqlite import iso
+from vigie.times import iso
 
 MODERATION = ("pending", "accepted", "rejected", "merged")
 DECISIONS = {"accept": "accepted", "reject": "rejected", "merge": "merged"}

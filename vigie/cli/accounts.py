@@ -24,8 +24,9 @@ from vigie.accounts.users import (
     list_users,
     set_password,
 )
-from vigie.cli.common import console_actor, open_data_store
+from vigie.cli.common import console_actor
 from vigie.errors import VigieError
+from vigie.services import Services
 
 PASSWORD_ENV = "VIGIE_PASSWORD"
 
@@ -58,7 +59,6 @@ def register(sub) -> None:
 
 
 def _read_password(username: str) -> str:
-
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
         password = getpass.getpass(f"Password for {username}: ")
@@ -69,10 +69,10 @@ def _read_password(username: str) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-
     check_username(args.username)
     password = secrets.token_urlsafe(18) if args.generate else _read_password(args.username)
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         user = create_user(store, args.username, args.role, password, by=console_actor())
     print(f"User {user.username} created with role {user.role}.")
     if args.generate:
@@ -81,8 +81,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         users = list_users(store)
     if args.json:
         print(json.dumps([u.as_dict() for u in users], indent=2))
@@ -98,16 +98,16 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         disable_user(store, args.username, by=console_actor())
     print(f"User {args.username} disabled; their sessions are closed.")
     return 0
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         if get_user(store, args.username) is None:  # before asking for a password
             raise VigieError(f"no user named {args.username!r}")
         password = _read_password(args.username)
@@ -117,8 +117,8 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_user_bootstrap(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         created = bootstrap_admin(store)
     if created is None:
         print("An admin already exists; nothing was created.")

@@ -9,13 +9,13 @@ import sys
 from vigie.cli.common import (
     EXIT_PARTIAL,
     add_executor_arguments,
-    aware_time,
     executor_from_args,
-    open_data_store,
     site_or_default,
 )
 from vigie.describe.sheet import contact_sheet
 from vigie.errors import VigieError
+from vigie.services import Services
+from vigie.times import parse_time
 
 
 def register(sub) -> None:
@@ -63,17 +63,19 @@ def register(sub) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-
     site = site_or_default(args.site)
     camera = site.camera(args.camera)  # fail on an unknown camera before opening anything
     if args.recording_start:
-        camera = camera.model_copy(update={"recording_start": aware_time(args.recording_start, "--recording-start")})
+        camera = camera.model_copy(
+            update={"recording_start": parse_time(args.recording_start, "--recording-start:", naive=None)}
+        )
         site = site.model_copy(update={"cameras": [camera if c.id == camera.id else c for c in site.cameras]})
     # Without a file: the camera's own recording, its sub-stream first (cheaper to analyse).
     video = args.video or camera.substream or camera.source
     if not video:
         raise VigieError(f"camera {camera.id!r} has no source nor substream in the site file: give a VIDEO to analyse")
-    with open_data_store() as store, executor_from_args(args) as executor:
+    with Services.from_env() as services, executor_from_args(args) as executor:
+        store = services.store
         report = executor.analyse_file(video, args.camera, site, store, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report.__dict__, indent=2, default=str))
@@ -100,7 +102,8 @@ def _fmt_colours(names: list[str]) -> str:
 
 
 def cmd_tracks(args: argparse.Namespace) -> int:
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         if args.id is not None:
             track = store.get_track(args.id)
             if track is None:

@@ -13,7 +13,7 @@ import json
 import sys
 
 from vigie.audit.log import export_csv, export_jsonl, query, verify
-from vigie.cli.common import open_data_store
+from vigie.services import Services
 
 EXIT_BROKEN = 1
 
@@ -23,8 +23,8 @@ def _filters(args: argparse.Namespace) -> dict:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         result = verify(store, expect_hash=args.expect_hash)
     if args.json:
         print(json.dumps(result.__dict__))
@@ -40,8 +40,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         entries = query(store, **_filters(args), limit=args.limit, offset=args.offset)
     if args.json:
         print(json.dumps([e.as_dict() for e in entries], indent=2, ensure_ascii=False))
@@ -59,9 +59,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-
     writer = export_csv if args.format == "csv" else export_jsonl
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         n = writer(store, args.out, **_filters(args))
     print(f"Exported {n} audit entries to {args.out} ({args.format})")
     return 0

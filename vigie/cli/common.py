@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import datetime
 
 from vigie.config import default_site, load_site
-from vigie.files import data_dir
 from vigie.scale import get_executor
-from vigie.store.sqlite import open_store
-from vigie.times import parse_time
 
 EXIT_USAGE = 2  # an error the user can fix: one line names it
 EXIT_PARTIAL = 3  # a video that stopped early: analysed and stored as far as it could be read
@@ -28,16 +24,6 @@ def eval_site(args: argparse.Namespace):
         site = site_or_default(args.site)
         return site, args.camera or site.cameras[0].id
     return site_or_default(None), "camera-1"
-
-
-def open_data_store():
-    """The store under $VIGIE_DATA (./var by default), or the PostgreSQL one VIGIE_DATABASE_URL names."""
-    return open_store(data_dir())
-
-
-def aware_time(text: str, what: str) -> datetime:
-    """A command-line time that must say its zone, in UTC; `what` names the flag in the error."""
-    return parse_time(text, f"{what}:", naive=None)
 
 
 def executor_from_args(args: argparse.Namespace):

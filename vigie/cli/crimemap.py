@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from vigie.audit.log import append as audit_append
-from vigie.cli.common import console_actor, open_data_store, site_or_default
+from vigie.cli.common import console_actor, site_or_default
 from vigie.crimemap import analysis
 from vigie.crimemap.importer import ImportRefused, import_file, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, read_communes
@@ -22,6 +22,7 @@ from vigie.crimemap.report import write_report
 from vigie.errors import VigieError
 from vigie.files import write_atomic
 from vigie.periods import flag_time
+from vigie.services import Services
 
 ROLE = "system"
 EXPORTS = ("incidents", "density", "hotspots", "communes")
@@ -91,7 +92,6 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
 
 
 def _filters(args: argparse.Namespace):
-
     start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
     return Filters(
         tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS,
@@ -103,7 +103,6 @@ def _filters(args: argparse.Namespace):
 
 
 def _communes(site) -> dict | None:
-
     return read_communes(site.crime_map.communes) if site.crime_map.communes else None
 
 
@@ -113,9 +112,9 @@ def _nothing(f) -> VigieError:
 
 # --- incidents ------------------------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-
     tz = args.timezone or site_or_default(args.site).timezone
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         try:
             summary = import_file(
                 store,
@@ -148,8 +147,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         items = list_imports(store)
     if args.json:
         print(json.dumps(items, indent=2, ensure_ascii=False))
@@ -168,8 +167,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         gone = remove_import(store, args.id, console_actor(), ROLE)
     print(f"Removed import {args.id} ({gone['file_name']}) and its {gone['removed_rows']} incidents.")
     return 0
@@ -177,13 +176,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 # --- the map -----------------------------------------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
-
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".pdf"):
         raise VigieError(f"--out {out}: the report is written as .html or .pdf")
-    site = site_or_default(args.site)
     f = _filters(args)
-    with open_data_store() as store:
+    with Services.from_env(args.site, default_site=True) as services:
+        store, site = services.store, services.site
         found = load(store, site, f)
         if not found:
             raise _nothing(f)
@@ -218,10 +216,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-
-    site = site_or_default(args.site)
     f = _filters(args)
-    with open_data_store() as store:
+    with Services.from_env(args.site, default_site=True) as services:
+        store, site = services.store, services.site
         found = load(store, site, f)
         if args.what == "incidents":
             data = feature_collection(found)

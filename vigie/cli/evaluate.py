@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.cli.common import EXIT_PARTIAL, eval_site, open_data_store
+from vigie.cli.common import EXIT_PARTIAL, eval_site
 from vigie.errors import VigieError
 from vigie.eval.mot import read_mot, score, track_video, write_mot
 from vigie.eval.reid import evaluate_reid
 from vigie.files import data_dir
 from vigie.search.adapt import adapt_store
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -56,7 +57,6 @@ def register(sub) -> None:
 
 
 def cmd_eval_mot(args: argparse.Namespace) -> int:
-
     gt_path = Path(args.gt)
     if not gt_path.is_file():
         raise VigieError(f"ground truth file {gt_path} does not exist")
@@ -89,7 +89,6 @@ def cmd_eval_mot(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_reid(args: argparse.Namespace) -> int:
-
     for path in (args.video, args.gt, args.same_person):
         if path and not Path(path).is_file():
             raise VigieError(f"file {path} does not exist")
@@ -123,8 +122,8 @@ def cmd_eval_reid(args: argparse.Namespace) -> int:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         report = adapt_store(store)
     if args.json:
         print(json.dumps(report.as_dict()))

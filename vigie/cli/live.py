@@ -7,10 +7,11 @@ import os
 import signal
 
 from vigie.alerts.notify import Mqtt, Notifier, Webhook
-from vigie.cli.common import add_executor_arguments, executor_from_args, open_data_store
+from vigie.cli.common import add_executor_arguments, executor_from_args
 from vigie.errors import VigieError
 from vigie.live.run import LiveRun
 from vigie.privacy.blur import Blurrer
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -33,7 +34,6 @@ def register(sub) -> None:
 
 
 def _notifier(site):
-
     targets = [
         Webhook(w.url, secret=os.environ.get(w.secret_env) if w.secret_env else None) for w in site.alerts.webhooks
     ]
@@ -46,13 +46,13 @@ def _notifier(site):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-
     if args.fps <= 0 or args.flush_s <= 0:
         raise VigieError("--fps and --flush-s must be more than 0")
     blurrer = None
     if not args.no_blur:
         blurrer = Blurrer()
-    with open_data_store() as store, executor_from_args(args) as executor:
+    with Services.from_env() as services, executor_from_args(args) as executor:
+        store = services.store
         live = LiveRun(
             args.site, store, flush_s=args.flush_s, analysis_fps=args.fps, blurrer=blurrer, executor=executor
         )

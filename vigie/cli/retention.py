@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from vigie.cli.common import open_data_store, site_or_default
 from vigie.retention.holds import HoldError, lift_hold, list_holds, place_hold
 from vigie.retention.scheduler import run_purge
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -53,10 +53,9 @@ def register(sub) -> None:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-
-    site = site_or_default(args.site)
-    with open_data_store() as store:  # the admin's retention settings apply; a real purge is audited
-        report = run_purge(store, site, dry_run=args.dry_run)
+    # the admin's retention settings apply; a real purge is audited
+    with Services.from_env(args.site, default_site=True) as services:
+        report = run_purge(services.store, services.site, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
@@ -82,10 +81,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_place(args: argparse.Namespace) -> int:
-
     if args.tracks and (args.camera or args.start or args.end):
         raise HoldError("give either --track IDs or --camera with --start and --end, not both")
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         hold_id = place_hold(
             store,
             args.case,
@@ -101,16 +100,16 @@ def cmd_hold_place(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_lift(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         lift_hold(store, args.id, args.user)
     print(f"Legal hold {args.id} lifted by {args.user}.")
     return 0
 
 
 def cmd_hold_list(args: argparse.Namespace) -> int:
-
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         holds = list_holds(store, active_only=not args.all)
     if args.json:
         print(json.dumps(holds, indent=2))

@@ -6,11 +6,12 @@ import argparse
 import json
 from typing import get_args
 
-from vigie.cli.common import open_data_store, site_or_default
+from vigie.cli.common import site_or_default
 from vigie.periods import add_period_flags, period_from_args
 from vigie.privacy.blur import Blurrer
 from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.rules.runner import camera_events, raise_alerts
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -33,7 +34,6 @@ def register(sub) -> None:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
-
     for model in get_args(get_args(RuleConfig)[0]):
         doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
         print(f"{model.model_fields['type'].default:<18} {doc}")
@@ -43,12 +43,12 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-
     site = site_or_default(args.site)
     cameras = [site.camera(args.camera)] if args.camera else [c for c in site.cameras if c.rules]
     start, end = period_from_args(args)
     out = []
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         blurrer = None
         for cam in cameras:
             events = camera_events(store, site, cam.id, start, end)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from vigie.cli.common import open_data_store
 from vigie.search.engine import search, similar
 from vigie.search.query import SearchError, SearchQuery, parse_query
+from vigie.services import Services
 
 _LISTS = (
     ("classes", "--class", "classes, any of them: person,car,..."),
@@ -97,7 +97,6 @@ def query_from_args(args: argparse.Namespace) -> SearchQuery:
 
 
 def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
-
     camera, _, coords = text.partition(":")
     try:
         numbers = [float(v) for v in coords.split(",")]
@@ -111,18 +110,18 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-
     query = query_from_args(args)
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         result = search(store, query)
     _print(result, args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-
     query = query_from_args(args)
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         result = similar(store, args.track, query)
     _print(result, args.json)
     return 0

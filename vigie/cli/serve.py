@@ -12,7 +12,8 @@ from vigie.accounts.users import bootstrap_admin
 from vigie.errors import VigieError
 from vigie.privacy.blur import Blurrer
 from vigie.retention.scheduler import PurgeScheduler
-from vigie.web.app import Services, create_app
+from vigie.services import Services
+from vigie.web.app import create_app
 
 
 def register(sub) -> None:

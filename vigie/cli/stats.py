@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 from vigie import stats
-from vigie.cli.common import open_data_store, site_or_default
+from vigie.cli.common import site_or_default
 from vigie.periods import add_period_flags, period_from_args
 from vigie.privacy.blur import Blurrer
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -28,10 +29,10 @@ def register(sub) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-
     site = site_or_default(args.site) if args.site else None
     start, end = period_from_args(args)
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         hourly = stats.hourly_counts(store, args.camera, start, end)
         lines = stats.line_counts(store, site, args.camera, start, end) if site else {}
         written = []

@@ -12,17 +12,17 @@ import cv2
 from tqdm import tqdm
 
 from vigie.audit.log import append as audit_append
-from vigie.cli.common import console_actor, open_data_store, site_or_default
+from vigie.cli.common import console_actor, site_or_default
 from vigie.cli.search import add_attribute_flags, attribute_filters
 from vigie.files import data_dir
 from vigie.privacy.blur import Blurrer
+from vigie.services import Services
 from vigie.synopsis.build import SynopsisError
 from vigie.synopsis.make import make_synopsis
 from vigie.times import parse_time
 
 
 def register(sub) -> None:
-
     s = sub.add_parser(
         "synopsis",
         help="a short video showing every object of a period at once, each with its time; "
@@ -70,7 +70,6 @@ def _time(text: str, what: str) -> datetime:
 
 
 def cmd_synopsis(args: argparse.Namespace) -> int:
-
     start, end = _time(args.start, "from"), _time(args.end, "to")
     filters = attribute_filters(args)
     timezone = "UTC"
@@ -79,7 +78,8 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
     blurrer = None
     if not args.no_blur:
         blurrer = Blurrer()
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         out = (
             Path(args.out)
             if args.out

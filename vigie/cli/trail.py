@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from vigie.cli.common import open_data_store
 from vigie.cli.search import add_filter_flags, query_from_args
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track, write_outputs
+from vigie.services import Services
 
 
 def register(sub) -> None:
@@ -34,9 +34,9 @@ def register(sub) -> None:
 
 
 def cmd_trail(args: argparse.Namespace) -> int:
-
     query = query_from_args(args)
-    with open_data_store() as store:
+    with Services.from_env() as services:
+        store = services.store
         trail = trail_for_track(
             store,
             args.track,

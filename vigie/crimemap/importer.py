@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigie.audit.log import append_in
 from vigie.crimemap.incidents import CrimeMapError
-from vigie.store.sqlite import iso, now_iso
+from vigie.times import EXAMPLE, iso, now_iso, place, read_iso
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MiB: a year of a city's incidents is a few MiB
 MAX_ROWS = 200_000
@@ -46,6 +46,10 @@ UTC = timezone.utc  # (import_file's `timezone` argument, the site's zone name, 
 REQUIRED = ("occurred_at", "category")
 KNOWN = ("occurred_at", "category", "lat", "lon", "x", "y", "commune", "source", "ref")
 _HAS_TIME = re.compile(r"^\s*[+-]?\d{4,}-?\d{2}-?\d{2}[T ]\d", re.IGNORECASE)
+
+
+class _Unreadable(ValueError):
+    """A field's time that cannot be read: its message is the row's problem."""
 
 
 class ImportRefused(CrimeMapError):
@@ -175,31 +179,21 @@ def _number(raw, decimal_comma: bool) -> tuple[float | None, str | None]:
     return value, None
 
 
-def _time(raw, zone: ZoneInfo, tz_name: str, now: datetime) -> tuple[datetime | None, bool, str | None]:
+def _time(raw, zone: ZoneInfo, now: datetime) -> tuple[datetime | None, bool, str | None]:
     """(UTC time, read as local time, problem)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, False, "empty"
     if not isinstance(raw, str):
         return None, False, f"{json.dumps(raw)[:40]} is not an ISO 8601 time"
     s = raw.strip()
-    example = "e.g. 2026-11-20T13:05:00+01:00"
     try:
-        t = datetime.fromisoformat(s.replace("z", "Z"))
-    except ValueError:
-        return None, False, f"{s[:40]!r} is not an ISO 8601 time ({example})"
-    if not _HAS_TIME.match(s):
-        return None, False, f"{s[:40]!r} is a date without a time of day ({example})"
-    local = t.tzinfo is None
-    try:
-        if local:
-            # A wall-clock time that never happened (the spring-forward hour) is a wrong record, not a guess to make.
-            placed = t.replace(tzinfo=zone)
-            if placed.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != t:
-                return None, True, f"{s[:40]!r} does not exist in {tz_name} (the clocks skip that hour): give an offset"
-            t = placed  # an hour that happened twice (autumn) is taken the first time (fold=0)
-        t = t.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None, local, f"{s[:40]!r} is outside the years 1 to 9999 in UTC"
+        t = read_iso(s, "", _Unreadable)
+        local = t.tzinfo is None
+        if not _HAS_TIME.match(s):
+            return None, False, f"{s[:40]!r} is a date without a time of day ({EXAMPLE})"
+        t = place(t, zone, "", _Unreadable, shown=s[:40])
+    except _Unreadable as e:
+        return None, False, str(e)
     if t > now:
         return None, local, f"{iso(t)[:19]}Z is in the future"
     return t, local, None
@@ -219,7 +213,7 @@ def _row(
 ) -> _Row:
     """Check one row's values (names lower-case); every problem is added, none raised.
     `xy`: the (key, name in messages) of its x (longitude) and y (latitude); () when its geometry was refused."""
-    occurred, local, p = _time(values.get("occurred_at"), zone, tz_name, now)
+    occurred, local, p = _time(values.get("occurred_at"), zone, now)
     if p:
         problems.add(order, where, "occurred_at", p)
     found: dict[str, str | None] = {}

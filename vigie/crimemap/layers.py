@@ -22,7 +22,7 @@ from typing import Iterable
 
 from vigie.config import Open311Config
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
-from vigie.store.sqlite import from_iso, iso
+from vigie.times import from_iso, iso
 
 STATEMENT = (
     "This map describes places and times, never people: no individual is scored, profiled or predicted "

@@ -33,7 +33,7 @@ from vigie.errors import ConfigError
 from vigie.rules.runner import camera_events, raise_alerts
 from vigie.scale.local import LocalExecutor
 from vigie.sources.stream import mask_url
-from vigie.store.sqlite import iso, now_iso
+from vigie.times import iso, now_iso
 
 log = logging.getLogger(__name__)
 RULES_WINDOW = timedelta(minutes=5)  # tracks the rules look at after each chunk (longer than any rule's T)

@@ -82,7 +82,7 @@ from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
 from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
-from vigie.store.base import from_iso
+from vigie.times import from_iso
 
 # Bump when what a clip looks like changes: cached clips of older versions are re-rendered.
 RENDER_VERSION = 1

@@ -16,7 +16,7 @@ from typing import Iterable
 from vigie import times
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
-from vigie.store.sqlite import iso, now_iso
+from vigie.times import iso, now_iso
 
 
 class HoldError(VigieError):

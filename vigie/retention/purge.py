@@ -26,7 +26,7 @@ from pathlib import Path
 
 from vigie.citizen.reports import purge_reports
 from vigie.media.clips import clip_files, delete_clips, stale_temp_clips
-from vigie.store.sqlite import iso
+from vigie.times import iso
 
 # An active hold covers a track by id, or by its camera and a window the track
 # was in view during (first_seen < end and last_seen >= start).

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from vigie.errors import VigieError
-from vigie.times import from_iso, iso, now_iso  # noqa: F401  (re-exported: the store writes these)
+from vigie.times import iso, now_iso
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
 

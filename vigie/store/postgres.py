@@ -30,8 +30,9 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from vigie.errors import VigieError
-from vigie.store.base import StoreBase, _Writer, now_iso
+from vigie.store.base import StoreBase, _Writer
 from vigie.store.pg_dialect import WRITE_LOCK_KEY, PgConnection
+from vigie.times import now_iso
 
 IDLE_READERS = 8  # read connections kept open between reads (a server's threads read at once)
 

@@ -22,18 +22,13 @@ from vigie.store.base import (  # re-exported: the code base imports them from h
     StoreBase,
     _Writer,
     file_fingerprint,
-    from_iso,
     in_view_sql,
-    iso,
-    now_iso,
 )
+from vigie.times import now_iso
 
 __all__ = [
     "SQLiteStore",
     "open_store",
-    "iso",
-    "now_iso",
-    "from_iso",
     "VISIBLE_ANALYSES",
     "VISIBLE_TRACKS",
     "in_view_sql",

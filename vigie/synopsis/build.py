@@ -21,10 +21,9 @@ import numpy as np
 from vigie.errors import VigieError
 from vigie.search.engine import search
 from vigie.search.query import parse_query
-from vigie.store.sqlite import iso
 from vigie.synopsis.capture import StoredTube, decode_tube
 from vigie.synopsis.packing import Tube as PackTube  # what the packer needs of a tube: its boxes
-from vigie.times import from_iso, parse_time
+from vigie.times import from_iso, iso, parse_time
 
 
 class SynopsisError(VigieError):

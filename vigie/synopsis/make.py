@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from vigie.store.sqlite import iso
 from vigie.synopsis.build import SynopsisError, matching_tracks, require_material, select, to_pack_tubes
 from vigie.synopsis.packing import pack
 from vigie.synopsis.render import render
+from vigie.times import iso
 
 
 @dataclass

@@ -40,8 +40,8 @@ import numpy as np
 
 from vigie.files import write_atomic
 from vigie.privacy.blur import PLATE_CLASSES, obscure
-from vigie.store.sqlite import iso
 from vigie.synopsis.build import Placed, Selection
+from vigie.times import iso
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 HEAD_SHARE = 0.2  # of a standing person's box height: the head and some neck (heads are ~1/7 of a body)

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.citizen import open311
 from vigie.errors import VigieError
+from vigie.services import Services
 from vigie.web import (
     routes_admin,
     routes_alerts,
@@ -41,10 +42,10 @@ from vigie.web import (
     routes_synopsis,
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
-from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, Services, err
+from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err
 from vigie.web.ui import mount_ui
 
-__all__ = ["COOKIE", "ApiError", "Services", "create_app"]
+__all__ = ["COOKIE", "ApiError", "create_app"]
 
 # In this order: a route's place in the published schema, and which of two matching paths wins, follow it.
 ROUTERS = (

@@ -7,10 +7,7 @@ stores never mix.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -18,52 +15,16 @@ from pydantic import BaseModel, Field
 from vigie.accounts import users
 from vigie.accounts.roles import max_search_window
 from vigie.audit import log as audit
-from vigie.config import load_site
 from vigie.errors import VigieError
-from vigie.files import data_dir
 from vigie.search.query import SearchQuery, parse_query
+from vigie.services import Services
 from vigie.settings import EffectiveSite
-from vigie.store.sqlite import StoreBase, iso, open_store
+from vigie.times import from_iso, iso
 
 COOKIE = "vigie_session"
 MAX_ID = 2**63 - 1
 MAX_OFFSET = 10**9  # paging deeper than this is a mistake (and SQLite's integers stop at 2**63)
 TEXT = 256  # longest accepted free-text parameter
-
-
-@dataclass
-class Services:
-    """What the app is built from: the store, the site file, an optional blurrer.
-
-    `Services.from_env(...)` builds them as `vigie serve` runs: the store $VIGIE_DATA (or
-    $VIGIE_DATABASE_URL) names, the site file given; tests build them from their own parts."""
-
-    store: StoreBase
-    site: Any = None  # vigie.config.SiteConfig or None
-    blurrer: Any = None  # vigie.privacy.blur.Blurrer, or anything with blur_crop() and blur()
-    secure_cookie: bool = False  # set the cookie's Secure flag (behind HTTPS)
-    unblur_minutes: int = 60  # how long an investigator's unblurred view of a track stays open
-    # How long one live alert feed (GET /api/alerts/stream) stays open before the server ends it; the
-    # page's EventSource then reconnects with Last-Event-ID and misses nothing. A bounded feed never
-    # holds a worker, a proxy connection or a test client for ever.
-    alert_feed_s: float = 900.0
-    blur_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @classmethod
-    def from_env(cls, site_path: str | None = None, blurrer: Any = None, **settings) -> Services:
-        """The store of this environment ($VIGIE_DATA, or $VIGIE_DATABASE_URL), the site file at
-        `site_path` (None: no site), and the settings given; close() closes the store."""
-        site = load_site(site_path) if site_path else None
-        return cls(store=open_store(data_dir()), site=site, blurrer=blurrer, **settings)
-
-    def close(self) -> None:
-        self.store.close()
-
-    def __enter__(self) -> Services:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class ErrorBody(BaseModel):
@@ -113,11 +74,6 @@ def page(items: list, limit: int, offset: int, total: int | None = None, **more)
     return out
 
 
-def utc(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-
 def plain(d: dict) -> dict:
     """A row without its binary columns (vectors, JPEGs), for JSON."""
     return {k: v for k, v in d.items() if not isinstance(v, (bytes, bytearray, memoryview))}
@@ -134,7 +90,7 @@ def visible_track(services: Services, user: users.User, track_id: int) -> dict:
     if track is None:
         raise ApiError(404, f"no stored track has id {track_id}")
     lower = window_start(user)
-    if lower is not None and utc(track["last_seen"]) < lower:
+    if lower is not None and from_iso(track["last_seen"]) < lower:
         raise ApiError(
             403,
             f"role {user.role!r} may only see tracks of the last "

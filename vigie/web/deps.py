@@ -12,7 +12,8 @@ from fastapi import Depends, Query, Request
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed, require
-from vigie.web.context import COOKIE, TEXT, ApiError, Services
+from vigie.services import Services
+from vigie.web.context import COOKIE, TEXT, ApiError
 
 
 async def get_services(request: Request) -> Services:

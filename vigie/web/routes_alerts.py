@@ -27,7 +27,8 @@ from vigie import stats
 from vigie.accounts import users
 from vigie.alerts import store as alerts
 from vigie.live.run import gaps
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, Services, camera_known, page, record, window_start
+from vigie.services import Services
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
 from vigie.web.deps import ServicesDep, user_with
 
 router = APIRouter()

@@ -46,7 +46,8 @@ from vigie.crimemap.importer import ImportNotFound, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
 from vigie.crimemap.report import write_report
-from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, Services, record
+from vigie.services import Services
+from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, record
 from vigie.web.deps import ServicesDep, user_with
 
 router = APIRouter(tags=["crime map"])

@@ -22,8 +22,9 @@ from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
-from vigie.store.sqlite import now_iso
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, Services, blurrer, page, plain, visible_track
+from vigie.services import Services
+from vigie.times import now_iso
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, page, plain, visible_track
 from vigie.web.deps import CurrentUser, ServicesDep, allow
 from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
 

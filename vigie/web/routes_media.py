@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigie.accounts import users
 from vigie.audit.log import append_in
 from vigie.media import clips
-from vigie.store.sqlite import iso, now_iso
-from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, Services, blurrer, record, visible_track
+from vigie.services import Services
+from vigie.times import iso, now_iso
+from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
 router = APIRouter(tags=["media"])

@@ -26,7 +26,8 @@ from starlette.datastructures import FormData, UploadFile
 from vigie.citizen import abuse, photos, reports
 from vigie.citizen import open311 as o
 from vigie.config import Open311Config
-from vigie.web.context import MAX_ID, Services, effective_site
+from vigie.services import Services
+from vigie.web.context import MAX_ID, effective_site
 from vigie.web.deps import ServicesDep
 
 BODY_SLACK = 100_000  # bytes of form fields allowed besides the photo

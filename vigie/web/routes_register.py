@@ -13,7 +13,8 @@ import io
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from vigie.web.context import Services, effective_site
+from vigie.services import Services
+from vigie.web.context import effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
 from vigie.web.ui import HEADERS, content_security_policy, map_settings
 

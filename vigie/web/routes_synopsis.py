@@ -54,9 +54,10 @@ from vigie.accounts import users
 from vigie.errors import VigieError
 from vigie.files import write_atomic
 from vigie.search.query import SearchError, parse_query
-from vigie.store.sqlite import iso, now_iso
+from vigie.services import Services
 from vigie.synopsis import make
-from vigie.web.context import MAX_OFFSET, TEXT, ApiError, Services, blurrer, page, record, utc, window_start
+from vigie.times import from_iso, iso, now_iso
+from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, page, record, window_start
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
 log = logging.getLogger(__name__)
@@ -280,8 +281,8 @@ class SynopsisJobs:
             report = make.make_synopsis(
                 services.store,
                 job["camera"],
-                utc(job["from"]),
-                utc(job["to"]),
+                from_iso(job["from"]),
+                from_iso(job["to"]),
                 self.folder(job_id),
                 job["filters"],
                 job.get("length_s"),
@@ -320,7 +321,7 @@ Jobs = Annotated[SynopsisJobs, Depends(get_jobs)]
 def viewer(user: users.User, job: dict) -> None:
     """Operators: 403 once the whole period has left their window (as a track does, by its last sighting)."""
     lower = window_start(user)
-    if lower is not None and utc(job["to"]) < lower:
+    if lower is not None and from_iso(job["to"]) < lower:
         raise ApiError(
             403,
             f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} shows {job['from']} - {job['to']}",
