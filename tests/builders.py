@@ -23,6 +23,9 @@ from vigie.types import CLASS_ID, Detections, TrackPoint, TrackSummary
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 PETS09 = SHARED_DATA / "pets09-s2l1"
+CUHK03 = SHARED_DATA / "reid-cuhk03-val"
+# The trained networks no registry package ships (vigie.models looks here through $VIGIE_MODELS).
+SHARED_MODELS = (REPO_ROOT / ".." / "shared" / "models").resolve()
 DEMO_SITE = REPO_ROOT / "examples" / "nimes-demo.yaml"
 DEMO_CAMERA = "nimes-esplanade-01"
 

@@ -5,6 +5,7 @@ Builders (tracks, detections, sites, pictures) are in tests/builders.py and impo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,15 @@ from builders import (
     DEMO_SITE,
     PETS09,
     REPO_ROOT,
+    SHARED_MODELS,
     CachingDetector,
     demo_raw,
     reencode_clip,
     write_site,
 )
+
+# As `make test` sets it: the re-ID networks are read from ../shared/models (never fetched).
+os.environ.setdefault("VIGIE_MODELS", str(SHARED_MODELS))
 
 
 @pytest.fixture(scope="session")

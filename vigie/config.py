@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from vigie.describe.config import AppearanceConfig
 from vigie.errors import ConfigError
 from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.timezones import known_timezone
@@ -155,6 +156,7 @@ class AnalysisConfig(StrictModel):
         ge=10.0,
         le=86400.0,
     )
+    appearance: AppearanceConfig = Field(default_factory=AppearanceConfig)
     search_crops: int = Field(
         16,
         description="Crops of each person described for appearance search and `vigie adapt` (0: no appearance vectors).",

@@ -13,6 +13,7 @@ from vigie.cli.common import EXIT_PARTIAL, eval_site
 from vigie.errors import VigieError
 from vigie.eval.mot import read_mot, score, track_video, write_mot
 from vigie.eval.reid import evaluate_reid
+from vigie.eval.reid_dataset import evaluate_dataset
 from vigie.files import data_dir
 from vigie.search.adapt import adapt_store
 from vigie.services import Services
@@ -35,9 +36,15 @@ def register(sub) -> None:
     r = esub.add_parser(
         "reid", help="re-identification accuracy (rank-1, rank-5, mAP) on ground-truth boxes, per descriptor"
     )
-    r.add_argument("--video", required=True)
-    r.add_argument("--gt", required=True, help="MOTChallenge gt.txt, frame 1 = first decoded frame")
-    r.add_argument("--site", help="site file whose camera settings Vigie's own analysis uses (for the adaptation)")
+    r.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="a re-ID set in Market-1501 layout (query/, bounding_box_test/, optional bounding_box_train/): every "
+        "appearance backend, the fusion and the adapted default, by the Market-1501 protocol",
+    )
+    r.add_argument("--video", help="with --gt: a video with MOTChallenge ground truth (PETS09 protocol)")
+    r.add_argument("--gt", help="MOTChallenge gt.txt, frame 1 = first decoded frame")
+    r.add_argument("--site", help="site file whose camera settings and appearance models to use")
     r.add_argument("--camera", help="camera of the site file (default: its first)")
     r.add_argument(
         "--split",
@@ -89,6 +96,10 @@ def cmd_eval_mot(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_reid(args: argparse.Namespace) -> int:
+    if args.dataset:
+        return _eval_reid_dataset(args)
+    if not (args.video and args.gt):
+        raise VigieError("vigie eval reid needs --dataset DIR, or --video and --gt")
     for path in (args.video, args.gt, args.same_person):
         if path and not Path(path).is_file():
             raise VigieError(f"file {path} does not exist")
@@ -118,6 +129,25 @@ def cmd_eval_reid(args: argparse.Namespace) -> int:
         f"Adaptation trained on Vigie's own {a['tracks']} tracks ({a['crops']} crops, {a['negative_pairs']} certain "
         f"negative pairs) in {a['seconds']:.1f} s."
     )
+    return 0
+
+
+def _eval_reid_dataset(args: argparse.Namespace) -> int:
+    site, camera_id = eval_site(args)
+    say = None if args.json else (lambda text: print(text, file=sys.stderr))
+    report = evaluate_dataset(args.dataset, models=site.analysis_for(camera_id).appearance.models, progress=say)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(
+        f"Re-identification on {report['dataset']}: {report['queries']} queries, {report['gallery']} gallery crops "
+        "(Market-1501 protocol; both ways, averaged, where query and gallery are different cameras)"
+    )
+    print(f"{'variant':<42} {'rank-1':>7} {'rank-5':>7} {'mAP':>6} {'ms/crop':>8}")
+    for v in report["variants"]:
+        mark = "  <- default" if v["default"] else ""
+        print(f"{v['name']:<42} {v['rank1']:>7.3f} {v['rank5']:>7.3f} {v['map']:>6.3f} {v['ms_per_crop']:>8.1f}{mark}")
+    print(f"The adaptation learned from {report['adaptation_learned_from']}.")
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from vigie.describe import colours
 from vigie.describe.crops import CropSampler
 from vigie.describe.kinematics import GroundPlane, direction_of, foot_points, path_speed
-from vigie.describe.reid import Projection, track_vector
+from vigie.describe.reid import Adaptation, track_vector
 from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID, TRACKED_CLASSES, Detections, Frame, TrackPoint, TrackSummary
 
@@ -58,7 +58,7 @@ class Describer:
         ground: GroundPlane | None = None,
         frame_rate: float = 25.0,
         crops: CropSampler | None = None,
-        projection: Projection | None = None,
+        projection: Adaptation | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.ground = ground
@@ -166,7 +166,9 @@ class Describer:
         if crops is not None and cls_name == "person":
             summary.crop_seqs, summary.crops = crops
             summary.crop_base = self.crops.describe_name
-            summary.vector_model, summary.vector = track_vector(summary.crops, self.projection)
+            summary.vector_model, summary.vector = track_vector(
+                summary.crops, self.projection, self.crops.describe_name, self.camera_id
+            )
         if self.ground is not None:
             ground = np.array([p.ground_xy for p in acc.points])
             summary.speed_m_s = path_speed(ground, secs, window)
