@@ -19,10 +19,11 @@ from tqdm import tqdm
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import build_appearance
+from vigie.describe.backends.registry import build_backend
 from vigie.describe.crops import CropSampler
 from vigie.describe.describer import Describer
 from vigie.describe.kinematics import GroundPlane
-from vigie.describe.reid import BASE, BaseDescriptor, Projection, active_projection
+from vigie.describe.reid import Adaptation, active_projection
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
 from vigie.detect.tiling import TiledDetector
@@ -61,7 +62,7 @@ class CameraPipeline:
         site: SiteConfig,
         frame_rate: float,
         detector=None,
-        projection: Projection | None = None,
+        projection: Adaptation | None = None,
     ) -> None:
         self.camera = camera
         self.analysis = site.analysis_for(camera.id)
@@ -81,16 +82,17 @@ class CameraPipeline:
         )
         crops = None
         if self.analysis.search_crops and "person" in self.analysis.classes:
-            base = BaseDescriptor()
+            appearance = self.analysis.appearance
+            backend = build_backend(appearance.backend, appearance.models)  # loads its networks on first use
             # About one crop a second at first: neighbouring frames are near duplicates,
-            # and each crop costs a network run (~7 ms).
+            # and each crop costs network runs (about 20 ms for the default fusion, mirrored).
             crops = CropSampler(
-                base.describe_crops,
-                base.name,
+                backend.describe_crops,
+                backend.name,
                 max_crops=max(2, self.analysis.search_crops),
                 first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)),
             )
-        if projection is not None and projection.base != BASE:
+        if projection is not None and (crops is None or projection.base != crops.describe_name):
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
         self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
@@ -221,7 +223,7 @@ def run_frames(
 
 
 def open_camera_file(
-    path: str | Path, camera_id: str, site: SiteConfig, detector=None, projection: Projection | None = None
+    path: str | Path, camera_id: str, site: SiteConfig, detector=None, projection: Adaptation | None = None
 ) -> tuple[FileSource, CameraPipeline]:
     """A recorded file as camera `camera_id`: its source and the camera's pipeline."""
     camera = site.camera(camera_id)

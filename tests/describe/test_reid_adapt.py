@@ -214,3 +214,39 @@ def test_describing_cut_out_crops_equals_describing_the_boxes():
     crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in crop_windows(image.shape, boxes)]
     np.testing.assert_allclose(d.describe_crops(crops), d.describe(image, boxes), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(d.describe_crops(crops), axis=1), 1.0, rtol=1e-5)
+
+
+def test_adapt_store_on_trained_network_crops_learns_each_cameras_mean(tmp_path):
+    """Crops of a fused network descriptor: `vigie adapt` learns a camera normalisation, not XQDA."""
+    from vigie.config import CameraConfig
+    from vigie.describe.reid import CameraNormalisation
+
+    base = "omz-0277+omz-0286:flip-v1"
+    rng = np.random.default_rng(5)
+    bias = {"cam-a": rng.normal(size=512) * 0.2, "cam-b": rng.normal(size=512) * 0.2}
+    with SQLiteStore(tmp_path) as store:
+        store.upsert_cameras([CameraConfig(id=c, name=c, lat=43.8, lon=4.36) for c in bias])
+        for cam in bias:
+            aid = store.begin_analysis(cam, f"{cam}.mp4", cam)
+            summaries = []
+            for k in range(4):
+                s = make_summary(camera_id=cam, track_no=k + 1, start_s=10 * k, n_points=30)
+                blocks = [
+                    unit(rng.normal(size=(3, 256)) * 0.05 + bias[cam][:256]),
+                    unit(rng.normal(size=(3, 256)) * 0.05 + bias[cam][256:]),
+                ]
+                s.crops, s.crop_seqs, s.crop_base = np.hstack(blocks) / np.sqrt(2), [0, 1, 2], base
+                s.vector_model, s.vector = track_vector(s.crops, None, base)
+                s.frame_size = (768, 576)
+                summaries.append(s)
+            store.add_tracks(aid, summaries).result()
+            store.finish_analysis(aid, "complete", 10, 10)
+        assert store.newest_crop_base() == base
+        report = adapt_store(store)
+        adaptation = active_projection(store)
+        assert isinstance(adaptation, CameraNormalisation) and adaptation.base == base
+        assert set(adaptation.means) == {"cam-a", "cam-b"} and adaptation.blocks == [256, 256]
+        assert report.cameras == 2 and report.tracks == 8 and report.crops == 24
+        with store.read() as conn:
+            rows = conn.execute("SELECT model, length(vector) FROM track_vectors").fetchall()
+        assert {r[0] for r in rows} == {report.name} and {r[1] for r in rows} == {4 * 512}

@@ -1,10 +1,11 @@
 """Re-identification on real people (PETS09-S2L1 ground-truth boxes), as `vigie eval reid` measures it.
 
-The site adaptation is trained on the tracks Vigie itself finds in the video,
-never on ground-truth identities. Floors sit just below the figures reached
-(docs/BENCHMARKS.md, bench/reid_accuracy.py): sequence halves, ids of one
-person merged (tests/data/pets09_s2l1_same_person.csv). Slow: a full analysis
-and 4,650 boxes described.
+The default descriptor is the fusion of two trained re-ID networks; the site
+adaptation (camera normalisation) is learned from the tracks Vigie itself finds
+in the video, never from ground-truth identities. Floors sit just below the
+figures reached (docs/BENCHMARKS.md §21): sequence halves, ids of one person
+merged (tests/data/pets09_s2l1_same_person.csv). Slow: a full analysis and
+4,650 boxes described by three descriptors.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ import pytest
 from builders import DEMO_CAMERA, DEMO_SITE, REPO_ROOT
 
 from vigie.config import load_site
+from vigie.describe.reid import pool
 from vigie.eval.mot import read_mot
-from vigie.eval.reid import adaptation_from_video, describe_ground_truth, evaluate_variant, read_same_person
+from vigie.eval.reid import (
+    adaptation_from_video,
+    describe_ground_truth,
+    evaluate_variant,
+    read_same_person,
+    split_halves,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +34,7 @@ def reid(pets09, tmp_path_factory, monkeypatch_module):
     projection, report = adaptation_from_video(pets09 / "vtest.avi", load_site(DEMO_SITE), DEMO_CAMERA)
     gt = read_mot(pets09 / "gt.txt")
     feats = describe_ground_truth(pets09 / "vtest.avi", gt, global_network=False)
-    feats["adapted"] = projection.apply(feats["both"])
+    feats["adapted"] = projection.apply(feats["fusion"], DEMO_CAMERA)
     merge = read_same_person(REPO_ROOT / "tests" / "data" / "pets09_s2l1_same_person.csv")
     ids = np.array([merge.get(int(i), int(i)) for i in gt[:, 1]])
     return feats, gt[:, 0].astype(int), ids, report
@@ -48,15 +56,32 @@ def test_adapted_descriptor_reaches_the_goals_on_sequence_halves(reid):
     feats, frames, ids, _ = reid
     got = evaluate_variant(feats["adapted"], frames, ids, "sequence")
     assert got["crop"]["queries"] == 1783  # six people (ids 1, 2, 3, 4, 8, 9 after merging), every first-half crop
-    assert got["crop"]["rank1"] >= 0.80 and got["crop"]["map"] >= 0.72
-    assert got["tracklet"]["rank1"] >= 0.99
+    # Reached: 0.849 / 0.856 (the wave-1 descriptor, adapted: 0.85 / 0.74).
+    assert got["crop"]["rank1"] >= 0.83 and got["crop"]["map"] >= 0.84
+    assert got["tracklet"]["rank1"] >= 5 / 6
+
+
+def test_the_only_person_missed_is_the_pair_the_labels_leave_in_doubt(reid):
+    """Ids 5 and 9 (dark jacket, jeans; never in view together) are kept apart by the label file, which
+    says they may be one person. Person 9's first half is the only tracklet ranked wrong, and it is ranked
+    to 5; with 5 and 9 taken as one person the crop rank-1 is near 0.99 (docs/BENCHMARKS.md §21)."""
+    feats, frames, ids, _ = reid
+    first = split_halves(frames, ids, "sequence")
+    people = np.intersect1d(ids[first], ids[~first])
+    gallery = np.unique(ids[~first])
+    q = np.stack([pool(feats["adapted"][first & (ids == i)]) for i in people])
+    g = np.stack([pool(feats["adapted"][~first & (ids == i)]) for i in gallery])
+    best = gallery[np.argmax(q @ g.T, axis=1)]
+    assert {int(p): int(b) for p, b in zip(people, best) if p != b} in ({}, {9: 5})
+    merged = np.where(ids == 9, 5, ids)
+    assert evaluate_variant(feats["adapted"], frames, merged, "sequence")["crop"]["rank1"] >= 0.95
 
 
 def test_adaptation_beats_the_plain_descriptors_it_starts_from(reid):
     feats, frames, ids, _ = reid
     for split in ("sequence", "identity"):
         adapted = evaluate_variant(feats["adapted"], frames, ids, split)["crop"]
-        for plain in ("colour", "parts", "both"):
+        for plain in ("colour", "parts", "both"):  # the wave-1 descriptor and its parts
             other = evaluate_variant(feats[plain], frames, ids, split)["crop"]
             assert adapted["map"] > other["map"] + 0.1, (split, plain)
             assert adapted["rank1"] > other["rank1"], (split, plain)

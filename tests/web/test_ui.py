@@ -22,6 +22,8 @@ import pytest
 from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
 from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
+from vigie.times import from_iso
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 THUMBNAIL = re.compile(r"^/api/tracks/(\d+)/thumbnail$")  # the blurred-only picture endpoint
@@ -486,9 +488,7 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     with server.store.read() as conn:
         jpeg = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (server.red_track,)).fetchone()[0]
     blurred, _ = Blurrer().blur_crop(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), "person")
-    from vigie.web.context import utc
-
-    start = utc(track["first_seen"])
+    start = from_iso(track["first_seen"])
     e = Event(
         "fountain-zone",
         "zone_intrusion",

@@ -603,10 +603,16 @@ def test_register_needs_no_login(env):
     a, b = cams["cam-a"], cams["cam-b"]
     assert (a["retention_days"], b["retention_days"]) == (10, 20)
     assert a["analytics"]["appearance_search"] is True and a["analytics"]["privacy_masks"] == 1
+    assert a["analytics"]["appearance_model"] == "omz-0277+omz-0286"
+    assert (
+        "Apache-2.0" in a["analytics"]["appearance_licence"] and "human-rights" in a["analytics"]["appearance_licence"]
+    )
     assert b["analytics"] == {
         "detection_classes": ["car"],
         "tracking": True,
         "appearance_search": False,
+        "appearance_model": None,
+        "appearance_licence": None,
         "privacy_masks": 0,
     }
     assert a["controller"] == "Nîmes test" and a["purpose"] == "public safety" and a["lat"] == 43.83
@@ -614,6 +620,7 @@ def test_register_needs_no_login(env):
     assert csv_text.splitlines()[0].startswith("id,name,commune") and "'=Gare" in csv_text
     page = c.get("/register")
     assert page.status_code == 200 and "Esplanade" in page.text and "text/html" in page.headers["content-type"]
+    assert "omz-0277+omz-0286" in page.text and "Apache-2.0" in page.text
 
 
 def test_openapi_is_served(env):

@@ -174,11 +174,12 @@ class Projection:
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
-    def apply(self, base: np.ndarray) -> np.ndarray:
+    def apply(self, base: np.ndarray, camera: str | None = None) -> np.ndarray:
+        """The projected unit vectors (one projection for every camera: `camera` is not used)."""
         base = np.asarray(base, dtype=np.float32).reshape(-1, self.mean.shape[0])
         return l2_normalise((base - self.mean) @ self.matrix)
 
-    def track_vector(self, crops: np.ndarray) -> np.ndarray:
+    def track_vector(self, crops: np.ndarray, camera: str | None = None) -> np.ndarray:
         """A track's vector: the mean of its projected crops, normalised."""
         return pool(self.apply(crops))
 
@@ -296,6 +297,4 @@ def track_vector(
     """(model name, unit vector) of a track from its crops' base descriptors."""
     if projection is None:
         return base, pool(crops)
-    if isinstance(projection, CameraNormalisation):
-        return projection.name, projection.track_vector(crops, camera)
-    return projection.name, projection.track_vector(crops)
+    return projection.name, projection.track_vector(crops, camera)

@@ -17,9 +17,10 @@ identity, so that finding the person again is counted as right, not wrong.
 
 Variants: colour stripes only; the packaged MobileNetV2 as it is (1280
 globally pooled channels); its part features (vigie.describe.reid); both
-(colour + parts: the plain search descriptor); and both after site
-adaptation, trained on the tracks that Vigie itself finds in the same video
-(analysed into a scratch store), never on ground-truth identities.
+(colour + parts: the wave-1 descriptor); the default fusion of trained re-ID
+networks (vigie.describe.backends); and the fusion after the site adaptation
+(the default), learned from the tracks that Vigie itself finds in the same
+video (analysed into a scratch store), never from ground-truth identities.
 
 Metrics: rank-1 and rank-5 (a right match among the first 1 or 5), and mean
 average precision over queries (each query's precision at every right match
@@ -38,13 +39,16 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from vigie.describe.backends import describe_boxes
+from vigie.describe.backends.registry import build_backend
 from vigie.describe.colour_descriptor import colour_stripes
+from vigie.describe.config import DEFAULT_BACKEND
 from vigie.describe.embed import AppearanceEmbedder, l2_normalise
-from vigie.describe.reid import BASE, PartNetwork, combine, pool
+from vigie.describe.reid import LEGACY_BASE, PartNetwork, combine, pool
 from vigie.errors import VigieError
 from vigie.eval.mot import mot_xyxy, read_mot
 from vigie.pipeline import analyse_file
-from vigie.search.adapt import train
+from vigie.search.adapt import train, train_camera_normalisation
 from vigie.store.sqlite import SQLiteStore
 
 Progress = Callable[[str], None]
@@ -82,10 +86,11 @@ def describe_ground_truth(
     """Every GT box's vectors, per variant except the adapted one, in gt row order
     (without `global_network`, the costliest variant, "network", is left out)."""
     embedder, parts_net = AppearanceEmbedder(threads=threads), PartNetwork(threads=threads)
+    fusion = build_backend(DEFAULT_BACKEND, threads=threads)
     frames = gt[:, 0].astype(int)
     order = np.argsort(frames, kind="stable")
     boxes = mot_xyxy(gt)
-    out = {k: [None] * len(gt) for k in ("colour", "network", "parts") if global_network or k != "network"}
+    out = {k: [None] * len(gt) for k in ("colour", "network", "parts", "fusion") if global_network or k != "network"}
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         raise VigieError(f"cannot open video {video}")
@@ -103,7 +108,11 @@ def describe_ground_truth(
         if not rows:
             continue
         b = boxes[rows]
-        described = {"colour": colour_stripes(image, b), "parts": l2_normalise(parts_net.features(image, b))}
+        described = {
+            "colour": colour_stripes(image, b),
+            "parts": l2_normalise(parts_net.features(image, b)),
+            "fusion": describe_boxes(fusion, image, b),
+        }
         if global_network:
             described["network"] = embedder.embed(image, b)
         for key, vecs in described.items():
@@ -160,11 +169,15 @@ def evaluate_variant(features: np.ndarray, frames: np.ndarray, ids: np.ndarray, 
 
 
 def adaptation_from_video(video: str | Path, site, camera_id: str, progress: bool = False):
-    """Analyse the video with Vigie into a scratch store and train the site adaptation on its tracks."""
-
+    """Analyse the video with Vigie into a scratch store and train the site adaptation on its tracks,
+    as `vigie adapt` would: (adaptation, report)."""
     with tempfile.TemporaryDirectory(prefix="vigie-reid-") as scratch, SQLiteStore(scratch) as store:
         analyse_file(video, camera_id, site, store, progress=progress)
-        return train(store.person_crops(BASE))
+        base = store.newest_crop_base()
+        if base is None:
+            raise VigieError(f"Vigie found no person with described crops in {video}: nothing to adapt to")
+        tracks = store.person_crops(base)
+        return train(tracks, base=base) if base == LEGACY_BASE else train_camera_normalisation(tracks, base)
 
 
 def evaluate_reid(
@@ -188,13 +201,14 @@ def evaluate_reid(
         progress("analysing the video with Vigie to train the site adaptation on its own tracks")
     projection, adapt_report = adaptation_from_video(video, site, camera_id, progress=progress is not None)
     feats = describe_ground_truth(video, gt, threads, progress)
-    feats["adapted"] = projection.apply(feats["both"])
+    feats["adapted"] = projection.apply(feats["fusion" if projection.base != LEGACY_BASE else "both"], camera_id)
     names = [
         ("colour", "colour stripes only"),
         ("network", "packaged MobileNetV2 only (global pool)"),
         ("parts", "packaged MobileNetV2 part features only"),
-        ("both", "colour + network parts"),
-        ("adapted", "colour + network parts, site-adapted"),
+        ("both", "colour + network parts (the wave-1 descriptor)"),
+        ("fusion", f"re-ID networks {DEFAULT_BACKEND}, mirrored"),
+        ("adapted", f"the site's descriptor ({projection.base}), site-adapted: the default"),
     ]
     variants = [
         {"name": key, "description": text, **evaluate_variant(feats[key], frames, ids, split)} for key, text in names

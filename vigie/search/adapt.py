@@ -1,4 +1,15 @@
-"""Site adaptation: a projection of the appearance descriptor learned from the site's own tracks.
+"""Site adaptation: the appearance vectors fitted to the site's own cameras, without identity labels.
+
+Two methods, by the descriptor the stored crops hold:
+
+* trained re-ID networks (the default, vigie.describe.backends): camera normalisation
+  (vigie.describe.reid.CameraNormalisation), each camera's mean crop taken away from each
+  network's block. It needs only which camera saw each crop; on CUHK03's two cameras it
+  lifts rank-1 from 0.859 to 0.885 (docs/BENCHMARKS.md §21).
+* the wave-1 hand-made descriptor (stripes+mnv2parts-v1): the XQDA projection below, which
+  learns from the tracks what the untrained descriptor cannot tell.
+
+XQDA, for the wave-1 descriptor:
 
 The packaged network was trained on ImageNet objects, not on people, and
 colour histograms confuse people in similar clothes. What tells this site's
@@ -31,7 +42,8 @@ from datetime import datetime, timezone
 import numpy as np
 import scipy.linalg
 
-from vigie.describe.reid import BASE, Projection, pool
+from vigie.describe.backends.registry import block_dims
+from vigie.describe.reid import LEGACY_BASE, CameraNormalisation, Projection
 from vigie.errors import VigieError
 from vigie.times import from_iso
 
@@ -130,7 +142,9 @@ def _mean_cosines(groups: list[np.ndarray], negatives: list[tuple[int, int]]) ->
     return (float(np.mean(same)) if same else float("nan"), float(np.mean(diff)) if diff else float("nan"))
 
 
-def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) -> tuple[Projection, AdaptReport]:
+def train(
+    tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM, base: str = LEGACY_BASE
+) -> tuple[Projection, AdaptReport]:
     """Learn a projection from tracks ({camera_id, first_seen, last_seen, crops}); nothing is stored."""
     start = time.perf_counter()
     tracks = [t for t in tracks if len(t["crops"]) >= 2]  # a single crop says nothing of a person's variation
@@ -149,7 +163,7 @@ def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) ->
     mean, matrix, used_pca = fit_projection(groups, negatives, pca_dim, out_dim)
     digest = hashlib.sha256(mean.tobytes() + matrix.tobytes()).hexdigest()[:8]
     name = f"adapt-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{digest}"
-    projection = Projection(name, BASE, mean, matrix)
+    projection = Projection(name, base, mean, matrix)
     projected = [projection.apply(g) for g in groups]
     report = AdaptReport(
         name=name,
@@ -167,11 +181,52 @@ def train(tracks: list[dict], pca_dim: int = PCA_DIM, out_dim: int = OUT_DIM) ->
     return projection, report
 
 
-def adapt_store(store) -> AdaptReport:
-    """Train on every stored person track, store the model and re-make all their vectors with it."""
-    tracks = store.person_crops(BASE)
-    projection, report = train(tracks)
-    # Every track gets the adapted vector, those left out of training (one crop) too.
-    vectors = [(t["id"], pool(projection.apply(t["crops"]))) for t in tracks]
+def train_camera_normalisation(tracks: list[dict], base: str) -> tuple[CameraNormalisation, AdaptReport]:
+    """Learn each camera's mean crop from the tracks' crops of a trained-network descriptor `base`."""
+    start = time.perf_counter()
+    if len(tracks) < MIN_TRACKS:
+        raise AdaptationError(
+            f"site adaptation needs at least {MIN_TRACKS} person tracks with crops of {base}, "
+            f"the store has {len(tracks)}: analyse more footage first (vigie analyze)"
+        )
+    crops = np.concatenate([t["crops"] for t in tracks])
+    cameras = [t["camera_id"] for t in tracks for _ in range(len(t["crops"]))]
+    digest = hashlib.sha256(crops[:: max(1, len(crops) // 64)].tobytes()).hexdigest()[:8]
+    name = f"camnorm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+    adaptation = CameraNormalisation.fit(name, base, block_dims(base), crops, cameras)
+    groups = [np.asarray(t["crops"], np.float32) for t in tracks]
+    adapted = [adaptation.apply(g, t["camera_id"]) for g, t in zip(groups, tracks)]
+    negatives = negative_pairs(tracks)
+    report = AdaptReport(
+        name=name,
+        tracks=len(tracks),
+        crops=len(crops),
+        negative_pairs=len(negatives),
+        cameras=len(set(cameras)),
+        pca_dim=0,
+        out_dim=adaptation.dim,
+        seconds=0.0,
+        **dict(zip(("same_before", "different_before"), _mean_cosines(groups, negatives))),
+        **dict(zip(("same_after", "different_after"), _mean_cosines(adapted, negatives))),
+    )
+    report.seconds = time.perf_counter() - start
+    return adaptation, report
+
+
+def adapt_store(store, base: str | None = None) -> AdaptReport:
+    """Train on every stored person track's crops of `base` (default: the newest crops' descriptor),
+    store the adaptation and re-make all their vectors with it."""
+    base = base or store.newest_crop_base()
+    if base is None:
+        raise AdaptationError(
+            "the store holds no described person crops yet: analyse more footage first (vigie analyze)"
+        )
+    tracks = store.person_crops(base)
+    if base == LEGACY_BASE:
+        projection, report = train(tracks, base=base)
+    else:
+        projection, report = train_camera_normalisation(tracks, base)
+    vectors = [(t["id"], projection.track_vector(t["crops"], t["camera_id"])) for t in tracks]
+    # Every track gets the adapted vector, those left out of training too.
     store.save_projection(projection, report.tracks, report.crops, report.as_dict(), vectors)
     return report

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.describe.reid import BASE, active_projection, pool
+from vigie.describe.reid import active_projection, pool
 from vigie.errors import VigieError
 from vigie.search.adapt import negative_pairs
 from vigie.search.engine import similar
@@ -38,11 +38,14 @@ def _time(text: str) -> datetime:
 def match_calibration(store) -> dict | None:
     """{midpoint, scale, same, different, pairs} for the current vectors, or None if the store cannot tell."""
     projection = active_projection(store)
-    tracks = [t for t in store.person_crops(BASE, newest=CALIBRATION_TRACKS) if len(t["crops"]) >= 4]
+    base = projection.base if projection else store.newest_crop_base()
+    if base is None:
+        return None
+    tracks = [t for t in store.person_crops(base, newest=CALIBRATION_TRACKS) if len(t["crops"]) >= 4]
     negatives = negative_pairs(tracks)
     if len(tracks) < 2 or not negatives:
         return None
-    vecs = [projection.apply(t["crops"]) if projection else t["crops"] for t in tracks]
+    vecs = [projection.apply(t["crops"], t["camera_id"]) if projection else t["crops"] for t in tracks]
     same = [float(pool(v[: len(v) // 2]) @ pool(v[len(v) // 2 :])) for v in vecs]
     pooled = [pool(v) for v in vecs]
     different = [float(pooled[i] @ pooled[j]) for i, j in negatives]

@@ -411,6 +411,12 @@ class StoreBase:
             ).fetchone()
         return (row["name"], row["params"]) if row else None
 
+    def newest_crop_base(self) -> str | None:
+        """The descriptor of the newest stored person crops (the site's appearance backend when they were made)."""
+        with self.read() as conn:
+            row = conn.execute("SELECT base FROM track_crops ORDER BY track_id DESC, k LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
         """Every visible person track with stored crops of descriptor `base` (or the
         `newest` such tracks): {id, camera_id, first_seen, last_seen, crops (K, D) float32}, in id order."""

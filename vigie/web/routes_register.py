@@ -13,6 +13,7 @@ import io
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from vigie.describe.backends.registry import backend_licence
 from vigie.services import Services
 from vigie.web.context import effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
@@ -32,6 +33,8 @@ CSV_COLUMNS = [
     "detection_classes",
     "tracking",
     "appearance_search",
+    "appearance_model",
+    "appearance_licence",
     "privacy_masks",
     "controller",
 ]
@@ -52,7 +55,9 @@ def _analytics_text(a: dict | None) -> str:
     if a.get("tracking"):
         parts.append("tracks movements")
     if a.get("appearance_search"):
-        parts.append("clothing colour and appearance search")
+        parts.append(
+            f"clothing colour and appearance search (networks {a['appearance_model']}: {a['appearance_licence']})"
+        )
     n = a.get("privacy_masks", 0)
     parts.append(f"{n} privacy mask{'s' if n != 1 else ''}" if n else "no privacy mask")
     return "; ".join(parts)
@@ -86,6 +91,9 @@ def register_rows(services: Services) -> list[dict]:
                     "detection_classes": list(a.classes),
                     "tracking": True,
                     "appearance_search": a.search_crops > 0,
+                    # Which trained networks describe people, and under which licences (their makers' terms).
+                    "appearance_model": a.appearance.backend if a.search_crops > 0 else None,
+                    "appearance_licence": backend_licence(a.appearance.backend) if a.search_crops > 0 else None,
                     "privacy_masks": len(cam.privacy_masks),
                 },
                 "controller": site.controller or site.name,
@@ -112,6 +120,8 @@ def register_csv(services: ServicesDep) -> Response:
             "detection_classes": " ".join(a.get("detection_classes", [])),
             "tracking": a.get("tracking"),
             "appearance_search": a.get("appearance_search"),
+            "appearance_model": a.get("appearance_model"),
+            "appearance_licence": a.get("appearance_licence"),
             "privacy_masks": a.get("privacy_masks"),
         }
         # free text a spreadsheet would run as a formula gets a leading quote

@@ -13,7 +13,7 @@ from vigie.describe.backends.fusion import Fusion
 from vigie.describe.backends.stripes_parts import LICENCE as STRIPES_LICENCE
 from vigie.describe.backends.stripes_parts import StripesParts
 from vigie.describe.config import DEFAULT_BACKEND
-from vigie.describe.reid import LEGACY_BASE
+from vigie.describe.reid import BASE_DIM, LEGACY_BASE
 from vigie.errors import ConfigError
 
 NETWORKS = {**openvino_ir.MODELS, **osnet.MODELS}  # short name -> model file, relative to a models folder
@@ -43,6 +43,18 @@ def build_backend(spec: str = DEFAULT_BACKEND, models: dict[str, str] | None = N
         raise ConfigError(f"appearance backend {spec!r}: name each network once, joined by '+'")
     members = [network(n, (models or {}).get(n), threads) for n in names]
     return Fusion(f"{'+'.join(names)}:flip-{VERSION}", members)
+
+
+def block_dims(name: str) -> list[int]:
+    """The width of each member's block in a stored descriptor named `name` (a backend's `name`)."""
+    if name == LEGACY_BASE:
+        return [BASE_DIM]
+    spec = name.split(":")[0]
+    dims = {**{n: 256 for n in openvino_ir.MODELS}, **{n: osnet.OsNet.dim for n in osnet.MODELS}}
+    try:
+        return [dims[n] for n in spec.split("+")]
+    except KeyError:
+        raise ConfigError(f"stored crops of an unknown appearance descriptor {name!r}") from None
 
 
 def backend_licence(spec: str) -> str:
