@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from vigie.cli.common import EXIT_PARTIAL, eval_site
+from vigie.describe.backends.registry import build_backend
 from vigie.errors import VigieError
 from vigie.eval.mot import read_mot, score, track_video, write_mot
 from vigie.eval.reid import evaluate_reid
@@ -17,6 +19,7 @@ from vigie.eval.reid_dataset import evaluate_dataset
 from vigie.files import data_dir
 from vigie.search.adapt import adapt_store
 from vigie.services import Services
+from vigie.synopsis.redescribe import redescribe_from_tubes
 
 
 def register(sub) -> None:
@@ -58,7 +61,13 @@ def register(sub) -> None:
     )
     r.set_defaults(fn=cmd_eval_reid)
 
-    ad = sub.add_parser("adapt", help="learn the site's appearance adaptation from its stored tracks (no labels)")
+    ad = sub.add_parser(
+        "adapt",
+        help="learn the site's appearance adaptation from its stored tracks (no labels); tracks described by an "
+        "older appearance backend are described again from their kept synopsis tubes first",
+    )
+    ad.add_argument("--site", help="site file whose appearance backend to use (default: the built-in default)")
+    ad.add_argument("--no-progress", action="store_true")
     ad.add_argument("--json", action="store_true")
     ad.set_defaults(fn=cmd_adapt)
 
@@ -152,12 +161,35 @@ def _eval_reid_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    with Services.from_env() as services:
-        store = services.store
-        report = adapt_store(store)
+    with Services.from_env(args.site, default_site=True) as services:
+        store, analysis = services.store, services.site.analysis
+        backend = build_backend(analysis.appearance.backend, analysis.appearance.models)
+        bar = None
+        if not args.no_progress and not args.json and store.crops_of_other_bases(backend.name)["with_tube"]:
+            bar = tqdm(desc=f"describing kept tubes with {backend.name}", unit="track", file=sys.stderr)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        redescribed = redescribe_from_tubes(store, backend, max(2, analysis.search_crops), progress if bar else None)
+        if bar:
+            bar.close()
+        report = adapt_store(store, backend.name)
     if args.json:
-        print(json.dumps(report.as_dict()))
+        print(json.dumps({**report.as_dict(), "redescribed": redescribed.as_dict()}))
         return 0
+    if redescribed.tracks:
+        print(
+            f"Described {redescribed.tracks} person tracks again with {backend.name} from their kept tubes "
+            f"({redescribed.crops} crops; no video decoded)."
+        )
+    if redescribed.without_tube:
+        print(
+            f"vigie: warning: {redescribed.without_tube} person tracks were described by an older appearance backend "
+            f"and have no kept tube: analyse their recordings again (vigie analyze) to find them by appearance",
+            file=sys.stderr,
+        )
     print(
         f"Site adaptation {report.name} trained in {report.seconds:.1f} s on {report.tracks} person tracks "
         f"({report.crops} crops, {report.cameras} cameras, {report.negative_pairs} pairs of people seen together)."

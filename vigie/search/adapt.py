@@ -192,7 +192,9 @@ def train_camera_normalisation(tracks: list[dict], base: str) -> tuple[CameraNor
     crops = np.concatenate([t["crops"] for t in tracks])
     cameras = [t["camera_id"] for t in tracks for _ in range(len(t["crops"]))]
     digest = hashlib.sha256(crops[:: max(1, len(crops) // 64)].tobytes()).hexdigest()[:8]
-    name = f"camnorm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+    name = (
+        f"camnorm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S.%fZ')}-{digest}"  # two runs a second apart differ
+    )
     adaptation = CameraNormalisation.fit(name, base, block_dims(base), crops, cameras)
     groups = [np.asarray(t["crops"], np.float32) for t in tracks]
     adapted = [adaptation.apply(g, t["camera_id"]) for g, t in zip(groups, tracks)]

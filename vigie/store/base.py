@@ -417,6 +417,58 @@ class StoreBase:
             row = conn.execute("SELECT base FROM track_crops ORDER BY track_id DESC, k LIMIT 1").fetchone()
         return row[0] if row else None
 
+    def crops_of_other_bases(self, base: str) -> dict[str, int]:
+        """Visible person tracks whose stored crops are of another descriptor than `base`:
+        {'with_tube': n, 'without_tube': m} (a kept tube lets them be described again)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT (SELECT count(*) FROM tubes u WHERE u.track_id = t.id) > 0 AS has_tube, count(*) AS n"
+                " FROM tracks t JOIN analyses a ON a.id = t.analysis_id"
+                f" WHERE a.{VISIBLE_ANALYSES} AND t.class = 'person'"
+                " AND EXISTS (SELECT 1 FROM track_crops c WHERE c.track_id = t.id AND c.k = 0 AND c.base <> ?)"
+                " GROUP BY has_tube",
+                (base,),
+            ).fetchall()
+        counts = {bool(r[0]): int(r[1]) for r in rows}
+        return {"with_tube": counts.get(True, 0), "without_tube": counts.get(False, 0)}
+
+    def tubes_to_redescribe(self, base: str, batch: int = 50):
+        """(track id, tube blob) of visible person tracks with a kept tube and crops of another descriptor
+        than `base`, in id order, read `batch` at a time."""
+        last = 0
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(
+                    "SELECT t.id, u.data FROM tracks t JOIN analyses a ON a.id = t.analysis_id"
+                    " JOIN tubes u ON u.track_id = t.id"
+                    f" WHERE a.{VISIBLE_ANALYSES} AND t.class = 'person' AND t.id > ?"
+                    " AND EXISTS (SELECT 1 FROM track_crops c WHERE c.track_id = t.id AND c.k = 0 AND c.base <> ?)"
+                    " ORDER BY t.id LIMIT ?",
+                    (last, base, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield int(r[0]), bytes(r[1])
+            last = int(rows[-1][0])
+
+    def replace_crops(self, track_id: int, base: str, seqs: list[int], crops: np.ndarray, vector: np.ndarray) -> None:
+        """A track's crops described anew (descriptor `base`) and its plain vector, in one transaction."""
+
+        def fn(conn):
+            conn.execute("DELETE FROM track_crops WHERE track_id = ?", (track_id,))
+            conn.executemany(
+                "INSERT INTO track_crops VALUES (?,?,?,?,?)",
+                [(track_id, k, int(q), base, v.astype("<f2").tobytes()) for k, (q, v) in enumerate(zip(seqs, crops))],
+            )
+            conn.execute(
+                "INSERT INTO track_vectors VALUES (?,?,?)"
+                " ON CONFLICT(track_id) DO UPDATE SET model=excluded.model, vector=excluded.vector",
+                (track_id, base, vector.astype("<f4").tobytes()),
+            )
+
+        self.write(fn).result()
+
     def person_crops(self, base: str, newest: int | None = None) -> list[dict]:
         """Every visible person track with stored crops of descriptor `base` (or the
         `newest` such tracks): {id, camera_id, first_seen, last_seen, crops (K, D) float32}, in id order."""

@@ -29,10 +29,13 @@ class TrackerConfig(StrictModel):
         description="A lost track may take back a box whose centre is within this many body heights of its prediction (widening while lost).",
         ge=0.0,
     )
-    appearance: Literal["none", "colour-stripes", "mobilenetv2", "both"] = Field(
+    appearance: Literal[
+        "none", "colour-stripes", "mobilenetv2", "both", "omz-0286", "omz-0287", "omz-0288", "osnet-x0.25", "osnet-x0.5"
+    ] = Field(
         "colour-stripes",
         description="Appearance vectors used in association: HSV histograms of upper/lower body (0.07 ms a box), "
-        "ImageNet MobileNetV2 features (~8 ms a box), both, or none (motion only).",
+        "ImageNet MobileNetV2 features (~8 ms a box), both, a trained re-ID network (1.5-5 ms a box, "
+        "vigie.describe.backends; its model file must be present), or none (motion only).",
     )
     appearance_weight: float = Field(
         0.5, description="Weight of appearance against motion in association (0 = motion only).", ge=0.0, le=1.0
