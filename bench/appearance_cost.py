@@ -4,8 +4,9 @@
    (the wave-1 descriptor is the baseline: ratios against it).
 2. The whole pipeline on the 640x360 sub-stream of bench/pipeline_speed.py's HD clip
    (5 analysed frames a second, everything on one thread), with the wave-1 descriptor,
-   with the new default (omz-0277+omz-0286, mirrored) and with no appearance vectors
-   (`search_crops: 0`), in the same run: cameras per core is seconds of video per CPU second.
+   with the new default (omz-0277+omz-0286), the same mirrored, with no appearance vectors
+   (`search_crops: 0`), and with a re-ID network as the tracker's appearance term too, in the
+   same run: cameras per core is seconds of video per CPU second.
 
 Run: .venv/bin/python bench/appearance_cost.py [--json]
 """
@@ -33,7 +34,7 @@ from vigie.describe.config import AppearanceConfig  # noqa: E402
 from vigie.describe.reid import LEGACY_BASE  # noqa: E402
 
 CUHK03 = ROOT.parent / "shared" / "data" / "reid-cuhk03-val" / "query"
-BACKENDS = [LEGACY_BASE, "omz-0286", "omz-0277+omz-0286", "osnet-x0.5"]
+BACKENDS = [LEGACY_BASE, "omz-0286", "omz-0277+omz-0286", "osnet-x0.5", "omz-0288"]
 
 
 def crops_per_second(spec: str, crops: list) -> float:
@@ -57,13 +58,21 @@ def main() -> None:
     for spec, v in res["crops_per_second"].items():
         print(f"{spec:<24} {v:7.1f} crops/s on one thread ({v / base:.2f} x the wave-1 descriptor)", flush=True)
 
+    # Steady state: the networks are compiled once per process (about 1.2 s of CPU for the default's two,
+    # vigie.describe.backends.openvino_ir), not once per camera-hour; compile them before timing.
+    build_backend("omz-0277+omz-0286").describe_crops(crops[:2])
     site = load_site(ROOT / "examples" / "nimes-demo.yaml")
     cam = "nimes-esplanade-01"
     sub = make_hd(PETS, OUT / "pets09_sub640_25fps.mp4", args.hd_seconds, size=(640, 360))
     variants = {
         "wave-1 descriptor": dict(appearance=AppearanceConfig(backend=LEGACY_BASE)),
-        "new default (omz-0277+omz-0286, mirrored)": dict(appearance=AppearanceConfig()),
+        "new default (omz-0277+omz-0286)": dict(appearance=AppearanceConfig()),
+        "the same, each crop also mirrored": dict(appearance=AppearanceConfig(mirrored=True)),
         "no appearance vectors (search_crops: 0)": dict(search_crops=0),
+        "new default + the tracker's appearance term by omz-0286 (gate 0.6)": dict(
+            appearance=AppearanceConfig(),
+            tracker=site.analysis.tracker.model_copy(update={"appearance": "omz-0286", "appearance_gate": 0.6}),
+        ),
     }
     for label, changes in variants.items():
         c, _, (pipe, tracks) = cpu_time(lambda: pipeline_run(sub, site, cam, 5, 25.0, fast_decode=True, **changes))

@@ -34,12 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vigie.config import load_site  # noqa: E402
+from vigie.describe.reid import LEGACY_BASE  # noqa: E402
 from vigie.eval.mot import read_mot  # noqa: E402
 from vigie.eval.reid import adaptation_from_video, describe_ground_truth, evaluate_variant, read_same_person  # noqa: E402
 
 PETS = ROOT.parent / "shared" / "data" / "pets09-s2l1"
 SAME = ROOT / "tests" / "data" / "pets09_s2l1_same_person.csv"
-VARIANTS = ("colour", "network", "parts", "both", "adapted")
+VARIANTS = ("colour", "network", "parts", "both", "fusion", "adapted")
 
 
 def main() -> int:
@@ -53,7 +54,10 @@ def main() -> int:
     t1 = time.perf_counter()
     gt = read_mot(PETS / "gt.txt")
     feats = describe_ground_truth(PETS / "vtest.avi", gt)
-    feats["adapted"] = projection.apply(feats["both"])
+    # The site's descriptor (the fusion of re-ID networks by default), adapted as `vigie adapt` does.
+    feats["adapted"] = projection.apply(
+        feats["fusion" if projection.base != LEGACY_BASE else "both"], "nimes-esplanade-01"
+    )
     t2 = time.perf_counter()
     frames = gt[:, 0].astype(int)
     merge = read_same_person(SAME)

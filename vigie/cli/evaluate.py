@@ -152,10 +152,10 @@ def _eval_reid_dataset(args: argparse.Namespace) -> int:
         f"Re-identification on {report['dataset']}: {report['queries']} queries, {report['gallery']} gallery crops "
         "(Market-1501 protocol; both ways, averaged, where query and gallery are different cameras)"
     )
-    print(f"{'variant':<42} {'rank-1':>7} {'rank-5':>7} {'mAP':>6} {'ms/crop':>8}")
+    print(f"{'variant':<52} {'rank-1':>7} {'rank-5':>7} {'mAP':>6} {'ms/crop':>8}")
     for v in report["variants"]:
         mark = "  <- default" if v["default"] else ""
-        print(f"{v['name']:<42} {v['rank1']:>7.3f} {v['rank5']:>7.3f} {v['map']:>6.3f} {v['ms_per_crop']:>8.1f}{mark}")
+        print(f"{v['name']:<52} {v['rank1']:>7.3f} {v['rank5']:>7.3f} {v['map']:>6.3f} {v['ms_per_crop']:>8.1f}{mark}")
     print(f"The adaptation learned from {report['adaptation_learned_from']}.")
     return 0
 
@@ -163,7 +163,8 @@ def _eval_reid_dataset(args: argparse.Namespace) -> int:
 def cmd_adapt(args: argparse.Namespace) -> int:
     with Services.from_env(args.site, default_site=True) as services:
         store, analysis = services.store, services.site.analysis
-        backend = build_backend(analysis.appearance.backend, analysis.appearance.models)
+        a = analysis.appearance
+        backend = build_backend(a.backend, a.models, mirrored=a.mirrored)
         bar = None
         if not args.no_progress and not args.json and store.crops_of_other_bases(backend.name)["with_tube"]:
             bar = tqdm(desc=f"describing kept tubes with {backend.name}", unit="track", file=sys.stderr)

@@ -18,6 +18,11 @@ class AppearanceConfig(StrictModel):
         min_length=1,
         max_length=200,
     )
+    mirrored: bool = Field(
+        False,
+        description="Also describe each crop mirrored left-right and add the two vectors: +0.003 rank-1 on CUHK03 and "
+        "PETS09 for twice the CPU (docs/BENCHMARKS.md §21). Changing it starts new vectors, as a new backend does.",
+    )
     models: dict[str, str] = Field(
         default_factory=dict,
         description="A network's model file by its short name (e.g. omz-0286: /srv/models/0286.xml), absolute or "

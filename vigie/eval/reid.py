@@ -207,7 +207,7 @@ def evaluate_reid(
         ("network", "packaged MobileNetV2 only (global pool)"),
         ("parts", "packaged MobileNetV2 part features only"),
         ("both", "colour + network parts (the wave-1 descriptor)"),
-        ("fusion", f"re-ID networks {DEFAULT_BACKEND}, mirrored"),
+        ("fusion", f"re-ID networks {DEFAULT_BACKEND}"),
         ("adapted", f"the site's descriptor ({projection.base}), site-adapted: the default"),
     ]
     variants = [

@@ -6,8 +6,9 @@ cameras is scored both ways (query against gallery, and gallery against query) a
 the two are averaged, as the figures of ../shared/data's README are; the JSON gives
 each way too.
 
-Variants: the wave-1 descriptor, each network alone (mirrored), the default fusion,
-and the fusion after the site adaptation (CameraNormalisation), learned from
+Variants: the wave-1 descriptor, each network alone, the default fusion (and the
+fusion with each crop also mirrored), each after the site adaptation
+(CameraNormalisation), learned from
 `bounding_box_train/` alone: its crops' cameras, never their labels (a set without
 that folder learns from the query and gallery crops' cameras, still without labels).
 The `default` variant is the one `vigie analyze`, `vigie run` and the search use
@@ -72,29 +73,39 @@ def evaluate_dataset(
     for name in networks or list(NETWORKS):
         net = network(name, (models or {}).get(name), threads)
         splits = needed if name in members else ["query", "bounding_box_test"]
-        described(name, lambda crops, n=net: unit(n.describe_crops(crops) + n.describe_crops(crops, flip=True)), splits)
+        described(name, net.describe_crops, splits)
+        if name in members:  # the default's members are also seen mirrored, for the mirrored variant
+            described(f"{name} mirrored", lambda crops, n=net: n.describe_crops(crops, flip=True), splits)
     legacy = StripesParts(threads=threads)
     described(LEGACY_BASE, legacy.describe_crops, ["query", "bounding_box_test"])
 
-    fused_name = DEFAULT_BACKEND
-    feats[fused_name] = {
-        s: (np.hstack([feats[m][s] for m in members]) / np.sqrt(len(members))).astype(np.float32) for s in needed
-    }
-    ms[fused_name] = sum(ms[m] for m in members)
-    source = learn or "query"
     learn_splits = [learn] if learn else ["query", "bounding_box_test"]
-    adaptation = CameraNormalisation.fit(
-        "camera-normalisation",
-        fused_name,
-        [256] * len(members),
-        np.vstack([feats[fused_name][s] for s in learn_splits]),
-        [str(c) for s in learn_splits for c in data[s].cameras],
-    )
-    adapted = f"{DEFAULT_BACKEND} + camera normalisation"
-    feats[adapted] = {
-        s: adaptation.apply_each(feats[fused_name][s], data[s].cameras) for s in ("query", "bounding_box_test")
-    }
-    ms[adapted] = ms[fused_name]
+    default = None
+    for mirrored in (False, True):
+        fused = f"{DEFAULT_BACKEND}{', mirrored' if mirrored else ''}"
+        feats[fused] = {
+            s: (
+                np.hstack([unit(feats[m][s] + feats[f"{m} mirrored"][s]) if mirrored else feats[m][s] for m in members])
+                / np.sqrt(len(members))
+            ).astype(np.float32)
+            for s in needed
+        }
+        ms[fused] = sum(ms[m] + (ms[f"{m} mirrored"] if mirrored else 0) for m in members)
+        adaptation = CameraNormalisation.fit(
+            "camera-normalisation",
+            fused,
+            [256] * len(members),
+            np.vstack([feats[fused][s] for s in learn_splits]),
+            [str(c) for s in learn_splits for c in data[s].cameras],
+        )
+        adapted = f"{fused} + camera normalisation"
+        feats[adapted] = {
+            s: adaptation.apply_each(feats[fused][s], data[s].cameras) for s in ("query", "bounding_box_test")
+        }
+        ms[adapted] = ms[fused]
+        default = default or adapted  # not mirrored: the site file's default
+    for m in members:
+        del feats[f"{m} mirrored"]
     variants = []
     for name in feats:
         q, g = feats[name]["query"], feats[name]["bounding_box_test"]
@@ -102,12 +113,12 @@ def evaluate_dataset(
         variants.append(
             {
                 "name": name,
-                "default": name == adapted,
+                "default": name == default,
                 "rank1": scored["rank1"],
                 "rank5": scored["rank5"],
                 "map": scored["map"],
                 "ms_per_crop": ms[name],
-                "licence": backend_licence(name.split(" ")[0]),
+                "licence": backend_licence(name.split(" ")[0].rstrip(",")),
                 "directions": scored["directions"],
             }
         )
@@ -115,6 +126,6 @@ def evaluate_dataset(
         "dataset": str(root),
         "queries": len(data["query"]),
         "gallery": len(data["bounding_box_test"]),
-        "adaptation_learned_from": f"{source}/ (cameras only, no labels)" if learn else "query and gallery cameras",
+        "adaptation_learned_from": f"{learn}/ (cameras only, no labels)" if learn else "query and gallery cameras",
         "variants": variants,
     }

@@ -1,16 +1,16 @@
-"""Several re-ID networks side by side, each crop also seen mirrored: the default appearance vector.
+"""Several re-ID networks side by side: the default appearance vector.
 
-Each member network describes the crop and its left-right mirror; the two vectors are
-added and normalised (a person walking left and the same person walking right look
-alike once both views are pooled). The members' unit vectors are then placed side by
+Each member network describes the crop (and, where `flip`, its left-right mirror too,
+the two vectors added and normalised). The members' unit vectors are placed side by
 side and divided by the square root of their number, so the fused vector has unit
 length and its cosine is the mean of the members' cosines: no member's weight is
 learned, so nothing is fitted to one data set.
 
-On CUHK03's two cameras, 0277 + 0286 mirrored finds the right person first 0.859 of
-the time (mAP 0.843), where the better network alone gives 0.845 (0.816); adding
-0287 or OSNet x0.5 lowers it (docs/BENCHMARKS.md §21). The site adaptation
-(vigie.search.adapt) then removes each camera's own bias from each member's block.
+On CUHK03's two cameras, 0277 + 0286 find the right person first 0.857 of the time
+(mAP 0.840), where the better network alone gives 0.845 (0.816); adding 0287 or
+OSNet x0.5 lowers it, and mirroring adds 0.002-0.003 for twice the CPU, so it is off
+by default (docs/BENCHMARKS.md §21). The site adaptation (vigie.search.adapt) then
+removes each camera's own bias from each member's block.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vigie.describe.backends import unit
 
 
 class Fusion:
-    def __init__(self, name: str, members: list, flip: bool = True) -> None:
+    def __init__(self, name: str, members: list, flip: bool = False) -> None:
         self.name, self.members, self.flip = name, members, flip
         self.licence = "; ".join(sorted({m.licence for m in members}))
 

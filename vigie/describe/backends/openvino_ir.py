@@ -36,6 +36,33 @@ def preprocess(crops: list[np.ndarray], flip: bool = False) -> np.ndarray:
     return np.ascontiguousarray(resized_batch(crops, INPUT_HW, flip).transpose(0, 3, 1, 2), dtype=np.float32)
 
 
+_COMPILED: dict[tuple[str, int], object] = {}  # one compiled network per file and thread count, per process
+_COMPILE_LOCK = threading.Lock()
+
+
+def compiled_network(path: Path, threads: int):
+    """The network at `path` compiled for the CPU with a dynamic batch, once per process: compiling
+    takes about half a second of CPU per network, and every camera of a process shares the result
+    (each through its own infer request)."""
+    key = (str(path.resolve()), threads)
+    with _COMPILE_LOCK:
+        if key not in _COMPILED:
+            try:
+                import openvino as ov  # heavy: loaded only when a network runs
+            except ImportError:
+                raise ModelError(
+                    f"{path} needs the `openvino` package, which is not installed: make setup installs it"
+                ) from None
+            try:
+                core = ov.Core()
+                net = core.read_model(str(path))
+                net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, *INPUT_HW])})
+                _COMPILED[key] = core.compile_model(net, "CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1})
+            except Exception as exc:  # a corrupt .xml, a missing or short .bin: say which file
+                raise ModelError(f"openvino cannot load appearance network {path}: {exc}") from None
+        return _COMPILED[key]
+
+
 class OpenVinoReid:
     """(N, 256) unit vectors from an Open Model Zoo re-ID IR (.xml beside its .bin)."""
 
@@ -44,36 +71,18 @@ class OpenVinoReid:
     def __init__(self, model: str | Path, name: str, threads: int = 1, max_batch: int = 32) -> None:
         self.model, self.name, self.threads, self.max_batch = model, name, threads, max_batch
         self.dim = 256
-        self._compiled = None
+        self._request = None
         self._lock = threading.Lock()
 
-    def _load(self):
-        with self._lock:
-            if self._compiled is None:
-                path = find_model(self.model, f"appearance network {self.name}")
-                try:
-                    import openvino as ov  # heavy: loaded only when a network runs
-                except ImportError:
-                    raise ModelError(
-                        f"{path} needs the `openvino` package, which is not installed: make setup installs it"
-                    ) from None
-                try:
-                    core = ov.Core()
-                    net = core.read_model(str(path))
-                    net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, *INPUT_HW])})
-                    self._compiled = core.compile_model(
-                        net, "CPU", {"INFERENCE_NUM_THREADS": self.threads, "NUM_STREAMS": 1}
-                    )
-                    self.dim = int(self._compiled.outputs[0].get_partial_shape()[1].get_length())
-                except Exception as exc:  # a corrupt .xml, a missing or short .bin: say which file
-                    raise ModelError(f"openvino cannot load appearance network {path}: {exc}") from None
-        return self._compiled
-
     def raw(self, batch: np.ndarray) -> np.ndarray:
-        compiled = self._load()
-        out = [
-            compiled(batch[i : i + self.max_batch])[compiled.outputs[0]] for i in range(0, len(batch), self.max_batch)
-        ]
+        with self._lock:  # one infer request per instance: a camera's crops run one batch at a time
+            if self._request is None:
+                compiled = compiled_network(find_model(self.model, f"appearance network {self.name}"), self.threads)
+                self._request = compiled.create_infer_request()
+            out = [
+                self._request.infer({0: batch[i : i + self.max_batch]})[0].copy()
+                for i in range(0, len(batch), self.max_batch)
+            ]
         return np.concatenate(out).reshape(len(batch), -1).astype(np.float32)
 
     def describe_crops(self, crops: list[np.ndarray], flip: bool = False) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Appearance backends by name, as the site file gives them (`analysis.appearance.backend`).
 
 A name is one network, or several joined by '+' (fused: vigie.describe.backends.fusion),
-or the wave-1 hand-made descriptor. Every network's crops are also seen mirrored.
+or the wave-1 hand-made descriptor; `mirrored` also describes each crop mirrored.
 The model files are found by vigie.models (the site file's `analysis.appearance.models`,
 then $VIGIE_DATA/models, then $VIGIE_MODELS), never fetched.
 """
@@ -34,15 +34,18 @@ def network(name: str, model: str | None = None, threads: int = 1):
     raise ConfigError(f"unknown appearance network {name!r}: use one of {', '.join(NETWORKS)}")
 
 
-def build_backend(spec: str = DEFAULT_BACKEND, models: dict[str, str] | None = None, threads: int = 1):
-    """The backend `spec` names: 'stripes+mnv2parts-v1', or networks joined by '+' (fused, mirrored)."""
+def build_backend(
+    spec: str = DEFAULT_BACKEND, models: dict[str, str] | None = None, threads: int = 1, mirrored: bool = False
+):
+    """The backend `spec` names: 'stripes+mnv2parts-v1', or networks joined by '+' (fused; each crop
+    also seen mirrored where `mirrored`)."""
     if spec == LEGACY_BASE:
         return StripesParts(threads=threads)
     names = [n.strip() for n in spec.split("+")]
     if not names or len(set(names)) != len(names):
         raise ConfigError(f"appearance backend {spec!r}: name each network once, joined by '+'")
     members = [network(n, (models or {}).get(n), threads) for n in names]
-    return Fusion(f"{'+'.join(names)}:flip-{VERSION}", members)
+    return Fusion(f"{'+'.join(names)}:{'flip-' if mirrored else ''}{VERSION}", members, flip=mirrored)
 
 
 def block_dims(name: str) -> list[int]:
