@@ -23,8 +23,17 @@ from builders import (
     write_site,
 )
 
+from vigie.store.sqlite import SQLiteStore
+
 # As `make test` sets it: the re-ID networks are read from ../shared/models (never fetched).
 os.environ.setdefault("VIGIE_MODELS", str(SHARED_MODELS))
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty SQLite store; a module whose tests need cameras or tracks in it defines its own `store`."""
+    with SQLiteStore(tmp_path) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

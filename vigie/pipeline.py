@@ -83,8 +83,10 @@ class CameraPipeline:
         crops = None
         if self.analysis.search_crops and "person" in self.analysis.classes:
             appearance = self.analysis.appearance
-            # The networks load on first use.
             backend = build_backend(appearance.backend, appearance.models, mirrored=appearance.mirrored)
+            # A missing or corrupt model file stops the camera here, before any frame, with the file's
+            # name; found only when the first track ends, it would lose the tracks in flight.
+            backend.check()
             # About one crop a second at first: neighbouring frames are near duplicates,
             # and each crop costs network runs (about 16 ms for the default fusion on one core).
             crops = CropSampler(

@@ -41,13 +41,6 @@ def cheap_hashing(monkeypatch):
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path)
-    yield s
-    s.close()
-
-
 def actions(store) -> list[tuple[str, str, str]]:
     return [(e.user, e.role, e.action) for e in query(store, limit=1000)]
 

@@ -17,13 +17,6 @@ from vigie.cli.audit import register
 from vigie.store.sqlite import SQLiteStore
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path)
-    yield s
-    s.close()
-
-
 def fill(store: SQLiteStore, n: int = 6) -> list[log.AuditEntry]:
     users = ["alice", "bob"]
     actions = ["login", "search", "view_track"]

@@ -104,3 +104,19 @@ def test_the_same_person_across_cameras_is_nearer_than_another(tmp_path):
         pytest.fail(f"CUHK03 crops not found under {CUHK03}")
     v = build_backend().describe_crops([a, b, *others])
     assert v[0] @ v[1] > max(v[0] @ v[k] for k in range(2, len(v)))
+
+
+def test_a_camera_with_a_missing_appearance_model_stops_before_any_frame(tmp_path):
+    """Found only when the first track ends, a missing file would lose the tracks in flight."""
+    from vigie.config import SiteConfig
+    from vigie.pipeline import CameraPipeline
+
+    site = SiteConfig.model_validate(
+        {
+            "name": "t",
+            "cameras": [{"id": "cam-a", "name": "A", "lat": 43.8, "lon": 4.36}],
+            "analysis": {"appearance": {"models": {"omz-0277": str(tmp_path / "gone.xml")}}},
+        }
+    )
+    with pytest.raises(ModelError, match="gone.xml"):
+        CameraPipeline(site.cameras[0], site, 7.0, detector=object())

@@ -8,6 +8,7 @@ rate, as a stream) that lasts longer than the run, so its end plays no part.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -34,7 +35,12 @@ def test_stopping_vigie_run_writes_the_tracks_in_flight(vtest, tmp_path, sig):
     cam.pop("source", None)
     cam.pop("recording_start", None)
     site_file = write_site(tmp_path, raw)
-    env = {"VIGIE_DATA": str(tmp_path / "var"), "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    env = {
+        "VIGIE_DATA": str(tmp_path / "var"),
+        "VIGIE_MODELS": os.environ["VIGIE_MODELS"],  # the re-ID networks, as a site installs them
+        "PATH": "/usr/bin:/bin",
+        "PYTHONUNBUFFERED": "1",
+    }
     proc = subprocess.Popen(
         [
             sys.executable,

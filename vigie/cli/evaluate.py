@@ -57,7 +57,10 @@ def register(sub) -> None:
     )
     r.add_argument("--same-person", metavar="CSV", help="ground-truth ids that are one person (one person per line)")
     r.add_argument(
-        "--json", action="store_true", help='print {"variants": [{"name", "crop": {...}, "tracklet": {...}}, ...], ...}'
+        "--json",
+        action="store_true",
+        help='print one JSON object: with --dataset {"dataset", "queries", "gallery", "variants": [{"name", "default", '
+        '"rank1", "rank5", "map", "ms_per_crop", ...}]}; with --video {"variants": [{"name", "crop", "tracklet"}], ...}',
     )
     r.set_defaults(fn=cmd_eval_reid)
 

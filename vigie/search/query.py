@@ -30,7 +30,7 @@ what a zone means; the index uses it to skip tracks that never came near.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Literal, Mapping, NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
+from vigie.times import UTC, place
 from vigie.types import TRACKED_CLASSES
 from vigie.zones import polygon_area
 
@@ -79,10 +80,7 @@ def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.l
 def _utc(v: datetime | None) -> datetime | None:
     if v is None:
         return None
-    try:
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
-        raise ValueError(f"{v.isoformat()} is outside the years 1 to 9999 once converted to UTC") from None
+    return place(v, UTC, "", ValueError)  # pydantic names the field
 
 
 class SearchQuery(BaseModel):

@@ -41,7 +41,7 @@ import math
 import secrets
 import threading
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,7 +56,7 @@ from vigie.files import write_atomic
 from vigie.search.query import SearchError, parse_query
 from vigie.services import Services
 from vigie.synopsis import make
-from vigie.times import from_iso, iso, now_iso
+from vigie.times import UTC, from_iso, iso, now_iso, place
 from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, page, record, window_start
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
@@ -71,10 +71,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _utc_time(v: datetime) -> datetime:
-    try:
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
-        raise ValueError(f"{v.isoformat()} is outside the years 1 to 9999 once converted to UTC") from None
+    return place(v, UTC, "", ValueError)  # pydantic names the field
 
 
 class SynopsisRequest(BaseModel):

@@ -32,6 +32,10 @@ class AppearanceBackend(Protocol):
         """(N, dim) float32 unit vectors for N BGR crops."""
         ...
 
+    def check(self) -> None:
+        """Find and load the model files now: ModelError naming the file when one is missing or corrupt."""
+        ...
+
 
 def cut(image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> list[np.ndarray]:
     """The crops of the boxes (clipped to the image, at least 1x1), in order."""

@@ -34,6 +34,11 @@ class Fusion:
         """Each member's width in the fused vector, in order (the adaptation normalises them one by one)."""
         return [m.dim for m in self.members]
 
+    def check(self) -> None:
+        """Every member's model file found and loaded (a ModelError naming the file otherwise)."""
+        for member in self.members:
+            member.check()
+
     def describe_crops(self, crops: list[np.ndarray]) -> np.ndarray:
         if not crops:
             return np.zeros((0, self.dim), np.float32)

@@ -74,6 +74,11 @@ class OpenVinoReid:
         self._request = None
         self._lock = threading.Lock()
 
+    def check(self) -> None:
+        """Find and compile the network now: a missing or corrupt file is a ModelError before any
+        video is analysed, not when the first track ends."""
+        compiled_network(find_model(self.model, f"appearance network {self.name}"), self.threads)
+
     def raw(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:  # one infer request per instance: a camera's crops run one batch at a time
             if self._request is None:

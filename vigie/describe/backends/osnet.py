@@ -44,6 +44,10 @@ class OsNet:
             )
         )
 
+    def check(self) -> None:
+        """Find and load the network now (a ModelError before any video is analysed)."""
+        self._session.get()
+
     def raw(self, batch: np.ndarray) -> np.ndarray:
         session = self._session.get()
         feed = session.get_inputs()[0].name

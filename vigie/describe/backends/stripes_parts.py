@@ -25,5 +25,8 @@ class StripesParts:
     def __init__(self, threads: int = 1) -> None:
         self._descriptor = BaseDescriptor(threads=threads)
 
+    def check(self) -> None:
+        """Nothing to find: its weights ship in a registry package (exported to ONNX on first use)."""
+
     def describe_crops(self, crops: list[np.ndarray], flip: bool = False) -> np.ndarray:
         return self._descriptor.describe_crops([c[:, ::-1] for c in crops] if flip else crops)
