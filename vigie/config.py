@@ -6,7 +6,7 @@ description, and an error names the file, the camera and the field.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from vigie.describe.config import AppearanceConfig
 from vigie.errors import ConfigError
 from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
+from vigie.times import place
 from vigie.timezones import known_timezone
 from vigie.track.config import TrackerConfig
 from vigie.types import PEOPLE_AND_VEHICLES
@@ -255,9 +256,7 @@ class CameraConfig(StrictModel):
     @field_validator("recording_start")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2009-03-21T09:00:00Z")
-        return v.astimezone(timezone.utc) if v else v
+        return place(v, None, "", ValueError) if v is not None else None  # pydantic names the field
 
 
 class MapConfig(StrictModel):

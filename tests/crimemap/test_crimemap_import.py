@@ -602,7 +602,7 @@ def test_layers_are_kept_apart_and_filtered(layered):
     "kwargs,words",
     [
         ({"layers": ("imported", "video")}, "layer 'video' is not known"),
-        ({"start": datetime(2026, 1, 1)}, "from: 2026-01-01T00:00:00 needs a time zone offset"),
+        ({"start": datetime(2026, 1, 1)}, "from: '2026-01-01T00:00:00' needs a time zone"),
         ({"start": T, "end": T}, "must be before to"),
     ],
 )

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from vigie.config import Open311Config
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
-from vigie.times import from_iso, iso
+from vigie.times import from_iso, iso, place
 
 STATEMENT = (
     "This map describes places and times, never people: no individual is scored, profiled or predicted "
@@ -45,8 +45,8 @@ class Filters:
         if unknown:
             raise CrimeMapError(f"layer {unknown[0]!r} is not known; layers: {', '.join(LAYERS)}")
         for name, t in (("from", self.start), ("to", self.end)):
-            if t is not None and t.tzinfo is None:
-                raise CrimeMapError(f"{name}: {t.isoformat()} needs a time zone offset (e.g. +01:00 or Z)")
+            if t is not None:
+                place(t, None, f"{name}:", CrimeMapError)  # a time without its zone is refused, naming the field
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise CrimeMapError(f"from ({iso(self.start)}) must be before to ({iso(self.end)})")
 

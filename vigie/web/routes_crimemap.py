@@ -47,6 +47,7 @@ from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
 from vigie.crimemap.report import write_report
 from vigie.services import Services
+from vigie.times import place
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, record
 from vigie.web.deps import ServicesDep, user_with
 
@@ -69,16 +70,11 @@ GEOJSON_RESPONSES = {200: {"content": {"application/json": {}, GEOJSON: {}}}}
 def _when(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ApiError(
-            422, f"field {name}: {value.isoformat()} needs a time zone offset (e.g. Z or +01:00)", field=name
-        )
-    try:
-        return value.astimezone(timezone.utc)
-    except OverflowError:
-        raise ApiError(
-            422, f"field {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name
-        ) from None
+
+    def refused(problem: str) -> ApiError:
+        return ApiError(422, problem, field=name)
+
+    return place(value, None, f"field {name}:", refused)  # a map period must say its zone
 
 
 def _values(values: list[str] | None, name: str) -> tuple[str, ...]:
