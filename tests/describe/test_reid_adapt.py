@@ -7,7 +7,7 @@ import pytest
 from builders import make_summary
 
 from vigie.describe.crops import CropSampler
-from vigie.describe.reid import BASE, Projection, active_projection, pool, track_vector
+from vigie.describe.reid import LEGACY_BASE, Projection, active_projection, pool, track_vector
 from vigie.errors import ModelError
 from vigie.eval.reid import ranking_scores, read_same_person, split_halves
 from vigie.search.adapt import AdaptationError, adapt_store, negative_pairs, train
@@ -62,11 +62,11 @@ def test_sampler_skips_occluded_cut_and_tiny_boxes():
 # --- projection and pooling -------------------------------------------------------------
 def test_projection_round_trips_through_bytes_and_gives_unit_vectors():
     rng = np.random.default_rng(0)
-    p = Projection("adapt-x", BASE, rng.normal(size=6), rng.normal(size=(6, 3)))
+    p = Projection("adapt-x", LEGACY_BASE, rng.normal(size=6), rng.normal(size=(6, 3)))
     q = Projection.from_bytes("adapt-x", p.to_bytes())
     x = rng.normal(size=(5, 6))
     np.testing.assert_allclose(p.apply(x), q.apply(x), rtol=1e-6)
-    assert q.base == BASE and q.dim == 3
+    assert q.base == LEGACY_BASE and q.dim == 3
     np.testing.assert_allclose(np.linalg.norm(q.apply(x), axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ModelError, match="unreadable"):
         Projection.from_bytes("bad", b"not an npz")
@@ -75,7 +75,7 @@ def test_projection_round_trips_through_bytes_and_gives_unit_vectors():
 def test_track_vector_is_plain_pool_without_projection():
     crops = unit(np.eye(4)[:2])
     name, vec = track_vector(crops, None)
-    assert name == BASE
+    assert name == LEGACY_BASE
     np.testing.assert_allclose(vec, unit([1, 1, 0, 0]), atol=1e-6)
     np.testing.assert_allclose(pool(crops), vec)
 
@@ -154,7 +154,7 @@ def test_adapt_store_replaces_every_person_vector_and_analyses_use_it_next(tmp_p
         summaries = []
         for k, t in enumerate(_tracks(rng, dim=24)):
             s = make_summary(track_no=k + 1, start_s=10 * k, n_points=int(15 * 7))
-            s.crops, s.crop_seqs, s.crop_base = t["crops"], list(range(len(t["crops"]))), BASE
+            s.crops, s.crop_seqs, s.crop_base = t["crops"], list(range(len(t["crops"]))), LEGACY_BASE
             s.vector_model, s.vector = track_vector(s.crops, None)
             s.frame_size = (768, 576)
             summaries.append(s)

@@ -1,6 +1,6 @@
 """The appearance vector of a person for search: body-part colours and body-part network features.
 
-A "base" descriptor per crop, named BASE so that stored crops say what they
+A "base" descriptor per crop, named LEGACY_BASE so that stored crops say what they
 hold, is two unit vectors side by side, divided by sqrt 2:
 
 * the colour stripes (vigie.describe.colour_descriptor): HSV histograms of the
@@ -43,7 +43,6 @@ from vigie.errors import ModelError
 from vigie.onnx import cpu_session
 
 LEGACY_BASE = "stripes+mnv2parts-v1"  # the wave-1 descriptor
-BASE = LEGACY_BASE
 INPUT_HW = (256, 128)
 CUT = 14  # features[:14]: the stem and the blocks up to the 96-channel stage
 PART_CHANNELS = 96
@@ -125,9 +124,9 @@ class PartNetwork:
 
 
 class BaseDescriptor:
-    """The BASE descriptor of person boxes: (N, BASE_DIM) float32 unit vectors."""
+    """The LEGACY_BASE descriptor of person boxes: (N, BASE_DIM) float32 unit vectors."""
 
-    name = BASE
+    name = LEGACY_BASE
     dim = BASE_DIM
 
     def __init__(self, network: PartNetwork | None = None, threads: int = 1) -> None:
@@ -292,7 +291,7 @@ def active_projection(store) -> Adaptation | None:
 
 
 def track_vector(
-    crops: np.ndarray, projection: Adaptation | None, base: str = BASE, camera: str | None = None
+    crops: np.ndarray, projection: Adaptation | None, base: str = LEGACY_BASE, camera: str | None = None
 ) -> tuple[str, np.ndarray]:
     """(model name, unit vector) of a track from its crops' base descriptors."""
     if projection is None:

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from vigie.describe.backends import unit
-from vigie.describe.backends.registry import NETWORKS, backend_licence, network
+from vigie.describe.backends.registry import NETWORKS, backend_licence, block_dims, network
 from vigie.describe.backends.stripes_parts import StripesParts
 from vigie.describe.config import DEFAULT_BACKEND
 from vigie.describe.reid import LEGACY_BASE, CameraNormalisation
@@ -94,7 +94,7 @@ def evaluate_dataset(
         adaptation = CameraNormalisation.fit(
             "camera-normalisation",
             fused,
-            [256] * len(members),
+            block_dims(DEFAULT_BACKEND),
             np.vstack([feats[fused][s] for s in learn_splits]),
             [str(c) for s in learn_splits for c in data[s].cameras],
         )

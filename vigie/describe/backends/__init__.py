@@ -20,7 +20,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vigie.describe.embed import crop_windows
+from vigie.describe.embed import crop_windows, l2_normalise
 
 
 class AppearanceBackend(Protocol):
@@ -63,5 +63,5 @@ def resized_batch(crops: list[np.ndarray], hw: tuple[int, int], flip: bool = Fal
 
 
 def unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32).reshape(len(x), -1)
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    """A network's output (N, ...) as N L2-normalised rows."""
+    return l2_normalise(np.asarray(x, np.float32).reshape(len(x), -1))

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from vigie.describe.backends import resized_batch, unit
+from vigie.describe.embed import MEAN_RGB, STD_RGB
 from vigie.models import find_model
 from vigie.onnx import LazySession, cpu_session
 
 INPUT_HW = (256, 128)
-MEAN_RGB = np.array([0.485, 0.456, 0.406], np.float32)
-STD_RGB = np.array([0.229, 0.224, 0.225], np.float32)
 LICENCE = "code MIT (deep-person-reid); trained on MSMT17, a data set for non-commercial research"
 MODELS = {"osnet-x0.25": "reid/osnet_x0_25_msmt17.onnx", "osnet-x0.5": "reid/osnet_x0_5_msmt17.onnx"}
 
