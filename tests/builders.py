@@ -16,18 +16,31 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import pytest
 import yaml
 
+from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID, Detections, TrackPoint, TrackSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 PETS09 = SHARED_DATA / "pets09-s2l1"
 CUHK03 = SHARED_DATA / "reid-cuhk03-val"
+TUD_STADTMITTE = SHARED_DATA / "tud-stadtmitte"
 # The trained networks no registry package ships (vigie.models looks here through $VIGIE_MODELS).
 SHARED_MODELS = (REPO_ROOT / ".." / "shared" / "models").resolve()
 DEMO_SITE = REPO_ROOT / "examples" / "nimes-demo.yaml"
 DEMO_CAMERA = "nimes-esplanade-01"
+
+# Debian's `darknet` package ships Darknet's sample photos; their known objects were boxed by hand.
+DARKNET_DATA = Path("/usr/share/darknet/data")
+PHOTO_HIGH_SCORE = 0.3  # what the photo tests call "found"
+# Hand-drawn boxes (x1, y1, x2, y2) of objects in Darknet's sample photos.
+DOG_BICYCLE = [115, 125, 570, 440]
+DOG_TRUCK = [466, 78, 688, 170]
+PERSON_PERSON = [190, 100, 275, 378]
+KITE_PEOPLE = [[212, 697, 272, 853], [112, 613, 166, 760], [80, 510, 106, 566]]
+
 
 CLIP_FRAMES = 60
 CLIP_FPS = 7
@@ -179,3 +192,23 @@ def logged_in(
         assert r.status_code == 200, r.text
         assert r.json()["username"] == username and (role is None or r.json() == {"username": username, "role": role})
     return c
+
+
+# --- Darknet's sample photos (detector tests) ---------------------------------------
+def photo(name: str) -> np.ndarray:
+    path = DARKNET_DATA / f"{name}.jpg"
+    if not path.is_file():
+        pytest.skip(
+            f"{path} absent: Darknet's sample photos come with the Debian package `darknet` (apt-get install darknet)"
+        )
+    image = cv2.imread(str(path))
+    assert image is not None, f"{path} exists but cannot be decoded"
+    return image
+
+
+def found(dets, names: set[str], box, min_iou: float = 0.5) -> float:
+    """Best IoU between `box` and a confident detection of one of `names`."""
+    keep = np.isin(dets.class_names, list(names)) & (dets.confidence >= PHOTO_HIGH_SCORE)
+    if not keep.any():
+        return 0.0
+    return float(iou_matrix(np.array([box], np.float32), dets.xyxy[keep]).max())

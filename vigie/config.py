@@ -86,7 +86,63 @@ class CenterNetConfig(StrictModel):
     threads: int = Field(1, description="onnxruntime intra-op threads (1 = one camera per core).", ge=1, le=64)
 
 
-DetectorConfig = Annotated[Union[YoloV3TinyConfig, NanoDetConfig, CenterNetConfig], Field(discriminator="type")]
+MODEL_FILE = (
+    "Model file: absolute, or relative to $VIGIE_DATA/models or a folder of $VIGIE_MODELS (default: the file "
+    "../shared/models/README.md names for this type)."
+)
+RUNTIME = "onnxruntime, or openvino (the `openvino` package, which also reads ONNX): measured in docs/BENCHMARKS.md."
+PRECISION = (
+    "OpenVINO's arithmetic: auto = bfloat16 where the CPU has it (AVX-512 BF16, AMX; about twice as fast there), "
+    "float32 elsewhere; f32 = the same boxes on every CPU."
+)
+
+
+class YoloxConfig(StrictModel):
+    type: Literal["yolox-nano", "bytetrack-nano"] = Field(
+        "yolox-nano",
+        description="yolox-nano: COCO, 416x416 (Apache-2.0). bytetrack-nano: people only, 1088x608, trained by "
+        "ByteTrack's authors on non-commercial data (MOT17, CrowdHuman, CityPersons, ETHZ): a site's informed choice.",
+    )
+    model: str | None = Field(None, description=MODEL_FILE)
+    confidence: float = Field(
+        0.1, description="Lowest score (objectness x class) kept; the tracker's thresholds decide.", ge=0.0, le=1.0
+    )
+    nms_iou: float = Field(0.45, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="Inference threads (1 = one camera per core).", ge=1, le=64)
+    runtime: Literal["onnxruntime", "openvino"] = Field("onnxruntime", description=RUNTIME)
+    precision: Literal["auto", "f32"] = Field("auto", description=PRECISION)
+
+
+class PicoDetConfig(StrictModel):
+    type: Literal["picodet-s"] = "picodet-s"
+    input_size: Literal[320, 416] = Field(416, description="Square network input: the two files trained.")
+    model: str | None = Field(None, description=MODEL_FILE)
+    confidence: float = Field(0.1, description="Lowest class score kept.", ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="Inference threads (1 = one camera per core).", ge=1, le=64)
+    runtime: Literal["onnxruntime", "openvino"] = Field("onnxruntime", description=RUNTIME)
+    precision: Literal["auto", "f32"] = Field("auto", description=PRECISION)
+
+
+class OmzDetectorConfig(StrictModel):
+    type: Literal["omz-person-0013", "omz-pedestrian-adas-0002", "omz-pvb-2000", "omz-pvb-2002", "omz-pvb-2004"] = (
+        Field(
+            "omz-pvb-2002",
+            description="An Open Model Zoo detector (OpenVINO IR): person-detection-retail-0013, "
+            "pedestrian-detection-adas-0002, or person-vehicle-bike-detection-2000/2002/2004 (people, vehicles, bikes).",
+        )
+    )
+    model: str | None = Field(None, description=MODEL_FILE)
+    confidence: float = Field(0.1, description="Lowest score kept.", ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, description="IoU above which two boxes of a class are one object.", gt=0.0, le=1.0)
+    threads: int = Field(1, description="OpenVINO inference threads (1 = one camera per core).", ge=1, le=64)
+    precision: Literal["auto", "f32"] = Field("auto", description=PRECISION)
+
+
+DetectorConfig = Annotated[
+    Union[YoloV3TinyConfig, NanoDetConfig, CenterNetConfig, YoloxConfig, PicoDetConfig, OmzDetectorConfig],
+    Field(discriminator="type"),
+]
 
 
 class MotionGateConfig(StrictModel):
@@ -95,6 +151,13 @@ class MotionGateConfig(StrictModel):
         0.0005, description="Fraction of moving pixels below which a frame counts as still.", ge=0.0, le=1.0
     )
     width: int = Field(160, description="Width the frame is shrunk to for background subtraction.", ge=32, le=1920)
+    warmup_frames: int = Field(
+        25,
+        description="Frames during which every frame is analysed while the background model learns the scene: "
+        "it sees no motion at first (TUD-Stadtmitte's first 5 frames), and people present from the start would "
+        "otherwise be found late.",
+        ge=0,
+    )
 
 
 class TilingConfig(StrictModel):
@@ -409,7 +472,11 @@ class SiteConfig(StrictModel):
     )
     crime_map: CrimeMapConfig = Field(default_factory=CrimeMapConfig, description="The security council's crime map.")
     open311: Open311Config = Field(default_factory=Open311Config, description="Citizen reports (Open311 GeoReport v2).")
-    detector: DetectorConfig = Field(default_factory=NanoDetConfig, description="Default detector for every camera.")
+    detector: DetectorConfig = Field(
+        default_factory=OmzDetectorConfig,
+        description="Default detector for every camera: Open Model Zoo's person-vehicle-bike-detection-2002, chosen on "
+        "PETS09-S2L1 and TUD-Stadtmitte together (docs/BENCHMARKS.md §22); NanoDet where its file is absent.",
+    )
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
     retention_days: int = Field(

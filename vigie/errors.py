@@ -25,3 +25,7 @@ class VideoError(VigieError):
 
 class ModelError(VigieError):
     """A model whose files are missing or cannot be loaded."""
+
+
+class ModelFileMissing(ModelError):
+    """A model file found in none of the places Vigie looks (vigie.models)."""

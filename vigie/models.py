@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vigie.errors import ModelError
+from vigie.errors import ModelFileMissing
 from vigie.files import data_dir
 
 MODELS_ENV = "VIGIE_MODELS"
@@ -31,14 +31,15 @@ def model_dirs() -> list[Path]:
 
 
 def find_model(name: str | Path, what: str) -> Path:
-    """The file `name` names (absolute, or relative to a models folder); ModelError naming each path tried."""
+    """The file `name` names (absolute, or relative to a models folder); ModelFileMissing naming each path tried."""
     path = Path(name).expanduser()
     tried = [path] if path.is_absolute() else [d / path for d in model_dirs()]
     for candidate in tried:
         if candidate.is_file():
             return candidate
     where = ", ".join(str(p) for p in tried)
-    raise ModelError(
+    raise ModelFileMissing(
         f"{what}: model file {name} not found (looked in {where}); copy it there, or name its path in the "
-        f"site file (appearance.models), or add its folder to ${MODELS_ENV}"
+        f"site file (analysis.appearance.models for an appearance network, detector.model for a detector), "
+        f"or add its folder to ${MODELS_ENV}"
     )

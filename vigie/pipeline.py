@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vigie.config import CameraConfig, SiteConfig
-from vigie.describe.appearance import build_appearance
+from vigie.describe.appearance import resolve_appearance
 from vigie.describe.backends.registry import build_backend
 from vigie.describe.crops import CropSampler
 from vigie.describe.describer import Describer
@@ -73,8 +73,11 @@ class CameraPipeline:
             self.detector = TiledDetector(self.detector, self.analysis.tiling)
         self.camera_motion = CameraMotion() if self.analysis.camera_motion else None
         tracker_cfg = self.analysis.tracker
-        self.appearance = build_appearance(tracker_cfg.appearance) if tracker_cfg.appearance_weight > 0 else None
-        self.tracker = ByteTracker(self.analysis.tracker, frame_rate=frame_rate / step)
+        self.appearance = None
+        if tracker_cfg.appearance_weight > 0:
+            self.appearance, used = resolve_appearance(tracker_cfg.appearance)
+            tracker_cfg = tracker_cfg.model_copy(update={"appearance": used})  # the gate follows what is used
+        self.tracker = ByteTracker(tracker_cfg, frame_rate=frame_rate / step)
         ground = (
             GroundPlane(camera.calibration.image_points, camera.calibration.ground_points_m)
             if camera.calibration

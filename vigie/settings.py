@@ -115,5 +115,8 @@ class EffectiveSite:
     def analysis_for(self, camera_id: str):
         return self.site.analysis_for(camera_id)
 
+    def detector_for(self, camera_id: str):
+        return self.site.detector_for(camera_id)
+
     def camera(self, camera_id: str):
         return self.site.camera(camera_id)

@@ -18,7 +18,7 @@ def test_demo_site_loads():
     assert cam.frame_rate == 7
     assert cam.recording_start == datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
     assert cam.calibration is not None and len(cam.calibration.image_points) == 4
-    assert site.detector_for(DEMO_CAMERA).type == "nanodet"
+    assert site.detector_for(DEMO_CAMERA).type == "omz-pvb-2002"
     assert site.analysis_for("nimes-gare-01") == site.analysis
     assert site.analysis_for("nimes-arenes-01") == site.analysis
 
@@ -108,7 +108,9 @@ def at(*keys, value):
         (lambda raw: raw["cameras"].append(dict(raw["cameras"][1])), ["nimes-arenes-01", "twice"]),
         (cam(0, recording_start="2026-11-20T13:00:00"), ["nimes-esplanade-01", "recording_start", "time zone"]),
         (at("detector", value={"type": "yolov3-tiny", "input_size": 400}), ["input_size", "multiple of 32", "400"]),
-        (at("detector", "input_size", value=320), ["detector.nanodet.input_size", "416"]),
+        (at("detector", value={"type": "nanodet", "input_size": 320}), ["detector.nanodet.input_size", "416"]),
+        (at("detector", value={"type": "picodet-s", "input_size": 512}), ["detector.picodet-s.input_size", "320"]),
+        (at("detector", "precision", value="fp8"), ["detector.omz-pvb-2002.precision", "f32"]),
         (
             cam(3, detector={"type": "yolov3-tiny", "input_size": 300}),
             ["nimes-gare-01", "input_size", "multiple of 32"],
@@ -139,6 +141,8 @@ def at(*keys, value):
         "naive recording_start",
         "input_size",
         "nanodet input_size",
+        "picodet input_size",
+        "openvino precision",
         "camera input_size",
         "unknown detector",
         "unknown time zone",

@@ -16,33 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import PETS09
+from builders import DOG_BICYCLE, DOG_TRUCK, KITE_PEOPLE, PERSON_PERSON, PETS09, PHOTO_HIGH_SCORE, found, photo
 
 from vigie.track.matching import iou_matrix
 
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("onnxruntime")
 
-DARKNET_DATA = Path("/usr/share/darknet/data")
 NPM_MODELS = Path(__file__).resolve().parents[2] / "node_modules" / "@vladmandic" / "human-models" / "models"
-HIGH_SCORE = 0.3  # the tracker's default high threshold: what these tests call "found"
-
-# Hand-drawn boxes (x1, y1, x2, y2) of objects in Darknet's sample photos.
-DOG_BICYCLE = [115, 125, 570, 440]
-DOG_TRUCK = [466, 78, 688, 170]
-PERSON_PERSON = [190, 100, 275, 378]
-KITE_PEOPLE = [[212, 697, 272, 853], [112, 613, 166, 760], [80, 510, 106, 566]]
-
-
-def photo(name: str) -> np.ndarray:
-    path = DARKNET_DATA / f"{name}.jpg"
-    if not path.is_file():
-        pytest.skip(
-            f"{path} absent: Darknet's sample photos come with the Debian package `darknet` (apt-get install darknet)"
-        )
-    image = cv2.imread(str(path))
-    assert image is not None, f"{path} exists but cannot be decoded"
-    return image
+HIGH_SCORE = PHOTO_HIGH_SCORE
 
 
 @pytest.fixture(scope="module", params=["nanodet", "centernet"])
@@ -56,14 +38,6 @@ def detector(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIGIE_DATA", str(tmp_path_factory.mktemp(request.param)))  # converts into a fresh cache
         return build_detector(config, None)
-
-
-def found(dets, names: set[str], box, min_iou: float = 0.5) -> float:
-    """Best IoU between `box` and a confident detection of one of `names`."""
-    keep = np.isin(dets.class_names, list(names)) & (dets.confidence >= HIGH_SCORE)
-    if not keep.any():
-        return 0.0
-    return float(iou_matrix(np.array([box], np.float32), dets.xyxy[keep]).max())
 
 
 def test_dog_photo_bicycle_and_truck(detector):

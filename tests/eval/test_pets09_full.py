@@ -9,12 +9,14 @@ from builders import DEMO_CAMERA, DEMO_SITE
 
 from vigie.cli import main
 
-# Floors just below what the demo site's settings reach on PETS09 S2.L1
-# (NanoDet + ByteTrack with colour-stripe appearance: MOTA 0.845, IDF1 0.865,
-# 14 ID switches, docs/BENCHMARKS.md); the issues ask for at least 0.82 / 0.75 / 25.
-MOTA_FLOOR = 0.83
-IDF1_FLOOR = 0.84
-ID_SWITCHES_CEILING = 20
+# Floors just below what the demo site's settings reach on PETS09 S2.L1 (issue 17's defaults,
+# chosen on PETS09 and TUD-Stadtmitte together: omz-pvb-2002 + ByteTrack with omz-0288 appearance,
+# MOTA 0.862, IDF1 0.907, 22 ID switches, docs/BENCHMARKS.md §22). Issue 17 asks for MOTA >= 0.84
+# and IDF1 >= 0.85 here; issue 3 for at most 25 switches (the wave-2 NanoDet default made 14, with
+# IDF1 0.865: the new default switches more often but keeps each identity longer).
+MOTA_FLOOR = 0.845
+IDF1_FLOOR = 0.88
+ID_SWITCHES_CEILING = 25
 
 
 @pytest.mark.slow

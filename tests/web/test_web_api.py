@@ -607,9 +607,13 @@ def test_register_needs_no_login(env):
     assert (
         "Apache-2.0" in a["analytics"]["appearance_licence"] and "human-rights" in a["analytics"]["appearance_licence"]
     )
+    assert a["analytics"]["detector_model"] == "omz-pvb-2002"  # the default detector, and its makers' terms
+    assert "Apache-2.0" in a["analytics"]["detector_licence"] and "human-rights" in a["analytics"]["detector_licence"]
     assert b["analytics"] == {
         "detection_classes": ["car"],
         "tracking": True,
+        "detector_model": "omz-pvb-2002",
+        "detector_licence": a["analytics"]["detector_licence"],
         "appearance_search": False,
         "appearance_model": None,
         "appearance_licence": None,
@@ -620,7 +624,7 @@ def test_register_needs_no_login(env):
     assert csv_text.splitlines()[0].startswith("id,name,commune") and "'=Gare" in csv_text
     page = c.get("/register")
     assert page.status_code == 200 and "Esplanade" in page.text and "text/html" in page.headers["content-type"]
-    assert "omz-0277+omz-0286" in page.text and "Apache-2.0" in page.text
+    assert "omz-0277+omz-0286" in page.text and "Apache-2.0" in page.text and "omz-pvb-2002" in page.text
 
 
 def test_openapi_is_served(env):

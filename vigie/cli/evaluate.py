@@ -13,7 +13,7 @@ from tqdm import tqdm
 from vigie.cli.common import EXIT_PARTIAL, eval_site
 from vigie.describe.backends.registry import build_backend
 from vigie.errors import VigieError
-from vigie.eval.mot import read_mot, score, track_video, write_mot
+from vigie.eval.mot import read_mot, read_seqinfo, score, track_video, with_frame_rate, write_mot
 from vigie.eval.reid import evaluate_reid
 from vigie.eval.reid_dataset import evaluate_dataset
 from vigie.files import data_dir
@@ -27,7 +27,12 @@ def register(sub) -> None:
     esub = e.add_subparsers(dest="what", required=True)
     m = esub.add_parser("mot", help="multi-object tracking metrics (MOTA, IDF1, ...) against MOTChallenge ground truth")
     m.add_argument("--video", required=True)
-    m.add_argument("--gt", required=True, help="MOTChallenge gt.txt, frame 1 = first decoded frame")
+    m.add_argument(
+        "--gt",
+        required=True,
+        help="MOTChallenge gt.txt, frame 1 = first decoded frame; a seqinfo.ini beside it or in its parent folder "
+        "(SEQ/gt/gt.txt) gives the true frame rate",
+    )
     m.add_argument("--site", help="site file whose camera settings to use (default: built-in defaults)")
     m.add_argument("--camera", help="camera of the site file (default: its first)")
     m.add_argument("--out", help="where to write the tracks in MOTChallenge format")
@@ -80,6 +85,11 @@ def cmd_eval_mot(args: argparse.Namespace) -> int:
     if not gt_path.is_file():
         raise VigieError(f"ground truth file {gt_path} does not exist")
     site, camera_id = eval_site(args)
+    try:
+        rate = read_seqinfo(gt_path)  # MOTChallenge's true frame rate beats the container's and the site's
+    except ValueError as exc:
+        raise VigieError(str(exc)) from None
+    site = with_frame_rate(site, camera_id, rate)
     rows, pipeline, message = track_video(args.video, site, camera_id, progress=not args.no_progress and not args.json)
     out = Path(args.out) if args.out else data_dir() / "eval" / f"{Path(args.video).stem}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,15 +1,16 @@
 """The appearance vectors the tracker may ask for, by the name in the site file.
 
-"colour-stripes" is the default: on PETS09 it separates people better than
-the ImageNet MobileNetV2 features and costs a hundredth as much
-(docs/BENCHMARKS.md); "both" concatenates the two unit vectors and
-renormalises, so each weighs the same in the cosine. A trained re-ID network
-(omz-*, osnet-*: vigie.describe.backends) may be named too; whether it pays
-in association is measured in docs/BENCHMARKS.md §21.
+A trained re-ID network (omz-*, osnet-*: vigie.describe.backends) is the default,
+omz-0288: on PETS09-S2L1 and TUD-Stadtmitte together it raises IDF1 well above the
+colour stripes (docs/BENCHMARKS.md §22). "colour-stripes" (HSV histograms of the upper
+and lower body) separates people better than the ImageNet MobileNetV2 features and
+costs a hundredth as much; "both" concatenates the two unit vectors and renormalises,
+so each weighs the same in the cosine.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import numpy as np
@@ -18,6 +19,9 @@ from vigie.describe.backends import describe_boxes
 from vigie.describe.backends.registry import NETWORKS, network
 from vigie.describe.colour_descriptor import colour_stripes
 from vigie.describe.embed import AppearanceEmbedder
+from vigie.errors import ModelFileMissing
+
+log = logging.getLogger(__name__)
 
 Describe = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (image, boxes xyxy) -> (N, D) unit vectors
 
@@ -40,3 +44,21 @@ def build_appearance(name: str, threads: int = 1) -> Describe | None:
 
         return both
     raise ValueError(f"unknown appearance descriptor {name!r}")
+
+
+def resolve_appearance(name: str, threads: int = 1) -> tuple[Describe | None, str]:
+    """The tracker's appearance function and the name of the descriptor it really is: a re-ID
+    network whose model file is absent gives way to the colour stripes, with a warning that
+    names the file (a registry package ships no re-ID network; the file is what improves
+    identity keeping)."""
+    if name in NETWORKS:
+        try:
+            network(name, threads=threads).check()
+        except ModelFileMissing as exc:
+            log.warning(
+                "%s; the tracker uses colour stripes instead. With the file, people keep their identity "
+                "better through crossings (docs/BENCHMARKS.md section 22: TUD-Stadtmitte IDF1 0.89 instead of 0.77).",
+                exc,
+            )
+            return colour_stripes, "colour-stripes"
+    return build_appearance(name, threads), name

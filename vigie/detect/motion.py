@@ -22,6 +22,7 @@ class MotionGate:
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self.mask: np.ndarray | None = None  # last foreground mask, small, uint8 0/255
         self.scale = 1.0  # small-mask pixels per full-frame pixel
+        self.frames_seen = 0
 
     def moving(self, image: np.ndarray) -> bool:
         """Update the background model with this frame; True if enough moved."""
@@ -37,6 +38,9 @@ class MotionGate:
         # MOG2 marks shadows 127: they are not the object.
         fg = np.where(fg == 255, 255, 0).astype(np.uint8)
         self.mask = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
+        self.frames_seen += 1
+        if self.frames_seen <= self.config.warmup_frames:
+            return True  # the background model is still learning: it cannot tell yet
         return (not self.config.enabled) or float(
             np.count_nonzero(self.mask)
         ) / self.mask.size >= self.config.min_foreground

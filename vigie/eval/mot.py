@@ -8,6 +8,7 @@ the TUD-Campus pair shipped in the motmetrics wheel (MOTA 0.526, IDF1 0.558).
 
 from __future__ import annotations
 
+import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,37 @@ from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID
 
 MAX_IOU_DISTANCE = 0.5  # MOTChallenge: a hypothesis matches a truth box at IoU >= 0.5
+
+
+def read_seqinfo(gt_path: str | Path) -> float | None:
+    """The sequence's frame rate from MOTChallenge's seqinfo.ini, beside gt.txt or in its
+    parent folder (the `SEQ/gt/gt.txt` layout); None where there is none.
+
+    A container's frame rate can be wrong (PETS09's AVI says 10 fps; it was filmed at 7),
+    and the tracker's motion model and time limits run on the true one."""
+    gt = Path(gt_path)
+    for folder in (gt.parent, gt.parent.parent):
+        ini = folder / "seqinfo.ini"
+        if not ini.is_file():
+            continue
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(ini, encoding="utf-8")
+            rate = parser.getfloat("Sequence", "frameRate", fallback=None)
+        except (configparser.Error, ValueError) as exc:
+            raise ValueError(f"{ini} is not a MOTChallenge seqinfo.ini: {exc}") from None
+        if rate is not None and rate <= 0:
+            raise ValueError(f"{ini}: frameRate must be positive, got {rate}")
+        return rate
+    return None
+
+
+def with_frame_rate(site, camera_id: str, rate: float | None):
+    """The site with camera `camera_id` playing at `rate` frames a second (unchanged where rate is None)."""
+    if rate is None:
+        return site
+    cameras = [c.model_copy(update={"frame_rate": rate}) if c.id == camera_id else c for c in site.cameras]
+    return site.model_copy(update={"cameras": cameras})
 
 
 @dataclass

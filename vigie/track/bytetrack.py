@@ -112,11 +112,9 @@ class ByteTracker:
         cfg = self.config
         known = np.isfinite(dist)
         d = np.where(known, dist, 0.0)
-        blended = (1 - cfg.appearance_weight) * motion_cost + cfg.appearance_weight * np.minimum(
-            d / cfg.appearance_gate, 1.0
-        )
+        blended = (1 - cfg.appearance_weight) * motion_cost + cfg.appearance_weight * np.minimum(d / cfg.gate, 1.0)
         out = np.where(known, blended, motion_cost)
-        return np.where(known & (d > cfg.appearance_gate), np.inf, out)
+        return np.where(known & (d > cfg.gate), np.inf, out)
 
     def _recovery_cost(self, tracks: list[_Track], dets: Detections) -> np.ndarray:
         """Centre distance over the allowed radius (<= 1 may match), for lost tracks."""

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from vigie.describe.backends.registry import backend_licence
+from vigie.detect.registry import LICENCES as DETECTOR_LICENCES
 from vigie.services import Services
 from vigie.web.context import effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
@@ -32,6 +33,8 @@ CSV_COLUMNS = [
     "retention_days",
     "detection_classes",
     "tracking",
+    "detector_model",
+    "detector_licence",
     "appearance_search",
     "appearance_model",
     "appearance_licence",
@@ -52,6 +55,8 @@ def _analytics_text(a: dict | None) -> str:
     if not a:
         return "-"
     parts = ["detects " + ", ".join(a["detection_classes"])]
+    if a.get("detector_model"):
+        parts[0] += f" (detector {a['detector_model']}: {a['detector_licence']})"
     if a.get("tracking"):
         parts.append("tracks movements")
     if a.get("appearance_search"):
@@ -90,6 +95,8 @@ def register_rows(services: Services) -> list[dict]:
                 "analytics": {
                     "detection_classes": list(a.classes),
                     "tracking": True,
+                    "detector_model": site.detector_for(cam.id).type,
+                    "detector_licence": DETECTOR_LICENCES[site.detector_for(cam.id).type],
                     "appearance_search": a.search_crops > 0,
                     # Which trained networks describe people, and under which licences (their makers' terms).
                     "appearance_model": a.appearance.backend if a.search_crops > 0 else None,
@@ -119,6 +126,8 @@ def register_csv(services: ServicesDep) -> Response:
             **r,
             "detection_classes": " ".join(a.get("detection_classes", [])),
             "tracking": a.get("tracking"),
+            "detector_model": a.get("detector_model"),
+            "detector_licence": a.get("detector_licence"),
             "appearance_search": a.get("appearance_search"),
             "appearance_model": a.get("appearance_model"),
             "appearance_licence": a.get("appearance_licence"),

@@ -55,15 +55,15 @@ def coco_to_vigie(classes: list[str] | None) -> np.ndarray:
     return table
 
 
-def letterbox(image: np.ndarray, size: int | tuple[int, int]) -> tuple[np.ndarray, float]:
+def letterbox(image: np.ndarray, size: int | tuple[int, int], pad: int = 0) -> tuple[np.ndarray, float]:
     """The image scaled to fit `size` (a side, or (height, width)) with its
-    aspect kept, padded black at the bottom and right (so network pixels map
-    back by one division)."""
+    aspect kept, padded with `pad` (black by default; YOLOX was trained on grey
+    114) at the bottom and right (so network pixels map back by one division)."""
     h, w = image.shape[:2]
     out_h, out_w = (size, size) if isinstance(size, int) else size
     scale = min(out_h / h, out_w / w)
     nh, nw = min(out_h, round(h * scale)), min(out_w, round(w * scale))
-    canvas = np.zeros((out_h, out_w, 3), dtype=np.uint8)
+    canvas = np.full((out_h, out_w, 3), pad, dtype=np.uint8)
     canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
     return canvas, scale
 
