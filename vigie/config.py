@@ -19,7 +19,7 @@ from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.times import place
 from vigie.timezones import known_timezone
 from vigie.track.config import TrackerConfig
-from vigie.types import PEOPLE_AND_VEHICLES
+from vigie.types import CARRIED_OBJECTS, PEOPLE_AND_VEHICLES
 from vigie.validated import StrictModel
 
 # --- detectors: a discriminated union on `type`, one model per backend --------
@@ -95,6 +95,11 @@ PRECISION = (
     "OpenVINO's arithmetic: auto = bfloat16 where the CPU has it (AVX-512 BF16, AMX; about twice as fast there), "
     "float32 elsewhere; f32 = the same boxes on every CPU."
 )
+
+
+# Detectors trained on COCO's 80 classes: they also find the carried objects (backpack, handbag,
+# suitcase) an abandoned-object rule watches for. The others know people (and vehicles, bikes) only.
+COCO_DETECTORS = frozenset({"yolov3-tiny", "nanodet", "centernet", "yolox-nano", "picodet-s"})
 
 
 class YoloxConfig(StrictModel):
@@ -535,7 +540,16 @@ class SiteConfig(StrictModel):
         raise ConfigError(f"camera {camera_id!r} is not in the site file (known: {known})")
 
     def detector_for(self, camera_id: str) -> DetectorConfig:
-        return self.camera(camera_id).detector or self.detector
+        cam = self.camera(camera_id)
+        if cam.detector is not None:
+            return cam.detector
+        wanted = set(self.analysis_for(camera_id).classes)
+        if wanted & set(CARRIED_OBJECTS) and self.detector.type not in COCO_DETECTORS:
+            # Left luggage needs bags found, which the surveillance-trained default (people,
+            # vehicles, bikes) does not know: such a camera gets the best COCO model of
+            # docs/BENCHMARKS.md §22 unless the site names one for it.
+            return YoloxConfig(confidence=self.detector.confidence)
+        return self.detector
 
     def analysis_for(self, camera_id: str) -> AnalysisConfig:
         cam = self.camera(camera_id)

@@ -19,7 +19,7 @@ def test_demo_site_loads():
     assert cam.recording_start == datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
     assert cam.calibration is not None and len(cam.calibration.image_points) == 4
     assert site.detector_for(DEMO_CAMERA).type == "omz-pvb-2002"
-    assert site.analysis_for("nimes-gare-01") == site.analysis
+    assert site.analysis_for("nimes-maison-carree-01") == site.analysis
     assert site.analysis_for("nimes-arenes-01") == site.analysis
 
 
@@ -58,9 +58,12 @@ def test_per_camera_overrides(tmp_path):
 
 def test_an_abandoned_object_rule_makes_its_camera_track_the_objects(tmp_path):
     site = load_site(DEMO_SITE)
-    # the demo's esplanade watches for left luggage; the other cameras track people and vehicles only
-    assert site.analysis_for(DEMO_CAMERA).classes == [*PEOPLE_AND_VEHICLES, "backpack", "handbag", "suitcase"]
+    # the demo's station forecourt watches for left luggage, with a detector that knows bags;
+    # the other cameras track people and vehicles only, with the site's detector
+    assert site.analysis_for("nimes-gare-01").classes == [*PEOPLE_AND_VEHICLES, "backpack", "handbag", "suitcase"]
+    assert site.detector_for("nimes-gare-01").type == "yolox-nano"
     assert site.analysis_for("nimes-arenes-01").classes == list(PEOPLE_AND_VEHICLES)
+    assert site.detector_for("nimes-arenes-01") == site.detector
     raw = demo_raw()
     raw["cameras"][3]["analysis"] = {"classes": ["person", "suitcase"]}
     raw["cameras"][3]["rules"] = [

@@ -82,12 +82,18 @@ def test_people_are_tracked_and_described(analysed):
 
 def test_walkers_have_a_heading_and_a_walking_speed(analysed):
     _, rows, _, _ = analysed
-    walkers = [r for r in people(rows) if r["dwell_s"] > 2.0]
+    # Tracked over 2 s: people walking, and (frames 42-58) two people standing and talking by the
+    # signpost, who barely move: those have a speed near zero and no heading.
+    tracked = [r for r in people(rows) if r["dwell_s"] > 2.0]
+    for r in tracked:
+        assert r["speed_m_s"] is not None and 0.0 <= r["speed_m_s"] <= 3.0, r
+        assert r["speed_px_s"] > 0
+    walkers = [r for r in tracked if r["speed_m_s"] >= 0.5]
     assert len(walkers) >= 3
     for r in walkers:
         assert r["direction"] in COMPASS, r
-        assert r["speed_m_s"] is not None and 0.3 <= r["speed_m_s"] <= 3.0, r
-        assert r["speed_px_s"] > 0
+    for r in tracked:
+        assert r["direction"] in COMPASS or r["speed_m_s"] < 0.5, r
 
 
 def test_points_are_stored_with_ground_positions(analysed):

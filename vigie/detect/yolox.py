@@ -73,9 +73,9 @@ class YoloxDetector:
             )
         if self.people_only:
             wanted = not classes or "person" in classes
-            self.class_map = np.array([CLASS_ID["person"] if wanted else -1], np.int16)
+            self.coco_to_vigie = np.array([CLASS_ID["person"] if wanted else -1], np.int16)  # its one class
         else:
-            self.class_map = coco_to_vigie(classes)
+            self.coco_to_vigie = coco_to_vigie(classes)
 
     def _tensor(self, canvas: np.ndarray) -> np.ndarray:
         if self.people_only:
@@ -94,7 +94,7 @@ class YoloxDetector:
         cls = out[:, 5:]
         best = cls.argmax(axis=1)
         conf = out[:, 4] * cls[np.arange(len(cls)), best]
-        vig = self.class_map[best]
+        vig = self.coco_to_vigie[best]
         keep = np.flatnonzero((conf >= self.config.confidence) & (vig >= 0))
         if not len(keep):
             return Detections.empty()
