@@ -1,4 +1,4 @@
-"""One way to open an ONNX model: onnxruntime on the CPU, a given number of threads.
+"""One way to open a network on the CPU: onnxruntime for ONNX, OpenVINO for IR (and ONNX).
 
 Every network Vigie runs (the appearance networks, the face and text detectors)
 is opened here, so they share the same threading rule (one camera per core:
@@ -63,3 +63,41 @@ def cpu_session(model, threads: int, what: str, quiet: bool = False):
         )
     except Exception as exc:
         raise ModelError(f"onnxruntime cannot load the {what}: {exc}") from None
+
+
+_OPENVINO_COMPILED: dict[tuple, object] = {}  # one compiled network per file and settings, per process
+_OPENVINO_LOCK = threading.Lock()
+
+
+def openvino_compiled(
+    path: Path,
+    what: str,
+    threads: int,
+    precision: str = "auto",
+    dynamic_batch_hw: tuple[int, int] | None = None,
+):
+    """The network at `path` compiled by OpenVINO for the CPU, once per process: compiling costs
+    about half a second of CPU, and every camera of a process shares the result, each through
+    its own infer request. precision "f32" forbids OpenVINO's bfloat16 (its default on CPUs
+    that have it); dynamic_batch_hw reshapes an NCHW input of batch 1 to any batch."""
+    key = (str(Path(path).resolve()), threads, precision, dynamic_batch_hw)
+    with _OPENVINO_LOCK:
+        if key not in _OPENVINO_COMPILED:
+            try:
+                import openvino as ov  # heavy: loaded only when an OpenVINO network runs
+            except ImportError:
+                raise ModelError(
+                    f"{path} needs the `openvino` package, which is not installed: make setup installs it"
+                ) from None
+            try:
+                core = ov.Core()
+                net = core.read_model(str(path))
+                if dynamic_batch_hw is not None:
+                    net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, *dynamic_batch_hw])})
+                options = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1}
+                if precision == "f32":
+                    options["INFERENCE_PRECISION_HINT"] = "f32"
+                _OPENVINO_COMPILED[key] = core.compile_model(net, "CPU", options)
+            except Exception as exc:  # a corrupt graph, a missing or short .bin: say which file
+                raise ModelError(f"openvino cannot load the {what} {path}: {exc}") from None
+        return _OPENVINO_COMPILED[key]

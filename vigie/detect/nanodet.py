@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from vigie.config import NanoDetConfig
+from vigie.detect.gfl import gfl_boxes
 from vigie.detect.tfjs.runtime import coco_to_vigie, finish, letterbox, session
 from vigie.errors import ModelError
 from vigie.types import Detections
@@ -114,13 +115,7 @@ class NanoDetDetector:
             if not len(keep):
                 continue
             # GFL: each side is a distribution over bins; its expectation is the distance.
-            logits = outs[reg_name][0][keep].reshape(-1, 4, REG_BINS)
-            prob = np.exp(logits - logits.max(axis=2, keepdims=True))
-            prob /= prob.sum(axis=2, keepdims=True)
-            dist = (prob @ np.arange(REG_BINS, dtype=np.float32)) * stride
-            cx = (keep % grid + 0.5) * stride
-            cy = (keep // grid + 0.5) * stride
-            boxes.append(np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]], axis=1))
+            boxes.append(gfl_boxes(outs[reg_name][0], keep, grid, stride, REG_BINS, 0.5 * stride))
             scores.append(conf[keep])
             classes.append(vig[keep])
         if not boxes:

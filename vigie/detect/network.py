@@ -9,7 +9,6 @@ camera per core by default), no inter-op parallelism.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Literal
 
@@ -17,37 +16,13 @@ import numpy as np
 
 from vigie.errors import ModelError
 from vigie.models import find_model
-from vigie.onnx import cpu_session
+from vigie.onnx import cpu_session, openvino_compiled
 
 Runtime = Literal["onnxruntime", "openvino"]
 # OpenVINO's arithmetic on the CPU. "auto" is OpenVINO's own choice: bfloat16 where the CPU
 # has it (AVX-512 BF16, AMX), about twice as fast there, float32 elsewhere. "f32" gives the
 # same boxes on every CPU (docs/BENCHMARKS.md measures both).
 Precision = Literal["auto", "f32"]
-
-_COMPILED: dict[tuple[str, int, str], object] = {}  # compiled once per file, thread count and precision
-_COMPILE_LOCK = threading.Lock()
-
-
-def _compiled_openvino(path: Path, threads: int, precision: Precision):
-    key = (str(path.resolve()), threads, precision)
-    with _COMPILE_LOCK:
-        if key not in _COMPILED:
-            try:
-                import openvino as ov  # heavy: loaded only when an OpenVINO network runs
-            except ImportError:
-                raise ModelError(
-                    f"{path} needs the `openvino` package, which is not installed: make setup installs it"
-                ) from None
-            try:
-                core = ov.Core()
-                options = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1}
-                if precision == "f32":
-                    options["INFERENCE_PRECISION_HINT"] = "f32"
-                _COMPILED[key] = core.compile_model(core.read_model(str(path)), "CPU", options)
-            except Exception as exc:  # a corrupt graph, a missing or short .bin: say which file
-                raise ModelError(f"openvino cannot load detector {path}: {exc}") from None
-        return _COMPILED[key]
 
 
 class Network:
@@ -64,7 +39,7 @@ class Network:
         self.path = model if isinstance(model, Path) and model.is_absolute() else find_model(model, what)
         self.runtime = runtime
         if runtime == "openvino":
-            self._compiled = _compiled_openvino(self.path, threads, precision)
+            self._compiled = openvino_compiled(self.path, what, threads, precision)
             self._request = self._compiled.create_infer_request()  # one per detector: cameras never share one
             port = self._compiled.inputs[0]
             self.input_name = port.get_any_name()

@@ -4,15 +4,15 @@ Files: detect/picodet_s_320_coco.onnx and detect/picodet_s_416_coco.onnx. Input 
 [1, 3, S, S]: BGR with NanoDet's mean/std (the reference code's normaliser), letterboxed.
 Output: for strides 8, 16, 32 and 64 in turn, class scores [1, cells, 80] (already
 through a sigmoid) and then, after all four, the GFL box regression [1, cells, 32] = 4
-sides (left, top, right, bottom) x 8 bins. As in NanoDet: a softmax over the bins, the
-expected bin times the stride is the distance from the cell's centre, here at
-(x * stride + (stride - 1) / 2) as PaddleDetection places it.
+sides (left, top, right, bottom) x 8 bins, decoded as NanoDet's (vigie.detect.gfl), with
+the cell's centre at (x * stride + (stride - 1) / 2) as PaddleDetection places it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from vigie.detect.gfl import gfl_boxes
 from vigie.detect.network import Network
 from vigie.detect.tfjs.runtime import coco_to_vigie, finish, letterbox
 from vigie.errors import ModelError
@@ -67,13 +67,8 @@ class PicoDetDetector:
             keep = np.flatnonzero((conf >= self.config.confidence) & (vig >= 0))
             if not len(keep):
                 continue
-            logits = outs[reg_name].reshape(cells, 4, REG_BINS)[keep]
-            prob = np.exp(logits - logits.max(axis=2, keepdims=True))
-            prob /= prob.sum(axis=2, keepdims=True)
-            dist = (prob @ np.arange(REG_BINS, dtype=np.float32)) * stride
-            cx = (keep % gw) * stride + (stride - 1) / 2
-            cy = (keep // gw) * stride + (stride - 1) / 2
-            boxes.append(np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]], axis=1))
+            reg = outs[reg_name].reshape(cells, 4 * REG_BINS)
+            boxes.append(gfl_boxes(reg, keep, gw, stride, REG_BINS, (stride - 1) / 2))
             scores.append(conf[keep])
             classes.append(vig[keep])
         if not boxes:

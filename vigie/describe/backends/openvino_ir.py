@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from vigie.describe.backends import resized_batch, unit
-from vigie.errors import ModelError
 from vigie.models import find_model
+from vigie.onnx import openvino_compiled
 
 INPUT_HW = (256, 128)
 LICENCE = "Apache-2.0 (Open Model Zoo), with Intel's human-rights usage statement; training data not disclosed"
@@ -36,31 +36,9 @@ def preprocess(crops: list[np.ndarray], flip: bool = False) -> np.ndarray:
     return np.ascontiguousarray(resized_batch(crops, INPUT_HW, flip).transpose(0, 3, 1, 2), dtype=np.float32)
 
 
-_COMPILED: dict[tuple[str, int], object] = {}  # one compiled network per file and thread count, per process
-_COMPILE_LOCK = threading.Lock()
-
-
 def compiled_network(path: Path, threads: int):
-    """The network at `path` compiled for the CPU with a dynamic batch, once per process: compiling
-    takes about half a second of CPU per network, and every camera of a process shares the result
-    (each through its own infer request)."""
-    key = (str(path.resolve()), threads)
-    with _COMPILE_LOCK:
-        if key not in _COMPILED:
-            try:
-                import openvino as ov  # heavy: loaded only when a network runs
-            except ImportError:
-                raise ModelError(
-                    f"{path} needs the `openvino` package, which is not installed: make setup installs it"
-                ) from None
-            try:
-                core = ov.Core()
-                net = core.read_model(str(path))
-                net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, *INPUT_HW])})
-                _COMPILED[key] = core.compile_model(net, "CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1})
-            except Exception as exc:  # a corrupt .xml, a missing or short .bin: say which file
-                raise ModelError(f"openvino cannot load appearance network {path}: {exc}") from None
-        return _COMPILED[key]
+    """The re-ID network at `path`, compiled once per process with a dynamic batch."""
+    return openvino_compiled(path, "appearance network", threads, dynamic_batch_hw=INPUT_HW)
 
 
 class OpenVinoReid:
