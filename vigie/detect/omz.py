@@ -43,7 +43,6 @@ LABELS = {  # the network's label -> Vigie class name
     "omz-pedestrian-adas-0002": {1: "person"},
     **{t: {0: "car", 1: "person", 2: "bicycle"} for t in ("omz-pvb-2000", "omz-pvb-2002", "omz-pvb-2004")},
 }
-LICENCE = "Apache-2.0 (Open Model Zoo), with Intel's human-rights usage statement; training data not disclosed"
 
 
 class OmzDetector:

@@ -23,7 +23,6 @@ STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 STRIDES = (8, 16, 32, 64)
 REG_BINS = 8
 FILE = "detect/picodet_s_{size}_coco.onnx"
-LICENCE = "Apache-2.0 (PaddleDetection PP-PicoDet); trained on COCO"
 
 
 class PicoDetDetector:

@@ -30,11 +30,6 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 FILES = {"yolox-nano": "detect/yolox_nano_416x416.onnx", "bytetrack-nano": "detect/bytetrack_nano.onnx"}
-LICENCES = {
-    "yolox-nano": "Apache-2.0 (Megvii YOLOX); trained on COCO",
-    "bytetrack-nano": "MIT (ByteTrack); trained on MOT17, CrowdHuman, CityPersons and ETHZ, which are for "
-    "non-commercial research only",
-}
 
 
 def grid(hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

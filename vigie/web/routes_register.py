@@ -82,6 +82,7 @@ def register_rows(services: Services) -> list[dict]:
     rows = []
     for cam in site.cameras:
         a = site.analysis_for(cam.id)
+        detector = site.detector_for(cam.id).type
         rows.append(
             {
                 "id": cam.id,
@@ -95,8 +96,8 @@ def register_rows(services: Services) -> list[dict]:
                 "analytics": {
                     "detection_classes": list(a.classes),
                     "tracking": True,
-                    "detector_model": site.detector_for(cam.id).type,
-                    "detector_licence": DETECTOR_LICENCES[site.detector_for(cam.id).type],
+                    "detector_model": detector,
+                    "detector_licence": DETECTOR_LICENCES[detector],
                     "appearance_search": a.search_crops > 0,
                     # Which trained networks describe people, and under which licences (their makers' terms).
                     "appearance_model": a.appearance.backend if a.search_crops > 0 else None,
