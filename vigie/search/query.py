@@ -36,6 +36,7 @@ from typing import Any, Iterable, Literal, Mapping, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
 from vigie.times import UTC, place
@@ -77,6 +78,11 @@ def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.l
     return out
 
 
+def _attribute_name(text: str) -> str:
+    """long-sleeves, Long Sleeves and long_sleeves are one attribute."""
+    return "_".join(text.lower().replace("-", " ").split())
+
+
 def _utc(v: datetime | None) -> datetime | None:
     if v is None:
         return None
@@ -94,6 +100,16 @@ class SearchQuery(BaseModel):
     upper: list[str] = Field(default_factory=list, description="Colour names of the upper body (people), any of them.")
     lower: list[str] = Field(default_factory=list, description="Colour names of the lower body (people), any of them.")
     body: list[str] = Field(default_factory=list, description="Colour names of the whole body (vehicles), any of them.")
+    with_attributes: list[str] = Field(
+        default_factory=list,
+        description=f"People seen with all of these (clothing, carried objects), any of: {', '.join(PERSON_ATTRIBUTES)}.",
+    )
+    without_attributes: list[str] = Field(
+        default_factory=list, description="People seen without any of these (same names as with_attributes)."
+    )
+    vehicle_types: list[str] = Field(
+        default_factory=list, description=f"Vehicle types, any of them: {', '.join(VEHICLE_TYPES)}."
+    )
     colour_tolerance: int = Field(
         2, ge=1, description="A colour matches if among the track's first this-many ranked names."
     )
@@ -129,6 +145,16 @@ class SearchQuery(BaseModel):
     @classmethod
     def _colours(cls, v: list[str]) -> list[str]:
         return _names(v, PALETTE, "a colour name")
+
+    @field_validator("with_attributes", "without_attributes")
+    @classmethod
+    def _attributes(cls, v: list[str]) -> list[str]:
+        return _names(v, PERSON_ATTRIBUTES, "a clothing or carried-object attribute", normalise=_attribute_name)
+
+    @field_validator("vehicle_types")
+    @classmethod
+    def _vehicle_types(cls, v: list[str]) -> list[str]:
+        return _names(v, VEHICLE_TYPES, "a vehicle type")
 
     @field_validator("directions")
     @classmethod
