@@ -13,6 +13,7 @@ These sheets are only for a person to look at; nothing reads them. The labels
 made from them live in tests/data/ (see tests/data/README.md).
 
 Run: .venv/bin/python bench/label_sheets.py pets09 [--per-id 8] [--height 240]
+     .venv/bin/python bench/label_sheets.py pets09 --ids 11 --frames 149 324 --height 480 --tag _zoom
      .venv/bin/python bench/label_sheets.py tud --ids 3 7
 """
 
@@ -108,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--per-id", type=int, default=8, help="crops per identity (default 8)")
     ap.add_argument("--height", type=int, default=240, help="crop height on the sheet in px (default 240)")
     ap.add_argument("--ids", type=int, nargs="*", help="only these identities")
+    ap.add_argument("--frames", type=int, nargs="*", help="these frames instead of the picked ones (with one --ids)")
+    ap.add_argument("--tag", default="", help="appended to the sheet's file name (a closer look keeps the first sheet)")
     args = ap.parse_args(argv)
 
     video, gt = SEQUENCES[args.sequence]
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     picks = pick_frames(by_frame, width, height, args.per_id)
     if args.ids:
         picks = {pid: fr for pid, fr in picks.items() if pid in set(args.ids)}
+    if args.frames:
+        if not args.ids or len(args.ids) != 1:
+            ap.error("--frames needs exactly one --ids")
+        picks = {args.ids[0]: sorted(f for f in args.frames if any(b[0] == args.ids[0] for b in by_frame[f]))}
     wanted: dict[int, list[int]] = defaultdict(list)  # frame -> ids
     for pid, frames in picks.items():
         for f in frames:
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     cap.release()
     OUT.mkdir(parents=True, exist_ok=True)
     for pid in sorted(crops):
-        path = OUT / f"{args.sequence}_id{pid:02d}.png"
+        path = OUT / f"{args.sequence}_id{pid:02d}{args.tag}.png"
         cv2.imwrite(str(path), sheet(crops[pid], pid, args.sequence))
         print(path.relative_to(ROOT), [f for f, _, _ in crops[pid]])
 
