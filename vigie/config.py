@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from vigie.describe.config import AppearanceConfig
+from vigie.describe.config import AppearanceConfig, AttributesConfig
 from vigie.errors import ConfigError
 from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.times import place
@@ -226,6 +226,14 @@ class AnalysisConfig(StrictModel):
         le=86400.0,
     )
     appearance: AppearanceConfig = Field(default_factory=AppearanceConfig)
+    colour_balance: Literal["grey-world", "grey-pixels", "shades-of-grey", "grey-edge", "off"] = Field(
+        "grey-world",
+        description="White balance of the pixels clothing and vehicle colours are named on, learnt per camera and "
+        "per background period from its own background (vigie.describe.white_balance): grey-world (the best on "
+        "PETS09 and TUD together, docs/BENCHMARKS.md §23), grey-pixels, shades-of-grey, grey-edge, or off (raw "
+        "pixels). Thumbnails, search crops and the re-ID networks always see the raw pixels.",
+    )
+    attributes: AttributesConfig = Field(default_factory=AttributesConfig)
     search_crops: int = Field(
         16,
         description="Crops of each person described for appearance search and `vigie adapt` (0: no appearance vectors).",

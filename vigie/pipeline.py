@@ -19,11 +19,13 @@ from tqdm import tqdm
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import resolve_appearance
+from vigie.describe.attribute_nets import attribute_networks
 from vigie.describe.backends.registry import build_backend
 from vigie.describe.crops import CropSampler
-from vigie.describe.describer import Describer
+from vigie.describe.describer import VEHICLE_CLASSES, Describer
 from vigie.describe.kinematics import GroundPlane
 from vigie.describe.reid import Adaptation, active_projection
+from vigie.describe.white_balance import WhiteBalance
 from vigie.detect.motion import MotionGate
 from vigie.detect.registry import build_detector
 from vigie.detect.tiling import TiledDetector
@@ -84,23 +86,52 @@ class CameraPipeline:
             else None
         )
         crops = None
-        if self.analysis.search_crops and "person" in self.analysis.classes:
-            appearance = self.analysis.appearance
-            backend = build_backend(appearance.backend, appearance.models, mirrored=appearance.mirrored)
-            # A missing or corrupt model file stops the camera here, before any frame, with the file's
-            # name; found only when the first track ends, it would lose the tracks in flight.
-            backend.check()
+        first_interval = max(1, round(frame_rate / step * CROP_INTERVAL_S))
+        people_net, vehicle_net = attribute_networks(self.analysis.attributes)
+        if "person" not in self.analysis.classes:
+            people_net = None
+        if (self.analysis.search_crops or people_net) and "person" in self.analysis.classes:
+            backend = None
+            if self.analysis.search_crops:
+                appearance = self.analysis.appearance
+                backend = build_backend(appearance.backend, appearance.models, mirrored=appearance.mirrored)
+                # A missing or corrupt model file stops the camera here, before any frame, with the file's
+                # name; found only when the first track ends, it would lose the tracks in flight.
+                backend.check()
             # About one crop a second at first: neighbouring frames are near duplicates,
             # and each crop costs network runs (about 16 ms for the default fusion on one core).
             crops = CropSampler(
-                backend.describe_crops,
-                backend.name,
-                max_crops=max(2, self.analysis.search_crops),
-                first_interval=max(1, round(frame_rate / step * CROP_INTERVAL_S)),
+                backend.describe_crops if backend else None,
+                backend.name if backend else "",
+                max_crops=max(2, self.analysis.search_crops or 16),
+                first_interval=first_interval,
+                attributes=people_net.scores if people_net else None,
             )
-        if projection is not None and (crops is None or projection.base != crops.describe_name):
+        vehicle_crops = None
+        if vehicle_net is not None and set(self.analysis.classes) & set(VEHICLE_CLASSES):
+            vehicle_crops = CropSampler(
+                None, "", max_crops=8, first_interval=first_interval, attributes=vehicle_net.scores
+            )
+        if projection is not None and (
+            crops is None or crops.describe is None or projection.base != crops.describe_name
+        ):
             projection = None  # made for another descriptor: plain vectors until `vigie adapt` runs again
-        self.describer = Describer(camera.id, ground, frame_rate=frame_rate / step, crops=crops, projection=projection)
+        # Colours are named on white-balanced pixels, learnt from this camera's background period by period.
+        self.balance = (
+            WhiteBalance(self.analysis.colour_balance, self.analysis.background_period_s)
+            if self.analysis.colour_balance != "off"
+            else None
+        )
+        self.describer = Describer(
+            camera.id,
+            ground,
+            frame_rate=frame_rate / step,
+            crops=crops,
+            projection=projection,
+            vehicle_crops=vehicle_crops,
+            attributes=self.analysis.attributes,
+            balance=self.balance,
+        )
         self.wanted = {CLASS_ID[c] for c in self.analysis.classes}
         # Video synopsis: tubes go with their tracks, backgrounds wait in self.backgrounds for the writer.
         self.tubes = TubeRecorder() if self.analysis.synopsis else None
@@ -123,6 +154,8 @@ class CameraPipeline:
             done = self.background.offer(frame, np.array([t.kf.box for t in self.tracker.tracks]).reshape(-1, 4))
             if done:
                 self.backgrounds.append(done)
+        if self.balance is not None:  # every frame, still ones too: a still scene is what a background is made of
+            self.balance.offer(frame.image, frame.timestamp, np.array([t.kf.box for t in self.tracker.tracks]))
         t1 = time.perf_counter()
         self.times.motion += t1 - t0
         if not moving and not self.tracker.tracks:

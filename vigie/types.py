@@ -169,6 +169,11 @@ class TrackSummary:
     crop_base: str | None = None
     vector: "np.ndarray | None" = None
     vector_model: str | None = None
+    # People: clothing and carried objects {name: (yes | no | unknown, pooled score)};
+    # vehicles: type and colour from the vehicle network (vigie.describe.attributes).
+    attributes: dict = field(default_factory=dict)
+    vehicle_type: str | None = None
+    vehicle_colour: str | None = None
     # Video synopsis: the track's tube (vigie.synopsis.capture.encode_tube), if kept.
     tube: bytes | None = None
 

@@ -9,6 +9,7 @@ import pytest
 from builders import T0, make_summary
 
 from vigie.config import CameraConfig
+from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
 from vigie.search.index import NONE, TrackIndex, _build_ivf, store_generation, to_us
@@ -42,6 +43,11 @@ def synthetic_index(n: int, dim: int = 16, seed: int = 0, ivf: bool = False, clu
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     has = rng.random(n) > 0.1
     vectors[~has] = 0
+    # Each attribute known present, known absent or unknown: never both bits set.
+    states = rng.integers(0, 3, (n, len(PERSON_ATTRIBUTES)))
+    weights = 1 << np.arange(len(PERSON_ATTRIBUTES))
+    vehicle_type = rng.integers(0, len(VEHICLE_TYPES) + 1, n).astype(np.uint8)
+    vehicle_type[vehicle_type == len(VEHICLE_TYPES)] = NONE
     cols = {
         "ids": ids,
         "t0": t0,
@@ -56,6 +62,9 @@ def synthetic_index(n: int, dim: int = 16, seed: int = 0, ivf: bool = False, clu
         "cells": np.zeros(n, np.uint64),
         "frame": np.zeros((n, 2), np.uint16),
         "has_vector": has,
+        "attr_yes": ((states == 1) @ weights).astype(np.uint8),
+        "attr_no": ((states == 2) @ weights).astype(np.uint8),
+        "vehicle_type": vehicle_type,
     }
     cols = {k: v[order] for k, v in cols.items()}
     vectors = vectors[order]
@@ -81,7 +90,11 @@ def reference_rows(ix: TrackIndex, q: SearchQuery, with_vectors: bool = False) -
             q.min_speed is None or (not np.isnan(ix.speed[r]) and ix.speed[r] >= q.min_speed),
             q.max_speed is None or (not np.isnan(ix.speed[r]) and ix.speed[r] <= q.max_speed),
             not with_vectors or ix.has_vector[r],
+            not q.vehicle_types
+            or (ix.vehicle_type[r] != NONE and VEHICLE_TYPES[ix.vehicle_type[r]] in q.vehicle_types),
         ]
+        present, absent, _ = ix.attribute_states(r)
+        checks += [a in present for a in q.with_attributes] + [a in absent for a in q.without_attributes]
         for p, wanted in enumerate((q.upper, q.lower, q.body)):
             names = {PALETTE[c] for c in ix.colours[r, p * 3 : p * 3 + min(q.colour_tolerance, 3)] if c != NONE}
             checks.append(not wanted or bool(names & set(wanted)))
@@ -111,6 +124,10 @@ QUERIES = [
     {"min_speed": 2, "max_speed": 3},
     {"min_height": 100, "max_height": 120, "groups": ["g2"]},
     {"start": W0, "end": W0 + timedelta(seconds=30), "cameras": ["cam-0"], "upper": ["grey"]},  # narrow: positions mode
+    {"with_attributes": ["backpack"]},
+    {"with_attributes": ["hat", "coat"], "without_attributes": ["bag"], "upper": ["red", "black"]},
+    {"without_attributes": ["long_trousers", "long_sleeves"], "classes": ["person"]},
+    {"vehicle_types": ["van", "truck"], "start": W0},
 ]
 
 

@@ -11,7 +11,7 @@ import argparse
 import json
 
 from vigie.search.engine import search, similar
-from vigie.search.query import SearchError, SearchQuery, parse_query
+from vigie.search.query import SearchError, SearchQuery, parse_query, searchable_attributes
 from vigie.services import Services
 
 _LISTS = (
@@ -23,6 +23,13 @@ _LISTS = (
     ("groups", "--group", "camera groups"),
     ("communes", "--commune", "communes"),
     ("directions", "--direction", "image-space directions, any of: N NE E SE S SW W NW (N = up)"),
+    (
+        "with_attributes",
+        "--with",
+        "people seen with all of these: hat,long_trousers (the site's searchable attributes)",
+    ),
+    ("without_attributes", "--without", "people seen without any of these"),
+    ("vehicle_types", "--vehicle-type", "vehicle types, any of: car,bus,truck,van"),
 )
 _NUMBERS = (
     ("min_speed", "--min-speed", "lowest ground speed, m/s (calibrated cameras only)"),
@@ -112,6 +119,7 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
 def cmd_search(args: argparse.Namespace) -> int:
     query = query_from_args(args)
     with Services.from_env() as services:
+        query.check_searchable(searchable_attributes(services.site))
         store = services.store
         result = search(store, query)
     _print(result, args.json)
@@ -121,6 +129,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     query = query_from_args(args)
     with Services.from_env() as services:
+        query.check_searchable(searchable_attributes(services.site))
         store = services.store
         result = similar(store, args.track, query)
     _print(result, args.json)

@@ -6,7 +6,9 @@ most `max_crops` crops (the pixels of its box, a few kilobytes each), taken
 every `interval` observations; when full, every other one is dropped and the
 interval doubles, so the kept crops stay evenly spread over a track of any
 length. They are described only when the track ends, in one batch: a
-network run for each crop kept, none for those dropped on the way.
+network run for each crop kept, none for those dropped on the way. The same
+crops feed the attribute network (clothing, carried objects; a vehicle's type
+and colour), whose scores are pooled over them.
 
 Only clean views are kept: boxes that no other box overlaps much (an
 occluder's clothes are not ours) and that the image border does not cut.
@@ -33,12 +35,25 @@ class _Crops:
     images: list[np.ndarray] = field(default_factory=list)
 
 
+@dataclass
+class TakenCrops:
+    """What an ended track's kept crops gave: their frames, and for each crop its appearance
+    vector and attribute scores (None where the sampler has no such network)."""
+
+    seqs: list[int]
+    vectors: np.ndarray | None
+    attribute_scores: np.ndarray | None
+
+
 class CropSampler:
-    def __init__(self, describe, describe_name: str, max_crops: int = 16, first_interval: int = 2) -> None:
+    def __init__(
+        self, describe, describe_name: str, max_crops: int = 16, first_interval: int = 2, attributes=None
+    ) -> None:
         if max_crops < 2:
             raise ValueError("max_crops must be at least 2")
-        self.describe = describe  # (list of BGR crops) -> (N, D) unit vectors
+        self.describe = describe  # (list of BGR crops) -> (N, D) unit vectors; None: no vectors
         self.describe_name = describe_name  # what the vectors are, as stored (track_crops.base)
+        self.attributes = attributes  # (list of BGR crops) -> (N, K) scores; None: no attributes
         self.max_crops = max_crops
         self.first_interval = first_interval
         self._live: dict[int, _Crops] = {}
@@ -77,10 +92,19 @@ class CropSampler:
 
     def take(self, track_id: int) -> tuple[list[int], np.ndarray] | None:
         """The kept (seqs, (K, D) descriptors) of an ended track, described now; None if it has none."""
+        taken = self.take_all(track_id)
+        return None if taken is None or taken.vectors is None else (taken.seqs, taken.vectors)
+
+    def take_all(self, track_id: int) -> TakenCrops | None:
+        """An ended track's kept crops, described now by each network the sampler has; None if it has none."""
         st = self._live.pop(track_id, None)
         if st is None or not st.images:
             return None
-        return st.seqs, np.asarray(self.describe(st.images), dtype=np.float32)
+        return TakenCrops(
+            st.seqs,
+            None if self.describe is None else np.asarray(self.describe(st.images), dtype=np.float32),
+            None if self.attributes is None else np.asarray(self.attributes(st.images), dtype=np.float32),
+        )
 
     def drop(self, track_id: int) -> None:
         self._live.pop(track_id, None)

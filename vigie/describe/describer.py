@@ -15,12 +15,17 @@ import cv2
 import numpy as np
 
 from vigie.describe import colours
+from vigie.describe.attributes import pool_attributes, pool_vehicle
+from vigie.describe.config import AttributesConfig
 from vigie.describe.crops import CropSampler
 from vigie.describe.kinematics import GroundPlane, direction_of, foot_points, path_speed
 from vigie.describe.reid import Adaptation, track_vector
+from vigie.describe.white_balance import WhiteBalance
 from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID, TRACKED_CLASSES, Detections, Frame, TrackPoint, TrackSummary
 
+VEHICLE_CLASSES = ("car", "bus", "truck")  # what the vehicle network was trained on (not two-wheelers)
+_VEHICLE_IDS = np.array([CLASS_ID[c] for c in VEHICLE_CLASSES])
 _COLOUR_EVERY = 3  # sample colours on every 3rd observation: neighbours are near duplicates
 
 
@@ -59,6 +64,9 @@ class Describer:
         frame_rate: float = 25.0,
         crops: CropSampler | None = None,
         projection: Adaptation | None = None,
+        vehicle_crops: CropSampler | None = None,
+        attributes: AttributesConfig | None = None,
+        balance: WhiteBalance | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.ground = ground
@@ -67,6 +75,11 @@ class Describer:
         # site adaptation that turns them into the track's vector (None: plain).
         self.crops = crops
         self.projection = projection
+        # Vehicles' crops for their type and colour (None: not described), and the pooling settings.
+        self.vehicle_crops = vehicle_crops
+        self.attributes = attributes or AttributesConfig()
+        # The camera's white balance, applied to the pixels colours are named on (None: raw pixels).
+        self.balance = balance
         self.frame_size: tuple[int, int] | None = None
         self._live: dict[int, _Accumulator] = {}
 
@@ -85,6 +98,12 @@ class Describer:
             if len(people):
                 self.crops.offer(
                     frame.image, frame.seq, tracked.track_id[people], tracked.xyxy[people], overlap[people]
+                )
+        if self.vehicle_crops is not None:
+            vehicles = np.flatnonzero(np.isin(tracked.class_id, _VEHICLE_IDS))
+            if len(vehicles):
+                self.vehicle_crops.offer(
+                    frame.image, frame.seq, tracked.track_id[vehicles], tracked.xyxy[vehicles], overlap[vehicles]
                 )
         ground = self.ground.to_ground(foot_points(source_boxes)) if self.ground else None
         for i, tid in enumerate(tracked.track_id):
@@ -109,17 +128,26 @@ class Describer:
                 acc.best_crop = frame.image[max(0, y1) : y2, max(0, x1) : x2].copy()
             # Colours only from boxes nobody overlaps: an occluder's clothes are not ours.
             if len(acc.points) % _COLOUR_EVERY == 1 and overlap[i] < 0.1:
-                self._sample_colours(acc, frame.image, box, cls, fg_mask_for(box) if fg_mask_for else None)
+                self._sample_colours(
+                    acc, frame.image, box, cls, fg_mask_for(box) if fg_mask_for else None, self.balance
+                )
 
     @staticmethod
     def _sample_colours(
-        acc: _Accumulator, image: np.ndarray, box: np.ndarray, cls: int, mask: np.ndarray | None
+        acc: _Accumulator,
+        image: np.ndarray,
+        box: np.ndarray,
+        cls: int,
+        mask: np.ndarray | None,
+        balance: WhiteBalance | None = None,
     ) -> None:
         x1, y1, x2, y2 = box.astype(int)
         x1, y1 = max(0, x1), max(0, y1)
         crop = image[y1:y2, x1:x2]
         if crop.size == 0:
             return
+        if balance is not None:
+            crop = balance.apply(crop)  # the names only: the thumbnail and search crops stay raw
         if mask is not None:
             mask = mask[: crop.shape[0], : crop.shape[1]]
             # A mask with too few foreground pixels (person standing still,
@@ -137,7 +165,8 @@ class Describer:
     def finish(self, track_id: int) -> TrackSummary | None:
         """Summarise an ended track (None if it was never observed)."""
         acc = self._live.pop(track_id, None)
-        crops = self.crops.take(track_id) if self.crops is not None else None
+        crops = self.crops.take_all(track_id) if self.crops is not None else None
+        vehicle_crops = self.vehicle_crops.take_all(track_id) if self.vehicle_crops is not None else None
         if acc is None or not acc.points:
             return None
         cls_name = TRACKED_CLASSES[max(acc.class_votes, key=acc.class_votes.get)]
@@ -163,11 +192,20 @@ class Describer:
             thumbnail_seq=acc.best_seq,
             frame_size=self.frame_size,
         )
+        a = self.attributes
         if crops is not None and cls_name == "person":
-            summary.crop_seqs, summary.crops = crops
-            summary.crop_base = self.crops.describe_name
-            summary.vector_model, summary.vector = track_vector(
-                summary.crops, self.projection, self.crops.describe_name, self.camera_id
+            if crops.vectors is not None:
+                summary.crop_seqs, summary.crops = crops.seqs, crops.vectors
+                summary.crop_base = self.crops.describe_name
+                summary.vector_model, summary.vector = track_vector(
+                    summary.crops, self.projection, self.crops.describe_name, self.camera_id
+                )
+            if crops.attribute_scores is not None:
+                summary.attributes = pool_attributes(crops.attribute_scores, a.yes_at, a.no_at, a.min_crops)
+        if vehicle_crops is not None and cls_name in VEHICLE_CLASSES and vehicle_crops.attribute_scores is not None:
+            scores = vehicle_crops.attribute_scores
+            summary.vehicle_type, summary.vehicle_colour = pool_vehicle(
+                scores[:, :4], scores[:, 4:], a.vehicle_min_share, a.min_crops
             )
         if self.ground is not None:
             ground = np.array([p.ground_xy for p in acc.points])

@@ -40,6 +40,9 @@ class SearchHit(BaseModel):
     upper: list[str]
     lower: list[str]
     body: list[str]
+    with_attributes: list[str] = []  # people: clothing and carried objects seen (vigie.describe.attributes)
+    without_attributes: list[str] = []  # known absent; an attribute in neither list is unknown
+    vehicle_type: str | None = None
     thumbnail_path: str | None
 
 
@@ -216,6 +219,7 @@ def _hits(store: StoreBase, index: TrackIndex, rows: np.ndarray, scores: np.ndar
         if (t := found.get(tid)) is None:
             continue
         upper, lower, body = index.colour_names(row)
+        present, absent, vehicle_type = index.attribute_states(row)
         hits.append(
             SearchHit(
                 rank=rank,
@@ -234,6 +238,9 @@ def _hits(store: StoreBase, index: TrackIndex, rows: np.ndarray, scores: np.ndar
                 upper=upper,
                 lower=lower,
                 body=body,
+                with_attributes=present,
+                without_attributes=absent,
+                vehicle_type=vehicle_type,
                 thumbnail_path=t["thumbnail_path"],
             )
         )

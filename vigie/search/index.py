@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES, YES
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
 from vigie.search.query import COMPASS, CameraInfo, SearchQuery
@@ -49,7 +50,7 @@ from vigie.store import search_reads as reads
 from vigie.types import TRACKED_CLASSES
 from vigie.zones import polygon_cells
 
-FORMAT = 1  # part of the generation: bump it when the saved layout changes, and old folders stop matching
+FORMAT = 2  # part of the generation: bump it when the saved layout changes, and old folders stop matching
 NONE = 255  # no colour / no direction / unknown class
 RANKS = 3  # colour names kept per part
 PARTS = ("upper", "lower", "body")
@@ -73,6 +74,9 @@ _COLUMNS = (
     "cells",
     "frame",
     "has_vector",
+    "attr_yes",
+    "attr_no",
+    "vehicle_type",
 )
 
 
@@ -246,6 +250,16 @@ class TrackIndex:
         for part, wanted in zip(PARTS, (q.upper, q.lower, q.body)):
             if wanted:
                 sel.keep(self._colour_hits(sel.values(self._part(part, q.colour_tolerance)), wanted).any(axis=1))
+        # An attribute filter keeps only the tracks whose attribute is known to be so: unknown
+        # (too few clean views, a score in between) passes neither --with nor --without.
+        if q.with_attributes:
+            wanted = _bits(q.with_attributes)
+            sel.keep(sel.values(self.attr_yes) & wanted == wanted)
+        if q.without_attributes:
+            wanted = _bits(q.without_attributes)
+            sel.keep(sel.values(self.attr_no) & wanted == wanted)
+        if q.vehicle_types:
+            sel.keep(_lut(VEHICLE_TYPES.index(v) for v in q.vehicle_types)[sel.values(self.vehicle_type)])
         for column, low, high in (
             (self.dwell, q.min_dwell, None),
             (self.height, q.min_height, q.max_height),
@@ -275,6 +289,16 @@ class TrackIndex:
         """(upper, lower, body) colour names of a row, most dominant first."""
         codes = self.colours[row].reshape(len(PARTS), RANKS)
         return tuple([PALETTE[c] for c in part if c != NONE] for part in codes)  # type: ignore[return-value]
+
+    def attribute_states(self, row: int) -> tuple[list[str], list[str], str | None]:
+        """(attributes known present, known absent, vehicle type or None) of a row."""
+        yes, no = int(self.attr_yes[row]), int(self.attr_no[row])
+        vt = int(self.vehicle_type[row])
+        return (
+            [a for k, a in enumerate(PERSON_ATTRIBUTES) if yes >> k & 1],
+            [a for k, a in enumerate(PERSON_ATTRIBUTES) if no >> k & 1],
+            VEHICLE_TYPES[vt] if vt != NONE else None,
+        )
 
     @staticmethod
     def _colour_hits(codes: np.ndarray, wanted: list[str]) -> np.ndarray:
@@ -410,6 +434,7 @@ class TrackIndex:
             cols = _read_tracks(conn, cameras, visible, chunk, bar)
             by_id = cols["ids"]  # as read: ascending id
             cols["colours"] = _read_colours(conn, by_id, chunk, _bar(progress, total, "index: colours"))
+            cols["attr_yes"], cols["attr_no"], cols["vehicle_type"] = _read_attributes(conn, by_id, chunk)
             order = np.lexsort((by_id, cols["t0"]))
             cols = {name: col[order] for name, col in cols.items()}
             row_of_id = np.empty(len(order), np.int64)
@@ -551,6 +576,32 @@ _EMPTY = {
     "cells": np.uint64,
     "frame": np.uint16,
 }
+
+
+def _bits(names) -> int:
+    """The attr_yes / attr_no bitmask of these attribute names (bit k: PERSON_ATTRIBUTES[k])."""
+    return sum(1 << PERSON_ATTRIBUTES.index(n) for n in names)
+
+
+def _read_attributes(conn, ids: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(attr_yes, attr_no) uint8 bitmasks of each track's attributes known present / absent, and its
+    vehicle type code (NONE when none), aligned with `ids` (ascending)."""
+    yes = np.zeros(len(ids), np.uint8)
+    no = np.zeros(len(ids), np.uint8)
+    vtype = np.full(len(ids), NONE, np.uint8)
+    bit = {a: 1 << k for k, a in enumerate(PERSON_ATTRIBUTES)}
+    for rows in reads.attribute_value_rows(conn, chunk):
+        tid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        at, ok = _positions(ids, tid)
+        for i, (_, name, value) in zip(at[ok].tolist(), (r for r, k in zip(rows, ok) if k)):
+            if name in bit:
+                if value == YES:
+                    yes[i] |= bit[name]
+                elif value == "no":
+                    no[i] |= bit[name]
+            elif name == "vehicle_type" and value in VEHICLE_TYPES:
+                vtype[i] = VEHICLE_TYPES.index(value)
+    return yes, no, vtype
 
 
 def _read_colours(conn: sqlite3.Connection, ids: np.ndarray, chunk: int, bar) -> np.ndarray:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
+from vigie.describe.config import SEARCHABLE_BY_DEFAULT
 from vigie.errors import VigieError
 from vigie.times import UTC, place
 from vigie.types import TRACKED_CLASSES
@@ -200,6 +201,21 @@ class SearchQuery(BaseModel):
                 raise ValueError(f"the polygon of camera {camera!r} encloses no area: {polygon}")
         return v
 
+    def check_searchable(self, searchable: Iterable[str]) -> None:
+        """Raise SearchError if the query filters on an attribute the site hides from search
+        (analysis.attributes.searchable: those not accurate enough on real footage)."""
+        searchable = set(searchable)
+        for field in ("with_attributes", "without_attributes"):
+            for name in getattr(self, field):
+                if name not in searchable:
+                    raise SearchError(
+                        f"search field {field}: {name!r} is not searchable on this site: the attribute network is "
+                        f"not reliable enough for it on real footage (searchable: {', '.join(sorted(searchable)) or 'none'}; "
+                        "docs/BENCHMARKS.md section 24, site setting analysis.attributes.searchable)",
+                        field,
+                        name,
+                    )
+
     def validate_against(self, cameras: Iterable[CameraInfo]) -> None:
         """Raise SearchError if the query names a camera, group or commune the store does not have."""
         cameras = list(cameras)
@@ -216,6 +232,12 @@ class SearchQuery(BaseModel):
                     raise SearchError(
                         f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name
                     )
+
+
+def searchable_attributes(site) -> tuple[str, ...]:
+    """The attributes a site lets investigators search by (its analysis.attributes.searchable;
+    without a site file, the built-in default)."""
+    return tuple(site.analysis.attributes.searchable) if site is not None else SEARCHABLE_BY_DEFAULT
 
 
 def parse_query(data: Mapping[str, Any]) -> SearchQuery:

@@ -91,6 +91,16 @@ class _closing:
         self.conn.close()
 
 
+def attribute_rows(track_id: int, t) -> list[tuple]:
+    """A summary's attribute rows (track_id, name, value, score) for track_attributes."""
+    rows = [(track_id, name, state, None if score != score else score) for name, (state, score) in t.attributes.items()]
+    if t.vehicle_type:
+        rows.append((track_id, "vehicle_type", t.vehicle_type, None))
+    if t.vehicle_colour:
+        rows.append((track_id, "vehicle_colour", t.vehicle_colour, None))
+    return rows
+
+
 class StoreBase:
     """The store's interface; a backend sets data_dir, thumb_dir, location and _writer, and defines _open_read."""
 
@@ -238,6 +248,7 @@ class StoreBase:
                     for rank, name in enumerate(names)
                 ]
                 conn.executemany("INSERT INTO track_colours VALUES (?,?,?,?)", colour_rows)
+                conn.executemany("INSERT INTO track_attributes VALUES (?,?,?,?)", attribute_rows(tid, t))
                 conn.executemany(
                     "INSERT INTO track_points VALUES (?,?,?,?,?,?,?,?,?,?)",
                     [
@@ -331,11 +342,12 @@ class StoreBase:
 
     @staticmethod
     def _with_colours(conn, rows: list) -> list[dict]:
-        """Track rows as dicts with their colour names per part, most dominant first.
+        """Track rows as dicts with their colour names per part, most dominant first, and their
+        attributes ({name: value}: a person's clothing yes / no / unknown, a vehicle's type and colour).
 
         Read with one plain query per 500 tracks and joined here, rather than with
         SQLite's group_concat, which PostgreSQL lacks (string_agg there)."""
-        out = [dict(r) | {"upper": [], "lower": [], "body": []} for r in rows]
+        out = [dict(r) | {"upper": [], "lower": [], "body": [], "attributes": {}} for r in rows]
         by_id = {d["id"]: d for d in out}
         ids = list(by_id)
         for k in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
@@ -346,6 +358,12 @@ class StoreBase:
                 chunk,
             ):
                 by_id[r[0]][r[1]].append(r[2])
+            for r in conn.execute(
+                f"SELECT track_id, name, value FROM track_attributes WHERE track_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY track_id, name",
+                chunk,
+            ):
+                by_id[r[0]]["attributes"][r[1]] = r[2]
         return out
 
     def list_tracks(
@@ -391,6 +409,7 @@ class StoreBase:
                     "tracks",
                     "track_points",
                     "track_colours",
+                    "track_attributes",
                     "thumbnails",
                     "track_crops",
                     "track_vectors",

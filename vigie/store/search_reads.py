@@ -87,6 +87,13 @@ def packed_colour_rows(conn, palette: Sequence[str], ranks: int, chunk: int) -> 
         yield rows
 
 
+def attribute_value_rows(conn, chunk: int) -> Iterator[list[tuple]]:
+    """(track_id, name, value) of every track attribute, by track id."""
+    cur = conn.execute("SELECT track_id, name, value FROM track_attributes ORDER BY track_id")
+    while rows := cur.fetchmany(chunk):
+        yield rows
+
+
 def vector_rows(conn, model: str, chunk: int) -> Iterator[list[tuple]]:
     """(track_id, little-endian float32 bytes) of the model's vectors, by track id."""
     cur = conn.execute("SELECT track_id, vector FROM track_vectors WHERE model = ? ORDER BY track_id", (model,))

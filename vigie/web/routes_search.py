@@ -9,8 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import Field
 
+from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
+from vigie.describe.colours import PALETTE
 from vigie.search.engine import search, similar
-from vigie.search.query import SearchQuery
+from vigie.search.query import SearchQuery, searchable_attributes
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, bounded, page, plain, record, visible_track
@@ -44,6 +46,20 @@ def cameras(
             )
         ]
     return page(rows, limit, offset, total)
+
+
+@router.get("/api/search/vocabulary", tags=["search"])
+def vocabulary(services: ServicesDep, user: CurrentUser) -> dict:
+    """The words a search can use here: colour names, the clothing and carried-object attributes this
+    site lets investigators search by (and those it hides, with why), and vehicle types."""
+    allow(user, "register_read")
+    searchable = searchable_attributes(services.site)
+    return {
+        "colours": list(PALETTE),
+        "attributes": [a for a in PERSON_ATTRIBUTES if a in searchable],
+        "hidden_attributes": [a for a in PERSON_ATTRIBUTES if a not in searchable],
+        "vehicle_types": list(VEHICLE_TYPES),
+    }
 
 
 @router.get("/api/tracks", tags=["tracks"])
@@ -105,6 +121,7 @@ def do_search(services: ServicesDep, user: CurrentUser, body: SearchRequest = Bo
     allow(user, "search", body.case_ref, body.purpose)
     data = body.model_dump(exclude={"case_ref", "purpose"}, exclude_unset=True)
     query = bounded(user, data)
+    query.check_searchable(searchable_attributes(services.site))
 
     result = search(services.store, query)
     details = {"query": query.model_dump(mode="json"), "total": result.total}
