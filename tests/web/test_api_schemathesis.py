@@ -540,3 +540,11 @@ def test_logout_ends_only_its_own_session(api):
     other = TestClient(api.app)
     other.cookies.set(COOKIE, api.tokens["operator"])
     assert other.get("/api/me").status_code == 200
+
+
+def test_the_api_has_no_body_trait_anywhere():
+    """Issue 18: the person-attribute network's sex and hair outputs are never read; no field of the
+    served schema (queries, hits, tracks) can carry them."""
+    text = str(PUBLISHED).lower()
+    for word in ("is_male", "gender", "longhair", "long_hair", "female"):
+        assert word not in text, word
