@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from vigie.cli.common import EXIT_USAGE
 from vigie.search.engine import search, similar
-from vigie.search.query import SearchError, SearchQuery, parse_query, searchable_attributes
+from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
+from vigie.search.text import parse_text, refusal_message
 from vigie.services import Services
+from vigie.store import search_reads
+from vigie.times import UTC
 
 _LISTS = (
     ("classes", "--class", "classes, any of them: person,car,..."),
@@ -93,10 +100,12 @@ def add_filter_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def query_from_args(args: argparse.Namespace) -> SearchQuery:
-    """The flags given, as a validated SearchQuery (flags not given keep the model's defaults)."""
+def query_from_args(args: argparse.Namespace, base: dict | None = None) -> SearchQuery:
+    """The flags given, as a validated SearchQuery (flags not given keep the model's defaults).
 
-    data = attribute_filters(args)
+    base: filters read from --text; a flag given replaces the text's value of its field."""
+
+    data = {**(base or {}), **attribute_filters(args)}
     for field in ("start", "end", "sort", "limit", "offset"):
         if getattr(args, field) is not None:
             data[field] = getattr(args, field)
@@ -117,13 +126,59 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    query = query_from_args(args)
-    with Services.from_env() as services:
+    query = query_from_args(args)  # the flags alone first: a bad flag fails before the store opens
+    with Services.from_env(getattr(args, "site", None)) as services:
+        if getattr(args, "text", None) is not None:
+            base = _text_filters(args, services)
+            if base is None:
+                return EXIT_USAGE
+            query = query_from_args(args, base)
         query.check_searchable(searchable_attributes(services.site))
         store = services.store
         result = search(store, query)
     _print(result, args.json)
     return 0
+
+
+def _text_filters(args: argparse.Namespace, services: Services) -> dict | None:
+    """--text read back (stdout, or stderr with --json), its unknown and refused words warned on stderr.
+
+    None (the search does not run) when words about the person were refused, so that what runs is
+    what was asked without them, or when nothing was understood. Attributes the site hides from
+    search that the text implies (a jean: long trousers) are left out with a warning."""
+    zone = ZoneInfo(services.site.timezone) if services.site is not None else UTC
+    with services.store.read() as conn:
+        cameras = [CameraInfo(*r) for r in search_reads.camera_rows(conn)]
+    parsed = parse_text(args.text, now=datetime.now(UTC), zone=zone, cameras=cameras)
+    fr = parsed.language == "fr"
+    out = sys.stderr if args.json else sys.stdout
+    print("Compris :" if fr else "Understood:", file=out)
+    for line in parsed.readback or ["(rien)" if fr else "(nothing)"]:
+        print(f"  {line}", file=out)
+    if parsed.unknown:
+        warning = "attention : mots non compris :" if fr else "warning: words not understood:"
+        print(f"vigie: {warning} {', '.join(parsed.unknown)}", file=sys.stderr)
+    if parsed.refused:
+        print(f"vigie: {refusal_message(parsed.language, parsed.refused)}", file=sys.stderr)
+        return None
+    filters = dict(parsed.filters)
+    searchable = set(searchable_attributes(services.site))
+    for field in ("with_attributes", "without_attributes"):
+        hidden = [a for a in filters.get(field, []) if a not in searchable]
+        if hidden:
+            filters[field] = [a for a in filters[field] if a in searchable]
+            warning = (
+                "attention : non cherchable sur ce site, ignoré :"
+                if fr
+                else "warning: not searchable on this site, left out:"
+            )
+            print(f"vigie: {warning} {', '.join(hidden)}", file=sys.stderr)
+    filters = {k: v for k, v in filters.items() if v}
+    if not filters:
+        nothing = "aucun filtre compris dans --text" if fr else "no filter understood in --text"
+        print(f"vigie: error: {nothing}", file=sys.stderr)
+        return None
+    return filters
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -165,6 +220,14 @@ def register(sub) -> None:
         "search", help="find stored tracks by class, colours, time, place, direction, speed, dwell, size"
     )
     add_filter_flags(s)
+    s.add_argument(
+        "--text",
+        metavar="WORDS",
+        help='a description in plain French or English, e.g. "veste rouge, jean, sac à dos, vers le nord, hier soir": '
+        "read back before the search runs; flags given too replace its value of their field; words about the "
+        "person (gender, age, origin, face, build) are refused and the search does not run (exit 2)",
+    )
+    s.add_argument("--site", help="site file: its time zone is that of the times written in --text (default UTC)")
     s.set_defaults(fn=cmd_search)
     m = sub.add_parser("similar", help="tracks of other times and cameras that look like a given track")
     m.add_argument("track", type=int, help="id of the track to compare with (vigie tracks / vigie search give ids)")
