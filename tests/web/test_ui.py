@@ -195,6 +195,28 @@ def test_search_form_shows_blurred_thumbnails_of_people_in_red(new_page, server)
     screenshot(page, "search.png")
 
 
+def test_search_by_clothing_offers_only_the_searchable_attributes(new_page, server):
+    """Issue 18: the form lists the attributes this site lets investigators search by, and a search by one
+    of them finds people of the demo (everyone in PETS09 wears long trousers)."""
+    from playwright.sync_api import expect
+
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/search")
+    expect(page.locator("#with option")).to_have_count(3)  # any, hat, long trousers
+    assert page.locator("#with option").all_inner_texts() == ["any", "hat", "long trousers"]
+    assert page.locator("#vehicle_type option").all_inner_texts() == ["any", "car", "bus", "truck", "van"]
+    page.select_option("#class", "person")
+    page.select_option("#with", "long_trousers")
+    page.fill("#case_ref", "PV-2026-1120-041")
+    page.fill("#purpose", "Witness: person in long trousers near the esplanade")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#summary")).to_contain_text("track(s) match")
+    assert error_text(page) == ""
+    texts = page.locator("#results a.card").all_inner_texts()
+    assert texts and all("person" in t for t in texts), texts
+
+
 def investigator_on(new_page, path: str):
     """An investigator's page with the case reference and purpose given (kept for the tab), at `path`."""
     page = new_page()

@@ -148,6 +148,7 @@ ENDPOINTS = [
     ("get", "/api/tracks/{recent}"),
     ("get", "/api/tracks/{recent}/thumbnail"),
     ("post", "/api/search"),
+    ("get", "/api/search/vocabulary"),
     ("get", "/api/similar/{recent}"),
     ("get", "/api/trail/{recent}"),
     ("get", "/api/audit"),
@@ -236,6 +237,7 @@ def test_the_no_session_list_covers_every_api_route(env):
 OK = (200, 201)
 ALLOWED = {  # endpoint -> roles allowed (others 403)
     "cameras": set(ROLES),
+    "vocabulary": set(ROLES),
     "map": set(ROLES),
     "alerts": {"operator", "investigator"},
     "gaps": {"operator", "investigator"},
@@ -361,6 +363,7 @@ def call(c, endpoint, env, just=True):
         "users": "/api/users",
         "settings": "/api/settings",
         "cameras": "/api/cameras",
+        "vocabulary": "/api/search/vocabulary",
         "tracks": "/api/tracks",
         "track": f"/api/tracks/{t}",
         "thumbnail": f"/api/tracks/{t}/thumbnail",
@@ -651,3 +654,17 @@ def test_serve_command_registers_and_bootstraps(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "admin" in out and "password" in out
     assert args.fn(args) == 0 and "password" not in capsys.readouterr().out  # shown once
+
+
+def test_the_vocabulary_lists_only_the_searchable_attributes_and_the_api_refuses_the_others(env):
+    """Issue 18: attributes the network gets wrong too often on real footage are hidden from search."""
+    c = client(env, "investigator")
+    words = c.get("/api/search/vocabulary").json()
+    assert words["attributes"] == ["hat", "long_trousers"]
+    assert set(words["hidden_attributes"]) == {"bag", "backpack", "long_sleeves", "coat"}
+    assert words["vehicle_types"] == ["car", "bus", "truck", "van"]
+    r = c.post("/api/search", json={"with_attributes": ["bag"], **JUST})
+    assert r.status_code == 400 and r.json()["field"] == "with_attributes" and "not searchable" in r.json()["error"]
+    r = c.post("/api/search", json={"with_attributes": ["is_male"], **JUST})
+    assert r.status_code in (400, 422)
+    assert c.post("/api/search", json={"with_attributes": ["hat"], "vehicle_types": ["van"], **JUST}).status_code == 200

@@ -140,7 +140,8 @@ function hitCard(hit) {
   const id = hit.track_id;
   const img = el("img", { src: thumbUrl(id), alt: "track " + id, loading: "lazy" });
   img.addEventListener("error", () => { img.replaceWith(el("div", { class: "nothumb", text: "no picture" })); }, { once: true });
-  const colours = [].concat(hit.upper || [], hit.lower || [], hit.body || []).slice(0, 4).join(", ");
+  const colours = [].concat(hit.upper || [], hit.lower || [], hit.body || []).slice(0, 4).join(", ")
+    + (hit.vehicle_type ? " · " + hit.vehicle_type : "");
   return el("a", { class: "card", href: "/track/" + encodeURIComponent(id) }, [
     img,
     el("span", { class: "line", text: "#" + id + " " + (hit.class_name || "") + (hit.score !== undefined && hit.score !== null ? " · " + Number(hit.score).toFixed(2) : "") }),
@@ -149,6 +150,9 @@ function hitCard(hit) {
     el("span", { class: "line muted", text: colours }),
   ]);
 }
+
+/* "long_trousers" -> "long trousers": the API's attribute names as a person reads them. */
+function attributeLabel(name) { return String(name).replace(/_/g, " "); }
 
 function fillGrid(grid, hits) {
   grid.replaceChildren(...hits.map(hitCard));
@@ -166,6 +170,9 @@ function trackAttributes(t) {
   const num = (v, digits, unit) => (v === null || v === undefined ? null : Number(v).toFixed(digits) + (unit ? " " + unit : ""));
   const when = (iso) => (iso ? fmtTime(iso) + "  (" + String(iso).slice(0, 19).replace("T", " ") + " UTC)" : null);
   const list = (v) => (Array.isArray(v) && v.length ? v.join(", ") : null);
+  // Clothing and carried objects: only those the site lets investigators search by (t.searchable).
+  const attrs = t.attributes || {};
+  const known = (state) => (t.searchable || []).filter((a) => attrs[a] === state).map(attributeLabel);
   const rows = [
     ["Class", t.class],
     ["Camera", t.camera_id],
@@ -175,6 +182,10 @@ function trackAttributes(t) {
     ["Upper body", list(t.upper)],
     ["Lower body", list(t.lower)],
     ["Body colour", list(t.body)],
+    ["Wearing or carrying", list(known("yes"))],
+    ["Not wearing or carrying", list(known("no"))],
+    ["Vehicle type", attrs.vehicle_type],
+    ["Vehicle colour (network)", attrs.vehicle_colour],
     ["Direction", t.direction],
     ["Speed", t.speed_m_s !== null && t.speed_m_s !== undefined ? num(t.speed_m_s, 2, "m/s") : num(t.speed_px_s, 0, "px/s")],
     ["Height on screen", num(t.median_height_px, 0, "px")],
@@ -295,12 +306,22 @@ const pages = {
   async search() {
     for (const sel of document.querySelectorAll("select.colour"))
       for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
+    // Only the attributes this site lets investigators search by (the others are not reliable enough here).
+    try {
+      const words = await api("/api/search/vocabulary");
+      for (const sel of document.querySelectorAll("select.attribute"))
+        for (const a of words.attributes) sel.append(el("option", { value: a, text: attributeLabel(a) }));
+      for (const v of words.vehicle_types) $("vehicle_type").append(el("option", { value: v, text: v }));
+    } catch (e) { /* the error line says why */ }
     $("search-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
       if ($("class").value) body.classes = [$("class").value];
       if ($("upper").value) body.upper = [$("upper").value];
       if ($("lower").value) body.lower = [$("lower").value];
+      if ($("with").value) body.with_attributes = [$("with").value];
+      if ($("without").value) body.without_attributes = [$("without").value];
+      if ($("vehicle_type").value) body.vehicle_types = [$("vehicle_type").value];
       if ($("start").value) body.start = new Date($("start").value).toISOString();
       if ($("end").value) body.end = new Date($("end").value).toISOString();
       if (splitList($("cameras").value).length) body.cameras = splitList($("cameras").value);
