@@ -421,6 +421,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
         "synopses_removed": 0,
         "citizen_reports_removed": 0,
         "citizen_contacts_cleared": 0,
+        "query_photos_removed": 0,
     }
 
 

@@ -97,14 +97,26 @@ def _decoded(image: Image.Image) -> Image.Image:
 _DECODING = threading.BoundedSemaphore(2)
 
 
-def sanitise(data: bytes, *, max_bytes: int, max_pixels: int, blurrer, lock: threading.Lock | None = None) -> bytes:
-    """The photo as a fresh, metadata-free JPEG with faces and text blurred; PhotoError when refused."""
+def sanitise(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    blurrer,
+    lock: threading.Lock | None = None,
+    person: bool = False,
+) -> bytes:
+    """The photo as a fresh, metadata-free JPEG with faces and text blurred; PhotoError when refused.
+
+    person: a photo of someone to search by example (vigie.search.photo): the whole picture is also
+    searched for faces as a person box is (upscaled: a small face is still found), and text is left
+    as it is: a slogan on a shirt is part of what the search compares, and no vehicle is looked for."""
     check_size(len(data), max_bytes)
     with _DECODING:
-        return _sanitised(data, max_pixels, blurrer, lock)
+        return _sanitised(data, max_pixels, blurrer, lock, person)
 
 
-def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | None) -> bytes:
+def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | None, person: bool = False) -> bytes:
     image = _opened(data, max_pixels)
     if blurrer is None:
         raise PhotoError(
@@ -117,7 +129,10 @@ def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | Non
     h, w = bgr.shape[:2]
     # The whole photo is searched for text: any plate in it is blurred, whatever vehicle it is on.
     with lock or nullcontext():
-        blurred, _regions = blurrer.blur(bgr, vehicle_boxes=[(0, 0, w, h)])
+        if person:
+            blurred, _regions = blurrer.blur(bgr, person_boxes=[(0, 0, w, h)])
+        else:
+            blurred, _regions = blurrer.blur(bgr, vehicle_boxes=[(0, 0, w, h)])
     clean = Image.fromarray(np.ascontiguousarray(blurred[:, :, ::-1]), "RGB")  # pixels only: no info, no EXIF, no ICC
     out = io.BytesIO()
     clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)

@@ -69,6 +69,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         f"Citizen reports: {report.citizen_reports_removed} rejected reports removed, the contact details of "
         f"{report.citizen_contacts_cleared} answered reports cleared."
     )
+    print(f"Example photos searched with: {report.query_photos_removed} removed (expired, their case not held).")
     print(f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8}")
     for c in report.cameras:
         print(

@@ -182,6 +182,15 @@ def _text_filters(args: argparse.Namespace, services: Services) -> dict | None:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    if (args.track is None) == (args.image is None):
+        print("vigie: error: give a track id or --image FILE (one of them)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.image is not None:
+        return _similar_to_photo(args)
+    for flag in ("box", "case_ref", "purpose"):
+        if getattr(args, flag) is not None:
+            print(f"vigie: error: --{flag.replace('_ref', '')} goes with --image", file=sys.stderr)
+            return EXIT_USAGE
     query = query_from_args(args)
     with Services.from_env() as services:
         query.check_searchable(searchable_attributes(services.site))
@@ -191,12 +200,62 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _photo_blurrer():
+    """The face blurrer the photo goes through before it is described (a test replaces it)."""
+    from vigie.privacy.blur import Blurrer
+
+    return Blurrer()
+
+
+def _similar_to_photo(args: argparse.Namespace) -> int:
+    """`vigie similar --image FILE`: the photo read, shown, ranked; kept with its audit entry (vigie.search.photo)."""
+    from vigie.citizen.photos import check_size
+    from vigie.cli.common import console_actor
+    from vigie.config import default_site
+    from vigie.search import photo
+    from vigie.search.query_photos import keep_and_audit
+
+    query = query_from_args(args)
+    box = photo.parse_box(args.box)
+    with open(args.image, "rb") as f:
+        data = f.read(photo.MAX_PHOTO_BYTES + 1)
+    check_size(len(data), photo.MAX_PHOTO_BYTES)
+    with Services.from_env(args.site) as services:
+        query.check_searchable(searchable_attributes(services.site))
+        reading, result = photo.search_by_photo(
+            services.store,
+            services.site or default_site(),
+            data,
+            query,
+            blurrer=_photo_blurrer(),
+            box=box,
+            match_colours=args.match_colours,
+        )
+        details = {"photo": reading.summary(), "query": result.query.model_dump(mode="json"), "total": result.total}
+        keep_and_audit(services.store, reading.jpeg, console_actor(), "console", args.case_ref, args.purpose, details)
+    if args.json:
+        print(json.dumps({**result.model_dump(mode="json"), "photo": reading.summary()}, indent=2))
+        return 0
+    attributes = ", ".join(f"{k}={v}" for k, v in reading.attributes.items()) or "-"
+    print(
+        f"Photo {reading.sha256[:16]} ({reading.width}x{reading.height}): person at {','.join(map(str, reading.box))} "
+        f"({reading.found_by}); upper {'/'.join(reading.upper) or '-'}, lower {'/'.join(reading.lower) or '-'}; "
+        f"{attributes}."
+    )
+    for note in reading.notes:
+        print(f"vigie: warning: {note}", file=sys.stderr)
+    _print(result, False)
+    return 0
+
+
 def _print(result, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return
     q = result.query
     what = f"like track {result.reference_track} ({result.model})" if result.kind == "similar" else "match"
+    if result.reference_photo:
+        what = f"like the photo {result.reference_photo[:16]} ({result.model})"
     shown = f"{q.offset + 1}-{q.offset + len(result.hits)}" if result.hits else "none"
     print(f"{result.total} tracks {what}; showing {shown} ({result.method}).")
     if not result.hits:
@@ -229,7 +288,24 @@ def register(sub) -> None:
     )
     s.add_argument("--site", help="site file: its time zone is that of the times written in --text (default UTC)")
     s.set_defaults(fn=cmd_search)
-    m = sub.add_parser("similar", help="tracks of other times and cameras that look like a given track")
-    m.add_argument("track", type=int, help="id of the track to compare with (vigie tracks / vigie search give ids)")
+    m = sub.add_parser("similar", help="tracks of other times and cameras that look like a given track or photo")
+    m.add_argument(
+        "track", type=int, nargs="?", help="id of the track to compare with (vigie tracks / vigie search give ids)"
+    )
+    m.add_argument(
+        "--image",
+        metavar="FILE",
+        help="an example photo of a person (JPEG, PNG, WebP) instead of a track: re-encoded without metadata, faces "
+        "blurred, described as tracks are; kept with the audit entry and purged with the case",
+    )
+    m.add_argument("--box", metavar="X1,Y1,X2,Y2", help="with --image: the person in the photo (default: found)")
+    m.add_argument(
+        "--match-colours",
+        action="store_true",
+        help="with --image: also filter on the clothing colours read from the photo (where --upper/--lower are not given)",
+    )
+    m.add_argument("--case", dest="case_ref", help="with --image: case reference (written to the audit log)")
+    m.add_argument("--purpose", help="with --image: why the search is made (written to the audit log)")
+    m.add_argument("--site", help="with --image: site file whose appearance backend and detector read the photo")
     add_filter_flags(m)
     m.set_defaults(fn=cmd_similar)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from vigie.citizen.reports import purge_reports
 from vigie.media.clips import clip_files, delete_clips, stale_temp_clips
+from vigie.search import query_photos
 from vigie.times import iso
 
 # An active hold covers a track by id, or by its camera and a window the track
@@ -66,6 +67,7 @@ class PurgeReport:
     synopses_removed: int = 0  # synopsis folders under $VIGIE_DATA/synopses whose period expired
     citizen_reports_removed: int = 0  # rejected citizen reports, 30 days after the decision
     citizen_contacts_cleared: int = 0  # reporters' contact details, 30 days after their report was closed or merged
+    query_photos_removed: int = 0  # example photos searched with, expired and their case not held (query_photos)
     seconds: float = 0.0
 
     @property
@@ -101,6 +103,7 @@ class PurgeReport:
             "synopses_removed": self.synopses_removed,
             "citizen_reports_removed": self.citizen_reports_removed,
             "citizen_contacts_cleared": self.citizen_contacts_cleared,
+            "query_photos_removed": self.query_photos_removed,
         }
         return d
 
@@ -114,6 +117,7 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
     if dry_run:
         with store.read() as conn:
             cameras = _plan(conn, site, now)
+            photos = query_photos.count_expired(conn, site, now)
         orphans = len(_orphan_thumbnails(store))
         orphan_clips = len(_orphan_clips(store))
         for cam in cameras:
@@ -121,7 +125,10 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
             cam.clips_removed = sum(len(paths) for paths in clip_files(store, cam.track_ids).values())
         synopses = len(_expired_synopses(store, cameras, gone=set().union(*(c.track_ids for c in cameras))))
     else:
-        cameras = store.write(lambda conn: _apply(conn, _plan(conn, site, now))).result()
+        # The example photos searched with go in the same transaction as the tracks they were compared with.
+        cameras, photos = store.write(
+            lambda conn: (_apply(conn, _plan(conn, site, now)), query_photos.delete_expired(conn, site, now))
+        ).result()
         for cam in cameras:  # only now that the deletion is committed
             cam.thumbnails_removed = sum(_unlink(_thumb_path(store, cam.camera_id, t)) for t in cam.track_ids)
             cam.clips_removed = delete_clips(store, cam.track_ids)
@@ -142,6 +149,7 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         synopses_removed=synopses,
         citizen_reports_removed=citizen["reports"],
         citizen_contacts_cleared=citizen["contacts"],
+        query_photos_removed=photos,
         seconds=time.perf_counter() - started,
     )
 

@@ -52,6 +52,7 @@ class SearchResult(BaseModel):
     total: int  # tracks that pass the filters (similar: those with a vector, the reference's own sighting excluded)
     method: str  # how the rows were ranked: filter, exact, ivf nprobe=p/n
     reference_track: int | None = None
+    reference_photo: str | None = None  # similar to an example photo: its SHA-256 (the photo, not a track)
     model: str | None = None  # appearance model of the vectors compared
     hits: list[SearchHit]
 
@@ -149,18 +150,67 @@ def similar(
     sel, checks = index.select(query, with_vectors=True)
     _check_zones(store, index, sel, checks, query)
     sel.drop(index.same_sighting(row))
+    total, method, hits = _nearest_page(store, index, sel, np.asarray(index.vectors[row]), query)
+    return SearchResult(
+        kind="similar", query=query, total=total, method=method, reference_track=track_id, model=index.model, hits=hits
+    )
+
+
+def similar_to_vector(
+    store: StoreBase,
+    vector: np.ndarray,
+    model: str,
+    query: SearchQuery | None = None,
+    reference_photo: str | None = None,
+    index: TrackIndex | None = None,
+) -> SearchResult:
+    """Tracks that look most like an appearance vector made outside the store (an example photo:
+    vigie.search.photo), ranked as `similar` ranks them, under the query's filters.
+
+    The vector must be of the stored vectors' model (same backend, same site adaptation):
+    cosines between two models' vectors mean nothing, so another model is refused, naming both.
+    reference_photo: the photo's SHA-256, said in the result."""
+    query = query or SearchQuery()
+    index = index or get_index(store)
+    query.validate_against(index.cameras)
+    vector = np.asarray(vector, np.float32).reshape(-1)
+    if index.model is None:
+        raise SearchError("no stored track has an appearance vector yet: nothing to compare the photo with", "model")
+    if model != index.model or vector.shape[0] != index.vectors.shape[1]:
+        raise SearchError(
+            f"the photo was described with appearance model {model!r} ({vector.shape[0]} values), the stored tracks "
+            f"with {index.model!r} ({index.vectors.shape[1]} values): they cannot be compared "
+            "(describe the photo with the site's backend and adaptation, or re-describe the tracks)",
+            "model",
+            model,
+        )
+    sel, checks = index.select(query, with_vectors=True)
+    _check_zones(store, index, sel, checks, query)
+    total, method, hits = _nearest_page(store, index, sel, vector, query)
+    return SearchResult(
+        kind="similar",
+        query=query,
+        total=total,
+        method=method,
+        reference_photo=reference_photo,
+        model=index.model,
+        hits=hits,
+    )
+
+
+def _nearest_page(
+    store: StoreBase, index: TrackIndex, sel: Selection, vector: np.ndarray, query: SearchQuery
+) -> tuple[int, str, list[SearchHit]]:
+    """(candidates, method, the query's page of hits) of the kept rows nearest to `vector`."""
     total = sel.count()
-    rows, scores, method = index.nearest(np.asarray(index.vectors[row]), sel, query.offset + query.limit)
+    rows, scores, method = index.nearest(vector, sel, query.offset + query.limit)
     rows, scores = rows[query.offset :], scores[query.offset :]
     if query.sort != "relevance":
         by_time = np.argsort(rows, kind="stable")
         rows, scores = rows[by_time], scores[by_time]
         order = index.page(rows, query.sort, scores, 0, len(rows))
         rows, scores = rows[order], scores[order]
-    hits = _hits(store, index, rows, scores, query.offset)
-    return SearchResult(
-        kind="similar", query=query, total=total, method=method, reference_track=track_id, model=index.model, hits=hits
-    )
+    return total, method, _hits(store, index, rows, scores, query.offset)
 
 
 def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
