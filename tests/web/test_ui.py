@@ -217,6 +217,32 @@ def test_search_by_clothing_offers_only_the_searchable_attributes(new_page, serv
     assert texts and all("person" in t for t in texts), texts
 
 
+def test_plain_words_are_read_back_into_the_form_before_searching(new_page, server):
+    """Issue 18: a witness's words become filters the person sees and can correct; words about the
+    person are refused with the reason, and nothing of them reaches the form."""
+    from playwright.sync_api import expect
+
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/search")
+    page.fill("#text", "un homme en veste rouge")
+    page.click("#read-text")
+    expect(page.locator("#readback .error")).to_contain_text("vêtements")
+    assert page.input_value("#upper") == ""
+    page.fill("#text", "veste rouge, jean, vers la droite, zorglub")
+    page.click("#read-text")
+    expect(page.locator("#readback li").first).to_be_visible()
+    expect(page.locator("#readback")).to_contain_text("zorglub")
+    assert page.input_value("#upper") == "red" and page.input_value("#lower") == "blue"
+    assert page.input_value("#with") == "long_trousers"
+    page.select_option("#lower", "")  # the person corrects a filter before searching
+    page.fill("#case_ref", "PV-2026-1120-041")
+    page.fill("#purpose", "Witness: red jacket, heading right")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#summary")).to_contain_text("track(s) match")
+    assert error_text(page) == ""
+
+
 def investigator_on(new_page, path: str):
     """An investigator's page with the case reference and purpose given (kept for the tab), at `path`."""
     page = new_page()

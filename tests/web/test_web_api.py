@@ -149,6 +149,7 @@ ENDPOINTS = [
     ("get", "/api/tracks/{recent}/thumbnail"),
     ("post", "/api/search"),
     ("get", "/api/search/vocabulary"),
+    ("post", "/api/search/text"),
     ("get", "/api/similar/{recent}"),
     ("get", "/api/trail/{recent}"),
     ("get", "/api/audit"),
@@ -260,6 +261,7 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "track": {"operator", "investigator"},
     "thumbnail": {"operator", "investigator"},
     "search": {"operator", "investigator"},
+    "search_text": {"operator", "investigator"},
     "similar": {"investigator"},
     "trail": {"investigator"},
     "audit": {"auditor"},
@@ -335,6 +337,7 @@ def call(c, endpoint, env, just=True):
             },
         )
     posts = {  # endpoint -> (method, path, body)
+        "search_text": ("post", "/api/search/text", {"text": "veste rouge, vers le nord"}),
         "unblur": ("post", f"/api/tracks/{t}/unblur", {**q, "reason": "identify the suspect's vehicle"}),
         "export": ("post", "/api/exports", {"track_ids": [t], "clips": False, **q}),
         "hold": ("post", "/api/holds", {"case_ref": "PV-1", "reason": "court order", "track_ids": [t]}),
@@ -668,3 +671,22 @@ def test_the_vocabulary_lists_only_the_searchable_attributes_and_the_api_refuses
     r = c.post("/api/search", json={"with_attributes": ["is_male"], **JUST})
     assert r.status_code in (400, 422)
     assert c.post("/api/search", json={"with_attributes": ["hat"], "vehicle_types": ["van"], **JUST}).status_code == 200
+
+
+def test_plain_words_are_read_back_with_unknown_and_refused_words(env):
+    """Issue 18: the text is read into filters for the person to check; nothing is searched or audited."""
+    c = client(env, "operator")
+    r = c.post("/api/search/text", json={"text": "veste rouge, jean, casquette, vers le nord, xyzzy"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["language"] == "fr" and body["refused"] == [] and body["unknown"] == ["xyzzy"]
+    f = body["filters"]
+    assert f["upper"] == ["red"] and f["lower"] == ["blue"] and f["directions"] == ["N"]
+    assert sorted(f["with_attributes"]) == ["hat", "long_trousers"]
+    assert any("rouge" in line for line in body["readback"])
+    r = c.post("/api/search/text", json={"text": "un homme avec un sac à dos"})
+    body = r.json()
+    assert body["refused"] == ["homme"] and "vêtements" in body["refusal"]
+    assert body["hidden_attributes"] == ["backpack"] and "with_attributes" not in body["filters"]
+    assert c.post("/api/search/text", json={"text": ""}).status_code in (400, 422)
+    assert c.post("/api/search/text", json={"text": "x" * 501}).status_code in (400, 422)

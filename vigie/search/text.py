@@ -97,6 +97,17 @@ class TextQuery:
     def query(self) -> SearchQuery:
         return parse_query(self.filters)
 
+    def searchable_filters(self, searchable: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+        """The filters without the attributes a site hides from search (a jean implies long trousers; a
+        site may hide them), empty fields dropped; and the attributes left out, for a warning."""
+        filters, hidden = dict(self.filters), []
+        for name in ("with_attributes", "without_attributes"):
+            left_out = [a for a in filters.get(name, []) if a not in searchable]
+            if left_out:
+                filters[name] = [a for a in filters[name] if a in searchable]
+                hidden += left_out
+        return {k: v for k, v in filters.items() if v not in (None, [], {})}, hidden
+
 
 # --- word tables -------------------------------------------------------------------------------------
 # Each entry: (kind, values...) -> phrases separated by "|", matched accent- and case-insensitively.

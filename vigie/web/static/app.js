@@ -313,15 +313,46 @@ const pages = {
         for (const a of words.attributes) sel.append(el("option", { value: a, text: attributeLabel(a) }));
       for (const v of words.vehicle_types) $("vehicle_type").append(el("option", { value: v, text: v }));
     } catch (e) { /* the error line says why */ }
+    // Plain words: read on the server into filters, shown back and put into the form for the person to
+    // check and correct; the search runs only when they press Search. Filters the form has no field for
+    // (directions, communes, vehicle colours, second values) are kept from the text and listed above.
+    let fromText = {};
+    const FORM_LISTS = { classes: "class", upper: "upper", lower: "lower", with_attributes: "with", without_attributes: "without", vehicle_types: "vehicle_type" };
+    $("read-text").addEventListener("click", async () => {
+      const box = $("readback");
+      box.replaceChildren();
+      if (!$("text").value.trim()) return;
+      try {
+        const r = await api("/api/search/text", { method: "POST", body: { text: $("text").value } });
+        const lines = r.readback.map((l) => el("li", { text: l }));
+        box.append(el("ul", {}, lines));
+        if (r.refused.length) box.append(el("p", { class: "error", text: r.refusal }));
+        if (r.unknown.length) box.append(el("p", { class: "muted", text: (r.language === "fr" ? "Mots non compris : " : "Words not understood: ") + r.unknown.join(", ") }));
+        if (r.hidden_attributes.length) box.append(el("p", { class: "muted", text: (r.language === "fr" ? "Non cherchable sur ce site : " : "Not searchable on this site: ") + r.hidden_attributes.map(attributeLabel).join(", ") }));
+        if (r.refused.length) { fromText = {}; return; }  // rephrase first: nothing about the person is searched
+        fromText = r.filters;
+        for (const [field, id] of Object.entries(FORM_LISTS)) $(id).value = (r.filters[field] || [""])[0];
+        const local = (iso) => { const d = new Date(iso); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
+        $("start").value = r.filters.start ? local(r.filters.start) : "";
+        $("end").value = r.filters.end ? local(r.filters.end) : "";
+        $("cameras").value = (r.filters.cameras || []).join(", ");
+        $("groups").value = (r.filters.groups || []).join(", ");
+      } catch (e) { fromText = {}; }
+    });
     $("search-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
+      // What the text gave that the form cannot show (a field the person changed is theirs).
+      for (const field of ["directions", "communes", "body", "min_speed", "max_speed", "min_dwell"])
+        if (fromText[field] !== undefined) body[field] = fromText[field];
       if ($("class").value) body.classes = [$("class").value];
       if ($("upper").value) body.upper = [$("upper").value];
       if ($("lower").value) body.lower = [$("lower").value];
       if ($("with").value) body.with_attributes = [$("with").value];
       if ($("without").value) body.without_attributes = [$("without").value];
       if ($("vehicle_type").value) body.vehicle_types = [$("vehicle_type").value];
+      for (const [field, id] of Object.entries(FORM_LISTS))  // the text's second values, if its first is kept
+        if (body[field] && fromText[field] && fromText[field][0] === body[field][0]) body[field] = fromText[field];
       if ($("start").value) body.start = new Date($("start").value).toISOString();
       if ($("end").value) body.end = new Date($("end").value).toISOString();
       if (splitList($("cameras").value).length) body.cameras = splitList($("cameras").value);
