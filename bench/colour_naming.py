@@ -25,7 +25,15 @@ Reported per body part:
 - a confusion list: for each wrong dominant name, labelled best name -> Vigie's.
 The same figures without the foreground mask are given as a second variant.
 
-Run: .venv/bin/python bench/colour_naming.py [--json] [--no-crops]
+The same runs on TUD-Stadtmitte (tests/data/tud_stadtmitte_colours.csv, same
+format), and with each per-camera white balance of
+vigie.describe.white_balance (issue 18): the balance learns from the frames
+with the ground-truth boxes left out, as the pipeline feeds it with the
+tracked boxes, and the colours are named on the balanced pixels. The summary
+table gives, per sequence, balance and body part, the accuracies before
+(off) and after, and their mean over the two sequences.
+
+Run: .venv/bin/python bench/colour_naming.py [--json] [--no-crops] [--details]
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from vigie.config import MotionGateConfig  # noqa: E402
 from vigie.describe.colours import PALETTE  # noqa: E402
 from vigie.describe.describer import Describer  # noqa: E402
+from vigie.describe.white_balance import METHODS, WhiteBalance  # noqa: E402
 from vigie.detect.motion import MotionGate  # noqa: E402
 from vigie.sources.file import FileSource  # noqa: E402
 from vigie.track.matching import iou_matrix  # noqa: E402
@@ -56,6 +65,23 @@ PETS = ROOT.parent / "shared" / "data" / "pets09-s2l1"
 LABELS = ROOT / "tests" / "data" / "pets09_s2l1_colours.csv"
 PARTS = ("upper", "lower")
 FRAME_RATE = 7.0  # PETS09 was filmed at 7 fps (seqinfo.ini); the container says 10
+TUD = ROOT.parent / "shared" / "data" / "tud-stadtmitte"
+TUD_LABELS = ROOT / "tests" / "data" / "tud_stadtmitte_colours.csv"
+
+
+@dataclass(frozen=True)
+class Sequence:
+    folder: Path
+    labels: Path
+    video: str
+    gt: str  # MOT format, frame 1 = the first decoded frame
+    frame_rate: float
+
+
+SEQUENCES = {
+    "PETS09-S2L1": Sequence(PETS, LABELS, "vtest.avi", "gt.txt", FRAME_RATE),
+    "TUD-Stadtmitte": Sequence(TUD, TUD_LABELS, "TUD-Stadtmitte.mp4", "gt/gt.txt", 25.0),
+}
 
 
 @dataclass(frozen=True)
@@ -98,23 +124,36 @@ def _dets(boxes: dict[int, np.ndarray]) -> Detections:
     )
 
 
-def name_colours(pets: Path = PETS, crops: bool = True, use_mask: bool = True):
+def name_colours(
+    pets: Path = PETS,
+    crops: bool = True,
+    use_mask: bool = True,
+    balance: str = "off",
+    video: str = "vtest.avi",
+    gt_file: str = "gt.txt",
+    frame_rate: float = FRAME_RATE,
+):
     """Vigie's colour names from the ground-truth boxes.
 
     Returns (per_identity, per_crop): per_identity {id: {"upper": [names], "lower": [names]}}
     from one Describer over the whole video; per_crop [(id, frame, upper names, lower names)]
     for every box no other box overlaps (IoU < 0.1, the describer's own rule), each
     named by a fresh Describer from that one observation (empty when crops is False).
+    `balance`: the white balance method (vigie.describe.white_balance.METHODS), learnt
+    as the pipeline learns it, from every frame with the people's boxes left out.
     """
-    gt = load_gt(pets / "gt.txt")
+    gt = load_gt(pets / gt_file)
     gate = MotionGate(MotionGateConfig())
-    describer = Describer("pets09")
+    wb = WhiteBalance(balance) if balance != "off" else None
+    describer = Describer("pets09", balance=wb)
     per_crop = []
-    source = FileSource(pets / "vtest.avi", "pets09", frame_rate=FRAME_RATE, decode_threads=1)
+    source = FileSource(pets / video, "pets09", frame_rate=frame_rate, decode_threads=1)
     for frame in source:
         gate.moving(frame.image)  # the pipeline updates the background model on every frame
         mask_for = gate.mask_in if use_mask else None
         boxes = gt.get(frame.seq + 1)
+        if wb is not None:  # every frame, as the pipeline offers it (still ones too)
+            wb.offer(frame.image, frame.timestamp, np.stack(list(boxes.values())) if boxes else np.empty((0, 4)))
         if not boxes:
             continue
         dets = _dets(boxes)
@@ -125,7 +164,7 @@ def name_colours(pets: Path = PETS, crops: bool = True, use_mask: bool = True):
             for k, pid in enumerate(dets.track_id):
                 if len(dets) > 1 and ious[k].max() >= 0.1:
                     continue
-                one = Describer("pets09-crop")
+                one = Describer("pets09-crop", balance=wb)
                 one.observe(frame, dets[[k]], mask_for)
                 s = one.finish(int(pid))
                 per_crop.append((int(pid), frame.seq + 1, list(s.upper_colours), list(s.lower_colours)))
@@ -164,9 +203,18 @@ def score(labels: dict[int, Label], named: list[tuple[int, dict[str, list[str]]]
     return res
 
 
-def evaluate(pets: Path = PETS, labels_path: Path = LABELS, crops: bool = True, use_mask: bool = True) -> dict:
+def evaluate(
+    pets: Path = PETS,
+    labels_path: Path = LABELS,
+    crops: bool = True,
+    use_mask: bool = True,
+    balance: str = "off",
+    sequence: Sequence | None = None,
+) -> dict:
+    """The figures for one sequence (PETS09's files in `pets` unless `sequence` names others)."""
     labels = load_labels(labels_path)
-    per_identity, per_crop = name_colours(pets, crops, use_mask)
+    seq = sequence or Sequence(pets, labels_path, "vtest.avi", "gt.txt", FRAME_RATE)
+    per_identity, per_crop = name_colours(seq.folder, crops, use_mask, balance, seq.video, seq.gt, seq.frame_rate)
     out = {
         "identities": score(labels, sorted(per_identity.items())),
         "vigie_names": {str(k): v for k, v in sorted(per_identity.items())},
@@ -222,19 +270,68 @@ def _print_variant(title: str, res: dict, labels: dict[int, Label]) -> None:
         )
 
 
+def _summary(runs: dict[str, dict[str, dict]], units: tuple[str, ...]) -> None:
+    """One line per sequence, balance, unit and part: top-1 / top-2, and the change from off."""
+    print("\n== Before (off) and after each white balance: top-1 / top-2 per body part")
+    print(f"{'sequence':16s} {'balance':15s} {'unit':11s} {'upper':>13s} {'lower':>13s}   change of top-1 from off")
+    means: dict = {}
+    for seq_name, by_method in runs.items():
+        for method, res in by_method.items():
+            for unit in units:
+                cells, deltas = [], []
+                for part in PARTS:
+                    r, off = res[unit][part], by_method["off"][unit][part]
+                    cells.append(f"{r['top1']:.3f}/{r['top2']:.3f}")
+                    deltas.append(f"{part} {r['top1'] - off['top1']:+.3f}")
+                    means.setdefault((method, unit, part), []).append((r["top1"], r["top2"]))
+                print(f"{seq_name:16s} {method:15s} {unit:11s} {cells[0]:>13s} {cells[1]:>13s}   {', '.join(deltas)}")
+    print(f"\n{'mean of the two':16s}")
+    for method in next(iter(runs.values())):
+        for unit in units:
+            cells = []
+            for part in PARTS:
+                t1, t2 = np.mean(means[(method, unit, part)], axis=0)
+                cells.append(f"{t1:.3f}/{t2:.3f}")
+            print(f"{'':16s} {method:15s} {unit:11s} {cells[0]:>13s} {cells[1]:>13s}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="also print one JSON object with every figure")
     ap.add_argument("--no-crops", action="store_true", help="skip the per-crop figures")
     ap.add_argument("--no-mask-variant", action="store_true", help="skip the variant without the foreground mask")
+    ap.add_argument("--details", action="store_true", help="print every run's names and confusions")
+    ap.add_argument(
+        "--balance",
+        nargs="+",
+        default=["off", *(m for m in METHODS if m != "off")],
+        choices=METHODS,
+        help="white balance methods to compare (off, the before, always runs)",
+    )
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    labels = load_labels()
-    res = {"labels": str(LABELS.relative_to(ROOT)), "with_mask": evaluate(crops=not args.no_crops)}
-    _print_variant("Vigie as it runs (foreground mask from the motion gate)", res["with_mask"], labels)
-    if not args.no_mask_variant:
-        res["no_mask"] = evaluate(crops=not args.no_crops, use_mask=False)
-        _print_variant("without the foreground mask (all pixels of the stripes)", res["no_mask"], labels)
+    methods = ["off", *(m for m in args.balance if m != "off")]
+    res: dict = {"runs": {}}
+    for seq_name, seq in SEQUENCES.items():
+        if not (seq.folder / seq.video).is_file() or not seq.labels.is_file():
+            print(f"{seq_name}: footage or labels missing, skipped")
+            continue
+        labels = load_labels(seq.labels)
+        runs = res["runs"].setdefault(seq_name, {})
+        for method in methods:
+            runs[method] = evaluate(seq.folder, seq.labels, not args.no_crops, True, method, seq)
+            if args.details or method == "off":
+                _print_variant(
+                    f"{seq_name}, balance {method}, foreground mask from the motion gate", runs[method], labels
+                )
+        if not args.no_mask_variant:
+            res.setdefault("no_mask", {})[seq_name] = evaluate(
+                seq.folder, seq.labels, not args.no_crops, False, "off", seq
+            )
+            _print_variant(
+                f"{seq_name}, without the foreground mask (all pixels of the stripes)", res["no_mask"][seq_name], labels
+            )
+    _summary(res["runs"], ("identities",) if args.no_crops else ("identities", "crops"))
     if args.json:
         print(json.dumps(res))
 

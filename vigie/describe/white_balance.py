@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 METHODS: tuple[str, ...] = ("grey-pixels", "grey-world", "shades-of-grey", "grey-edge", "off")
-MAX_CAST = 1.3  # the largest light tint corrected, per channel against green (gain within [1/1.3, 1.3])
+MAX_CAST = 1.3  # the strongest light tint corrected: each channel of the light within [1/1.3, 1.3] x green
 LUMA = np.array([0.114, 0.587, 0.299])  # BGR weights (ITU-R BT.601): a grey pixel keeps its luma
 # grey-pixels: chromaticity histogram bin, and the radius around the mode whose pixels are averaged
 _BIN = 0.02
@@ -145,7 +145,7 @@ class WhiteBalance:
 
     MAX_SAMPLES = 16
 
-    def __init__(self, method: str = "grey-pixels", period_s: float = 900.0, every_s: float = 2.0) -> None:
+    def __init__(self, method: str = "grey-world", period_s: float = 900.0, every_s: float = 2.0) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown white balance method {method!r} (one of {', '.join(METHODS)})")
         self.method, self.period_s, self.base_every_s = method, period_s, every_s
