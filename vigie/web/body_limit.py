@@ -13,6 +13,7 @@ import json
 from typing import Callable
 
 from vigie.crimemap import importer
+from vigie.search import photo
 
 JSON_BODY_LIMIT = 1024 * 1024  # every /api JSON body is small (a search, a setting, a decision)
 FORM_SLACK = 1024 * 1024  # room for a multipart form's other fields and boundaries around its file
@@ -90,7 +91,9 @@ async def _refuse(send, message: str) -> None:
 
 
 def api_body_limit(path: str) -> int:
-    """The largest body each /api path accepts: an incident file (and its form) for imports, else a JSON body."""
+    """The largest body each /api path accepts: an incident file or an example photo (and its form), else a JSON body."""
     if path == "/api/crimemap/imports":
         return importer.MAX_BYTES + FORM_SLACK  # read at each call: a test may lower it
+    if path == "/api/similar/photo":
+        return photo.MAX_PHOTO_BYTES + FORM_SLACK
     return JSON_BODY_LIMIT

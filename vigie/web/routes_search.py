@@ -6,17 +6,28 @@ is audited with its full query; investigators give a case reference and a purpos
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Path, Query
-from pydantic import Field
+import base64
+import json
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Body, File, Form, Path, Query, UploadFile
+from pydantic import BaseModel, Field
+
+from vigie.citizen.photos import check_size
+from vigie.config import default_site
 from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
+from vigie.search import photo as example_photo
 from vigie.search.engine import search, similar
-from vigie.search.query import SearchQuery, searchable_attributes
+from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
+from vigie.search.query_photos import keep_and_audit
+from vigie.search.text import parse_text, refusal_message
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, bounded, page, plain, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow
+from vigie.store import search_reads
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ErrorBody, blurrer, bounded, page, plain, record, visible_track
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
 router = APIRouter()
 
@@ -59,6 +70,32 @@ def vocabulary(services: ServicesDep, user: CurrentUser) -> dict:
         "attributes": [a for a in PERSON_ATTRIBUTES if a in searchable],
         "hidden_attributes": [a for a in PERSON_ATTRIBUTES if a not in searchable],
         "vehicle_types": list(VEHICLE_TYPES),
+    }
+
+
+class TextRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=500, description="A witness's description in plain French or English.")
+
+
+@router.post("/api/search/text", tags=["search"])
+def read_text(services: ServicesDep, user: CurrentUser, body: TextRequest = Body(...)) -> dict:
+    """What a plain-words description is read as (vigie.search.text): the filters, one readback line per
+    filter, the words not understood and the words refused (about the person, not their clothing), for
+    the person to check and correct before searching. Nothing is searched, so nothing is audited."""
+    may(user, "search")
+    zone = ZoneInfo(services.site.timezone) if services.site is not None else timezone.utc
+    with services.store.read() as conn:
+        cameras = [CameraInfo(*r) for r in search_reads.camera_rows(conn)]
+    parsed = parse_text(body.text, now=datetime.now(timezone.utc), zone=zone, cameras=cameras)
+    filters, hidden = parsed.searchable_filters(searchable_attributes(services.site))
+    return {
+        "language": parsed.language,
+        "filters": parse_query(filters).model_dump(mode="json", exclude_unset=True),
+        "readback": parsed.readback,
+        "unknown": parsed.unknown,
+        "refused": parsed.refused,
+        "refusal": refusal_message(parsed.language, parsed.refused) if parsed.refused else None,
+        "hidden_attributes": hidden,
     }
 
 
@@ -110,6 +147,7 @@ def track(
     source = out.pop("source", None)  # the server's path: only the recording's file name is shown
     out["source_name"] = source.replace("\\", "/").rsplit("/", 1)[-1] if source else None
     out["thumbnail_url"] = f"/api/tracks/{track_id}/thumbnail"
+    out["searchable"] = list(searchable_attributes(services.site))  # the attributes reliable enough to show
     if points:
         out["points"] = [plain(p) for p in services.store.track_points(track_id)]
     record(services, user, "view_track", case_ref, purpose, {"track_id": track_id, "points": bool(points)})
@@ -147,6 +185,56 @@ def do_similar(
     details = {"track_id": track_id, "query": query.model_dump(mode="json"), "total": result.total}
     record(services, user, "similar", case_ref, purpose, details)
     return result.model_dump(mode="json")
+
+
+@router.post(
+    "/api/similar/photo",
+    tags=["search"],
+    responses={413: {"model": ErrorBody, "description": "The photo is above the size limit"}},
+)
+def do_similar_photo(
+    services: ServicesDep,
+    user: CurrentUser,
+    image: UploadFile = File(
+        description="The example photo of a person (JPEG, PNG or WebP): re-encoded without its metadata, faces "
+        "blurred, then described as tracks are."
+    ),
+    case_ref: str | None = Form(None, max_length=TEXT, description="Case reference (investigators: required)."),
+    purpose: str | None = Form(None, max_length=TEXT, description="Purpose of the search (investigators: required)."),
+    box: str | None = Form(None, max_length=100, description="x1,y1,x2,y2: the person in the photo (default: found)."),
+    match_colours: bool = Form(False, description="Also filter on the clothing colours read from the photo."),
+    query: str | None = Form(
+        None, max_length=20_000, description="The usual filters, order and page: a search query as JSON."
+    ),
+) -> dict:
+    """Tracks that look like the person in an example photo (a witness's phone, another system), ranked by
+    appearance as /api/similar ranks them, under the usual filters. The photo is kept only with this
+    search's audit entry (which names it by its SHA-256) and purged with its case."""
+    allow(user, "similar", case_ref, purpose)
+    try:
+        data = json.loads(query) if query else {}
+    except ValueError:
+        raise SearchError("field query: not JSON (a search query's fields as a JSON object)", "query") from None
+    if not isinstance(data, dict):
+        raise SearchError("field query: a JSON object of search query fields is expected", "query")
+    q = bounded(user, data)
+    q.check_searchable(searchable_attributes(services.site))
+    raw = image.file.read(example_photo.MAX_PHOTO_BYTES + 1)  # never more than the limit and one byte
+    check_size(len(raw), example_photo.MAX_PHOTO_BYTES)
+    reading, result = example_photo.search_by_photo(
+        services.store,
+        services.site or default_site(),
+        raw,
+        q,
+        blurrer=blurrer(services),
+        lock=services.blur_lock,
+        box=example_photo.parse_box(box),
+        match_colours=match_colours,
+    )
+    details = {"photo": reading.summary(), "query": result.query.model_dump(mode="json"), "total": result.total}
+    keep_and_audit(services.store, reading.jpeg, user.username, user.role, case_ref, purpose, details)
+    crop = base64.b64encode(reading.crop_jpeg).decode()
+    return {**result.model_dump(mode="json"), "photo": {**reading.summary(), "crop": f"data:image/jpeg;base64,{crop}"}}
 
 
 @router.get("/api/trail/{track_id}", tags=["search"])
