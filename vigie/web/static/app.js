@@ -364,6 +364,50 @@ const pages = {
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
     });
+    // Search by example photo (investigators): the usual filters of the form above, the photo's person
+    // ranked by appearance; what was read from the photo is shown (its blurred crop, colours, attributes).
+    if ($("photo-form")) $("photo-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const file = $("photo").files[0];
+      if (!file) { showError("Choose a photo first."); return; }
+      const query = { limit: 50 };
+      if ($("class").value) query.classes = [$("class").value];
+      if ($("start").value) query.start = new Date($("start").value).toISOString();
+      if ($("end").value) query.end = new Date($("end").value).toISOString();
+      if (splitList($("cameras").value).length) query.cameras = splitList($("cameras").value);
+      if (splitList($("groups").value).length) query.groups = splitList($("groups").value);
+      const form = new FormData();
+      form.append("image", file);
+      form.append("query", JSON.stringify(query));
+      if ($("photo-box").value.trim()) form.append("box", $("photo-box").value.trim());
+      form.append("match_colours", $("photo-colours").checked ? "true" : "false");
+      for (const [k, v] of Object.entries(justification())) form.append(k, v);
+      $("summary").textContent = "Reading the photo…";
+      $("photo-read").replaceChildren();
+      try {
+        const r = await api("/api/similar/photo", { method: "POST", body: form });
+        const p = r.photo;
+        const img = document.createElement("img");
+        img.setAttribute("src", p.crop);
+        img.setAttribute("alt", "The person read from the photo (faces blurred)");
+        img.className = "photo-crop";
+        const said = document.createElement("ul");
+        const known = Object.entries(p.attributes).filter(([, v]) => v !== "unknown").map(([k, v]) => (v === "yes" ? "" : "no ") + k.replace("_", " "));
+        for (const line of [
+          "Person " + (p.found_by === "detector" ? "found by the detector" : p.found_by === "given" ? "in the box given" : "not found: the whole photo was used"),
+          "Upper colours: " + (p.upper.join(", ") || "none named") + "; lower: " + (p.lower.join(", ") || "none named"),
+          "Clothing and carried objects: " + (known.join(", ") || "unknown"),
+          ...p.notes,
+        ]) {
+          const li = document.createElement("li");
+          li.textContent = line;
+          said.append(li);
+        }
+        $("photo-read").append(img, said);
+        $("summary").textContent = r.total + " candidate(s), ranked by likeness to the photo (" + r.method + ").";
+        fillGrid($("results"), r.hits);
+      } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
+    });
   },
 
   async track() {
