@@ -155,7 +155,8 @@ def main() -> None:
             )
         print(f"{a:14s} " + "  ".join(f"{c:>38s}" for c in cells))
     result["mean_scores"] = {
-        n: {str(pid): [round(float(v), 3) for v in sc[pid].mean(axis=0)] for pid in sorted(sc)} for n, (_, sc) in data.items()
+        n: {str(pid): [round(float(v), 3) for v in sc[pid].mean(axis=0)] for pid in sorted(sc)}
+        for n, (_, sc) in data.items()
     }
     if args.sweep:
         grid = []
@@ -167,7 +168,8 @@ def main() -> None:
                 accs = {a: summary(both[a])["accuracy"] for a in PERSON_ATTRIBUTES}
                 grid.append({"yes_at": yes_at, "no_at": no_at, "accuracy": accs})
                 print(
-                    f"sweep yes_at {yes_at} no_at {no_at}: " + " ".join(f"{a} {v:.2f}" for a, v in accs.items())
+                    f"sweep yes_at {yes_at} no_at {no_at}: "
+                    + " ".join(f"{a} {v:.2f}" for a, v in accs.items())
                     + f"; sum {sum(accs.values()):.2f}"
                 )
         result["sweep"] = grid

@@ -227,11 +227,12 @@ class AnalysisConfig(StrictModel):
     )
     appearance: AppearanceConfig = Field(default_factory=AppearanceConfig)
     colour_balance: Literal["grey-world", "grey-pixels", "shades-of-grey", "grey-edge", "off"] = Field(
-        "grey-world",
+        "shades-of-grey",
         description="White balance of the pixels clothing and vehicle colours are named on, learnt per camera and "
-        "per background period from its own background (vigie.describe.white_balance): grey-world (the best on "
-        "PETS09 and TUD together, docs/BENCHMARKS.md §23), grey-pixels, shades-of-grey, grey-edge, or off (raw "
-        "pixels). Thumbnails, search crops and the re-ID networks always see the raw pixels.",
+        "per background period from its own background (vigie.describe.white_balance): shades-of-grey (better "
+        "than raw pixels on both PETS09 and TUD, names kept stable across a camera's periods: docs/BENCHMARKS.md "
+        "§23), grey-world (higher figures, but it flips a red-and-navy top between red and blue), grey-pixels, "
+        "grey-edge, or off (raw pixels). Thumbnails, search crops and the re-ID networks always see the raw pixels.",
     )
     attributes: AttributesConfig = Field(default_factory=AttributesConfig)
     search_crops: int = Field(

@@ -82,13 +82,13 @@ def test_colour_naming_accuracy_on_pets09(pets09):
             assert r["top2"] >= top2, (unit, part, r["top2"], r["confusions"])
 
 
-# Reached on 2026-12-06 with the site default white balance (analysis.colour_balance, grey-world,
-# docs/BENCHMARKS.md §23): identities upper 18/19 = 0.947 top-1, 19/19 top-2; lower 18/19 = 0.947
-# top-1 and top-2; crops upper 0.908 / 0.961, lower 0.934 / 0.959. The test above keeps the raw
-# pixels' floors (colour_balance: off).
+# Reached on 2026-12-06 with the site default white balance (analysis.colour_balance, shades-of-grey,
+# docs/BENCHMARKS.md §23): identities upper 17/19 = 0.895 top-1, 19/19 top-2; lower 16/19 = 0.842
+# top-1, 17/19 = 0.895 top-2; crops upper 0.865 / 0.942, lower 0.855 / 0.920. The test above keeps
+# the raw pixels' floors (colour_balance: off).
 BALANCED_FLOORS = {
-    "identities": {"upper": (0.90, 0.95), "lower": (0.90, 0.90)},
-    "crops": {"upper": (0.90, 0.95), "lower": (0.92, 0.95)},
+    "identities": {"upper": (0.85, 0.95), "lower": (0.80, 0.85)},
+    "crops": {"upper": (0.85, 0.93), "lower": (0.84, 0.91)},
 }
 
 

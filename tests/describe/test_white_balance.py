@@ -182,10 +182,10 @@ def test_the_describer_names_balanced_pixels_and_keeps_the_thumbnail_raw():
     np.testing.assert_allclose(centre, np.array(light) * 128, atol=6)  # the camera's own colours
 
 
-def test_the_site_setting_lists_the_methods_and_defaults_to_grey_world():
+def test_the_site_setting_lists_the_methods_and_defaults_to_shades_of_grey():
     field = AnalysisConfig.model_fields["colour_balance"]
     assert set(typing.get_args(field.annotation)) == set(wb.METHODS)
-    assert AnalysisConfig().colour_balance == "grey-world"
+    assert AnalysisConfig().colour_balance == "shades-of-grey"
     assert AnalysisConfig(colour_balance="off").colour_balance == "off"
     with pytest.raises(ValueError, match="colour_balance"):
         AnalysisConfig(colour_balance="retinex")

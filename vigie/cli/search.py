@@ -161,19 +161,14 @@ def _text_filters(args: argparse.Namespace, services: Services) -> dict | None:
     if parsed.refused:
         print(f"vigie: {refusal_message(parsed.language, parsed.refused)}", file=sys.stderr)
         return None
-    filters = dict(parsed.filters)
-    searchable = set(searchable_attributes(services.site))
-    for field in ("with_attributes", "without_attributes"):
-        hidden = [a for a in filters.get(field, []) if a not in searchable]
-        if hidden:
-            filters[field] = [a for a in filters[field] if a in searchable]
-            warning = (
-                "attention : non cherchable sur ce site, ignoré :"
-                if fr
-                else "warning: not searchable on this site, left out:"
-            )
-            print(f"vigie: {warning} {', '.join(hidden)}", file=sys.stderr)
-    filters = {k: v for k, v in filters.items() if v}
+    filters, hidden = parsed.searchable_filters(searchable_attributes(services.site))
+    if hidden:
+        warning = (
+            "attention : non cherchable sur ce site, ignoré :"
+            if fr
+            else "warning: not searchable on this site, left out:"
+        )
+        print(f"vigie: {warning} {', '.join(hidden)}", file=sys.stderr)
     if not filters:
         nothing = "aucun filtre compris dans --text" if fr else "no filter understood in --text"
         print(f"vigie: error: {nothing}", file=sys.stderr)
