@@ -307,12 +307,12 @@ const pages = {
     for (const sel of document.querySelectorAll("select.colour"))
       for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
     // Only the attributes this site lets investigators search by (the others are not reliable enough here).
-    try {
-      const words = await api("/api/search/vocabulary");
+    // Not awaited: the form's handlers must be in place before anyone can press Search.
+    api("/api/search/vocabulary", { quiet: true }).then((words) => {
       for (const sel of document.querySelectorAll("select.attribute"))
         for (const a of words.attributes) sel.append(el("option", { value: a, text: attributeLabel(a) }));
       for (const v of words.vehicle_types) $("vehicle_type").append(el("option", { value: v, text: v }));
-    } catch (e) { /* the error line says why */ }
+    }, () => { /* quiet: a page-load helper never hides or replaces the error of what the person did */ });
     // Plain words: read on the server into filters, shown back and put into the form for the person to
     // check and correct; the search runs only when they press Search. Filters the form has no field for
     // (directions, communes, vehicle colours, second values) are kept from the text and listed above.
