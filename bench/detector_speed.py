@@ -133,6 +133,10 @@ def main() -> None:
         ),
         "omz-pvb-2002 + omz-0287 in the tracker": ({"type": "omz-pvb-2002"}, {"tracker": {"appearance": "omz-0287"}}),
         "omz-pvb-2002, no search crops": ({"type": "omz-pvb-2002"}, {"search_crops": 0}),
+        "the new default without issue 18's attribute networks and white balance": (
+            {"type": "omz-pvb-2002"},
+            {"attributes": {"people": False, "vehicles": False}, "colour_balance": "off"},
+        ),
     }
     for label, (detector, analysis) in variants.items():
         site = SiteConfig.model_validate(

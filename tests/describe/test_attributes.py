@@ -206,3 +206,25 @@ def test_hidden_attributes_are_refused_with_the_reason():
     parse_query({"with_attributes": ["hat"], "without_attributes": ["long_trousers"]}).check_searchable(
         AttributesConfig().searchable
     )
+
+
+# Vehicles of real footage, labelled by eye: no labelled vehicle set is in the shared data or the
+# registry packages, so these three are all there is (docs/BENCHMARKS.md section 24).
+PETS09_VAN = (652, 43, 725, 102)  # white van parked top right, frame 1
+PETS09_CAR = (733, 48, 768, 95)  # pale silver car beside it, cut by the frame's edge
+
+
+def test_vehicle_network_and_colour_naming_on_the_parked_vehicles_of_pets09(vtest):
+    from vigie.describe import colours
+    from vigie.sources.file import FileSource
+
+    frame = next(iter(FileSource(vtest, "pets09", frame_rate=7.0, decode_threads=1))).image
+    net = VehicleAttributeNet()
+    for box, kind, acceptable in ((PETS09_VAN, "van", {"white"}), (PETS09_CAR, "car", {"grey", "white", "blue"})):
+        image = crop(frame, box)
+        s = net.scores([image])[0]
+        types, colour = pool_vehicle(s[None, :4].repeat(2, 0), s[None, 4:].repeat(2, 0), 0.3, 2)
+        assert types == kind and colour in acceptable, (box, types, colour)
+        rows, cols = colours.body_part(image, (0.15, 0.85))
+        shares = colours.colour_shares(image[rows, cols], None)
+        assert colours.dominant_names(shares / shares.sum())[0] in acceptable
