@@ -8,7 +8,7 @@ tests/data/README.md says how they were made).
 Vigie's own code runs unchanged, fed with the ground-truth boxes instead of tracker output
 (as bench/colour_naming.py does): each frame's boxes go to one Describer whose CropSampler
 keeps the clean crops of each identity (at most 16, about one a second at first) and runs
-the person-attribute network on them when the identity ends; pool_attributes turns the
+the person-attribute network on 8 of them, evenly spread, when the identity ends; pool_attributes turns the
 mean scores into yes / no / unknown with the site's thresholds.
 
 Reported per attribute, per track (one per identity), both sequences together and each:
@@ -25,6 +25,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,11 +136,35 @@ def main() -> None:
     args = ap.parse_args()
     cfg = AttributesConfig()
     net = PersonAttributeNet()
+    net.check()  # compiled before timing: a camera compiles once
+    spent = {"cpu_s": 0.0, "calls": 0, "crops": 0}
+    scores_of = net.scores
+
+    def timed(crops):  # the network's CPU per track (one call per track ending)
+        c0 = time.process_time()
+        out = scores_of(crops)
+        spent["cpu_s"] += time.process_time() - c0
+        spent["calls"] += 1
+        spent["crops"] += len(crops)
+        return out
+
+    net.scores = timed
     data = {}
     for name, (video, gt, fps, labels_path) in SEQUENCES.items():
         data[name] = (load_attribute_labels(labels_path), identity_scores(video, gt, fps, net))
         print(f"{name}: {len(data[name][1])} identities described", file=sys.stderr, flush=True)
-    result: dict = {"yes_at": cfg.yes_at, "no_at": cfg.no_at, "min_crops": cfg.min_crops, "sequences": {}}
+    per_track_ms = 1000 * spent["cpu_s"] / max(1, spent["calls"])
+    print(
+        f"cost: {per_track_ms:.1f} ms of CPU per person track ({spent['crops'] / max(1, spent['calls']):.1f} crops "
+        f"a track, {1000 * spent['cpu_s'] / max(1, spent['crops']):.2f} ms a crop, one thread)"
+    )
+    result: dict = {
+        "cost_ms_per_track": per_track_ms,
+        "yes_at": cfg.yes_at,
+        "no_at": cfg.no_at,
+        "min_crops": cfg.min_crops,
+        "sequences": {},
+    }
     per_seq = {n: measure(lab, sc, cfg.yes_at, cfg.no_at, cfg.min_crops) for n, (lab, sc) in data.items()}
     for name, counts in [*per_seq.items(), ("both", combined(list(per_seq.values())))]:
         result["sequences"][name] = {a: summary(counts[a]) for a in PERSON_ATTRIBUTES}

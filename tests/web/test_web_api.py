@@ -663,14 +663,17 @@ def test_the_vocabulary_lists_only_the_searchable_attributes_and_the_api_refuses
     """Issue 18: attributes the network gets wrong too often on real footage are hidden from search."""
     c = client(env, "investigator")
     words = c.get("/api/search/vocabulary").json()
-    assert words["attributes"] == ["hat", "long_trousers"]
-    assert set(words["hidden_attributes"]) == {"bag", "backpack", "long_sleeves", "coat"}
+    assert words["attributes"] == ["long_trousers"]
+    assert set(words["hidden_attributes"]) == {"bag", "backpack", "hat", "long_sleeves", "coat"}
     assert words["vehicle_types"] == ["car", "bus", "truck", "van"]
     r = c.post("/api/search", json={"with_attributes": ["bag"], **JUST})
     assert r.status_code == 400 and r.json()["field"] == "with_attributes" and "not searchable" in r.json()["error"]
     r = c.post("/api/search", json={"with_attributes": ["is_male"], **JUST})
     assert r.status_code in (400, 422)
-    assert c.post("/api/search", json={"with_attributes": ["hat"], "vehicle_types": ["van"], **JUST}).status_code == 200
+    assert (
+        c.post("/api/search", json={"with_attributes": ["long_trousers"], "vehicle_types": ["van"], **JUST}).status_code
+        == 200
+    )
 
 
 def test_plain_words_are_read_back_with_unknown_and_refused_words(env):
@@ -682,7 +685,7 @@ def test_plain_words_are_read_back_with_unknown_and_refused_words(env):
     assert body["language"] == "fr" and body["refused"] == [] and body["unknown"] == ["xyzzy"]
     f = body["filters"]
     assert f["upper"] == ["red"] and f["lower"] == ["blue"] and f["directions"] == ["N"]
-    assert sorted(f["with_attributes"]) == ["hat", "long_trousers"]
+    assert f["with_attributes"] == ["long_trousers"] and body["hidden_attributes"] == ["hat"]
     assert any("rouge" in line for line in body["readback"])
     r = c.post("/api/search/text", json={"text": "un homme avec un sac à dos"})
     body = r.json()

@@ -23,6 +23,7 @@ import numpy as np
 from vigie.describe.embed import crop_windows
 
 MAX_OVERLAP = 0.3  # IoU with any other box
+ATTRIBUTE_CROPS = 8  # crops of a track the attribute network sees
 MIN_HEIGHT_PX = 32  # in the analysed image
 BORDER_PX = 2
 
@@ -100,10 +101,13 @@ class CropSampler:
         st = self._live.pop(track_id, None)
         if st is None or not st.images:
             return None
+        # The attributes pool over at most ATTRIBUTE_CROPS of them, evenly spread: clothing does not
+        # change along a track, and their pooled states are the same as from all of them (§24).
+        spread = st.images[:: max(1, -(-len(st.images) // ATTRIBUTE_CROPS))]
         return TakenCrops(
             st.seqs,
             None if self.describe is None else np.asarray(self.describe(st.images), dtype=np.float32),
-            None if self.attributes is None else np.asarray(self.attributes(st.images), dtype=np.float32),
+            None if self.attributes is None else np.asarray(self.attributes(spread), dtype=np.float32),
         )
 
     def drop(self, track_id: int) -> None:
