@@ -65,6 +65,9 @@ def cpu_session(model, threads: int, what: str, quiet: bool = False):
         raise ModelError(f"onnxruntime cannot load the {what}: {exc}") from None
 
 
+# Every Open Model Zoo network's terms (detectors, re-ID and attribute networks): one text.
+OMZ_LICENCE = "Apache-2.0 (Open Model Zoo), with Intel's human-rights usage statement; training data not disclosed"
+
 _OPENVINO_COMPILED: dict[tuple, object] = {}  # one compiled network per file and settings, per process
 _OPENVINO_LOCK = threading.Lock()
 

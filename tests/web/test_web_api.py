@@ -623,14 +623,18 @@ def test_register_needs_no_login(env):
         "appearance_search": False,
         "appearance_model": None,
         "appearance_licence": None,
+        "attributes": "vehicle type and colour",
+        "attribute_licence": a["analytics"]["detector_licence"],  # Open Model Zoo's terms, as the detector's
         "privacy_masks": 0,
     }
+    assert a["analytics"]["attributes"].startswith("people's clothing and carried objects")
     assert a["controller"] == "Nîmes test" and a["purpose"] == "public safety" and a["lat"] == 43.83
     csv_text = c.get("/register.csv").text
     assert csv_text.splitlines()[0].startswith("id,name,commune") and "'=Gare" in csv_text
     page = c.get("/register")
     assert page.status_code == 200 and "Esplanade" in page.text and "text/html" in page.headers["content-type"]
     assert "omz-0277+omz-0286" in page.text and "Apache-2.0" in page.text and "omz-pvb-2002" in page.text
+    assert "clothing and carried objects" in page.text
 
 
 def test_openapi_is_served(env):

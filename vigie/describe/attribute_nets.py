@@ -23,7 +23,7 @@ from vigie.describe.attributes import READ_OUTPUTS
 from vigie.describe.backends import resized_batch
 from vigie.errors import ModelFileMissing
 from vigie.models import find_model
-from vigie.onnx import openvino_compiled
+from vigie.onnx import OMZ_LICENCE, openvino_compiled
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ PERSON_MODEL = (
 VEHICLE_MODEL = (
     "attributes/vehicle-attributes-recognition-barrier-0039/FP32/vehicle-attributes-recognition-barrier-0039.xml"
 )
+LICENCE = OMZ_LICENCE  # both are Open Model Zoo networks
 PERSON_HW = (160, 80)
 VEHICLE_HW = (72, 72)
 _READ = np.array(list(READ_OUTPUTS.values()))

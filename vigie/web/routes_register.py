@@ -13,6 +13,7 @@ import io
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from vigie.describe.attribute_nets import LICENCE as ATTRIBUTE_LICENCE
 from vigie.describe.backends.registry import backend_licence
 from vigie.detect.registry import LICENCES as DETECTOR_LICENCES
 from vigie.services import Services
@@ -38,6 +39,8 @@ CSV_COLUMNS = [
     "appearance_search",
     "appearance_model",
     "appearance_licence",
+    "attributes",
+    "attribute_licence",
     "privacy_masks",
     "controller",
 ]
@@ -63,9 +66,21 @@ def _analytics_text(a: dict | None) -> str:
         parts.append(
             f"clothing colour and appearance search (networks {a['appearance_model']}: {a['appearance_licence']})"
         )
+    if a.get("attributes"):
+        parts.append(f"describes {a['attributes']} (networks: {a['attribute_licence']})")
     n = a.get("privacy_masks", 0)
     parts.append(f"{n} privacy mask{'s' if n != 1 else ''}" if n else "no privacy mask")
     return "; ".join(parts)
+
+
+def _attributes_text(a) -> str | None:
+    """What the attribute networks describe on a camera with these analysis settings, in words."""
+    what = []
+    if a.attributes.people and "person" in a.classes:
+        what.append("people's clothing and carried objects")
+    if a.attributes.vehicles and set(a.classes) & {"car", "bus", "truck"}:
+        what.append("vehicle type and colour")
+    return " and ".join(what) or None
 
 
 def register_rows(services: Services) -> list[dict]:
@@ -102,6 +117,9 @@ def register_rows(services: Services) -> list[dict]:
                     # Which trained networks describe people, and under which licences (their makers' terms).
                     "appearance_model": a.appearance.backend if a.search_crops > 0 else None,
                     "appearance_licence": backend_licence(a.appearance.backend) if a.search_crops > 0 else None,
+                    # Clothing and carried objects, vehicle types: never sex, age, hair or the face.
+                    "attributes": _attributes_text(a),
+                    "attribute_licence": ATTRIBUTE_LICENCE if _attributes_text(a) else None,
                     "privacy_masks": len(cam.privacy_masks),
                 },
                 "controller": site.controller or site.name,
@@ -132,6 +150,8 @@ def register_csv(services: ServicesDep) -> Response:
             "appearance_search": a.get("appearance_search"),
             "appearance_model": a.get("appearance_model"),
             "appearance_licence": a.get("appearance_licence"),
+            "attributes": a.get("attributes"),
+            "attribute_licence": a.get("attribute_licence"),
             "privacy_masks": a.get("privacy_masks"),
         }
         # free text a spreadsheet would run as a formula gets a leading quote

@@ -18,10 +18,10 @@ import numpy as np
 
 from vigie.describe.backends import resized_batch, unit
 from vigie.models import find_model
-from vigie.onnx import openvino_compiled
+from vigie.onnx import OMZ_LICENCE, openvino_compiled
 
 INPUT_HW = (256, 128)
-LICENCE = "Apache-2.0 (Open Model Zoo), with Intel's human-rights usage statement; training data not disclosed"
+LICENCE = OMZ_LICENCE
 OMZ = "reid/person-reidentification-retail-{n}/{precision}/person-reidentification-retail-{n}.xml"
 MODELS = {  # the Open Model Zoo files ../shared/models holds, by short name
     "omz-0277": OMZ.format(n="0277", precision="FP16"),
