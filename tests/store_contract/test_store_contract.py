@@ -54,6 +54,8 @@ TABLES = (
     "citizen_reports",
     "citizen_report_hits",
     "citizen_salt",
+    "track_attributes",
+    "query_photos",
 )
 
 
@@ -161,7 +163,12 @@ def test_tracks_are_invisible_until_their_analysis_finishes_then_listed_with_the
         aid,
         [
             full_track(1, speed_m_s=1.25, direction="E"),
-            full_track(2, start_s=10, upper_colours=["yellow", "blue", "red"]),
+            full_track(
+                2,
+                start_s=10,
+                upper_colours=["yellow", "blue", "red"],
+                attributes={"hat": ("yes", 0.8), "bag": ("unknown", float("nan"))},
+            ),
         ],
     ).result()
     assert cams.list_tracks() == [] and cams.get_track(1) is None
@@ -172,6 +179,7 @@ def test_tracks_are_invisible_until_their_analysis_finishes_then_listed_with_the
         "track_points": 10,
         "track_colours": 7,
         "thumbnails": 2,
+        "track_attributes": 2,
         "track_crops": 4,
         "track_vectors": 2,
     }
@@ -210,6 +218,7 @@ def test_tracks_are_invisible_until_their_analysis_finishes_then_listed_with_the
         "body": [],
     }
     assert second["upper"] == ["yellow", "blue", "red"]  # the stored order, not the alphabet's
+    assert first["attributes"] == {} and second["attributes"] == {"bag": "unknown", "hat": "yes"}
     assert cams.get_track(second["id"]) == second
     assert [t["track_no"] for t in cams.list_tracks(limit=1, offset=1)] == [2]
     assert cams.list_tracks(camera_id="cam-b") == [] and len(cams.list_tracks(class_name="person")) == 2
