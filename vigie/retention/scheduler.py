@@ -3,7 +3,8 @@
 `run_purge` is the one place a purge is run for real (CLI, server, tests): it
 reads the site file with the admin's stored settings applied, purges, and
 appends one 'purge' audit entry with what was removed and kept. The
-`PurgeScheduler` thread calls it on a fixed period and stops promptly when
+purge also anchors the audit chain's head outside the database (audit.anchoring).
+The `PurgeScheduler` thread calls it on a fixed period and stops promptly when
 asked; an error in one run is logged and the next run still happens, so one
 bad day never stops retention for good.
 """
@@ -14,6 +15,7 @@ import logging
 import threading
 from datetime import timedelta
 
+from vigie.audit.anchoring import anchor
 from vigie.audit.log import append
 from vigie.retention.purge import PurgeReport, purge
 from vigie.settings import EffectiveSite
@@ -28,6 +30,7 @@ def run_purge(store, site, actor: tuple[str, str] = ("system", "system"), dry_ru
     if not dry_run:
         details = {**report.as_dict()["totals"], "cutoffs": {c.camera_id: c.cutoff for c in report.cameras}}
         append(store, *actor, "purge", details=details)
+        anchor(store, "purge")  # what was purged, and the log up to it, can no longer be cut off unseen
     return report
 
 

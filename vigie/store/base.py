@@ -9,6 +9,7 @@ them for PostgreSQL).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
@@ -54,6 +55,15 @@ def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+_writing = threading.local()
+
+
+def writing_store() -> "StoreBase | None":
+    """The store whose writer thread this is (None on any other thread): lets a write job
+    that was handed only a connection find its store's files, such as the audit key."""
+    return getattr(_writing, "store", None)
+
+
 class _Writer(threading.Thread):
     """Runs write functions one at a time on its own connection, each in a transaction.
 
@@ -61,12 +71,14 @@ class _Writer(threading.Thread):
     that behaves alike): commit when the function returns, roll back when it raises.
     """
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, owner: "StoreBase | None" = None) -> None:
         super().__init__(name="vigie-store-writer", daemon=True)
         self.conn = conn
+        self.owner = owner
         self.jobs: queue.Queue[tuple[Callable[[Any], Any], Future] | None] = queue.Queue()
 
     def run(self) -> None:
+        _writing.store = self.owner  # what writing_store() answers on this thread
         while (job := self.jobs.get()) is not None:
             fn, fut = job
             try:
@@ -144,7 +156,8 @@ class StoreBase:
     def write(self, fn: Callable[[Any], Any]) -> Future:
         """Queue a write; the future gives its result (or raises its error)."""
         fut: Future = Future()
-        self._writer.jobs.put((fn, fut))
+        ctx = contextvars.copy_context()  # the job sees the caller's context (the audit's client address)
+        self._writer.jobs.put((lambda conn: ctx.run(fn, conn), fut))
         return fut
 
     def close(self) -> None:

@@ -69,7 +69,7 @@ class SQLiteStore(StoreBase):
             conn.close()
         except sqlite3.DatabaseError as exc:
             raise VigieError(f"store {self.path} cannot be opened: {exc}") from None
-        self._writer = _Writer(_connect(self.path))
+        self._writer = _Writer(_connect(self.path), self)
         self._writer.start()
 
     # --- plumbing --------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Secret keys kept outside the database: the audit chain's HMAC key, the key that seals pictures.
+
+A key is 32 random bytes, written as hex text. It comes from the environment
+(`VIGIE_AUDIT_KEY`, `VIGIE_MEDIA_KEY`: 64 hex digits) or from a file
+`<key folder>/<name>.key`, created at first use readable by the service's user
+only (0600, in a 0700 folder). The key folder is `$VIGIE_KEY_DIR`, else
+`keys/` in the data folder. Someone who can write the database but cannot read
+the key can neither forge an audit entry nor read a sealed picture; keep the
+key folder off the database's backups (or back it up apart).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import threading
+from pathlib import Path
+
+from vigie.errors import VigieError
+
+KEY_DIR_ENV = "VIGIE_KEY_DIR"
+KEY_BYTES = 32
+_cache: dict[tuple[str, str], bytes] = {}
+_lock = threading.Lock()
+
+
+class KeyFileError(VigieError):
+    """A key that cannot be read or is malformed (names the file or variable)."""
+
+
+def key_dir(data_dir: str | Path) -> Path:
+    """Where key files live: $VIGIE_KEY_DIR, else <data folder>/keys."""
+    return Path(os.environ.get(KEY_DIR_ENV) or Path(data_dir) / "keys")
+
+
+def _parse(text: str, where: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) < KEY_BYTES:
+        raise KeyFileError(f"{where}: a key must be at least {KEY_BYTES * 2} hex digits")
+    return raw
+
+
+def _create(path: Path) -> None:
+    """Write a new key file, 0600, unless one appeared meanwhile (another process won: keep theirs)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(KEY_BYTES) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # fails if the file exists: never replaces a key
+        except FileExistsError:
+            pass
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> bytes | None:
+    """The key `name`: from $`env`, else from its file (made at first use when `create`).
+
+    None when there is no key and `create` is false."""
+    value = os.environ.get(env, "").strip()
+    if value:
+        return _parse(value, f"${env}")
+    path = key_dir(data_dir) / f"{name}.key"
+    cache_key = (str(path.resolve()), name)
+    with _lock:
+        if cache_key in _cache and path.exists():
+            return _cache[cache_key]
+        if not path.exists():
+            if not create:
+                return None
+            _create(path)
+        try:
+            text = path.read_text(encoding="ascii")
+        except OSError as exc:
+            raise KeyFileError(
+                f"the {name} key {path} cannot be read ({exc.strerror}): run this as the service's user"
+            ) from None
+        key = _parse(text, str(path))
+        _cache[cache_key] = key
+        return key
