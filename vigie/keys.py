@@ -87,3 +87,49 @@ def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> 
         key = _parse(text, str(path))
         _cache[cache_key] = key
         return key
+
+
+# --- pictures at rest ------------------------------------------------------------------------------
+MEDIA_ENV = "VIGIE_MEDIA_KEY"
+_JPEG = b"\xff\xd8"  # what a picture stored before sealing starts with
+
+
+class MediaBox:
+    """Seals pictures at rest (Fernet: AES-128-CBC and HMAC-SHA-256, from the `cryptography`
+    package) under the media key, kept outside the database like the audit key.
+
+    `open` also takes a picture stored in the clear by an earlier version (a JPEG), so that a
+    store can be sealed in place (StoreBase.seal_plain_thumbnails) while it serves."""
+
+    def __init__(self, key: bytes) -> None:
+        import base64
+
+        from cryptography.fernet import Fernet  # lazy: `import vigie` stays light
+
+        self._fernet = Fernet(base64.urlsafe_b64encode(key[:KEY_BYTES]))
+
+    @classmethod
+    def of(cls, data_dir: str | Path) -> "MediaBox":
+        """The box of a data folder: $VIGIE_MEDIA_KEY, else keys/media.key (made 0600 at first use)."""
+        return cls(load_key(data_dir, "media", MEDIA_ENV))
+
+    @staticmethod
+    def is_sealed(blob: bytes | None) -> bool:
+        return bool(blob) and not bytes(blob).startswith(_JPEG)
+
+    def seal(self, picture: bytes) -> bytes:
+        return self._fernet.encrypt(bytes(picture))
+
+    def open(self, blob: bytes) -> bytes:
+        """The picture; raises KeyFileError when it was sealed under another key (or altered)."""
+        blob = bytes(blob)
+        if not self.is_sealed(blob):
+            return blob
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.decrypt(blob)
+        except InvalidToken:
+            raise KeyFileError(
+                "a sealed picture cannot be opened: the media key is not the one it was sealed with"
+            ) from None

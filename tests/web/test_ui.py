@@ -533,8 +533,7 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     expect(page.locator("#feed-state")).to_have_text("live")
     # A rule fires while the page is open (as `vigie run` would store it): a blurred snapshot goes with it.
     track = server.store.get_track(server.red_track)
-    with server.store.read() as conn:
-        jpeg = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (server.red_track,)).fetchone()[0]
+    jpeg = server.store.thumbnail(server.red_track)  # opened: sealed at rest
     blurred, _ = Blurrer().blur_crop(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), "person")
     start = from_iso(track["first_seen"])
     e = Event(

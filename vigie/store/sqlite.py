@@ -54,6 +54,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
+    # Freed pages are overwritten, not left behind: purged tracks and pictures sealed in place
+    # leave nothing readable in the file.
+    conn.execute("PRAGMA secure_delete = ON")
     return conn
 
 
