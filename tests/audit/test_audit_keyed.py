@@ -34,6 +34,13 @@ from vigie.web.app import create_app
 PW = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch):
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 def fill(store, n: int, user: str = "alice") -> list[log.AuditEntry]:
     return [
         append(store, user, "investigator", "search", case_ref="C-1", purpose="p", details={"i": i}) for i in range(n)
@@ -281,6 +288,10 @@ def test_a_legacy_chain_is_verified_as_legacy_then_keyed_from_the_next_entry(sto
         row[9] = prev = entry_hash(*row[:9])
         conn.execute("UPDATE audit_log SET user=?, prev_hash=?, hash=? WHERE seq=?", (row[2], row[8], row[9], row[0]))
     conn.close()
+    r = verify(store)  # the start record anchors entry 3's hash; the keyed entry 4 would break next
+    assert not r.ok and r.first_bad_seq == 3 and "not the one anchored" in r.reason and "(start)" in r.reason
+    path = anchor_path(tmp_path)
+    path.write_text(path.read_text().replace(read_anchors(path)[0].hash, rows[-1][9]))  # the anchor forged too
     r = verify(store)
     assert not r.ok and r.first_bad_seq == 4 and r.reason == "entry 4: prev_hash is not entry 3's hash"
 
@@ -324,10 +335,11 @@ def test_audit_list_prints_a_failed_logins_name_escaped(tmp_path, monkeypatch, c
     assert run_cli(["audit", "list", "--action", "login_failed"]) == 0
     out = capsys.readouterr().out
     assert not any(c in out for c in "\x1b\x07\x9b\r\u202e")
-    assert "\\x1b[2J" in out and "\\u202e" in out
+    assert "\\x1b[2J\\x1b]0;pw" in out  # the user column, escaped (and cut at 16 characters)
     assert run_cli(["audit", "list", "--json"]) == 0
     out = capsys.readouterr().out
     assert not any(c in out for c in "\x1b\x07\x9b\r\u202e")
+    assert "\\u001b[2J" in out and "\\u202e" in out and "\\u009b" in out
     assert json.loads(out)[0]["user"] == HOSTILE_NAME[:128]  # the JSON still says exactly what was stored
 
 

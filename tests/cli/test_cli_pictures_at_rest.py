@@ -87,7 +87,7 @@ def test_the_data_folder_is_the_services_alone(tmp_path):
     old.write_bytes(b"x")
     os.chmod(old, 0o644)
     with SQLiteStore(folder) as store:  # an earlier version's folder, open to every user, is closed
-        store.upsert_cameras(CAMERAS[:1])
+        store.upsert_cameras(CAMERAS)
         add_tracks(store)
         assert mode(folder) == 0o700 and mode(folder / "thumbnails") == 0o700 and mode(old) == 0o600
         for f in [folder / "vigie.db", *folder.glob("vigie.db-*"), *(folder / "thumbnails").rglob("*.jpg")]:

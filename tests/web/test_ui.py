@@ -479,6 +479,13 @@ def test_auditor_filters_exports_and_verifies_the_log(new_page, server):
     assert actions and set(actions) == {"login"}, actions
     page.click("#verify")
     expect(page.locator("#verify-result")).to_contain_text("Chain intact")
+    # Issue 19 (finding 6): the chain is checked against its anchors, kept outside the database
+    from vigie.audit.anchoring import anchor
+
+    record = anchor(server.store, "daily")  # as the server does each day
+    page.click("#verify")
+    expect(page.locator("#verify-result")).to_contain_text(f"the newest records entry {record['seq']})")
+    expect(page.locator("#verify-result")).to_contain_text("Checked against")
     with page.expect_download() as dl:
         page.click("#export-csv")
     lines = open(dl.value.path(), encoding="utf-8").read().splitlines()

@@ -25,6 +25,7 @@ import csv
 import hashlib
 import hmac
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -44,6 +45,7 @@ from vigie.store.sqlite import SQLiteStore
 from vigie.times import iso, now_iso, parse_time
 
 KEY_ENV = "VIGIE_AUDIT_KEY"
+_log = logging.getLogger(__name__)
 # The address of the client whose request is being served (set by the web routes that can write
 # anonymous entries): anonymous entries, anyone's to cause, are capped per client (_AnonymousCap).
 audit_client: ContextVar[str | None] = ContextVar("audit_client", default=None)
@@ -310,7 +312,11 @@ def _start_anchors(store, last: AuditEntry | None, key: bytes) -> None:
         if last is not None and _recomputed(last, key) == last.hash:
             return  # keyed already: the file was removed; verify says so
         seq, hash_ = (last.seq, last.hash) if last else (0, GENESIS)
-        write_anchor(path, seq, hash_, "start", legacy_end=seq)
+        try:
+            write_anchor(path, seq, hash_, "start", legacy_end=seq)
+        except OSError as exc:  # the entry is still appended; verify reports the missing anchor file
+            _log.error("the audit anchor file %s cannot be written: %s", path, exc.strerror)
+            return
     _started.add(str(path))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -401,7 +402,10 @@ class StoreBase:
         for row in rows:
             folder = self.thumb_dir / row["camera_id"]
             folder.mkdir(parents=True, exist_ok=True)
-            files.write_atomic(folder / f"{row['id']}.jpg", bytes(row["jpeg"]), mode=files.PRIVATE_FILE)
+            tmp = folder / f".{row['id']}.jpg.tmp"
+            tmp.write_bytes(bytes(row["jpeg"]))
+            os.chmod(tmp, files.PRIVATE_FILE)
+            os.replace(tmp, folder / f"{row['id']}.jpg")
         paths = [(str(self.thumb_dir / r["camera_id"] / f"{r['id']}.jpg"), r["id"]) for r in rows]
         self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()
 
