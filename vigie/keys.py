@@ -82,9 +82,9 @@ def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> 
             text = path.read_text(encoding="ascii")
         except OSError as exc:
             raise KeyFileError(
-                f"the {name} key {path} cannot be read ({exc.strerror}): run this as the service's user"
+                f"the {name} key file {path.name} cannot be read ({exc.strerror}): run this as the service's user"
             ) from None
-        key = _parse(text, str(path))
+        key = _parse(text, f"the {name} key file {path.name}")
         _cache[cache_key] = key
         return key
 

@@ -175,8 +175,8 @@ def chain_key(store, create: bool = True) -> bytes | None:
 
 # --- untrusted text on terminals ---------------------------------------------------------------
 # C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text
-# (bidirectional overrides and isolates, zero-width characters, BOM).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# (bidirectional marks, overrides and isolates, zero-width characters, line and paragraph separators, BOM).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def printable(text: str) -> str:

@@ -52,7 +52,7 @@ def cmd_anchor(args: argparse.Namespace) -> int:
 
 
 # JSON escapes C0 controls itself; C1 controls and invisible format characters are escaped too.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def safe_json(value) -> str:

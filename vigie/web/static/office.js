@@ -11,7 +11,7 @@ function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
 // Stored text can be anyone's (a failed login's name): control and invisible format characters
 // (bidirectional overrides, zero-width ones) are shown as escapes, so no row can hide or reorder text.
 function printable(v) {
-  return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => {
+  return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
   });
