@@ -157,7 +157,10 @@ def test_rewritten_entry_with_recomputed_hash_breaks_the_next_link(store, tmp_pa
     tamper(tmp_path, ("UPDATE audit_log SET user='mallory', hash=? WHERE seq=4", (forged,)))
     result = verify(store)
     assert not result.ok and result.first_bad_seq == 4
-    assert result.reason == "entry 4: hash does not match its contents"
+    assert result.reason == (
+        "entry 4: hash is not keyed, but the chain is keyed from entry 1: "
+        "it was rewritten by someone without the audit key"
+    )
     # ... and even with the key, the next link breaks
     key = chain_key(store)
     forged = entry_hash(e.seq, e.at, "mallory", e.role, e.action, e.case_ref, e.purpose, e.details, e.prev_hash, key)
