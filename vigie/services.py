@@ -40,7 +40,13 @@ class Services:
         `site_path` (None: no site, or the built-in one-camera site where `default_site`), and
         the settings given; close() closes the store."""
         site = load_site(site_path) if site_path else (builtin_site() if default_site else None)
-        return cls(store=open_store(data_dir()), site=site, blurrer=blurrer, **settings)
+        store = open_store(data_dir())
+        try:
+            store.seal_plain_thumbnails()  # once per data folder: crops an earlier version kept in the clear
+        except BaseException:
+            store.close()
+            raise
+        return cls(store=store, site=site, blurrer=blurrer, **settings)
 
     def close(self) -> None:
         self.store.close()

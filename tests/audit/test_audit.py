@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from vigie.audit import log
-from vigie.audit.log import GENESIS, AuditError, append, entry_hash, export_csv, export_jsonl, query, verify
+from vigie.audit.log import GENESIS, AuditError, append, chain_key, entry_hash, export_csv, export_jsonl, query, verify
 from vigie.cli.audit import register
 from vigie.store.sqlite import SQLiteStore
 
@@ -67,10 +67,13 @@ def test_append_then_verify_round_trip(store):
         "burglary rue X",
         entries[2].details,
         entries[1].hash,
+        chain_key(store),  # issue 19 (finding 6): keyed with HMAC, the key outside the database
     )
     result = verify(store)
     assert result.ok and result.entries == 5 and result.first_bad_seq is None
-    assert result.reason == f"audit log intact: 5 entries, last hash {entries[-1].hash}"
+    assert result.reason == (
+        f"audit log intact: 5 entries, last hash {entries[-1].hash}; 1 anchor checked, the newest at entry 0"
+    )
     assert query(store, limit=10) == entries  # what was returned is what was stored
 
 
@@ -149,8 +152,21 @@ def test_edited_details_are_detected_at_that_entry(store, tmp_path):
 def test_rewritten_entry_with_recomputed_hash_breaks_the_next_link(store, tmp_path):
     entries = fill(store, 6)
     e = entries[3]
+    # Issue 19 (finding 6): without the key, a recomputed hash no longer matches at all ...
     forged = entry_hash(e.seq, e.at, "mallory", e.role, e.action, e.case_ref, e.purpose, e.details, e.prev_hash)
     tamper(tmp_path, ("UPDATE audit_log SET user='mallory', hash=? WHERE seq=4", (forged,)))
+    result = verify(store)
+    assert not result.ok and result.first_bad_seq == 4
+    assert result.reason == (
+        "entry 4: hash is not keyed, but the chain is keyed from entry 1: "
+        "it was rewritten by someone without the audit key"
+    )
+    # ... and even with the key, the next link breaks
+    key = chain_key(store)
+    forged = entry_hash(e.seq, e.at, "mallory", e.role, e.action, e.case_ref, e.purpose, e.details, e.prev_hash, key)
+    conn = raw(tmp_path)
+    conn.execute("UPDATE audit_log SET hash=? WHERE seq=4", (forged,))
+    conn.close()
     result = verify(store)
     assert not result.ok and result.first_bad_seq == 5
     assert result.reason == "entry 5: prev_hash is not entry 4's hash"
@@ -163,7 +179,9 @@ def test_changed_prev_hash_is_detected(store, tmp_path):
     assert verify(store).reason == "entry 3: hash does not match its contents"
     # ... and with the hash recomputed to match, the link itself is named
     e = entries[2]
-    forged = entry_hash(e.seq, e.at, e.user, e.role, e.action, e.case_ref, e.purpose, e.details, "f" * 64)
+    forged = entry_hash(
+        e.seq, e.at, e.user, e.role, e.action, e.case_ref, e.purpose, e.details, "f" * 64, chain_key(store)
+    )
     conn = raw(tmp_path)
     conn.execute("UPDATE audit_log SET hash=? WHERE seq=3", (forged,))
     conn.close()
@@ -228,8 +246,8 @@ def test_jsonl_export_keeps_exact_values_that_rehash(store, tmp_path):
     assert export_jsonl(store, out) == 3
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [d["seq"] for d in lines] == [1, 2, 3]
-    for d in lines:
-        assert entry_hash(*(d[f] for f in log.FIELDS[:-1])) == d["hash"]
+    for d in lines:  # with the audit key (issue 19, finding 6): an export alone cannot be re-chained
+        assert entry_hash(*(d[f] for f in log.FIELDS[:-1]), chain_key(store)) == d["hash"]
 
 
 # --- CLI -----------------------------------------------------------------------------------------------

@@ -251,8 +251,10 @@ def test_thumbnails_are_exported_as_files_named_by_camera_and_track_id(store):
     for no, data in ((1, red), (2, blue)):
         path = store.data_dir / "thumbnails" / "cam-a" / f"{rows[no]['id']}.jpg"
         assert rows[no]["thumbnail_path"] == str(path)
-        assert path.read_bytes() == data
-        assert path.read_bytes()[:2] == b"\xff\xd8"  # JPEG
+        # issue 19 (finding 7): an unblurred crop is sealed at rest (it was a clear JPEG), the service's only
+        assert path.read_bytes()[:2] != b"\xff\xd8" and data not in path.read_bytes()
+        assert store.thumbnail_file(path) == data and store.thumbnail(rows[no]["id"]) == data
+        assert path.stat().st_mode & 0o777 == 0o600
     assert rows[3]["thumbnail_path"] is None
     assert len(list((store.data_dir / "thumbnails").rglob("*.jpg"))) == 2
     assert not list((store.data_dir / "thumbnails").rglob("*.tmp"))

@@ -231,7 +231,8 @@ def test_tracks_are_invisible_until_their_analysis_finishes_then_listed_with_the
         iso(T0 + timedelta(seconds=1 / 7)),
     )
     thumb = cams.thumb_dir / "cam-a" / f"{first['id']}.jpg"
-    assert first["thumbnail_path"] == str(thumb) and thumb.read_bytes() == jpeg_bytes()
+    assert first["thumbnail_path"] == str(thumb) and cams.thumbnail_file(thumb) == jpeg_bytes()
+    assert jpeg_bytes() not in thumb.read_bytes() and cams.thumbnail(first["id"]) == jpeg_bytes()  # sealed at rest
     [analysis] = cams.analyses()
     assert (analysis["status"], analysis["frames_decoded"], analysis["frames_analysed"]) == ("complete", 100, 90)
     crops = cams.person_crops("test-base")

@@ -479,6 +479,13 @@ def test_auditor_filters_exports_and_verifies_the_log(new_page, server):
     assert actions and set(actions) == {"login"}, actions
     page.click("#verify")
     expect(page.locator("#verify-result")).to_contain_text("Chain intact")
+    # Issue 19 (finding 6): the chain is checked against its anchors, kept outside the database
+    from vigie.audit.anchoring import anchor
+
+    record = anchor(server.store, "daily")  # as the server does each day
+    page.click("#verify")
+    expect(page.locator("#verify-result")).to_contain_text(f"the newest records entry {record['seq']})")
+    expect(page.locator("#verify-result")).to_contain_text("Checked against")
     with page.expect_download() as dl:
         page.click("#export-csv")
     lines = open(dl.value.path(), encoding="utf-8").read().splitlines()
@@ -533,8 +540,7 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     expect(page.locator("#feed-state")).to_have_text("live")
     # A rule fires while the page is open (as `vigie run` would store it): a blurred snapshot goes with it.
     track = server.store.get_track(server.red_track)
-    with server.store.read() as conn:
-        jpeg = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (server.red_track,)).fetchone()[0]
+    jpeg = server.store.thumbnail(server.red_track)  # opened: sealed at rest
     blurred, _ = Blurrer().blur_crop(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), "person")
     start = from_iso(track["first_seen"])
     e = Event(

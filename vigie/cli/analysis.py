@@ -9,11 +9,14 @@ import sys
 from vigie.cli.common import (
     EXIT_PARTIAL,
     add_executor_arguments,
+    add_justification_flags,
+    audit_console,
     executor_from_args,
     site_or_default,
 )
 from vigie.describe.sheet import contact_sheet
 from vigie.errors import VigieError
+from vigie.privacy.pictures import TrackPictures, check_unblurred
 from vigie.services import Services
 from vigie.times import parse_time
 
@@ -58,7 +61,12 @@ def register(sub) -> None:
     t.add_argument("--limit", type=int, default=100)
     t.add_argument("--offset", type=int, default=0)
     t.add_argument("--json", action="store_true", help="print JSON")
-    t.add_argument("--sheet", metavar="FILE", help="also write a contact sheet (JPEG) of the listed tracks' best crops")
+    t.add_argument(
+        "--sheet",
+        metavar="FILE",
+        help="also write a contact sheet (JPEG) of the listed tracks' best crops (blurred unless --unblurred)",
+    )
+    add_justification_flags(t, unblurred=True)
     t.set_defaults(fn=cmd_tracks)
 
 
@@ -102,6 +110,7 @@ def _fmt_colours(names: list[str]) -> str:
 
 
 def cmd_tracks(args: argparse.Namespace) -> int:
+    check_unblurred(args.unblurred, args.case_ref, args.purpose)
     with Services.from_env() as services:
         store = services.store
         if args.id is not None:
@@ -115,9 +124,19 @@ def cmd_tracks(args: argparse.Namespace) -> int:
             rows = store.list_tracks(
                 camera_id=args.camera, class_name=args.class_name, limit=args.limit, offset=args.offset
             )
-    if args.sheet:
-        drawn = contact_sheet(rows, args.sheet)
-        print(f"Contact sheet of {drawn} tracks written to {args.sheet}")
+        drawn = None
+        if args.sheet:
+            pictures = TrackPictures(store, unblurred=args.unblurred)
+            drawn = contact_sheet(rows, args.sheet, lambda t: pictures.image(t["id"], t["class"]))
+        details = {"track_ids": [t["id"] for t in rows], "sheet": args.sheet}
+        if args.id is None:
+            details["filters"] = {"camera": args.camera, "class": args.class_name, "offset": args.offset}
+        audit_console(store, "view_track", args, details)
+        if args.sheet and args.unblurred and pictures.used:
+            audit_console(store, "view_unblurred", args, {"track_ids": pictures.used, "files": [args.sheet]})
+    if drawn is not None:
+        what = "unblurred" if args.unblurred else "faces and plates blurred"
+        print(f"Contact sheet of {drawn} tracks written to {args.sheet} ({what})")
     if args.json:
         print(json.dumps(rows if args.id is None else rows[0], indent=2))
         return 0

@@ -59,3 +59,24 @@ def console_actor() -> str:
     except Exception:  # no login name (containers): still say it came from the console
         name = "unknown"
     return f"console:{name}"
+
+
+def add_justification_flags(p: argparse.ArgumentParser, unblurred: bool = False) -> None:
+    """--case and --purpose (written to the audit log), and --unblurred for a command that writes pictures."""
+    p.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
+    p.add_argument("--purpose", help="why this is looked at (written to the audit log)")
+    if unblurred:
+        p.add_argument(
+            "--unblurred",
+            action="store_true",
+            help="write the pictures unblurred: needs --case and --purpose, and is audited (default: faces and plates blurred)",
+        )
+
+
+def audit_console(store, action: str, args: argparse.Namespace, details: dict) -> None:
+    """One audit entry for a command's read, under the console user's name (console:<login>)."""
+    from vigie.audit.log import append  # lazy: `vigie --help` stays quick
+
+    case_ref = (getattr(args, "case_ref", None) or "").strip() or None
+    purpose = (getattr(args, "purpose", None) or "").strip() or None
+    append(store, console_actor(), "console", action, case_ref=case_ref, purpose=purpose, details=details)

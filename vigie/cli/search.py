@@ -13,7 +13,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from vigie.cli.common import EXIT_USAGE
+from vigie.cli.common import EXIT_USAGE, add_justification_flags, audit_console
 from vigie.search.engine import search, similar
 from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
 from vigie.search.text import parse_text, refusal_message
@@ -136,8 +136,19 @@ def cmd_search(args: argparse.Namespace) -> int:
         query.check_searchable(searchable_attributes(services.site))
         store = services.store
         result = search(store, query)
+        audit_console(store, "search", args, _read_details(result))
     _print(result, args.json)
     return 0
+
+
+def _read_details(result, **extra) -> dict:
+    """What a search or similar command looked at, for its audit entry."""
+    return {
+        "query": result.query.model_dump(mode="json"),
+        "total": result.total,
+        "track_ids": [h.track_id for h in result.hits],
+        **extra,
+    }
 
 
 def _text_filters(args: argparse.Namespace, services: Services) -> dict | None:
@@ -182,15 +193,15 @@ def cmd_similar(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.image is not None:
         return _similar_to_photo(args)
-    for flag in ("box", "case_ref", "purpose"):
-        if getattr(args, flag) is not None:
-            print(f"vigie: error: --{flag.replace('_ref', '')} goes with --image", file=sys.stderr)
-            return EXIT_USAGE
+    if args.box is not None:
+        print("vigie: error: --box goes with --image", file=sys.stderr)
+        return EXIT_USAGE
     query = query_from_args(args)
     with Services.from_env() as services:
         query.check_searchable(searchable_attributes(services.site))
         store = services.store
         result = similar(store, args.track, query)
+        audit_console(store, "similar", args, _read_details(result, track_id=args.track))
     _print(result, args.json)
     return 0
 
@@ -274,6 +285,7 @@ def register(sub) -> None:
         "search", help="find stored tracks by class, colours, time, place, direction, speed, dwell, size"
     )
     add_filter_flags(s)
+    add_justification_flags(s)
     s.add_argument(
         "--text",
         metavar="WORDS",
@@ -299,8 +311,8 @@ def register(sub) -> None:
         action="store_true",
         help="with --image: also filter on the clothing colours read from the photo (where --upper/--lower are not given)",
     )
-    m.add_argument("--case", dest="case_ref", help="with --image: case reference (written to the audit log)")
-    m.add_argument("--purpose", help="with --image: why the search is made (written to the audit log)")
+    m.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
+    m.add_argument("--purpose", help="why the search is made (written to the audit log)")
     m.add_argument("--site", help="with --image: site file whose appearance backend and detector read the photo")
     add_filter_flags(m)
     m.set_defaults(fn=cmd_similar)

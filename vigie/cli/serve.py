@@ -9,6 +9,7 @@ from datetime import timedelta
 import uvicorn
 
 from vigie.accounts.users import bootstrap_admin
+from vigie.audit.anchoring import AnchorScheduler
 from vigie.errors import VigieError
 from vigie.privacy.blur import Blurrer
 from vigie.retention.scheduler import PurgeScheduler
@@ -75,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`)."
             )
         app = create_app(services)
+        anchors = AnchorScheduler(store)  # the audit chain's head, outside the database: now, then daily
+        anchors.start()
         scheduler = None
         if args.purge_every_hours:
             scheduler = PurgeScheduler(store, site, period=timedelta(hours=args.purge_every_hours))
@@ -88,4 +91,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            anchors.stop()
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from vigie.cli.common import add_justification_flags, audit_console
 from vigie.cli.search import add_filter_flags, query_from_args
+from vigie.privacy.pictures import TrackPictures, check_unblurred
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track, write_outputs
 from vigie.services import Services
@@ -27,14 +29,20 @@ def register(sub) -> None:
         help="fastest straight-line speed between cameras (default by class)",
     )
     tr.add_argument("--geojson", metavar="FILE", help="write the trail as GeoJSON")
-    tr.add_argument("--map", metavar="FILE", help="write a Leaflet map page (HTML, self-contained)")
+    tr.add_argument(
+        "--map",
+        metavar="FILE",
+        help="write a Leaflet map page (HTML, self-contained; its pictures blurred unless --unblurred)",
+    )
     tr.add_argument("--png", metavar="FILE", help="write a picture of the trail")
     add_filter_flags(tr)
+    add_justification_flags(tr, unblurred=True)
     tr.set_defaults(fn=cmd_trail)
 
 
 def cmd_trail(args: argparse.Namespace) -> int:
     query = query_from_args(args)
+    check_unblurred(args.unblurred, args.case_ref, args.purpose)
     with Services.from_env() as services:
         store = services.store
         trail = trail_for_track(
@@ -45,7 +53,19 @@ def cmd_trail(args: argparse.Namespace) -> int:
             min_similarity=args.min_similarity,
             max_speed_m_s=args.max_speed_bound,
         )
-    written = write_outputs(trail, geojson=args.geojson, html=args.map, png=args.png)
+        pictures = TrackPictures(store, unblurred=args.unblurred)
+        written = write_outputs(
+            trail,
+            geojson=args.geojson,
+            html=args.map,
+            png=args.png,
+            pictures=lambda props: pictures.jpeg(props["track_id"], props.get("class_name") or "person"),
+        )
+        sightings = [s.track_id for s in trail.sightings]
+        outputs = [str(p) for p in written]
+        audit_console(store, "trail", args, {"track_id": args.track, "sightings": sightings, "files": outputs})
+        if args.unblurred and pictures.used:
+            audit_console(store, "view_unblurred", args, {"track_ids": pictures.used, "files": outputs})
     if args.json:
         print(json.dumps(trail_geojson(trail)))
         return 0

@@ -1,12 +1,14 @@
 """A contact sheet: the stored tracks' best crops in a grid, each labelled.
 
 People would rather look at the people found than read a table of them;
-`vigie tracks --sheet FILE` writes one JPEG that any viewer opens.
+`vigie tracks --sheet FILE` writes one JPEG that any viewer opens. The crops come
+from `crop_of` (vigie.privacy.pictures: blurred unless a case asks otherwise).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -16,11 +18,12 @@ LABEL_H = 34
 COLUMNS = 8
 
 
-def contact_sheet(tracks: list[dict], path: str | Path) -> int:
-    """Write the sheet of `tracks` (rows of SQLiteStore.list_tracks); returns how many were drawn."""
+def contact_sheet(tracks: list[dict], path: str | Path, crop_of: Callable[[dict], np.ndarray | None]) -> int:
+    """Write the sheet of `tracks` (rows of SQLiteStore.list_tracks), each drawn with `crop_of(track)`
+    (a BGR image, or None to leave it out); returns how many were drawn."""
     cells = []
     for t in tracks:
-        crop = cv2.imread(t["thumbnail_path"]) if t.get("thumbnail_path") else None
+        crop = crop_of(t)
         if crop is None or crop.size == 0:
             continue
         w = max(1, int(crop.shape[1] * CELL_H / crop.shape[0]))

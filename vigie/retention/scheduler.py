@@ -3,7 +3,8 @@
 `run_purge` is the one place a purge is run for real (CLI, server, tests): it
 reads the site file with the admin's stored settings applied, purges, and
 appends one 'purge' audit entry with what was removed and kept. The
-`PurgeScheduler` thread calls it on a fixed period and stops promptly when
+purge also anchors the audit chain's head outside the database (audit.anchoring).
+The `PurgeScheduler` thread calls it on a fixed period and stops promptly when
 asked; an error in one run is logged and the next run still happens, so one
 bad day never stops retention for good.
 """
@@ -14,7 +15,9 @@ import logging
 import threading
 from datetime import timedelta
 
+from vigie.audit.anchoring import anchor
 from vigie.audit.log import append
+from vigie.errors import VigieError
 from vigie.retention.purge import PurgeReport, purge
 from vigie.settings import EffectiveSite
 
@@ -28,6 +31,10 @@ def run_purge(store, site, actor: tuple[str, str] = ("system", "system"), dry_ru
     if not dry_run:
         details = {**report.as_dict()["totals"], "cutoffs": {c.camera_id: c.cutoff for c in report.cameras}}
         append(store, *actor, "purge", details=details)
+        try:  # what was purged, and the log up to it, can no longer be cut off unseen
+            anchor(store, "purge")
+        except VigieError as exc:  # a missing anchor file: `vigie audit verify` reports it; the purge stands
+            log.error("audit anchor after the purge failed: %s", exc)
     return report
 
 

@@ -128,8 +128,14 @@ def trail_for_track(
 
 
 def write_outputs(
-    trail: Trail, geojson: str | None = None, html: str | None = None, png: str | None = None
+    trail: Trail,
+    geojson: str | None = None,
+    html: str | None = None,
+    png: str | None = None,
+    pictures=None,
 ) -> list[Path]:
+    """The files asked for; the map inlines `pictures(properties)` (vigie.privacy.pictures: blurred
+    crops) where given, and no picture otherwise (the store's thumbnail files are sealed)."""
 
     data = trail_geojson(trail)
     written = []
@@ -139,7 +145,7 @@ def write_outputs(
         written.append(Path(geojson))
     if html:
         Path(html).parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_trail_map(data, Path(html)))
+        written.append(write_trail_map(data, Path(html), pictures=pictures or (lambda props: None)))
     if png:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         written.append(render_trail_png(data, Path(png)))

@@ -22,6 +22,7 @@ import math
 import re
 import unicodedata
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -137,17 +138,33 @@ def _thumbnail_uri(path: str | None, root: Path) -> str | None:
         data = f.read_bytes()
     except OSError:
         return None
-    mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+    return _data_uri(data)
+
+
+def _data_uri(data: bytes | None) -> str | None:
+    """A data URI of a JPEG or PNG; None for anything else (a store's sealed thumbnail file is neither)."""
+    if not data:
+        return None
+    if data[:4] == b"\x89PNG":
+        mime = "image/png"
+    elif data[:2] == b"\xff\xd8":
+        mime = "image/jpeg"
+    else:
+        return None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _with_thumbnails(geojson: dict, root: Path) -> dict:
-    """A copy of the collection whose Points carry `thumbnail_src` (a data URI) where the file is readable."""
+def _with_thumbnails(geojson: dict, root: Path, pictures: Callable[[dict], bytes | None] | None = None) -> dict:
+    """A copy of the collection whose Points carry `thumbnail_src` (a data URI): `pictures(properties)`
+    where given (the store's crops, blurred: vigie.privacy.pictures), else the readable picture file."""
     out = json.loads(json.dumps(geojson))
     for f in out.get("features", []):
         props = f.get("properties") or {}
         if f.get("geometry", {}).get("type") == "Point":
-            props["thumbnail_src"] = _thumbnail_uri(props.get("thumbnail_path"), root)
+            if pictures is not None:
+                props["thumbnail_src"] = _data_uri(pictures(props))
+            else:
+                props["thumbnail_src"] = _thumbnail_uri(props.get("thumbnail_path"), root)
     return out
 
 
@@ -315,6 +332,7 @@ def write_trail_map(
     tile_attribution: str = "",
     title: str | None = None,
     thumbnail_root: Path | None = None,
+    pictures: Callable[[dict], bytes | None] | None = None,
 ) -> Path:
     """Write the trail as one HTML page that opens from a file with no network.
 
@@ -324,11 +342,14 @@ def write_trail_map(
     such as "https://tiles.example/{z}/{x}/{y}.png"; None draws no tiles.
     thumbnail_root: folder that relative thumbnail paths are read from (None:
     the working folder); readable thumbnails are inlined as data URIs.
+    pictures: where given, what each sighting's picture is (a JPEG, from its
+    GeoJSON properties), instead of its thumbnail file: `vigie trail --map`
+    passes the store's crops, blurred unless a case asked otherwise.
     """
     folder = find_leaflet(leaflet_dir)
     js = (folder / "leaflet.js").read_text(encoding="utf-8")
     css = _inline_css((folder / "leaflet.css").read_text(encoding="utf-8"), folder)
-    data = _with_thumbnails(geojson, Path(thumbnail_root) if thumbnail_root is not None else Path.cwd())
+    data = _with_thumbnails(geojson, Path(thumbnail_root) if thumbnail_root is not None else Path.cwd(), pictures)
     title = title or _default_title(geojson)
     options = {
         "tile_url": tile_url,

@@ -9,6 +9,7 @@ them for PostgreSQL).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
@@ -22,7 +23,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from vigie import files
 from vigie.errors import VigieError
+from vigie.keys import MediaBox
 from vigie.times import iso, now_iso
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
@@ -54,6 +57,15 @@ def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+_writing = threading.local()
+
+
+def writing_store() -> "StoreBase | None":
+    """The store whose writer thread this is (None on any other thread): lets a write job
+    that was handed only a connection find its store's files, such as the audit key."""
+    return getattr(_writing, "store", None)
+
+
 class _Writer(threading.Thread):
     """Runs write functions one at a time on its own connection, each in a transaction.
 
@@ -61,12 +73,14 @@ class _Writer(threading.Thread):
     that behaves alike): commit when the function returns, roll back when it raises.
     """
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, owner: "StoreBase | None" = None) -> None:
         super().__init__(name="vigie-store-writer", daemon=True)
         self.conn = conn
+        self.owner = owner
         self.jobs: queue.Queue[tuple[Callable[[Any], Any], Future] | None] = queue.Queue()
 
     def run(self) -> None:
+        _writing.store = self.owner  # what writing_store() answers on this thread
         while (job := self.jobs.get()) is not None:
             fn, fut = job
             try:
@@ -112,10 +126,65 @@ class StoreBase:
     _writer: _Writer
 
     def _init_files(self, data_dir: str | Path) -> None:
-        """Thumbnails and the search index are files under data_dir, whatever holds the rows."""
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Thumbnails and the search index are files under data_dir, whatever holds the rows.
+        The folder is the service's alone: 0700, its files 0600 (files.make_private)."""
+        self.data_dir = files.make_private(data_dir)
         self.thumb_dir = self.data_dir / "thumbnails"
+
+    # --- pictures at rest -------------------------------------------------------------
+    @property
+    def media(self) -> MediaBox:
+        """What seals and opens the unblurred pictures this store keeps (its key outside the database)."""
+        box = self.__dict__.get("_media")
+        if box is None:
+            box = self.__dict__["_media"] = MediaBox.of(self.data_dir)
+        return box
+
+    def thumbnail(self, track_id: int) -> bytes | None:
+        """A track's best crop (JPEG, unblurred: blur it before it leaves the service), or None."""
+        with self.read() as conn:
+            row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (track_id,)).fetchone()
+        return self.media.open(row[0]) if row and row[0] else None
+
+    def thumbnail_file(self, path: str | Path) -> bytes | None:
+        """The picture in a thumbnail file (thumbnails/<camera>/<id>.jpg, sealed), or None if unreadable."""
+        try:
+            return self.media.open(Path(path).read_bytes())
+        except (OSError, VigieError):
+            return None
+
+    def seal_plain_thumbnails(self, batch: int = 200) -> int:
+        """Seal the thumbnails an earlier version stored in the clear (rows, then their files); returns
+        how many. Run once per data folder (Services.from_env); SQLite's secure_delete overwrites the
+        clear pages it frees."""
+        marker = self.data_dir / ".thumbnails-sealed"
+        if marker.exists():
+            return 0
+        sealed, last = 0, 0
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(
+                    "SELECT th.track_id, th.jpeg, t.camera_id FROM thumbnails th JOIN tracks t ON t.id = th.track_id"
+                    " WHERE th.track_id > ? ORDER BY th.track_id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            plain = [(self.media.seal(bytes(r[1])), r[0], r[2]) for r in rows if not MediaBox.is_sealed(r[1])]
+            if plain:
+                self.write(
+                    lambda conn, p=plain: conn.executemany(
+                        "UPDATE thumbnails SET jpeg=? WHERE track_id=?", [x[:2] for x in p]
+                    )
+                ).result()
+                for blob, tid, camera in plain:
+                    f = self.thumb_dir / camera / f"{tid}.jpg"
+                    if f.is_file():
+                        files.write_atomic(f, blob, mode=files.PRIVATE_FILE)
+                sealed += len(plain)
+        files.write_atomic(marker, b"", mode=files.PRIVATE_FILE)
+        return sealed
 
     # --- plumbing --------------------------------------------------------------
     def _open_read(self):
@@ -144,7 +213,8 @@ class StoreBase:
     def write(self, fn: Callable[[Any], Any]) -> Future:
         """Queue a write; the future gives its result (or raises its error)."""
         fut: Future = Future()
-        self._writer.jobs.put((fn, fut))
+        ctx = contextvars.copy_context()  # the job sees the caller's context (the audit's client address)
+        self._writer.jobs.put((lambda conn: ctx.run(fn, conn), fut))
         return fut
 
     def close(self) -> None:
@@ -263,8 +333,8 @@ class StoreBase:
                         for p in t.points
                     ],
                 )
-                if t.thumbnail_jpeg:
-                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, t.thumbnail_jpeg))
+                if t.thumbnail_jpeg:  # an unblurred crop: sealed at rest (vigie.keys.MediaBox)
+                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, self.media.seal(t.thumbnail_jpeg)))
                 if t.tube:
                     conn.execute("INSERT INTO tubes VALUES (?,?,?)", (tid, len(t.points), t.tube))
 
@@ -322,7 +392,8 @@ class StoreBase:
         self.export_thumbnails(analysis_id)
 
     def export_thumbnails(self, analysis_id: int) -> None:
-        """Write the analysis's thumbnails as files (thumbnails/<camera>/<track id>.jpg)."""
+        """Write the analysis's thumbnails as files (thumbnails/<camera>/<track id>.jpg), sealed as
+        stored (a Fernet token, not a JPEG: `thumbnail_file` opens one), readable by the service only."""
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT t.id, t.camera_id, th.jpeg FROM tracks t JOIN thumbnails th ON th.track_id=t.id WHERE t.analysis_id=?",
@@ -332,7 +403,8 @@ class StoreBase:
             folder = self.thumb_dir / row["camera_id"]
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{row['id']}.jpg.tmp"
-            tmp.write_bytes(row["jpeg"])
+            tmp.write_bytes(bytes(row["jpeg"]))
+            os.chmod(tmp, files.PRIVATE_FILE)
             os.replace(tmp, folder / f"{row['id']}.jpg")
         paths = [(str(self.thumb_dir / r["camera_id"] / f"{r['id']}.jpg"), r["id"]) for r in rows]
         self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()

@@ -80,7 +80,7 @@ class PostgresStore(StoreBase):
             raise VigieError(f"PostgreSQL store {self.location}: the schema cannot be migrated: {exc}") from None
         finally:
             conn.close()
-        self._writer = _Writer(self._connect(writer=True))
+        self._writer = _Writer(self._connect(writer=True), self)
         self._writer.start()
 
     # --- plumbing --------------------------------------------------------------

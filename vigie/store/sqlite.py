@@ -54,6 +54,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
+    # Freed pages are overwritten, not left behind: purged tracks and pictures sealed in place
+    # leave nothing readable in the file.
+    conn.execute("PRAGMA secure_delete = ON")
     return conn
 
 
@@ -69,7 +72,7 @@ class SQLiteStore(StoreBase):
             conn.close()
         except sqlite3.DatabaseError as exc:
             raise VigieError(f"store {self.path} cannot be opened: {exc}") from None
-        self._writer = _Writer(_connect(self.path))
+        self._writer = _Writer(_connect(self.path), self)
         self._writer.start()
 
     # --- plumbing --------------------------------------------------------------

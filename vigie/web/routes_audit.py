@@ -94,6 +94,8 @@ def audit_export(
 
 @router.get("/api/audit/verify")
 def audit_verify(services: ServicesDep, user: CurrentUser) -> dict:
+    """Recompute the keyed chain and check it against the anchors kept outside the database
+    (so that entries cut off the end show); legacy entries (before the key) are counted."""
     allow(user, "audit_verify")
     r = audit.verify(services.store)
     return {
@@ -102,4 +104,7 @@ def audit_verify(services: ServicesDep, user: CurrentUser) -> dict:
         "first_bad_seq": r.first_bad_seq,
         "reason": r.reason,
         "last_hash": r.last_hash,
+        "legacy_entries": r.legacy_entries,
+        "anchors": r.anchors,
+        "anchored_seq": r.anchored_seq,
     }

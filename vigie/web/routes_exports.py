@@ -155,13 +155,12 @@ def _build_zip(
             "first_seen": track["first_seen"],
             "last_seen": track["last_seen"],
         }
-        with store.read() as conn:
-            row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (tid,)).fetchone()
-        if row and row[0]:
+        picture = store.thumbnail(tid)  # opened: it is sealed at rest
+        if picture:
             if body.unblurred:
-                files[f"{folder}/thumbnail.jpg"] = bytes(row[0])
+                files[f"{folder}/thumbnail.jpg"] = picture
             else:
-                image = cv2.imdecode(np.frombuffer(row[0], np.uint8), cv2.IMREAD_COLOR)
+                image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
                 with services.blur_lock:
                     blurred, _ = blurrer(services).blur_crop(image, track["class"])
                 files[f"{folder}/thumbnail.jpg"] = jpeg_bytes(blurred)

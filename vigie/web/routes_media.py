@@ -131,14 +131,13 @@ def thumbnail(
     track = visible_track(services, user, track_id)
     grant = grant_for(services, user, track_id) if unblurred else None
     shared_blurrer = None if unblurred else blurrer(services)
-    with services.store.read() as conn:
-        row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (track_id,)).fetchone()
-    if row is None or not row[0]:
+    picture = services.store.thumbnail(track_id)  # opened: it is sealed at rest
+    if picture is None:
         raise ApiError(404, f"track {track_id} has no stored thumbnail")
     import cv2
     import numpy as np
 
-    image = cv2.imdecode(np.frombuffer(row[0], np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ApiError(500, f"the stored thumbnail of track {track_id} cannot be decoded")
     if grant:
@@ -150,7 +149,7 @@ def thumbnail(
             grant["purpose"],
             {"track_id": track_id, "thumbnail": True, "grant_id": grant["id"]},
         )
-        return Response(row[0], media_type="image/jpeg", headers=NO_STORE)
+        return Response(picture, media_type="image/jpeg", headers=NO_STORE)
     with services.blur_lock:  # a Blurrer is one per thread; the server shares one
         blurred, regions = shared_blurrer.blur_crop(image, track["class"])
     record(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
+from vigie.audit.log import audit_client
 from vigie.web.context import COOKIE
 from vigie.web.deps import CurrentUser, ServicesDep
 
@@ -23,7 +24,9 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/api/login")
-def login(services: ServicesDep, body: LoginRequest, response: Response) -> dict:
+def login(services: ServicesDep, body: LoginRequest, request: Request, response: Response) -> dict:
+    # Failed logins are anonymous audit entries, capped per client (vigie.audit.log._AnonymousCap).
+    audit_client.set(request.client.host if request.client else None)
     user = users.authenticate(services.store, body.username, body.password)  # audits success and failure
     token = users.create_session(services.store, user)
     response.set_cookie(

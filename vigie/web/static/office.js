@@ -8,6 +8,15 @@ const AUDIT_ACTIONS = ["login", "login_failed", "logout", "search", "similar", "
 
 function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
 
+// Stored text can be anyone's (a failed login's name): control and invisible format characters
+// (bidirectional overrides, zero-width ones) are shown as escapes, so no row can hide or reorder text.
+function printable(v) {
+  return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+  });
+}
+
 pages.audit = async function () {
   for (const a of AUDIT_ACTIONS) $("f-action").append(el("option", { value: a, text: a }));
   const limit = 50;
@@ -28,9 +37,9 @@ pages.audit = async function () {
     const r = await api("/api/audit?" + q.toString());
     const head = el("tr", {}, ["#", "time", "user", "role", "action", "case", "purpose", "details"].map((h) => el("th", { text: h })));
     const rows = r.items.map((e) => el("tr", {}, [
-      el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: e.user }),
-      el("td", { text: e.role }), el("td", { text: e.action }), el("td", { text: e.case_ref || "" }),
-      el("td", { class: "wrap", text: e.purpose || "" }), el("td", { class: "wrap", text: e.details || "" }),
+      el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: printable(e.user) }),
+      el("td", { text: printable(e.role) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
+      el("td", { class: "wrap", text: printable(e.purpose || "") }), el("td", { class: "wrap", text: e.details || "" }),
     ]));
     $("entries").replaceChildren(head, ...rows);
     $("page-info").textContent = r.items.length ? "entries " + (offset + 1) + "–" + (offset + r.items.length) : "no entries";
@@ -44,9 +53,18 @@ pages.audit = async function () {
   $("verify").addEventListener("click", async () => {
     try {
       const v = await api("/api/audit/verify");
+      // The chain is checked against the anchors kept outside the database, so a cut-off end shows.
+      const anchored = v.anchors
+        ? " Checked against " + v.anchors + " anchors (the newest records entry " + v.anchored_seq + ")."
+        : " No anchor yet: the server writes one at start, daily and at every purge.";
+      const legacy = v.legacy_entries
+        ? " Entries 1–" + v.legacy_entries + " are legacy: chained before the audit key existed (unkeyed)."
+        : "";
       $("verify-result").textContent = v.ok
-        ? "Chain intact: " + v.entries + " entries, last hash " + v.last_hash + "."
-        : "CHAIN BROKEN at entry " + v.first_bad_seq + ": " + v.reason;
+        ? "Chain intact: " + v.entries + " entries, last hash " + v.last_hash + "." + anchored + legacy
+        : v.first_bad_seq === null
+          ? "CHAIN CANNOT BE TRUSTED: " + v.reason
+          : "CHAIN BROKEN at entry " + v.first_bad_seq + ": " + v.reason;
     } catch (e) { /* shown */ }
   });
   await load();

@@ -1,0 +1,135 @@
+"""Secret keys kept outside the database: the audit chain's HMAC key, the key that seals pictures.
+
+A key is 32 random bytes, written as hex text. It comes from the environment
+(`VIGIE_AUDIT_KEY`, `VIGIE_MEDIA_KEY`: 64 hex digits) or from a file
+`<key folder>/<name>.key`, created at first use readable by the service's user
+only (0600, in a 0700 folder). The key folder is `$VIGIE_KEY_DIR`, else
+`keys/` in the data folder. Someone who can write the database but cannot read
+the key can neither forge an audit entry nor read a sealed picture; keep the
+key folder off the database's backups (or back it up apart).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import threading
+from pathlib import Path
+
+from vigie.errors import VigieError
+
+KEY_DIR_ENV = "VIGIE_KEY_DIR"
+KEY_BYTES = 32
+_cache: dict[tuple[str, str], bytes] = {}
+_lock = threading.Lock()
+
+
+class KeyFileError(VigieError):
+    """A key that cannot be read or is malformed (names the file or variable)."""
+
+
+def key_dir(data_dir: str | Path) -> Path:
+    """Where key files live: $VIGIE_KEY_DIR, else <data folder>/keys."""
+    return Path(os.environ.get(KEY_DIR_ENV) or Path(data_dir) / "keys")
+
+
+def _parse(text: str, where: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) < KEY_BYTES:
+        raise KeyFileError(f"{where}: a key must be at least {KEY_BYTES * 2} hex digits")
+    return raw
+
+
+def _create(path: Path) -> None:
+    """Write a new key file, 0600, unless one appeared meanwhile (another process won: keep theirs)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(KEY_BYTES) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # fails if the file exists: never replaces a key
+        except FileExistsError:
+            pass
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> bytes | None:
+    """The key `name`: from $`env`, else from its file (made at first use when `create`).
+
+    None when there is no key and `create` is false."""
+    value = os.environ.get(env, "").strip()
+    if value:
+        return _parse(value, f"${env}")
+    path = key_dir(data_dir) / f"{name}.key"
+    cache_key = (str(path.resolve()), name)
+    with _lock:
+        if cache_key in _cache and path.exists():
+            return _cache[cache_key]
+        if not path.exists():
+            if not create:
+                return None
+            _create(path)
+        try:
+            text = path.read_text(encoding="ascii")
+        except OSError as exc:
+            raise KeyFileError(
+                f"the {name} key file {path.name} cannot be read ({exc.strerror}): run this as the service's user"
+            ) from None
+        key = _parse(text, f"the {name} key file {path.name}")
+        _cache[cache_key] = key
+        return key
+
+
+# --- pictures at rest ------------------------------------------------------------------------------
+MEDIA_ENV = "VIGIE_MEDIA_KEY"
+_JPEG = b"\xff\xd8"  # what a picture stored before sealing starts with
+
+
+class MediaBox:
+    """Seals pictures at rest (Fernet: AES-128-CBC and HMAC-SHA-256, from the `cryptography`
+    package) under the media key, kept outside the database like the audit key.
+
+    `open` also takes a picture stored in the clear by an earlier version (a JPEG), so that a
+    store can be sealed in place (StoreBase.seal_plain_thumbnails) while it serves."""
+
+    def __init__(self, key: bytes) -> None:
+        import base64
+
+        from cryptography.fernet import Fernet  # lazy: `import vigie` stays light
+
+        self._fernet = Fernet(base64.urlsafe_b64encode(key[:KEY_BYTES]))
+
+    @classmethod
+    def of(cls, data_dir: str | Path) -> "MediaBox":
+        """The box of a data folder: $VIGIE_MEDIA_KEY, else keys/media.key (made 0600 at first use)."""
+        return cls(load_key(data_dir, "media", MEDIA_ENV))
+
+    @staticmethod
+    def is_sealed(blob: bytes | None) -> bool:
+        return bool(blob) and not bytes(blob).startswith(_JPEG)
+
+    def seal(self, picture: bytes) -> bytes:
+        return self._fernet.encrypt(bytes(picture))
+
+    def open(self, blob: bytes) -> bytes:
+        """The picture; raises KeyFileError when it was sealed under another key (or altered)."""
+        blob = bytes(blob)
+        if not self.is_sealed(blob):
+            return blob
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.decrypt(blob)
+        except InvalidToken:
+            raise KeyFileError(
+                "a sealed picture cannot be opened: the media key is not the one it was sealed with"
+            ) from None
