@@ -173,6 +173,29 @@ def test_vigie_serve_speaks_https_with_secure_cookies_and_hsts(tmp_path, store):
             httpx.get(f"http://127.0.0.1:{port}/api/me", timeout=5).raise_for_status()
 
 
+def test_a_forged_forwarded_for_through_vigie_serve_does_not_reset_the_report_limit(store):
+    """Finding 11's attack as it was: `vigie serve` ran uvicorn with its default proxy handling, which
+    believes X-Forwarded-For from 127.0.0.1, so a sender on loopback (or behind a proxy that passes the
+    header on) made each report come from a new address. Served as `vigie serve` serves now, the header
+    of a peer that is not --forwarded-allow-ips changes nothing."""
+    with vigie_served(app_for(store)) as (port, _settings):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as c:
+            statuses = [
+                c.post(
+                    "/open311/v2/requests.json",
+                    data={
+                        "service_code": "streetlight",
+                        "lat": "43.8367",
+                        "long": "4.3601",
+                        "description": f"Street light number {i} is out on the quai de la Fontaine.",
+                    },
+                    headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+                ).status_code
+                for i in range(7)
+            ]
+    assert statuses == [200] * 5 + [429, 429]
+
+
 # --- behind nginx --------------------------------------------------------------------------------------------
 @pytest.fixture
 def nginx(tmp_path, store):
