@@ -157,7 +157,9 @@ def test_vigie_serve_speaks_https_with_secure_cookies_and_hsts(tmp_path, store):
     cert, key = self_signed(tmp_path)
     with vigie_served(app_for(store), certfile=str(cert), keyfile=str(key)) as (port, settings):
         assert settings["secure_cookie"] and settings["public_url"] == f"https://127.0.0.1:{port}"
-        with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=ssl.create_default_context(cafile=str(cert)), timeout=20) as c:
+        with httpx.Client(
+            base_url=f"https://127.0.0.1:{port}", verify=ssl.create_default_context(cafile=str(cert)), timeout=20
+        ) as c:
             r = c.post("/api/login", json={"username": NAME, "password": PASSWORD})
             assert r.status_code == 200, r.text
             assert all("Secure" in v for v in r.headers.get_list("set-cookie"))
