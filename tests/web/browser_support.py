@@ -62,7 +62,8 @@ def served(app, name: str = "vigie-uvicorn"):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this very socket
     sock.listen(64)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # As `vigie serve` runs it: X-Forwarded-* are Vigie's to judge (vigie.web.proxy), never uvicorn's.
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     try:

@@ -125,15 +125,22 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(env):
     assert c.get("/api/me").status_code == 401
 
 
-def test_bad_password_is_401_and_lockout_is_423(env):
+def test_bad_password_is_401_and_repeated_failures_are_throttled_not_locked(env):
+    # Issue 19, finding 8: failures used to lock a real account (423 "locked"), which told who exists and let
+    # anyone keep its owner out. Now every refusal is 401 with one message, then 429 while the throttle waits.
     c = TestClient(env["app"])
     r = c.post("/api/login", json={"username": "nobody", "password": PW})
     assert r.status_code == 401 and r.json()["error"] == users.BAD_CREDENTIALS
-    for _ in range(users.MAX_FAILURES - 1):
-        assert c.post("/api/login", json={"username": "operator", "password": "wrong password!"}).status_code == 401
-    r = c.post("/api/login", json={"username": "operator", "password": "wrong password!"})
-    assert r.status_code == 423 and "locked" in r.json()["error"] and r.json()["locked_until"]
-    assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 423
+    for _ in range(3):
+        r = c.post("/api/login", json={"username": "operator", "password": "wrong password!"})
+        assert r.status_code == 401 and r.json() == {"error": users.BAD_CREDENTIALS}
+    assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 200
+    assert users.get_user(env["store"], "operator").locked_until is None
+    c.cookies.clear()
+    for _ in range(5):
+        c.post("/api/login", json={"username": "operator", "password": "wrong password!"})
+    r = c.post("/api/login", json={"username": "operator", "password": PW})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert COOKIE not in c.cookies
     r = c.post("/api/login", json={"username": "operator"})
     assert r.status_code == 422 and r.json()["field"] == "password"

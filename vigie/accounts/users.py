@@ -6,10 +6,14 @@ together with its audit entry in one transaction (both or neither). A write
 job never raises to signal a refused login: it returns what happened, so that
 the failure count and the audit entry are committed, and the caller raises.
 
-Lock-out: after MAX_FAILURES consecutive wrong passwords the account is
-refused until LOCK_DURATION has passed (the counter starts again from zero);
-a success resets the counter. Unknown users cost a verification against a
-dummy hash and get the same message as a wrong password.
+Failures are counted per account (failed_logins, reset by a success). There
+is no lock-out by default (MAX_FAILURES = 0): a lock told who exists and let
+anyone keep `admin` out, so the web's login throttle (vigie.web.throttle)
+slows guessing per client and per name instead. With MAX_FAILURES set, N
+consecutive wrong passwords refuse the account until LOCK_DURATION has passed.
+Unknown users cost a verification against a dummy hash and get the same
+message as a wrong password. Every attempt is audited, with the client's
+address when the caller gives it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from vigie.accounts.roles import check_role, require
 from vigie.audit.log import append_in
+from vigie.audit.log import append_in as _append_in
 from vigie.errors import VigieError
 from vigie.store.sqlite import SQLiteStore
 from vigie.times import iso
@@ -37,7 +42,7 @@ HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
-MAX_FAILURES = 5
+MAX_FAILURES = 0  # 0: no lock-out (the web's throttle slows guessing instead); N: lock after N failures
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
 LAST_SEEN_EVERY = timedelta(minutes=1)  # session_user refreshes last_seen at most this often
@@ -316,10 +321,19 @@ def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
 
 
 # --- authentication ------------------------------------------------------------------------
-def authenticate(store: SQLiteStore, username: str, password: str, now: datetime | None = None) -> User:
+def authenticate(
+    store: SQLiteStore, username: str, password: str, now: datetime | None = None, client: str | None = None
+) -> User:
     """The user whose password this is; raises AuthenticationFailed (same
     message for an unknown user and a wrong password), AccountLocked (with the
-    unlock time) or AccountDisabled. Every attempt is audited."""
+    unlock time) or AccountDisabled. Every attempt is audited, naming `client`
+    (the address it came from) when given."""
+
+    def append_in(conn, user, role, action, details=None):  # this attempt's entries name its client
+        return _append_in(
+            conn, user, role, action, details={**(details or {}), "client": client} if client else details
+        )
+
     now = _now(now)
     now_text = iso(now)
     tried = username if isinstance(username, str) and username.strip() else "(empty)"
@@ -367,7 +381,7 @@ def authenticate(store: SQLiteStore, username: str, password: str, now: datetime
                 )
                 return current["locked_until"]
             failures = current["failed_logins"] + 1
-            until = iso(now + LOCK_DURATION) if failures >= MAX_FAILURES else None
+            until = iso(now + LOCK_DURATION) if MAX_FAILURES and failures >= MAX_FAILURES else None
             conn.execute(
                 "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
                 (0 if until else failures, until, uid),

@@ -5,8 +5,14 @@ server with `vigie.accounts.roles.require`, and appends what was looked at to
 the audit log (searches with their full query). Errors are JSON
 {"error": "..."}: 401 without a session, 403 for a role that may not, 400 for
 a missing case reference or purpose and for what Vigie refuses, 404 for what
-is not there, 422 for a malformed request (naming the field), 423 for a
-locked account.
+is not there, 422 for a malformed request (naming the field), 429 (with
+Retry-After) while the login throttle makes a client or a name wait. No error
+names a server file path (context.hide_paths).
+
+Around every route (vigie.web.proxy, vigie.web.guard): the client's address and
+scheme through the trusted proxies only; state-changing requests from another
+origin refused (403); nosniff on every reply, no-store on JSON and /api/, HSTS
+over HTTPS.
 
 Operators see the last 24 hours only (roles.max_search_window): their searches
 are bounded to it and a track older than it is refused to them.
@@ -42,7 +48,10 @@ from vigie.web import (
     routes_synopsis,
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
-from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err
+from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
+from vigie.web.guard import SameOrigin, SecurityHeaders
+from vigie.web.proxy import ForwardedHeaders
+from vigie.web.throttle import LoginThrottle
 from vigie.web.ui import mount_ui
 
 __all__ = ["COOKIE", "ApiError", "create_app"]
@@ -75,9 +84,12 @@ def reply(request: Request, status: int, message: str, **extra) -> JSONResponse:
 async def vigie_error(request: Request, exc: VigieError):
     """Every refusal of Vigie's: the exception says its status and its body."""
     body = exc.body()
+    body["error"] = hide_paths(str(body["error"]))
+    retry_after = getattr(exc, "retry_after", None)
     if open311.is_open311(request.url.path):  # the specification's error list; a rate limit says when to retry
-        return open311.error_response(request.url.path, exc.status, body["error"], getattr(exc, "retry_after", None))
-    return JSONResponse(body, status_code=exc.status)
+        return open311.error_response(request.url.path, exc.status, body["error"], retry_after)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def invalid_request(request: Request, exc: RequestValidationError):
@@ -109,7 +121,13 @@ def create_app(services: Services) -> FastAPI:
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
 
+    app.state.login_throttle = LoginThrottle()  # per app: delays per client and name, the hashing slots
+
+    # Starlette wraps each new middleware around the ones before: requests meet them bottom to top.
     app.add_middleware(BodyLimit, limit_for=api_body_limit)
+    app.add_middleware(SameOrigin, public_url=services.public_url)
+    app.add_middleware(SecurityHeaders, hsts=services.secure_cookie)
+    app.add_middleware(ForwardedHeaders, trusted=services.trusted_proxies)
     app.add_exception_handler(VigieError, vigie_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -7,6 +7,7 @@ stores never mix.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from fastapi.responses import JSONResponse
@@ -33,7 +34,6 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong, in words that name the problem.")
     field: str | None = Field(None, description="The request field at fault (400, 422).")
     missing: list[str] | None = Field(None, description="Justification fields an investigator must give (400).")
-    locked_until: str | None = Field(None, description="When a locked account may try again (423).")
 
 
 ERROR_RESPONSES = {  # declared on every operation, so the published schema says what the app really answers
@@ -46,7 +46,7 @@ ERROR_RESPONSES = {  # declared on every operation, so the published schema says
         (409, "Conflict: the thing was already done (an alert already decided)"),
         (410, "The recording behind these media is gone"),
         (422, "Malformed request: the field is named"),
-        (423, "Account locked after repeated failures"),
+        (429, "Too many attempts: wait the seconds Retry-After says"),
         (503, "Media refused: no blurrer is configured"),
     )
 }
@@ -61,6 +61,23 @@ class ApiError(VigieError):
 
     def body(self) -> dict:
         return {"error": self.message, **self.extra}
+
+
+# A server file path in a message: quoted (spaces allowed), or bare. The app's own URL paths stay.
+_QUOTED_PATH = re.compile(r"""(['"])(/[^'"\n]*/[^'"\n/]*)\1""")
+_BARE_PATH = re.compile(r"(?<![\w.~:/-])/(?:[\w.@+~%-]+/)+[\w.@+~%-]*")
+URL_PREFIXES = ("/api/", "/open311/", "/register", "/report", "/tiles/", "/static/")
+
+
+def hide_paths(text: str) -> str:
+    """The message with every server file path cut to its last component (the recording's file name):
+    errors and exports never show where the server keeps its files."""
+
+    def last(path: str) -> str:
+        return path if path.startswith(URL_PREFIXES) else path.rstrip("/").rsplit("/", 1)[-1] or "(a server path)"
+
+    text = _QUOTED_PATH.sub(lambda m: m.group(1) + last(m.group(2)) + m.group(1), text)
+    return _BARE_PATH.sub(lambda m: last(m.group(0)), text)
 
 
 def err(status: int, message: str, **extra) -> JSONResponse:

@@ -24,7 +24,7 @@ from vigie.audit.log import append_in
 from vigie.errors import VigieError
 from vigie.services import Services
 from vigie.times import now_iso
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, page, plain, visible_track
+from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, plain, visible_track
 from vigie.web.deps import CurrentUser, ServicesDep, allow
 from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
 
@@ -146,6 +146,8 @@ def _build_zip(
         folder = f"tracks/{tid}"
         doc = plain(track)
         doc.pop("thumbnail_path", None)
+        source = doc.pop("source", None)  # the server's path: only the recording's file name, as GET /api/tracks/{id}
+        doc["source_name"] = source.replace("\\", "/").rsplit("/", 1)[-1] if source else None
         doc["points"] = [plain(p) for p in store.track_points(tid)]
         files[f"{folder}/track.json"] = json.dumps(doc, indent=2, ensure_ascii=False).encode()
         entry = {
@@ -170,7 +172,7 @@ def _build_zip(
             except ApiError:
                 raise  # no blurrer (503): the whole export is refused, as every blurred medium is
             except VigieError as exc:  # the recording is gone: say so in the manifest, export the rest
-                entry["clip_unavailable"] = str(exc)
+                entry["clip_unavailable"] = hide_paths(str(exc))  # the recording's name, never where it lies
         entry["files"] = sorted(n for n in files if n.startswith(folder + "/"))
         listed.append(entry)
     manifest = {

@@ -150,7 +150,6 @@ _ERROR_TEXT = {
     410: "Never",
     413: "The request or its photo is too large",
     422: "Never: malformed requests are answered 400",
-    423: "Never",
     429: "Too many reports from this address; see Retry-After",
     503: "Photos refused: this server has no blurrer",
 }
@@ -244,10 +243,10 @@ def agency(services: Services) -> str:
 
 
 @router.get("/open311/v2/discovery.{fmt}", response_class=Response, responses=_responses(Discovery))
-def discovery(services: ServicesDep, request: Request, fmt: str = _fmt()) -> Response:
+def discovery(services: ServicesDep, fmt: str = _fmt()) -> Response:
     """Where this GeoReport v2 endpoint is and which formats it speaks."""
     fmt = o.check_format(fmt)
-    return o.render(fmt, "discovery", o.discovery(cfg(services), str(request.base_url), agency(services)))
+    return o.render(fmt, "discovery", o.discovery(cfg(services), services.public_url, agency(services)))
 
 
 @router.get("/open311/v2/services.{fmt}", response_class=Response, responses=_responses(list[Service]))
@@ -315,7 +314,6 @@ def _store_request(
 @router.get("/open311/v2/requests.{fmt}", response_class=Response, responses=_responses(list[ServiceRequest]))
 def request_list(
     services: ServicesDep,
-    request: Request,
     fmt: str = _fmt(),
     jurisdiction_id: str | None = _jurisdiction(),
     service_request_id: str | None = Query(
@@ -352,7 +350,7 @@ def request_list(
         rows = reports.public_requests(
             services.store, codes=codes or None, start=start, end=end, statuses=statuses or None
         )
-    base = str(request.base_url)
+    base = services.public_url
     return o.render(fmt, "service_requests", [o.request_fields(r, c, agency(services), base) for r in rows])
 
 
@@ -363,7 +361,6 @@ def request_list(
 )
 def one_request(
     services: ServicesDep,
-    request: Request,
     service_request_id: str = Path(max_length=40),
     fmt: str = _fmt(),
     jurisdiction_id: str | None = _jurisdiction(),
@@ -375,7 +372,7 @@ def one_request(
     row = reports.public_request(services.store, rid) if rid else None
     if row is None:
         raise o.Open311Error(404, f"no published service request has id {service_request_id!r}")
-    fields = o.request_fields(row, cfg(services), agency(services), str(request.base_url))
+    fields = o.request_fields(row, cfg(services), agency(services), services.public_url)
     return o.render(fmt, "service_requests", [fields])
 
 

@@ -57,7 +57,7 @@ from vigie.search.query import SearchError, parse_query
 from vigie.services import Services
 from vigie.synopsis import make
 from vigie.times import UTC, from_iso, iso, now_iso, place
-from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, page, record, window_start
+from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, record, window_start
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
 log = logging.getLogger(__name__)
@@ -291,10 +291,13 @@ class SynopsisJobs:
                 label_timezone=getattr(services.site, "timezone", None) or "UTC",
             )
         except VigieError as exc:
-            done = {"status": "failed", "error": str(exc)}
+            done = {"status": "failed", "error": hide_paths(str(exc))}
         except Exception as exc:  # noqa: BLE001 - said in the job, logged in full
             log.exception("synopsis %s failed", job_id)
-            done = {"status": "failed", "error": f"the synopsis could not be built: {type(exc).__name__}: {exc}"}
+            done = {
+                "status": "failed",
+                "error": hide_paths(f"the synopsis could not be built: {type(exc).__name__}: {exc}"),
+            }
         else:
             out = report.as_dict()
             out["video"] = f"/api/synopses/{job_id}/video"  # not the server's paths

@@ -2,10 +2,6 @@
    Data goes into the DOM with textContent only, as in app.js. */
 "use strict";
 
-const AUDIT_ACTIONS = ["login", "login_failed", "logout", "search", "similar", "trail", "view_track", "view_clip",
-  "view_unblurred", "unblur_request", "export", "hold_place", "hold_lift", "purge", "settings", "user_admin",
-  "audit_read", "audit_export"];
-
 function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
 
 // Stored text can be anyone's (a failed login's name): control and invisible format characters
@@ -18,7 +14,6 @@ function printable(v) {
 }
 
 pages.audit = async function () {
-  for (const a of AUDIT_ACTIONS) $("f-action").append(el("option", { value: a, text: a }));
   const limit = 50;
   let offset = 0;
   function filters() {
@@ -35,6 +30,10 @@ pages.audit = async function () {
   async function load() {
     const q = new URLSearchParams(Object.assign({ limit: limit, offset: offset }, filters()));
     const r = await api("/api/audit?" + q.toString());
+    // The filter offers every action the server records (the reply lists them), filled once.
+    if ($("f-action").options.length <= 1) {
+      for (const a of r.actions || []) $("f-action").append(el("option", { value: a, text: a }));
+    }
     const head = el("tr", {}, ["#", "time", "user", "role", "action", "case", "purpose", "details"].map((h) => el("th", { text: h })));
     const rows = r.items.map((e) => el("tr", {}, [
       el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: printable(e.user) }),
