@@ -29,6 +29,7 @@ from vigie.services import Services
 from vigie.web import (
     routes_admin,
     routes_alerts,
+    routes_approvals,
     routes_audit,
     routes_cases,
     routes_crimemap,
@@ -56,6 +57,7 @@ ROUTERS = (
     routes_cases,
     routes_audit,
     routes_admin,
+    routes_approvals,
     routes_alerts,
     routes_synopsis,
     routes_crimemap,
