@@ -118,9 +118,11 @@ demo: setup
 	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.investigator --role investigator
 	@$(BIN)/vigie user list --json | grep -q '"demo.analyst"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.analyst --role analyst
 	@$(BIN)/vigie user list --json | grep -q '"demo.moderator"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.moderator --role moderator
+	@$(BIN)/vigie user list --json | grep -q '"demo.supervisor"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.supervisor --role supervisor
 	@echo "Now serving the control room: open http://$(HOST):$(PORT)/ and log in as demo.investigator"
 	@echo "  (any case reference and purpose will do; the audit log keeps them), as demo.analyst for the crime map,"
-	@echo "  or as demo.moderator for the citizen reports that anyone can send from http://$(HOST):$(PORT)/report."
+	@echo "  or as demo.moderator for the citizen reports that anyone can send from http://$(HOST):$(PORT)/report;"
+	@echo "  demo.supervisor approves the investigator's requests for an unblurred view."
 	@echo "  Ctrl-C stops the server."
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
