@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from builders import logged_in
 from fastapi.testclient import TestClient
 from test_web_api import JUST, PW, client, env  # noqa: F401  (fixtures)
 from test_web_api import cheap_hashing as cheap_hashing  # noqa: F401
@@ -75,7 +76,7 @@ def test_the_approver_is_never_the_requester_nor_the_account_concerned(env):
     adm = client(env, "admin")
     rid = adm.patch("/api/users/supervisor", json={"role": "operator"}).json()["pending_request"]
     assert client(env, "supervisor").post(f"/api/approvals/{rid}", json={"decision": "approve"}).status_code == 403
-    sup2 = client(env, "sup2")
+    sup2 = logged_in(env["app"], "sup2", PW, role="supervisor")
     assert sup2.get("/api/approvals").json()["total"] == 1
     assert sup2.post(f"/api/approvals/{rid}", json={"decision": "approve"}).json()["status"] == "approved"
     assert users.get_user(store, "supervisor").role == "operator"

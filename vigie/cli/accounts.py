@@ -184,5 +184,5 @@ def hand_over_first_admin(store, base: str) -> str:
 def cmd_user_bootstrap(args: argparse.Namespace) -> int:
     with Services.from_env() as services:
         message = hand_over_first_admin(services.store, public_url())
-    print(message.replace("exists already: log in", "exists already; nothing was created. Log in", 1))
+    print(message if message.startswith("Created") else "An admin already exists; nothing was created.")
     return 0
