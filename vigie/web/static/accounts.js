@@ -14,6 +14,11 @@ function newPassword() {
   return pw;
 }
 
+/* A field's error goes once the user types there again. */
+function clearOnInput(pairs) {
+  for (const [input, box] of pairs) $(input).addEventListener("input", () => { $(box).textContent = ""; });
+}
+
 function fieldError(e) {
   const field = e && e.data && e.data.field;
   if (field === "new_password" || field === "current_password") {
@@ -33,6 +38,7 @@ pages.enrol = async function () {
     info.username + ". This link works once, until " + fmtTime(info.expires_at) + ".";
   $("enrol-username").value = info.username;
   $("enrol-form").hidden = false;
+  clearOnInput([["new-password", "new-password-error"], ["new-password-again", "new-password-error"]]);
   $("enrol-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const pw = newPassword();
@@ -50,6 +56,8 @@ pages.password = async function () {
   const me = VIGIE.me || {};
   $("must-change").hidden = !me.must_change_password;
   $("no-role").hidden = me.role !== "none";
+  clearOnInput([["current-password", "current-password-error"], ["new-password", "new-password-error"],
+    ["new-password-again", "new-password-error"]]);
   $("password-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("current-password-error").textContent = "";
