@@ -119,13 +119,16 @@ demo: setup
 	@echo "  synopsis/synopsis.mp4 (the synopsis; synopsis.json says which track is where) and synopsis.png,"
 	@echo "  crimemap.html / crimemap.pdf (the council's report: density, hot spots, near-repeat, hours)."
 	@echo
-	@# Users to look with (admins see no media); each password is printed once, on the first run.
-	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || $(BIN)/vigie user add demo.investigator --role investigator --generate
-	@$(BIN)/vigie user list --json | grep -q '"demo.analyst"' || $(BIN)/vigie user add demo.analyst --role analyst --generate
-	@$(BIN)/vigie user list --json | grep -q '"demo.moderator"' || $(BIN)/vigie user add demo.moderator --role moderator --generate
+	@# Users to look with (admins see no media). Nobody but its owner sees a password: on the first run each
+	@# user gets a one-time link (valid 48 h) with which to choose one; `vigie user link NAME` gives a new link.
+	@$(BIN)/vigie user list --json | grep -q '"demo.investigator"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.investigator --role investigator
+	@$(BIN)/vigie user list --json | grep -q '"demo.analyst"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.analyst --role analyst
+	@$(BIN)/vigie user list --json | grep -q '"demo.moderator"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.moderator --role moderator
+	@$(BIN)/vigie user list --json | grep -q '"demo.supervisor"' || VIGIE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/vigie user add demo.supervisor --role supervisor
 	@echo "Now serving the control room: open http://$(HOST):$(PORT)/ and log in as demo.investigator"
 	@echo "  (any case reference and purpose will do; the audit log keeps them), as demo.analyst for the crime map,"
-	@echo "  or as demo.moderator for the citizen reports that anyone can send from http://$(HOST):$(PORT)/report."
+	@echo "  or as demo.moderator for the citizen reports that anyone can send from http://$(HOST):$(PORT)/report;"
+	@echo "  demo.supervisor approves the investigator's requests for an unblurred view."
 	@echo "  Ctrl-C stops the server."
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from argon2 import PasswordHasher
 
-from vigie.accounts import roles, users
+from vigie.accounts import passwords, roles, users
 from vigie.accounts.roles import PERMISSIONS, Forbidden, MissingJustification, max_search_window, require
 from vigie.accounts.users import (
     AccountDisabled,
@@ -22,6 +22,7 @@ from vigie.accounts.users import (
     create_session,
     create_user,
     disable_user,
+    get_user,
     list_users,
     logout,
     session_user,
@@ -64,6 +65,7 @@ EXPECTED = {
     "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
     "analyst": {"crime_map", "incidents_import", "register_read"},
     "moderator": {"reports_moderate", "register_read"},
+    "supervisor": {"approve", "register_read"},
 }
 
 
@@ -78,9 +80,15 @@ def test_permission_table(role, permission):
             require(role, permission, case_ref="PV-2026-0142", purpose="burglary")
 
 
-def test_no_media_for_auditor_and_admin():
-    for role in ("auditor", "admin"):
-        assert not {p for p in PERMISSIONS[role] if p.startswith("view_media")}
+def test_no_media_for_auditor_admin_and_supervisor():
+    for role in ("auditor", "admin", "supervisor"):
+        assert not {p for p in PERMISSIONS[role] if p.startswith("view_media") or p == "live_view"}
+
+
+def test_the_roles_that_see_media_or_open_it_need_a_supervisor():
+    """Issue 19 (finding 1): an admin alone may not give a role that sees media."""
+    assert roles.APPROVAL_ROLES == {"operator", "investigator", "moderator", "supervisor"}
+    assert "none" not in roles.ROLES and not roles.allowed("none", "register_read")
 
 
 @pytest.mark.parametrize("permission", ["search", "similar", "trail", "export"])
@@ -129,6 +137,12 @@ def test_create_and_authenticate(store):
         ("alice", "short", "at least 12"),
         ("alice", "x" * 11, "at least 12"),
         ("alice.martin1", "Alice.Martin1", "must not be the username"),
+        # Issue 19 (finding 12): long enough, yet among the first guesses of any cracker
+        ("alice", "aaaaaaaaaaaa", "too easy to guess"),
+        ("alice", "password1234", "too easy to guess"),
+        ("alice", "azertyuiop12", "too easy to guess"),
+        ("alice", "123456789012", "too easy to guess"),
+        ("alice.martin", "alice.martin2026", "too easy to guess"),
     ],
 )
 def test_password_policy(store, username, password, message):
@@ -254,7 +268,8 @@ def test_sessions_expire_and_logout(store):
     u = create_user(store, "alice", "investigator", PW)
     token = create_session(store, u, ttl=timedelta(hours=8), now=T)
     assert len(token) >= 43
-    assert session_user(store, token, now=T + timedelta(hours=7)) == u
+    for minutes in range(0, 7 * 60 + 1, 20):  # in use every 20 minutes: alive until the 8 h limit
+        assert session_user(store, token, now=T + timedelta(minutes=minutes)) == u
     assert session_user(store, "not-a-token", now=T) is None
     assert session_user(store, token, now=T + timedelta(hours=8)) is None
     with store.read() as conn:
@@ -263,6 +278,18 @@ def test_sessions_expire_and_logout(store):
     assert logout(store, t2) is True
     assert session_user(store, t2, now=T) is None
     assert logout(store, t2) is False
+
+
+def test_idle_sessions_end_after_30_minutes(store):
+    """Issue 19 (finding 12): a session left unused ends, well before its 8 h limit."""
+    u = create_user(store, "alice", "investigator", PW)
+    token = create_session(store, u, now=T)
+    assert session_user(store, token, now=T + timedelta(minutes=29)) == u  # used: the idle clock restarts
+    assert session_user(store, token, now=T + timedelta(minutes=58)) == u
+    assert session_user(store, token, now=T + timedelta(minutes=58 + 31)) is None
+    with store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0  # deleted
+    assert session_user(store, token, now=T + timedelta(minutes=58 + 32)) is None
 
 
 def test_token_stored_only_hashed(store, tmp_path):
@@ -324,11 +351,17 @@ def test_failed_login_count_and_audit_commit_together(store):
 
 # --- bootstrap ----------------------------------------------------------------------------------------------
 def test_bootstrap_admin_once(store):
+    """Issue 19 (finding 12): the first admin gets a one-time link, not a password."""
     created = bootstrap_admin(store)
     assert created is not None
-    name, password = created
-    assert name == "admin" and len(password) >= 12
-    assert authenticate(store, name, password).role == "admin"
+    name, token, expires = created
+    assert name == "admin" and len(token) >= 43 and expires > iso(datetime.now(timezone.utc) + timedelta(hours=47))
+    with pytest.raises(AuthenticationFailed):  # no password opens it before its owner chooses one
+        authenticate(store, name, token)
+    assert passwords.redeem(store, token, "my own long passphrase") == "admin"
+    assert authenticate(store, name, "my own long passphrase").role == "admin"
+    with pytest.raises(passwords.LinkInvalid):  # once only
+        passwords.redeem(store, token, "a second long passphrase")
     assert bootstrap_admin(store) is None
     assert [u.username for u in list_users(store)] == ["admin"]
     assert ("system", "system", "user_admin") in actions(store)
@@ -355,12 +388,15 @@ def test_cli_verbs(tmp_path, monkeypatch, capsys):
 
     assert run_cli(["user", "bootstrap"]) == 0
     out = capsys.readouterr().out
-    assert "admin" in out and "once" in out
+    link_file = tmp_path / "first-admin-link.txt"
+    assert "admin" in out and str(link_file) in out and "/enrol#" not in out  # the link is in the file only
+    assert "/enrol#" in link_file.read_text() and link_file.stat().st_mode & 0o777 == 0o600
     assert run_cli(["user", "bootstrap"]) == 0
     assert "already exists" in capsys.readouterr().out
 
     assert run_cli(["user", "add", "alice", "--role", "investigator"]) == 0
-    assert "alice" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "alice" in out and "/enrol#" in out and PW not in out
     with pytest.raises(SystemExit):  # an unknown role is refused by the parser
         run_cli(["user", "add", "bob", "--role", "root"])
     capsys.readouterr()
@@ -371,7 +407,9 @@ def test_cli_verbs(tmp_path, monkeypatch, capsys):
         ("admin", "admin", False),
         ("alice", "investigator", False),
     ]
-    assert "password" not in json.dumps(listed)
+    # no password nor hash (the one field that names passwords says whether its owner must change it)
+    assert all(k == "must_change_password" or "password" not in k for u in listed for k in u)
+    assert PW not in json.dumps(listed) and "$argon2" not in json.dumps(listed)
 
     monkeypatch.setenv("VIGIE_PASSWORD", "a new long passphrase")
     assert run_cli(["user", "passwd", "alice"]) == 0
@@ -382,7 +420,7 @@ def test_cli_verbs(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("VIGIE_PASSWORD", "short")
     with pytest.raises(PasswordPolicyError):
-        run_cli(["user", "add", "carol", "--role", "operator"])
+        run_cli(["user", "add", "carol", "--role", "operator", "--password"])
     with pytest.raises(AccountError, match="no user"):
         run_cli(["user", "disable", "nobody"])
 
@@ -390,8 +428,9 @@ def test_cli_verbs(tmp_path, monkeypatch, capsys):
         with pytest.raises(AccountDisabled):
             authenticate(store, "alice", "a new long passphrase")
         admin_ops = [e.details_dict()["op"] for e in query(store, action="user_admin")]
-        assert admin_ops == ["bootstrap", "create", "passwd", "disable"]
-        assert all(e.user.startswith("console:") for e in query(store, action="user_admin")[1:])
+        assert admin_ops == ["bootstrap", "enrol_link", "create", "enrol_link", "passwd", "disable"]
+        assert all(e.user.startswith("console:") for e in query(store, action="user_admin")[2:])
+        assert get_user(store, "alice").must_change_password  # `passwd` typed it for her
         assert verify(store).ok
 
 
@@ -401,18 +440,28 @@ def test_cli_prompts_twice(tmp_path, monkeypatch, capsys):
     answers = iter([PW, "something else entirely"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     with pytest.raises(Exception, match="differ"):
-        run_cli(["user", "add", "alice", "--role", "operator"])
+        run_cli(["user", "add", "alice", "--role", "operator", "--password"])
     answers = iter([PW, PW])
-    assert run_cli(["user", "add", "alice", "--role", "operator"]) == 0
+    assert run_cli(["user", "add", "alice", "--role", "operator", "--password"]) == 0
     with SQLiteStore(tmp_path) as store:
-        assert authenticate(store, "alice", PW).role == "operator"
+        user = authenticate(store, "alice", PW)
+        assert user.role == "operator" and user.must_change_password  # the console typed it: she changes it
 
 
-def test_cli_add_can_generate_a_password_shown_once(tmp_path, monkeypatch, capsys):
+def test_cli_add_prints_a_one_time_link_never_a_password(tmp_path, monkeypatch, capsys):
+    """Issue 19 (finding 1): `--generate` printed the new user's password; now the owner chooses it."""
     monkeypatch.setenv("VIGIE_DATA", str(tmp_path))
+    monkeypatch.setenv("VIGIE_PUBLIC_URL", "https://vigie.example.org")
     monkeypatch.delenv("VIGIE_PASSWORD", raising=False)
-    assert run_cli(["user", "add", "dana", "--role", "investigator", "--generate"]) == 0
-    password = capsys.readouterr().out.strip().rsplit(": ", 1)[1]
-    assert len(password) >= 20
+    assert run_cli(["user", "add", "dana", "--role", "investigator"]) == 0
+    out = capsys.readouterr().out
+    link = next(w for w in out.split() if w.startswith("https://vigie.example.org/enrol#"))
+    token = link.split("#", 1)[1]
     with SQLiteStore(tmp_path) as store:
-        assert users.authenticate(store, "dana", password).role == "investigator"
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate(store, "dana", token)
+        assert passwords.link_info(store, token)["username"] == "dana"
+        passwords.redeem(store, token, "dana's own long passphrase")
+        assert users.authenticate(store, "dana", "dana's own long passphrase").role == "investigator"
+    assert run_cli(["user", "link", "dana"]) == 0
+    assert "/enrol#" in capsys.readouterr().out

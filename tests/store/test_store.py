@@ -95,6 +95,39 @@ def test_the_roles_migration_keeps_users_and_their_sessions_and_accepts_the_new_
     conn.close()
 
 
+def test_the_supervisor_migration_keeps_users_grants_and_sessions(tmp_path):
+    """Issue 19: migration 15 rebuilds `users` (supervisor, 'none', must_change_password); nothing is lost."""
+    conn = sqlite3.connect(tmp_path / "vigie.db")
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, sql in _migrations():
+        if version < 15:
+            if "-- vigie: rebuilds tables" in sql:
+                conn.execute("PRAGMA foreign_keys = OFF")
+            conn.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, 'then');\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (7, 'inv', 'investigator', 'h', 't')"
+    )
+    conn.execute("INSERT INTO sessions VALUES ('abc', 7, 't', 'u', 't')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES ('s', 'supervisor', 'h', 't')"
+        )
+    conn.commit()
+    conn.close()
+
+    with SQLiteStore(tmp_path) as s:
+        assert s.schema_version() == VERSIONS[-1]
+    conn = sqlite3.connect(tmp_path / "vigie.db")
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert conn.execute("SELECT id, role, must_change_password FROM users").fetchall() == [(7, "investigator", 0)]
+    assert conn.execute("SELECT token_hash, user_id FROM sessions").fetchall() == [("abc", 7)]
+    conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('s', 'supervisor', 'h', 't')")
+    conn.execute("INSERT INTO users (username, role, password_hash, created_at) VALUES ('n', 'none', 'h', 't')")
+    conn.execute("DELETE FROM users WHERE id = 7")  # the references follow the rebuilt table
+    assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    conn.close()
+
+
 def test_reopening_does_not_reapply_migrations_and_keeps_data(tmp_path):
     with SQLiteStore(tmp_path) as s:
         s.upsert_cameras(CAMERAS)

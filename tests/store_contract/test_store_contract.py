@@ -42,6 +42,8 @@ TABLES = (
     "legal_hold_tracks",
     "users",
     "sessions",
+    "enrolments",
+    "approvals",
     "unblur_grants",
     "exports",
     "settings",
@@ -525,4 +527,45 @@ def test_accounts_and_sessions(store, monkeypatch):
     with store.read() as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
     assert [e.action for e in query(store, user="bob")] == ["login", "logout"]
+    assert verify(store).ok
+
+
+def test_enrolment_links_and_approvals(cams, monkeypatch):
+    """Issue 19 (finding 1) on both backends: a one-time link sets the owner's password; a supervisor's
+    approval opens an unblur grant and applies a media role, and never for their own request."""
+    from vigie.accounts import approvals, passwords, users
+    from vigie.accounts.roles import Forbidden
+    from vigie.audit.log import query, verify
+
+    store = cams
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    _, ids = analyse(store, [full_track(1, start_s=0.0)])
+    admin = users.create_user(store, "root1", "admin", "correct horse battery")
+    sup = users.create_user(store, "sup", "supervisor", "correct horse battery")
+    made = approvals.enrol_new_user(store, admin, "inv", "investigator")
+    assert users.get_user(store, "inv").role == "none" and made["request_id"]
+    assert passwords.link_info(store, made["link_token"])["username"] == "inv"
+    passwords.redeem(store, made["link_token"], "inv's own passphrase")
+    with pytest.raises(passwords.LinkInvalid):
+        passwords.redeem(store, made["link_token"], "inv's other passphrase")
+    approvals.decide(store, sup, made["request_id"], True, "known colleague", 5)
+    inv = users.authenticate(store, "inv", "inv's own passphrase")
+    assert inv.role == "investigator"
+    req = approvals.request_unblur(store, inv, ids[1], "PV-1", "theft", "the jacket's logo")
+    with pytest.raises(Forbidden):
+        approvals.decide(
+            store,
+            users.User(sup.id, "INV", "supervisor", sup.created_at, False, 0, None),
+            req["request_id"],
+            True,
+            None,
+            5,
+        )
+    out = approvals.decide(store, sup, req["request_id"], True, None, 5)
+    with store.read() as conn:
+        grant = conn.execute(
+            "SELECT username, approved_by FROM unblur_grants WHERE id = ?", (out["grant_id"],)
+        ).fetchone()
+    assert tuple(grant) == ("inv", "sup")
+    assert [e.details_dict()["decision"] for e in query(store, action="approval")] == ["approved", "approved"]
     assert verify(store).ok

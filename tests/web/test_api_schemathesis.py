@@ -2,7 +2,7 @@
 
 Every operation in /openapi.json is generated from (positive and negative data;
 schemathesis' examples, coverage and fuzzing phases), and each generated
-request is sent once per role (operator, investigator, auditor, admin) and once
+request is sent once per role (every role, supervisor included) and once
 with no session. No answer may be a server error (5xx, or an exception escaping
 the app), and every answer must conform to what the schema publishes for its
 status code (body schema, content type, headers).
@@ -71,7 +71,7 @@ from vigie.types import TrackPoint, TrackSummary
 from vigie.web.app import COOKIE, create_app
 
 PW = "correct horse battery staple"
-ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 SESSIONS = (*ROLES, None)  # None: no session cookie
 SPARE_USERS = {"spare-operator": "operator", "spare-investigator": "investigator", "spare.auditor@nimes": "auditor"}
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
@@ -356,9 +356,12 @@ def api(tmp_path_factory):
             assert r.status_code == 200 and r.json()["hits"], r.text
             if (
                 "/api/tracks/{track_id}/unblur" in app.openapi()["paths"]
-            ):  # an open grant: unblurred media are reachable
+            ):  # an open grant, approved by the supervisor: unblurred media are reachable
                 r = client.post(f"/api/tracks/{ids[1]}/unblur", json={**JUST, "reason": "identify the suspect"})
                 assert r.status_code == 201, r.text
+                client.cookies.set(COOKIE, tokens["supervisor"])
+                r = client.post(f"/api/approvals/{r.json()['request_id']}", json={"decision": "approve"})
+                assert r.status_code == 200 and r.json()["grant_id"], r.text
             client.cookies.set(COOKIE, tokens["operator"])
             r = client.get(f"/api/tracks/{ids[0]}/thumbnail")
             assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
@@ -387,6 +390,12 @@ EXAMPLES = {
     "hold_id": [1, 2, 2**63 - 1],
     "username": [*SPARE_USERS, "nobody"],
     "password": [PW, "wrong password!"],
+    # never the sessions' own password: a change would end the shared sessions (see _protect_sessions)
+    "current_password": ["not the password", ""],
+    "new_password": ["a brand new passphrase", "password1234"],
+    "token": ["not-a-live-link-token"],
+    "request_id": [1, 2, 2**63 - 1],
+    "decision": ["approve", "reject"],
     "case_ref": [JUST["case_ref"]],
     "purpose": [JUST["purpose"]],
     "reason": ["identify the suspect"],
@@ -493,6 +502,8 @@ def _protect_sessions(case) -> None:
     name = (case.path_parameters or {}).get("username")
     if isinstance(name, str) and name.strip().casefold() in ROLES:
         case.path_parameters = {**case.path_parameters, "username": next(iter(SPARE_USERS))}
+    if isinstance(case.body, dict) and case.body.get("current_password") == PW:  # a change would end every session
+        case.body = {**case.body, "current_password": "not the password"}
 
 
 def _ends_session(case) -> bool:

@@ -533,9 +533,10 @@ def test_every_nav_carries_every_link():
         if m:
             navs[html.name] = m.group(0)
     assert len(set(navs.values())) == 1, {k: v for k, v in navs.items()}
-    for href in ("/crimemap", "/moderation", "/map", "/audit", "/admin", "/register"):
+    for href in ("/crimemap", "/moderation", "/map", "/audit", "/admin", "/register", "/approvals", "/password"):
         assert f'href="{href}"' in next(iter(navs.values()))
     assert "report.html" not in navs and "report-status.html" not in navs  # the public pages have no session nav
+    assert "enrol.html" not in navs  # nor the enrolment page (no session yet)
 
 
 # --- last: what left the machine ------------------------------------------------------------------------------

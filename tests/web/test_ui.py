@@ -33,8 +33,15 @@ ACCOUNTS = {
     "operator": ("op", "operator-pass-123"),
     "auditor": ("aud", "auditor-pass-1234"),
     "admin": ("adm", "admin-pass-12345"),
+    "supervisor": ("sup", "supervisor-pass-12"),
 }
-HOME = {"operator": "/map", "investigator": "/map", "auditor": "/audit", "admin": "/admin"}  # where login leads
+HOME = {  # where login leads
+    "operator": "/map",
+    "investigator": "/map",
+    "auditor": "/audit",
+    "admin": "/admin",
+    "supervisor": "/approvals",
+}
 
 
 # --- the app over the real analysed demo ------------------------------------------------
@@ -429,11 +436,18 @@ def test_investigator_plays_the_blurred_clip_asks_to_unblur_exports_and_holds(ne
     assert "unblurred" not in page.locator("#clip").get_attribute("src")
     screenshot(page, "track-clip.png")
 
-    # Unblurred: asked for with a reason, shown with a banner, recorded.
+    # Unblurred: asked for with a reason, approved by a supervisor (issue 19: tests/web/test_accounts_ui.py walks
+    # the supervisor's page), shown with a banner, recorded.
     page.click("#unblur-form button[type=submit]")
     expect(page.locator("#error")).to_contain_text("reason")
     page.fill("#unblur-reason", "The witness describes a logo on the jacket")
     page.click("#unblur-form button[type=submit]")
+    expect(page.locator("#case-msg")).to_contain_text("a supervisor must approve it")
+    from vigie.accounts import approvals, users
+
+    request = approvals.listing(server.store)[0][-1]
+    approvals.decide(server.store, users.get_user(server.store, "sup"), request["id"], True, None, 30)
+    page.reload()
     expect(page.locator("#unblurred-banner")).to_contain_text("UNBLURRED view for case PV-2026-1120-041")
     page.wait_for_function(
         "() => { const i = document.getElementById('thumb'); return i.src.includes('unblurred=true') && i.complete && i.naturalWidth > 0; }"
@@ -503,12 +517,15 @@ def test_admin_creates_an_account_and_shortens_a_retention(new_page, server):
     login(page, "admin")
     expect(page.locator("#users tr").nth(1)).to_be_visible()
     page.fill("#new-username", "c.durand")
-    page.select_option("#new-role", "operator")
+    page.select_option("#new-role", "auditor")
     page.click("#user-form button[type=submit]")
-    expect(page.locator("#secret")).to_contain_text("Created c.durand (operator) with password: ")
-    password = page.locator("#secret").inner_text().split("password: ")[1].split()[0]
+    # issue 19: a one-time link, never a password (tests/web/test_accounts_ui.py walks the enrolment)
+    expect(page.locator("#secret")).to_contain_text("Created c.durand (auditor). Enrolment link")
+    token = page.locator("#secret").inner_text().split("/enrol#")[1].split()[0]
     other = new_page()
-    assert other.request.post("/api/login", data={"username": "c.durand", "password": password}).status == 200
+    r = other.request.post("/api/enrol", data={"token": token, "new_password": "c.durand's passphrase"})
+    assert r.status == 200
+    assert other.request.post("/api/login", data={"username": "c.durand", "password": "c.durand's passphrase"}).ok
     row = page.locator("#retention tr", has_text="nimes-arenes-01")
     row.locator("input").fill("12")
     with page.expect_response(lambda r: r.url.endswith("/api/settings") and r.request.method == "PUT") as saved:

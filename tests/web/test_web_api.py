@@ -22,7 +22,7 @@ from vigie.store.sqlite import SQLiteStore
 from vigie.web.app import COOKIE, create_app
 
 PW = "correct horse battery"
-ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
 SITE = SiteConfig(
     name="Nîmes test",
@@ -118,7 +118,7 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(env):
         and "SameSite=strict" in cookie.replace("Strict", "strict")
     )
     token = c.cookies.get(COOKIE)
-    assert c.get("/api/me").json() == {"username": "operator", "role": "operator"}
+    assert c.get("/api/me").json() == {"username": "operator", "role": "operator", "must_change_password": False}
     assert c.post("/api/logout").status_code == 200
     assert users.session_user(env["store"], token) is None
     c.cookies.set(COOKIE, token)  # a replayed token is dead
@@ -207,7 +207,12 @@ ENDPOINTS = [
     ("post", "/api/reports/1/decision"),
     ("post", "/api/reports/1/redact"),
     ("post", "/api/reports/1/status"),
+    ("post", "/api/password"),
+    ("get", "/api/approvals"),
+    ("post", "/api/approvals/1"),
 ]
+# The /api routes that need no session: logging in, and a one-time enrolment link (its token is the credential).
+NO_SESSION = {("post", "/api/login"), ("post", "/api/enrol/check"), ("post", "/api/enrol")}
 
 
 @pytest.mark.parametrize("method,path", ENDPOINTS)
@@ -235,11 +240,12 @@ def test_the_no_session_list_covers_every_api_route(env):
             .replace("/stats/cam-a", "/stats/{camera_id}")
             .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
             .replace("/imports/1/remove", "/imports/{import_id}/remove")
-            .replace("/reports/1", "/reports/{report_id}"),
+            .replace("/reports/1", "/reports/{report_id}")
+            .replace("/approvals/1", "/approvals/{request_id}"),
         )
         for m, p in ENDPOINTS
     }
-    assert routes - {("post", "/api/login")} == listed
+    assert routes - NO_SESSION == listed
 
 
 # --- roles per endpoint ------------------------------------------------------------------------------------
@@ -296,6 +302,9 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "report_decision": {"moderator"},
     "report_redact": {"moderator"},
     "report_status": {"moderator"},
+    "approvals": {"supervisor"},
+    "approval_decide": {"supervisor"},
+    "password_change": set(ROLES),
 }
 # What an allowed role gets where the fixture cannot give 200: the clip's recording is not on disk (410); the
 # fixture's tracks have no tube, so no synopsis can be made of them (400, saying so); no synopsis has that id (404).
@@ -318,6 +327,7 @@ ALLOWED_BUT = {
     "report_decision": 404,
     "report_redact": 404,
     "report_status": 404,
+    "approval_decide": 404,  # no request 1
 }
 
 
@@ -357,6 +367,12 @@ def call(c, endpoint, env, just=True):
         "report_decision": ("post", "/api/reports/1/decision", {"decision": "accept"}),
         "report_redact": ("post", "/api/reports/1/redact", {"description": "A bench is broken."}),
         "report_status": ("post", "/api/reports/1/status", {"status": "closed", "status_notes": "Repaired."}),
+        "approval_decide": ("post", "/api/approvals/1", {"decision": "approve", "note": "checked"}),
+        "password_change": (
+            "post",
+            "/api/password",
+            {"current_password": PW, "new_password": "a brand new passphrase"},
+        ),
     }
     if endpoint in posts:
         method, path, body = posts[endpoint]
@@ -398,6 +414,7 @@ def call(c, endpoint, env, just=True):
         "reports": "/api/reports",
         "report": "/api/reports/1",
         "report_photo": "/api/reports/1/photo",
+        "approvals": "/api/approvals",
     }[endpoint]
     return c.get(path, params=q)
 
@@ -667,8 +684,11 @@ def test_serve_command_registers_and_bootstraps(tmp_path, monkeypatch, capsys):
     assert args.fn(args) == 0
     assert seen["port"] == 8123 and seen["host"] == "127.0.0.1" and seen["app"].openapi()["info"]["title"] == "Vigie"
     out = capsys.readouterr().out
-    assert "admin" in out and "password" in out
-    assert args.fn(args) == 0 and "password" not in capsys.readouterr().out  # shown once
+    # Issue 19 (finding 12): no password, nor the link, on stdout (service logs keep it): a 0600 file holds the link
+    link_file = tmp_path / "fresh" / "first-admin-link.txt"
+    assert "admin" in out and str(link_file) in out and "/enrol#" not in out
+    assert "http://127.0.0.1:8123/enrol#" in link_file.read_text() and link_file.stat().st_mode & 0o777 == 0o600
+    assert args.fn(args) == 0 and "exists already" in capsys.readouterr().out  # once
 
 
 def test_the_vocabulary_lists_only_the_searchable_attributes_and_the_api_refuses_the_others(env):

@@ -15,8 +15,21 @@ from vigie.web import ui
 from vigie.web.app import create_app
 from vigie.web.ui import STATIC, mount_ui
 
-PAGES = ["/", "/map", "/search", "/track/1", "/trail/1", "/alerts", "/dashboard", "/audit", "/admin"]
-OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js"]
+PAGES = [
+    "/",
+    "/map",
+    "/search",
+    "/track/1",
+    "/trail/1",
+    "/alerts",
+    "/dashboard",
+    "/audit",
+    "/admin",
+    "/approvals",
+    "/password",
+    "/enrol",
+]
+OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js", "/static/accounts.js"]
 
 
 @pytest.fixture

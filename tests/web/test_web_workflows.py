@@ -33,8 +33,18 @@ def test_unblurred_thumbnail_needs_a_grant_of_ones_own_and_is_audited(env):
     r = inv.post(f"/api/tracks/{t}/unblur", json=JUST)
     assert r.status_code == 422 and r.json()["field"] == "reason"
     r = inv.post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "identify the jacket's logo"})
-    assert r.status_code == 201 and r.json()["track_id"] == t
-    assert inv.get(f"/api/tracks/{t}/unblur").json()["open"] is True
+    assert r.status_code == 201 and r.json()["track_id"] == t and r.json()["status"] == "pending"
+    rid = r.json()["request_id"]
+    status = inv.get(f"/api/tracks/{t}/unblur").json()
+    assert status["open"] is False and status["pending"] is True and status["request_id"] == rid
+    assert inv.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"}).status_code == 403  # not yet
+    assert inv.post(f"/api/approvals/{rid}", json={"decision": "approve"}).status_code == 403  # not one's own
+    sup = client(env, "supervisor")
+    r = sup.post(f"/api/approvals/{rid}", json={"decision": "approve", "note": "case checked"})
+    assert r.status_code == 200 and r.json()["status"] == "approved" and r.json()["grant_id"]
+    assert sup.post(f"/api/approvals/{rid}", json={"decision": "reject"}).status_code == 409  # decided once
+    status = inv.get(f"/api/tracks/{t}/unblur").json()
+    assert status["open"] is True and status["approved_by"] == "supervisor"
 
     calls = len(env["blurrer"].calls)
     r = inv.get(f"/api/tracks/{t}/thumbnail", params={"unblurred": "true"})
@@ -47,6 +57,11 @@ def test_unblurred_thumbnail_needs_a_grant_of_ones_own_and_is_audited(env):
     assert req.details_dict()["reason"] == "identify the jacket's logo"
     look = audit_query(store, action="view_unblurred")[0]
     assert look.details_dict()["track_id"] == t and look.case_ref == JUST["case_ref"]
+    decision = audit_query(store, action="approval")[0]
+    assert (decision.user, decision.role, decision.case_ref) == ("supervisor", "supervisor", JUST["case_ref"])
+    assert (
+        decision.details_dict()["decision"] == "approved" and decision.details_dict()["requested_by"] == "investigator"
+    )
 
     # the grant is this user's, for this track, and it expires
     from vigie.accounts import users
@@ -139,37 +154,56 @@ def test_holds_through_the_api_keep_tracks_from_purge_and_are_audited(env):
 
 # --- users ------------------------------------------------------------------------------------------------------
 def test_admin_manages_accounts_and_every_change_is_audited(env):
+    """Issue 19 (finding 1): the admin gets links, never passwords; roles that see media wait for a supervisor."""
     store = env["store"]
     adm = client(env, "admin")
-    r = adm.post("/api/users", json={"username": "j.martin", "role": "operator"})
-    assert r.status_code == 201 and len(r.json()["password"]) >= 20 and "password_hash" not in r.json()
-    password = r.json()["password"]
+    sup = client(env, "supervisor")
+    r = adm.post("/api/users", json={"username": "j.martin", "role": "analyst"})  # no media: applies at once
+    assert r.status_code == 201 and r.json()["role"] == "analyst" and r.json()["pending_role"] is None
+    assert "password" not in r.json() and "password_hash" not in r.json()
+    link = r.json()["enrolment_link"]
+    assert link.startswith("/enrol#")
     jm = TestClient(env["app"])
-    assert jm.post("/api/login", json={"username": "j.martin", "password": password}).status_code == 200
+    token = link.split("#", 1)[1]
+    assert jm.post("/api/enrol/check", json={"token": token}).json()["username"] == "j.martin"
+    assert (
+        jm.post("/api/enrol", json={"token": token, "new_password": "password1234"}).json()["field"] == "new_password"
+    )
+    assert jm.post("/api/enrol", json={"token": token, "new_password": "jm's own passphrase"}).status_code == 200
+    assert jm.post("/api/enrol", json={"token": token, "new_password": "jm's other passphrase"}).status_code == 404
+    assert jm.post("/api/login", json={"username": "j.martin", "password": "jm's own passphrase"}).status_code == 200
     assert adm.post("/api/users", json={"username": "j.martin", "role": "operator"}).status_code == 400  # exists
     assert adm.post("/api/users", json={"username": "bad name", "role": "operator"}).status_code == 422
     assert adm.post("/api/users", json={"username": "x", "role": "superuser"}).json()["field"] == "role"
 
-    r = adm.patch("/api/users/j.martin", json={"role": "investigator"})
-    assert r.status_code == 200 and r.json()["role"] == "investigator"
+    r = adm.patch("/api/users/j.martin", json={"role": "investigator"})  # sees media: a supervisor approves
+    assert r.status_code == 200 and r.json()["role"] == "analyst" and r.json()["pending_role"] == "investigator"
+    rid = r.json()["pending_request"]
+    assert jm.get("/api/me").json()["role"] == "analyst"
+    assert sup.post(f"/api/approvals/{rid}", json={"decision": "approve"}).json()["status"] == "approved"
     assert jm.get("/api/me").status_code == 401  # a role change ends the sessions
-    jm.post("/api/login", json={"username": "j.martin", "password": password})
+    jm.post("/api/login", json={"username": "j.martin", "password": "jm's own passphrase"})
     assert jm.get("/api/me").json()["role"] == "investigator"
     assert adm.patch("/api/users/j.martin", json={"disabled": True}).json()["disabled"] is True
     assert jm.get("/api/me").status_code == 401
-    assert jm.post("/api/login", json={"username": "j.martin", "password": password}).status_code == 401
+    assert jm.post("/api/login", json={"username": "j.martin", "password": "jm's own passphrase"}).status_code == 401
     assert adm.patch("/api/users/j.martin", json={"disabled": False}).json()["disabled"] is False
-    new = adm.post("/api/users/j.martin/password").json()["password"]
-    assert new != password and jm.post("/api/login", json={"username": "j.martin", "password": new}).status_code == 200
+    r = adm.post("/api/users/j.martin/password").json()  # an investigator's reset: the link goes to the supervisor
+    assert r["status"] == "pending" and "reset_link" not in r
+    out = sup.post(f"/api/approvals/{r['request_id']}", json={"decision": "approve"}).json()
+    reset = out["reset_link"].split("#", 1)[1]
+    assert jm.post("/api/enrol", json={"token": reset, "new_password": "jm's newer passphrase"}).status_code == 200
+    assert jm.post("/api/login", json={"username": "j.martin", "password": "jm's newer passphrase"}).status_code == 200
+    r = adm.post("/api/users/auditor/password").json()  # no media: the link is the admin's to hand over
+    assert r["status"] == "issued" and r["reset_link"].startswith("/enrol#")
     assert adm.patch("/api/users/admin", json={"disabled": True}).status_code == 400  # not oneself
     assert adm.patch("/api/users/admin", json={"role": "operator"}).status_code == 400
     assert adm.patch("/api/users/nobody", json={"role": "operator"}).status_code == 404
     listed = adm.get("/api/users", params={"limit": 2}).json()
-    assert (
-        listed["total"] == 7 and len(listed["items"]) == 2
-    )  # one account per role, and j.martin and all("password_hash" not in u for u in listed["items"])
+    assert listed["total"] == 8 and len(listed["items"]) == 2  # one account per role, and j.martin
+    assert all("password_hash" not in u for u in listed["items"]) and "supervisor" in listed["roles"]
     ops = [e.details_dict()["op"] for e in audit_query(store, user="admin", action="user_admin", limit=100)]
-    assert ops == ["create", "role", "disable", "enable", "passwd"]
+    assert ops == ["create", "enrol_link", "role_request", "disable", "enable", "reset_request", "reset_link"]
     assert verify(store).ok
 
 

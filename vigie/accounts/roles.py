@@ -10,7 +10,14 @@
 - analyst: the crime map (incidents, density, hot spots, reports for the
   security council) and incident imports; places and times only, no media;
 - moderator: the citizen reports' queue (accept, reject, merge, redact,
-  status updates) and their photos, blurred before they were stored.
+  status updates) and their photos, blurred before they were stored;
+- supervisor: approves (or rejects) each request that opens media to someone:
+  an investigator's unblurred view of a track, an admin's grant of a role that
+  sees media (APPROVAL_ROLES), an admin's reset of such an account's password.
+  The approver is never the requester; both are audited. No media.
+
+'none' is not a role one is given: it is an account waiting for a supervisor
+to approve the role an admin asked for, and it may do nothing.
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
@@ -21,7 +28,8 @@ from datetime import timedelta
 
 from vigie.errors import VigieError
 
-ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
+NO_ROLE = "none"  # an account whose role awaits a supervisor's approval: no permissions
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -44,6 +52,7 @@ ALL_PERMISSIONS = frozenset(
         "crime_map",
         "incidents_import",
         "reports_moderate",
+        "approve",
     }
 )
 
@@ -67,7 +76,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
     "analyst": frozenset({"crime_map", "incidents_import", "register_read"}),
     "moderator": frozenset({"reports_moderate", "register_read"}),
+    "supervisor": frozenset({"approve", "register_read"}),
 }
+
+# What lets a role see media (footage, thumbnails, clips, citizen photos) or open them to others:
+# an admin may ask for one of these roles, and a supervisor must approve it (vigie.accounts.approvals).
+MEDIA_PERMISSIONS = frozenset(
+    {"live_view", "view_media_blurred", "view_media_unblurred_request", "reports_moderate", "approve"}
+)
+APPROVAL_ROLES = frozenset(r for r, perms in PERMISSIONS.items() if perms & MEDIA_PERMISSIONS)
 
 # Permissions a role may use only with a case reference and a purpose (both audited).
 JUSTIFICATION_REQUIRED: dict[str, frozenset[str]] = {

@@ -14,6 +14,16 @@ consecutive wrong passwords refuse the account until LOCK_DURATION has passed.
 Unknown users cost a verification against a dummy hash and get the same
 message as a wrong password. Every attempt is audited, with the client's
 address when the caller gives it.
+
+Passwords: at least 12 characters, not the username, and not guessable:
+zxcvbn (Dropbox's estimator: dictionaries of common passwords, names and
+words, keyboard patterns, repeats, sequences, dates) must rate it at least
+MIN_PASSWORD_SCORE. Nobody but its owner ever sees a password: accounts are
+created without a usable one and their owner sets it through a one-time link
+(vigie.accounts.enrolment); a password typed at the console for someone else
+must be changed at its first login (must_change_password).
+
+Sessions end SESSION_TTL after login, or SESSION_IDLE after their last use.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from vigie.accounts.roles import check_role, require
+from vigie.accounts import links
+from vigie.accounts.roles import NO_ROLE, check_role, require
 from vigie.audit.log import append_in
 from vigie.audit.log import append_in as _append_in
 from vigie.errors import VigieError
@@ -41,16 +52,19 @@ from vigie.times import iso
 HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn's 0-4 scale: 3 is "safely unguessable", about 10^8 guesses or more
+ZXCVBN_MAX = 72  # zxcvbn refuses longer input; a longer password is rated on its first 72 characters
 MAX_PASSWORD_LENGTH = 1024
 MAX_FAILURES = 0  # 0: no lock-out (the web's throttle slows guessing instead); N: lock after N failures
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
+SESSION_IDLE = timedelta(minutes=30)  # a session unused this long ends (besides SESSION_TTL)
 LAST_SEEN_EVERY = timedelta(minutes=1)  # session_user refreshes last_seen at most this often
 ADMIN_USERNAME = "admin"
 SYSTEM_ACTOR = ("system", "system")
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-_USER_COLUMNS = "id, username, role, created_at, disabled, failed_logins, locked_until"
+_USER_COLUMNS = "id, username, role, created_at, disabled, failed_logins, locked_until, must_change_password"
 BAD_CREDENTIALS = "invalid username or password"
 
 
@@ -94,10 +108,11 @@ class User:
     disabled: bool
     failed_logins: int
     locked_until: str | None
+    must_change_password: bool = False  # a password someone else chose: only changing it is allowed
 
     @classmethod
     def from_row(cls, row) -> "User":
-        return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+        return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]))
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -143,13 +158,25 @@ def check_username(username: str) -> str:
 
 
 def check_password(username: str, password: str) -> None:
-    """The policy: at least 12 characters, not the username."""
+    """The policy: at least 12 characters, not the username, and rated at least
+    MIN_PASSWORD_SCORE by zxcvbn (common passwords, words, names, keyboard walks,
+    repeats and sequences, and the username itself, are cheap to guess)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordPolicyError(f"password for {username!r} is too short: at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordPolicyError(f"password for {username!r} is too long: at most {MAX_PASSWORD_LENGTH} characters")
     if password.strip().casefold() == username.strip().casefold():
         raise PasswordPolicyError(f"password for {username!r} must not be the username")
+    from zxcvbn import zxcvbn  # lazy: its word lists take a moment to load
+
+    rating = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[username, "vigie"])
+    if rating["score"] < MIN_PASSWORD_SCORE:
+        feedback = rating.get("feedback") or {}
+        hints = " ".join(x for x in [feedback.get("warning") or "", *(feedback.get("suggestions") or [])] if x)
+        raise PasswordPolicyError(
+            f"password for {username!r} is too easy to guess (a common password, word, name or pattern)"
+            + (f": {hints}" if hints else "")
+        )
 
 
 _dummy: tuple[PasswordHasher, str] | None = None
@@ -176,13 +203,19 @@ def _row(conn: sqlite3.Connection, username: str) -> sqlite3.Row | None:
 
 
 # --- accounts ----------------------------------------------------------------------------
-def create_user(store: SQLiteStore, username: str, role: str, password: str, by=None) -> User:
-    """Create an account; `by` is the acting admin (User), a console name, or None (system)."""
+def create_user(
+    store: SQLiteStore, username: str, role: str, password: str | None, by=None, must_change: bool = False
+) -> User:
+    """Create an account; `by` is the acting admin (User), a console name, or None (system).
+    password None: none usable, until its owner sets one with a link (vigie.accounts.passwords.issue_link).
+    must_change: the password was chosen by someone else, and its owner must change it at first login."""
     check_username(username)
-    check_role(role)
-    check_password(username, password)
+    if role != NO_ROLE:
+        check_role(role)
+    if password is not None:
+        check_password(username, password)
     user, actor_role = _actor(by)
-    hashed = HASHER.hash(password)
+    hashed = unusable_hash() if password is None else HASHER.hash(password)
     created = iso(datetime.now(timezone.utc))
 
     def fn(conn):
@@ -190,8 +223,8 @@ def create_user(store: SQLiteStore, username: str, role: str, password: str, by=
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             return None
         cur = conn.execute(
-            "INSERT INTO users (username, role, password_hash, created_at) VALUES (?,?,?,?)",
-            (username, role, hashed, created),
+            "INSERT INTO users (username, role, password_hash, created_at, must_change_password) VALUES (?,?,?,?,?)",
+            (username, role, hashed, created, int(must_change)),
         )
         append_in(conn, user, actor_role, "user_admin", details={"op": "create", "target": username, "role": role})
         return User.from_row(
@@ -215,8 +248,9 @@ def list_users(store: SQLiteStore) -> list[User]:
         return [User.from_row(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")]
 
 
-def set_password(store: SQLiteStore, username: str, password: str, by=None) -> None:
-    """Change a password; the user's open sessions end (they must log in again)."""
+def set_password(store: SQLiteStore, username: str, password: str, by=None, must_change: bool = False) -> None:
+    """Change a password; the user's open sessions end (they must log in again).
+    must_change: someone else chose it (the console): its owner must change it at their next login."""
     check_password(username, password)
     user, actor_role = _actor(by)
     hashed = HASHER.hash(password)
@@ -227,11 +261,18 @@ def set_password(store: SQLiteStore, username: str, password: str, by=None) -> N
         if row is None:
             return False
         conn.execute(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
-            (hashed, row["id"]),
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, must_change_password = ?"
+            " WHERE id = ?",
+            (hashed, int(must_change), row["id"]),
         )
         conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
-        append_in(conn, user, actor_role, "user_admin", details={"op": "passwd", "target": row["username"]})
+        append_in(
+            conn,
+            user,
+            actor_role,
+            "user_admin",
+            details={"op": "passwd", "target": row["username"], "must_change": bool(must_change)},
+        )
         return True
 
     if not store.write(fn).result():
@@ -284,32 +325,38 @@ def _update_user(
         raise AccountError(f"no user named {username!r}")
 
 
-def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
-    """Create the first admin, 'admin', with a random password, when no admin
-    exists; return (username, password) for the caller to show once, else None."""
+def unusable_hash() -> str:
+    """The hash of a random password nobody knows: an account that waits for its owner's enrolment link
+    costs a full verification at login, like any other, and no password opens it."""
+    return HASHER.hash(secrets.token_urlsafe(32))
+
+
+def bootstrap_admin(store: SQLiteStore) -> tuple[str, str, str] | None:
+    """Create the first admin, 'admin', when no admin exists, with no usable password and a one-time
+    enrolment link with which its owner sets one; return (username, link token, expiry) for the caller
+    to hand over (vigie.accounts.links.url), else None. No password is ever printed or logged."""
     with store.read() as conn:
         if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
             return None
-    password = secrets.token_urlsafe(18)  # 24 characters, 144 bits
-    hashed = HASHER.hash(password)
-    created = iso(datetime.now(timezone.utc))
+    hashed = unusable_hash()
+    now = datetime.now(timezone.utc)
 
     def fn(conn):
         _begin(conn)
         if conn.execute("SELECT 1 FROM users WHERE role = 'admin'").fetchone():
-            return "exists"
+            return "exists", None
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (ADMIN_USERNAME,)).fetchone():
-            return "taken"
-        conn.execute(
+            return "taken", None
+        cur = conn.execute(
             "INSERT INTO users (username, role, password_hash, created_at) VALUES (?, 'admin', ?, ?)",
-            (ADMIN_USERNAME, hashed, created),
+            (ADMIN_USERNAME, hashed, iso(now)),
         )
         append_in(
             conn, *SYSTEM_ACTOR, "user_admin", details={"op": "bootstrap", "target": ADMIN_USERNAME, "role": "admin"}
         )
-        return "created"
+        return "created", links.issue_in(conn, cur.lastrowid, ADMIN_USERNAME, "enrol", SYSTEM_ACTOR, now)
 
-    outcome = store.write(fn).result()
+    outcome, link = store.write(fn).result()
     if outcome == "exists":
         return None
     if outcome == "taken":
@@ -317,7 +364,7 @@ def bootstrap_admin(store: SQLiteStore) -> tuple[str, str] | None:
             f"no admin exists but the username {ADMIN_USERNAME!r} is taken by another role: "
             "create an admin with `vigie user add NAME --role admin`"
         )
-    return ADMIN_USERNAME, password
+    return ADMIN_USERNAME, *link
 
 
 # --- authentication ------------------------------------------------------------------------
@@ -418,7 +465,7 @@ def authenticate(
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, uid))
         conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (uid,))
         append_in(conn, name, user.role, "login", details={"rehashed": True} if new_hash else None)
-        return "ok", User(user.id, user.username, user.role, user.created_at, False, 0, None)
+        return "ok", User(user.id, user.username, user.role, user.created_at, False, 0, None, user.must_change_password)
 
     outcome, user = store.write(succeeded).result()
     if outcome == "ok":
@@ -471,6 +518,9 @@ def session_user(store: SQLiteStore, token: str, now: datetime | None = None) ->
     if row is None:
         return None
     if row["expires_at"] <= now_text:
+        store.write(lambda conn: conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))).result()
+        return None
+    if row["last_seen"] <= iso(now - SESSION_IDLE):  # unused too long: the idle timeout
         store.write(lambda conn: conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))).result()
         return None
     user = User.from_row(tuple(row)[2:])

@@ -83,6 +83,7 @@ ACTIONS = frozenset(
         "incidents_remove",
         "view_reports",
         "report_moderate",
+        "approval",
     }
 )
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")

@@ -17,8 +17,8 @@ from datetime import timedelta
 
 import uvicorn
 
-from vigie.accounts.users import bootstrap_admin
 from vigie.audit.anchoring import AnchorScheduler
+from vigie.cli.accounts import PUBLIC_URL_ENV, hand_over_first_admin, public_url
 from vigie.errors import VigieError
 from vigie.privacy.blur import Blurrer
 from vigie.retention.scheduler import PurgeScheduler
@@ -155,15 +155,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **settings,
     ) as services:
         store, site = services.store, services.site
-        created = bootstrap_admin(store)
-        if created:
-            name, password = created
-            print(f"Created the first admin {name!r} with password: {password}")
-            print("It is shown only this once: write it down, then change it with `vigie user passwd admin`.")
-        else:
-            print(
-                "The first admin exists already: log in with an existing account (`vigie user list`; reset one with `vigie user passwd NAME`)."
-            )
+        # the first admin's one-time enrolment link goes to a 0600 file, never to stdout (service logs keep it)
+        print(hand_over_first_admin(store, public_url() if os.environ.get(PUBLIC_URL_ENV) else settings["public_url"]))
         app = create_app(services)
         anchors = AnchorScheduler(store)  # the audit chain's head, outside the database: now, then daily
         anchors.start()

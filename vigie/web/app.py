@@ -35,6 +35,7 @@ from vigie.services import Services
 from vigie.web import (
     routes_admin,
     routes_alerts,
+    routes_approvals,
     routes_audit,
     routes_cases,
     routes_crimemap,
@@ -65,6 +66,7 @@ ROUTERS = (
     routes_cases,
     routes_audit,
     routes_admin,
+    routes_approvals,
     routes_alerts,
     routes_synopsis,
     routes_crimemap,

@@ -24,12 +24,19 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+# What an account whose password someone else chose (must_change_password) may do: only change it.
+MUST_CHANGE_ALLOWS = frozenset({"/api/me", "/api/password", "/api/logout"})
+
+
 def current_user(request: Request, services: ServicesDep) -> users.User:
-    """The session's user, or 401."""
+    """The session's user, or 401 (no session, or it expired: 8 hours, or 30 minutes unused); 403 for anything
+    but changing it while the account's password must be changed."""
     token = request.cookies.get(COOKIE)
     user = users.session_user(services.store, token) if token else None
     if user is None:
         raise ApiError(401, "not logged in: POST /api/login first (or the session has expired)")
+    if user.must_change_password and request.url.path not in MUST_CHANGE_ALLOWS:
+        raise ApiError(403, "change your password first (POST /api/password): someone else chose the current one")
     return user
 
 

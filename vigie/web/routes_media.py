@@ -2,25 +2,24 @@
 
 Media are blurred by default (faces everywhere, plates on vehicles). An
 investigator who needs to see one track unblurred asks for it with a case
-reference, a purpose and a reason: the request opens a short grant for that
-user and that track only, and both the request and every unblurred look are
-audited. Unblurred media are rendered on demand and never written to disk.
+reference, a purpose and a reason; a supervisor (never the requester) approves
+it (vigie.accounts.approvals, /api/approvals), which opens a short grant for
+that user and that track only. The request, the decision and every unblurred
+look are audited. Unblurred media are rendered on demand and never written to disk.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigie.accounts import users
-from vigie.audit.log import append_in
+from vigie.accounts import approvals, users
 from vigie.media import clips
 from vigie.services import Services
-from vigie.times import iso, now_iso
+from vigie.times import now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 
@@ -64,7 +63,8 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
         raise ApiError(
             403,
             f"no open unblur grant of yours on track {track_id}: "
-            f"POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason",
+            f"POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason, "
+            "and wait for a supervisor's approval",
         )
     return grant
 
@@ -73,42 +73,26 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
 def request_unblur(
     services: ServicesDep, body: UnblurRequest, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)
 ) -> dict:
+    """Ask to see the track unblurred: a pending request, which a supervisor approves or rejects."""
     allow(user, "view_media_unblurred_request", body.case_ref, body.purpose)
     visible_track(services, user, track_id)
-    now = datetime.now(timezone.utc)
-    expires = iso(now + timedelta(minutes=services.unblur_minutes))
-
-    def fn(conn):
-        conn.execute("BEGIN IMMEDIATE")
-        cur = conn.execute(
-            "INSERT INTO unblur_grants (track_id, username, case_ref, purpose, reason, granted_at, expires_at)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (track_id, user.username, body.case_ref, body.purpose, body.reason, iso(now), expires),
-        )
-        append_in(
-            conn,
-            user.username,
-            user.role,
-            "unblur_request",
-            case_ref=body.case_ref,
-            purpose=body.purpose,
-            details={"track_id": track_id, "reason": body.reason, "grant_id": cur.lastrowid, "expires_at": expires},
-        )
-        return cur.lastrowid
-
-    grant_id = services.store.write(fn).result()
-    return {"grant_id": grant_id, "track_id": track_id, "expires_at": expires}
+    return approvals.request_unblur(services.store, user, track_id, body.case_ref, body.purpose, body.reason)
 
 
 @router.get("/api/tracks/{track_id}/unblur")
 def unblur_status(services: ServicesDep, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)) -> dict:
+    """The caller's open grant on the track, if any, and whether a request of theirs waits for a supervisor."""
     may(user, "view_media_unblurred_request")
     grant = open_grant(services, user, track_id)
+    waiting = None if grant else approvals.pending_unblur(services.store, user.username, track_id)
     return {
         "track_id": track_id,
         "open": grant is not None,
         "expires_at": grant["expires_at"] if grant else None,
-        "case_ref": grant["case_ref"] if grant else None,
+        "case_ref": grant["case_ref"] if grant else (waiting["case_ref"] if waiting else None),
+        "approved_by": grant.get("approved_by") if grant else None,
+        "pending": waiting is not None,
+        "request_id": waiting["id"] if waiting else None,
     }
 
 

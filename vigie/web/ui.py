@@ -1,8 +1,8 @@
 """The control-room web UI: plain HTML pages and a small vanilla script over the JSON API.
 
 `mount_ui(app, services)` adds the pages (/, /map, /search, /track/{id},
-/trail/{id}, /alerts, /dashboard, /synopsis, /audit, /admin, /crimemap,
-/moderation; the public /report and /report/status with /report/map.json,
+/trail/{id}, /alerts, /dashboard, /synopsis, /audit, /admin, /approvals, /password, /crimemap,
+/moderation; the enrolment page /enrol without a session; the public /report and /report/status with /report/map.json,
 their map and limits without a session) and the static files: /static/... from vigie/web/static and
 /static/leaflet/... from the repo's node_modules/leaflet/dist (found with
 trail_map.find_leaflet). Every asset is local; without Leaflet the pages still
@@ -125,6 +125,19 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     @app.get("/admin", include_in_schema=False)
     def admin_page() -> FileResponse:
         return page("admin")
+
+    @app.get("/approvals", include_in_schema=False)
+    def approvals_page() -> FileResponse:
+        return page("approvals")
+
+    @app.get("/password", include_in_schema=False)
+    def password_page() -> FileResponse:
+        return page("password")
+
+    # no session: a new user (or one given a reset link) sets their own password; the token is in the fragment
+    @app.get("/enrol", include_in_schema=False)
+    def enrol_page() -> FileResponse:
+        return page("enrol")
 
     @app.get("/crimemap", include_in_schema=False)
     def crimemap_page() -> FileResponse:

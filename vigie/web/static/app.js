@@ -102,6 +102,11 @@ async function setupNav() {
   });
   const me = await api("/api/me");
   VIGIE.me = me;
+  const page = document.body.dataset.page;
+  if ((me.must_change_password || me.role === "none") && page !== "password") {
+    window.location.assign("/password");  // the server refuses the rest until then
+    throw new ApiFailure("change your password first");
+  }
   $("who").textContent = me.username + " (" + me.role + ")";
   showForRole(me.role);
 }
@@ -113,7 +118,7 @@ function showForRole(role) {
 }
 
 function homeFor(role) {
-  return { auditor: "/audit", admin: "/admin", analyst: "/crimemap", moderator: "/moderation" }[role] || "/map";
+  return { auditor: "/audit", admin: "/admin", analyst: "/crimemap", moderator: "/moderation", supervisor: "/approvals", none: "/password" }[role] || "/map";
 }
 
 /* A POST whose answer is a file (an export): saved through a temporary link. */
@@ -265,7 +270,7 @@ const pages = {
       ev.preventDefault();
       try {
         const me = await api("/api/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
-        window.location.assign(homeFor(me.role));
+        window.location.assign(me.must_change_password ? "/password" : homeFor(me.role));
       } catch (e) { /* shown */ }
     });
   },
@@ -488,8 +493,8 @@ const pages = {
       ev.preventDefault();
       try {
         const j = justification();
-        const g = await api("/api/tracks/" + enc + "/unblur", { method: "POST", body: { case_ref: j.case_ref || "", purpose: j.purpose || "", reason: $("unblur-reason").value } });
-        showUnblurred(Object.assign({ case_ref: j.case_ref }, g));
+        const r = await api("/api/tracks/" + enc + "/unblur", { method: "POST", body: { case_ref: j.case_ref || "", purpose: j.purpose || "", reason: $("unblur-reason").value } });
+        say("Unblur request #" + r.request_id + " sent: a supervisor must approve it. Reload this page once they have.");
       } catch (e) { /* shown */ }
     });
     for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
@@ -499,6 +504,7 @@ const pages = {
     if (VIGIE.me && VIGIE.me.role === "investigator") {
       const g = await api("/api/tracks/" + enc + "/unblur");
       if (g.open) showUnblurred(g);
+      else if (g.pending) say("Unblur request #" + g.request_id + " waits for a supervisor's approval.");
     }
   },
 

@@ -77,12 +77,22 @@ pages.admin = async function () {
   }
   async function loadUsers() {
     const r = await api("/api/users?limit=1000");
+    const roles = r.roles || [];
+    const current = $("new-role").value;
+    $("new-role").replaceChildren(...roles.map((x) => el("option", { value: x, text: x })));
+    if (roles.includes(current)) $("new-role").value = current;
     const head = el("tr", {}, ["user", "role", "created", "state", ""].map((h) => el("th", { text: h })));
     const rows = r.items.map((u) => {
-      const role = el("select", { "aria-label": "role of " + u.username }, ["operator", "investigator", "auditor", "admin"].map((x) => el("option", { value: x, text: x })));
+      // every role; 'none' (an account whose role waits for a supervisor) is shown but cannot be chosen
+      const choices = roles.includes(u.role) ? roles : [u.role, ...roles];
+      const role = el("select", { "aria-label": "role of " + u.username }, choices.map((x) => el("option", { value: x, text: x })));
+      if (!roles.includes(u.role)) role.firstChild.disabled = true;
       role.value = u.role;
       role.addEventListener("change", async () => {
-        try { await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { role: role.value } }); } catch (e) { role.value = u.role; }
+        try {
+          const out = await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { role: role.value } });
+          if (out.note) secret(out.note);
+        } catch (e) { role.value = u.role; }
         loadUsers().catch(() => {});
       });
       const toggle = el("button", { type: "button", text: u.disabled ? "Enable" : "Disable" });
@@ -90,15 +100,18 @@ pages.admin = async function () {
         try { await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { disabled: !u.disabled } }); } catch (e) { /* shown */ }
         loadUsers().catch(() => {});
       });
-      const reset = el("button", { type: "button", text: "New password" });
+      const reset = el("button", { type: "button", text: "Reset link" });
       reset.addEventListener("click", async () => {
         try {
           const p = await api("/api/users/" + encodeURIComponent(u.username) + "/password", { method: "POST" });
-          secret("New password for " + p.username + ": " + p.password + "  (shown only this once)");
+          secret(p.reset_link
+            ? "Reset link for " + p.username + " (give it to them only; it works once, until " + fmtTime(p.link_expires_at) + "): " + location.origin + p.reset_link
+            : "Reset of " + p.username + ": request #" + p.request_id + " waits for a supervisor, who will hand the link to them.");
         } catch (e) { /* shown */ }
       });
       const state = u.disabled ? "disabled" : (u.locked_until ? "locked until " + fmtTime(u.locked_until) : "active");
-      return el("tr", {}, [el("td", { text: u.username }), el("td", {}, [role]), el("td", { text: fmtTime(u.created_at) }),
+      const roleCell = u.pending_role ? [role, el("span", { class: "muted", text: " awaiting a supervisor: " + u.pending_role })] : [role];
+      return el("tr", {}, [el("td", { text: u.username }), el("td", {}, roleCell), el("td", { text: fmtTime(u.created_at) }),
         el("td", { text: state }), el("td", {}, [toggle, document.createTextNode(" "), reset])]);
     });
     $("users").replaceChildren(head, ...rows);
@@ -123,7 +136,8 @@ pages.admin = async function () {
     ev.preventDefault();
     try {
       const u = await api("/api/users", { method: "POST", body: { username: $("new-username").value.trim(), role: $("new-role").value } });
-      secret("Created " + u.username + " (" + u.role + ") with password: " + u.password + "  (shown only this once)");
+      secret("Created " + u.username + (u.pending_role ? " (role " + u.pending_role + " awaiting a supervisor's approval)" : " (" + u.role + ")") +
+        ". Enrolment link, for them only (it works once, until " + fmtTime(u.link_expires_at) + "): " + location.origin + u.enrolment_link);
       $("new-username").value = "";
       await loadUsers();
     } catch (e) { /* shown */ }
