@@ -10,7 +10,13 @@
 - analyst: the crime map (incidents, density, hot spots, reports for the
   security council) and incident imports; places and times only, no media;
 - moderator: the citizen reports' queue (accept, reject, merge, redact,
-  status updates) and their photos, blurred before they were stored.
+  status updates) and their photos, blurred before they were stored;
+- supervisor: oversees the investigators: lifts any legal hold (with a
+  reason) and places the holds that exceed the site's hold window
+  (open-ended ones); no media.
+
+Investigators give a case reference and a purpose for every action on footage
+or people: searches, track details, thumbnails, clips, alerts, counts, holds.
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
@@ -21,7 +27,7 @@ from datetime import timedelta
 
 from vigie.errors import VigieError
 
-ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
+ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -40,6 +46,8 @@ ALL_PERMISSIONS = frozenset(
         "cameras_admin",
         "settings_admin",
         "holds",
+        "hold_lift_any",  # lift a hold another user placed
+        "hold_open_ended",  # place a hold whose window exceeds the site's hold_max_window_days, or has no end
         "alerts",
         "crime_map",
         "incidents_import",
@@ -67,13 +75,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
     "analyst": frozenset({"crime_map", "incidents_import", "register_read"}),
     "moderator": frozenset({"reports_moderate", "register_read"}),
+    "supervisor": frozenset({"holds", "hold_lift_any", "hold_open_ended", "register_read"}),
 }
 
 # Permissions a role may use only with a case reference and a purpose (both audited).
 JUSTIFICATION_REQUIRED: dict[str, frozenset[str]] = {
     "investigator": frozenset(
-        {"search", "search_any_time", "similar", "trail", "export", "view_media_unblurred_request"}
+        {
+            "search",
+            "search_any_time",
+            "similar",
+            "trail",
+            "export",
+            "view_media_blurred",  # track details, thumbnails, clips, synopses
+            "view_media_unblurred_request",
+            "alerts",  # alerts, their snapshots, the live feed, counts and heat maps
+            "holds",  # listing, placing and lifting legal holds
+        }
     ),
+    "supervisor": frozenset({"holds"}),
 }
 
 OPERATOR_SEARCH_WINDOW = timedelta(hours=24)

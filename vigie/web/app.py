@@ -43,6 +43,7 @@ from vigie.web import (
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err
+from vigie.web.plays import Plays
 from vigie.web.ui import mount_ui
 
 __all__ = ["COOKIE", "ApiError", "create_app"]
@@ -108,6 +109,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
+    app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
 
     app.add_middleware(BodyLimit, limit_for=api_body_limit)
     app.add_exception_handler(VigieError, vigie_error)
