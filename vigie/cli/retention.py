@@ -45,6 +45,7 @@ def register(sub) -> None:
     li = hsub.add_parser("lift", help="lift a hold: its tracks fall back under retention")
     li.add_argument("id", type=int, help="hold id (vigie hold list)")
     li.add_argument("--user", required=True, help="investigator lifting the hold")
+    li.add_argument("--reason", help="why the footage need no longer be kept (the audit entry's purpose)")
     li.set_defaults(fn=cmd_hold_lift)
     ls = hsub.add_parser("list", help="list legal holds (active ones unless --all)")
     ls.add_argument("--all", action="store_true", help="lifted holds too")
@@ -106,7 +107,7 @@ def cmd_hold_place(args: argparse.Namespace) -> int:
 def cmd_hold_lift(args: argparse.Namespace) -> int:
     with Services.from_env() as services:
         store = services.store
-        lift_hold(store, args.id, args.user)
+        lift_hold(store, args.id, args.user, reason=args.reason)
     print(f"Legal hold {args.id} lifted by {args.user}.")
     return 0
 

@@ -90,6 +90,16 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
     return grant
 
 
+def justified_look(services: Services, user: users.User, track_id: int, unblurred: bool, case_ref, purpose):
+    """(the track, the open grant or None) for a look at its media. An investigator justifies a blurred look
+    with the case reference and purpose given, an unblurred one with its grant's (checked at every request)."""
+    may(user, "view_media_blurred")
+    if not unblurred:
+        allow(user, "view_media_blurred", case_ref, purpose)
+    track = visible_track(services, user, track_id)
+    return track, grant_for(services, user, track_id) if unblurred else None
+
+
 @router.post("/api/tracks/{track_id}/unblur", status_code=201)
 def request_unblur(
     services: ServicesDep, body: UnblurRequest, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)
@@ -148,9 +158,7 @@ def thumbnail(
     purpose: Purpose = None,
 ) -> Response:
     """The track's best crop: blurred, or unblurred under an open grant of the caller's."""
-    allow(user, "view_media_blurred", case_ref, purpose)
-    track = visible_track(services, user, track_id)
-    grant = grant_for(services, user, track_id) if unblurred else None
+    track, grant = justified_look(services, user, track_id, unblurred, case_ref, purpose)
     shared_blurrer = None if unblurred else blurrer(services)
     with services.store.read() as conn:
         row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (track_id,)).fetchone()
@@ -228,9 +236,7 @@ def clip(
         started = plays.check(play, user.username, ("clip", track_id))
         _, _, format, unblurred = started.target
         case_ref, purpose = started.case_ref, started.purpose
-    allow(user, "view_media_blurred", case_ref, purpose)
-    visible_track(services, user, track_id)
-    grant = grant_for(services, user, track_id) if unblurred else None
+    _, grant = justified_look(services, user, track_id, unblurred, case_ref, purpose)
     data = clip_bytes(services, track_id, blur=grant is None, fmt=format)
     # Byte ranges, so that a browser can seek in the clip (the track page opens it at a given moment).
     asked = request.headers.get("range")
@@ -265,9 +271,7 @@ def start_play(
 ) -> PlayStarted:
     """Start a play of the track's clip: audited now, once (view_clip, or view_unblurred under an open grant);
     answers the clip's URL for this play, whose byte ranges the player then fetches without more entries."""
-    allow(user, "view_media_blurred", body.case_ref, body.purpose)
-    visible_track(services, user, track_id)
-    grant = grant_for(services, user, track_id) if body.unblurred else None
+    _, grant = justified_look(services, user, track_id, body.unblurred, body.case_ref, body.purpose)
     if grant is None:
         blurrer(services)  # 503 now rather than at the first range: clips are only served blurred without a grant
     case_ref, purpose = body.case_ref or None, body.purpose or None
