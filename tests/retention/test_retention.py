@@ -405,7 +405,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     )
     rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
     assert rc == 0 and out.startswith(
-        "Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses and 0 analyses; 1 expired tracks kept"
+        "Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses, 0 analyses and 0 alerts; 1 expired tracks kept"
     )
 
     run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
@@ -418,6 +418,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
         "thumbnails_removed": 1,
         "clips_removed": 0,
         "analyses_removed": 1,
+        "alerts_removed": 0,
         "synopses_removed": 0,
         "citizen_reports_removed": 0,
         "citizen_contacts_cleared": 0,

@@ -232,6 +232,7 @@ async def _events(request: Request, services: Services, user: users.User, start:
     yield "retry: 3000\n\n"
     while not await request.is_disconnected():
         polled, _ = await asyncio.to_thread(alerts.list_alerts, services.store, after_id=last, limit=100)
+        polled.sort(key=lambda a: a["id"])  # after id 0 the store lists newest first: send in id order, once each
         since = window_start(user)
         items = [a for a in polled if alerts.in_window(a, since)]  # one outside the window is passed over, unsent
         last = polled[-1]["id"] if polled else last
