@@ -151,6 +151,7 @@ ENDPOINTS = [
     ("get", "/api/search/vocabulary"),
     ("post", "/api/search/text"),
     ("get", "/api/similar/{recent}"),
+    ("post", "/api/similar/photo"),
     ("get", "/api/trail/{recent}"),
     ("get", "/api/audit"),
     ("get", "/api/audit/verify"),
