@@ -501,6 +501,13 @@ class SiteConfig(StrictModel):
         description="The longest retention the law allows this site (in France, one month for public-space video): no camera may exceed it.",
         ge=1,
     )
+    hold_max_window_days: float = Field(
+        7,
+        description="The longest camera time window one legal hold may cover, in days: a longer window, or one "
+        "with no end, would switch retention off for that camera, and only a supervisor may place it.",
+        gt=0,
+        le=366,
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -405,7 +405,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
     )
     rc, out = run_cli(["purge", "--site", str(site_file)], capsys)
     assert rc == 0 and out.startswith(
-        "Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses and 0 analyses; 1 expired tracks kept"
+        "Removed 1 tracks, 1 thumbnail files, 0 clip files, 0 synopses, 0 analyses and 0 alerts; 1 expired tracks kept"
     )
 
     run_cli(["hold", "lift", str(hold), "--user", "insp. a"], capsys)
@@ -418,6 +418,7 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
         "thumbnails_removed": 1,
         "clips_removed": 0,
         "analyses_removed": 1,
+        "alerts_removed": 0,
         "synopses_removed": 0,
         "citizen_reports_removed": 0,
         "citizen_contacts_cleared": 0,
@@ -481,3 +482,109 @@ def test_the_purge_removes_old_rejected_citizen_reports_and_says_so(store):
     assert result.citizen_reports_removed == 1 and result.as_dict()["totals"]["citizen_reports_removed"] == 1
     with store.read() as conn:
         assert [r[0] for r in conn.execute("SELECT token_hash FROM citizen_reports")] == ["recent"]
+
+
+# --- issue 19, finding 5: alerts go with their tracks ---------------------------------------------------------
+def _alert(store, n: int, track_ids: tuple[int, ...], start_s: float) -> int:
+    from vigie.alerts import store as alerts
+    from vigie.rules.base import Event
+
+    e = Event(
+        f"rule-{n}",
+        "zone_intrusion",
+        "cam-a",
+        T0 + timedelta(seconds=start_s),
+        T0 + timedelta(seconds=start_s + 5),
+        track_ids,
+        (100.0, 200.0),
+        {"zone": "fountain"},
+    )
+    [aid] = alerts.record(store, [e], snapshots={alerts.event_key(e): jpeg_bytes()})
+    return aid
+
+
+def test_an_alert_goes_with_its_tracks_unless_one_is_held_and_the_report_counts_it(store):
+    """An alert's snapshot, track ids, position and time survived the purge of its track."""
+    ids = analyse(store, [track(1, OLD), track(2, OLD), track(3, RECENT)])
+    gone = _alert(store, 1, (ids[1],), OLD + 1)  # its track expires
+    kept_by_hold = _alert(store, 2, (ids[1], ids[2]), OLD + 1)  # one of its tracks is held
+    recent = _alert(store, 3, (ids[3],), RECENT + 1)
+    no_track = _alert(store, 4, (), OLD + 2)  # a crowd or line count with no track: it expires with its time
+    place_hold(store, "PV-19", "evidence", "insp. a", track_ids=[ids[2]])
+
+    def alert_ids():
+        with store.read() as conn:
+            return {r[0] for r in conn.execute("SELECT id FROM alerts")}
+
+    dry = purge(store, site(), now=NOW, dry_run=True)
+    assert dry.alerts_removed == 2 and alert_ids() == {gone, kept_by_hold, recent, no_track}
+    report = purge(store, site(), now=NOW)
+    assert alert_ids() == {kept_by_hold, recent}
+    a = {c.camera_id: c for c in report.cameras}["cam-a"]
+    assert (a.alerts_removed, report.alerts_removed, report.as_dict()["totals"]["alerts_removed"]) == (2, 2, 2)
+    assert "alert_ids" not in report.as_dict()["cameras"][0]
+    with store.read() as conn:  # nothing of them is left: no snapshot, no track id, no position, no time
+        assert conn.execute("SELECT count(*) FROM alerts WHERE id IN (?, ?)", (gone, no_track)).fetchone()[0] == 0
+    # the hold lifted, its alert goes at the next purge
+    [hold] = list_holds(store)
+    lift_hold(store, hold["id"], "insp. a")
+    assert purge(store, site(), now=NOW).alerts_removed == 1 and alert_ids() == {recent}
+
+
+# --- issue 19, finding 4: holds are bounded, and lifted by their placer or a supervisor -----------------------
+def test_a_hold_window_is_bounded_and_an_open_ended_one_needs_a_supervisor(store):
+    """A hold over a whole camera for all time was accepted, which switched retention off."""
+    from vigie.retention.holds import OPEN_END, HoldForbidden
+
+    ids = analyse(store, [track(1, OLD), track(2, OLD + DAY)])
+    window = {"camera_id": "cam-a", "role": "investigator", "max_window_days": 7}
+    for start, end in (("1970-01-01T00:00:00Z", "9999-12-31T00:00:00Z"), (T0, T0 + timedelta(days=7, seconds=1))):
+        with pytest.raises(HoldForbidden, match="hold_max_window_days"):
+            place_hold(store, "C", "R", "inv", start=start, end=end, **window)
+    with pytest.raises(HoldForbidden, match="supervisor"):
+        place_hold(store, "C", "R", "inv", start=T0, open_end=True, **window)
+    with pytest.raises(HoldError, match="either end or open_ended"):
+        place_hold(store, "C", "R", "sup", start=T0, end=T0 + timedelta(days=1), open_end=True, **window)
+    assert list_holds(store, active_only=False) == []
+    place_hold(store, "C", "R", "inv", start=T0, end=T0 + timedelta(days=7), **window)  # at the bound
+    # a supervisor's open-ended hold keeps every track from its start on, until lifted
+    sup = place_hold(
+        store,
+        "C",
+        "R",
+        "sup",
+        camera_id="cam-a",
+        start=T0 + timedelta(hours=12),
+        open_end=True,
+        role="supervisor",
+        max_window_days=7,
+    )
+    assert {h["id"]: h for h in list_holds(store)}[sup]["window_end"] == OPEN_END
+    lift_hold(store, 1, "inv", role="investigator", reason="window no longer needed")
+    report = purge(store, site(), now=NOW)
+    assert (report.tracks_removed, report.tracks_held) == (1, 1) and rows_of(store, ids[2])["tracks"] == 1
+
+
+def test_only_the_placer_or_a_supervisor_lifts_a_hold_and_always_with_a_reason(store):
+    """Any investigator lifted anyone's hold without a reason, and the next purge deleted the footage."""
+    from vigie.audit.log import query as audit_query
+    from vigie.retention.holds import HoldForbidden
+
+    ids = analyse(store, [track(1, OLD)])
+    hold = place_hold(store, "PV-4", "evidence", "insp. a", track_ids=[ids[1]], role="investigator")
+    with pytest.raises(HoldForbidden, match="placed by insp. a: only they or a supervisor"):
+        lift_hold(store, hold, "insp. b", role="investigator", reason="not needed")
+    for reason in (None, "", "   "):
+        with pytest.raises(HoldError, match="reason"):
+            lift_hold(store, hold, "insp. a", role="investigator", reason=reason)
+    assert purge(store, site(), now=NOW).tracks_held == 1  # still held
+    lift_hold(store, hold, "chief", role="supervisor", reason="case closed by the prosecutor")
+    entry = audit_query(store, action="hold_lift")[0]
+    assert (entry.user, entry.role, entry.case_ref, entry.purpose) == (
+        "chief",
+        "supervisor",
+        "PV-4",
+        "case closed by the prosecutor",
+    )
+    assert entry.details_dict()["placed_by"] == "insp. a"
+    assert purge(store, site(), now=NOW).tracks_removed == 1

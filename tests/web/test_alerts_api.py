@@ -6,26 +6,32 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 from builders import T0, jpeg_bytes
-from test_web_api import PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
+from test_web_api import JUST, PW, SITE, cheap_hashing, client, env  # noqa: F401  (fixtures)
 
 from vigie.alerts import store as alerts
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.rules.base import Event
 
+# An hour ago: inside the operator's window (issue 19: operators see the alerts of the last 24 hours only).
+RECENT = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
 
-def event(n: int = 1, rule: str = "esplanade-night", kind: str = "zone_intrusion", camera: str = "cam-a") -> Event:
+
+def event(
+    n: int = 1, rule: str = "esplanade-night", kind: str = "zone_intrusion", camera: str = "cam-a", at=None
+) -> Event:
+    at = at or RECENT
     return Event(
         rule,
         kind,
         camera,
-        T0 + timedelta(seconds=n),
-        T0 + timedelta(seconds=n + 5),
+        at + timedelta(seconds=n),
+        at + timedelta(seconds=n + 5),
         (n,),
         (100.0, 200.0),
         {"zone": "fountain", "seconds_inside": 5.0},
@@ -60,7 +66,7 @@ def test_an_alert_is_decided_once_with_who_and_when_audited(env):
         f"/api/alerts/{aid}/decision", json={"decision": "validate", "note": "group confirmed on the live view"}
     )
     assert r.status_code == 200 and r.json()["status"] == "validated" and r.json()["decided_by"] == "operator"
-    r = client(env, "investigator").post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"})
+    r = client(env, "investigator").post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss", **JUST})
     assert r.status_code == 409 and "already validated by operator" in r.json()["error"]
     assert op.post(f"/api/alerts/{aid}/decision", json={"decision": "ignore"}).status_code == 422
     assert op.post("/api/alerts/999999/decision", json={"decision": "dismiss"}).status_code == 404
@@ -97,9 +103,9 @@ def test_alerts_are_for_the_control_room_roles(env, role, allowed):
     [aid] = alerts.record(env["store"], [event(4)], snapshots={alerts.event_key(event(4)): jpeg_bytes()})
     c = client(env, role)
     codes = [
-        c.get("/api/alerts").status_code,
-        c.get(f"/api/alerts/{aid}/snapshot").status_code,
-        c.post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss"}).status_code,
+        c.get("/api/alerts", params=JUST).status_code,
+        c.get(f"/api/alerts/{aid}/snapshot", params=JUST).status_code,
+        c.post(f"/api/alerts/{aid}/decision", json={"decision": "dismiss", **JUST}).status_code,
     ]
     assert codes == ([200, 200, 200] if allowed else [403, 403, 403])
 
@@ -204,16 +210,78 @@ def test_camera_stats_and_heat_maps(env):
     import numpy as np
 
     c = client(env, "investigator")
-    s = c.get("/api/stats/cam-a").json()
+    s = c.get("/api/stats/cam-a", params=JUST).json()
     assert s["camera_id"] == "cam-a" and sum(r["tracks"] for r in s["hourly"]) == 2 and s["lines"] == {}
     for kind in ("walk", "stop"):
-        r = c.get("/api/stats/cam-a/heatmap", params={"kind": kind})
+        r = c.get("/api/stats/cam-a/heatmap", params={"kind": kind, **JUST})
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR) is not None
-    walk = cv2.imdecode(np.frombuffer(c.get("/api/stats/cam-a/heatmap").content, np.uint8), cv2.IMREAD_COLOR)
+    walk = cv2.imdecode(
+        np.frombuffer(c.get("/api/stats/cam-a/heatmap", params=JUST).content, np.uint8), cv2.IMREAD_COLOR
+    )
     assert walk.max() > 0  # the two tracks' feet are drawn
-    assert c.get("/api/stats/nowhere").status_code == 404
-    assert c.get("/api/stats/cam-a/heatmap", params={"kind": "face"}).status_code == 422
+    assert c.get("/api/stats/nowhere", params=JUST).status_code == 404
+    assert c.get("/api/stats/cam-a/heatmap", params={"kind": "face", **JUST}).status_code == 422
     # operators see the last 24 hours: cam-b's only person track is 3 days old
     op = client(env, "operator").get("/api/stats/cam-b").json()
     assert [r for r in op["hourly"] if r["class"] == "person"] == [] and op["since"]
+
+
+# --- issue 19, finding 5: the operator's window -----------------------------------------------------------------
+def test_operators_see_no_alert_older_than_their_24_hours(env):
+    """Operators listed, opened, decided and received in the feed alerts of any age (and their snapshots):
+    now only those of the last 24 hours, as their searches; investigators (with a case) see all."""
+    from fastapi.testclient import TestClient
+
+    from vigie.services import Services
+    from vigie.web.app import create_app
+
+    store = env["store"]
+    long_ago = datetime.now(timezone.utc) - timedelta(days=3)
+    snaps = {alerts.event_key(e): jpeg_bytes() for e in (event(50, at=long_ago), event(51))}
+    [old] = alerts.record(store, [event(50, at=long_ago)], snapshots=snaps)
+    [new] = alerts.record(store, [event(51)], snapshots=snaps)
+    op = client(env, "operator")
+    listed = op.get("/api/alerts").json()
+    assert [a["id"] for a in listed["items"]] == [new] and listed["total"] == 1
+    r = op.get(f"/api/alerts/{old}/snapshot")
+    assert r.status_code == 403 and "24 hours" in r.json()["error"]
+    assert op.get(f"/api/alerts/{new}/snapshot").status_code == 200
+    assert op.post(f"/api/alerts/{old}/decision", json={"decision": "dismiss"}).status_code == 403
+    assert alerts.get_alert(store, old)["status"] == "new"
+    inv = client(env, "investigator")
+    assert {a["id"] for a in inv.get("/api/alerts", params=JUST).json()["items"]} == {old, new}
+    assert inv.get(f"/api/alerts/{old}/snapshot", params=JUST).status_code == 200
+    # the live feed from the start: the operator receives the recent alert only
+    app = create_app(Services(store=store, site=SITE, blurrer=env["blurrer"], alert_feed_s=0.5))
+    c = TestClient(app)
+    assert c.post("/api/login", json={"username": "operator", "password": PW}).status_code == 200
+    text = c.get("/api/alerts/stream", params={"after": 0}).text
+    sent = [int(b.split("\n")[0][4:]) for b in text.split("\n\n") if b.startswith("id: ")]
+    assert sent == [new]
+
+
+def test_an_operators_heat_map_is_drawn_over_no_frame_older_than_24_hours(env, tmp_path):
+    """The heat map's background was a frame of the camera's latest recording, however old."""
+    import av
+    import numpy as np
+    from builders import make_summary
+
+    from vigie import stats
+
+    video = tmp_path / "old.mp4"
+    with av.open(str(video), "w") as out:
+        s = out.add_stream("mpeg4", rate=5)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="bgr24")
+            out.mux(s.encode(frame))
+        out.mux(s.encode())
+    store = env["store"]
+    three_days = (datetime.now(timezone.utc) - timedelta(days=3) - T0).total_seconds()
+    aid = store.begin_analysis("cam-a", str(video), "old-recording".ljust(64, "0"))
+    store.add_tracks(aid, [make_summary("cam-a", 9, start_s=three_days, jpeg=jpeg_bytes())]).result()
+    store.finish_analysis(aid, "complete", 3, 3)
+    since = datetime.now(timezone.utc) - timedelta(hours=24)
+    assert stats.background_frame(store, "cam-a", SITE, env["blurrer"]) is not None  # no window: the latest
+    assert stats.background_frame(store, "cam-a", SITE, env["blurrer"], since) is None  # the operator's: none

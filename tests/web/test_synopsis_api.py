@@ -173,12 +173,24 @@ def test_asking_and_watching_are_audited(env, built):
     assert (d["camera"], d["filters"], d["length_s"], d["blurred"]) == (DEMO_CAMERA, {"classes": ["person"]}, 20, True)
     assert d["from"].startswith("2026-11-20T13:00:00") and d["to"].startswith("2026-11-20T13:02:00")
     before = len(audit_query(store, action="view_synopsis", limit=1000))
-    assert c.get(f"/api/synopses/{sid}/video").status_code == 200
-    assert c.get(f"/api/synopses/{sid}/video", headers={"Range": "bytes=5000-"}).status_code == 206  # the same play
+    # issue 19, finding 2: a range without a play's token was not audited ("the next range of a play")
+    r = c.get(f"/api/synopses/{sid}/video", headers={"Range": "bytes=1-"})
+    assert r.status_code == 206
+    # a play: audited when it starts; its ranges are part of it
+    play = c.post(f"/api/synopses/{sid}/play", json={})
+    assert play.status_code == 201 and play.json()["url"].startswith(f"/api/synopses/{sid}/video?play=")
+    url = play.json()["url"]
+    assert c.get(url).status_code == 200
+    assert c.get(url, headers={"Range": "bytes=5000-"}).status_code == 206  # the same play
     assert c.get(f"/api/synopses/{sid}/index").status_code == 200
     seen = audit_query(store, action="view_synopsis", limit=1000)[before:]
-    assert [("video" in e.details_dict(), "index" in e.details_dict()) for e in seen] == [(True, False), (False, True)]
+    assert [
+        ("video" in e.details_dict(), "index" in e.details_dict(), e.details_dict().get("range")) for e in seen
+    ] == [(True, False, "bytes=1-"), (True, False, None), (False, True, None)]
+    assert seen[1].details_dict()["play"] == play.json()["play_id"]
     assert all(e.details_dict()["id"] == sid and e.case_ref == JUST["case_ref"] for e in seen)  # the synopsis' case
+    other = client(env["app"], "investigator2")
+    assert other.get(url, headers={"Range": "bytes=1-"}).status_code == 403  # a play is its user's
     assert verify(store).ok
 
 

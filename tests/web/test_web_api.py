@@ -164,6 +164,7 @@ ENDPOINTS = [
     ("get", "/api/audit/verify"),
     ("get", "/api/audit/export"),
     ("get", "/api/tracks/{recent}/clip"),
+    ("post", "/api/tracks/{recent}/play"),
     ("get", "/api/tracks/{recent}/unblur"),
     ("post", "/api/tracks/{recent}/unblur"),
     ("post", "/api/exports"),
@@ -189,6 +190,7 @@ ENDPOINTS = [
     ("get", "/api/synopses"),
     ("get", f"/api/synopses/{SYNOPSIS}"),
     ("get", f"/api/synopses/{SYNOPSIS}/video"),
+    ("post", f"/api/synopses/{SYNOPSIS}/play"),
     ("get", f"/api/synopses/{SYNOPSIS}/index"),
     ("get", "/api/crimemap/summary"),
     ("get", "/api/crimemap/incidents"),
@@ -258,6 +260,7 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "gaps": {"operator", "investigator"},
     "stats": {"operator", "investigator"},
     "clip": {"operator", "investigator"},
+    "play": {"operator", "investigator"},
     "audit_export": {"auditor"},
     "unblur_status": {"investigator"},
     "unblur": {"investigator"},
@@ -284,6 +287,7 @@ ALLOWED = {  # endpoint -> roles allowed (others 403)
     "synopses": {"operator", "investigator"},
     "synopsis": {"operator", "investigator"},
     "synopsis_video": {"operator", "investigator"},
+    "synopsis_play": {"operator", "investigator"},
     "synopsis_index": {"operator", "investigator"},
     "crimemap_summary": {"analyst"},
     "crimemap_incidents": {"analyst"},
@@ -314,6 +318,7 @@ ALLOWED_BUT = {
     "synopsis_create": 400,
     "synopsis": 404,
     "synopsis_video": 404,
+    "synopsis_play": 404,
     "synopsis_index": 404,
     "crimemap_density": 400,
     "crimemap_hotspots": 400,
@@ -357,6 +362,8 @@ def call(c, endpoint, env, just=True):
     posts = {  # endpoint -> (method, path, body)
         "search_text": ("post", "/api/search/text", {"text": "veste rouge, vers le nord"}),
         "unblur": ("post", f"/api/tracks/{t}/unblur", {**q, "reason": "identify the suspect's vehicle"}),
+        "play": ("post", f"/api/tracks/{t}/play", {**q}),
+        "synopsis_play": ("post", f"/api/synopses/{SYNOPSIS}/play", {**q}),
         "export": ("post", "/api/exports", {"track_ids": [t], "clips": False, **q}),
         "hold": ("post", "/api/holds", {"case_ref": "PV-1", "reason": "court order", "track_ids": [t]}),
         "user_create": ("post", "/api/users", {"username": "new.operator", "role": "operator"}),
@@ -478,10 +485,10 @@ def test_tracks_paging_filters_and_points(env):
     assert [h["track_id"] for h in r["items"]] == [env["ids"][3]]
     assert c.get("/api/tracks", params={"limit": 0, **JUST}).status_code == 422
     assert c.get("/api/tracks", params={"limit": 1001, **JUST}).json()["field"] == "limit"
-    t = c.get(f"/api/tracks/{env['recent']}", params={"points": 1}).json()
+    t = c.get(f"/api/tracks/{env['recent']}", params={"points": 1, **JUST}).json()
     assert t["id"] == env["recent"] and len(t["points"]) == 5 and "thumbnail_path" not in t
-    assert "points" not in c.get(f"/api/tracks/{env['recent']}").json()
-    assert c.get("/api/tracks/999999").status_code == 404
+    assert "points" not in c.get(f"/api/tracks/{env['recent']}", params=JUST).json()
+    assert c.get("/api/tracks/999999", params=JUST).status_code == 404
     cams = c.get("/api/cameras", params={"limit": 1, "offset": 1}).json()
     assert cams["total"] == 2 and [x["id"] for x in cams["items"]] == ["cam-b"]
 

@@ -7,10 +7,9 @@ with the status the published schema declares. An /open311/ error is the specifi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from builders import T0
 from test_web_api import JUST, PW, cheap_hashing, client, env  # noqa: F401  (fixtures)
 
 from vigie.alerts import store as alerts
@@ -29,7 +28,8 @@ def throttled(env):
 
 
 def decided_twice(env):
-    event = Event("night", "zone_intrusion", "cam-a", T0, T0 + timedelta(seconds=5), (1,), (1.0, 2.0), {})
+    at = datetime.now(timezone.utc) - timedelta(hours=1)  # in the operator's window (issue 19)
+    event = Event("night", "zone_intrusion", "cam-a", at, at + timedelta(seconds=5), (1,), (1.0, 2.0), {})
     [alert_id] = alerts.record(env["store"], [event])
     c = client(env, "operator")
     assert c.post(f"/api/alerts/{alert_id}/decision", json={"decision": "dismiss"}).status_code == 200

@@ -132,7 +132,7 @@ def test_holds_through_the_api_keep_tracks_from_purge_and_are_audited(env):
     r = inv.post("/api/holds", json={"case_ref": "PV-2026-0142", "reason": "court order 12/2026", "track_ids": [old]})
     assert r.status_code == 201
     hold_id = r.json()["id"]
-    assert [h["track_ids"] for h in inv.get("/api/holds").json()["items"]] == [[old]]
+    assert [h["track_ids"] for h in inv.get("/api/holds", params=JUST).json()["items"]] == [[old]]
     report = purge(
         store,
         SITE.model_copy(
@@ -145,11 +145,69 @@ def test_holds_through_the_api_keep_tracks_from_purge_and_are_audited(env):
     assert (placed.user, placed.case_ref, placed.purpose) == ("investigator", "PV-2026-0142", "court order 12/2026")
     r = inv.post("/api/holds", json={"case_ref": "PV-1", "reason": "x", "track_ids": [999999]})
     assert r.status_code == 400 and "999999" in r.json()["error"]
-    assert inv.post(f"/api/holds/{hold_id}/lift").status_code == 200
-    r = inv.post(f"/api/holds/{hold_id}/lift")
+    lifting = {"reason": "case closed: court ruling of 2026-12-01"}
+    assert inv.post(f"/api/holds/{hold_id}/lift", json=lifting).status_code == 200
+    r = inv.post(f"/api/holds/{hold_id}/lift", json=lifting)
     assert r.status_code == 400 and "already lifted" in r.json()["error"]
-    assert audit_query(store, action="hold_lift")[0].case_ref == "PV-2026-0142"
-    assert inv.get("/api/holds").json()["total"] == 0 and inv.get("/api/holds", params={"all": 1}).json()["total"] == 1
+    lifted = audit_query(store, action="hold_lift")[0]
+    assert (lifted.case_ref, lifted.purpose) == ("PV-2026-0142", lifting["reason"])
+    assert inv.get("/api/holds", params=JUST).json()["total"] == 0
+    assert inv.get("/api/holds", params={"all": 1, **JUST}).json()["total"] == 1
+
+
+def test_a_hold_is_lifted_by_its_placer_or_a_supervisor_with_a_reason_and_its_window_is_bounded(env):
+    """Issue 19, finding 4: any investigator lifted anyone's hold without a reason (the next purge then
+    deleted the footage), and a hold over a whole camera for all time was accepted (retention off)."""
+    from vigie.accounts import users
+
+    store, old = env["store"], env["old"]
+    users.create_user(store, "investigator2", "investigator", PW)
+    users.create_user(store, "supervisor", "supervisor", PW)
+    inv, sup = client(env, "investigator"), client(env, "supervisor")
+    other = client(env, None)
+    assert other.post("/api/login", json={"username": "investigator2", "password": PW}).status_code == 200
+
+    # a window over the whole camera for all time, or any longer than the site's bound: refused
+    forever = {"case_ref": "PV-9", "reason": "keep it all", "camera_id": "cam-a"}
+    r = inv.post("/api/holds", json={**forever, "start": "1970-01-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"})
+    assert r.status_code == 403 and "hold_max_window_days" in r.json()["error"]
+    r = inv.post("/api/holds", json={**forever, "start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:01Z"})
+    assert r.status_code == 403 and "7 days" in r.json()["error"]
+    r = inv.post("/api/holds", json={**forever, "start": "2026-11-01T00:00:00Z", "open_ended": True})
+    assert r.status_code == 403 and "supervisor" in r.json()["error"]
+    assert not audit_query(store, action="hold_place")
+    r = inv.post("/api/holds", json={**forever, "start": "2026-11-01T00:00:00Z", "end": "2026-11-03T00:00:00Z"})
+    assert r.status_code == 201
+    # a supervisor may place an open-ended one (kept until lifted)
+    r = sup.post("/api/holds", json={**forever, "start": "2026-11-01T00:00:00Z", "open_ended": True})
+    assert r.status_code == 201
+    open_ended = r.json()["id"]
+    held = {h["id"]: h for h in sup.get("/api/holds", params=JUST).json()["items"]}
+    assert held[open_ended]["window_end"].startswith("9999-")
+
+    r = inv.post("/api/holds", json={"case_ref": "PV-2026-0142", "reason": "court order", "track_ids": [old]})
+    hold_id = r.json()["id"]
+    # another investigator may not lift it, even with a reason; nobody lifts without one
+    r = other.post(f"/api/holds/{hold_id}/lift", json={"reason": "not needed"})
+    assert r.status_code == 403 and "placed by investigator" in r.json()["error"]
+    r = inv.post(f"/api/holds/{hold_id}/lift")
+    assert r.status_code == 422  # no reason given
+    r = inv.post(f"/api/holds/{hold_id}/lift", json={"reason": ""})
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    assert not audit_query(store, action="hold_lift")
+    assert inv.get("/api/holds", params=JUST).json()["total"] == 3  # nothing lifted
+    # a supervisor may, with a reason, audited
+    r = sup.post(f"/api/holds/{hold_id}/lift", json={"reason": "the prosecutor closed the case"})
+    assert r.status_code == 200 and r.json()["lifted_by"] == "supervisor"
+    lifted = audit_query(store, action="hold_lift")[0]
+    assert (lifted.user, lifted.role, lifted.case_ref, lifted.purpose) == (
+        "supervisor",
+        "supervisor",
+        "PV-2026-0142",
+        "the prosecutor closed the case",
+    )
+    assert lifted.details_dict()["placed_by"] == "investigator"
+    assert verify(store).ok
 
 
 # --- users ------------------------------------------------------------------------------------------------------
@@ -326,9 +384,11 @@ def test_hostile_strings_in_workflow_parameters_are_harmless(env):
 
 
 # --- clips: byte ranges -------------------------------------------------------------------------------------------
-def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatch):
-    """A browser seeks in a clip by asking for ranges: each answered with 206 and Content-Range, only the
-    first request of a play (no range, or from byte 0) written to the audit log."""
+def test_the_clip_answers_byte_ranges_and_every_look_is_audited_whatever_its_range(env, monkeypatch):
+    """A browser seeks in a clip by asking for ranges: each answered with 206 and Content-Range. Issue 19,
+    finding 2: `Range: bytes=1-` fetched the clip whole but for one byte and no view was logged. Now every
+    request without a play's token is audited, whatever its range; a play (POST .../play) is audited once
+    when it starts, and its token's range requests are not audited again."""
     from types import SimpleNamespace
 
     from vigie.media import clips
@@ -337,15 +397,21 @@ def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatc
     monkeypatch.setattr(clips, "render_clip", lambda *a, **k: SimpleNamespace(data=data))
     t, inv = env["recent"], client(env, "investigator")
     url = f"/api/tracks/{t}/clip"
-    views = lambda: len(audit_query(env["store"], action="view_clip", limit=1000))  # noqa: E731
-    before = views()
+    views = lambda: audit_query(env["store"], action="view_clip", limit=1000)  # noqa: E731
+    before = len(views())
+
+    # the attack: all but the first byte, asked as a range
+    r = inv.get(url, params=JUST, headers={"Range": "bytes=1-"})
+    assert r.status_code == 206 and r.content == data[1:]
+    assert len(views()) == before + 1
+    seen = views()[-1]
+    assert (seen.case_ref, seen.purpose) == (JUST["case_ref"], JUST["purpose"])
+    assert seen.details_dict()["range"] == "bytes=1-" and seen.details_dict()["track_id"] == t
 
     r = inv.get(url, params=JUST)
     assert r.status_code == 200 and r.content == data and r.headers["accept-ranges"] == "bytes"
-    r = inv.get(url, params=JUST, headers={"Range": "bytes=0-"})
-    assert r.status_code == 206 and r.content == data and r.headers["content-range"] == f"bytes 0-10239/{len(data)}"
-    assert views() == before + 2  # two plays
     for asked, (start, end) in {
+        "bytes=0-": (0, 10239),
         "bytes=100-199": (100, 199),
         "bytes=10000-": (10000, 10239),
         "bytes=-40": (10200, 10239),
@@ -354,7 +420,7 @@ def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatc
         r = inv.get(url, params=JUST, headers={"Range": asked})
         assert r.status_code == 206 and r.content == data[start : end + 1], asked
         assert r.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
-    assert views() == before + 2  # ranges within a play are not new views
+    assert len(views()) == before + 7  # each request without a play's token is a look
     r = inv.get(url, params=JUST, headers={"Range": "bytes=20000-"})
     assert (
         r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}" and "outside" in r.json()["error"]
@@ -362,4 +428,57 @@ def test_the_clip_answers_byte_ranges_and_a_play_is_audited_once(env, monkeypatc
     for unserved in ("bytes=0-1,5-9", "items=0-5", "bytes=x-y"):  # the whole clip, as RFC 9110 allows
         r = inv.get(url, params=JUST, headers={"Range": unserved})
         assert r.status_code == 200 and r.content == data, unserved
-    assert views() == before + 5  # each whole clip sent is a play
+    assert len(views()) == before + 10  # 416 sent nothing: not a look
+
+    # a play: audited once when it starts, with its justification; its ranges are part of it
+    r = inv.post(f"/api/tracks/{t}/play", json={"format": "webm", **JUST})
+    assert r.status_code == 201
+    play = r.json()
+    assert play["url"].startswith(url + "?play=") and play["expires_in_s"] > 0
+    assert len(views()) == before + 11
+    started = views()[-1]
+    assert started.details_dict()["play"] == play["play_id"] and started.case_ref == JUST["case_ref"]
+    for asked in ("bytes=0-", "bytes=1-", "bytes=5000-", "bytes=-40"):
+        assert inv.get(play["url"], headers={"Range": asked}).status_code == 206
+    assert inv.get(play["url"]).content == data
+    assert len(views()) == before + 11
+    # a token is its user's, for its track: another user, another track or a forged token is refused
+    from vigie.accounts import users
+
+    users.create_user(env["store"], "investigator2", "investigator", PW)
+    other = client(env, None)
+    other.post("/api/login", json={"username": "investigator2", "password": PW})
+    token = play["url"].split("play=")[1]
+    for c, path in (
+        (other, play["url"]),
+        (inv, f"/api/tracks/{env['ids'][1]}/clip?play={token}"),
+        (inv, f"{url}?play=forged-token"),
+    ):
+        r = c.get(path, headers={"Range": "bytes=1-"})
+        assert r.status_code == 403 and "start the play again" in r.json()["error"], path
+    assert len(views()) == before + 11
+    # an investigator gives a case reference and a purpose to start a play too
+    r = inv.post(f"/api/tracks/{t}/play", json={"format": "webm"})
+    assert r.status_code == 400 and set(r.json()["missing"]) == {"case_ref", "purpose"}
+    assert verify(env["store"]).ok
+
+
+def test_an_unblurred_play_is_audited_under_its_grant_and_ends_with_it(env, monkeypatch):
+    """Issue 19, finding 2: an unblurred clip's look is logged whatever its range, under the grant's case."""
+    from types import SimpleNamespace
+
+    from vigie.media import clips
+
+    data = bytes(range(256)) * 4
+    monkeypatch.setattr(clips, "render_clip", lambda *a, **k: SimpleNamespace(data=data))
+    t, store, inv = env["recent"], env["store"], client(env, "investigator")
+    assert inv.post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "read the plate"}).status_code == 201
+    looks = lambda: audit_query(store, action="view_unblurred", limit=1000)  # noqa: E731
+    r = inv.get(f"/api/tracks/{t}/clip", params={"unblurred": "true"}, headers={"Range": "bytes=1-"})
+    assert r.status_code == 206 and r.content == data[1:] and len(looks()) == 1
+    assert looks()[0].case_ref == JUST["case_ref"] and looks()[0].details_dict()["range"] == "bytes=1-"
+    play = inv.post(f"/api/tracks/{t}/play", json={"unblurred": True}).json()  # the grant justifies it
+    assert len(looks()) == 2 and looks()[1].details_dict()["play"] == play["play_id"]
+    assert inv.get(play["url"], headers={"Range": "bytes=9-"}).status_code == 206 and len(looks()) == 2
+    store.write(lambda conn: conn.execute("UPDATE unblur_grants SET expires_at = '2000-01-01T00:00:00Z'")).result()
+    assert inv.get(play["url"], headers={"Range": "bytes=9-"}).status_code == 403  # the grant is checked each time

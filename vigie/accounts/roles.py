@@ -14,10 +14,15 @@
 - supervisor: approves (or rejects) each request that opens media to someone:
   an investigator's unblurred view of a track, an admin's grant of a role that
   sees media (APPROVAL_ROLES), an admin's reset of such an account's password.
-  The approver is never the requester; both are audited. No media.
+  The approver is never the requester; both are audited. Also lifts any legal
+  hold (with a reason) and places the holds that exceed the site's hold window
+  (open-ended ones). No media.
 
 'none' is not a role one is given: it is an account waiting for a supervisor
 to approve the role an admin asked for, and it may do nothing.
+
+Investigators give a case reference and a purpose for every action on footage
+or people: searches, track details, thumbnails, clips, alerts, counts, holds.
 
 The public register (what cameras exist and why) is public: every role may read it.
 """
@@ -48,6 +53,8 @@ ALL_PERMISSIONS = frozenset(
         "cameras_admin",
         "settings_admin",
         "holds",
+        "hold_lift_any",  # lift a hold another user placed
+        "hold_open_ended",  # place a hold whose window exceeds the site's hold_max_window_days, or has no end
         "alerts",
         "crime_map",
         "incidents_import",
@@ -76,7 +83,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"}),
     "analyst": frozenset({"crime_map", "incidents_import", "register_read"}),
     "moderator": frozenset({"reports_moderate", "register_read"}),
-    "supervisor": frozenset({"approve", "register_read"}),
+    "supervisor": frozenset({"approve", "holds", "hold_lift_any", "hold_open_ended", "register_read"}),
 }
 
 # What lets a role see media (footage, thumbnails, clips, citizen photos) or open them to others:
@@ -89,8 +96,19 @@ APPROVAL_ROLES = frozenset(r for r, perms in PERMISSIONS.items() if perms & MEDI
 # Permissions a role may use only with a case reference and a purpose (both audited).
 JUSTIFICATION_REQUIRED: dict[str, frozenset[str]] = {
     "investigator": frozenset(
-        {"search", "search_any_time", "similar", "trail", "export", "view_media_unblurred_request"}
+        {
+            "search",
+            "search_any_time",
+            "similar",
+            "trail",
+            "export",
+            "view_media_blurred",  # track details, thumbnails, clips, synopses
+            "view_media_unblurred_request",
+            "alerts",  # alerts, their snapshots, the live feed, counts and heat maps
+            "holds",  # listing, placing and lifting legal holds
+        }
     ),
+    "supervisor": frozenset({"holds"}),
 }
 
 OPERATOR_SEARCH_WINDOW = timedelta(hours=24)

@@ -10,6 +10,7 @@ the first.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Iterable, Mapping
 
 from vigie.audit.log import append_in
@@ -89,9 +90,17 @@ def _row(r) -> dict:
 
 
 def list_alerts(
-    store, status: str | None = None, camera_id: str | None = None, after_id: int = 0, limit: int = 100, offset: int = 0
+    store,
+    status: str | None = None,
+    camera_id: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+    offset: int = 0,
+    since: datetime | None = None,
 ) -> tuple[list[dict], int]:
-    """(alerts newest first, or oldest first after `after_id` for a live feed; total matching)."""
+    """(alerts newest first, or oldest first after `after_id` for a live feed; total matching).
+
+    since: only alerts whose event was still going on at or after it (a role's window: an operator's 24 hours)."""
     if status is not None and status not in STATUSES:
         raise AlertError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
     where, args = ["id > ?"], [after_id]
@@ -101,6 +110,9 @@ def list_alerts(
     if camera_id:
         where.append("camera_id = ?")
         args.append(camera_id)
+    if since is not None:
+        where.append('coalesce("end", start) >= ?')
+        args.append(iso(since))
     sql_where = " WHERE " + " AND ".join(where)
     order = "id ASC" if after_id else "id DESC"
     with store.read() as conn:
@@ -117,6 +129,11 @@ def get_alert(store, alert_id: int) -> dict | None:
     return _row(r) if r else None
 
 
+def in_window(alert: dict, since: datetime | None) -> bool:
+    """Whether the alert's event was still going on at or after `since` (None: no window)."""
+    return since is None or (alert["end"] or alert["start"]) >= iso(since)
+
+
 def snapshot(store, alert_id: int) -> bytes | None:
     with store.read() as conn:
         r = conn.execute("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,)).fetchone()
@@ -125,8 +142,17 @@ def snapshot(store, alert_id: int) -> bytes | None:
     return bytes(r[0]) if r[0] is not None else None
 
 
-def decide(store, alert_id: int, decision: str, user: str, role: str, note: str | None = None) -> dict:
-    """Validate or dismiss an alert, once; audited with the decision in one transaction."""
+def decide(
+    store,
+    alert_id: int,
+    decision: str,
+    user: str,
+    role: str,
+    note: str | None = None,
+    case_ref: str | None = None,
+    purpose: str | None = None,
+) -> dict:
+    """Validate or dismiss an alert, once; audited with the decision (and any case and purpose) in one transaction."""
     if decision not in DECISIONS:
         raise AlertError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
     status = DECISIONS[decision]
@@ -150,6 +176,8 @@ def decide(store, alert_id: int, decision: str, user: str, role: str, note: str 
             user,
             role,
             "alert_decision",
+            case_ref=case_ref or None,
+            purpose=purpose or None,
             details={
                 "alert_id": alert_id,
                 "decision": status,

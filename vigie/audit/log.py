@@ -68,6 +68,7 @@ ACTIONS = frozenset(
         "user_admin",
         "hold_place",
         "hold_lift",
+        "view_holds",
         "purge",
         "unblur_request",
         "view_unblurred",

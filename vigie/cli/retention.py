@@ -45,6 +45,7 @@ def register(sub) -> None:
     li = hsub.add_parser("lift", help="lift a hold: its tracks fall back under retention")
     li.add_argument("id", type=int, help="hold id (vigie hold list)")
     li.add_argument("--user", required=True, help="investigator lifting the hold")
+    li.add_argument("--reason", help="why the footage need no longer be kept (the audit entry's purpose)")
     li.set_defaults(fn=cmd_hold_lift)
     ls = hsub.add_parser("list", help="list legal holds (active ones unless --all)")
     ls.add_argument("--all", action="store_true", help="lifted holds too")
@@ -62,7 +63,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     verb = "Would remove" if report.dry_run else "Removed"
     print(
         f"{verb} {report.tracks_removed} tracks, {report.thumbnails_removed} thumbnail files, {report.clips_removed} clip files, "
-        f"{report.synopses_removed} synopses and {report.analyses_removed} analyses; {report.tracks_held} expired tracks "
+        f"{report.synopses_removed} synopses, {report.analyses_removed} analyses and {report.alerts_removed} alerts; "
+        f"{report.tracks_held} expired tracks "
         f"kept by legal holds ({report.seconds:.2f} s)."
     )
     print(
@@ -70,11 +72,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
         f"{report.citizen_contacts_cleared} answered reports cleared."
     )
     print(f"Example photos searched with: {report.query_photos_removed} removed (expired, their case not held).")
-    print(f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8}")
+    print(
+        f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8} {'alerts':>6}"
+    )
     for c in report.cameras:
         print(
             f"{c.camera_id:<24.24} {c.retention_days:>4}  {c.cutoff[:19]:<20} {c.tracks_removed:>7} {c.tracks_held:>5} "
-            f"{c.thumbnails_removed:>6} {c.analyses_removed:>8}"
+            f"{c.thumbnails_removed:>6} {c.analyses_removed:>8} {c.alerts_removed:>6}"
         )
     if report.orphan_thumbnails_removed:
         print(f"{verb} {report.orphan_thumbnails_removed} orphan thumbnail files (their tracks were already gone).")
@@ -103,7 +107,7 @@ def cmd_hold_place(args: argparse.Namespace) -> int:
 def cmd_hold_lift(args: argparse.Namespace) -> int:
     with Services.from_env() as services:
         store = services.store
-        lift_hold(store, args.id, args.user)
+        lift_hold(store, args.id, args.user, reason=args.reason)
     print(f"Legal hold {args.id} lifted by {args.user}.")
     return 0
 

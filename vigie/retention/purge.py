@@ -2,7 +2,10 @@
 
 A track's age is measured on its last_seen (footage time, not analysis time):
 a recording analysed late is still purged when its footage expires. Tracks
-under an active legal hold (holds.py) are kept and counted.
+under an active legal hold (holds.py) are kept and counted. An alert (its
+blurred snapshot, track ids, position and time) goes with its tracks: once its
+time is before the camera's cutoff and none of its tracks is left (held), it is
+deleted in the same transaction, and counted.
 
 All row deletions run in ONE write transaction (the store's writer): a crash
 or an error midway leaves every row in place. Thumbnail files and cached
@@ -52,9 +55,11 @@ class CameraPurge:
     clips_removed: int = 0  # cached clip files
     analyses_removed: int = 0
     backgrounds_removed: int = 0  # video synopsis backgrounds of expired periods
+    alerts_removed: int = 0  # alerts (snapshot, track ids, position, time) of expired footage, none of it held
     track_ids: list[int] = field(default_factory=list, repr=False)  # removed ones
     analysis_ids: list[int] = field(default_factory=list, repr=False)
     background_ids: list[int] = field(default_factory=list, repr=False)
+    alert_ids: list[int] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -90,16 +95,21 @@ class PurgeReport:
     def analyses_removed(self) -> int:
         return sum(c.analyses_removed for c in self.cameras)
 
+    @property
+    def alerts_removed(self) -> int:
+        return sum(c.alerts_removed for c in self.cameras)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         for cam in d["cameras"]:
-            del cam["track_ids"], cam["analysis_ids"]
+            del cam["track_ids"], cam["analysis_ids"], cam["alert_ids"]
         d["totals"] = {
             "tracks_removed": self.tracks_removed,
             "tracks_held": self.tracks_held,
             "thumbnails_removed": self.thumbnails_removed,
             "clips_removed": self.clips_removed,
             "analyses_removed": self.analyses_removed,
+            "alerts_removed": self.alerts_removed,
             "synopses_removed": self.synopses_removed,
             "citizen_reports_removed": self.citizen_reports_removed,
             "citizen_contacts_cleared": self.citizen_contacts_cleared,
@@ -185,7 +195,13 @@ def _expired_synopses(store, cameras: list[CameraPurge], gone: set[int] = frozen
 # --- the plan: what is expired, what is held -------------------------------------------------
 def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
     """Per camera in the store (site file or not): expired tracks to remove and analyses left empty."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM cameras UNION SELECT DISTINCT camera_id FROM tracks ORDER BY 1")]
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM cameras UNION SELECT DISTINCT camera_id FROM tracks"
+            " UNION SELECT DISTINCT camera_id FROM alerts ORDER BY 1"
+        )
+    ]
     plan = []
     for camera_id in ids:
         days = site.retention_for(camera_id)
@@ -215,8 +231,34 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
             )
         ]
         cam.backgrounds_removed = len(cam.background_ids)
+        cam.alert_ids = _expired_alerts(conn, cam)
+        cam.alerts_removed = len(cam.alert_ids)
         plan.append(cam)
     return plan
+
+
+def _expired_alerts(conn: sqlite3.Connection, cam: CameraPurge) -> list[int]:
+    """The camera's alerts over expired footage that no held track keeps.
+
+    An alert's event happens while its tracks are in view, so an alert over a removed track started
+    before the cutoff; one that ended before the cutoff goes unless one of its tracks stays (held)."""
+    removed = set(cam.track_ids)
+    out = []
+    for r in conn.execute(
+        'SELECT id, track_ids FROM alerts WHERE camera_id = ? AND start < ? AND coalesce("end", start) < ? ORDER BY id',
+        (cam.camera_id, cam.cutoff, cam.cutoff),
+    ):
+        try:
+            tracks = [int(t) for t in json.loads(r[1])]
+        except (TypeError, ValueError):
+            tracks = []
+        kept = any(
+            t not in removed and conn.execute("SELECT 1 FROM tracks WHERE id = ?", (t,)).fetchone() is not None
+            for t in tracks
+        )
+        if not kept:
+            out.append(r[0])
+    return out
 
 
 def _empty_analyses(conn: sqlite3.Connection, cam: CameraPurge, removed: dict[int, int]) -> list[int]:
@@ -243,6 +285,7 @@ def _apply(conn: sqlite3.Connection, plan: list[CameraPurge]) -> list[CameraPurg
     for cam in plan:
         _delete_tracks(conn, cam.track_ids)
         conn.executemany("DELETE FROM backgrounds WHERE id = ?", [(b,) for b in cam.background_ids])
+        conn.executemany("DELETE FROM alerts WHERE id = ?", [(a,) for a in cam.alert_ids])
         _delete_analyses(conn, cam.analysis_ids)
     return plan
 

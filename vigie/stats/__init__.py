@@ -25,7 +25,7 @@ from vigie.rules.runner import stored_rule_tracks
 from vigie.store.sqlite import VISIBLE_ANALYSES
 from vigie.store.sqlite import VISIBLE_TRACKS as _VISIBLE
 from vigie.store.sqlite import in_view_sql as _window
-from vigie.times import from_iso
+from vigie.times import from_iso, iso
 
 GRID = 4  # pixels per heat-map cell: fine enough for a 720p view, small enough to smooth cheaply
 
@@ -134,12 +134,26 @@ def heat_map_png(grid: np.ndarray, size: tuple[int, int], background: np.ndarray
     return buf.tobytes()
 
 
-def background_frame(store, camera_id: str, site=None, blurrer=None) -> np.ndarray | None:
-    """A frame of the camera's latest stored recording, privacy masks burned in and blurred; None if none is readable."""
+def background_frame(
+    store, camera_id: str, site=None, blurrer=None, since: datetime | None = None
+) -> np.ndarray | None:
+    """A frame of the camera's latest stored recording, privacy masks burned in and blurred; None if none is readable.
+
+    since (a role's window: an operator's last 24 hours): only a recording whose tracks were all first seen at or
+    after it, so that its first frame is footage of the window, not older (None when there is none)."""
+    within = (
+        ""
+        if since is None
+        else (
+            " AND EXISTS (SELECT 1 FROM tracks t WHERE t.analysis_id = analyses.id)"
+            " AND NOT EXISTS (SELECT 1 FROM tracks t WHERE t.analysis_id = analyses.id AND t.first_seen < ?)"
+        )
+    )
+    args = (camera_id,) if since is None else (camera_id, iso(since))
     with store.read() as conn:
         row = conn.execute(
-            f"SELECT source FROM analyses WHERE camera_id = ? AND {VISIBLE_ANALYSES} ORDER BY id DESC LIMIT 1",
-            (camera_id,),
+            f"SELECT source FROM analyses WHERE camera_id = ? AND {VISIBLE_ANALYSES}{within} ORDER BY id DESC LIMIT 1",
+            args,
         ).fetchone()
     if row is None or not Path(row[0]).is_file() or blurrer is None:
         return None  # no picture rather than an unblurred one

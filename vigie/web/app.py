@@ -51,6 +51,7 @@ from vigie.web import (
 from vigie.web.body_limit import BodyLimit, api_body_limit
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
 from vigie.web.guard import SameOrigin, SecurityHeaders
+from vigie.web.plays import Plays
 from vigie.web.proxy import ForwardedHeaders
 from vigie.web.throttle import LoginThrottle
 from vigie.web.ui import mount_ui
@@ -122,6 +123,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
+    app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
 
     app.state.login_throttle = LoginThrottle()  # per app: delays per client and name, the hashing slots
 

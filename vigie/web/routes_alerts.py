@@ -10,6 +10,10 @@ an endless response would hold a worker and a proxy connection for ever, and a
 client that never says it left (an ASGI test client answers `http.disconnect`
 only once the response is complete) would wait on it for ever. The browser's
 EventSource reconnects after the `retry` delay with Last-Event-ID.
+
+Operators see the alerts, snapshots, feed, counts and heat maps of their window
+only (the last 24 hours, context.window_start, as their searches); investigators
+give a case reference and a purpose for each of them, audited.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from vigie.alerts import store as alerts
 from vigie.live.run import gaps
 from vigie.services import Services
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
-from vigie.web.deps import ServicesDep, user_with
+from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
 
 router = APIRouter()
 
@@ -42,6 +46,18 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["validate", "dismiss"]
     note: str | None = Field(None, max_length=1000, description="Why, in a few words (optional).")
+    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
+    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
+
+
+def visible_alert(services: Services, user: users.User, alert_id: int) -> dict:
+    """The alert, or 404; 403 when its event ended before the role's window (an operator's 24 hours)."""
+    alert = alerts.get_alert(services.store, alert_id)
+    if alert is None:
+        raise ApiError(404, f"no alert has id {alert_id}")
+    if not alerts.in_window(alert, window_start(user)):
+        raise ApiError(403, f"role {user.role!r} may only see alerts of the last 24 hours; alert {alert_id} is older")
+    return alert
 
 
 @router.get("/api/alerts", tags=["alerts"])
@@ -52,11 +68,17 @@ def list_alerts(
     camera: str | None = Query(None, max_length=TEXT),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
 ) -> dict:
-    """Alerts, newest first."""
-    items, total = alerts.list_alerts(services.store, status=status, camera_id=camera, limit=limit, offset=offset)
+    """Alerts, newest first (operators: those of the last 24 hours)."""
+    allow(user, "alerts", case_ref, purpose)
+    since = window_start(user)
+    items, total = alerts.list_alerts(
+        services.store, status=status, camera_id=camera, limit=limit, offset=offset, since=since
+    )
     details = {"status": status, "camera": camera, "limit": limit, "offset": offset}
-    record(services, user, "view_alerts", None, None, details)
+    record(services, user, "view_alerts", case_ref, purpose, details)
     return page(items, limit, offset, total)
 
 
@@ -66,22 +88,39 @@ def list_alerts(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-def alert_snapshot(services: ServicesDep, user: Watcher, alert_id: int = Path(ge=1, le=MAX_ID)) -> Response:
-    """The alert's snapshot, blurred before it was stored."""
+def alert_snapshot(
+    services: ServicesDep,
+    user: Watcher,
+    alert_id: int = Path(ge=1, le=MAX_ID),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
+) -> Response:
+    """The alert's snapshot, blurred before it was stored (operators: alerts of the last 24 hours)."""
+    allow(user, "alerts", case_ref, purpose)
+    visible_alert(services, user, alert_id)
     data = alerts.snapshot(services.store, alert_id)
     if data is None:
         raise ApiError(404, f"alert {alert_id} has no snapshot")
-    record(services, user, "view_alerts", None, None, {"alert_id": alert_id, "snapshot": True})
+    record(services, user, "view_alerts", case_ref, purpose, {"alert_id": alert_id, "snapshot": True})
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/api/alerts/{alert_id}/decision", tags=["alerts"])
 def decide(services: ServicesDep, body: Decision, user: Watcher, alert_id: int = Path(ge=1, le=MAX_ID)) -> dict:
     """Validate or dismiss, once: a second decision is refused, naming the first."""
-    if alerts.get_alert(services.store, alert_id) is None:
-        raise ApiError(404, f"no alert has id {alert_id}")
+    allow(user, "alerts", body.case_ref, body.purpose)
+    visible_alert(services, user, alert_id)
     try:
-        return alerts.decide(services.store, alert_id, body.decision, user.username, user.role, body.note)
+        return alerts.decide(
+            services.store,
+            alert_id,
+            body.decision,
+            user.username,
+            user.role,
+            body.note,
+            case_ref=body.case_ref,
+            purpose=body.purpose,
+        )
     except alerts.AlertError as exc:  # the alert exists: what the store refuses here is a conflict
         raise ApiError(409, str(exc)) from None
 
@@ -101,13 +140,19 @@ def stream_gaps(
 
 
 @router.get("/api/stats/{camera_id}", tags=["stats"])
-def camera_stats(services: ServicesDep, user: Watcher, camera_id: str = Path(max_length=128)) -> dict:
+def camera_stats(
+    services: ServicesDep,
+    user: Watcher,
+    camera_id: str = Path(max_length=128),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
+) -> dict:
     """The camera's tracks per class per hour, and its line-crossing counts (operators: the last 24 hours)."""
-
+    allow(user, "alerts", case_ref, purpose)
     camera_known(services, camera_id)
     since = window_start(user)
     lines = stats.line_counts(services.store, services.site, camera_id, since) if services.site else {}
-    record(services, user, "view_alerts", None, None, {"stats": camera_id})
+    record(services, user, "view_alerts", case_ref, purpose, {"stats": camera_id})
     return {
         "camera_id": camera_id,
         "since": since.isoformat() if since else None,
@@ -127,16 +172,20 @@ def camera_heatmap(
     user: Watcher,
     camera_id: str = Path(max_length=128),
     kind: Literal["walk", "stop"] = "walk",
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
 ) -> Response:
-    """Where people walked (or stopped), over a blurred frame of the camera when a blurrer is configured."""
-
+    """Where people walked (or stopped), over a blurred frame of the camera when a blurrer is configured
+    (operators: the last 24 hours, the frame too)."""
+    allow(user, "alerts", case_ref, purpose)
     camera_known(services, camera_id)
-    grid, size = stats.heat_map(services.store, camera_id, kind, window_start(user))
+    since = window_start(user)
+    grid, size = stats.heat_map(services.store, camera_id, kind, since)
     background = None
     if services.blurrer is not None:
         with services.blur_lock:
-            background = stats.background_frame(services.store, camera_id, services.site, services.blurrer)
-    record(services, user, "view_alerts", None, None, {"heatmap": camera_id, "kind": kind})
+            background = stats.background_frame(services.store, camera_id, services.site, services.blurrer, since)
+    record(services, user, "view_alerts", case_ref, purpose, {"heatmap": camera_id, "kind": kind})
     return Response(
         stats.heat_map_png(grid, size, background), media_type="image/png", headers={"Cache-Control": "no-store"}
     )
@@ -154,32 +203,40 @@ async def stream(
     user: Watcher,
     after: int = Query(0, ge=0, le=MAX_ID, description="send alerts after this id"),
     last_event_id: str | None = Header(None, max_length=20),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
 ) -> StreamingResponse:
-    """Server-sent events: one `alert` event per new alert (id = alert id), as JSON.
+    """Server-sent events: one `alert` event per new alert (id = alert id), as JSON (operators: alerts of the
+    last 24 hours only).
 
     The feed ends by itself after the server's feed lifetime (15 minutes by default); reconnect
     with Last-Event-ID (browsers' EventSource does) to receive what came after.
     """
+    allow(user, "alerts", case_ref, purpose)
     start = after
     if last_event_id and last_event_id.isdigit():
         start = max(start, int(last_event_id))
-    record(services, user, "view_alerts", None, None, {"stream": True, "after": start})
+    record(services, user, "view_alerts", case_ref, purpose, {"stream": True, "after": start})
     return StreamingResponse(
-        _events(request, services, start),
+        _events(request, services, user, start),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(request: Request, services: Services, start: int):
-    """The feed: new alerts as they are stored, until the client leaves or the feed's lifetime is over."""
+async def _events(request: Request, services: Services, user: users.User, start: int):
+    """The feed: new alerts as they are stored, until the client leaves or the feed's lifetime is over;
+    each poll bounded to the role's window as it is then (an operator's last 24 hours)."""
     last, idle = start, 0.0
     ends = time.monotonic() + services.alert_feed_s
     yield "retry: 3000\n\n"
     while not await request.is_disconnected():
-        items, _ = await asyncio.to_thread(alerts.list_alerts, services.store, after_id=last, limit=100)
+        polled, _ = await asyncio.to_thread(alerts.list_alerts, services.store, after_id=last, limit=100)
+        polled.sort(key=lambda a: a["id"])  # after id 0 the store lists newest first: send in id order, once each
+        since = window_start(user)
+        items = [a for a in polled if alerts.in_window(a, since)]  # one outside the window is passed over, unsent
+        last = polled[-1]["id"] if polled else last
         for a in items:
-            last = a["id"]
             yield f"id: {a['id']}\nevent: alert\ndata: {json.dumps(a, default=str)}\n\n"
         left = ends - time.monotonic()
         if left <= 0:

@@ -6,11 +6,17 @@ reference, a purpose and a reason; a supervisor (never the requester) approves
 it (vigie.accounts.approvals, /api/approvals), which opens a short grant for
 that user and that track only. The request, the decision and every unblurred
 look are audited. Unblurred media are rendered on demand and never written to disk.
+
+Every look is audited, whatever its byte range: a clip is played through a
+per-play token (vigie.web.plays): `POST /api/tracks/{id}/play` audits the play
+and answers the clip's URL with the token, whose range requests are not audited
+again; a clip request without a token is audited itself, each one.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -22,6 +28,7 @@ from vigie.services import Services
 from vigie.times import now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 router = APIRouter(tags=["media"])
 
@@ -33,6 +40,20 @@ class UnblurRequest(BaseModel):
     case_ref: str = Field(min_length=1, max_length=TEXT)
     purpose: str = Field(min_length=1, max_length=TEXT)
     reason: str = Field(min_length=1, max_length=1000, description="Why this track must be seen unblurred.")
+
+
+class PlayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["webm", "mp4"] = "webm"
+    unblurred: bool = Field(False, description="Unblurred, under an open unblur grant of the caller's.")
+    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
+    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
+
+
+class PlayStarted(BaseModel):
+    url: str = Field(description="The media's URL for this play: its range requests are not audited again.")
+    play_id: str = Field(description="The play's id, named in its audit entry.")
+    expires_in_s: int = Field(description="How long the URL serves this play's range requests.")
 
 
 def jpeg_bytes(image) -> bytes:
@@ -67,6 +88,16 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
             "and wait for a supervisor's approval",
         )
     return grant
+
+
+def justified_look(services: Services, user: users.User, track_id: int, unblurred: bool, case_ref, purpose):
+    """(the track, the open grant or None) for a look at its media. An investigator justifies a blurred look
+    with the case reference and purpose given, an unblurred one with its grant's (checked at every request)."""
+    may(user, "view_media_blurred")
+    if not unblurred:
+        allow(user, "view_media_blurred", case_ref, purpose)
+    track = visible_track(services, user, track_id)
+    return track, grant_for(services, user, track_id) if unblurred else None
 
 
 @router.post("/api/tracks/{track_id}/unblur", status_code=201)
@@ -111,9 +142,7 @@ def thumbnail(
     purpose: Purpose = None,
 ) -> Response:
     """The track's best crop: blurred, or unblurred under an open grant of the caller's."""
-    allow(user, "view_media_blurred", case_ref, purpose)
-    track = visible_track(services, user, track_id)
-    grant = grant_for(services, user, track_id) if unblurred else None
+    track, grant = justified_look(services, user, track_id, unblurred, case_ref, purpose)
     shared_blurrer = None if unblurred else blurrer(services)
     picture = services.store.thumbnail(track_id)  # opened: it is sealed at rest
     if picture is None:
@@ -168,6 +197,7 @@ def clip_bytes(services: Services, track_id: int, blur: bool, fmt: str) -> bytes
 )
 def clip(
     services: ServicesDep,
+    plays: PlaysDep,
     request: Request,
     user: CurrentUser,
     track_id: int = Path(ge=1, le=MAX_ID),
@@ -175,28 +205,64 @@ def clip(
     format: str = Query("webm", pattern="^(webm|mp4)$"),
     case_ref: CaseRef = None,
     purpose: Purpose = None,
+    play: str | None = Query(
+        None,
+        max_length=64,
+        description="A play's token (POST /api/tracks/{track_id}/play): its ranges, not audited again.",
+    ),
 ) -> Response:
-    """The track's clip from its recording, its box drawn, privacy masks burned in, blurred unless granted."""
-    allow(user, "view_media_blurred", case_ref, purpose)
-    visible_track(services, user, track_id)
-    grant = grant_for(services, user, track_id) if unblurred else None
+    """The track's clip from its recording, its box drawn, privacy masks burned in, blurred unless granted.
+
+    With `play` (a token from POST /api/tracks/{track_id}/play): a range of that play, already audited (its
+    format and blurring are the play's). Without: this request is audited, whatever its range."""
+    if play is not None:
+        started = plays.check(play, user.username, ("clip", track_id))
+        _, _, format, unblurred = started.target
+        case_ref, purpose = started.case_ref, started.purpose
+    _, grant = justified_look(services, user, track_id, unblurred, case_ref, purpose)
     data = clip_bytes(services, track_id, blur=grant is None, fmt=format)
     # Byte ranges, so that a browser can seek in the clip (the track page opens it at a given moment).
-    response = byte_range_response(data, request.headers.get("range"), f"video/{format}", NO_STORE)
-    if response.status_code == 200 or response.headers.get("content-range", "").startswith("bytes 0-"):
-        # a play (the clip from its start), not the next range of one
-        if grant:
-            record(
-                services,
-                user,
-                "view_unblurred",
-                grant["case_ref"],
-                grant["purpose"],
-                {"track_id": track_id, "clip": True, "grant_id": grant["id"]},
-            )
-        else:
-            record(services, user, "view_clip", case_ref, purpose, {"track_id": track_id, "format": format})
+    asked = request.headers.get("range")
+    response = byte_range_response(data, asked, f"video/{format}", NO_STORE)
+    if play is None and response.status_code in (200, 206):
+        audit_play(services, user, track_id, format, grant, case_ref, purpose, {"range": asked})
     return response
+
+
+def audit_play(services: Services, user: users.User, track_id: int, fmt: str, grant, case_ref, purpose, more: dict):
+    """One look at a clip in the audit log: view_unblurred under the grant's case, or view_clip."""
+    if grant:
+        record(
+            services,
+            user,
+            "view_unblurred",
+            grant["case_ref"],
+            grant["purpose"],
+            {"track_id": track_id, "clip": True, "format": fmt, "grant_id": grant["id"], **more},
+        )
+    else:
+        record(services, user, "view_clip", case_ref, purpose, {"track_id": track_id, "format": fmt, **more})
+
+
+@router.post("/api/tracks/{track_id}/play", status_code=201)
+def start_play(
+    services: ServicesDep,
+    plays: PlaysDep,
+    body: PlayRequest,
+    user: CurrentUser,
+    track_id: int = Path(ge=1, le=MAX_ID),
+) -> PlayStarted:
+    """Start a play of the track's clip: audited now, once (view_clip, or view_unblurred under an open grant);
+    answers the clip's URL for this play, whose byte ranges the player then fetches without more entries."""
+    _, grant = justified_look(services, user, track_id, body.unblurred, body.case_ref, body.purpose)
+    if grant is None:
+        blurrer(services)  # 503 now rather than at the first range: clips are only served blurred without a grant
+    case_ref, purpose = body.case_ref or None, body.purpose or None
+    token, play = plays.issue(user.username, ("clip", track_id, body.format, body.unblurred), case_ref, purpose)
+    audit_play(services, user, track_id, body.format, grant, case_ref, purpose, {"play": play.play_id})
+    return PlayStarted(
+        url=f"/api/tracks/{track_id}/clip?play={token}", play_id=play.play_id, expires_in_s=int(PLAY_TTL_S)
+    )
 
 
 def byte_range_response(data: bytes, asked: str | None, media_type: str, headers: dict) -> Response:

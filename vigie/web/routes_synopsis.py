@@ -3,6 +3,7 @@
     POST /api/synopses               {camera, from, to, filters?, length_s?, max_collision?, case_ref?, purpose?} -> 202 {id, status}
     GET  /api/synopses               the caller's synopses, newest first (paged)
     GET  /api/synopses/{id}          status, progress (0..1), error or report, what was asked
+    POST /api/synopses/{id}/play     start a play of the video (audited): its URL, holding the play's token
     GET  /api/synopses/{id}/video    the VP8 WebM (409 until ready), faces and plates blurred
     GET  /api/synopses/{id}/index    the JSON index: every object, and in every frame its box and original time
 
@@ -11,8 +12,11 @@ rules as POST /api/search: an investigator gives a case reference and a
 purpose, an operator's period must start in the last 24 hours (and the video
 and index of a period that has since left that window are refused to them). Each
 user sees only their own synopses (another's is 404). Asking is audited as
-"synopsis" (camera, period, filters); each play of the video (not each range
-request of the same play) and each read of the index as "view_synopsis".
+"synopsis" (camera, period, filters); each play of the video and each read of
+the index as "view_synopsis". A play is started with POST .../play, audited
+then, whose URL carries a per-play token (vigie.web.plays): the player's range
+requests with it are not audited again; a video request without a token is
+audited itself, whatever its range.
 
 What is refused at once (400, make_synopsis' own message): an unknown camera,
 a period with no matching track, tracks without tubes or backgrounds.
@@ -59,6 +63,7 @@ from vigie.synopsis import make
 from vigie.times import UTC, from_iso, iso, now_iso, place
 from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, record, window_start
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["synopses"])
@@ -328,6 +333,17 @@ def viewer(user: users.User, job: dict) -> None:
         )
 
 
+def justified_job(jobs: SynopsisJobs, user: users.User, synopsis_id: str, case_ref, purpose) -> dict:
+    """The caller's ready synopsis, within their window; an investigator's justification is the one given,
+    else the one the synopsis was asked with (so that no look is audited without a case and a purpose)."""
+    may(user, "view_media_blurred")
+    job = jobs.get(synopsis_id, user)
+    allow(user, "view_media_blurred", case_ref or job.get("case_ref"), purpose or job.get("purpose"))
+    viewer(user, job)
+    ready(job)
+    return job
+
+
 def ready(job: dict) -> None:
     if job["status"] != "ready":
         state = {
@@ -431,29 +447,71 @@ def get_synopsis(jobs: Jobs, user: CurrentUser, synopsis_id: str = PathParam(pat
 def synopsis_video(
     services: ServicesDep,
     jobs: Jobs,
+    plays: PlaysDep,
     request: Request,
     user: CurrentUser,
     synopsis_id: str = PathParam(pattern=ID_PATTERN),
     case_ref: CaseRef = None,
     purpose: Purpose = None,
+    play: str | None = Query(
+        None, max_length=64, description="A play's token (POST /api/synopses/{synopsis_id}/play): not audited again."
+    ),
 ) -> FileResponse:
-    """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time."""
-    allow(user, "view_media_blurred", case_ref, purpose)
-    job = jobs.get(synopsis_id, user)
-    viewer(user, job)
-    ready(job)
+    """The synopsis (VP8 WebM), faces and plates blurred; each object labelled with its original time.
+
+    With `play`: a range of that play, audited when it was started. Without: audited, whatever its range."""
+    if play is not None:
+        started = plays.check(play, user.username, ("synopsis", synopsis_id))
+        case_ref, purpose = started.case_ref, started.purpose
+    job = justified_job(jobs, user, synopsis_id, case_ref, purpose)
     path = file(jobs, job, "webm")
-    asked = request.headers.get("range", "")
-    if not asked or asked.replace(" ", "").startswith("bytes=0-"):  # a play, not the next range of one
-        record(
-            services,
-            user,
-            "view_synopsis",
-            case_ref or job.get("case_ref"),
-            purpose or job.get("purpose"),
-            {"id": synopsis_id, "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"]},
-        )
+    if play is None:
+        audit_video(services, user, job, case_ref, purpose, {"range": request.headers.get("range")})
     return FileResponse(path, media_type="video/webm", headers=NO_STORE)
+
+
+def audit_video(services: Services, user: users.User, job: dict, case_ref, purpose, more: dict) -> None:
+    record(
+        services,
+        user,
+        "view_synopsis",
+        case_ref or job.get("case_ref"),
+        purpose or job.get("purpose"),
+        {"id": job["id"], "video": True, "camera": job["camera"], "from": job["from"], "to": job["to"], **more},
+    )
+
+
+class SynopsisPlay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
+    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
+
+
+class SynopsisPlayStarted(BaseModel):
+    url: str = Field(description="The video's URL for this play: its range requests are not audited again.")
+    play_id: str = Field(description="The play's id, named in its audit entry.")
+    expires_in_s: int = Field(description="How long the URL serves this play's range requests.")
+
+
+@router.post("/api/synopses/{synopsis_id}/play", status_code=201)
+def start_play(
+    services: ServicesDep,
+    jobs: Jobs,
+    plays: PlaysDep,
+    body: SynopsisPlay,
+    user: CurrentUser,
+    synopsis_id: str = PathParam(pattern=ID_PATTERN),
+) -> SynopsisPlayStarted:
+    """Start a play of the synopsis video: audited now, once (view_synopsis); answers the video's URL for this
+    play, whose byte ranges the player then fetches without more entries."""
+    job = justified_job(jobs, user, synopsis_id, body.case_ref, body.purpose)
+    file(jobs, job, "webm")
+    case_ref, purpose = body.case_ref or None, body.purpose or None
+    token, started = plays.issue(user.username, ("synopsis", synopsis_id), case_ref, purpose)
+    audit_video(services, user, job, case_ref, purpose, {"play": started.play_id})
+    return SynopsisPlayStarted(
+        url=f"/api/synopses/{synopsis_id}/video?play={token}", play_id=started.play_id, expires_in_s=int(PLAY_TTL_S)
+    )
 
 
 @router.get("/api/synopses/{synopsis_id}/index")
@@ -467,10 +525,7 @@ def synopsis_index(
 ) -> dict:
     """The index: fps, frames, width, height, objects (track, class, synopsis and original times) and, per
     frame, each object's box in video pixels and its original time."""
-    allow(user, "view_media_blurred", case_ref, purpose)
-    job = jobs.get(synopsis_id, user)
-    viewer(user, job)
-    ready(job)
+    job = justified_job(jobs, user, synopsis_id, case_ref, purpose)
     index = json.loads(file(jobs, job, "json").read_text(encoding="utf-8"))
     index["video"] = f"/api/synopses/{synopsis_id}/video"
     record(

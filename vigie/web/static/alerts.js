@@ -6,7 +6,7 @@ function alertCard(a, onDecided) {
   const when = fmtTime(a.start) + (a.end ? " – " + fmtTime(a.end) : "");
   const details = Object.entries(a.details || {}).map(([k, v]) => k + ": " + (typeof v === "number" ? Number(v.toFixed ? v.toFixed(2) : v) : v)).join(" · ");
   const card = el("article", { class: "alert " + a.status, "data-alert": String(a.id) }, [
-    a.has_snapshot ? el("img", { src: "/api/alerts/" + a.id + "/snapshot", alt: "snapshot of alert " + a.id + " (blurred)" }) : el("div", { class: "nothumb", text: "no snapshot" }),
+    a.has_snapshot ? el("img", { src: withJust("/api/alerts/" + a.id + "/snapshot"), alt: "snapshot of alert " + a.id + " (blurred)" }) : el("div", { class: "nothumb", text: "no snapshot" }),
     el("div", { class: "body" }, [
       el("strong", { text: a.kind.replace(/_/g, " ") + " · " + a.rule }),
       el("span", { class: "line", text: a.camera_id + " · " + when }),
@@ -18,7 +18,7 @@ function alertCard(a, onDecided) {
     const note = el("input", { class: "note", placeholder: "note (optional)", maxlength: "1000", "aria-label": "note for alert " + a.id });
     const decide = async (decision) => {
       try {
-        const r = await api("/api/alerts/" + a.id + "/decision", { method: "POST", body: { decision: decision, note: note.value.trim() || null } });
+        const r = await api("/api/alerts/" + a.id + "/decision", { method: "POST", body: Object.assign({ decision: decision, note: note.value.trim() || null }, justification()) });
         onDecided(Object.assign({}, a, r, { note: note.value.trim() || null }));
       } catch (e) { /* shown */ }
     };
@@ -43,23 +43,30 @@ pages.alerts = async function () {
   async function load() {
     const q = new URLSearchParams({ limit: 100 });
     if (filter.value) q.set("status", filter.value);
-    const r = await api("/api/alerts?" + q.toString());
+    const r = await api(withJust("/api/alerts?" + q.toString()));
     box.replaceChildren(...r.items.map((a) => alertCard(a, replaceCard)));
     if (!r.items.length) box.append(el("p", { class: "muted empty", text: "No alerts." }));
     return r.items.length ? Math.max(...r.items.map((a) => a.id)) : 0;
   }
+  let feed = null;
+  function listen(newest) {
+    // The feed starts after the newest alert listed; the browser reconnects by itself with Last-Event-ID.
+    if (feed) feed.close();
+    feed = new EventSource(withJust("/api/alerts/stream", { after: newest }));
+    feed.addEventListener("open", () => { $("feed-state").textContent = "live"; });
+    feed.addEventListener("error", () => { $("feed-state").textContent = "reconnecting…"; });
+    feed.addEventListener("alert", (ev) => {
+      const a = JSON.parse(ev.data);
+      const empty = box.querySelector(".empty");
+      if (empty) empty.remove();
+      if (!filter.value || a.status === filter.value) replaceCard(a);
+    });
+  }
+  const start = () => load().then(listen).catch(() => {});
   filter.addEventListener("change", () => load().catch(() => {}));
-  const newest = await load();
-  // The feed starts after the newest alert listed; the browser reconnects by itself with Last-Event-ID.
-  const feed = new EventSource("/api/alerts/stream?after=" + newest);
-  feed.addEventListener("open", () => { $("feed-state").textContent = "live"; });
-  feed.addEventListener("error", () => { $("feed-state").textContent = "reconnecting…"; });
-  feed.addEventListener("alert", (ev) => {
-    const a = JSON.parse(ev.data);
-    const empty = box.querySelector(".empty");
-    if (empty) empty.remove();
-    if (!filter.value || a.status === filter.value) replaceCard(a);
-  });
+  // investigators give a case reference and a purpose first: the list and the feed start (again) with them
+  for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", start);
+  await start();
 };
 
 pages.dashboard = async function () {
@@ -71,7 +78,7 @@ pages.dashboard = async function () {
   async function show() {
     const mine = ++shown;
     const id = encodeURIComponent(select.value);
-    const [s, g] = await Promise.all([api("/api/stats/" + id), api("/api/gaps?limit=20&camera=" + id)]);
+    const [s, g] = await Promise.all([api(withJust("/api/stats/" + id)), api("/api/gaps?limit=20&camera=" + id)]);
     if (mine !== shown) return;
     $("hourly").replaceChildren(el("tr", {}, ["hour (UTC)", "class", "tracks"].map((h) => el("th", { text: h }))),
       ...s.hourly.map((r) => el("tr", {}, [el("td", { text: r.hour }), el("td", { text: r.class }), el("td", { text: String(r.tracks) })])));
@@ -82,9 +89,10 @@ pages.dashboard = async function () {
       ...g.items.map((r) => el("tr", { "data-gap": String(r.id) }, [el("td", { text: r.start.replace("T", " ").slice(0, 19) }),
         el("td", { text: r.end.slice(11, 19) }),
         el("td", { text: ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(1) }), el("td", { text: r.reason })])));
-    $("heat-walk").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=walk");
-    $("heat-stop").setAttribute("src", "/api/stats/" + id + "/heatmap?kind=stop");
+    $("heat-walk").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "walk" }));
+    $("heat-stop").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "stop" }));
   }
   select.addEventListener("change", () => show().catch(() => {}));
-  if (cams.items.length) await show();
+  for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => show().catch(() => {}));
+  if (cams.items.length) await show().catch(() => {});
 };

@@ -435,9 +435,14 @@ const pages = {
     function mediaUrl(kind) {
       return withJust("/api/tracks/" + enc + "/" + kind, unblurred ? { unblurred: "true" } : {});
     }
-    function loadClip() {
+    let clipUrl = null;  // this play's URL: its token makes the player's range requests one audited play
+    async function loadClip() {
       $("clip-status").textContent = "Rendering the clip: the first time, blurring takes about twice its length; then it is kept.";
-      $("clip").setAttribute("src", mediaUrl("clip"));
+      try {
+        const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: "webm", unblurred: unblurred }, justification()) });
+        clipUrl = p.url;
+      } catch (e) { $("clip-status").textContent = ""; return; }
+      $("clip").setAttribute("src", clipUrl);
       $("clip").load();
     }
     $("clip").addEventListener("loadeddata", () => { $("clip-status").textContent = ""; });
@@ -452,7 +457,8 @@ const pages = {
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
-      fetch(mediaUrl("clip"), { credentials: "same-origin" }).then((r) => r.ok ? null : r.json()).then((d) => {
+      if (!clipUrl) return;
+      fetch(clipUrl, { credentials: "same-origin", headers: { Range: "bytes=0-0" } }).then((r) => r.ok ? null : r.json()).then((d) => {
         if (d && d.error) showError("Clip: " + d.error);
       }).catch(() => {});
     });
