@@ -65,7 +65,7 @@ EXPECTED = {
     "admin": {"users_admin", "cameras_admin", "settings_admin", "audit_verify", "register_read"},
     "analyst": {"crime_map", "incidents_import", "register_read"},
     "moderator": {"reports_moderate", "register_read"},
-    "supervisor": {"approve", "register_read"},
+    "supervisor": {"approve", "holds", "hold_lift_any", "hold_open_ended", "register_read"},
 }
 
 
