@@ -162,7 +162,6 @@ def test_a_hold_is_lifted_by_its_placer_or_a_supervisor_with_a_reason_and_its_wi
 
     store, old = env["store"], env["old"]
     users.create_user(store, "investigator2", "investigator", PW)
-    users.create_user(store, "supervisor", "supervisor", PW)
     inv, sup = client(env, "investigator"), client(env, "supervisor")
     other = client(env, None)
     assert other.post("/api/login", json={"username": "investigator2", "password": PW}).status_code == 200
@@ -472,7 +471,10 @@ def test_an_unblurred_play_is_audited_under_its_grant_and_ends_with_it(env, monk
     data = bytes(range(256)) * 4
     monkeypatch.setattr(clips, "render_clip", lambda *a, **k: SimpleNamespace(data=data))
     t, store, inv = env["recent"], env["store"], client(env, "investigator")
-    assert inv.post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "read the plate"}).status_code == 201
+    r = inv.post(f"/api/tracks/{t}/unblur", json={**JUST, "reason": "read the plate"})
+    assert r.status_code == 201  # a request: a supervisor opens the grant (finding 1)
+    approved = client(env, "supervisor").post(f"/api/approvals/{r.json()['request_id']}", json={"decision": "approve"})
+    assert approved.status_code == 200
     looks = lambda: audit_query(store, action="view_unblurred", limit=1000)  # noqa: E731
     r = inv.get(f"/api/tracks/{t}/clip", params={"unblurred": "true"}, headers={"Range": "bytes=1-"})
     assert r.status_code == 206 and r.content == data[1:] and len(looks()) == 1

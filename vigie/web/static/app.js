@@ -100,7 +100,7 @@ async function setupNav() {
     sessionStorage.removeItem("vigie_purpose");
     window.location.assign("/");
   });
-  const me = await api("/api/me");
+  const me = await api("/api/me", { quiet: true });  // quiet: never clears the error of what the person did meanwhile
   VIGIE.me = me;
   const page = document.body.dataset.page;
   if ((me.must_change_password || me.role === "none") && page !== "password") {
