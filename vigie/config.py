@@ -475,6 +475,11 @@ class SiteConfig(StrictModel):
         description="The data controller and how to contact them, shown in the public camera register.",
         max_length=500,
     )
+    language: Literal["fr", "en"] = Field(
+        "fr",
+        description="The language of the control room, the public pages, messages and reports (fr or en); "
+        "each user may switch to the other.",
+    )
     timezone: str = Field(
         "UTC",
         description="The site's local time zone (IANA name, e.g. Europe/Paris): times written on "

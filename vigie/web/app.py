@@ -51,6 +51,7 @@ from vigie.web import (
 from vigie.web.body_limit import BodyLimit, api_body_limit
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
 from vigie.web.guard import SameOrigin, SecurityHeaders
+from vigie.web.language import RequestLanguage
 from vigie.web.plays import Plays
 from vigie.web.proxy import ForwardedHeaders
 from vigie.web.throttle import LoginThrottle
@@ -132,6 +133,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(SameOrigin, public_url=services.public_url)
     app.add_middleware(SecurityHeaders, hsts=services.secure_cookie)
     app.add_middleware(ForwardedHeaders, trusted=services.trusted_proxies)
+    app.add_middleware(RequestLanguage, site=services.site)  # outermost: errors from any layer are in it too
     app.add_exception_handler(VigieError, vigie_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -12,18 +12,22 @@ the session cookie, and inserts it with textContent only.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Path
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Path, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from vigie.config import Open311Config
 from vigie.errors import ConfigError
+from vigie.i18n import known_language
+from vigie.i18n.pages import translate_page
 from vigie.search.trail_map import LeafletMissingError, find_leaflet
+from vigie.web.language import COOKIE, COOKIE_AGE, request_language, scripts_catalogue
 
 STATIC = FsPath(__file__).resolve().parent / "static"
 PAGES = STATIC / "pages"
@@ -42,6 +46,21 @@ def content_security_policy(tile_url: str | None = None) -> str:
         f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
     )
+
+
+def _catalogue_scripts(lang: str) -> str:
+    # deferred scripts run in document order: the catalogue and t() before the page's own scripts
+    return f'<script src="/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+
+
+@functools.lru_cache(maxsize=128)
+def _translated(name: str, lang: str, mtime_ns: int) -> str:
+    return translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang))
+
+
+def served_page(name: str, lang: str) -> str:
+    """A page in a language (cached until the file changes)."""
+    return _translated(name, lang, (PAGES / f"{name}.html").stat().st_mtime_ns)
 
 
 def _leaflet_dir() -> FsPath | None:
@@ -83,78 +102,89 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     tile_url = getattr(getattr(getattr(services, "site", None), "map", None), "tile_url", None)
     headers = {**HEADERS, "Content-Security-Policy": content_security_policy(tile_url)}
 
-    def page(name: str) -> FileResponse:
-        return FileResponse(PAGES / f"{name}.html", media_type="text/html; charset=utf-8", headers=headers)
+    site = getattr(services, "site", None)
+
+    def page(name: str, request: Request) -> HTMLResponse:
+        lang = request_language(request, site)
+        response = HTMLResponse(served_page(name, lang), headers=headers)
+        if known_language(request.query_params.get("lang")):  # the user's choice, kept for the next pages
+            response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+        return response
+
+    @app.get("/i18n/{lang}.js", include_in_schema=False)
+    def scripts_messages(lang: str = Path(pattern="^(fr|en)$")) -> Response:
+        """The scripts' catalogue in one language (vigie/web/static/i18n/<lang>.json), read by static/i18n.js."""
+        return Response(scripts_catalogue(lang, STATIC), media_type="text/javascript; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
-    def login_page() -> FileResponse:
-        return page("login")
+    def login_page(request: Request) -> HTMLResponse:
+        return page("login", request)
 
     @app.get("/map", include_in_schema=False)
-    def map_page() -> FileResponse:
-        return page("map")
+    def map_page(request: Request) -> HTMLResponse:
+        return page("map", request)
 
     @app.get("/search", include_in_schema=False)
-    def search_page() -> FileResponse:
-        return page("search")
+    def search_page(request: Request) -> HTMLResponse:
+        return page("search", request)
 
     @app.get("/track/{track_id}", include_in_schema=False)
-    def track_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
-        return page("track")
+    def track_page(request: Request, track_id: int = Path(ge=1, le=MAX_ID)) -> HTMLResponse:
+        return page("track", request)
 
     @app.get("/trail/{track_id}", include_in_schema=False)
-    def trail_page(track_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
-        return page("trail")
+    def trail_page(request: Request, track_id: int = Path(ge=1, le=MAX_ID)) -> HTMLResponse:
+        return page("trail", request)
 
     @app.get("/dashboard", include_in_schema=False)
-    def dashboard_page() -> FileResponse:
-        return page("dashboard")
+    def dashboard_page(request: Request) -> HTMLResponse:
+        return page("dashboard", request)
 
     @app.get("/alerts", include_in_schema=False)
-    def alerts_page() -> FileResponse:
-        return page("alerts")
+    def alerts_page(request: Request) -> HTMLResponse:
+        return page("alerts", request)
 
     @app.get("/synopsis", include_in_schema=False)
-    def synopsis_page() -> FileResponse:
-        return page("synopsis")
+    def synopsis_page(request: Request) -> HTMLResponse:
+        return page("synopsis", request)
 
     @app.get("/audit", include_in_schema=False)
-    def audit_page() -> FileResponse:
-        return page("audit")
+    def audit_page(request: Request) -> HTMLResponse:
+        return page("audit", request)
 
     @app.get("/admin", include_in_schema=False)
-    def admin_page() -> FileResponse:
-        return page("admin")
+    def admin_page(request: Request) -> HTMLResponse:
+        return page("admin", request)
 
     @app.get("/approvals", include_in_schema=False)
-    def approvals_page() -> FileResponse:
-        return page("approvals")
+    def approvals_page(request: Request) -> HTMLResponse:
+        return page("approvals", request)
 
     @app.get("/password", include_in_schema=False)
-    def password_page() -> FileResponse:
-        return page("password")
+    def password_page(request: Request) -> HTMLResponse:
+        return page("password", request)
 
     # no session: a new user (or one given a reset link) sets their own password; the token is in the fragment
     @app.get("/enrol", include_in_schema=False)
-    def enrol_page() -> FileResponse:
-        return page("enrol")
+    def enrol_page(request: Request) -> HTMLResponse:
+        return page("enrol", request)
 
     @app.get("/crimemap", include_in_schema=False)
-    def crimemap_page() -> FileResponse:
-        return page("crimemap")
+    def crimemap_page(request: Request) -> HTMLResponse:
+        return page("crimemap", request)
 
     @app.get("/moderation", include_in_schema=False)
-    def moderation_page() -> FileResponse:
-        return page("moderation")
+    def moderation_page(request: Request) -> HTMLResponse:
+        return page("moderation", request)
 
     # --- public: residents report a problem at a place, and follow it with their token (no login) ---
     @app.get("/report", include_in_schema=False)
-    def report_page() -> FileResponse:
-        return page("report")
+    def report_page(request: Request) -> HTMLResponse:
+        return page("report", request)
 
     @app.get("/report/status", include_in_schema=False)
-    def report_status_page() -> FileResponse:
-        return page("report-status")
+    def report_status_page(request: Request) -> HTMLResponse:
+        return page("report-status", request)
 
     @app.get("/report/map.json", tags=["open311"])
     def report_map() -> dict:

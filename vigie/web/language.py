@@ -1,0 +1,55 @@
+"""Which language a request is answered in, and the scripts' catalogue.
+
+A user's choice (``?lang=en`` on any page, kept in a cookie for a year) wins; then the site
+file's ``language``. The choice also holds for the JSON API's messages, so a French page never
+shows an English error. The language is set as vigie.i18n's context variable for the request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from vigie.i18n import DEFAULT_LANGUAGE, known_language, use_language
+
+COOKIE = "vigie_lang"
+COOKIE_AGE = 365 * 24 * 3600
+
+
+def site_language(site: Any) -> str:
+    return known_language(getattr(site, "language", None)) or DEFAULT_LANGUAGE
+
+
+def request_language(request: Request, site: Any) -> str:
+    return (
+        known_language(request.query_params.get("lang"))
+        or known_language(request.cookies.get(COOKIE))
+        or site_language(site)
+    )
+
+
+class RequestLanguage:
+    """ASGI middleware: every request runs in its language (vigie.i18n.use_language)."""
+
+    def __init__(self, app: ASGIApp, site: Any = None) -> None:
+        self.app = app
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with use_language(request_language(Request(scope), self.site)):
+            await self.app(scope, receive, send)
+
+
+def scripts_catalogue(lang: str, static_dir: Any) -> str:
+    """The scripts' messages in `lang` as a script: ``window.VIGIE_I18N = {lang, messages}``."""
+    path = static_dir / "i18n" / f"{lang}.json"
+    messages = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    payload = json.dumps({"lang": lang, "messages": messages}, ensure_ascii=False)
+    # </ cannot close a script here: it is a separate file, but keep it safe to inline anyway
+    return "window.VIGIE_I18N = " + payload.replace("</", "<\\/") + ";\n"

@@ -1,0 +1,18 @@
+/* Vigie's scripts in the page's language.
+   t("English message", {name: value}) gives the message in the language of the page (the server sets
+   <html lang> and serves window.VIGIE_I18N, the catalogue vigie/web/static/i18n/<lang>.json, before
+   this file). Messages are whole English sentences, extracted by `python -m vigie.i18n.catalogues`
+   (Babel's JavaScript extractor: only literal strings in t(...) are found, so never t(variable)).
+   {name} placeholders are filled after translation, so a translation may move them. */
+"use strict";
+
+(function () {
+  const given = window.VIGIE_I18N || { lang: document.documentElement.lang || "en", messages: {} };
+  const messages = given.messages || {};
+  window.VIGIE_LANG = given.lang;
+  window.t = function (message, params) {
+    const text = Object.prototype.hasOwnProperty.call(messages, message) ? messages[message] : message;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
+  };
+})();
