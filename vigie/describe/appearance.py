@@ -26,14 +26,17 @@ log = logging.getLogger(__name__)
 Describe = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (image, boxes xyxy) -> (N, D) unit vectors
 
 
+def _describer(reid) -> Describe:
+    return lambda image, boxes: describe_boxes(reid, image, boxes)
+
+
 def build_appearance(name: str, threads: int = 1) -> Describe | None:
     if name == "none":
         return None
     if name == "colour-stripes":
         return colour_stripes
     if name in NETWORKS:
-        reid = network(name, threads=threads)
-        return lambda image, boxes: describe_boxes(reid, image, boxes)
+        return _describer(network(name, threads=threads))
     embedder = AppearanceEmbedder(threads=threads)
     if name == "mobilenetv2":
         return embedder.embed
@@ -52,8 +55,9 @@ def resolve_appearance(name: str, threads: int = 1) -> tuple[Describe | None, st
     names the file (a registry package ships no re-ID network; the file is what improves
     identity keeping)."""
     if name in NETWORKS:
+        reid = network(name, threads=threads)
         try:
-            network(name, threads=threads).check()
+            reid.check()  # loads the file: the same network then serves the tracker
         except ModelFileMissing as exc:
             log.warning(
                 "%s; the tracker uses colour stripes instead. With the file, people keep their identity "
@@ -61,4 +65,5 @@ def resolve_appearance(name: str, threads: int = 1) -> tuple[Describe | None, st
                 exc,
             )
             return colour_stripes, "colour-stripes"
+        return _describer(reid), name
     return build_appearance(name, threads), name
