@@ -26,6 +26,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +71,12 @@ def load_attribute_labels(path: Path) -> dict[int, dict[str, bool | None]]:
     return out
 
 
-def identity_scores(video: Path, gt_path: Path, frame_rate: float, net: PersonAttributeNet) -> dict[int, np.ndarray]:
-    """id -> (N, 6) attribute scores of the identity's kept clean crops."""
+def identity_scores(
+    video: Path, gt_path: Path, frame_rate: float, scores_of: Callable[[list[np.ndarray]], np.ndarray]
+) -> dict[int, np.ndarray]:
+    """id -> (N, 6) attribute scores of the identity's kept clean crops (`scores_of`: the network's scores)."""
     gt = load_gt(gt_path)
-    sampler = CropSampler(None, "", max_crops=16, first_interval=max(1, round(frame_rate)), attributes=net.scores)
+    sampler = CropSampler(None, "", max_crops=16, first_interval=max(1, round(frame_rate)), attributes=scores_of)
     describer = Describer("eval", crops=sampler)
     scores = {}
     last_seen: dict[int, int] = {}
@@ -138,20 +141,18 @@ def main() -> None:
     net = PersonAttributeNet()
     net.check()  # compiled before timing: a camera compiles once
     spent = {"cpu_s": 0.0, "calls": 0, "crops": 0}
-    scores_of = net.scores
 
     def timed(crops):  # the network's CPU per track (one call per track ending)
         c0 = time.process_time()
-        out = scores_of(crops)
+        out = net.scores(crops)
         spent["cpu_s"] += time.process_time() - c0
         spent["calls"] += 1
         spent["crops"] += len(crops)
         return out
 
-    net.scores = timed
     data = {}
     for name, (video, gt, fps, labels_path) in SEQUENCES.items():
-        data[name] = (load_attribute_labels(labels_path), identity_scores(video, gt, fps, net))
+        data[name] = (load_attribute_labels(labels_path), identity_scores(video, gt, fps, timed))
         print(f"{name}: {len(data[name][1])} identities described", file=sys.stderr, flush=True)
     per_track_ms = 1000 * spent["cpu_s"] / max(1, spent["calls"])
     print(
