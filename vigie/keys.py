@@ -91,15 +91,20 @@ def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> 
 
 # --- pictures at rest ------------------------------------------------------------------------------
 MEDIA_ENV = "VIGIE_MEDIA_KEY"
-_JPEG = b"\xff\xd8"  # what a picture stored before sealing starts with
+# A Fernet token is version byte 0x80 then a 64-bit big-endian time: its first 5 bytes are these until
+# 2106. Kept as bytes (not Fernet's base64 text) a token is 57 to 73 bytes longer than its picture; as
+# text it would be a third larger, which matters for the synopsis tubes (hundreds of kB a track).
+_TOKEN = b"\x80\x00\x00\x00\x00"
+_TOKEN_TEXT = b"gAAAAA"  # the same, base64: thumbnails sealed by the first version of this code
 
 
 class MediaBox:
     """Seals pictures at rest (Fernet: AES-128-CBC and HMAC-SHA-256, from the `cryptography`
     package) under the media key, kept outside the database like the audit key.
 
-    `open` also takes a picture stored in the clear by an earlier version (a JPEG), so that a
-    store can be sealed in place (StoreBase.seal_plain_thumbnails) while it serves."""
+    Only the store's picture gateway (vigie.store.pictures) uses it. `open` also takes a picture
+    stored in the clear by an earlier version (a JPEG, a PNG, a tube), so that a store can be sealed
+    in place (Pictures.seal_plain) while it serves."""
 
     def __init__(self, key: bytes) -> None:
         import base64
@@ -115,20 +120,27 @@ class MediaBox:
 
     @staticmethod
     def is_sealed(blob: bytes | None) -> bool:
-        return bool(blob) and not bytes(blob).startswith(_JPEG)
+        """Whether `blob` is a sealed picture (a Fernet token, as bytes or as text)."""
+        head = bytes(blob[:6]) if blob else b""
+        return head.startswith(_TOKEN) or head == _TOKEN_TEXT
 
     def seal(self, picture: bytes) -> bytes:
-        return self._fernet.encrypt(bytes(picture))
+        import base64
+
+        return base64.urlsafe_b64decode(self._fernet.encrypt(bytes(picture)))
 
     def open(self, blob: bytes) -> bytes:
         """The picture; raises KeyFileError when it was sealed under another key (or altered)."""
         blob = bytes(blob)
         if not self.is_sealed(blob):
             return blob
+        import base64
+
         from cryptography.fernet import InvalidToken
 
+        token = blob if blob.startswith(_TOKEN_TEXT) else base64.urlsafe_b64encode(blob)
         try:
-            return self._fernet.decrypt(blob)
+            return self._fernet.decrypt(token)
         except InvalidToken:
             raise KeyFileError(
                 "a sealed picture cannot be opened: the media key is not the one it was sealed with"

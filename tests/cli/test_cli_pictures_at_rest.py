@@ -121,7 +121,7 @@ def test_crops_stored_in_the_clear_by_an_earlier_version_are_sealed_once(data):
     conn.commit()
     conn.close()
     path.write_bytes(clear)
-    (folder / ".thumbnails-sealed").unlink(missing_ok=True)
+    (folder / ".pictures-sealed").unlink(missing_ok=True)
     with Services.from_env() as services:
         assert services.store.thumbnail(ids[0]) == clear
     conn = sqlite3.connect(folder / "vigie.db")
@@ -129,7 +129,7 @@ def test_crops_stored_in_the_clear_by_an_earlier_version_are_sealed_once(data):
     conn.close()
     assert MediaBox.is_sealed(row) and MediaBox.is_sealed(path.read_bytes())
     assert clear not in (folder / "vigie.db").read_bytes()  # secure_delete: the clear pages were overwritten
-    assert (folder / ".thumbnails-sealed").exists()
+    assert (folder / ".pictures-sealed").exists()
 
 
 # --- the command line's pictures ------------------------------------------------------------------
