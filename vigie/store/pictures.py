@@ -17,14 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vigie import files
 from vigie.errors import VigieError
 from vigie.keys import MediaBox
-
-if TYPE_CHECKING:
-    from vigie.store.base import StoreBase
 
 MARKER = ".pictures-sealed"  # in the data folder: the upgrade of this folder's pictures is done
 OLD_MARKER = ".thumbnails-sealed"  # the first upgrade's, thumbnails only: superseded
@@ -93,7 +89,7 @@ class Pictures:
             return None
 
     # --- the upgrade of a data folder an earlier version filled --------------------------------------
-    def seal_plain(self, store: StoreBase) -> dict[str, int]:
+    def seal_plain(self, store) -> dict[str, int]:  # store: the StoreBase that owns this gateway
         """Seal, in place, every picture an earlier version stored in the clear: each picture column's
         rows, then the picture files. Returns how many per table or folder (empty when this folder
         was done already). Safe to run while the store serves: a row is rewritten only if it still
@@ -115,7 +111,7 @@ class Pictures:
         (self.data_dir / OLD_MARKER).unlink(missing_ok=True)
         return done
 
-    def _seal_column(self, store: StoreBase, col: PictureColumn) -> int:
+    def _seal_column(self, store, col: PictureColumn) -> int:
         keys = ", ".join(col.keys)
         sealed, last = 0, None
         while True:
