@@ -135,8 +135,9 @@ class Pictures:
             if plain:
                 match = " AND ".join(f"{k} = ?" for k in col.keys)
                 sql = f"UPDATE {col.table} SET {col.column} = ? WHERE {match} AND {col.column} = ?"
-                store.write(lambda conn, p=plain, s=sql: conn.executemany(s, p)).result()
-                sealed += len(plain)
+                sealed += store.write(
+                    lambda conn, p=plain, s=sql: sum(conn.execute(s, row).rowcount for row in p)
+                ).result()
 
     def _seal_folder(self, folder: Path) -> int:
         sealed = 0
