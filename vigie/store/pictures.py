@@ -43,7 +43,7 @@ PICTURE_COLUMNS: tuple[PictureColumn, ...] = (
     PictureColumn("citizen_reports", ("id",), "photo", "citizens' photos (faces and plates blurred)"),
     PictureColumn("query_photos", ("sha256", "case_ref"), "jpeg", "photo searches' example photos (faces blurred)"),
 )
-PICTURE_FOLDERS = ("thumbnails",)  # folders of the data folder that hold picture files (sealed)
+PICTURE_FOLDERS = ("thumbnails", "clips")  # folders of the data folder that hold picture files (sealed)
 
 
 class Pictures:
