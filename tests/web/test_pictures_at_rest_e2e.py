@@ -132,9 +132,17 @@ def test_no_picture_lies_in_the_clear_after_a_synopsis_a_photo_search_and_a_citi
         published = public.get(f"/open311/v2/media/{report['id']}.jpg")
         assert published.status_code == 200 and published.content == seen.content
 
-        # 4. a track's thumbnail, blurred on the way out
+        # 4. a track's thumbnail, blurred on the way out, and its clip, played twice (the second from the cache)
         thumb = inv.get(f"/api/tracks/{tracks[0]['id']}/thumbnail", params=JUST)
         assert thumb.status_code == 200 and decodes(thumb.content).size
+        played = []
+        for _ in range(2):
+            play = inv.post(f"/api/tracks/{tracks[0]['id']}/play", json=JUST)
+            assert play.status_code == 201, play.text
+            clip = inv.get(play.json()["url"])
+            assert clip.status_code == 200 and clip.content[:4] == b"\x1a\x45\xdf\xa3"
+            played.append(clip.content)
+        assert played[0] == played[1] and len(list((data / "clips").rglob("*.webm"))) == 1
 
         # What lies in the data folder: no picture in the clear, in any file or any stored value,
         # the database's own bytes included; every file 0600, every folder 0700.
