@@ -220,3 +220,35 @@ def test_the_upgrade_never_brings_back_a_photo_removed_while_it_ran(tmp_path, mo
         assert reports.get_report(store, made["report_id"])["has_photo"] is False
         with pytest.raises(reports.ReportError, match="has no photo"):
             reports.photo(store, made["report_id"])
+
+
+def test_a_sealed_picture_is_a_fernet_token_and_an_altered_one_is_refused():
+    """The token is Fernet's, kept as bytes: base64 of it is what `cryptography.fernet` makes and reads."""
+    import base64
+    import os
+
+    from cryptography.fernet import Fernet
+
+    from vigie.keys import KeyFileError, MediaBox
+
+    key = os.urandom(32)
+    box, fernet = MediaBox(key), Fernet(base64.urlsafe_b64encode(key))
+    for n in (0, 15, 16, 17, 100_000):
+        data = os.urandom(n)
+        sealed = box.seal(data)
+        assert MediaBox.is_sealed(sealed) and len(sealed) <= n + 73 and data not in sealed or n == 0
+        assert fernet.decrypt(base64.urlsafe_b64encode(sealed)) == data  # Fernet reads ours
+        assert box.open(base64.urlsafe_b64decode(fernet.encrypt(data))) == data  # we read Fernet's
+        assert box.open(fernet.encrypt(data)) == data  # and its text form (the first sealed thumbnails)
+    sealed = bytearray(box.seal(picture(1)))
+    for at in (0, 5, 12, 30, len(sealed) - 40, len(sealed) - 1):  # version, time, IV, ciphertext, MAC
+        altered = bytearray(sealed)
+        altered[at] ^= 0x01
+        if not MediaBox.is_sealed(bytes(altered)):
+            continue  # no longer a token at all: it would be read as a picture in the clear (it is none)
+        with pytest.raises(KeyFileError, match="media key is not the one"):
+            box.open(bytes(altered))
+    with pytest.raises(KeyFileError, match="media key is not the one"):
+        box.open(bytes(sealed[:-1]))  # cut short
+    with pytest.raises(KeyFileError, match="media key is not the one"):
+        MediaBox(os.urandom(32)).open(bytes(sealed))

@@ -4,13 +4,15 @@ Every picture Vigie keeps is sealed under the media key (vigie.keys.MediaBox: Fe
 outside the database) on its way in and opened on its way out, here and nowhere else:
 `store.pictures.seal(jpeg)` for a value written to a picture column, `store.pictures.open(blob)`
 for one read from it, `write_file` / `read_file` for the picture files under the data folder
-(the thumbnails), written whole and 0600. Nothing else imports MediaBox.
+(the thumbnails, the cache of blurred clips), written whole and 0600. Nothing else imports
+MediaBox.
 
 PICTURE_COLUMNS lists every column that holds one; the upgrade (`seal_plain`, run once per data
 folder when a command or the server starts) and the at-rest regression tests walk that list, so a
 new picture column is added there. Some of those pictures are blurred before they are stored (the
-alert snapshots, citizens' photos, example photos of photo searches: faces and plates, or faces);
-they are sealed all the same: a blurrer misses some faces, and they are still pictures of people.
+alert snapshots, citizens' photos, example photos of photo searches, cached clips: faces and
+plates, or faces); they are sealed all the same: a blurrer misses some faces, and they are still
+pictures of people. (Not the synopsis videos: see docs/SECURITY.md, finding 7.)
 """
 
 from __future__ import annotations
