@@ -15,6 +15,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from vigie.errors import VigieError
@@ -91,22 +92,32 @@ def load_key(data_dir: str | Path, name: str, env: str, create: bool = True) -> 
 
 # --- pictures at rest ------------------------------------------------------------------------------
 MEDIA_ENV = "VIGIE_MEDIA_KEY"
-_JPEG = b"\xff\xd8"  # what a picture stored before sealing starts with
+# A Fernet token is version byte 0x80 then a 64-bit big-endian time: its first 5 bytes are these until
+# 2106. Kept as bytes (not Fernet's base64 text) a token is 57 to 73 bytes longer than its picture; as
+# text it would be a third larger, which matters for the synopsis tubes (hundreds of kB a track).
+_TOKEN = b"\x80\x00\x00\x00\x00"
+_TOKEN_TEXT = b"gAAAAA"  # the same, base64: thumbnails sealed by the first version of this code
 
 
 class MediaBox:
-    """Seals pictures at rest (Fernet: AES-128-CBC and HMAC-SHA-256, from the `cryptography`
-    package) under the media key, kept outside the database like the audit key.
+    """Seals pictures at rest as Fernet tokens (AES-128-CBC, then HMAC-SHA-256 over version, time, IV
+    and ciphertext; the `cryptography` package's primitives) under the media key, kept outside the
+    database like the audit key.
 
-    `open` also takes a picture stored in the clear by an earlier version (a JPEG), so that a
-    store can be sealed in place (StoreBase.seal_plain_thumbnails) while it serves."""
+    The token is Fernet's, byte for byte, kept as bytes rather than base64 text, and made and checked
+    here from the same primitives as `cryptography.fernet` (signing key: the key's first 16 bytes,
+    encryption key: the next 16): a third fewer bytes, and three times faster to open than through
+    base64 (a synopsis opens every tube of its period). base64 of a sealed picture is a Fernet token.
+
+    Only the store's picture gateway (vigie.store.pictures) uses it. `open` also takes a picture
+    stored in the clear by an earlier version (a JPEG, a PNG, a tube), so that a store can be sealed
+    in place (Pictures.seal_plain) while it serves, and Fernet's text tokens (the first sealed
+    thumbnails)."""
 
     def __init__(self, key: bytes) -> None:
-        import base64
-
-        from cryptography.fernet import Fernet  # lazy: `import vigie` stays light
-
-        self._fernet = Fernet(base64.urlsafe_b64encode(key[:KEY_BYTES]))
+        key = bytes(key[:KEY_BYTES])
+        self._key = key
+        self._sign, self._encrypt = key[:16], key[16:]
 
     @classmethod
     def of(cls, data_dir: str | Path) -> "MediaBox":
@@ -115,21 +126,61 @@ class MediaBox:
 
     @staticmethod
     def is_sealed(blob: bytes | None) -> bool:
-        return bool(blob) and not bytes(blob).startswith(_JPEG)
+        """Whether `blob` is a sealed picture (a Fernet token, as bytes or as text)."""
+        head = bytes(blob[:6]) if blob else b""
+        return head.startswith(_TOKEN) or head == _TOKEN_TEXT
 
     def seal(self, picture: bytes) -> bytes:
-        return self._fernet.encrypt(bytes(picture))
+        # lazy: `import vigie` stays light
+        from cryptography.hazmat.primitives import hashes, hmac, padding
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        iv = os.urandom(16)
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(bytes(picture)) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(self._encrypt), modes.CBC(iv)).encryptor()
+        body = b"\x80" + int(time.time()).to_bytes(8, "big") + iv + encryptor.update(padded) + encryptor.finalize()
+        mac = hmac.HMAC(self._sign, hashes.SHA256())
+        mac.update(body)
+        return body + mac.finalize()
 
     def open(self, blob: bytes) -> bytes:
         """The picture; raises KeyFileError when it was sealed under another key (or altered)."""
         blob = bytes(blob)
         if not self.is_sealed(blob):
             return blob
-        from cryptography.fernet import InvalidToken
+        if blob.startswith(_TOKEN_TEXT):
+            return self._open_text(blob)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, hmac, padding
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        mac = hmac.HMAC(self._sign, hashes.SHA256())
+        mac.update(blob[:-32])
+        try:
+            if len(blob) < 1 + 8 + 16 + 16 + 32 or (len(blob) - 57) % 16:
+                raise InvalidSignature
+            mac.verify(blob[-32:])  # constant time; before anything is decrypted
+        except InvalidSignature:
+            raise self._refused() from None
+        decryptor = Cipher(algorithms.AES(self._encrypt), modes.CBC(blob[9:25])).decryptor()
+        padded = decryptor.update(blob[25:-32]) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        try:
+            return unpadder.update(padded) + unpadder.finalize()
+        except ValueError:
+            raise self._refused() from None
+
+    def _open_text(self, token: bytes) -> bytes:
+        import base64
+
+        from cryptography.fernet import Fernet, InvalidToken
 
         try:
-            return self._fernet.decrypt(blob)
+            return Fernet(base64.urlsafe_b64encode(self._key)).decrypt(token)
         except InvalidToken:
-            raise KeyFileError(
-                "a sealed picture cannot be opened: the media key is not the one it was sealed with"
-            ) from None
+            raise self._refused() from None
+
+    @staticmethod
+    def _refused() -> KeyFileError:
+        return KeyFileError("a sealed picture cannot be opened: the media key is not the one it was sealed with")

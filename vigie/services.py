@@ -50,7 +50,7 @@ class Services:
         site = load_site(site_path) if site_path else (builtin_site() if default_site else None)
         store = open_store(data_dir())
         try:
-            store.seal_plain_thumbnails()  # once per data folder: crops an earlier version kept in the clear
+            store.seal_plain_pictures()  # once per data folder: pictures an earlier version kept in the clear
         except BaseException:
             store.close()
             raise

@@ -121,7 +121,7 @@ def test_crops_stored_in_the_clear_by_an_earlier_version_are_sealed_once(data):
     conn.commit()
     conn.close()
     path.write_bytes(clear)
-    (folder / ".thumbnails-sealed").unlink(missing_ok=True)
+    (folder / ".pictures-sealed").unlink(missing_ok=True)
     with Services.from_env() as services:
         assert services.store.thumbnail(ids[0]) == clear
     conn = sqlite3.connect(folder / "vigie.db")
@@ -129,7 +129,7 @@ def test_crops_stored_in_the_clear_by_an_earlier_version_are_sealed_once(data):
     conn.close()
     assert MediaBox.is_sealed(row) and MediaBox.is_sealed(path.read_bytes())
     assert clear not in (folder / "vigie.db").read_bytes()  # secure_delete: the clear pages were overwritten
-    assert (folder / ".thumbnails-sealed").exists()
+    assert (folder / ".pictures-sealed").exists()
 
 
 # --- the command line's pictures ------------------------------------------------------------------
@@ -194,3 +194,21 @@ def test_search_and_similar_are_audited_under_the_console_users_name(data, capsy
     )
     with SQLiteStore(data["dir"]) as store:
         assert verify(store).ok
+
+
+def test_an_unblurred_synopsis_needs_a_case_and_is_never_written_into_the_data_folder(data, tmp_path, capsys):
+    """`vigie synopsis --no-blur` wrote unblurred video, by default into $VIGIE_DATA/synopses, for anyone."""
+    ask = ["synopsis", "--camera", "cam-a", "--from", "2026-11-20T13:00:00Z", "--to", "2026-11-20T13:02:00Z"]
+    ask += ["--no-blur", "--no-progress"]
+    case = ["--case", "PV-7", "--purpose", "theft"]
+    for extra, message in (
+        ([], "--no-blur needs --case and --purpose"),
+        (["--purpose", "theft"], "--no-blur needs --case and --purpose"),
+        (case, "--no-blur needs --out"),
+        ([*case, "--out", str(data["dir"] / "synopses" / "x")], "is inside the data folder"),
+        ([*case, "--out", str(tmp_path / "s"), "--still", str(data["dir"] / "still.png")], "is inside the data folder"),
+    ):
+        assert main(ask + extra) == EXIT_USAGE, extra
+        assert message in capsys.readouterr().err, extra
+    assert not (data["dir"] / "synopses").exists() and not (tmp_path / "s").exists()
+    assert console_entries(data["dir"], "synopsis") == []

@@ -262,7 +262,10 @@ def test_blurring_gets_every_tracks_boxes_and_the_result_is_cached(store, tracks
     assert frames[13 - 5][64, ox + 8 : ox + 22].min() > 220
 
     path = clip_path(store, CAM, tracks[1], "webm")
-    assert clip.path == path and path.read_bytes() == clip.data
+    assert clip.path == path and store.pictures.read_file(path) == clip.data
+    assert (
+        store.pictures.is_sealed(path.read_bytes()) and clip.data not in path.read_bytes()
+    )  # sealed at rest (issue 19)
     assert path == store.data_dir / "clips" / CAM / f"{tracks[1]}.webm"
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 

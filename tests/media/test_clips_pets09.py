@@ -75,7 +75,7 @@ def test_a_real_tracks_blurred_clip(analysed, pets_site, vtest):
         frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
     assert len(frames) == clip.frames == clip.last_seq - clip.first_seq + 1
     assert clip.blurred and clip.path == clip_path(store, DEMO_CAMERA, track_id, "webm") and clip.path.is_file()
-    assert read_clip_info(clip.path.read_bytes())[1] == clip.frames
+    assert read_clip_info(store.pictures.read_file(clip.path))[1] == clip.frames  # sealed at rest
 
     # The right frames: each checked one is closer to FileSource's frame of its number than to the neighbours.
     source = {

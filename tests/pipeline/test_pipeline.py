@@ -22,7 +22,7 @@ from vigie.describe.kinematics import COMPASS
 from vigie.keys import MediaBox
 from vigie.pipeline import analyse_file
 from vigie.store.sqlite import SQLiteStore
-from vigie.times import iso
+from vigie.times import from_iso, iso
 
 
 @pytest.fixture
@@ -130,11 +130,19 @@ def test_each_track_keeps_its_tube_and_the_clip_its_background(analysed):
     from vigie.synopsis.capture import decode_tube
 
     _, rows, points, folder = analysed
-    with SQLiteStore(folder) as store, store.read() as conn:
-        tubes = {r[0]: (r[1], decode_tube(r[2])) for r in conn.execute("SELECT track_id, frames, data FROM tubes")}
-        [bg] = conn.execute(
-            "SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)
-        ).fetchall()
+    with SQLiteStore(folder) as store:
+        with store.read() as conn:
+            frames_of = dict(conn.execute("SELECT track_id, frames FROM tubes").fetchall())
+            [bg] = conn.execute(
+                "SELECT start, end, samples, jpeg FROM backgrounds WHERE camera_id = ?", (DEMO_CAMERA,)
+            ).fetchall()
+            sealed = [r[0] for r in conn.execute("SELECT data FROM tubes")] + [bg["jpeg"]]
+        # sealed at rest (issue 19, finding 7): read through the store, which opens them
+        assert sealed and all(store.pictures.is_sealed(b) for b in sealed)
+        tubes = {
+            tid: (frames_of[tid], decode_tube(blob)) for tid, (_cls, blob) in store.tubes_of(list(frames_of)).items()
+        }
+        [(_start, _end, bg_jpeg)] = store.backgrounds_of(DEMO_CAMERA, from_iso(bg["start"]), from_iso(bg["end"]))
     assert set(tubes) == {r["id"] for r in rows}
     for tid, (frames, tube) in tubes.items():
         # one tube frame per stored point, same frames, each a crop around the point's box
@@ -149,7 +157,7 @@ def test_each_track_keeps_its_tube_and_the_clip_its_background(analysed):
         # frames) marks the walker in some frames; the renderer refines it on the background
         assert any(tube.mask(k).any() for k in range(len(tube)))
     assert bg["samples"] >= 3 and bg["start"] <= bg["end"]
-    background = cv2.imdecode(np.frombuffer(bg["jpeg"], np.uint8), cv2.IMREAD_COLOR)
+    background = cv2.imdecode(np.frombuffer(bg_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert background.shape[:2] == (576, 768)
 
 

@@ -8,6 +8,7 @@ own entry points (vigie.audit, vigie.retention, vigie.accounts, vigie.search).
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -569,3 +570,54 @@ def test_enrolment_links_and_approvals(cams, monkeypatch):
     assert tuple(grant) == ("inv", "sup")
     assert [e.details_dict()["decision"] for e in query(store, action="approval")] == ["approved", "approved"]
     assert verify(store).ok
+
+
+# --- pictures at rest (issue 19, finding 7) ----------------------------------------------------------
+def test_pictures_are_sealed_at_rest_and_an_earlier_versions_are_sealed_in_place(cams, monkeypatch):
+    """Tubes, backgrounds and example photos go in sealed and come out as they were; a store with
+    pictures in the clear (as an earlier version left them) is sealed in place, paging through every
+    picture column (one row a batch here: the composite key of query_photos included)."""
+    from vigie.search import query_photos
+    from vigie.store import pictures as gateway
+    from vigie.synopsis.capture import Background
+
+    store = cams
+    tube, jpeg = b"PK\x03\x04 an npz of JPEGs", jpeg_bytes((0, 255, 0))
+    track = full_track(1, start_s=0.0, tube=tube)
+    fingerprint = f"{next(_fingerprints):064d}"
+    aid = store.begin_analysis("cam-a", "/videos/bg.mp4", fingerprint)
+    store.add_tracks(aid, [track, full_track(2, start_s=1.0, tube=tube + b"2")]).result()
+    store.add_backgrounds(aid, [Background("cam-a", T0, T0 + timedelta(minutes=15), 4, jpeg)]).result()
+    store.finish_analysis(aid, "complete", 10, 10)
+    tids = sorted(t["id"] for t in store.list_tracks())
+    examples = {case: jpeg_bytes((k, 0, 255)) for k, case in enumerate(("PV-1", "PV-2", ""))}
+    digests = {
+        case: query_photos.keep_and_audit(store, p, "inv", "investigator", case, "p", {})
+        for case, p in examples.items()
+    }
+
+    def raw(sql):
+        with store.read() as conn:
+            return [bytes(r[0]) for r in conn.execute(sql)]
+
+    assert all(store.pictures.is_sealed(v) for v in raw("SELECT data FROM tubes") + raw("SELECT jpeg FROM backgrounds"))
+    assert all(store.pictures.is_sealed(v) for v in raw("SELECT jpeg FROM query_photos"))
+    assert store.tubes_of(tids) == {tids[0]: ("person", tube), tids[1]: ("person", tube + b"2")}
+    assert [b[2] for b in store.backgrounds_of("cam-a", T0, T0 + timedelta(hours=1))] == [jpeg]
+
+    def plain(conn):  # what an earlier version stored
+        conn.execute("UPDATE tubes SET data = ?", (tube,))
+        conn.execute("UPDATE backgrounds SET jpeg = ?", (jpeg,))
+        for case, p in examples.items():
+            conn.execute("UPDATE query_photos SET jpeg = ? WHERE case_ref = ?", (p, case))
+
+    store.write(plain).result()
+    (store.data_dir / gateway.MARKER).unlink(missing_ok=True)
+    monkeypatch.setattr(gateway, "PICTURE_COLUMNS", tuple(replace(c, batch=1) for c in gateway.PICTURE_COLUMNS))
+    assert store.seal_plain_pictures() == {"tubes": 2, "backgrounds": 1, "query_photos": 3}
+    for sql in ("SELECT data FROM tubes", "SELECT jpeg FROM backgrounds", "SELECT jpeg FROM query_photos"):
+        assert all(store.pictures.is_sealed(v) for v in raw(sql)), sql
+    assert store.tubes_of(tids) == {tids[0]: ("person", tube), tids[1]: ("person", tube)}
+    for case, p in examples.items():
+        assert query_photos.stored_photo(store, digests[case], case) == p
+    assert store.seal_plain_pictures() == {}

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
+from vigie.audit.log import query as audit_query
 from vigie.cli import EXIT_USAGE, main
 from vigie.search.engine import search
 from vigie.search.query import parse_query
@@ -187,6 +188,8 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
                 "--no-progress",
                 "--purpose",
                 "test",
+                "--case",
+                "PV-2026-1120-041",
                 "--site",
                 str(DEMO_SITE),
                 "--still",
@@ -200,6 +203,16 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
     assert report["objects"] >= 5 and (out / "synopsis.mp4").stat().st_size > 10_000
     assert cv2.imread(str(tmp_path / "still.png")).shape == (576, 768, 3)
     assert json.loads((out / "synopsis.json").read_text())["label_timezone"] == "Europe/Paris"  # the demo site's
+    # unblurred output is audited as such, naming the tracks and the files (issue 19, finding 7)
+    with SQLiteStore(data) as store:
+        [entry] = audit_query(store, action="view_unblurred")
+    assert entry.case_ref == "PV-2026-1120-041" and entry.user.startswith("console:")
+    assert entry.details_dict()["files"] == [
+        str(out / "synopsis.mp4"),
+        str(out / "synopsis.json"),
+        str(tmp_path / "still.png"),
+    ]
+    assert len(entry.details_dict()["track_ids"]) == report["objects"]
     # with its progress bar (as make demo runs it)
     assert (
         main(
@@ -214,6 +227,10 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
                 "--length",
                 "5",
                 "--no-blur",
+                "--case",
+                "PV-2026-1120-041",
+                "--purpose",
+                "test",
                 "--out",
                 str(tmp_path / "bar"),
             ]
@@ -241,9 +258,8 @@ def test_cli_synopsis_and_its_errors(data, tmp_path, monkeypatch, capsys):
         == EXIT_USAGE
     )
     assert "--from: '2026-11-20T13:00:00' needs a time zone" in capsys.readouterr().err
-    from vigie.audit.log import query as audit_query
-
     with SQLiteStore(data) as store:
         first, second = audit_query(store, action="synopsis")  # the two synopses made (not the refused ones)
     assert first.purpose == "test" and first.details_dict()["filters"] == {"classes": ["person"]}
-    assert second.purpose is None and second.user.startswith("console:")
+    # (--no-blur needs a case and a purpose since issue 19: the second one gives them too)
+    assert second.purpose == "test" and second.case_ref == "PV-2026-1120-041" and second.user.startswith("console:")

@@ -56,7 +56,7 @@ def record(store, events: Iterable, snapshots: Mapping[str, bytes] | None = None
                 float(e.where[0]),
                 float(e.where[1]),
                 json.dumps(e.details, default=str, sort_keys=True),
-                (snapshots or {}).get(key),
+                store.pictures.seal((snapshots or {}).get(key)),  # sealed at rest, though blurred
                 now_iso(),
             )
         )
@@ -139,7 +139,7 @@ def snapshot(store, alert_id: int) -> bytes | None:
         r = conn.execute("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if r is None:
         raise AlertError(f"no alert has id {alert_id}")
-    return bytes(r[0]) if r[0] is not None else None
+    return store.pictures.open(r[0])
 
 
 def decide(

@@ -113,7 +113,7 @@ def submit(store, report: NewReport, address: str, now: datetime, per_hour: int,
                 token_hash(token),
                 who,
                 *contact,
-                report.photo,
+                store.pictures.seal(report.photo),  # sealed at rest (vigie.store.pictures), though blurred
             ),
         )
         abuse.record_hit(conn, who, now)
@@ -202,7 +202,7 @@ def public_photo(store, report_id: int) -> bytes | None:
         row = conn.execute(
             "SELECT photo FROM citizen_reports WHERE id = ? AND moderation = 'accepted'", (report_id,)
         ).fetchone()
-    return bytes(row[0]) if row is not None and row[0] is not None else None
+    return store.pictures.open(row[0]) if row is not None and row[0] is not None else None
 
 
 # --- moderation ------------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def photo(store, report_id: int) -> bytes:
         raise ReportError(404, f"no citizen report has id {report_id}")
     if row[0] is None:
         raise ReportError(404, f"citizen report {report_id} has no photo")
-    return bytes(row[0])
+    return store.pictures.open(row[0])
 
 
 def _current(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row:

@@ -12,8 +12,9 @@ import cv2
 from tqdm import tqdm
 
 from vigie.audit.log import append as audit_append
-from vigie.cli.common import console_actor, site_or_default
+from vigie.cli.common import audit_console, console_actor, site_or_default
 from vigie.cli.search import add_attribute_flags, attribute_filters
+from vigie.errors import VigieError
 from vigie.files import data_dir
 from vigie.privacy.blur import Blurrer
 from vigie.services import Services
@@ -55,7 +56,9 @@ def register(sub) -> None:
         "--out", metavar="DIR", help="folder for synopsis.<format> and synopsis.json (default $VIGIE_DATA/synopses/...)"
     )
     s.add_argument(
-        "--no-blur", action="store_true", help="do not blur faces and plates (investigators with a case only)"
+        "--no-blur",
+        action="store_true",
+        help="do not blur faces and plates: needs --case, --purpose and an --out outside the data folder; audited",
     )
     s.add_argument("--purpose", help="why the synopsis is made (written to the audit log)")
     s.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
@@ -69,7 +72,25 @@ def _time(text: str, what: str) -> datetime:
     return parse_time(text, f"synopsis --{what}:", naive=None, error=SynopsisError)
 
 
+def check_unblurred_output(args: argparse.Namespace) -> None:
+    """--no-blur writes unblurred footage: only for a case, and never into the data folder, which keeps
+    no unblurred picture in the clear (issue 19, finding 7: they are sealed there, or not kept)."""
+    if not ((args.case_ref or "").strip() and (args.purpose or "").strip()):
+        raise VigieError("--no-blur needs --case and --purpose: an unblurred synopsis is written only for a case")
+    if not args.out:
+        raise VigieError("--no-blur needs --out: an unblurred synopsis is never written into the data folder")
+    data = data_dir().resolve()
+    for flag, value in (("--out", args.out), ("--still", args.still)):
+        if value and Path(value).resolve().is_relative_to(data):
+            raise VigieError(
+                f"--no-blur: {flag} {value} is inside the data folder, which keeps no unblurred picture in the "
+                "clear: write it elsewhere"
+            )
+
+
 def cmd_synopsis(args: argparse.Namespace) -> int:
+    if args.no_blur:
+        check_unblurred_output(args)
     start, end = _time(args.start, "from"), _time(args.end, "to")
     filters = attribute_filters(args)
     timezone = "UTC"
@@ -132,8 +153,19 @@ def cmd_synopsis(args: argparse.Namespace) -> int:
                 "video": report.video,
             },
         )
-    if args.still:
-        _write_still(Path(report.video), Path(report.index), Path(args.still))
+        if args.still:
+            _write_still(Path(report.video), Path(report.index), Path(args.still))
+        if blurrer is None:  # as `vigie tracks --unblurred`: which tracks went out unblurred, into which files
+            objects = json.loads(Path(report.index).read_text(encoding="utf-8"))["objects"]
+            audit_console(
+                store,
+                "view_unblurred",
+                args,
+                {
+                    "track_ids": sorted({int(o["track"]) for o in objects}),
+                    "files": [report.video, report.index, *([args.still] if args.still else [])],
+                },
+            )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0

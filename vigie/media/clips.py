@@ -46,8 +46,9 @@ yuv420p), for exports, with its index (moov) before the media data as
 and unblurred clips must never touch the disk. Both are encoded in memory.
 
 Cache. Blurred clips only, as $VIGIE_DATA/clips/<camera_id>/<track_id>.<fmt>
-(store.data_dir is $VIGIE_DATA), written atomically (a temp file in the same
-folder, then os.replace). Each file's container metadata (the "comment" tag)
+(store.data_dir is $VIGIE_DATA), sealed under the media key like every picture
+at rest (vigie.store.pictures: blurred, but still footage of people) and
+written atomically (a temp file in the same folder, then os.replace). Each file's container metadata (the "comment" tag)
 holds a JSON description with a key: a hash of everything its pixels depend
 on (the track's row, the source's fingerprint, the masks, the rate, pad and
 cap, the format, the blurrer, RENDER_VERSION). A cached file is served only
@@ -202,11 +203,11 @@ def render_clip(
     plan = _plan(store, track_id, site, pad_s, max_s)
     key = plan.key(fmt, blurrer if blur else None)
     cache = clip_path(store, plan.camera_id, track_id, fmt) if blur else None
-    clip = _from_cache(cache, key, plan, fmt) if cache else None
+    clip = _from_cache(store, cache, key, plan, fmt) if cache else None
     if clip is None:
         clip = _render(plan, blurrer if blur else None, fmt, key)
-        if cache:
-            _write_atomic(cache, clip.data)
+        if cache:  # blurred, and sealed all the same: footage of people (vigie.store.pictures)
+            store.pictures.write_file(cache, clip.data)
             clip = _replace(clip, path=cache)
     if out is not None:
         _write_atomic(Path(out), clip.data)
@@ -684,10 +685,9 @@ def read_clip_info(data: bytes) -> tuple[dict | None, int]:
     return (meta if isinstance(meta, dict) else None), frames
 
 
-def _from_cache(path: Path, key: str, plan: _Plan, fmt: str) -> Clip | None:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+def _from_cache(store, path: Path, key: str, plan: _Plan, fmt: str) -> Clip | None:
+    data = store.pictures.read_file(path)  # None: missing, or sealed under another key (rendered again)
+    if data is None:
         return None
     meta, frames = read_clip_info(data)
     if not meta or meta.get("key") != key or frames < 1:

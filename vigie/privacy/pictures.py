@@ -1,6 +1,6 @@
 """Track pictures for the files the `vigie` commands write: contact sheets, trail maps.
 
-A track's best crop is stored sealed (vigie.keys.MediaBox) and leaves the store
+A track's best crop is stored sealed (vigie.store.pictures) and leaves the store
 blurred (faces; plates on vehicles), as the web app serves it. Unblurred only
 when the user asked for it with `--unblurred`, a case reference and a purpose:
 the command then audits a `view_unblurred` entry naming the tracks and the file.

@@ -74,7 +74,7 @@ def _snapshot(store, event: Event, blurrer) -> bytes | None:
         ).fetchone()
     if row is None:
         return None
-    image = cv2.imdecode(np.frombuffer(store.media.open(row[0]), np.uint8), cv2.IMREAD_COLOR)  # sealed at rest
+    image = cv2.imdecode(np.frombuffer(store.pictures.open(row[0]), np.uint8), cv2.IMREAD_COLOR)  # sealed at rest
     if image is None:
         return None
     blurred, _ = blurrer.blur_crop(image, row[1])

@@ -5,6 +5,9 @@ photo by the SHA-256 of the JPEG compared (never its bytes, which a hash chain c
 and this table (migration 0014) keeps those bytes, so that the entry can be checked against the
 very picture searched with. The photo and its audit entry commit in one transaction.
 
+The bytes are sealed at rest under the media key (vigie.store.pictures), though faces are blurred
+in them: the hash is of the photo itself, so the entry is checked against the opened bytes.
+
 A photo is kept per case: one row per (sha256, case_ref). `vigie purge` (vigie.retention.purge)
 deletes, in the same transaction as the expired tracks, every photo last used longer ago than the
 longest camera retention whose case has no active legal hold: a case whose footage is held keeps the
@@ -56,7 +59,7 @@ def keep_and_audit(
             conn.execute(
                 "INSERT INTO query_photos (sha256, case_ref, jpeg, first_used, last_used, used_by)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (digest, case, jpeg, now, now, user),
+                (digest, case, store.pictures.seal(jpeg), now, now, user),  # sealed at rest; hashed as compared
             )
         append_in(
             conn,
@@ -79,7 +82,7 @@ def stored_photo(store, digest: str, case_ref: str | None = None) -> bytes | Non
         sql, args = sql + " AND case_ref = ?", [*args, case_ref]
     with store.read() as conn:
         row = conn.execute(sql + " LIMIT 1", args).fetchone()
-    return bytes(row[0]) if row is not None else None
+    return store.pictures.open(row[0]) if row is not None else None
 
 
 def retention_days(site) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-import os
 import queue
 import sqlite3
 import threading
@@ -25,7 +24,7 @@ import numpy as np
 
 from vigie import files
 from vigie.errors import VigieError
-from vigie.keys import MediaBox
+from vigie.store.pictures import Pictures
 from vigie.times import iso, now_iso
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
@@ -131,60 +130,56 @@ class StoreBase:
         self.data_dir = files.make_private(data_dir)
         self.thumb_dir = self.data_dir / "thumbnails"
 
-    # --- pictures at rest -------------------------------------------------------------
+    # --- pictures at rest (vigie.store.pictures: sealed in, opened out) ---------------
     @property
-    def media(self) -> MediaBox:
-        """What seals and opens the unblurred pictures this store keeps (its key outside the database)."""
-        box = self.__dict__.get("_media")
+    def pictures(self) -> Pictures:
+        """The gateway every picture at rest goes through (sealed under the media key, kept outside
+        the database): nothing else seals or opens them."""
+        box = self.__dict__.get("_pictures")
         if box is None:
-            box = self.__dict__["_media"] = MediaBox.of(self.data_dir)
+            box = self.__dict__["_pictures"] = Pictures(self.data_dir)
         return box
 
     def thumbnail(self, track_id: int) -> bytes | None:
         """A track's best crop (JPEG, unblurred: blur it before it leaves the service), or None."""
         with self.read() as conn:
             row = conn.execute("SELECT jpeg FROM thumbnails WHERE track_id=?", (track_id,)).fetchone()
-        return self.media.open(row[0]) if row and row[0] else None
+        return self.pictures.open(row[0]) if row and row[0] else None
 
     def thumbnail_file(self, path: str | Path) -> bytes | None:
         """The picture in a thumbnail file (thumbnails/<camera>/<id>.jpg, sealed), or None if unreadable."""
-        try:
-            return self.media.open(Path(path).read_bytes())
-        except (OSError, VigieError):
-            return None
+        return self.pictures.read_file(path)
 
-    def seal_plain_thumbnails(self, batch: int = 200) -> int:
-        """Seal the thumbnails an earlier version stored in the clear (rows, then their files); returns
-        how many. Run once per data folder (Services.from_env); SQLite's secure_delete overwrites the
-        clear pages it frees."""
-        marker = self.data_dir / ".thumbnails-sealed"
-        if marker.exists():
-            return 0
-        sealed, last = 0, 0
-        while True:
-            with self.read() as conn:
-                rows = conn.execute(
-                    "SELECT th.track_id, th.jpeg, t.camera_id FROM thumbnails th JOIN tracks t ON t.id = th.track_id"
-                    " WHERE th.track_id > ? ORDER BY th.track_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                break
-            last = rows[-1][0]
-            plain = [(self.media.seal(bytes(r[1])), r[0], r[2]) for r in rows if not MediaBox.is_sealed(r[1])]
-            if plain:
-                self.write(
-                    lambda conn, p=plain: conn.executemany(
-                        "UPDATE thumbnails SET jpeg=? WHERE track_id=?", [x[:2] for x in p]
-                    )
-                ).result()
-                for blob, tid, camera in plain:
-                    f = self.thumb_dir / camera / f"{tid}.jpg"
-                    if f.is_file():
-                        files.write_atomic(f, blob, mode=files.PRIVATE_FILE)
-                sealed += len(plain)
-        files.write_atomic(marker, b"", mode=files.PRIVATE_FILE)
-        return sealed
+    def seal_plain_pictures(self) -> dict[str, int]:
+        """Seal the pictures an earlier version stored in the clear (every picture column, then the
+        picture files: thumbnails, cached clips); how many per table or folder. Once per data folder
+        (Services.from_env)."""
+        return self.pictures.seal_plain(self)
+
+    def tubes_of(self, track_ids: list[int]) -> dict[int, tuple[str, bytes]]:
+        """{track id: (class, tube blob opened)} of those tracks that kept a tube (vigie.synopsis.capture)."""
+        out: dict[int, tuple[str, bytes]] = {}
+        with self.read() as conn:
+            for k in range(0, len(track_ids), 500):  # under SQLite's bound-parameter limit
+                chunk = list(track_ids[k : k + 500])
+                for tid, cls, data in conn.execute(
+                    "SELECT t.id, t.class, u.data FROM tracks t JOIN tubes u ON u.track_id = t.id"
+                    f" WHERE t.id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    out[int(tid)] = (cls, self.pictures.open(data))
+        return out
+
+    def backgrounds_of(self, camera_id: str, start: datetime, end: datetime) -> list[tuple[str, str, bytes]]:
+        """The camera's period backgrounds overlapping [start, end) of finished analyses, in time order:
+        (start, end as stored ISO text, JPEG opened)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT b.start, b.end, b.jpeg FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
+                " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ? ORDER BY b.start",
+                (camera_id, iso(start), iso(end)),
+            ).fetchall()
+        return [(a, b, self.pictures.open(j)) for a, b, j in rows]
 
     # --- plumbing --------------------------------------------------------------
     def _open_read(self):
@@ -333,16 +328,18 @@ class StoreBase:
                         for p in t.points
                     ],
                 )
-                if t.thumbnail_jpeg:  # an unblurred crop: sealed at rest (vigie.keys.MediaBox)
-                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, self.media.seal(t.thumbnail_jpeg)))
+                # Unblurred pictures: sealed at rest (vigie.store.pictures).
+                if t.thumbnail_jpeg:
+                    conn.execute("INSERT INTO thumbnails VALUES (?,?)", (tid, self.pictures.seal(t.thumbnail_jpeg)))
                 if t.tube:
-                    conn.execute("INSERT INTO tubes VALUES (?,?,?)", (tid, len(t.points), t.tube))
+                    conn.execute("INSERT INTO tubes VALUES (?,?,?)", (tid, len(t.points), self.pictures.seal(t.tube)))
 
         return self.write(fn)
 
     def add_backgrounds(self, analysis_id: int, backgrounds: list) -> Future:
-        """Queue a running analysis's period backgrounds (vigie.synopsis.capture.Background)."""
-        rows = [(analysis_id, b.camera_id, iso(b.start), iso(b.end), b.samples, b.jpeg) for b in backgrounds]
+        """Queue a running analysis's period backgrounds (vigie.synopsis.capture.Background), sealed."""
+        seal = self.pictures.seal
+        rows = [(analysis_id, b.camera_id, iso(b.start), iso(b.end), b.samples, seal(b.jpeg)) for b in backgrounds]
         # "end" quoted: a reserved word in PostgreSQL (and allowed quoted in SQLite).
         return self.write(
             lambda conn: conn.executemany(
@@ -400,12 +397,7 @@ class StoreBase:
                 (analysis_id,),
             ).fetchall()
         for row in rows:
-            folder = self.thumb_dir / row["camera_id"]
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{row['id']}.jpg.tmp"
-            tmp.write_bytes(bytes(row["jpeg"]))
-            os.chmod(tmp, files.PRIVATE_FILE)
-            os.replace(tmp, folder / f"{row['id']}.jpg")
+            self.pictures.write_stored_file(self.thumb_dir / row["camera_id"] / f"{row['id']}.jpg", row["jpeg"])
         paths = [(str(self.thumb_dir / r["camera_id"] / f"{r['id']}.jpg"), r["id"]) for r in rows]
         self.write(lambda conn: conn.executemany("UPDATE tracks SET thumbnail_path=? WHERE id=?", paths)).result()
 
@@ -540,7 +532,7 @@ class StoreBase:
             if not rows:
                 return
             for r in rows:
-                yield int(r[0]), bytes(r[1])
+                yield int(r[0]), self.pictures.open(r[1])
             last = int(rows[-1][0])
 
     def replace_crops(self, track_id: int, base: str, seqs: list[int], crops: np.ndarray, vector: np.ndarray) -> None:

@@ -179,28 +179,13 @@ def _utc(t: datetime, what: str) -> datetime:
 
 
 def _tubes(store, ids: list[int]) -> tuple[dict[int, StoredTube], dict[int, str]]:
-    tubes, classes = {}, {}
-    with store.read() as conn:
-        for k in range(0, len(ids), 500):
-            chunk = ids[k : k + 500]
-            marks = ",".join("?" * len(chunk))
-            for tid, cls, data in conn.execute(
-                f"SELECT t.id, t.class, u.data FROM tracks t JOIN tubes u ON u.track_id = t.id WHERE t.id IN ({marks})",
-                chunk,
-            ):
-                tubes[tid], classes[tid] = decode_tube(data), cls
-    return dict(sorted(tubes.items())), classes
+    kept = store.tubes_of(ids)  # opened: tubes are sealed at rest
+    tubes = {tid: decode_tube(blob) for tid, (_cls, blob) in sorted(kept.items())}
+    return tubes, {tid: cls for tid, (cls, _blob) in kept.items()}
 
 
 def _backgrounds(store, camera_id: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime, bytes]]:
-    with store.read() as conn:
-        rows = conn.execute(
-            "SELECT b.start, b.end, b.jpeg FROM backgrounds b JOIN analyses a ON a.id = b.analysis_id"
-            " WHERE b.camera_id = ? AND a.status <> 'running' AND b.end > ? AND b.start < ? ORDER BY b.start",
-            (camera_id, iso(start), iso(end)),
-        ).fetchall()
-    parse = from_iso
-    return [(parse(a), parse(b), bytes(j)) for a, b, j in rows]
+    return [(from_iso(a), from_iso(b), jpeg) for a, b, jpeg in store.backgrounds_of(camera_id, start, end)]
 
 
 def _frame_rate(tubes) -> float:
