@@ -308,6 +308,17 @@ class RecordingIndex:
             ).fetchall()
         return [(r[0], r[1], [float(v) for v in r[2:6]]) for r in rows]
 
+    def granted_track_spans(self, username: str, camera_id: str, now: str) -> list[tuple[int, str, str]]:
+        """(track id, first_seen, last_seen) of the camera's tracks on which `username` holds an unblur grant
+        still open at `now` (ISO): the footage an unblurred export of the recording may show."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT t.id, t.first_seen, t.last_seen FROM unblur_grants g JOIN tracks t ON t.id = g.track_id"
+                " WHERE g.username = ? AND g.expires_at > ? AND t.camera_id = ? ORDER BY t.first_seen",
+                (username, now, camera_id),
+            ).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
     def delete_recording_segments(self, segment_ids: list[int]) -> list[str]:
         """Remove segments from the index, in one transaction; returns their paths (relative to the data
         folder), for the caller to unlink now that no row points at them. Ids not indexed are ignored."""
