@@ -110,12 +110,15 @@ def test_vigie_run_records_the_camera_through_three_restarts(vtest, tmp_path, mo
 
     # The recording's gaps are the stream's (those StreamSource saw, stored by `vigie run`): three, one per
     # outage; each starts where the stream stopped (to a few frames: B-frames) and ends where it came back,
-    # at its first key frame (every 12 frames).
+    # at its first key frame (every 12 frames). The stream's gap ends at its first frame as stamped when it
+    # was decoded; a segment's start is read when the segment closes, from the connection's clock settled
+    # by then (the frames buffered while the connection opened come in a burst and are stamped late, by
+    # up to a second on a loaded machine): it may be earlier than the gap's end, never later than a second.
     stream_gaps = [(from_iso(g["start"]), from_iso(g["end"])) for g in sorted(stored_gaps, key=lambda g: g["start"])]
     assert len(gaps) == len(stream_gaps) == 3, (gaps, stream_gaps)
     for gap, (stop, back), (killed, up) in zip(gaps, stream_gaps, outages):
         assert abs((gap.start - stop).total_seconds()) <= 0.25, (gap, stop)
-        assert back <= gap.end <= back + timedelta(seconds=1.0), (gap, back)
+        assert abs((gap.end - back).total_seconds()) <= 1.0, (gap, back)
         assert gap.start < up and gap.end > killed  # around the outage as the camera saw it
 
     # Between the gaps, every frame the stream delivered is recorded: what the segments cover is the time

@@ -16,7 +16,9 @@ def site(tmp_path, **fields):
 
 
 def test_a_recorded_camera_has_its_settings(tmp_path):
-    cam = site(tmp_path, stream="rtsp://127.0.0.1/x", record=True, record_quota_gb=50, record_masked_width=960).cameras[0]
+    cam = site(tmp_path, stream="rtsp://127.0.0.1/x", record=True, record_quota_gb=50, record_masked_width=960).cameras[
+        0
+    ]
     assert (cam.record, cam.record_quota_gb, cam.record_segment_s, cam.record_masked_width) == (True, 50, 6.0, 960)
     assert site(tmp_path).cameras[0].record is False  # off unless asked
 
