@@ -175,7 +175,9 @@ def faults(scratch: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     report = {"kills": 0, "segments_salvaged": 0, "segments_lost": 0, "rows_pointing_nowhere": 0, "temp_left": 0}
     for k in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(clip), str(data)], env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(clip), str(data)], env=env, stdout=subprocess.PIPE, text=True
+        )
         closed = 0
         while closed < 2 + k:  # a different moment each time
             closed += proc.stdout.readline().startswith("indexed")
@@ -189,7 +191,9 @@ def faults(scratch: Path) -> dict:
             done = recover(store, "cam-a")
             report["segments_salvaged"] += done.salvaged
             report["segments_lost"] += parts - done.salvaged
-            report["rows_pointing_nowhere"] += sum(not s.file(data).is_file() for s in store.recording_segments("cam-a"))
+            report["rows_pointing_nowhere"] += sum(
+                not s.file(data).is_file() for s in store.recording_segments("cam-a")
+            )
             report["temp_left"] += len(list(data.rglob(f"*{PART}")))
     if os.geteuid() == 0:
         disk = scratch / "disk"
