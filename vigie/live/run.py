@@ -35,11 +35,12 @@ from vigie import files
 from vigie.config import load_site
 from vigie.errors import ConfigError
 from vigie.rules.runner import camera_events, raise_alerts
-from vigie.scale.local import LocalExecutor
+from vigie.scale.local import LocalExecutor, ProcessWorkers
 from vigie.sources.stream import mask_url
 from vigie.times import iso, now_iso
 
 log = logging.getLogger(__name__)
+GB = 10**9  # record_quota_gb's unit
 RULES_WINDOW = timedelta(minutes=5)  # tracks the rules look at after each chunk (longer than any rule's T)
 
 
@@ -65,6 +66,7 @@ class CameraState:
     segments: int = 0  # recorded segments indexed
     segments_lost: int = 0  # segments the worker could not write (disk full, ...)
     segments_quota_removed: int = 0  # deleted by the camera's disk quota
+    recorded_bytes: int = 0  # what its index holds, kept up to date here (read once at start)
 
 
 class LiveRun:
@@ -114,6 +116,11 @@ class LiveRun:
 
         # The local executor's workers are spawned from this environment: they find the folder there.
         os.environ[files.DATA_ENV] = str(self.store.data_dir)
+        if not isinstance(self.workers, ProcessWorkers):
+            self.say(
+                "vigie run: recorded cameras' segments are written where their worker runs, and indexed against "
+                f"{self.store.data_dir}: the workers' machines must share that folder"
+            )
         for cam in recording:
             done = recover(self.store, cam.id, masked=bool(cam.privacy_masks))
             if done.salvaged or done.removed or done.indexed:
@@ -121,6 +128,8 @@ class LiveRun:
                     f"{cam.id}: recording recovered after a stop: {done.salvaged} segment(s) cut short by it kept, "
                     f"{done.removed} unreadable one(s) removed, {done.indexed} closed one(s) indexed"
                 )
+            usage = self.store.recording_usage(cam.id).get(cam.id, {})
+            self.cameras[cam.id].recorded_bytes = usage.get("bytes", 0)
 
     def run(self, duration_s: float | None = None, drain_timeout_s: float = 60.0) -> dict[str, CameraState]:
         """Handle messages until every worker is done (after stop(), or `duration_s`); write everything."""
@@ -189,17 +198,21 @@ class LiveRun:
     def _index_segment(self, cam: str, closed) -> None:
         """Index a segment the worker closed and renamed, then apply the camera's disk quota."""
         try:
-            self.store.add_recording_segment(**closed.index_args())
+            seg = self.store.add_recording_segment(**closed.index_args())
         except Exception as exc:  # a segment that cannot be indexed must not stop the camera
             self.say(f"{cam}: recorded segment {closed.path} not indexed: {exc}")
             return
         state = self.cameras[cam]
         state.segments += 1
+        state.recorded_bytes += seg.bytes
         quota = self.site.camera(cam).record_quota_gb
-        if quota is not None:
+        # The index's sum is read again only when the running total says the quota may be passed (a purge
+        # elsewhere only lowers it): one query per camera every few seconds would add up on a large site.
+        if quota is not None and state.recorded_bytes > quota * GB:
             from vigie.recording.quota import enforce_quota
 
             result = enforce_quota(self.store, cam, quota)
+            state.recorded_bytes = result.used_bytes
             state.segments_quota_removed += result.segments_removed
             if result.alert_ids:
                 self.say(f"{cam}: the recording's disk quota ({quota} GB) forced the deletion of its oldest footage")
