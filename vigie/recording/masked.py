@@ -36,6 +36,7 @@ class MaskedSegmentWriter(SegmentWriter):
         *args,
         mask: PrivacyMask,
         max_width: int | None = None,
+        main_width: int | None = None,
         preset: str = "veryfast",
         crf: int = 23,
         **kwargs,
@@ -44,6 +45,8 @@ class MaskedSegmentWriter(SegmentWriter):
         if not mask:
             raise ValueError("a masked recording needs privacy masks")
         self.mask, self.max_width, self.preset, self.crf = mask, max_width, preset, crf
+        self.main_width = main_width  # the main stream's width, where the recorded stream is another one
+        self._last_pts = -1
         self._size: tuple[int, int] | None = None
         self._scale = 1.0
         self._origin: datetime | None = None  # the connection's first frame: pts 0
@@ -51,7 +54,7 @@ class MaskedSegmentWriter(SegmentWriter):
 
     def connect(self, stream, clock=None) -> None:
         super().connect(stream, clock)
-        self._origin = None
+        self._origin, self._last_pts = None, -1
         rate = stream.average_rate or stream.guessed_rate or 25
         self._rate = Fraction(rate).limit_denominator(1001)
 
@@ -69,7 +72,9 @@ class MaskedSegmentWriter(SegmentWriter):
         if self._origin is None:
             self._origin = when
         image = self._masked(frame)
-        image.pts = round((when - self._origin).total_seconds() / TIME_BASE)
+        # Strictly increasing, as the encoder wants (StreamSource's times are; at 90 kHz two may round alike).
+        pts = max(round((when - self._origin).total_seconds() / TIME_BASE), self._last_pts + 1)
+        image.pts = self._last_pts = pts
         image.time_base = TIME_BASE
         self._span(frame.pts, frame.time_base)
         try:
@@ -96,7 +101,7 @@ class MaskedSegmentWriter(SegmentWriter):
 
     def _scale_of(self, width: int) -> float:
         """Main-stream pixels per pixel of this frame (the masks are in the main stream's pixels)."""
-        main = self._in.codec_context.width if self._in is not None else width
+        main = self.main_width or (self._in.codec_context.width if self._in is not None else width)
         return main / width if width else 1.0
 
     def _masked(self, frame: "av.VideoFrame") -> "av.VideoFrame":

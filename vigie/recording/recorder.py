@@ -45,6 +45,7 @@ def segment_writer(
             on_segment,
             mask=PrivacyMask(camera.privacy_masks),
             max_width=camera.record_masked_width,
+            main_width=camera.main_stream_size[0] if camera.main_stream_size else None,
             **common,
         )
     return SegmentWriter(camera.id, data_dir, on_segment, **common)
