@@ -377,12 +377,9 @@ class StreamSource:
                     if self.stop_event.is_set():
                         return
                 if recorder is not None and packet.pts is not None:
-                    if clock.anchor is None or clock.first_pts is None:  # no timed frame out of the decoder yet
-                        when = self._last_ts or self.clock()
-                    else:
-                        when = clock.anchor + timedelta(
-                            seconds=float((packet.pts - clock.first_pts) * packet.time_base)
-                        )
+                    # (no timed frame out of the decoder yet, its delay: now, near enough; a segment's
+                    # times are read again from the settled clock when it closes)
+                    when = clock.time_of(packet.pts, packet.time_base) or self.clock()
                     recorder.packet(packet, when)
         except av.error.FFmpegError as exc:
             raise _Drop(f"read failed: {self._describe(exc)}") from None
