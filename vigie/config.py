@@ -296,6 +296,30 @@ class CameraConfig(StrictModel):
         default_factory=list,
         description="Rules whose events become alerts (vigie.rules: zone_intrusion, line_crossing, loitering, counter_flow, gathering, density, crowd_movement, abandoned_object, person_on_ground).",
     )
+    record: bool = Field(
+        False,
+        description="Record the live stream (`vigie run`) as segment files of a few seconds under $VIGIE_DATA/recordings, "
+        "indexed in the store, kept as long as the camera's tracks (retention, legal holds). The camera's packets are "
+        "copied as sent; a camera with privacy masks is re-encoded with the masks burned in instead (masks are never stored).",
+    )
+    record_quota_gb: float | None = Field(
+        None,
+        description="Disk space this camera's recording may use, in GB (10^9 bytes): past it, its oldest segments not "
+        "under a legal hold are deleted first, and an alert says the quota (not the retention) forced it. None: no quota.",
+        gt=0,
+    )
+    record_segment_s: float = Field(
+        6.0,
+        description="Length of a recorded segment in seconds: a segment is closed at the first key frame after it.",
+        ge=2,
+        le=30,
+    )
+    record_masked_width: int | None = Field(
+        None,
+        description="Width in pixels a masked camera's recording is scaled to before it is re-encoded (re-encoding "
+        "costs about as many pixels as it gets: 960 for a 1080p camera costs about a quarter). None: the stream's width.",
+        ge=160,
+    )
     privacy_masks: list[list[tuple[float, float]]] = Field(
         default_factory=list,
         description="Polygons, in the main stream's pixels, blacked out of every frame before anything is analysed or "
@@ -321,6 +345,12 @@ class CameraConfig(StrictModel):
             if any(x < 0 or y < 0 for x, y in polygon):
                 raise ValueError(f"privacy mask {i} has a negative coordinate: points are pixels of the main stream")
         return v
+
+    @model_validator(mode="after")
+    def _record_needs_stream(self) -> "CameraConfig":
+        if self.record and not self.stream:
+            raise ValueError("record: true needs a live `stream` URL (`vigie run` records what it reads)")
+        return self
 
     @model_validator(mode="after")
     def _substream_needs_main_size(self) -> "CameraConfig":

@@ -58,6 +58,7 @@ TABLES = (
     "citizen_salt",
     "track_attributes",
     "query_photos",
+    "recording_segments",
 )
 
 
@@ -480,6 +481,109 @@ def test_the_purge_removes_old_tracks_and_keeps_a_held_one(cams):
     report = purge(cams, site, now=now)
     assert (report.tracks_removed, report.tracks_held, report.analyses_removed) == (1, 0, 1)
     assert [t["id"] for t in cams.list_tracks()] == [recent[1]]
+
+
+# --- recordings ---------------------------------------------------------------------------------------------
+def segment_file(store, camera: str, start_s: float, size: int = 1000) -> str:
+    """A segment file under the store's data folder (the index only checks that it is there); its relative path."""
+    rel = f"recordings/{camera}/{start_s:08.3f}.ts"
+    path = store.data_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x47" * size)
+    return rel
+
+
+def add_segment(store, camera: str, start_s: float, end_s: float, **fields):
+    return store.add_recording_segment(
+        camera, T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=end_s), segment_file(store, camera, start_s),
+        frames=int((end_s - start_s) * 25), codec="h264", **fields,
+    )  # fmt: skip
+
+
+def test_recording_segments_are_indexed_read_by_window_with_their_gaps_and_deleted(cams):
+    from vigie.store.recordings import RecordingError
+
+    def at(s: float):
+        return T0 + timedelta(seconds=s)
+
+    a1 = add_segment(cams, "cam-a", 0, 6, width=1920, height=1080)
+    a3 = add_segment(cams, "cam-a", 20, 26, complete=False)
+    a2 = add_segment(cams, "cam-a", 6, 12.04)  # indexed out of order: read in time order
+    b1 = add_segment(cams, "cam-b", 3, 9, masked=True)
+    assert (a1.bytes, a1.frames, a1.width, a1.masked, a1.complete, a1.container) == (
+        1000,
+        150,
+        1920,
+        False,
+        True,
+        "mpegts",
+    )
+    assert a1.file(cams.data_dir).is_file() and a1.path == "recordings/cam-a/0000.000.ts"
+
+    segs = cams.recording_segments("cam-a")
+    assert [s.id for s in segs] == [a1.id, a2.id, a3.id] and segs[0] == a1
+    assert segs[1].start == at(6) and segs[1].end == at(12.04) and not segs[2].complete
+    assert [s.id for s in cams.recording_segments("cam-b")] == [b1.id] and cams.recording_segments("cam-b")[0].masked
+    # Overlapping [from, to): a segment ending exactly at `from`, or starting at `to`, is outside.
+    assert [s.id for s in cams.recording_segments("cam-a", at(6), at(20))] == [a2.id]
+    assert [s.id for s in cams.recording_segments("cam-a", at(5.9), at(20.1))] == [a1.id, a2.id, a3.id]
+    assert [s.id for s in cams.recording_segments("cam-a", at(13), None)] == [a3.id]
+    assert cams.recording_segments("cam-a", at(30), at(40)) == []
+    assert cams.recording_segment(a2.id) == a2 and cams.recording_segment(10**6) is None
+
+    gaps = cams.recording_gaps("cam-a", at(-10), at(30))
+    assert [(g.start, g.end) for g in gaps] == [(at(-10), at(0)), (at(12.04), at(20)), (at(26), at(30))]
+    assert [(g.start, g.end) for g in cams.recording_gaps("cam-a")] == [(at(12.04), at(20))]
+    assert cams.recording_gaps("cam-a", at(0), at(12)) == []  # 6.0 -> 6.0 meets
+    assert [(g.start, g.end) for g in cams.recording_gaps("cam-a", at(40), at(50))] == [(at(40), at(50))]
+    assert gaps[1].as_dict()["duration_s"] == pytest.approx(7.96)
+
+    usage = cams.recording_usage()
+    assert usage["cam-a"] == {"segments": 3, "bytes": 3000, "first": iso(at(0)), "last": iso(at(26))}
+    assert cams.recording_cameras() == ["cam-a", "cam-b"]
+    assert cams.recording_paths("cam-b") == {b1.path}
+
+    # Refused, nothing stored: a missing file, an empty one, a path outside the data folder, backwards
+    # times, an unknown container, a path already indexed.
+    (cams.data_dir / "recordings/cam-a/empty.ts").write_bytes(b"")
+    for path, kwargs, words in [
+        ("recordings/cam-a/missing.ts", {}, "not there"),
+        ("recordings/cam-a/empty.ts", {}, "empty"),
+        ("../elsewhere.ts", {}, "under the data folder"),
+        ("/tmp/elsewhere.ts", {}, "not under the data folder"),
+        (a1.path, {"container": "avi"}, "container"),
+        (a1.path, {"end": at(-1)}, "before its start"),
+        (a1.path, {}, "already indexed"),
+    ]:
+        args = {"start": at(0), "end": at(6)} | kwargs
+        with pytest.raises(RecordingError, match=words):
+            cams.add_recording_segment("cam-a", path=path, frames=1, codec="h264", **args)
+    assert len(cams.recording_segments("cam-a")) == 3
+
+    # Deleting returns the paths to unlink; the rows are gone first.
+    assert cams.delete_recording_segments([a1.id, a3.id, 10**6]) == [a1.path, a3.path]
+    assert [s.id for s in cams.recording_segments("cam-a")] == [a2.id]
+    assert a1.file(cams.data_dir).is_file()  # the caller unlinks the file, after the commit
+    assert cams.delete_recording_segments([]) == []
+
+
+def test_held_footage_is_not_offered_to_the_quota(cams):
+    from vigie.retention.holds import lift_hold, place_hold
+
+    _, tracks = analyse(cams, [full_track(1, 13.0)])  # in view from 13 s to about 13.6 s
+    segs = [add_segment(cams, "cam-a", s, s + 6) for s in (0, 6, 12, 18, 24, 30)]
+    assert [s.id for s in cams.oldest_unheld_segments("cam-a", limit=2)] == [segs[0].id, segs[1].id]
+
+    by_track = place_hold(cams, "PV-1", "assault", "insp. martin", track_ids=[tracks[1]])
+    window = place_hold(
+        cams, "PV-2", "theft", "insp. martin", camera_id="cam-a",
+        start=T0 + timedelta(seconds=1), end=T0 + timedelta(seconds=6),
+    )  # fmt: skip
+    # The held track keeps the segment it is in view during; the window the one it overlaps (ending at 6 s).
+    assert [s.id for s in cams.oldest_unheld_segments("cam-a")] == [s.id for s in segs[1:2] + segs[3:]]
+    lift_hold(cams, window, "insp. martin")
+    lift_hold(cams, by_track, "insp. martin")
+    assert len(cams.oldest_unheld_segments("cam-a")) == 6
 
 
 # --- accounts ----------------------------------------------------------------------------------------------------

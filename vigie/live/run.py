@@ -11,7 +11,9 @@ finds to this process, which holds the one store writer:
   tracks, and new events become alerts (blurred snapshot, webhooks, MQTT);
 - stream gaps (camera, from, to, reason) are stored as they are reported;
   no track spans one (the worker ends its open tracks at each gap);
-- a camera that never connects is reported and the others go on.
+- a camera that never connects is reported and the others go on;
+- a camera with `record: true` has its stream recorded by its worker (vigie.recording): each closed
+  segment is indexed here, then its disk quota applied; what a crash left is settled at start.
 
 SIGINT or SIGTERM asks the workers to stop: each finishes its tracks in
 flight and sends them; they are written before `vigie run` exits, so nothing
@@ -21,6 +23,7 @@ seen is lost.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import time
 import uuid
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from vigie import files
 from vigie.config import load_site
 from vigie.errors import ConfigError
 from vigie.rules.runner import camera_events, raise_alerts
@@ -58,6 +62,9 @@ class CameraState:
     connected: bool = False
     done: bool = False
     last_heard: datetime | None = None  # when the worker last reported anything
+    segments: int = 0  # recorded segments indexed
+    segments_lost: int = 0  # segments the worker could not write (disk full, ...)
+    segments_quota_removed: int = 0  # deleted by the camera's disk quota
 
 
 class LiveRun:
@@ -88,10 +95,32 @@ class LiveRun:
         if not self.cameras:
             raise ConfigError(f"site file {self.site_path}: no camera has a `stream` URL to analyse live")
         self.store.upsert_cameras(self.site.cameras)
+        self._start_recording()
         self.workers.start()
 
     def stop(self) -> None:
         self.workers.stop()
+
+    def _recording(self) -> list:
+        return [c for c in self.site.cameras if c.record and c.id in self.cameras]
+
+    def _start_recording(self) -> None:
+        """Workers write segments under the store's data folder (the one they are indexed against); what a
+        crash left there is settled first (vigie.recording.recorder.recover)."""
+        recording = self._recording()
+        if not recording:
+            return
+        from vigie.recording.recorder import recover  # lazy: sites that record only
+
+        # The local executor's workers are spawned from this environment: they find the folder there.
+        os.environ[files.DATA_ENV] = str(self.store.data_dir)
+        for cam in recording:
+            done = recover(self.store, cam.id, masked=bool(cam.privacy_masks))
+            if done.salvaged or done.removed or done.indexed:
+                self.say(
+                    f"{cam.id}: recording recovered after a stop: {done.salvaged} segment(s) cut short by it kept, "
+                    f"{done.removed} unreadable one(s) removed, {done.indexed} closed one(s) indexed"
+                )
 
     def run(self, duration_s: float | None = None, drain_timeout_s: float = 60.0) -> dict[str, CameraState]:
         """Handle messages until every worker is done (after stop(), or `duration_s`); write everything."""
@@ -148,9 +177,32 @@ class LiveRun:
                     self.say(f"{cam}: not connected after 3 attempts ({state.url}); still trying")
             if state.status in ("unavailable", "failed", "dropped"):
                 self.say(f"{cam}: {state.status}: {state.detail}")
+        elif kind == "segment":
+            self._index_segment(cam, payload)
+        elif kind == "recording_error":
+            state.segments_lost += 1
+            self.say(payload)
         elif kind == "done":
             state.done, state.frames = True, payload
             self._flush(cam)
+
+    def _index_segment(self, cam: str, closed) -> None:
+        """Index a segment the worker closed and renamed, then apply the camera's disk quota."""
+        try:
+            self.store.add_recording_segment(**closed.index_args())
+        except Exception as exc:  # a segment that cannot be indexed must not stop the camera
+            self.say(f"{cam}: recorded segment {closed.path} not indexed: {exc}")
+            return
+        state = self.cameras[cam]
+        state.segments += 1
+        quota = self.site.camera(cam).record_quota_gb
+        if quota is not None:
+            from vigie.recording.quota import enforce_quota
+
+            result = enforce_quota(self.store, cam, quota)
+            state.segments_quota_removed += result.segments_removed
+            if result.alert_ids:
+                self.say(f"{cam}: the recording's disk quota ({quota} GB) forced the deletion of its oldest footage")
 
     def _flush_due(self) -> None:
         now = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 
+from vigie import files
 from vigie.config import load_site
 from vigie.pipeline import CameraPipeline
 from vigie.sources.stream import StreamSource, StreamUnavailable, mask_url
@@ -31,6 +32,17 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
         if ended:
             out.put(("tracks", cam, ended))
 
+    recorder = None
+    if camera.record:  # written here, where the stream is read; indexed by the parent's one store writer
+        from vigie.recording.recorder import segment_writer  # lazy: cameras that record only
+
+        recorder = segment_writer(
+            camera,
+            files.data_dir(),
+            on_segment=lambda seg: out.put(("segment", camera_id, seg)),
+            on_error=lambda text: out.put(("recording_error", camera_id, text)),
+        )
+
     try:
         pipeline = CameraPipeline(camera, site, analysis_fps)
         source = StreamSource(
@@ -43,6 +55,7 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             pace_files=pace_files,
             on_gap=on_gap,
             on_status=lambda cam, status, detail: out.put(("status", cam, (status, detail))),
+            recorder=recorder,
         )
         out.put(("status", camera_id, ("starting", mask_url(camera.stream))))
         for frame in source:
@@ -57,6 +70,8 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
     except Exception as exc:  # a broken camera must not take the others down: report it
         out.put(("status", camera_id, ("failed", f"{type(exc).__name__}: {exc}")))
     finally:
+        if recorder is not None:
+            recorder.close()  # the open segment, closed and reported before "done"
         if pipeline is not None:
             rest = pipeline.finish()
             if rest:

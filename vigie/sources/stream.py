@@ -124,6 +124,17 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class _ConnectionClock:
+    """One connection's clock: its first frame's pts, and the wall-clock time of its position 0."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.count = 0
+        self.start_mono: float | None = None
+        self.first_pts: int | None = None
+        self.anchor: datetime | None = None
+
+
 class _Drop(Exception):
     """The open connection ended; the reason says how."""
 
@@ -163,6 +174,7 @@ class StreamSource:
         pace_files: bool = True,
         skip_loop_filter: bool = False,
         decode_threads: int = 1,
+        recorder=None,
     ) -> None:
         if analysis_fps is not None and analysis_fps <= 0:
             raise ValueError("analysis_fps must be positive (or None to keep every frame)")
@@ -203,6 +215,9 @@ class StreamSource:
         # (1: one camera per core, and no frame-threading delay on a live stream).
         self.skip_loop_filter = skip_loop_filter
         self.decode_threads = decode_threads
+        # recorder (vigie.recording.segments.SegmentWriter): connect(stream), packet(packet, utc) for every
+        # packet demuxed, frame(frame, utc) for every frame decoded if it wants_frames, disconnect().
+        self.recorder = recorder
         # Counters, readable while iterating (by the same thread) or after.
         self.next_seq = 0  # seq of the next decoded frame: never reused, across reconnections
         self.frames_decoded = 0
@@ -334,56 +349,81 @@ class StreamSource:
 
     def _frames(self, container) -> Iterator[tuple["av.VideoFrame", datetime, float]]:
         """The connection's decoded frames, each with its (strictly increasing) UTC time
-        and its position in seconds by the stream's clock from the connection's first frame."""
+        and its position in seconds by the stream's clock from the connection's first frame.
+
+        Packets are demuxed here and decoded one by one, so that a recorder (vigie.recording) gets
+        each packet as it came, after its frames, at its time on the same clock as theirs."""
         stream = configure_decoder(container.streams.video[0], self.skip_loop_filter, self.decode_threads)
-        rate = float(stream.average_rate or stream.guessed_rate or 25.0)
-        start_mono = None
-        first_pts = None
-        anchor: datetime | None = None  # wall-clock time of the stream's position 0 on this connection
-        count = 0
+        clock = _ConnectionClock(float(stream.average_rate or stream.guessed_rate or 25.0))
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.connect(stream)
         try:
-            for frame in container.decode(stream):
-                count += 1
-                mono = time.monotonic()
-                if start_mono is None:
-                    start_mono = mono
-                # Position in the stream by its own clock, to measure how far decoding lags it
-                # (and to play files at their rate).
-                if frame.pts is not None and frame.time_base is not None:
-                    if first_pts is None:
-                        first_pts = frame.pts
-                    offset = float((frame.pts - first_pts) * frame.time_base)
-                else:
-                    offset = (count - 1) / rate
-                if self.pace:
-                    ahead = start_mono + offset - mono
-                    if ahead > 0 and self.stop_event.wait(ahead):
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    timed = self._time(frame, clock)
+                    if timed is None:  # stopped while a file was being paced
                         return
-                    mono = time.monotonic()
-                self.lag_s = max(0.0, (mono - start_mono) - offset)
-                self.max_lag_s = max(self.max_lag_s, self.lag_s)
-                # When the frame was filmed: anchor + its position by the stream's clock, the
-                # anchor being the earliest wall time - position seen on this connection (a
-                # frame cannot be decoded before it was filmed, so every frame bounds the
-                # anchor from above; the bound is tight whenever decoding has caught up). So a
-                # burst of frames that waited in the buffers (while FFmpeg opened the stream,
-                # or the analysis fell behind for a moment) keeps its real spacing.
-                wall = self.clock()
-                candidate = wall - timedelta(seconds=offset)
-                anchor = candidate if anchor is None else min(anchor, candidate)
-                now = anchor + timedelta(seconds=offset)
-                if self._last_ts is not None and now <= self._last_ts:
-                    now = self._last_ts + timedelta(microseconds=1)
-                self._last_ts = now
-                self.next_seq += 1
-                self.frames_decoded += 1
-                yield frame, now, offset
-                if self.stop_event.is_set():
-                    return
+                    now, offset = timed
+                    if recorder is not None and recorder.wants_frames:
+                        recorder.frame(frame, now)
+                    yield frame, now, offset
+                    if self.stop_event.is_set():
+                        return
+                if recorder is not None and packet.pts is not None:
+                    if clock.anchor is None:  # no frame out of the decoder yet (its delay): now, near enough
+                        when = self.clock()
+                    else:
+                        when = clock.anchor + timedelta(
+                            seconds=float((packet.pts - clock.first_pts) * packet.time_base)
+                        )
+                    recorder.packet(packet, when)
         except av.error.FFmpegError as exc:
             raise _Drop(f"read failed: {self._describe(exc)}") from None
         except OSError as exc:
             raise _Drop(f"read failed: {mask_text(exc, self.url)}") from None
+        finally:
+            if recorder is not None:
+                recorder.disconnect()  # the open segment ends at its last frame: a gap follows
+
+    def _time(self, frame: "av.VideoFrame", c: "_ConnectionClock") -> tuple[datetime, float] | None:
+        """The frame's UTC time and its position on the connection's clock (and pacing, for files);
+        None when stopped while pacing."""
+        c.count += 1
+        mono = time.monotonic()
+        if c.start_mono is None:
+            c.start_mono = mono
+        # Position in the stream by its own clock, to measure how far decoding lags it
+        # (and to play files at their rate).
+        if frame.pts is not None and frame.time_base is not None:
+            if c.first_pts is None:
+                c.first_pts = frame.pts
+            offset = float((frame.pts - c.first_pts) * frame.time_base)
+        else:
+            offset = (c.count - 1) / c.rate
+        if self.pace:
+            ahead = c.start_mono + offset - mono
+            if ahead > 0 and self.stop_event.wait(ahead):
+                return None
+            mono = time.monotonic()
+        self.lag_s = max(0.0, (mono - c.start_mono) - offset)
+        self.max_lag_s = max(self.max_lag_s, self.lag_s)
+        # When the frame was filmed: anchor + its position by the stream's clock, the
+        # anchor being the earliest wall time - position seen on this connection (a
+        # frame cannot be decoded before it was filmed, so every frame bounds the
+        # anchor from above; the bound is tight whenever decoding has caught up). So a
+        # burst of frames that waited in the buffers (while FFmpeg opened the stream,
+        # or the analysis fell behind for a moment) keeps its real spacing.
+        wall = self.clock()
+        candidate = wall - timedelta(seconds=offset)
+        c.anchor = candidate if c.anchor is None else min(c.anchor, candidate)
+        now = c.anchor + timedelta(seconds=offset)
+        if self._last_ts is not None and now <= self._last_ts:
+            now = self._last_ts + timedelta(microseconds=1)
+        self._last_ts = now
+        self.next_seq += 1
+        self.frames_decoded += 1
+        return now, offset
 
     def _convert(self, frame: "av.VideoFrame") -> tuple[np.ndarray, float]:
         """BGR pixels, shrunk in the colour conversion pass where wider than max_width."""

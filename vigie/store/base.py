@@ -26,6 +26,7 @@ import numpy as np
 from vigie import files
 from vigie.errors import VigieError
 from vigie.keys import MediaBox
+from vigie.store.recordings import RecordingIndex
 from vigie.times import iso, now_iso
 from vigie.types import TrackSummary
 from vigie.zones import cells_of_points
@@ -115,8 +116,9 @@ def attribute_rows(track_id: int, t) -> list[tuple]:
     return rows
 
 
-class StoreBase:
-    """The store's interface; a backend sets data_dir, thumb_dir, location and _writer, and defines _open_read."""
+class StoreBase(RecordingIndex):
+    """The store's interface; a backend sets data_dir, thumb_dir, location and _writer, and defines _open_read.
+    The recording index's methods (recording_segments, ...) are in recordings.py."""
 
     data_dir: Path
     thumb_dir: Path

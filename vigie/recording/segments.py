@@ -1,0 +1,225 @@
+"""Segment files: a camera's stream cut into self-contained MPEG-TS files of a few seconds.
+
+The worker that reads a camera (vigie.sources.stream.StreamSource) hands every packet it demuxes
+to a `SegmentWriter` before decoding it. Copy: packets are muxed as they came, never decoded
+again nor re-encoded (MaskedSegmentWriter, masked.py, is the exception: masks burned in).
+
+Why MPEG-TS: a file cut off mid-write (crash, power loss) is still readable up to its last whole
+188-byte packet, it needs no index at its end, and HLS players read it as it is.
+
+Crash safety, step by step:
+1. a segment is written under a temp name (`.NAME.part`) beside its final name, in the camera's folder;
+2. it is closed at the first key frame `target_s` after its start (a segment must start on a key
+   frame to decode alone), when the connection ends, or when the recorder stops;
+3. closed, it is flushed to disk (fsync) and renamed to its final name, then reported (`on_segment`);
+   the one store writer indexes it (vigie.recording.recorder). A crash before the rename leaves a
+   `.part` file (salvaged or removed at the next start, recover.py), never an index row;
+4. a write that fails (disk full) discards the segment being written and says so; the next
+   segment starts at the next key frame, once `retry_s` has passed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import av
+
+from vigie.times import iso
+
+log = logging.getLogger(__name__)
+
+PART = ".part"  # suffix of a segment being written
+SUFFIX = ".ts"
+
+
+@dataclass(frozen=True)
+class ClosedSegment:
+    """A segment file closed and renamed, to be indexed (the arguments of store.add_recording_segment)."""
+
+    camera_id: str
+    start: datetime
+    end: datetime
+    path: str  # relative to the data folder
+    frames: int
+    codec: str
+    container: str
+    width: int | None
+    height: int | None
+    masked: bool
+    complete: bool = True
+
+    def index_args(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def segment_name(start: datetime) -> str:
+    """recordings/<camera>/<day>/<name>: the UTC start, sortable, one file per start."""
+    return iso(start).replace(":", "").replace("-", "")[:-1] + "Z" + SUFFIX  # 20261207T004512.123456Z.ts
+
+
+def camera_folder(data_dir: str | Path, camera_id: str) -> Path:
+    return Path(data_dir) / "recordings" / camera_id
+
+
+def part_name(final: Path) -> Path:
+    return final.with_name(f".{final.name}{PART}")
+
+
+class SegmentWriter:
+    """Writes one camera's packets as segment files; not thread-safe (the reading thread calls it).
+
+    on_segment(ClosedSegment): called after each rename. on_error(text): a segment lost (disk full, ...)."""
+
+    masked = False
+    wants_frames = False  # copy: packets only (MaskedSegmentWriter takes the decoded frames)
+
+    def __init__(
+        self,
+        camera_id: str,
+        data_dir: str | Path,
+        on_segment: Callable[[ClosedSegment], None],
+        on_error: Callable[[str], None] | None = None,
+        target_s: float = 6.0,
+        max_s: float = 20.0,
+        retry_s: float = 5.0,
+    ) -> None:
+        self.camera_id = camera_id
+        self.data_dir = Path(data_dir)
+        self.folder = camera_folder(data_dir, camera_id)
+        self.on_segment, self.on_error = on_segment, on_error
+        self.target = timedelta(seconds=target_s)
+        self.max = timedelta(seconds=max_s)  # a stream with no key frame for this long is cut anyway
+        self.retry = timedelta(seconds=retry_s)
+        self._in = None  # the connection's video stream (the template of every segment's stream)
+        self._out = None  # the open segment's container
+        self._ostream = None
+        self._final: Path | None = None
+        self._start: datetime | None = None
+        self._last: datetime | None = None  # time of the open segment's last packet
+        self._frames = 0
+        self._failed_at: datetime | None = None
+        self.segments_written = 0
+        self.segments_lost = 0
+
+    # --- the reading thread's calls --------------------------------------------------------------
+    def connect(self, stream) -> None:
+        """A new connection: its first segment starts at its first key frame."""
+        self.disconnect()
+        self._in = stream
+
+    def packet(self, packet, when: datetime) -> None:
+        """A demuxed packet (copied), filmed at `when` (UTC)."""
+        if self._in is None or packet.dts is None or packet.size == 0:
+            return
+        if packet.is_keyframe and (self._out is None or when - self._start >= self.target):
+            self._close(end=when)
+            self._open(when)
+        elif self._out is not None and when - self._start >= self.max:
+            self._close(end=when)  # no key frame for too long: what follows waits for one
+        if self._out is None:
+            return
+        try:
+            packet.stream = self._ostream
+            self._out.mux(packet)
+        except (OSError, av.error.FFmpegError) as exc:
+            self._fail(exc, when)
+            return
+        self._frames += 1
+        self._last = when
+
+    def disconnect(self) -> None:
+        """The connection ended (a gap follows): the open segment is closed at its last frame."""
+        self._close(end=None)
+        self._in = None
+
+    def close(self) -> None:
+        self.disconnect()
+
+    # --- segments ------------------------------------------------------------------------------
+    def _open(self, when: datetime) -> None:
+        if self._failed_at is not None and when - self._failed_at < self.retry:
+            return
+        self._failed_at = None
+        final = self.folder / when.strftime("%Y-%m-%d") / segment_name(when)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._out = av.open(str(part_name(final)), "w", format="mpegts")
+            self._ostream = self._add_stream(self._out)
+        except (OSError, av.error.FFmpegError) as exc:
+            self._out, self._final = None, final
+            self._fail(exc, when)
+            return
+        self._final, self._start, self._last, self._frames = final, when, when, 0
+
+    def _add_stream(self, out):
+        return out.add_stream_from_template(self._in)
+
+    def _frame_duration(self) -> timedelta:
+        rate = self._in.average_rate if self._in is not None else None
+        return timedelta(seconds=1 / float(rate)) if rate else timedelta(seconds=0.04)
+
+    def _close(self, end: datetime | None) -> None:
+        """Close, sync and rename the open segment; `end`: the next segment's start (None: after its last frame)."""
+        if self._out is None:
+            return
+        out, final, start, frames = self._out, self._final, self._start, self._frames
+        end = end if end is not None else self._last + self._frame_duration()
+        (width, height), codec = self._dims(), self._codec_name()
+        self._out = None
+        part = part_name(final)
+        try:
+            out.close()
+            if frames == 0:
+                part.unlink(missing_ok=True)
+                return
+            fd = os.open(part, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # the data is on disk before the name says it is whole
+            finally:
+                os.close(fd)
+            os.replace(part, final)
+        except (OSError, av.error.FFmpegError) as exc:
+            self._fail(exc, end)
+            return
+        self.segments_written += 1
+        rel = final.relative_to(self.data_dir).as_posix()
+        self.on_segment(
+            ClosedSegment(
+                self.camera_id, start, max(end, start), rel, frames, codec, "mpegts", width, height, self.masked
+            )
+        )
+
+    def _dims(self) -> tuple[int | None, int | None]:
+        return self._in.codec_context.width, self._in.codec_context.height
+
+    def _codec_name(self) -> str:
+        return self._in.codec_context.name
+
+    def _fail(self, exc: BaseException, when: datetime) -> None:
+        """The segment being written is lost (its temp file removed); recording resumes after retry_s."""
+        part = part_name(self._final) if self._final else None
+        if self._out is not None:
+            try:
+                self._out.close()
+            except (OSError, av.error.FFmpegError):
+                pass
+            self._out = None
+        if part is not None:
+            part.unlink(missing_ok=True)
+        self.segments_lost += 1
+        self._failed_at = when
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "No space" in str(exc)
+        text = (
+            f"camera {self.camera_id}: recording segment lost: "
+            + ("the disk is full" if full else str(exc))
+            + f"; recording resumes at a key frame in {self.retry.total_seconds():.0f} s"
+        )
+        log.error("%s", text)
+        if self.on_error is not None:
+            self.on_error(text)
