@@ -63,6 +63,7 @@ ACTIONS = frozenset(
         "trail",
         "view_track",
         "view_clip",
+        "view_recording",  # a play of a camera's recording (issue 21)
         "export",
         "settings",
         "user_admin",

@@ -114,6 +114,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def alerts_page() -> FileResponse:
         return page("alerts")
 
+    @app.get("/playback", include_in_schema=False)
+    def playback_page() -> FileResponse:
+        return page("playback")
+
     @app.get("/synopsis", include_in_schema=False)
     def synopsis_page() -> FileResponse:
         return page("synopsis")
