@@ -38,8 +38,9 @@ def content_security_policy(tile_url: str | None = None) -> str:
         parts = urlsplit(tile_url.replace("{s}", "a"))
         host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
         img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
+    # media-src blob: the playback page feeds its videos through Media Source Extensions (an object URL)
     return (
-        f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; img-src {img}; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
     )
 
