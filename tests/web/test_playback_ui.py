@@ -54,8 +54,8 @@ def server(tmp_path_factory):
 
     from vigie.accounts import users
     from vigie.alerts.store import record as record_alerts
-    from vigie.rules.base import Event
     from vigie.config import CameraConfig, SiteConfig
+    from vigie.rules.base import Event
     from vigie.services import Services
     from vigie.store.sqlite import SQLiteStore
     from vigie.web.app import create_app
