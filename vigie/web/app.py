@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.citizen import open311
 from vigie.errors import VigieError
+from vigie.live.wall import Wall
 from vigie.services import Services
 from vigie.web import (
     routes_admin,
@@ -40,6 +41,7 @@ from vigie.web import (
     routes_cases,
     routes_crimemap,
     routes_exports,
+    routes_live,
     routes_media,
     routes_open311,
     routes_playback,
@@ -65,6 +67,7 @@ ROUTERS = (
     routes_search,
     routes_media,
     routes_playback,
+    routes_live,
     routes_exports,
     routes_cases,
     routes_audit,
@@ -126,6 +129,13 @@ def create_app(services: Services) -> FastAPI:
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
     app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
+    # the live wall's camera feeds, each read once however many screens watch it (vigie.live.wall)
+    app.state.wall = Wall(
+        services.site,
+        services.blurrer,
+        services.blur_lock,
+        blur_faces=bool(getattr(services.site, "live_wall_blur", False)),
+    )
 
     app.state.login_throttle = LoginThrottle()  # per app: delays per client and name, the hashing slots
 

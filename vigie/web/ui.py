@@ -119,6 +119,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def playback_page() -> FileResponse:
         return page("playback")
 
+    @app.get("/wall", include_in_schema=False)
+    def wall_page() -> FileResponse:
+        return page("wall")
+
     @app.get("/synopsis", include_in_schema=False)
     def synopsis_page() -> FileResponse:
         return page("synopsis")
