@@ -162,3 +162,35 @@ def test_access_rules_are_those_of_clips(env):
     # A bad moment names the field.
     r = inv.post("/api/cameras/cam-a/playback", json={"from": "yesterday", **JUST})
     assert r.status_code == 422
+
+
+def test_a_file_analysed_with_vigie_analyze_plays_through_the_same_path(tmp_path, monkeypatch):
+    """Its frames are dated from its tracks' points (frame seq at anchor_t + (seq - anchor_seq) / fps, the
+    site's true 7 fps): playing from a moment gives the file's frame of that moment, on to its end."""
+    from media import test_clips as C
+
+    monkeypatch.setattr(C, "T0", datetime.now(timezone.utc) - timedelta(hours=3))
+    store = SQLiteStore(tmp_path / "var")
+    store.upsert_cameras(site().cameras)
+    video = C.write_video(tmp_path / "recording.avi")
+    C.analyse(store, video, [C.summary(1, C.SUBJECT_SEQS, C.walker(100, C.SUBJECT_SEQS))])
+    for role in ("investigator",):
+        users.create_user(store, role, role, PW)
+    app = create_app(Services(store=store, site=site(), blurrer=FakeBlurrer(paint="none")))
+    inv = logged_in(app, "investigator", PW)
+    frame0 = C.T0  # the subject's first point is frame 12 at T0 + 12/7 s: frame 0 is at T0
+    r = inv.get(
+        "/api/cameras/cam-a/timeline",
+        params={"from": iso(frame0 - timedelta(seconds=5)), "to": iso(frame0 + timedelta(seconds=30)), **JUST},
+    )
+    assert [(f["start"][:22], f["end"][:22]) for f in r.json()["footage"]] == [
+        (iso(frame0)[:22], iso(frame0 + timedelta(seconds=C.N_FRAMES / C.TRUE_FPS))[:22])
+    ]
+    play = inv.post(
+        "/api/cameras/cam-a/playback", json={"from": iso(frame0 + timedelta(seconds=20 / 7)), **JUST}
+    ).json()
+    with av.open(io.BytesIO(inv.get(play["url"]).content)) as c:
+        seqs = [C.seq_of(f.to_ndarray(format="bgr24")) for f in c.decode(video=0)]
+    assert seqs == list(range(20, C.N_FRAMES))
+    assert looks(store, "view_recording")[-1].details_dict()["camera_id"] == "cam-a"
+    store.close()

@@ -36,7 +36,7 @@ function makeView(camera) {
   const box = el("section", { class: "playback-view", "data-camera": camera.id }, [
     el("h2", {}, [camera.name ? camera.name + " (" + camera.id + ")" : camera.id]), video, line, note,
   ]);
-  const view = { camera, video, note, line, cursor, box, url: null, startMs: null, loading: null, token: 0, spans: [], ended: false, firstFrameMs: null, askedAt: null };
+  const view = { camera, video, note, line, cursor, box, url: null, startMs: null, loading: null, token: 0, spans: [], ended: false };
   line.addEventListener("click", (ev) => {
     if (ev.target !== line && !ev.target.classList.contains("footage") && !ev.target.classList.contains("gap")) return;
     const r = line.getBoundingClientRect();
@@ -92,8 +92,6 @@ async function loadView(view, ms) {
   view.loading = abort;
   view.startMs = null;
   view.ended = false;
-  view.firstFrameMs = null;
-  view.askedAt = performance.now();
   view.note.textContent = "Loading…";
   const source = new MediaSource();
   view.video.src = URL.createObjectURL(source);
@@ -114,8 +112,10 @@ async function loadView(view, ms) {
   view.startMs = isoMs(res.headers.get("X-Playback-Start"));
   const sb = source.addSourceBuffer(PLAYBACK.codec);
   const reader = res.body.getReader();
-  view.video.requestVideoFrameCallback && view.video.requestVideoFrameCallback(() => {
-    if (token === view.token) view.firstFrameMs = performance.now() - view.askedAt;
+  // time to first frame, from the click (the play's start, or a seek) to the first picture presented
+  const clicked = clock.clickedAt;
+  view.video.requestVideoFrameCallback(() => {
+    if (token === view.token) view.video.dataset.firstFrameMs = String(Math.round(performance.now() - clicked));
   });
   try {
     for (;;) {
@@ -132,7 +132,8 @@ async function loadView(view, ms) {
   }
 }
 
-function seekAll(ms) {
+function seekAll(ms, clicked) {
+  clock.clickedAt = clicked || performance.now();
   ms = Math.min(Math.max(ms, clock.from), clock.to);
   setClock(ms);
   for (const v of views) {
@@ -169,6 +170,7 @@ function tick() {
 pages.playback = async function () {
   const params = new URLSearchParams(location.search);
   const wanted = splitList(params.get("camera") || "");
+  const grantTrack = Number(params.get("unblurred_track")) || null;
   const cams = (await api("/api/cameras?limit=1000")).items;
   const box = $("cameras");
   for (const c of cams) {
@@ -189,6 +191,7 @@ pages.playback = async function () {
     start().catch((e) => { if (!(e instanceof ApiFailure)) showError(String(e && e.message ? e.message : e)); });
   });
   async function start() {
+    const clicked = performance.now();
     const chosen = [...box.querySelectorAll("input:checked")].map((i) => cams.find((c) => c.id === i.value));
     if (!chosen.length) { showError("Choose at least one camera."); return; }
     showError("");
@@ -204,16 +207,20 @@ pages.playback = async function () {
       const view = makeView(c);
       const q = "?from=" + encodeURIComponent(isoOf(clock.from)) + "&to=" + encodeURIComponent(isoOf(clock.to));
       const tl = await api(withJust("/api/cameras/" + encodeURIComponent(c.id) + "/timeline" + q));
-      const play = await api("/api/cameras/" + encodeURIComponent(c.id) + "/playback", { method: "POST", body: Object.assign({ from: isoOf(at0) }, justification()) });
+      // ?unblurred_track=ID (from a track page under an open unblur grant): unblurred, over that track's time
+      const body = grantTrack ? { from: isoOf(at0), unblurred: true, track_id: grantTrack } : Object.assign({ from: isoOf(at0) }, justification());
+      const play = await api("/api/cameras/" + encodeURIComponent(c.id) + "/playback", { method: "POST", body: body });
       view.url = play.url;
       drawTimeline(view, tl);
       views.push(view);
       $("views").append(view.box);
     }
     $("player").hidden = false;
+    $("unblurred-banner").hidden = !grantTrack;
+    if (grantTrack) $("unblurred-banner").textContent = "UNBLURRED view under your grant on track #" + grantTrack + ", over that track's time only. Every look is recorded in the audit log.";
     clock.playing = true;
     $("toggle").textContent = "Pause";
-    seekAll(at0);
+    seekAll(at0, clicked);
   }
   setInterval(tick, PLAYBACK.tickMs);
   if (wanted.length && params.get("t")) $("playback-form").requestSubmit();
