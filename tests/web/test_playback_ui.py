@@ -7,6 +7,7 @@ number each video shows, read from its picture in the page, tells which moment i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -169,3 +170,21 @@ def test_an_investigator_without_a_justification_is_refused_and_told(new_page, s
     page.fill("#purpose", JUST["purpose"])
     page.click("#load")
     showing(page, "cam-a", 10, 60)
+
+
+@pytest.mark.timeout(120)
+def test_the_track_page_links_to_the_recording_around_the_track(new_page, server):
+    from urllib.parse import parse_qs, urlsplit
+
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    page.goto(f"/track/{server.track}")
+    link = page.locator("#playback-link")
+    expect(link).to_have_attribute("href", re.compile(r"^/playback\?camera=cam-b&t="))
+    first_seen = server.store.get_track(server.track)["first_seen"]
+    assert parse_qs(urlsplit(link.get_attribute("href")).query)["t"] == [first_seen]
+    link.click()
+    page.wait_for_url("**/playback?**")
+    showing(page, "cam-b", 88, 120)  # the track starts 9 s in: frame 90

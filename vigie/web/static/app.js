@@ -467,6 +467,12 @@ const pages = {
     });
     function showUnblurred(grant) {
       unblurred = Boolean(grant && grant.open !== false);
+      const link = $("playback-link"), href = link.getAttribute("href");
+      if (href && href !== "#") {
+        const u = new URL(href, location.origin);
+        if (unblurred) u.searchParams.set("unblurred_track", id); else u.searchParams.delete("unblurred_track");
+        link.setAttribute("href", u.pathname + u.search);
+      }
       const banner = $("unblurred-banner");
       banner.hidden = !unblurred;
       if (unblurred) banner.textContent = "UNBLURRED view for case " + (grant.case_ref || "") + ", until " + fmtTime(grant.expires_at) + ". Every look is recorded in the audit log.";
@@ -479,6 +485,10 @@ const pages = {
       const t = await api(withJust("/api/tracks/" + enc, seeked ? {} : { points: "true" }));
       if (!seeked && t.points && t.points.length) seekTo = clipSeconds(t.points, at);
       $("thumb").setAttribute("src", mediaUrl("thumbnail"));
+      // the camera's recording around the track, on the playback page (unblurred there too under our grant)
+      const around = new URLSearchParams({ camera: t.camera_id, t: t.first_seen });
+      if (unblurred) around.set("unblurred_track", id);
+      $("playback-link").setAttribute("href", "/playback?" + around.toString());
       $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
     const say = (text) => { $("case-msg").textContent = text; };
