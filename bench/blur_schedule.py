@@ -1,6 +1,6 @@
 """Issue 21's face-search schedule against the whole-frame search on every frame: what it keeps, loses, costs.
 
-    python bench/blur_schedule.py [--frames 795] [--clip-s 10] [--json]
+    python bench/blur_schedule.py [--frames 795] [--hd-frames 60] [--clip-s 10] [--parts quality,speed,ttf]
 
 1. PETS09 S2.L1 (768x576), every ground-truth person box given as a tracked person box (as clips do after
    a good analysis). Two methods on the same frames, in the same run:
@@ -217,7 +217,8 @@ def longest(store) -> int:
     return max(rows, key=lambda t: t["n_points"])["id"]
 
 
-def speed(clip_s: float) -> dict:
+def speed(clip_s: float, render: bool = True) -> dict:
+    """Parts 2 (render=True) and 3."""
     site = load_site(SITE)
     blurrer = Blurrer()
     blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))
@@ -235,6 +236,8 @@ def speed(clip_s: float) -> dict:
             result = fn()
             return result, time.perf_counter() - wall, time.process_time() - cpu
 
+        if not render:
+            return _ttf(store, tid, kw, blurrer, site, tmp, out)
         plain, pw, pc = timed(lambda: clips.render_clip(store, tid, blur=False, fmt="fmp4", **kw))
         n = plain.frames
 
@@ -271,19 +274,24 @@ def speed(clip_s: float) -> dict:
             }
         out["hd_clip"] = {"frames": n, "seconds_at_7fps": round(seconds, 1), "regions": sched.regions, "rows": rows}
         out["hd_regions_current"] = cur.regions
-        ttf = {"1080p blurred": first_frame_s(lambda: clips.stream_clip(store, tid, blurrer=blurrer, **kw))}
-        ttf["1080p unblurred"] = first_frame_s(lambda: clips.stream_clip(store, tid, blur=False, **kw))
-        store.close()
-        pets = store_of(str(Path(tmp) / "sd"), PETS / "vtest.avi", gt_tracks(PETS / "gt.txt"), site)
-        with pets.read() as conn:
-            t10 = conn.execute("SELECT id FROM tracks WHERE track_no=10").fetchone()[0]
-        ttf["PETS09 768x576 blurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer))
-        ttf["PETS09 768x576 unblurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blur=False))
-        ttf["PETS09 768x576 blurred, cached"] = first_frame_s(
-            lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer)
-        )
-        pets.close()
-        out["time_to_first_frame_s"] = {k: round(v, 2) for k, v in ttf.items()}
+        return _ttf(store, tid, kw, blurrer, site, tmp, out)
+
+
+def _ttf(store, tid, kw, blurrer, site, tmp, out: dict) -> dict:
+    """Part 3: the first fragment with a frame of a track's streamed clip, uncached (then cached: PETS09)."""
+    ttf = {"1080p blurred": first_frame_s(lambda: clips.stream_clip(store, tid, blurrer=blurrer, **kw))}
+    ttf["1080p unblurred"] = first_frame_s(lambda: clips.stream_clip(store, tid, blur=False, **kw))
+    store.close()
+    pets = store_of(str(Path(tmp) / "sd"), PETS / "vtest.avi", gt_tracks(PETS / "gt.txt"), site)
+    with pets.read() as conn:
+        t10 = conn.execute("SELECT id FROM tracks WHERE track_no=10").fetchone()[0]
+    ttf["PETS09 768x576 blurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer))
+    ttf["PETS09 768x576 unblurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blur=False))
+    ttf["PETS09 768x576 blurred, cached"] = first_frame_s(
+        lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer)
+    )
+    pets.close()
+    out["time_to_first_frame_s"] = {k: round(v, 2) for k, v in ttf.items()}
     return out
 
 
@@ -292,17 +300,19 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=795, help="PETS09 frames for part 1")
     ap.add_argument("--hd-frames", type=int, default=60, help="PETS09 frames upscaled to 1080p for part 1b")
     ap.add_argument("--clip-s", type=float, default=10.0, help="length of the 1080p clip (seconds at 7 fps)")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--parts", default="quality,speed,ttf", help="which parts to run (comma-separated)")
     args = ap.parse_args()
     if not (PETS / "vtest.avi").is_file():
         print(f"PETS09 not found under {PETS}")
         return 1
-    result = {
-        "quality": quality(args.frames),
-        "quality_1080p": quality(args.hd_frames, HD, None),
-        "quality_1080p_capped": quality(args.hd_frames, HD, clips.WHOLE_SIDE),
-        **speed(args.clip_s),
-    }
+    parts = set(args.parts.split(","))
+    result = {}
+    if "quality" in parts:
+        result["quality"] = quality(args.frames)
+        result["quality_1080p"] = quality(args.hd_frames, HD, None)
+        result["quality_1080p_capped"] = quality(args.hd_frames, HD, clips.WHOLE_SIDE)
+    if "speed" in parts or "ttf" in parts:
+        result.update(speed(args.clip_s, render="speed" in parts))
     print(json.dumps(result, indent=2))
     return 0
 
