@@ -194,3 +194,16 @@ def test_a_file_analysed_with_vigie_analyze_plays_through_the_same_path(tmp_path
     assert seqs == list(range(20, C.N_FRAMES))
     assert looks(store, "view_recording")[-1].details_dict()["camera_id"] == "cam-a"
     store.close()
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-01-01T00:00:00"])
+def test_a_moment_out_of_range_or_without_a_zone_is_refused_by_name(env, moment):
+    inv = logged_in(env["app"], "investigator", PW)
+    r = inv.post("/api/cameras/cam-a/playback", json={"from": moment, **JUST})
+    assert r.status_code == 422 and r.json()["error"].startswith("field from: ")
+    if moment.endswith("00:00:00"):
+        return  # a time without a zone, in a query string, is UTC (vigie.times.from_iso)
+    r = inv.get("/api/cameras/cam-a/timeline", params={"from": moment, "to": at(env, 10), **JUST})
+    assert r.status_code == 422 and r.json()["error"].startswith("field from: ")
+    r = inv.get("/api/cameras/cam-a/playback", params={"from": moment, **JUST})
+    assert r.status_code == 422 and r.json()["error"].startswith("field from: ")

@@ -37,6 +37,7 @@ router = APIRouter(tags=["playback"])
 
 GRANT_MARGIN = timedelta(seconds=60)  # an unblurred play may start this long before the granted track
 MAX_TIMELINE = timedelta(days=7)
+EARLIEST, LATEST = 1970, 2200  # years a moment may name: the arithmetic on it stays inside datetime's range
 CAMERA_ID = Path(min_length=1, max_length=200)
 
 
@@ -60,11 +61,21 @@ class PlaybackStarted(BaseModel):
 def _utc(value: datetime | str, field: str) -> datetime:
     try:
         t = value if isinstance(value, datetime) else from_iso(value)
+    except OverflowError:
+        raise ApiError(
+            422, f"field {field}: {value!r} is not a time between {EARLIEST} and {LATEST}", field=field
+        ) from None
     except ValueError:
         raise ApiError(422, f"field {field}: {value!r} is not an ISO 8601 time", field=field) from None
     if t.tzinfo is None:
         raise ApiError(422, f"field {field}: {value!r} has no time zone; give UTC, e.g. ...Z", field=field)
-    return t.astimezone(timezone.utc)
+    try:
+        t = t.astimezone(timezone.utc)
+    except OverflowError:
+        t = None
+    if t is None or not (EARLIEST <= t.year <= LATEST):
+        raise ApiError(422, f"field {field}: {value!r} is not a time between {EARLIEST} and {LATEST}", field=field)
+    return t
 
 
 def _role_window(user: users.User, when: datetime, field: str) -> None:
