@@ -419,6 +419,8 @@ def test_cli_hold_and_purge(tmp_path, monkeypatch, capsys):
         "clips_removed": 0,
         "analyses_removed": 1,
         "alerts_removed": 0,
+        "segments_removed": 0,
+        "segments_held": 0,
         "synopses_removed": 0,
         "citizen_reports_removed": 0,
         "citizen_contacts_cleared": 0,

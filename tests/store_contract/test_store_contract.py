@@ -586,6 +586,48 @@ def test_held_footage_is_not_offered_to_the_quota(cams):
     assert len(cams.oldest_unheld_segments("cam-a")) == 6
 
 
+def test_the_purge_removes_expired_segments_with_their_files_and_keeps_held_ones(cams):
+    from vigie.retention.holds import lift_hold, place_hold
+    from vigie.retention.purge import purge
+
+    day = 86400.0
+    site = SiteConfig(
+        name="t",
+        retention_days=30,
+        legal_max_retention_days=30,
+        cameras=[CameraConfig(id=c.id, name=c.name, lat=c.lat, lon=c.lon) for c in CAMERAS],
+    )
+    now = T0 + timedelta(days=40)
+    _, old = analyse(cams, [full_track(1, 13.0), full_track(2, 100.0)])  # in view at 13 s (held), at 100 s (not)
+    old_segs = [add_segment(cams, "cam-a", s, s + 6) for s in (0, 6, 12, 18, 96, 102)]
+    recent = add_segment(cams, "cam-a", 35 * day, 35 * day + 6)
+    other = add_segment(cams, "cam-b", 0, 6)  # a camera with segments and no track
+    hold = place_hold(cams, "PV-2026-118", "assault", "insp. martin", track_ids=[old[1]])
+    window = place_hold(
+        cams, "PV-2026-119", "theft", "insp. martin", camera_id="cam-a",
+        start=T0 + timedelta(seconds=20), end=T0 + timedelta(seconds=22),
+    )  # fmt: skip
+
+    dry = purge(cams, site, now=now, dry_run=True)
+    report = purge(cams, site, now=now)
+    a = {c.camera_id: c for c in report.cameras}["cam-a"]
+    assert (a.segments_removed, a.segments_held, a.segment_files_removed) == (4, 2, 4)
+    assert (dry.segments_removed, dry.segments_held) == (report.segments_removed, report.segments_held) == (5, 2)
+    assert report.as_dict()["totals"]["segments_removed"] == 5
+    kept = [s.id for s in cams.recording_segments("cam-a")]
+    assert kept == [old_segs[2].id, old_segs[3].id, recent.id]  # the held track's, the window's, the recent one
+    for seg in old_segs[:2] + old_segs[4:] + [other]:
+        assert not seg.file(cams.data_dir).exists()
+    for seg in cams.recording_segments("cam-a"):
+        assert seg.file(cams.data_dir).is_file()  # no row points at a missing file
+
+    lift_hold(cams, hold, "insp. martin")
+    lift_hold(cams, window, "insp. martin")
+    report = purge(cams, site, now=now)
+    assert (report.segments_removed, report.segments_held) == (2, 0)
+    assert [s.id for s in cams.recording_segments("cam-a")] == [recent.id]
+
+
 # --- accounts ----------------------------------------------------------------------------------------------------
 def test_accounts_and_sessions(store, monkeypatch):
     from vigie.accounts import users

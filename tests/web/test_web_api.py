@@ -169,6 +169,7 @@ ENDPOINTS = [
     ("post", "/api/tracks/{recent}/unblur"),
     ("post", "/api/exports"),
     ("get", "/api/exports"),
+    ("post", "/api/cameras/cam-a/recordings/export"),
     ("get", "/api/holds"),
     ("post", "/api/holds"),
     ("post", "/api/holds/1/lift"),
@@ -240,6 +241,7 @@ def test_the_no_session_list_covers_every_api_route(env):
             .replace("/users/operator", "/users/{username}")
             .replace("/alerts/1/", "/alerts/{alert_id}/")
             .replace("/stats/cam-a", "/stats/{camera_id}")
+            .replace("/cameras/cam-a/", "/cameras/{camera_id}/")
             .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
             .replace("/imports/1/remove", "/imports/{import_id}/remove")
             .replace("/reports/1", "/reports/{report_id}")

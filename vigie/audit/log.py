@@ -87,6 +87,8 @@ ACTIONS = frozenset(
         "view_reports",
         "report_moderate",
         "approval",
+        "view_recordings",  # the segments and gaps of a camera's recording (vigie recordings list)
+        "recording_export",  # an MP4 of a camera's recording over a period (vigie.recording.export)
     }
 )
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")

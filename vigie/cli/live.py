@@ -76,4 +76,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{cam}: {s.tracks} tracks stored, {s.gaps} gaps, {s.alerts} alerts, {s.frames} frames analysed; last status {s.status}"
             + (f" ({s.detail})" if s.status in ("unavailable", "failed") else "")
         )
+        if s.segments or s.segments_lost:
+            print(
+                f"{cam}: {s.segments} recorded segments indexed, {s.segments_lost} lost (could not be written), "
+                f"{s.segments_quota_removed} deleted by the disk quota"
+            )
     return 0 if any(s.status not in ("unavailable", "failed") for s in states.values()) else 1

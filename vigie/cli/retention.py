@@ -73,6 +73,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     )
     print(f"Example photos searched with: {report.query_photos_removed} removed (expired, their case not held).")
     print(
+        f"Recorded video: {report.segments_removed} expired segments removed, "
+        f"{report.segments_held} expired segments kept by legal holds."
+    )
+    print(
         f"{'camera':<24} {'days':>4}  {'cutoff (UTC)':<20} {'removed':>7} {'held':>5} {'thumbs':>6} {'analyses':>8} {'alerts':>6}"
     )
     for c in report.cameras:

@@ -49,8 +49,8 @@ class MaskedSegmentWriter(SegmentWriter):
         self._origin: datetime | None = None  # the connection's first frame: pts 0
         self._planes: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def connect(self, stream) -> None:
-        super().connect(stream)
+    def connect(self, stream, clock=None) -> None:
+        super().connect(stream, clock)
         self._origin = None
         rate = stream.average_rate or stream.guessed_rate or 25
         self._rate = Fraction(rate).limit_denominator(1001)
@@ -62,7 +62,7 @@ class MaskedSegmentWriter(SegmentWriter):
         if self._in is None:
             return
         if self._out is None or when - self._start >= self.target:
-            self._close(end=when)
+            self._close()
             self._open(when)
         if self._out is None:
             return
@@ -71,6 +71,7 @@ class MaskedSegmentWriter(SegmentWriter):
         image = self._masked(frame)
         image.pts = round((when - self._origin).total_seconds() / TIME_BASE)
         image.time_base = TIME_BASE
+        self._span(frame.pts, frame.time_base)
         try:
             for p in self._ostream.encode(image):
                 self._out.mux(p)
@@ -137,7 +138,7 @@ class MaskedSegmentWriter(SegmentWriter):
     def _codec_name(self) -> str:
         return "h264"
 
-    def _close(self, end: datetime | None) -> None:
+    def _close(self) -> None:
         if self._out is not None:
             try:
                 for p in self._ostream.encode(None):  # the encoder's last frames
@@ -145,7 +146,7 @@ class MaskedSegmentWriter(SegmentWriter):
             except (OSError, av.error.FFmpegError) as exc:
                 self._fail(exc, self._last)
                 return
-        super()._close(end)
+        super()._close()
 
     def _dims(self) -> tuple[int | None, int | None]:
         return self._size or (None, None)

@@ -145,8 +145,8 @@ def recover(store, camera_id: str, masked: bool = False) -> Recovery:
             out.removed += 1
             continue
         path.replace(final)
-        _index(store, camera_id, final, start, found, masked, complete=False)
-        out.salvaged += 1
+        known.add(final.relative_to(store.data_dir).as_posix())
+        out.salvaged += _index(store, camera_id, final, start, found, masked, complete=False)
     for path in sorted(folder.glob(f"*/*{SUFFIX}")):
         rel = path.relative_to(store.data_dir).as_posix()
         if rel in known or path.name.startswith("."):
@@ -155,12 +155,11 @@ def recover(store, camera_id: str, masked: bool = False) -> Recovery:
         if start is None or found is None:
             log.warning("camera %s: %s is not a readable segment; left alone", camera_id, rel)
             continue
-        _index(store, camera_id, path, start, found, masked, complete=found.complete)
-        out.indexed += 1
+        out.indexed += _index(store, camera_id, path, start, found, masked, complete=found.complete)
     return out
 
 
-def _index(store, camera_id: str, path: Path, start: datetime, found: Probe, masked: bool, complete: bool) -> None:
+def _index(store, camera_id: str, path: Path, start: datetime, found: Probe, masked: bool, complete: bool) -> bool:
     try:
         store.add_recording_segment(
             camera_id, start, start + timedelta(seconds=found.duration_s), path, found.frames, found.codec,
@@ -168,3 +167,5 @@ def _index(store, camera_id: str, path: Path, start: datetime, found: Probe, mas
         )  # fmt: skip
     except VigieError as exc:
         log.warning("camera %s: %s", camera_id, exc)
+        return False
+    return True

@@ -11,7 +11,8 @@ Crash safety, step by step:
 1. a segment is written under a temp name (`.NAME.part`) beside its final name, in the camera's folder;
 2. it is closed at the first key frame `target_s` after its start (a segment must start on a key
    frame to decode alone), when the connection ends, or when the recorder stops;
-3. closed, it is flushed to disk (fsync) and renamed to its final name, then reported (`on_segment`);
+3. closed, it is flushed to disk (fsync) and renamed to its final name (its UTC start, as the
+   connection's settled clock gives it), then reported (`on_segment`);
    the one store writer indexes it (vigie.recording.recorder). A crash before the rename leaves a
    `.part` file (salvaged or removed at the next start, recover.py), never an index row;
 4. a write that fails (disk full) discards the segment being written and says so; the next
@@ -102,28 +103,37 @@ class SegmentWriter:
         self._final: Path | None = None
         self._start: datetime | None = None
         self._last: datetime | None = None  # time of the open segment's last packet
+        self._clock = None  # the connection's clock (StreamSource's): pts -> UTC, as tight as it has become
+        self._pts: tuple[int, int, object] | None = None  # the open segment's lowest and highest pts, time base
+        self._prev_end: datetime | None = None
         self._frames = 0
         self._failed_at: datetime | None = None
         self.segments_written = 0
         self.segments_lost = 0
 
     # --- the reading thread's calls --------------------------------------------------------------
-    def connect(self, stream) -> None:
-        """A new connection: its first segment starts at its first key frame."""
+    def connect(self, stream, clock=None) -> None:
+        """A new connection: its first segment starts at its first key frame.
+
+        clock.time_of(pts, time_base): the UTC time of a pts on this connection (None while unknown). A
+        segment's times are read from it when the segment closes: by then the clock has settled (the frames
+        buffered while the connection opened arrive in a burst, and make its first estimates late)."""
         self.disconnect()
-        self._in = stream
+        self._in, self._clock = stream, clock
+        self._prev_end = None  # the connection's last segment's end: the next one starts there, not before
 
     def packet(self, packet, when: datetime) -> None:
         """A demuxed packet (copied), filmed at `when` (UTC)."""
         if self._in is None or packet.dts is None or packet.size == 0:
             return
         if packet.is_keyframe and (self._out is None or when - self._start >= self.target):
-            self._close(end=when)
+            self._close()
             self._open(when)
         elif self._out is not None and when - self._start >= self.max:
-            self._close(end=when)  # no key frame for too long: what follows waits for one
+            self._close()  # no key frame for too long: what follows waits for one
         if self._out is None:
             return
+        self._span(packet.pts, packet.time_base)
         try:
             packet.stream = self._ostream
             self._out.mux(packet)
@@ -135,8 +145,8 @@ class SegmentWriter:
 
     def disconnect(self) -> None:
         """The connection ended (a gap follows): the open segment is closed at its last frame."""
-        self._close(end=None)
-        self._in = None
+        self._close()
+        self._in = self._clock = None
 
     def close(self) -> None:
         self.disconnect()
@@ -155,7 +165,7 @@ class SegmentWriter:
             self._out, self._final = None, final
             self._fail(exc, when)
             return
-        self._final, self._start, self._last, self._frames = final, when, when, 0
+        self._final, self._start, self._last, self._frames, self._pts = final, when, when, 0, None
 
     def _add_stream(self, out):
         return out.add_stream_from_template(self._in)
@@ -164,15 +174,42 @@ class SegmentWriter:
         rate = self._in.average_rate if self._in is not None else None
         return timedelta(seconds=1 / float(rate)) if rate else timedelta(seconds=0.04)
 
-    def _close(self, end: datetime | None) -> None:
-        """Close, sync and rename the open segment; `end`: the next segment's start (None: after its last frame)."""
+    def _span(self, pts: int | None, time_base) -> None:
+        """Widen the open segment's pts range (frames may come out of order: B-frames)."""
+        if pts is None or time_base is None:
+            return
+        if self._pts is None:
+            self._pts = (pts, pts, time_base)
+        else:
+            lo, hi, tb = self._pts
+            self._pts = (min(lo, pts), max(hi, pts), tb)
+
+    def _times(self) -> tuple[datetime, datetime]:
+        """The open segment's [start, end): its first frame to just after its last, on the settled clock
+        (else as the packets were timed when they came)."""
+        step = self._frame_duration()
+        if self._clock is not None and self._pts is not None:
+            lo, hi, tb = self._pts
+            first, last = self._clock.time_of(lo, tb), self._clock.time_of(hi, tb)
+            if first is not None and last is not None:
+                # The clock only ever moves earlier as it settles; segments of one connection are back to
+                # back on the stream's own clock, so the boundary the previous one closed at stands.
+                if self._prev_end is not None and first < self._prev_end:
+                    first = self._prev_end
+                return first, max(first, last + step)
+        return self._start, self._last + step
+
+    def _close(self) -> None:
+        """Close, sync and rename the open segment (its final name: its settled start)."""
         if self._out is None:
             return
-        out, final, start, frames = self._out, self._final, self._start, self._frames
-        end = end if end is not None else self._last + self._frame_duration()
+        out, frames = self._out, self._frames
+        start, end = self._times()
+        self._prev_end = end
+        final = self._final.with_name(segment_name(start))
         (width, height), codec = self._dims(), self._codec_name()
         self._out = None
-        part = part_name(final)
+        part = part_name(self._final)
         try:
             out.close()
             if frames == 0:

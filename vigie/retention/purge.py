@@ -7,6 +7,10 @@ blurred snapshot, track ids, position and time) goes with its tracks: once its
 time is before the camera's cutoff and none of its tracks is left (held), it is
 deleted in the same transaction, and counted.
 
+Recorded segments (vigie.recording) expire with their camera's tracks, by their end time, unless an
+active hold covers them or a held track they show; their rows go in the same transaction, their files
+after it, and they are counted per camera.
+
 All row deletions run in ONE write transaction (the store's writer): a crash
 or an error midway leaves every row in place. Thumbnail files and cached
 clips (vigie.media.clips, blurred clips under clips/<camera>/<track id>.<fmt>)
@@ -30,6 +34,7 @@ from pathlib import Path
 from vigie.citizen.reports import purge_reports
 from vigie.media.clips import clip_files, delete_clips, stale_temp_clips
 from vigie.search import query_photos
+from vigie.store.recordings import delete_segments_in, expired_segments, segment_cameras
 from vigie.times import iso
 
 # An active hold covers a track by id, or by its camera and a window the track
@@ -56,10 +61,15 @@ class CameraPurge:
     analyses_removed: int = 0
     backgrounds_removed: int = 0  # video synopsis backgrounds of expired periods
     alerts_removed: int = 0  # alerts (snapshot, track ids, position, time) of expired footage, none of it held
+    segments_removed: int = 0  # recorded segments (vigie.recording) that ended before the cutoff, unheld
+    segments_held: int = 0  # expired segments kept because an active hold covers them (or a track they show)
+    segment_files_removed: int = 0
     track_ids: list[int] = field(default_factory=list, repr=False)  # removed ones
     analysis_ids: list[int] = field(default_factory=list, repr=False)
     background_ids: list[int] = field(default_factory=list, repr=False)
     alert_ids: list[int] = field(default_factory=list, repr=False)
+    segment_ids: list[int] = field(default_factory=list, repr=False)
+    segment_paths: list[str] = field(default_factory=list, repr=False)  # filled by the deletion
 
 
 @dataclass
@@ -99,10 +109,18 @@ class PurgeReport:
     def alerts_removed(self) -> int:
         return sum(c.alerts_removed for c in self.cameras)
 
+    @property
+    def segments_removed(self) -> int:
+        return sum(c.segments_removed for c in self.cameras)
+
+    @property
+    def segments_held(self) -> int:
+        return sum(c.segments_held for c in self.cameras)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         for cam in d["cameras"]:
-            del cam["track_ids"], cam["analysis_ids"], cam["alert_ids"]
+            del cam["track_ids"], cam["analysis_ids"], cam["alert_ids"], cam["segment_ids"], cam["segment_paths"]
         d["totals"] = {
             "tracks_removed": self.tracks_removed,
             "tracks_held": self.tracks_held,
@@ -110,6 +128,8 @@ class PurgeReport:
             "clips_removed": self.clips_removed,
             "analyses_removed": self.analyses_removed,
             "alerts_removed": self.alerts_removed,
+            "segments_removed": self.segments_removed,
+            "segments_held": self.segments_held,
             "synopses_removed": self.synopses_removed,
             "citizen_reports_removed": self.citizen_reports_removed,
             "citizen_contacts_cleared": self.citizen_contacts_cleared,
@@ -142,6 +162,8 @@ def purge(store, site, now: datetime | None = None, dry_run: bool = False) -> Pu
         for cam in cameras:  # only now that the deletion is committed
             cam.thumbnails_removed = sum(_unlink(_thumb_path(store, cam.camera_id, t)) for t in cam.track_ids)
             cam.clips_removed = delete_clips(store, cam.track_ids)
+            # Recorded segments: their rows went in the transaction; now their files.
+            cam.segment_files_removed = sum(_unlink(Path(store.data_dir) / p) for p in cam.segment_paths)
         orphans = sum(_unlink(p) for p in _orphan_thumbnails(store))
         orphan_clips = sum(_unlink(p) for p in _orphan_clips(store))
         synopses = 0
@@ -202,6 +224,7 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
             " UNION SELECT DISTINCT camera_id FROM alerts ORDER BY 1"
         )
     ]
+    ids = sorted(set(ids) | set(segment_cameras(conn)))
     plan = []
     for camera_id in ids:
         days = site.retention_for(camera_id)
@@ -233,6 +256,10 @@ def _plan(conn: sqlite3.Connection, site, now: datetime) -> list[CameraPurge]:
         cam.backgrounds_removed = len(cam.background_ids)
         cam.alert_ids = _expired_alerts(conn, cam)
         cam.alerts_removed = len(cam.alert_ids)
+        # Recorded footage expires with the camera's tracks, in the same transaction; a hold that keeps a
+        # track keeps the segments that show it (vigie.store.recordings.HELD_SEGMENT).
+        cam.segment_ids, cam.segments_held = expired_segments(conn, camera_id, cam.cutoff)
+        cam.segments_removed = len(cam.segment_ids)
         plan.append(cam)
     return plan
 
@@ -286,6 +313,7 @@ def _apply(conn: sqlite3.Connection, plan: list[CameraPurge]) -> list[CameraPurg
         _delete_tracks(conn, cam.track_ids)
         conn.executemany("DELETE FROM backgrounds WHERE id = ?", [(b,) for b in cam.background_ids])
         conn.executemany("DELETE FROM alerts WHERE id = ?", [(a,) for a in cam.alert_ids])
+        cam.segment_paths = delete_segments_in(conn, cam.segment_ids)
         _delete_analyses(conn, cam.analysis_ids)
     return plan
 

@@ -134,6 +134,12 @@ class _ConnectionClock:
         self.first_pts: int | None = None
         self.anchor: datetime | None = None
 
+    def time_of(self, pts: int | None, time_base) -> datetime | None:
+        """The UTC time of a pts of this connection, on the anchor as it stands (None while unknown)."""
+        if pts is None or time_base is None or self.anchor is None or self.first_pts is None:
+            return None
+        return self.anchor + timedelta(seconds=float((pts - self.first_pts) * time_base))
+
 
 class _Drop(Exception):
     """The open connection ended; the reason says how."""
@@ -357,7 +363,7 @@ class StreamSource:
         clock = _ConnectionClock(float(stream.average_rate or stream.guessed_rate or 25.0))
         recorder = self.recorder
         if recorder is not None:
-            recorder.connect(stream)
+            recorder.connect(stream, clock)
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
@@ -371,8 +377,8 @@ class StreamSource:
                     if self.stop_event.is_set():
                         return
                 if recorder is not None and packet.pts is not None:
-                    if clock.anchor is None:  # no frame out of the decoder yet (its delay): now, near enough
-                        when = self.clock()
+                    if clock.anchor is None or clock.first_pts is None:  # no timed frame out of the decoder yet
+                        when = self._last_ts or self.clock()
                     else:
                         when = clock.anchor + timedelta(
                             seconds=float((packet.pts - clock.first_pts) * packet.time_base)

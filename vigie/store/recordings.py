@@ -295,6 +295,30 @@ class RecordingIndex:
             ).fetchall()
         return [RecordingSegment.from_row(r) for r in rows]
 
+    def track_boxes(self, camera_id: str, start: datetime, end: datetime) -> list[tuple[str, str, list[float]]]:
+        """(time, class, [x1, y1, x2, y2]) of the camera's visible tracks' points in [start, end), in time
+        order, in stored pixels: what a blurred export of the recording shows the blurrer where to look."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT p.t, t.class, p.x1, p.y1, p.x2, p.y2 FROM track_points p JOIN tracks t ON t.id = p.track_id"
+                " JOIN analyses a ON a.id = t.analysis_id"
+                " WHERE t.camera_id = ? AND t.last_seen >= ? AND t.first_seen < ? AND p.t >= ? AND p.t < ?"
+                " AND a.status IN ('complete', 'partial') ORDER BY p.t",
+                (camera_id, iso(start), iso(end), iso(start), iso(end)),
+            ).fetchall()
+        return [(r[0], r[1], [float(v) for v in r[2:6]]) for r in rows]
+
+    def granted_track_spans(self, username: str, camera_id: str, now: str) -> list[tuple[int, str, str]]:
+        """(track id, first_seen, last_seen) of the camera's tracks on which `username` holds an unblur grant
+        still open at `now` (ISO): the footage an unblurred export of the recording may show."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT t.id, t.first_seen, t.last_seen FROM unblur_grants g JOIN tracks t ON t.id = g.track_id"
+                " WHERE g.username = ? AND g.expires_at > ? AND t.camera_id = ? ORDER BY t.first_seen",
+                (username, now, camera_id),
+            ).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
     def delete_recording_segments(self, segment_ids: list[int]) -> list[str]:
         """Remove segments from the index, in one transaction; returns their paths (relative to the data
         folder), for the caller to unlink now that no row points at them. Ids not indexed are ignored."""
