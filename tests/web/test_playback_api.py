@@ -78,8 +78,8 @@ def test_a_play_streams_from_the_moment_across_segments_to_the_gap_and_is_audite
     r = op.post("/api/cameras/cam-a/playback", json={"from": at(env, 1.5)})
     assert r.status_code == 201, r.text
     play = r.json()
-    assert len(looks(store, "view_recording")) == 1
-    entry = looks(store, "view_recording")[0]
+    assert len(looks(store, "view_playback")) == 1
+    entry = looks(store, "view_playback")[0]
     assert entry.details_dict()["play"] == play["play_id"] and entry.details_dict()["camera_id"] == "cam-a"
     with op.stream("GET", play["url"]) as r:
         assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
@@ -92,11 +92,11 @@ def test_a_play_streams_from_the_moment_across_segments_to_the_gap_and_is_audite
     assert r.status_code == 200 and numbers(r.content) == list(range(60, 90))  # the third segment, after the gap
     r = op.get(url, params={"play": token, "from": at(env, 6.5)})
     assert r.status_code == 404 and "the next footage starts at " + at(env, 16)[:19] in r.json()["error"]
-    assert len(looks(store, "view_recording")) == 1
+    assert len(looks(store, "view_playback")) == 1
     # Without a token, each request is a look of its own.
     r = op.get("/api/cameras/cam-a/playback", params={"from": at(env, 2), "seconds": 1})
     assert r.status_code == 200 and numbers(r.content) == list(range(20, 30))
-    assert len(looks(store, "view_recording")) == 2
+    assert len(looks(store, "view_playback")) == 2
     assert verify(store).ok
 
 
@@ -130,7 +130,7 @@ def test_access_rules_are_those_of_clips(env):
     r = inv.post("/api/cameras/cam-a/playback", json={"from": at(env, 1)})
     assert r.status_code == 400 and set(r.json()["missing"]) == {"case_ref", "purpose"}
     assert inv.post("/api/cameras/cam-a/playback", json={"from": at(env, 1), **JUST}).status_code == 201
-    assert looks(store, "view_recording")[-1].case_ref == JUST["case_ref"]
+    assert looks(store, "view_playback")[-1].case_ref == JUST["case_ref"]
     # Operators: the last 24 hours only, never unblurred.
     old = iso(env["t0"] - timedelta(days=2))
     r = op.post("/api/cameras/cam-a/playback", json={"from": old})
@@ -192,7 +192,7 @@ def test_a_file_analysed_with_vigie_analyze_plays_through_the_same_path(tmp_path
     with av.open(io.BytesIO(inv.get(play["url"]).content)) as c:
         seqs = [C.seq_of(f.to_ndarray(format="bgr24")) for f in c.decode(video=0)]
     assert seqs == list(range(20, C.N_FRAMES))
-    assert looks(store, "view_recording")[-1].details_dict()["camera_id"] == "cam-a"
+    assert looks(store, "view_playback")[-1].details_dict()["camera_id"] == "cam-a"
     store.close()
 
 

@@ -128,7 +128,7 @@ def test_two_cameras_play_in_step_the_timeline_seeks_and_each_play_is_audited(ne
     a, b = number(page, "cam-a"), number(page, "cam-b")
     assert a is not None and b is not None and a > 22 and abs(a - b) <= 5, (a, b)
     # Each camera's play is audited once; each timeline is a search.
-    plays = audit_query(server.store, action="view_recording", limit=1000)
+    plays = audit_query(server.store, action="view_playback", limit=1000)
     assert sorted(p.details_dict()["camera_id"] for p in plays) == ["cam-a", "cam-b"]
     assert len(audit_query(server.store, action="search", limit=1000)) == searches + 2
 
@@ -152,7 +152,7 @@ def test_two_cameras_play_in_step_the_timeline_seeks_and_each_play_is_audited(ne
     tl_a.locator(".gap").nth(1).click()  # the gap between 12 s and 32 s (the first gap is before the footage)
     expect(page.locator('section[data-camera="cam-a"] .view-note')).to_have_text("No recording at this moment.")
     # Seeks are moments of the same plays: no new audit entry.
-    assert len(audit_query(server.store, action="view_recording", limit=1000)) == 2
+    assert len(audit_query(server.store, action="view_playback", limit=1000)) == 2
 
 
 @pytest.mark.timeout(120)

@@ -63,7 +63,7 @@ ACTIONS = frozenset(
         "trail",
         "view_track",
         "view_clip",
-        "view_recording",  # a play of a camera's recording (issue 21)
+        "view_playback",  # a play of a camera's recording (issue 21)
         "view_live",  # a camera watched on the live wall (issue 21)
         "export",
         "settings",

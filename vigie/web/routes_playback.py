@@ -7,7 +7,7 @@ The access rules are those of clips (routes_media):
   (POST /api/tracks/{id}/unblur, approved by a supervisor), and only over that track's time, a minute
   either side: the grant's case and purpose justify it.
 
-Every play is audited: `POST /api/cameras/{id}/playback` audits the play (view_recording, or
+Every play is audited: `POST /api/cameras/{id}/playback` audits the play (view_playback, or
 view_unblurred under the grant) and answers the stream's URL with a per-play token (vigie.web.plays);
 the player's requests with that token, seeking to other moments within what the play allows, are not
 audited again. `GET /api/cameras/{id}/playback?from=...` without a token is audited itself, each time.
@@ -117,7 +117,7 @@ def _audit(services, user, camera_id: str, start: datetime, grant, case_ref, pur
             services, user, "view_unblurred", grant["case_ref"], grant["purpose"], {**details, "grant_id": grant["id"]}
         )
     else:
-        record(services, user, "view_recording", case_ref, purpose, details)
+        record(services, user, "view_playback", case_ref, purpose, details)
 
 
 @router.post("/api/cameras/{camera_id}/playback", status_code=201)
