@@ -135,21 +135,21 @@ def test_two_cameras_play_in_step_the_timeline_seeks_and_each_play_is_audited(ne
     # The timelines: footage and the gap on both, the track on cam-b, the alert on cam-a.
     tl_a = page.locator('section[data-camera="cam-a"] .timeline')
     tl_b = page.locator('section[data-camera="cam-b"] .timeline')
-    expect(tl_a.locator(".footage")).to_have_count(2)
-    expect(tl_a.locator(".gap").first).to_be_visible()
-    expect(tl_b.locator(f'.track[data-track="{server.track}"]')).to_have_count(1)
-    expect(tl_a.locator(f'.alert[data-alert="{server.alert}"]')).to_have_count(1)
+    expect(tl_a.locator(".tl-footage")).to_have_count(2)
+    expect(tl_a.locator(".tl-gap").first).to_be_visible()
+    expect(tl_b.locator(f'.tl-track[data-track="{server.track}"]')).to_have_count(1)
+    expect(tl_a.locator(f'.tl-alert[data-alert="{server.alert}"]')).to_have_count(1)
     screenshot(page, "playback.png", full_page=True)
 
     # A click on the track seeks both cameras to it (9 s: frame 90).
-    tl_b.locator(f'.track[data-track="{server.track}"]').click()
+    tl_b.locator(f'.tl-track[data-track="{server.track}"]').click()
     showing(page, "cam-a", 88, 120)
     showing(page, "cam-b", 88, 120)
     # A click on the alert: 5 s, frame 50.
-    tl_a.locator(f'.alert[data-alert="{server.alert}"]').click()
+    tl_a.locator(f'.tl-alert[data-alert="{server.alert}"]').click()
     showing(page, "cam-b", 48, 75)
     # A click on the timeline in the gap: no recording there, said so.
-    tl_a.locator(".gap").nth(1).click()  # the gap between 12 s and 32 s (the first gap is before the footage)
+    tl_a.locator(".tl-gap").nth(1).click()  # the gap between 12 s and 32 s (the first gap is before the footage)
     expect(page.locator('section[data-camera="cam-a"] .view-note')).to_have_text("No recording at this moment.")
     # Seeks are moments of the same plays: no new audit entry.
     assert len(audit_query(server.store, action="view_playback", limit=1000)) == 2

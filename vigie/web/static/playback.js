@@ -38,7 +38,7 @@ function makeView(camera) {
   ]);
   const view = { camera, video, note, line, cursor, box, url: null, startMs: null, loading: null, token: 0, spans: [], ended: false };
   line.addEventListener("click", (ev) => {
-    if (ev.target !== line && !ev.target.classList.contains("footage") && !ev.target.classList.contains("gap")) return;
+    if (ev.target !== line && !ev.target.classList.contains("tl-footage") && !ev.target.classList.contains("tl-gap")) return;
     const r = line.getBoundingClientRect();
     seekAll(clock.from + (clock.to - clock.from) * Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)));
   });
@@ -53,16 +53,16 @@ function drawTimeline(view, tl) {
   line.replaceChildren();
   view.spans = tl.footage.map((f) => [isoMs(f.start), isoMs(f.end)]);
   const place = (node, a, b) => { node.style.left = pct(a); if (b !== undefined) node.style.width = "calc(" + pct(b) + " - " + pct(a) + ")"; line.append(node); };
-  for (const f of tl.footage) place(el("div", { class: "footage" }), isoMs(f.start), isoMs(f.end));
-  for (const g of tl.gaps) place(el("div", { class: "gap", title: "No recording" }), isoMs(g.start), isoMs(g.end));
+  for (const f of tl.footage) place(el("div", { class: "tl-footage" }), isoMs(f.start), isoMs(f.end));
+  for (const g of tl.gaps) place(el("div", { class: "tl-gap", title: "No recording" }), isoMs(g.start), isoMs(g.end));
   for (const t of tl.tracks) {
     const a = Math.max(clock.from, isoMs(t.first_seen)), b = Math.min(clock.to, isoMs(t.last_seen));
-    const node = el("div", { class: "track", "data-track": String(t.id), title: "Track #" + t.id + " " + t.class + ", " + fmtTime(t.first_seen) });
+    const node = el("div", { class: "tl-track", "data-track": String(t.id), title: "Track #" + t.id + " " + t.class + ", " + fmtTime(t.first_seen) });
     node.addEventListener("click", (ev) => { ev.stopPropagation(); seekAll(isoMs(t.first_seen)); });
     place(node, a, Math.max(b, a + 1));
   }
   for (const a of tl.alerts) {
-    const node = el("div", { class: "alert", "data-alert": String(a.id), title: "Alert #" + a.id + " " + (a.rule || "") + ", " + fmtTime(a.start) });
+    const node = el("div", { class: "tl-alert", "data-alert": String(a.id), title: "Alert #" + a.id + " " + (a.rule || "") + ", " + fmtTime(a.start) });
     node.addEventListener("click", (ev) => { ev.stopPropagation(); seekAll(isoMs(a.start)); });
     place(node, Math.max(clock.from, isoMs(a.start)));
   }
