@@ -528,6 +528,11 @@ class SiteConfig(StrictModel):
     )
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     cameras: list[CameraConfig] = Field(min_length=1)
+    live_wall_blur: bool = Field(
+        False,
+        description="Blur faces on the live wall (issue 21). Off by default: an authorised operator may watch live; "
+        "privacy masks are burned in either way.",
+    )
     retention_days: int = Field(
         30, description="Days tracks are kept before `vigie purge` deletes them, for cameras that set none.", ge=1
     )

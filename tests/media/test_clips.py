@@ -361,3 +361,57 @@ def test_bad_requests(store, tracks):
     with pytest.raises(ClipError, match="pad_s must be >= 0 and max_s > 0"):
         render_clip(store, tracks[1], blur=False, max_s=0)
     assert issubclass(SourceUnavailable, clips.VigieError) and BOX_BGR[2] > BOX_BGR[0]
+
+
+# --- streamed clips: fragmented MP4 while it is rendered (issue 21) ------------------------------------------
+def boxes_of(data: bytes) -> list[bytes]:
+    """The top-level ISO BMFF box types of an MP4, in order."""
+    out, at = [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        out.append(data[at + 4 : at + 8])
+        if size < 8:
+            break
+        at += size
+    return out
+
+
+def test_a_streamed_clip_comes_in_fragments_with_the_frames_of_the_whole_clip(store, tracks):
+    whole = render_clip(store, tracks[1], site=site(), blur=False, fmt="mp4")
+    stream = clips.stream_clip(store, tracks[1], site=site(), blur=False)
+    assert not stream.blurred and not stream.cached and stream.mime == "video/mp4"
+    chunks = list(stream.chunks)
+    data = b"".join(chunks)
+    kinds = boxes_of(data)
+    assert (
+        kinds[:2] == [b"ftyp", b"moov"] and kinds.count(b"moof") >= 3 and kinds.count(b"moof") == kinds.count(b"mdat")
+    )
+    assert len(chunks) >= 3  # several pieces, sent as they were encoded
+    frames = decode(data)
+    assert [seq_of(f) for f in frames] == [seq_of(f) for f in decode(whole.data)] == list(range(5, 32))
+    assert clip_files(store) == {}  # unblurred: never on disk
+
+
+def test_a_blurred_streamed_clip_is_cached_when_complete_and_then_streamed_from_the_cache(store, tracks):
+    fake = FakeBlurrer(paint="heads", style="paint")
+    stream = clips.stream_clip(store, tracks[1], site=site(), blurrer=fake)
+    first = next(stream.chunks)
+    assert boxes_of(first)[:2] == [b"ftyp", b"moov"]
+    path = clip_path(store, CAM, tracks[1], "fmp4")
+    assert not path.exists()  # not before it is complete
+    data = first + b"".join(stream.chunks)
+    assert path.read_bytes() == data and len(decode(data)) == 27 == len(fake.calls)
+    again = clips.stream_clip(store, tracks[1], site=site(), blurrer=fake)
+    assert again.cached and again.blurred and b"".join(again.chunks) == data and len(fake.calls) == 27
+    assert read_clip_info(data)[0]["blurred"] is True
+
+
+def test_a_streamed_clip_of_a_missing_recording_fails_before_anything_is_sent(store, video, tmp_path):
+    gone = tmp_path / "gone.avi"
+    gone.write_bytes(video.read_bytes())
+    ids = analyse(store, gone, [summary(7, SUBJECT_SEQS, walker(100, SUBJECT_SEQS))])
+    gone.unlink()
+    with pytest.raises(SourceUnavailable, match=f"gone.avi of track {ids[7]} is gone"):
+        clips.stream_clip(store, ids[7], site=site(), blur=False)
+    with pytest.raises(ClipError, match="no blurrer"):
+        clips.stream_clip(store, ids[7], site=site())

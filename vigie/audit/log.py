@@ -63,6 +63,8 @@ ACTIONS = frozenset(
         "trail",
         "view_track",
         "view_clip",
+        "view_playback",  # a play of a camera's recording (issue 21)
+        "view_live",  # a camera watched on the live wall (issue 21)
         "export",
         "settings",
         "user_admin",

@@ -81,12 +81,13 @@ import numpy as np
 
 from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
-from vigie.privacy.blur import PLATE_CLASSES
+from vigie.privacy.blur import PLATE_CLASSES, LockedBlurrer
 from vigie.privacy.masks import PrivacyMask
+from vigie.privacy.schedule import FaceSchedule
 from vigie.times import from_iso
 
 # Bump when what a clip looks like changes: cached clips of older versions are re-rendered.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: faces searched on a schedule and carried over frames (vigie.privacy.schedule)
 
 # Classes whose boxes are searched for faces: people, and riders, whose faces are
 # in the open (a driver's is behind glass, left to the whole-frame search).
@@ -108,7 +109,17 @@ FORMATS = {
     "webm": _Format("webm", "libvpx", "video/webm", {"crf": "10", "deadline": "good", "cpu-used": "5"}),
     # veryfast: 3-4x quicker than medium for ~1 dB; crf 20 keeps small faces' blur and plates' blur faithful.
     "mp4": _Format("mp4", "libx264", "video/mp4", {"preset": "veryfast", "crf": "20"}),
+    # Fragmented MP4, streamed while it is rendered (stream_clip): zerolatency drops x264's look-ahead and
+    # B-frames, so a frame leaves the encoder as soon as it is encoded (the first picture sooner).
+    "fmp4": _Format("mp4", "libx264", "video/mp4", {"preset": "veryfast", "crf": "20", "tune": "zerolatency"}),
 }
+# The whole-frame face search of frames wider than this is done at this width (1080p: 1280x720), 2.3x cheaper;
+# the small faces it then misses are those of people no track holds (bench/blur_schedule.py measures it).
+WHOLE_SIDE = 1280
+# A fragment per frame: each frame is sent as soon as it is encoded, so the player's first picture waits for
+# one frame, not for a whole clip (nor for half a second of frames: 4 frames at 7 fps, 2 s of blurring at
+# 1080p); about 100 bytes of fragment header per frame.
+FRAGMENTED = {"movflags": "frag_every_frame+empty_moov+default_base_moof"}
 
 
 class ClipError(VigieError):
@@ -212,6 +223,87 @@ def render_clip(
     if out is not None:
         _write_atomic(Path(out), clip.data)
     return clip
+
+
+@dataclass
+class ClipStream:
+    """A clip as a fragmented MP4 (H.264) while it is rendered: `chunks` yields its bytes in order, the
+    first of them already rendered when stream_clip returns (so a bad track or a missing recording raises
+    there, before anything is sent). A blurred one is cached once complete, and later streamed from the cache."""
+
+    track_id: int
+    camera_id: str
+    blurred: bool
+    cached: bool
+    chunks: Iterator[bytes]
+    mime: str = "video/mp4"
+
+
+STREAM_CHUNK = 256 * 1024  # a cached clip is sent in pieces of this size
+
+
+def stream_clip(
+    store,
+    track_id: int,
+    *,
+    site=None,
+    blurrer=None,
+    blur: bool = True,
+    pad_s: float = 1.0,
+    max_s: float = 120.0,
+    lock=None,
+) -> ClipStream:
+    """The track's clip streamed as fragmented MP4 while it is rendered (arguments and errors: render_clip).
+
+    The browser plays it as it comes, so the first picture is there after the first fragment (about half a
+    second of video) rather than after the whole clip. lock: a shared blurrer's lock, taken for each of its
+    calls (vigie.privacy.blur.LockedBlurrer), never across the chunks handed out."""
+    if not (pad_s >= 0 and max_s > 0):
+        raise ClipError(f"clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})")
+    if blur and blurrer is None:
+        raise ClipError(
+            f"clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; "
+            "unblurred footage is never returned in its place"
+        )
+    plan = _plan(store, track_id, site, pad_s, max_s)
+    key = plan.key("fmp4", blurrer if blur else None)
+    cache = clip_path(store, plan.camera_id, track_id, "fmp4") if blur else None
+    clip = _from_cache(cache, key, plan, "fmp4") if cache else None
+    if clip is not None:
+        pieces = (clip.data[i : i + STREAM_CHUNK] for i in range(0, len(clip.data), STREAM_CHUNK))
+        return ClipStream(track_id, plan.camera_id, True, True, pieces)
+    if blur and lock is not None:
+        blurrer = LockedBlurrer(blurrer, lock)
+    chunks = _streamed(plan, blurrer if blur else None, key, cache)
+    first = next(chunks, b"")  # renders the first fragment: errors surface here
+    return ClipStream(track_id, plan.camera_id, blur, False, _chain(first, chunks))
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _streamed(plan: _Plan, blurrer, key: str, cache: Path | None) -> Iterator[bytes]:
+    """The fragments as rendered; seeking given up (see _seeked) before the first is sent renders by counting
+    instead, after it the stream ends with a VideoError (nothing can be taken back)."""
+    result: dict = {}
+    sent = False
+    try:
+        for data in _render_chunks(plan, blurrer, "fmp4", key, True, result):
+            sent = True
+            yield data
+    except _OffGrid as exc:
+        if sent:
+            raise VideoError(
+                f"{plan.source} (track {plan.track_id}): its frames left the frame grid while streaming ({exc}); "
+                "play the clip again"
+            ) from None
+        result.clear()
+        yield from _render_chunks(plan, blurrer, "fmp4", key, False, result)
+    if cache is not None and "clip" in result:
+        _write_atomic(cache, result["clip"].data)
 
 
 def _replace(clip: Clip, **changes) -> Clip:
@@ -471,14 +563,33 @@ def _caption_text(camera_id: str, t: datetime, track_id: int) -> str:
 
 
 # --- encoding ------------------------------------------------------------------------------------
+class _Chunks:
+    """A write-only file for the muxer: no seek, so the fragmented mp4 muxer writes straight through."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        """What was written since the last take."""
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
 class _Encoder:
-    """One clip, encoded into memory."""
+    """One clip, encoded into memory; a fragmented one can be taken out piece by piece (`take`)."""
 
     def __init__(self, fmt: str, fps: float, width: int, height: int, frames_hint: int, comment: str) -> None:
         spec = FORMATS[fmt]
-        self.buf = io.BytesIO()
+        self.buf = _Chunks() if fmt == "fmp4" else io.BytesIO()
+        self.taken: list[bytes] = []
         # moov_size: the mp4 index reserved before the media (about 20 bytes a frame, doubled for safety).
         options = {"moov_size": str(16384 + 40 * frames_hint)} if fmt == "mp4" else {}
+        if fmt == "fmp4":
+            options = dict(FRAGMENTED)
         self.out = av.open(self.buf, "w", format=spec.container, options=options)
         self.out.metadata["comment"] = comment
         rate = Fraction(fps).limit_denominator(1001)
@@ -499,9 +610,19 @@ class _Encoder:
         self.out.mux(self.stream.encode(frame))
         self.frames += 1
 
+    def take(self) -> bytes:
+        """The fragments completed since the last take (fmp4 only); kept for `finish`."""
+        data = self.buf.take()
+        if data:
+            self.taken.append(data)
+        return data
+
     def finish(self) -> bytes:
         self.out.mux(self.stream.encode(None))
         self.out.close()
+        if isinstance(self.buf, _Chunks):
+            self.take()
+            return b"".join(self.taken)
         return self.buf.getvalue()
 
     def close(self) -> None:
@@ -513,13 +634,20 @@ class _Encoder:
 
 # --- rendering -------------------------------------------------------------------------------------
 def _render(plan: _Plan, blurrer, fmt: str, key: str) -> Clip:
+    result: dict = {}
     try:
-        return _render_once(plan, blurrer, fmt, key, seek=True)
+        for _ in _render_chunks(plan, blurrer, fmt, key, True, result):
+            pass
     except _OffGrid:
-        return _render_once(plan, blurrer, fmt, key, seek=False)
+        result.clear()
+        for _ in _render_chunks(plan, blurrer, fmt, key, False, result):
+            pass
+    return result["clip"]
 
 
-def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
+def _render_chunks(plan: _Plan, blurrer, fmt: str, key: str, seek: bool, result: dict) -> Iterator[bytes]:
+    """Render the clip; yield its bytes as they are encoded (fmp4: fragment by fragment; the other formats
+    have their index first and come whole in result["clip"] only). result["clip"] is the Clip at the end."""
     container = _open_source(plan)
     encoder = None
     try:
@@ -534,34 +662,38 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
         subject = dict(zip(*(a.tolist() for a in _interpolated(plan.seqs, plan.boxes, win.start, win.end))))
         scene = _scene_boxes(plan.store, plan.analysis_id, win.start, win.end) if blurrer is not None else {}
         regions, last = 0, None
-        for seq, frame in _guarded(frames, plan.source, plan.track_id):
-            image, n = _compose(plan, win, frame, seq, subject.get(seq), scene.get(seq, ([], [])), blurrer)
+        masked = _masked(plan, _guarded(frames, plan.source, plan.track_id), scene, blurrer is not None)
+        for (seq, scale), image, n in _blurred(masked, blurrer, win.fps):
             regions += n
+            _annotate(plan, win, image, seq, scale, subject.get(seq))
             if encoder is None:
                 h, w = image.shape[0] & ~1, image.shape[1] & ~1  # yuv420p needs even sides
                 comment = _comment(plan, win, key, blurrer is not None)
                 encoder = _Encoder(fmt, win.fps, w, h, win.end - win.start + 1, comment)
             encoder.add(image[: encoder.stream.height, : encoder.stream.width])
             last = seq
+            if fmt == "fmp4" and (data := encoder.take()):
+                yield data
         if last is None or last < min(plan.last_seq, win.end):  # the trailing pad alone may be cut by the file's end
             ends = "has no frame in the clip's range" if last is None else f"ends at frame {last}"
             raise VideoError(
                 f"{plan.source} {ends}, before track {plan.track_id}'s last frame {plan.last_seq}: "
                 "it is truncated, or not the recording that was analysed"
             )
+        streamed = len(encoder.taken)
         data = encoder.finish()
+        tail = b"".join(encoder.taken[streamed:])
         encoder = None
     finally:
         if encoder is not None:
             encoder.close()
         container.close()
-    frames_out = last - win.start + 1
-    return Clip(
+    result["clip"] = Clip(
         data=data,
         fmt=fmt,
         track_id=plan.track_id,
         camera_id=plan.camera_id,
-        frames=frames_out,
+        frames=last - win.start + 1,
         fps=win.fps,
         first_seq=win.start,
         last_seq=last,
@@ -572,31 +704,53 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
         cached=False,
         path=None,
     )
+    if fmt == "fmp4" and tail:
+        yield tail
 
 
 def _time_of(plan: _Plan, seq: int, fps: float) -> datetime:
     return plan.t0 + timedelta(seconds=(seq - plan.first_seq) / fps)
 
 
-def _compose(
-    plan: _Plan, win: _Window, frame, seq: int, box, scene: tuple[list, list], blurrer
-) -> tuple[np.ndarray, int]:
-    """One output frame: masked, blurred, boxed, captioned; and the number of regions blurred."""
-    image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
-    # Stored pixels per image pixel: the main stream's when the analysed file was its sub-stream.
-    scale = (plan.track.get("frame_width") or image.shape[1]) / image.shape[1]
-    if plan.masks:
-        image[plan.masks.mask_for(image.shape, scale)] = 0
-    n = 0
-    if blurrer is not None:
-        persons, vehicles = (np.asarray(b, dtype=np.float64).reshape(-1, 4) / scale for b in scene)
-        image, regions = blurrer.blur(image, vehicle_boxes=vehicles, person_boxes=persons)
-        image = np.ascontiguousarray(image)
-        n = len(regions)
+def _masked(plan: _Plan, frames: Iterator, scene: dict, with_boxes: bool) -> Iterator[tuple]:
+    """(image with the privacy masks burned in, person boxes, vehicle boxes, (seq, scale)) per frame."""
+    for seq, frame in frames:
+        image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
+        # Stored pixels per image pixel: the main stream's when the analysed file was its sub-stream.
+        scale = (plan.track.get("frame_width") or image.shape[1]) / image.shape[1]
+        if plan.masks:
+            image[plan.masks.mask_for(image.shape, scale)] = 0
+        persons = vehicles = None
+        if with_boxes:
+            persons, vehicles = (
+                np.asarray(b, dtype=np.float64).reshape(-1, 4) / scale for b in scene.get(seq, ([], []))
+            )
+        yield image, persons, vehicles, (seq, scale)
+
+
+def _blurred(masked: Iterator[tuple], blurrer, fps: float) -> Iterator[tuple]:
+    """(payload, image, regions blurred) per frame, in order.
+
+    A Blurrer searches faces on issue 21's schedule (vigie.privacy.schedule: the person boxes every frame,
+    the whole frame every 5th, faces carried over the neighbouring frames); anything else with a `blur`
+    method (a stand-in) blurs each frame on its own."""
+    if blurrer is None:
+        for image, _, _, payload in masked:
+            yield payload, image, 0
+    elif hasattr(blurrer, "find_faces_in"):
+        for payload, image, regions in FaceSchedule(blurrer, fps=fps, whole_side=WHOLE_SIDE).run(masked):
+            yield payload, image, len(regions)
+    else:
+        for image, persons, vehicles, payload in masked:
+            out, regions = blurrer.blur(image, vehicle_boxes=vehicles, person_boxes=persons)
+            yield payload, np.ascontiguousarray(out), len(regions)
+
+
+def _annotate(plan: _Plan, win: _Window, image: np.ndarray, seq: int, scale: float, box) -> None:
+    """The subject's box and the caption, drawn after blurring (the blurrer sees the recording's pixels)."""
     if box is not None:
         _draw_box(image, np.asarray(box) / scale, max(2, image.shape[0] // 300))
     _caption(image, _caption_text(plan.camera_id, _time_of(plan, seq, win.fps), plan.track_id))
-    return image, n
 
 
 def _comment(plan: _Plan, win: _Window, key: str, blurred: bool) -> str:

@@ -369,6 +369,11 @@ def _window(xyxy, enlarge: float, margin_frac: float, min_margin: float, shape) 
     return X1, Y1, X2, Y2
 
 
+def face_window(xyxy, shape, enlarge: float = FACE_ENLARGE, margin: float = 0.1) -> tuple[int, int, int, int]:
+    """The window blurred over a face box: enlarged, plus a margin (a fraction of its size, at least 2 px)."""
+    return _window(xyxy, enlarge, margin, 2, shape)
+
+
 def _windows(shape, boxes, grow: float = 0.0, min_side: int = 8) -> list[tuple[int, int, int, int]]:
     """Integer windows of xyxy boxes, grown by `grow` of their size, clipped; tiny ones dropped."""
     H, W = shape[:2]
@@ -440,11 +445,15 @@ class Blurrer:
         self.margin = margin
         self.style = style
 
-    def find_faces(self, image_bgr: np.ndarray) -> list[BlurRegion]:
+    def find_faces(self, image_bgr: np.ndarray, max_side: int | None = None) -> list[BlurRegion]:
+        """Faces in the whole image, upscaled to `min_face_side` high if smaller; a larger image is searched
+        at most `max_side` pixels on its long side, when given (faster, but misses faces too small there)."""
         if self.faces is None:
             return []
         h = image_bgr.shape[0]
         upscale = max(1.0, self.min_face_side / h)
+        if max_side and max(image_bgr.shape[:2]) > max_side:
+            upscale = max_side / max(image_bgr.shape[:2])
         out = []
         for x1, y1, x2, y2, s in self.faces.detect(image_bgr, upscale=upscale):
             window = _window((x1, y1, x2, y2), self.face_enlarge, self.margin, 2, image_bgr.shape)
@@ -510,3 +519,22 @@ class Blurrer:
         h, w = crop_bgr.shape[:2]
         vehicles = [(0, 0, w, h)] if class_name in PLATE_CLASSES else None
         return self.blur(crop_bgr, vehicles)
+
+
+class LockedBlurrer:
+    """A shared blurrer, one call at a time under `lock`: a long render takes the lock per call (per frame),
+    not for its whole length, so that a streamed clip does not hold thumbnails and other clips back."""
+
+    def __init__(self, blurrer, lock) -> None:
+        self._blurrer, self._lock = blurrer, lock
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._blurrer, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return locked

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.citizen import open311
 from vigie.errors import VigieError
+from vigie.live.wall import Wall
 from vigie.services import Services
 from vigie.web import (
     routes_admin,
@@ -40,8 +41,10 @@ from vigie.web import (
     routes_cases,
     routes_crimemap,
     routes_exports,
+    routes_live,
     routes_media,
     routes_open311,
+    routes_playback,
     routes_recording_exports,
     routes_register,
     routes_reports,
@@ -65,6 +68,8 @@ ROUTERS = (
     routes_session,
     routes_search,
     routes_media,
+    routes_playback,
+    routes_live,
     routes_exports,
     routes_recording_exports,
     routes_cases,
@@ -127,6 +132,13 @@ def create_app(services: Services) -> FastAPI:
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
     app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
+    # the live wall's camera feeds, each read once however many screens watch it (vigie.live.wall)
+    app.state.wall = Wall(
+        services.site,
+        services.blurrer,
+        services.blur_lock,
+        blur_faces=bool(getattr(services.site, "live_wall_blur", False)),
+    )
 
     app.state.login_throttle = LoginThrottle()  # per app: delays per client and name, the hashing slots
 

@@ -19,7 +19,7 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import approvals, users
@@ -44,7 +44,9 @@ class UnblurRequest(BaseModel):
 
 class PlayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal["webm", "mp4"] = "webm"
+    format: Literal["webm", "mp4", "fmp4"] = Field(
+        "webm", description="webm, mp4, or fmp4: fragmented MP4 streamed while it is rendered (first picture sooner)."
+    )
     unblurred: bool = Field(False, description="Unblurred, under an open unblur grant of the caller's.")
     case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
     purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
@@ -190,7 +192,7 @@ def clip_bytes(services: Services, track_id: int, blur: bool, fmt: str) -> bytes
     "/api/tracks/{track_id}/clip",
     response_class=Response,
     responses={
-        200: {"content": {"video/webm": {}, "video/mp4": {}}},
+        200: {"content": {"video/webm": {}, "video/mp4": {}}, "description": "The clip (fmp4: streamed as rendered)"},
         206: {"content": {"video/webm": {}, "video/mp4": {}}, "description": "A range of it"},
         416: {"model": ErrorBody, "description": "A range outside the clip"},
     },
@@ -202,7 +204,7 @@ def clip(
     user: CurrentUser,
     track_id: int = Path(ge=1, le=MAX_ID),
     unblurred: bool = False,
-    format: str = Query("webm", pattern="^(webm|mp4)$"),
+    format: str = Query("webm", pattern="^(webm|mp4|fmp4)$"),
     case_ref: CaseRef = None,
     purpose: Purpose = None,
     play: str | None = Query(
@@ -220,12 +222,36 @@ def clip(
         _, _, format, unblurred = started.target
         case_ref, purpose = started.case_ref, started.purpose
     _, grant = justified_look(services, user, track_id, unblurred, case_ref, purpose)
+    if format == "fmp4":
+        return _streamed_clip(services, user, request, track_id, grant, case_ref, purpose, play is None)
     data = clip_bytes(services, track_id, blur=grant is None, fmt=format)
     # Byte ranges, so that a browser can seek in the clip (the track page opens it at a given moment).
     asked = request.headers.get("range")
     response = byte_range_response(data, asked, f"video/{format}", NO_STORE)
     if play is None and response.status_code in (200, 206):
         audit_play(services, user, track_id, format, grant, case_ref, purpose, {"range": asked})
+    return response
+
+
+def _streamed_clip(services: Services, user, request: Request, track_id: int, grant, case_ref, purpose, audit: bool):
+    """The fragmented MP4 clip, sent while it is rendered; once cached (blurred), byte ranges of the file."""
+    blur = grant is None
+    stream = clips.stream_clip(
+        services.store,
+        track_id,
+        site=services.site,
+        blurrer=blurrer(services) if blur else None,
+        blur=blur,
+        lock=services.blur_lock,
+    )
+    asked = request.headers.get("range")
+    if stream.cached:
+        response = byte_range_response(b"".join(stream.chunks), asked, stream.mime, NO_STORE)
+    else:
+        # Rendering now: no length is known, so no ranges; the player plays the fragments as they come.
+        response = StreamingResponse(stream.chunks, media_type=stream.mime, headers=NO_STORE)
+    if audit and response.status_code in (200, 206):
+        audit_play(services, user, track_id, "fmp4", grant, case_ref, purpose, {"range": asked})
     return response
 
 

@@ -42,8 +42,9 @@ def content_security_policy(tile_url: str | None = None) -> str:
         parts = urlsplit(tile_url.replace("{s}", "a"))
         host = parts.netloc.split(".", 1)[1] if "{s}" in tile_url else parts.netloc
         img += f" {parts.scheme}://{'*.' if '{s}' in tile_url else ''}{host}"
+    # media-src blob: the playback page feeds its videos through Media Source Extensions (an object URL)
     return (
-        f"default-src 'self'; img-src {img}; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; img-src {img}; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
     )
 
@@ -143,6 +144,14 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     @app.get("/alerts", include_in_schema=False)
     def alerts_page(request: Request) -> HTMLResponse:
         return page("alerts", request)
+
+    @app.get("/playback", include_in_schema=False)
+    def playback_page() -> FileResponse:
+        return page("playback")
+
+    @app.get("/wall", include_in_schema=False)
+    def wall_page() -> FileResponse:
+        return page("wall")
 
     @app.get("/synopsis", include_in_schema=False)
     def synopsis_page(request: Request) -> HTMLResponse:

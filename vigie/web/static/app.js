@@ -437,9 +437,10 @@ const pages = {
     }
     let clipUrl = null;  // this play's URL: its token makes the player's range requests one audited play
     async function loadClip() {
-      $("clip-status").textContent = "Rendering the clip: the first time, blurring takes about twice its length; then it is kept.";
+      $("clip-status").textContent = "Preparing the clip: it plays while it is being blurred.";
       try {
-        const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: "webm", unblurred: unblurred }, justification()) });
+        // fmp4: fragments streamed while they are rendered and blurred, so the first picture comes within seconds
+        const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: "fmp4", unblurred: unblurred }, justification()) });
         clipUrl = p.url;
       } catch (e) { $("clip-status").textContent = ""; return; }
       $("clip").setAttribute("src", clipUrl);
@@ -450,7 +451,9 @@ const pages = {
       if (seeked || seekTo === null) return;
       seeked = true;
       const clip = $("clip");
-      clip.currentTime = Math.min(Math.max(0, seekTo), Math.max(0, (clip.duration || 0) - 0.01));
+      // a streamed clip's length is unknown until it ends (Infinity): the player waits for the moment to arrive
+      const end = Number.isFinite(clip.duration) ? Math.max(0, clip.duration - 0.01) : Infinity;
+      clip.currentTime = Math.min(Math.max(0, seekTo), end);
       clip.addEventListener("seeked", () => { $("clip-status").textContent = "Shown at " + String(at).slice(11, 19) + " UTC, the moment clicked in the synopsis."; }, { once: true });
     });
     $("load-clip").addEventListener("click", loadClip);
@@ -464,6 +467,12 @@ const pages = {
     });
     function showUnblurred(grant) {
       unblurred = Boolean(grant && grant.open !== false);
+      const link = $("playback-link"), href = link.getAttribute("href");
+      if (href && href !== "#") {
+        const u = new URL(href, location.origin);
+        if (unblurred) u.searchParams.set("unblurred_track", id); else u.searchParams.delete("unblurred_track");
+        link.setAttribute("href", u.pathname + u.search);
+      }
       const banner = $("unblurred-banner");
       banner.hidden = !unblurred;
       if (unblurred) banner.textContent = "UNBLURRED view for case " + (grant.case_ref || "") + ", until " + fmtTime(grant.expires_at) + ". Every look is recorded in the audit log.";
@@ -476,6 +485,10 @@ const pages = {
       const t = await api(withJust("/api/tracks/" + enc, seeked ? {} : { points: "true" }));
       if (!seeked && t.points && t.points.length) seekTo = clipSeconds(t.points, at);
       $("thumb").setAttribute("src", mediaUrl("thumbnail"));
+      // the camera's recording around the track, on the playback page (unblurred there too under our grant)
+      const around = new URLSearchParams({ camera: t.camera_id, t: t.first_seen });
+      if (unblurred) around.set("unblurred_track", id);
+      $("playback-link").setAttribute("href", "/playback?" + around.toString());
       $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
     const say = (text) => { $("case-msg").textContent = text; };

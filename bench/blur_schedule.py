@@ -1,0 +1,321 @@
+"""Issue 21's face-search schedule against the whole-frame search on every frame: what it keeps, loses, costs.
+
+    python bench/blur_schedule.py [--frames 795] [--hd-frames 60] [--clip-s 10] [--parts quality,speed,ttf]
+
+1. PETS09 S2.L1 (768x576), every ground-truth person box given as a tracked person box (as clips do after
+   a good analysis). Two methods on the same frames, in the same run:
+     current   Blurrer.blur on each frame: the whole frame AND every person box searched, every frame;
+     schedule  vigie.privacy.schedule.FaceSchedule: person boxes every frame, the whole frame every 5th
+               (and the last), faces carried 2 frames each way in a window grown for the time apart.
+   Per frame: faces found (current: its regions; schedule: its own finds, not counting carried ones) and,
+   the figure that matters, each face the current method blurs: is it hidden by the schedule's windows too
+   (>= 90 % of its box inside them)? Frames where the current method blurs a face the schedule does not are
+   counted and listed. CPU ms per frame of each (process time, one onnxruntime thread).
+1b. The same on the first --hd-frames frames upscaled to 1080p (faces 2.5x larger), the schedule's
+   whole-frame search at full size, then capped at clips.WHOLE_SIDE px on its long side (what clips use).
+2. A 1080p clip: PETS09 frames upscaled to 1920x1080 (H.264, written to a temp dir; the footage's own 7 fps),
+   the gt boxes scaled, stored as one analysis. A track's clip rendered blurred by render_clip as fragmented
+   MP4 (the whole frame searched at most clips.WHOLE_SIDE px wide), against plain decode + encode of the same frames (the baseline) and the current per-frame method.
+   Speed against real time = seconds of video / CPU seconds, at the clip's 7 fps and as if it were 25 fps.
+3. Time to first frame of a track's clip: stream_clip until the first fragment holding a frame (moof+mdat)
+   is out, uncached, blurred and unblurred, on PETS09 and on the 1080p copy (wall seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from clip_render import CAMERA, FPS, PETS, SITE, gt_tracks  # noqa: E402
+
+from vigie.config import load_site  # noqa: E402
+from vigie.media import clips  # noqa: E402
+from vigie.privacy.blur import Blurrer  # noqa: E402
+from vigie.privacy.schedule import FaceSchedule  # noqa: E402
+from vigie.store.sqlite import SQLiteStore  # noqa: E402
+
+HD = (1920, 1080)
+
+
+def pets_frames(n: int):
+    gt = np.loadtxt(PETS / "gt.txt", delimiter=",")
+    cap = cv2.VideoCapture(str(PETS / "vtest.avi"))
+    for i in range(n):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        rows = gt[gt[:, 0] == i + 1]
+        yield frame, np.array([(x, y, x + w, y + h) for _, _, x, y, w, h, *_ in rows]).reshape(-1, 4)
+    cap.release()
+
+
+def hidden(face_xyxy, windows, shape) -> bool:
+    """>= 90 % of the face's box inside the union of the windows."""
+    x1, y1, x2, y2 = (int(round(v)) for v in face_xyxy)
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(shape[1], x2), min(shape[0], y2)
+    if x2 <= x1 or y2 <= y1:
+        return True
+    covered = np.zeros((y2 - y1, x2 - x1), bool)
+    for wx1, wy1, wx2, wy2 in windows:
+        covered[max(0, wy1 - y1) : max(0, wy2 - y1), max(0, wx1 - x1) : max(0, wx2 - x1)] = True
+    return covered.mean() >= 0.9
+
+
+def quality(n: int, size: tuple[int, int] | None = None, whole_side: int | None = None) -> dict:
+    """Part 1; `size`: the frames (and boxes) upscaled to it first, `whole_side`: the schedule's cap."""
+    blurrer = Blurrer(plates=False)
+    blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))  # load the model before timing
+    frames = list(pets_frames(n))
+    if size:
+        sx, sy = size[0] / 768, size[1] / 576
+        frames = [(cv2.resize(im, size, interpolation=cv2.INTER_CUBIC), b * [sx, sy, sx, sy]) for im, b in frames]
+    cpu = time.process_time()
+    current = [blurrer.blur(im, person_boxes=boxes)[1] for im, boxes in frames]
+    current_cpu = time.process_time() - cpu
+    schedule = FaceSchedule(blurrer, fps=FPS, whole_side=whole_side)
+    cpu = time.process_time()
+    scheduled = [r for _, _, r in schedule.run((im, boxes, None, i) for i, (im, boxes) in enumerate(frames))]
+    schedule_cpu = time.process_time() - cpu
+    shape = frames[0][0].shape
+    faces_cur = faces_own = kept = 0
+    missed_frames, missed = [], 0
+    for i, (cur, new) in enumerate(zip(current, scheduled)):
+        windows = [r.blurred_xyxy for r in new]
+        faces_cur += len(cur)
+        faces_own += sum(1 for r in new if r.blurred_xyxy == _own_window(r, blurrer, shape))
+        lost = [f for f in cur if not hidden(f.xyxy, windows, shape)]
+        kept += len(cur) - len(lost)
+        missed += len(lost)
+        if lost:
+            missed_frames.append(i)
+    k = len(frames)
+    return {
+        "frames": k,
+        "size": list(shape[1::-1]),
+        "schedule_whole_side": whole_side,
+        "whole_frame_searches": {"current": k, "schedule": len(schedule.searched_whole)},
+        "faces_per_frame": {"current": round(faces_cur / k, 2), "schedule_own": round(faces_own / k, 2)},
+        "face_boxes_blurred_per_frame_schedule_incl_carried": round(sum(len(r) for r in scheduled) / k, 2),
+        "current_faces": faces_cur,
+        "current_faces_also_hidden_by_schedule": kept,
+        "current_faces_missed_by_schedule": missed,
+        "frames_with_a_miss": len(missed_frames),
+        "frames_with_a_miss_list": missed_frames[:40],
+        "cpu_ms_per_frame": {
+            "current": round(1000 * current_cpu / k, 1),
+            "schedule": round(1000 * schedule_cpu / k, 1),
+        },
+        "x_speedup_cpu": round(current_cpu / schedule_cpu, 2),
+    }
+
+
+def _own_window(r, blurrer, shape):
+    """The window of a face found on its own frame (carried ones are grown: they differ)."""
+    from vigie.privacy.blur import face_window
+
+    return face_window(r.xyxy, shape, blurrer.face_enlarge, blurrer.margin)
+
+
+class PerFrame:
+    """The current method through render_clip: only `blur`, so each frame is searched whole (clips._blurred)."""
+
+    def __init__(self, blurrer) -> None:
+        self._b, self.style = blurrer, blurrer.style
+
+    def blur(self, image, vehicle_boxes=None, person_boxes=None):
+        return self._b.blur(image, vehicle_boxes=vehicle_boxes, person_boxes=person_boxes)
+
+
+def write_hd(path: Path, frames: int) -> None:
+    cap = cv2.VideoCapture(str(PETS / "vtest.avi"))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=int(FPS), options={"preset": "veryfast", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = *HD, "yuv420p"
+        stream.codec_context.gop_size = int(2 * FPS)
+        for _ in range(frames):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            big = cv2.resize(frame, HD, interpolation=cv2.INTER_CUBIC)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(big, format="bgr24")))
+        out.mux(stream.encode(None))
+    cap.release()
+
+
+def hd_tracks(frames: int):
+    sx, sy = HD[0] / 768, HD[1] / 576
+    out = []
+    for t in gt_tracks(PETS / "gt.txt"):
+        pts = [p for p in t.points if p.seq < frames]
+        if len(pts) < 2:
+            continue
+        pts = [
+            p.model_copy(update={"xyxy": (p.xyxy[0] * sx, p.xyxy[1] * sy, p.xyxy[2] * sx, p.xyxy[3] * sy)})
+            if hasattr(p, "model_copy")
+            else type(p)(
+                seq=p.seq,
+                timestamp=p.timestamp,
+                xyxy=(p.xyxy[0] * sx, p.xyxy[1] * sy, p.xyxy[2] * sx, p.xyxy[3] * sy),
+                confidence=p.confidence,
+            )
+            for p in pts
+        ]
+        out.append(
+            type(t)(
+                camera_id=t.camera_id,
+                track_no=t.track_no,
+                class_name=t.class_name,
+                first_seen=pts[0].timestamp,
+                last_seen=pts[-1].timestamp,
+                points=pts,
+                median_height_px=t.median_height_px * sy,
+                median_width_px=t.median_width_px * sx,
+                frame_size=HD,
+            )
+        )
+    return out
+
+
+def first_frame_s(stream_fn) -> float:
+    """Wall seconds from the call to the first fragment holding a frame (a moof and its mdat) handed out."""
+    t = time.perf_counter()
+    stream = stream_fn()
+    seen = b""
+    for chunk in stream.chunks:
+        seen += chunk
+        if b"mdat" in seen and b"moof" in seen:
+            elapsed = time.perf_counter() - t
+            for _ in stream.chunks:  # let it finish (and be cached): not timed
+                pass
+            return elapsed
+    return float("nan")
+
+
+def store_of(data: str, video: Path, tracks, site):
+    store = SQLiteStore(data)
+    store.upsert_cameras(site.cameras)
+    aid = store.begin_analysis(CAMERA, str(video), "bench-" + video.stem)
+    store.add_tracks(aid, tracks).result()
+    store.finish_analysis(aid, "complete", 795, 795)
+    return store
+
+
+def longest(store) -> int:
+    rows = store.list_tracks(class_name="person", limit=1000)
+    return max(rows, key=lambda t: t["n_points"])["id"]
+
+
+def speed(clip_s: float, render: bool = True) -> dict:
+    """Parts 2 (render=True) and 3."""
+    site = load_site(SITE)
+    blurrer = Blurrer()
+    blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))
+    frames = int(clip_s * FPS) + 20
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "pets09-1080p.mp4"
+        write_hd(video, frames)
+        store = store_of(str(Path(tmp) / "hd"), video, hd_tracks(frames), site)
+        tid = longest(store)
+        kw = dict(site=site, max_s=clip_s, pad_s=0.0)
+
+        def timed(fn):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            return result, time.perf_counter() - wall, time.process_time() - cpu
+
+        if not render:
+            return _ttf(store, tid, kw, blurrer, site, tmp, out)
+        plain, pw, pc = timed(lambda: clips.render_clip(store, tid, blur=False, fmt="fmp4", **kw))
+        n = plain.frames
+
+        def baseline():
+            with av.open(str(video)) as c:
+                s = c.streams.video[0]
+                enc = None
+                for _seq, frame in clips._counted(c, s, plain.first_seq, plain.last_seq):
+                    im = frame.to_ndarray(format="bgr24")
+                    enc = enc or clips._Encoder("fmp4", FPS, HD[0], HD[1], n, "")
+                    enc.add(im)
+                enc.finish()
+
+        _, bw, bc = timed(baseline)
+        sched, sw, sc = timed(lambda: clips.render_clip(store, tid, blurrer=blurrer, fmt="fmp4", **kw))
+        clips.delete_clips(store, [tid])
+        cur, cw, cc = timed(lambda: clips.render_clip(store, tid, blurrer=PerFrame(blurrer), fmt="fmp4", **kw))
+        clips.delete_clips(store, [tid])
+        seconds = n / FPS
+        rows = {}
+        for name, wall, cpu in (
+            ("decode+encode", bw, bc),
+            ("unblurred", pw, pc),
+            ("blurred, schedule", sw, sc),
+            ("blurred, current", cw, cc),
+        ):
+            rows[name] = {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(cpu, 2),
+                "cpu_ms_per_frame": round(1000 * cpu / n, 1),
+                "x_realtime_cpu_at_7fps": round(seconds / cpu, 2),
+                "x_realtime_cpu_at_25fps": round(n / 25 / cpu, 2),
+                "x_baseline_cpu": round(cpu / bc, 2),
+            }
+        out["hd_clip"] = {"frames": n, "seconds_at_7fps": round(seconds, 1), "regions": sched.regions, "rows": rows}
+        out["hd_regions_current"] = cur.regions
+        return _ttf(store, tid, kw, blurrer, site, tmp, out)
+
+
+def _ttf(store, tid, kw, blurrer, site, tmp, out: dict) -> dict:
+    """Part 3: the first fragment with a frame of a track's streamed clip, uncached (then cached: PETS09)."""
+    ttf = {"1080p blurred": first_frame_s(lambda: clips.stream_clip(store, tid, blurrer=blurrer, **kw))}
+    ttf["1080p unblurred"] = first_frame_s(lambda: clips.stream_clip(store, tid, blur=False, **kw))
+    store.close()
+    pets = store_of(str(Path(tmp) / "sd"), PETS / "vtest.avi", gt_tracks(PETS / "gt.txt"), site)
+    with pets.read() as conn:
+        t10 = conn.execute("SELECT id FROM tracks WHERE track_no=10").fetchone()[0]
+    ttf["PETS09 768x576 blurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer))
+    ttf["PETS09 768x576 unblurred"] = first_frame_s(lambda: clips.stream_clip(pets, t10, site=site, blur=False))
+    ttf["PETS09 768x576 blurred, cached"] = first_frame_s(
+        lambda: clips.stream_clip(pets, t10, site=site, blurrer=blurrer)
+    )
+    pets.close()
+    out["time_to_first_frame_s"] = {k: round(v, 2) for k, v in ttf.items()}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=795, help="PETS09 frames for part 1")
+    ap.add_argument("--hd-frames", type=int, default=60, help="PETS09 frames upscaled to 1080p for part 1b")
+    ap.add_argument("--clip-s", type=float, default=10.0, help="length of the 1080p clip (seconds at 7 fps)")
+    ap.add_argument("--parts", default="quality,speed,ttf", help="which parts to run (comma-separated)")
+    args = ap.parse_args()
+    if not (PETS / "vtest.avi").is_file():
+        print(f"PETS09 not found under {PETS}")
+        return 1
+    parts = set(args.parts.split(","))
+    result = {}
+    if "quality" in parts:
+        result["quality"] = quality(args.frames)
+        result["quality_1080p"] = quality(args.hd_frames, HD, None)
+        result["quality_1080p_capped"] = quality(args.hd_frames, HD, clips.WHOLE_SIDE)
+    if "speed" in parts or "ttf" in parts:
+        result.update(speed(args.clip_s, render="speed" in parts))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

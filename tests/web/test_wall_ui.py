@@ -1,0 +1,125 @@
+"""The live wall in Debian's chromium (issue 21), on the loopback RTSP camera of the live tests (PETS09 in
+real time): cameras chosen by group, their pictures with the privacy mask burned in, the latency shown,
+an alert shown over its camera, each view audited; faces are not blurred unless the site says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pytest
+from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
+from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
+
+pytestmark = [pytest.mark.browser, needs_ffmpeg]
+
+ACCOUNTS = {"operator": ("op", "operator-pass-123")}
+MASK = [(0, 0), (300, 0), (300, 200), (0, 200)]  # the top-left corner, in the stream's 768x576 pixels
+
+# The mean of the red, green and blue of a region of a tile's canvas.
+MEAN_OF = """([camera, x, y, w, h]) => {
+  const c = document.querySelector('canvas[data-camera="' + camera + '"]');
+  if (!c || !c.width) return null;
+  const d = c.getContext('2d').getImageData(x, y, w, h).data;
+  let s = 0; for (let k = 0; k < d.length; k += 4) s += d[k] + d[k + 1] + d[k + 2];
+  return s / (3 * d.length / 4);
+}"""
+
+
+@dataclass
+class Server:
+    url: str
+    store: object
+    camera: LoopbackCamera
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, vtest):
+    from argon2 import PasswordHasher
+    from fakes import FakeBlurrer
+
+    from vigie.accounts import users
+    from vigie.config import CameraConfig, SiteConfig
+    from vigie.services import Services
+    from vigie.store.sqlite import SQLiteStore
+    from vigie.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("wall-ui")
+    camera = LoopbackCamera(make_h264_clip(vtest, tmp / "camera.mp4"), free_port())
+    camera.start()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_DATA", str(tmp / "var"))
+    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    cams = [
+        CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", stream=camera.url).model_copy(
+            update={"privacy_masks": [MASK]}
+        ),
+        CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, group="centre", stream=camera.url),
+        CameraConfig(id="cam-c", name="Gare", lat=43.83, lon=4.37, group="gare"),  # no live stream
+    ]
+    site = SiteConfig(name="Nîmes wall", cameras=cams)
+    store = SQLiteStore(tmp / "var")
+    try:
+        store.upsert_cameras(site.cameras)
+        for role, (name, password) in ACCOUNTS.items():
+            users.create_user(store, name, role, password)
+        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(paint="black")))
+        with served(app) as url:
+            yield Server(url, store, camera)
+        app.state.wall.close()
+    finally:
+        store.close()
+        camera.stop()
+        mp.undo()
+
+
+@pytest.mark.timeout(180)
+def test_the_wall_shows_a_group_live_with_masks_latency_and_alerts(new_page, server):
+    from playwright.sync_api import expect
+
+    from vigie.alerts.store import record as record_alerts
+    from vigie.audit.log import query as audit_query
+    from vigie.rules.base import Event
+
+    page = new_page()
+    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    page.goto("/wall?group=centre&n=4")
+    expect(page.locator("#wall-blur")).to_contain_text("Faces are not blurred on the wall")
+    expect(page.locator(".wall-tile")).to_have_count(2)  # cam-c has no stream: not offered
+    for cam in ("cam-a", "cam-b"):
+        expect(page.locator(f'.wall-tile[data-camera="{cam}"] .latency')).to_have_text(
+            __import__("re").compile(r"^Latency \d+\.\d s$"), timeout=60_000
+        )
+    # The mask (top-left 300x200 of 768x576) is black on cam-a, the same corner shows the scene on cam-b; the
+    # FakeBlurrer paints black, so a non-black cam-b also shows that faces are not blurred by default.
+    w = page.evaluate("() => document.querySelector('canvas[data-camera=\"cam-a\"]').width")
+    s = w / 768
+    region = [int(20 * s), int(20 * s), int(200 * s), int(150 * s)]
+    assert page.evaluate(MEAN_OF, ["cam-a", *region]) < 8
+    assert page.evaluate(MEAN_OF, ["cam-b", *region]) > 40
+    # Pictures keep coming: the latency is of recent pictures.
+    lat = int(page.locator('.wall-tile[data-camera="cam-a"] .latency').get_attribute("data-latency-ms"))
+    assert lat >= 0
+    # An alert of cam-a appears over cam-a only.
+    event = Event("esplanade-zone", "zone_intrusion", "cam-a", datetime.now(timezone.utc), None, (), (100.0, 100.0))
+    (alert,) = record_alerts(server.store, [event])
+    expect(page.locator('.wall-tile[data-camera="cam-a"] .wall-alert')).to_contain_text(
+        f"Alert #{alert}", timeout=15_000
+    )
+    expect(page.locator('.wall-tile[data-camera="cam-b"] .wall-alert')).to_be_hidden()
+    screenshot(page, "live-wall.png")
+    views = audit_query(server.store, action="view_live", limit=100)
+    assert sorted(v.details_dict()["camera_id"] for v in views) == ["cam-a", "cam-b"]
+
+
+def test_a_camera_without_a_stream_is_refused_by_name(server):
+    import httpx
+
+    c = httpx.Client(base_url=server.url)
+    r = c.post("/api/login", json={"username": "op", "password": ACCOUNTS["operator"][1]})
+    assert r.status_code == 200
+    r = c.post("/api/live/cam-c/view")
+    assert r.status_code == 404 and "has no live stream" in r.json()["error"]
+    r = c.get("/api/live/cameras")
+    assert [x["id"] for x in r.json()["items"]] == ["cam-a", "cam-b"] and r.json()["blurred"] is False

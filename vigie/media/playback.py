@@ -1,0 +1,352 @@
+"""Playback of a camera's footage from any moment, and the timeline that goes with it.
+
+    sources = footage(store, site, "cam-a")                          # recorded segments + analysed files
+    stream = stream_playback(store, site, "cam-a", t, blurrer=b)     # fragmented MP4 from t, blurred
+    for chunk in stream.chunks: ...                                  # sent while it is rendered
+    timeline(store, site, "cam-a", t0, t1)                           # footage spans, gaps, tracks, alerts
+
+Footage is of two kinds, played through the same path:
+- the recorder's segments (`vigie run`, cameras with `record: true`; vigie.store.recordings): a segment's
+  frame is dated seg.start + (its pts - the file's first pts) x time base;
+- files analysed with `vigie analyze`: frame `seq` (FileSource's numbering, clips._seeked) is dated from the
+  analysis's anchor point, t(seq) = anchor_t + (seq - anchor_seq) / fps, fps being the site's true rate
+  (else the container's), as track clips date their frames.
+
+A play starts at a moment `start`; the stream holds the frames from there on, over consecutive footage
+(a gap of more than GAP_S ends it: the player then asks for the footage after the gap, which the
+timeline shows), for at most `max_s` seconds and never past `until` (an unblurred play's granted window).
+Its timestamps start at 0 = `start`, at the footage's frame rate, so the player's currentTime plus
+`start` is the UTC time shown, the same for every camera of a synchronised view.
+
+What each frame shows: the camera's privacy masks filled black (the recorder burns them in already; an
+analysed file, or a mask added since, gets them here), then, when blurred, faces and plates hidden as
+in clips: the boxes of the camera's tracks at that moment (interpolated in time between their points)
+are searched on issue 21's schedule (vigie.privacy.schedule, through clips._blurred), the whole frame
+every 5th frame. Nothing
+is cached: unblurred footage never touches the disk, blurred footage is rendered at the speed
+bench/blur_schedule.py measures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from vigie.alerts.store import list_alerts
+from vigie.errors import VideoError, VigieError
+from vigie.media import clips
+from vigie.privacy.blur import PLATE_CLASSES, LockedBlurrer
+from vigie.privacy.masks import PrivacyMask
+from vigie.store import playback_reads
+from vigie.times import from_iso, iso
+
+GAP_S = 1.0  # footage pieces closer than this play on as one
+MAX_PLAY_S = 600.0  # one request's stream: ten minutes at most (the player asks again after)
+
+
+class PlaybackError(VigieError):
+    """Playback that cannot be given: no footage at that moment, a bad moment."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class Footage:
+    """One piece of footage: a recorder segment or an analysed file, over [start, end)."""
+
+    kind: str  # "segment" | "file"
+    path: Path
+    start: datetime
+    end: datetime
+    fps: float | None  # files: the true rate the frames are dated with; segments: their own timestamps
+    anchor_seq: int = 0  # files: the frame dated `start` is frame 0
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "start": iso(self.start), "end": iso(self.end)}
+
+
+def _camera(site, camera_id: str):
+    return clips._camera(site, camera_id)
+
+
+def _file_rate(path: Path, site_rate: float | None) -> float | None:
+    if site_rate:
+        return float(site_rate)
+    try:
+        with av.open(str(path)) as c:
+            rate = c.streams.video[0].average_rate
+        return float(rate) if rate else None
+    except (av.error.FFmpegError, IndexError, ValueError):
+        return None
+
+
+def footage(store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[Footage]:
+    """The camera's footage overlapping [start, end) (None: unbounded), in time order."""
+    out = [
+        Footage("segment", seg.file(store.data_dir), seg.start, seg.end, None)
+        for seg in store.recording_segments(camera_id, start, end)
+    ]
+    camera = _camera(site, camera_id)
+    for a in playback_reads.analysed_files(store, camera_id):
+        path = Path(a["source"])
+        if not a["frames_decoded"] or not path.is_file():
+            continue  # a live analysis (its source is a stream), or a file since moved
+        fps = _file_rate(path, camera.frame_rate if camera else None)
+        if not fps:
+            continue
+        first = from_iso(a["anchor_t"]) - timedelta(seconds=a["anchor_seq"] / fps)
+        last = first + timedelta(seconds=a["frames_decoded"] / fps)
+        if (start is None or last > start) and (end is None or first < end):
+            out.append(Footage("file", path, first, last, fps))
+    return sorted(out, key=lambda f: (f.start, f.kind))
+
+
+def spans(pieces: list[Footage]) -> list[tuple[datetime, datetime]]:
+    """Footage merged into continuous spans (pieces closer than GAP_S are one)."""
+    out: list[list[datetime]] = []
+    for f in pieces:
+        if out and (f.start - out[-1][1]).total_seconds() <= GAP_S:
+            out[-1][1] = max(out[-1][1], f.end)
+        else:
+            out.append([f.start, f.end])
+    return [(a, b) for a, b in out]
+
+
+def timeline(store, site, camera_id: str, start: datetime, end: datetime) -> dict:
+    """What the playback page draws for one camera over [start, end): footage spans, gaps, tracks, alerts."""
+    pieces = footage(store, site, camera_id, start, end)
+    covered = [(max(a, start), min(b, end)) for a, b in spans(pieces)]
+    gaps, at = [], start
+    for a, b in covered:
+        if (a - at).total_seconds() > GAP_S:
+            gaps.append({"start": iso(at), "end": iso(a)})
+        at = max(at, b)
+    if (end - at).total_seconds() > GAP_S:
+        gaps.append({"start": iso(at), "end": iso(end)})
+    tracks = playback_reads.tracks_in_window(store, camera_id, iso(start), iso(end))
+    alerts, _ = list_alerts(store, camera_id=camera_id, since=start, limit=500)
+    return {
+        "camera_id": camera_id,
+        "from": iso(start),
+        "to": iso(end),
+        "footage": [{"start": iso(a), "end": iso(b)} for a, b in covered],
+        "gaps": gaps,
+        "tracks": [
+            {"id": t["id"], "class": t["class"], "first_seen": t["first_seen"], "last_seen": t["last_seen"]}
+            for t in tracks
+        ],
+        "alerts": [
+            {"id": a["id"], "rule": a["rule"], "kind": a["kind"], "start": a["start"], "end": a.get("end")}
+            for a in alerts
+            if a["start"] < iso(end)
+        ],
+    }
+
+
+# --- the boxes the blurrer searches, by time -------------------------------------------------------
+class _SceneBoxes:
+    """The camera's tracks over the play, interpolated at any time: (person boxes, vehicle boxes)."""
+
+    def __init__(self, store, camera_id: str, start: datetime, end: datetime) -> None:
+        tracks = playback_reads.tracks_in_window(store, camera_id, iso(start), iso(end))
+        points = playback_reads.points_by_track(store, [t["id"] for t in tracks])
+        self.tracks = []
+        for t in tracks:
+            pts = points.get(t["id"]) or []
+            if not pts:
+                continue
+            times = np.array([from_iso(p[0]).timestamp() for p in pts])
+            boxes = np.array([p[1:] for p in pts], dtype=np.float64)
+            self.tracks.append((t["class"], times, boxes, t.get("frame_width")))
+
+    def at(self, when: datetime, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes in the image's pixels (stored pixels scaled by the track's frame width)."""
+        s = when.timestamp()
+        persons, vehicles = [], []
+        for cls, times, boxes, frame_width in self.tracks:
+            if s < times[0] or s > times[-1]:
+                continue
+            box = np.array([np.interp(s, times, boxes[:, k]) for k in range(4)]) * (width / (frame_width or width))
+            if cls in clips.FACE_BOX_CLASSES:
+                persons.append(box)
+            if cls in PLATE_CLASSES:
+                vehicles.append(box)
+        return np.array(persons).reshape(-1, 4), np.array(vehicles).reshape(-1, 4)
+
+
+# --- decoding the footage from a moment --------------------------------------------------------------------
+def _open(f: Footage):
+    try:
+        container = av.open(str(f.path))
+    except FileNotFoundError:
+        return None  # purged between the query and the open: a gap
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise VideoError(f"{f.path.name} cannot be opened as a video: {exc}") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{f.path.name} has no video stream")
+    return container
+
+
+def _segment_frames(container, f: Footage, start: datetime) -> Iterator[tuple[datetime, object]]:
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    tb = stream.time_base
+    origin = None
+    skip = max(0.0, (start - f.start).total_seconds())
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            continue
+        origin = frame.pts if origin is None else origin
+        offset = float((frame.pts - origin) * tb)
+        if offset + 1e-6 < skip:
+            continue
+        yield f.start + timedelta(seconds=offset), frame
+
+
+def _file_frames(container, f: Footage, start: datetime) -> Iterator[tuple[datetime, object]]:
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    first = max(0, int(np.ceil((start - f.start).total_seconds() * f.fps - 1e-6)))
+    last = int(round((f.end - f.start).total_seconds() * f.fps))
+    try:
+        frames = (
+            clips._seeked(container, stream, first, last) if first > 0 else clips._counted(container, stream, 0, last)
+        )
+        pending = next(frames, None)
+    except clips._OffGrid:
+        container.seek(0)
+        frames, pending = clips._counted(container, stream, first, last), None
+    if pending is not None:
+        yield f.start + timedelta(seconds=pending[0] / f.fps), pending[1]
+    for seq, frame in frames:
+        yield f.start + timedelta(seconds=seq / f.fps), frame
+
+
+def _frames(pieces: list[Footage], start: datetime, stop: datetime) -> Iterator[tuple[datetime, object, float]]:
+    """(time, frame, the footage's frame rate) from `start`, over consecutive pieces, until `stop` or a gap."""
+    at = start
+    for f in pieces:
+        if f.end <= at:
+            continue
+        if (f.start - at).total_seconds() > GAP_S:
+            return  # a gap: the stream ends here
+        container = _open(f)
+        if container is None:
+            return
+        try:
+            rate = f.fps or float(container.streams.video[0].average_rate or 25)
+            reader = _segment_frames if f.kind == "segment" else _file_frames
+            for when, frame in reader(container, f, max(at, f.start)):
+                if when >= stop:
+                    return
+                if when < at:
+                    continue
+                yield when, frame, rate
+                at = when + timedelta(seconds=0.5 / rate)
+        except av.error.FFmpegError as exc:
+            raise VideoError(f"{f.path.name}: decoding failed near {iso(at)}: {exc}") from None
+        finally:
+            container.close()
+
+
+# --- the stream ----------------------------------------------------------------------------------------
+@dataclass
+class PlaybackStream:
+    """A play's fragmented MP4, sent while it is rendered; `chunks` yields its bytes in order."""
+
+    camera_id: str
+    start: datetime  # the UTC time of its first frame (its timestamp 0 is `requested`)
+    requested: datetime
+    blurred: bool
+    chunks: Iterator[bytes]
+    mime: str = "video/mp4"
+
+
+def stream_playback(
+    store,
+    site,
+    camera_id: str,
+    start: datetime,
+    *,
+    blurrer=None,
+    blur: bool = True,
+    lock=None,
+    max_s: float = MAX_PLAY_S,
+    until: datetime | None = None,
+) -> PlaybackStream:
+    """The camera's footage from `start` as fragmented MP4 (module docstring). Raises PlaybackError when
+    there is no footage at `start` (the message names the next footage after it, if any)."""
+    if blur and blurrer is None:
+        raise clips.ClipError("a blurred playback was asked for but no blurrer is configured")
+    stop = start + timedelta(seconds=max(0.1, min(max_s, MAX_PLAY_S)))
+    if until is not None:
+        stop = min(stop, until)
+    if stop <= start:
+        raise PlaybackError(f"playback from {iso(start)}: nothing to play before the end of the allowed window")
+    pieces = footage(store, site, camera_id, start - timedelta(seconds=GAP_S), stop)
+    here = [f for f in pieces if f.start - timedelta(seconds=GAP_S) <= start < f.end]
+    if not here:
+        later = [f for f in pieces if f.start > start] or footage(store, site, camera_id, start, None)
+        nxt = f"; the next footage starts at {iso(later[0].start)}" if later else ""
+        raise PlaybackError(f"camera {camera_id!r} has no footage at {iso(start)}{nxt}")
+    if blur and lock is not None:
+        blurrer = LockedBlurrer(blurrer, lock)
+    chunks = _render(store, site, camera_id, pieces, start, stop, blurrer if blur else None)
+    first = next(chunks, b"")
+    return PlaybackStream(camera_id, max(start, here[0].start), start, blur, clips._chain(first, chunks))
+
+
+def _render(store, site, camera_id, pieces, start, stop, blurrer) -> Iterator[bytes]:
+    camera = _camera(site, camera_id)
+    polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
+    masks = PrivacyMask(polygons)
+    scene = _SceneBoxes(store, camera_id, start, stop) if blurrer is not None else None
+    stored_width = None
+    for t in playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1):
+        stored_width = t.get("frame_width")
+
+    def masked() -> Iterator[tuple]:
+        for when, frame, rate in _frames(pieces, start, stop):
+            image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
+            scale = (stored_width or image.shape[1]) / image.shape[1]
+            if masks:
+                image[masks.mask_for(image.shape, scale)] = 0
+            persons, vehicles = scene.at(when, image.shape[1]) if scene else (None, None)
+            yield image, persons, vehicles, (when, rate)
+
+    source = masked()
+    head = next(source, None)
+    if head is None:
+        return
+    rate = head[3][1]
+
+    def again() -> Iterator[tuple]:
+        yield head
+        yield from source
+
+    encoder = None
+    try:
+        for (when, _), image, _regions in clips._blurred(again(), blurrer, rate):
+            if encoder is None:
+                h, w = image.shape[0] & ~1, image.shape[1] & ~1
+                encoder = clips._Encoder("fmp4", rate, w, h, int(rate * 60), "vigie playback")
+            if image.shape[0] < encoder.stream.height or image.shape[1] < encoder.stream.width:
+                break  # the camera's resolution changed: this stream ends, the next play starts anew
+            encoder.add(image[: encoder.stream.height, : encoder.stream.width])
+            if data := encoder.take():
+                yield data
+        streamed = len(encoder.taken)
+        encoder.finish()
+        tail = b"".join(encoder.taken[streamed:])
+        encoder = None
+    finally:
+        if encoder is not None:
+            encoder.close()
+    if tail:
+        yield tail
