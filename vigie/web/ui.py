@@ -146,12 +146,12 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
         return page("alerts", request)
 
     @app.get("/playback", include_in_schema=False)
-    def playback_page() -> FileResponse:
-        return page("playback")
+    def playback_page(request: Request) -> HTMLResponse:
+        return page("playback", request)
 
     @app.get("/wall", include_in_schema=False)
-    def wall_page() -> FileResponse:
-        return page("wall")
+    def wall_page(request: Request) -> HTMLResponse:
+        return page("wall", request)
 
     @app.get("/synopsis", include_in_schema=False)
     def synopsis_page(request: Request) -> HTMLResponse:
