@@ -21,6 +21,7 @@ from vigie.crimemap.layers import STATEMENT, Filters, feature_collection, load, 
 from vigie.crimemap.report import write_report
 from vigie.errors import VigieError
 from vigie.files import write_atomic
+from vigie.i18n import _
 from vigie.periods import flag_time
 from vigie.services import Services
 
@@ -107,7 +108,7 @@ def _communes(site) -> dict | None:
 
 
 def _nothing(f) -> VigieError:
-    return VigieError(f"no incidents match ({f.describe()}): nothing to analyse")
+    return VigieError(_("no incidents match ({value}): nothing to analyse", value=f.describe()))
 
 
 # --- incidents ------------------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".pdf"):
-        raise VigieError(f"--out {out}: the report is written as .html or .pdf")
+        raise VigieError(_("--out {out}: the report is written as .html or .pdf", out=out))
     f = _filters(args)
     with Services.from_env(args.site, default_site=True) as services:
         store, site = services.store, services.site
@@ -232,7 +233,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             data = analysis.hotspots(
                 found, cell_m=args.cell_m or site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0
             )
-        data.setdefault("statement", STATEMENT)
+        data.setdefault("statement", _(STATEMENT))
         out = Path(args.out)
         write_atomic(out, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         audit_append(

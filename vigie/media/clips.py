@@ -80,6 +80,7 @@ import numpy as np
 
 from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
+from vigie.i18n import gettext
 from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
 from vigie.times import from_iso
@@ -191,13 +192,22 @@ def render_clip(
     VideoError (recording corrupt, or shorter than the track), ClipError.
     """
     if fmt not in FORMATS:
-        raise ClipError(f"clip format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ClipError(gettext("clip format {fmt} is not one of {value}", fmt=repr(fmt), value=", ".join(FORMATS)))
     if not (pad_s >= 0 and max_s > 0):
-        raise ClipError(f"clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})")
+        raise ClipError(
+            gettext(
+                "clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})",
+                track_id=track_id,
+                pad_s=pad_s,
+                max_s=max_s,
+            )
+        )
     if blur and blurrer is None:
         raise ClipError(
-            f"clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; "
-            "unblurred footage is never returned in its place"
+            gettext(
+                "clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; unblurred footage is never returned in its place",
+                track_id=track_id,
+            )
         )
     plan = _plan(store, track_id, site, pad_s, max_s)
     key = plan.key(fmt, blurrer if blur else None)
@@ -272,10 +282,14 @@ class _Plan:
 def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
     track = store.get_track(track_id)
     if track is None:
-        raise TrackNotFound(f"no track has id {track_id} (never stored, purged, or its analysis is not finished)")
+        raise TrackNotFound(
+            gettext(
+                "no track has id {track_id} (never stored, purged, or its analysis is not finished)", track_id=track_id
+            )
+        )
     points = store.track_points(track_id)
     if not points:
-        raise ClipError(f"track {track_id} has no stored points: there is nothing to show")
+        raise ClipError(gettext("track {track_id} has no stored points: there is nothing to show", track_id=track_id))
     camera = _camera(site, track["camera_id"])
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
     with store.read() as conn:
@@ -383,22 +397,36 @@ def _open_source(plan: _Plan):
     path = plan.source
     what = f"the recording {path} of track {plan.track_id}"
     if not path.exists():
-        raise SourceUnavailable(f"{what} is gone (moved, deleted or its disk unmounted): the clip cannot be made")
+        raise SourceUnavailable(
+            gettext("{what} is gone (moved, deleted or its disk unmounted): the clip cannot be made", what=what)
+        )
     if not path.is_file() or not os.access(path, os.R_OK):
-        raise SourceUnavailable(f"{what} cannot be read (not a file, or no read permission)")
+        raise SourceUnavailable(gettext("{what} cannot be read (not a file, or no read permission)", what=what))
     try:
         container = av.open(str(path), mode="r")
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        raise SourceUnavailable(f"{what} cannot be opened: {exc}") from None
+        raise SourceUnavailable(gettext("{what} cannot be opened: {exc}", what=what, exc=exc)) from None
     except av.error.InvalidDataError as exc:
         raise VideoError(
-            f"{path} (track {plan.track_id}) is not a video file that can be decoded ({exc.strerror or exc})"
+            gettext(
+                "{path} (track {track_id}) is not a video file that can be decoded ({value})",
+                path=path,
+                track_id=plan.track_id,
+                value=exc.strerror or exc,
+            )
         ) from None
     except (av.error.FFmpegError, ValueError) as exc:
-        raise VideoError(f"{path} (track {plan.track_id}) cannot be opened as a video: {exc}") from None
+        raise VideoError(
+            gettext(
+                "{path} (track {track_id}) cannot be opened as a video: {exc}",
+                path=path,
+                track_id=plan.track_id,
+                exc=exc,
+            )
+        ) from None
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{path} (track {plan.track_id}) has no video stream")
+        raise VideoError(gettext("{path} (track {track_id}) has no video stream", path=path, track_id=plan.track_id))
     return container
 
 
@@ -446,7 +474,15 @@ def _guarded(frames: Iterator, path: Path, track_id: int) -> Iterator[tuple[int,
             yield seq, frame
     except av.error.FFmpegError as exc:
         where = f"after frame {last}" if last is not None else "before the clip's first frame"
-        raise VideoError(f"{path} (track {track_id}): decoding failed {where}: {exc}") from None
+        raise VideoError(
+            gettext(
+                "{path} (track {track_id}): decoding failed {where}: {exc}",
+                path=path,
+                track_id=track_id,
+                where=where,
+                exc=exc,
+            )
+        ) from None
 
 
 # --- drawing ---------------------------------------------------------------------------------------
@@ -545,8 +581,13 @@ def _render_once(plan: _Plan, blurrer, fmt: str, key: str, seek: bool) -> Clip:
         if last is None or last < min(plan.last_seq, win.end):  # the trailing pad alone may be cut by the file's end
             ends = "has no frame in the clip's range" if last is None else f"ends at frame {last}"
             raise VideoError(
-                f"{plan.source} {ends}, before track {plan.track_id}'s last frame {plan.last_seq}: "
-                "it is truncated, or not the recording that was analysed"
+                gettext(
+                    "{source} {ends}, before track {track_id}'s last frame {last_seq}: it is truncated, or not the recording that was analysed",
+                    source=plan.source,
+                    ends=ends,
+                    track_id=plan.track_id,
+                    last_seq=plan.last_seq,
+                )
             )
         data = encoder.finish()
         encoder = None

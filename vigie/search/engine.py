@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
+from vigie.i18n import _
 from vigie.search.index import Selection, TrackIndex, store_generation
 from vigie.search.query import SearchError, SearchQuery, parse_query
 from vigie.store import search_reads as reads
@@ -175,12 +176,16 @@ def similar_to_vector(
     query.validate_against(index.cameras)
     vector = np.asarray(vector, np.float32).reshape(-1)
     if index.model is None:
-        raise SearchError("no stored track has an appearance vector yet: nothing to compare the photo with", "model")
+        raise SearchError(_("no stored track has an appearance vector yet: nothing to compare the photo with"), "model")
     if model != index.model or vector.shape[0] != index.vectors.shape[1]:
         raise SearchError(
-            f"the photo was described with appearance model {model!r} ({vector.shape[0]} values), the stored tracks "
-            f"with {index.model!r} ({index.vectors.shape[1]} values): they cannot be compared "
-            "(describe the photo with the site's backend and adaptation, or re-describe the tracks)",
+            _(
+                "the photo was described with appearance model {model} ({value} values), the stored tracks with {model2} ({value2} values): they cannot be compared (describe the photo with the site's backend and adaptation, or re-describe the tracks)",
+                model=repr(model),
+                value=vector.shape[0],
+                model2=repr(index.model),
+                value2=index.vectors.shape[1],
+            ),
             "model",
             model,
         )
@@ -216,18 +221,27 @@ def _nearest_page(
 def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
     first_seen = reads.visible_first_seen(_reader(store).conn, track_id)
     if first_seen is None:
-        raise SearchError(f"no stored track has id {track_id}", "track_id", track_id)
+        raise SearchError(_("no stored track has id {track_id}", track_id=track_id), "track_id", track_id)
     row = index.row_of(track_id, int(np.datetime64(first_seen, "us").astype(np.int64)))
     if row is None:
         raise SearchError(
-            f"track {track_id} is not in the search index yet (the store changed meanwhile): search again",
+            _(
+                "track {track_id} is not in the search index yet (the store changed meanwhile): search again",
+                track_id=track_id,
+            ),
             "track_id",
             track_id,
         )
     if not index.has_vector[row]:
         which = f"of model {index.model!r}" if index.model else "(none is stored yet)"
         raise SearchError(
-            f"track {track_id} has no appearance vector {which}: it cannot be compared", "track_id", track_id
+            _(
+                "track {track_id} has no appearance vector {which}: it cannot be compared",
+                track_id=track_id,
+                which=which,
+            ),
+            "track_id",
+            track_id,
         )
     return row
 

@@ -40,6 +40,7 @@ from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
 from vigie.describe.config import SEARCHABLE_BY_DEFAULT
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import UTC, place
 from vigie.types import TRACKED_CLASSES
 from vigie.zones import polygon_area
@@ -73,7 +74,7 @@ def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.l
     for v in values:
         n = normalise(v.strip())
         if n not in valid:
-            raise ValueError(f"{v!r} is not {what} (valid: {', '.join(valid)})")
+            raise ValueError(_("{v} is not {what} (valid: {value})", v=repr(v), what=what, value=", ".join(valid)))
         if n not in out:
             out.append(n)
     return out
@@ -172,7 +173,13 @@ class SearchQuery(BaseModel):
     def _end(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         v, start = _utc(v), info.data.get("start")
         if v is not None and start is not None and start >= v:
-            raise ValueError(f"reversed time window: start {start.isoformat()} is not before end {v.isoformat()}")
+            raise ValueError(
+                _(
+                    "reversed time window: start {value} is not before end {value2}",
+                    value=start.isoformat(),
+                    value2=v.isoformat(),
+                )
+            )
         return v
 
     @field_validator("max_speed", "max_height")
@@ -182,7 +189,15 @@ class SearchQuery(BaseModel):
         low_name = "min_" + info.field_name.removeprefix("max_")
         low = info.data.get(low_name)
         if v is not None and low is not None and low > v:
-            raise ValueError(f"{low_name} {low} is above {info.field_name} {v}")
+            raise ValueError(
+                _(
+                    "{low_name} {low} is above {field_name} {v}",
+                    low_name=low_name,
+                    low=low,
+                    field_name=info.field_name,
+                    v=v,
+                )
+            )
         return v
 
     @field_validator("zones")
@@ -191,14 +206,29 @@ class SearchQuery(BaseModel):
         for camera, polygon in v.items():
             if len(polygon) < 3:
                 raise ValueError(
-                    f"the polygon of camera {camera!r} needs at least 3 points, got {len(polygon)}: {polygon}"
+                    _(
+                        "the polygon of camera {camera} needs at least 3 points, got {n_polygon}: {polygon}",
+                        camera=repr(camera),
+                        n_polygon=len(polygon),
+                        polygon=polygon,
+                    )
                 )
             if not all(math.isfinite(c) for p in polygon for c in p):
                 raise ValueError(
-                    f"the polygon of camera {camera!r} has a coordinate that is not a finite number: {polygon}"
+                    _(
+                        "the polygon of camera {camera} has a coordinate that is not a finite number: {polygon}",
+                        camera=repr(camera),
+                        polygon=polygon,
+                    )
                 )
             if polygon_area(np.asarray(polygon, float)) == 0:
-                raise ValueError(f"the polygon of camera {camera!r} encloses no area: {polygon}")
+                raise ValueError(
+                    _(
+                        "the polygon of camera {camera} encloses no area: {polygon}",
+                        camera=repr(camera),
+                        polygon=polygon,
+                    )
+                )
         return v
 
     def check_searchable(self, searchable: Iterable[str]) -> None:
@@ -209,9 +239,12 @@ class SearchQuery(BaseModel):
             for name in getattr(self, field):
                 if name not in searchable:
                     raise SearchError(
-                        f"search field {field}: {name!r} is not searchable on this site: the attribute network is "
-                        f"not reliable enough for it on real footage (searchable: {', '.join(sorted(searchable)) or 'none'}; "
-                        "docs/BENCHMARKS.md section 24, site setting analysis.attributes.searchable)",
+                        _(
+                            "search field {field}: {name} is not searchable on this site: the attribute network is not reliable enough for it on real footage (searchable: {value}; docs/BENCHMARKS.md section 24, site setting analysis.attributes.searchable)",
+                            field=field,
+                            name=repr(name),
+                            value=", ".join(sorted(searchable)) or "none",
+                        ),
                         field,
                         name,
                     )
@@ -230,7 +263,15 @@ class SearchQuery(BaseModel):
                 if name not in known:
                     shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
                     raise SearchError(
-                        f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name
+                        _(
+                            "search field {field}: unknown {what} {name} (known: {value})",
+                            field=field,
+                            what=what,
+                            name=repr(name),
+                            value=shown or "none",
+                        ),
+                        field,
+                        name,
                     )
 
 
@@ -249,8 +290,12 @@ def parse_query(data: Mapping[str, Any]) -> SearchQuery:
         field = ".".join(str(p) for p in err["loc"]) or "query"
         if err["type"] == "extra_forbidden":
             known = ", ".join(SearchQuery.model_fields)
-            raise SearchError(f"search field {field}: no such field (known: {known})", field, err["input"]) from None
+            raise SearchError(
+                _("search field {field}: no such field (known: {known})", field=field, known=known), field, err["input"]
+            ) from None
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] != "value_error":  # pydantic's own messages do not quote the value
             message += f", got {err['input']!r}"
-        raise SearchError(f"search field {field}: {message}", field, err["input"]) from None
+        raise SearchError(
+            _("search field {field}: {message}", field=field, message=message), field, err["input"]
+        ) from None

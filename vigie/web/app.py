@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.citizen import open311
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.services import Services
 from vigie.web import (
     routes_admin,
@@ -101,7 +102,7 @@ async def invalid_request(request: Request, exc: RequestValidationError):
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "cookie", "header")]
     name = ".".join(loc) or "request"
     msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return reply(request, 422, f"field {name}: {msg}", field=name)
+    return reply(request, 422, _("field {name}: {msg}", name=name, msg=msg), field=name)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):

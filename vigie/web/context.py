@@ -17,6 +17,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import max_search_window
 from vigie.audit import log as audit
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.search.query import SearchQuery, parse_query
 from vigie.services import Services
 from vigie.settings import EffectiveSite
@@ -105,13 +106,17 @@ def visible_track(services: Services, user: users.User, track_id: int) -> dict:
     """The track, or 404; 403 when it is older than the role's window."""
     track = services.store.get_track(track_id)
     if track is None:
-        raise ApiError(404, f"no stored track has id {track_id}")
+        raise ApiError(404, _("no stored track has id {track_id}", track_id=track_id))
     lower = window_start(user)
     if lower is not None and from_iso(track["last_seen"]) < lower:
         raise ApiError(
             403,
-            f"role {user.role!r} may only see tracks of the last "
-            f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older",
+            _(
+                "role {role} may only see tracks of the last {value} hours; track {track_id} is older",
+                role=repr(user.role),
+                value=int(max_search_window(user.role).total_seconds() // 3600),
+                track_id=track_id,
+            ),
         )
     return track
 
@@ -139,16 +144,23 @@ def bounded(user: users.User, data: dict) -> SearchQuery:
         if query.end is not None and query.end <= lower:
             raise ApiError(
                 400,
-                f"field end: {query.end.isoformat()} is outside the last 24 hours, "
-                f"which is all role {user.role!r} may search",
+                _(
+                    "field end: {value} is outside the last 24 hours, which is all role {role} may search",
+                    value=query.end.isoformat(),
+                    role=repr(user.role),
+                ),
                 field="end",
             )
         return parse_query({**data, "start": lower})
     if query.start < lower:
         raise ApiError(
             400,
-            f"field start: {query.start.isoformat()} is outside the last 24 hours, "
-            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            _(
+                "field start: {value} is outside the last 24 hours, which is all role {role} may search (from {value2})",
+                value=query.start.isoformat(),
+                role=repr(user.role),
+                value2=iso(lower),
+            ),
             field="start",
         )
     return query
@@ -158,7 +170,7 @@ def camera_known(services: Services, camera_id: str) -> None:
     """404 unless the camera is in the store's register."""
     with services.store.read() as conn:
         if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
-            raise ApiError(404, f"no camera has id {camera_id!r}")
+            raise ApiError(404, _("no camera has id {camera_id}", camera_id=repr(camera_id)))
 
 
 def effective_site(services: Services):
@@ -170,6 +182,6 @@ def effective_site(services: Services):
 def blurrer(services: Services):
     if services.blurrer is None:
         raise ApiError(
-            503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)"
+            503, _("no blurrer is configured: media are only served blurred (start the server without --no-blur)")
         )
     return services.blurrer

@@ -12,6 +12,7 @@ from fastapi import Depends, Query, Request
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed, require
+from vigie.i18n import _
 from vigie.services import Services
 from vigie.web.context import COOKIE, TEXT, ApiError
 
@@ -34,9 +35,9 @@ def current_user(request: Request, services: ServicesDep) -> users.User:
     token = request.cookies.get(COOKIE)
     user = users.session_user(services.store, token) if token else None
     if user is None:
-        raise ApiError(401, "not logged in: POST /api/login first (or the session has expired)")
+        raise ApiError(401, _("not logged in: POST /api/login first (or the session has expired)"))
     if user.must_change_password and request.url.path not in MUST_CHANGE_ALLOWS:
-        raise ApiError(403, "change your password first (POST /api/password): someone else chose the current one")
+        raise ApiError(403, _("change your password first (POST /api/password): someone else chose the current one"))
     return user
 
 
@@ -52,7 +53,9 @@ def may(user: users.User, permission: str) -> None:
     """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
     (an unblur grant carries its case; listing one's own exports needs none)."""
     if not allowed(user.role, permission):
-        raise Forbidden(f"role {user.role!r} does not have permission {permission!r}")
+        raise Forbidden(
+            _("role {role} does not have permission {permission}", role=repr(user.role), permission=repr(permission))
+        )
 
 
 def user_with(permission: str):

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigie import stats
 from vigie.accounts import users
 from vigie.alerts import store as alerts
+from vigie.i18n import gettext
 from vigie.live.run import gaps
 from vigie.services import Services
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
@@ -54,9 +55,16 @@ def visible_alert(services: Services, user: users.User, alert_id: int) -> dict:
     """The alert, or 404; 403 when its event ended before the role's window (an operator's 24 hours)."""
     alert = alerts.get_alert(services.store, alert_id)
     if alert is None:
-        raise ApiError(404, f"no alert has id {alert_id}")
+        raise ApiError(404, gettext("no alert has id {alert_id}", alert_id=alert_id))
     if not alerts.in_window(alert, window_start(user)):
-        raise ApiError(403, f"role {user.role!r} may only see alerts of the last 24 hours; alert {alert_id} is older")
+        raise ApiError(
+            403,
+            gettext(
+                "role {role} may only see alerts of the last 24 hours; alert {alert_id} is older",
+                role=repr(user.role),
+                alert_id=alert_id,
+            ),
+        )
     return alert
 
 
@@ -100,7 +108,7 @@ def alert_snapshot(
     visible_alert(services, user, alert_id)
     data = alerts.snapshot(services.store, alert_id)
     if data is None:
-        raise ApiError(404, f"alert {alert_id} has no snapshot")
+        raise ApiError(404, gettext("alert {alert_id} has no snapshot", alert_id=alert_id))
     record(services, user, "view_alerts", case_ref, purpose, {"alert_id": alert_id, "snapshot": True})
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
+from vigie.i18n import _
 from vigie.retention import holds
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, page, record
 from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
@@ -74,7 +75,7 @@ def place(services: ServicesDep, body: NewHold, user: Holder) -> dict:
     allow(user, "holds", body.case_ref, body.reason)
     for t in body.track_ids:
         if not 1 <= t <= MAX_ID:
-            raise holds.HoldError(f"track id {t} is out of range")
+            raise holds.HoldError(_("track id {t} is out of range", t=t))
     hold_id = holds.place_hold(
         services.store,
         body.case_ref,

@@ -22,6 +22,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.services import Services
 from vigie.times import now_iso
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, plain, visible_track
@@ -48,15 +49,17 @@ def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Res
     ids = list(dict.fromkeys(body.track_ids))
     for t in ids:
         if not 1 <= t <= MAX_ID:
-            raise ApiError(422, f"field track_ids: {t} is not a track id", field="track_ids")
+            raise ApiError(422, gettext("field track_ids: {t} is not a track id", t=t), field="track_ids")
     tracks = [visible_track(services, user, t) for t in ids]
     if body.unblurred:
         missing = [t for t in ids if open_grant(services, user, t) is None]
         if missing:
             raise ApiError(
                 403,
-                f"no open unblur grant of yours on track(s) {', '.join(map(str, missing))}: "
-                "request one per track first, or export blurred",
+                gettext(
+                    "no open unblur grant of yours on track(s) {value}: request one per track first, or export blurred",
+                    value=", ".join(map(str, missing)),
+                ),
             )
     ref = secrets.token_hex(8)
     created = now_iso()
@@ -115,7 +118,9 @@ def list_exports(
 ) -> dict:
     """An investigator's own exports; an auditor sees everyone's."""
     if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
-        raise Forbidden(f"role {user.role!r} may not list exports (investigators: their own; auditors: all)")
+        raise Forbidden(
+            gettext("role {role} may not list exports (investigators: their own; auditors: all)", role=repr(user.role))
+        )
     where, args = ("", []) if user.role == "auditor" else (" WHERE username = ?", [user.username])
     with services.store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM exports{where}", args).fetchone()[0]

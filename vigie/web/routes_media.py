@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import approvals, users
+from vigie.i18n import gettext
 from vigie.media import clips
 from vigie.services import Services
 from vigie.times import now_iso
@@ -61,7 +62,7 @@ def jpeg_bytes(image) -> bytes:
 
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
-        raise ApiError(500, "an image could not be encoded as JPEG")
+        raise ApiError(500, gettext("an image could not be encoded as JPEG"))
     return buf.tobytes()
 
 
@@ -83,9 +84,10 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
     if grant is None:
         raise ApiError(
             403,
-            f"no open unblur grant of yours on track {track_id}: "
-            f"POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason, "
-            "and wait for a supervisor's approval",
+            gettext(
+                "no open unblur grant of yours on track {track_id}: POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason, and wait for a supervisor's approval",
+                track_id=track_id,
+            ),
         )
     return grant
 
@@ -146,13 +148,13 @@ def thumbnail(
     shared_blurrer = None if unblurred else blurrer(services)
     picture = services.store.thumbnail(track_id)  # opened: it is sealed at rest
     if picture is None:
-        raise ApiError(404, f"track {track_id} has no stored thumbnail")
+        raise ApiError(404, gettext("track {track_id} has no stored thumbnail", track_id=track_id))
     import cv2
     import numpy as np
 
     image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ApiError(500, f"the stored thumbnail of track {track_id} cannot be decoded")
+        raise ApiError(500, gettext("the stored thumbnail of track {track_id} cannot be decoded", track_id=track_id))
     if grant:
         record(
             services,

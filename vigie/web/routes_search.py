@@ -18,6 +18,7 @@ from vigie.citizen.photos import check_size
 from vigie.config import default_site
 from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
+from vigie.i18n import _
 from vigie.search import photo as example_photo
 from vigie.search.engine import search, similar
 from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
@@ -214,9 +215,9 @@ def do_similar_photo(
     try:
         data = json.loads(query) if query else {}
     except ValueError:
-        raise SearchError("field query: not JSON (a search query's fields as a JSON object)", "query") from None
+        raise SearchError(_("field query: not JSON (a search query's fields as a JSON object)"), _("query")) from None
     if not isinstance(data, dict):
-        raise SearchError("field query: a JSON object of search query fields is expected", "query")
+        raise SearchError(_("field query: a JSON object of search query fields is expected"), _("query"))
     q = bounded(user, data)
     q.check_searchable(searchable_attributes(services.site))
     raw = image.file.read(example_photo.MAX_PHOTO_BYTES + 1)  # never more than the limit and one byte

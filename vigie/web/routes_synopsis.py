@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from vigie.accounts import users
 from vigie.errors import VigieError
 from vigie.files import write_atomic
+from vigie.i18n import _
 from vigie.search.query import SearchError, parse_query
 from vigie.services import Services
 from vigie.synopsis import make
@@ -116,14 +117,14 @@ class SynopsisRequest(BaseModel):
     def _end(cls, v: datetime, info: ValidationInfo) -> datetime:
         v, start = _utc_time(v), info.data.get("start")
         if start is not None and start >= v:
-            raise ValueError(f"'from' ({iso(start)}) must be before 'to' ({iso(v)})")
+            raise ValueError(_("'from' ({value}) must be before 'to' ({value2})", value=iso(start), value2=iso(v)))
         return v
 
     @field_validator("length_s", "max_collision")
     @classmethod
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):
-            raise ValueError("must be a finite number")
+            raise ValueError(_("must be a finite number"))
         return v
 
 
@@ -133,14 +134,16 @@ def checked_filters(raw: dict[str, Any]) -> dict:
         if name in RESERVED_FILTERS:
             raise ApiError(
                 422,
-                f"field filters.{name}: set by the synopsis itself (camera, from, to), not a filter",
+                _("field filters.{name}: set by the synopsis itself (camera, from, to), not a filter", name=name),
                 field=f"filters.{name}",
             )
     try:
         query = parse_query(raw)
     except SearchError as exc:
         name = f"filters.{exc.field}" if exc.field else "filters"
-        raise ApiError(422, f"field {name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
+        raise ApiError(
+            422, _("field {name}: {value}", name=name, value=str(exc).split(": ", 1)[-1]), field=name
+        ) from None
     return query.model_dump(mode="json", exclude_unset=True)
 
 
@@ -231,7 +234,7 @@ class SynopsisJobs:
         with self._lock:
             job = self._table().get(job_id)
             if job is None or job.get("user") != user.username:
-                raise ApiError(404, f"no synopsis of yours has id {job_id}")
+                raise ApiError(404, _("no synopsis of yours has id {job_id}", job_id=job_id))
             return dict(job)
 
     def of_user(self, user: users.User) -> list[dict]:
@@ -279,7 +282,7 @@ class SynopsisJobs:
 
         try:
             if services.blurrer is None:
-                raise ApiError(503, "no blurrer is configured: media are only served blurred")
+                raise ApiError(503, _("no blurrer is configured: media are only served blurred"))
             report = make.make_synopsis(
                 services.store,
                 job["camera"],
@@ -329,7 +332,13 @@ def viewer(user: users.User, job: dict) -> None:
     if lower is not None and from_iso(job["to"]) < lower:
         raise ApiError(
             403,
-            f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} shows {job['from']} - {job['to']}",
+            _(
+                "role {role} may only see the last 24 hours; synopsis {id} shows {v_from} - {to}",
+                role=repr(user.role),
+                id=job["id"],
+                v_from=job["from"],
+                to=job["to"],
+            ),
         )
 
 
@@ -351,13 +360,13 @@ def ready(job: dict) -> None:
             "building": f"is being built ({job.get('progress', 0):.0%})",
             "failed": f"failed: {job.get('error')}",
         }.get(job["status"], job["status"])
-        raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
+        raise ApiError(409, _("synopsis {id} {state}: its video and index are not ready", id=job["id"], state=state))
 
 
 def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
     path = jobs.folder(job["id"]) / f"{NAME}.{suffix}"
     if not path.is_file():
-        raise ApiError(410, f"the files of synopsis {job['id']} are gone (deleted on the server)")
+        raise ApiError(410, _("the files of synopsis {id} are gone (deleted on the server)", id=job["id"]))
     return path
 
 
@@ -371,8 +380,12 @@ def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: Curre
     if lower is not None and body.start < lower:
         raise ApiError(
             400,
-            f"field from: {iso(body.start)} is outside the last 24 hours, "
-            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            _(
+                "field from: {value} is outside the last 24 hours, which is all role {role} may search (from {value2})",
+                value=iso(body.start),
+                role=repr(user.role),
+                value2=iso(lower),
+            ),
             field="from",
         )
     make.check_request(services.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)

@@ -15,4 +15,13 @@
     if (!params) return text;
     return text.replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
   };
+  // The FR / EN switch (vigie.web.ui.language_switch): the page's own query (?t=, ?id=, ?token=) and its
+  // fragment are kept, only lang changes; the server then keeps the choice.
+  document.addEventListener("click", (ev) => {
+    const link = ev.target && ev.target.closest ? ev.target.closest("a.lang-link") : null;
+    if (!link) return;
+    const url = new URL(window.location.href);
+    url.searchParams.set("lang", link.getAttribute("hreflang"));
+    link.setAttribute("href", url.pathname + url.search + url.hash);
+  });
 })();

@@ -5,7 +5,7 @@
 
 const SYNOPSIS = {
   controlsPx: 40,  // the player's own control bar, at the bottom of the video: clicks there are its own
-  hint: "Pause on a moment, then click on an object to open its track at its original time.",
+  hint: t("Pause on a moment, then click on an object to open its track at its original time."),
 };
 
 /* A datetime-local value, meant as UTC, as ISO 8601 with Z (null when empty). */
@@ -67,9 +67,9 @@ function trackAt(trackId, iso) { return "/track/" + encodeURIComponent(trackId) 
 
 pages.synopsis = async function () {
   for (const sel of document.querySelectorAll("select.colour"))
-    for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
+    for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: word(c) }));
   const cams = await api("/api/cameras?limit=1000");
-  for (const c of cams.items) $("camera").append(el("option", { value: c.id, text: c.name + " (" + c.id + ")" }));
+  for (const c of cams.items) $("camera").append(el("option", { value: c.id, text: t("{name} ({id})", { name: c.name, id: c.id }) }));
   const now = new Date();
   $("to").value = utcInputValue(now);
   $("from").value = utcInputValue(new Date(now.getTime() - 3600 * 1000));
@@ -87,7 +87,7 @@ pages.synopsis = async function () {
   video.addEventListener("mousemove", (ev) => {
     const hit = pick(ev);
     video.classList.toggle("over", Boolean(hit));
-    $("hint").textContent = hit ? "#" + hit.track + " " + (classes.get(hit.track) || "") + " at " + labelClock(hit.time, index.label_timezone) + ": click to open its track" : SYNOPSIS.hint;
+    $("hint").textContent = hit ? t("#{track} {class} at {time}: click to open its track", { track: hit.track, class: word(classes.get(hit.track) || ""), time: labelClock(hit.time, index.label_timezone) }) : SYNOPSIS.hint;
   });
   video.addEventListener("mouseleave", () => { video.classList.remove("over"); $("hint").textContent = SYNOPSIS.hint; });
   video.addEventListener("click", (ev) => {
@@ -102,19 +102,18 @@ pages.synopsis = async function () {
     const enc = encodeURIComponent(s.id);
     index = await api(withJust("/api/synopses/" + enc + "/index"));
     classes = new Map(index.objects.map((o) => [o.track, o.class]));
-    $("player-title").textContent = "Synopsis of " + s.camera + ", " + utcText(s.from) + " to " + utcText(s.to);
+    $("player-title").textContent = t("Synopsis of {camera}, {from} to {to}", { camera: s.camera, from: utcText(s.from), to: utcText(s.to) });
     const r = s.report || {};
-    $("figures").textContent = index.objects.length + " object(s) from " + (Number(r.source_s || 0) / 60).toFixed(1) + " min of video in "
-      + (index.frames / index.fps).toFixed(1) + " s; overlap " + (100 * Number(r.collision_fraction || 0)).toFixed(1) + "% of object area.";
+    $("figures").textContent = t("{objects} object(s) from {minutes} min of video in {seconds} s; overlap {overlap}% of object area.", { objects: index.objects.length, minutes: fmtNumber(Number(r.source_s || 0) / 60, 1), seconds: fmtNumber(index.frames / index.fps, 1), overlap: fmtNumber(100 * Number(r.collision_fraction || 0), 1) });
     const zone = index.label_timezone || "UTC";
-    const head = el("tr", {}, ["Track", "Class", "Original time (" + zone + ")", "In the synopsis"].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("Track"), t("Class"), t("Original time ({zone})", { zone: zone }), t("In the synopsis")].map((h) => el("th", { text: h })));
     const clock = (iso) => (zone === "UTC" ? clockText(iso) : labelClock(iso, zone).split(" ")[0]);
     $("objects").replaceChildren(head, ...index.objects.map((o) => {
-      const show = el("button", { type: "button", class: "link", text: "show at " + (o.synopsis_start / index.fps).toFixed(1) + " s" });
+      const show = el("button", { type: "button", class: "link", text: t("show at {seconds} s", { seconds: fmtNumber(o.synopsis_start / index.fps, 1) }) });
       show.addEventListener("click", () => { video.pause(); video.currentTime = (o.synopsis_start + 0.5) / index.fps; });
       return el("tr", { "data-track": String(o.track) }, [
         el("td", {}, [el("a", { href: trackAt(o.track, o.original_start), text: "#" + o.track })]),
-        el("td", { text: o.class }),
+        el("td", { text: word(o.class) }),
         el("td", { text: clock(o.original_start) + " – " + clock(o.original_end) }),
         el("td", {}, [show]),
       ]);
@@ -141,19 +140,19 @@ pages.synopsis = async function () {
       if (mine !== following) return;
       $("progress").value = s.progress || 0;
       if (s.status === "failed") {
-        $("status").textContent = "Failed.";
+        $("status").textContent = t("Failed.");
         await listMine().catch(() => {});
-        showError(s.error || "the synopsis could not be built");
+        showError(s.error || t("The synopsis could not be built."));
         return;
       }
       if (s.status === "ready") {
-        $("status").textContent = "Ready.";
+        $("status").textContent = t("Ready.");
         await listMine().catch(() => {});
         await play(s);
         return;
       }
-      $("status").textContent = s.status === "queued" ? "Queued: another synopsis is being built first…"
-        : "Building… " + Math.round(100 * (s.progress || 0)) + "%";
+      $("status").textContent = s.status === "queued" ? t("Queued: another synopsis is being built first…")
+        : t("Building… {percent}%", { percent: Math.round(100 * (s.progress || 0)) });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -161,12 +160,12 @@ pages.synopsis = async function () {
   async function listMine() {
     const r = await api("/api/synopses?limit=20");
     $("mine-none").hidden = r.items.length > 0;
-    const head = el("tr", {}, ["Asked (UTC)", "Camera", "Period (UTC)", "Filters", "Status", ""].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("Asked (UTC)"), t("Camera"), t("Period (UTC)"), t("Filters"), t("Status"), ""].map((h) => el("th", { text: h })));
     $("mine").replaceChildren(...(r.items.length ? [head] : []), ...r.items.map((s) => {
-      const open = el("button", { type: "button", class: "link", text: "open" });
+      const open = el("button", { type: "button", class: "link", text: t("open") });
       open.addEventListener("click", () => follow(s.id).catch(() => {}));
       const filters = Object.entries(s.filters || {}).map(([k, v]) => k + ": " + (Array.isArray(v) ? v.join(", ") : JSON.stringify(v))).join("; ");
-      const status = s.status === "building" ? "building " + Math.round(100 * (s.progress || 0)) + "%" : s.status;
+      const status = s.status === "building" ? t("building {percent}%", { percent: Math.round(100 * (s.progress || 0)) }) : ({ queued: t("queued"), ready: t("ready"), failed: t("failed") }[s.status] || s.status);
       return el("tr", { "data-synopsis": s.id }, [
         el("td", { text: utcText(s.created_at) }), el("td", { text: s.camera }),
         el("td", { text: utcText(s.from) + " – " + utcText(s.to) }), el("td", { class: "wrap", text: filters || "-" }),
