@@ -585,12 +585,12 @@ def _html(c: _Content) -> str:
         f'<html lang="{current_language()}"><head><meta charset="utf-8">',
         f"<title>{e(c.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(c.title)}</h1>",
-        f"<p>{e(gettext('Period: {period}. {n} incidents.', period=c.period, n=_int(len(c.items))))}</p>",
+        "<p>" + e(gettext("Period: {period}. {n} incidents.", period=c.period, n=_int(len(c.items)))) + "</p>",
         f'<p class="statement">{e(gettext(STATEMENT))}</p>',
-        f"<section><h2>{e(gettext('Incidents by category and layer'))}</h2>",
+        "<section><h2>" + e(gettext("Incidents by category and layer")) + "</h2>",
         _html_table(*c.counts),
         "</section>",
-        f'<section class="page"><h2>{e(gettext("Where: density"))}</h2>',
+        '<section class="page"><h2>' + e(gettext("Where: density")) + "</h2>",
         _img(c.figures["density"], gettext("density map")),
         '<p class="small">'
         + e(
@@ -601,19 +601,19 @@ def _html(c: _Content) -> str:
             )
         )
         + "</p></section>",
-        f'<section class="page"><h2>{e(gettext("Where: hot spots (Getis-Ord Gi*)"))}</h2>',
+        '<section class="page"><h2>' + e(gettext("Where: hot spots (Getis-Ord Gi*)")) + "</h2>",
         _img(c.figures["hotspots"], gettext("hot spots")),
         f'<p class="small">{e(c.hotspot_summary)}</p></section>',
-        f'<section class="page"><h2>{e(gettext("Where: communes"))}</h2>',
+        '<section class="page"><h2>' + e(gettext("Where: communes")) + "</h2>",
         _img(c.figures["communes"], gettext("communes")),
         _html_table(COMMUNE_HEADER(), _commune_rows(r["communes"])),
         "</section>",
-        f'<section class="page"><h2>{e(gettext("Near-repeat"))}</h2>',
+        '<section class="page"><h2>' + e(gettext("Near-repeat")) + "</h2>",
         f"<p><strong>{e(c.knox_headline)}</strong></p>",
         _img(c.figures["near_repeat"], gettext("near-repeat table")),
         _html_table(NEAR_REPEAT_HEADER(), _near_repeat_rows(r["near_repeat"])) if r["near_repeat"] else "",
         "</section>",
-        f'<section class="page"><h2>{e(gettext("When: hour and weekday"))}</h2>',
+        '<section class="page"><h2>' + e(gettext("When: hour and weekday")) + "</h2>",
         _img(c.figures["time"], gettext("hour by weekday")),
         '<p class="small">'
         + e(
@@ -626,13 +626,13 @@ def _html(c: _Content) -> str:
             )
         )
         + "</p></section>",
-        f'<section class="page"><h2>{e(gettext("Methods"))}</h2><ul>',
+        '<section class="page"><h2>' + e(gettext("Methods")) + "</h2><ul>",
         *(f"<li>{e(m)}</li>" for m in c.methods),
         "</ul></section>",
-        f"<section><h2>{e(gettext('Area-based analysis only'))}</h2>",
+        "<section><h2>" + e(gettext("Area-based analysis only")) + "</h2>",
         f'<p class="statement">{e(gettext(STATEMENT))}</p></section>',
-        f"<section><h2>{e(gettext('Data sources'))}</h2><ul>",
-        *(f"<li>{e(gettext('{source}: {n} incidents', source=s, n=_int(n)))}</li>" for s, n in c.sources),
+        "<section><h2>" + e(gettext("Data sources")) + "</h2><ul>",
+        *("<li>" + e(gettext("{source}: {n} incidents", source=s, n=_int(n))) + "</li>" for s, n in c.sources),
         "</ul></section>",
         "</body></html>",
     ]

@@ -232,7 +232,7 @@ def register_html(services: ServicesDep, request: Request) -> HTMLResponse:
         for h in (
             _("Camera"),
             _("Commune"),
-            _("Purpose"),
+            _("Purpose of filming"),
             _("Position"),
             _("Retention"),
             _("Analysis"),
@@ -245,13 +245,14 @@ def register_html(services: ServicesDep, request: Request) -> HTMLResponse:
         "runs on it. No face recognition and no identification are ever run; faces and licence plates are blurred "
         "in every picture shown or exported."
     )
+    download = _("Download:")
     page = (
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{title}</title><link rel='stylesheet' href='/static/app.css'></head><body>"
         f"<div class='lang-bar'>{language_switch(lang)}</div><main><h1>{title}</h1>"
         f"<p class='muted'>{e(intro)}</p>"
         f"<table class='table register'><tr>{heads}</tr>"
-        f"{rows}</table><p><span>{e(_('Download:'))}</span> <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
+        f"{rows}</table><p><span>{e(download)}</span> <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
         "</main></body></html>"
     )
     response = HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})
