@@ -81,15 +81,24 @@ def served(app, name: str = "vigie-uvicorn"):
 
 @pytest.fixture
 def new_page(browser, server):
-    """new_page() -> a Playwright page in a fresh context (its own cookies and session storage).
+    """new_page(lang="en") -> a Playwright page in a fresh context (its own cookies and session storage).
 
-    Every request is recorded in server.requests; an uncaught script error in any page, or a request
-    to another host, fails the test.
+    The page's language is the user's choice, as the FR / EN switch keeps it (the vigie_lang cookie): English
+    by default, which the suite's assertions read; lang="fr" for the French pages (a browser in French), and
+    lang=None for the site file's language. Every request is recorded in server.requests; an uncaught script
+    error in any page, or a request to another host, fails the test.
     """
     contexts, errors = [], []
 
-    def make():
-        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
+    def make(lang: str | None = "en"):
+        ctx = browser.new_context(
+            viewport=VIEWPORT,
+            base_url=server.url,
+            locale="fr-FR" if lang == "fr" else "en-GB",
+            timezone_id="Europe/Paris",
+        )
+        if lang:
+            ctx.add_cookies([{"name": "vigie_lang", "value": lang, "url": server.url}])
         ctx.on("request", lambda req: server.requests.append(req.url))
         contexts.append(ctx)
         page = ctx.new_page()

@@ -25,6 +25,7 @@ PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
 SITE = SiteConfig(
+    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
     name="Nîmes test",
     retention_days=20,
     cameras=[
