@@ -8,6 +8,8 @@ here and defines its own `server` fixture (a `Server` or anything with `url` and
 
 from __future__ import annotations
 
+import functools
+import re
 import socket
 import threading
 import time
@@ -141,3 +143,68 @@ def non_local(urls: list[str]) -> list[str]:
         for u in urls
         if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS
     ]
+
+
+# --- language: what a page shows in French or English --------------------------------------------------------
+# The role names a page shows beside the user's name (static/app.js roleName), for log_in in French.
+ROLE_FR = {
+    "operator": "opérateur",
+    "investigator": "enquêteur",
+    "auditor": "auditeur",
+    "admin": "administrateur",
+    "analyst": "analyste",
+    "moderator": "modérateur",
+    "supervisor": "superviseur",
+}
+
+# Every visible text node and every visible placeholder, title, aria-label and alt of the page.
+_VISIBLE_TEXTS = """() => {
+  const out = [];
+  const shown = (el) => el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || ["SCRIPT", "STYLE", "NOSCRIPT"].includes(p.tagName) || !shown(p)) continue;
+    const text = n.textContent.replace(/\\s+/g, " ").trim();
+    if (text) out.push(text);
+  }
+  for (const el of document.querySelectorAll("[placeholder], [title], [aria-label], img[alt]"))
+    if (shown(el) || el.tagName === "IMG")
+      for (const a of ["placeholder", "title", "aria-label", "alt"]) {
+        const v = (el.getAttribute(a) || "").replace(/\\s+/g, " ").trim();
+        if (v) out.push(v);
+      }
+  out.push(document.title);
+  return out;
+}"""
+
+
+@functools.cache
+def _messages() -> tuple[dict[str, str], list[tuple[re.Pattern, str]]]:
+    """msgid -> French for both catalogues; and patterns for messages with {fields} (a script fills them)."""
+    from vigie.i18n import JS_DOMAIN, catalogue
+
+    fr = {**catalogue("fr"), **catalogue("fr", JS_DOMAIN)}
+    patterns = []
+    for msgid, french in fr.items():
+        parts = re.split(r"\{[^{}]*\}", msgid)
+        if len(parts) > 1 and sum(len(re.sub(r"[^A-Za-z]", "", p)) for p in parts) >= 6:
+            patterns.append((re.compile(".+?".join(re.escape(p) for p in parts), re.S), msgid))
+    return fr, patterns
+
+
+def wrong_language_texts(page, lang: str) -> list[str]:
+    """The page's visible texts that are in the other language: in French, English messages that have a French
+    translation (whole, or with their {fields} filled by a script); in English, French translations."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    fr, patterns = _messages()
+    texts = page.evaluate(_VISIBLE_TEXTS)
+    if lang == "fr":
+        wrong = [t for t in texts if t in fr and fr[t] != t]
+        wrong += [t for t in texts if t not in fr for p, msgid in patterns if fr[msgid] != msgid and p.fullmatch(t)]
+    else:
+        french = {v for k, v in fr.items() if v != k} - set(fr)
+        wrong = [t for t in texts if t in french]
+    return sorted(set(wrong))

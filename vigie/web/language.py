@@ -17,6 +17,8 @@ from vigie.i18n import DEFAULT_LANGUAGE, current_language, known_language, use_l
 
 COOKIE = "vigie_lang"
 COOKIE_AGE = 365 * 24 * 3600
+# The page's language, sent by scripts whose requests carry no cookie (the public report form's Open311 calls).
+HEADER = "X-Vigie-Language"
 
 
 def site_language(site: Any) -> str:
@@ -48,7 +50,11 @@ class RequestLanguage:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        chosen = known_language(request.query_params.get("lang")) or known_language(request.cookies.get(COOKIE))
+        chosen = (
+            known_language(request.query_params.get("lang"))
+            or known_language(request.headers.get(HEADER))
+            or known_language(request.cookies.get(COOKIE))
+        )
         with use_language(chosen or self.default):
             await self.app(scope, receive, send)
 

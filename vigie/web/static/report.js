@@ -16,7 +16,10 @@ const REPORT = {
 
 /* Open311 answers errors as [{code, description}]: the description, in words, or the HTTP status. */
 async function open311(path, options) {
-  const res = await fetch(path, Object.assign({ credentials: "omit" }, options || {}));
+  // No cookie goes (the public form has no session): the page's language is said in a header instead.
+  const given = options || {};
+  const headers = Object.assign({ "X-Vigie-Language": window.VIGIE_LANG || "" }, given.headers || {});
+  const res = await fetch(path, Object.assign({ credentials: "omit" }, given, { headers: headers }));
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   if (!res.ok) {
