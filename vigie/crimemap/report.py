@@ -212,7 +212,11 @@ def _counts_table(items: list[Incident]) -> tuple[list[str], list[list]]:
     layers = sorted({i.layer for i in items})
     by = Counter((i.category or gettext("(none)"), i.layer) for i in items)
     categories = sorted({c for c, _ in by}, key=lambda c: -sum(by[c, layer] for layer in layers))
-    rows = [[c] + [by[c, layer] for layer in layers] + [sum(by[c, layer] for layer in layers)] for c in categories]
+    # a category is shown translated where it is one of Vigie's words (a validated alert's rule type)
+    rows = [
+        [_category(c)] + [by[c, layer] for layer in layers] + [sum(by[c, layer] for layer in layers)]
+        for c in categories
+    ]
     rows.append([gettext("Total")] + [sum(by[c, layer] for c in categories) for layer in layers] + [len(items)])
     return [gettext("Category")] + [gettext(LAYER_NAMES.get(layer, layer)) for layer in layers] + [
         gettext("Total")
@@ -235,7 +239,25 @@ _WORDS = (
     N_("cold 90%"),
     N_("cold 95%"),
     N_("cold 99%"),
+    # rule types: the category of a validated alert on the crime map
+    N_("zone intrusion"),
+    N_("line crossing"),
+    N_("loitering"),
+    N_("counter-flow"),
+    N_("gathering"),
+    N_("crowd density"),
+    N_("crowd movement"),
+    N_("abandoned object"),
+    N_("person on the ground"),
 )
+
+
+def _category(name: str) -> str:
+    """A category as the report shows it: a rule type ("zone_intrusion") in words of the language, else as given."""
+    words = name.replace("_", " ")
+    said = gettext(words)
+    return said if said != words else name
+
 
 # The incident layers' names in the report's tables (the API's identifiers are English words).
 LAYER_NAMES = {"imported": N_("imported"), "alerts": N_("alerts"), "citizen": N_("citizen")}

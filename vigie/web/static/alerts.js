@@ -2,12 +2,6 @@
    Data goes into the DOM with textContent only, as in app.js. */
 "use strict";
 
-/* An alert's kind as the person reads it. */
-function alertKind(kind) {
-  const kinds = { zone_intrusion: t("zone intrusion"), line_crossing: t("line crossing"), loitering: t("loitering"), counter_flow: t("counter-flow"), gathering: t("gathering"), density: t("crowd density"), crowd_movement: t("crowd movement"), abandoned_object: t("abandoned object"), person_on_ground: t("person on the ground") };
-  return kinds[kind] || String(kind).replace(/_/g, " ");
-}
-
 function alertCard(a, onDecided) {
   const when = fmtTime(a.start) + (a.end ? " – " + fmtTime(a.end) : "");
   const details = Object.entries(a.details || {}).map(([k, v]) => k + ": " + (typeof v === "number" ? Number(v.toFixed ? v.toFixed(2) : v) : v)).join(" · ");

@@ -141,6 +141,13 @@ function fmtNumber(v, digits) {
   return Number(v).toLocaleString(window.VIGIE_LANG || undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
 }
 
+/* An alert's kind (a rule type) as the person reads it: the alerts page, and the crime map's categories
+   (a validated alert's category is its rule type). Other words are shown as they are, underscores as spaces. */
+function alertKind(kind) {
+  const kinds = { zone_intrusion: t("zone intrusion"), line_crossing: t("line crossing"), loitering: t("loitering"), counter_flow: t("counter-flow"), gathering: t("gathering"), density: t("crowd density"), crowd_movement: t("crowd movement"), abandoned_object: t("abandoned object"), person_on_ground: t("person on the ground") };
+  return Object.prototype.hasOwnProperty.call(kinds, kind) ? kinds[kind] : String(kind).replace(/_/g, " ");
+}
+
 function homeFor(role) {
   return { auditor: "/audit", admin: "/admin", analyst: "/crimemap", moderator: "/moderation", supervisor: "/approvals", none: "/password" }[role] || "/map";
 }

@@ -83,7 +83,7 @@ function crimeMapLayers(map) {
 }
 
 function incidentTooltip(p) {
-  return el("span", { text: [p.category, CRIMEMAP.layers[p.layer] ? CRIMEMAP.layers[p.layer].label : p.layer, fmtTime(p.occurred_at),
+  return el("span", { text: [p.category ? alertKind(p.category) : p.category, CRIMEMAP.layers[p.layer] ? CRIMEMAP.layers[p.layer].label : p.layer, fmtTime(p.occurred_at),
     p.commune, p.source ? t("source: {source}", { source: p.source }) : ""].filter(Boolean).join(" · ") });
 }
 
@@ -185,7 +185,7 @@ function fillSelect(select, items, keep) {
   const chosen = new Set(keep);
   const first = select.multiple ? [] : [select.options[0]];
   select.replaceChildren(...first, ...items.map((name) => {
-    const opt = el("option", { value: name, text: name });
+    const opt = el("option", { value: name, text: select.id === "f-category" ? alertKind(name) : name });
     opt.selected = chosen.has(name);
     return opt;
   }));
@@ -208,7 +208,7 @@ function showSummary(s) {
     rows.push(el("tr", {}, [el("td", {}, [swatch(def.colour, "dot"), def.label]), el("td", { text: String(s.by_layer[key] || 0) })]));
   const cats = Object.entries(s.by_category);
   if (cats.length) rows.push(el("tr", {}, [el("th", { text: t("Category") }), el("th", { text: t("Incidents") })]));
-  for (const [name, n] of cats) rows.push(el("tr", {}, [el("td", { text: name }), el("td", { text: String(n) })]));
+  for (const [name, n] of cats) rows.push(el("tr", {}, [el("td", { text: alertKind(name) }), el("td", { text: String(n) })]));
   $("counts").replaceChildren(...rows);
   $("counts").dataset.total = String(s.total);
 }
