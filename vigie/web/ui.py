@@ -52,7 +52,7 @@ def content_security_policy(tile_url: str | None = None) -> str:
 
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
-    return f'<script src="/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+    return f'<script src="/static/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
 
 
 # Each language is named in itself (a French speaker lost on the English page still finds "Français").
@@ -141,7 +141,7 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
             response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
         return response
 
-    @app.get("/i18n/{lang}.js", include_in_schema=False)
+    @app.get("/static/i18n/{lang}.js", include_in_schema=False)  # before the /static mount, which it overrides here
     def scripts_messages(lang: str = Path(pattern="^(fr|en)$")) -> Response:
         """The scripts' catalogue in one language (vigie/web/static/i18n/<lang>.json), read by static/i18n.js."""
         return Response(scripts_catalogue(lang, STATIC), media_type="text/javascript; charset=utf-8", headers=headers)
