@@ -24,7 +24,6 @@ from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from vigie.crimemap import analysis
@@ -178,8 +177,8 @@ class _Content:
         zone = ZoneInfo(timezone)
         self.period = gettext(
             "{start} to {end} ({timezone})",
-            start=format_date(start.astimezone(zone).date(), "short", locale=current_language()),
-            end=format_date(end.astimezone(zone).date(), "short", locale=current_language()),
+            start=_date(start.astimezone(zone).date()),
+            end=_date(end.astimezone(zone).date()),
             timezone=timezone,
         )
         self.counts = _counts_table(items)
@@ -302,6 +301,11 @@ def _hotspot_summary(h: dict) -> str:
         hot90=_int(h["classes"]["hot 90%"]),
         fdr=h["fdr"],
     )
+
+
+def _date(d: date) -> str:
+    """A day as the language writes it: 31/01/2024 in French, ISO 2024-01-31 in English."""
+    return d.strftime("%d/%m/%Y") if current_language() == "fr" else d.isoformat()
 
 
 def _int(n: int) -> str:
