@@ -555,7 +555,9 @@ def test_crime_map_and_moderation_show_no_text_of_the_other_language(new_page, s
     French screenshots for the README."""
     from browser_support import ROLE_FR, wrong_language_texts
 
-    pending_report(server.store, "Tag sur le mur de l'école, rue Nationale.", address="192.0.2.77", photo=jpeg_photo())
+    # one report per run (a sender may not send the same description twice a day)
+    said = {"fr": "Tag sur le mur de l'école, rue Nationale.", "en": "A tag on the school's wall, rue Nationale."}[lang]
+    pending_report(server.store, said, address=f"192.0.2.{77 if lang == 'fr' else 78}", photo=jpeg_photo())
     found = {}
     page = new_page(lang)
     name, password = ACCOUNTS["analyst"]
