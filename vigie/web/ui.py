@@ -68,7 +68,7 @@ def language_switch(lang: str) -> str:
         current = ' aria-current="true"' if code == lang else ""
         links.append(
             f'<a class="lang-link" href="?lang={code}" hreflang="{code}" lang="{code}" title="{name}"'
-            f' aria-label="{name}"{current}>{short}</a>'
+            f"{current}>{short}</a>"
         )
     with use_language(lang):
         label = html.escape(_("Language"), quote=True)
