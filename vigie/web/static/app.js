@@ -138,7 +138,7 @@ function word(w) {
 
 /* A number in the page's language (decimal comma in French). */
 function fmtNumber(v, digits) {
-  return Number(v).toLocaleString(window.VIGIE_LANG || undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+  return Number(v).toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
 }
 
 /* An alert's kind (a rule type) as the person reads it: the alerts page, and the crime map's categories
@@ -198,7 +198,7 @@ function fillGrid(grid, hits) {
 function fmtTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return isNaN(d) ? String(iso) : d.toLocaleString(window.VIGIE_LANG || undefined);
+  return isNaN(d) ? String(iso) : d.toLocaleString(window.VIGIE_LOCALE);
 }
 
 /* The attributes a person reads on the track page, labelled and rounded; times in local time with UTC beside. */

@@ -48,7 +48,7 @@ function num(v, digits) {
   if (v === null || v === undefined || v === "") return "–";
   const n = Number(v);
   const d = digits === undefined ? 0 : digits;
-  return Number.isFinite(n) ? n.toLocaleString(window.VIGIE_LANG || undefined, { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: false }) : String(v);
+  return Number.isFinite(n) ? n.toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: false }) : String(v);
 }
 
 /* "p = 0.012", "p < 0.001" */

@@ -10,6 +10,9 @@
   const given = window.VIGIE_I18N || { lang: document.documentElement.lang || "en", messages: {} };
   const messages = given.messages || {};
   window.VIGIE_LANG = given.lang;
+  // Dates and numbers as the language writes them: French of France, and British English for the English pages
+  // (a day before its month, a 24-hour clock: never the mm/dd/yyyy and AM/PM of "en").
+  window.VIGIE_LOCALE = { fr: "fr-FR", en: "en-GB" }[given.lang] || "fr-FR";
   window.t = function (message, params) {
     const text = Object.prototype.hasOwnProperty.call(messages, message) ? messages[message] : message;
     if (!params) return text;

@@ -32,7 +32,7 @@ async function open311(path, options) {
   return data;
 }
 
-function megabytes(n) { return t("{size} MB", { size: (n / 1e6).toLocaleString(window.VIGIE_LANG || undefined, { minimumFractionDigits: n < 1e6 ? 2 : 1, maximumFractionDigits: n < 1e6 ? 2 : 1, useGrouping: false }) }); }
+function megabytes(n) { return t("{size} MB", { size: (n / 1e6).toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: n < 1e6 ? 2 : 1, maximumFractionDigits: n < 1e6 ? 2 : 1, useGrouping: false }) }); }
 
 /* --- the form's parts ------------------------------------------------------------------------------------ */
 function fillServices(services) {
