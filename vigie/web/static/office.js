@@ -37,7 +37,7 @@ pages.audit = async function () {
     const head = el("tr", {}, ["#", t("time"), t("user"), t("role"), t("action"), t("case"), t("purpose"), t("details")].map((h) => el("th", { text: h })));
     const rows = r.items.map((e) => el("tr", {}, [
       el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: printable(e.user) }),
-      el("td", { text: printable(e.role) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
+      el("td", { text: printable(roleName(e.role)) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
       el("td", { class: "wrap", text: printable(e.purpose || "") }), el("td", { class: "wrap", text: e.details || "" }),
     ]));
     $("entries").replaceChildren(head, ...rows);
