@@ -13,15 +13,18 @@ the session cookie, and inserts it with textContent only.
 from __future__ import annotations
 
 import functools
+import json
 import statistics
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from vigie.clock import zone_city
 from vigie.config import Open311Config
 from vigie.errors import ConfigError
 from vigie.i18n import known_language
@@ -50,7 +53,11 @@ def content_security_policy(tile_url: str | None = None) -> str:
 
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
-    return f'<script src="/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+    # then the site's clock (its zone, and the helpers that write and read times in it: static/clock.js)
+    return (
+        f'<script src="/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+        '<script src="/clock/site.js" defer></script><script src="/static/clock.js" defer></script>'
+    )
 
 
 @functools.lru_cache(maxsize=128)
@@ -115,6 +122,15 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def scripts_messages(lang: str = Path(pattern="^(fr|en)$")) -> Response:
         """The scripts' catalogue in one language (vigie/web/static/i18n/<lang>.json), read by static/i18n.js."""
         return Response(scripts_catalogue(lang, STATIC), media_type="text/javascript; charset=utf-8", headers=headers)
+
+    @app.get("/clock/site.js", include_in_schema=False)
+    def site_clock() -> Response:
+        """The site's time zone for static/clock.js: every page writes and reads times in it (not secret,
+        and needed before login: the login page too shows times)."""
+        zone = getattr(site, "timezone", None) or "UTC"
+        given = {"timezone": zone, "city": zone_city(ZoneInfo(zone))}
+        body = f"window.VIGIE_CLOCK = {json.dumps(given)};\n"
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
     def login_page(request: Request) -> HTMLResponse:
