@@ -56,9 +56,23 @@
     if (hint) hint.textContent = r.readback;
     return r.at || (edge === "end" ? r.end : r.start);
   };
+  /* Fields read by synchronous code (filters built into a link): <input data-site-time="start|end"> is
+     read when it changes; its UTC time is kept in data-iso ("" when empty or not understood), and
+     siteTimesSettled() waits for the readings under way. */
+  const pending = new Set();
+  window.siteTimesSettled = () => Promise.all([...pending]).catch(() => {});
+  function bind(input) {
+    input.addEventListener("change", () => {
+      input.dataset.iso = "";
+      const reading = readSiteTime(input, input.dataset.siteTime).then((iso) => { input.dataset.iso = iso || ""; });
+      pending.add(reading);
+      reading.catch(() => {}).finally(() => pending.delete(reading));
+    });
+  }
   /* A time field's initial value: what a person would type, on the site's clock. */
   window.siteInputValue = (iso) => siteDate(iso);
   document.addEventListener("DOMContentLoaded", () => {
+    for (const input of document.querySelectorAll("input[data-site-time]")) bind(input);
     for (const node of document.querySelectorAll("[data-clock-hint]"))
       node.textContent = t("Times on the site's clock ({zone}): for example 06/12/2026 14:00, 14h, yesterday 14h-15h, 2 hours ago, last hour.", { zone: siteZoneLabel() });
   });
