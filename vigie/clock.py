@@ -468,6 +468,13 @@ def read_period(text: str, *, now: datetime, zone: tzinfo) -> Period:
 
     now: an aware datetime ("hier", "il y a 2 h" count from it); zone: the site's time zone, that of the
     times written (a trailing "(UTC)" says otherwise)."""
+    try:
+        return _read_period(text, now, zone)
+    except (OverflowError, ValueError):  # a date at the edge of the calendar (31/12/9999 23:00 + 15 min)
+        raise TimeNotUnderstood(_("Time outside the calendar: “{text}”.", text=" ".join(text.split())[:80])) from None
+
+
+def _read_period(text: str, now: datetime, zone: tzinfo) -> Period:
     shown = " ".join(text.split())
     if not shown:
         raise TimeNotUnderstood(_("The time is empty: write for example 14:00, yesterday 14h-15h or 06/12/2026 14:00."))

@@ -96,3 +96,11 @@ def test_a_flag_keeps_iso_as_it_was_and_reads_phrases_on_the_sites_clock():
     assert flag_instant("hier 14h-15h", "--to", zone=PARIS, edge="end", now=NOW) == paris(5, 15)
     with pytest.raises(TimeNotUnderstood, match="--to"):
         flag_instant("demain matin?", "--to", zone=PARIS, edge="end", now=NOW)
+
+
+@pytest.mark.parametrize("text", ["31/12/9999 23:55", "01/01/0001 00:05 (UTC)", "9999-12-31T23:59:59-14:00"])
+def test_times_at_the_edge_of_the_calendar_are_refused_not_crashed(text):
+    try:
+        read_period(text, now=NOW, zone=PARIS)
+    except TimeNotUnderstood:
+        pass
