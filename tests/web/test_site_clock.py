@@ -28,8 +28,9 @@ def paris_client(env, role="investigator"):  # noqa: F811
 
 def test_the_pages_get_the_sites_zone_and_times_are_read_on_its_clock(env):  # noqa: F811
     c = paris_client(env)
-    me = c.get("/api/me?lang=en").json()
-    assert me["clock"]["timezone"] == "Europe/Paris" and me["clock"]["city"] == "Paris"
+    clock = c.get("/api/time?lang=en").json()
+    assert (clock["timezone"], clock["city"], clock["label"]) == ("Europe/Paris", "Paris", "Paris time")
+    assert clock["now_text"].endswith("(Paris time)")
     assert "window.VIGIE_CLOCK" in c.get("/clock/site.js").text and "Europe/Paris" in c.get("/clock/site.js").text
 
     r = c.post("/api/time/read?lang=en", json={"text": "hier 14h-15h"})

@@ -22,7 +22,6 @@ from vigie.accounts import passwords, users
 from vigie.audit.log import audit_client
 from vigie.web.context import COOKIE, ApiError
 from vigie.web.deps import CurrentUser, ServicesDep
-from vigie.web.routes_time import clock
 from vigie.web.throttle import DEVICE_COOKIE, DEVICE_TTL_S, LoginThrottle
 
 router = APIRouter(tags=["session"])
@@ -96,9 +95,8 @@ def logout(services: ServicesDep, request: Request, response: Response, user: Cu
 
 
 @router.get("/api/me")
-def me(user: CurrentUser, services: ServicesDep) -> dict:
-    """Who is logged in, and the site's clock (the pages write and read every time in the site's zone)."""
-    return {**who(user), "clock": clock(services)}
+def me(user: CurrentUser) -> dict:
+    return who(user)
 
 
 @router.post("/api/password")

@@ -26,7 +26,7 @@ def site_zone(services) -> ZoneInfo:
 
 
 def clock(services) -> dict:
-    """What a page needs to write and read times in the site's zone (in /api/me and /api/time)."""
+    """What a page needs to write and read times in the site's zone (/api/time; the pages get it from /clock/site.js)."""
     zone = site_zone(services)
     return {"timezone": zone.key, "city": zone_city(zone), "label": zone_label(zone)}
 
