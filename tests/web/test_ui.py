@@ -270,7 +270,10 @@ def test_track_page_shows_attributes_and_finds_similar_people(new_page, server):
     attrs = dict(zip(page.locator("#attrs th").all_inner_texts(), page.locator("#attrs td").all_inner_texts()))
     assert attrs["Track id"] == str(tid) and attrs["Class"] == "person" and attrs["Camera"] == DEMO_CAMERA, attrs
     assert "red" in attrs["Upper body"], attrs
-    assert "UTC" in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4", attrs  # a file name, no server path
+    # on the site's clock, labelled (the demo site is in Europe/Paris)
+    assert (
+        "Paris" in attrs["First seen"] and "UTC" not in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4"
+    ), attrs  # a file name, no server path
     page.wait_for_function(
         "() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }"
     )
@@ -634,13 +637,15 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     the moment the synopsis showed."""
     from datetime import datetime
     from urllib.parse import parse_qs
+    from zoneinfo import ZoneInfo
 
     from playwright.sync_api import expect
 
     page = investigator_on(new_page, "/synopsis")
     page.select_option("#camera", DEMO_CAMERA)
-    page.fill("#from", "2026-11-20T13:00")
-    page.fill("#to", "2026-11-20T13:02")
+    # typed on the site's clock (Europe/Paris, UTC+1 in November): 13:00 to 13:02 UTC
+    page.fill("#from", "20/11/2026 14:00")
+    page.fill("#to", "20/11/2026 14:02")
     page.select_option("#class", "person")
     page.fill("#length", "20")
     page.click("#synopsis-form button[type=submit]")
@@ -717,7 +722,9 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     assert parse_qs(urlsplit(page.url).query)["t"] == [obj["time"]]
     expect(page.locator("#attrs tr").first).to_be_visible()
     # the clip is loaded by itself and shown at that moment: (t - first point) + its lead-in, give or take a frame
-    expect(page.locator("#clip-status")).to_contain_text(f"Shown at {obj['time'][11:19]} UTC", timeout=300_000)
+    shown = datetime.fromisoformat(obj["time"].replace("Z", "+00:00")).astimezone(ZoneInfo("Europe/Paris"))
+    expect(page.locator("#clip-status")).to_contain_text(f"{shown:%d/%m/%Y %H:%M:%S} (", timeout=300_000)
+    assert "Paris" in page.locator("#clip-status").inner_text()
     first = server.store.track_points(obj["track"])[0]
     lead = min(first["seq"], 7) / 7  # the demo camera films at 7 fps; a track seen from the recording's start has less
     wanted = (

@@ -150,6 +150,8 @@ def test_bad_password_is_401_and_repeated_failures_are_throttled_not_locked(env)
 SYNOPSIS = "0123456789abcdef"  # a well-formed synopsis id that no synopsis has
 ENDPOINTS = [
     ("get", "/api/me"),
+    ("get", "/api/time"),
+    ("post", "/api/time/read"),
     ("post", "/api/logout"),
     ("get", "/api/cameras"),
     ("get", "/api/tracks"),

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from vigie.audit.log import append as audit_append
 from vigie.cli.common import console_actor, site_or_default
+from vigie.clock import flag_instant
 from vigie.crimemap import analysis
 from vigie.crimemap.importer import ImportRefused, import_file, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, read_communes
@@ -22,7 +24,6 @@ from vigie.crimemap.report import write_report
 from vigie.errors import VigieError
 from vigie.files import write_atomic
 from vigie.i18n import _
-from vigie.periods import flag_time
 from vigie.services import Services
 
 ROLE = "system"
@@ -83,7 +84,8 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
         "--from",
         dest="start",
         metavar="TIME",
-        help="period start (ISO 8601, UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00)",
+        help="period start: ISO 8601 (UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00), "
+        'or as people say it in the site\'s zone ("01/12/2026 00:00", "hier 14h")',
     )
     p.add_argument("--to", dest="end", metavar="TIME", help="period end (excluded)")
     p.add_argument("--layer", action="append", choices=layers, help="a layer (repeat for more; default all three)")
@@ -93,7 +95,10 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
 
 
 def _filters(args: argparse.Namespace):
-    start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
+    # ISO 8601 without an offset stays UTC; a phrase ("hier 14h-15h", "01/12/2026 00:00") is the site's clock.
+    zone = ZoneInfo(site_or_default(args.site).timezone)
+    start = None if args.start is None else flag_instant(args.start, "--from", zone=zone, edge="start")
+    end = None if args.end is None else flag_instant(args.end, "--to", zone=zone, edge="end")
     return Filters(
         tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS,
         start,

@@ -13,6 +13,7 @@ maps): plain ints and floats, None where a statistic is undefined.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
@@ -527,10 +528,21 @@ def _band_edges(edges, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- time pattern
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CrimeMapError(f"timezone {name!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
 
 
 def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
-    """Counts by weekday (Monday first) x hour of day in the site's local time, and a uniformity test.
+    """Counts by weekday (Monday first) x hour of day, each incident on its own clock, and a uniformity test.
+
+    An incident's own clock is its import's time zone (Toronto's open data in America/Toronto: 18:00
+    there is 18:00 in the table, not midnight in Paris); `timezone` (the site's) is the clock of the
+    others (alerts, citizen reports, imports from before zones were kept). "timezone" in the answer
+    is the one zone of all counted, or the site's with "zones" listing each zone's count.
 
     The chi-square test (scipy.stats.chisquare) asks whether the 168 hour x
     weekday cells could all have the same expected count.
@@ -545,14 +557,20 @@ def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
             _("timezone {timezone} is not an IANA time zone name (e.g. Europe/Paris)", timezone=repr(timezone))
         ) from None
     counts = np.zeros((7, 24), dtype=np.int64)
+    zones: dict[str, int] = {}
     for incident in items:
-        local = _aware(incident).astimezone(zone)
+        own = incident.zone or str(timezone)
+        local = _aware(incident).astimezone(zone if own == str(timezone) else _zone(own))
         counts[local.weekday(), local.hour] += 1
+        zones[own] = zones.get(own, 0) + 1
+    if len(zones) == 1:
+        timezone = next(iter(zones))
     test = chisquare(counts.ravel())
     n = len(items)
     peak_day, peak_hour = np.unravel_index(int(counts.argmax()), counts.shape)
     return {
         "timezone": str(timezone),
+        "zones": dict(sorted(zones.items())),
         "weekdays": list(WEEKDAYS),
         "counts": counts.tolist(),
         "by_hour": counts.sum(axis=0).tolist(),

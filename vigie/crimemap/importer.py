@@ -692,9 +692,10 @@ def import_file(
         if again:
             raise _already(name, again)
         cur = conn.execute(
-            "INSERT INTO incident_imports (file_name, sha256, format, source, crs, imported_at, imported_by, rows)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (name, sha, fmt, source_text, file_crs, imported_at, user, len(records)),
+            "INSERT INTO incident_imports"
+            " (file_name, sha256, format, source, crs, imported_at, imported_by, rows, timezone)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (name, sha, fmt, source_text, file_crs, imported_at, user, len(records), timezone),
         )
         import_id = cur.lastrowid
         conn.executemany(

@@ -28,6 +28,7 @@ class Incident:
     lon: float
     commune: str = ""  # "" when unknown
     source: str = ""  # the import's source label, the camera id, or "open311"
+    zone: str = ""  # the IANA zone of the incident's own clock (its import's); "" = the site's
 
 
 def read_communes(path: str | Path) -> dict:

@@ -92,11 +92,16 @@ def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tupl
 
 
 def _imported(conn, f: Filters) -> Iterable[Incident]:
-    where, args = _time_sql("occurred_at", f.start, f.end)
+    where, args = _time_sql("n.occurred_at", f.start, f.end)
+    # each with its import's time zone: its hours are counted on its own clock (vigie.crimemap.analysis)
     for r in conn.execute(
-        "SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args
+        "SELECT n.id, n.occurred_at, n.category, n.lat, n.lon, n.commune, n.source, i.timezone"
+        " FROM incidents n JOIN incident_imports i ON i.id = n.import_id WHERE 1=1" + where,
+        args,
     ):
-        yield Incident(f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "")
+        yield Incident(
+            f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "", r[7] or ""
+        )
 
 
 def _alerts(conn, f: Filters) -> Iterable[Incident]:

@@ -169,6 +169,16 @@ def _bound(value, zone: ZoneInfo, k: int) -> datetime:
     )
 
 
+def _clocks(time_pattern: dict) -> str:
+    """The clock(s) of the hour table: one zone, or each import's own ("America/Toronto: 5, Europe/Paris: 1")."""
+    zones = time_pattern.get("zones") or {}
+    if len(zones) > 1:
+        return gettext(
+            "each import's own time zone ({zones})", zones=", ".join(f"{z}: {_int(n)}" for z, n in zones.items())
+        )
+    return str(time_pattern["timezone"])
+
+
 class _Content:
     """What both formats show: the texts, the tables and the figures."""
 
@@ -361,7 +371,7 @@ def _methods(results: dict) -> list[str]:
             else "Near-repeat: not computed (see above)."
         ),
         (
-            f"Time pattern: counts by weekday and hour in {t['timezone']} (zoneinfo); {t['chi_square']['test']}: "
+            f"Time pattern: counts by weekday and hour in {_clocks(t)} (zoneinfo); {t['chi_square']['test']}: "
             f"chi-square {_fmt(t['chi_square']['statistic'], '.1f')} on {t['chi_square']['dof']} degrees of freedom, "
             f"p = {_fmt(t['chi_square']['p_value'], '.3g')}."
             + (f" Note: {t['chi_square']['note']}." if t["chi_square"]["note"] else "")
@@ -570,7 +580,7 @@ def _time_figure(result: dict):
     fig.colorbar(image, ax=ax, label=gettext("incidents"))
     ax.set_yticks(range(7), [gettext(d)[:3] for d in result["weekdays"]], fontsize=8)
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}h" for h in range(0, 24, 2)], fontsize=8)
-    ax.set_xlabel(gettext("hour of day ({timezone})", timezone=result["timezone"]))
+    ax.set_xlabel(gettext("hour of day ({timezone})", timezone=_clocks(result)))
     ax.set_title(gettext("When: {n} incidents by weekday and hour", n=_int(result["n"])), fontsize=10)
     fig.tight_layout()
     return fig

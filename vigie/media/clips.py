@@ -19,7 +19,7 @@ What each frame of the clip shows, in this order:
    where it looks for plates), besides its own whole-frame face search;
 4. the subject's box (linearly interpolated between analysed frames where
    the analysis ran with frame_step > 1) and a caption: camera id, the
-   frame's UTC time and the track id. Drawn after blurring, so the blurrer
+   frame's time on the site's clock, labelled ("06/12/2026 14:05:09.120 (Paris time)"), and the track id. Drawn after blurring, so the blurrer
    sees the recording's pixels and the caption stays legible.
 
 Frame numbers. Stored points carry `seq`, the frame's index in decode order
@@ -68,19 +68,22 @@ import io
 import json
 import os
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 import av
 import cv2
 import numpy as np
 
+from vigie.clock import zone_label
 from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
-from vigie.i18n import gettext
+from vigie.i18n import _, current_language, gettext
 from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
 from vigie.times import from_iso
@@ -245,6 +248,8 @@ class _Plan:
     seqs: np.ndarray  # the subject's analysed frames
     boxes: np.ndarray  # (n, 4) its boxes there, in stored (source) pixels
     t0: datetime  # time of the subject's first point
+    zone: ZoneInfo  # the site's: the caption's clock
+    language: str  # the caption's label ("Paris time" / "heure de Paris")
 
     @property
     def first_seq(self) -> int:
@@ -272,6 +277,8 @@ class _Plan:
             "pad_s": self.pad_s,
             "max_s": self.max_s,
             "fmt": fmt,
+            "zone": self.zone.key,
+            "language": self.language,
             "blurrer": None
             if blurrer is None
             else f"{type(blurrer).__module__}.{type(blurrer).__qualname__}/{blurrer.style}",
@@ -310,6 +317,8 @@ def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
         seqs=np.array([p["seq"] for p in points], dtype=np.int64),
         boxes=np.array([[p["x1"], p["y1"], p["x2"], p["y2"]] for p in points], dtype=np.float64),
         t0=from_iso(points[0]["t"]),
+        zone=ZoneInfo(getattr(site, "timezone", None) or "UTC"),
+        language=current_language(),
     )
 
 
@@ -501,8 +510,14 @@ def _caption(image: np.ndarray, text: str) -> None:
     cv2.putText(image, text, (pad, pad + th), CAPTION_FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
-def _caption_text(camera_id: str, t: datetime, track_id: int) -> str:
-    return f"{camera_id}  {t:%Y-%m-%d %H:%M:%S}.{t.microsecond // 1000:03d} UTC  track {track_id}"
+def _caption_text(camera_id: str, t: datetime, track_id: int, zone: ZoneInfo) -> str:
+    local = t.astimezone(zone)
+    when = f"{local:%d/%m/%Y %H:%M:%S}.{local.microsecond // 1000:03d}"
+    text = _(
+        "{camera}  {time} ({zone})  track {track}", camera=camera_id, time=when, zone=zone_label(zone), track=track_id
+    )
+    # OpenCV's Hershey fonts draw ASCII only: "Montréal" is written "Montreal"
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -635,7 +650,7 @@ def _compose(
         n = len(regions)
     if box is not None:
         _draw_box(image, np.asarray(box) / scale, max(2, image.shape[0] // 300))
-    _caption(image, _caption_text(plan.camera_id, _time_of(plan, seq, win.fps), plan.track_id))
+    _caption(image, _caption_text(plan.camera_id, _time_of(plan, seq, win.fps), plan.track_id, plan.zone))
     return image, n
 
 

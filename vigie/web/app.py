@@ -48,6 +48,7 @@ from vigie.web import (
     routes_search,
     routes_session,
     routes_synopsis,
+    routes_time,
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
@@ -76,6 +77,7 @@ ROUTERS = (
     routes_open311,
     routes_reports,
     routes_register,
+    routes_time,
 )
 
 

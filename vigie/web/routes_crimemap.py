@@ -268,11 +268,8 @@ def time_patterns(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
     found = incidents(services, f)
     seen(services, user, "time-pattern", f, found)
     need(found, f)
-    return {
-        **time_pattern(found, site_timezone(services)),
-        "timezone": site_timezone(services),
-        "statement": _(STATEMENT),
-    }
+    # each import on its own clock
+    return {**time_pattern(found, site_timezone(services)), "statement": _(STATEMENT)}
 
 
 @router.get("/api/crimemap/communes", response_model=None, responses=GEOJSON_RESPONSES)

@@ -21,13 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
+from vigie.clock import local_text
 from vigie.errors import VigieError
 from vigie.i18n import gettext
 from vigie.services import Services
-from vigie.times import now_iso
+from vigie.times import from_iso, now_iso
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, plain, visible_track
 from vigie.web.deps import CurrentUser, ServicesDep, allow
 from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
+from vigie.web.routes_time import site_zone
 
 router = APIRouter(tags=["exports"])
 
@@ -144,6 +146,7 @@ def _build_zip(
     import numpy as np
 
     store = services.store
+    zone = site_zone(services)
     files: dict[str, bytes] = {}
     listed = []
     for track in tracks:
@@ -161,6 +164,9 @@ def _build_zip(
             "class": track["class"],
             "first_seen": track["first_seen"],
             "last_seen": track["last_seen"],
+            # the same times on the site's clock, labelled, as the pages show them (the ones above are UTC)
+            "first_seen_local": local_text(from_iso(track["first_seen"]), zone, seconds=True),
+            "last_seen_local": local_text(from_iso(track["last_seen"]), zone, seconds=True),
         }
         picture = store.thumbnail(tid)  # opened: it is sealed at rest
         if picture:
@@ -183,6 +189,8 @@ def _build_zip(
     manifest = {
         "export_ref": ref,
         "created_at": created,
+        "created_at_local": local_text(from_iso(created), zone, seconds=True),
+        "timezone": zone.key,  # the site's: the *_local times are on its clock; the others are UTC
         "exported_by": user.username,
         "role": user.role,
         "case_ref": body.case_ref,

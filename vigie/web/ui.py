@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import re
 import statistics
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from vigie.clock import zone_city
 from vigie.config import Open311Config
 from vigie.errors import ConfigError
 from vigie.i18n import _, current_language, known_language, use_language
@@ -52,7 +55,11 @@ def content_security_policy(tile_url: str | None = None) -> str:
 
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
-    return f'<script src="/static/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+    # then the site's clock (its zone, and the helpers that write and read times in it: static/clock.js)
+    return (
+        f'<script src="/static/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+        '<script src="/static/clock/site.js" defer></script><script src="/static/clock.js" defer></script>'
+    )
 
 
 # Each language is named in itself (a French speaker lost on the English page still finds "Français").
@@ -133,6 +140,7 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
 
     tile_url = getattr(getattr(getattr(services, "site", None), "map", None), "tile_url", None)
     headers = {**HEADERS, "Content-Security-Policy": content_security_policy(tile_url)}
+    site = getattr(services, "site", None)
 
     def page(name: str, request: Request) -> HTMLResponse:
         lang = current_language()  # the request's, set by vigie.web.language.RequestLanguage
@@ -145,6 +153,15 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def scripts_messages(lang: str = Path(pattern="^(fr|en)$")) -> Response:
         """The scripts' catalogue in one language (vigie/web/static/i18n/<lang>.json), read by static/i18n.js."""
         return Response(scripts_catalogue(lang, STATIC), media_type="text/javascript; charset=utf-8", headers=headers)
+
+    @app.get("/static/clock/site.js", include_in_schema=False)
+    def site_clock() -> Response:
+        """The site's time zone for static/clock.js: every page writes and reads times in it (not secret,
+        and needed before login: the login page too shows times)."""
+        zone = getattr(site, "timezone", None) or "UTC"
+        given = {"timezone": zone, "city": zone_city(ZoneInfo(zone))}
+        body = f"window.VIGIE_CLOCK = {json.dumps(given)};\n"
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
     def login_page(request: Request) -> HTMLResponse:

@@ -195,16 +195,13 @@ function fillGrid(grid, hits) {
   if (!hits.length) grid.append(el("p", { class: "muted", text: t("No tracks.") }));
 }
 
-function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return isNaN(d) ? String(iso) : d.toLocaleString(window.VIGIE_LOCALE);
-}
+/* A time on the site's clock, labelled: "06/12/2026 14:05 (Paris time)" (static/clock.js), never the browser's zone. */
+function fmtTime(iso) { return siteTime(iso); }
 
-/* The attributes a person reads on the track page, labelled and rounded; times in local time with UTC beside. */
+/* The attributes a person reads on the track page, labelled and rounded; times on the site's clock. */
 function trackAttributes(tr) {
   const num = (v, digits, unit) => (v === null || v === undefined ? null : fmtNumber(v, digits) + (unit ? " " + unit : ""));
-  const when = (iso) => (iso ? fmtTime(iso) + "  (" + String(iso).slice(0, 19).replace("T", " ") + " UTC)" : null);
+  const when = (iso) => (iso ? siteTime(iso, true) : null);
   const list = (v) => (Array.isArray(v) && v.length ? v.map(word).join(", ") : null);
   // Clothing and carried objects: only those the site lets investigators search by (tr.searchable).
   const attrs = tr.attributes || {};
@@ -368,9 +365,8 @@ const pages = {
         if (r.refused.length) { fromText = {}; return; }  // rephrase first: nothing about the person is searched
         fromText = r.filters;
         for (const [field, id] of Object.entries(FORM_LISTS)) $(id).value = (r.filters[field] || [""])[0];
-        const local = (iso) => { const d = new Date(iso); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
-        $("start").value = r.filters.start ? local(r.filters.start) : "";
-        $("end").value = r.filters.end ? local(r.filters.end) : "";
+        $("start").value = r.filters.start ? siteInputValue(r.filters.start) : "";
+        $("end").value = r.filters.end ? siteInputValue(r.filters.end) : "";
         $("cameras").value = (r.filters.cameras || []).join(", ");
         $("groups").value = (r.filters.groups || []).join(", ");
       } catch (e) { fromText = {}; }
@@ -389,12 +385,13 @@ const pages = {
       if ($("vehicle_type").value) body.vehicle_types = [$("vehicle_type").value];
       for (const [field, id] of Object.entries(FORM_LISTS))  // the text's second values, if its first is kept
         if (body[field] && fromText[field] && fromText[field][0] === body[field][0]) body[field] = fromText[field];
-      if ($("start").value) body.start = new Date($("start").value).toISOString();
-      if ($("end").value) body.end = new Date($("end").value).toISOString();
       if (splitList($("cameras").value).length) body.cameras = splitList($("cameras").value);
       if (splitList($("groups").value).length) body.groups = splitList($("groups").value);
       $("summary").textContent = t("Searching…");
       try {
+        const start = await readSiteTime($("start"), "start"), end = await readSiteTime($("end"), "end");
+        if (start) body.start = start;
+        if (end) body.end = end;
         const r = await api("/api/search", { method: "POST", body });
         $("summary").textContent = t("{total} track(s) match; showing {shown}.", { total: r.total, shown: r.hits.length });
         fillGrid($("results"), r.hits);
@@ -408,8 +405,11 @@ const pages = {
       if (!file) { showError(t("Choose a photo first.")); return; }
       const query = { limit: 50 };
       if ($("class").value) query.classes = [$("class").value];
-      if ($("start").value) query.start = new Date($("start").value).toISOString();
-      if ($("end").value) query.end = new Date($("end").value).toISOString();
+      try {
+        const start = await readSiteTime($("start"), "start"), end = await readSiteTime($("end"), "end");
+        if (start) query.start = start;
+        if (end) query.end = end;
+      } catch (e) { return; }
       if (splitList($("cameras").value).length) query.cameras = splitList($("cameras").value);
       if (splitList($("groups").value).length) query.groups = splitList($("groups").value);
       const form = new FormData();
@@ -482,7 +482,7 @@ const pages = {
       seeked = true;
       const clip = $("clip");
       clip.currentTime = Math.min(Math.max(0, seekTo), Math.max(0, (clip.duration || 0) - 0.01));
-      clip.addEventListener("seeked", () => { $("clip-status").textContent = t("Shown at {time} UTC, the moment clicked in the synopsis.", { time: String(at).slice(11, 19) }); }, { once: true });
+      clip.addEventListener("seeked", () => { $("clip-status").textContent = t("Shown at {time}, the moment clicked in the synopsis.", { time: siteTime(at, true) }); }, { once: true });
     });
     $("load-clip").addEventListener("click", loadClip);
     $("clip").addEventListener("error", () => {

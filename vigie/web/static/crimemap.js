@@ -30,9 +30,9 @@ function filterParams() {
   const p = new URLSearchParams();
   for (const box of document.querySelectorAll('#filters input[name="layer"]:checked')) p.append("layer", box.value);
   for (const opt of $("f-category").selectedOptions) p.append("category", opt.value);
-  const iso = (v) => (v ? new Date(v).toISOString() : "");
-  if ($("f-from").value) p.set("from", iso($("f-from").value));
-  if ($("f-to").value) p.set("to", iso($("f-to").value));
+  // typed on the site's clock, read when changed (clock.js)
+  if ($("f-from").dataset.iso) p.set("from", $("f-from").dataset.iso);
+  if ($("f-to").dataset.iso) p.set("to", $("f-to").dataset.iso);
   if ($("f-commune").value) p.set("commune", $("f-commune").value);
   return p;
 }
@@ -301,7 +301,10 @@ function showTimePattern(tp) {
   const foot = el("tr", {}, [el("th", { text: t("All") }), ...hours.map((h) => el("th", { text: String((tp.by_hour || [])[h] || 0) })), el("th", { text: "" })]);
   $("time-heat").replaceChildren(head, ...rows, foot);
   const chi = tp.chi_square || { statistic: tp.chi2, p_value: tp.p };
-  $("time-info").textContent = t("{n} incident(s), local time {zone}.", { n: num(tp.n), zone: tp.timezone || "UTC" }) + " "
+  // each import on its own clock (its time zone): Toronto's file at Toronto's hours
+  const zones = Object.entries(tp.zones || {});
+  const clocks = zones.length > 1 ? zones.map(([z, n]) => t("{zone}: {count}", { zone: z, count: num(n) })).join(", ") : (tp.timezone || "UTC");
+  $("time-info").textContent = t("{count} incident(s), each at the local time of its own import ({zones}).", { count: num(tp.n), zones: clocks }) + " "
     + (chi.statistic !== undefined && chi.statistic !== null ? t("Against an even spread over the week's 168 hours: χ² = {chi2}, {p}.", { chi2: num(chi.statistic, 1), p: pText(chi.p_value) }) : "")
     + (chi.note ? " (" + chi.note + ")" : "");
 }
@@ -329,10 +332,10 @@ async function listImports() {
   const items = Array.isArray(r) ? r : (r.items || r.imports || []);
   if (!items.length) { $("imports").replaceChildren(el("tr", {}, [el("td", { class: "muted", text: t("No import yet.") })])); return; }
   $("imports").replaceChildren(
-    el("tr", {}, ["#", t("Imported"), t("File"), t("Source"), t("Rows"), t("By")].map((h) => el("th", { text: h }))),
+    el("tr", {}, ["#", t("Imported"), t("File"), t("Source"), t("Rows"), t("By"), t("Time zone")].map((h) => el("th", { text: h }))),
     ...items.map((i) => el("tr", { "data-import": String(i.id) }, [
       String(i.id), fmtTime(i.imported_at), i.file_name || "", i.source || "",
-      String(i.stored !== undefined ? i.stored : (i.rows !== undefined ? i.rows : "")), i.imported_by || "",
+      String(i.stored !== undefined ? i.stored : (i.rows !== undefined ? i.rows : "")), i.imported_by || "", i.timezone || siteZone(),
     ].map((v) => el("td", { class: "wrap", text: v })))));
 }
 
@@ -382,6 +385,7 @@ pages.crimemap = async function () {
   }
 
   async function load() {
+    await siteTimesSettled();
     const params = filterParams();
     setLinks(params);
     delete document.body.dataset.loaded;

@@ -2,8 +2,6 @@
    Data goes into the DOM with textContent only, as in app.js. */
 "use strict";
 
-function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
-
 // Stored text can be anyone's (a failed login's name): control and invisible format characters
 // (bidirectional overrides, zero-width ones) are shown as escapes, so no row can hide or reorder text.
 function printable(v) {
@@ -18,7 +16,7 @@ pages.audit = async function () {
   let offset = 0;
   function filters() {
     const f = { user: $("f-user").value.trim(), action: $("f-action").value, case_ref: $("f-case").value.trim(),
-      start: isoOrEmpty($("f-start").value), end: isoOrEmpty($("f-end").value) };
+      start: $("f-start").dataset.iso || "", end: $("f-end").dataset.iso || "" };  // read on the site's clock (clock.js)
     return Object.fromEntries(Object.entries(f).filter(([, v]) => v));
   }
   function exportLinks() {
@@ -28,6 +26,7 @@ pages.audit = async function () {
     }
   }
   async function load() {
+    await siteTimesSettled();
     const q = new URLSearchParams(Object.assign({ limit: limit, offset: offset }, filters()));
     const r = await api("/api/audit?" + q.toString());
     // The filter offers every action the server records (the reply lists them), filled once.
@@ -36,7 +35,7 @@ pages.audit = async function () {
     }
     const head = el("tr", {}, ["#", t("time"), t("user"), t("role"), t("action"), t("case"), t("purpose"), t("details")].map((h) => el("th", { text: h })));
     const rows = r.items.map((e) => el("tr", {}, [
-      el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: printable(e.user) }),
+      el("td", { text: String(e.seq) }), el("td", { text: siteAndUtc(e.at) }), el("td", { text: printable(e.user) }),
       el("td", { text: printable(roleName(e.role)) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
       el("td", { class: "wrap", text: printable(e.purpose || "") }), el("td", { class: "wrap", text: e.details || "" }),
     ]));

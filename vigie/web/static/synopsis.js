@@ -8,25 +8,12 @@ const SYNOPSIS = {
   hint: t("Pause on a moment, then click on an object to open its track at its original time."),
 };
 
-/* A datetime-local value, meant as UTC, as ISO 8601 with Z (null when empty). */
-function utcInput(value) {
-  if (!value) return null;
-  return (value.length === 16 ? value + ":00" : value) + "Z";
-}
+/* Times on the site's clock, labelled (static/clock.js). */
+function utcText(iso) { return siteTime(iso); }
 
-function utcInputValue(date) { return date.toISOString().slice(0, 19); }
 
-function utcText(iso) { return iso ? String(iso).slice(0, 19).replace("T", " ") + " UTC" : ""; }
-
-function clockText(iso) { return iso ? String(iso).slice(11, 19) : ""; }
-
-/* The time of day in the time zone the synopsis' labels are written in (the site's), and in UTC. */
-function labelClock(iso, zone) {
-  if (!zone || zone === "UTC") return clockText(iso) + " UTC";
-  try {
-    return new Date(isoMs(iso)).toLocaleTimeString("en-GB", { timeZone: zone, hour12: false }) + " " + zone + " (" + clockText(iso) + " UTC)";
-  } catch (e) { return clockText(iso) + " UTC"; }
-}
+/* The time of day on the site's clock, as the synopsis' labels are written (the site's zone), labelled. */
+function labelClock(iso) { return t("{time} ({zone})", { time: siteClock(iso, true), zone: siteZoneLabel() }); }
 
 /* Where a mouse event falls on the picture, in the index's pixels; null outside the picture (the video is
    drawn with object-fit: contain, so a picture of another shape than the element has bands beside it) and
@@ -70,9 +57,10 @@ pages.synopsis = async function () {
     for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: word(c) }));
   const cams = await api("/api/cameras?limit=1000");
   for (const c of cams.items) $("camera").append(el("option", { value: c.id, text: t("{name} ({id})", { name: c.name, id: c.id }) }));
+  // The last hour on the site's clock, as a person would type it (read back by the server in the site's zone).
   const now = new Date();
-  $("to").value = utcInputValue(now);
-  $("from").value = utcInputValue(new Date(now.getTime() - 3600 * 1000));
+  $("to").value = siteInputValue(now.toISOString());
+  $("from").value = siteInputValue(new Date(now.getTime() - 3600 * 1000).toISOString());
 
   const video = $("synopsis-video");
   let index = null;  // the index of the synopsis on show
@@ -87,7 +75,7 @@ pages.synopsis = async function () {
   video.addEventListener("mousemove", (ev) => {
     const hit = pick(ev);
     video.classList.toggle("over", Boolean(hit));
-    $("hint").textContent = hit ? t("#{track} {class} at {time}: click to open its track", { track: hit.track, class: word(classes.get(hit.track) || ""), time: labelClock(hit.time, index.label_timezone) }) : SYNOPSIS.hint;
+    $("hint").textContent = hit ? t("#{track} {class} at {time}: click to open its track", { track: hit.track, class: word(classes.get(hit.track) || ""), time: labelClock(hit.time) }) : SYNOPSIS.hint;
   });
   video.addEventListener("mouseleave", () => { video.classList.remove("over"); $("hint").textContent = SYNOPSIS.hint; });
   video.addEventListener("click", (ev) => {
@@ -105,9 +93,8 @@ pages.synopsis = async function () {
     $("player-title").textContent = t("Synopsis of {camera}, {from} to {to}", { camera: s.camera, from: utcText(s.from), to: utcText(s.to) });
     const r = s.report || {};
     $("figures").textContent = t("{objects} object(s) from {minutes} min of video in {seconds} s; overlap {overlap}% of object area.", { objects: index.objects.length, minutes: fmtNumber(Number(r.source_s || 0) / 60, 1), seconds: fmtNumber(index.frames / index.fps, 1), overlap: fmtNumber(100 * Number(r.collision_fraction || 0), 1) });
-    const zone = index.label_timezone || "UTC";
-    const head = el("tr", {}, [t("Track"), t("Class"), t("Original time ({zone})", { zone: zone }), t("In the synopsis")].map((h) => el("th", { text: h })));
-    const clock = (iso) => (zone === "UTC" ? clockText(iso) : labelClock(iso, zone).split(" ")[0]);
+    const head = el("tr", {}, [t("Track"), t("Class"), t("Original time ({zone})", { zone: siteZoneLabel() }), t("In the synopsis")].map((h) => el("th", { text: h })));
+    const clock = (iso) => siteClock(iso, true);
     $("objects").replaceChildren(head, ...index.objects.map((o) => {
       const show = el("button", { type: "button", class: "link", text: t("show at {seconds} s", { seconds: fmtNumber(o.synopsis_start / index.fps, 1) }) });
       show.addEventListener("click", () => { video.pause(); video.currentTime = (o.synopsis_start + 0.5) / index.fps; });
@@ -160,7 +147,7 @@ pages.synopsis = async function () {
   async function listMine() {
     const r = await api("/api/synopses?limit=20");
     $("mine-none").hidden = r.items.length > 0;
-    const head = el("tr", {}, [t("Asked (UTC)"), t("Camera"), t("Period (UTC)"), t("Filters"), t("Status"), ""].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("Asked"), t("Camera"), t("Period"), t("Filters"), t("Status"), ""].map((h) => el("th", { text: h })));
     $("mine").replaceChildren(...(r.items.length ? [head] : []), ...r.items.map((s) => {
       const open = el("button", { type: "button", class: "link", text: t("open") });
       open.addEventListener("click", () => follow(s.id).catch(() => {}));
@@ -181,9 +168,10 @@ pages.synopsis = async function () {
     if ($("upper").value) filters.upper = [$("upper").value];
     if ($("lower").value) filters.lower = [$("lower").value];
     if ($("direction").value) filters.directions = [$("direction").value];
-    const body = Object.assign({ camera: $("camera").value, from: utcInput($("from").value), to: utcInput($("to").value), filters: filters }, justification());
-    if ($("length").value) body.length_s = Number($("length").value);
     try {
+      const from = await readSiteTime($("from"), "start"), to = await readSiteTime($("to"), "end");
+      const body = Object.assign({ camera: $("camera").value, from: from, to: to, filters: filters }, justification());
+      if ($("length").value) body.length_s = Number($("length").value);
       const r = await api("/api/synopses", { method: "POST", body: body });
       listMine().catch(() => {});
       await follow(r.id);
