@@ -109,6 +109,9 @@ class User:
     failed_logins: int
     locked_until: str | None
     must_change_password: bool = False  # a password someone else chose: only changing it is allowed
+    # The case opened for the request's session (vigie.cases), set by the web's session check; None elsewhere.
+    case_ref: str | None = None
+    case_purpose: str | None = None
 
     @classmethod
     def from_row(cls, row) -> "User":
