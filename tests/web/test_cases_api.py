@@ -174,7 +174,11 @@ def test_holds_are_listed_for_a_track_and_lifted_only_by_their_placer_or_a_super
 
 
 def pdf_text(data: bytes, tmp_path) -> tuple[str, int]:
-    """The PDF's text and page count, read by poppler's pdftotext and pdfinfo."""
+    """The PDF's text and page count, read by poppler's pdftotext and pdfinfo (FAILS without them: the sheet
+    is only checked if it is read)."""
+    assert shutil.which("pdftotext") and shutil.which("pdfinfo"), (
+        "poppler-utils is not installed: `make setup` as root (apt-get install poppler-utils) to read the sheet"
+    )
     path = tmp_path / "sheet.pdf"
     path.write_bytes(data)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=60)
@@ -193,7 +197,6 @@ def wait_done(c: TestClient, job_id: str, limit_s: float = 120) -> dict:
     raise AssertionError(f"export {job_id} did not finish in {limit_s} s")
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed")
 @pytest.mark.timeout(300)
 def test_a_multi_track_export_is_one_job_with_the_trail_and_an_evidence_sheet_with_its_sums(env, tmp_path):
     store, ids = env["store"], env["ids"]
@@ -248,3 +251,23 @@ def test_a_multi_track_export_is_one_job_with_the_trail_and_an_evidence_sheet_wi
     # finished and unchanged: the same request answers the same job (no second export)
     assert inv.post(f"/api/cases/{ref}/exports", json={"clips": False}).json()["id"] == job["id"]
     assert len(audit_query(store, user="investigator", action="export", limit=5)) == 1
+
+
+def test_a_user_has_one_export_in_progress_and_the_same_request_gets_the_same_job(env):
+    ids = env["ids"]
+    inv = client(env, "investigator")
+    inv.put("/api/case", json=CASE)
+    jobs = env["app"].state.case_exports
+    with jobs._one_at_a_time:  # the worker is busy: the job stays queued, whatever the machine's speed
+        first = inv.post(f"/api/cases/{CASE['case_ref']}/exports", json={"track_ids": [ids[0]], "clips": False})
+        assert first.status_code == 202 and first.json()["status"] in ("queued", "running")
+        same = inv.post(f"/api/cases/{CASE['case_ref']}/exports", json={"track_ids": [ids[0]], "clips": False})
+        assert same.status_code == 200 and same.json()["id"] == first.json()["id"]
+        other = inv.post(f"/api/cases/{CASE['case_ref']}/exports", json={"track_ids": [ids[1]], "clips": False})
+        assert other.status_code == 409 and first.json()["id"] in other.json()["error"]
+        assert inv.get(f"/api/case-exports/{first.json()['id']}/download").status_code == 409  # not ready
+    assert wait_done(inv, first.json()["id"])["status"] == "done"
+    assert (
+        inv.post(f"/api/cases/{CASE['case_ref']}/exports", json={"track_ids": [ids[1]], "clips": False}).status_code
+        == 202
+    )

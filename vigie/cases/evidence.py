@@ -7,6 +7,7 @@ export holds. Drawn with matplotlib's PdfPages, as the crime map's report is (no
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from vigie.times import from_iso
 
 A4 = (8.27, 11.69)
 LINES_PER_PAGE = 48
+WRAP = 100  # characters per line at 8 pt across A4's width
 
 
 @dataclass
@@ -60,12 +62,13 @@ def local_time(text: str, zone: str) -> str:
 def _text_page(pdf, title: str, lines: list[str]) -> None:
     import matplotlib.pyplot as plt
 
+    lines = [part for line in lines for part in (textwrap.wrap(line, WRAP) or [""])]
     chunks = [lines[i : i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
     for n, chunk in enumerate(chunks):
         fig = plt.figure(figsize=A4)
         fig.text(0.07, 0.95, title if n == 0 else _("{title} (continued)", title=title), fontsize=14, weight="bold")
         for i, line in enumerate(chunk):
-            fig.text(0.07, 0.91 - i * 0.018, line, fontsize=7.5, family="DejaVu Sans")
+            fig.text(0.07, 0.91 - i * 0.018, line, fontsize=8, family="DejaVu Sans")
         pdf.savefig(fig)
         plt.close(fig)
 

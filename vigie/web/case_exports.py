@@ -3,9 +3,9 @@ French evidence sheet (PDF) and the manifest, in one ZIP built in the background
 
 An export takes minutes (a clip per track), so a request starts a job and the page polls it. The same
 request (same user, case, purpose, tracks and options) while its job runs or waits to be fetched gets
-that job back: it is never started twice. One worker builds the exports one after another (the
-machine's cores are the analysis's). The ZIP waits in memory for its owner for KEEP_S, then is
-dropped; the server keeps its SHA-256 (table exports, and the audit entry), as for every export.
+that job back: it is never started twice. Exports are built one after another (the machine's cores
+are the analysis's), and a user has one export in progress at a time. The ZIP waits in memory for its
+owner for KEEP_S, then is dropped; the server keeps its SHA-256 (table exports, and the audit entry), as for every export.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from vigie.accounts import users
@@ -25,7 +24,7 @@ from vigie.cases import session as cases
 from vigie.errors import VigieError
 from vigie.services import Services
 from vigie.times import now_iso
-from vigie.web.context import hide_paths
+from vigie.web.context import ApiError, hide_paths
 from vigie.web.routes_exports import record_export, track_files, zip_with_manifest
 
 KEEP_S = 3600.0  # a finished export waits this long for its owner
@@ -79,7 +78,7 @@ class CaseExports:
         self.services = services
         self._lock = threading.Lock()
         self._jobs: dict[str, ExportJob] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-case-export")
+        self._one_at_a_time = threading.Lock()  # the worker: exports are built one after another
 
     def start(self, user: users.User, case_ref: str, purpose: str, ids: list[int], unblurred: bool, clips: bool):
         """(job, True) for a new job; (the running or waiting job, False) for a request made before."""
@@ -89,9 +88,17 @@ class CaseExports:
             for job in self._jobs.values():
                 if job.key == key and job.status != "failed":
                     return job, False
+            busy = [j for j in self._jobs.values() if j.username == user.username and j.finished is None]
+            if busy:
+                raise ApiError(
+                    409,
+                    f"an export of yours is already being built (job {busy[0].id}): wait for it to finish "
+                    "before asking for another",
+                )
             job = ExportJob(secrets.token_hex(8), key, user.username, case_ref, purpose, sorted(ids), unblurred, clips)
             self._jobs[job.id] = job
-        self._pool.submit(self._run, job, user)
+        # a daemon thread: a server that stops does not wait for an export nobody will fetch
+        threading.Thread(target=self._run, args=(job, user), name="vigie-case-export", daemon=True).start()
         return job, True
 
     def get(self, job_id: str) -> ExportJob | None:
@@ -104,6 +111,10 @@ class CaseExports:
             del self._jobs[job_id]
 
     def _run(self, job: ExportJob, user: users.User) -> None:
+        with self._one_at_a_time:
+            self._build(job, user)
+
+    def _build(self, job: ExportJob, user: users.User) -> None:
         job.status, job.started = "running", time.monotonic()
         try:
             job.data, job.export_ref, job.sha256 = build(self.services, job, user)

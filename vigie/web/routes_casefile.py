@@ -18,7 +18,6 @@ under the case.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -161,13 +160,43 @@ def track_case(
     return found
 
 
-@router.post("/api/cases/{case_ref}/exports", status_code=202)
+class Progress(BaseModel):
+    done: int = Field(description="Tracks packed so far.")
+    total: int = Field(description="Tracks to pack.")
+    remaining_s: float | None = Field(description="An estimate of the seconds left (null until a track is packed).")
+
+
+class ExportJobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    case_ref: str
+    track_ids: list[int]
+    unblurred: bool
+    clips: bool
+    progress: Progress
+    error: str | None = Field(description="Why it failed, in words.")
+    export_ref: str | None = Field(description="The export's reference (its manifest and audit entry name it).")
+    sha256: str | None = Field(description="The ZIP's SHA-256, as the server keeps it.")
+    bytes: int | None
+
+
+@router.post(
+    "/api/cases/{case_ref}/exports",
+    status_code=202,
+    responses={200: {"model": ExportJobOut, "description": "The same request's job, already started"}},
+)
 def start_export(
-    services: ServicesDep, user: CurrentUser, jobs: Exports, body: CaseExportRequest, case_ref: CaseRefPath
-) -> Response:
+    services: ServicesDep,
+    user: CurrentUser,
+    jobs: Exports,
+    body: CaseExportRequest,
+    case_ref: CaseRefPath,
+    response: Response,
+) -> ExportJobOut:
     """Export several tracks of the case (default: those marked 'same person') with their trail, the
     evidence sheet (PDF) and the manifest: a job (202), polled at /api/case-exports/{id}. The same request
-    while its job runs, or waits to be fetched, answers that job (200): an export is never started twice."""
+    while its job runs, or waits to be fetched, answers that job (200): an export is never started twice.
+    One export of a user's runs at a time (another request meanwhile: 409)."""
     purpose = case_purpose(user, case_ref, body.purpose)
     allow(user, "export", case_ref, purpose)
     ids = body.track_ids
@@ -180,7 +209,7 @@ def start_export(
                 field="track_ids",
             )
     ids = list(dict.fromkeys(ids))
-    if not ids or len(ids) > MAX_EXPORT_TRACKS:
+    if not ids:
         raise ApiError(422, f"field track_ids: give 1 to {MAX_EXPORT_TRACKS} tracks", field="track_ids")
     for t in ids:
         if not 1 <= t <= MAX_ID:
@@ -195,9 +224,10 @@ def start_export(
                 "request one per track first, or export blurred",
             )
     job, new = jobs.start(user, case_ref, purpose, ids, body.unblurred, body.clips)
-    return Response(
-        json.dumps(job.as_dict()), status_code=202 if new else 200, media_type="application/json", headers=NO_STORE
-    )
+    response.headers.update(NO_STORE)
+    if not new:
+        response.status_code = 200
+    return ExportJobOut(**job.as_dict())
 
 
 def own_job(jobs: CaseExports, user: users.User, job_id: str):
@@ -208,9 +238,9 @@ def own_job(jobs: CaseExports, user: users.User, job_id: str):
 
 
 @router.get("/api/case-exports/{job_id}")
-def export_status(jobs: Exports, user: CurrentUser, job_id: str = Path(pattern=JOB_ID)) -> dict:
+def export_status(jobs: Exports, user: CurrentUser, job_id: str = Path(pattern=JOB_ID)) -> ExportJobOut:
     """The export's status and progress (tracks packed, of how many; an estimate of the seconds left)."""
-    return own_job(jobs, user, job_id).as_dict()
+    return ExportJobOut(**own_job(jobs, user, job_id).as_dict())
 
 
 @router.get(
