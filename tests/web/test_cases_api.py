@@ -207,6 +207,8 @@ def test_a_multi_track_export_is_one_job_with_the_trail_and_an_evidence_sheet_wi
     inv.put("/api/case", json=CASE)
     r = inv.post(f"/api/cases/{ref}/exports", json={"clips": False})
     assert r.status_code == 400 and "marked" in r.json()["error"]  # nothing marked yet
+    r = inv.post(f"/api/cases/{ref}/exports", json={"track_ids": [ids[0]], "unblurred": True})
+    assert r.status_code == 403 and "unblur grant" in r.json()["error"]  # unblurred only under approved grants
     for t in (ids[1], ids[0]):
         inv.put(f"/api/cases/{ref}/marks/{t}", json={"mark": "same"})
     first = inv.post(f"/api/cases/{ref}/exports", json={"clips": False})

@@ -30,7 +30,14 @@ PAGES = [
     "/enrol",
     "/case/PV-2026-0142",
 ]
-OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js", "/static/accounts.js", "/static/cases.js"]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/cases.js",
+]
 
 
 @pytest.fixture

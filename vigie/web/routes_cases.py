@@ -30,7 +30,9 @@ DEFAULT_MAX_WINDOW_DAYS = 7  # the site file's default (SiteConfig.hold_max_wind
 class NewHold(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case_ref: str | None = Field(
-        None, max_length=TEXT, description="Case reference (required, unless a case is open for the session)."
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
     )
     reason: str = Field(min_length=1, max_length=TEXT, description="Why the footage must be kept.")
     track_ids: list[int] = Field(default_factory=list, max_length=10000)

@@ -37,10 +37,12 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     track_ids: list[int] = Field(min_length=1, max_length=MAX_EXPORT_TRACKS)
     case_ref: str | None = Field(
-        None, max_length=TEXT, description="Case reference (required, unless a case is open for the session)."
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
     )
     purpose: str | None = Field(
-        None, max_length=TEXT, description="Purpose (required, unless a case is open for the session)."
+        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
     )
     unblurred: bool = Field(False, description="Unblurred media: only for tracks with an open unblur grant of yours.")
     clips: bool = Field(True, description="Include each track's clip (MP4, H.264).")

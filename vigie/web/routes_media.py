@@ -38,10 +38,12 @@ NO_STORE = {"Cache-Control": "no-store"}
 class UnblurRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case_ref: str | None = Field(
-        None, max_length=TEXT, description="Case reference (required, unless a case is open for the session)."
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
     )
     purpose: str | None = Field(
-        None, max_length=TEXT, description="Purpose (required, unless a case is open for the session)."
+        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
     )
     reason: str = Field(min_length=1, max_length=1000, description="Why this track must be seen unblurred.")
 
