@@ -118,7 +118,8 @@ class User:
         return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]))
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        # the account, not the request: a session's case is the session's (GET /api/case)
+        return {k: v for k, v in self.__dict__.items() if k not in ("case_ref", "case_purpose")}
 
 
 # --- helpers ---------------------------------------------------------------------------
