@@ -109,6 +109,7 @@ def test_a_case_opened_in_one_tab_holds_in_another_and_the_case_page_exports_its
         expect(second.locator("#track-case")).to_contain_text("Marked: the same person.")
         second.locator("#similar-marks .mark-same").first.click()
         expect(second.locator("#similar-marks")).to_contain_text("Marked: the same person.")
+        screenshot(second, "case-track.png", full_page=True)
         # a hold, placed with the page's own form, is listed here, then lifted with a reason
         second.fill("#hold-reason", "court order 2026/118")
         second.click("#hold-form button[type=submit]")

@@ -94,7 +94,7 @@ function markButtons(trackId, current, onDone) {
   const show = (m) => {
     label.textContent = m === "same" ? t("Marked: the same person.") : m === "different" ? t("Marked: not the same person.") : t("Not marked.");
   };
-  show(current);
+  if (current !== undefined) show(current);  // undefined: not read here (the similar results), so not claimed
   const make = (mark, text) => {
     const b = el("button", { type: "button", class: "mark-" + (mark || "none"), text: text });
     b.addEventListener("click", async () => {
@@ -179,7 +179,7 @@ async function setupTrackCase() {
     list.hidden = !ids.length;
     list.replaceChildren(
       el("h3", { text: t("Mark the similar tracks for case {ref}", { ref: CASES.current.case_ref }) }),
-      ...ids.map((tid) => el("p", {}, [el("a", { href: "/track/" + tid, text: t("Track {id}", { id: tid }) }), " ", markButtons(tid, null)])),
+      ...ids.map((tid) => el("p", {}, [el("a", { href: "/track/" + tid, text: t("Track {id}", { id: tid }) }), " ", markButtons(tid, undefined)])),
     );
   }).observe(results, { childList: true });
 }
