@@ -156,6 +156,10 @@ def test_holds_are_listed_for_a_track_and_lifted_only_by_their_placer_or_a_super
     listed = inv.get(f"/api/tracks/{t}/case").json()
     assert [h["id"] for h in listed["holds"]] == [hold_id] and listed["holds"][0]["case_ref"] == CASE["case_ref"]
     assert client(env, "operator").get(f"/api/tracks/{t}/case", params=JUST).status_code == 403
+    # with no case open, a case reference and a purpose given with the request do
+    listed = client(env, "investigator").get(f"/api/tracks/{t}/case", params=JUST).json()
+    assert [h["id"] for h in listed["holds"]] == [hold_id]
+    assert audit_query(store, action="view_holds", limit=100)[-1].case_ref == JUST["case_ref"]
 
     users.create_user(store, "investigator2", "investigator", PW)
     other = logged_in(env["app"], "investigator2", PW)

@@ -30,7 +30,7 @@ from vigie.cases import activity
 from vigie.cases import session as cases
 from vigie.web.case_exports import CaseExports
 from vigie.web.context import COOKIE, MAX_ID, TEXT, ApiError, record, visible_track
-from vigie.web.deps import CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 from vigie.web.routes_exports import MAX_EXPORT_TRACKS
 from vigie.web.routes_media import NO_STORE, open_grant
 
@@ -146,17 +146,21 @@ def mark(
 
 @router.get("/api/tracks/{track_id}/case")
 def track_case(
-    services: ServicesDep, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID), purpose: Purpose = None
+    services: ServicesDep,
+    user: CurrentUser,
+    track_id: int = Path(ge=1, le=MAX_ID),
+    case_ref: CaseRef = None,
+    purpose: Purpose = None,
 ) -> dict:
     """The active holds that keep the track and the cases' marks on it (audited: view_holds)."""
     may(user, "holds")
-    allow(user, "holds", user.case_ref, purpose)
+    allow(user, "holds", case_ref, purpose)
     visible_track(services, user, track_id)
     found = {
         "holds": activity.track_holds(services.store, track_id),
         "marks": cases.marks_of_track(services.store, track_id),
     }
-    record(services, user, "view_holds", user.case_ref, purpose, {"track_id": track_id})
+    record(services, user, "view_holds", case_ref, purpose, {"track_id": track_id})
     return found
 
 
