@@ -215,6 +215,15 @@ ENDPOINTS = [
     ("post", "/api/password"),
     ("get", "/api/approvals"),
     ("post", "/api/approvals/1"),
+    ("get", "/api/case"),
+    ("put", "/api/case"),
+    ("delete", "/api/case"),
+    ("get", "/api/cases/PV-1"),
+    ("put", "/api/cases/PV-1/marks/{recent}"),
+    ("post", "/api/cases/PV-1/exports"),
+    ("get", "/api/tracks/{recent}/case"),
+    ("get", "/api/case-exports/0123456789abcdef"),
+    ("get", "/api/case-exports/0123456789abcdef/download"),
 ]
 # The /api routes that need no session: logging in, and a one-time enrolment link (its token is the credential).
 NO_SESSION = {("post", "/api/login"), ("post", "/api/enrol/check"), ("post", "/api/enrol")}
@@ -246,7 +255,9 @@ def test_the_no_session_list_covers_every_api_route(env):
             .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
             .replace("/imports/1/remove", "/imports/{import_id}/remove")
             .replace("/reports/1", "/reports/{report_id}")
-            .replace("/approvals/1", "/approvals/{request_id}"),
+            .replace("/approvals/1", "/approvals/{request_id}")
+            .replace("/cases/PV-1", "/cases/{case_ref}")
+            .replace("/case-exports/0123456789abcdef", "/case-exports/{job_id}"),
         )
         for m, p in ENDPOINTS
     }

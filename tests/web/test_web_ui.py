@@ -28,8 +28,16 @@ PAGES = [
     "/approvals",
     "/password",
     "/enrol",
+    "/case/PV-2026-0142",
 ]
-OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js", "/static/accounts.js"]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/cases.js",
+]
 
 
 @pytest.fixture

@@ -110,13 +110,17 @@ class User:
     failed_logins: int
     locked_until: str | None
     must_change_password: bool = False  # a password someone else chose: only changing it is allowed
+    # The case opened for the request's session (vigie.cases), set by the web's session check; None elsewhere.
+    case_ref: str | None = None
+    case_purpose: str | None = None
 
     @classmethod
     def from_row(cls, row) -> "User":
         return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]))
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        # the account, not the request: a session's case is the session's (GET /api/case)
+        return {k: v for k, v in self.__dict__.items() if k not in ("case_ref", "case_purpose")}
 
 
 # --- helpers ---------------------------------------------------------------------------

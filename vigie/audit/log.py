@@ -86,6 +86,10 @@ ACTIONS = frozenset(
         "view_reports",
         "report_moderate",
         "approval",
+        "case_open",
+        "case_close",
+        "case_mark",
+        "view_case",
     }
 )
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")

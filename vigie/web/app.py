@@ -38,6 +38,7 @@ from vigie.web import (
     routes_alerts,
     routes_approvals,
     routes_audit,
+    routes_casefile,
     routes_cases,
     routes_crimemap,
     routes_exports,
@@ -51,6 +52,7 @@ from vigie.web import (
     routes_time,
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
+from vigie.web.case_exports import CaseExports
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
 from vigie.web.guard import SameOrigin, SecurityHeaders
 from vigie.web.language import RequestLanguage
@@ -68,6 +70,7 @@ ROUTERS = (
     routes_media,
     routes_exports,
     routes_cases,
+    routes_casefile,
     routes_audit,
     routes_admin,
     routes_approvals,
@@ -127,6 +130,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
+    app.state.case_exports = CaseExports(services)  # the app's case-export jobs (vigie.web.case_exports)
     app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
 
     app.state.login_throttle = LoginThrottle()  # per app: delays per client and name, the hashing slots

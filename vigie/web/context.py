@@ -97,6 +97,22 @@ def plain(d: dict) -> dict:
     return {k: v for k, v in d.items() if not isinstance(v, (bytes, bytearray, memoryview))}
 
 
+def justified(user: users.User, case_ref: str | None, purpose: str | None) -> tuple[str | None, str | None]:
+    """The request's case reference and purpose, or the session's open case where the request gives none.
+
+    A purpose is taken from the session only with the session's own case: a request that names another
+    case must say why itself."""
+    given_case = (case_ref or "").strip() or None
+    given_purpose = (purpose or "").strip() or None
+    if given_case is None and given_purpose is None:
+        return (user.case_ref, user.case_purpose) if user.case_ref else (case_ref, purpose)
+    if given_case is None:
+        return user.case_ref, purpose
+    if given_purpose is None and given_case == user.case_ref:
+        return case_ref, user.case_purpose
+    return case_ref, purpose
+
+
 def window_start(user: users.User) -> datetime | None:
     window = max_search_window(user.role)
     return datetime.now(timezone.utc) - window if window else None
@@ -122,7 +138,8 @@ def visible_track(services: Services, user: users.User, track_id: int) -> dict:
 
 
 def record(services: Services, user: users.User, action: str, case_ref: str | None, purpose: str | None, details: dict):
-    """Append what the user looked at to the audit log."""
+    """Append what the user looked at to the audit log (under the session's open case where none is given)."""
+    case_ref, purpose = justified(user, case_ref, purpose)
     return audit.append(
         services.store,
         user.username,

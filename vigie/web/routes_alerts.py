@@ -34,7 +34,7 @@ from vigie.i18n import gettext
 from vigie.live.run import gaps
 from vigie.services import Services
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
-from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
+from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with, with_case
 
 router = APIRouter()
 
@@ -116,6 +116,7 @@ def alert_snapshot(
 @router.post("/api/alerts/{alert_id}/decision", tags=["alerts"])
 def decide(services: ServicesDep, body: Decision, user: Watcher, alert_id: int = Path(ge=1, le=MAX_ID)) -> dict:
     """Validate or dismiss, once: a second decision is refused, naming the first."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "alerts", body.case_ref, body.purpose)
     visible_alert(services, user, alert_id)
     try:

@@ -30,7 +30,11 @@ DEFAULT_MAX_WINDOW_DAYS = 7  # the site file's default (SiteConfig.hold_max_wind
 
 class NewHold(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str = Field(min_length=1, max_length=TEXT)
+    case_ref: str | None = Field(
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
+    )
     reason: str = Field(min_length=1, max_length=TEXT, description="Why the footage must be kept.")
     track_ids: list[int] = Field(default_factory=list, max_length=10000)
     camera_id: str | None = Field(None, max_length=128, description="With start and end: hold a camera's time window.")
@@ -72,6 +76,8 @@ def list_holds(
 @router.post("/api/holds", status_code=201)
 def place(services: ServicesDep, body: NewHold, user: Holder) -> dict:
     """Hold tracks and/or a camera window (at most hold_max_window_days long; longer or open-ended: supervisors)."""
+    if not (body.case_ref or "").strip():  # none given: the session's open case (the reason is the purpose)
+        body = body.model_copy(update={"case_ref": user.case_ref})
     allow(user, "holds", body.case_ref, body.reason)
     for t in body.track_ids:
         if not 1 <= t <= MAX_ID:

@@ -28,7 +28,7 @@ from vigie.media import clips
 from vigie.services import Services
 from vigie.times import now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 router = APIRouter(tags=["media"])
@@ -38,8 +38,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 class UnblurRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str = Field(min_length=1, max_length=TEXT)
-    purpose: str = Field(min_length=1, max_length=TEXT)
+    case_ref: str | None = Field(
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
+    )
+    purpose: str | None = Field(
+        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
+    )
     reason: str = Field(min_length=1, max_length=1000, description="Why this track must be seen unblurred.")
 
 
@@ -107,6 +113,7 @@ def request_unblur(
     services: ServicesDep, body: UnblurRequest, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)
 ) -> dict:
     """Ask to see the track unblurred: a pending request, which a supervisor approves or rejects."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "view_media_unblurred_request", body.case_ref, body.purpose)
     visible_track(services, user, track_id)
     return approvals.request_unblur(services.store, user, track_id, body.case_ref, body.purpose, body.reason)
@@ -256,6 +263,7 @@ def start_play(
 ) -> PlayStarted:
     """Start a play of the track's clip: audited now, once (view_clip, or view_unblurred under an open grant);
     answers the clip's URL for this play, whose byte ranges the player then fetches without more entries."""
+    body = with_case(user, body)  # none given: the session's open case
     _, grant = justified_look(services, user, track_id, body.unblurred, body.case_ref, body.purpose)
     if grant is None:
         blurrer(services)  # 503 now rather than at the first range: clips are only served blurred without a grant

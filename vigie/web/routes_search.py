@@ -27,8 +27,20 @@ from vigie.search.text import parse_text, refusal_message
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track
 from vigie.store import search_reads
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ErrorBody, blurrer, bounded, page, plain, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.context import (
+    MAX_ID,
+    MAX_OFFSET,
+    TEXT,
+    ErrorBody,
+    blurrer,
+    bounded,
+    justified,
+    page,
+    plain,
+    record,
+    visible_track,
+)
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 
 router = APIRouter()
 
@@ -157,6 +169,7 @@ def track(
 
 @router.post("/api/search", tags=["search"])
 def do_search(services: ServicesDep, user: CurrentUser, body: SearchRequest = Body(...)) -> dict:
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "search", body.case_ref, body.purpose)
     data = body.model_dump(exclude={"case_ref", "purpose"}, exclude_unset=True)
     query = bounded(user, data)
@@ -211,6 +224,7 @@ def do_similar_photo(
     """Tracks that look like the person in an example photo (a witness's phone, another system), ranked by
     appearance as /api/similar ranks them, under the usual filters. The photo is kept only with this
     search's audit entry (which names it by its SHA-256) and purged with its case."""
+    case_ref, purpose = justified(user, case_ref, purpose)  # none given: the session's open case
     allow(user, "similar", case_ref, purpose)
     try:
         data = json.loads(query) if query else {}

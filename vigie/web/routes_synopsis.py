@@ -63,7 +63,7 @@ from vigie.services import Services
 from vigie.synopsis import make
 from vigie.times import UTC, from_iso, iso, now_iso, place
 from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, record, window_start
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 log = logging.getLogger(__name__)
@@ -373,6 +373,7 @@ def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
 @router.post("/api/synopses", status_code=202)
 def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: CurrentUser) -> dict:
     """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "search", body.case_ref, body.purpose)
     blurrer(services)  # 503 without one: synopses are only made blurred
     filters = checked_filters(body.filters)
@@ -517,6 +518,7 @@ def start_play(
 ) -> SynopsisPlayStarted:
     """Start a play of the synopsis video: audited now, once (view_synopsis); answers the video's URL for this
     play, whose byte ranges the player then fetches without more entries."""
+    body = with_case(user, body)  # none given: the session's open case
     job = justified_job(jobs, user, synopsis_id, body.case_ref, body.purpose)
     file(jobs, job, "webm")
     case_ref, purpose = body.case_ref or None, body.purpose or None

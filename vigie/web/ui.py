@@ -207,6 +207,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def approvals_page(request: Request) -> HTMLResponse:
         return page("approvals", request)
 
+    @app.get("/case/{case_ref}", include_in_schema=False)
+    def case_page(request: Request, case_ref: str = Path(min_length=1, max_length=256)) -> HTMLResponse:
+        return page("case", request)
+
     @app.get("/password", include_in_schema=False)
     def password_page(request: Request) -> HTMLResponse:
         return page("password", request)

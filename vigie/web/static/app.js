@@ -109,6 +109,7 @@ async function setupNav() {
   }
   $("who").textContent = t("{user} ({role})", { user: me.username, role: roleName(me.role) });
   showForRole(me.role);
+  document.head.append(el("script", { src: "/static/cases.js", defer: "" }));  // the session's case (cases.js)
 }
 
 /* Elements marked data-roles="a b" are for those roles only (the server checks again: this is only tidiness). */
