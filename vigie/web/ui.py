@@ -48,6 +48,10 @@ def content_security_policy(tile_url: str | None = None) -> str:
     )
 
 
+# Every page's shared helpers, after t(): the skip link (WCAG 2.1 AA) and the slow actions' guard.
+EVERY_PAGE = '<script src="/static/a11y.js" defer></script>'
+
+
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
     return f'<script src="/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
@@ -55,7 +59,7 @@ def _catalogue_scripts(lang: str) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _translated(name: str, lang: str, mtime_ns: int) -> str:
-    return translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang))
+    return translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang) + EVERY_PAGE)
 
 
 def served_page(name: str, lang: str) -> str:

@@ -98,6 +98,20 @@ pages.synopsis = async function () {
     window.location.assign(trackAt(hit.track, hit.time));
   });
 
+  // The keyboard's way to pick an object: whenever the video stops on a frame, its objects are listed as
+  // links to their tracks at that moment (what a click on them in the picture opens).
+  function listOnScreen() {
+    if (!index) return;
+    const here = index.frame_objects[synopsisFrame(video, index)] || [];
+    $("on-screen").replaceChildren(...here.map((o) => el("li", {}, [el("a", {
+      href: trackAt(o.track, o.time),
+      text: t("Track #{track} ({kind}) at {time}: open its track", { track: o.track, kind: classes.get(o.track) || "", time: labelClock(o.time, index.label_timezone) }),
+    })])));
+    $("on-screen-none").textContent = here.length ? "" : (video.paused ? t("No object on this frame.") : t("Pause the video to list the objects it shows."));
+  }
+  video.addEventListener("pause", listOnScreen);
+  video.addEventListener("seeked", listOnScreen);
+
   async function play(s) {
     const enc = encodeURIComponent(s.id);
     index = await api(withJust("/api/synopses/" + enc + "/index"));
