@@ -8,6 +8,7 @@ show something to judge; every page is visited by the role that uses it."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +17,7 @@ from browser_support import assert_accessible, browser, log_in, new_page, served
 from builders import DEMO_CAMERA, DEMO_SITE, T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.browser]
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: run `make setup`").expect
 
 ACCOUNTS = {
     "investigator": ("inv", "investigator-pass-1"),
@@ -149,3 +151,74 @@ def test_the_skip_link_is_the_first_stop_and_moves_to_the_main_content(new_page,
     assert focused == "#main", "the first Tab stop is not the skip link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+# --- errors beside their field, required fields, an expired session (issue 20, point 5) ------------------------
+@pytest.mark.timeout(120)
+def test_a_refusal_is_shown_in_plain_words_beside_its_field(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.goto(f"/track/{server.track}")
+    settle(page)
+    page.fill("#hold-reason", "court order 2026-118")
+    page.click("#hold-form button[type=submit]")
+    case = page.locator("#case_ref")
+    expect(case).to_have_attribute("aria-invalid", "true")
+    problem = case.get_attribute("aria-describedby").split()[-1]
+    expect(page.locator(f"#{problem}")).to_have_text("Give the case reference.")
+    expect(case).to_be_focused()
+    assert_accessible(page, "the track page showing a field's problem")
+    page.fill("#case_ref", "PV-2026-0142")  # typing clears the mark
+    expect(case).not_to_have_attribute("aria-invalid", "true")
+
+
+@pytest.mark.timeout(120)
+def test_required_fields_are_marked_and_the_mark_is_explained(new_page, server):
+    page = new_page()
+    page.goto("/report/status")
+    expect(page.locator("label:has(#token) .req")).to_have_text("*")
+    expect(page.locator(".req-legend")).to_have_text("Fields marked with * are required.")
+    assert page.locator("#token").get_attribute("required") is not None
+
+
+@pytest.mark.timeout(120)
+def test_an_expired_session_says_so_on_the_login_page(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.context.add_cookies([{"name": "vigie_session", "value": "a-session-long-gone", "url": server.url}])
+    page.goto("/search")
+    page.wait_for_url("**/?expired=1")
+    expect(page.locator("#expired")).to_have_text("Your session has expired; log in again.")
+    assert_accessible(page, "the login page after an expired session")
+    fresh = new_page()  # never logged in: no word of an expiry
+    fresh.goto("/search")
+    fresh.wait_for_url(lambda url: url.rstrip("/") == server.url)
+    expect(fresh.locator("#expired")).to_have_count(0)
+
+
+# --- slow actions: the double-click guard (issue 20, point 6) --------------------------------------------------
+@pytest.mark.timeout(120)
+def test_a_double_click_on_export_starts_one_export(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.goto(f"/track/{server.track}")
+    settle(page)
+    page.fill("#case_ref", "PV-2026-0142")
+    page.fill("#purpose", "double-click check")
+    asked = []
+
+    def held(route):  # the export answers late, as a real one does: both clicks land while it runs
+        asked.append(route.request.url)
+        time.sleep(1.0)
+        route.continue_()
+
+    page.route("**/api/exports", held)
+    button = page.locator("#export-form button[type=submit]")
+    button.dblclick()
+    expect(button).to_be_enabled(timeout=20_000)
+    settle(page)
+    assert len(asked) == 1, asked
+    button.click()  # once it is over, the button works again
+    expect(button).to_be_enabled(timeout=20_000)
+    settle(page)
+    assert len(asked) == 2, asked

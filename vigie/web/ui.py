@@ -49,7 +49,7 @@ def content_security_policy(tile_url: str | None = None) -> str:
 
 
 # Every page's shared helpers, after t(): the skip link (WCAG 2.1 AA) and the slow actions' guard.
-EVERY_PAGE = '<script src="/static/a11y.js" defer></script>'
+EVERY_PAGE = '<script src="/static/a11y.js" defer></script><script src="/static/forms.js" defer></script>'
 
 
 def _catalogue_scripts(lang: str) -> str:

@@ -50,15 +50,16 @@ async function api(path, options) {
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   if (res.status === 401 && document.body.dataset.page !== "login") {
-    window.location.assign("/");
+    // a session that ended (expired, or logged out elsewhere): the login page says so
+    window.location.assign(data && data.expired ? "/?expired=1" : "/");
     throw new ApiFailure("not logged in");
   }
   if (!res.ok) {
     const msg = data && data.error ? data.error : "request failed (HTTP " + res.status + ")";
-    if (!quiet) showError(msg);
+    if (!quiet) { showError(msg); markFields(data); }
     throw new ApiFailure(msg, res.status, data);
   }
-  if (!quiet) showError("");
+  if (!quiet) { showError(""); clearFieldErrors(); }
   return data;
 }
 
@@ -266,6 +267,8 @@ function fitTo(map, latlngs) {
 /* --- pages ---------------------------------------------------------------------------------------- */
 const pages = {
   async login() {
+    if (new URLSearchParams(location.search).get("expired"))
+      $("login-form").before(el("p", { class: "banner", role: "status", id: "expired", text: t("Your session has expired; log in again.") }));
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
@@ -344,7 +347,7 @@ const pages = {
         $("groups").value = (r.filters.groups || []).join(", ");
       } catch (e) { fromText = {}; }
     });
-    $("search-form").addEventListener("submit", async (ev) => {
+    onSlow($("search-form"), "submit", async (ev) => {
       ev.preventDefault();
       const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
       // What the text gave that the form cannot show (a field the person changed is theirs).
@@ -371,7 +374,7 @@ const pages = {
     });
     // Search by example photo (investigators): the usual filters of the form above, the photo's person
     // ranked by appearance; what was read from the photo is shown (its blurred crop, colours, attributes).
-    if ($("photo-form")) $("photo-form").addEventListener("submit", async (ev) => {
+    if ($("photo-form")) onSlow($("photo-form"), "submit", async (ev) => {
       ev.preventDefault();
       const file = $("photo").files[0];
       if (!file) { showError("Choose a photo first."); return; }
@@ -424,7 +427,7 @@ const pages = {
     let seekTo = null, seeked = !at;  // seconds into the clip; whether done (once per page)
     $("title").textContent = "Track #" + id;
     $("trail-link").setAttribute("href", "/trail/" + enc);
-    $("similar").addEventListener("click", async () => {
+    onSlow($("similar"), "click", async () => {
       $("summary").textContent = "Comparing…";
       try {
         const r = await api(withJust("/api/similar/" + enc, { limit: 50 }));
@@ -453,7 +456,7 @@ const pages = {
       clip.currentTime = Math.min(Math.max(0, seekTo), Math.max(0, (clip.duration || 0) - 0.01));
       clip.addEventListener("seeked", () => { $("clip-status").textContent = "Shown at " + String(at).slice(11, 19) + " UTC, the moment clicked in the synopsis."; }, { once: true });
     });
-    $("load-clip").addEventListener("click", loadClip);
+    onSlow($("load-clip"), "click", loadClip);
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
@@ -479,7 +482,7 @@ const pages = {
       $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
     const say = (text) => { $("case-msg").textContent = text; };
-    $("export-form").addEventListener("submit", async (ev) => {
+    onSlow($("export-form"), "submit", async (ev) => {
       ev.preventDefault();
       say("Preparing the export (the clip is rendered and blurred)…");
       try {
@@ -547,7 +550,7 @@ const pages = {
       }
       fitTo(map, pts);
     }
-    $("reload").addEventListener("click", () => draw().catch(() => {}));
+    onSlow($("reload"), "click", () => draw().catch(() => {}));
     await draw();
   },
 };

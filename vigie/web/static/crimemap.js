@@ -335,7 +335,7 @@ async function listImports() {
 }
 
 function setupImport(reload) {
-  $("import-form").addEventListener("submit", async (ev) => {
+  onSlow($("import-form"), "submit", async (ev) => {
     ev.preventDefault();
     $("import-msg").textContent = "Importing…";
     $("import-problems").replaceChildren();

@@ -168,6 +168,7 @@ pages.synopsis = async function () {
       }
       $("status").textContent = s.status === "queued" ? "Queued: another synopsis is being built first…"
         : "Building… " + Math.round(100 * (s.progress || 0)) + "%";
+      if (s.remaining_s) $("status").textContent = t("Building… {percent}% done, about {time} left", { percent: Math.round(100 * (s.progress || 0)), time: durationText(s.remaining_s) });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -189,7 +190,7 @@ pages.synopsis = async function () {
     }));
   }
 
-  $("synopsis-form").addEventListener("submit", async (ev) => {
+  onSlow($("synopsis-form"), "submit", async (ev) => {
     ev.preventDefault();
     const filters = {};
     if ($("class").value) filters.classes = [$("class").value];
