@@ -222,3 +222,34 @@ def test_a_double_click_on_export_starts_one_export(new_page, server):
     expect(button).to_be_enabled(timeout=20_000)
     settle(page)
     assert len(asked) == 2, asked
+
+
+# --- camera pickers (issue 20, point 4) ----------------------------------------------------------------------
+@pytest.mark.timeout(120)
+def test_cameras_are_picked_by_name_group_or_from_the_list(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/search")
+    settle(page)
+    page.fill("#case_ref", "PV-2026-0142")
+    page.fill("#purpose", "camera picker check")
+    page.fill("#cameras", "esplanade")  # a part of the name, in lower case
+    page.fill("#groups", "centre")  # the group is "Centre"
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results .card")
+    expect(page.locator("#places-read")).to_contain_text(
+        '"esplanade" is read as Esplanade Charles-de-Gaulle, fountain side.'
+    )
+    expect(page.locator("#places-read")).to_contain_text('"centre" is read as Centre.')
+    # the list: a tick puts the whole name, comma and all, in the field, and the search finds it
+    page.fill("#cameras", "")
+    page.click("details.picker summary")
+    page.get_by_label("Esplanade Charles-de-Gaulle, fountain side (nimes-esplanade-01)").check()
+    expect(page.locator("#cameras")).to_have_value("Esplanade Charles-de-Gaulle, fountain side")
+    assert_accessible(page, "the search page with its camera list open")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#places-read")).to_contain_text("is read as Esplanade Charles-de-Gaulle, fountain side.")
+    page.fill("#cameras", "stade")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("unknown camera 'stade'")
+    expect(page.locator("#cameras")).to_have_attribute("aria-invalid", "true")

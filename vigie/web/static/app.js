@@ -216,7 +216,7 @@ function clipSeconds(points, iso) {
   return (isoMs(iso) - isoMs(first.t)) / 1000 + lead + (fps ? 0.5 / fps : 0);
 }
 
-function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
+function splitList(v) { return placeList(v); }  // camera names hold commas: static/places.js cuts at ";"
 
 /* --- maps ----------------------------------------------------------------------------------------- */
 /* A Leaflet map in element `id`. opts.config: the tiles' settings when the page has them already (the public
@@ -312,6 +312,7 @@ const pages = {
   },
 
   async search() {
+    const cameraNames = setupCameraPicker().catch(() => new Map());
     for (const sel of document.querySelectorAll("select.colour"))
       for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
     // Only the attributes this site lets investigators search by (the others are not reliable enough here).
@@ -369,6 +370,7 @@ const pages = {
       try {
         const r = await api("/api/search", { method: "POST", body });
         $("summary").textContent = r.total + " track(s) match; showing " + r.hits.length + ".";
+        $("places-read").textContent = placesRead(r.places, await cameraNames);
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
     });
