@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import assert_accessible, browser, log_in, new_page, served  # noqa: F401 (fixtures)
+from browser_support import assert_accessible, browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
 from builders import DEMO_CAMERA, DEMO_SITE, T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.browser]
@@ -253,3 +253,71 @@ def test_cameras_are_picked_by_name_group_or_from_the_list(new_page, server):
     page.click("#search-form button[type=submit]")
     expect(page.locator("#error")).to_contain_text("unknown camera 'stade'")
     expect(page.locator("#cameras")).to_have_attribute("aria-invalid", "true")
+
+
+# --- the public form and status page on a phone (issue 20, point 9) --------------------------------------------
+PHONE = {"width": 390, "height": 844}
+
+
+def one_line_header(page) -> None:
+    """The header's brand and its last link sit on one line, and nothing is wider than the screen."""
+    brand, last = page.locator("header.nav .brand").bounding_box(), page.locator("header.nav a").last.bounding_box()
+    header = page.locator("header.nav").bounding_box()
+    assert abs(brand["y"] + brand["height"] / 2 - (last["y"] + last["height"] / 2)) < 4, (brand, last)
+    assert header["height"] < 48, header
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.timeout(180)
+def test_the_public_report_and_its_status_on_a_phone(new_page, server):
+    from vigie.citizen.reports import decide, token_hash
+
+    page = new_page()
+    page.set_viewport_size(PHONE)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto("/report")
+    settle(page)
+    one_line_header(page)
+    page.select_option("#service", "graffiti")
+    page.locator("#map").click(position={"x": 180, "y": 150})
+    expect(page.locator("#lat")).not_to_have_value("")
+    page.fill("#description", "Fresh tags on the wall of the primary school, rue Nationale, by the bus stop.")
+    small = jpeg_bytes()
+    page.set_input_files("#media", {"name": "tiny.jpg", "mimeType": "image/jpeg", "buffer": small})
+    expect(page.locator("#media-help")).to_contain_text(f"tiny.jpg, {len(small)} bytes.")  # not "0.00 MB"
+    page.set_input_files("#media", [])
+    screenshot(page, "phone-report.png", full_page=True)
+    assert_accessible(page, "the report form at 390x844")
+    page.click("#send")
+    expect(page.locator("#done")).to_be_visible()
+    token = page.locator("#token").inner_text().strip()
+    page.click("#copy-token")
+    expect(page.locator("#copied")).to_have_text("Copied: paste it somewhere safe.")
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    screenshot(page, "phone-report-sent.png")
+
+    with server.store.read() as conn:
+        rid = conn.execute("SELECT id FROM citizen_reports WHERE token_hash = ?", (token_hash(token),)).fetchone()[0]
+    reason = "Unfortunately this concerns maintenance responsibilities belonging to the departmental authorities."
+    decide(server.store, rid, "reject", "mod", "moderator", datetime.now(timezone.utc), reason=reason)
+    page.goto(f"/report/status?token={token}")
+    expect(page.locator("#state")).to_contain_text("responsibilities")
+    one_line_header(page)
+    # every word of the reason is whole on its line: no line of the cell starts inside a word
+    words = page.evaluate(
+        """() => {
+            const cell = [...document.querySelectorAll('#state td')].find((td) => td.textContent.includes('responsibilities'));
+            const text = cell.firstChild, range = document.createRange(), starts = [];
+            let top = null;
+            for (let i = 0; i < text.length; i++) {
+                range.setStart(text, i); range.setEnd(text, i + 1);
+                const y = range.getBoundingClientRect().top;
+                if (top !== null && y > top + 2) starts.push(i);
+                top = y;
+            }
+            return starts.map((i) => text.data[i - 1] + '|' + text.data[i]);
+        }"""
+    )
+    assert words and all(pair.startswith(" |") or pair[0] == " " for pair in words), words
+    screenshot(page, "phone-report-status.png", full_page=True)
+    assert_accessible(page, "the status page at 390x844")
