@@ -321,3 +321,39 @@ def test_the_public_report_and_its_status_on_a_phone(new_page, server):
     assert words and all(pair.startswith(" |") or pair[0] == " " for pair in words), words
     screenshot(page, "phone-report-status.png", full_page=True)
     assert_accessible(page, "the status page at 390x844")
+
+
+# --- the dashboard (issue 20, point 8) ------------------------------------------------------------------------
+@pytest.mark.timeout(120)
+def test_the_dashboard_opens_on_data_draws_its_lines_and_says_when_there_is_nothing(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.goto("/dashboard")
+    page.fill("#case_ref", "PV-2026-0142")
+    page.fill("#purpose", "dashboard check")
+    page.locator("#purpose").dispatch_event("change")
+    # the only camera with tracks, though it is not the first of the list
+    expect(page.locator("#camera")).to_have_value(DEMO_CAMERA)
+    assert page.locator("#camera option").first.get_attribute("value") != DEMO_CAMERA
+    expect(page.locator("#hourly")).to_contain_text("person")
+    expect(page.locator("#empty")).to_be_hidden()
+    # the site file's counting line, drawn over the view where the rule puts it, labelled with its counts
+    expect(page.locator("#lines-over line")).to_have_count(1)
+    assert [page.locator("#lines-over line").get_attribute(a) for a in ("x1", "y1", "x2", "y2")] == [
+        "340",
+        "330",
+        "380",
+        "170",
+    ]
+    expect(page.locator("#lines-over text")).to_contain_text("walkway-count:")
+    page.select_option("#period", "24")
+    expect(page.locator("#hourly")).to_contain_text("person")  # the tracks are an hour old
+    settle(page)
+    assert_accessible(page, "the dashboard")
+    page.select_option("#camera", "nimes-gare-01")
+    expect(page.locator("#empty")).to_be_visible()
+    expect(page.locator("#empty")).to_have_text(
+        "No track on this camera in this period: choose a longer period or another camera."
+    )
+    expect(page.locator("#lines-none")).to_be_visible()
+    screenshot(page, "dashboard-empty.png")

@@ -29,7 +29,17 @@ PAGES = [
     "/password",
     "/enrol",
 ]
-OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js", "/static/accounts.js"]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/a11y.js",
+    "/static/forms.js",
+    "/static/places.js",
+    "/static/dashboard.js",
+]
 
 
 @pytest.fixture

@@ -69,30 +69,4 @@ pages.alerts = async function () {
   await start();
 };
 
-pages.dashboard = async function () {
-  const select = $("camera");
-  const cams = await api("/api/cameras?limit=1000");
-  for (const c of cams.items) select.append(el("option", { value: c.id, text: c.name + " (" + c.id + ")" }));
-  // A camera picked while the previous one still loads must not be overwritten by the older answers.
-  let shown = 0;
-  async function show() {
-    const mine = ++shown;
-    const id = encodeURIComponent(select.value);
-    const [s, g] = await Promise.all([api(withJust("/api/stats/" + id)), api("/api/gaps?limit=20&camera=" + id)]);
-    if (mine !== shown) return;
-    $("hourly").replaceChildren(el("tr", {}, ["hour (UTC)", "class", "tracks"].map((h) => el("th", { text: h }))),
-      ...s.hourly.map((r) => el("tr", {}, [el("td", { text: r.hour }), el("td", { text: r.class }), el("td", { text: String(r.tracks) })])));
-    $("lines").replaceChildren(el("tr", {}, ["line", "in", "out"].map((h) => el("th", { text: h }))),
-      ...Object.entries(s.lines).map(([name, c]) => el("tr", {}, [el("td", { text: name }), el("td", { text: String(c.in) }), el("td", { text: String(c.out) })])));
-    $("gaps-none").hidden = g.items.length > 0;
-    $("gaps").replaceChildren(...(g.items.length ? [el("tr", {}, ["from (UTC)", "to", "seconds", "reason"].map((h) => el("th", { text: h })))] : []),
-      ...g.items.map((r) => el("tr", { "data-gap": String(r.id) }, [el("td", { text: r.start.replace("T", " ").slice(0, 19) }),
-        el("td", { text: r.end.slice(11, 19) }),
-        el("td", { text: ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(1) }), el("td", { text: r.reason })])));
-    $("heat-walk").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "walk" }));
-    $("heat-stop").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "stop" }));
-  }
-  select.addEventListener("change", () => show().catch(() => {}));
-  for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => show().catch(() => {}));
-  if (cams.items.length) await show().catch(() => {});
-};
+/* pages.dashboard: static/dashboard.js */
