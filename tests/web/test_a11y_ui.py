@@ -246,6 +246,16 @@ def test_cameras_are_picked_by_name_group_or_from_the_list(new_page, server):
     page.click("details.picker summary")
     page.get_by_label("Esplanade Charles-de-Gaulle, fountain side (nimes-esplanade-01)").check()
     expect(page.locator("#cameras")).to_have_value("Esplanade Charles-de-Gaulle, fountain side")
+    # the map: every camera labelled by name; a click on the station's marker adds it to the field
+    expect(page.locator("#picker-map .leaflet-tooltip")).to_have_count(5)
+    expect(page.locator("#picker-map")).to_contain_text("Gare de Nîmes, forecourt")
+    page.locator('#picker-map .leaflet-marker-icon[title="Gare de Nîmes, forecourt"]').click()
+    expect(page.locator("#cameras")).to_have_value(
+        "Esplanade Charles-de-Gaulle, fountain side; Gare de Nîmes, forecourt"
+    )
+    page.locator('#picker-map .leaflet-marker-icon[title="Gare de Nîmes, forecourt"]').focus()
+    page.keyboard.press("Enter")  # the keyboard unpicks it
+    expect(page.locator("#cameras")).to_have_value("Esplanade Charles-de-Gaulle, fountain side")
     assert_accessible(page, "the search page with its camera list open")
     page.click("#search-form button[type=submit]")
     expect(page.locator("#places-read")).to_contain_text("is read as Esplanade Charles-de-Gaulle, fountain side.")

@@ -16,6 +16,38 @@ function placesRead(places, names) {
   return lines.join(" ");
 }
 
+/* Leaflet, loaded when the picker's map is first opened (the search page itself does not need it). */
+function loadLeaflet() {
+  if (typeof window.L !== "undefined") return Promise.resolve();
+  return new Promise((resolve) => {
+    document.head.append(el("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }));
+    const script = el("script", { src: "/static/leaflet/leaflet.js" });
+    script.addEventListener("load", () => resolve());
+    script.addEventListener("error", () => resolve());  // makeMap then says the map library is missing
+    document.head.append(script);
+  });
+}
+
+/* The picker's map: each camera a marker labelled with its name (a marker takes the keyboard's focus and
+   Enter as a click); a click ticks or unticks it in the list. */
+async function drawPickerMap(cams, ticks) {
+  await loadLeaflet();
+  const map = await makeMap("picker-map");
+  if (!map) return;
+  const points = [];
+  for (const c of cams) {
+    if (!Number.isFinite(c.lat) || !Number.isFinite(c.lon)) continue;
+    const name = c.name || c.id;
+    L.marker([c.lat, c.lon], { title: name, alt: name, keyboard: true })
+      .bindTooltip(el("span", { text: name }), { permanent: true, direction: "right", className: "landmark" })
+      .on("click", () => ticks.get(c.id).click())
+      .on("keypress", (e) => { if (e.originalEvent.key === "Enter") ticks.get(c.id).click(); })  // Leaflet's own Enter opens popups only
+      .addTo(map);
+    points.push([c.lat, c.lon]);
+  }
+  fitTo(map, points);
+}
+
 async function setupCameraPicker() {
   const input = $("cameras");
   if (!input) return new Map();
@@ -29,7 +61,10 @@ async function setupCameraPicker() {
   if ($("groups")) { $("groups").setAttribute("list", "group-names"); $("groups").after(lists.groups); }
 
   // the list: one checkbox per camera, by commune then group; a tick adds the camera's name to the field
-  const box = el("details", { class: "picker" }, [el("summary", { text: t("Pick cameras from the list") })]);
+  const box = el("details", { class: "picker" }, [el("summary", { text: t("Pick cameras on the map or from the list") })]);
+  const mapBox = el("div", { id: "picker-map", class: "map picker-map", role: "region", "aria-label": t("Map of the cameras, each labelled with its name: a click on one picks it") });
+  box.append(mapBox);
+  const ticks = new Map();  // camera id -> its checkbox
   const byPlace = new Map();
   for (const c of data.items) {
     const key = [c.commune, c.group].filter(Boolean).join(" · ") || t("Other cameras");
@@ -42,6 +77,7 @@ async function setupCameraPicker() {
     for (const c of cams) {
       const name = c.name || c.id;
       const tick = el("input", { type: "checkbox", value: name });
+      ticks.set(c.id, tick);
       tick.addEventListener("change", () => {
         const now = placeList(input.value).filter((n) => n.toLowerCase() !== name.toLowerCase());
         if (tick.checked) now.push(name);
@@ -53,5 +89,9 @@ async function setupCameraPicker() {
     box.append(set);
   }
   $("search-form").querySelector("fieldset.just").before(box);
+  let drawn = false;
+  box.addEventListener("toggle", () => {
+    if (box.open && !drawn) { drawn = true; drawPickerMap(data.items, ticks).catch(() => {}); }
+  });
   return names;
 }
