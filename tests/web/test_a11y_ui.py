@@ -367,3 +367,20 @@ def test_the_dashboard_opens_on_data_draws_its_lines_and_says_when_there_is_noth
     )
     expect(page.locator("#lines-none")).to_be_visible()
     screenshot(page, "dashboard-empty.png")
+
+
+@pytest.mark.timeout(120)
+def test_an_empty_reason_is_asked_for_beside_the_field(new_page, server):
+    page = new_page()
+    login(page, "investigator")
+    page.goto(f"/track/{server.track}")
+    settle(page)
+    expect(page.locator("label:has(#unblur-reason) .req")).to_have_text("*")
+    page.fill("#case_ref", "PV-2026-0142")
+    page.fill("#purpose", "reason check")
+    page.click("#unblur-form button[type=submit]")
+    reason = page.locator("#unblur-reason")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    problem = reason.get_attribute("aria-describedby").split()[-1]
+    expect(page.locator(f"#{problem}")).to_contain_text("reason")
+    assert "field reason" not in page.locator(f"#{problem}").inner_text()

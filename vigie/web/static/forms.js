@@ -80,7 +80,8 @@ function markFields(data) {
 /* Required fields: a visible mark after the label's text, and the page says once what it means. */
 function markRequired(root) {
   let any = false;
-  for (const input of (root || document).querySelectorAll("input[required], select[required], textarea[required]")) {
+  // aria-required: required, but the server's plain message (beside the field) says so rather than the browser's
+  for (const input of (root || document).querySelectorAll("input[required], select[required], textarea[required], [aria-required=true]")) {
     const label = input.closest("label");
     if (!label || label.querySelector(".req")) continue;
     // the label's own words and the mark in one box: a label lays its text and input out in a column
