@@ -59,7 +59,7 @@ async function api(path, options) {
     if (!quiet) { showError(msg); markFields(data); }
     throw new ApiFailure(msg, res.status, data);
   }
-  if (!quiet) { showError(""); clearFieldErrors(); }
+  if (!quiet) showError("");
   return data;
 }
 

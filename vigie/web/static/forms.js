@@ -8,11 +8,15 @@
 
 const FORMS = { lastForm: null, shown: [] };
 
-/* The form the person last submitted (or whose button they pressed): its fields are searched first. */
-document.addEventListener("submit", (ev) => { FORMS.lastForm = ev.target; }, true);
+/* The form the person last submitted (or whose button they pressed): its fields are searched first. A new
+   action clears the marks of the last one; a request the page makes by itself (a reload) never does. */
+document.addEventListener("submit", (ev) => { FORMS.lastForm = ev.target; clearFieldErrors(); }, true);
 document.addEventListener("click", (ev) => {
-  const form = ev.target && ev.target.closest ? ev.target.closest("form") : null;
+  const button = ev.target && ev.target.closest ? ev.target.closest("button") : null;
+  if (!button) return;
+  const form = button.closest("form");
   if (form) FORMS.lastForm = form;
+  clearFieldErrors();
 }, true);
 
 /* The input for an API field: data-field="name" first (inputs whose id differs), then the id, then the name;
