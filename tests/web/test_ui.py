@@ -717,6 +717,15 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     page.wait_for_timeout(1000)  # the player's loading ring, after the seek, fades out
     screenshot(page, "synopsis.png", full_page=True)
 
+    # the keyboard's way (issue 20): the paused frame's objects are listed as links to what a click opens
+    from urllib.parse import quote
+
+    expect(page.locator("#on-screen a")).to_have_count(len(index["frame_objects"][frame]))
+    pick = page.locator(f'#on-screen a[href="/track/{obj["track"]}?t={quote(obj["time"], safe="")}"]')
+    expect(pick).to_have_count(1)
+    pick.focus()
+    expect(pick).to_be_focused()
+
     page.mouse.click(x, y)
     page.wait_for_url(re.compile(rf"/track/{obj['track']}\?t="))
     assert parse_qs(urlsplit(page.url).query)["t"] == [obj["time"]]

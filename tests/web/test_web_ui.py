@@ -38,6 +38,17 @@ OURS = [
     "/static/accounts.js",
     "/static/cases.js",
 ]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/a11y.js",
+    "/static/forms.js",
+    "/static/places.js",
+    "/static/dashboard.js",
+]
 
 
 @pytest.fixture

@@ -56,6 +56,8 @@ class SearchResult(BaseModel):
     reference_photo: str | None = None  # similar to an example photo: its SHA-256 (the photo, not a track)
     model: str | None = None  # appearance model of the vectors compared
     hits: list[SearchHit]
+    # how the cameras, groups and communes given were read: {"cameras": {"esplanade": ["nimes-esplanade-01"]}}
+    places: dict[str, dict[str, list[str]]] = {}
 
 
 _INDEXES: dict[str, TrackIndex] = {}
@@ -115,7 +117,7 @@ def get_index(store: StoreBase, progress: bool = False, preload: bool | None = N
 def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None) -> SearchResult:
     """Tracks matching the query's attributes, best colour match first (or in the query's order)."""
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     sel, checks = index.select(query)
     _check_zones(store, index, sel, checks, query)
     rows = sel.rows()
@@ -125,7 +127,7 @@ def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None
     scores = index.colour_scores(rows, query) if sort == "relevance" else None
     page = rows[index.page(rows, sort, scores, query.offset, query.limit)]
     hits = _hits(store, index, page, index.colour_scores(page, query), query.offset)
-    return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits)
+    return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits, places=places)
 
 
 def similar(
@@ -146,14 +148,21 @@ def similar(
     if k is not None:
         query = parse_query({**query.model_dump(), "limit": k})
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     row = _reference_row(store, index, track_id)
     sel, checks = index.select(query, with_vectors=True)
     _check_zones(store, index, sel, checks, query)
     sel.drop(index.same_sighting(row))
     total, method, hits = _nearest_page(store, index, sel, np.asarray(index.vectors[row]), query)
     return SearchResult(
-        kind="similar", query=query, total=total, method=method, reference_track=track_id, model=index.model, hits=hits
+        kind="similar",
+        query=query,
+        total=total,
+        method=method,
+        reference_track=track_id,
+        model=index.model,
+        hits=hits,
+        places=places,
     )
 
 
@@ -173,7 +182,7 @@ def similar_to_vector(
     reference_photo: the photo's SHA-256, said in the result."""
     query = query or SearchQuery()
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     vector = np.asarray(vector, np.float32).reshape(-1)
     if index.model is None:
         raise SearchError(_("no stored track has an appearance vector yet: nothing to compare the photo with"), "model")
@@ -200,6 +209,7 @@ def similar_to_vector(
         reference_photo=reference_photo,
         model=index.model,
         hits=hits,
+        places=places,
     )
 
 

@@ -30,6 +30,7 @@ what a zone means; the index uses it to skip tracks that never came near.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 from typing import Any, Iterable, Literal, Mapping, NamedTuple
 
@@ -249,8 +250,38 @@ class SearchQuery(BaseModel):
                         name,
                     )
 
-    def validate_against(self, cameras: Iterable[CameraInfo]) -> None:
-        """Raise SearchError if the query names a camera, group or commune the store does not have."""
+    def resolve_places(self, cameras: Iterable[CameraInfo]) -> tuple[SearchQuery, dict[str, dict[str, list[str]]]]:
+        """The query with its cameras, groups and communes as the store spells them, and what each name given
+        matched ({"cameras": {"esplanade": ["nimes-esplanade-01"]}, ...}).
+
+        People type names, not ids: a camera is matched by its id or its name, case and accents aside, then by
+        a part of its name ("esplanade"); groups and communes case and accents aside ("centre" is "Centre").
+        Raises SearchError naming every name of a field that matched nothing."""
+        cameras = list(cameras)
+        read: dict[str, dict[str, list[str]]] = {}
+        update: dict[str, list[str]] = {}
+        for field, what in (("cameras", "camera"), ("groups", "camera group"), ("communes", "commune")):
+            given = getattr(self, field)
+            if not given:
+                continue
+            found = {name: _place_matches(field, name, cameras) for name in given}
+            unmatched = [name for name, hits in found.items() if not hits]
+            if unmatched:
+                known = _known_places(field, cameras)
+                shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+                raise SearchError(
+                    f"search field {field}: unknown {what} {', '.join(map(repr, unmatched))} (known: {shown or 'none'})",
+                    field,
+                    unmatched[0],
+                )
+            read[field] = found
+            update[field] = list(dict.fromkeys(v for hits in found.values() for v in hits))
+        self.validate_against(cameras, places=False)
+        return (self.model_copy(update=update) if update else self), read
+
+    def validate_against(self, cameras: Iterable[CameraInfo], places: bool = True) -> None:
+        """Raise SearchError if the query names a camera, group or commune the store does not have
+        (spelt as the store spells it: resolve_places reads people's spellings first)."""
         cameras = list(cameras)
         ids = sorted({c.id for c in cameras})
         for field, wanted, known, what in (
@@ -259,6 +290,8 @@ class SearchQuery(BaseModel):
             ("groups", self.groups, sorted({c.group for c in cameras} - {""}), "camera group"),
             ("communes", self.communes, sorted({c.commune for c in cameras} - {""}), "commune"),
         ):
+            if not places and field != "zones":
+                continue
             for name in wanted:
                 if name not in known:
                     shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
@@ -273,6 +306,31 @@ class SearchQuery(BaseModel):
                         field,
                         name,
                     )
+
+
+def _fold(text: str) -> str:
+    """A name as compared: lower case, without accents, single spaces ("Nîmes " and "nimes" are one)."""
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
+
+
+def _place_matches(field: str, name: str, cameras: list[CameraInfo]) -> list[str]:
+    """The store's spellings that a name given for `field` stands for (empty: none)."""
+    wanted = _fold(name)
+    if not wanted:
+        return []
+    if field == "cameras":
+        exact = [c.id for c in cameras if wanted in (_fold(c.id), _fold(c.name))]
+        return exact or [c.id for c in cameras if wanted in _fold(c.name) or wanted in _fold(c.id)]
+    attr = "group" if field == "groups" else "commune"
+    return sorted({getattr(c, attr) for c in cameras if getattr(c, attr) and _fold(getattr(c, attr)) == wanted})
+
+
+def _known_places(field: str, cameras: list[CameraInfo]) -> list[str]:
+    if field == "cameras":
+        return sorted(c.id for c in cameras)
+    attr = "group" if field == "groups" else "commune"
+    return sorted({getattr(c, attr) for c in cameras} - {""})
 
 
 def searchable_attributes(site) -> tuple[str, ...]:

@@ -43,6 +43,21 @@ def hourly_counts(store, camera_id: str, start: datetime | None = None, end: dat
         return [{"hour": r[0], "class": r[1], "tracks": r[2]} for r in rows]
 
 
+def tracks_per_camera(store, start: datetime | None = None, end: datetime | None = None) -> dict[str, int]:
+    """{camera id: tracks in view in the period}, cameras without any left out (the dashboard opens on one with data)."""
+    where, args = _window(start, end)
+    with store.read() as conn:
+        rows = conn.execute(
+            f"SELECT t.camera_id, count(*) {_VISIBLE}{where} GROUP BY t.camera_id", list(args)
+        ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def frame_size(store, camera_id: str) -> tuple[int, int]:
+    """(width, height) of the camera's picture, as its tracks were analysed (1280x720 before any)."""
+    return _frame_size(store, camera_id)
+
+
 def line_counts(
     store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, dict]:

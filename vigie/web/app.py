@@ -31,7 +31,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigie.citizen import open311
 from vigie.errors import VigieError
-from vigie.i18n import _
 from vigie.services import Services
 from vigie.web import (
     routes_admin,
@@ -56,6 +55,7 @@ from vigie.web.case_exports import CaseExports
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
 from vigie.web.guard import SameOrigin, SecurityHeaders
 from vigie.web.language import RequestLanguage
+from vigie.web.plain_errors import field_name, plain_message
 from vigie.web.plays import Plays
 from vigie.web.proxy import ForwardedHeaders
 from vigie.web.throttle import LoginThrottle
@@ -103,11 +103,9 @@ async def vigie_error(request: Request, exc: VigieError):
 
 
 async def invalid_request(request: Request, exc: RequestValidationError):
+    # the first problem, in plain words; "field" lets the page put the message beside its input
     first = exc.errors()[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "cookie", "header")]
-    name = ".".join(loc) or "request"
-    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return reply(request, 422, _("field {name}: {msg}", name=name, msg=msg), field=name)
+    return reply(request, 422, plain_message(first), field=field_name(first))
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):

@@ -35,6 +35,7 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong, in words that name the problem.")
     field: str | None = Field(None, description="The request field at fault (400, 422).")
     missing: list[str] | None = Field(None, description="Justification fields an investigator must give (400).")
+    expired: bool | None = Field(None, description="The session cookie sent is no longer valid: log in again (401).")
 
 
 ERROR_RESPONSES = {  # declared on every operation, so the published schema says what the app really answers

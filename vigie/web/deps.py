@@ -36,6 +36,8 @@ def current_user(request: Request, services: ServicesDep) -> users.User:
     but changing it while the account's password must be changed."""
     token = request.cookies.get(COOKIE)
     user = users.session_user(services.store, token) if token else None
+    if user is None and token:  # a session cookie the server no longer knows: the page says it expired
+        raise ApiError(401, "the session has expired: POST /api/login again", expired=True)
     if user is None:
         raise ApiError(401, _("not logged in: POST /api/login first (or the session has expired)"))
     if user.must_change_password and request.url.path not in MUST_CHANGE_ALLOWS:

@@ -243,7 +243,22 @@ class SynopsisJobs:
         return sorted(mine, key=lambda j: (j.get("created_at") or "", j["id"]), reverse=True)
 
     def public(self, job: dict) -> dict:
-        return {k: job.get(k) for k in self.PUBLIC if job.get(k) is not None or k in ("status", "progress", "filters")}
+        out = {k: job.get(k) for k in self.PUBLIC if job.get(k) is not None or k in ("status", "progress", "filters")}
+        left = remaining_s(job)
+        if left is not None:
+            out["remaining_s"] = left
+        return out
+
+    # What makes two requests the same synopsis: a second click on Build joins the first one's job.
+    SAME = ("user", "camera", "from", "to", "filters", "length_s", "max_collision")
+
+    def running_like(self, job: dict) -> dict | None:
+        """The user's queued or building job for the very same request, if any (a copy)."""
+        with self._lock:
+            for other in self._table().values():
+                if other.get("status") in ("queued", "building") and all(other.get(k) == job.get(k) for k in self.SAME):
+                    return dict(other)
+        return None
 
     # --- the worker ----------------------------------------------------------------------------------------
     def submit(self, job: dict) -> dict:
@@ -317,6 +332,15 @@ class SynopsisJobs:
         with self._lock:
             job.update(done, finished_at=now_iso())
             self._save(job)
+
+
+def remaining_s(job: dict) -> int | None:
+    """Seconds a building job still needs, from its progress so far (None until it means something)."""
+    progress, started = job.get("progress") or 0.0, job.get("started_at")
+    if job.get("status") != "building" or not started or not 0.02 < progress < 1:
+        return None
+    elapsed = (datetime.now(UTC) - from_iso(started)).total_seconds()
+    return max(1, round(elapsed * (1 - progress) / progress)) if elapsed > 1 else None
 
 
 async def get_jobs(request: Request) -> SynopsisJobs:
@@ -409,6 +433,9 @@ def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: Curre
         "report": None,
         "created_at": now_iso(),
     }
+    same = jobs.running_like(job)
+    if same is not None:  # a second click, or the same request from another tab: never two builds of one thing
+        return {"id": same["id"], "status": same["status"], "existing": True}
     record(
         services,
         user,

@@ -53,6 +53,10 @@ def content_security_policy(tile_url: str | None = None) -> str:
     )
 
 
+# Every page's shared helpers, after t(): the skip link (WCAG 2.1 AA) and the slow actions' guard.
+EVERY_PAGE = '<script src="/static/a11y.js" defer></script><script src="/static/forms.js" defer></script>'
+
+
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
     # then the site's clock (its zone, and the helpers that write and read times in it: static/clock.js)
@@ -93,7 +97,7 @@ def _with_switch(page: str, lang: str) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _translated(name: str, lang: str, mtime_ns: int) -> str:
-    page = translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang))
+    page = translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang) + EVERY_PAGE)
     return _with_switch(page, lang)
 
 

@@ -69,31 +69,4 @@ pages.alerts = async function () {
   await start();
 };
 
-pages.dashboard = async function () {
-  const select = $("camera");
-  const cams = await api("/api/cameras?limit=1000");
-  for (const c of cams.items) select.append(el("option", { value: c.id, text: t("{name} ({id})", { name: c.name, id: c.id }) }));
-  // A camera picked while the previous one still loads must not be overwritten by the older answers.
-  let shown = 0;
-  async function show() {
-    const mine = ++shown;
-    const id = encodeURIComponent(select.value);
-    const [s, g] = await Promise.all([api(withJust("/api/stats/" + id)), api("/api/gaps?limit=20&camera=" + id)]);
-    if (mine !== shown) return;
-    // hours on the site's clock (the server counts by UTC hour: the same hours wherever the zone's offset is whole hours)
-    $("hourly").replaceChildren(el("tr", {}, [t("hour ({zone})", { zone: siteZoneLabel() }), t("class"), t("tracks")].map((h) => el("th", { text: h }))),
-      ...s.hourly.map((r) => el("tr", {}, [el("td", { text: siteDate(r.hour) }), el("td", { text: word(r.class) }), el("td", { text: String(r.tracks) })])));
-    $("lines").replaceChildren(el("tr", {}, [t("line"), t("in"), t("out")].map((h) => el("th", { text: h }))),
-      ...Object.entries(s.lines).map(([name, c]) => el("tr", {}, [el("td", { text: name }), el("td", { text: String(c.in) }), el("td", { text: String(c.out) })])));
-    $("gaps-none").hidden = g.items.length > 0;
-    $("gaps").replaceChildren(...(g.items.length ? [el("tr", {}, [t("from ({zone})", { zone: siteZoneLabel() }), t("to"), t("seconds"), t("reason")].map((h) => el("th", { text: h })))] : []),
-      ...g.items.map((r) => el("tr", { "data-gap": String(r.id) }, [el("td", { text: siteDate(r.start, true) }),
-        el("td", { text: siteClock(r.end, true) }),
-        el("td", { text: ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(1) }), el("td", { text: r.reason })])));
-    $("heat-walk").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "walk" }));
-    $("heat-stop").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "stop" }));
-  }
-  select.addEventListener("change", () => show().catch(() => {}));
-  for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => show().catch(() => {}));
-  if (cams.items.length) await show().catch(() => {});
-};
+/* pages.dashboard: static/dashboard.js */

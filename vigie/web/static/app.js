@@ -50,12 +50,13 @@ async function api(path, options) {
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   if (res.status === 401 && document.body.dataset.page !== "login") {
-    window.location.assign("/");
+    // a session that ended (expired, or logged out elsewhere): the login page says so
+    window.location.assign(data && data.expired ? "/?expired=1" : "/");
     throw new ApiFailure(t("You are not logged in."));
   }
   if (!res.ok) {
     const msg = data && data.error ? data.error : t("The request failed (HTTP {status}).", { status: res.status });
-    if (!quiet) showError(msg);
+    if (!quiet) { showError(msg); markFields(data); }
     throw new ApiFailure(msg, res.status, data);
   }
   if (!quiet) showError("");
@@ -244,7 +245,7 @@ function clipSeconds(points, iso) {
   return (isoMs(iso) - isoMs(first.t)) / 1000 + lead + (fps ? 0.5 / fps : 0);
 }
 
-function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
+function splitList(v) { return placeList(v); }  // camera names hold commas: static/places.js cuts at ";"
 
 /* --- maps ----------------------------------------------------------------------------------------- */
 /* A Leaflet map in element `id`. opts.config: the tiles' settings when the page has them already (the public
@@ -295,6 +296,8 @@ function fitTo(map, latlngs) {
 /* --- pages ---------------------------------------------------------------------------------------- */
 const pages = {
   async login() {
+    if (new URLSearchParams(location.search).get("expired"))
+      $("login-form").before(el("p", { class: "banner", role: "status", id: "expired", text: t("Your session has expired; log in again.") }));
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
@@ -338,6 +341,7 @@ const pages = {
   },
 
   async search() {
+    const cameraNames = setupCameraPicker().catch(() => new Map());
     for (const sel of document.querySelectorAll("select.colour"))
       for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: word(c) }));
     // Only the attributes this site lets investigators search by (the others are not reliable enough here).
@@ -372,7 +376,7 @@ const pages = {
         $("groups").value = (r.filters.groups || []).join(", ");
       } catch (e) { fromText = {}; }
     });
-    $("search-form").addEventListener("submit", async (ev) => {
+    onSlow($("search-form"), "submit", async (ev) => {
       ev.preventDefault();
       const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
       // What the text gave that the form cannot show (a field the person changed is theirs).
@@ -395,12 +399,13 @@ const pages = {
         if (end) body.end = end;
         const r = await api("/api/search", { method: "POST", body });
         $("summary").textContent = t("{total} track(s) match; showing {shown}.", { total: r.total, shown: r.hits.length });
+        $("places-read").textContent = placesRead(r.places, await cameraNames);
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
     });
     // Search by example photo (investigators): the usual filters of the form above, the photo's person
     // ranked by appearance; what was read from the photo is shown (its blurred crop, colours, attributes).
-    if ($("photo-form")) $("photo-form").addEventListener("submit", async (ev) => {
+    if ($("photo-form")) onSlow($("photo-form"), "submit", async (ev) => {
       ev.preventDefault();
       const file = $("photo").files[0];
       if (!file) { showError(t("Choose a photo first.")); return; }
@@ -456,7 +461,7 @@ const pages = {
     let seekTo = null, seeked = !at;  // seconds into the clip; whether done (once per page)
     $("title").textContent = t("Track #{id}", { id: id });
     $("trail-link").setAttribute("href", "/trail/" + enc);
-    $("similar").addEventListener("click", async () => {
+    onSlow($("similar"), "click", async () => {
       $("summary").textContent = t("Comparing…");
       try {
         const r = await api(withJust("/api/similar/" + enc, { limit: 50 }));
@@ -485,7 +490,7 @@ const pages = {
       clip.currentTime = Math.min(Math.max(0, seekTo), Math.max(0, (clip.duration || 0) - 0.01));
       clip.addEventListener("seeked", () => { $("clip-status").textContent = t("Shown at {time}, the moment clicked in the synopsis.", { time: siteTime(at, true) }); }, { once: true });
     });
-    $("load-clip").addEventListener("click", loadClip);
+    onSlow($("load-clip"), "click", loadClip);
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
@@ -511,7 +516,7 @@ const pages = {
       $("attrs").replaceChildren(...trackAttributes(tr).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
     const say = (text) => { $("case-msg").textContent = text; };
-    $("export-form").addEventListener("submit", async (ev) => {
+    onSlow($("export-form"), "submit", async (ev) => {
       ev.preventDefault();
       say(t("Preparing the export (the clip is rendered and blurred)…"));
       try {
@@ -579,7 +584,7 @@ const pages = {
       }
       fitTo(map, pts);
     }
-    $("reload").addEventListener("click", () => draw().catch(() => {}));
+    onSlow($("reload"), "click", () => draw().catch(() => {}));
     await draw();
   },
 };

@@ -340,7 +340,7 @@ async function listImports() {
 }
 
 function setupImport(reload) {
-  $("import-form").addEventListener("submit", async (ev) => {
+  onSlow($("import-form"), "submit", async (ev) => {
     ev.preventDefault();
     $("import-msg").textContent = t("Importing…");
     $("import-problems").replaceChildren();

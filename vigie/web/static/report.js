@@ -32,7 +32,28 @@ async function open311(path, options) {
   return data;
 }
 
-function megabytes(n) { return t("{size} MB", { size: (n / 1e6).toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: n < 1e6 ? 2 : 1, maximumFractionDigits: n < 1e6 ? 2 : 1, useGrouping: false }) }); }
+/* A file's size in the unit that reads best: "850 bytes", "48 kB", "3.2 MB" (never "0.00 MB"). */
+function megabytes(n) {
+  const dec = (v) => v.toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+  if (n < 1000) return t("{count} bytes", { count: n });
+  if (n < 1e6) return t("{size} kB", { size: n < 1e4 ? dec(n / 1e3) : Math.round(n / 1e3) });
+  return t("{size} MB", { size: n < 1e7 ? dec(n / 1e6) : Math.round(n / 1e6) });
+}
+
+/* The follow-up code to the clipboard (a phone's long press on a code is fiddly); said in words either way. */
+async function copyToken() {
+  const code = $("token").textContent;
+  try {
+    await navigator.clipboard.writeText(code);
+    $("copied").textContent = t("Copied: paste it somewhere safe.");
+  } catch (e) {
+    const range = document.createRange();  // no clipboard here: the code is selected for the person to copy
+    range.selectNodeContents($("token"));
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+    $("copied").textContent = t("Select and copy the code above: this browser does not let the page copy it.");
+  }
+}
 
 /* --- the form's parts ------------------------------------------------------------------------------------ */
 function fillServices(services) {
@@ -122,6 +143,7 @@ async function sendReport(pin) {
     const answer = await open311("/open311/v2/requests.json", { method: "POST", body: body });
     const r = Array.isArray(answer) ? answer[0] : answer;
     $("token").textContent = r.token;
+    $("copied").textContent = "";
     $("notice").textContent = r.service_notice || "";
     $("follow").setAttribute("href", "/report/status?token=" + encodeURIComponent(r.token));
     $("report-form").reset();
@@ -150,6 +172,7 @@ pages.report = async function () {
   const pin = setupPin(map);
   $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); sendReport(pin); });
   $("another").addEventListener("click", () => { $("done").hidden = true; $("service").focus(); });
+  $("copy-token").addEventListener("click", () => copyToken());
   try {
     fillServices(await open311("/open311/v2/services.json"));
   } catch (e) { showError(t("The list of problems could not be loaded: {reason}", { reason: e.message })); }

@@ -86,6 +86,20 @@ pages.synopsis = async function () {
     window.location.assign(trackAt(hit.track, hit.time));
   });
 
+  // The keyboard's way to pick an object: whenever the video stops on a frame, its objects are listed as
+  // links to their tracks at that moment (what a click on them in the picture opens).
+  function listOnScreen() {
+    if (!index) return;
+    const here = index.frame_objects[synopsisFrame(video, index)] || [];
+    $("on-screen").replaceChildren(...here.map((o) => el("li", {}, [el("a", {
+      href: trackAt(o.track, o.time),
+      text: t("Track #{track} ({kind}) at {time}: open its track", { track: o.track, kind: classes.get(o.track) || "", time: labelClock(o.time, index.label_timezone) }),
+    })])));
+    $("on-screen-none").textContent = here.length ? "" : (video.paused ? t("No object on this frame.") : t("Pause the video to list the objects it shows."));
+  }
+  video.addEventListener("pause", listOnScreen);
+  video.addEventListener("seeked", listOnScreen);
+
   async function play(s) {
     const enc = encodeURIComponent(s.id);
     index = await api(withJust("/api/synopses/" + enc + "/index"));
@@ -140,6 +154,7 @@ pages.synopsis = async function () {
       }
       $("status").textContent = s.status === "queued" ? t("Queued: another synopsis is being built first…")
         : t("Building… {percent}%", { percent: Math.round(100 * (s.progress || 0)) });
+      if (s.remaining_s) $("status").textContent = t("Building… {percent}% done, about {time} left", { percent: Math.round(100 * (s.progress || 0)), time: durationText(s.remaining_s) });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -161,7 +176,7 @@ pages.synopsis = async function () {
     }));
   }
 
-  $("synopsis-form").addEventListener("submit", async (ev) => {
+  onSlow($("synopsis-form"), "submit", async (ev) => {
     ev.preventDefault();
     const filters = {};
     if ($("class").value) filters.classes = [$("class").value];
