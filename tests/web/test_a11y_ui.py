@@ -333,6 +333,22 @@ def test_the_public_report_and_its_status_on_a_phone(new_page, server):
     assert_accessible(page, "the status page at 390x844")
 
 
+@pytest.mark.timeout(120)
+def test_the_public_pages_in_french_on_a_phone(new_page, server):
+    """French is the public's language on a French site: the longer French header stays on one line, with FR / EN."""
+    from playwright.sync_api import expect
+
+    page = new_page("fr")
+    page.set_viewport_size(PHONE)
+    for path in ("/report", "/report/status"):
+        page.goto(path)
+        settle(page)
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("header.nav a.lang-link[hreflang=en]")).to_be_visible()
+        one_line_header(page)
+        assert_accessible(page, f"{path} in French at 390x844")
+
+
 # --- the dashboard (issue 20, point 8) ------------------------------------------------------------------------
 @pytest.mark.timeout(120)
 def test_the_dashboard_opens_on_data_draws_its_lines_and_says_when_there_is_nothing(new_page, server):
