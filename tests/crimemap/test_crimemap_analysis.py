@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -376,6 +377,29 @@ def test_report_html_is_self_contained_and_says_it_is_area_based(report_incident
     assert f"{in_january:,} incidents." in text
     assert "Knox test:" in text and "Getis-Ord" in text and "GridSearchCV" in text
     assert [p.name for p in tmp_path.iterdir()] == ["council.html"]  # no temporary file left behind
+
+
+def test_report_html_in_french_for_a_french_council(report_incidents, tmp_path):
+    """The report is written in the language of the moment (the site file's, or the request's): in French, its
+    headings, statement, dates and numbers are French."""
+    from vigie.i18n import gettext, use_language
+
+    with use_language("fr"):
+        path = write_report(
+            report_incidents,
+            tmp_path / "conseil.html",
+            title="Conseil local de sécurité",
+            timezone="Europe/Paris",
+            permutations=99,
+            period=(date(2024, 1, 1), date(2024, 1, 31)),
+        )
+        statement = gettext(STATEMENT)
+    text = path.read_text(encoding="utf-8")
+    assert '<html lang="fr">' in text and statement != STATEMENT
+    assert html.escape(statement, quote=True) in text or statement in text
+    assert "Période\u00a0: du 01/01/2024 au 31/01/2024 (Europe/Paris)." in text
+    assert "Faits par catégorie et par couche" in text and "Méthodes" in text and "Test de Knox" in text
+    assert "Incidents by category and layer" not in text and "Data sources" not in text
 
 
 def test_report_pdf(report_incidents, tmp_path):

@@ -415,3 +415,25 @@ def test_a_streamed_clip_of_a_missing_recording_fails_before_anything_is_sent(st
         clips.stream_clip(store, ids[7], site=site(), blur=False)
     with pytest.raises(ClipError, match="no blurrer"):
         clips.stream_clip(store, ids[7], site=site())
+
+
+def test_the_caption_is_on_the_sites_clock_labelled(store, tracks):
+    """Issue 20 (one clock): a clip of a Paris site is captioned in Paris time (not UTC), with the label,
+    and a change of the site's zone makes another clip, never the cached one."""
+    from zoneinfo import ZoneInfo
+
+    from vigie.i18n import use_language
+
+    paris = ZoneInfo("Europe/Paris")
+    with use_language("en"):
+        text = clips._caption_text(CAM, T0, 7, paris)
+    local = T0.astimezone(paris)
+    assert text == f"{CAM}  {local:%d/%m/%Y %H:%M:%S}.{local.microsecond // 1000:03d} (Paris time)  track 7"
+    assert local.hour != T0.hour  # the site's clock, not UTC
+    on_paris = SiteConfig(**{**site().model_dump(), "timezone": "Europe/Paris"})
+    with use_language("en"):
+        utc_clip = render_clip(store, tracks[1], site=site(), blur=False)
+        paris_clip = render_clip(store, tracks[1], site=on_paris, blur=False)
+    assert not paris_clip.cached and paris_clip.sha256 != utc_clip.sha256
+    band = (decode(paris_clip.data)[0][:12].max(axis=(0, 2)) > 150).nonzero()[0]
+    assert band.size and band.max() > 100  # the longer caption ("... (Paris time) ...") is drawn

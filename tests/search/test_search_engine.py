@@ -316,3 +316,27 @@ def test_cli_errors_are_one_line_with_status_2(store, vigie, args, words):
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("vigie: error: ")
     for w in words:
         assert w in err
+
+
+# --- people's spellings of places (issue 20, point 4) ------------------------------------------------------
+def test_cameras_groups_and_communes_are_read_as_people_type_them():
+    from vigie.search.query import CameraInfo
+
+    cams = [
+        CameraInfo("nimes-esplanade-01", "Esplanade Charles-de-Gaulle, fountain side", "Nîmes", "Centre"),
+        CameraInfo("nimes-gare-01", "Gare de Nîmes, forecourt", "Nîmes", "Gare"),
+        CameraInfo("marguerittes-mairie-01", "Marguerittes, place de la mairie", "Marguerittes", ""),
+    ]
+    q, read = parse_query(
+        {
+            "cameras": ["esplanade", "GARE DE NIMES, FORECOURT"],
+            "groups": ["centre"],
+            "communes": ["nimes"],
+        }
+    ).resolve_places(cams)
+    assert q.cameras == ["nimes-esplanade-01", "nimes-gare-01"]
+    assert q.groups == ["Centre"] and q.communes == ["Nîmes"]
+    assert read["cameras"] == {"esplanade": ["nimes-esplanade-01"], "GARE DE NIMES, FORECOURT": ["nimes-gare-01"]}
+    with pytest.raises(SearchError, match=r"unknown camera 'stade', 'port'") as refused:
+        parse_query({"cameras": ["esplanade", "stade", "port"]}).resolve_places(cams)
+    assert refused.value.field == "cameras"

@@ -60,6 +60,8 @@ TABLES = (
     "track_attributes",
     "query_photos",
     "recording_segments",
+    "session_cases",
+    "case_marks",
 )
 
 
@@ -767,3 +769,63 @@ def test_pictures_are_sealed_at_rest_and_an_earlier_versions_are_sealed_in_place
     for case, p in examples.items():
         assert query_photos.stored_photo(store, digests[case], case) == p
     assert store.seal_plain_pictures() == {}
+
+
+def test_a_session_case_and_case_marks(cams, monkeypatch):
+    """Issue 20 (cases) on both backends: a session's open case is replaced by a switch and ends with the
+    session; a track's mark per case is replaced, removed, and goes with the track; each change is audited."""
+    from vigie.accounts import users
+    from vigie.audit.log import query, verify
+    from vigie.cases import activity
+    from vigie.cases import session as cases
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    alice = users.create_user(cams, "alice", "investigator", "correct horse battery")
+    token = users.create_session(cams, alice)
+    digest = users.token_hash(token)
+    assert cases.current(cams, digest) is None
+    cases.open_case(cams, digest, "alice", "investigator", " PV-1 ", "theft")
+    assert {k: v for k, v in cases.current(cams, digest).items() if k != "opened_at"} == {
+        "case_ref": "PV-1",
+        "purpose": "theft",
+    }
+    cases.open_case(cams, digest, "alice", "investigator", "PV-2", "assault")
+    assert cases.current(cams, digest)["case_ref"] == "PV-2"
+    with pytest.raises(VigieError, match="purpose"):
+        cases.open_case(cams, digest, "alice", "investigator", "PV-3", "  ")
+    assert cases.current(cams, digest)["case_ref"] == "PV-2"  # a refused switch keeps the open case
+    with pytest.raises(VigieError, match="session has ended"):
+        cases.open_case(cams, users.token_hash("no such token"), "alice", "investigator", "PV-3", "x")
+
+    _, ids = analyse(cams, [full_track(1), full_track(2, start_s=30.0)])
+    cases.mark_track(cams, "alice", "investigator", "PV-2", "assault", ids[2], "same")
+    cases.mark_track(cams, "alice", "investigator", "PV-2", "assault", ids[1], "different")
+    cases.mark_track(cams, "alice", "investigator", "PV-2", "assault", ids[1], "same")  # replaced
+    cases.mark_track(cams, "alice", "investigator", "PV-9", "other", ids[1], "different")
+    assert [(m["track_id"], m["mark"], m["camera_id"]) for m in cases.marks(cams, "PV-2")] == [
+        (ids[1], "same", "cam-a"),
+        (ids[2], "same", "cam-a"),
+    ]
+    assert [(m["case_ref"], m["mark"]) for m in cases.marks_of_track(cams, ids[1])] == [
+        ("PV-2", "same"),
+        ("PV-9", "different"),
+    ]
+    with pytest.raises(VigieError, match="mark"):
+        cases.mark_track(cams, "alice", "investigator", "PV-2", "assault", ids[1], "maybe")
+    cases.mark_track(cams, "alice", "investigator", "PV-2", "assault", ids[2], None)
+    assert [m["track_id"] for m in cases.marks(cams, "PV-2")] == [ids[1]]
+    page = activity.summary(cams, "PV-2", "alice")
+    assert page["marks"][0]["track_id"] == ids[1] and page["exports"] == [] and len(page["openings"]) == 1
+
+    assert cases.close_case(cams, digest, "alice", "investigator")["case_ref"] == "PV-2"
+    assert cases.close_case(cams, digest, "alice", "investigator") is None
+    cases.open_case(cams, digest, "alice", "investigator", "PV-4", "fraud")
+    users.logout(cams, token)  # the case ends with the session
+    with cams.read() as conn:
+        assert conn.execute("SELECT count(*) FROM session_cases").fetchone()[0] == 0
+    cams.write(lambda conn: conn.execute("DELETE FROM tracks WHERE id = ?", (ids[1],))).result()  # as the purge
+    assert cases.marks(cams, "PV-2") == [] and cases.marks_of_track(cams, ids[1]) == []
+    actions = [e.action for e in query(cams, user="alice", limit=100)]
+    assert actions.count("case_open") == 3 and actions.count("case_close") == 1 and actions.count("case_mark") == 5
+    assert query(cams, action="case_open", limit=10)[1].details_dict() == {"switched_from": "PV-1"}
+    assert verify(cams).ok

@@ -8,6 +8,8 @@ here and defines its own `server` fixture (a `Server` or anything with `url` and
 
 from __future__ import annotations
 
+import functools
+import re
 import socket
 import threading
 import time
@@ -81,15 +83,24 @@ def served(app, name: str = "vigie-uvicorn"):
 
 @pytest.fixture
 def new_page(browser, server):
-    """new_page() -> a Playwright page in a fresh context (its own cookies and session storage).
+    """new_page(lang="en") -> a Playwright page in a fresh context (its own cookies and session storage).
 
-    Every request is recorded in server.requests; an uncaught script error in any page, or a request
-    to another host, fails the test.
+    The page's language is the user's choice, as the FR / EN switch keeps it (the vigie_lang cookie): English
+    by default, which the suite's assertions read; lang="fr" for the French pages (a browser in French), and
+    lang=None for the site file's language. Every request is recorded in server.requests; an uncaught script
+    error in any page, or a request to another host, fails the test.
     """
     contexts, errors = [], []
 
-    def make():
-        ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
+    def make(lang: str | None = "en"):
+        ctx = browser.new_context(
+            viewport=VIEWPORT,
+            base_url=server.url,
+            locale="fr-FR" if lang == "fr" else "en-GB",
+            timezone_id="Europe/Paris",
+        )
+        if lang:
+            ctx.add_cookies([{"name": "vigie_lang", "value": lang, "url": server.url}])
         ctx.on("request", lambda req: server.requests.append(req.url))
         contexts.append(ctx)
         page = ctx.new_page()
@@ -132,3 +143,103 @@ def non_local(urls: list[str]) -> list[str]:
         for u in urls
         if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS
     ]
+
+
+# --- language: what a page shows in French or English --------------------------------------------------------
+# The role names a page shows beside the user's name (static/app.js roleName), for log_in in French.
+ROLE_FR = {
+    "operator": "opérateur",
+    "investigator": "enquêteur",
+    "auditor": "auditeur",
+    "admin": "administrateur",
+    "analyst": "analyste",
+    "moderator": "modérateur",
+    "supervisor": "superviseur",
+}
+
+# Every visible text node and every visible placeholder, title, aria-label and alt of the page.
+_VISIBLE_TEXTS = """() => {
+  const out = [];
+  const shown = (el) => el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || ["SCRIPT", "STYLE", "NOSCRIPT"].includes(p.tagName) || !shown(p)) continue;
+    const text = n.textContent.replace(/\\s+/g, " ").trim();
+    if (text) out.push(text);
+  }
+  for (const el of document.querySelectorAll("[placeholder], [title], [aria-label], img[alt]"))
+    if (shown(el) || el.tagName === "IMG")
+      for (const a of ["placeholder", "title", "aria-label", "alt"]) {
+        const v = (el.getAttribute(a) || "").replace(/\\s+/g, " ").trim();
+        if (v) out.push(v);
+      }
+  out.push(document.title);
+  return out;
+}"""
+
+
+@functools.cache
+def _messages() -> tuple[dict[str, str], list[tuple[re.Pattern, str]]]:
+    """msgid -> French for both catalogues; and patterns for messages with {fields} (a script fills them)."""
+    from vigie.i18n import JS_DOMAIN, catalogue
+
+    fr = {**catalogue("fr"), **catalogue("fr", JS_DOMAIN)}
+    patterns = []
+    for msgid, french in fr.items():
+        parts = re.split(r"\{[^{}]*\}", msgid)
+        if len(parts) > 1 and sum(len(re.sub(r"[^A-Za-z]", "", p)) for p in parts) >= 6:
+            patterns.append((re.compile(".+?".join(re.escape(p) for p in parts), re.S), msgid))
+    return fr, patterns
+
+
+def wrong_language_texts(page, lang: str) -> list[str]:
+    """The page's visible texts that are in the other language: in French, English messages that have a French
+    translation (whole, or with their {fields} filled by a script); in English, French translations."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    fr, patterns = _messages()
+    texts = page.evaluate(_VISIBLE_TEXTS)
+    if lang == "fr":
+        wrong = [t for t in texts if t in fr and fr[t] != t]
+        wrong += [t for t in texts if t not in fr for p, msgid in patterns if fr[msgid] != msgid and p.fullmatch(t)]
+    else:
+        french = {v for k, v in fr.items() if v != k} - set(fr)
+        wrong = [t for t in texts if t in french]
+    return sorted(set(wrong))
+
+
+# --- accessibility: axe-core (npm, node_modules/axe-core) run inside the page -----------------------------------
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:
+    """The page's WCAG 2.1 A and AA violations found by axe-core, each {id, impact, help, nodes: [selector...]}.
+
+    The script is read from the local file (never fetched) and evaluated through the debugging protocol:
+    the pages' Content-Security-Policy (script-src 'self') rightly refuses an injected <script> tag
+    (Playwright's add_script_tag), and the tests keep that policy as served. They skip where `make setup`
+    has not installed the npm packages."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE}: run `make setup` (npm install)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text("utf-8") + "\n;undefined")
+    found = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(0, 3).join(' '))}));
+        }""",
+        WCAG_AA,
+    )
+    return found
+
+
+def assert_accessible(page, where: str = "") -> None:
+    """Fail with axe-core's findings if the page, as it is now, breaks a WCAG 2.1 AA rule."""
+    found = axe_violations(page)
+    assert not found, f"axe-core finds WCAG 2.1 AA violations on {where or page.url}:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"][:8]) for v in found
+    )

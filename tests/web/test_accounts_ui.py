@@ -53,6 +53,7 @@ def server(tmp_path_factory):
     mp.setenv("VIGIE_DATA", str(data))
     mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     site = SiteConfig(
+        language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
         name="Nîmes accounts",
         retention_days=20,
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety")],

@@ -227,6 +227,23 @@ def test_camera_stats_and_heat_maps(env):
     assert [r for r in op["hourly"] if r["class"] == "person"] == [] and op["since"]
 
 
+def test_the_dashboards_period_and_which_cameras_have_tracks(env):
+    """Issue 20: a period in hours narrows the counts (never past an operator's 24 hours); the overview says
+    which cameras have tracks in it, so the dashboard opens on one with data."""
+    c = client(env, "investigator")
+    everything = c.get("/api/stats", params=JUST).json()["tracks"]
+    assert everything.get("cam-a") == 2 and everything.get("cam-b", 0) >= 1
+    recent = c.get("/api/stats", params={"hours": 24, **JUST}).json()["tracks"]
+    assert "cam-b" not in recent or recent["cam-b"] < everything["cam-b"]  # cam-b's person track is 3 days old
+    week = c.get("/api/stats/cam-b", params={"hours": 24 * 7, **JUST}).json()
+    day = c.get("/api/stats/cam-b", params={"hours": 24, **JUST}).json()
+    assert sum(r["tracks"] for r in day["hourly"]) < sum(r["tracks"] for r in week["hourly"])
+    assert len(week["frame"]) == 2 and all(v > 0 for v in week["frame"])
+    assert c.get("/api/stats/cam-a", params={"hours": 0, **JUST}).status_code == 422
+    op = client(env, "operator").get("/api/stats/cam-b", params={"hours": 24 * 30}).json()
+    assert [r for r in op["hourly"] if r["class"] == "person"] == []  # the operator's window still holds
+
+
 # --- issue 19, finding 5: the operator's window -----------------------------------------------------------------
 def test_operators_see_no_alert_older_than_their_24_hours(env):
     """Operators listed, opened, decided and received in the feed alerts of any age (and their snapshots):

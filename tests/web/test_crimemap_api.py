@@ -93,6 +93,7 @@ def cm(tmp_path, monkeypatch):
     communes = tmp_path / "communes.geojson"
     communes.write_text(json.dumps(COMMUNES), encoding="utf-8")
     site = SiteConfig(
+        language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
         name="Nîmes test",
         timezone="Europe/Paris",
         crime_map=CrimeMapConfig(communes=str(communes), commune_property="nom", cell_m=200, permutations=99),

@@ -544,3 +544,35 @@ def test_no_page_asked_anything_of_another_host(server):
     if not server.requests:
         pytest.skip("no page was opened: run it after the other tests of this module")
     assert not non_local(server.requests), non_local(server.requests)
+
+
+# --- the analyst's and moderator's pages in French and English ---------------------------------------------
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_crime_map_and_moderation_show_no_text_of_the_other_language(new_page, server, lang):
+    """With this module's data (imported incidents, a pending report with a photo): every panel of the crime map
+    and every card of the moderation page are in the chosen language (browser_support.wrong_language_texts);
+    French screenshots for the README."""
+    from browser_support import ROLE_FR, wrong_language_texts
+
+    # one report per run (a sender may not send the same description twice a day)
+    said = {"fr": "Tag sur le mur de l'école, rue Nationale.", "en": "A tag on the school's wall, rue Nationale."}[lang]
+    pending_report(server.store, said, address=f"192.0.2.{77 if lang == 'fr' else 78}", photo=jpeg_photo())
+    found = {}
+    page = new_page(lang)
+    name, password = ACCOUNTS["analyst"]
+    log_in(page, name, password, ROLE_FR["analyst"] if lang == "fr" else "analyst", HOME["analyst"])
+    page.wait_for_selector("body[data-loaded=true]")
+    page.wait_for_selector("#imports tr[data-import]")
+    found["/crimemap"] = wrong_language_texts(page, lang)
+    if lang == "fr":
+        screenshot(page, "fr-crimemap.png", full_page=True)
+    page = new_page(lang)
+    name, password = ACCOUNTS["moderator"]
+    log_in(page, name, password, ROLE_FR["moderator"] if lang == "fr" else "moderator", HOME["moderator"])
+    page.wait_for_selector("#reports article")
+    page.wait_for_load_state("networkidle")
+    found["/moderation"] = wrong_language_texts(page, lang)
+    if lang == "fr":
+        screenshot(page, "fr-moderation.png")
+    assert {k: v for k, v in found.items() if v} == {}

@@ -40,6 +40,7 @@ CONF = REPO_ROOT / "examples" / "deploy" / "nginx-vigie.conf"
 PROXY_ADDRESS = "127.0.0.3"  # nginx talks to Vigie from here: the only address Vigie trusts
 NAME, PASSWORD = "aud", "auditor-pass-1234"
 SITE = SiteConfig(
+    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
     name="Proxy test",
     cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nimes", purpose="safety")],
 )

@@ -25,7 +25,9 @@ from vigie.web.app import create_app
 
 PW = "correct horse battery"
 JUST = {"case_ref": "PV-2026-0142", "purpose": "vol à l'arraché rue de la Madeleine"}
-SITE = SiteConfig(name="photo api", cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)])
+SITE = SiteConfig(
+    language="en", name="photo api", cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)]
+)
 COLOURS = [(30, 30, 200), (200, 40, 40), (40, 200, 40)]  # BGR: red, blue, green
 
 

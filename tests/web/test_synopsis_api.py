@@ -224,6 +224,38 @@ def test_a_synopsis_is_queued_behind_the_one_being_built_and_not_served_before_i
     assert c.get(f"/api/synopses/{second['id']}/index").status_code == 200
 
 
+def test_the_same_request_twice_joins_the_job_under_way_and_says_how_long_is_left(env, monkeypatch):
+    """A double click on Build (or the same request from another tab) never starts a second build (issue 20)."""
+    import vigie.synopsis.make as make
+
+    real, release = make.make_synopsis, threading.Event()
+
+    def held(*args, progress=None, **kwargs):
+        progress(1, 4)  # a quarter done, then held: the estimate has something to go on
+        assert release.wait(60)
+        return real(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(make, "make_synopsis", held)
+    c = client(env["app"], "investigator")
+    ask = {**ASK, "to": "2026-11-20T13:00:30Z", "length_s": None}
+    try:
+        first = c.post("/api/synopses", json=ask).json()
+        again = c.post("/api/synopses", json=ask).json()
+        assert again == {"id": first["id"], "status": again["status"], "existing": True}
+        other = c.post("/api/synopses", json={**ask, "filters": {}}).json()
+        assert other["id"] != first["id"] and "existing" not in other
+        deadline = time.monotonic() + 30
+        while "remaining_s" not in (state := c.get(f"/api/synopses/{first['id']}").json()):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        assert state["status"] == "building" and state["remaining_s"] >= 1
+    finally:
+        release.set()
+    assert wait_ready(c, first["id"])["status"] == "ready"
+    assert "remaining_s" not in c.get(f"/api/synopses/{first['id']}").json()
+    assert wait_ready(c, other["id"])["status"] == "ready"
+
+
 # --- who may ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["auditor", "admin", "analyst", "moderator"])
 def test_roles_without_media_get_no_synopsis(env, built, role):

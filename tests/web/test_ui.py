@@ -270,7 +270,10 @@ def test_track_page_shows_attributes_and_finds_similar_people(new_page, server):
     attrs = dict(zip(page.locator("#attrs th").all_inner_texts(), page.locator("#attrs td").all_inner_texts()))
     assert attrs["Track id"] == str(tid) and attrs["Class"] == "person" and attrs["Camera"] == DEMO_CAMERA, attrs
     assert "red" in attrs["Upper body"], attrs
-    assert "UTC" in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4", attrs  # a file name, no server path
+    # on the site's clock, labelled (the demo site is in Europe/Paris)
+    assert (
+        "Paris" in attrs["First seen"] and "UTC" not in attrs["First seen"] and attrs["Recording"] == "esplanade.mp4"
+    ), attrs  # a file name, no server path
     page.wait_for_function(
         "() => { const i = document.getElementById('thumb'); return i.complete && i.naturalWidth > 0; }"
     )
@@ -634,13 +637,15 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     the moment the synopsis showed."""
     from datetime import datetime
     from urllib.parse import parse_qs
+    from zoneinfo import ZoneInfo
 
     from playwright.sync_api import expect
 
     page = investigator_on(new_page, "/synopsis")
     page.select_option("#camera", DEMO_CAMERA)
-    page.fill("#from", "2026-11-20T13:00")
-    page.fill("#to", "2026-11-20T13:02")
+    # typed on the site's clock (Europe/Paris, UTC+1 in November): 13:00 to 13:02 UTC
+    page.fill("#from", "20/11/2026 14:00")
+    page.fill("#to", "20/11/2026 14:02")
     page.select_option("#class", "person")
     page.fill("#length", "20")
     page.click("#synopsis-form button[type=submit]")
@@ -712,12 +717,23 @@ def test_a_click_on_a_synopsis_object_opens_its_track_at_that_moment(new_page, s
     page.wait_for_timeout(1000)  # the player's loading ring, after the seek, fades out
     screenshot(page, "synopsis.png", full_page=True)
 
+    # the keyboard's way (issue 20): the paused frame's objects are listed as links to what a click opens
+    from urllib.parse import quote
+
+    expect(page.locator("#on-screen a")).to_have_count(len(index["frame_objects"][frame]))
+    pick = page.locator(f'#on-screen a[href="/track/{obj["track"]}?t={quote(obj["time"], safe="")}"]')
+    expect(pick).to_have_count(1)
+    pick.focus()
+    expect(pick).to_be_focused()
+
     page.mouse.click(x, y)
     page.wait_for_url(re.compile(rf"/track/{obj['track']}\?t="))
     assert parse_qs(urlsplit(page.url).query)["t"] == [obj["time"]]
     expect(page.locator("#attrs tr").first).to_be_visible()
     # the clip is loaded by itself and shown at that moment: (t - first point) + its lead-in, give or take a frame
-    expect(page.locator("#clip-status")).to_contain_text(f"Shown at {obj['time'][11:19]} UTC", timeout=300_000)
+    shown = datetime.fromisoformat(obj["time"].replace("Z", "+00:00")).astimezone(ZoneInfo("Europe/Paris"))
+    expect(page.locator("#clip-status")).to_contain_text(f"{shown:%d/%m/%Y %H:%M:%S} (", timeout=300_000)
+    assert "Paris" in page.locator("#clip-status").inner_text()
     first = server.store.track_points(obj["track"])[0]
     lead = min(first["seq"], 7) / 7  # the demo camera films at 7 fps; a track seen from the recording's start has less
     wanted = (
@@ -733,3 +749,113 @@ def test_no_page_asked_anything_of_another_host(browser, server):
     if not server.requests:
         pytest.skip("no page was opened: run it after the other tests of this module")
     assert not non_local(server.requests), non_local(server.requests)
+
+
+# --- every page in French and in English -------------------------------------------------------------------
+def _pages_of(server) -> dict[str, list[tuple[str, str | None]]]:
+    """Per role: (page, a selector that shows its data once loaded), with this module's data behind them."""
+    red = server.red_track
+    media = [
+        ("/map", ".camlist li"),
+        ("/search", None),
+        (f"/track/{red}", "#attrs tr"),
+        (f"/trail/{red}", "#sightings li"),
+        ("/alerts", None),
+        ("/dashboard", "#hourly tr"),
+        ("/synopsis", None),
+        ("/password", None),
+    ]
+    return {
+        "investigator": media,
+        "operator": [p for p in media if not p[0].startswith(("/track", "/trail"))],
+        "auditor": [("/audit", "#entries tr")],
+        "admin": [("/admin", "#users tr")],
+        "supervisor": [("/approvals", None)],
+    }
+
+
+PUBLIC_PAGES = ["/", "/register", "/report", "/report/status", "/enrol"]
+
+
+def _settle(page, ready: str | None) -> None:
+    if ready:
+        page.wait_for_selector(ready)
+    if "/alerts" not in page.url:  # the alerts page keeps its live feed open: never idle
+        page.wait_for_load_state("networkidle")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_page_in_each_language_shows_no_text_of_the_other(new_page, server, lang):
+    """Every page, public and of each role, with this module's data (tracks, trail, audit entries, accounts):
+    <html lang> is right and no visible text, placeholder, title or label is in the other language. In French,
+    an English message that has a French translation (whole, or with its {fields} filled) fails the test."""
+    from browser_support import ROLE_FR, wrong_language_texts
+
+    found = {}
+    page = new_page(lang)
+    for path in PUBLIC_PAGES:
+        page.goto(path)
+        _settle(page, None)
+        found[path] = wrong_language_texts(page, lang)
+    for role, pages in _pages_of(server).items():
+        page = new_page(lang)
+        name, password = ACCOUNTS[role]
+        log_in(page, name, password, ROLE_FR[role] if lang == "fr" else role, HOME[role])
+        for path, ready in pages:
+            page.goto(path)
+            _settle(page, ready)
+            if path == "/search":  # its results: the cards' words come from the data (an operator sees 24 hours)
+                if role == "investigator":
+                    page.fill("#case_ref", "PV 2026/1142")
+                    page.fill("#purpose", "Vol à l'arraché, esplanade")
+                page.click("#search-form button[type=submit]")
+                page.wait_for_function("() => /\\d/.test(document.getElementById('summary').textContent)")
+                if role == "investigator":
+                    page.wait_for_selector("#results a.card")
+            found[f"{role} {path}"] = wrong_language_texts(page, lang)
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+@pytest.mark.timeout(300)
+def test_the_switch_keeps_the_choice_and_a_french_site_starts_in_french(new_page, server):
+    """No choice yet: the site file's language (the demo is French). FR / EN switches and the choice holds on the
+    next pages; screenshots of the main pages in French for the README."""
+    from playwright.sync_api import expect
+
+    page = new_page(None)
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#login-form button[type=submit]")).to_have_text("Se connecter")
+    page.click("a.lang-link[hreflang=en]")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#login-form button[type=submit]")).to_have_text("Log in")
+    page.goto("/register")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.click("a.lang-link[hreflang=fr]")
+    expect(page.locator("h1")).to_contain_text("Registre public des caméras")
+
+    page = new_page("fr")
+    name, password = ACCOUNTS["investigator"]
+    log_in(page, name, password, "enquêteur", HOME["investigator"])
+    expect(page.locator("#logout")).to_have_text("Se déconnecter")
+    page.goto("/search")
+    page.select_option("#upper", "red")
+    page.fill("#case_ref", "PV 2026/1142")
+    page.fill("#purpose", "Vol à l'arraché, esplanade")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#summary")).to_contain_text("piste(s) trouvée(s)")
+    expect(page.locator("#results a.card").first).to_be_visible()
+    screenshot(page, "fr-search.png")
+    page.goto(f"/track/{server.red_track}")
+    expect(page.locator("#attrs")).to_contain_text("Vu pour la première fois")
+    screenshot(page, "fr-track.png")
+    page.goto("/map")
+    page.wait_for_selector(".camlist li")
+    screenshot(page, "fr-map.png")
+    page.goto("/synopsis")
+    expect(page.locator("h1")).to_have_text("Synthèse vidéo")
+    screenshot(page, "fr-synopsis.png")
+    page.goto("/report")
+    expect(page.locator("h1")).to_have_text("Signaler un problème dans l'espace public")
+    screenshot(page, "fr-report.png")

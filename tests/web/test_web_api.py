@@ -25,6 +25,7 @@ PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
 SITE = SiteConfig(
+    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
     name="Nîmes test",
     retention_days=20,
     cameras=[
@@ -149,6 +150,8 @@ def test_bad_password_is_401_and_repeated_failures_are_throttled_not_locked(env)
 SYNOPSIS = "0123456789abcdef"  # a well-formed synopsis id that no synopsis has
 ENDPOINTS = [
     ("get", "/api/me"),
+    ("get", "/api/time"),
+    ("post", "/api/time/read"),
     ("post", "/api/logout"),
     ("get", "/api/cameras"),
     ("get", "/api/tracks"),
@@ -213,6 +216,15 @@ ENDPOINTS = [
     ("post", "/api/password"),
     ("get", "/api/approvals"),
     ("post", "/api/approvals/1"),
+    ("get", "/api/case"),
+    ("put", "/api/case"),
+    ("delete", "/api/case"),
+    ("get", "/api/cases/PV-1"),
+    ("put", "/api/cases/PV-1/marks/{recent}"),
+    ("post", "/api/cases/PV-1/exports"),
+    ("get", "/api/tracks/{recent}/case"),
+    ("get", "/api/case-exports/0123456789abcdef"),
+    ("get", "/api/case-exports/0123456789abcdef/download"),
 ]
 # The /api routes that need no session: logging in, and a one-time enrolment link (its token is the credential).
 NO_SESSION = {("post", "/api/login"), ("post", "/api/enrol/check"), ("post", "/api/enrol")}
@@ -245,7 +257,9 @@ def test_the_no_session_list_covers_every_api_route(env):
             .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
             .replace("/imports/1/remove", "/imports/{import_id}/remove")
             .replace("/reports/1", "/reports/{report_id}")
-            .replace("/approvals/1", "/approvals/{request_id}"),
+            .replace("/approvals/1", "/approvals/{request_id}")
+            .replace("/cases/PV-1", "/cases/{case_ref}")
+            .replace("/case-exports/0123456789abcdef", "/case-exports/{job_id}"),
         )
         for m, p in ENDPOINTS
     }

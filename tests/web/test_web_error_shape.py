@@ -15,9 +15,9 @@ from test_web_api import JUST, PW, cheap_hashing, client, env  # noqa: F401  (fi
 from vigie.alerts import store as alerts
 from vigie.rules.base import Event
 from vigie.web.body_limit import JSON_BODY_LIMIT
-from vigie.web.context import ErrorBody
+from vigie.web.context import COOKIE, ErrorBody
 
-OPTIONAL = {"field", "missing"}
+OPTIONAL = {"field", "missing", "expired"}
 
 
 def throttled(env):
@@ -25,6 +25,13 @@ def throttled(env):
     for _ in range(env["app"].state.login_throttle.client_free):
         c.post("/api/login", json={"username": "operator", "password": "wrong password!"})
     return c.post("/api/login", json={"username": "operator", "password": PW})
+
+
+def expired_session(env):
+    c = client(env, "operator")
+    assert c.post("/api/logout").status_code == 200
+    c.cookies.set(COOKIE, "a-session-the-server-no-longer-knows")
+    return c.get("/api/me")
 
 
 def decided_twice(env):
@@ -63,6 +70,7 @@ CASES = [
         {"field"},
     ),
     ("no session", lambda env: client(env).get("/api/me"), 401, set()),
+    ("an expired session", expired_session, 401, {"expired"}),
     (
         "bad credentials",
         lambda env: client(env).post("/api/login", json={"username": "nobody", "password": PW}),

@@ -28,8 +28,27 @@ PAGES = [
     "/approvals",
     "/password",
     "/enrol",
+    "/case/PV-2026-0142",
 ]
-OURS = ["/static/app.js", "/static/app.css", "/static/office.js", "/static/alerts.js", "/static/accounts.js"]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/cases.js",
+]
+OURS = [
+    "/static/app.js",
+    "/static/app.css",
+    "/static/office.js",
+    "/static/alerts.js",
+    "/static/accounts.js",
+    "/static/a11y.js",
+    "/static/forms.js",
+    "/static/places.js",
+    "/static/dashboard.js",
+]
 
 
 @pytest.fixture

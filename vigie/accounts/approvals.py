@@ -24,6 +24,7 @@ from vigie.accounts.roles import APPROVAL_ROLES, NO_ROLE, Forbidden, check_role,
 from vigie.accounts.users import AccountError, User, _begin, check_username, unusable_hash
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.store.sqlite import SQLiteStore
 from vigie.times import iso
 
@@ -102,7 +103,7 @@ def request_account_change(store: SQLiteStore, admin: User, kind: str, username:
     if kind == "role":
         check_role(role)
         if role not in APPROVAL_ROLES:
-            raise ApprovalError(f"role {role!r} needs no approval: set it directly")
+            raise ApprovalError(_("role {role} needs no approval: set it directly", role=repr(role)))
     now = datetime.now(timezone.utc)
 
     def fn(conn):
@@ -111,12 +112,12 @@ def request_account_change(store: SQLiteStore, admin: User, kind: str, username:
         if row is None:
             return None
         if kind == "role" and row["id"] == admin.id:
-            raise AccountError("an admin may not change their own role (ask another admin)")
+            raise AccountError(_("an admin may not change their own role (ask another admin)"))
         return request_in(conn, admin, kind, row["username"], role, now), row["username"]
 
     out = store.write(fn).result()
     if out is None:
-        raise AccountError(f"no user named {username!r}")
+        raise AccountError(_("no user named {username}", username=repr(username)))
     return {"request_id": out[0], "kind": kind, "target_user": out[1], "role": role, "status": "pending"}
 
 
@@ -160,7 +161,10 @@ def decide(
             raise AlreadyDecided(f"request {request_id} was {req['status']} already by {req['decided_by']}")
         if _same(req["requested_by"], supervisor.username) or _same(req["target_user"], supervisor.username):
             raise Forbidden(
-                f"request {request_id} is yours (made by you or about your account): another supervisor decides it"
+                _(
+                    "request {request_id} is yours (made by you or about your account): another supervisor decides it",
+                    request_id=request_id,
+                )
             )
         status = "approved" if approve else "rejected"
         conn.execute(
@@ -251,6 +255,6 @@ def enrol_new_user(store: SQLiteStore, admin: User, username: str, role: str) ->
 
     out = store.write(fn).result()
     if out is None:
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(_("user {username} already exists", username=repr(username)))
     uid, rid, token, expires = out
     return {"id": uid, "request_id": rid, "link_token": token, "link_expires_at": expires}

@@ -15,6 +15,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from vigie.audit.log import append_in
+from vigie.i18n import _
 from vigie.times import iso
 
 LINK_TTL = timedelta(hours=48)
@@ -32,7 +33,7 @@ def issue_in(
     """A new link's (token, expiry) for the account, replacing any earlier one; audited as `by` (user, role).
     Runs in the caller's write transaction."""
     if kind not in KINDS:
-        raise ValueError(f"link kind must be one of {KINDS}, not {kind!r}")
+        raise ValueError(_("link kind must be one of {kinds}, not {kind}", kinds=KINDS, kind=repr(kind)))
     token = secrets.token_urlsafe(32)  # 256 bits
     expires = iso(now + LINK_TTL)
     conn.execute("DELETE FROM enrolments WHERE user_id = ?", (user_id,))

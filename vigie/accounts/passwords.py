@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from vigie.accounts import links, users
 from vigie.accounts.users import AccountError, PasswordPolicyError, User, _actor, _begin, _verify, check_password
 from vigie.audit.log import append_in
+from vigie.i18n import _
 from vigie.store.sqlite import SQLiteStore
 
 
@@ -52,7 +53,7 @@ def issue_link(store: SQLiteStore, username: str, kind: str, by=None) -> tuple[s
 
     out = store.write(fn).result()
     if out is None:
-        raise AccountError(f"no user named {username!r}")
+        raise AccountError(_("no user named {username}", username=repr(username)))
     return out
 
 
@@ -107,7 +108,7 @@ def change_own_password(store: SQLiteStore, user: User, current: str, new: str) 
         store.write(failed).result()
         raise WrongPassword("the current password is wrong")
     if new == current:
-        raise PasswordPolicyError("the new password must differ from the current one")
+        raise PasswordPolicyError(_("the new password must differ from the current one"))
     check_password(user.username, new)
     hashed = users.HASHER.hash(new)
 

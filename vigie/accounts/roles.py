@@ -32,6 +32,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 NO_ROLE = "none"  # an account whose role awaits a supervisor's approval: no permissions
@@ -136,14 +137,20 @@ class MissingJustification(Forbidden):
 
 def check_role(role: str) -> str:
     if role not in PERMISSIONS:
-        raise VigieError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        raise VigieError(gettext("unknown role {role}; roles: {value}", role=repr(role), value=", ".join(ROLES)))
     return role
 
 
 def allowed(role: str, permission: str) -> bool:
     """Whether the role holds the permission (no justification check)."""
     if permission not in ALL_PERMISSIONS:
-        raise VigieError(f"unknown permission {permission!r}; permissions: {', '.join(sorted(ALL_PERMISSIONS))}")
+        raise VigieError(
+            gettext(
+                "unknown permission {permission}; permissions: {value}",
+                permission=repr(permission),
+                value=", ".join(sorted(ALL_PERMISSIONS)),
+            )
+        )
     return permission in PERMISSIONS.get(role, frozenset())
 
 
@@ -151,7 +158,9 @@ def require(role: str, permission: str, case_ref: str | None = None, purpose: st
     """Raise Forbidden unless `role` may use `permission`; MissingJustification
     when the role must give a case reference and a purpose and did not."""
     if not allowed(role, permission):
-        raise Forbidden(f"role {role!r} does not have permission {permission!r}")
+        raise Forbidden(
+            gettext("role {role} does not have permission {permission}", role=repr(role), permission=repr(permission))
+        )
     if permission in JUSTIFICATION_REQUIRED.get(role, frozenset()):
         missing = [
             (field, words)

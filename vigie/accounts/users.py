@@ -43,6 +43,7 @@ from vigie.accounts.roles import NO_ROLE, check_role, require
 from vigie.audit.log import append_in
 from vigie.audit.log import append_in as _append_in
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.store.sqlite import SQLiteStore
 from vigie.times import iso
 
@@ -109,13 +110,17 @@ class User:
     failed_logins: int
     locked_until: str | None
     must_change_password: bool = False  # a password someone else chose: only changing it is allowed
+    # The case opened for the request's session (vigie.cases), set by the web's session check; None elsewhere.
+    case_ref: str | None = None
+    case_purpose: str | None = None
 
     @classmethod
     def from_row(cls, row) -> "User":
         return cls(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]))
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        # the account, not the request: a session's case is the session's (GET /api/case)
+        return {k: v for k, v in self.__dict__.items() if k not in ("case_ref", "case_purpose")}
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -141,7 +146,7 @@ def _actor(by) -> tuple[str, str]:
         return by.username, by.role
     if isinstance(by, str) and by.strip():
         return by, "system"
-    raise AccountError(f"acting user must be a User or a name, got {by!r}")
+    raise AccountError(_("acting user must be a User or a name, got {by}", by=repr(by)))
 
 
 def token_hash(token: str) -> str:
@@ -151,8 +156,10 @@ def token_hash(token: str) -> str:
 def check_username(username: str) -> str:
     if not isinstance(username, str) or not _USERNAME.match(username):
         raise AccountError(
-            f"username {username!r} is not valid: 1 to 64 letters, digits, '.', '_', '@' or '-', "
-            "starting with a letter or digit"
+            _(
+                "username {username} is not valid: 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+                username=repr(username),
+            )
         )
     return username
 
@@ -162,11 +169,23 @@ def check_password(username: str, password: str) -> None:
     MIN_PASSWORD_SCORE by zxcvbn (common passwords, words, names, keyboard walks,
     repeats and sequences, and the username itself, are cheap to guess)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordPolicyError(f"password for {username!r} is too short: at least {MIN_PASSWORD_LENGTH} characters")
+        raise PasswordPolicyError(
+            _(
+                "password for {username} is too short: at least {min_password_length} characters",
+                username=repr(username),
+                min_password_length=MIN_PASSWORD_LENGTH,
+            )
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordPolicyError(f"password for {username!r} is too long: at most {MAX_PASSWORD_LENGTH} characters")
+        raise PasswordPolicyError(
+            _(
+                "password for {username} is too long: at most {max_password_length} characters",
+                username=repr(username),
+                max_password_length=MAX_PASSWORD_LENGTH,
+            )
+        )
     if password.strip().casefold() == username.strip().casefold():
-        raise PasswordPolicyError(f"password for {username!r} must not be the username")
+        raise PasswordPolicyError(_("password for {username} must not be the username", username=repr(username)))
     from zxcvbn import zxcvbn  # lazy: its word lists take a moment to load
 
     rating = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[username, "vigie"])
@@ -233,7 +252,7 @@ def create_user(
 
     created_user = store.write(fn).result()
     if created_user is None:
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(_("user {username} already exists", username=repr(username)))
     return created_user
 
 
@@ -276,7 +295,7 @@ def set_password(store: SQLiteStore, username: str, password: str, by=None, must
         return True
 
     if not store.write(fn).result():
-        raise AccountError(f"no user named {username!r}")
+        raise AccountError(_("no user named {username}", username=repr(username)))
 
 
 def disable_user(store: SQLiteStore, username: str, by=None) -> None:
@@ -314,7 +333,7 @@ def _update_user(
         if row is None:
             return False
         if isinstance(by, User) and row["id"] == by.id and details["op"] == "role":
-            raise AccountError("an admin may not change their own role (ask another admin)")
+            raise AccountError(_("an admin may not change their own role (ask another admin)"))
         conn.execute(sql, (*args, row["id"]))
         if end_sessions:
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["id"],))
@@ -322,7 +341,7 @@ def _update_user(
         return True
 
     if not store.write(fn).result():
-        raise AccountError(f"no user named {username!r}")
+        raise AccountError(_("no user named {username}", username=repr(username)))
 
 
 def unusable_hash() -> str:
@@ -361,8 +380,10 @@ def bootstrap_admin(store: SQLiteStore) -> tuple[str, str, str] | None:
         return None
     if outcome == "taken":
         raise AccountError(
-            f"no admin exists but the username {ADMIN_USERNAME!r} is taken by another role: "
-            "create an admin with `vigie user add NAME --role admin`"
+            _(
+                "no admin exists but the username {admin_username} is taken by another role: create an admin with `vigie user add NAME --role admin`",
+                admin_username=repr(ADMIN_USERNAME),
+            )
         )
     return ADMIN_USERNAME, *link
 
@@ -482,7 +503,7 @@ def create_session(store: SQLiteStore, user: User, ttl: timedelta = SESSION_TTL,
     """A new bearer token for the user (shown once; only its SHA-256 is stored).
     Expired sessions of every user are removed on the way."""
     if ttl <= timedelta(0):
-        raise AccountError(f"session lifetime must be positive, got {ttl}")
+        raise AccountError(_("session lifetime must be positive, got {ttl}", ttl=ttl))
     now = _now(now)
     token = secrets.token_urlsafe(32)
     digest = token_hash(token)
@@ -497,7 +518,7 @@ def create_session(store: SQLiteStore, user: User, ttl: timedelta = SESSION_TTL,
         return True
 
     if not store.write(fn).result():
-        raise AccountError(f"user {user.username!r} no longer exists or is disabled")
+        raise AccountError(_("user {username} no longer exists or is disabled", username=repr(user.username)))
     return token
 
 

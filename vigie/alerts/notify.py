@@ -23,6 +23,8 @@ from typing import Protocol
 
 import httpx
 
+from vigie.i18n import _
+
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,7 @@ class Webhook:
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook url {self.url!r} must start with http:// or https://")
+            raise ValueError(_("webhook url {url} must start with http:// or https://", url=repr(self.url)))
         self.name = self.name or f"webhook {self.url}"
 
     def send(self, alert: dict) -> None:
@@ -62,7 +64,7 @@ class Webhook:
             headers["X-Vigie-Signature"] = signature(self.secret, body)
         r = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
         if r.status_code >= 300:
-            raise RuntimeError(f"{self.url} answered HTTP {r.status_code}")
+            raise RuntimeError(_("{url} answered HTTP {status_code}", url=self.url, status_code=r.status_code))
 
 
 @dataclass
@@ -98,7 +100,15 @@ class Mqtt:
         info.wait_for_publish(timeout=self.timeout_s)
         if not info.is_published():
             self.close()  # reconnect on the next try
-            raise RuntimeError(f"MQTT broker {self.host}:{self.port} did not acknowledge {topic} in {self.timeout_s} s")
+            raise RuntimeError(
+                _(
+                    "MQTT broker {host}:{port} did not acknowledge {topic} in {timeout_s} s",
+                    host=self.host,
+                    port=self.port,
+                    topic=topic,
+                    timeout_s=self.timeout_s,
+                )
+            )
 
     def close(self) -> None:
         if self._client is not None:

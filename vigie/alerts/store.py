@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import iso, now_iso
 
 DECISIONS = {"validate": "validated", "dismiss": "dismissed"}
@@ -102,7 +103,9 @@ def list_alerts(
 
     since: only alerts whose event was still going on at or after it (a role's window: an operator's 24 hours)."""
     if status is not None and status not in STATUSES:
-        raise AlertError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
+        raise AlertError(
+            _("alert status {status} is not one of {value}", status=repr(status), value=", ".join(STATUSES))
+        )
     where, args = ["id > ?"], [after_id]
     if status:
         where.append("status = ?")
@@ -138,7 +141,7 @@ def snapshot(store, alert_id: int) -> bytes | None:
     with store.read() as conn:
         r = conn.execute("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if r is None:
-        raise AlertError(f"no alert has id {alert_id}")
+        raise AlertError(_("no alert has id {alert_id}", alert_id=alert_id))
     return store.pictures.open(r[0])
 
 
@@ -154,7 +157,9 @@ def decide(
 ) -> dict:
     """Validate or dismiss an alert, once; audited with the decision (and any case and purpose) in one transaction."""
     if decision not in DECISIONS:
-        raise AlertError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise AlertError(
+            _("decision {decision} is not one of {value}", decision=repr(decision), value=", ".join(DECISIONS))
+        )
     status = DECISIONS[decision]
 
     def fn(conn):
@@ -163,9 +168,17 @@ def decide(
             "SELECT status, decided_by, decided_at, rule, kind, camera_id FROM alerts WHERE id = ?", (alert_id,)
         ).fetchone()
         if r is None:
-            raise AlertError(f"no alert has id {alert_id}")
+            raise AlertError(_("no alert has id {alert_id}", alert_id=alert_id))
         if r["status"] != "new":
-            raise AlertError(f"alert {alert_id} was already {r['status']} by {r['decided_by']} at {r['decided_at']}")
+            raise AlertError(
+                _(
+                    "alert {alert_id} was already {status} by {decided_by} at {decided_at}",
+                    alert_id=alert_id,
+                    status=r["status"],
+                    decided_by=r["decided_by"],
+                    decided_at=r["decided_at"],
+                )
+            )
         at = now_iso()
         conn.execute(
             "UPDATE alerts SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",

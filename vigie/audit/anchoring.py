@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from vigie.audit.anchors import GENESIS, AnchorError, anchor_path, write_anchor
 from vigie.audit.log import _COLUMNS, AuditEntry, _recomputed, chain_key
+from vigie.i18n import _
 
 DAILY = timedelta(days=1)
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ def anchor(store, reason: str) -> dict:
     if not path.exists():
         if last is not None and _recomputed(last, key) == last.hash:
             raise AnchorError(
-                "the audit anchor file is missing though the chain is keyed: restore it from its copy "
-                "(syslog, webhook, backup); a new one would hide what was cut off meanwhile"
+                _(
+                    "the audit anchor file is missing though the chain is keyed: restore it from its copy (syslog, webhook, backup); a new one would hide what was cut off meanwhile"
+                )
             )
         write_anchor(path, seq, hash_, "start", legacy_end=seq)  # everything so far is legacy
     return write_anchor(path, seq, hash_, reason)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import now_iso
 
 ANCHORS_ENV = "VIGIE_AUDIT_ANCHORS"
@@ -62,7 +63,7 @@ def read_anchors(path: Path) -> list[Anchor] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise AnchorError(f"the audit anchor file cannot be read ({exc.strerror})") from None
+        raise AnchorError(_("the audit anchor file cannot be read ({strerror})", strerror=exc.strerror)) from None
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -71,7 +72,7 @@ def read_anchors(path: Path) -> list[Anchor] | None:
             d = json.loads(line)
             out.append(Anchor(n, str(d["at"]), int(d["seq"]), str(d["hash"]), str(d["reason"]), d.get("legacy_end")))
         except (ValueError, KeyError, TypeError):
-            raise AnchorError(f"line {n} of the audit anchor file is not an anchor") from None
+            raise AnchorError(_("line {n} of the audit anchor file is not an anchor", n=n)) from None
     return out
 
 

@@ -39,6 +39,7 @@ from typing import IO, Any, Iterator
 
 from vigie.audit.anchors import GENESIS, AnchorError, anchor_path, read_anchors, write_anchor
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.keys import load_key
 from vigie.store.base import writing_store
 from vigie.store.sqlite import SQLiteStore
@@ -89,6 +90,10 @@ ACTIONS = frozenset(
         "approval",
         "view_recordings",  # the segments and gaps of a camera's recording (vigie recordings list)
         "recording_export",  # an MP4 of a camera's recording over a period (vigie.recording.export)
+        "case_open",
+        "case_close",
+        "case_mark",
+        "view_case",
     }
 )
 FIELDS = ("seq", "at", "user", "role", "action", "case_ref", "purpose", "details", "prev_hash", "hash")
@@ -202,21 +207,29 @@ def _check_entry(user: str, role: str, action: str, details: dict | None) -> str
     """Refuse an entry the auditor could not read back; return its details as canonical JSON."""
     for name, value in (("user", user), ("role", role)):
         if not isinstance(value, str) or not value.strip():
-            raise AuditError(f"audit entry field {name}: must be a non-empty text, got {value!r}")
+            raise AuditError(
+                _("audit entry field {name}: must be a non-empty text, got {value}", name=name, value=repr(value))
+            )
     _check_action(action)
     if details is None:
         return None
     if not isinstance(details, dict):
-        raise AuditError(f"audit entry field details: must be a dict, got {type(details).__name__}")
+        raise AuditError(_("audit entry field details: must be a dict, got {name}", name=type(details).__name__))
     try:
         return canonical_json(details)
     except (TypeError, ValueError) as exc:
-        raise AuditError(f"audit entry field details: not JSON data ({exc})") from None
+        raise AuditError(_("audit entry field details: not JSON data ({exc})", exc=exc)) from None
 
 
 def _check_action(action: str) -> None:
     if action not in ACTIONS:
-        raise AuditError(f"audit action {action!r} is not known; known actions: {', '.join(sorted(ACTIONS))}")
+        raise AuditError(
+            _(
+                "audit action {action} is not known; known actions: {value}",
+                action=repr(action),
+                value=", ".join(sorted(ACTIONS)),
+            )
+        )
 
 
 def append_in(
@@ -237,7 +250,7 @@ def append_in(
     over its cap is not stored: None is returned."""
     store = writing_store()
     if store is None:
-        raise AuditError("audit entries are appended inside a store.write job (on the store's writer thread)")
+        raise AuditError(_("audit entries are appended inside a store.write job (on the store's writer thread)"))
     if role == "anonymous" and (client := audit_client.get()) is not None:
         keep, details = _cap_of(store).admit(client, details)
         if not keep:
@@ -506,7 +519,13 @@ def query(
 ) -> list[AuditEntry]:
     """One page of matching entries, oldest first."""
     if limit < 1 or offset < 0:
-        raise AuditError(f"audit filter: limit must be at least 1 and offset at least 0 (got {limit}, {offset})")
+        raise AuditError(
+            _(
+                "audit filter: limit must be at least 1 and offset at least 0 (got {limit}, {offset})",
+                limit=limit,
+                offset=offset,
+            )
+        )
     where, args = _where(user, action, case_ref, start, end)
     with store.read() as conn:
         rows = conn.execute(

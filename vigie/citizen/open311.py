@@ -19,6 +19,7 @@ from fastapi.responses import Response
 
 from vigie.config import Open311Config
 from vigie.errors import VigieError
+from vigie.i18n import N_, _, gettext
 from vigie.times import UTC, from_iso, parse_time
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
@@ -28,10 +29,10 @@ PREFIX = "/open311/"
 CHANGESET = "2026-11-20T00:00:00Z"  # when this server's Open311 interface last changed (discovery)
 
 # Moderation fits the specification's token flow: a request gets its public id once a person has checked it.
-SERVICE_NOTICE = "Your report will be published once a moderator has checked it; follow it with this token."
-MEDIA_URL_NOTICE = (
-    "The media_url was not kept: Vigie only publishes photos it holds and has blurred; "
-    "send the photo itself as the multipart field 'media'."
+# Marked N_: translated in the language of the request when sent (gettext).
+SERVICE_NOTICE = N_("Your report will be published once a moderator has checked it; follow it with this token.")
+MEDIA_URL_NOTICE = N_(
+    "The media_url was not kept: Vigie only publishes photos it holds and has blurred; send the photo itself as the multipart field 'media'."
 )
 
 # Attributes every service takes (the site file lists services, not attributes): both are about the place and
@@ -44,7 +45,7 @@ ATTRIBUTES: list[dict] = [
         "required": False,
         "datatype_description": "W3C date and time, e.g. 2026-11-20T21:30:00+01:00",
         "order": 1,
-        "description": "When you saw the problem, if not just now.",
+        "description": N_("When you saw the problem, if not just now."),
     },
     {
         "variable": True,
@@ -53,12 +54,12 @@ ATTRIBUTES: list[dict] = [
         "required": False,
         "datatype_description": None,
         "order": 2,
-        "description": "Does it happen again at this place?",
+        "description": N_("Does it happen again at this place?"),
         "values": [
-            {"key": "once", "name": "Once"},
-            {"key": "daily", "name": "Every day"},
-            {"key": "weekly", "name": "Every week"},
-            {"key": "often", "name": "Often, at no fixed time"},
+            {"key": "once", "name": N_("Once")},
+            {"key": "daily", "name": N_("Every day")},
+            {"key": "weekly", "name": N_("Every week")},
+            {"key": "often", "name": N_("Often, at no fixed time")},
         ],
     },
 ]
@@ -111,12 +112,13 @@ def services(cfg: Open311Config) -> list[dict]:
     return [
         {
             "service_code": s.code,
-            "service_name": s.name,
-            "description": s.description,
+            # the default services' English is translated; a site file's own words are shown as written
+            "service_name": gettext(s.name),
+            "description": gettext(s.description) if s.description else s.description,
             "metadata": bool(ATTRIBUTES),
             "type": "batch",  # batch: a token first, the service_request_id once a moderator has accepted it
             "keywords": ", ".join(s.keywords),
-            "group": s.group,
+            "group": gettext(s.group) if s.group else s.group,
         }
         for s in cfg.services
     ]
@@ -128,15 +130,30 @@ def service(cfg: Open311Config, code: str, status: int = 400):
         if s.code == code:
             return s
     if not code:
-        raise Open311Error(400, "service_code is required")
+        raise Open311Error(400, _("service_code is required"))
     known = ", ".join(s.code for s in cfg.services)
-    raise Open311Error(status, f"service_code {code!r} is not a service of this jurisdiction (services: {known})")
+    raise Open311Error(
+        status,
+        _(
+            "service_code {code} is not a service of this jurisdiction (services: {known})",
+            code=repr(code),
+            known=known,
+        ),
+    )
 
 
 def definition(cfg: Open311Config, code: str) -> dict:
     """GET services/{service_code}: the service definition."""
     service(cfg, code, 404)
-    return {"service_code": code, "attributes": ATTRIBUTES}
+    return {"service_code": code, "attributes": [translated_attribute(a) for a in ATTRIBUTES]}
+
+
+def translated_attribute(a: dict) -> dict:
+    """An attribute's definition in the language of the request."""
+    out = {**a, "description": gettext(a["description"])}
+    if "values" in a:
+        out["values"] = [{**v, "name": gettext(v["name"])} for v in a["values"]]
+    return out
 
 
 def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
@@ -147,7 +164,12 @@ def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
         a = known.get(code)
         if a is None:
             raise Open311Error(
-                400, f"attribute[{code}] is not an attribute of this service (attributes: {', '.join(known)})"
+                400,
+                _(
+                    "attribute[{code}] is not an attribute of this service (attributes: {value})",
+                    code=code,
+                    value=", ".join(known),
+                ),
             )
         values = [v.strip() for v in values if v.strip()]
         if not values:
@@ -156,24 +178,40 @@ def check_attributes(given: dict[str, list[str]]) -> dict[str, Any]:
             keys = {v["key"] for v in a["values"]}
             bad = [v for v in values if v not in keys]
             if bad:
-                raise Open311Error(400, f"attribute[{code}]: {bad[0]!r} is not one of {', '.join(sorted(keys))}")
+                raise Open311Error(
+                    400,
+                    _(
+                        "attribute[{code}]: {value} is not one of {value2}",
+                        code=code,
+                        value=repr(bad[0]),
+                        value2=", ".join(sorted(keys)),
+                    ),
+                )
             out[code] = values
             continue
         if len(values) > 1:
-            raise Open311Error(400, f"attribute[{code}] takes one value, got {len(values)}")
+            raise Open311Error(
+                400, _("attribute[{code}] takes one value, got {n_values}", code=code, n_values=len(values))
+            )
         value = values[0]
         if a["datatype"] == "singlevaluelist" and value not in {v["key"] for v in a["values"]}:
             raise Open311Error(
-                400, f"attribute[{code}]: {value!r} is not one of {', '.join(v['key'] for v in a['values'])}"
+                400,
+                _(
+                    "attribute[{code}]: {value} is not one of {value2}",
+                    code=code,
+                    value=repr(value),
+                    value2=", ".join(v["key"] for v in a["values"]),
+                ),
             )
         if a["datatype"] == "datetime":
             value = parse_w3c(f"attribute[{code}]", value).strftime("%Y-%m-%dT%H:%M:%SZ")
         if len(value) > 200:
-            raise Open311Error(400, f"attribute[{code}] is longer than 200 characters")
+            raise Open311Error(400, _("attribute[{code}] is longer than 200 characters", code=code))
         out[code] = value
     for a in ATTRIBUTES:
         if a["required"] and a["code"] not in out:
-            raise Open311Error(400, f"attribute[{a['code']}] is required for this service")
+            raise Open311Error(400, _("attribute[{code}] is required for this service", code=a["code"]))
     return out
 
 
@@ -182,7 +220,7 @@ def discovery(cfg: Open311Config, base_url: str, contact: str) -> dict:
     return {
         "changeset": CHANGESET,
         "contact": contact,
-        "key_service": "No API key is needed: reports are moderated before they are published.",
+        "key_service": gettext("No API key is needed: reports are moderated before they are published."),
         "endpoints": [
             {
                 "specification": SPEC_URL,
@@ -203,7 +241,7 @@ def fmt_of(path: str) -> str:
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise Open311Error(400, f"format {fmt!r} is not supported: use .json or .xml")
+        raise Open311Error(400, _("format {fmt} is not supported: use .json or .xml", fmt=repr(fmt)))
     return fmt
 
 
@@ -255,7 +293,7 @@ def is_open311(path: str) -> bool:
 def request_fields(row: dict, cfg: Open311Config, agency: str, base_url: str) -> dict:
     """A public report (vigie.citizen.reports' public columns) under the specification's field names.
     Nothing else is ever published: no contact details, no moderation notes."""
-    names = {s.code: s.name for s in cfg.services}
+    names = {s.code: gettext(s.name) for s in cfg.services}
     photo = f"{base_url.rstrip('/')}/open311/v2/media/{row['id']}.jpg" if row.get("has_photo") else None
     return {
         "service_request_id": row["id"],

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vigie.errors import VigieError
+from vigie.i18n import _
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_SIDE = 2048  # longest side kept: enough to see the problem, small enough to store
@@ -42,8 +43,11 @@ def check_size(n_bytes: int, max_bytes: int) -> None:
     if n_bytes > max_bytes:
         raise PhotoError(
             413,
-            f"the photo is larger than the {max_bytes} bytes accepted ({max_bytes // 1_000_000} MB); "
-            "send a smaller photo",
+            _(
+                "the photo is larger than the {max_bytes} bytes accepted ({value} MB); send a smaller photo",
+                max_bytes=max_bytes,
+                value=max_bytes // 1_000_000,
+            ),
         )
 
 
@@ -52,21 +56,30 @@ def _opened(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
-        raise PhotoError(400, "the photo is not a JPEG, PNG or WebP image") from None
+        raise PhotoError(400, _("the photo is not a JPEG, PNG or WebP image")) from None
     except Image.DecompressionBombError as exc:  # Pillow's own net (twice Image.MAX_IMAGE_PIXELS), hit before ours
         declared = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{declared.group(1)} pixels" if declared else "more pixels"
         raise PhotoError(
-            400, f"the photo declares {size}, more than the {max_pixels} accepted (an image bomb)"
+            400,
+            _(
+                "the photo declares {size}, more than the {max_pixels} accepted (an image bomb)",
+                size=size,
+                max_pixels=max_pixels,
+            ),
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:  # a header Pillow's parser refuses
-        raise PhotoError(400, f"the photo could not be decoded ({exc})") from None
+        raise PhotoError(400, _("the photo could not be decoded ({exc})", exc=exc)) from None
     w, h = image.size
     if w < 1 or h < 1 or w * h > max_pixels:
         raise PhotoError(
             400,
-            f"the photo declares {w}x{h} pixels, more than the {max_pixels} accepted "
-            "(an image bomb; or downscale the photo before sending it)",
+            _(
+                "the photo declares {w}x{h} pixels, more than the {max_pixels} accepted (an image bomb; or downscale the photo before sending it)",
+                w=w,
+                h=h,
+                max_pixels=max_pixels,
+            ),
         )
     return image
 
@@ -80,9 +93,9 @@ def _decoded(image: Image.Image) -> Image.Image:
         image.load()
         upright = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
-        raise PhotoError(400, "the photo has more pixels than accepted (an image bomb?)") from None
+        raise PhotoError(400, _("the photo has more pixels than accepted (an image bomb?)")) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
-        raise PhotoError(400, f"the photo could not be decoded ({exc})") from None
+        raise PhotoError(400, _("the photo could not be decoded ({exc})", exc=exc)) from None
     if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
         rgba = upright.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -121,8 +134,9 @@ def _sanitised(data: bytes, max_pixels: int, blurrer, lock: threading.Lock | Non
     if blurrer is None:
         raise PhotoError(
             503,
-            "photos cannot be accepted: this server has no blurrer to hide faces and plates "
-            "(send the report without a photo)",
+            _(
+                "photos cannot be accepted: this server has no blurrer to hide faces and plates (send the report without a photo)"
+            ),
         )
     rgb = _decoded(image)
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])

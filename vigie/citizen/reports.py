@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from vigie.audit.log import append_in
 from vigie.citizen import abuse
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import iso
 
 MODERATION = ("pending", "accepted", "rejected", "merged")
@@ -80,7 +81,7 @@ def precheck(store, address: str, description: str, now: datetime, per_hour: int
         who = abuse.client_hash(conn, address)
         abuse.check_rate(conn, who, now, per_hour, per_day)
         if abuse.is_repeat(conn, who, description, now):
-            raise ReportError(400, "the same description was already sent from this address today")
+            raise ReportError(400, _("the same description was already sent from this address today"))
 
 
 def submit(store, report: NewReport, address: str, now: datetime, per_hour: int, per_day: int) -> tuple[int, str]:
@@ -95,7 +96,7 @@ def submit(store, report: NewReport, address: str, now: datetime, per_hour: int,
         abuse.purge_hits(conn, now)
         abuse.check_rate(conn, who, now, per_hour, per_day)
         if abuse.is_repeat(conn, who, report.description, now):
-            raise ReportError(400, "the same description was already sent from this address today")
+            raise ReportError(400, _("the same description was already sent from this address today"))
         cur = conn.execute(
             "INSERT INTO citizen_reports (service_code, lat, lon, address_string, address_id, description, attributes,"
             " requested_at, updated_at, token_hash, client_hash, " + ", ".join(CONTACT_FIELDS) + ", photo)"
@@ -217,7 +218,14 @@ def _moderator_view(row: sqlite3.Row) -> dict:
 def list_reports(store, moderation: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
     """(reports, oldest first so the queue is worked in order; total matching)."""
     if moderation is not None and moderation not in MODERATION:
-        raise ReportError(400, f"moderation {moderation!r} is not one of {', '.join(MODERATION)}")
+        raise ReportError(
+            400,
+            _(
+                "moderation {moderation} is not one of {value}",
+                moderation=repr(moderation),
+                value=", ".join(MODERATION),
+            ),
+        )
     where, args = ("WHERE moderation = ?", [moderation]) if moderation else ("", [])
     with store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM citizen_reports {where}", args).fetchone()[0]
@@ -232,7 +240,7 @@ def get_report(store, report_id: int) -> dict:
     with store.read() as conn:
         row = conn.execute(f"SELECT {_MODERATOR_COLUMNS} FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
     if row is None:
-        raise ReportError(404, f"no citizen report has id {report_id}")
+        raise ReportError(404, _("no citizen report has id {report_id}", report_id=report_id))
     return _moderator_view(row)
 
 
@@ -240,9 +248,9 @@ def photo(store, report_id: int) -> bytes:
     with store.read() as conn:
         row = conn.execute("SELECT photo FROM citizen_reports WHERE id = ?", (report_id,)).fetchone()
     if row is None:
-        raise ReportError(404, f"no citizen report has id {report_id}")
+        raise ReportError(404, _("no citizen report has id {report_id}", report_id=report_id))
     if row[0] is None:
-        raise ReportError(404, f"citizen report {report_id} has no photo")
+        raise ReportError(404, _("citizen report {report_id} has no photo", report_id=report_id))
     return store.pictures.open(row[0])
 
 
@@ -253,7 +261,7 @@ def _current(conn: sqlite3.Connection, report_id: int) -> sqlite3.Row:
         (report_id,),
     ).fetchone()
     if row is None:
-        raise ReportError(404, f"no citizen report has id {report_id}")
+        raise ReportError(404, _("no citizen report has id {report_id}", report_id=report_id))
     return row
 
 
@@ -277,14 +285,18 @@ def decide(
     """Accept, reject or merge a pending report, once (an accepted report may still be merged, as a duplicate
     found later); audited with the decision in one transaction."""
     if decision not in DECISIONS:
-        raise ReportError(400, f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise ReportError(
+            400, _("decision {decision} is not one of {value}", decision=repr(decision), value=", ".join(DECISIONS))
+        )
     reason = (reason or "").strip() or None
     if decision == "reject" and reason is None:
-        raise ReportError(400, "a rejection needs a reason (it is shown to the sender through their token)")
+        raise ReportError(400, _("a rejection needs a reason (it is shown to the sender through their token)"))
     if decision == "merge" and merge_into is None:
-        raise ReportError(400, "a merge needs merge_into: the accepted report this one duplicates")
+        raise ReportError(400, _("a merge needs merge_into: the accepted report this one duplicates"))
     if decision != "merge" and merge_into is not None:
-        raise ReportError(400, f"merge_into is only for the decision 'merge', not {decision!r}")
+        raise ReportError(
+            400, _("merge_into is only for the decision 'merge', not {decision}", decision=repr(decision))
+        )
 
     def fn(conn: sqlite3.Connection):
         conn.execute("BEGIN IMMEDIATE")
@@ -294,14 +306,17 @@ def decide(
         at = iso(now)
         if decision == "merge":
             if merge_into == report_id:
-                raise ReportError(400, "a report cannot be merged into itself")
+                raise ReportError(400, _("a report cannot be merged into itself"))
             target = conn.execute("SELECT moderation FROM citizen_reports WHERE id = ?", (merge_into,)).fetchone()
             if target is None or target["moderation"] != "accepted":
                 state = "does not exist" if target is None else f"is {target['moderation']}"
                 raise ReportError(
                     400,
-                    f"merge_into {merge_into}: report {merge_into} {state}; a report can only be "
-                    "merged into an accepted report",
+                    _(
+                        "merge_into {merge_into}: report {merge_into} {state}; a report can only be merged into an accepted report",
+                        merge_into=merge_into,
+                        state=state,
+                    ),
                 )
             # Reports already merged into this one follow it, so a token never leads through two merges.
             conn.execute(
@@ -389,7 +404,9 @@ def redact(store, report_id: int, description: str, remove_photo: bool, user: st
 def update_status(store, report_id: int, status: str, notes: str, user: str, role: str, now: datetime) -> dict:
     """A status update of an accepted report, shown publicly and to its sender; audited."""
     if status not in STATUSES:
-        raise ReportError(400, f"status {status!r} is not one of {', '.join(STATUSES)}")
+        raise ReportError(
+            400, _("status {status} is not one of {value}", status=repr(status), value=", ".join(STATUSES))
+        )
 
     def fn(conn: sqlite3.Connection):
         conn.execute("BEGIN IMMEDIATE")
@@ -397,7 +414,13 @@ def update_status(store, report_id: int, status: str, notes: str, user: str, rol
         if row["moderation"] != "accepted":
             where = f": update report {row['merged_into']}" if row["moderation"] == "merged" else ""
             raise ReportError(
-                409, f"report {report_id} is {row['moderation']}; only accepted reports have a public status{where}"
+                409,
+                _(
+                    "report {report_id} is {moderation}; only accepted reports have a public status{where}",
+                    report_id=report_id,
+                    moderation=row["moderation"],
+                    where=where,
+                ),
             )
         at = iso(now)
         conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from vigie.cli import (
@@ -30,6 +31,7 @@ from vigie.cli import (
 )
 from vigie.cli.common import EXIT_PARTIAL, EXIT_USAGE
 from vigie.errors import VigieError
+from vigie.i18n import _, use_language
 
 __all__ = ["EXIT_PARTIAL", "EXIT_USAGE", "build_parser", "main"]
 
@@ -67,17 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        return args.fn(args)
-    except VigieError as exc:
-        print(f"vigie: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("vigie: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `vigie tracks | head`: the reader has all it wanted
-        sys.stderr.close()
-        return 0
+    # The command's language: $VIGIE_LANG, else the site file's once a command reads it (common.site_or_default),
+    # else French; the block undoes the change when the command ends.
+    with use_language(os.environ.get("VIGIE_LANG")):
+        try:
+            return args.fn(args)
+        except VigieError as exc:
+            print(_("vigie: error: {error}", error=exc), file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(_("vigie: interrupted"), file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # `vigie tracks | head`: the reader has all it wanted
+            sys.stderr.close()
+            return 0
 
 
 if __name__ == "__main__":

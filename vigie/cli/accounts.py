@@ -34,6 +34,7 @@ from vigie.accounts.users import (
 from vigie.cli.common import console_actor
 from vigie.errors import VigieError
 from vigie.files import write_atomic
+from vigie.i18n import _
 from vigie.services import Services
 
 PASSWORD_ENV = "VIGIE_PASSWORD"
@@ -88,7 +89,7 @@ def _read_password(username: str) -> str:
     if password is None:
         password = getpass.getpass(f"Password for {username}: ")
         if getpass.getpass("Again: ") != password:
-            raise VigieError("the two passwords differ; nothing was changed")
+            raise VigieError(_("the two passwords differ; nothing was changed"))
     check_password(username, password)
     return password
 
@@ -145,7 +146,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     with Services.from_env() as services:
         store = services.store
         if get_user(store, args.username) is None:  # before asking for a password
-            raise VigieError(f"no user named {args.username!r}")
+            raise VigieError(_("no user named {username}", username=repr(args.username)))
         password = _read_password(args.username)
         set_password(store, args.username, password, by=console_actor(), must_change=True)
     print(f"Password of {args.username} changed; their sessions are closed. They must change it at their next login.")

@@ -16,6 +16,7 @@ from vigie.cli.common import (
 )
 from vigie.describe.sheet import contact_sheet
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.privacy.pictures import TrackPictures, check_unblurred
 from vigie.services import Services
 from vigie.times import parse_time
@@ -81,7 +82,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # Without a file: the camera's own recording, its sub-stream first (cheaper to analyse).
     video = args.video or camera.substream or camera.source
     if not video:
-        raise VigieError(f"camera {camera.id!r} has no source nor substream in the site file: give a VIDEO to analyse")
+        raise VigieError(
+            _("camera {id} has no source nor substream in the site file: give a VIDEO to analyse", id=repr(camera.id))
+        )
     with Services.from_env() as services, executor_from_args(args) as executor:
         store = services.store
         report = executor.analyse_file(video, args.camera, site, store, progress=not args.no_progress)
@@ -116,7 +119,7 @@ def cmd_tracks(args: argparse.Namespace) -> int:
         if args.id is not None:
             track = store.get_track(args.id)
             if track is None:
-                raise VigieError(f"no stored track has id {args.id}")
+                raise VigieError(_("no stored track has id {id}", id=args.id))
             if args.points:
                 track["points"] = store.track_points(args.id)
             rows = [track]

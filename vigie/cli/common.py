@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 
 from vigie.config import default_site, load_site
+from vigie.i18n import set_default_language
 from vigie.scale import get_executor
 
 EXIT_USAGE = 2  # an error the user can fix: one line names it
@@ -14,8 +16,13 @@ EXIT_PARTIAL = 3  # a video that stopped early: analysed and stored as far as it
 
 
 def site_or_default(path: str | None):
-    """The site file at `path`, or the built-in one-camera site ('camera-1')."""
-    return load_site(path) if path else default_site()
+    """The site file at `path`, or the built-in one-camera site ('camera-1').
+
+    From then on the command speaks the site's language (its `language`, or $VIGIE_LANG where set); `main`
+    scopes the change to the command."""
+    site = load_site(path) if path else default_site()
+    set_default_language(os.environ.get("VIGIE_LANG") or site.language)
+    return site
 
 
 def eval_site(args: argparse.Namespace):

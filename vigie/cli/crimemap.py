@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from vigie.audit.log import append as audit_append
 from vigie.cli.common import console_actor, site_or_default
+from vigie.clock import flag_instant
 from vigie.crimemap import analysis
 from vigie.crimemap.importer import ImportRefused, import_file, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, read_communes
@@ -21,7 +23,7 @@ from vigie.crimemap.layers import STATEMENT, Filters, feature_collection, load, 
 from vigie.crimemap.report import write_report
 from vigie.errors import VigieError
 from vigie.files import write_atomic
-from vigie.periods import flag_time
+from vigie.i18n import _
 from vigie.services import Services
 
 ROLE = "system"
@@ -82,7 +84,8 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
         "--from",
         dest="start",
         metavar="TIME",
-        help="period start (ISO 8601, UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00)",
+        help="period start: ISO 8601 (UTC unless an offset is given, e.g. 2026-01-01T00:00:00+01:00), "
+        'or as people say it in the site\'s zone ("01/12/2026 00:00", "hier 14h")',
     )
     p.add_argument("--to", dest="end", metavar="TIME", help="period end (excluded)")
     p.add_argument("--layer", action="append", choices=layers, help="a layer (repeat for more; default all three)")
@@ -92,7 +95,10 @@ def _filter_flags(p: argparse.ArgumentParser, layers: tuple[str, ...]) -> None:
 
 
 def _filters(args: argparse.Namespace):
-    start, end = flag_time(args.start, "--from"), flag_time(args.end, "--to")
+    # ISO 8601 without an offset stays UTC; a phrase ("hier 14h-15h", "01/12/2026 00:00") is the site's clock.
+    zone = ZoneInfo(site_or_default(args.site).timezone)
+    start = None if args.start is None else flag_instant(args.start, "--from", zone=zone, edge="start")
+    end = None if args.end is None else flag_instant(args.end, "--to", zone=zone, edge="end")
     return Filters(
         tuple(dict.fromkeys(args.layer)) if args.layer else LAYERS,
         start,
@@ -107,7 +113,7 @@ def _communes(site) -> dict | None:
 
 
 def _nothing(f) -> VigieError:
-    return VigieError(f"no incidents match ({f.describe()}): nothing to analyse")
+    return VigieError(_("no incidents match ({value}): nothing to analyse", value=f.describe()))
 
 
 # --- incidents ------------------------------------------------------------------------------------------------
@@ -178,7 +184,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".pdf"):
-        raise VigieError(f"--out {out}: the report is written as .html or .pdf")
+        raise VigieError(_("--out {out}: the report is written as .html or .pdf", out=out))
     f = _filters(args)
     with Services.from_env(args.site, default_site=True) as services:
         store, site = services.store, services.site
@@ -232,7 +238,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             data = analysis.hotspots(
                 found, cell_m=args.cell_m or site.crime_map.cell_m, permutations=site.crime_map.permutations, seed=0
             )
-        data.setdefault("statement", STATEMENT)
+        data.setdefault("statement", _(STATEMENT))
         out = Path(args.out)
         write_atomic(out, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         audit_append(

@@ -17,6 +17,7 @@ from vigie.eval.mot import read_mot, read_seqinfo, score, track_video, with_fram
 from vigie.eval.reid import evaluate_reid
 from vigie.eval.reid_dataset import evaluate_dataset
 from vigie.files import data_dir
+from vigie.i18n import _
 from vigie.search.adapt import adapt_store
 from vigie.services import Services
 from vigie.synopsis.redescribe import redescribe_from_tubes
@@ -83,7 +84,7 @@ def register(sub) -> None:
 def cmd_eval_mot(args: argparse.Namespace) -> int:
     gt_path = Path(args.gt)
     if not gt_path.is_file():
-        raise VigieError(f"ground truth file {gt_path} does not exist")
+        raise VigieError(_("ground truth file {gt_path} does not exist", gt_path=gt_path))
     site, camera_id = eval_site(args)
     try:
         rate = read_seqinfo(gt_path)  # MOTChallenge's true frame rate beats the container's and the site's
@@ -97,7 +98,9 @@ def cmd_eval_mot(args: argparse.Namespace) -> int:
     try:
         gt = read_mot(gt_path)
     except ValueError as exc:
-        raise VigieError(f"ground truth file {gt_path} is not in MOTChallenge format: {exc}") from None
+        raise VigieError(
+            _("ground truth file {gt_path} is not in MOTChallenge format: {exc}", gt_path=gt_path, exc=exc)
+        ) from None
     scores = score(gt, np.array(rows) if rows else np.zeros((0, 7)))
     if args.json:
         print(json.dumps({**scores.as_dict(), "tracks_file": str(out)}))
@@ -121,10 +124,10 @@ def cmd_eval_reid(args: argparse.Namespace) -> int:
     if args.dataset:
         return _eval_reid_dataset(args)
     if not (args.video and args.gt):
-        raise VigieError("vigie eval reid needs --dataset DIR, or --video and --gt")
+        raise VigieError(_("vigie eval reid needs --dataset DIR, or --video and --gt"))
     for path in (args.video, args.gt, args.same_person):
         if path and not Path(path).is_file():
-            raise VigieError(f"file {path} does not exist")
+            raise VigieError(_("file {path} does not exist", path=path))
     site, camera_id = eval_site(args)
     say = None if args.json else (lambda text: print(text, file=sys.stderr))
     report = evaluate_reid(

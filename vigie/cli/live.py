@@ -9,6 +9,7 @@ import signal
 from vigie.alerts.notify import Mqtt, Notifier, Webhook
 from vigie.cli.common import add_executor_arguments, executor_from_args
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.live.run import LiveRun
 from vigie.privacy.blur import Blurrer
 from vigie.services import Services
@@ -47,7 +48,7 @@ def _notifier(site):
 
 def cmd_run(args: argparse.Namespace) -> int:
     if args.fps <= 0 or args.flush_s <= 0:
-        raise VigieError("--fps and --flush-s must be more than 0")
+        raise VigieError(gettext("--fps and --flush-s must be more than 0"))
     blurrer = None
     if not args.no_blur:
         blurrer = Blurrer()

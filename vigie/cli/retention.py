@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from vigie.i18n import _
 from vigie.retention.holds import HoldError, lift_hold, list_holds, place_hold
 from vigie.retention.scheduler import run_purge
 from vigie.services import Services
@@ -91,7 +92,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def cmd_hold_place(args: argparse.Namespace) -> int:
     if args.tracks and (args.camera or args.start or args.end):
-        raise HoldError("give either --track IDs or --camera with --start and --end, not both")
+        raise HoldError(_("give either --track IDs or --camera with --start and --end, not both"))
     with Services.from_env() as services:
         store = services.store
         hold_id = place_hold(

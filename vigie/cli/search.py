@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from vigie.cli.common import EXIT_USAGE, add_justification_flags, audit_console
+from vigie.i18n import gettext
 from vigie.search.engine import search, similar
 from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
 from vigie.search.text import parse_text, refusal_message
@@ -120,7 +121,11 @@ def _zone(text: str) -> tuple[str, list[tuple[float, float]]]:
         numbers = []
     if not camera or len(numbers) < 6 or len(numbers) % 2:
         raise SearchError(
-            f"search field zones: {text!r} is not CAMERA:X,Y,X,Y,X,Y (at least three x,y points)", "zones", text
+            gettext(
+                "search field zones: {text} is not CAMERA:X,Y,X,Y,X,Y (at least three x,y points)", text=repr(text)
+            ),
+            "zones",
+            text,
         )
     return camera, list(zip(numbers[::2], numbers[1::2]))
 

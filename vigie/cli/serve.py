@@ -20,6 +20,7 @@ import uvicorn
 from vigie.audit.anchoring import AnchorScheduler
 from vigie.cli.accounts import PUBLIC_URL_ENV, hand_over_first_admin, public_url
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.privacy.blur import Blurrer
 from vigie.retention.scheduler import PurgeScheduler
 from vigie.services import Services
@@ -99,17 +100,17 @@ def transport(args: argparse.Namespace) -> tuple[dict, dict]:
 
     tls = bool(args.certfile or args.keyfile)
     if tls and not (args.certfile and args.keyfile):
-        raise VigieError("HTTPS needs both --certfile and --keyfile")
+        raise VigieError(_("HTTPS needs both --certfile and --keyfile"))
     for flag, path in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
         if path and not os.path.isfile(path):
-            raise VigieError(f"{flag} {path} does not exist")
+            raise VigieError(_("{flag} {path} does not exist", flag=flag, path=path))
     loopback = is_loopback(args.host)
     if not loopback and not tls and not args.insecure:
         raise VigieError(
-            f"refusing to serve plain HTTP on {args.host}, which is not loopback: passwords and session cookies "
-            "would cross the network in clear. Give --certfile and --keyfile, or listen on 127.0.0.1 behind a "
-            "TLS reverse proxy (docs/DEPLOY.md), or pass --insecure if a TLS proxy on another machine is the "
-            "only way in"
+            _(
+                "refusing to serve plain HTTP on {host}, which is not loopback: passwords and session cookies would cross the network in clear. Give --certfile and --keyfile, or listen on 127.0.0.1 behind a TLS reverse proxy (docs/DEPLOY.md), or pass --insecure if a TLS proxy on another machine is the only way in",
+                host=args.host,
+            )
         )
     try:
         trusted = parse_trusted(args.forwarded_allow_ips)
@@ -120,7 +121,12 @@ def transport(args: argparse.Namespace) -> tuple[dict, dict]:
     host = f"[{host}]" if ":" in host else host
     public_url = (args.public_url or f"{scheme}://{host}:{args.port}").rstrip("/")
     if origin_of(public_url) is None:
-        raise VigieError(f"--public-url {args.public_url!r} is not an http(s) URL such as https://vigie.example.fr")
+        raise VigieError(
+            _(
+                "--public-url {public_url} is not an http(s) URL such as https://vigie.example.fr",
+                public_url=repr(args.public_url),
+            )
+        )
     settings = {
         "secure_cookie": bool(args.secure_cookie or tls or not loopback or public_url.startswith("https:")),
         "trusted_proxies": tuple(str(n) for n in trusted),
@@ -140,9 +146,19 @@ def transport(args: argparse.Namespace) -> tuple[dict, dict]:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings, server = transport(args)  # refused before anything is loaded
     if not args.alert_feed_minutes > 0:
-        raise VigieError(f"--alert-feed-minutes must be more than 0, not {args.alert_feed_minutes}")
+        raise VigieError(
+            _(
+                "--alert-feed-minutes must be more than 0, not {alert_feed_minutes}",
+                alert_feed_minutes=args.alert_feed_minutes,
+            )
+        )
     if args.purge_every_hours < 0:
-        raise VigieError(f"--purge-every-hours must be 0 (never) or more, not {args.purge_every_hours}")
+        raise VigieError(
+            _(
+                "--purge-every-hours must be 0 (never) or more, not {purge_every_hours}",
+                purge_every_hours=args.purge_every_hours,
+            )
+        )
     blurrer = None
     if not args.no_blur:
         # The server shares one Blurrer (under a lock); rendering a clip is its longest job and

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import av
 import cv2
@@ -14,6 +16,7 @@ from tqdm import tqdm
 from vigie.audit.log import append as audit_append
 from vigie.cli.common import audit_console, console_actor, site_or_default
 from vigie.cli.search import add_attribute_flags, attribute_filters
+from vigie.clock import flag_instant
 from vigie.errors import VigieError
 from vigie.files import data_dir
 from vigie.privacy.blur import Blurrer
@@ -31,7 +34,11 @@ def register(sub) -> None:
     )
     s.add_argument("--camera", required=True, help="camera id")
     s.add_argument(
-        "--from", dest="start", required=True, metavar="TIME", help="period start (ISO 8601, Z or an offset)"
+        "--from",
+        dest="start",
+        required=True,
+        metavar="TIME",
+        help='period start: ISO 8601 with Z or an offset, or as people say it in the site\'s zone ("hier 14h", "06/12/2026 14:00")',
     )
     s.add_argument("--to", dest="end", required=True, metavar="TIME", help="period end (excluded)")
     add_attribute_flags(s, skip=("cameras", "groups", "communes"))
@@ -67,9 +74,12 @@ def register(sub) -> None:
     s.set_defaults(fn=cmd_synopsis)
 
 
-def _time(text: str, what: str) -> datetime:
-    # Refused without a zone, as the synopsis itself refuses (vigie.synopsis.build).
-    return parse_time(text, f"synopsis --{what}:", naive=None, error=SynopsisError)
+def _time(text: str, what: str, zone: ZoneInfo) -> datetime:
+    # ISO 8601 is refused without a zone, as the synopsis itself refuses (vigie.synopsis.build); a phrase
+    # ("hier 14h-15h", "dernière heure", "06/12/2026 14:00") is in the site's zone (vigie.clock).
+    if re.match(r"\s*\d{4}-\d{2}-\d{2}", text):
+        return parse_time(text, f"synopsis --{what}:", naive=None, error=SynopsisError)
+    return flag_instant(text, f"synopsis --{what}", zone=zone, edge="start" if what == "from" else "end")
 
 
 def check_unblurred_output(args: argparse.Namespace) -> None:
@@ -91,11 +101,11 @@ def check_unblurred_output(args: argparse.Namespace) -> None:
 def cmd_synopsis(args: argparse.Namespace) -> int:
     if args.no_blur:
         check_unblurred_output(args)
-    start, end = _time(args.start, "from"), _time(args.end, "to")
-    filters = attribute_filters(args)
     timezone = "UTC"
     if args.site:
         timezone = site_or_default(args.site).timezone
+    start, end = _time(args.start, "from", ZoneInfo(timezone)), _time(args.end, "to", ZoneInfo(timezone))
+    filters = attribute_filters(args)
     blurrer = None
     if not args.no_blur:
         blurrer = Blurrer()

@@ -13,6 +13,7 @@ maps): plain ints and floats, None where a statistic is undefined.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
@@ -25,6 +26,7 @@ import numpy as np
 
 from vigie.crimemap.incidents import CrimeMapError, Incident
 from vigie.crimemap.projection import LocalProjection
+from vigie.i18n import _
 
 # Density: cells below this share of the peak are left out of the map (invisible on any colour ramp).
 DENSITY_MIN_SHARE = 0.01
@@ -100,8 +102,14 @@ def density(
     rows, cols = _grid_shape(span, cell)
     if rows * cols > max_cells:
         raise CrimeMapError(
-            f"cell_m={cell_m} makes a {rows} x {cols} grid ({rows * cols} cells) over the incidents, "
-            f"more than max_cells={max_cells}: give a larger cell_m or max_cells"
+            _(
+                "cell_m={cell_m} makes a {rows} x {cols} grid ({value} cells) over the incidents, more than max_cells={max_cells}: give a larger cell_m or max_cells",
+                cell_m=cell_m,
+                rows=rows,
+                cols=cols,
+                value=rows * cols,
+                max_cells=max_cells,
+            )
         )
 
     rr, cc = np.divmod(np.arange(rows * cols), cols)
@@ -223,7 +231,13 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
     rows, cols = int(row.max()) + 1, int(col.max()) + 1
     if rows * cols > MAX_GRID_CELLS:
         raise CrimeMapError(
-            f"cell_m={cell_m} makes a {rows} x {cols} grid, more than {MAX_GRID_CELLS:,} cells: give a larger cell_m"
+            _(
+                "cell_m={cell_m} makes a {rows} x {cols} grid, more than {max_grid_cells:,} cells: give a larger cell_m",
+                cell_m=cell_m,
+                rows=rows,
+                cols=cols,
+                max_grid_cells=MAX_GRID_CELLS,
+            )
         )
     counts = np.zeros((rows, cols), dtype=np.int64)
     np.add.at(counts, (row, col), 1)
@@ -232,13 +246,21 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
     cells = np.flatnonzero(study.ravel())  # row-major ids, as libpysal's lat2W numbers them
     if len(cells) < MIN_STUDY_CELLS:
         raise CrimeMapError(
-            f"cell_m={cell_m} leaves {len(cells)} cells to compare; Gi* needs at least "
-            f"{MIN_STUDY_CELLS}: give a smaller cell_m"
+            _(
+                "cell_m={cell_m} leaves {n_cells} cells to compare; Gi* needs at least {min_study_cells}: give a smaller cell_m",
+                cell_m=cell_m,
+                n_cells=len(cells),
+                min_study_cells=MIN_STUDY_CELLS,
+            )
         )
     if len(cells) > MAX_STUDY_CELLS:
         raise CrimeMapError(
-            f"cell_m={cell_m} gives {len(cells):,} cells in the study area, more than "
-            f"{MAX_STUDY_CELLS:,}: give a larger cell_m"
+            _(
+                "cell_m={cell_m} gives {n_cells:,} cells in the study area, more than {max_study_cells:,}: give a larger cell_m",
+                cell_m=cell_m,
+                n_cells=len(cells),
+                max_study_cells=MAX_STUDY_CELLS,
+            )
         )
     weights = _queen_weights(study)
     y = counts.ravel()[cells].astype(float)
@@ -346,7 +368,7 @@ def near_repeat(
     permutations = _int_in(permutations, "permutations", 19, 9_999)
     seed = _int_in(seed, "seed", 0, 2**32 - 1)
     if len(items) < 3:
-        raise CrimeMapError(f"near_repeat needs at least 3 incidents, got {len(items)}")
+        raise CrimeMapError(_("near_repeat needs at least 3 incidents, got {n_items}", n_items=len(items)))
     n_given = len(items)
     rng = np.random.default_rng(seed)
     subsample = None
@@ -491,17 +513,36 @@ def _band_edges(edges, name: str) -> np.ndarray:
     try:
         values = np.asarray([float(e) for e in edges], dtype=float)
     except (TypeError, ValueError):
-        raise CrimeMapError(f"{name} must be a sequence of numbers, got {edges!r}") from None
+        raise CrimeMapError(
+            _("{name} must be a sequence of numbers, got {edges}", name=name, edges=repr(edges))
+        ) from None
     if len(values) < 2 or values[0] != 0 or not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
-        raise CrimeMapError(f"{name} must start at 0 and increase strictly, with at least two edges; got {edges!r}")
+        raise CrimeMapError(
+            _(
+                "{name} must start at 0 and increase strictly, with at least two edges; got {edges}",
+                name=name,
+                edges=repr(edges),
+            )
+        )
     return values
 
 
 # ---------------------------------------------------------------- time pattern
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CrimeMapError(f"timezone {name!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
 
 
 def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
-    """Counts by weekday (Monday first) x hour of day in the site's local time, and a uniformity test.
+    """Counts by weekday (Monday first) x hour of day, each incident on its own clock, and a uniformity test.
+
+    An incident's own clock is its import's time zone (Toronto's open data in America/Toronto: 18:00
+    there is 18:00 in the table, not midnight in Paris); `timezone` (the site's) is the clock of the
+    others (alerts, citizen reports, imports from before zones were kept). "timezone" in the answer
+    is the one zone of all counted, or the site's with "zones" listing each zone's count.
 
     The chi-square test (scipy.stats.chisquare) asks whether the 168 hour x
     weekday cells could all have the same expected count.
@@ -512,16 +553,24 @@ def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
     try:
         zone = ZoneInfo(str(timezone))
     except (ZoneInfoNotFoundError, ValueError):
-        raise CrimeMapError(f"timezone {timezone!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
+        raise CrimeMapError(
+            _("timezone {timezone} is not an IANA time zone name (e.g. Europe/Paris)", timezone=repr(timezone))
+        ) from None
     counts = np.zeros((7, 24), dtype=np.int64)
+    zones: dict[str, int] = {}
     for incident in items:
-        local = _aware(incident).astimezone(zone)
+        own = incident.zone or str(timezone)
+        local = _aware(incident).astimezone(zone if own == str(timezone) else _zone(own))
         counts[local.weekday(), local.hour] += 1
+        zones[own] = zones.get(own, 0) + 1
+    if len(zones) == 1:
+        timezone = next(iter(zones))
     test = chisquare(counts.ravel())
     n = len(items)
     peak_day, peak_hour = np.unravel_index(int(counts.argmax()), counts.shape)
     return {
         "timezone": str(timezone),
+        "zones": dict(sorted(zones.items())),
         "weekdays": list(WEEKDAYS),
         "counts": counts.tolist(),
         "by_hour": counts.sum(axis=0).tolist(),
@@ -593,24 +642,38 @@ def _commune_polygons(items: list[Incident], communes: dict, name_property: str)
         or communes.get("type") != "FeatureCollection"
         or not isinstance(communes.get("features"), list)
     ):
-        raise CrimeMapError("communes must be a GeoJSON FeatureCollection with a list of features")
+        raise CrimeMapError(_("communes must be a GeoJSON FeatureCollection with a list of features"))
     names, geometries, by_key = [], [], {}
     for k, feature in enumerate(communes["features"]):
         geometry = (feature or {}).get("geometry") or {}
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
             raise CrimeMapError(
-                f"communes feature {k}: geometry must be a Polygon or MultiPolygon, got {geometry.get('type')!r}"
+                _(
+                    "communes feature {k}: geometry must be a Polygon or MultiPolygon, got {value}",
+                    k=k,
+                    value=repr(geometry.get("type")),
+                )
             )
         name = (feature.get("properties") or {}).get(name_property)
         if not isinstance(name, str) or not name.strip():
-            raise CrimeMapError(f"communes feature {k} has no {name_property!r} property (name_property)")
+            raise CrimeMapError(
+                _(
+                    "communes feature {k} has no {name_property} property (name_property)",
+                    k=k,
+                    name_property=repr(name_property),
+                )
+            )
         key = name.strip().casefold()
         if key in by_key:
-            raise CrimeMapError(f"communes: features {by_key[key]} and {k} are both named {name!r}")
+            raise CrimeMapError(
+                _("communes: features {value} and {k} are both named {name}", value=by_key[key], k=k, name=repr(name))
+            )
         try:
             polygon = shape(geometry)
         except Exception as exc:  # shapely raises several types for malformed coordinates
-            raise CrimeMapError(f"communes feature {k} ({name!r}): unreadable geometry: {exc}") from None
+            raise CrimeMapError(
+                _("communes feature {k} ({name}): unreadable geometry: {exc}", k=k, name=repr(name), exc=exc)
+            ) from None
         shapely.prepare(polygon)
         by_key[key] = k
         names.append(name)
@@ -685,10 +748,12 @@ def _queen_weights(study: np.ndarray):
 def _incidents(incidents, what: str) -> list[Incident]:
     items = list(incidents) if incidents is not None else []
     if not items:
-        raise CrimeMapError(f"{what}: no incidents to analyse")
+        raise CrimeMapError(_("{what}: no incidents to analyse", what=what))
     for k, incident in enumerate(items):
         if not isinstance(incident, Incident):
-            raise CrimeMapError(f"{what}: item {k} is a {type(incident).__name__}, not an Incident")
+            raise CrimeMapError(
+                _("{what}: item {k} is a {name}, not an Incident", what=what, k=k, name=type(incident).__name__)
+            )
     return items
 
 
@@ -697,11 +762,18 @@ def _lonlat(items: list[Incident]) -> tuple[np.ndarray, np.ndarray]:
         lats = np.array([i.lat for i in items], dtype=float)
         lons = np.array([i.lon for i in items], dtype=float)
     except (TypeError, ValueError):
-        raise CrimeMapError("an incident's lat or lon is not a number") from None
+        raise CrimeMapError(_("an incident's lat or lon is not a number")) from None
     bad = ~(np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise CrimeMapError(f"incident {items[k].id!r}: lat {items[k].lat!r}, lon {items[k].lon!r} is not a position")
+        raise CrimeMapError(
+            _(
+                "incident {id}: lat {lat}, lon {lon} is not a position",
+                id=repr(items[k].id),
+                lat=repr(items[k].lat),
+                lon=repr(items[k].lon),
+            )
+        )
     return lons, lats
 
 
@@ -715,7 +787,13 @@ def _project(items: list[Incident]) -> tuple[LocalProjection, np.ndarray]:
 def _aware(incident: Incident) -> datetime:
     at = incident.occurred_at
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise CrimeMapError(f"incident {incident.id!r}: occurred_at must be a timezone-aware datetime, got {at!r}")
+        raise CrimeMapError(
+            _(
+                "incident {id}: occurred_at must be a timezone-aware datetime, got {at}",
+                id=repr(incident.id),
+                at=repr(at),
+            )
+        )
     return at
 
 
@@ -765,11 +843,19 @@ def _positive(value, name: str) -> float:
         or not math.isfinite(float(value))
         or float(value) <= 0
     ):
-        raise CrimeMapError(f"{name} must be a positive number, got {value!r}")
+        raise CrimeMapError(_("{name} must be a positive number, got {value}", name=name, value=repr(value)))
     return float(value)
 
 
 def _int_in(value, name: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= int(value) <= hi:
-        raise CrimeMapError(f"{name} must be a whole number from {lo:,} to {hi:,}, got {value!r}")
+        raise CrimeMapError(
+            _(
+                "{name} must be a whole number from {lo:,} to {hi:,}, got {value}",
+                name=name,
+                lo=lo,
+                hi=hi,
+                value=repr(value),
+            )
+        )
     return int(value)

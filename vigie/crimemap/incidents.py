@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vigie.errors import VigieError
+from vigie.i18n import _
 
 
 class CrimeMapError(VigieError, ValueError):
@@ -27,6 +28,7 @@ class Incident:
     lon: float
     commune: str = ""  # "" when unknown
     source: str = ""  # the import's source label, the camera id, or "open311"
+    zone: str = ""  # the IANA zone of the incident's own clock (its import's); "" = the site's
 
 
 def read_communes(path: str | Path) -> dict:
@@ -35,7 +37,7 @@ def read_communes(path: str | Path) -> dict:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CrimeMapError(f"the site's communes file {name} cannot be read: {exc}") from None
+        raise CrimeMapError(_("the site's communes file {name} cannot be read: {exc}", name=name, exc=exc)) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise CrimeMapError(f"the site's communes file {name} is not a GeoJSON FeatureCollection")
+        raise CrimeMapError(_("the site's communes file {name} is not a GeoJSON FeatureCollection", name=name))
     return doc

@@ -22,11 +22,11 @@ from typing import Iterable
 
 from vigie.config import Open311Config
 from vigie.crimemap.incidents import LAYERS, CrimeMapError, Incident
+from vigie.i18n import N_, _, gettext
 from vigie.times import from_iso, iso, place
 
-STATEMENT = (
-    "This map describes places and times, never people: no individual is scored, profiled or predicted "
-    "(EU AI Act, art. 5(1)(d)). Hot spots are areas."
+STATEMENT = N_(
+    "This map describes places and times, never people: no individual is scored, profiled or predicted (EU AI Act, art. 5(1)(d)). Hot spots are areas."
 )
 
 
@@ -43,12 +43,16 @@ class Filters:
     def __post_init__(self) -> None:
         unknown = [x for x in self.layers if x not in LAYERS]
         if unknown:
-            raise CrimeMapError(f"layer {unknown[0]!r} is not known; layers: {', '.join(LAYERS)}")
+            raise CrimeMapError(
+                _("layer {value} is not known; layers: {value2}", value=repr(unknown[0]), value2=", ".join(LAYERS))
+            )
         for name, t in (("from", self.start), ("to", self.end)):
             if t is not None:
                 place(t, None, f"{name}:", CrimeMapError)  # a time without its zone is refused, naming the field
         if self.start is not None and self.end is not None and self.start >= self.end:
-            raise CrimeMapError(f"from ({iso(self.start)}) must be before to ({iso(self.end)})")
+            raise CrimeMapError(
+                _("from ({value}) must be before to ({value2})", value=iso(self.start), value2=iso(self.end))
+            )
 
     def as_dict(self) -> dict:
         """For the audit log and the answers: what was asked, times in UTC."""
@@ -88,11 +92,16 @@ def _time_sql(column: str, start: datetime | None, end: datetime | None) -> tupl
 
 
 def _imported(conn, f: Filters) -> Iterable[Incident]:
-    where, args = _time_sql("occurred_at", f.start, f.end)
+    where, args = _time_sql("n.occurred_at", f.start, f.end)
+    # each with its import's time zone: its hours are counted on its own clock (vigie.crimemap.analysis)
     for r in conn.execute(
-        "SELECT id, occurred_at, category, lat, lon, commune, source FROM incidents WHERE 1=1" + where, args
+        "SELECT n.id, n.occurred_at, n.category, n.lat, n.lon, n.commune, n.source, i.timezone"
+        " FROM incidents n JOIN incident_imports i ON i.id = n.import_id WHERE 1=1" + where,
+        args,
     ):
-        yield Incident(f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "")
+        yield Incident(
+            f"imported:{r[0]}", "imported", from_iso(r[1]), r[2], r[3], r[4], r[5] or "", r[6] or "", r[7] or ""
+        )
 
 
 def _alerts(conn, f: Filters) -> Iterable[Incident]:
@@ -207,7 +216,7 @@ def feature_collection(incidents: list[Incident], limit: int | None = None) -> d
         ],
         "total": len(incidents),
         "truncated": len(shown) < len(incidents),
-        "statement": STATEMENT,
+        "statement": gettext(STATEMENT),
     }
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from pyproj import Transformer
 
 from vigie.crimemap.incidents import CrimeMapError
+from vigie.i18n import _
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class LocalProjection:
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.lat0) and -90 <= self.lat0 <= 90):
-            raise CrimeMapError(f"projection centre latitude {self.lat0!r} is not within -90..90")
+            raise CrimeMapError(_("projection centre latitude {lat0} is not within -90..90", lat0=repr(self.lat0)))
         if not (np.isfinite(self.lon0) and -180 <= self.lon0 <= 180):
-            raise CrimeMapError(f"projection centre longitude {self.lon0!r} is not within -180..180")
+            raise CrimeMapError(_("projection centre longitude {lon0} is not within -180..180", lon0=repr(self.lon0)))
         # always_xy: lon, lat order in and out, whatever the CRS's axis order says.
         object.__setattr__(self, "_forward", Transformer.from_crs("EPSG:4326", self.proj, always_xy=True))
         object.__setattr__(self, "_inverse", Transformer.from_crs(self.proj, "EPSG:4326", always_xy=True))
@@ -61,9 +62,16 @@ def _check_lonlat(lats, lons) -> tuple[np.ndarray, np.ndarray]:
     lats = np.atleast_1d(np.asarray(lats, dtype=float))
     lons = np.atleast_1d(np.asarray(lons, dtype=float))
     if lats.shape != lons.shape or lats.size == 0:
-        raise CrimeMapError("lat and lon must be two non-empty arrays of the same length")
+        raise CrimeMapError(_("lat and lon must be two non-empty arrays of the same length"))
     bad = ~(np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise CrimeMapError(f"position {i} (lat {lats[i]!r}, lon {lons[i]!r}) is not a WGS84 lat/lon")
+        raise CrimeMapError(
+            _(
+                "position {i} (lat {value}, lon {value2}) is not a WGS84 lat/lon",
+                i=i,
+                value=repr(lats[i]),
+                value2=repr(lons[i]),
+            )
+        )
     return lats, lons

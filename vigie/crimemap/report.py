@@ -24,16 +24,15 @@ from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+from babel.numbers import format_decimal
 
 from vigie.crimemap import analysis
 from vigie.crimemap.incidents import CrimeMapError, Incident
+from vigie.i18n import N_, current_language, gettext
 
-STATEMENT = (
-    "This analysis is area-based only. It describes places (grid cells, communes) and times (hours, "
-    "weekdays, pairs of incidents close in space and time). It never scores, ranks or predicts any "
-    "individual person and must not be used to do so: risk assessments of natural persons predicting "
-    "criminal offences from profiling are prohibited by the EU AI Act (Regulation (EU) 2024/1689, "
-    "art. 5(1)(d))."
+# The report is written in the language of the moment (vigie.i18n: the request's, or the site file's for the CLI).
+STATEMENT = N_(
+    "This analysis is area-based only. It describes places (grid cells, communes) and times (hours, weekdays, pairs of incidents close in space and time). It never scores, ranks or predicts any individual person and must not be used to do so: risk assessments of natural persons predicting criminal offences from profiling are prohibited by the EU AI Act (Regulation (EU) 2024/1689, art. 5(1)(d))."
 )
 # The near-repeat test's permutations: pointpats' Knox permutes in a Python loop, and 99 is the Near
 # Repeat Calculator's usual count (p-values to 0.01); the report's `permutations` is for the Gi*.
@@ -74,13 +73,15 @@ def write_report(
     path = Path(path)
     kind = path.suffix.lower()
     if kind not in (".html", ".pdf"):
-        raise CrimeMapError(f"report path {str(path)!r} must end in .html or .pdf")
+        raise CrimeMapError(gettext("report path {path} must end in .html or .pdf", path=repr(str(path))))
     if not isinstance(title, str) or not title.strip():
-        raise CrimeMapError("title must be a non-empty string")
+        raise CrimeMapError(gettext("title must be a non-empty string"))
     try:
         zone = ZoneInfo(str(timezone))
     except (ZoneInfoNotFoundError, ValueError):
-        raise CrimeMapError(f"timezone {timezone!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
+        raise CrimeMapError(
+            gettext("timezone {timezone} is not an IANA time zone name (e.g. Europe/Paris)", timezone=repr(timezone))
+        ) from None
     # The parameters first, so that a CrimeMapError from an analysis below is about the data.
     analysis._positive(cell_m, "cell_m")
     analysis._int_in(permutations, "permutations", 99, 99_999)
@@ -122,29 +123,60 @@ def write_report(
 def _select(incidents, period, zone: ZoneInfo) -> tuple[list[Incident], datetime, datetime]:
     items = list(incidents) if incidents is not None else []
     if not items:
-        raise CrimeMapError("report: no incidents to report on")
+        raise CrimeMapError(gettext("report: no incidents to report on"))
     times = [analysis._aware(i) for i in items]
     if period is None:
         return items, min(times), max(times)
     if not isinstance(period, (tuple, list)) or len(period) != 2:
-        raise CrimeMapError(f"period must be a (start, end) pair, got {period!r}")
+        raise CrimeMapError(gettext("period must be a (start, end) pair, got {period}", period=repr(period)))
     start, end = (_bound(v, zone, k) for k, v in enumerate(period))
     if end <= start:
-        raise CrimeMapError(f"period ends ({period[1]!r}) before it starts ({period[0]!r})")
+        raise CrimeMapError(
+            gettext("period ends ({value}) before it starts ({value2})", value=repr(period[1]), value2=repr(period[0]))
+        )
     kept = [i for i, t in zip(items, times) if start <= t < end]
     if not kept:
-        raise CrimeMapError(f"period {period[0]} to {period[1]} holds none of the {len(items)} incidents")
+        raise CrimeMapError(
+            gettext(
+                "period {value} to {value2} holds none of the {n_items} incidents",
+                value=period[0],
+                value2=period[1],
+                n_items=len(items),
+            )
+        )
     return kept, start, end - timedelta(microseconds=1)
 
 
 def _bound(value, zone: ZoneInfo, k: int) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise CrimeMapError(f"period {'start' if k == 0 else 'end'} {value!r} must be timezone-aware")
+            raise CrimeMapError(
+                gettext(
+                    "period {value} {value2} must be timezone-aware",
+                    value="start" if k == 0 else "end",
+                    value2=repr(value),
+                )
+            )
         return value
     if isinstance(value, date):  # a whole local day: the end date is included
         return datetime.combine(value + timedelta(days=k), time(0), tzinfo=zone)
-    raise CrimeMapError(f"period {'start' if k == 0 else 'end'} must be a date or datetime, got {value!r}")
+    raise CrimeMapError(
+        gettext(
+            "period {value} must be a date or datetime, got {value2}",
+            value="start" if k == 0 else "end",
+            value2=repr(value),
+        )
+    )
+
+
+def _clocks(time_pattern: dict) -> str:
+    """The clock(s) of the hour table: one zone, or each import's own ("America/Toronto: 5, Europe/Paris: 1")."""
+    zones = time_pattern.get("zones") or {}
+    if len(zones) > 1:
+        return gettext(
+            "each import's own time zone ({zones})", zones=", ".join(f"{z}: {_int(n)}" for z, n in zones.items())
+        )
+    return str(time_pattern["timezone"])
 
 
 class _Content:
@@ -153,9 +185,14 @@ class _Content:
     def __init__(self, title, timezone, items, start, end, results, missing, have_polygons):
         self.title, self.timezone, self.items, self.results, self.missing = title, timezone, items, results, missing
         zone = ZoneInfo(timezone)
-        self.period = f"{start.astimezone(zone):%Y-%m-%d} to {end.astimezone(zone):%Y-%m-%d} ({timezone})"
+        self.period = gettext(
+            "{start} to {end} ({timezone})",
+            start=_date(start.astimezone(zone).date()),
+            end=_date(end.astimezone(zone).date()),
+            timezone=timezone,
+        )
         self.counts = _counts_table(items)
-        self.sources = sorted(Counter(i.source or "(no source given)" for i in items).items())
+        self.sources = sorted(Counter(i.source or gettext("(no source given)") for i in items).items())
         self.lat0 = float(np.mean([i.lat for i in items]))
         self.figures = {
             "density": _density_figure(self, results["density"]),
@@ -167,10 +204,12 @@ class _Content:
         self.knox_headline = (
             _knox_headline(results["near_repeat"])
             if results["near_repeat"]
-            else f"Near-repeat {missing['near_repeat']}"
+            else gettext("Near-repeat {reason}", reason=missing["near_repeat"])
         )
         self.hotspot_summary = (
-            _hotspot_summary(results["hotspots"]) if results["hotspots"] else f"Hot spots {missing['hotspots']}"
+            _hotspot_summary(results["hotspots"])
+            if results["hotspots"]
+            else gettext("Hot spots {reason}", reason=missing["hotspots"])
         )
         self.methods = _methods(results)
 
@@ -180,11 +219,57 @@ class _Content:
 
 def _counts_table(items: list[Incident]) -> tuple[list[str], list[list]]:
     layers = sorted({i.layer for i in items})
-    by = Counter((i.category or "(none)", i.layer) for i in items)
+    by = Counter((i.category or gettext("(none)"), i.layer) for i in items)
     categories = sorted({c for c, _ in by}, key=lambda c: -sum(by[c, layer] for layer in layers))
-    rows = [[c] + [by[c, layer] for layer in layers] + [sum(by[c, layer] for layer in layers)] for c in categories]
-    rows.append(["Total"] + [sum(by[c, layer] for c in categories) for layer in layers] + [len(items)])
-    return ["Category"] + layers + ["Total"], rows
+    # a category is shown translated where it is one of Vigie's words (a validated alert's rule type)
+    rows = [
+        [_category(c)] + [by[c, layer] for layer in layers] + [sum(by[c, layer] for layer in layers)]
+        for c in categories
+    ]
+    rows.append([gettext("Total")] + [sum(by[c, layer] for c in categories) for layer in layers] + [len(items)])
+    return [gettext("Category")] + [gettext(LAYER_NAMES.get(layer, layer)) for layer in layers] + [
+        gettext("Total")
+    ], rows
+
+
+# Words the analyses return in English, named here for the catalogue (translated where shown).
+_WORDS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+    N_("hot 99%"),
+    N_("hot 95%"),
+    N_("hot 90%"),
+    N_("not significant"),
+    N_("cold 90%"),
+    N_("cold 95%"),
+    N_("cold 99%"),
+    # rule types: the category of a validated alert on the crime map
+    N_("zone intrusion"),
+    N_("line crossing"),
+    N_("loitering"),
+    N_("counter-flow"),
+    N_("gathering"),
+    N_("crowd density"),
+    N_("crowd movement"),
+    N_("abandoned object"),
+    N_("person on the ground"),
+)
+
+
+def _category(name: str) -> str:
+    """A category as the report shows it: a rule type ("zone_intrusion") in words of the language, else as given."""
+    words = name.replace("_", " ")
+    said = gettext(words)
+    return said if said != words else name
+
+
+# The incident layers' names in the report's tables (the API's identifiers are English words).
+LAYER_NAMES = {"imported": N_("imported"), "alerts": N_("alerts"), "citizen": N_("citizen")}
 
 
 def _commune_rows(result: dict) -> list[list]:
@@ -219,24 +304,43 @@ def _near_repeat_rows(result: dict) -> list[list]:
 
 
 def _hotspot_summary(h: dict) -> str:
-    return (
-        f"{h['classes']['hot 99%']:,} cells hot at 99 % confidence, {h['classes']['hot 95%']:,} at 95 %, "
-        f"{h['classes']['hot 90%']:,} at 90 %; {h['fdr']}."
+    return gettext(
+        "{hot99} cells hot at 99 % confidence, {hot95} at 95 %, {hot90} at 90 %; {fdr}.",
+        hot99=_int(h["classes"]["hot 99%"]),
+        hot95=_int(h["classes"]["hot 95%"]),
+        hot90=_int(h["classes"]["hot 90%"]),
+        fdr=h["fdr"],
     )
+
+
+def _date(d: date) -> str:
+    """A day as the language writes it: 31/01/2024 in French, ISO 2024-01-31 in English."""
+    return d.strftime("%d/%m/%Y") if current_language() == "fr" else d.isoformat()
+
+
+def _int(n: int) -> str:
+    """A count with the language's thousands separator."""
+    return format_decimal(n, locale=current_language())
 
 
 def _knox_headline(result: dict) -> str:
     k = result["knox"]
-    ratio = "undefined" if k["ratio"] is None else f"{k['ratio']:.2f}"
+    ratio = gettext("undefined") if k["ratio"] is None else _fmt(k["ratio"], ".2f")
     verdict = (
-        "more pairs than chance: a near-repeat pattern"
+        gettext("more pairs than chance: a near-repeat pattern")
         if k["p_value"] is not None and k["p_value"] <= 0.05 and (k["ratio"] or 0) > 1
-        else "no significant excess over chance"
+        else gettext("no significant excess over chance")
     )
-    text = (
-        f"Knox test: {k['observed']} pairs of incidents within {k['delta_m']:g} m and {k['tau_days']:g} days, "
-        f"{k['expected']:.1f} expected (ratio {ratio}, permutation p = {_fmt(k['p_value'], '.2f')}, "
-        f"{k['permutations']} permutations): {verdict}."
+    text = gettext(
+        "Knox test: {observed} pairs of incidents within {metres} m and {days} days, {expected} expected (ratio {ratio}, permutation p = {p}, {permutations} permutations): {verdict}.",
+        observed=k["observed"],
+        metres=_fmt(k["delta_m"], "g"),
+        days=_fmt(k["tau_days"], "g"),
+        expected=_fmt(k["expected"], ".1f"),
+        ratio=ratio,
+        p=_fmt(k["p_value"], ".2f"),
+        permutations=k["permutations"],
+        verdict=verdict,
     )
     if result["subsample"]:
         text += f" {result['subsample']}."
@@ -267,7 +371,7 @@ def _methods(results: dict) -> list[str]:
             else "Near-repeat: not computed (see above)."
         ),
         (
-            f"Time pattern: counts by weekday and hour in {t['timezone']} (zoneinfo); {t['chi_square']['test']}: "
+            f"Time pattern: counts by weekday and hour in {_clocks(t)} (zoneinfo); {t['chi_square']['test']}: "
             f"chi-square {_fmt(t['chi_square']['statistic'], '.1f')} on {t['chi_square']['dof']} degrees of freedom, "
             f"p = {_fmt(t['chi_square']['p_value'], '.3g')}."
             + (f" Note: {t['chi_square']['note']}." if t["chi_square"]["note"] else "")
@@ -281,7 +385,11 @@ def _edges(edges: list, unit: str) -> str:
 
 
 def _fmt(value, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
+    """A number formatted by `spec`, with the language's decimal mark (a comma in French)."""
+    if value is None:
+        return gettext("n/a")
+    text = format(value, spec)
+    return text.replace(".", ",") if current_language() == "fr" else text
 
 
 # ---------------------------------------------------------------- figures
@@ -296,8 +404,8 @@ def _map_axes(fig, content: _Content, result_title: str):
     ax.set_ylim(min(lats) - pad_lat, max(lats) + pad_lat)
     # Plain lon/lat axes with equal ground scale both ways at this latitude.
     ax.set_aspect(1 / math.cos(math.radians(content.lat0)))
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
+    ax.set_xlabel(gettext("longitude"))
+    ax.set_ylabel(gettext("latitude"))
     ax.set_title(result_title, fontsize=10)
     ax.tick_params(labelsize=7)
     return ax
@@ -325,7 +433,13 @@ def _density_figure(content: _Content, result: dict):
 
     fig = Figure(figsize=(8, 6.5), layout="constrained")
     ax = _map_axes(
-        fig, content, f"Incident density, kernel bandwidth {result['bandwidth_m']:.0f} m ({result['n']:,} incidents)"
+        fig,
+        content,
+        gettext(
+            "Incident density, kernel bandwidth {metres} m ({n} incidents)",
+            metres=_fmt(result["bandwidth_m"], ".0f"),
+            n=_int(result["n"]),
+        ),
     )
     values = np.array([f["properties"]["density"] for f in result["features"]])
     # Edges in the face colour: without them, antialiasing draws a seam between adjacent cells.
@@ -334,11 +448,15 @@ def _density_figure(content: _Content, result: dict):
         _polygons(result["features"]), array=values, cmap="magma_r", edgecolors="face", linewidths=0.3, rasterized=True
     )
     ax.add_collection(cells)
-    fig.colorbar(cells, ax=ax, shrink=0.7, label="incidents per km² over the period")
+    fig.colorbar(cells, ax=ax, shrink=0.7, label=gettext("incidents per km² over the period"))
     ax.text(
         0.99,
         0.01,
-        f"bandwidth {result['bandwidth_m']:.0f} m, cells {result['cell_m']:.0f} m",
+        gettext(
+            "bandwidth {metres} m, cells {cell} m",
+            metres=_fmt(result["bandwidth_m"], ".0f"),
+            cell=_fmt(result["cell_m"], ".0f"),
+        ),
         transform=ax.transAxes,
         ha="right",
         va="bottom",
@@ -355,7 +473,9 @@ def _hotspot_figure(content: _Content, result: dict):
     from matplotlib.patches import Patch
 
     fig = Figure(figsize=(8, 6.5), layout="constrained")
-    ax = _map_axes(fig, content, f"Hot spots: Getis-Ord Gi* on {result['cell_m']:.0f} m cells")
+    ax = _map_axes(
+        fig, content, gettext("Hot spots: Getis-Ord Gi* on {cell} m cells", cell=_fmt(result["cell_m"], ".0f"))
+    )
     colours = [CLASS_COLOURS[f["properties"]["class"]] for f in result["features"]]
     ax.add_collection(
         PolyCollection(
@@ -363,7 +483,11 @@ def _hotspot_figure(content: _Content, result: dict):
         )
     )
     handles = [
-        Patch(facecolor=CLASS_COLOURS[c], edgecolor="#999999", label=f"{c} ({result['classes'][c]:,} cells)")
+        Patch(
+            facecolor=CLASS_COLOURS[c],
+            edgecolor="#999999",
+            label=gettext("{name} ({n} cells)", name=gettext(c), n=_int(result["classes"][c])),
+        )
         for c in CLASS_COLOURS
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
@@ -376,7 +500,7 @@ def _commune_figure(content: _Content, result: dict, have_polygons: bool):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 6.5), layout="constrained")
-    ax = _map_axes(fig, content, "Incidents per commune")
+    ax = _map_axes(fig, content, gettext("Incidents per commune"))
     counts = np.array([f["properties"]["count"] for f in result["features"]], dtype=float)
     if have_polygons:
         rings, values = [], []
@@ -388,7 +512,7 @@ def _commune_figure(content: _Content, result: dict, have_polygons: bool):
                 values.append(count)
         coll = PolyCollection(rings, array=np.array(values), cmap="Reds", edgecolors="#555555", linewidths=0.4)
         ax.add_collection(coll)
-        fig.colorbar(coll, ax=ax, shrink=0.7, label="incidents")
+        fig.colorbar(coll, ax=ax, shrink=0.7, label=gettext("incidents"))
     elif len(counts):
         xy = np.array([f["geometry"]["coordinates"] for f in result["features"]])
         ax.scatter(
@@ -403,7 +527,7 @@ def _commune_figure(content: _Content, result: dict, have_polygons: bool):
         ax.text(
             0.99,
             0.01,
-            "each disc at the mean position of its commune's incidents, area by count",
+            gettext("each disc at the mean position of its commune's incidents, area by count"),
             transform=ax.transAxes,
             ha="right",
             va="bottom",
@@ -437,12 +561,12 @@ def _near_repeat_figure(result: dict):
         )
     spread = max(0.5, float(np.nanmax(np.abs(ratio - 1))) if np.isfinite(ratio).any() else 0.5)
     image = ax.imshow(ratio, cmap="RdBu_r", vmin=1 - spread, vmax=1 + spread, aspect="auto")
-    fig.colorbar(image, ax=ax, label="observed / expected pairs")
+    fig.colorbar(image, ax=ax, label=gettext("observed / expected pairs"))
     ax.set_xticks(range(len(t_labels)), t_labels, fontsize=8)
     ax.set_yticks(range(len(d_labels)), d_labels, fontsize=8)
-    ax.set_xlabel("time between the two incidents")
-    ax.set_ylabel("distance between them")
-    ax.set_title("Near-repeat: pairs observed / expected (* p <= 0.05 in the bounded bands)", fontsize=10)
+    ax.set_xlabel(gettext("time between the two incidents"))
+    ax.set_ylabel(gettext("distance between them"))
+    ax.set_title(gettext("Near-repeat: pairs observed / expected (* p <= 0.05 in the bounded bands)"), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -453,11 +577,11 @@ def _time_figure(result: dict):
     fig = Figure(figsize=(8, 3.8))
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(np.array(result["counts"]), cmap="YlOrRd", aspect="auto")
-    fig.colorbar(image, ax=ax, label="incidents")
-    ax.set_yticks(range(7), [d[:3] for d in result["weekdays"]], fontsize=8)
+    fig.colorbar(image, ax=ax, label=gettext("incidents"))
+    ax.set_yticks(range(7), [gettext(d)[:3] for d in result["weekdays"]], fontsize=8)
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}h" for h in range(0, 24, 2)], fontsize=8)
-    ax.set_xlabel(f"hour of day ({result['timezone']})")
-    ax.set_title(f"When: {result['n']:,} incidents by weekday and hour", fontsize=10)
+    ax.set_xlabel(gettext("hour of day ({timezone})", timezone=_clocks(result)))
+    ax.set_title(gettext("When: {n} incidents by weekday and hour", n=_int(result["n"])), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -494,48 +618,69 @@ def _html(c: _Content) -> str:
     t = r["time"]
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{current_language()}"><head><meta charset="utf-8">',
         f"<title>{e(c.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(c.title)}</h1>",
-        f"<p>Period: {e(c.period)}. {len(c.items):,} incidents.</p>",
-        f'<p class="statement">{e(STATEMENT)}</p>',
-        "<section><h2>Incidents by category and layer</h2>",
+        "<p>" + e(gettext("Period: {period}. {n} incidents.", period=c.period, n=_int(len(c.items)))) + "</p>",
+        f'<p class="statement">{e(gettext(STATEMENT))}</p>',
+        "<section><h2>" + e(gettext("Incidents by category and layer")) + "</h2>",
         _html_table(*c.counts),
         "</section>",
-        '<section class="page"><h2>Where: density</h2>',
-        _img(c.figures["density"], "density map"),
-        f'<p class="small">Kernel bandwidth {r["density"]["bandwidth_m"]:.0f} m, chosen by '
-        f"{e(r['density']['bandwidth_method'])}.</p></section>",
-        '<section class="page"><h2>Where: hot spots (Getis-Ord Gi*)</h2>',
-        _img(c.figures["hotspots"], "hot spots"),
+        '<section class="page"><h2>' + e(gettext("Where: density")) + "</h2>",
+        _img(c.figures["density"], gettext("density map")),
+        '<p class="small">'
+        + e(
+            gettext(
+                "Kernel bandwidth {metres} m, chosen by {method}.",
+                metres=_fmt(r["density"]["bandwidth_m"], ".0f"),
+                method=r["density"]["bandwidth_method"],
+            )
+        )
+        + "</p></section>",
+        '<section class="page"><h2>' + e(gettext("Where: hot spots (Getis-Ord Gi*)")) + "</h2>",
+        _img(c.figures["hotspots"], gettext("hot spots")),
         f'<p class="small">{e(c.hotspot_summary)}</p></section>',
-        '<section class="page"><h2>Where: communes</h2>',
-        _img(c.figures["communes"], "communes"),
-        _html_table(["Commune", "Incidents", "Share"], _commune_rows(r["communes"])),
+        '<section class="page"><h2>' + e(gettext("Where: communes")) + "</h2>",
+        _img(c.figures["communes"], gettext("communes")),
+        _html_table(COMMUNE_HEADER(), _commune_rows(r["communes"])),
         "</section>",
-        '<section class="page"><h2>Near-repeat</h2>',
+        '<section class="page"><h2>' + e(gettext("Near-repeat")) + "</h2>",
         f"<p><strong>{e(c.knox_headline)}</strong></p>",
-        _img(c.figures["near_repeat"], "near-repeat table"),
-        _html_table(["Distance", "Time", "Observed", "Expected", "Ratio", "p"], _near_repeat_rows(r["near_repeat"]))
-        if r["near_repeat"]
-        else "",
+        _img(c.figures["near_repeat"], gettext("near-repeat table")),
+        _html_table(NEAR_REPEAT_HEADER(), _near_repeat_rows(r["near_repeat"])) if r["near_repeat"] else "",
         "</section>",
-        '<section class="page"><h2>When: hour and weekday</h2>',
-        _img(c.figures["time"], "hour by weekday"),
-        f'<p class="small">Busiest: {e(t["peak"]["weekday"])} {t["peak"]["hour"]:02d}h '
-        f"({t['peak']['count']} incidents). Uniformity chi-square p = {_fmt(t['chi_square']['p_value'], '.3g')}."
-        "</p></section>",
-        '<section class="page"><h2>Methods</h2><ul>',
+        '<section class="page"><h2>' + e(gettext("When: hour and weekday")) + "</h2>",
+        _img(c.figures["time"], gettext("hour by weekday")),
+        '<p class="small">'
+        + e(
+            gettext(
+                "Busiest: {weekday} {hour}h ({n} incidents). Uniformity chi-square p = {p}.",
+                weekday=gettext(t["peak"]["weekday"]),
+                hour=f"{t['peak']['hour']:02d}",
+                n=t["peak"]["count"],
+                p=_fmt(t["chi_square"]["p_value"], ".3g"),
+            )
+        )
+        + "</p></section>",
+        '<section class="page"><h2>' + e(gettext("Methods")) + "</h2><ul>",
         *(f"<li>{e(m)}</li>" for m in c.methods),
         "</ul></section>",
-        "<section><h2>Area-based analysis only</h2>",
-        f'<p class="statement">{e(STATEMENT)}</p></section>',
-        "<section><h2>Data sources</h2><ul>",
-        *(f"<li>{e(s)}: {n:,} incidents</li>" for s, n in c.sources),
+        "<section><h2>" + e(gettext("Area-based analysis only")) + "</h2>",
+        f'<p class="statement">{e(gettext(STATEMENT))}</p></section>',
+        "<section><h2>" + e(gettext("Data sources")) + "</h2><ul>",
+        *("<li>" + e(gettext("{source}: {n} incidents", source=s, n=_int(n))) + "</li>" for s, n in c.sources),
         "</ul></section>",
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def COMMUNE_HEADER() -> list[str]:  # noqa: N802 - a table header, built in the language of the moment
+    return [gettext("Commune"), gettext("Incidents"), gettext("Share")]
+
+
+def NEAR_REPEAT_HEADER() -> list[str]:  # noqa: N802
+    return [gettext("Distance"), gettext("Time"), gettext("Observed"), gettext("Expected"), gettext("Ratio"), "p"]
 
 
 def _html_table(header: list, rows: list[list]) -> str:
@@ -567,35 +712,36 @@ def _pdf(c: _Content, out) -> None:
         r = c.results
         lines = [
             ("h1", c.title),
-            ("p", f"Period: {c.period}. {len(c.items):,} incidents."),
-            ("box", STATEMENT),
-            ("h2", "Incidents by category and layer"),
+            ("p", gettext("Period: {period}. {n} incidents.", period=c.period, n=_int(len(c.items)))),
+            ("box", gettext(STATEMENT)),
+            ("h2", gettext("Incidents by category and layer")),
             *_text_table(*c.counts),
-            ("h2", "Data sources"),
-            *(("p", f"{s}: {n:,} incidents") for s, n in c.sources),
+            ("h2", gettext("Data sources")),
+            *(("p", gettext("{source}: {n} incidents", source=s, n=_int(n))) for s, n in c.sources),
         ]
         _text_pages(pdf, lines)
         for key in ("density", "hotspots", "communes"):
             if c.figures[key] is not None:
                 pdf.savefig(c.figures[key], dpi=150)
         if c.figures["hotspots"] is None:
-            _text_pages(pdf, [("h2", "Hot spots"), ("p", c.hotspot_summary)])
+            _text_pages(pdf, [("h2", gettext("Hot spots")), ("p", c.hotspot_summary)])
         commune_rows = _commune_rows(r["communes"])
-        _text_pages(
-            pdf, [("h2", "Incidents per commune"), *_text_table(["Commune", "Incidents", "Share"], commune_rows)]
-        )
+        _text_pages(pdf, [("h2", gettext("Incidents per commune")), *_text_table(COMMUNE_HEADER(), commune_rows)])
         near_repeat_table = (
-            _text_table(["Distance", "Time", "Observed", "Expected", "Ratio", "p"], _near_repeat_rows(r["near_repeat"]))
-            if r["near_repeat"]
-            else []
+            _text_table(NEAR_REPEAT_HEADER(), _near_repeat_rows(r["near_repeat"])) if r["near_repeat"] else []
         )
-        _text_pages(pdf, [("h2", "Near-repeat"), ("p", c.knox_headline), *near_repeat_table])
+        _text_pages(pdf, [("h2", gettext("Near-repeat")), ("p", c.knox_headline), *near_repeat_table])
         if c.figures["near_repeat"] is not None:
             pdf.savefig(c.figures["near_repeat"])
         pdf.savefig(c.figures["time"])
         _text_pages(
             pdf,
-            [("h2", "Methods"), *(("p", m) for m in c.methods), ("h2", "Area-based analysis only"), ("box", STATEMENT)],
+            [
+                ("h2", gettext("Methods")),
+                *(("p", m) for m in c.methods),
+                ("h2", gettext("Area-based analysis only")),
+                ("box", gettext(STATEMENT)),
+            ],
         )
 
 

@@ -2,6 +2,7 @@
 
     python -m vigie.i18n.catalogues           # update the .po files and the scripts' JSON catalogues
     python -m vigie.i18n.catalogues --check   # exit 1, naming them, while any message lacks a translation
+                                              # or a script catalogue (static/i18n/<lang>.json) is stale
 
 Messages come from the code by tooling, never by hand (babel.cfg and babel-js.cfg at the repo root
 say which files and which extraction method): Python ``_()`` / ``gettext()`` / ``N_()`` calls, the
@@ -82,6 +83,23 @@ def js_catalogue(cat: Catalog) -> dict[str, str]:
     return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
 
 
+def js_text(cat: Catalog) -> str:
+    """The scripts' JSON catalogue of one language, as written to vigie/web/static/i18n/<lang>.json."""
+    return json.dumps(js_catalogue(cat), ensure_ascii=False, indent=0, sort_keys=True) + "\n"
+
+
+def figures() -> list[dict]:
+    """Per domain and language: messages, translated ones, and the share (docs/I18N.md's table)."""
+    rows = []
+    for domain in (DOMAIN, JS_DOMAIN):
+        template = extract(domain)
+        for lang in LANGUAGES:
+            cat = updated(lang, domain, template)
+            done = len(template) - len(missing(cat))
+            rows.append({"domain": domain, "lang": lang, "messages": len(template), "translated": done})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="Change nothing; exit 1 if a message lacks a translation")
@@ -102,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 if domain == JS_DOMAIN:
                     out = STATIC_I18N / f"{lang}.json"
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_text(json.dumps(js_catalogue(cat), ensure_ascii=False, indent=0, sort_keys=True) + "\n")
+                    out.write_text(js_text(cat))
+            elif domain == JS_DOMAIN:
+                out = STATIC_I18N / f"{lang}.json"
+                if not out.exists() or out.read_text("utf-8") != js_text(cat):
+                    problems += 1
+                    print(f"{out.relative_to(ROOT)} is stale: run python -m vigie.i18n.catalogues", file=sys.stderr)
             print(f"{lang}/{domain}: {len(template)} messages, {len(template) - len(lacking)} translated")
     return 1 if problems else 0
 

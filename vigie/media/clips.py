@@ -19,7 +19,7 @@ What each frame of the clip shows, in this order:
    where it looks for plates), besides its own whole-frame face search;
 4. the subject's box (linearly interpolated between analysed frames where
    the analysis ran with frame_step > 1) and a caption: camera id, the
-   frame's UTC time and the track id. Drawn after blurring, so the blurrer
+   frame's time on the site's clock, labelled ("06/12/2026 14:05:09.120 (Paris time)"), and the track id. Drawn after blurring, so the blurrer
    sees the recording's pixels and the caption stays legible.
 
 Frame numbers. Stored points carry `seq`, the frame's index in decode order
@@ -69,18 +69,22 @@ import io
 import json
 import os
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 import av
 import cv2
 import numpy as np
 
+from vigie.clock import zone_label
 from vigie.errors import ConfigError, VideoError, VigieError
 from vigie.files import write_atomic
+from vigie.i18n import _, current_language, gettext
 from vigie.privacy.blur import PLATE_CLASSES, LockedBlurrer
 from vigie.privacy.masks import PrivacyMask
 from vigie.privacy.schedule import FaceSchedule
@@ -203,13 +207,22 @@ def render_clip(
     VideoError (recording corrupt, or shorter than the track), ClipError.
     """
     if fmt not in FORMATS:
-        raise ClipError(f"clip format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ClipError(gettext("clip format {fmt} is not one of {value}", fmt=repr(fmt), value=", ".join(FORMATS)))
     if not (pad_s >= 0 and max_s > 0):
-        raise ClipError(f"clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})")
+        raise ClipError(
+            gettext(
+                "clip of track {track_id}: pad_s must be >= 0 and max_s > 0 (got {pad_s}, {max_s})",
+                track_id=track_id,
+                pad_s=pad_s,
+                max_s=max_s,
+            )
+        )
     if blur and blurrer is None:
         raise ClipError(
-            f"clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; "
-            "unblurred footage is never returned in its place"
+            gettext(
+                "clip of track {track_id}: a blurred clip was asked for but no blurrer is configured; unblurred footage is never returned in its place",
+                track_id=track_id,
+            )
         )
     plan = _plan(store, track_id, site, pad_s, max_s)
     key = plan.key(fmt, blurrer if blur else None)
@@ -328,6 +341,8 @@ class _Plan:
     seqs: np.ndarray  # the subject's analysed frames
     boxes: np.ndarray  # (n, 4) its boxes there, in stored (source) pixels
     t0: datetime  # time of the subject's first point
+    zone: ZoneInfo  # the site's: the caption's clock
+    language: str  # the caption's label ("Paris time" / "heure de Paris")
 
     @property
     def first_seq(self) -> int:
@@ -355,6 +370,8 @@ class _Plan:
             "pad_s": self.pad_s,
             "max_s": self.max_s,
             "fmt": fmt,
+            "zone": self.zone.key,
+            "language": self.language,
             "blurrer": None
             if blurrer is None
             else f"{type(blurrer).__module__}.{type(blurrer).__qualname__}/{blurrer.style}",
@@ -365,10 +382,14 @@ class _Plan:
 def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
     track = store.get_track(track_id)
     if track is None:
-        raise TrackNotFound(f"no track has id {track_id} (never stored, purged, or its analysis is not finished)")
+        raise TrackNotFound(
+            gettext(
+                "no track has id {track_id} (never stored, purged, or its analysis is not finished)", track_id=track_id
+            )
+        )
     points = store.track_points(track_id)
     if not points:
-        raise ClipError(f"track {track_id} has no stored points: there is nothing to show")
+        raise ClipError(gettext("track {track_id} has no stored points: there is nothing to show", track_id=track_id))
     camera = _camera(site, track["camera_id"])
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
     with store.read() as conn:
@@ -389,6 +410,8 @@ def _plan(store, track_id: int, site, pad_s: float, max_s: float) -> _Plan:
         seqs=np.array([p["seq"] for p in points], dtype=np.int64),
         boxes=np.array([[p["x1"], p["y1"], p["x2"], p["y2"]] for p in points], dtype=np.float64),
         t0=from_iso(points[0]["t"]),
+        zone=ZoneInfo(getattr(site, "timezone", None) or "UTC"),
+        language=current_language(),
     )
 
 
@@ -476,22 +499,36 @@ def _open_source(plan: _Plan):
     path = plan.source
     what = f"the recording {path} of track {plan.track_id}"
     if not path.exists():
-        raise SourceUnavailable(f"{what} is gone (moved, deleted or its disk unmounted): the clip cannot be made")
+        raise SourceUnavailable(
+            gettext("{what} is gone (moved, deleted or its disk unmounted): the clip cannot be made", what=what)
+        )
     if not path.is_file() or not os.access(path, os.R_OK):
-        raise SourceUnavailable(f"{what} cannot be read (not a file, or no read permission)")
+        raise SourceUnavailable(gettext("{what} cannot be read (not a file, or no read permission)", what=what))
     try:
         container = av.open(str(path), mode="r")
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        raise SourceUnavailable(f"{what} cannot be opened: {exc}") from None
+        raise SourceUnavailable(gettext("{what} cannot be opened: {exc}", what=what, exc=exc)) from None
     except av.error.InvalidDataError as exc:
         raise VideoError(
-            f"{path} (track {plan.track_id}) is not a video file that can be decoded ({exc.strerror or exc})"
+            gettext(
+                "{path} (track {track_id}) is not a video file that can be decoded ({value})",
+                path=path,
+                track_id=plan.track_id,
+                value=exc.strerror or exc,
+            )
         ) from None
     except (av.error.FFmpegError, ValueError) as exc:
-        raise VideoError(f"{path} (track {plan.track_id}) cannot be opened as a video: {exc}") from None
+        raise VideoError(
+            gettext(
+                "{path} (track {track_id}) cannot be opened as a video: {exc}",
+                path=path,
+                track_id=plan.track_id,
+                exc=exc,
+            )
+        ) from None
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{path} (track {plan.track_id}) has no video stream")
+        raise VideoError(gettext("{path} (track {track_id}) has no video stream", path=path, track_id=plan.track_id))
     return container
 
 
@@ -539,7 +576,15 @@ def _guarded(frames: Iterator, path: Path, track_id: int) -> Iterator[tuple[int,
             yield seq, frame
     except av.error.FFmpegError as exc:
         where = f"after frame {last}" if last is not None else "before the clip's first frame"
-        raise VideoError(f"{path} (track {track_id}): decoding failed {where}: {exc}") from None
+        raise VideoError(
+            gettext(
+                "{path} (track {track_id}): decoding failed {where}: {exc}",
+                path=path,
+                track_id=track_id,
+                where=where,
+                exc=exc,
+            )
+        ) from None
 
 
 # --- drawing ---------------------------------------------------------------------------------------
@@ -558,8 +603,14 @@ def _caption(image: np.ndarray, text: str) -> None:
     cv2.putText(image, text, (pad, pad + th), CAPTION_FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
-def _caption_text(camera_id: str, t: datetime, track_id: int) -> str:
-    return f"{camera_id}  {t:%Y-%m-%d %H:%M:%S}.{t.microsecond // 1000:03d} UTC  track {track_id}"
+def _caption_text(camera_id: str, t: datetime, track_id: int, zone: ZoneInfo) -> str:
+    local = t.astimezone(zone)
+    when = f"{local:%d/%m/%Y %H:%M:%S}.{local.microsecond // 1000:03d}"
+    text = _(
+        "{camera}  {time} ({zone})  track {track}", camera=camera_id, time=when, zone=zone_label(zone), track=track_id
+    )
+    # OpenCV's Hershey fonts draw ASCII only: "Montréal" is written "Montreal"
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -677,8 +728,13 @@ def _render_chunks(plan: _Plan, blurrer, fmt: str, key: str, seek: bool, result:
         if last is None or last < min(plan.last_seq, win.end):  # the trailing pad alone may be cut by the file's end
             ends = "has no frame in the clip's range" if last is None else f"ends at frame {last}"
             raise VideoError(
-                f"{plan.source} {ends}, before track {plan.track_id}'s last frame {plan.last_seq}: "
-                "it is truncated, or not the recording that was analysed"
+                gettext(
+                    "{source} {ends}, before track {track_id}'s last frame {last_seq}: it is truncated, or not the recording that was analysed",
+                    source=plan.source,
+                    ends=ends,
+                    track_id=plan.track_id,
+                    last_seq=plan.last_seq,
+                )
             )
         streamed = len(encoder.taken)
         data = encoder.finish()
@@ -750,7 +806,7 @@ def _annotate(plan: _Plan, win: _Window, image: np.ndarray, seq: int, scale: flo
     """The subject's box and the caption, drawn after blurring (the blurrer sees the recording's pixels)."""
     if box is not None:
         _draw_box(image, np.asarray(box) / scale, max(2, image.shape[0] // 300))
-    _caption(image, _caption_text(plan.camera_id, _time_of(plan, seq, win.fps), plan.track_id))
+    _caption(image, _caption_text(plan.camera_id, _time_of(plan, seq, win.fps), plan.track_id, plan.zone))
 
 
 def _comment(plan: _Plan, win: _Window, key: str, blurred: bool) -> str:

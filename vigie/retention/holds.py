@@ -24,6 +24,7 @@ from vigie import times
 from vigie.accounts.roles import ROLES, allowed
 from vigie.audit.log import append_in
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import iso, now_iso
 
 OPEN_END = "9999-12-31T23:59:59.999999Z"  # the stored end of an open-ended window: after every footage time
@@ -46,7 +47,7 @@ def parse_time(value: datetime | str, what: str) -> datetime:
 
 def _required(value: str | None, what: str) -> str:
     if value is None or not value.strip():
-        raise HoldError(f"a legal hold needs a non-empty {what}")
+        raise HoldError(_("a legal hold needs a non-empty {what}", what=what))
     return value.strip()
 
 
@@ -60,21 +61,25 @@ def _window(
     if camera_id is None and start is None and end is None and not open_end:
         return None
     if open_end and end is not None:
-        raise HoldError("an open-ended hold has no end: give either end or open_ended, not both")
+        raise HoldError(_("an open-ended hold has no end: give either end or open_ended, not both"))
     if camera_id is None or start is None or (end is None and not open_end):
-        raise HoldError("a hold on a time window needs all of camera, start and end (or open_ended)")
+        raise HoldError(_("a hold on a time window needs all of camera, start and end (or open_ended)"))
     t0 = parse_time(start, "start")
     if open_end:
         if not may_exceed:
-            raise HoldForbidden("an open-ended hold (a camera window with no end) needs a supervisor")
+            raise HoldForbidden(_("an open-ended hold (a camera window with no end) needs a supervisor"))
         return camera_id, iso(t0), OPEN_END
     t1 = parse_time(end, "end")
     if t1 <= t0:
-        raise HoldError(f"hold window ends ({iso(t1)}) before it starts ({iso(t0)})")
+        raise HoldError(_("hold window ends ({value}) before it starts ({value2})", value=iso(t1), value2=iso(t0)))
     if max_days is not None and t1 - t0 > timedelta(days=max_days) and not may_exceed:
         raise HoldForbidden(
-            f"hold window {iso(t0)} - {iso(t1)} is longer than the site's limit of {max_days:g} days "
-            "(hold_max_window_days): hold a shorter window, or ask a supervisor"
+            _(
+                "hold window {value} - {value2} is longer than the site's limit of {max_days:g} days (hold_max_window_days): hold a shorter window, or ask a supervisor",
+                value=iso(t0),
+                value2=iso(t1),
+                max_days=max_days,
+            )
         )
     return camera_id, iso(t0), iso(t1)
 
@@ -104,12 +109,12 @@ def place_hold(
     may_exceed = role not in ROLES or allowed(role, "hold_open_ended")
     window = _window(camera_id, start, end, open_end, max_window_days, may_exceed)
     if not ids and window is None:
-        raise HoldError("a legal hold needs track ids or a camera with a start and end time")
+        raise HoldError(_("a legal hold needs track ids or a camera with a start and end time"))
 
     def fn(conn: sqlite3.Connection) -> int:
         _check_tracks_exist(conn, ids)
         if window and conn.execute("SELECT 1 FROM cameras WHERE id=?", (window[0],)).fetchone() is None:
-            raise HoldError(f"camera {window[0]!r} is not in the store's camera register")
+            raise HoldError(_("camera {value} is not in the store's camera register", value=repr(window[0])))
         cam, t0, t1 = window or (None, None, None)
         cur = conn.execute(
             "INSERT INTO legal_holds (case_ref, reason, placed_by, placed_at, camera_id, window_start, window_end)"
@@ -148,7 +153,7 @@ def _check_tracks_exist(conn: sqlite3.Connection, ids: list[int]) -> None:
     missing = [t for t in ids if t not in found]
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise HoldError(f"no stored track has id {shown}: nothing was held")
+        raise HoldError(_("no stored track has id {shown}: nothing was held", shown=shown))
 
 
 def lift_hold(store, hold_id: int, user: str, role: str = "system", reason: str | None = None) -> None:
@@ -167,12 +172,23 @@ def lift_hold(store, hold_id: int, user: str, role: str = "system", reason: str 
             "SELECT case_ref, placed_by, lifted_by, lifted_at FROM legal_holds WHERE id=?", (hold_id,)
         ).fetchone()
         if row is None:
-            raise HoldError(f"no legal hold has id {hold_id}")
+            raise HoldError(_("no legal hold has id {hold_id}", hold_id=hold_id))
         if row["lifted_at"] is not None:
-            raise HoldError(f"legal hold {hold_id} was already lifted by {row['lifted_by']} at {row['lifted_at']}")
+            raise HoldError(
+                _(
+                    "legal hold {hold_id} was already lifted by {lifted_by} at {lifted_at}",
+                    hold_id=hold_id,
+                    lifted_by=row["lifted_by"],
+                    lifted_at=row["lifted_at"],
+                )
+            )
         if role in ROLES and row["placed_by"] != user and not allowed(role, "hold_lift_any"):
             raise HoldForbidden(
-                f"legal hold {hold_id} was placed by {row['placed_by']}: only they or a supervisor may lift it"
+                _(
+                    "legal hold {hold_id} was placed by {placed_by}: only they or a supervisor may lift it",
+                    hold_id=hold_id,
+                    placed_by=row["placed_by"],
+                )
             )
         conn.execute("UPDATE legal_holds SET lifted_by=?, lifted_at=? WHERE id=?", (user, now_iso(), hold_id))
         append_in(

@@ -45,6 +45,7 @@ import scipy.linalg
 from vigie.describe.backends.registry import block_dims
 from vigie.describe.reid import LEGACY_BASE, CameraNormalisation, Projection
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.times import from_iso
 
 PCA_DIM = 200  # at most; never more than half the crops
@@ -150,14 +151,18 @@ def train(
     tracks = [t for t in tracks if len(t["crops"]) >= 2]  # a single crop says nothing of a person's variation
     if len(tracks) < MIN_TRACKS:
         raise AdaptationError(
-            f"site adaptation needs at least {MIN_TRACKS} person tracks with 2 or more crops each, "
-            f"the store has {len(tracks)}: analyse more footage first (vigie analyze)"
+            gettext(
+                "site adaptation needs at least {min_tracks} person tracks with 2 or more crops each, the store has {n_tracks}: analyse more footage first (vigie analyze)",
+                min_tracks=MIN_TRACKS,
+                n_tracks=len(tracks),
+            )
         )
     negatives = negative_pairs(tracks)
     if not negatives:
         raise AdaptationError(
-            "site adaptation needs people seen at the same time on the same camera (the certain "
-            "negatives), and no two stored person tracks overlap in time: analyse busier footage"
+            gettext(
+                "site adaptation needs people seen at the same time on the same camera (the certain negatives), and no two stored person tracks overlap in time: analyse busier footage"
+            )
         )
     groups = [np.asarray(t["crops"], dtype=np.float32) for t in tracks]
     mean, matrix, used_pca = fit_projection(groups, negatives, pca_dim, out_dim)
@@ -186,8 +191,12 @@ def train_camera_normalisation(tracks: list[dict], base: str) -> tuple[CameraNor
     start = time.perf_counter()
     if len(tracks) < MIN_TRACKS:
         raise AdaptationError(
-            f"site adaptation needs at least {MIN_TRACKS} person tracks with crops of {base}, "
-            f"the store has {len(tracks)}: analyse more footage first (vigie analyze)"
+            gettext(
+                "site adaptation needs at least {min_tracks} person tracks with crops of {base}, the store has {n_tracks}: analyse more footage first (vigie analyze)",
+                min_tracks=MIN_TRACKS,
+                base=base,
+                n_tracks=len(tracks),
+            )
         )
     crops = np.concatenate([t["crops"] for t in tracks])
     cameras = [t["camera_id"] for t in tracks for _ in range(len(t["crops"]))]
@@ -221,7 +230,7 @@ def adapt_store(store, base: str | None = None) -> AdaptReport:
     base = base or store.newest_crop_base()
     if base is None:
         raise AdaptationError(
-            "the store holds no described person crops yet: analyse more footage first (vigie analyze)"
+            gettext("the store holds no described person crops yet: analyse more footage first (vigie analyze)")
         )
     tracks = store.person_crops(base)
     if base == LEGACY_BASE:

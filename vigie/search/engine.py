@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
+from vigie.i18n import _
 from vigie.search.index import Selection, TrackIndex, store_generation
 from vigie.search.query import SearchError, SearchQuery, parse_query
 from vigie.store import search_reads as reads
@@ -55,6 +56,8 @@ class SearchResult(BaseModel):
     reference_photo: str | None = None  # similar to an example photo: its SHA-256 (the photo, not a track)
     model: str | None = None  # appearance model of the vectors compared
     hits: list[SearchHit]
+    # how the cameras, groups and communes given were read: {"cameras": {"esplanade": ["nimes-esplanade-01"]}}
+    places: dict[str, dict[str, list[str]]] = {}
 
 
 _INDEXES: dict[str, TrackIndex] = {}
@@ -114,7 +117,7 @@ def get_index(store: StoreBase, progress: bool = False, preload: bool | None = N
 def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None) -> SearchResult:
     """Tracks matching the query's attributes, best colour match first (or in the query's order)."""
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     sel, checks = index.select(query)
     _check_zones(store, index, sel, checks, query)
     rows = sel.rows()
@@ -124,7 +127,7 @@ def search(store: StoreBase, query: SearchQuery, index: TrackIndex | None = None
     scores = index.colour_scores(rows, query) if sort == "relevance" else None
     page = rows[index.page(rows, sort, scores, query.offset, query.limit)]
     hits = _hits(store, index, page, index.colour_scores(page, query), query.offset)
-    return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits)
+    return SearchResult(kind="attributes", query=query, total=len(rows), method="filter", hits=hits, places=places)
 
 
 def similar(
@@ -145,14 +148,21 @@ def similar(
     if k is not None:
         query = parse_query({**query.model_dump(), "limit": k})
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     row = _reference_row(store, index, track_id)
     sel, checks = index.select(query, with_vectors=True)
     _check_zones(store, index, sel, checks, query)
     sel.drop(index.same_sighting(row))
     total, method, hits = _nearest_page(store, index, sel, np.asarray(index.vectors[row]), query)
     return SearchResult(
-        kind="similar", query=query, total=total, method=method, reference_track=track_id, model=index.model, hits=hits
+        kind="similar",
+        query=query,
+        total=total,
+        method=method,
+        reference_track=track_id,
+        model=index.model,
+        hits=hits,
+        places=places,
     )
 
 
@@ -172,15 +182,19 @@ def similar_to_vector(
     reference_photo: the photo's SHA-256, said in the result."""
     query = query or SearchQuery()
     index = index or get_index(store)
-    query.validate_against(index.cameras)
+    query, places = query.resolve_places(index.cameras)
     vector = np.asarray(vector, np.float32).reshape(-1)
     if index.model is None:
-        raise SearchError("no stored track has an appearance vector yet: nothing to compare the photo with", "model")
+        raise SearchError(_("no stored track has an appearance vector yet: nothing to compare the photo with"), "model")
     if model != index.model or vector.shape[0] != index.vectors.shape[1]:
         raise SearchError(
-            f"the photo was described with appearance model {model!r} ({vector.shape[0]} values), the stored tracks "
-            f"with {index.model!r} ({index.vectors.shape[1]} values): they cannot be compared "
-            "(describe the photo with the site's backend and adaptation, or re-describe the tracks)",
+            _(
+                "the photo was described with appearance model {model} ({value} values), the stored tracks with {model2} ({value2} values): they cannot be compared (describe the photo with the site's backend and adaptation, or re-describe the tracks)",
+                model=repr(model),
+                value=vector.shape[0],
+                model2=repr(index.model),
+                value2=index.vectors.shape[1],
+            ),
             "model",
             model,
         )
@@ -195,6 +209,7 @@ def similar_to_vector(
         reference_photo=reference_photo,
         model=index.model,
         hits=hits,
+        places=places,
     )
 
 
@@ -216,18 +231,27 @@ def _nearest_page(
 def _reference_row(store: StoreBase, index: TrackIndex, track_id: int) -> int:
     first_seen = reads.visible_first_seen(_reader(store).conn, track_id)
     if first_seen is None:
-        raise SearchError(f"no stored track has id {track_id}", "track_id", track_id)
+        raise SearchError(_("no stored track has id {track_id}", track_id=track_id), "track_id", track_id)
     row = index.row_of(track_id, int(np.datetime64(first_seen, "us").astype(np.int64)))
     if row is None:
         raise SearchError(
-            f"track {track_id} is not in the search index yet (the store changed meanwhile): search again",
+            _(
+                "track {track_id} is not in the search index yet (the store changed meanwhile): search again",
+                track_id=track_id,
+            ),
             "track_id",
             track_id,
         )
     if not index.has_vector[row]:
         which = f"of model {index.model!r}" if index.model else "(none is stored yet)"
         raise SearchError(
-            f"track {track_id} has no appearance vector {which}: it cannot be compared", "track_id", track_id
+            _(
+                "track {track_id} has no appearance vector {which}: it cannot be compared",
+                track_id=track_id,
+                which=which,
+            ),
+            "track_id",
+            track_id,
         )
     return row
 

@@ -45,6 +45,7 @@ import numpy as np
 from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES, YES
 from vigie.describe.colours import PALETTE
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.search.query import COMPASS, CameraInfo, SearchQuery
 from vigie.store import search_reads as reads
 from vigie.types import TRACKED_CLASSES
@@ -630,13 +631,23 @@ def _read_vectors(conn: sqlite3.Connection, model: str | None, ids: np.ndarray, 
         blob = b"".join(r[1] for r in rows)
         dim = len(rows[0][1]) // 4
         if dim == 0 or len(blob) != len(rows) * dim * 4:
-            raise VigieError(f"the stored vectors of model {model!r} do not all have the same length: rebuild them")
+            raise VigieError(
+                gettext(
+                    "the stored vectors of model {model} do not all have the same length: rebuild them",
+                    model=repr(model),
+                )
+            )
         chunk_vectors = np.frombuffer(blob, "<f4").reshape(len(rows), dim)
         if vectors is None:
             vectors = np.zeros((len(ids), dim), np.float32)
         elif vectors.shape[1] != dim:
             raise VigieError(
-                f"the stored vectors of model {model!r} have {vectors.shape[1]} and {dim} dimensions: rebuild them"
+                gettext(
+                    "the stored vectors of model {model} have {value} and {dim} dimensions: rebuild them",
+                    model=repr(model),
+                    value=vectors.shape[1],
+                    dim=dim,
+                )
             )
         at, ok = _positions(ids, tid)
         rows_at = row_of_id[at[ok]]

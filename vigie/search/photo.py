@@ -40,6 +40,7 @@ from vigie.describe.attributes import pool_attributes
 from vigie.describe.backends.registry import build_backend
 from vigie.describe.embed import crop_windows
 from vigie.describe.reid import active_projection, track_vector
+from vigie.i18n import _
 from vigie.search.engine import SearchResult, similar_to_vector
 from vigie.search.query import SearchError, SearchQuery, parse_query
 from vigie.search.query_photos import sha256_of
@@ -100,7 +101,9 @@ def parse_box(text: str | None) -> tuple[int, int, int, int] | None:
     try:
         x1, y1, x2, y2 = (int(round(float(v))) for v in str(text).split(","))
     except ValueError:
-        raise SearchError(f"box {text!r} is not x1,y1,x2,y2 (four numbers, the photo's pixels)", "box", text) from None
+        raise SearchError(
+            _("box {text} is not x1,y1,x2,y2 (four numbers, the photo's pixels)", text=repr(text)), "box", text
+        ) from None
     return x1, y1, x2, y2
 
 
@@ -139,7 +142,7 @@ class PhotoReader:
         site adaptation, if any, made for this backend), colours and attributes."""
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
-            raise SearchError("the photo could not be decoded", "image")
+            raise SearchError(_("the photo could not be decoded"), "image")
         h, w = image.shape[:2]
         notes: list[str] = []
         people = 0
@@ -147,7 +150,13 @@ class PhotoReader:
             x1, y1, x2, y2 = crop_windows(image.shape, np.array([box], float))[0].tolist()
             if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
                 raise SearchError(
-                    f"box {list(box)} leaves less than {MIN_BOX_SIDE} pixels a side inside the {w}x{h} photo",
+                    _(
+                        "box {value} leaves less than {min_box_side} pixels a side inside the {w}x{h} photo",
+                        value=list(box),
+                        min_box_side=MIN_BOX_SIDE,
+                        w=w,
+                        h=h,
+                    ),
                     "box",
                     list(box),
                 )

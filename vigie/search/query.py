@@ -30,6 +30,7 @@ what a zone means; the index uses it to skip tracks that never came near.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 from typing import Any, Iterable, Literal, Mapping, NamedTuple
 
@@ -40,6 +41,7 @@ from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
 from vigie.describe.config import SEARCHABLE_BY_DEFAULT
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.times import UTC, place
 from vigie.types import TRACKED_CLASSES
 from vigie.zones import polygon_area
@@ -73,7 +75,7 @@ def _names(values: list[str], valid: tuple[str, ...], what: str, normalise=str.l
     for v in values:
         n = normalise(v.strip())
         if n not in valid:
-            raise ValueError(f"{v!r} is not {what} (valid: {', '.join(valid)})")
+            raise ValueError(_("{v} is not {what} (valid: {value})", v=repr(v), what=what, value=", ".join(valid)))
         if n not in out:
             out.append(n)
     return out
@@ -172,7 +174,13 @@ class SearchQuery(BaseModel):
     def _end(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         v, start = _utc(v), info.data.get("start")
         if v is not None and start is not None and start >= v:
-            raise ValueError(f"reversed time window: start {start.isoformat()} is not before end {v.isoformat()}")
+            raise ValueError(
+                _(
+                    "reversed time window: start {value} is not before end {value2}",
+                    value=start.isoformat(),
+                    value2=v.isoformat(),
+                )
+            )
         return v
 
     @field_validator("max_speed", "max_height")
@@ -182,7 +190,15 @@ class SearchQuery(BaseModel):
         low_name = "min_" + info.field_name.removeprefix("max_")
         low = info.data.get(low_name)
         if v is not None and low is not None and low > v:
-            raise ValueError(f"{low_name} {low} is above {info.field_name} {v}")
+            raise ValueError(
+                _(
+                    "{low_name} {low} is above {field_name} {v}",
+                    low_name=low_name,
+                    low=low,
+                    field_name=info.field_name,
+                    v=v,
+                )
+            )
         return v
 
     @field_validator("zones")
@@ -191,14 +207,29 @@ class SearchQuery(BaseModel):
         for camera, polygon in v.items():
             if len(polygon) < 3:
                 raise ValueError(
-                    f"the polygon of camera {camera!r} needs at least 3 points, got {len(polygon)}: {polygon}"
+                    _(
+                        "the polygon of camera {camera} needs at least 3 points, got {n_polygon}: {polygon}",
+                        camera=repr(camera),
+                        n_polygon=len(polygon),
+                        polygon=polygon,
+                    )
                 )
             if not all(math.isfinite(c) for p in polygon for c in p):
                 raise ValueError(
-                    f"the polygon of camera {camera!r} has a coordinate that is not a finite number: {polygon}"
+                    _(
+                        "the polygon of camera {camera} has a coordinate that is not a finite number: {polygon}",
+                        camera=repr(camera),
+                        polygon=polygon,
+                    )
                 )
             if polygon_area(np.asarray(polygon, float)) == 0:
-                raise ValueError(f"the polygon of camera {camera!r} encloses no area: {polygon}")
+                raise ValueError(
+                    _(
+                        "the polygon of camera {camera} encloses no area: {polygon}",
+                        camera=repr(camera),
+                        polygon=polygon,
+                    )
+                )
         return v
 
     def check_searchable(self, searchable: Iterable[str]) -> None:
@@ -209,15 +240,48 @@ class SearchQuery(BaseModel):
             for name in getattr(self, field):
                 if name not in searchable:
                     raise SearchError(
-                        f"search field {field}: {name!r} is not searchable on this site: the attribute network is "
-                        f"not reliable enough for it on real footage (searchable: {', '.join(sorted(searchable)) or 'none'}; "
-                        "docs/BENCHMARKS.md section 24, site setting analysis.attributes.searchable)",
+                        _(
+                            "search field {field}: {name} is not searchable on this site: the attribute network is not reliable enough for it on real footage (searchable: {value}; docs/BENCHMARKS.md section 24, site setting analysis.attributes.searchable)",
+                            field=field,
+                            name=repr(name),
+                            value=", ".join(sorted(searchable)) or "none",
+                        ),
                         field,
                         name,
                     )
 
-    def validate_against(self, cameras: Iterable[CameraInfo]) -> None:
-        """Raise SearchError if the query names a camera, group or commune the store does not have."""
+    def resolve_places(self, cameras: Iterable[CameraInfo]) -> tuple[SearchQuery, dict[str, dict[str, list[str]]]]:
+        """The query with its cameras, groups and communes as the store spells them, and what each name given
+        matched ({"cameras": {"esplanade": ["nimes-esplanade-01"]}, ...}).
+
+        People type names, not ids: a camera is matched by its id or its name, case and accents aside, then by
+        a part of its name ("esplanade"); groups and communes case and accents aside ("centre" is "Centre").
+        Raises SearchError naming every name of a field that matched nothing."""
+        cameras = list(cameras)
+        read: dict[str, dict[str, list[str]]] = {}
+        update: dict[str, list[str]] = {}
+        for field, what in (("cameras", "camera"), ("groups", "camera group"), ("communes", "commune")):
+            given = getattr(self, field)
+            if not given:
+                continue
+            found = {name: _place_matches(field, name, cameras) for name in given}
+            unmatched = [name for name, hits in found.items() if not hits]
+            if unmatched:
+                known = _known_places(field, cameras)
+                shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+                raise SearchError(
+                    f"search field {field}: unknown {what} {', '.join(map(repr, unmatched))} (known: {shown or 'none'})",
+                    field,
+                    unmatched[0],
+                )
+            read[field] = found
+            update[field] = list(dict.fromkeys(v for hits in found.values() for v in hits))
+        self.validate_against(cameras, places=False)
+        return (self.model_copy(update=update) if update else self), read
+
+    def validate_against(self, cameras: Iterable[CameraInfo], places: bool = True) -> None:
+        """Raise SearchError if the query names a camera, group or commune the store does not have
+        (spelt as the store spells it: resolve_places reads people's spellings first)."""
         cameras = list(cameras)
         ids = sorted({c.id for c in cameras})
         for field, wanted, known, what in (
@@ -226,12 +290,47 @@ class SearchQuery(BaseModel):
             ("groups", self.groups, sorted({c.group for c in cameras} - {""}), "camera group"),
             ("communes", self.communes, sorted({c.commune for c in cameras} - {""}), "commune"),
         ):
+            if not places and field != "zones":
+                continue
             for name in wanted:
                 if name not in known:
                     shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
                     raise SearchError(
-                        f"search field {field}: unknown {what} {name!r} (known: {shown or 'none'})", field, name
+                        _(
+                            "search field {field}: unknown {what} {name} (known: {value})",
+                            field=field,
+                            what=what,
+                            name=repr(name),
+                            value=shown or "none",
+                        ),
+                        field,
+                        name,
                     )
+
+
+def _fold(text: str) -> str:
+    """A name as compared: lower case, without accents, single spaces ("Nîmes " and "nimes" are one)."""
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
+
+
+def _place_matches(field: str, name: str, cameras: list[CameraInfo]) -> list[str]:
+    """The store's spellings that a name given for `field` stands for (empty: none)."""
+    wanted = _fold(name)
+    if not wanted:
+        return []
+    if field == "cameras":
+        exact = [c.id for c in cameras if wanted in (_fold(c.id), _fold(c.name))]
+        return exact or [c.id for c in cameras if wanted in _fold(c.name) or wanted in _fold(c.id)]
+    attr = "group" if field == "groups" else "commune"
+    return sorted({getattr(c, attr) for c in cameras if getattr(c, attr) and _fold(getattr(c, attr)) == wanted})
+
+
+def _known_places(field: str, cameras: list[CameraInfo]) -> list[str]:
+    if field == "cameras":
+        return sorted(c.id for c in cameras)
+    attr = "group" if field == "groups" else "commune"
+    return sorted({getattr(c, attr) for c in cameras} - {""})
 
 
 def searchable_attributes(site) -> tuple[str, ...]:
@@ -249,8 +348,12 @@ def parse_query(data: Mapping[str, Any]) -> SearchQuery:
         field = ".".join(str(p) for p in err["loc"]) or "query"
         if err["type"] == "extra_forbidden":
             known = ", ".join(SearchQuery.model_fields)
-            raise SearchError(f"search field {field}: no such field (known: {known})", field, err["input"]) from None
+            raise SearchError(
+                _("search field {field}: no such field (known: {known})", field=field, known=known), field, err["input"]
+            ) from None
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] != "value_error":  # pydantic's own messages do not quote the value
             message += f", got {err['input']!r}"
-        raise SearchError(f"search field {field}: {message}", field, err["input"]) from None
+        raise SearchError(
+            _("search field {field}: {message}", field=field, message=message), field, err["input"]
+        ) from None

@@ -59,13 +59,16 @@ decides (the CLI refuses to run such a search until it is rephrased).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, NamedTuple, Sequence
+from datetime import datetime, tzinfo
+from typing import Any, Sequence
 
+from vigie.clock import TIME_EN, TIME_FR, time_numeric
+from vigie.clock import Tok as _Tok
+from vigie.clock import time_line as _time_line
+from vigie.clock import time_window as _time_window
+from vigie.clock import tokens as _tokens
 from vigie.search.query import CameraInfo, SearchQuery, parse_query
-from vigie.times import UTC
 
 REFUSAL = {
     "fr": "Vigie décrit les vêtements et les objets portés, jamais la personne elle-même "
@@ -179,29 +182,7 @@ _FR: list[tuple[tuple, str]] = [
     (("at",), "à|au|aux|a"),
     (("from",), "de|d'"),
     (("decouleur",), "de couleur"),
-    (("day", 0), "aujourd'hui|ce jour"),
-    (("day", -1), "hier"),
-    (("day", -2), "avant hier"),
-    *((("weekday", n, False), w) for n, w in enumerate("lundi mardi mercredi jeudi vendredi samedi dimanche".split())),
-    *(
-        (("weekday", n, True), f"{w} dernier")
-        for n, w in enumerate("lundi mardi mercredi jeudi vendredi samedi dimanche".split())
-    ),
-    (("part", "morning"), "matin|matinée|ce matin"),
-    (("part", "afternoon"), "après midi|cet après midi"),
-    (("part", "evening"), "soir|soirée|ce soir"),
-    (("part", "night"), "nuit|cette nuit|la nuit dernière"),
-    (("between",), "entre"),
-    (("since",), "depuis"),
-    (("before",), "avant|jusqu'à|jusqu'au"),
-    (("after",), "après|à partir de"),
-    (("around",), "environ|autour de|aux alentours de|à peu près"),
-    (("ago",), "il y a"),
-    (("last",), "dernier|dernière|derniers|dernières"),
-    (("pm",), "±|plus ou moins"),
-    (("duration", 3600, True), "la dernière heure|dernière heure"),
-    (("duration", 1800, True), "la dernière demi heure|dernière demi heure"),
-    (("duration", 1800, False), "une demi heure|demi heure"),
+    *TIME_FR,
     (
         ("refuse",),
         "homme|hommes|femme|femmes|garçon|garçons|fille|filles|monsieur|messieurs|madame|mesdames"
@@ -308,32 +289,7 @@ _EN: list[tuple[tuple, str]] = [
     (("at",), "at|at around|at about"),
     (("from",), "from"),
     (("join",), "to|till|until"),
-    (("day", 0), "today"),
-    (("day", -1), "yesterday"),
-    (("day", -2), "the day before yesterday|day before yesterday"),
-    *(
-        (("weekday", n, False), w)
-        for n, w in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())
-    ),
-    *(
-        (("weekday", n, True), f"last {w}")
-        for n, w in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())
-    ),
-    (("part", "morning"), "morning|this morning"),
-    (("part", "afternoon"), "afternoon|this afternoon"),
-    (("part", "evening"), "evening|this evening|tonight"),
-    (("part", "night"), "night|last night|overnight"),
-    (("between",), "between"),
-    (("since",), "since"),
-    (("before",), "before"),
-    (("after",), "after"),
-    (("around",), "around|about|approximately|roughly"),
-    (("ago",), "ago"),
-    (("last",), "last|past|the last|the past|over the last|in the last|during the last|for the last|in the past"),
-    (("pm",), "plus or minus|give or take"),
-    (("duration", 3600, True), "the last hour|last hour|the past hour|past hour"),
-    (("duration", 1800, True), "the last half hour|last half hour|the past half hour"),
-    (("duration", 1800, False), "half an hour|half hour"),
+    *TIME_EN,
     (
         ("refuse",),
         "man|men|woman|women|male|males|female|females|boy|boys|girl|girls|guy|guys|lady|ladies"
@@ -366,77 +322,11 @@ _EN: list[tuple[tuple, str]] = [
     ),
 ]
 
-_MONTHS = {
-    m: n + 1
-    for n, names in enumerate(
-        zip(
-            "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-            "january february march april may june july august september october november december".split(),
-            "janv févr mars avr mai juin juil août sept oct nov déc".split(),
-            "jan feb mar apr may jun jul aug sep oct nov dec".split(),
-        )
-    )
-    for m in {unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode() for w in names}
-}
-_NUMBER_WORDS = dict(
-    zip(
-        "un une deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente quarante cinquante "
-        "a an one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty".split(),
-        [1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50]
-        + [1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50],
-    )
-)
-_UNITS = {"min": 60, "mn": 60, "mins": 60, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
-_UNITS |= {"hr": 3600, "hrs": 3600, "jour": 86400, "jours": 86400, "day": 86400, "days": 86400}
-_FR_HOURS = {"h", "heure", "heures"}  # "à 14 heures" is a time, "depuis 2 heures" a duration
-_LAST = {"dernieres", "derniers", "derniere", "dernier", "last", "past"}
 _AGE_UNITS = {"ans", "an", "years", "year", "yo"}
-_PARTS = {"morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 _SKIN = {"black", "white", "brown", "yellow"}  # colours that, used as a noun, name a person
 _NOUNS = {"wear", "vehicle", "person", "refuse", "unknown"}
 _SILENT = {"det", "filler", "at", "from", "and", "join", "around"}  # words with no meaning of their own
 _SEPARATORS = re.compile(r"[,;.!?()\n]|\s-\s")
-
-_TOKENS = re.compile(
-    r"(?P<date>\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?!\d)"
-    r"|(?P<height>\d[.,]?m\s?\d{2}|\d[.,]\d{2}\s?m)(?!\w)"
-    r"|(?P<clock>\d{1,2}(?:[:h]\d{2}|h)(?:\s?[ap]\.?m\b\.?)?(?!\w)|\d{1,2}\s?[ap]\.?m\b\.?)"
-    r"|(?P<num>\d+)(?:(?:er|re|e|eme|ème|st|nd|rd|th)(?!\w))?"
-    r"|(?P<word>(?:aujourd|quelqu)['’]\w+|(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’](?=\w|$)|[^\W\d_]+)"
-    r"|(?P<sep>[,;.!?()\n]|\s-\s)"
-    r"|(?P<pm>±|\+/-|\+-)"
-    r"|(?P<slash>/)",
-    re.IGNORECASE,
-)
-
-
-class _Tok(NamedTuple):
-    key: str  # folded: lower case, no accents
-    kind: str  # the _TOKENS group
-    start: int
-    end: int
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out = []
-    for m in _TOKENS.finditer(text):
-        kind = m.lastgroup
-        key = _fold(m.group(kind))
-        if kind == "clock":
-            key = key.replace(" ", "").replace(".", "")
-        elif kind == "pm":
-            key = "±"
-        elif kind == "slash":
-            key = "ou"
-        elif kind == "sep":
-            key = ","
-        out.append(_Tok(key, kind, m.start(kind), m.end(kind)))
-    return out
 
 
 def _table(spec: list[tuple[tuple, str]]) -> dict[tuple[str, ...], tuple]:
@@ -496,77 +386,14 @@ class _Item:
     negated: bool = False
 
 
-def _number(key: str) -> int | None:
-    return int(key) if key.isdigit() else _NUMBER_WORDS.get(key)
-
-
-def _clock_of(key: str) -> tuple[int, int] | None:
-    m = re.fullmatch(r"(\d{1,2})(?:[:h](\d{2})?)?(am|pm)?", key)
-    if not m:
-        return None
-    h, mi = int(m.group(1)), int(m.group(2) or 0)
-    if m.group(3) == "pm" and h < 12:
-        h += 12
-    elif m.group(3) == "am" and h == 12:
-        h = 0
-    return (h, mi) if (h < 24 and mi < 60) or (h == 24 and mi == 0) else None
-
-
-def _date_of(day: int, month: int, year: int | None) -> tuple | None:
-    if year is not None and year < 100:
-        year += 2000
-    try:
-        date(year or 2000, month, day)  # 2000: a leap year, so 29/2 passes until the year is known
-    except ValueError:
-        return None
-    return ("date", day, month, year)
-
-
 def _numeric(toks: list[_Tok], i: int) -> tuple[int, tuple] | None:
     """A clock time, a duration, a date or an age at toks[i]: (tokens used, item value) or None."""
-    keys = [t.key for t in toks[i : i + 5]] + [""] * 5
-    kind = toks[i].kind
-    if kind == "clock":
-        c = _clock_of(keys[0])
-        return (1, ("clock", *c)) if c else None
-    if kind == "height":
-        return 1, ("refuse",)
-    if kind == "date":
-        parts = [int(p) for p in keys[0].split("/")]
-        d = _date_of(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
-        return (1, d) if d else None
-    if keys[0] in ("midi", "noon"):
-        return 1, ("clock", 12, 0)
-    if keys[0] in ("minuit", "midnight"):
-        return 1, ("clock", 0, 0)
-    if keys[0] in _MONTHS and keys[1].isdigit():  # December 3 (2025)
-        year = int(keys[2]) if keys[2].isdigit() and len(keys[2]) == 4 else None
-        d = _date_of(int(keys[1]), _MONTHS[keys[0]], year)
-        return (3 if year else 2, d) if d else None
-    if keys[0] == "aged" and keys[1].isdigit():
-        return 2, ("refuse",)
-    n = _number(keys[0])
-    if n is None or (kind != "num" and keys[1] not in _UNITS.keys() | _FR_HOURS | _LAST):
-        return None
-    if kind == "num" and keys[1] in _AGE_UNITS:  # 30 ans, 30 years old
+    keys = [t.key for t in toks[i : i + 3]] + [""] * 3
+    if toks[i].kind == "height" or (keys[0] == "aged" and keys[1].isdigit()):
+        return (2 if keys[0] == "aged" else 1), ("refuse",)
+    if toks[i].kind == "num" and keys[1] in _AGE_UNITS:  # 30 ans, 30 years old
         return (3 if keys[2] == "old" else 2), ("refuse",)
-    if kind == "num" and keys[1] in _MONTHS:  # 3 décembre (2025)
-        year = int(keys[2]) if keys[2].isdigit() and len(keys[2]) == 4 else None
-        d = _date_of(n, _MONTHS[keys[1]], year)
-        return (3 if year else 2, d) if d else None
-    last = keys[1] in _LAST
-    unit = keys[2] if last else keys[1]
-    used = 3 if last else 2
-    if unit in _FR_HOURS and not last:  # 14 h 30, 14 heures, depuis 2 heures: decided by the words around it
-        minutes = int(keys[2]) if keys[2].isdigit() and int(keys[2]) < 60 and toks[i + 2].kind == "num" else 0
-        return (3 if minutes else 2), ("hclock", n, minutes)
-    seconds = _UNITS.get(unit) or (3600 if unit in _FR_HOURS else None)
-    if seconds:
-        return used, ("duration", n * seconds, last)
-    if kind == "num" and keys[1] == "o" and keys[2] == "clock":
-        c = _clock_of(keys[0] + "h")
-        return (3, ("clock", *c)) if c else None
-    return None
+    return time_numeric(toks, i)
 
 
 def _scan(text: str, toks: list[_Tok], language: str, places: dict) -> list[_Item]:
@@ -594,134 +421,6 @@ def _scan(text: str, toks: list[_Tok], language: str, places: dict) -> list[_Ite
         items.append(_Item(value[0], value[1:], text[start:end], start, end))
         i += n
     return items
-
-
-# --- time -------------------------------------------------------------------------------------------
-def _time_pass(items: list[_Item], now: datetime, zone: tzinfo) -> tuple[datetime, datetime] | None:
-    """Mark the items that say when, and return the UTC window they say (None: no time given)."""
-    day: date | None = None
-    part: str | None = None
-    window: tuple | None = None
-    since_day = False
-    now_local = now.astimezone(zone).replace(tzinfo=None)
-    today = now_local.date()
-
-    def kind(j: int) -> str:
-        return items[j].kind if 0 <= j < len(items) and not items[j].used else ""
-
-    def use(*js: int) -> None:
-        for j in js:
-            items[j].used = True
-
-    for j, it in enumerate(items):
-        if it.used:
-            continue
-        k = it.kind
-        if k == "hclock" and (kind(j - 1) in ("since", "last", "ago") or kind(j + 1) == "ago"):
-            it.kind, it.value, k = "duration", (it.value[0] * 3600 + it.value[1] * 60, False), "duration"
-        if k in ("clock", "hclock") and window is None:
-            c = it.value
-            if (
-                kind(j - 1) in ("between", "from")
-                and kind(j + 1) in ("and", "at", "join")
-                and kind(j + 2)
-                in (
-                    "clock",
-                    "hclock",
-                )
-            ):
-                window = ("range", c, items[j + 2].value)
-                use(j - 1, j, j + 1, j + 2)
-            elif kind(j + 1) in ("clock", "hclock"):
-                window = ("range", c, items[j + 1].value)
-                use(j, j + 1)
-            elif kind(j - 1) in ("before", "after", "since"):
-                window = (kind(j - 1), c)
-                use(j - 1, j)
-            else:
-                margin = 15 * 60
-                if kind(j + 1) == "pm" and kind(j + 2) == "duration":
-                    margin = items[j + 2].value[0]
-                    use(j + 1, j + 2)
-                window = ("around", c, margin)
-                use(j, *([j - 1] if kind(j - 1) in ("at", "around", "towards") else []))
-        elif k == "duration" and window is None:
-            if kind(j - 1) in ("since", "last") or it.value[1]:
-                window = ("relative", it.value[0])
-                use(j, *([j - 1] if kind(j - 1) in ("since", "last") else []))
-            elif kind(j + 1) == "ago" or kind(j - 1) == "ago":
-                window = ("ago", it.value[0])
-                use(j, j + 1 if kind(j + 1) == "ago" else j - 1)
-        elif k in ("date", "day", "weekday") and day is None:
-            if k == "day":
-                day = today + timedelta(days=it.value[0])
-            elif k == "weekday":
-                back = (today.weekday() - it.value[0]) % 7
-                day = today - timedelta(days=back or (7 if it.value[1] else 0))
-            else:
-                d, m, y = it.value
-                if y is None:  # the last such day up to today
-                    y = today.year if (m, d) <= (today.month, today.day) else today.year - 1
-                try:
-                    day = date(y, m, d)
-                except ValueError:  # 29/2 of a year without it
-                    continue
-            use(j)
-            if kind(j - 1) == "since":
-                since_day = True
-                use(j - 1)
-        elif k == "part" and part is None:
-            part = it.value[0]
-            use(j)
-            if kind(j - 1) == "since":  # depuis ce matin: from the start of the morning until now
-                since_day = True
-                use(j - 1)
-
-    def at(base: date, c: tuple[int, int]) -> datetime:
-        h, m = c
-        if part in ("afternoon", "evening") and h < 12:  # "8h du soir"
-            h += 12
-        return datetime.combine(base, time()) + timedelta(hours=h, minutes=m)
-
-    def utc(t: datetime) -> datetime:
-        return t.replace(tzinfo=zone).astimezone(UTC)  # fold=0: skipped hours read with the old offset
-
-    base = day or today
-    midnight = datetime.combine(base, time())
-    if window and window[0] in ("relative", "ago"):
-        back = now - timedelta(seconds=window[1])
-        return (back, now) if window[0] == "relative" else (back - timedelta(minutes=15), back + timedelta(minutes=15))
-    if window:
-        if window[0] == "range":
-            s, e = at(base, window[1]), at(base, window[2])
-            e += timedelta(days=1) if e <= s else timedelta()
-        elif window[0] == "around":
-            t = at(base, window[1])
-            s, e = t - timedelta(seconds=window[2]), t + timedelta(seconds=window[2])
-        elif window[0] == "before":
-            s, e = midnight, at(base, window[1])
-            e += timedelta(days=1) if e <= s else timedelta()
-        elif window[0] == "after":
-            s, e = at(base, window[1]), midnight + timedelta(days=1)
-        else:  # since a time
-            s = at(base, window[1])
-            if day is None and utc(s) > now:
-                s -= timedelta(days=1)
-            return utc(s), now
-        if day is None and utc(s) > now:  # a witness speaks of the past
-            s, e = s - timedelta(days=1), e - timedelta(days=1)
-        return utc(s), utc(e)
-    if since_day:
-        first = (-2 if part == "night" else _PARTS[part][0]) if part else 0
-        return utc(midnight + timedelta(hours=first)), now
-    if part == "night":
-        return utc(midnight - timedelta(hours=2)), utc(midnight + timedelta(hours=6))
-    if part:
-        first, last = _PARTS[part]
-        return utc(midnight + timedelta(hours=first)), utc(midnight + timedelta(hours=last))
-    if day:
-        return utc(midnight), utc(midnight + timedelta(days=1))
-    return None
 
 
 # --- readback ---------------------------------------------------------------------------------------
@@ -754,28 +453,6 @@ def _say(lang: str, word: str) -> str:
     return _WORDS[lang].get(word, word)
 
 
-def _zone_name(zone: tzinfo, lang: str) -> str:
-    key = getattr(zone, "key", None) or str(zone)
-    if key in ("UTC", "Etc/UTC", "UTC+00:00"):
-        return "UTC"
-    city = key.rsplit("/", 1)[-1].replace("_", " ")
-    return f"heure de {city}" if lang == "fr" else f"{city} time"
-
-
-def _time_line(start: datetime, end: datetime, zone: tzinfo, lang: str) -> str:
-    s, e = start.astimezone(zone), end.astimezone(zone)
-    fmt = "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"
-    zone_name = _zone_name(zone, lang)
-    same_day = e.date() == s.date() or (e.date() == s.date() + timedelta(days=1) and e.time() == time())
-    if same_day:
-        end_clock = "24:00" if e.date() != s.date() else e.strftime("%H:%M")
-        if lang == "fr":
-            return f"le {s.strftime(fmt)} entre {s.strftime('%H:%M')} et {end_clock} ({zone_name})"
-        return f"on {s.strftime(fmt)} between {s.strftime('%H:%M')} and {end_clock} ({zone_name})"
-    a, b = s.strftime(fmt + " %H:%M"), e.strftime(fmt + " %H:%M")
-    return f"du {a} au {b} ({zone_name})" if lang == "fr" else f"from {a} to {b} ({zone_name})"
-
-
 # --- the parser -------------------------------------------------------------------------------------
 def _guess_language(toks: list[_Tok]) -> str:
     fr = sum(t.key in _ONLY["fr"] for t in toks)
@@ -791,7 +468,7 @@ def parse_text(text: str, *, now: datetime, zone: tzinfo, cameras: Sequence[Came
     toks = _tokens(text)
     lang = _guess_language(toks)
     items = _scan(text, toks, lang, _places(cameras))
-    window = _time_pass(items, now, zone)
+    window = _time_window(items, now, zone)
     unknown: list[tuple[int, str]] = []  # (item index, words): sorted into the order written at the end
     refused: list[tuple[int, str]] = []
     parts: dict[str, list[tuple[str, str]]] = {"upper": [], "lower": [], "body": []}

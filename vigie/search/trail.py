@@ -34,6 +34,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from vigie.i18n import _
+
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), for haversine
 
 # Straight-line speed bounds between camera mounts, in m/s. Streets make a
@@ -87,14 +89,31 @@ class Sighting:
         for name in ("first_seen", "last_seen"):
             t = getattr(self, name)
             if t.tzinfo is None or t.utcoffset() is None:
-                raise ValueError(f"Sighting of track {self.track_id}: {name} must be timezone-aware (UTC), got {t!r}")
+                raise ValueError(
+                    _(
+                        "Sighting of track {track_id}: {name} must be timezone-aware (UTC), got {t}",
+                        track_id=self.track_id,
+                        name=name,
+                        t=repr(t),
+                    )
+                )
         if self.last_seen < self.first_seen:
             raise ValueError(
-                f"Sighting of track {self.track_id}: last_seen {self.last_seen} is before first_seen {self.first_seen}"
+                _(
+                    "Sighting of track {track_id}: last_seen {last_seen} is before first_seen {first_seen}",
+                    track_id=self.track_id,
+                    last_seen=self.last_seen,
+                    first_seen=self.first_seen,
+                )
             )
         if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
             raise ValueError(
-                f"Sighting of track {self.track_id}: position ({self.lat}, {self.lon}) is not WGS84 lat/lon"
+                _(
+                    "Sighting of track {track_id}: position ({lat}, {lon}) is not WGS84 lat/lon",
+                    track_id=self.track_id,
+                    lat=self.lat,
+                    lon=self.lon,
+                )
             )
 
 
@@ -385,12 +404,12 @@ def build_trail(
     are ignored (reported as "query").
     """
     if match_scale <= 0:
-        raise ValueError(f"match_scale must be positive, got {match_scale}")
+        raise ValueError(_("match_scale must be positive, got {match_scale}", match_scale=match_scale))
     if view_radius_m < 0:
-        raise ValueError(f"view_radius_m must be >= 0, got {view_radius_m}")
+        raise ValueError(_("view_radius_m must be >= 0, got {view_radius_m}", view_radius_m=view_radius_m))
     bound = max_speed_for(query.class_name) if max_speed_m_s is None else float(max_speed_m_s)
     if bound <= 0:
-        raise ValueError(f"max_speed_m_s must be positive, got {bound}")
+        raise ValueError(_("max_speed_m_s must be positive, got {bound}", bound=bound))
 
     rejected: list[Rejection] = []
     kept: list[Sighting] = []

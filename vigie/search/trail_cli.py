@@ -21,6 +21,7 @@ import numpy as np
 
 from vigie.describe.reid import active_projection, pool
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.search.adapt import negative_pairs
 from vigie.search.engine import similar
 from vigie.search.query import SearchQuery
@@ -96,7 +97,7 @@ def trail_for_track(
 
     track = store.get_track(track_id)
     if track is None:
-        raise VigieError(f"no stored track has id {track_id}")
+        raise VigieError(_("no stored track has id {track_id}", track_id=track_id))
     result = similar(store, track_id, query, k=candidates)
     calibration = match_calibration(store)
     kwargs = {}

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import VigieError
+from vigie.i18n import _
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LEAFLET_INSTALL_HINT = "npm install leaflet@1.9.4 (or `make setup`, which runs npm install from package.json)"
@@ -93,8 +94,12 @@ def find_leaflet(leaflet_dir: Path | None = None) -> Path:
         if (d / "leaflet.js").is_file() and (d / "leaflet.css").is_file():
             return d
     raise LeafletMissingError(
-        f"Leaflet is not installed (no leaflet.js and leaflet.css in {', '.join(str(d) for d in tried)}): "
-        f"run `{LEAFLET_INSTALL_HINT}` in {REPO_ROOT}"
+        _(
+            "Leaflet is not installed (no leaflet.js and leaflet.css in {value}): run `{leaflet_install_hint}` in {repo_root}",
+            value=", ".join(str(d) for d in tried),
+            leaflet_install_hint=LEAFLET_INSTALL_HINT,
+            repo_root=REPO_ROOT,
+        )
     )
 
 
@@ -539,7 +544,7 @@ def render_trail_png(geojson: dict, path: Path, size: tuple[int, int] = (900, 70
     """Draw the trail to a PNG with OpenCV alone: cameras, coloured links, numbered stops, times, scale bar."""
     w, h = size
     if w < 300 or h < 240:
-        raise ValueError(f"size {size} is too small for a trail picture (at least 300 x 240)")
+        raise ValueError(_("size {size} is too small for a trail picture (at least 300 x 240)", size=size))
     img = np.full((h, w, 3), 255, np.uint8)
     stops = _stops(geojson)
     lp = _line_props(geojson)
@@ -585,6 +590,6 @@ def _write_png(img: np.ndarray, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(".png", img)
     if not ok:
-        raise OSError(f"could not encode the trail picture for {path}")
+        raise OSError(_("could not encode the trail picture for {path}", path=path))
     path.write_bytes(buf.tobytes())
     return path

@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from vigie.errors import VideoError
+from vigie.i18n import _
 from vigie.types import Frame
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,9 @@ class FileSource:
         # stream when this file is its smaller sub-stream; this file otherwise.
         self.coordinate_width = coordinate_width
         if not self.path.exists():
-            raise VideoError(f"video file {self.path} does not exist")
+            raise VideoError(_("video file {path} does not exist", path=self.path))
         if not self.path.is_file():
-            raise VideoError(f"video path {self.path} is not a file")
+            raise VideoError(_("video path {path} is not a file", path=self.path))
         self.info = self._probe(frame_rate)
         if recording_start is None:
             # No recording start in the site file: the file's modification time
@@ -95,14 +96,16 @@ class FileSource:
         try:
             return av.open(str(self.path), mode="r")
         except av.error.InvalidDataError as exc:
-            raise VideoError(f"{self.path} is not a video file that can be decoded ({exc.strerror or exc})") from None
+            raise VideoError(
+                _("{path} is not a video file that can be decoded ({value})", path=self.path, value=exc.strerror or exc)
+            ) from None
         except (av.error.FFmpegError, ValueError) as exc:
-            raise VideoError(f"{self.path} cannot be opened as a video: {exc}") from None
+            raise VideoError(_("{path} cannot be opened as a video: {exc}", path=self.path, exc=exc)) from None
 
     def _probe(self, frame_rate: float | None) -> VideoInfo:
         with self._open() as container:
             if not container.streams.video:
-                raise VideoError(f"{self.path} has no video stream")
+                raise VideoError(_("{path} has no video stream", path=self.path))
             stream = container.streams.video[0]
             rate = float(frame_rate or stream.average_rate or stream.guessed_rate or 25.0)
             return VideoInfo(
@@ -142,12 +145,18 @@ class FileSource:
                     image, scale = self._convert(frame)
                     yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), image, scale)
             except av.error.FFmpegError as exc:
-                raise VideoError(f"{self.path}: decoding failed at frame {seq + 1}: {exc}") from None
+                raise VideoError(
+                    _("{path}: decoding failed at frame {value}: {exc}", path=self.path, value=seq + 1, exc=exc)
+                ) from None
         declared = self.info.declared_frames
         if declared and self.frames_decoded < declared * 0.98:
             raise VideoError(
-                f"{self.path} is truncated or corrupt: it ends at frame {self.frames_decoded} "
-                f"of the {declared} its header declares"
+                _(
+                    "{path} is truncated or corrupt: it ends at frame {frames_decoded} of the {declared} its header declares",
+                    path=self.path,
+                    frames_decoded=self.frames_decoded,
+                    declared=declared,
+                )
             )
 
     def frames_from(self, start_seq: int) -> Iterator[Frame]:
@@ -169,11 +178,13 @@ class FileSource:
             try:
                 first = next(container.decode(stream), None)
             except av.error.FFmpegError as exc:
-                raise VideoError(f"{self.path}: decoding failed at frame 1: {exc}") from None
+                raise VideoError(_("{path}: decoding failed at frame 1: {exc}", path=self.path, exc=exc)) from None
             if first is None or first.pts is None or first.time_base is None:
                 raise VideoError(
-                    f"{self.path} has no presentation times: it cannot be split into chunks "
-                    "(analyse it whole, with --executor local)"
+                    _(
+                        "{path} has no presentation times: it cannot be split into chunks (analyse it whole, with --executor local)",
+                        path=self.path,
+                    )
                 )
             self._first_pts, time_base = first.pts, first.time_base
             # One frame early: a seek lands on the keyframe at or before the time asked.
@@ -185,15 +196,23 @@ class FileSource:
                     seq = round(float((frame.pts - self._first_pts) * time_base) * native_rate)
                     if expected is None and seq > start_seq:
                         raise VideoError(
-                            f"{self.path}: seeking to frame {start_seq} landed on frame {seq}: "
-                            "the file cannot be split into chunks (analyse it with --executor local)"
+                            _(
+                                "{path}: seeking to frame {start_seq} landed on frame {seq}: the file cannot be split into chunks (analyse it with --executor local)",
+                                path=self.path,
+                                start_seq=start_seq,
+                                seq=seq,
+                            )
                         )
                     if seq < start_seq:
                         continue
                     if expected is not None and seq != expected:
                         raise VideoError(
-                            f"{self.path}: frame times jump from frame {expected - 1} to {seq} (a variable "
-                            "frame rate): the file cannot be split into chunks (analyse it with --executor local)"
+                            _(
+                                "{path}: frame times jump from frame {value} to {seq} (a variable frame rate): the file cannot be split into chunks (analyse it with --executor local)",
+                                path=self.path,
+                                value=expected - 1,
+                                seq=seq,
+                            )
                         )
                     expected = seq + 1
                     self.frames_decoded = seq + 1
@@ -203,7 +222,12 @@ class FileSource:
                     yield Frame(self.camera_id, seq, self._timestamp(frame, seq, use_pts), image, scale)
             except av.error.FFmpegError as exc:
                 raise VideoError(
-                    f"{self.path}: decoding failed at frame {(expected or start_seq) + 1}: {exc}"
+                    _(
+                        "{path}: decoding failed at frame {value}: {exc}",
+                        path=self.path,
+                        value=(expected or start_seq) + 1,
+                        exc=exc,
+                    )
                 ) from None
 
     def _convert(self, frame: "av.VideoFrame") -> tuple[np.ndarray, float]:

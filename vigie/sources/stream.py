@@ -56,6 +56,7 @@ import av
 import numpy as np
 
 from vigie.errors import VideoError
+from vigie.i18n import gettext
 from vigie.sources.file import configure_decoder
 from vigie.types import Frame
 
@@ -183,15 +184,15 @@ class StreamSource:
         recorder=None,
     ) -> None:
         if analysis_fps is not None and analysis_fps <= 0:
-            raise ValueError("analysis_fps must be positive (or None to keep every frame)")
+            raise ValueError(gettext("analysis_fps must be positive (or None to keep every frame)"))
         if connect_timeout_s <= 0 or read_timeout_s <= 0:
-            raise ValueError("timeouts must be positive")
+            raise ValueError(gettext("timeouts must be positive"))
         if backoff_initial_s <= 0 or backoff_max_s < backoff_initial_s:
-            raise ValueError("backoff_initial_s must be positive and at most backoff_max_s")
+            raise ValueError(gettext("backoff_initial_s must be positive and at most backoff_max_s"))
         if fast_retry_s < 0:
-            raise ValueError("fast_retry_s must be zero or positive")
+            raise ValueError(gettext("fast_retry_s must be zero or positive"))
         if max_attempts is not None and max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1 (or None: retry for ever)")
+            raise ValueError(gettext("max_attempts must be at least 1 (or None: retry for ever)"))
         self.url = str(url)
         self.camera_id = camera_id
         self.display_url = mask_url(self.url)
@@ -212,8 +213,11 @@ class StreamSource:
         if self.kind is None:
             if scheme and scheme != "file":
                 raise VideoError(
-                    f"camera {camera_id}: unsupported stream URL {self.display_url} "
-                    "(rtsp://, http(s):// or a file path)"
+                    gettext(
+                        "camera {camera_id}: unsupported stream URL {display_url} (rtsp://, http(s):// or a file path)",
+                        camera_id=camera_id,
+                        display_url=self.display_url,
+                    )
                 )
             self.kind = "file"
         self.pace = pace_files and self.kind == "file"

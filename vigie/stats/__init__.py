@@ -19,6 +19,7 @@ import av
 import cv2
 import numpy as np
 
+from vigie.i18n import gettext
 from vigie.privacy.masks import PrivacyMask
 from vigie.rules.geometry import count_crossings
 from vigie.rules.runner import stored_rule_tracks
@@ -40,6 +41,21 @@ def hourly_counts(store, camera_id: str, start: datetime | None = None, end: dat
             [camera_id, *args],
         )
         return [{"hour": r[0], "class": r[1], "tracks": r[2]} for r in rows]
+
+
+def tracks_per_camera(store, start: datetime | None = None, end: datetime | None = None) -> dict[str, int]:
+    """{camera id: tracks in view in the period}, cameras without any left out (the dashboard opens on one with data)."""
+    where, args = _window(start, end)
+    with store.read() as conn:
+        rows = conn.execute(
+            f"SELECT t.camera_id, count(*) {_VISIBLE}{where} GROUP BY t.camera_id", list(args)
+        ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def frame_size(store, camera_id: str) -> tuple[int, int]:
+    """(width, height) of the camera's picture, as its tracks were analysed (1280x720 before any)."""
+    return _frame_size(store, camera_id)
 
 
 def line_counts(
@@ -84,7 +100,7 @@ def heat_map(
     kind "walk": every point; "stop": points where the feet moved less than
     stop_speed_px_s (pixels per second) since the point about a second before."""
     if kind not in ("walk", "stop"):
-        raise ValueError(f"heat map kind {kind!r} is not 'walk' or 'stop'")
+        raise ValueError(gettext("heat map kind {kind} is not 'walk' or 'stop'", kind=repr(kind)))
     width, height = _frame_size(store, camera_id)
     grid = np.zeros((height // GRID + 1, width // GRID + 1), np.float32)
     where, args = _window(start, end)
@@ -130,7 +146,7 @@ def heat_map_png(grid: np.ndarray, size: tuple[int, int], background: np.ndarray
     out = (base * (1 - alpha) + heat * alpha).astype(np.uint8)
     ok, buf = cv2.imencode(".png", out)
     if not ok:
-        raise ValueError("the heat map could not be encoded as PNG")
+        raise ValueError(gettext("the heat map could not be encoded as PNG"))
     return buf.tobytes()
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.search.engine import search
 from vigie.search.query import parse_query
 from vigie.synopsis.capture import StoredTube, decode_tube
@@ -72,14 +73,26 @@ def matching_tracks(
     filters = {k: v for k, v in (filters or {}).items() if v not in (None, [], {})}
     for reserved in ("cameras", "start", "end", "limit", "offset", "sort"):
         if reserved in filters:
-            raise SynopsisError(f"synopsis filter {reserved}: set by the synopsis itself (camera, from, to)")
+            raise SynopsisError(
+                gettext("synopsis filter {reserved}: set by the synopsis itself (camera, from, to)", reserved=reserved)
+            )
     start, end = _utc(start, "from"), _utc(end, "to")
     if start >= end:
-        raise SynopsisError(f"synopsis period: 'from' ({iso(start)}) must be before 'to' ({iso(end)})")
+        raise SynopsisError(
+            gettext(
+                "synopsis period: 'from' ({value}) must be before 'to' ({value2})", value=iso(start), value2=iso(end)
+            )
+        )
     with store.read() as conn:
         known = [r[0] for r in conn.execute("SELECT id FROM cameras ORDER BY id")]
     if camera_id not in known:
-        raise SynopsisError(f"camera {camera_id!r} is not in the store (known: {', '.join(known) or 'none'})")
+        raise SynopsisError(
+            gettext(
+                "camera {camera_id} is not in the store (known: {value})",
+                camera_id=repr(camera_id),
+                value=", ".join(known) or "none",
+            )
+        )
     ids: list[int] = []
     while True:
         query = parse_query(
@@ -96,8 +109,11 @@ def matching_tracks(
         result = search(store, query)
         if result.total > max_tracks:
             raise SynopsisError(
-                f"{result.total} tracks match: more than {max_tracks} in one synopsis; "
-                "ask for a shorter period or narrower filters"
+                gettext(
+                    "{total} tracks match: more than {max_tracks} in one synopsis; ask for a shorter period or narrower filters",
+                    total=result.total,
+                    max_tracks=max_tracks,
+                )
             )
         ids += [h.track_id for h in result.hits]
         if not result.hits or len(ids) >= result.total:
@@ -132,7 +148,11 @@ def select(
         if placed is not None:
             objects.append(placed)
     if not objects:
-        raise SynopsisError(f"no tube of the matching tracks has a frame in {iso(start)} - {iso(end)}")
+        raise SynopsisError(
+            gettext(
+                "no tube of the matching tracks has a frame in {value} - {value2}", value=iso(start), value2=iso(end)
+            )
+        )
     sizes = {t.tube.frame_size for t in objects}
     source_s = sum((min(b, end) - max(a, start)).total_seconds() for a, b, _ in backgrounds)
     return Selection(
@@ -156,13 +176,19 @@ def require_material(
     """A synopsis needs tubes and a background: say what to do when the analysis kept neither."""
     if not with_tube:
         raise SynopsisError(
-            f"the {tracks} matching tracks have no tube (analysed before Vigie kept them, or with "
-            "analysis.synopsis off): analyse the recording again to make a synopsis"
+            gettext(
+                "the {tracks} matching tracks have no tube (analysed before Vigie kept them, or with analysis.synopsis off): analyse the recording again to make a synopsis",
+                tracks=tracks,
+            )
         )
     if not backgrounds:
         raise SynopsisError(
-            f"camera {camera_id} has no background stored for {iso(start)} - {iso(end)} "
-            "(analysed before Vigie kept them): analyse the recording again"
+            gettext(
+                "camera {camera_id} has no background stored for {value} - {value2} (analysed before Vigie kept them): analyse the recording again",
+                camera_id=camera_id,
+                value=iso(start),
+                value2=iso(end),
+            )
         )
 
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 import cv2
 import numpy as np
 
+from vigie.i18n import _
 from vigie.types import Detections, Frame
 
 TUBE_FORMAT = 1  # the blob layout below; bump if it changes
@@ -98,7 +99,9 @@ def encode_tube(t: TubeFrames) -> bytes:
 def decode_tube(blob: bytes) -> StoredTube:
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         if int(z["format"][0]) != TUBE_FORMAT:
-            raise ValueError(f"tube format {int(z['format'][0])} is not {TUBE_FORMAT}")
+            raise ValueError(
+                _("tube format {value} is not {tube_format}", value=int(z["format"][0]), tube_format=TUBE_FORMAT)
+            )
         jd, ja, md, ma = z["jpeg_data"].tobytes(), z["jpeg_at"], z["mask_data"].tobytes(), z["mask_at"]
         return StoredTube(
             z["seqs"],

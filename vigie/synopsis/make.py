@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from vigie.i18n import _
 from vigie.synopsis.build import SynopsisError, matching_tracks, require_material, select, to_pack_tubes
 from vigie.synopsis.packing import pack
 from vigie.synopsis.render import render
@@ -68,7 +69,7 @@ def make_synopsis(
     whose objects overlap by at most `max_collision` of their area. Labels are written in
     `label_timezone` (the site's); the index's times are UTC."""
     if video_format not in ("mp4", "webm"):
-        raise SynopsisError(f"synopsis format {video_format!r}: mp4 or webm")
+        raise SynopsisError(_("synopsis format {video_format}: mp4 or webm", video_format=repr(video_format)))
     _check_settings(length_s, max_collision)
     t0 = time.perf_counter()
     selection = select(store, camera_id, start, end, filters)
@@ -158,6 +159,8 @@ def check_request(
 
 def _check_settings(length_s: float | None, max_collision: float) -> None:
     if length_s is not None and length_s <= 0:
-        raise SynopsisError(f"synopsis length {length_s} s: must be more than 0")
+        raise SynopsisError(_("synopsis length {length_s} s: must be more than 0", length_s=length_s))
     if not 0 <= max_collision < 1:
-        raise SynopsisError(f"synopsis max collision {max_collision}: a fraction from 0 to 1")
+        raise SynopsisError(
+            _("synopsis max collision {max_collision}: a fraction from 0 to 1", max_collision=max_collision)
+        )

@@ -54,6 +54,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from vigie.i18n import gettext
+
 # Weight of E_t against E_c, in pixels^2 x frames of collision per inversion:
 # a 16x16-pixel overlap (one cell of the default grid) held for one frame.
 # Compactness first: the point of a synopsis is to show hours in minutes, and
@@ -94,27 +96,48 @@ class Tube:
         try:
             key = operator.index(self.key)
         except TypeError:
-            raise ValueError(f"a tube's key must be an integer (the track id), got {self.key!r}") from None
+            raise ValueError(
+                gettext("a tube's key must be an integer (the track id), got {key}", key=repr(self.key))
+            ) from None
         try:
             start = operator.index(self.start)
         except TypeError:
-            raise ValueError(f"tube {key}: start must be an integer frame, got {self.start!r}") from None
+            raise ValueError(
+                gettext("tube {key}: start must be an integer frame, got {start}", key=key, start=repr(self.start))
+            ) from None
         if start < 0:
-            raise ValueError(f"tube {key}: negative start {start}; frames are counted from the period's start")
+            raise ValueError(
+                gettext(
+                    "tube {key}: negative start {start}; frames are counted from the period's start",
+                    key=key,
+                    start=start,
+                )
+            )
         try:
             boxes = np.array(self.boxes, dtype=np.float64)  # a copy: the tube is frozen
         except (TypeError, ValueError):
-            raise ValueError(f"tube {key}: boxes must be an (n, 4) array of xyxy boxes") from None
+            raise ValueError(gettext("tube {key}: boxes must be an (n, 4) array of xyxy boxes", key=key)) from None
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"tube {key}: boxes must be an (n, 4) array of xyxy boxes, got shape {boxes.shape}")
+            raise ValueError(
+                gettext(
+                    "tube {key}: boxes must be an (n, 4) array of xyxy boxes, got shape {shape}",
+                    key=key,
+                    shape=boxes.shape,
+                )
+            )
         if len(boxes) == 0:
-            raise ValueError(f"tube {key}: no boxes; a tube has at least one frame")
+            raise ValueError(gettext("tube {key}: no boxes; a tube has at least one frame", key=key))
         if not np.isfinite(boxes).all():
-            raise ValueError(f"tube {key}: boxes must be finite")
+            raise ValueError(gettext("tube {key}: boxes must be finite", key=key))
         bad = np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
         if len(bad):
             raise ValueError(
-                f"tube {key}: box {int(bad[0])} is not xyxy (x2 < x1 or y2 < y1): {boxes[bad[0]].tolist()}"
+                gettext(
+                    "tube {key}: box {value} is not xyxy (x2 < x1 or y2 < y1): {value2}",
+                    key=key,
+                    value=int(bad[0]),
+                    value2=boxes[bad[0]].tolist(),
+                )
             )
         boxes.setflags(write=False)
         object.__setattr__(self, "key", key)
@@ -148,9 +171,9 @@ def _check_tubes(tubes: Sequence[Tube]) -> list[Tube]:
     seen: set[int] = set()
     for t in tubes:
         if not isinstance(t, Tube):
-            raise TypeError(f"expected vigie.synopsis.packing.Tube, got {type(t).__name__}")
+            raise TypeError(gettext("expected vigie.synopsis.packing.Tube, got {name}", name=type(t).__name__))
         if t.key in seen:
-            raise ValueError(f"duplicate tube key {t.key}: every tube needs its own key")
+            raise ValueError(gettext("duplicate tube key {key}: every tube needs its own key", key=t.key))
         seen.add(t.key)
     return tubes
 
@@ -159,9 +182,11 @@ def _check_frame_size(frame_size: tuple[int, int]) -> tuple[int, int]:
     try:
         w, h = (operator.index(v) for v in frame_size)
     except (TypeError, ValueError):
-        raise ValueError(f"frame_size must be (width, height) in pixels, got {frame_size!r}") from None
+        raise ValueError(
+            gettext("frame_size must be (width, height) in pixels, got {frame_size}", frame_size=repr(frame_size))
+        ) from None
     if w < 1 or h < 1:
-        raise ValueError(f"frame_size must be positive (width, height), got {(w, h)}")
+        raise ValueError(gettext("frame_size must be positive (width, height), got {value}", value=(w, h)))
     return w, h
 
 
@@ -169,10 +194,10 @@ def _check_starts(tubes: list[Tube], starts: Mapping[int, int]) -> np.ndarray:
     out = np.empty(len(tubes), dtype=np.int64)
     for i, t in enumerate(tubes):
         if t.key not in starts:
-            raise ValueError(f"no synopsis start for tube {t.key}")
+            raise ValueError(gettext("no synopsis start for tube {key}", key=t.key))
         s = operator.index(starts[t.key])
         if s < 0:
-            raise ValueError(f"tube {t.key}: negative synopsis start {s}")
+            raise ValueError(gettext("tube {key}: negative synopsis start {s}", key=t.key, s=s))
         out[i] = s
     return out
 
@@ -627,9 +652,17 @@ def _whole(name: str, value, unit: str, alternative: str = "") -> int:
     try:
         value = operator.index(value)
     except TypeError:
-        raise ValueError(f"{name} must be a whole number of {unit}s{alternative}, got {value!r}") from None
+        raise ValueError(
+            gettext(
+                "{name} must be a whole number of {unit}s{alternative}, got {value}",
+                name=name,
+                unit=unit,
+                alternative=alternative,
+                value=repr(value),
+            )
+        ) from None
     if value < 1:
-        raise ValueError(f"{name} must be at least 1 {unit}, got {value}")
+        raise ValueError(gettext("{name} must be at least 1 {unit}, got {value}", name=name, unit=unit, value=value))
     return value
 
 
@@ -658,9 +691,13 @@ def pack(
     if length is not None:
         length = _whole("length", length, "frame", " or None")
     if isinstance(max_collision, bool) or not (isinstance(max_collision, numbers.Real) and 0.0 <= max_collision <= 1.0):
-        raise ValueError(f"max_collision must be a fraction in [0, 1], got {max_collision!r}")
+        raise ValueError(
+            gettext(
+                "max_collision must be a fraction in [0, 1], got {max_collision}", max_collision=repr(max_collision)
+            )
+        )
     if isinstance(alpha, bool) or not (isinstance(alpha, numbers.Real) and math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite weight >= 0, got {alpha!r}")
+        raise ValueError(gettext("alpha must be a finite weight >= 0, got {alpha}", alpha=repr(alpha)))
     max_collision, alpha = float(max_collision), float(alpha)
     grid = _whole("grid", grid, "pixel")
     if not tubes:

@@ -38,6 +38,7 @@ from vigie.web import (
     routes_alerts,
     routes_approvals,
     routes_audit,
+    routes_casefile,
     routes_cases,
     routes_crimemap,
     routes_exports,
@@ -51,11 +52,14 @@ from vigie.web import (
     routes_search,
     routes_session,
     routes_synopsis,
+    routes_time,
 )
 from vigie.web.body_limit import BodyLimit, api_body_limit
+from vigie.web.case_exports import CaseExports
 from vigie.web.context import COOKIE, ERROR_RESPONSES, ApiError, err, hide_paths
 from vigie.web.guard import SameOrigin, SecurityHeaders
 from vigie.web.language import RequestLanguage
+from vigie.web.plain_errors import field_name, plain_message
 from vigie.web.plays import Plays
 from vigie.web.proxy import ForwardedHeaders
 from vigie.web.throttle import LoginThrottle
@@ -73,6 +77,7 @@ ROUTERS = (
     routes_exports,
     routes_recording_exports,
     routes_cases,
+    routes_casefile,
     routes_audit,
     routes_admin,
     routes_approvals,
@@ -82,6 +87,7 @@ ROUTERS = (
     routes_open311,
     routes_reports,
     routes_register,
+    routes_time,
 )
 
 
@@ -104,11 +110,9 @@ async def vigie_error(request: Request, exc: VigieError):
 
 
 async def invalid_request(request: Request, exc: RequestValidationError):
+    # the first problem, in plain words; "field" lets the page put the message beside its input
     first = exc.errors()[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "cookie", "header")]
-    name = ".".join(loc) or "request"
-    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return reply(request, 422, f"field {name}: {msg}", field=name)
+    return reply(request, 422, plain_message(first), field=field_name(first))
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
@@ -131,6 +135,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.synopses = routes_synopsis.SynopsisJobs(services)  # the app's synopsis worker and job table
     app.state.communes = routes_crimemap.CommuneFiles()
+    app.state.case_exports = CaseExports(services)  # the app's case-export jobs (vigie.web.case_exports)
     app.state.plays = Plays()  # the open plays of clips and synopses (vigie.web.plays)
     # the live wall's camera feeds, each read once however many screens watch it (vigie.live.wall)
     app.state.wall = Wall(

@@ -17,6 +17,7 @@ from vigie.accounts import users
 from vigie.accounts.roles import max_search_window
 from vigie.audit import log as audit
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.search.query import SearchQuery, parse_query
 from vigie.services import Services
 from vigie.settings import EffectiveSite
@@ -34,6 +35,7 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong, in words that name the problem.")
     field: str | None = Field(None, description="The request field at fault (400, 422).")
     missing: list[str] | None = Field(None, description="Justification fields an investigator must give (400).")
+    expired: bool | None = Field(None, description="The session cookie sent is no longer valid: log in again (401).")
 
 
 ERROR_RESPONSES = {  # declared on every operation, so the published schema says what the app really answers
@@ -96,6 +98,22 @@ def plain(d: dict) -> dict:
     return {k: v for k, v in d.items() if not isinstance(v, (bytes, bytearray, memoryview))}
 
 
+def justified(user: users.User, case_ref: str | None, purpose: str | None) -> tuple[str | None, str | None]:
+    """The request's case reference and purpose, or the session's open case where the request gives none.
+
+    A purpose is taken from the session only with the session's own case: a request that names another
+    case must say why itself."""
+    given_case = (case_ref or "").strip() or None
+    given_purpose = (purpose or "").strip() or None
+    if given_case is None and given_purpose is None:
+        return (user.case_ref, user.case_purpose) if user.case_ref else (case_ref, purpose)
+    if given_case is None:
+        return user.case_ref, purpose
+    if given_purpose is None and given_case == user.case_ref:
+        return case_ref, user.case_purpose
+    return case_ref, purpose
+
+
 def window_start(user: users.User) -> datetime | None:
     window = max_search_window(user.role)
     return datetime.now(timezone.utc) - window if window else None
@@ -105,19 +123,24 @@ def visible_track(services: Services, user: users.User, track_id: int) -> dict:
     """The track, or 404; 403 when it is older than the role's window."""
     track = services.store.get_track(track_id)
     if track is None:
-        raise ApiError(404, f"no stored track has id {track_id}")
+        raise ApiError(404, _("no stored track has id {track_id}", track_id=track_id))
     lower = window_start(user)
     if lower is not None and from_iso(track["last_seen"]) < lower:
         raise ApiError(
             403,
-            f"role {user.role!r} may only see tracks of the last "
-            f"{int(max_search_window(user.role).total_seconds() // 3600)} hours; track {track_id} is older",
+            _(
+                "role {role} may only see tracks of the last {value} hours; track {track_id} is older",
+                role=repr(user.role),
+                value=int(max_search_window(user.role).total_seconds() // 3600),
+                track_id=track_id,
+            ),
         )
     return track
 
 
 def record(services: Services, user: users.User, action: str, case_ref: str | None, purpose: str | None, details: dict):
-    """Append what the user looked at to the audit log."""
+    """Append what the user looked at to the audit log (under the session's open case where none is given)."""
+    case_ref, purpose = justified(user, case_ref, purpose)
     return audit.append(
         services.store,
         user.username,
@@ -139,16 +162,23 @@ def bounded(user: users.User, data: dict) -> SearchQuery:
         if query.end is not None and query.end <= lower:
             raise ApiError(
                 400,
-                f"field end: {query.end.isoformat()} is outside the last 24 hours, "
-                f"which is all role {user.role!r} may search",
+                _(
+                    "field end: {value} is outside the last 24 hours, which is all role {role} may search",
+                    value=query.end.isoformat(),
+                    role=repr(user.role),
+                ),
                 field="end",
             )
         return parse_query({**data, "start": lower})
     if query.start < lower:
         raise ApiError(
             400,
-            f"field start: {query.start.isoformat()} is outside the last 24 hours, "
-            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            _(
+                "field start: {value} is outside the last 24 hours, which is all role {role} may search (from {value2})",
+                value=query.start.isoformat(),
+                role=repr(user.role),
+                value2=iso(lower),
+            ),
             field="start",
         )
     return query
@@ -158,7 +188,7 @@ def camera_known(services: Services, camera_id: str) -> None:
     """404 unless the camera is in the store's register."""
     with services.store.read() as conn:
         if conn.execute("SELECT 1 FROM cameras WHERE id = ?", (camera_id,)).fetchone() is None:
-            raise ApiError(404, f"no camera has id {camera_id!r}")
+            raise ApiError(404, _("no camera has id {camera_id}", camera_id=repr(camera_id)))
 
 
 def effective_site(services: Services):
@@ -170,6 +200,6 @@ def effective_site(services: Services):
 def blurrer(services: Services):
     if services.blurrer is None:
         raise ApiError(
-            503, "no blurrer is configured: media are only served blurred (start the server without --no-blur)"
+            503, _("no blurrer is configured: media are only served blurred (start the server without --no-blur)")
         )
     return services.blurrer

@@ -6,14 +6,17 @@ app.state), never in a module: two apps over two stores never mix.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed, require
+from vigie.cases import session as cases
+from vigie.i18n import _
 from vigie.services import Services
-from vigie.web.context import COOKIE, TEXT, ApiError
+from vigie.web.context import COOKIE, TEXT, ApiError, justified
 
 
 async def get_services(request: Request) -> Services:
@@ -33,26 +36,41 @@ def current_user(request: Request, services: ServicesDep) -> users.User:
     but changing it while the account's password must be changed."""
     token = request.cookies.get(COOKIE)
     user = users.session_user(services.store, token) if token else None
+    if user is None and token:  # a session cookie the server no longer knows: the page says it expired
+        raise ApiError(401, "the session has expired: POST /api/login again", expired=True)
     if user is None:
-        raise ApiError(401, "not logged in: POST /api/login first (or the session has expired)")
+        raise ApiError(401, _("not logged in: POST /api/login first (or the session has expired)"))
     if user.must_change_password and request.url.path not in MUST_CHANGE_ALLOWS:
-        raise ApiError(403, "change your password first (POST /api/password): someone else chose the current one")
+        raise ApiError(403, _("change your password first (POST /api/password): someone else chose the current one"))
+    case = cases.current(services.store, users.token_hash(token))
+    if case is not None:  # the case opened for the session: the justification of requests that give none
+        user = replace(user, case_ref=case["case_ref"], case_purpose=case["purpose"])
     return user
 
 
 CurrentUser = Annotated[users.User, Depends(current_user)]
 
 
+def with_case(user: users.User, body):
+    """A request body whose case_ref and purpose fall back on the session's open case (see justified)."""
+    case_ref, purpose = justified(user, getattr(body, "case_ref", None), getattr(body, "purpose", None))
+    update = {"case_ref": case_ref} | ({"purpose": purpose} if "purpose" in type(body).model_fields else {})
+    return body.model_copy(update=update)
+
+
 def allow(user: users.User, permission: str, case_ref: str | None = None, purpose: str | None = None) -> None:
-    """Forbidden unless the role holds the permission; MissingJustification when it must say why and did not."""
-    require(user.role, permission, case_ref, purpose)
+    """Forbidden unless the role holds the permission; MissingJustification when it must say why and did not
+    (the session's open case counts as the request's own)."""
+    require(user.role, permission, *justified(user, case_ref, purpose))
 
 
 def may(user: users.User, permission: str) -> None:
     """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
     (an unblur grant carries its case; listing one's own exports needs none)."""
     if not allowed(user.role, permission):
-        raise Forbidden(f"role {user.role!r} does not have permission {permission!r}")
+        raise Forbidden(
+            _("role {role} does not have permission {permission}", role=repr(user.role), permission=repr(permission))
+        )
 
 
 def user_with(permission: str):
@@ -66,5 +84,29 @@ def user_with(permission: str):
 
 
 # The justification investigators give with what they look at, as query parameters (`case_ref: CaseRef = None`).
-CaseRef = Annotated[str | None, Query(max_length=TEXT, description="Case reference (investigators: required).")]
-Purpose = Annotated[str | None, Query(max_length=TEXT, description="Purpose (investigators: required).")]
+# Where the request gives none, the case opened for the session is used (justified): every tab of a session
+# works for the same case, and a result opened in a new tab needs nothing typed again.
+OPEN_CASE = " A case opened for the session (PUT /api/case) is used when none is given."
+
+
+def _case_ref(
+    user: CurrentUser,
+    case_ref: Annotated[
+        str | None, Query(max_length=TEXT, description="Case reference (investigators: required)." + OPEN_CASE)
+    ] = None,
+) -> str | None:
+    return justified(user, case_ref, None)[0]
+
+
+def _purpose(
+    request: Request,
+    user: CurrentUser,
+    purpose: Annotated[
+        str | None, Query(max_length=TEXT, description="Purpose (investigators: required)." + OPEN_CASE)
+    ] = None,
+) -> str | None:
+    return justified(user, request.query_params.get("case_ref"), purpose)[1]
+
+
+CaseRef = Annotated[str | None, Depends(_case_ref)]
+Purpose = Annotated[str | None, Depends(_purpose)]

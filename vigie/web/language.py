@@ -13,13 +13,18 @@ from typing import Any
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vigie.i18n import DEFAULT_LANGUAGE, known_language, use_language
+from vigie.i18n import DEFAULT_LANGUAGE, current_language, known_language, use_language
 
 COOKIE = "vigie_lang"
 COOKIE_AGE = 365 * 24 * 3600
+# The page's language, sent by scripts whose requests carry no cookie (the public report form's Open311 calls).
+HEADER = "X-Vigie-Language"
 
 
 def site_language(site: Any) -> str:
+    """The site file's language; without a site file (an app embedded or under test), the process's."""
+    if site is None:
+        return current_language()
     return known_language(getattr(site, "language", None)) or DEFAULT_LANGUAGE
 
 
@@ -37,12 +42,20 @@ class RequestLanguage:
     def __init__(self, app: ASGIApp, site: Any = None) -> None:
         self.app = app
         self.site = site
+        # read once, when the app is built: its requests run on other threads, which start in the default language
+        self.default = site_language(site)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with use_language(request_language(Request(scope), self.site)):
+        request = Request(scope)
+        chosen = (
+            known_language(request.query_params.get("lang"))
+            or known_language(request.headers.get(HEADER))
+            or known_language(request.cookies.get(COOKIE))
+        )
+        with use_language(chosen or self.default):
             await self.app(scope, receive, send)
 
 

@@ -21,6 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from vigie.i18n import _
 from vigie.web.context import ApiError
 
 PLAY_TTL_S = 3600.0  # a play's range requests are served this long after it was started (and audited)
@@ -66,7 +67,7 @@ class Plays:
             play = self._plays.get(token)
         if play is None or play.username != username or play.target[: len(target)] != target:
             raise ApiError(
-                403, "this play's token is unknown, expired or not yours: start the play again (POST .../play)"
+                403, _("this play's token is unknown, expired or not yours: start the play again (POST .../play)")
             )
         return play
 

@@ -22,6 +22,8 @@ import ipaddress
 import logging
 from typing import Iterable
 
+from vigie.i18n import _
+
 log = logging.getLogger("vigie.web")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,13 +44,16 @@ def parse_trusted(spec: str | Iterable[str] | None) -> tuple[Network, ...]:
             continue
         if item == "*":
             raise ProxySettingError(
-                "--forwarded-allow-ips '*' would let any sender choose its address: name the proxies' addresses"
+                _("--forwarded-allow-ips '*' would let any sender choose its address: name the proxies' addresses")
             )
         try:
             out.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             raise ProxySettingError(
-                f"--forwarded-allow-ips: {item!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                _(
+                    "--forwarded-allow-ips: {item} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)",
+                    item=repr(item),
+                )
             ) from None
     return tuple(out)
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import approvals, passwords, users
 from vigie.accounts.roles import APPROVAL_ROLES, ROLES
+from vigie.i18n import gettext
 from vigie.settings import change as change_setting
 from vigie.settings import stored as stored_settings
 from vigie.web.context import MAX_OFFSET, ApiError, effective_site, page
@@ -103,12 +104,12 @@ def create_user(services: ServicesDep, body: NewUser, user: Admin) -> dict:
 def change_user(services: ServicesDep, user: Admin, username: str = USERNAME, body: UserChange = Body(...)) -> dict:
     store = services.store
     if body.role is None and body.disabled is None:
-        raise ApiError(400, "nothing to change: give role and/or disabled")
+        raise ApiError(400, gettext("nothing to change: give role and/or disabled"))
     target = users.get_user(store, username)
     if target is None:
-        raise ApiError(404, f"no user named {username!r}")
+        raise ApiError(404, gettext("no user named {username}", username=repr(username)))
     if username.lower() == user.username.lower() and body.disabled:
-        raise ApiError(400, "an admin may not disable their own account (ask another admin)")
+        raise ApiError(400, gettext("an admin may not disable their own account (ask another admin)"))
     request = None
     if body.role is not None and body.role == target.role:
         pass  # already so: nothing to ask for
@@ -134,7 +135,7 @@ def reset_password(services: ServicesDep, user: Admin, username: str = USERNAME)
     For an account whose role sees media, a supervisor approves first and the link goes to them."""
     target = users.get_user(services.store, username)
     if target is None:
-        raise ApiError(404, f"no user named {username!r}")
+        raise ApiError(404, gettext("no user named {username}", username=repr(username)))
     if target.role in APPROVAL_ROLES:
         req = approvals.request_account_change(services.store, user, "reset", target.username)
         return {

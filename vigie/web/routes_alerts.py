@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -30,10 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigie import stats
 from vigie.accounts import users
 from vigie.alerts import store as alerts
+from vigie.i18n import gettext
 from vigie.live.run import gaps
 from vigie.services import Services
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
-from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
+from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with, with_case
 
 router = APIRouter()
 
@@ -54,9 +56,16 @@ def visible_alert(services: Services, user: users.User, alert_id: int) -> dict:
     """The alert, or 404; 403 when its event ended before the role's window (an operator's 24 hours)."""
     alert = alerts.get_alert(services.store, alert_id)
     if alert is None:
-        raise ApiError(404, f"no alert has id {alert_id}")
+        raise ApiError(404, gettext("no alert has id {alert_id}", alert_id=alert_id))
     if not alerts.in_window(alert, window_start(user)):
-        raise ApiError(403, f"role {user.role!r} may only see alerts of the last 24 hours; alert {alert_id} is older")
+        raise ApiError(
+            403,
+            gettext(
+                "role {role} may only see alerts of the last 24 hours; alert {alert_id} is older",
+                role=repr(user.role),
+                alert_id=alert_id,
+            ),
+        )
     return alert
 
 
@@ -100,7 +109,7 @@ def alert_snapshot(
     visible_alert(services, user, alert_id)
     data = alerts.snapshot(services.store, alert_id)
     if data is None:
-        raise ApiError(404, f"alert {alert_id} has no snapshot")
+        raise ApiError(404, gettext("alert {alert_id} has no snapshot", alert_id=alert_id))
     record(services, user, "view_alerts", case_ref, purpose, {"alert_id": alert_id, "snapshot": True})
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
@@ -108,6 +117,7 @@ def alert_snapshot(
 @router.post("/api/alerts/{alert_id}/decision", tags=["alerts"])
 def decide(services: ServicesDep, body: Decision, user: Watcher, alert_id: int = Path(ge=1, le=MAX_ID)) -> dict:
     """Validate or dismiss, once: a second decision is refused, naming the first."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "alerts", body.case_ref, body.purpose)
     visible_alert(services, user, alert_id)
     try:
@@ -139,25 +149,56 @@ def stream_gaps(
     return page(items, limit, offset, total)
 
 
+Hours = Annotated[
+    int | None,
+    Query(ge=1, le=24 * 366, description="The period: the last so many hours (default: all the role may see)."),
+]
+
+
+def period_start(user, hours: int | None) -> datetime | None:
+    """The later of the role's window and the period asked (the dashboard's period selector)."""
+    lower, asked = window_start(user), (datetime.now(timezone.utc) - timedelta(hours=hours)) if hours else None
+    return max(t for t in (lower, asked) if t is not None) if (lower or asked) else None
+
+
+@router.get("/api/stats", tags=["stats"])
+def stats_overview(
+    services: ServicesDep, user: Watcher, hours: Hours = None, case_ref: CaseRef = None, purpose: Purpose = None
+) -> dict:
+    """Tracks per camera in the period (cameras without any left out): which cameras have something to show."""
+    allow(user, "alerts", case_ref, purpose)
+    since = period_start(user, hours)
+    counts = stats.tracks_per_camera(services.store, since)
+    record(services, user, "view_alerts", case_ref, purpose, {"stats": "overview", "hours": hours})
+    return {"since": since.isoformat() if since else None, "tracks": counts}
+
+
 @router.get("/api/stats/{camera_id}", tags=["stats"])
 def camera_stats(
     services: ServicesDep,
     user: Watcher,
     camera_id: str = Path(max_length=128),
+    hours: Hours = None,
     case_ref: CaseRef = None,
     purpose: Purpose = None,
 ) -> dict:
-    """The camera's tracks per class per hour, and its line-crossing counts (operators: the last 24 hours)."""
+    """The camera's tracks per class per hour, and its line-crossing counts with each line's place in the
+    picture (operators: the last 24 hours at most)."""
     allow(user, "alerts", case_ref, purpose)
     camera_known(services, camera_id)
-    since = window_start(user)
+    since = period_start(user, hours)
     lines = stats.line_counts(services.store, services.site, camera_id, since) if services.site else {}
-    record(services, user, "view_alerts", case_ref, purpose, {"stats": camera_id})
+    camera = next((c for c in getattr(services.site, "cameras", None) or [] if c.id == camera_id), None)
+    geometry = {r.name: r for r in (camera.rules if camera else []) if r.type == "line_crossing"}
+    for name, counts in lines.items():  # where to draw it over the camera's view
+        counts["line"] = [list(map(float, p)) for p in geometry[name].line]
+    record(services, user, "view_alerts", case_ref, purpose, {"stats": camera_id, "hours": hours})
     return {
         "camera_id": camera_id,
         "since": since.isoformat() if since else None,
         "hourly": stats.hourly_counts(services.store, camera_id, since),
         "lines": lines,
+        "frame": list(stats.frame_size(services.store, camera_id)),
     }
 
 
@@ -172,6 +213,7 @@ def camera_heatmap(
     user: Watcher,
     camera_id: str = Path(max_length=128),
     kind: Literal["walk", "stop"] = "walk",
+    hours: Hours = None,
     case_ref: CaseRef = None,
     purpose: Purpose = None,
 ) -> Response:
@@ -179,7 +221,7 @@ def camera_heatmap(
     (operators: the last 24 hours, the frame too)."""
     allow(user, "alerts", case_ref, purpose)
     camera_known(services, camera_id)
-    since = window_start(user)
+    since = period_start(user, hours)
     grid, size = stats.heat_map(services.store, camera_id, kind, since)
     background = None
     if services.blurrer is not None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
+from vigie.i18n import _
 from vigie.retention import holds
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, page, record
 from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
@@ -29,7 +30,11 @@ DEFAULT_MAX_WINDOW_DAYS = 7  # the site file's default (SiteConfig.hold_max_wind
 
 class NewHold(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str = Field(min_length=1, max_length=TEXT)
+    case_ref: str | None = Field(
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
+    )
     reason: str = Field(min_length=1, max_length=TEXT, description="Why the footage must be kept.")
     track_ids: list[int] = Field(default_factory=list, max_length=10000)
     camera_id: str | None = Field(None, max_length=128, description="With start and end: hold a camera's time window.")
@@ -71,10 +76,12 @@ def list_holds(
 @router.post("/api/holds", status_code=201)
 def place(services: ServicesDep, body: NewHold, user: Holder) -> dict:
     """Hold tracks and/or a camera window (at most hold_max_window_days long; longer or open-ended: supervisors)."""
+    if not (body.case_ref or "").strip():  # none given: the session's open case (the reason is the purpose)
+        body = body.model_copy(update={"case_ref": user.case_ref})
     allow(user, "holds", body.case_ref, body.reason)
     for t in body.track_ids:
         if not 1 <= t <= MAX_ID:
-            raise holds.HoldError(f"track id {t} is out of range")
+            raise holds.HoldError(_("track id {t} is out of range", t=t))
     hold_id = holds.place_hold(
         services.store,
         body.case_ref,

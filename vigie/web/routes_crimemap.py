@@ -46,6 +46,7 @@ from vigie.crimemap.importer import ImportNotFound, list_imports, remove_import
 from vigie.crimemap.incidents import LAYERS, Incident, read_communes
 from vigie.crimemap.layers import STATEMENT, Filters, categories_and_counts, feature_collection, load, report_period
 from vigie.crimemap.report import write_report
+from vigie.i18n import _
 from vigie.services import Services
 from vigie.times import place
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, record
@@ -80,10 +81,23 @@ def _when(value: datetime | None, name: str) -> datetime | None:
 def _values(values: list[str] | None, name: str) -> tuple[str, ...]:
     values = [v.strip() for v in values or [] if v.strip()]
     if len(values) > MAX_VALUES:
-        raise ApiError(422, f"field {name}: at most {MAX_VALUES} values, got {len(values)}", field=name)
+        raise ApiError(
+            422,
+            _(
+                "field {name}: at most {max_values} values, got {n_values}",
+                name=name,
+                max_values=MAX_VALUES,
+                n_values=len(values),
+            ),
+            field=name,
+        )
     long = next((v for v in values if len(v) > TEXT), None)
     if long is not None:
-        raise ApiError(422, f"field {name}: a value of {len(long)} characters, more than {TEXT}", field=name)
+        raise ApiError(
+            422,
+            _("field {name}: a value of {n_long} characters, more than {text}", name=name, n_long=len(long), text=TEXT),
+            field=name,
+        )
     return tuple(dict.fromkeys(values))
 
 
@@ -99,7 +113,11 @@ def map_filters(
     """The filters every map route takes, checked (422 naming the field)."""
     start, end = _when(start, "from"), _when(end, "to")
     if start is not None and end is not None and start >= end:
-        raise ApiError(422, f"field to: {end.isoformat()} must be after from ({start.isoformat()})", field="to")
+        raise ApiError(
+            422,
+            _("field to: {value} must be after from ({value2})", value=end.isoformat(), value2=start.isoformat()),
+            field="to",
+        )
     return Filters(
         tuple(dict.fromkeys(layer)) if layer else LAYERS,
         start,
@@ -158,11 +176,11 @@ def seen(services: Services, user: users.User, endpoint: str, f: Filters, found:
 
 def need(found: list[Incident], f: Filters) -> None:
     if not found:
-        raise ApiError(400, f"no incidents match ({f.describe()}): nothing to analyse")
+        raise ApiError(400, _("no incidents match ({value}): nothing to analyse", value=f.describe()))
 
 
 def geojson(data: dict, layer: str, download: bool):
-    data.setdefault("statement", STATEMENT)
+    data.setdefault("statement", _(STATEMENT))
     if not download:
         return data
     name = f"vigie-{layer}-{datetime.now(timezone.utc):%Y-%m-%d}.geojson"
@@ -184,7 +202,7 @@ def summary(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
         "filters": f.as_dict(),
         "layers": list(LAYERS),
         "timezone": site_timezone(services),
-        "statement": STATEMENT,
+        "statement": _(STATEMENT),
     }
 
 
@@ -240,7 +258,7 @@ def near_repeats(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
     found = incidents(services, f)
     seen(services, user, "near-repeat", f, found)
     need(found, f)
-    return {**near_repeat(found), "statement": STATEMENT}
+    return {**near_repeat(found), "statement": _(STATEMENT)}
 
 
 @router.get("/api/crimemap/time-pattern")
@@ -250,7 +268,8 @@ def time_patterns(services: ServicesDep, user: Reader, f: MapFilters) -> dict:
     found = incidents(services, f)
     seen(services, user, "time-pattern", f, found)
     need(found, f)
-    return {**time_pattern(found, site_timezone(services)), "timezone": site_timezone(services), "statement": STATEMENT}
+    # each import on its own clock
+    return {**time_pattern(found, site_timezone(services)), "statement": _(STATEMENT)}
 
 
 @router.get("/api/crimemap/communes", response_model=None, responses=GEOJSON_RESPONSES)
@@ -346,7 +365,11 @@ def upload(
     try:
         if len(data) > imp.MAX_BYTES:
             raise imp.FileTooLarge(
-                f"{imp.plain_name(name)}: above the limit of {imp.MAX_BYTES:,} bytes (20 MiB) per import: split the file"
+                _(
+                    "{value}: above the limit of {max_bytes:,} bytes (20 MiB) per import: split the file",
+                    value=imp.plain_name(name),
+                    max_bytes=imp.MAX_BYTES,
+                )
             )
         return imp.import_file(
             services.store,

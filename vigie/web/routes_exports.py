@@ -21,12 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
 from vigie.audit.log import append_in
+from vigie.clock import local_text
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.services import Services
-from vigie.times import now_iso
+from vigie.times import from_iso, now_iso
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, plain, visible_track
-from vigie.web.deps import CurrentUser, ServicesDep, allow
+from vigie.web.deps import CurrentUser, ServicesDep, allow, with_case
 from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
+from vigie.web.routes_time import site_zone
 
 router = APIRouter(tags=["exports"])
 
@@ -36,31 +39,62 @@ MAX_EXPORT_TRACKS = 50
 class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     track_ids: list[int] = Field(min_length=1, max_length=MAX_EXPORT_TRACKS)
-    case_ref: str = Field(min_length=1, max_length=TEXT)
-    purpose: str = Field(min_length=1, max_length=TEXT)
+    case_ref: str | None = Field(
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
+    )
+    purpose: str | None = Field(
+        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
+    )
     unblurred: bool = Field(False, description="Unblurred media: only for tracks with an open unblur grant of yours.")
     clips: bool = Field(True, description="Include each track's clip (MP4, H.264).")
 
 
 @router.post("/api/exports", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
 def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Response:
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "export", body.case_ref, body.purpose)
     ids = list(dict.fromkeys(body.track_ids))
     for t in ids:
         if not 1 <= t <= MAX_ID:
-            raise ApiError(422, f"field track_ids: {t} is not a track id", field="track_ids")
+            raise ApiError(422, gettext("field track_ids: {t} is not a track id", t=t), field="track_ids")
     tracks = [visible_track(services, user, t) for t in ids]
     if body.unblurred:
         missing = [t for t in ids if open_grant(services, user, t) is None]
         if missing:
             raise ApiError(
                 403,
-                f"no open unblur grant of yours on track(s) {', '.join(map(str, missing))}: "
-                "request one per track first, or export blurred",
+                gettext(
+                    "no open unblur grant of yours on track(s) {value}: request one per track first, or export blurred",
+                    value=", ".join(map(str, missing)),
+                ),
             )
     ref = secrets.token_hex(8)
     created = now_iso()
     data, manifest = _build_zip(services, tracks, body, user, ref, created)
+    digest = record_export(services, user, body.case_ref, body.purpose, ids, body.unblurred, data, ref, created)
+    name = f"vigie-export-{ref}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"', "X-Vigie-SHA256": digest},
+    )
+
+
+def record_export(
+    services: Services,
+    user: users.User,
+    case_ref: str,
+    purpose: str,
+    ids: list[int],
+    unblurred: bool,
+    data: bytes,
+    ref: str,
+    created: str,
+    more: dict | None = None,
+) -> str:
+    """The export's audit entry and its row in the exports table, in one transaction; the ZIP's SHA-256."""
     digest = hashlib.sha256(data).hexdigest()
 
     def fn(conn):
@@ -70,14 +104,15 @@ def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Res
             user.username,
             user.role,
             "export",
-            case_ref=body.case_ref,
-            purpose=body.purpose,
+            case_ref=case_ref,
+            purpose=purpose,
             details={
                 "export_ref": ref,
                 "track_ids": ids,
-                "unblurred": body.unblurred,
+                "unblurred": unblurred,
                 "sha256": digest,
                 "bytes": len(data),
+                **(more or {}),
             },
         )
         conn.execute(
@@ -86,11 +121,11 @@ def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Res
             (
                 ref,
                 user.username,
-                body.case_ref,
-                body.purpose,
+                case_ref,
+                purpose,
                 created,
                 json.dumps(ids),
-                int(not body.unblurred),
+                int(not unblurred),
                 digest,
                 len(data),
                 entry.seq,
@@ -98,12 +133,7 @@ def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Res
         )
 
     services.store.write(fn).result()
-    name = f"vigie-export-{ref}.zip"
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"', "X-Vigie-SHA256": digest},
-    )
+    return digest
 
 
 @router.get("/api/exports")
@@ -115,7 +145,9 @@ def list_exports(
 ) -> dict:
     """An investigator's own exports; an auditor sees everyone's."""
     if not (allowed(user.role, "audit_read") or allowed(user.role, "export")):  # listing needs no justification
-        raise Forbidden(f"role {user.role!r} may not list exports (investigators: their own; auditors: all)")
+        raise Forbidden(
+            gettext("role {role} may not list exports (investigators: their own; auditors: all)", role=repr(user.role))
+        )
     where, args = ("", []) if user.role == "auditor" else (" WHERE username = ?", [user.username])
     with services.store.read() as conn:
         total = conn.execute(f"SELECT count(*) FROM exports{where}", args).fetchone()[0]
@@ -135,10 +167,34 @@ def _build_zip(
     services: Services, tracks: list[dict], body: ExportRequest, user: users.User, ref: str, created: str
 ) -> tuple[bytes, dict]:
     """The export's ZIP in memory (at most 50 tracks), with its manifest and SHA256SUMS."""
+    files, listed = track_files(services, tracks, body.unblurred, body.clips)
+    zone = site_zone(services)
+    manifest = {
+        "export_ref": ref,
+        "created_at": created,
+        "created_at_local": local_text(from_iso(created), zone, seconds=True),
+        "timezone": zone.key,  # the site's: the *_local times are on its clock; the others are UTC
+        "exported_by": user.username,
+        "role": user.role,
+        "case_ref": body.case_ref,
+        "purpose": body.purpose,
+        "blurred": not body.unblurred,
+        "site": getattr(services.site, "name", None),
+        "tracks": listed,
+    }
+    return zip_with_manifest(files, manifest), manifest
+
+
+def track_files(
+    services: Services, tracks: list[dict], unblurred: bool, clips: bool, progress=None
+) -> tuple[dict[str, bytes], list[dict]]:
+    """Each track's record, thumbnail and clip as ZIP entries, and the manifest's list of tracks;
+    `progress(done, total)` is called after each track (the case export's job reports it)."""
     import cv2
     import numpy as np
 
     store = services.store
+    zone = site_zone(services)
     files: dict[str, bytes] = {}
     listed = []
     for track in tracks:
@@ -156,39 +212,42 @@ def _build_zip(
             "class": track["class"],
             "first_seen": track["first_seen"],
             "last_seen": track["last_seen"],
+            # the same times on the site's clock, labelled, as the pages show them (the ones above are UTC)
+            "first_seen_local": local_text(from_iso(track["first_seen"]), zone, seconds=True),
+            "last_seen_local": local_text(from_iso(track["last_seen"]), zone, seconds=True),
         }
         picture = store.thumbnail(tid)  # opened: it is sealed at rest
         if picture:
-            if body.unblurred:
+            if unblurred:
                 files[f"{folder}/thumbnail.jpg"] = picture
             else:
                 image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
                 with services.blur_lock:
                     blurred, _ = blurrer(services).blur_crop(image, track["class"])
                 files[f"{folder}/thumbnail.jpg"] = jpeg_bytes(blurred)
-        if body.clips:
+        if clips:
             try:
-                files[f"{folder}/clip.mp4"] = clip_bytes(services, tid, blur=not body.unblurred, fmt="mp4")
+                files[f"{folder}/clip.mp4"] = clip_bytes(services, tid, blur=not unblurred, fmt="mp4")
             except ApiError:
                 raise  # no blurrer (503): the whole export is refused, as every blurred medium is
             except VigieError as exc:  # the recording is gone: say so in the manifest, export the rest
                 entry["clip_unavailable"] = hide_paths(str(exc))  # the recording's name, never where it lies
         entry["files"] = sorted(n for n in files if n.startswith(folder + "/"))
         listed.append(entry)
+        if progress is not None:
+            progress(len(listed), len(tracks))
+    return files, listed
+
+
+def zip_with_manifest(files: dict[str, bytes], manifest: dict) -> bytes:
+    """The ZIP of the files, with manifest.json (the manifest and every file's SHA-256) and SHA256SUMS."""
     manifest = {
-        "export_ref": ref,
-        "created_at": created,
-        "exported_by": user.username,
-        "role": user.role,
-        "case_ref": body.case_ref,
-        "purpose": body.purpose,
-        "blurred": not body.unblurred,
-        "site": getattr(services.site, "name", None),
-        "tracks": listed,
+        **manifest,
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "note": "Faces and licence plates are blurred unless 'blurred' is false; privacy masks are always burned in. "
         "The server records this ZIP's SHA-256 with the export reference.",
     }
+    files = dict(files)
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
     files["SHA256SUMS"] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items())).encode()
     buf = io.BytesIO()
@@ -197,4 +256,4 @@ def _build_zip(
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same content, same bytes
             info.compress_type = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    return buf.getvalue(), manifest
+    return buf.getvalue()

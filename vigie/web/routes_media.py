@@ -23,11 +23,12 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import approvals, users
+from vigie.i18n import gettext
 from vigie.media import clips
 from vigie.services import Services
 from vigie.times import now_iso
 from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 router = APIRouter(tags=["media"])
@@ -37,8 +38,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 class UnblurRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str = Field(min_length=1, max_length=TEXT)
-    purpose: str = Field(min_length=1, max_length=TEXT)
+    case_ref: str | None = Field(
+        None,
+        max_length=TEXT,
+        description="Case reference (investigators: required, unless a case is open for the session).",
+    )
+    purpose: str | None = Field(
+        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
+    )
     reason: str = Field(min_length=1, max_length=1000, description="Why this track must be seen unblurred.")
 
 
@@ -63,7 +70,7 @@ def jpeg_bytes(image) -> bytes:
 
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
-        raise ApiError(500, "an image could not be encoded as JPEG")
+        raise ApiError(500, gettext("an image could not be encoded as JPEG"))
     return buf.tobytes()
 
 
@@ -85,9 +92,10 @@ def grant_for(services: Services, user: users.User, track_id: int) -> dict:
     if grant is None:
         raise ApiError(
             403,
-            f"no open unblur grant of yours on track {track_id}: "
-            f"POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason, "
-            "and wait for a supervisor's approval",
+            gettext(
+                "no open unblur grant of yours on track {track_id}: POST /api/tracks/{track_id}/unblur with a case reference, a purpose and a reason, and wait for a supervisor's approval",
+                track_id=track_id,
+            ),
         )
     return grant
 
@@ -107,6 +115,7 @@ def request_unblur(
     services: ServicesDep, body: UnblurRequest, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)
 ) -> dict:
     """Ask to see the track unblurred: a pending request, which a supervisor approves or rejects."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "view_media_unblurred_request", body.case_ref, body.purpose)
     visible_track(services, user, track_id)
     return approvals.request_unblur(services.store, user, track_id, body.case_ref, body.purpose, body.reason)
@@ -148,13 +157,13 @@ def thumbnail(
     shared_blurrer = None if unblurred else blurrer(services)
     picture = services.store.thumbnail(track_id)  # opened: it is sealed at rest
     if picture is None:
-        raise ApiError(404, f"track {track_id} has no stored thumbnail")
+        raise ApiError(404, gettext("track {track_id} has no stored thumbnail", track_id=track_id))
     import cv2
     import numpy as np
 
     image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ApiError(500, f"the stored thumbnail of track {track_id} cannot be decoded")
+        raise ApiError(500, gettext("the stored thumbnail of track {track_id} cannot be decoded", track_id=track_id))
     if grant:
         record(
             services,
@@ -280,6 +289,7 @@ def start_play(
 ) -> PlayStarted:
     """Start a play of the track's clip: audited now, once (view_clip, or view_unblurred under an open grant);
     answers the clip's URL for this play, whose byte ranges the player then fetches without more entries."""
+    body = with_case(user, body)  # none given: the session's open case
     _, grant = justified_look(services, user, track_id, body.unblurred, body.case_ref, body.purpose)
     if grant is None:
         blurrer(services)  # 503 now rather than at the first range: clips are only served blurred without a grant

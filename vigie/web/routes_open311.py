@@ -26,6 +26,7 @@ from starlette.datastructures import FormData, UploadFile
 from vigie.citizen import abuse, photos, reports
 from vigie.citizen import open311 as o
 from vigie.config import Open311Config
+from vigie.i18n import _
 from vigie.services import Services
 from vigie.web.context import MAX_ID, effective_site
 from vigie.web.deps import ServicesDep
@@ -232,7 +233,12 @@ def cfg(services: Services) -> Open311Config:
 def jurisdiction(c: Open311Config, value: str | None) -> None:
     if value is not None and value != c.jurisdiction_id:
         raise o.Open311Error(
-            404, f"jurisdiction_id {value!r} is not served here; this server answers for {c.jurisdiction_id!r}"
+            404,
+            _(
+                "jurisdiction_id {value} is not served here; this server answers for {jurisdiction_id}",
+                value=repr(value),
+                jurisdiction_id=repr(c.jurisdiction_id),
+            ),
         )
 
 
@@ -337,11 +343,11 @@ def request_list(
         statuses = _list(status)
         bad = [s for s in statuses if s not in reports.STATUSES]
         if bad:
-            raise o.Open311Error(400, f"status {bad[0]!r} is not one of open, closed")
+            raise o.Open311Error(400, _("status {value} is not one of open, closed", value=repr(bad[0])))
         start = o.parse_w3c("start_date", start_date) if start_date else None
         end = o.parse_w3c("end_date", end_date) if end_date else None
         if start is not None and end is not None and start > end:
-            raise o.Open311Error(400, "start_date is after end_date")
+            raise o.Open311Error(400, _("start_date is after end_date"))
         if start is None:  # the specification's default: the 90 days before end_date (or now)
             start = (
                 max((end or datetime.now(timezone.utc)), datetime.min.replace(tzinfo=timezone.utc) + DEFAULT_WINDOW)
@@ -371,7 +377,10 @@ def one_request(
     rid = _id(service_request_id)
     row = reports.public_request(services.store, rid) if rid else None
     if row is None:
-        raise o.Open311Error(404, f"no published service request has id {service_request_id!r}")
+        raise o.Open311Error(
+            404,
+            _("no published service request has id {service_request_id}", service_request_id=repr(service_request_id)),
+        )
     fields = o.request_fields(row, cfg(services), agency(services), services.public_url)
     return o.render(fmt, "service_requests", [fields])
 
@@ -389,7 +398,7 @@ def token_state(
     jurisdiction(cfg(services), jurisdiction_id)
     state = reports.by_token(services.store, token)
     if state is None:
-        raise o.Open311Error(404, "no report has this token")
+        raise o.Open311Error(404, _("no report has this token"))
     return o.render(fmt, "service_requests", [o.token_fields(token, state)])
 
 
@@ -402,7 +411,10 @@ def media(services: ServicesDep, service_request_id: int = Path(ge=1, le=MAX_ID)
     """The photo of a published report: re-encoded without metadata, faces and plates blurred."""
     data = reports.public_photo(services.store, service_request_id)
     if data is None:
-        raise o.Open311Error(404, f"no published service request {service_request_id} has a photo")
+        raise o.Open311Error(
+            404,
+            _("no published service request {service_request_id} has a photo", service_request_id=service_request_id),
+        )
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     )
@@ -419,8 +431,10 @@ async def _read_form(request: Request, limit: int) -> FormData:
     if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise o.Open311Error(
             400,
-            f"send the report as a form (application/x-www-form-urlencoded, or multipart/form-data "
-            f"with a photo), not {ctype or 'no content type'}",
+            _(
+                "send the report as a form (application/x-www-form-urlencoded, or multipart/form-data with a photo), not {value}",
+                value=ctype or "no content type",
+            ),
         )
     body = bytearray()
     async for chunk in request.stream():
@@ -438,19 +452,19 @@ async def _read_form(request: Request, limit: int) -> FormData:
 def _text(form: FormData, name: str) -> str | None:
     values = form.getlist(name)
     if len(values) > 1:
-        raise o.Open311Error(400, f"{name} is given {len(values)} times")
+        raise o.Open311Error(400, _("{name} is given {n_values} times", name=name, n_values=len(values)))
     if not values:
         return None
     value = values[0]
     if not isinstance(value, str):
-        raise o.Open311Error(400, f"{name} must be a text field, not a file")
+        raise o.Open311Error(400, _("{name} must be a text field, not a file", name=name))
     reason = abuse.control_characters(name, value)
     if reason:
         raise o.Open311Error(400, reason)
     value = value.strip()
     limit = FIELD_LIMITS.get(name)
     if limit is not None and len(value) > limit:
-        raise o.Open311Error(400, f"{name} is longer than {limit} characters")
+        raise o.Open311Error(400, _("{name} is longer than {limit} characters", name=name, limit=limit))
     return value or None
 
 
@@ -461,9 +475,11 @@ def _coordinate(form: FormData, name: str, bound: float) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise o.Open311Error(400, f"{name} {text!r} is not a number") from None
+        raise o.Open311Error(400, _("{name} {text} is not a number", name=name, text=repr(text))) from None
     if not math.isfinite(value) or not -bound <= value <= bound:
-        raise o.Open311Error(400, f"{name} {text!r} is outside -{bound:g}..{bound:g}")
+        raise o.Open311Error(
+            400, _("{name} {text} is outside -{bound:g}..{bound:g}", name=name, text=repr(text), bound=bound)
+        )
     return value
 
 
@@ -471,37 +487,37 @@ def _checked(form: FormData, c: Open311Config) -> tuple[reports.NewReport, str]:
     """The report the form describes, every text field checked, cheapest checks first; (report, notice)."""
     jurisdiction(c, _text(form, "jurisdiction_id"))
     if _text(form, HONEYPOT):
-        raise o.Open311Error(400, "the report looks automated: a field people never fill in was filled in")
+        raise o.Open311Error(400, _("the report looks automated: a field people never fill in was filled in"))
     code = _text(form, "service_code") or ""
     o.service(c, code)
     lat, lon = _coordinate(form, "lat", 90), _coordinate(form, "long", 180)
     if (lat is None) != (lon is None):
-        raise o.Open311Error(400, "give both lat and long (or an address_string or address_id)")
+        raise o.Open311Error(400, _("give both lat and long (or an address_string or address_id)"))
     address_string, address_id = _text(form, "address_string"), _text(form, "address_id")
     if lat is None and not address_string and not address_id:
-        raise o.Open311Error(400, "a location is required: lat and long, or address_string, or address_id")
+        raise o.Open311Error(400, _("a location is required: lat and long, or address_string, or address_id"))
     description = _description(form, "description", c.max_description_chars)
     reason = abuse.spam_reason(description)
     if reason:
-        raise o.Open311Error(400, f"the report looks like spam: {reason}")
+        raise o.Open311Error(400, _("the report looks like spam: {reason}", reason=reason))
     attributes: dict[str, list[str]] = {}
     for key in form.keys():
         m = _ATTRIBUTE.match(key)
         if m:
             values = form.getlist(key)
             if any(not isinstance(v, str) for v in values):
-                raise o.Open311Error(400, f"{key} must be a text field, not a file")
+                raise o.Open311Error(400, _("{key} must be a text field, not a file", key=key))
             attributes.setdefault(m.group(1), []).extend(values)
         elif key.startswith("attribute"):
-            raise o.Open311Error(400, f"{key!r} is not an attribute field (attribute[code]=value)")
+            raise o.Open311Error(400, _("{key} is not an attribute field (attribute[code]=value)", key=repr(key)))
     for values in attributes.values():
         for v in values:
             if abuse.control_characters("attribute", v):
-                raise o.Open311Error(400, "an attribute contains control characters")
+                raise o.Open311Error(400, _("an attribute contains control characters"))
     contact = {f: _text(form, f) for f in reports.CONTACT_FIELDS}
     if contact["email"] and "@" not in contact["email"]:
-        raise o.Open311Error(400, f"email {contact['email']!r} is not an email address")
-    notice = o.SERVICE_NOTICE + (" " + o.MEDIA_URL_NOTICE if _text(form, "media_url") else "")
+        raise o.Open311Error(400, _("email {email} is not an email address", email=repr(contact["email"])))
+    notice = _(o.SERVICE_NOTICE) + (" " + _(o.MEDIA_URL_NOTICE) if _text(form, "media_url") else "")
     new = reports.NewReport(
         service_code=code,
         lat=lat,
@@ -518,7 +534,14 @@ def _checked(form: FormData, c: Open311Config) -> tuple[reports.NewReport, str]:
 def _description(form: FormData, name: str, limit: int) -> str:
     text = _text(form, name) or ""  # optional in GeoReport v2: the service and the place may say it all
     if len(text) > limit:
-        raise o.Open311Error(400, f"the description is {len(text)} characters long; at most {limit} are accepted")
+        raise o.Open311Error(
+            400,
+            _(
+                "the description is {n_text} characters long; at most {limit} are accepted",
+                n_text=len(text),
+                limit=limit,
+            ),
+        )
     return text
 
 
@@ -528,10 +551,10 @@ async def _media(form: FormData, max_bytes: int) -> bytes | None:
     if not parts:
         return None
     if len(parts) > 1:
-        raise o.Open311Error(400, "send one photo per report")
+        raise o.Open311Error(400, _("send one photo per report"))
     part = parts[0]
     if not isinstance(part, UploadFile):
-        raise o.Open311Error(400, "media must be a file (a photo sent as multipart/form-data)")
+        raise o.Open311Error(400, _("media must be a file (a photo sent as multipart/form-data)"))
     await part.seek(0)
     data = await part.read(max_bytes + 1)
     if not data:
@@ -554,8 +577,10 @@ def _ids(text: str) -> list[int]:
     for part in _list(text):
         i = _id(part)
         if i is None:
-            raise o.Open311Error(400, f"service_request_id {part!r} is not a service request id")
+            raise o.Open311Error(400, _("service_request_id {part} is not a service request id", part=repr(part)))
         out.append(i)
     if len(out) > MAX_IDS:
-        raise o.Open311Error(400, f"at most {MAX_IDS} service_request_id values are accepted at once")
+        raise o.Open311Error(
+            400, _("at most {max_ids} service_request_id values are accepted at once", max_ids=MAX_IDS)
+        )
     return out

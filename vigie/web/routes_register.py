@@ -10,16 +10,19 @@ import csv
 import html
 import io
 
-from fastapi import APIRouter
+from babel.numbers import format_decimal
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigie.describe.attribute_nets import LICENCE as ATTRIBUTE_LICENCE
 from vigie.describe.backends.registry import backend_licence
 from vigie.detect.registry import LICENCES as DETECTOR_LICENCES
+from vigie.i18n import N_, _, current_language, known_language
 from vigie.services import Services
 from vigie.web.context import effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
-from vigie.web.ui import HEADERS, content_security_policy, map_settings
+from vigie.web.language import COOKIE, COOKIE_AGE
+from vigie.web.ui import HEADERS, content_security_policy, language_switch, map_settings
 
 router = APIRouter()
 
@@ -54,33 +57,70 @@ def map_config(services: ServicesDep, user: CurrentUser) -> dict:
 
 
 def _analytics_text(a: dict | None) -> str:
-    """The register's analysis column in words."""
+    """The register's analysis column in words (in the reader's language)."""
     if not a:
         return "-"
-    parts = ["detects " + ", ".join(a["detection_classes"])]
+    classes = ", ".join(_(CLASS_NAMES.get(c, c)) for c in a["detection_classes"])
     if a.get("detector_model"):
-        parts[0] += f" (detector {a['detector_model']}: {a['detector_licence']})"
+        parts = [
+            _(
+                "detects {classes} (detector {model}: {licence})",
+                classes=classes,
+                model=a["detector_model"],
+                licence=a["detector_licence"],
+            )
+        ]
+    else:
+        parts = [_("detects {classes}", classes=classes)]
     if a.get("tracking"):
-        parts.append("tracks movements")
+        parts.append(_("tracks movements"))
     if a.get("appearance_search"):
         parts.append(
-            f"clothing colour and appearance search (networks {a['appearance_model']}: {a['appearance_licence']})"
+            _(
+                "clothing colour and appearance search (networks {model}: {licence})",
+                model=a["appearance_model"],
+                licence=a["appearance_licence"],
+            )
         )
     if a.get("attributes"):
-        parts.append(f"describes {a['attributes']} (networks: {a['attribute_licence']})")
+        parts.append(
+            _("describes {what} (networks: {licence})", what=_(a["attributes"]), licence=a["attribute_licence"])
+        )
     n = a.get("privacy_masks", 0)
-    parts.append(f"{n} privacy mask{'s' if n != 1 else ''}" if n else "no privacy mask")
+    if n == 1:
+        parts.append(_("1 privacy mask"))
+    elif n:
+        parts.append(_("{n} privacy masks", n=n))
+    else:
+        parts.append(_("no privacy mask"))
     return "; ".join(parts)
 
 
+# The detector's classes as the register names them (the site file's words are English identifiers).
+CLASS_NAMES = {
+    "person": N_("person"),
+    "bicycle": N_("bicycle"),
+    "car": N_("car"),
+    "motorcycle": N_("motorcycle"),
+    "bus": N_("bus"),
+    "truck": N_("truck"),
+    "backpack": N_("backpack"),
+    "handbag": N_("handbag"),
+    "suitcase": N_("suitcase"),
+}
+ATTRIBUTE_TEXTS = {
+    (True, False): N_("people's clothing and carried objects"),
+    (False, True): N_("vehicle type and colour"),
+    (True, True): N_("people's clothing and carried objects and vehicle type and colour"),
+}
+
+
 def _attributes_text(a) -> str | None:
-    """What the attribute networks describe on a camera with these analysis settings, in words."""
-    what = []
-    if a.attributes.people and "person" in a.classes:
-        what.append("people's clothing and carried objects")
-    if a.attributes.vehicles and set(a.classes) & {"car", "bus", "truck"}:
-        what.append("vehicle type and colour")
-    return " and ".join(what) or None
+    """What the attribute networks describe on a camera with these analysis settings, in English (the
+    register's JSON and CSV); the HTML page translates it."""
+    people = bool(a.attributes.people and "person" in a.classes)
+    vehicles = bool(a.attributes.vehicles and set(a.classes) & {"car", "bus", "truck"})
+    return ATTRIBUTE_TEXTS.get((people, vehicles))
 
 
 def register_rows(services: Services) -> list[dict]:
@@ -165,8 +205,9 @@ def register_csv(services: ServicesDep) -> Response:
 
 
 @router.get("/register", tags=["register"], response_class=HTMLResponse)
-def register_html(services: ServicesDep) -> HTMLResponse:
+def register_html(services: ServicesDep, request: Request) -> HTMLResponse:
     e = html.escape
+    lang = current_language()  # the request's (vigie.web.language)
     rows = "".join(
         "<tr>"
         + "".join(
@@ -175,8 +216,8 @@ def register_html(services: ServicesDep) -> HTMLResponse:
                 r["name"],
                 r["commune"] or "-",
                 r["purpose"] or "-",
-                f"{r['lat']:.5f}, {r['lon']:.5f}",
-                f"{r['retention_days']} days" if r["retention_days"] is not None else "-",
+                f"{format_decimal(r['lat'], '0.00000', locale=lang)}, {format_decimal(r['lon'], '0.00000', locale=lang)}",
+                _("{days} days", days=r["retention_days"]) if r["retention_days"] is not None else "-",
                 _analytics_text(r["analytics"]),
                 r["controller"] or "-",
                 r["id"],
@@ -185,17 +226,36 @@ def register_html(services: ServicesDep) -> HTMLResponse:
         + "</tr>"
         for r in register_rows(services)
     )
-    title = e(f"Public camera register - {getattr(services.site, 'name', 'Vigie')}")
+    title = e(_("Public camera register - {site}", site=getattr(services.site, "name", "Vigie")))
+    heads = "".join(
+        f"<th>{e(h)}</th>"
+        for h in (
+            _("Camera"),
+            _("Commune"),
+            _("Purpose of filming"),
+            _("Position"),
+            _("Retention"),
+            _("Analysis"),
+            _("Controller (contact)"),
+            _("Id"),
+        )
+    )
+    intro = _(
+        "Every camera of this network, why it films, how long what it records is kept and what automatic analysis "
+        "runs on it. No face recognition and no identification are ever run; faces and licence plates are blurred "
+        "in every picture shown or exported."
+    )
+    download = _("Download:")
     page = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{title}</title><link rel='stylesheet' href='/static/app.css'></head><body><main><h1>{title}</h1>"
-        "<p class='muted'>Every camera of this network, why it films, how long what it records is kept and what "
-        "automatic analysis runs on it. No face recognition and no identification are ever run; faces and licence "
-        "plates are blurred in every picture shown or exported.</p>"
-        "<table class='table register'><tr><th>Camera</th><th>Commune</th><th>Purpose</th><th>Position</th>"
-        "<th>Retention</th><th>Analysis</th><th>Controller (contact)</th><th>Id</th></tr>"
-        f"{rows}</table><p>Download: <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><link rel='stylesheet' href='/static/app.css'></head><body>"
+        f"<div class='lang-bar'>{language_switch(lang)}</div><main><h1>{title}</h1>"
+        f"<p class='muted'>{e(intro)}</p>"
+        f"<table class='table register'><tr>{heads}</tr>"
+        f"{rows}</table><p><span>{e(download)}</span> <a href='/register.json'>JSON</a> · <a href='/register.csv'>CSV</a></p>"
         "</main></body></html>"
     )
-
-    return HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})
+    response = HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})
+    if known_language(request.query_params.get("lang")):  # the user's choice, kept for the next pages
+        response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+    return response

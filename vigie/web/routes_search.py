@@ -18,6 +18,7 @@ from vigie.citizen.photos import check_size
 from vigie.config import default_site
 from vigie.describe.attributes import PERSON_ATTRIBUTES, VEHICLE_TYPES
 from vigie.describe.colours import PALETTE
+from vigie.i18n import _
 from vigie.search import photo as example_photo
 from vigie.search.engine import search, similar
 from vigie.search.query import CameraInfo, SearchError, SearchQuery, parse_query, searchable_attributes
@@ -26,8 +27,20 @@ from vigie.search.text import parse_text, refusal_message
 from vigie.search.trail import trail_geojson
 from vigie.search.trail_cli import trail_for_track
 from vigie.store import search_reads
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ErrorBody, blurrer, bounded, page, plain, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.context import (
+    MAX_ID,
+    MAX_OFFSET,
+    TEXT,
+    ErrorBody,
+    blurrer,
+    bounded,
+    justified,
+    page,
+    plain,
+    record,
+    visible_track,
+)
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 
 router = APIRouter()
 
@@ -156,6 +169,7 @@ def track(
 
 @router.post("/api/search", tags=["search"])
 def do_search(services: ServicesDep, user: CurrentUser, body: SearchRequest = Body(...)) -> dict:
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "search", body.case_ref, body.purpose)
     data = body.model_dump(exclude={"case_ref", "purpose"}, exclude_unset=True)
     query = bounded(user, data)
@@ -210,13 +224,14 @@ def do_similar_photo(
     """Tracks that look like the person in an example photo (a witness's phone, another system), ranked by
     appearance as /api/similar ranks them, under the usual filters. The photo is kept only with this
     search's audit entry (which names it by its SHA-256) and purged with its case."""
+    case_ref, purpose = justified(user, case_ref, purpose)  # none given: the session's open case
     allow(user, "similar", case_ref, purpose)
     try:
         data = json.loads(query) if query else {}
     except ValueError:
-        raise SearchError("field query: not JSON (a search query's fields as a JSON object)", "query") from None
+        raise SearchError(_("field query: not JSON (a search query's fields as a JSON object)"), _("query")) from None
     if not isinstance(data, dict):
-        raise SearchError("field query: a JSON object of search query fields is expected", "query")
+        raise SearchError(_("field query: a JSON object of search query fields is expected"), _("query"))
     q = bounded(user, data)
     q.check_searchable(searchable_attributes(services.site))
     raw = image.file.read(example_photo.MAX_PHOTO_BYTES + 1)  # never more than the limit and one byte

@@ -57,12 +57,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from vigie.accounts import users
 from vigie.errors import VigieError
 from vigie.files import write_atomic
+from vigie.i18n import _
 from vigie.search.query import SearchError, parse_query
 from vigie.services import Services
 from vigie.synopsis import make
 from vigie.times import UTC, from_iso, iso, now_iso, place
 from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, record, window_start
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
 from vigie.web.plays import PLAY_TTL_S, PlaysDep
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,14 @@ class SynopsisRequest(BaseModel):
     def _end(cls, v: datetime, info: ValidationInfo) -> datetime:
         v, start = _utc_time(v), info.data.get("start")
         if start is not None and start >= v:
-            raise ValueError(f"'from' ({iso(start)}) must be before 'to' ({iso(v)})")
+            raise ValueError(_("'from' ({value}) must be before 'to' ({value2})", value=iso(start), value2=iso(v)))
         return v
 
     @field_validator("length_s", "max_collision")
     @classmethod
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):
-            raise ValueError("must be a finite number")
+            raise ValueError(_("must be a finite number"))
         return v
 
 
@@ -133,14 +134,16 @@ def checked_filters(raw: dict[str, Any]) -> dict:
         if name in RESERVED_FILTERS:
             raise ApiError(
                 422,
-                f"field filters.{name}: set by the synopsis itself (camera, from, to), not a filter",
+                _("field filters.{name}: set by the synopsis itself (camera, from, to), not a filter", name=name),
                 field=f"filters.{name}",
             )
     try:
         query = parse_query(raw)
     except SearchError as exc:
         name = f"filters.{exc.field}" if exc.field else "filters"
-        raise ApiError(422, f"field {name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
+        raise ApiError(
+            422, _("field {name}: {value}", name=name, value=str(exc).split(": ", 1)[-1]), field=name
+        ) from None
     return query.model_dump(mode="json", exclude_unset=True)
 
 
@@ -231,7 +234,7 @@ class SynopsisJobs:
         with self._lock:
             job = self._table().get(job_id)
             if job is None or job.get("user") != user.username:
-                raise ApiError(404, f"no synopsis of yours has id {job_id}")
+                raise ApiError(404, _("no synopsis of yours has id {job_id}", job_id=job_id))
             return dict(job)
 
     def of_user(self, user: users.User) -> list[dict]:
@@ -240,7 +243,22 @@ class SynopsisJobs:
         return sorted(mine, key=lambda j: (j.get("created_at") or "", j["id"]), reverse=True)
 
     def public(self, job: dict) -> dict:
-        return {k: job.get(k) for k in self.PUBLIC if job.get(k) is not None or k in ("status", "progress", "filters")}
+        out = {k: job.get(k) for k in self.PUBLIC if job.get(k) is not None or k in ("status", "progress", "filters")}
+        left = remaining_s(job)
+        if left is not None:
+            out["remaining_s"] = left
+        return out
+
+    # What makes two requests the same synopsis: a second click on Build joins the first one's job.
+    SAME = ("user", "camera", "from", "to", "filters", "length_s", "max_collision")
+
+    def running_like(self, job: dict) -> dict | None:
+        """The user's queued or building job for the very same request, if any (a copy)."""
+        with self._lock:
+            for other in self._table().values():
+                if other.get("status") in ("queued", "building") and all(other.get(k) == job.get(k) for k in self.SAME):
+                    return dict(other)
+        return None
 
     # --- the worker ----------------------------------------------------------------------------------------
     def submit(self, job: dict) -> dict:
@@ -279,7 +297,7 @@ class SynopsisJobs:
 
         try:
             if services.blurrer is None:
-                raise ApiError(503, "no blurrer is configured: media are only served blurred")
+                raise ApiError(503, _("no blurrer is configured: media are only served blurred"))
             report = make.make_synopsis(
                 services.store,
                 job["camera"],
@@ -316,6 +334,15 @@ class SynopsisJobs:
             self._save(job)
 
 
+def remaining_s(job: dict) -> int | None:
+    """Seconds a building job still needs, from its progress so far (None until it means something)."""
+    progress, started = job.get("progress") or 0.0, job.get("started_at")
+    if job.get("status") != "building" or not started or not 0.02 < progress < 1:
+        return None
+    elapsed = (datetime.now(UTC) - from_iso(started)).total_seconds()
+    return max(1, round(elapsed * (1 - progress) / progress)) if elapsed > 1 else None
+
+
 async def get_jobs(request: Request) -> SynopsisJobs:
     return request.app.state.synopses  # the app's own worker and job table (create_app makes it)
 
@@ -329,7 +356,13 @@ def viewer(user: users.User, job: dict) -> None:
     if lower is not None and from_iso(job["to"]) < lower:
         raise ApiError(
             403,
-            f"role {user.role!r} may only see the last 24 hours; synopsis {job['id']} shows {job['from']} - {job['to']}",
+            _(
+                "role {role} may only see the last 24 hours; synopsis {id} shows {v_from} - {to}",
+                role=repr(user.role),
+                id=job["id"],
+                v_from=job["from"],
+                to=job["to"],
+            ),
         )
 
 
@@ -351,19 +384,20 @@ def ready(job: dict) -> None:
             "building": f"is being built ({job.get('progress', 0):.0%})",
             "failed": f"failed: {job.get('error')}",
         }.get(job["status"], job["status"])
-        raise ApiError(409, f"synopsis {job['id']} {state}: its video and index are not ready")
+        raise ApiError(409, _("synopsis {id} {state}: its video and index are not ready", id=job["id"], state=state))
 
 
 def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
     path = jobs.folder(job["id"]) / f"{NAME}.{suffix}"
     if not path.is_file():
-        raise ApiError(410, f"the files of synopsis {job['id']} are gone (deleted on the server)")
+        raise ApiError(410, _("the files of synopsis {id} are gone (deleted on the server)", id=job["id"]))
     return path
 
 
 @router.post("/api/synopses", status_code=202)
 def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: CurrentUser) -> dict:
     """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
+    body = with_case(user, body)  # none given: the session's open case
     allow(user, "search", body.case_ref, body.purpose)
     blurrer(services)  # 503 without one: synopses are only made blurred
     filters = checked_filters(body.filters)
@@ -371,8 +405,12 @@ def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: Curre
     if lower is not None and body.start < lower:
         raise ApiError(
             400,
-            f"field from: {iso(body.start)} is outside the last 24 hours, "
-            f"which is all role {user.role!r} may search (from {iso(lower)})",
+            _(
+                "field from: {value} is outside the last 24 hours, which is all role {role} may search (from {value2})",
+                value=iso(body.start),
+                role=repr(user.role),
+                value2=iso(lower),
+            ),
             field="from",
         )
     make.check_request(services.store, body.camera, body.start, body.end, filters, body.length_s, body.max_collision)
@@ -395,6 +433,9 @@ def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: Curre
         "report": None,
         "created_at": now_iso(),
     }
+    same = jobs.running_like(job)
+    if same is not None:  # a second click, or the same request from another tab: never two builds of one thing
+        return {"id": same["id"], "status": same["status"], "existing": True}
     record(
         services,
         user,
@@ -504,6 +545,7 @@ def start_play(
 ) -> SynopsisPlayStarted:
     """Start a play of the synopsis video: audited now, once (view_synopsis); answers the video's URL for this
     play, whose byte ranges the player then fetches without more entries."""
+    body = with_case(user, body)  # none given: the session's open case
     job = justified_job(jobs, user, synopsis_id, body.case_ref, body.purpose)
     file(jobs, job, "webm")
     case_ref, purpose = body.case_ref or None, body.purpose or None

@@ -13,21 +13,26 @@ the session cookie, and inserts it with textContent only.
 from __future__ import annotations
 
 import functools
+import html
+import json
+import re
 import statistics
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from vigie.clock import zone_city
 from vigie.config import Open311Config
 from vigie.errors import ConfigError
-from vigie.i18n import known_language
+from vigie.i18n import _, current_language, known_language, use_language
 from vigie.i18n.pages import translate_page
 from vigie.search.trail_map import LeafletMissingError, find_leaflet
-from vigie.web.language import COOKIE, COOKIE_AGE, request_language, scripts_catalogue
+from vigie.web.language import COOKIE, COOKIE_AGE, scripts_catalogue
 
 STATIC = FsPath(__file__).resolve().parent / "static"
 PAGES = STATIC / "pages"
@@ -49,14 +54,52 @@ def content_security_policy(tile_url: str | None = None) -> str:
     )
 
 
+# Every page's shared helpers, after t(): the skip link (WCAG 2.1 AA) and the slow actions' guard.
+EVERY_PAGE = '<script src="/static/a11y.js" defer></script><script src="/static/forms.js" defer></script>'
+
+
 def _catalogue_scripts(lang: str) -> str:
     # deferred scripts run in document order: the catalogue and t() before the page's own scripts
-    return f'<script src="/static/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+    # then the site's clock (its zone, and the helpers that write and read times in it: static/clock.js)
+    return (
+        f'<script src="/static/i18n/{lang}.js" defer></script><script src="/static/i18n.js" defer></script>'
+        '<script src="/static/clock/site.js" defer></script><script src="/static/clock.js" defer></script>'
+    )
+
+
+# Each language is named in itself (a French speaker lost on the English page still finds "Français").
+_LANGUAGE_NAMES = {"fr": ("FR", "Français"), "en": ("EN", "English")}
+
+
+def language_switch(lang: str) -> str:
+    """FR / EN links on every page: ?lang= sets the user's choice (a cookie, and their account once logged in).
+
+    static/i18n.js keeps the page's other query parameters when one is followed."""
+    links = []
+    for code, (short, name) in _LANGUAGE_NAMES.items():
+        current = ' aria-current="true"' if code == lang else ""
+        links.append(
+            f'<a class="lang-link" href="?lang={code}" hreflang="{code}" lang="{code}" title="{name}"'
+            f"{current}>{short}</a>"
+        )
+    with use_language(lang):
+        label = html.escape(_("Language"), quote=True)
+    return f'<span class="lang-switch" role="group" aria-label="{label}">{" ".join(links)}</span>'
+
+
+def _with_switch(page: str, lang: str) -> str:
+    """The switch at the end of the page's top bar (nav or header), or first in the body of a page without one."""
+    switch = language_switch(lang)
+    for closing in ("</nav>", "</header>"):
+        if closing in page:
+            return page.replace(closing, switch + closing, 1)
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + f'<div class="lang-bar">{switch}</div>', page, count=1)
 
 
 @functools.lru_cache(maxsize=128)
 def _translated(name: str, lang: str, mtime_ns: int) -> str:
-    return translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang))
+    page = translate_page((PAGES / f"{name}.html").read_text("utf-8"), lang, _catalogue_scripts(lang) + EVERY_PAGE)
+    return _with_switch(page, lang)
 
 
 def served_page(name: str, lang: str) -> str:
@@ -102,20 +145,28 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
 
     tile_url = getattr(getattr(getattr(services, "site", None), "map", None), "tile_url", None)
     headers = {**HEADERS, "Content-Security-Policy": content_security_policy(tile_url)}
-
     site = getattr(services, "site", None)
 
     def page(name: str, request: Request) -> HTMLResponse:
-        lang = request_language(request, site)
+        lang = current_language()  # the request's, set by vigie.web.language.RequestLanguage
         response = HTMLResponse(served_page(name, lang), headers=headers)
         if known_language(request.query_params.get("lang")):  # the user's choice, kept for the next pages
             response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
         return response
 
-    @app.get("/static/i18n/{lang}.js", include_in_schema=False)  # before the /static mount: it wins
+    @app.get("/static/i18n/{lang}.js", include_in_schema=False)  # before the /static mount, which it overrides here
     def scripts_messages(lang: str = Path(pattern="^(fr|en)$")) -> Response:
         """The scripts' catalogue in one language (vigie/web/static/i18n/<lang>.json), read by static/i18n.js."""
         return Response(scripts_catalogue(lang, STATIC), media_type="text/javascript; charset=utf-8", headers=headers)
+
+    @app.get("/static/clock/site.js", include_in_schema=False)
+    def site_clock() -> Response:
+        """The site's time zone for static/clock.js: every page writes and reads times in it (not secret,
+        and needed before login: the login page too shows times)."""
+        zone = getattr(site, "timezone", None) or "UTC"
+        given = {"timezone": zone, "city": zone_city(ZoneInfo(zone))}
+        body = f"window.VIGIE_CLOCK = {json.dumps(given)};\n"
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
     def login_page(request: Request) -> HTMLResponse:
@@ -169,6 +220,10 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     def approvals_page(request: Request) -> HTMLResponse:
         return page("approvals", request)
 
+    @app.get("/case/{case_ref}", include_in_schema=False)
+    def case_page(request: Request, case_ref: str = Path(min_length=1, max_length=256)) -> HTMLResponse:
+        return page("case", request)
+
     @app.get("/password", include_in_schema=False)
     def password_page(request: Request) -> HTMLResponse:
         return page("password", request)
@@ -204,7 +259,7 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
     tile_dir = getattr(getattr(getattr(services, "site", None), "map", None), "tile_dir", None)
     if tile_dir:  # the site's own map tiles, for a control room with no Internet
         if not FsPath(tile_dir).is_dir():
-            raise ConfigError(f"map.tile_dir {tile_dir} is not a folder")
+            raise ConfigError(_("map.tile_dir {tile_dir} is not a folder", tile_dir=tile_dir))
         app.mount("/tiles", StaticFiles(directory=tile_dir), name="tiles")
     leaflet = _leaflet_dir()
     if leaflet is not None:  # mounted before /static so it wins

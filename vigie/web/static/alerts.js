@@ -6,24 +6,24 @@ function alertCard(a, onDecided) {
   const when = fmtTime(a.start) + (a.end ? " – " + fmtTime(a.end) : "");
   const details = Object.entries(a.details || {}).map(([k, v]) => k + ": " + (typeof v === "number" ? Number(v.toFixed ? v.toFixed(2) : v) : v)).join(" · ");
   const card = el("article", { class: "alert " + a.status, "data-alert": String(a.id) }, [
-    a.has_snapshot ? el("img", { src: withJust("/api/alerts/" + a.id + "/snapshot"), alt: "snapshot of alert " + a.id + " (blurred)" }) : el("div", { class: "nothumb", text: "no snapshot" }),
+    a.has_snapshot ? el("img", { src: withJust("/api/alerts/" + a.id + "/snapshot"), alt: t("snapshot of alert {id} (blurred)", { id: a.id }) }) : el("div", { class: "nothumb", text: t("no snapshot") }),
     el("div", { class: "body" }, [
-      el("strong", { text: a.kind.replace(/_/g, " ") + " · " + a.rule }),
+      el("strong", { text: alertKind(a.kind) + " · " + a.rule }),
       el("span", { class: "line", text: a.camera_id + " · " + when }),
-      el("span", { class: "line muted", text: "tracks " + (a.track_ids || []).join(", ") + (details ? " · " + details : "") }),
-      el("span", { class: "line state", text: a.status === "new" ? "waiting for a decision" : a.status + " by " + a.decided_by + " at " + fmtTime(a.decided_at) + (a.note ? " (" + a.note + ")" : "") }),
+      el("span", { class: "line muted", text: t("tracks {ids}", { ids: (a.track_ids || []).join(", ") }) + (details ? " · " + details : "") }),
+      el("span", { class: "line state", text: a.status === "new" ? t("waiting for a decision") : (a.status === "validated" ? t("validated by {user} at {time}", { user: a.decided_by, time: fmtTime(a.decided_at) }) : a.status === "dismissed" ? t("dismissed by {user} at {time}", { user: a.decided_by, time: fmtTime(a.decided_at) }) : t("{status} by {user} at {time}", { status: a.status, user: a.decided_by, time: fmtTime(a.decided_at) })) + (a.note ? " (" + a.note + ")" : "") }),
     ]),
   ]);
   if (a.status === "new") {
-    const note = el("input", { class: "note", placeholder: "note (optional)", maxlength: "1000", "aria-label": "note for alert " + a.id });
+    const note = el("input", { class: "note", placeholder: t("note (optional)"), maxlength: "1000", "aria-label": t("note for alert {id}", { id: a.id }) });
     const decide = async (decision) => {
       try {
         const r = await api("/api/alerts/" + a.id + "/decision", { method: "POST", body: Object.assign({ decision: decision, note: note.value.trim() || null }, justification()) });
         onDecided(Object.assign({}, a, r, { note: note.value.trim() || null }));
       } catch (e) { /* shown */ }
     };
-    const ok = el("button", { type: "button", class: "validate", text: "Validate" });
-    const no = el("button", { type: "button", class: "dismiss", text: "Dismiss" });
+    const ok = el("button", { type: "button", class: "validate", text: t("Validate") });
+    const no = el("button", { type: "button", class: "dismiss", text: t("Dismiss") });
     ok.addEventListener("click", () => decide("validate"));
     no.addEventListener("click", () => decide("dismiss"));
     card.querySelector(".body").append(el("div", { class: "actions" }, [ok, no, note]));
@@ -45,7 +45,7 @@ pages.alerts = async function () {
     if (filter.value) q.set("status", filter.value);
     const r = await api(withJust("/api/alerts?" + q.toString()));
     box.replaceChildren(...r.items.map((a) => alertCard(a, replaceCard)));
-    if (!r.items.length) box.append(el("p", { class: "muted empty", text: "No alerts." }));
+    if (!r.items.length) box.append(el("p", { class: "muted empty", text: t("No alerts.") }));
     return r.items.length ? Math.max(...r.items.map((a) => a.id)) : 0;
   }
   let feed = null;
@@ -53,8 +53,8 @@ pages.alerts = async function () {
     // The feed starts after the newest alert listed; the browser reconnects by itself with Last-Event-ID.
     if (feed) feed.close();
     feed = new EventSource(withJust("/api/alerts/stream", { after: newest }));
-    feed.addEventListener("open", () => { $("feed-state").textContent = "live"; });
-    feed.addEventListener("error", () => { $("feed-state").textContent = "reconnecting…"; });
+    feed.addEventListener("open", () => { $("feed-state").textContent = t("live"); });
+    feed.addEventListener("error", () => { $("feed-state").textContent = t("reconnecting…"); });
     feed.addEventListener("alert", (ev) => {
       const a = JSON.parse(ev.data);
       const empty = box.querySelector(".empty");
@@ -69,30 +69,4 @@ pages.alerts = async function () {
   await start();
 };
 
-pages.dashboard = async function () {
-  const select = $("camera");
-  const cams = await api("/api/cameras?limit=1000");
-  for (const c of cams.items) select.append(el("option", { value: c.id, text: c.name + " (" + c.id + ")" }));
-  // A camera picked while the previous one still loads must not be overwritten by the older answers.
-  let shown = 0;
-  async function show() {
-    const mine = ++shown;
-    const id = encodeURIComponent(select.value);
-    const [s, g] = await Promise.all([api(withJust("/api/stats/" + id)), api("/api/gaps?limit=20&camera=" + id)]);
-    if (mine !== shown) return;
-    $("hourly").replaceChildren(el("tr", {}, ["hour (UTC)", "class", "tracks"].map((h) => el("th", { text: h }))),
-      ...s.hourly.map((r) => el("tr", {}, [el("td", { text: r.hour }), el("td", { text: r.class }), el("td", { text: String(r.tracks) })])));
-    $("lines").replaceChildren(el("tr", {}, ["line", "in", "out"].map((h) => el("th", { text: h }))),
-      ...Object.entries(s.lines).map(([name, c]) => el("tr", {}, [el("td", { text: name }), el("td", { text: String(c.in) }), el("td", { text: String(c.out) })])));
-    $("gaps-none").hidden = g.items.length > 0;
-    $("gaps").replaceChildren(...(g.items.length ? [el("tr", {}, ["from (UTC)", "to", "seconds", "reason"].map((h) => el("th", { text: h })))] : []),
-      ...g.items.map((r) => el("tr", { "data-gap": String(r.id) }, [el("td", { text: r.start.replace("T", " ").slice(0, 19) }),
-        el("td", { text: r.end.slice(11, 19) }),
-        el("td", { text: ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(1) }), el("td", { text: r.reason })])));
-    $("heat-walk").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "walk" }));
-    $("heat-stop").setAttribute("src", withJust("/api/stats/" + id + "/heatmap", { kind: "stop" }));
-  }
-  select.addEventListener("change", () => show().catch(() => {}));
-  for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => show().catch(() => {}));
-  if (cams.items.length) await show().catch(() => {});
-};
+/* pages.dashboard: static/dashboard.js */

@@ -50,12 +50,13 @@ async function api(path, options) {
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   if (res.status === 401 && document.body.dataset.page !== "login") {
-    window.location.assign("/");
-    throw new ApiFailure("not logged in");
+    // a session that ended (expired, or logged out elsewhere): the login page says so
+    window.location.assign(data && data.expired ? "/?expired=1" : "/");
+    throw new ApiFailure(t("You are not logged in."));
   }
   if (!res.ok) {
-    const msg = data && data.error ? data.error : "request failed (HTTP " + res.status + ")";
-    if (!quiet) showError(msg);
+    const msg = data && data.error ? data.error : t("The request failed (HTTP {status}).", { status: res.status });
+    if (!quiet) { showError(msg); markFields(data); }
     throw new ApiFailure(msg, res.status, data);
   }
   if (!quiet) showError("");
@@ -105,16 +106,48 @@ async function setupNav() {
   const page = document.body.dataset.page;
   if ((me.must_change_password || me.role === "none") && page !== "password") {
     window.location.assign("/password");  // the server refuses the rest until then
-    throw new ApiFailure("change your password first");
+    throw new ApiFailure(t("Change your password first."));
   }
-  $("who").textContent = me.username + " (" + me.role + ")";
+  $("who").textContent = t("{user} ({role})", { user: me.username, role: roleName(me.role) });
   showForRole(me.role);
+  document.head.append(el("script", { src: "/static/cases.js", defer: "" }));  // the session's case (cases.js)
 }
 
 /* Elements marked data-roles="a b" are for those roles only (the server checks again: this is only tidiness). */
 function showForRole(role) {
   for (const node of document.querySelectorAll("[data-roles]"))
     node.hidden = !node.dataset.roles.split(" ").includes(role);
+}
+
+/* A role as the person reads it (the API's role names are English words). */
+function roleName(role) {
+  const names = { operator: t("operator"), investigator: t("investigator"), auditor: t("auditor"), admin: t("admin"), analyst: t("analyst"), moderator: t("moderator"), supervisor: t("supervisor"), none: t("none") };
+  return names[role] || role;
+}
+
+/* The API's words (colours, classes, directions) as the person reads them; unknown words are shown as they are. */
+function word(w) {
+  const words = {
+    black: t("black"), white: t("white"), grey: t("grey"), red: t("red"), orange: t("orange"), yellow: t("yellow"), green: t("green"),
+    blue: t("blue"), purple: t("purple"), pink: t("pink"), brown: t("brown"), person: t("person"), bicycle: t("bicycle"), car: t("car"),
+    motorcycle: t("motorcycle"), bus: t("bus"), truck: t("truck"), backpack: t("backpack"), handbag: t("handbag"), suitcase: t("suitcase"),
+    north: t("north"), south: t("south"), east: t("east"), west: t("west"), left: t("left"), right: t("right"), up: t("up"), down: t("down"),
+    van: t("van"), yes: t("yes"), no: t("no"), unknown: t("unknown"),
+    bag: t("bag"), hat: t("hat"), long_sleeves: t("long sleeves"), long_trousers: t("long trousers"), coat: t("coat"),
+  };
+  return Object.prototype.hasOwnProperty.call(words, w) ? words[w] : w;
+}
+
+/* A number in the page's language (decimal comma in French). */
+function fmtNumber(v, digits) {
+  return Number(v).toLocaleString(window.VIGIE_LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+}
+
+/* An alert's kind (a rule type) as the person reads it: the alerts page, and the crime map's categories
+   (a validated alert's category is its rule type). Other words are shown as they are, underscores as spaces. */
+function alertKind(kind) {
+  const kinds = { zone_intrusion: t("zone intrusion"), line_crossing: t("line crossing"), loitering: t("loitering"), counter_flow: t("counter-flow"), gathering: t("gathering"), density: t("crowd density"), crowd_movement: t("crowd movement"), abandoned_object: t("abandoned object"), person_on_ground: t("person on the ground") };
+  return Object.prototype.hasOwnProperty.call(kinds, kind) ? kinds[kind] : String(kind).replace(/_/g, " ");
 }
 
 function homeFor(role) {
@@ -125,7 +158,7 @@ function homeFor(role) {
 async function download(path, body, fallbackName) {
   const res = await fetch(path, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) {
-    let msg = "request failed (HTTP " + res.status + ")";
+    let msg = t("The request failed (HTTP {status}).", { status: res.status });
     try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
     showError(msg);
     throw new ApiFailure(msg);
@@ -143,13 +176,13 @@ async function download(path, body, fallbackName) {
 /* --- result grid ---------------------------------------------------------------------------------- */
 function hitCard(hit) {
   const id = hit.track_id;
-  const img = el("img", { src: thumbUrl(id), alt: "track " + id, loading: "lazy" });
-  img.addEventListener("error", () => { img.replaceWith(el("div", { class: "nothumb", text: "no picture" })); }, { once: true });
-  const colours = [].concat(hit.upper || [], hit.lower || [], hit.body || []).slice(0, 4).join(", ")
-    + (hit.vehicle_type ? " · " + hit.vehicle_type : "");
+  const img = el("img", { src: thumbUrl(id), alt: t("Track {id}", { id: id }), loading: "lazy" });
+  img.addEventListener("error", () => { img.replaceWith(el("div", { class: "nothumb", text: t("no picture") })); }, { once: true });
+  const colours = [].concat(hit.upper || [], hit.lower || [], hit.body || []).slice(0, 4).map(word).join(", ")
+    + (hit.vehicle_type ? " · " + word(hit.vehicle_type) : "");
   return el("a", { class: "card", href: "/track/" + encodeURIComponent(id) }, [
     img,
-    el("span", { class: "line", text: "#" + id + " " + (hit.class_name || "") + (hit.score !== undefined && hit.score !== null ? " · " + Number(hit.score).toFixed(2) : "") }),
+    el("span", { class: "line", text: "#" + id + " " + word(hit.class_name || "") + (hit.score !== undefined && hit.score !== null ? " · " + fmtNumber(hit.score, 2) : "") }),
     el("span", { class: "line muted", text: (hit.camera_name || hit.camera_id || "") }),
     el("span", { class: "line muted", text: fmtTime(hit.first_seen) }),
     el("span", { class: "line muted", text: colours }),
@@ -157,46 +190,43 @@ function hitCard(hit) {
 }
 
 /* "long_trousers" -> "long trousers": the API's attribute names as a person reads them. */
-function attributeLabel(name) { return String(name).replace(/_/g, " "); }
+function attributeLabel(name) { const w = word(name); return w !== name ? w : String(name).replace(/_/g, " "); }
 
 function fillGrid(grid, hits) {
   grid.replaceChildren(...hits.map(hitCard));
-  if (!hits.length) grid.append(el("p", { class: "muted", text: "No tracks." }));
+  if (!hits.length) grid.append(el("p", { class: "muted", text: t("No tracks.") }));
 }
 
-function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return isNaN(d) ? String(iso) : d.toLocaleString();
-}
+/* A time on the site's clock, labelled: "06/12/2026 14:05 (Paris time)" (static/clock.js), never the browser's zone. */
+function fmtTime(iso) { return siteTime(iso); }
 
-/* The attributes a person reads on the track page, labelled and rounded; times in local time with UTC beside. */
-function trackAttributes(t) {
-  const num = (v, digits, unit) => (v === null || v === undefined ? null : Number(v).toFixed(digits) + (unit ? " " + unit : ""));
-  const when = (iso) => (iso ? fmtTime(iso) + "  (" + String(iso).slice(0, 19).replace("T", " ") + " UTC)" : null);
-  const list = (v) => (Array.isArray(v) && v.length ? v.join(", ") : null);
-  // Clothing and carried objects: only those the site lets investigators search by (t.searchable).
-  const attrs = t.attributes || {};
-  const known = (state) => (t.searchable || []).filter((a) => attrs[a] === state).map(attributeLabel);
+/* The attributes a person reads on the track page, labelled and rounded; times on the site's clock. */
+function trackAttributes(tr) {
+  const num = (v, digits, unit) => (v === null || v === undefined ? null : fmtNumber(v, digits) + (unit ? " " + unit : ""));
+  const when = (iso) => (iso ? siteTime(iso, true) : null);
+  const list = (v) => (Array.isArray(v) && v.length ? v.map(word).join(", ") : null);
+  // Clothing and carried objects: only those the site lets investigators search by (tr.searchable).
+  const attrs = tr.attributes || {};
+  const known = (state) => (tr.searchable || []).filter((a) => attrs[a] === state).map(attributeLabel);
   const rows = [
-    ["Class", t.class],
-    ["Camera", t.camera_id],
-    ["First seen", when(t.first_seen)],
-    ["Last seen", when(t.last_seen)],
-    ["In view", num(t.dwell_s, 1, "s")],
-    ["Upper body", list(t.upper)],
-    ["Lower body", list(t.lower)],
-    ["Body colour", list(t.body)],
-    ["Wearing or carrying", list(known("yes"))],
-    ["Not wearing or carrying", list(known("no"))],
-    ["Vehicle type", attrs.vehicle_type],
-    ["Vehicle colour (network)", attrs.vehicle_colour],
-    ["Direction", t.direction],
-    ["Speed", t.speed_m_s !== null && t.speed_m_s !== undefined ? num(t.speed_m_s, 2, "m/s") : num(t.speed_px_s, 0, "px/s")],
-    ["Height on screen", num(t.median_height_px, 0, "px")],
-    ["Frames with a box", t.n_points],
-    ["Recording", t.source_name],
-    ["Track id", t.id],
+    [t("Class"), word(tr.class)],
+    [t("Camera"), tr.camera_id],
+    [t("First seen"), when(tr.first_seen)],
+    [t("Last seen"), when(tr.last_seen)],
+    [t("In view"), num(tr.dwell_s, 1, "s")],
+    [t("Upper body"), list(tr.upper)],
+    [t("Lower body"), list(tr.lower)],
+    [t("Body colour"), list(tr.body)],
+    [t("Wearing or carrying"), list(known("yes"))],
+    [t("Not wearing or carrying"), list(known("no"))],
+    [t("Vehicle type"), attrs.vehicle_type ? word(attrs.vehicle_type) : attrs.vehicle_type],
+    [t("Vehicle colour (network)"), attrs.vehicle_colour ? word(attrs.vehicle_colour) : attrs.vehicle_colour],
+    [t("Direction"), tr.direction ? word(tr.direction) : tr.direction],
+    [t("Speed"), tr.speed_m_s !== null && tr.speed_m_s !== undefined ? num(tr.speed_m_s, 2, "m/s") : num(tr.speed_px_s, 0, "px/s")],
+    [t("Height on screen"), num(tr.median_height_px, 0, "px")],
+    [t("Frames with a box"), tr.n_points],
+    [t("Recording"), tr.source_name],
+    [t("Track id"), tr.id],
   ];
   return rows.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([k, v]) => [k, String(v)]);
 }
@@ -215,7 +245,7 @@ function clipSeconds(points, iso) {
   return (isoMs(iso) - isoMs(first.t)) / 1000 + lead + (fps ? 0.5 / fps : 0);
 }
 
-function splitList(v) { return v.split(",").map((s) => s.trim()).filter(Boolean); }
+function splitList(v) { return placeList(v); }  // camera names hold commas: static/places.js cuts at ";"
 
 /* --- maps ----------------------------------------------------------------------------------------- */
 /* A Leaflet map in element `id`. opts.config: the tiles' settings when the page has them already (the public
@@ -232,12 +262,12 @@ async function makeMap(id, opts) {
   if (typeof window.L === "undefined") {
     const box = $(id);
     if (box) box.classList.add("nomap");
-    if (msg) msg.textContent = "The map library (Leaflet) is not installed on this server: run `npm install leaflet@1.9.4` in the Vigie folder. The data is listed below instead.";
+    if (msg) msg.textContent = t("The map library (Leaflet) is not installed on this server: run `npm install leaflet@1.9.4` in the Vigie folder. The data is listed below instead.");
     return null;
   }
   const map = L.map(id, { attributionControl: Boolean(VIGIE.tileAttribution), zoomSnap: 0.25 });
   if (VIGIE.tileUrl) L.tileLayer(VIGIE.tileUrl, { maxZoom: VIGIE.maxZoom || 19, attribution: VIGIE.tileAttribution || "" }).addTo(map);
-  else if (msg) msg.textContent = o.blank || "No map tiles configured: cameras are drawn on a blank background.";
+  else if (msg) msg.textContent = o.blank || t("No map tiles configured: cameras are drawn on a blank background.");
   map.setView([46.6, 2.4], 5);
   return map;
 }
@@ -266,6 +296,8 @@ function fitTo(map, latlngs) {
 /* --- pages ---------------------------------------------------------------------------------------- */
 const pages = {
   async login() {
+    if (new URLSearchParams(location.search).get("expired"))
+      $("login-form").before(el("p", { class: "banner", role: "status", id: "expired", text: t("Your session has expired; log in again.") }));
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
@@ -282,7 +314,7 @@ const pages = {
     const points = [];
     async function showCamera(cam) {
       $("camera-title").textContent = cam.name + " (" + cam.id + ")" + (cam.group ? " · " + cam.group : "");
-      tracksBox.replaceChildren(el("p", { class: "muted", text: "Loading…" }));
+      tracksBox.replaceChildren(el("p", { class: "muted", text: t("Loading…") }));
       try {
         // the API lists tracks oldest first: ask for the count, then the last page
         const head = await api(withJust("/api/tracks", { camera: cam.id, limit: 1 }));
@@ -309,14 +341,15 @@ const pages = {
   },
 
   async search() {
+    const cameraNames = setupCameraPicker().catch(() => new Map());
     for (const sel of document.querySelectorAll("select.colour"))
-      for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
+      for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: word(c) }));
     // Only the attributes this site lets investigators search by (the others are not reliable enough here).
     // Not awaited: the form's handlers must be in place before anyone can press Search.
     api("/api/search/vocabulary", { quiet: true }).then((words) => {
       for (const sel of document.querySelectorAll("select.attribute"))
         for (const a of words.attributes) sel.append(el("option", { value: a, text: attributeLabel(a) }));
-      for (const v of words.vehicle_types) $("vehicle_type").append(el("option", { value: v, text: v }));
+      for (const v of words.vehicle_types) $("vehicle_type").append(el("option", { value: v, text: word(v) }));
     }, () => { /* quiet: a page-load helper never hides or replaces the error of what the person did */ });
     // Plain words: read on the server into filters, shown back and put into the form for the person to
     // check and correct; the search runs only when they press Search. Filters the form has no field for
@@ -332,19 +365,18 @@ const pages = {
         const lines = r.readback.map((l) => el("li", { text: l }));
         box.append(el("ul", {}, lines));
         if (r.refused.length) box.append(el("p", { class: "error", text: r.refusal }));
-        if (r.unknown.length) box.append(el("p", { class: "muted", text: (r.language === "fr" ? "Mots non compris : " : "Words not understood: ") + r.unknown.join(", ") }));
-        if (r.hidden_attributes.length) box.append(el("p", { class: "muted", text: (r.language === "fr" ? "Non cherchable sur ce site : " : "Not searchable on this site: ") + r.hidden_attributes.map(attributeLabel).join(", ") }));
+        if (r.unknown.length) box.append(el("p", { class: "muted", text: t("Words not understood: {words}", { words: r.unknown.join(", ") }) }));
+        if (r.hidden_attributes.length) box.append(el("p", { class: "muted", text: t("Not searchable on this site: {words}", { words: r.hidden_attributes.map(attributeLabel).join(", ") }) }));
         if (r.refused.length) { fromText = {}; return; }  // rephrase first: nothing about the person is searched
         fromText = r.filters;
         for (const [field, id] of Object.entries(FORM_LISTS)) $(id).value = (r.filters[field] || [""])[0];
-        const local = (iso) => { const d = new Date(iso); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
-        $("start").value = r.filters.start ? local(r.filters.start) : "";
-        $("end").value = r.filters.end ? local(r.filters.end) : "";
+        $("start").value = r.filters.start ? siteInputValue(r.filters.start) : "";
+        $("end").value = r.filters.end ? siteInputValue(r.filters.end) : "";
         $("cameras").value = (r.filters.cameras || []).join(", ");
         $("groups").value = (r.filters.groups || []).join(", ");
       } catch (e) { fromText = {}; }
     });
-    $("search-form").addEventListener("submit", async (ev) => {
+    onSlow($("search-form"), "submit", async (ev) => {
       ev.preventDefault();
       const body = Object.assign({ limit: 100, sort: $("sort").value }, justification());
       // What the text gave that the form cannot show (a field the person changed is theirs).
@@ -358,27 +390,32 @@ const pages = {
       if ($("vehicle_type").value) body.vehicle_types = [$("vehicle_type").value];
       for (const [field, id] of Object.entries(FORM_LISTS))  // the text's second values, if its first is kept
         if (body[field] && fromText[field] && fromText[field][0] === body[field][0]) body[field] = fromText[field];
-      if ($("start").value) body.start = new Date($("start").value).toISOString();
-      if ($("end").value) body.end = new Date($("end").value).toISOString();
       if (splitList($("cameras").value).length) body.cameras = splitList($("cameras").value);
       if (splitList($("groups").value).length) body.groups = splitList($("groups").value);
-      $("summary").textContent = "Searching…";
+      $("summary").textContent = t("Searching…");
       try {
+        const start = await readSiteTime($("start"), "start"), end = await readSiteTime($("end"), "end");
+        if (start) body.start = start;
+        if (end) body.end = end;
         const r = await api("/api/search", { method: "POST", body });
-        $("summary").textContent = r.total + " track(s) match; showing " + r.hits.length + ".";
+        $("summary").textContent = t("{total} track(s) match; showing {shown}.", { total: r.total, shown: r.hits.length });
+        $("places-read").textContent = placesRead(r.places, await cameraNames);
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
     });
     // Search by example photo (investigators): the usual filters of the form above, the photo's person
     // ranked by appearance; what was read from the photo is shown (its blurred crop, colours, attributes).
-    if ($("photo-form")) $("photo-form").addEventListener("submit", async (ev) => {
+    if ($("photo-form")) onSlow($("photo-form"), "submit", async (ev) => {
       ev.preventDefault();
       const file = $("photo").files[0];
-      if (!file) { showError("Choose a photo first."); return; }
+      if (!file) { showError(t("Choose a photo first.")); return; }
       const query = { limit: 50 };
       if ($("class").value) query.classes = [$("class").value];
-      if ($("start").value) query.start = new Date($("start").value).toISOString();
-      if ($("end").value) query.end = new Date($("end").value).toISOString();
+      try {
+        const start = await readSiteTime($("start"), "start"), end = await readSiteTime($("end"), "end");
+        if (start) query.start = start;
+        if (end) query.end = end;
+      } catch (e) { return; }
       if (splitList($("cameras").value).length) query.cameras = splitList($("cameras").value);
       if (splitList($("groups").value).length) query.groups = splitList($("groups").value);
       const form = new FormData();
@@ -387,21 +424,21 @@ const pages = {
       if ($("photo-box").value.trim()) form.append("box", $("photo-box").value.trim());
       form.append("match_colours", $("photo-colours").checked ? "true" : "false");
       for (const [k, v] of Object.entries(justification())) form.append(k, v);
-      $("summary").textContent = "Reading the photo…";
+      $("summary").textContent = t("Reading the photo…");
       $("photo-read").replaceChildren();
       try {
         const r = await api("/api/similar/photo", { method: "POST", body: form });
         const p = r.photo;
         const img = document.createElement("img");
         img.setAttribute("src", p.crop);
-        img.setAttribute("alt", "The person read from the photo (faces blurred)");
+        img.setAttribute("alt", t("The person read from the photo (faces blurred)"));
         img.className = "photo-crop";
         const said = document.createElement("ul");
-        const known = Object.entries(p.attributes).filter(([, v]) => v !== "unknown").map(([k, v]) => (v === "yes" ? "" : "no ") + k.replace("_", " "));
+        const known = Object.entries(p.attributes).filter(([, v]) => v !== "unknown").map(([k, v]) => (v === "yes" ? attributeLabel(k) : t("no {attribute}", { attribute: attributeLabel(k) })));
         for (const line of [
-          "Person " + (p.found_by === "detector" ? "found by the detector" : p.found_by === "given" ? "in the box given" : "not found: the whole photo was used"),
-          "Upper colours: " + (p.upper.join(", ") || "none named") + "; lower: " + (p.lower.join(", ") || "none named"),
-          "Clothing and carried objects: " + (known.join(", ") || "unknown"),
+          p.found_by === "detector" ? t("Person found by the detector") : p.found_by === "given" ? t("Person in the box given") : t("Person not found: the whole photo was used"),
+          t("Upper colours: {upper}; lower: {lower}", { upper: p.upper.map(word).join(", ") || t("none named"), lower: p.lower.map(word).join(", ") || t("none named") }),
+          t("Clothing and carried objects: {list}", { list: known.join(", ") || t("unknown") }),
           ...p.notes,
         ]) {
           const li = document.createElement("li");
@@ -409,7 +446,7 @@ const pages = {
           said.append(li);
         }
         $("photo-read").append(img, said);
-        $("summary").textContent = r.total + " candidate(s), ranked by likeness to the photo (" + r.method + ").";
+        $("summary").textContent = t("{total} candidate(s), ranked by likeness to the photo ({method}).", { total: r.total, method: r.method });
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; $("results").replaceChildren(); }
     });
@@ -422,13 +459,13 @@ const pages = {
     // ?t=ISO (a click in a synopsis): the clip is loaded and shown at that moment
     const at = new URLSearchParams(location.search).get("t");
     let seekTo = null, seeked = !at;  // seconds into the clip; whether done (once per page)
-    $("title").textContent = "Track #" + id;
+    $("title").textContent = t("Track #{id}", { id: id });
     $("trail-link").setAttribute("href", "/trail/" + enc);
-    $("similar").addEventListener("click", async () => {
-      $("summary").textContent = "Comparing…";
+    onSlow($("similar"), "click", async () => {
+      $("summary").textContent = t("Comparing…");
       try {
         const r = await api(withJust("/api/similar/" + enc, { limit: 50 }));
-        $("summary").textContent = r.total + " candidate(s), ranked by appearance (" + r.method + ").";
+        $("summary").textContent = t("{total} candidate(s), ranked by appearance ({method}).", { total: r.total, method: r.method });
         fillGrid($("results"), r.hits);
       } catch (e) { $("summary").textContent = ""; }
     });
@@ -437,7 +474,7 @@ const pages = {
     }
     let clipUrl = null;  // this play's URL: its token makes the player's range requests one audited play
     async function loadClip() {
-      $("clip-status").textContent = "Preparing the clip: it plays while it is being blurred.";
+      $("clip-status").textContent = t("Preparing the clip: it plays while it is being blurred.");
       try {
         // fmp4: fragments streamed while they are rendered and blurred, so the first picture comes within seconds
         const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: "fmp4", unblurred: unblurred }, justification()) });
@@ -454,15 +491,15 @@ const pages = {
       // a streamed clip's length is unknown until it ends (Infinity): the player waits for the moment to arrive
       const end = Number.isFinite(clip.duration) ? Math.max(0, clip.duration - 0.01) : Infinity;
       clip.currentTime = Math.min(Math.max(0, seekTo), end);
-      clip.addEventListener("seeked", () => { $("clip-status").textContent = "Shown at " + String(at).slice(11, 19) + " UTC, the moment clicked in the synopsis."; }, { once: true });
+      clip.addEventListener("seeked", () => { $("clip-status").textContent = t("Shown at {time}, the moment clicked in the synopsis.", { time: siteTime(at, true) }); }, { once: true });
     });
-    $("load-clip").addEventListener("click", loadClip);
+    onSlow($("load-clip"), "click", loadClip);
     $("clip").addEventListener("error", () => {
       $("clip-status").textContent = "";
       // the video element hides the server's reason: ask again for the JSON error
       if (!clipUrl) return;
       fetch(clipUrl, { credentials: "same-origin", headers: { Range: "bytes=0-0" } }).then((r) => r.ok ? null : r.json()).then((d) => {
-        if (d && d.error) showError("Clip: " + d.error);
+        if (d && d.error) showError(t("Clip: {error}", { error: d.error }));
       }).catch(() => {});
     });
     function showUnblurred(grant) {
@@ -475,29 +512,29 @@ const pages = {
       }
       const banner = $("unblurred-banner");
       banner.hidden = !unblurred;
-      if (unblurred) banner.textContent = "UNBLURRED view for case " + (grant.case_ref || "") + ", until " + fmtTime(grant.expires_at) + ". Every look is recorded in the audit log.";
+      if (unblurred) banner.textContent = t("UNBLURRED view for case {case}, until {until}. Every look is recorded in the audit log.", { case: grant.case_ref || "", until: fmtTime(grant.expires_at) });
       $("thumb").setAttribute("src", mediaUrl("thumbnail"));
-      $("thumb-caption").textContent = unblurred ? "Best view, unblurred" : "Best view, faces and plates blurred";
-      $("clip-caption").firstChild.textContent = unblurred ? "Clip from the recording, unblurred. " : "Clip from the recording, the track's box drawn, blurred. ";
+      $("thumb-caption").textContent = unblurred ? t("Best view, unblurred") : t("Best view, faces and plates blurred");
+      $("clip-caption").firstChild.textContent = (unblurred ? t("Clip from the recording, unblurred.") : t("Clip from the recording, the track's box drawn, blurred.")) + " ";
       if ($("clip").getAttribute("src")) loadClip();
     }
     async function load() {
-      const t = await api(withJust("/api/tracks/" + enc, seeked ? {} : { points: "true" }));
-      if (!seeked && t.points && t.points.length) seekTo = clipSeconds(t.points, at);
+      const tr = await api(withJust("/api/tracks/" + enc, seeked ? {} : { points: "true" }));
+      if (!seeked && tr.points && tr.points.length) seekTo = clipSeconds(tr.points, at);
       $("thumb").setAttribute("src", mediaUrl("thumbnail"));
       // the camera's recording around the track, on the playback page (unblurred there too under our grant)
-      const around = new URLSearchParams({ camera: t.camera_id, t: t.first_seen });
+      const around = new URLSearchParams({ camera: tr.camera_id, t: tr.first_seen });
       if (unblurred) around.set("unblurred_track", id);
       $("playback-link").setAttribute("href", "/playback?" + around.toString());
-      $("attrs").replaceChildren(...trackAttributes(t).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
+      $("attrs").replaceChildren(...trackAttributes(tr).map(([k, v]) => el("tr", {}, [el("th", { text: k }), el("td", { text: v })])));
     }
     const say = (text) => { $("case-msg").textContent = text; };
-    $("export-form").addEventListener("submit", async (ev) => {
+    onSlow($("export-form"), "submit", async (ev) => {
       ev.preventDefault();
-      say("Preparing the export (the clip is rendered and blurred)…");
+      say(t("Preparing the export (the clip is rendered and blurred)…"));
       try {
         const got = await download("/api/exports", Object.assign({ track_ids: [Number(id)], unblurred: unblurred }, justification()), "vigie-export.zip");
-        say("Exported " + got.name + " (SHA-256 " + got.sha256 + ", recorded).");
+        say(t("Exported {name} (SHA-256 {sha256}, recorded).", { name: got.name, sha256: got.sha256 }));
       } catch (e) { say(""); }
     });
     $("hold-form").addEventListener("submit", async (ev) => {
@@ -505,7 +542,7 @@ const pages = {
       try {
         const j = justification();
         const r = await api("/api/holds", { method: "POST", body: { case_ref: j.case_ref || "", reason: $("hold-reason").value, track_ids: [Number(id)] } });
-        say("Legal hold #" + r.id + " placed: this track is kept past retention until the hold is lifted.");
+        say(t("Legal hold #{id} placed: this track is kept past retention until the hold is lifted.", { id: r.id }));
       } catch (e) { /* shown */ }
     });
     $("unblur-form").addEventListener("submit", async (ev) => {
@@ -513,7 +550,7 @@ const pages = {
       try {
         const j = justification();
         const r = await api("/api/tracks/" + enc + "/unblur", { method: "POST", body: { case_ref: j.case_ref || "", purpose: j.purpose || "", reason: $("unblur-reason").value } });
-        say("Unblur request #" + r.request_id + " sent: a supervisor must approve it. Reload this page once they have.");
+        say(t("Unblur request #{id} sent: a supervisor must approve it. Reload this page once they have.", { id: r.request_id }));
       } catch (e) { /* shown */ }
     });
     for (const k of ["case_ref", "purpose"]) $(k).addEventListener("change", () => load().catch(() => {}));
@@ -523,13 +560,13 @@ const pages = {
     if (VIGIE.me && VIGIE.me.role === "investigator") {
       const g = await api("/api/tracks/" + enc + "/unblur");
       if (g.open) showUnblurred(g);
-      else if (g.pending) say("Unblur request #" + g.request_id + " waits for a supervisor's approval.");
+      else if (g.pending) say(t("Unblur request #{id} waits for a supervisor's approval.", { id: g.request_id }));
     }
   },
 
   async trail() {
     const id = decodeURIComponent(location.pathname.split("/").pop());
-    $("title").textContent = "Trail of track #" + id;
+    $("title").textContent = t("Trail of track #{id}", { id: id });
     $("back").setAttribute("href", "/track/" + encodeURIComponent(id));
     const map = await makeMap("map");
     let layer = null;
@@ -542,7 +579,7 @@ const pages = {
         const p = f.properties;
         return el("li", {}, [
           el("a", { href: "/track/" + encodeURIComponent(p.track_id), text: "#" + p.track_id }),
-          el("span", { text: " " + p.camera_id + " · " + fmtTime(p.first_seen) + " · confidence " + Number(p.confidence).toFixed(2) + (p.is_query ? " (query)" : "") }),
+          el("span", { text: " " + (p.is_query ? t("{camera} · {time} · confidence {confidence} (query)", { camera: p.camera_id, time: fmtTime(p.first_seen), confidence: fmtNumber(p.confidence, 2) }) : t("{camera} · {time} · confidence {confidence}", { camera: p.camera_id, time: fmtTime(p.first_seen), confidence: fmtNumber(p.confidence, 2) })) }),
         ]);
       }));
       if (!map) return;
@@ -560,7 +597,7 @@ const pages = {
       }
       fitTo(map, pts);
     }
-    $("reload").addEventListener("click", () => draw().catch(() => {}));
+    onSlow($("reload"), "click", () => draw().catch(() => {}));
     await draw();
   },
 };

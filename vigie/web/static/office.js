@@ -2,8 +2,6 @@
    Data goes into the DOM with textContent only, as in app.js. */
 "use strict";
 
-function isoOrEmpty(v) { return v ? new Date(v).toISOString() : ""; }
-
 // Stored text can be anyone's (a failed login's name): control and invisible format characters
 // (bidirectional overrides, zero-width ones) are shown as escapes, so no row can hide or reorder text.
 function printable(v) {
@@ -18,7 +16,7 @@ pages.audit = async function () {
   let offset = 0;
   function filters() {
     const f = { user: $("f-user").value.trim(), action: $("f-action").value, case_ref: $("f-case").value.trim(),
-      start: isoOrEmpty($("f-start").value), end: isoOrEmpty($("f-end").value) };
+      start: $("f-start").dataset.iso || "", end: $("f-end").dataset.iso || "" };  // read on the site's clock (clock.js)
     return Object.fromEntries(Object.entries(f).filter(([, v]) => v));
   }
   function exportLinks() {
@@ -28,20 +26,21 @@ pages.audit = async function () {
     }
   }
   async function load() {
+    await siteTimesSettled();
     const q = new URLSearchParams(Object.assign({ limit: limit, offset: offset }, filters()));
     const r = await api("/api/audit?" + q.toString());
     // The filter offers every action the server records (the reply lists them), filled once.
     if ($("f-action").options.length <= 1) {
       for (const a of r.actions || []) $("f-action").append(el("option", { value: a, text: a }));
     }
-    const head = el("tr", {}, ["#", "time", "user", "role", "action", "case", "purpose", "details"].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, ["#", t("time"), t("user"), t("role"), t("action"), t("case"), t("purpose"), t("details")].map((h) => el("th", { text: h })));
     const rows = r.items.map((e) => el("tr", {}, [
-      el("td", { text: String(e.seq) }), el("td", { text: fmtTime(e.at) }), el("td", { text: printable(e.user) }),
-      el("td", { text: printable(e.role) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
+      el("td", { text: String(e.seq) }), el("td", { text: siteAndUtc(e.at) }), el("td", { text: printable(e.user) }),
+      el("td", { text: printable(roleName(e.role)) }), el("td", { text: e.action }), el("td", { text: printable(e.case_ref || "") }),
       el("td", { class: "wrap", text: printable(e.purpose || "") }), el("td", { class: "wrap", text: e.details || "" }),
     ]));
     $("entries").replaceChildren(head, ...rows);
-    $("page-info").textContent = r.items.length ? "entries " + (offset + 1) + "–" + (offset + r.items.length) : "no entries";
+    $("page-info").textContent = r.items.length ? t("entries {first}–{last}", { first: offset + 1, last: offset + r.items.length }) : t("no entries");
     $("prev").disabled = offset === 0;
     $("next").disabled = r.items.length < limit;
     exportLinks();
@@ -54,16 +53,16 @@ pages.audit = async function () {
       const v = await api("/api/audit/verify");
       // The chain is checked against the anchors kept outside the database, so a cut-off end shows.
       const anchored = v.anchors
-        ? " Checked against " + v.anchors + " anchors (the newest records entry " + v.anchored_seq + ")."
-        : " No anchor yet: the server writes one at start, daily and at every purge.";
+        ? " " + t("Checked against {anchors} anchors (the newest records entry {seq}).", { anchors: v.anchors, seq: v.anchored_seq })
+        : " " + t("No anchor yet: the server writes one at start, daily and at every purge.");
       const legacy = v.legacy_entries
-        ? " Entries 1–" + v.legacy_entries + " are legacy: chained before the audit key existed (unkeyed)."
+        ? " " + t("Entries 1–{last} are legacy: chained before the audit key existed (unkeyed).", { last: v.legacy_entries })
         : "";
       $("verify-result").textContent = v.ok
-        ? "Chain intact: " + v.entries + " entries, last hash " + v.last_hash + "." + anchored + legacy
+        ? t("Chain intact: {entries} entries, last hash {hash}.", { entries: v.entries, hash: v.last_hash }) + anchored + legacy
         : v.first_bad_seq === null
-          ? "CHAIN CANNOT BE TRUSTED: " + v.reason
-          : "CHAIN BROKEN at entry " + v.first_bad_seq + ": " + v.reason;
+          ? t("CHAIN CANNOT BE TRUSTED: {reason}", { reason: v.reason })
+          : t("CHAIN BROKEN at entry {seq}: {reason}", { seq: v.first_bad_seq, reason: v.reason });
     } catch (e) { /* shown */ }
   });
   await load();
@@ -79,13 +78,13 @@ pages.admin = async function () {
     const r = await api("/api/users?limit=1000");
     const roles = r.roles || [];
     const current = $("new-role").value;
-    $("new-role").replaceChildren(...roles.map((x) => el("option", { value: x, text: x })));
+    $("new-role").replaceChildren(...roles.map((x) => el("option", { value: x, text: roleName(x) })));
     if (roles.includes(current)) $("new-role").value = current;
-    const head = el("tr", {}, ["user", "role", "created", "state", ""].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("user"), t("role"), t("created"), t("state"), ""].map((h) => el("th", { text: h })));
     const rows = r.items.map((u) => {
       // every role; 'none' (an account whose role waits for a supervisor) is shown but cannot be chosen
       const choices = roles.includes(u.role) ? roles : [u.role, ...roles];
-      const role = el("select", { "aria-label": "role of " + u.username }, choices.map((x) => el("option", { value: x, text: x })));
+      const role = el("select", { "aria-label": t("role of {user}", { user: u.username }) }, choices.map((x) => el("option", { value: x, text: roleName(x) })));
       if (!roles.includes(u.role)) role.firstChild.disabled = true;
       role.value = u.role;
       role.addEventListener("change", async () => {
@@ -95,22 +94,22 @@ pages.admin = async function () {
         } catch (e) { role.value = u.role; }
         loadUsers().catch(() => {});
       });
-      const toggle = el("button", { type: "button", text: u.disabled ? "Enable" : "Disable" });
+      const toggle = el("button", { type: "button", text: u.disabled ? t("Enable") : t("Disable") });
       toggle.addEventListener("click", async () => {
         try { await api("/api/users/" + encodeURIComponent(u.username), { method: "PATCH", body: { disabled: !u.disabled } }); } catch (e) { /* shown */ }
         loadUsers().catch(() => {});
       });
-      const reset = el("button", { type: "button", text: "Reset link" });
+      const reset = el("button", { type: "button", text: t("Reset link") });
       reset.addEventListener("click", async () => {
         try {
           const p = await api("/api/users/" + encodeURIComponent(u.username) + "/password", { method: "POST" });
           secret(p.reset_link
-            ? "Reset link for " + p.username + " (give it to them only; it works once, until " + fmtTime(p.link_expires_at) + "): " + location.origin + p.reset_link
-            : "Reset of " + p.username + ": request #" + p.request_id + " waits for a supervisor, who will hand the link to them.");
+            ? t("Reset link for {user} (give it to them only; it works once, until {until}): {link}", { user: p.username, until: fmtTime(p.link_expires_at), link: location.origin + p.reset_link })
+            : t("Reset of {user}: request #{id} waits for a supervisor, who will hand the link to them.", { user: p.username, id: p.request_id }));
         } catch (e) { /* shown */ }
       });
-      const state = u.disabled ? "disabled" : (u.locked_until ? "locked until " + fmtTime(u.locked_until) : "active");
-      const roleCell = u.pending_role ? [role, el("span", { class: "muted", text: " awaiting a supervisor: " + u.pending_role })] : [role];
+      const state = u.disabled ? t("disabled") : (u.locked_until ? t("locked until {time}", { time: fmtTime(u.locked_until) }) : t("active"));
+      const roleCell = u.pending_role ? [role, el("span", { class: "muted", text: " " + t("awaiting a supervisor: {role}", { role: roleName(u.pending_role) }) })] : [role];
       return el("tr", {}, [el("td", { text: u.username }), el("td", {}, roleCell), el("td", { text: fmtTime(u.created_at) }),
         el("td", { text: state }), el("td", {}, [toggle, document.createTextNode(" "), reset])]);
     });
@@ -118,12 +117,12 @@ pages.admin = async function () {
   }
   async function loadSettings() {
     const s = await api("/api/settings");
-    $("legal-max").textContent = "Legal maximum retention for this site: " + s.legal_max_retention_days + " days. Purge runs daily while the server runs.";
+    $("legal-max").textContent = t("Legal maximum retention for this site: {days} days. Purge runs daily while the server runs.", { days: s.legal_max_retention_days });
     $("controller").value = s.controller || "";
-    const head = el("tr", {}, ["camera", "retention (days)", ""].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("camera"), t("retention (days)"), ""].map((h) => el("th", { text: h })));
     const rows = Object.entries(s.retention_days).map(([cam, days]) => {
-      const input = el("input", { type: "number", min: "1", max: String(s.legal_max_retention_days), value: String(days), "aria-label": "retention of " + cam });
-      const save = el("button", { type: "button", text: "Save" });
+      const input = el("input", { type: "number", min: "1", max: String(s.legal_max_retention_days), value: String(days), "aria-label": t("retention of {camera}", { camera: cam }) });
+      const save = el("button", { type: "button", text: t("Save") });
       save.addEventListener("click", async () => {
         try { await api("/api/settings", { method: "PUT", body: { key: "retention_days:" + cam, value: Number(input.value) } }); } catch (e) { /* shown */ }
         loadSettings().catch(() => {});
@@ -136,8 +135,9 @@ pages.admin = async function () {
     ev.preventDefault();
     try {
       const u = await api("/api/users", { method: "POST", body: { username: $("new-username").value.trim(), role: $("new-role").value } });
-      secret("Created " + u.username + (u.pending_role ? " (role " + u.pending_role + " awaiting a supervisor's approval)" : " (" + u.role + ")") +
-        ". Enrolment link, for them only (it works once, until " + fmtTime(u.link_expires_at) + "): " + location.origin + u.enrolment_link);
+      secret(u.pending_role
+        ? t("Created {user} (role {role} awaiting a supervisor's approval). Enrolment link, for them only (it works once, until {until}): {link}", { user: u.username, role: roleName(u.pending_role), until: fmtTime(u.link_expires_at), link: location.origin + u.enrolment_link })
+        : t("Created {user} ({role}). Enrolment link, for them only (it works once, until {until}): {link}", { user: u.username, role: roleName(u.role), until: fmtTime(u.link_expires_at), link: location.origin + u.enrolment_link }));
       $("new-username").value = "";
       await loadUsers();
     } catch (e) { /* shown */ }

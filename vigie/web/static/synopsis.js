@@ -5,28 +5,15 @@
 
 const SYNOPSIS = {
   controlsPx: 40,  // the player's own control bar, at the bottom of the video: clicks there are its own
-  hint: "Pause on a moment, then click on an object to open its track at its original time.",
+  hint: t("Pause on a moment, then click on an object to open its track at its original time."),
 };
 
-/* A datetime-local value, meant as UTC, as ISO 8601 with Z (null when empty). */
-function utcInput(value) {
-  if (!value) return null;
-  return (value.length === 16 ? value + ":00" : value) + "Z";
-}
+/* Times on the site's clock, labelled (static/clock.js). */
+function utcText(iso) { return siteTime(iso); }
 
-function utcInputValue(date) { return date.toISOString().slice(0, 19); }
 
-function utcText(iso) { return iso ? String(iso).slice(0, 19).replace("T", " ") + " UTC" : ""; }
-
-function clockText(iso) { return iso ? String(iso).slice(11, 19) : ""; }
-
-/* The time of day in the time zone the synopsis' labels are written in (the site's), and in UTC. */
-function labelClock(iso, zone) {
-  if (!zone || zone === "UTC") return clockText(iso) + " UTC";
-  try {
-    return new Date(isoMs(iso)).toLocaleTimeString("en-GB", { timeZone: zone, hour12: false }) + " " + zone + " (" + clockText(iso) + " UTC)";
-  } catch (e) { return clockText(iso) + " UTC"; }
-}
+/* The time of day on the site's clock, as the synopsis' labels are written (the site's zone), labelled. */
+function labelClock(iso) { return t("{time} ({zone})", { time: siteClock(iso, true), zone: siteZoneLabel() }); }
 
 /* Where a mouse event falls on the picture, in the index's pixels; null outside the picture (the video is
    drawn with object-fit: contain, so a picture of another shape than the element has bands beside it) and
@@ -67,12 +54,13 @@ function trackAt(trackId, iso) { return "/track/" + encodeURIComponent(trackId) 
 
 pages.synopsis = async function () {
   for (const sel of document.querySelectorAll("select.colour"))
-    for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: c }));
+    for (const c of VIGIE.colours) sel.append(el("option", { value: c, text: word(c) }));
   const cams = await api("/api/cameras?limit=1000");
-  for (const c of cams.items) $("camera").append(el("option", { value: c.id, text: c.name + " (" + c.id + ")" }));
+  for (const c of cams.items) $("camera").append(el("option", { value: c.id, text: t("{name} ({id})", { name: c.name, id: c.id }) }));
+  // The last hour on the site's clock, as a person would type it (read back by the server in the site's zone).
   const now = new Date();
-  $("to").value = utcInputValue(now);
-  $("from").value = utcInputValue(new Date(now.getTime() - 3600 * 1000));
+  $("to").value = siteInputValue(now.toISOString());
+  $("from").value = siteInputValue(new Date(now.getTime() - 3600 * 1000).toISOString());
 
   const video = $("synopsis-video");
   let index = null;  // the index of the synopsis on show
@@ -87,7 +75,7 @@ pages.synopsis = async function () {
   video.addEventListener("mousemove", (ev) => {
     const hit = pick(ev);
     video.classList.toggle("over", Boolean(hit));
-    $("hint").textContent = hit ? "#" + hit.track + " " + (classes.get(hit.track) || "") + " at " + labelClock(hit.time, index.label_timezone) + ": click to open its track" : SYNOPSIS.hint;
+    $("hint").textContent = hit ? t("#{track} {class} at {time}: click to open its track", { track: hit.track, class: word(classes.get(hit.track) || ""), time: labelClock(hit.time) }) : SYNOPSIS.hint;
   });
   video.addEventListener("mouseleave", () => { video.classList.remove("over"); $("hint").textContent = SYNOPSIS.hint; });
   video.addEventListener("click", (ev) => {
@@ -98,23 +86,35 @@ pages.synopsis = async function () {
     window.location.assign(trackAt(hit.track, hit.time));
   });
 
+  // The keyboard's way to pick an object: whenever the video stops on a frame, its objects are listed as
+  // links to their tracks at that moment (what a click on them in the picture opens).
+  function listOnScreen() {
+    if (!index) return;
+    const here = index.frame_objects[synopsisFrame(video, index)] || [];
+    $("on-screen").replaceChildren(...here.map((o) => el("li", {}, [el("a", {
+      href: trackAt(o.track, o.time),
+      text: t("Track #{track} ({kind}) at {time}: open its track", { track: o.track, kind: classes.get(o.track) || "", time: labelClock(o.time, index.label_timezone) }),
+    })])));
+    $("on-screen-none").textContent = here.length ? "" : (video.paused ? t("No object on this frame.") : t("Pause the video to list the objects it shows."));
+  }
+  video.addEventListener("pause", listOnScreen);
+  video.addEventListener("seeked", listOnScreen);
+
   async function play(s) {
     const enc = encodeURIComponent(s.id);
     index = await api(withJust("/api/synopses/" + enc + "/index"));
     classes = new Map(index.objects.map((o) => [o.track, o.class]));
-    $("player-title").textContent = "Synopsis of " + s.camera + ", " + utcText(s.from) + " to " + utcText(s.to);
+    $("player-title").textContent = t("Synopsis of {camera}, {from} to {to}", { camera: s.camera, from: utcText(s.from), to: utcText(s.to) });
     const r = s.report || {};
-    $("figures").textContent = index.objects.length + " object(s) from " + (Number(r.source_s || 0) / 60).toFixed(1) + " min of video in "
-      + (index.frames / index.fps).toFixed(1) + " s; overlap " + (100 * Number(r.collision_fraction || 0)).toFixed(1) + "% of object area.";
-    const zone = index.label_timezone || "UTC";
-    const head = el("tr", {}, ["Track", "Class", "Original time (" + zone + ")", "In the synopsis"].map((h) => el("th", { text: h })));
-    const clock = (iso) => (zone === "UTC" ? clockText(iso) : labelClock(iso, zone).split(" ")[0]);
+    $("figures").textContent = t("{objects} object(s) from {minutes} min of video in {seconds} s; overlap {overlap}% of object area.", { objects: index.objects.length, minutes: fmtNumber(Number(r.source_s || 0) / 60, 1), seconds: fmtNumber(index.frames / index.fps, 1), overlap: fmtNumber(100 * Number(r.collision_fraction || 0), 1) });
+    const head = el("tr", {}, [t("Track"), t("Class"), t("Original time ({zone})", { zone: siteZoneLabel() }), t("In the synopsis")].map((h) => el("th", { text: h })));
+    const clock = (iso) => siteClock(iso, true);
     $("objects").replaceChildren(head, ...index.objects.map((o) => {
-      const show = el("button", { type: "button", class: "link", text: "show at " + (o.synopsis_start / index.fps).toFixed(1) + " s" });
+      const show = el("button", { type: "button", class: "link", text: t("show at {seconds} s", { seconds: fmtNumber(o.synopsis_start / index.fps, 1) }) });
       show.addEventListener("click", () => { video.pause(); video.currentTime = (o.synopsis_start + 0.5) / index.fps; });
       return el("tr", { "data-track": String(o.track) }, [
         el("td", {}, [el("a", { href: trackAt(o.track, o.original_start), text: "#" + o.track })]),
-        el("td", { text: o.class }),
+        el("td", { text: word(o.class) }),
         el("td", { text: clock(o.original_start) + " – " + clock(o.original_end) }),
         el("td", {}, [show]),
       ]);
@@ -141,19 +141,20 @@ pages.synopsis = async function () {
       if (mine !== following) return;
       $("progress").value = s.progress || 0;
       if (s.status === "failed") {
-        $("status").textContent = "Failed.";
+        $("status").textContent = t("Failed.");
         await listMine().catch(() => {});
-        showError(s.error || "the synopsis could not be built");
+        showError(s.error || t("The synopsis could not be built."));
         return;
       }
       if (s.status === "ready") {
-        $("status").textContent = "Ready.";
+        $("status").textContent = t("Ready.");
         await listMine().catch(() => {});
         await play(s);
         return;
       }
-      $("status").textContent = s.status === "queued" ? "Queued: another synopsis is being built first…"
-        : "Building… " + Math.round(100 * (s.progress || 0)) + "%";
+      $("status").textContent = s.status === "queued" ? t("Queued: another synopsis is being built first…")
+        : t("Building… {percent}%", { percent: Math.round(100 * (s.progress || 0)) });
+      if (s.remaining_s) $("status").textContent = t("Building… {percent}% done, about {time} left", { percent: Math.round(100 * (s.progress || 0)), time: durationText(s.remaining_s) });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -161,12 +162,12 @@ pages.synopsis = async function () {
   async function listMine() {
     const r = await api("/api/synopses?limit=20");
     $("mine-none").hidden = r.items.length > 0;
-    const head = el("tr", {}, ["Asked (UTC)", "Camera", "Period (UTC)", "Filters", "Status", ""].map((h) => el("th", { text: h })));
+    const head = el("tr", {}, [t("Asked"), t("Camera"), t("Period"), t("Filters"), t("Status"), ""].map((h) => el("th", { text: h })));
     $("mine").replaceChildren(...(r.items.length ? [head] : []), ...r.items.map((s) => {
-      const open = el("button", { type: "button", class: "link", text: "open" });
+      const open = el("button", { type: "button", class: "link", text: t("open") });
       open.addEventListener("click", () => follow(s.id).catch(() => {}));
       const filters = Object.entries(s.filters || {}).map(([k, v]) => k + ": " + (Array.isArray(v) ? v.join(", ") : JSON.stringify(v))).join("; ");
-      const status = s.status === "building" ? "building " + Math.round(100 * (s.progress || 0)) + "%" : s.status;
+      const status = s.status === "building" ? t("building {percent}%", { percent: Math.round(100 * (s.progress || 0)) }) : ({ queued: t("queued"), ready: t("ready"), failed: t("failed") }[s.status] || s.status);
       return el("tr", { "data-synopsis": s.id }, [
         el("td", { text: utcText(s.created_at) }), el("td", { text: s.camera }),
         el("td", { text: utcText(s.from) + " – " + utcText(s.to) }), el("td", { class: "wrap", text: filters || "-" }),
@@ -175,16 +176,17 @@ pages.synopsis = async function () {
     }));
   }
 
-  $("synopsis-form").addEventListener("submit", async (ev) => {
+  onSlow($("synopsis-form"), "submit", async (ev) => {
     ev.preventDefault();
     const filters = {};
     if ($("class").value) filters.classes = [$("class").value];
     if ($("upper").value) filters.upper = [$("upper").value];
     if ($("lower").value) filters.lower = [$("lower").value];
     if ($("direction").value) filters.directions = [$("direction").value];
-    const body = Object.assign({ camera: $("camera").value, from: utcInput($("from").value), to: utcInput($("to").value), filters: filters }, justification());
-    if ($("length").value) body.length_s = Number($("length").value);
     try {
+      const from = await readSiteTime($("from"), "start"), to = await readSiteTime($("to"), "end");
+      const body = Object.assign({ camera: $("camera").value, from: from, to: to, filters: filters }, justification());
+      if ($("length").value) body.length_s = Number($("length").value);
       const r = await api("/api/synopses", { method: "POST", body: body });
       listMine().catch(() => {});
       await follow(r.id);
