@@ -80,6 +80,7 @@ def test_a_case_opened_in_one_tab_holds_in_another_and_the_case_page_exports_its
     from playwright.sync_api import expect
 
     ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
+    ctx.add_cookies([{"name": "vigie_lang", "value": "en", "url": server.url}])  # English, as new_page() chooses
     errors: list[str] = []
     try:
         first = ctx.new_page()
