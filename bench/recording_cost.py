@@ -8,8 +8,10 @@ The stream: PETS09 S2.L1 (vtest.avi, 768x576) scaled up to 1920x1080 by Debian's
                 analyse it (vigie.sources.stream);
   demux         demux only: the packets read, nothing else;
   copy          demux + vigie.recording.segments.SegmentWriter: the packets copied into 6 s MPEG-TS
-                segments, each fsynced and renamed (what `record: true` adds to the worker, which
-                demuxes anyway: its cost is copy - demux);
+                segments, each sealed under the media key (vigie.store.pictures.seal_file), synced and
+                renamed (what `record: true` adds to the worker, which demuxes anyway: copy - demux);
+  copy clear    the same with each segment synced and renamed in the clear, as before segments were
+                sealed at rest (issue 19, finding 7): the cost of sealing is copy - copy clear;
   masked 1080p  decode + privacy mask burned in + libx264 veryfast re-encode at 1080p, 6 s segments
                 (vigie.recording.masked.MaskedSegmentWriter: what a masked camera costs on top of
                 its decoding, which the worker does anyway: masked - decode);
@@ -102,9 +104,25 @@ class _Clock:
         return T0 + timedelta(seconds=float((pts - self.first) * tb))
 
 
-def run_copy(path: Path, out: Path) -> int:
+class _InTheClear:
+    """The baseline of sealing: a closed segment synced and renamed as it is (the recorder before
+    segments were sealed at rest)."""
+
+    def seal_file(self, plain: Path, path: Path) -> Path:
+        fd = os.open(plain, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(plain, path)
+        return path
+
+
+def run_copy(path: Path, out: Path, sealed: bool = True) -> int:
     segments = []
     writer = SegmentWriter("cam", out, segments.append, target_s=6.0)
+    if not sealed:
+        writer.pictures = _InTheClear()
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         clock = _Clock()
@@ -135,6 +153,7 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
         "decode": lambda: run_decode(stream),
         "demux": lambda: run_demux(stream),
         "copy": lambda: run_copy(stream, Path(tempfile.mkdtemp(dir=scratch))),
+        "copy clear": lambda: run_copy(stream, Path(tempfile.mkdtemp(dir=scratch)), sealed=False),
         "masked 1080p": lambda: run_masked(stream, Path(tempfile.mkdtemp(dir=scratch)), None),
         "masked 960": lambda: run_masked(stream, Path(tempfile.mkdtemp(dir=scratch)), 960),
     }
@@ -149,6 +168,7 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
         }
     added = {
         "copy - demux": best["copy"] - best["demux"],
+        "sealing: copy - clear": best["copy"] - best["copy clear"],
         "masked 1080p - decode": best["masked 1080p"] - best["decode"],
         "masked 960 - decode": best["masked 960"] - best["decode"],
     }
@@ -159,6 +179,7 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
             "percent_of_a_core": round(s / seconds * 100, 2),
             "x_decode": round(s / best["decode"], 3),
         }
+    out["sealing: copy / clear"] = {"ratio": round(best["copy"] / best["copy clear"], 2)}
     return out
 
 
@@ -252,6 +273,9 @@ def main() -> None:
     print(f"stream: {info['size']}, {args.seconds} s, {info['mbit_s']} Mbit/s")
     print(f"{'':<24} {'CPU s':>7} {'CPU-s/cam-h':>12} {'% core':>7} {'x decode':>9}")
     for name, r in table.items():
+        if "ratio" in r:
+            print(f"{name:<24} {r['ratio']:>7.2f} x")
+            continue
         print(
             f"{name:<24} {r['cpu_s']:>7.2f} {r['cpu_s_per_camera_hour']:>12.1f} {r['percent_of_a_core']:>7.2f} "
             f"{r['x_decode']:>9.3f}"

@@ -2,7 +2,9 @@
 
 A file or a stored value holds a picture in the clear when it starts with an image format's magic,
 holds a JPEG (JFIF) or PNG signature anywhere (a tube is an .npz of JPEGs), or decodes as an image
-with OpenCV or Pillow. And every file under the data folder is 0600, every folder 0700.
+with OpenCV or Pillow. A file holds video in the clear when it has MPEG-TS's sync byte (0x47) every 188
+bytes, or PyAV opens it and finds a video stream. And every file under the data folder is 0600, every
+folder 0700.
 """
 
 from __future__ import annotations
@@ -79,3 +81,44 @@ def open_to_others(folder: Path) -> list[str]:
         if mode != want:
             out.append(f"{path.relative_to(folder) if path != Path(folder) else '.'}: {oct(mode)}")
     return out
+
+
+TS_PACKET = 188
+
+
+def video_in(data: bytes) -> str | None:
+    """Why `data` is a video in the clear, or None."""
+    import av  # lazy: the picture checks need no PyAV
+
+    data = bytes(data)
+    ts = len(data) >= 4 * TS_PACKET and any(
+        all(data[k] == 0x47 for k in range(start, min(len(data), start + 64 * TS_PACKET), TS_PACKET))
+        for start in range(TS_PACKET)
+    )
+    if ts:
+        return "has MPEG-TS's sync byte every 188 bytes"
+    if not data:
+        return None
+    try:
+        with av.open(io.BytesIO(data)) as c:
+            if c.streams.video:
+                return f"opens with PyAV as {c.format.name} with a video stream"
+    except Exception:
+        return None
+    return None
+
+
+def videos_in_files(folder: Path) -> list[str]:
+    """Files under `folder` that are a video in the clear."""
+    out = []
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and not path.is_symlink() and (why := video_in(path.read_bytes())):
+            out.append(f"{path.relative_to(folder)}: {why}")
+    return out
+
+
+def segment_video(data_dir: Path, path: Path) -> bytes:
+    """A recorded segment's video, opened through the store's picture gateway (sealed at rest)."""
+    from vigie.store.pictures import Pictures
+
+    return Pictures(data_dir).open_file(path)

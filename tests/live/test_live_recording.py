@@ -11,12 +11,14 @@ Checked from the store and the files alone, against the stream:
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import av
 import pytest
+from at_rest import open_to_others, segment_video, videos_in_files
 from builders import DEMO_CAMERA, demo_raw, write_site
 from loopback_camera import CLIP_FPS, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
@@ -96,9 +98,11 @@ def test_vigie_run_records_the_camera_through_three_restarts(vtest, tmp_path, mo
 
     assert state.segments == len(segments) >= 6 and state.segments_lost == 0, said
     assert not list(data.rglob(f"*{PART}"))
+    # Sealed at rest (issue 19, finding 7): no segment file is a video in the clear, each is 0600.
+    assert videos_in_files(data / "recordings") == [] and open_to_others(data / "recordings") == []
     frame_s = 1 / CLIP_FPS
     for seg in segments:
-        with av.open(str(seg.file(data))) as c:
+        with av.open(io.BytesIO(segment_video(data, seg.file(data)))) as c:
             frames = list(c.decode(video=0))
         assert len(frames) == seg.frames and frames[0].key_frame, seg
         # 25 frames a second: the frames fill the segment's time, to a frame, except where the camera was

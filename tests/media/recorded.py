@@ -3,6 +3,7 @@ frame showing its number (clips' test blocks: test_clips.write_seq / seq_of) so 
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def record_segments(store, camera_id: str, t0: datetime, fps: int, seconds_each:
         at += timedelta(seconds=(gaps_s or {}).get(i, 0))
         frames = int(round(seconds * fps))
         path = folder / f"{at:%Y%m%dT%H%M%S%f}.ts"
-        with av.open(str(path), "w", format="mpegts") as c:
+        buf = io.BytesIO()
+        with av.open(buf, "w", format="mpegts") as c:
             s = c.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "18"})
             s.width, s.height, s.pix_fmt = W, H, "yuv420p"
             s.codec_context.gop_size = fps
@@ -41,6 +43,7 @@ def record_segments(store, camera_id: str, t0: datetime, fps: int, seconds_each:
                 write_number(image, n + k)
                 c.mux(s.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
             c.mux(s.encode(None))
+        store.pictures.write_file(path, buf.getvalue())  # sealed at rest, as the recorder writes them
         end = at + timedelta(seconds=frames / fps)
         out.append(store.add_recording_segment(camera_id, at, end, path, frames, "h264", "mpegts", W, H))
         n += frames

@@ -4,6 +4,7 @@ killed segment holds (indexed as incomplete) and indexes a closed segment that t
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import av
 import pytest
+from at_rest import open_to_others, segment_video, videos_in_files
 from loopback_camera import make_h264_clip, needs_ffmpeg
 
 from vigie.recording.recorder import recover
@@ -40,8 +42,9 @@ for frame in StreamSource(clip, "cam-a", analysis_fps=5, recorder=writer):
 """
 
 
-def files_frames(path: Path) -> int:
-    with av.open(str(path)) as c:
+def files_frames(data: Path, path: Path) -> int:
+    """A segment's frames, opened through the store (sealed at rest)."""
+    with av.open(io.BytesIO(segment_video(data, path))) as c:
         return sum(1 for _ in c.decode(video=0))
 
 
@@ -73,9 +76,12 @@ def test_a_recorder_killed_mid_segment_loses_at_most_that_segment(vtest, tmp_pat
         assert len(rows) >= 3
         # The index never points nowhere: each row's file is there, whole (it decodes to its frames).
         for seg in rows:
-            assert files_frames(seg.file(data)) == seg.frames
+            assert files_frames(data, seg.file(data)) == seg.frames
         parts = list(data.rglob(f"*{PART}"))
         assert len(parts) == 1  # the segment being written: the only one not indexed
+        # ... and the only one in the clear: every closed segment was sealed as it closed.
+        clear = [line.split(":")[0] for line in videos_in_files(data / "recordings")]
+        assert clear == [parts[0].relative_to(data / "recordings").as_posix()]
 
         # A closed segment whose row was never written (a crash between the rename and the index).
         unindexed = rows[1]
@@ -90,8 +96,11 @@ def test_a_recorder_killed_mid_segment_loses_at_most_that_segment(vtest, tmp_pat
         assert abs(again.duration_s - unindexed.duration_s) < 0.05
         salvaged = after[-1]
         assert not salvaged.complete and 0 < salvaged.frames <= 50  # part of a 2 s segment at 25 fps
-        assert files_frames(salvaged.file(data)) >= salvaged.frames - 1
+        assert files_frames(data, salvaged.file(data)) >= salvaged.frames - 1
         assert salvaged.start >= rows[-1].start
         for seg in after:
             assert seg.file(data).is_file()
         assert recover(store, "cam-a").salvaged == 0  # settled once
+        # Nothing is left in the clear: the salvaged .part was sealed too (issue 19, finding 7).
+        assert videos_in_files(data / "recordings") == []
+        assert open_to_others(data / "recordings") == []

@@ -8,6 +8,7 @@ and the index never points at a missing file.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from datetime import timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from at_rest import open_to_others, segment_video, videos_in_files
 from builders import T0
 from loopback_camera import make_h264_clip, needs_ffmpeg
 
@@ -53,8 +55,9 @@ def record(clip: Path, writer, frames: int = SECONDS * FPS) -> list:
     return seen
 
 
-def decoded(path: Path) -> tuple[list, bool]:
-    with av.open(str(path)) as c:
+def decoded(data_dir: Path, rel: str) -> tuple[list, bool]:
+    """A segment's frames, opened through the store (sealed at rest), and whether the first is a key frame."""
+    with av.open(io.BytesIO(segment_video(data_dir, data_dir / rel))) as c:
         frames = list(c.decode(video=0))
     return frames, frames[0].key_frame
 
@@ -72,10 +75,14 @@ def test_a_stream_is_cut_into_segments_that_hold_every_frame_once_at_its_time(cl
     assert len(closed) == 3 and all(not s.masked and s.complete for s in closed)
     # Each file decodes alone, from a key frame, to as many frames as indexed; no temp file is left.
     for seg in closed:
-        frames, key = decoded(tmp_path / seg.path)
+        frames, key = decoded(tmp_path, seg.path)
         assert key and len(frames) == seg.frames
         assert (seg.codec, seg.container, seg.width, seg.height) == ("h264", "mpegts", 768, 576)
     assert not list(tmp_path.rglob(f"*{PART}"))
+    # At rest the segments are sealed (issue 19, finding 7): no file is a video in the clear, all are 0600.
+    assert len(list((tmp_path / "recordings").rglob("*.ts"))) == len(closed) + 1
+    assert videos_in_files(tmp_path / "recordings") == []
+    assert open_to_others(tmp_path / "recordings") == []
     # Times are the frames' (as StreamSource stamped them): the first segment starts at the first frame,
     # each starts where the previous ended, the last ends one frame after the last frame.
     assert closed[0].start == times[0]
@@ -107,7 +114,7 @@ def test_a_masked_camera_is_re_encoded_with_its_masks_burned_in(clip, tmp_path):
     assert sum(s.frames for s in first_pass) == len(seen) and all(s.masked for s in closed)
     assert (closed[0].width, closed[0].height, closed[0].codec) == (384, 288, "h264")
     for seg in closed:
-        frames, key = decoded(tmp_path / seg.path)
+        frames, key = decoded(tmp_path, seg.path)
         assert key and len(frames) == seg.frames
         for frame in frames[:: max(1, len(frames) // 5)]:
             rgb = frame.to_ndarray(format="rgb24").astype(int)
@@ -115,6 +122,7 @@ def test_a_masked_camera_is_re_encoded_with_its_masks_burned_in(clip, tmp_path):
             assert rgb[:, 140:].mean() > 60  # the rest is the plaza
     # The frames' original pixels under the mask are nowhere in the files: they are black there.
     assert not list(tmp_path.rglob(f"*{PART}"))
+    assert videos_in_files(tmp_path / "recordings") == []  # sealed at rest
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs (the full disk) needs root")
@@ -130,7 +138,7 @@ def test_a_full_disk_loses_only_the_segments_being_written_and_the_index_never_p
         assert closed  # what fitted was kept
         # Every closed segment decodes whole; none of the lost ones left a file, temp or not.
         for seg in closed:
-            frames, key = decoded(disk / seg.path)
+            frames, key = decoded(disk, seg.path)
             assert key and len(frames) == seg.frames
         files = sorted(p.relative_to(disk).as_posix() for p in disk.rglob("*.ts*"))
         assert files == sorted(s.path for s in closed)
@@ -153,6 +161,6 @@ def test_segment_pixels_are_the_stream_s(clip, tmp_path):
     record(clip, SegmentWriter("cam-a", tmp_path, closed.append), frames=SECONDS * FPS)
     with av.open(str(clip)) as c:
         original = [f.to_ndarray(format="gray") for _, f in zip(range(50), c.decode(video=0))]
-    frames, _ = decoded(tmp_path / closed[0].path)
+    frames, _ = decoded(tmp_path, closed[0].path)
     assert len(frames) >= 50
     assert all(np.array_equal(a, b.to_ndarray(format="gray")) for a, b in zip(original, frames[:50]))

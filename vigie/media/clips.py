@@ -281,7 +281,7 @@ def stream_clip(
     plan = _plan(store, track_id, site, pad_s, max_s)
     key = plan.key("fmp4", blurrer if blur else None)
     cache = clip_path(store, plan.camera_id, track_id, "fmp4") if blur else None
-    clip = _from_cache(cache, key, plan, "fmp4") if cache else None
+    clip = _from_cache(store, cache, key, plan, "fmp4") if cache else None
     if clip is not None:
         pieces = (clip.data[i : i + STREAM_CHUNK] for i in range(0, len(clip.data), STREAM_CHUNK))
         return ClipStream(track_id, plan.camera_id, True, True, pieces)

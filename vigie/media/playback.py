@@ -29,10 +29,11 @@ bench/blur_schedule.py measures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -65,6 +66,8 @@ class Footage:
     end: datetime
     fps: float | None  # files: the true rate the frames are dated with; segments: their own timestamps
     anchor_seq: int = 0  # files: the frame dated `start` is frame 0
+    # segments: their video, opened through the store (sealed at rest: never read by their path)
+    data: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "start": iso(self.start), "end": iso(self.end)}
@@ -85,10 +88,14 @@ def _file_rate(path: Path, site_rate: float | None) -> float | None:
         return None
 
 
+def _reader(store, seg) -> Callable[[], bytes]:
+    return lambda: store.recording_segment_data(seg)
+
+
 def footage(store, site, camera_id: str, start: datetime | None = None, end: datetime | None = None) -> list[Footage]:
     """The camera's footage overlapping [start, end) (None: unbounded), in time order."""
     out = [
-        Footage("segment", seg.file(store.data_dir), seg.start, seg.end, None)
+        Footage("segment", seg.file(store.data_dir), seg.start, seg.end, None, data=_reader(store, seg))
         for seg in store.recording_segments(camera_id, start, end)
     ]
     camera = _camera(site, camera_id)
@@ -181,8 +188,16 @@ class _SceneBoxes:
 
 # --- decoding the footage from a moment --------------------------------------------------------------------
 def _open(f: Footage):
+    source = str(f.path)
+    if f.data is not None:
+        try:
+            source = io.BytesIO(f.data())
+        except VigieError as exc:  # RecordingError: gone, or sealed under another key
+            if not f.path.exists():
+                return None  # purged between the query and the open: a gap
+            raise VideoError(f"{f.path.name} cannot be read: {exc}") from None
     try:
-        container = av.open(str(f.path))
+        container = av.open(source)
     except FileNotFoundError:
         return None  # purged between the query and the open: a gap
     except (av.error.FFmpegError, ValueError) as exc:

@@ -14,7 +14,6 @@ a per-camera disk quota deletes the oldest unheld segments first (quota.py). Exp
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from vigie.store.recordings import RecordingGap, RecordingSegment
@@ -33,6 +32,7 @@ class Recorder(Protocol):
         """The spans of [start, end) with no footage."""
         ...
 
-    def local_file(self, segment: RecordingSegment) -> Path:
-        """A file of this machine holding the segment (RecordingError if it is gone)."""
+    def segment_data(self, segment: RecordingSegment) -> bytes:
+        """The segment's video, whole, in the clear, in memory (RecordingError if it is gone): segments
+        are sealed at rest, so no reader opens one by its path."""
         ...

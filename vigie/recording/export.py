@@ -26,6 +26,7 @@ manifest) is a jump of the caption's time, not a still picture.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -113,7 +114,8 @@ def export_recording(
     encoder = None
     try:
         for seg in segments:
-            for t, frame in _frames_of(recorder.local_file(seg), seg, start, end):
+            video = recorder.segment_data(seg)  # sealed at rest: opened whole, in memory
+            for t, frame in _frames_of(video, seg, start, end):
                 image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
                 if masks:
                     scale = (main_width or seg.width or image.shape[1]) / image.shape[1]
@@ -125,7 +127,7 @@ def export_recording(
                     regions += len(found)
                 _caption(image, f"{camera_id}  {iso(t)[:23]}Z")
                 if encoder is None:
-                    encoder = _Mp4(tmp, _rate(recorder.local_file(seg)), image.shape[1] & ~1, image.shape[0] & ~1)
+                    encoder = _Mp4(tmp, _rate(video), image.shape[1] & ~1, image.shape[0] & ~1)
                 encoder.add(image)
                 frames += 1
         if encoder is None:
@@ -194,15 +196,15 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _rate(path: Path) -> Fraction:
-    with av.open(str(path)) as c:
+def _rate(video: bytes) -> Fraction:
+    with av.open(io.BytesIO(video)) as c:
         s = c.streams.video[0]
         return Fraction(s.average_rate or s.guessed_rate or 25).limit_denominator(1001)
 
 
-def _frames_of(path: Path, seg, start: datetime, end: datetime):
+def _frames_of(video: bytes, seg, start: datetime, end: datetime):
     """(UTC time, frame) of the segment's frames in [start, end), in presentation order."""
-    with av.open(str(path)) as c:
+    with av.open(io.BytesIO(video)) as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         first = None

@@ -8,13 +8,19 @@ Who does what in `vigie run` (vigie.live.run):
   copied, or frames re-encoded with the masks burned in) and reports each closed one;
 - the one store writer (the parent) indexes it (`FileRecorder.index`), then applies the camera's
   disk quota (vigie.recording.quota);
-- at start, `recover` settles what a crash left: a segment being written (`.NAME.part`) is salvaged
-  (indexed as incomplete, up to its last whole packet) or removed; a closed file the parent had not
-  indexed yet is indexed. So a crash loses at most the segment being written, and no row points nowhere.
+- at start, `recover` settles what a crash left: a segment being written (`.NAME.part`, in the clear)
+  is sealed to its final name and salvaged (indexed as incomplete, up to its last whole packet) or
+  removed; a closed file the parent had not indexed yet is indexed; a sealed write cut short (the temp
+  file of store.pictures.seal_file) is removed. So a crash loses at most the segment being written,
+  no row points nowhere, and no file is left in the clear.
+
+Segment files are sealed at rest under the media key (vigie.store.pictures): every reader opens one
+through the store (`segment_data`: the whole segment, a few MB, in memory), never by its path.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -26,7 +32,7 @@ import av
 from vigie.errors import VigieError
 from vigie.privacy.masks import PrivacyMask
 from vigie.recording.segments import PART, SUFFIX, ClosedSegment, SegmentWriter, camera_folder
-from vigie.store.recordings import RecordingError, RecordingGap, RecordingSegment
+from vigie.store.recordings import RecordingGap, RecordingSegment
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +71,8 @@ class FileRecorder:
     def gaps(self, camera_id: str, start: datetime | None, end: datetime | None) -> list[RecordingGap]:
         return self.store.recording_gaps(camera_id, start, end)
 
-    def local_file(self, segment: RecordingSegment) -> Path:
-        path = segment.file(self.store.data_dir)
-        if not path.is_file():  # deleted (purge, quota) since it was listed: a gap for whoever reads it
-            raise RecordingError(f"segment {segment.path} is no longer on disk (purged since it was listed)")
-        return path
+    def segment_data(self, segment: RecordingSegment) -> bytes:
+        return self.store.recording_segment_data(segment)
 
     def index(self, closed: ClosedSegment) -> RecordingSegment:
         return self.store.add_recording_segment(**closed.index_args())
@@ -86,11 +89,12 @@ class Probe:
     complete: bool  # read to its end without an error
 
 
-def probe(path: Path) -> Probe | None:
-    """Packets of a segment file, read without decoding; None if it holds none (or is not a video)."""
+def probe(video: Path | bytes) -> Probe | None:
+    """Packets of a segment (a file in the clear, or its bytes), read without decoding; None if it holds
+    none (or is not a video)."""
     frames, first, last, complete = 0, None, None, True
     try:
-        container = av.open(str(path))
+        container = av.open(io.BytesIO(video) if isinstance(video, bytes) else str(video))
     except (av.error.FFmpegError, OSError):
         return None
     with container:
@@ -138,6 +142,8 @@ def recover(store, camera_id: str, masked: bool = False) -> Recovery:
     if not folder.is_dir():
         return out
     known = store.recording_paths(camera_id)
+    for path in folder.glob(f"*/.*{SUFFIX}.*.tmp"):  # a seal cut short (files.write_atomic's temp file)
+        path.unlink(missing_ok=True)
     for path in sorted(folder.glob(f"*/.*{SUFFIX}{PART}")):
         final = path.with_name(path.name[1:].removesuffix(PART))
         start, found = start_of(path.name), probe(path)
@@ -145,14 +151,24 @@ def recover(store, camera_id: str, masked: bool = False) -> Recovery:
             path.unlink(missing_ok=True)
             out.removed += 1
             continue
-        path.replace(final)
+        try:
+            store.pictures.seal_file(path, final)  # the clear .part becomes the sealed segment
+        except (OSError, VigieError) as exc:
+            log.warning("camera %s: %s could not be sealed (%s); removed", camera_id, path.name, exc)
+            path.unlink(missing_ok=True)
+            out.removed += 1
+            continue
         known.add(final.relative_to(store.data_dir).as_posix())
         out.salvaged += _index(store, camera_id, final, start, found, masked, complete=False)
     for path in sorted(folder.glob(f"*/*{SUFFIX}")):
         rel = path.relative_to(store.data_dir).as_posix()
         if rel in known or path.name.startswith("."):
             continue
-        start, found = start_of(path.name), probe(path)
+        try:
+            data = store.pictures.open_file(path)
+        except (OSError, VigieError):
+            data = None
+        start, found = start_of(path.name), (probe(data) if data is not None else None)
         if start is None or found is None:
             log.warning("camera %s: %s is not a readable segment; left alone", camera_id, rel)
             continue

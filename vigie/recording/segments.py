@@ -11,10 +11,13 @@ Crash safety, step by step:
 1. a segment is written under a temp name (`.NAME.part`) beside its final name, in the camera's folder;
 2. it is closed at the first key frame `target_s` after its start (a segment must start on a key
    frame to decode alone), when the connection ends, or when the recorder stops;
-3. closed, it is flushed to disk (fsync) and renamed to its final name (its UTC start, as the
-   connection's settled clock gives it), then reported (`on_segment`);
-   the one store writer indexes it (vigie.recording.recorder). A crash before the rename leaves a
-   `.part` file (salvaged or removed at the next start, recover.py), never an index row;
+3. closed, it is sealed whole under the media key (vigie.store.pictures.seal_file: unblurred video at
+   rest is encrypted, docs/SECURITY.md finding 7) to its final name (its UTC start, as the connection's
+   settled clock gives it; written to a temp file, synced, renamed), the clear `.part` file removed,
+   then reported (`on_segment`); the one store writer indexes it (vigie.recording.recorder). A crash
+   before the rename leaves a `.part` file in the clear (sealed and salvaged, or removed, at the next
+   start: recorder.recover), never an index row. So the only segment ever in the clear on disk is the
+   one being written (a few seconds);
 4. a write that fails (disk full) discards the segment being written and says so; the next
    segment starts at the next key frame, once `retry_s` has passed.
 """
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +33,8 @@ from typing import Callable
 
 import av
 
+from vigie.errors import VigieError
+from vigie.store.pictures import Pictures
 from vigie.times import iso
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,7 @@ class SegmentWriter:
         self.camera_id = camera_id
         self.data_dir = Path(data_dir)
         self.folder = camera_folder(data_dir, camera_id)
+        self.pictures = Pictures(self.data_dir)  # segments at rest are sealed under the media key
         self.on_segment, self.on_error = on_segment, on_error
         self.target = timedelta(seconds=target_s)
         self.max = timedelta(seconds=max_s)  # a stream with no key frame for this long is cut anyway
@@ -215,13 +220,9 @@ class SegmentWriter:
             if frames == 0:
                 part.unlink(missing_ok=True)
                 return
-            fd = os.open(part, os.O_RDONLY)
-            try:
-                os.fsync(fd)  # the data is on disk before the name says it is whole
-            finally:
-                os.close(fd)
-            os.replace(part, final)
-        except (OSError, av.error.FFmpegError) as exc:
+            # sealed whole to its final name (synced before the rename), then the clear file removed
+            self.pictures.seal_file(part, final)
+        except (OSError, VigieError, av.error.FFmpegError) as exc:
             self._fail(exc, end)
             return
         self.segments_written += 1

@@ -4,8 +4,9 @@ Every picture Vigie keeps is sealed under the media key (vigie.keys.MediaBox: Fe
 outside the database) on its way in and opened on its way out, here and nowhere else:
 `store.pictures.seal(jpeg)` for a value written to a picture column, `store.pictures.open(blob)`
 for one read from it, `write_file` / `read_file` for the picture files under the data folder
-(the thumbnails, the cache of blurred clips), written whole and 0600. Nothing else imports
-MediaBox.
+(the thumbnails, the cache of blurred clips), written whole and 0600, `seal_file` / `open_file` for
+the recorded video segments (recordings/: a file muxed in the clear beside its final name is sealed
+whole to it when it closes, and the clear file removed). Nothing else imports MediaBox.
 
 PICTURE_COLUMNS lists every column that holds one; the upgrade (`seal_plain`, run once per data
 folder when a command or the server starts) and the at-rest regression tests walk that list, so a
@@ -82,6 +83,19 @@ class Pictures:
         blob = bytes(blob)
         sealed = blob if self.is_sealed(blob) else self.box.seal(blob)
         return files.write_atomic(path, sealed, mode=files.PRIVATE_FILE)
+
+    def seal_file(self, plain: str | Path, path: str | Path) -> Path:
+        """Seal the file `plain` (a video segment just closed, a few MB) whole to `path` (0600, synced,
+        renamed into place), then remove `plain`: from then on only the sealed file is left."""
+        plain = Path(plain)
+        self.write_file(path, plain.read_bytes())
+        plain.unlink()
+        return Path(path)
+
+    def open_file(self, path: str | Path) -> bytes:
+        """The video in a sealed file, whole in memory (a file an earlier version wrote in the clear is
+        returned as it is). Raises OSError (FileNotFoundError: gone) or KeyFileError (another key, altered)."""
+        return self.box.open(Path(path).read_bytes())
 
     def read_file(self, path: str | Path) -> bytes | None:
         """The picture in a picture file, or None if it cannot be read or opened."""

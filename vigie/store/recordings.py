@@ -6,8 +6,12 @@ vigie.recording writes the segments (`vigie run`, cameras with `record: true`); 
 How a playback reader finds the footage of camera C over [t0, t1):
 
     for seg in store.recording_segments("C", t0, t1):   # overlapping the window, in time order
-        path = seg.file(store.data_dir)                 # = store.data_dir / seg.path
-        ...                                             # seg.start, seg.end: UTC datetimes
+        data = store.recording_segment_data(seg)        # the whole segment, opened, in memory
+        av.open(io.BytesIO(data))                       # seg.start, seg.end: UTC datetimes
+
+- A segment file is sealed at rest under the media key (vigie.store.pictures, docs/SECURITY.md
+  finding 7): it is read whole through `recording_segment_data`, never opened by its path
+  (seg.file(data_dir) is where it lies: for sizes and deletions, never for its content).
 
 - A segment file decodes alone: it starts on a key frame and carries its codec's parameters. It is
   MPEG-TS (container 'mpegts', H.264/HEVC as the camera sent it) or fragmented MP4 ('mp4').
@@ -233,6 +237,16 @@ class RecordingIndex:
             sql += f" LIMIT {int(limit)}"
         with self.read() as conn:
             return [RecordingSegment.from_row(r) for r in conn.execute(sql, [camera_id, *args])]
+
+    def recording_segment_data(self, segment: RecordingSegment) -> bytes:
+        """The segment's video, opened (segments are sealed at rest), whole in memory: a few MB.
+        RecordingError when its file is gone (purged since it was listed: a gap) or cannot be opened."""
+        try:
+            return self.pictures.open_file(segment.file(self.data_dir))
+        except FileNotFoundError:
+            raise RecordingError(f"segment {segment.path} is no longer on disk (purged since it was listed)") from None
+        except (OSError, VigieError) as exc:
+            raise RecordingError(f"segment {segment.path} cannot be read: {exc}") from None
 
     def recording_segment(self, segment_id: int) -> RecordingSegment | None:
         with self.read() as conn:
