@@ -763,6 +763,8 @@ def _pages_of(server) -> dict[str, list[tuple[str, str | None]]]:
         ("/alerts", None),
         ("/dashboard", "#hourly tr"),
         ("/synopsis", None),
+        ("/playback", None),
+        ("/wall", None),
         ("/password", None),
     ]
     return {

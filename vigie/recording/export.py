@@ -269,10 +269,14 @@ def _caption_text(camera_id: str, t: datetime, zone) -> str:
 
 
 def _caption(image: np.ndarray, text: str) -> None:
-    h = image.shape[0]
-    size = max(0.4, h / 900)
-    cv2.putText(image, text, (8, int(24 * size / 0.6)), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 4, cv2.LINE_AA)
-    cv2.putText(image, text, (8, int(24 * size / 0.6)), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), 1, cv2.LINE_AA)
+    """White text on a black band in the top-left corner, sized to the frame (as clips are captioned): the
+    band holds the text's descenders, so the caption stays in the top rows whatever the zone's label."""
+    scale = max(0.4, image.shape[0] / 1100)
+    thick = 1 if scale < 0.8 else 2
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    pad = max(3, th // 3)
+    cv2.rectangle(image, (0, 0), (tw + 2 * pad, th + base + 2 * pad), (0, 0, 0), -1)
+    cv2.putText(image, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 class _Mp4:

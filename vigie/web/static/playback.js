@@ -171,7 +171,7 @@ function tick() {
 
 pages.playback = async function () {
   const params = new URLSearchParams(location.search);
-  const wanted = splitList(params.get("camera") || "");
+  const wanted = idList(params.get("camera") || "");
   const grantTrack = Number(params.get("unblurred_track")) || null;
   const cams = (await api("/api/cameras?limit=1000")).items;
   const box = $("cameras");

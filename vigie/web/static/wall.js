@@ -95,7 +95,7 @@ pages.wall = async function () {
   const params = new URLSearchParams(location.search);
   const live = await api("/api/live/cameras");
   $("wall-blur").textContent = live.blurred ? t("Live pictures, privacy masks burned in, faces blurred (site setting).") : t("Live pictures, privacy masks burned in. Faces are not blurred on the wall (site setting): every view is recorded in the audit log.");
-  const wanted = splitList(params.get("cameras") || "");
+  const wanted = idList(params.get("cameras") || "");
   const groups = [...new Set(live.items.map((c) => c.group).filter(Boolean))].sort();
   for (const g of groups) $("group").append(el("option", { value: g, text: g }));
   for (const c of live.items) {
