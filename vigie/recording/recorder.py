@@ -24,6 +24,7 @@ from typing import Callable
 import av
 
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.privacy.masks import PrivacyMask
 from vigie.recording.segments import PART, SUFFIX, ClosedSegment, SegmentWriter, camera_folder
 from vigie.store.recordings import RecordingError, RecordingGap, RecordingSegment
@@ -68,7 +69,9 @@ class FileRecorder:
     def local_file(self, segment: RecordingSegment) -> Path:
         path = segment.file(self.store.data_dir)
         if not path.is_file():  # deleted (purge, quota) since it was listed: a gap for whoever reads it
-            raise RecordingError(f"segment {segment.path} is no longer on disk (purged since it was listed)")
+            raise RecordingError(
+                gettext("segment {path} is no longer on disk (purged since it was listed)", path=segment.path)
+            )
         return path
 
     def index(self, closed: ClosedSegment) -> RecordingSegment:
