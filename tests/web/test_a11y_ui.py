@@ -96,7 +96,17 @@ def settle(page) -> None:
 
 PUBLIC = ["/", "/register", "/report", "/report/status", "/enrol"]
 BY_ROLE = {
-    "investigator": ["/map", "/search", "/alerts", "/dashboard", "/synopsis", "/track/{track}", "/trail/{track}"],
+    "investigator": [
+        "/map",
+        "/search",
+        "/alerts",
+        "/dashboard",
+        "/synopsis",
+        "/playback",
+        "/wall",
+        "/track/{track}",
+        "/trail/{track}",
+    ],
     "auditor": ["/audit"],
     "admin": ["/admin", "/password"],
     "supervisor": ["/approvals"],

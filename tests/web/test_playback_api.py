@@ -16,7 +16,7 @@ import pytest
 from builders import T0, logged_in, make_summary
 from fakes import FakeBlurrer
 from media.recorded import number_of, record_segments
-from media.test_clips import site
+from media.test_clips import site as clip_site
 
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
@@ -29,6 +29,11 @@ from vigie.web.app import create_app
 PW = "correct horse battery"
 JUST = {"case_ref": "PV-2026-0311", "purpose": "assault on the esplanade"}
 FPS = 10
+
+
+def site():
+    """The clips' test site, in English: the assertions read English messages."""
+    return clip_site().model_copy(update={"language": "en"})
 
 
 @pytest.fixture(autouse=True)

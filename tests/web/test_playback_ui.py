@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
@@ -67,6 +68,8 @@ def server(tmp_path_factory):
     mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     site = SiteConfig(
         name="Nîmes playback",
+        language="en",
+        timezone="Europe/Paris",  # the page reads and shows times on the site's clock, labelled
         cameras=[
             CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety"),
             CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, purpose="public safety"),
@@ -139,6 +142,13 @@ def test_two_cameras_play_in_step_the_timeline_seeks_and_each_play_is_audited(ne
     expect(tl_a.locator(".tl-gap").first).to_be_visible()
     expect(tl_b.locator(f'.tl-track[data-track="{server.track}"]')).to_have_count(1)
     expect(tl_a.locator(f'.tl-alert[data-alert="{server.alert}"]')).to_have_count(1)
+    # Times on the site's clock, labelled: the play's clock, the field it started from.
+    expect(page.locator("#clock")).to_contain_text("(Paris time)")
+    local_t0 = server.t0.astimezone(ZoneInfo("Europe/Paris"))
+    assert page.input_value("#from") in (
+        (local_t0 - timedelta(seconds=8)).strftime("%d/%m/%Y %H:%M"),
+        local_t0.strftime("%d/%m/%Y %H:%M"),
+    )
     screenshot(page, "playback.png", full_page=True)
 
     # A click on the track seeks both cameras to it (9 s: frame 90).
@@ -163,9 +173,13 @@ def test_an_investigator_without_a_justification_is_refused_and_told(new_page, s
     log_in(page, *ACCOUNTS["investigator"], "investigator", "/map")
     page.goto("/playback")
     page.check('#cameras input[value="cam-a"]')
-    page.fill("#from", (server.t0 + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    # a time on the site's clock (Paris), as a person types it; the field says back how it was read
+    page.fill(
+        "#from", (server.t0 + timedelta(seconds=1)).astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H:%M:%S")
+    )
     page.click("#load")
     expect(page.locator("#error")).to_contain_text("case_ref")
+    expect(page.locator("#from-read")).to_contain_text("Paris time")
     page.fill("#case_ref", JUST["case_ref"])
     page.fill("#purpose", JUST["purpose"])
     page.click("#load")

@@ -762,6 +762,8 @@ def _pages_of(server) -> dict[str, list[tuple[str, str | None]]]:
         ("/alerts", None),
         ("/dashboard", None),  # it may open on a period without data (its empty state)
         ("/synopsis", None),
+        ("/playback", None),
+        ("/wall", None),
         ("/password", None),
     ]
     return {

@@ -58,7 +58,7 @@ def server(tmp_path_factory, vtest):
         CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, group="centre", stream=camera.url),
         CameraConfig(id="cam-c", name="Gare", lat=43.83, lon=4.37, group="gare"),  # no live stream
     ]
-    site = SiteConfig(name="Nîmes wall", cameras=cams)
+    site = SiteConfig(name="Nîmes wall", language="en", cameras=cams)
     store = SQLiteStore(tmp / "var")
     try:
         store.upsert_cameras(site.cameras)

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vigie.errors import ConfigError, VigieError
+from vigie.i18n import gettext
 from vigie.privacy.blur import LockedBlurrer
 from vigie.privacy.masks import PrivacyMask
 from vigie.privacy.schedule import FaceSchedule
@@ -165,13 +166,18 @@ class Wall:
 
     def camera(self, camera_id: str):
         if self.site is None:
-            raise WallError("no site file is loaded: the live wall has no cameras")
+            raise WallError(gettext("no site file is loaded: the live wall has no cameras"))
         try:
             camera = self.site.camera(camera_id)
         except ConfigError:
-            raise WallError(f"no camera {camera_id!r} in the site file") from None
+            raise WallError(gettext("no camera {camera} in the site file", camera=repr(camera_id))) from None
         if not (camera.substream or camera.stream):
-            raise WallError(f"camera {camera_id!r} has no live stream (neither `stream` nor `substream` is set)")
+            raise WallError(
+                gettext(
+                    "camera {camera} has no live stream (neither `stream` nor `substream` is set)",
+                    camera=repr(camera_id),
+                )
+            )
         return camera
 
     def feed(self, camera_id: str) -> Feed:

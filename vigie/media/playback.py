@@ -40,6 +40,7 @@ import numpy as np
 
 from vigie.alerts.store import list_alerts
 from vigie.errors import VideoError, VigieError
+from vigie.i18n import gettext
 from vigie.media import clips
 from vigie.privacy.blur import PLATE_CLASSES, LockedBlurrer
 from vigie.privacy.masks import PrivacyMask
@@ -298,18 +299,30 @@ def stream_playback(
     """The camera's footage from `start` as fragmented MP4 (module docstring). Raises PlaybackError when
     there is no footage at `start` (the message names the next footage after it, if any)."""
     if blur and blurrer is None:
-        raise clips.ClipError("a blurred playback was asked for but no blurrer is configured")
+        raise clips.ClipError(gettext("a blurred playback was asked for but no blurrer is configured"))
     stop = start + timedelta(seconds=max(0.1, min(max_s, MAX_PLAY_S)))
     if until is not None:
         stop = min(stop, until)
     if stop <= start:
-        raise PlaybackError(f"playback from {iso(start)}: nothing to play before the end of the allowed window")
+        raise PlaybackError(
+            gettext("playback from {time}: nothing to play before the end of the allowed window", time=iso(start))
+        )
     pieces = footage(store, site, camera_id, start - timedelta(seconds=GAP_S), stop)
     here = [f for f in pieces if f.start - timedelta(seconds=GAP_S) <= start < f.end]
     if not here:
         later = [f for f in pieces if f.start > start] or footage(store, site, camera_id, start, None)
-        nxt = f"; the next footage starts at {iso(later[0].start)}" if later else ""
-        raise PlaybackError(f"camera {camera_id!r} has no footage at {iso(start)}{nxt}")
+        if later:
+            raise PlaybackError(
+                gettext(
+                    "camera {camera} has no footage at {time}; the next footage starts at {next}",
+                    camera=repr(camera_id),
+                    time=iso(start),
+                    next=iso(later[0].start),
+                )
+            )
+        raise PlaybackError(
+            gettext("camera {camera} has no footage at {time}", camera=repr(camera_id), time=iso(start))
+        )
     if blur and lock is not None:
         blurrer = LockedBlurrer(blurrer, lock)
     chunks = _render(store, site, camera_id, pieces, start, stop, blurrer if blur else None)

@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -39,7 +40,9 @@ import cv2
 import numpy as np
 
 from vigie.audit.log import append
+from vigie.clock import site_zone, zone_label
 from vigie.errors import VigieError
+from vigie.i18n import _
 from vigie.privacy.masks import PrivacyMask
 from vigie.store.recordings import RecordingError
 from vigie.times import iso, now_iso
@@ -86,24 +89,32 @@ def export_recording(
     """Export [start, end) of the camera's recording to `out` (.mp4); blurrer None: unblurred (needs a case)."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
-        raise ExportError(f"export file {out}: give a name ending in .mp4")
+        raise ExportError(_("export file {out}: give a name ending in .mp4", out=out))
     if end <= start:
-        raise ExportError(f"the export's end {iso(end)} is not after its start {iso(start)}")
+        raise ExportError(_("the export's end {end} is not after its start {start}", end=iso(end), start=iso(start)))
     if (end - start).total_seconds() > MAX_EXPORT_S:
-        raise ExportError(f"an export covers at most {MAX_EXPORT_S // 3600} hours: split the period")
+        raise ExportError(_("an export covers at most {hours} hours: split the period", hours=MAX_EXPORT_S // 3600))
     if blurrer is None and not ((case_ref or "").strip() and (purpose or "").strip()):
-        raise ExportError("an unblurred export needs a case reference and a purpose")
+        raise ExportError(_("an unblurred export needs a case reference and a purpose"))
     if not out.parent.is_dir():
-        raise ExportError(f"export folder {out.parent} does not exist")
+        raise ExportError(_("export folder {folder} does not exist", folder=out.parent))
     if recorder is None:
         from vigie.recording.recorder import FileRecorder
 
         recorder = FileRecorder(store)
     segments = recorder.segments(camera_id, start, end)
     if not segments:
-        raise ExportError(f"camera {camera_id!r} has no recording between {iso(start)} and {iso(end)}")
+        raise ExportError(
+            _(
+                "camera {camera} has no recording between {start} and {end}",
+                camera=repr(camera_id),
+                start=iso(start),
+                end=iso(end),
+            )
+        )
     gaps = recorder.gaps(camera_id, start, end)
     camera = next((c for c in site.cameras if c.id == camera_id), None)
+    zone = site_zone(getattr(site, "timezone", None))
     masks = PrivacyMask(camera.privacy_masks) if camera is not None and camera.privacy_masks else None
     main_width = (camera.main_stream_size[0] if camera and camera.main_stream_size else None) or None
     boxes = _track_boxes(store, camera_id, start, end) if blurrer is not None else []
@@ -125,19 +136,28 @@ def export_recording(
                     image, found = blurrer.blur(image, vehicle_boxes=vehicles, person_boxes=persons)
                     image = np.ascontiguousarray(image)
                     regions += len(found)
-                _caption(image, f"{camera_id}  {iso(t)[:23]}Z")
+                _caption(image, _caption_text(camera_id, t, zone))
                 if encoder is None:
                     encoder = _Mp4(tmp, _rate(video), image.shape[1] & ~1, image.shape[0] & ~1)
                 encoder.add(image)
                 frames += 1
         if encoder is None:
-            raise ExportError(f"camera {camera_id!r}: the recording between {iso(start)} and {iso(end)} has no frame")
+            raise ExportError(
+                _(
+                    "camera {camera}: the recording between {start} and {end} has no frame",
+                    camera=repr(camera_id),
+                    start=iso(start),
+                    end=iso(end),
+                )
+            )
         encoder.finish()
         encoder = None
         data = tmp.read_bytes()
     except (RecordingError, av.error.FFmpegError, OSError) as exc:
         tmp.unlink(missing_ok=True)
-        raise ExportError(f"the export of camera {camera_id!r} failed: {exc}") from None
+        raise ExportError(
+            _("the export of camera {camera} failed: {reason}", camera=repr(camera_id), reason=exc)
+        ) from None
     finally:
         if encoder is not None:
             encoder.close()
@@ -241,11 +261,24 @@ def _near(boxes: list, t: datetime, scale: float) -> tuple[list, list]:
     return persons, vehicles
 
 
+def _caption_text(camera_id: str, t: datetime, zone) -> str:
+    """The burned-in caption: the camera and the frame's time on the site's clock, labelled (as clips say it)."""
+    local = t.astimezone(zone)
+    when = f"{local:%d/%m/%Y %H:%M:%S}.{local.microsecond // 1000:03d}"
+    text = _("{camera}  {time} ({zone})", camera=camera_id, time=when, zone=zone_label(zone))
+    # OpenCV's Hershey fonts draw ASCII only: "Montréal" is written "Montreal"
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def _caption(image: np.ndarray, text: str) -> None:
-    h = image.shape[0]
-    size = max(0.4, h / 900)
-    cv2.putText(image, text, (8, int(24 * size / 0.6)), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 4, cv2.LINE_AA)
-    cv2.putText(image, text, (8, int(24 * size / 0.6)), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), 1, cv2.LINE_AA)
+    """White text on a black band in the top-left corner, sized to the frame (as clips are captioned): the
+    band holds the text's descenders, so the caption stays in the top rows whatever the zone's label."""
+    scale = max(0.4, image.shape[0] / 1100)
+    thick = 1 if scale < 0.8 else 2
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    pad = max(3, th // 3)
+    cv2.rectangle(image, (0, 0), (tw + 2 * pad, th + base + 2 * pad), (0, 0, 0), -1)
+    cv2.putText(image, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 class _Mp4:

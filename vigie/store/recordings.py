@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from vigie.errors import VigieError
+from vigie.i18n import gettext
 from vigie.times import from_iso, iso, now_iso
 
 CONTAINERS = ("mpegts", "mp4")
@@ -244,9 +245,13 @@ class RecordingIndex:
         try:
             return self.pictures.open_file(segment.file(self.data_dir))
         except FileNotFoundError:
-            raise RecordingError(f"segment {segment.path} is no longer on disk (purged since it was listed)") from None
+            raise RecordingError(
+                gettext("segment {path} is no longer on disk (purged since it was listed)", path=segment.path)
+            ) from None
         except (OSError, VigieError) as exc:
-            raise RecordingError(f"segment {segment.path} cannot be read: {exc}") from None
+            raise RecordingError(
+                gettext("segment {path} cannot be read: {reason}", path=segment.path, reason=exc)
+            ) from None
 
     def recording_segment(self, segment_id: int) -> RecordingSegment | None:
         with self.read() as conn:

@@ -25,6 +25,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigie.accounts import users
+from vigie.i18n import gettext
 from vigie.media import playback
 from vigie.services import Services
 from vigie.times import from_iso, iso
@@ -62,20 +63,34 @@ def _utc(value: datetime | str, field: str) -> datetime:
     try:
         t = value if isinstance(value, datetime) else from_iso(value)
     except OverflowError:
-        raise ApiError(
-            422, f"field {field}: {value!r} is not a time between {EARLIEST} and {LATEST}", field=field
-        ) from None
+        raise ApiError(422, _not_between(field, value), field=field) from None
     except ValueError:
-        raise ApiError(422, f"field {field}: {value!r} is not an ISO 8601 time", field=field) from None
+        raise ApiError(
+            422, gettext("field {field}: {value} is not an ISO 8601 time", field=field, value=repr(value)), field=field
+        ) from None
     if t.tzinfo is None:
-        raise ApiError(422, f"field {field}: {value!r} has no time zone; give UTC, e.g. ...Z", field=field)
+        raise ApiError(
+            422,
+            gettext("field {field}: {value} has no time zone; give UTC, e.g. ...Z", field=field, value=repr(value)),
+            field=field,
+        )
     try:
         t = t.astimezone(timezone.utc)
     except OverflowError:
         t = None
     if t is None or not (EARLIEST <= t.year <= LATEST):
-        raise ApiError(422, f"field {field}: {value!r} is not a time between {EARLIEST} and {LATEST}", field=field)
+        raise ApiError(422, _not_between(field, value), field=field)
     return t
+
+
+def _not_between(field: str, value) -> str:
+    return gettext(
+        "field {field}: {value} is not a time between {earliest} and {latest}",
+        field=field,
+        value=repr(value),
+        earliest=EARLIEST,
+        latest=LATEST,
+    )
 
 
 def _role_window(user: users.User, when: datetime, field: str) -> None:
@@ -83,7 +98,12 @@ def _role_window(user: users.User, when: datetime, field: str) -> None:
     if lower is not None and when < lower:
         raise ApiError(
             403,
-            f"field {field}: {iso(when)} is outside the last 24 hours, which is all role {user.role!r} may see",
+            gettext(
+                "field {field}: {time} is outside the last 24 hours, which is all role {role} may see",
+                field=field,
+                time=iso(when),
+                role=repr(user.role),
+            ),
             field=field,
         )
 
@@ -92,11 +112,20 @@ def _granted_window(services: Services, user: users.User, camera_id: str, track_
     """(grant, window start, window end) for an unblurred play: the caller's grant on a track of the camera."""
     if track_id is None:
         raise ApiError(
-            422, "field track_id: an unblurred play names the track whose unblur grant allows it", field="track_id"
+            422,
+            gettext("field track_id: an unblurred play names the track whose unblur grant allows it"),
+            field="track_id",
         )
     track = visible_track(services, user, track_id)
     if track["camera_id"] != camera_id:
-        raise ApiError(403, f"track {track_id} is not of camera {camera_id!r}: its grant does not open this camera")
+        raise ApiError(
+            403,
+            gettext(
+                "track {track_id} is not of camera {camera}: its grant does not open this camera",
+                track_id=track_id,
+                camera=repr(camera_id),
+            ),
+        )
     grant = grant_for(services, user, track_id)
     return grant, from_iso(track["first_seen"]) - GRANT_MARGIN, from_iso(track["last_seen"]) + GRANT_MARGIN
 
@@ -105,7 +134,12 @@ def _check_start(start: datetime, lo: datetime | None, hi: datetime | None) -> N
     if (lo is not None and start < lo) or (hi is not None and start >= hi):
         raise ApiError(
             403,
-            f"field from: {iso(start)} is outside the window this play allows ({iso(lo)} to {iso(hi)})",
+            gettext(
+                "field from: {time} is outside the window this play allows ({start} to {end})",
+                time=iso(start),
+                start=iso(lo),
+                end=iso(hi),
+            ),
             field="from",
         )
 
@@ -218,11 +252,13 @@ def camera_timeline(
     camera_known(services, camera_id)
     t0, t1 = _utc(start, "from"), _utc(end, "to")
     if t1 <= t0 or t1 - t0 > MAX_TIMELINE:
-        raise ApiError(422, "field to: must be after from, and at most 7 days after it", field="to")
+        raise ApiError(422, gettext("field to: must be after from, and at most 7 days after it"), field="to")
     lower = window_start(user)
     if lower is not None:
         if t1 <= lower:
-            raise ApiError(403, f"field to: role {user.role!r} may only see the last 24 hours", field="to")
+            raise ApiError(
+                403, gettext("field to: role {role} may only see the last 24 hours", role=repr(user.role)), field="to"
+            )
         t0 = max(t0, lower)
     out = playback.timeline(services.store, services.site, camera_id, t0, t1)
     record(services, user, "search", case_ref, purpose, {"timeline": camera_id, "from": iso(t0), "to": iso(t1)})

@@ -246,6 +246,9 @@ function clipSeconds(points, iso) {
 }
 
 function splitList(v) { return placeList(v); }  // camera names hold commas: static/places.js cuts at ";"
+/* Camera ids in a link (?camera=cam-a,cam-b on the playback page and the live wall): ids hold no comma, so
+   a list of them is cut at commas (and ";" or spaces); these pages do not load places.js. */
+function idList(v) { return String(v || "").split(/[,;\s]+/).filter(Boolean); }
 
 /* --- maps ----------------------------------------------------------------------------------------- */
 /* A Leaflet map in element `id`. opts.config: the tiles' settings when the page has them already (the public

@@ -16,11 +16,13 @@ const PLAYBACK = {
 const clock = { atMs: null, wall: 0, playing: true, from: 0, to: 0 };
 const views = [];
 
+// Notes compared with the one shown: the same t() call each time, in the page's language.
+const LOADING = () => t("Loading…");
+const NO_RECORDING = () => t("No recording at this moment.");
+
 function clockNow() { return clock.atMs + (clock.playing ? performance.now() - clock.wall : 0); }
 function setClock(ms) { clock.atMs = ms; clock.wall = performance.now(); }
 function isoOf(ms) { return new Date(ms).toISOString(); }
-function utcInputValue(date) { return date.toISOString().slice(0, 19); }
-function utcInput(value) { return value ? (value.length === 16 ? value + ":00" : value) + "Z" : null; }
 
 class PlaybackFailure extends Error {
   constructor(status, message) { super(message); this.status = status; }
@@ -31,10 +33,10 @@ function makeView(camera) {
   const video = el("video", { muted: "", playsinline: "", "data-camera": camera.id });
   video.muted = true;
   const note = el("p", { class: "view-note" });
-  const line = el("div", { class: "timeline", title: "Click to go to this moment" });
+  const line = el("div", { class: "timeline", title: t("Click to go to this moment") });
   const cursor = el("div", { class: "cursor" });
   const box = el("section", { class: "playback-view", "data-camera": camera.id }, [
-    el("h2", {}, [camera.name ? camera.name + " (" + camera.id + ")" : camera.id]), video, line, note,
+    el("h2", {}, [camera.name ? t("{name} ({id})", { name: camera.name, id: camera.id }) : camera.id]), video, line, note,
   ]);
   const view = { camera, video, note, line, cursor, box, url: null, startMs: null, loading: null, token: 0, spans: [], ended: false };
   line.addEventListener("click", (ev) => {
@@ -42,7 +44,7 @@ function makeView(camera) {
     const r = line.getBoundingClientRect();
     seekAll(clock.from + (clock.to - clock.from) * Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)));
   });
-  video.addEventListener("ended", () => { view.ended = true; view.startMs = null; view.note.textContent = "The recording stops here (a gap)."; });
+  video.addEventListener("ended", () => { view.ended = true; view.startMs = null; view.note.textContent = t("The recording stops here (a gap)."); });
   return view;
 }
 
@@ -54,15 +56,15 @@ function drawTimeline(view, tl) {
   view.spans = tl.footage.map((f) => [isoMs(f.start), isoMs(f.end)]);
   const place = (node, a, b) => { node.style.left = pct(a); if (b !== undefined) node.style.width = "calc(" + pct(b) + " - " + pct(a) + ")"; line.append(node); };
   for (const f of tl.footage) place(el("div", { class: "tl-footage" }), isoMs(f.start), isoMs(f.end));
-  for (const g of tl.gaps) place(el("div", { class: "tl-gap", title: "No recording" }), isoMs(g.start), isoMs(g.end));
-  for (const t of tl.tracks) {
-    const a = Math.max(clock.from, isoMs(t.first_seen)), b = Math.min(clock.to, isoMs(t.last_seen));
-    const node = el("div", { class: "tl-track", "data-track": String(t.id), title: "Track #" + t.id + " " + t.class + ", " + fmtTime(t.first_seen) });
-    node.addEventListener("click", (ev) => { ev.stopPropagation(); seekAll(isoMs(t.first_seen)); });
+  for (const g of tl.gaps) place(el("div", { class: "tl-gap", title: t("No recording") }), isoMs(g.start), isoMs(g.end));
+  for (const tr of tl.tracks) {
+    const a = Math.max(clock.from, isoMs(tr.first_seen)), b = Math.min(clock.to, isoMs(tr.last_seen));
+    const node = el("div", { class: "tl-track", "data-track": String(tr.id), title: t("Track #{id} {class}, {time}", { id: tr.id, class: word(tr.class), time: fmtTime(tr.first_seen) }) });
+    node.addEventListener("click", (ev) => { ev.stopPropagation(); seekAll(isoMs(tr.first_seen)); });
     place(node, a, Math.max(b, a + 1));
   }
   for (const a of tl.alerts) {
-    const node = el("div", { class: "tl-alert", "data-alert": String(a.id), title: "Alert #" + a.id + " " + (a.rule || "") + ", " + fmtTime(a.start) });
+    const node = el("div", { class: "tl-alert", "data-alert": String(a.id), title: a.rule ? t("Alert #{id} {rule}, {time}", { id: a.id, rule: a.rule, time: fmtTime(a.start) }) : t("Alert #{id}, {time}", { id: a.id, time: fmtTime(a.start) }) });
     node.addEventListener("click", (ev) => { ev.stopPropagation(); seekAll(isoMs(a.start)); });
     place(node, Math.max(clock.from, isoMs(a.start)));
   }
@@ -74,7 +76,7 @@ function hasFootage(view, ms) { return view.spans.some(([a, b]) => a <= ms + 500
 function appendTo(sb, data) {
   return new Promise((ok, bad) => {
     sb.addEventListener("updateend", ok, { once: true });
-    sb.addEventListener("error", () => bad(new Error("the browser refused a piece of the video")), { once: true });
+    sb.addEventListener("error", () => bad(new Error(t("the browser refused a piece of the video"))), { once: true });
     sb.appendBuffer(data);
   });
 }
@@ -92,7 +94,7 @@ async function loadView(view, ms) {
   view.loading = abort;
   view.startMs = null;
   view.ended = false;
-  view.note.textContent = "Loading…";
+  view.note.textContent = LOADING();
   const source = new MediaSource();
   view.video.src = URL.createObjectURL(source);
   await new Promise((ok) => source.addEventListener("sourceopen", ok, { once: true }));
@@ -103,10 +105,10 @@ async function loadView(view, ms) {
   } catch (e) { return; }  // superseded by another seek
   if (token !== view.token) return;
   if (!res.ok) {
-    let message = "The recording cannot be played (" + res.status + ").";
+    let message = t("The recording cannot be played (HTTP {status}).", { status: res.status });
     try { message = (await res.json()).error || message; } catch (e) { /* not JSON */ }
-    view.note.textContent = res.status === 404 ? "No recording at this moment." : message;
-    if (res.status !== 404) showError(view.camera.id + ": " + message);
+    view.note.textContent = res.status === 404 ? NO_RECORDING() : message;
+    if (res.status !== 404) showError(t("Camera {camera}: {message}", { camera: view.camera.id, message: message }));
     return;
   }
   view.startMs = isoMs(res.headers.get("X-Playback-Start"));
@@ -124,11 +126,11 @@ async function loadView(view, ms) {
       if (done) break;
       await trimmed(sb, view.video);
       await appendTo(sb, value);
-      if (view.note.textContent === "Loading…") view.note.textContent = "";
+      if (view.note.textContent === LOADING()) view.note.textContent = "";
     }
     if (source.readyState === "open") source.endOfStream();
   } catch (e) {
-    if (token === view.token && !abort.signal.aborted) view.note.textContent = "The stream stopped: " + e.message;
+    if (token === view.token && !abort.signal.aborted) view.note.textContent = t("The stream stopped: {reason}", { reason: e.message });
   }
 }
 
@@ -138,7 +140,7 @@ function seekAll(ms, clicked) {
   setClock(ms);
   for (const v of views) {
     if (hasFootage(v, ms)) loadView(v, ms);
-    else { v.token++; if (v.loading) v.loading.abort(); v.startMs = null; v.video.removeAttribute("src"); v.video.load(); v.note.textContent = "No recording at this moment."; }
+    else { v.token++; if (v.loading) v.loading.abort(); v.startMs = null; v.video.removeAttribute("src"); v.video.load(); v.note.textContent = NO_RECORDING(); }
   }
 }
 
@@ -151,7 +153,7 @@ function tick() {
     v.cursor.style.left = pct(now);
     if (v.startMs === null) {
       // a camera in a gap comes back when the clock reaches its next footage
-      if (!v.ended && v.note.textContent === "No recording at this moment." && hasFootage(v, now)) loadView(v, now);
+      if (!v.ended && v.note.textContent === NO_RECORDING() && hasFootage(v, now)) loadView(v, now);
       else if (v.ended && hasFootage(v, now + 1000)) { v.ended = false; loadView(v, now); }
       continue;
     }
@@ -163,28 +165,28 @@ function tick() {
     if (!clock.playing && !video.paused) video.pause();
   }
   if (waiting && clock.playing) setClock(now);  // hold the clock here until they have caught up
-  $("status").textContent = waiting ? "Waiting for the pictures…" : "";
-  $("clock").textContent = isoOf(now).slice(0, 19).replace("T", " ") + " UTC";
+  $("status").textContent = waiting ? t("Waiting for the pictures…") : "";
+  $("clock").textContent = siteTime(isoOf(now), true);
 }
 
 pages.playback = async function () {
   const params = new URLSearchParams(location.search);
-  const wanted = splitList(params.get("camera") || "");
+  const wanted = idList(params.get("camera") || "");
   const grantTrack = Number(params.get("unblurred_track")) || null;
   const cams = (await api("/api/cameras?limit=1000")).items;
   const box = $("cameras");
   for (const c of cams) {
     const input = el("input", { type: "checkbox", value: c.id });
     input.checked = wanted.length ? wanted.includes(c.id) : false;
-    box.append(el("label", {}, [input, c.name ? c.name + " (" + c.id + ")" : c.id]));
+    box.append(el("label", {}, [input, c.name ? t("{name} ({id})", { name: c.name, id: c.id }) : c.id]));
   }
   const at = params.get("t") ? new Date(isoMs(params.get("t")) - 10000) : new Date(Date.now() - 3600 * 1000);
-  $("from").value = utcInputValue(at);
+  $("from").value = siteInputValue(at.toISOString());
   $("toggle").addEventListener("click", () => {
     if (clock.atMs === null) return;
     setClock(clockNow());
     clock.playing = !clock.playing;
-    $("toggle").textContent = clock.playing ? "Pause" : "Play";
+    $("toggle").textContent = clock.playing ? t("Pause") : t("Play");
   });
   $("playback-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -193,9 +195,11 @@ pages.playback = async function () {
   async function start() {
     const clicked = performance.now();
     const chosen = [...box.querySelectorAll("input:checked")].map((i) => cams.find((c) => c.id === i.value));
-    if (!chosen.length) { showError("Choose at least one camera."); return; }
+    if (!chosen.length) { showError(t("Choose at least one camera.")); return; }
     showError("");
-    const from = isoMs(utcInput($("from").value));
+    const fromIso = await readSiteTime($("from"), "start");
+    if (!fromIso) { showError(t("Give the moment to play from.")); return; }
+    const from = isoMs(fromIso);
     const at0 = params.get("t") && !clock.started ? isoMs(params.get("t")) : from;
     clock.started = true;
     clock.from = from;
@@ -217,9 +221,9 @@ pages.playback = async function () {
     }
     $("player").hidden = false;
     $("unblurred-banner").hidden = !grantTrack;
-    if (grantTrack) $("unblurred-banner").textContent = "UNBLURRED view under your grant on track #" + grantTrack + ", over that track's time only. Every look is recorded in the audit log.";
+    if (grantTrack) $("unblurred-banner").textContent = t("UNBLURRED view under your grant on track #{track}, over that track's time only. Every look is recorded in the audit log.", { track: grantTrack });
     clock.playing = true;
-    $("toggle").textContent = "Pause";
+    $("toggle").textContent = t("Pause");
     seekAll(at0, clicked);
   }
   setInterval(tick, PLAYBACK.tickMs);

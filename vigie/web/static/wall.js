@@ -17,7 +17,7 @@ function indexOfCrlf2(buf, from) {
 function concat(a, b) { const out = new Uint8Array(a.length + b.length); out.set(a); out.set(b, a.length); return out; }
 
 function makeTile(camera) {
-  const canvas = el("canvas", { "data-camera": camera.id, role: "img", "aria-label": "Live picture of " + camera.id });
+  const canvas = el("canvas", { "data-camera": camera.id, role: "img", "aria-label": t("Live picture of camera {camera}", { camera: camera.id }) });
   const latency = el("span", { class: "latency", "data-latency-ms": "" });
   const alert = el("div", { class: "wall-alert", hidden: "" });
   const box = el("div", { class: "wall-tile", "data-camera": camera.id }, [canvas, el("span", { class: "name", text: camera.name || camera.id }), latency, alert]);
@@ -37,7 +37,7 @@ async function showPicture(tile, jpeg, capturedIso) {
     const ms = Date.now() - isoMs(capturedIso);
     tile.lastShown = Date.now();
     tile.latency.dataset.latencyMs = String(ms);
-    tile.latency.textContent = "Latency " + (ms / 1000).toFixed(1) + " s";
+    tile.latency.textContent = t("Latency {seconds} s", { seconds: fmtNumber(ms / 1000, 1) });
   } finally { tile.drawing = false; }
 }
 
@@ -46,7 +46,7 @@ async function watch(tile) {
   tile.abort = new AbortController();
   const res = await fetch(view.url, { credentials: "same-origin", signal: tile.abort.signal });
   if (!res.ok) {
-    let message = "The camera cannot be shown (" + res.status + ").";
+    let message = t("The camera cannot be shown (HTTP {status}).", { status: res.status });
     try { message = (await res.json()).error || message; } catch (e) { /* not JSON */ }
     tile.latency.textContent = message;
     return;
@@ -70,7 +70,7 @@ async function watch(tile) {
       buf = buf.slice(start + length + 2);
     }
   }
-  tile.latency.textContent = "The camera's stream ended.";
+  tile.latency.textContent = t("The camera's stream ended.");
 }
 
 function showAlert(a) {
@@ -78,7 +78,7 @@ function showAlert(a) {
   if (!tile) return;
   tile.alert.hidden = false;
   tile.alert.dataset.alert = String(a.id);
-  tile.alert.textContent = "Alert #" + a.id + ": " + (a.rule || a.kind) + " at " + fmtTime(a.start);
+  tile.alert.textContent = t("Alert #{id}: {rule} at {time}", { id: a.id, rule: a.rule || alertKind(a.kind), time: fmtTime(a.start) });
   clearTimeout(tile.alertTimer);
   tile.alertTimer = setTimeout(() => { tile.alert.hidden = true; }, WALL.alertShowMs);
 }
@@ -94,14 +94,14 @@ async function followAlerts() {
 pages.wall = async function () {
   const params = new URLSearchParams(location.search);
   const live = await api("/api/live/cameras");
-  $("wall-blur").textContent = live.blurred ? "Live pictures, privacy masks burned in, faces blurred (site setting)." : "Live pictures, privacy masks burned in. Faces are not blurred on the wall (site setting): every view is recorded in the audit log.";
-  const wanted = splitList(params.get("cameras") || "");
+  $("wall-blur").textContent = live.blurred ? t("Live pictures, privacy masks burned in, faces blurred (site setting).") : t("Live pictures, privacy masks burned in. Faces are not blurred on the wall (site setting): every view is recorded in the audit log.");
+  const wanted = idList(params.get("cameras") || "");
   const groups = [...new Set(live.items.map((c) => c.group).filter(Boolean))].sort();
   for (const g of groups) $("group").append(el("option", { value: g, text: g }));
   for (const c of live.items) {
     const input = el("input", { type: "checkbox", value: c.id });
     input.checked = wanted.includes(c.id);
-    $("cameras").append(el("label", {}, [input, c.name ? c.name + " (" + c.id + ")" : c.id]));
+    $("cameras").append(el("label", {}, [input, c.name ? t("{name} ({id})", { name: c.name, id: c.id }) : c.id]));
   }
   if (params.get("n")) $("layout").value = params.get("n");
   if (params.get("group")) $("group").value = params.get("group");
@@ -109,10 +109,10 @@ pages.wall = async function () {
     const n = Number($("layout").value);
     const group = $("group").value;
     let chosen = group ? live.items.filter((c) => c.group === group) : live.items.filter((c) => $("cameras").querySelector('input[value="' + CSS.escape(c.id) + '"]').checked);
-    if (!chosen.length) { showError("Choose a group, or at least one camera."); return; }
+    if (!chosen.length) { showError(t("Choose a group, or at least one camera.")); return; }
     showError("");
     chosen = chosen.slice(0, n);
-    for (const t of tiles.values()) if (t.abort) t.abort.abort();
+    for (const tile of tiles.values()) if (tile.abort) tile.abort.abort();
     tiles.clear();
     $("wall").className = "wall n" + n;
     $("wall").replaceChildren();
@@ -127,7 +127,7 @@ pages.wall = async function () {
   $("wall-form").addEventListener("submit", (ev) => { ev.preventDefault(); show().catch(() => {}); });
   // a picture older than staleMs: the camera is silent, said so on its tile
   setInterval(() => {
-    for (const t of tiles.values()) if (t.lastShown && Date.now() - t.lastShown > WALL.staleMs) t.latency.textContent = "No picture for " + Math.round((Date.now() - t.lastShown) / 1000) + " s";
+    for (const tile of tiles.values()) if (tile.lastShown && Date.now() - tile.lastShown > WALL.staleMs) tile.latency.textContent = t("No picture for {seconds} s", { seconds: Math.round((Date.now() - tile.lastShown) / 1000) });
   }, 1000);
   if (wanted.length || params.get("group")) await show();
 };
