@@ -79,6 +79,7 @@ def video(tmp_path_factory) -> Path:
 def site(masks=(MASK,), rate: float | None = TRUE_FPS) -> SiteConfig:
     return SiteConfig(
         name="t",
+        language="en",  # the tests read English messages (French is the default for a site)
         cameras=[CameraConfig(id=CAM, name="A", lat=0, lon=0, frame_rate=rate, privacy_masks=[list(m) for m in masks])],
     )
 
