@@ -152,6 +152,13 @@ ENDPOINTS = [
     ("get", "/api/me"),
     ("get", "/api/time"),
     ("post", "/api/time/read"),
+    ("get", "/api/stats"),
+    ("post", "/api/cameras/cam-a/playback"),
+    ("get", "/api/cameras/cam-a/playback"),
+    ("get", "/api/cameras/cam-a/timeline"),
+    ("get", "/api/live/cameras"),
+    ("post", "/api/live/cam-a/view"),
+    ("get", "/api/live/cam-a/pictures"),
     ("post", "/api/logout"),
     ("get", "/api/cameras"),
     ("get", "/api/tracks"),
@@ -254,6 +261,7 @@ def test_the_no_session_list_covers_every_api_route(env):
             .replace("/alerts/1/", "/alerts/{alert_id}/")
             .replace("/stats/cam-a", "/stats/{camera_id}")
             .replace("/cameras/cam-a/", "/cameras/{camera_id}/")
+            .replace("/live/cam-a/", "/live/{camera_id}/")
             .replace(f"/synopses/{SYNOPSIS}", "/synopses/{synopsis_id}")
             .replace("/imports/1/remove", "/imports/{import_id}/remove")
             .replace("/reports/1", "/reports/{report_id}")

@@ -480,7 +480,10 @@ const pages = {
       $("clip-status").textContent = t("Preparing the clip: it plays while it is being blurred.");
       try {
         // fmp4: fragments streamed while they are rendered and blurred, so the first picture comes within seconds
-        const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: "fmp4", unblurred: unblurred }, justification()) });
+        // a moment to show (a click in the synopsis): the finished MP4, which the player can seek; otherwise the
+        // stream, whose first picture comes within seconds but whose moments cannot be sought before they arrive
+        const format = seekTo !== null && !seeked ? "mp4" : "fmp4";
+        const p = await api("/api/tracks/" + enc + "/play", { method: "POST", body: Object.assign({ format: format, unblurred: unblurred }, justification()) });
         clipUrl = p.url;
       } catch (e) { $("clip-status").textContent = ""; return; }
       $("clip").setAttribute("src", clipUrl);
