@@ -35,7 +35,9 @@ pytestmark = [needs_ffmpeg, pytest.mark.timeout(300)]
 PW = "correct horse battery"
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
 SITE = SiteConfig(
-    name="t", cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, stream="rtsp://x/", record=True)]
+    name="t",
+    language="en",
+    cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, stream="rtsp://x/", record=True)],
 )
 FPS = 25
 
