@@ -402,6 +402,94 @@ def test_report_html_in_french_for_a_french_council(report_incidents, tmp_path):
     assert "Incidents by category and layer" not in text and "Data sources" not in text
 
 
+# English words that no French sentence of the report uses (library and method names aside, below).
+ENGLISH_WORDS = re.compile(
+    r"\b(the|of|and|by|with|from|is|are|at|per|between|within|each|chosen|computed|cells?|left|blank|given|"
+    r"degrees|freedom|weights|bands?|days|beyond|seed|rule|pairs|expected|density|share|unknown|more than)\b",
+    re.IGNORECASE,
+)
+# Names that stay as they are in French: libraries, their parameters, a published tool.
+PROPER_NAMES = re.compile(r"Near Repeat Calculator|Hot Spot Analysis|scikit-learn|\(m/n\)\^\(1/6\)")
+
+
+def _report_texts(text: str) -> list[str]:
+    """Every paragraph, list item, heading, table cell and image caption of an HTML report."""
+    import html.parser
+
+    class Texts(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open, self.found = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("p", "li", "h1", "h2", "th", "td", "strong"):
+                self.open.append(tag)
+            if tag == "img":
+                self.found.append(dict(attrs).get("alt", ""))
+
+        def handle_endtag(self, tag):
+            if self.open and self.open[-1] == tag:
+                self.open.pop()
+
+        def handle_data(self, data):
+            if self.open and data.strip():
+                self.found.append(data.strip())
+
+    parser = Texts()
+    parser.feed(text)
+    return parser.found
+
+
+@pytest.mark.parametrize("subsample", [False, True])
+def test_the_french_report_has_no_english_paragraph_left(report_incidents, tmp_path, monkeypatch, subsample):
+    """Issue 21: the methods, the captions, the tables' headings and bands, the hot-spot and near-repeat texts
+    of a French report are all French (the analyses' own descriptions included); the English report keeps them
+    in English. With a subsample (a lowered cap), the near-repeat's note too."""
+    from vigie.crimemap import analysis
+    from vigie.i18n import use_language
+
+    if subsample:
+        monkeypatch.setattr(analysis, "NEAR_REPEAT_MAX_INCIDENTS", 100)
+    texts = {}
+    for lang in ("fr", "en"):
+        with use_language(lang):
+            path = write_report(
+                report_incidents,
+                tmp_path / f"report-{lang}.html",
+                title="Conseil local de sécurité",
+                timezone="Europe/Paris",
+                permutations=99,
+            )
+        texts[lang] = _report_texts(path.read_text(encoding="utf-8"))
+    french = [t for t in texts["fr"] if t not in ("city import 2024", "camera nimes-arenes-01")]
+    english_left = [t for t in french if ENGLISH_WORDS.search(PROPER_NAMES.sub("", t))]
+    assert english_left == []
+    methods = texts["fr"][texts["fr"].index("Méthodes") + 1 :][:6]
+    assert [m.split("\u00a0:")[0] for m in methods] == [
+        "Positions",
+        "Densité",
+        "Points chauds",
+        "Répétition proche",
+        "Répartition dans le temps",
+        "Communes",
+    ]
+    assert "0 à 100 m" in texts["fr"] and "plus de 28 jours" in texts["fr"]
+    assert any("sous-échantillon aléatoire de 100" in m for m in methods) == subsample
+    # the English report: its methods in English, word for word as before
+    english = texts["en"]
+    methods = english[english.index("Methods") + 1 :][:6]
+    assert [m.split(":")[0] for m in methods] == [
+        "Positions",
+        "Density",
+        "Hot spots",
+        "Near-repeat",
+        "Time pattern",
+        "Communes",
+    ]
+    assert "queen contiguity between grid cells" in methods[2] and "0-100 m" in english
+    assert any("random subsample of 100" in m for m in methods) == subsample
+
+
 def test_report_pdf(report_incidents, tmp_path):
     path = write_report(
         report_incidents, tmp_path / "council.pdf", title="Council", timezone="Europe/Paris", permutations=99

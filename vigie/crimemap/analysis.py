@@ -26,7 +26,7 @@ import numpy as np
 
 from vigie.crimemap.incidents import CrimeMapError, Incident
 from vigie.crimemap.projection import LocalProjection
-from vigie.i18n import _
+from vigie.i18n import N_, _, current_language
 
 # Density: cells below this share of the peak are left out of the map (invisible on any colour ramp).
 DENSITY_MIN_SHARE = 0.01
@@ -58,7 +58,7 @@ GI_CLASSES = ("hot 99%", "hot 95%", "hot 90%", "cold 99%", "cold 95%", "cold 90%
 NEAR_REPEAT_MAX_INCIDENTS = 10_000
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-UNKNOWN_COMMUNE = "(unknown)"
+UNKNOWN_COMMUNE = N_("(unknown)")  # a key of the counts: translated where shown
 
 
 # ---------------------------------------------------------------- density
@@ -133,9 +133,10 @@ def density(
         "cols": cols,
         "n": len(items),
         "peak_density": _sig(peak, 4),
-        "units": "expected incidents per km² over the period of the incidents given",
-        "omitted": f"cells under {DENSITY_MIN_SHARE:.0%} of the peak density",
-        "kernel": f"gaussian (scikit-learn KernelDensity, rtol={KDE_RTOL:g})",
+        # The descriptions are in the language of the moment: the API's client and the report show them as they are.
+        "units": _("expected incidents per km² over the period of the incidents given"),
+        "omitted": _("cells under {share} % of the peak density", share=_count(round(DENSITY_MIN_SHARE * 100))),
+        "kernel": _("gaussian (scikit-learn KernelDensity, rtol={rtol})", rtol=format(KDE_RTOL, "g")),
         "projection": projection.description,
     }
 
@@ -160,19 +161,20 @@ def _choose_bandwidth(xy: np.ndarray) -> tuple[float, str]:
     locations = np.unique(np.round(xy), axis=0, return_inverse=True)[1].ravel()
     n_locations = int(locations.max()) + 1
     if spread == 0:
-        return 100.0, "nominal 100 m (all incidents at one position: nothing to choose a bandwidth from)"
+        return 100.0, _("nominal 100 m (all incidents at one position: nothing to choose a bandwidth from)")
     scott = spread * n ** (-1 / 6)
     if n_locations < 2 * CV_FOLDS:
-        return scott, (
-            f"Scott's rule, spread x n^(-1/6) ({n_locations} distinct positions are too few "
-            f"for {CV_FOLDS}-fold cross-validation)"
+        return scott, _(
+            "Scott's rule, spread x n^(-1/6) ({n_locations} distinct positions are too few for {folds}-fold cross-validation)",
+            n_locations=_count(n_locations),
+            folds=CV_FOLDS,
         )
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n, CV_SAMPLE, replace=False)) if n > CV_SAMPLE else np.arange(n)
     m = len(sample)
     groups = locations[sample]
     if len(np.unique(groups)) < CV_FOLDS:
-        return scott, "Scott's rule, spread x n^(-1/6) (too few distinct positions in the subsample)"
+        return scott, _("Scott's rule, spread x n^(-1/6) (too few distinct positions in the subsample)")
     sample_scott = spread * m ** (-1 / 6)
     candidates = np.geomspace(max(5.0, sample_scott / 30), sample_scott * 2, CV_BANDWIDTHS)
     search = GridSearchCV(
@@ -180,17 +182,42 @@ def _choose_bandwidth(xy: np.ndarray) -> tuple[float, str]:
     )
     search.fit(xy[sample], groups=groups)
     best = float(search.best_params_["bandwidth"])
-    edge = " (at the edge of the range searched)" if best in (candidates[0], candidates[-1]) else ""
-    method = (
-        f"likelihood cross-validation, {CV_FOLDS}-fold with folds grouped by position "
-        f"(scikit-learn GridSearchCV + GroupKFold, {CV_BANDWIDTHS} bandwidths {candidates[0]:.0f}-"
-        f"{candidates[-1]:.0f} m){edge}"
-    )
+    fields = {
+        "folds": CV_FOLDS,
+        "bandwidths": CV_BANDWIDTHS,
+        "low": format(candidates[0], ".0f"),
+        "high": format(candidates[-1], ".0f"),
+        "m": _count(m),
+        "n": _count(n),
+        "best": format(best, ".0f"),
+    }
+    at_edge = best in (candidates[0], candidates[-1])
+    # Whole sentences, one per case, so that a translation may order them its own way.
     if m < n:
-        method += (
-            f", on a random subsample of {m:,} of {n:,} incidents: {best:.0f} m, scaled by (m/n)^(1/6) to the whole set"
+        method = (
+            _(
+                "likelihood cross-validation, {folds}-fold with folds grouped by position (scikit-learn GridSearchCV + GroupKFold, {bandwidths} bandwidths {low}-{high} m, at the edge of the range searched), on a random subsample of {m} of {n} incidents: {best} m, scaled by (m/n)^(1/6) to the whole set",
+                **fields,
+            )
+            if at_edge
+            else _(
+                "likelihood cross-validation, {folds}-fold with folds grouped by position (scikit-learn GridSearchCV + GroupKFold, {bandwidths} bandwidths {low}-{high} m), on a random subsample of {m} of {n} incidents: {best} m, scaled by (m/n)^(1/6) to the whole set",
+                **fields,
+            )
         )
         best *= (m / n) ** (1 / 6)
+    else:
+        method = (
+            _(
+                "likelihood cross-validation, {folds}-fold with folds grouped by position (scikit-learn GridSearchCV + GroupKFold, {bandwidths} bandwidths {low}-{high} m, at the edge of the range searched)",
+                **fields,
+            )
+            if at_edge
+            else _(
+                "likelihood cross-validation, {folds}-fold with folds grouped by position (scikit-learn GridSearchCV + GroupKFold, {bandwidths} bandwidths {low}-{high} m)",
+                **fields,
+            )
+        )
     return best, method
 
 
@@ -301,28 +328,33 @@ def hotspots(incidents: Iterable[Incident], *, cell_m: float = 250.0, permutatio
         "cell_m": _num(cell, 1),
         "permutations": permutations,
         "seed": seed,
-        "weights": (
-            "queen contiguity between grid cells (as libpysal lat2W, rook=False, built among the study "
-            "area), binary, each cell its own neighbour (Gi*: esda.G_Local star=True)"
+        "weights": _(
+            "queen contiguity between grid cells (as libpysal lat2W, rook=False, built among the study area), binary, each cell its own neighbour (Gi*: esda.G_Local star=True)"
         ),
-        "study_area": (
-            f"the {len(cells):,} cells within {STUDY_AREA_RING} cells ({STUDY_AREA_RING * cell:.0f} m) "
-            f"of a cell holding an incident, of the {rows * cols:,} cells of the grid over the incidents' "
-            "extent; empty cells farther away are left out"
+        "study_area": _(
+            "the {cells} cells within {ring} cells ({metres} m) of a cell holding an incident, of the {grid} cells of the grid over the incidents' extent; empty cells farther away are left out",
+            cells=_count(len(cells)),
+            ring=STUDY_AREA_RING,
+            metres=format(STUDY_AREA_RING * cell, ".0f"),
+            grid=_count(rows * cols),
         ),
-        "inference": (
-            "class from the Gi* z-score as ArcGIS's Hot Spot Analysis: two-sided normal p-value "
-            "(p_norm) at 0.01 / 0.05 / 0.10, hot or cold by the sign of z; p_sim (esda conditional "
-            f"permutation, {permutations} permutations) is given for reference"
+        "inference": _(
+            "class from the Gi* z-score as ArcGIS's Hot Spot Analysis: two-sided normal p-value (p_norm) at 0.01 / 0.05 / 0.10, hot or cold by the sign of z; p_sim (esda conditional permutation, {permutations} permutations) is given for reference",
+            permutations=_count(permutations),
         ),
         "classes": {name: classes.count(name) for name in GI_CLASSES},
         "fdr_p": _sig(fdr_p, 3) if fdr_p is not None else None,
         "fdr_cells": fdr_cells,
         "fdr": (
-            f"esda.fdr at alpha {FDR_ALPHA}: p_norm below {fdr_p:.3g} controls the false discovery rate over "
-            f"the {len(finite_p):,} cells; {fdr_cells:,} cells pass"
+            _(
+                "esda.fdr at alpha {alpha}: p_norm below {p} controls the false discovery rate over the {cells} cells; {passed} cells pass",
+                alpha=_decimal(FDR_ALPHA, "g"),
+                p=_decimal(fdr_p, ".3g"),
+                cells=_count(len(finite_p)),
+                passed=_count(fdr_cells),
+            )
             if fdr_p is not None
-            else "no p-value"
+            else _("no p-value")
         ),
         "n": len(items),
         "rows": rows,
@@ -375,10 +407,11 @@ def near_repeat(
     if n_given > NEAR_REPEAT_MAX_INCIDENTS:
         keep = np.sort(rng.choice(n_given, NEAR_REPEAT_MAX_INCIDENTS, replace=False))
         items = [items[k] for k in keep]
-        subsample = (
-            f"{n_given:,} incidents are more than the {NEAR_REPEAT_MAX_INCIDENTS:,} analysed at once: "
-            f"a random subsample of {NEAR_REPEAT_MAX_INCIDENTS:,} (seed {seed}) was analysed; the ratios "
-            "keep their expected value under such thinning, the counts are those of the subsample"
+        subsample = _(
+            "{n} incidents are more than the {most} analysed at once: a random subsample of {most} (seed {seed}) was analysed; the ratios keep their expected value under such thinning, the counts are those of the subsample",
+            n=_count(n_given),
+            most=_count(NEAR_REPEAT_MAX_INCIDENTS),
+            seed=seed,
         )
     projection, xy = _project(items)
     # Whole seconds, and edges in seconds: differences of integers are exact in
@@ -399,9 +432,9 @@ def near_repeat(
         "n": n_given,
         "n_analysed": len(items),
         "subsample": subsample,
-        "method": (
-            "Knox test: pointpats.spacetime.Knox. Table: pairs from scipy.spatial.cKDTree, expected = mean over "
-            f"{permutations} permutations of the time labels (Ratcliffe 2009, Near Repeat Calculator)"
+        "method": _(
+            "Knox test: pointpats.spacetime.Knox. Table: pairs from scipy.spatial.cKDTree, expected = mean over {permutations} permutations of the time labels (Ratcliffe 2009, Near Repeat Calculator)",
+            permutations=_count(permutations),
         ),
         "projection": projection.description,
     }
@@ -471,9 +504,9 @@ def _band_table(
     expected = simulated.mean(axis=0)
     p_value = (1 + (simulated >= observed).sum(axis=0)) / (permutations + 1)
 
-    d_labels = [_band_label(d_edges, k, "m") for k in range(n_d + 1)]
+    d_labels = [_band_label(d_edges, k, days=False) for k in range(n_d + 1)]
     t_days = t_edges / 86_400.0
-    t_labels = [_band_label(t_days, k, "days") for k in range(n_t)]
+    t_labels = [_band_label(t_days, k, days=True) for k in range(n_t)]
     table = []
     for a in range(n_d + 1):
         for b in range(n_t):
@@ -503,10 +536,12 @@ def _pairs_by_time_band(times: np.ndarray, t_edges: np.ndarray) -> np.ndarray:
     return np.diff(cumulative, prepend=0)
 
 
-def _band_label(edges: np.ndarray, k: int, unit: str) -> str:
+def _band_label(edges: np.ndarray, k: int, *, days: bool) -> str:
     if k == len(edges) - 1:
-        return f"more than {edges[-1]:g} {unit}"
-    return f"{edges[k]:g}-{edges[k + 1]:g} {unit}"
+        last = _decimal(edges[-1], "g")
+        return _("more than {n} days", n=last) if days else _("more than {n} m", n=last)
+    low, high = _decimal(edges[k], "g"), _decimal(edges[k + 1], "g")
+    return _("{low}-{high} days", low=low, high=high) if days else _("{low}-{high} m", low=low, high=high)
 
 
 def _band_edges(edges, name: str) -> np.ndarray:
@@ -578,12 +613,12 @@ def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
         "peak": {"weekday": WEEKDAYS[int(peak_day)], "hour": int(peak_hour), "count": int(counts.max())},
         "n": n,
         "chi_square": {
-            "test": "uniformity of the 7 x 24 weekday-hour counts (scipy.stats.chisquare)",
+            "test": _("uniformity of the 7 x 24 weekday-hour counts (scipy.stats.chisquare)"),
             "statistic": _num(test.statistic, 3),
             "dof": 7 * 24 - 1,
             "p_value": _num(test.pvalue, 6),
             "note": (
-                "fewer than 5 incidents expected per cell: the chi-square approximation is rough"
+                _("fewer than 5 incidents expected per cell: the chi-square approximation is rough")
                 if n / 168 < 5
                 else None
             ),
@@ -629,7 +664,7 @@ def _commune_points(items: list[Incident]) -> dict:
         "unassigned": unassigned,
         "n": len(items),
         "name_property": "name",
-        "assignment": "by the incidents' commune field; each point at the mean position of its incidents",
+        "assignment": _("by the incidents' commune field; each point at the mean position of its incidents"),
     }
 
 
@@ -713,9 +748,9 @@ def _commune_polygons(items: list[Incident], communes: dict, name_property: str)
         "n": len(items),
         "name_property": name_property,
         "unmatched_names": sorted(unmatched_names),
-        "assignment": (
-            "by the incidents' commune field (matched to the polygons' "
-            f"{name_property!r} without case); when blank or unmatched, by point in polygon (shapely)"
+        "assignment": _(
+            "by the incidents' commune field (matched to the polygons' {name_property} without case); when blank or unmatched, by point in polygon (shapely)",
+            name_property=repr(name_property),
         ),
     }
 
@@ -828,6 +863,19 @@ def _num(value, digits: int) -> float | None:
         return None
     value = float(value)
     return round(value, digits) if math.isfinite(value) else None
+
+
+def _count(n: int) -> str:
+    """A count with the language's thousands separator (1,234 or 1\u202f234)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(int(n), locale=current_language())
+
+
+def _decimal(value: float, spec: str) -> str:
+    """A number formatted by `spec`, with the language's decimal mark (a comma in French)."""
+    text = format(value, spec)
+    return text.replace(".", ",") if current_language() == "fr" else text
 
 
 def _sig(value, digits: int) -> float | None:

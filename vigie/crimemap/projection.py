@@ -40,7 +40,11 @@ class LocalProjection:
 
     @property
     def description(self) -> str:
-        return f"azimuthal equidistant projection centred on {self.lat0:.5f}, {self.lon0:.5f} (pyproj), in metres"
+        return _(
+            "azimuthal equidistant projection centred on {lat}, {lon} (pyproj), in metres",
+            lat=format(self.lat0, ".5f"),
+            lon=format(self.lon0, ".5f"),
+        )
 
     @classmethod
     def around(cls, lats, lons) -> "LocalProjection":

@@ -103,7 +103,7 @@ def write_report(
         try:
             results[key] = run()
         except CrimeMapError as exc:
-            results[key], missing[key] = None, f"not computed: {exc}"
+            results[key], missing[key] = None, exc
     content = _Content(title.strip(), str(timezone), items, start, end, results, missing, communes is not None)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -204,12 +204,12 @@ class _Content:
         self.knox_headline = (
             _knox_headline(results["near_repeat"])
             if results["near_repeat"]
-            else gettext("Near-repeat {reason}", reason=missing["near_repeat"])
+            else gettext("Near-repeat not computed: {reason}", reason=missing["near_repeat"])
         )
         self.hotspot_summary = (
             _hotspot_summary(results["hotspots"])
             if results["hotspots"]
-            else gettext("Hot spots {reason}", reason=missing["hotspots"])
+            else gettext("Hot spots not computed: {reason}", reason=missing["hotspots"])
         )
         self.methods = _methods(results)
 
@@ -276,12 +276,17 @@ def _commune_rows(result: dict) -> list[list]:
     features = sorted(result["features"], key=lambda f: -f["properties"]["count"])
     n = result["n"]
     rows = [
-        [_commune_name(f, result["name_property"]), f["properties"]["count"], f"{f['properties']['count'] / n:.1%}"]
+        [_commune_name(f, result["name_property"]), f["properties"]["count"], _share(f["properties"]["count"], n)]
         for f in features
     ]
     if result["unassigned"]:
-        rows.append([analysis.UNKNOWN_COMMUNE, result["unassigned"], f"{result['unassigned'] / n:.1%}"])
+        rows.append([gettext(analysis.UNKNOWN_COMMUNE), result["unassigned"], _share(result["unassigned"], n)])
     return rows
+
+
+def _share(count: int, n: int) -> str:
+    """A share as the language writes it: 12.5% in English, 12,5 % in French."""
+    return gettext("{percent}%", percent=_fmt(100 * count / n, ".1f"))
 
 
 def _commune_name(feature: dict, name_property: str) -> str:
@@ -343,45 +348,85 @@ def _knox_headline(result: dict) -> str:
         verdict=verdict,
     )
     if result["subsample"]:
-        text += f" {result['subsample']}."
+        return f"{text} {result['subsample']}."  # two whole sentences, each in the language of the moment
     return text
 
 
 def _methods(results: dict) -> list[str]:
+    """The methods section, one paragraph per analysis, in the language of the moment (the analyses'
+    descriptions are written in it too)."""
     d, h, nr, t, c = (results[k] for k in ("density", "hotspots", "near_repeat", "time", "communes"))
-    return [
-        f"Positions: {d['projection']}.",
-        (
-            f"Density: gaussian kernel density estimate ({d['kernel']}), bandwidth {d['bandwidth_m']:.0f} m chosen by "
-            f"{d['bandwidth_method']}; evaluated on {d['cell_m']:.0f} m cells, in {d['units']}; {d['omitted']} are "
-            "left blank."
+    chi = t["chi_square"]
+    paragraphs = [
+        gettext("Positions: {projection}.", projection=d["projection"]),
+        gettext(
+            "Density: gaussian kernel density estimate ({kernel}), bandwidth {metres} m chosen by {method}; evaluated on {cell} m cells, in {units}; {omitted} are left blank.",
+            kernel=d["kernel"],
+            metres=_fmt(d["bandwidth_m"], ".0f"),
+            method=d["bandwidth_method"],
+            cell=_fmt(d["cell_m"], ".0f"),
+            units=d["units"],
+            omitted=d["omitted"],
         ),
-        (
-            f"Hot spots: Getis-Ord Gi* (PySAL esda.G_Local, star=True) on counts of incidents per {h['cell_m']:.0f} m "
-            f"square cell ({h['rows']} x {h['cols']} grid); weights: {h['weights']}; study area: {h['study_area']}. "
-            f"{h['inference']}. False discovery rate: {h['fdr']}."
-            if h
-            else "Hot spots: not computed (see above)."
-        ),
-        (
-            f"Near-repeat: {nr['method']}; distance bands {_edges(nr['distance_bands_m'], 'm')}, time bands "
-            f"{_edges(nr['time_bands_days'], 'days')}, seed {nr['seed']}."
-            + (f" {nr['subsample']}." if nr["subsample"] else "")
-            if nr
-            else "Near-repeat: not computed (see above)."
-        ),
-        (
-            f"Time pattern: counts by weekday and hour in {_clocks(t)} (zoneinfo); {t['chi_square']['test']}: "
-            f"chi-square {_fmt(t['chi_square']['statistic'], '.1f')} on {t['chi_square']['dof']} degrees of freedom, "
-            f"p = {_fmt(t['chi_square']['p_value'], '.3g')}."
-            + (f" Note: {t['chi_square']['note']}." if t["chi_square"]["note"] else "")
-        ),
-        f"Communes: {c['assignment']}.",
+        gettext(
+            "Hot spots: Getis-Ord Gi* (PySAL esda.G_Local, star=True) on counts of incidents per {cell} m square cell ({rows} x {cols} grid); weights: {weights}; study area: {study_area}. {inference}. False discovery rate: {fdr}.",
+            cell=_fmt(h["cell_m"], ".0f"),
+            rows=_int(h["rows"]),
+            cols=_int(h["cols"]),
+            weights=h["weights"],
+            study_area=h["study_area"],
+            inference=h["inference"],
+            fdr=h["fdr"],
+        )
+        if h
+        else gettext("Hot spots: not computed (see above)."),
     ]
+    if nr:
+        fields = {
+            "method": nr["method"],
+            "distances": _edges(nr["distance_bands_m"], days=False),
+            "times": _edges(nr["time_bands_days"], days=True),
+            "seed": nr["seed"],
+        }
+        paragraphs.append(
+            gettext(
+                "Near-repeat: {method}; distance bands {distances}, time bands {times}, seed {seed}. {subsample}.",
+                subsample=nr["subsample"],
+                **fields,
+            )
+            if nr["subsample"]
+            else gettext(
+                "Near-repeat: {method}; distance bands {distances}, time bands {times}, seed {seed}.", **fields
+            )
+        )
+    else:
+        paragraphs.append(gettext("Near-repeat: not computed (see above)."))
+    fields = {
+        "clock": _clocks(t),
+        "test": chi["test"],
+        "statistic": _fmt(chi["statistic"], ".1f"),
+        "dof": chi["dof"],
+        "p": _fmt(chi["p_value"], ".3g"),
+    }
+    paragraphs.append(
+        gettext(
+            "Time pattern: counts by weekday and hour in {clock} (zoneinfo); {test}: chi-square {statistic} on {dof} degrees of freedom, p = {p}. Note: {note}.",
+            note=chi["note"],
+            **fields,
+        )
+        if chi["note"]
+        else gettext(
+            "Time pattern: counts by weekday and hour in {clock} (zoneinfo); {test}: chi-square {statistic} on {dof} degrees of freedom, p = {p}.",
+            **fields,
+        )
+    )
+    paragraphs.append(gettext("Communes: {assignment}.", assignment=c["assignment"]))
+    return paragraphs
 
 
-def _edges(edges: list, unit: str) -> str:
-    return ", ".join(f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:])) + f" {unit} and beyond"
+def _edges(edges: list, *, days: bool) -> str:
+    bands = ", ".join(f"{_fmt(a, 'g')}-{_fmt(b, 'g')}" for a, b in zip(edges, edges[1:]))
+    return gettext("{bands} days and beyond", bands=bands) if days else gettext("{bands} m and beyond", bands=bands)
 
 
 def _fmt(value, spec: str) -> str:
@@ -691,7 +736,7 @@ def _html_table(header: list, rows: list[list]) -> str:
 
 
 def _cell(x) -> str:
-    return f"{x:,}" if isinstance(x, int) else str(x)
+    return _int(x) if isinstance(x, int) else str(x)
 
 
 def _img(fig, alt: str) -> str:
