@@ -679,6 +679,29 @@ def test_accounts_and_sessions(store, monkeypatch):
     assert verify(store).ok
 
 
+def test_a_users_language_is_kept_on_the_account(store, monkeypatch):
+    """Issue 20 (migration 19) on both backends: the language a user chose is kept, changed and forgotten;
+    another user's stays unset; an unknown user or language is refused and changes nothing."""
+    from vigie.accounts import users
+    from vigie.accounts.language import choose_language, chosen_language
+    from vigie.accounts.users import AccountError, create_user
+    from vigie.store import user_settings
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    alice = create_user(store, "alice", "investigator", "correct horse battery")
+    bob = create_user(store, "bob", "operator", "correct horse battery")
+    assert chosen_language(store, alice) is None and chosen_language(store, bob) is None
+    assert choose_language(store, alice, "en-GB") == "en"
+    assert chosen_language(store, alice) == "en" and chosen_language(store, bob) is None
+    assert choose_language(store, alice, "fr") == "fr" and chosen_language(store, alice) == "fr"
+    with pytest.raises(AccountError, match="'de'"):
+        choose_language(store, alice, "de")
+    assert chosen_language(store, alice) == "fr"
+    assert user_settings.set_user_language(store, "nobody", "en") is False
+    assert user_settings.set_user_language(store, "alice", None) is True
+    assert chosen_language(store, alice) is None
+
+
 def test_enrolment_links_and_approvals(cams, monkeypatch):
     """Issue 19 (finding 1) on both backends: a one-time link sets the owner's password; a supervisor's
     approval opens an unblur grant and applies a media role, and never for their own request."""

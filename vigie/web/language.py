@@ -3,6 +3,10 @@
 A user's choice (``?lang=en`` on any page, kept in a cookie for a year) wins; then the site
 file's ``language``. The choice also holds for the JSON API's messages, so a French page never
 shows an English error. The language is set as vigie.i18n's context variable for the request.
+
+A user who switches while logged in has the choice kept on their account too (vigie.accounts.language);
+their log-in, on any browser, sets the cookie to it (`apply_account_language`): the account's choice wins
+over the site's default, and the cookie alone still serves people not logged in (the public pages).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Any
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from vigie.accounts import users
+from vigie.accounts.language import choose_language, chosen_language
 from vigie.i18n import DEFAULT_LANGUAGE, current_language, known_language, use_language
+from vigie.web.context import COOKIE as SESSION_COOKIE
 
 COOKIE = "vigie_lang"
 COOKIE_AGE = 365 * 24 * 3600
@@ -57,6 +64,24 @@ class RequestLanguage:
         )
         with use_language(chosen or self.default):
             await self.app(scope, receive, send)
+
+
+def keep_choice(request: Request, response: Any, store: Any, lang: str) -> None:
+    """The user pressed FR / EN (``?lang=``): kept in the browser, and on the account of a logged-in user."""
+    response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+    token = request.cookies.get(SESSION_COOKIE)
+    user = users.session_user(store, token) if token and store is not None else None
+    if user is not None:
+        choose_language(store, user, lang)
+
+
+def apply_account_language(response: Any, store: Any, user: users.User) -> str | None:
+    """At log-in: the language the account chose, set as the browser's (None: it never chose, the browser's
+    own choice or the site's default stays)."""
+    lang = chosen_language(store, user)
+    if lang is not None:
+        response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+    return lang
 
 
 def scripts_catalogue(lang: str, static_dir: Any) -> str:

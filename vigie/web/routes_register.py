@@ -21,7 +21,7 @@ from vigie.i18n import N_, _, current_language, known_language
 from vigie.services import Services
 from vigie.web.context import effective_site
 from vigie.web.deps import CurrentUser, ServicesDep
-from vigie.web.language import COOKIE, COOKIE_AGE
+from vigie.web.language import keep_choice
 from vigie.web.ui import HEADERS, content_security_policy, language_switch, map_settings
 
 router = APIRouter()
@@ -257,5 +257,5 @@ def register_html(services: ServicesDep, request: Request) -> HTMLResponse:
     )
     response = HTMLResponse(page, headers={**HEADERS, "Content-Security-Policy": content_security_policy()})
     if known_language(request.query_params.get("lang")):  # the user's choice, kept for the next pages
-        response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+        keep_choice(request, response, services.store, lang)
     return response

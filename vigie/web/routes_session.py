@@ -22,6 +22,7 @@ from vigie.accounts import passwords, users
 from vigie.audit.log import audit_client
 from vigie.web.context import COOKIE, ApiError
 from vigie.web.deps import CurrentUser, ServicesDep
+from vigie.web.language import apply_account_language
 from vigie.web.throttle import DEVICE_COOKIE, DEVICE_TTL_S, LoginThrottle
 
 router = APIRouter(tags=["session"])
@@ -84,6 +85,8 @@ def login(services: ServicesDep, body: LoginRequest, request: Request, response:
     open_session(services, user, request, response)
     cookie = {"httponly": True, "samesite": "strict", "secure": secure(services, request)}
     response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_TTL_S, path="/api/login", **cookie)
+    # the language the account chose, on whatever browser it was: the pages after this one open in it
+    apply_account_language(response, services.store, user)
     return who(user)
 
 

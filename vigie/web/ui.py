@@ -32,7 +32,7 @@ from vigie.errors import ConfigError
 from vigie.i18n import _, current_language, known_language, use_language
 from vigie.i18n.pages import translate_page
 from vigie.search.trail_map import LeafletMissingError, find_leaflet
-from vigie.web.language import COOKIE, COOKIE_AGE, scripts_catalogue
+from vigie.web.language import keep_choice, scripts_catalogue
 
 STATIC = FsPath(__file__).resolve().parent / "static"
 PAGES = STATIC / "pages"
@@ -151,7 +151,7 @@ def mount_ui(app: FastAPI, services: Any = None) -> None:
         lang = current_language()  # the request's, set by vigie.web.language.RequestLanguage
         response = HTMLResponse(served_page(name, lang), headers=headers)
         if known_language(request.query_params.get("lang")):  # the user's choice, kept for the next pages
-            response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="strict")
+            keep_choice(request, response, getattr(services, "store", None), lang)
         return response
 
     @app.get("/static/i18n/{lang}.js", include_in_schema=False)  # before the /static mount, which it overrides here
