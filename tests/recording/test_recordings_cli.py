@@ -85,8 +85,90 @@ def test_list_prints_segments_and_gaps(env, capsys):
     assert main(["recordings", "list", "--camera", "cam-a"]) == 0
     out = capsys.readouterr().out
     assert "gap: nothing recorded" in out and "segments" in out
+    assert "start (UTC)" in out and "20/11/2026 13:00:00" in out  # the built-in site's clock: UTC, said so
     with SQLiteStore(env[0]) as store:
         assert json.loads(audit_query(store, action="view_recordings")[-1].details)["camera_id"] == "cam-a"
+
+
+def paris_site(site, tmp_path, language: str | None = None):
+    """The test site on Paris's clock (T0, 13:00 UTC in November, is 14:00 there), in `language` (default: fr)."""
+    doc = yaml.safe_load(site.read_text()) | {"timezone": "Europe/Paris"} | ({"language": language} if language else {})
+    path = tmp_path / "paris.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_list_speaks_the_sites_language_on_its_clock_and_vigie_lang_overrides_it(env, tmp_path, capsys, monkeypatch):
+    """Issue 20: a French site (its default language) lists in French on its own clock, labelled; $VIGIE_LANG=en
+    gives English on the same clock; --json stays UTC; --from/--to may be said on the site's clock."""
+    site = paris_site(env[1], tmp_path)
+    monkeypatch.delenv("VIGIE_LANG")
+    assert main(["recordings", "list", "--camera", "cam-a", "--site", site]) == 0
+    out = capsys.readouterr().out
+    head, table = out.splitlines()[0], out.splitlines()[1]
+    assert head.startswith("Caméra cam-a\u00a0: ") and "interruptions." in head and " Mo\u00a0; " in head
+    assert table.split() == [
+        "début",
+        "(heure",
+        "de",
+        "Paris)",
+        "fin",
+        "(heure",
+        "de",
+        "Paris)",
+        "s",
+        "images",
+        "Mo",
+        "fichier",
+    ]
+    assert "20/11/2026 14:00:00" in out and "interruption\u00a0: rien d'enregistré" in out
+    assert "UTC" not in out and "gap" not in out and "start" not in out and "nothing" not in out
+    assert "30,0" in out  # the gap's seconds, with a decimal comma
+
+    monkeypatch.setenv("VIGIE_LANG", "en")
+    assert main(["recordings", "list", "--camera", "cam-a", "--site", site]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Camera cam-a: ") and "start (Paris time)" in out and "end (Paris time)" in out
+    assert "20/11/2026 14:00:00" in out and "gap: nothing recorded" in out and "30.0" in out
+
+    # the period said on the site's clock; --json gives the times as stored, ISO 8601 in UTC
+    said = ["--from", "20/11/2026 13:59", "--to", "20/11/2026 14:01"]
+    assert main(["recordings", "list", "--camera", "cam-a", "--site", site, "--json", *said]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["segments"][0]["start"] == iso(T0) and doc["segments"][0]["start"].endswith("Z")
+    assert doc["gaps"][0] == {
+        "camera_id": "cam-a",
+        "start": iso(T0 - timedelta(seconds=60)),
+        "end": iso(T0),
+        "duration_s": 60.0,
+    }
+
+
+def test_a_bad_request_is_refused_in_the_sites_language(env, tmp_path, capsys, monkeypatch):
+    site = paris_site(env[1], tmp_path)
+    out = tmp_path / "x.mp4"
+    argv = ["recordings", "export", "--camera", "cam-a", "--site", site, "--out", str(out)]
+    backwards = ["--from", iso(T0), "--to", iso(T0 - timedelta(seconds=1)), "--case", "PV-1", "--purpose", "x"]
+    monkeypatch.delenv("VIGIE_LANG")
+    assert main([*argv, "--from", iso(T0), "--to", iso(T0 + timedelta(seconds=1))]) == EXIT_USAGE
+    assert "un export exige --case et --purpose" in capsys.readouterr().err
+    assert main([*argv, *backwards]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert (
+        "--to 20/11/2026 13:59:59 (heure de Paris) n'est pas après --from 20/11/2026 14:00:00 (heure de Paris)" in err
+    )
+    monkeypatch.setenv("VIGIE_LANG", "en")
+    assert main([*argv, *backwards]) == EXIT_USAGE
+    assert (
+        "--to 20/11/2026 13:59:59 (Paris time) is not after --from 20/11/2026 14:00:00 (Paris time)"
+        in capsys.readouterr().err
+    )
+    # an English site speaks English without $VIGIE_LANG
+    monkeypatch.delenv("VIGIE_LANG")
+    english = ["--site", paris_site(env[1], tmp_path, "en")]
+    assert main([*argv, *english, "--from", iso(T0), "--to", iso(T0 + timedelta(seconds=1))]) == EXIT_USAGE
+    assert "an export needs --case and --purpose" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.mp4"))
 
 
 def frames_of(path):
@@ -102,6 +184,7 @@ def test_export_writes_the_period_masked_and_blurred_with_manifest_and_sums(env,
     assert main([*argv, "--case", "PV-2026-7", "--purpose", "theft at the fountain"]) == 0
     said = capsys.readouterr().out
     assert "faces and plates blurred" in said
+    assert "Period: from 20/11/2026 13:00:02 to 20/11/2026 13:00:03 (UTC)." in said  # the test site's clock
     frames = frames_of(out)
     assert len(frames) == FPS  # exactly [2 s, 3 s)
     for image in frames:
