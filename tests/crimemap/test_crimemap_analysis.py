@@ -490,6 +490,24 @@ def test_the_french_report_has_no_english_paragraph_left(report_incidents, tmp_p
     assert any("random subsample of 100" in m for m in methods) == subsample
 
 
+def test_the_french_pdf_reports_methods_are_french(report_incidents, tmp_path):
+    """The PDF carries the same methods as the HTML: in French, none of their sentences is left in English
+    (read back by poppler's pdftotext, as the case export's sheet is: FAILS without it)."""
+    import shutil
+    import subprocess
+
+    from vigie.i18n import use_language
+
+    assert shutil.which("pdftotext"), "poppler-utils is not installed: `make setup` as root to read the report"
+    with use_language("fr"):
+        path = write_report(report_incidents, tmp_path / "conseil.pdf", title="Conseil", timezone="Europe/Paris")
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, timeout=60).stdout.decode()
+    methods = " ".join(text.split("Méthodes", 1)[1].split("Analyse par zones uniquement", 1)[0].split())
+    # (split() also splits at the no-break spaces: the words come back joined by plain spaces)
+    assert methods.startswith("Positions : projection azimutale") and "Communes : d'après" in methods
+    assert ENGLISH_WORDS.findall(PROPER_NAMES.sub("", methods)) == []
+
+
 def test_report_pdf(report_incidents, tmp_path):
     path = write_report(
         report_incidents, tmp_path / "council.pdf", title="Council", timezone="Europe/Paris", permutations=99
