@@ -568,7 +568,9 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CrimeMapError(f"timezone {name!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
+        raise CrimeMapError(
+            _("timezone {timezone} is not an IANA time zone name (e.g. Europe/Paris)", timezone=repr(name))
+        ) from None
 
 
 def time_pattern(incidents: Iterable[Incident], timezone: str) -> dict:
