@@ -416,6 +416,7 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer, origin: list) 
     camera = _camera(site, camera_id)
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
     masks = PrivacyMask(polygons)
+    main_width = camera.main_stream_size[0] if camera and camera.main_stream_size else None
     scene = _SceneBoxes(store, camera_id, start, stop) if blurrer is not None else None
     stored_width = None
     for t in playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1):
@@ -424,7 +425,8 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer, origin: list) 
     def masked() -> Iterator[tuple]:
         for when, frame, rate in _frames(pieces, start, stop):
             image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
-            scale = (stored_width or image.shape[1]) / image.shape[1]
+            # Masks are in the main stream's pixels: a sub-stream's recording (record_from) is narrower.
+            scale = (main_width or stored_width or image.shape[1]) / image.shape[1]
             if masks:
                 image[masks.mask_for(image.shape, scale)] = 0
             persons, vehicles = scene.at(when, image.shape[1]) if scene else (None, None)
