@@ -123,3 +123,31 @@ def test_a_camera_without_a_stream_is_refused_by_name(server):
     assert r.status_code == 404 and "has no live stream" in r.json()["error"]
     r = c.get("/api/live/cameras")
     assert [x["id"] for x in r.json()["items"]] == ["cam-a", "cam-b"] and r.json()["blurred"] is False
+
+
+@pytest.mark.timeout(180)
+def test_a_camera_lost_mid_watch_is_shown_on_its_tile_and_comes_back(new_page, server):
+    """The camera killed while watched: its tile says it is lost within the feed's LOST_S (+ margin), the server
+    reconnects, and the tile is live again with new pictures once the camera is back."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from vigie.live.wall import LOST_S, RETRY_MAX_S
+
+    page = new_page()
+    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    page.goto("/wall?cameras=cam-b&n=1")
+    tile = page.locator('.wall-tile[data-camera="cam-b"]')
+    expect(tile.locator(".latency")).to_have_text(re.compile(r"^Latency \d+\.\d s$"), timeout=60_000)
+    server.camera.stop()
+    try:
+        expect(tile).to_have_attribute("data-state", "lost", timeout=(LOST_S + 8) * 1000)
+        expect(tile.locator(".wall-state")).to_have_text("Camera lost: reconnecting…")
+        expect(tile.locator(".wall-state")).to_be_visible()
+    finally:
+        server.camera.start()
+    expect(tile).to_have_attribute("data-state", "live", timeout=(RETRY_MAX_S + 30) * 1000)
+    expect(tile.locator(".wall-state")).to_be_hidden()
+    # "live" is said with the first new picture: its latency is shown again
+    expect(tile.locator(".latency")).to_have_text(re.compile(r"^Latency \d+\.\d s$"), timeout=15_000)
