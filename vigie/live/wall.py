@@ -7,8 +7,10 @@ with the privacy masks burned in (and faces blurred when the site asks for it).
 
 A feed starts with its first viewer (a thread reading the camera's `substream`, else its `stream`, through
 StreamSource at `fps` pictures a second, decoded at most `max_width` wide) and stops `idle_s` after its last
-viewer left (a timer: the reading thread, its connection and its retries end even if nobody asks for the
-wall again). A viewer always gets the newest picture: a slow screen skips pictures rather than falling
+viewer left (a watchdog thread: the reading thread, its connection and its retries end even if nobody asks
+for the wall again). A viewer is one that keeps asking for pictures: a web stream whose client went away
+is left suspended until the garbage collector finds it, so a viewer that has not asked for LEASE_S
+seconds is counted out, whether or not its generator was closed. A viewer always gets the newest picture: a slow screen skips pictures rather than falling
 behind, which is what keeps the wall live. `captured` is the UTC time StreamSource dated the frame
 (when it was decoded): the page shows its latency against it.
 
@@ -49,6 +51,7 @@ IDLE_S = 30.0
 JPEG_QUALITY = 80
 LOST_S = 5.0  # no picture for this long: the camera is lost (its tile says so)
 RETRY_MAX_S = 5.0  # reconnection attempts while watched: 0.5 s, doubling, at most this far apart
+LEASE_S = 10.0  # a viewer that has not asked for a picture for this long has gone
 
 
 class WallError(VigieError):
@@ -98,14 +101,34 @@ class Feed:
         self.status = "starting"
         self.state = FeedState("starting", _now())  # "starting", "live" or "lost"
         self.idle_s, self.lost_s = idle_s, lost_s
-        self.viewers = 0
+        self._leases: dict[int, float] = {}  # viewer -> when it last asked (monotonic)
+        self._lease_ids = 0
         self.left_at = time.monotonic()
         self.shown_at = time.monotonic()  # the newest picture's (or the feed's start)
-        self._idle_timer: threading.Timer | None = None
         self.changed = threading.Condition()
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"wall-{camera.id}", daemon=True)
         self.thread.start()
+        self.watchdog = threading.Thread(target=self._watch_idle, name=f"wall-idle-{camera.id}", daemon=True)
+        self.watchdog.start()
+
+    @property
+    def viewers(self) -> int:
+        now = time.monotonic()
+        with self.changed:
+            return sum(1 for at in self._leases.values() if now - at <= LEASE_S)
+
+    def _watch_idle(self) -> None:
+        """Stop the feed once nobody has watched it for idle_s."""
+        idle_since = None
+        while not self.stop_event.wait(min(1.0, self.idle_s / 2)):
+            if self.viewers:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= self.idle_s:
+                log.info("live wall: nobody watches camera %s; its feed stops", self.camera.id)
+                self.stop()
 
     def _status(self, _camera_id, status: str, detail: str) -> None:
         self.status = status
@@ -172,14 +195,14 @@ class Feed:
         ("lost": no picture for lost_s seconds or the connection died; "live" again). Checks `stop` at least
         every `wait_s` seconds."""
         with self.changed:
-            self.viewers += 1
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-                self._idle_timer = None
+            self._lease_ids += 1
+            lease = self._lease_ids
+            self._leases[lease] = time.monotonic()
         last, told = None, "starting"
         try:
             while not self.stop_event.is_set() and not (stop and stop.is_set()):
                 with self.changed:
+                    self._leases[lease] = time.monotonic()
                     self.changed.wait_for(
                         lambda: (
                             (self.latest is not None and self.latest.seq != last)
@@ -202,26 +225,12 @@ class Feed:
                     yield picture
         finally:
             with self.changed:
-                self.viewers -= 1
+                self._leases.pop(lease, None)
                 self.left_at = time.monotonic()
-                if self.viewers == 0 and not self.stop_event.is_set():
-                    # Nobody watches: the reading thread (and its connection or retries) ends after idle_s.
-                    self._idle_timer = threading.Timer(self.idle_s, self._stop_if_idle)
-                    self._idle_timer.daemon = True
-                    self._idle_timer.start()
-
-    def _stop_if_idle(self) -> None:
-        with self.changed:
-            idle = self.viewers == 0
-        if idle:
-            self.stop()
 
     def stop(self) -> None:
         self.stop_event.set()
         with self.changed:
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-                self._idle_timer = None
             self.changed.notify_all()
 
 
@@ -266,10 +275,8 @@ class Wall:
             return feed
 
     def _sweep(self) -> None:
-        now = time.monotonic()
         for cid, feed in list(self.feeds.items()):
-            if feed.stop_event.is_set() or (feed.viewers == 0 and now - feed.left_at > self.idle_s):
-                feed.stop()  # (its own timer may have stopped it already)
+            if feed.stop_event.is_set():  # stopped by its watchdog (nobody watched it for idle_s)
                 del self.feeds[cid]
 
     def close(self) -> None:
