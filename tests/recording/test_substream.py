@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import queue
-import subprocess
 import time
 from datetime import timedelta
 
 import av
 import pytest
 from at_rest import segment_video
-from loopback_camera import FFMPEG, make_h264_clip, needs_ffmpeg
+from loopback_camera import make_h264_clip, needs_ffmpeg, scaled_clip
 
 from vigie.config import CameraConfig, SiteConfig
 from vigie.errors import ConfigError
@@ -45,12 +44,7 @@ def camera(main, sub, **more) -> CameraConfig:
 def streams(vtest, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sub")
     main = make_h264_clip(vtest, folder / "main.mp4", seconds=6)
-    sub = folder / "sub.mp4"
-    subprocess.run(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(main), "-vf", f"scale={SUB[0]}:{SUB[1]}",
-         "-c:v", "libx264", "-preset", "veryfast", "-g", "12", "-pix_fmt", "yuv420p", "-an", str(sub)],
-        check=True, timeout=120,
-    )  # fmt: skip
+    sub = scaled_clip(main, folder / "sub.mp4", *SUB)
     return main, sub
 
 
