@@ -61,6 +61,7 @@ def test_a_dead_camera_is_reported_lost_retried_recovered_and_its_feed_closed_wh
         camera.start()
         back, _ = wait_for(events, FeedState, restarted, RETRY_MAX_S + 20, "live")
         wait_for(events, Picture, back, 10)
+        print(f"\nlost told {at - killed:.1f} s after the kill; live again {back - restarted:.1f} s after the restart")
         assert feed.thread.is_alive() and wall.feed("cam-a") is feed  # the same feed, reconnected
         # The viewer leaves: nobody watches, the reading thread ends after idle_s, its connection closed.
         stop.set()
