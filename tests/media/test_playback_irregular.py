@@ -138,3 +138,49 @@ def test_playback_runs_on_through_dropped_jittered_repeated_and_reset_timestamps
         after = [at_s for n, at_s in out if n >= RESET_AT]
         assert all(b > a for a, b in zip(after, after[1:]))
         assert out[-1][1] > out[0][1]
+
+
+@pytest.mark.timeout(120)
+def test_a_file_analysed_without_a_site_frame_rate_plays_at_the_times_filesource_gave_its_frames(vtest, tmp_path):
+    """A camera's file with dropped and jittered frames, analysed (`vigie analyze`: FileSource dates frames by
+    their pts when the site gives no true frame rate): played from a moment, it gives every frame from there, each
+    at the time the analysis gave it, where it used to count frames at the container's rate (and stop at the
+    first frame off that grid)."""
+    from vigie.sources.file import FileSource
+    from vigie.types import TrackPoint, TrackSummary
+
+    times = [(n, t) for n, t in schedule() if n < RESET_AT]
+    unique = [(n, t) for k, (n, t) in enumerate(times) if not k or times[k - 1][0] != n]
+    pictures = pets_frames(vtest, RESET_AT)
+    frames, last = [], -1
+    for n, t in unique:
+        image = pictures[n].copy()
+        image[:44] = GREY
+        write_number(image, n)
+        last = max(round(t / TB), last + 1)
+        frames.append((image, last))
+    video = tmp_path / "camera.ts"
+    video.write_bytes(encoded(frames))
+    site = clip_site(rate=None)  # no true frame rate: the file's own timestamps date its frames
+    t0 = (datetime.now(timezone.utc) - timedelta(hours=2)).replace(microsecond=0)
+    dated = [(f.seq, f.timestamp) for f in FileSource(video, "cam-a", recording_start=t0)]
+    assert len(dated) == len(unique)
+    # A track seen from frame 3 on, its points dated as the analysis dated them (the playback's anchor).
+    points = [TrackPoint(seq=s, timestamp=at, xyxy=(10.0, 60.0, 40.0, 120.0), confidence=0.9) for s, at in dated[3:20]]
+    track = TrackSummary(
+        camera_id="cam-a", track_no=1, class_name="person", first_seen=points[0].timestamp,
+        last_seen=points[-1].timestamp, points=points, median_height_px=60.0, median_width_px=30.0,
+    )  # fmt: skip
+    with SQLiteStore(tmp_path / "var") as store:
+        store.upsert_cameras(site.cameras)
+        aid = store.begin_analysis("cam-a", str(video), "ab" * 32)
+        store.add_tracks(aid, [track]).result()
+        store.finish_analysis(aid, "complete", len(dated), len(dated))
+        for k in (0, 10, 25):
+            seq, at = dated[k]
+            start, out = played(store, site, at)
+            wanted = [unique[s][0] for s, _ in dated[k:]]
+            assert [n for n, _ in out] == wanted, k  # every frame from there, to the end of the file
+            assert abs((start - at).total_seconds()) < 0.002
+            for (n, shown), (_, when) in zip(out, dated[k:]):
+                assert abs(shown - (when - at).total_seconds()) < 0.002, (n, shown)

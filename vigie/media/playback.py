@@ -34,6 +34,7 @@ bench/blur_schedule.py measures.
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -86,13 +87,14 @@ def _camera(site, camera_id: str):
 
 
 def _file_rate(path: Path, site_rate: float | None) -> float | None:
+    """The rate a file's frames are dated with (the site's true one), else the one it declares (25 where it
+    declares none: a variable-rate file, dated by its pts anyway); None when it cannot be opened."""
     if site_rate:
         return float(site_rate)
     try:
         with av.open(str(path)) as c:
-            rate = c.streams.video[0].average_rate
-        return float(rate) if rate else None
-    except (av.error.FFmpegError, IndexError, ValueError):
+            return _nominal_rate(c.streams.video[0])
+    except (av.error.FFmpegError, IndexError, ValueError, OSError):
         return None
 
 
@@ -281,20 +283,31 @@ def _segment_frames(container, f: Footage, start: datetime) -> Iterator[tuple[da
 
 
 def _pts_frames(container, f: Footage, start: datetime) -> Iterator[tuple[datetime, object]]:
-    """A file dated by its pts: seek to the key frame before `start`, date every frame by its pts."""
+    """A file dated by its pts: seek to the key frame before `start`, date every frame by its pts. Where the
+    seek lands after `start` (MPEG-TS seeks by guesswork), decoding starts again from the file's start."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     tb = stream.time_base
     skip = max(0.0, (start - f.start).total_seconds())
+
+    def timed() -> Iterator[tuple[float, object]]:
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                yield float((frame.pts - f.first_pts) * tb), frame
+
+    frames = timed()
     if skip > 0:
         try:
             container.seek(f.first_pts + int(skip / tb), stream=stream, backward=True, any_frame=False)
+            frames = timed()
+            first = next(frames, None)
+            if first is None or first[0] > skip + 1e-6:
+                raise OverflowError("landed after the moment")
+            frames = itertools.chain([first], frames)
         except (av.error.FFmpegError, OverflowError):
             container.seek(0)
-    for frame in container.decode(stream):
-        if frame.pts is None:
-            continue
-        offset = float((frame.pts - f.first_pts) * tb)
+            frames = timed()
+    for offset, frame in frames:
         if offset + 1e-6 < skip:
             continue
         yield f.start + timedelta(seconds=offset), frame
