@@ -53,7 +53,7 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             # recorder gets a connection of its own, in a thread of this worker. Not the analysis moved to the
             # sub-stream: a recording setting must not change what the analysis sees (small figures are lost
             # at 640 px). The recorder's reads never wait on the detector, nor its outages stall the analysis;
-            # decoding a 640x360 sub-stream is about a tenth of a 1080p one (docs/BENCHMARKS.md section 32).
+            # decoding a 640x360 sub-stream costs about a seventh of a 1080p one (docs/BENCHMARKS.md section 32).
             recording = _RecorderThread(camera, recorded_url(camera), recorder, out)
             recorder = None  # the main connection records nothing
 
