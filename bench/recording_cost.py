@@ -16,6 +16,12 @@ The stream: PETS09 S2.L1 (vtest.avi, 768x576) scaled up to 1920x1080 by Debian's
                 (vigie.recording.masked.MaskedSegmentWriter: what a masked camera costs on top of
                 its decoding, which the worker does anyway: masked - decode);
   masked 960    the same, scaled to 960 px wide first (record_masked_width: 960).
+  decode sub    the camera's sub-stream: the same footage at 640x360 (libx264 veryfast, 25 fps, ~1 Mbit/s,
+                a key frame every 2 s), demuxed and decoded;
+  masked sub    record_from: substream: the sub-stream decoded, the masks (in 1080p pixels) scaled to it and
+                burned in, re-encoded at 640x360. `vigie run` reads it on a connection of its own (the
+                analysis reads the main stream), so its decoding is part of its cost: the whole of `masked
+                sub` is what it adds, against `masked 1080p - decode` for the main stream.
 
 Figures: CPU seconds (process time: every thread) per second of video; as CPU-s per camera-hour and
 as % of one core; and the ratio against decode. Best of --repeat runs (a shared machine only adds).
@@ -58,12 +64,12 @@ T0 = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
 MASK = [[(0, 0), (960, 0), (960, 540), (0, 540)]]
 
 
-def make_stream(path: Path, seconds: int) -> Path:
+def make_stream(path: Path, seconds: int, size: str = "1920:1080", rate: str = "4M") -> Path:
     subprocess.run(
         [
             FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(VTEST),
-            "-frames:v", str(seconds * 25), "-vf", "setpts=N/25/TB,scale=1920:1080", "-r", "25",
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M",
+            "-frames:v", str(seconds * 25), "-vf", f"setpts=N/25/TB,scale={size}", "-r", "25",
+            "-c:v", "libx264", "-preset", "veryfast", "-b:v", rate, "-maxrate", rate, "-bufsize", "8M",
             "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p", "-an", str(path),
         ],
         check=True,
@@ -134,9 +140,11 @@ def run_copy(path: Path, out: Path, sealed: bool = True) -> int:
     return len(segments)
 
 
-def run_masked(path: Path, out: Path, width: int | None) -> int:
+def run_masked(path: Path, out: Path, width: int | None, main_width: int | None = None) -> int:
     segments = []
-    writer = MaskedSegmentWriter("cam", out, segments.append, mask=PrivacyMask(MASK), max_width=width, target_s=6.0)
+    writer = MaskedSegmentWriter(
+        "cam", out, segments.append, mask=PrivacyMask(MASK), max_width=width, main_width=main_width, target_s=6.0
+    )
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         s.thread_count = 1
@@ -148,7 +156,7 @@ def run_masked(path: Path, out: Path, width: int | None) -> int:
     return len(segments)
 
 
-def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
+def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path, sub: Path) -> dict:
     runs = {
         "decode": lambda: run_decode(stream),
         "demux": lambda: run_demux(stream),
@@ -156,6 +164,8 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
         "copy clear": lambda: run_copy(stream, Path(tempfile.mkdtemp(dir=scratch)), sealed=False),
         "masked 1080p": lambda: run_masked(stream, Path(tempfile.mkdtemp(dir=scratch)), None),
         "masked 960": lambda: run_masked(stream, Path(tempfile.mkdtemp(dir=scratch)), 960),
+        "decode sub": lambda: run_decode(sub),
+        "masked sub": lambda: run_masked(sub, Path(tempfile.mkdtemp(dir=scratch)), None, main_width=1920),
     }
     best = {name: min(cpu(fn) for _ in range(repeat)) for name, fn in runs.items()}
     out = {}
@@ -171,6 +181,7 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
         "sealing: copy - clear": best["copy"] - best["copy clear"],
         "masked 1080p - decode": best["masked 1080p"] - best["decode"],
         "masked 960 - decode": best["masked 960"] - best["decode"],
+        "masked sub - decode sub": best["masked sub"] - best["decode sub"],
     }
     for name, s in added.items():
         out[name] = {
@@ -180,6 +191,11 @@ def cost_table(stream: Path, seconds: int, repeat: int, scratch: Path) -> dict:
             "x_decode": round(s / best["decode"], 3),
         }
     out["sealing: copy / clear"] = {"ratio": round(best["copy"] / best["copy clear"], 2)}
+    # What a masked camera adds to its worker: the sub-stream's whole recording (its own connection) against
+    # the main stream's re-encoding (its decoding is the analysis's).
+    out["masked sub / (masked 1080p - decode)"] = {
+        "ratio": round(best["masked sub"] / (best["masked 1080p"] - best["decode"]), 3)
+    }
     return out
 
 
@@ -259,11 +275,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vigie-rec-bench-") as folder:
         scratch = Path(folder)
         stream = make_stream(scratch / "camera-1080p.mp4", args.seconds)
+        sub = make_stream(scratch / "camera-sub-640x360.mp4", args.seconds, "640:360", "1M")
         with av.open(str(stream)) as c:
             s = c.streams.video[0]
             info = {"size": f"{s.codec_context.width}x{s.codec_context.height}", "frames": s.frames,
                     "mbit_s": round(stream.stat().st_size * 8 / args.seconds / 1e6, 2)}  # fmt: skip
-        table = cost_table(stream, args.seconds, args.repeat, scratch)
+        table = cost_table(stream, args.seconds, args.repeat, scratch, sub)
         report = {"stream": info, "seconds": args.seconds, "costs": table}
         if args.faults:
             report["faults"] = faults(scratch)
@@ -271,13 +288,13 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     print(f"stream: {info['size']}, {args.seconds} s, {info['mbit_s']} Mbit/s")
-    print(f"{'':<24} {'CPU s':>7} {'CPU-s/cam-h':>12} {'% core':>7} {'x decode':>9}")
+    print(f"{'':<38} {'CPU s':>7} {'CPU-s/cam-h':>12} {'% core':>7} {'x decode':>9}")
     for name, r in table.items():
         if "ratio" in r:
-            print(f"{name:<24} {r['ratio']:>7.2f} x")
+            print(f"{name:<38} {r['ratio']:>7.3f} x")
             continue
         print(
-            f"{name:<24} {r['cpu_s']:>7.2f} {r['cpu_s_per_camera_hour']:>12.1f} {r['percent_of_a_core']:>7.2f} "
+            f"{name:<38} {r['cpu_s']:>7.2f} {r['cpu_s_per_camera_hour']:>12.1f} {r['percent_of_a_core']:>7.2f} "
             f"{r['x_decode']:>9.3f}"
         )
     if args.faults:

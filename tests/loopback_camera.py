@@ -215,6 +215,16 @@ def make_h264_clip(vtest: Path, path: Path, seconds: int = CLIP_S, fps: int = CL
     return path
 
 
+def scaled_clip(src: Path, dst: Path, width: int, height: int) -> Path:
+    """The clip at another size, as a camera's sub-stream sends it (H.264, the same key frames)."""
+    subprocess.run(
+        [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-vf", f"scale={width}:{height}",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", str(GOP), "-pix_fmt", "yuv420p", "-an", str(dst)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return dst
+
+
 def recorded_clip(src, dst, frames: int = 210) -> None:
     """The first `frames` frames of the recording as H.264 at 7 fps, as filmed (210: 30 s), for `vigie run` to read as a stream."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:

@@ -315,6 +315,13 @@ class CameraConfig(StrictModel):
         ge=2,
         le=30,
     )
+    record_from: Literal["stream", "substream"] = Field(
+        "stream",
+        description="Which of the camera's streams `record: true` records: 'stream' (the main one) or 'substream' (its "
+        "lower-resolution one, e.g. 640x360). A camera with privacy masks is re-encoded with them burned in, and "
+        "re-encoding costs about as many pixels as it gets: its sub-stream costs a fraction of its 1080p stream "
+        "(docs/BENCHMARKS.md section 32). The masks, in the main stream's pixels, are scaled to the sub-stream.",
+    )
     record_masked_width: int | None = Field(
         None,
         description="Width in pixels a masked camera's recording is scaled to before it is re-encoded (re-encoding "
@@ -361,6 +368,12 @@ class CameraConfig(StrictModel):
     def _record_needs_stream(self) -> "CameraConfig":
         if self.record and not self.stream:
             raise ValueError("record: true needs a live `stream` URL (`vigie run` records what it reads)")
+        return self
+
+    @model_validator(mode="after")
+    def _record_from_needs_substream(self) -> "CameraConfig":
+        if self.record and self.record_from == "substream" and not self.substream:
+            raise ValueError(_("record_from: substream needs the camera's `substream` URL"))
         return self
 
     @model_validator(mode="after")

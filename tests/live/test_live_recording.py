@@ -20,7 +20,7 @@ import av
 import pytest
 from at_rest import open_to_others, segment_video, videos_in_files
 from builders import DEMO_CAMERA, demo_raw, write_site
-from loopback_camera import CLIP_FPS, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
+from loopback_camera import CLIP_FPS, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg, scaled_clip
 
 from vigie.live.run import LiveRun
 from vigie.live.run import gaps as stream_gaps_of
@@ -145,3 +145,42 @@ def test_vigie_run_records_the_camera_through_three_restarts(vtest, tmp_path, mo
         + " for outages "
         + ", ".join(f"{(b - k).total_seconds():.1f} s" for k, b in outages)
     )
+
+
+def test_vigie_run_records_a_masked_camera_s_sub_stream_on_a_connection_of_its_own(vtest, tmp_path, monkeypatch):
+    """record_from: substream: the worker analyses the main stream (768x576) and records the sub-stream (384x288,
+    another loopback camera) with the privacy mask (the left third, in main-stream pixels) burned in."""
+    monkeypatch.setenv("VIGIE_DATA", str(tmp_path / "var"))
+    clip = make_h264_clip(vtest, tmp_path / "camera.mp4", seconds=10)
+    main = LoopbackCamera(clip, free_port())
+    sub = LoopbackCamera(scaled_clip(clip, tmp_path / "sub.mp4", 384, 288), free_port())
+    raw = demo_raw()
+    cam = next(c for c in raw["cameras"] if c["id"] == DEMO_CAMERA)
+    cam.update(
+        stream=main.url, substream=sub.url, main_stream_size=[768, 576], record=True, record_from="substream",
+        record_segment_s=2, privacy_masks=[[[0, 0], [256, 0], [256, 576], [0, 576]]], rules=[],
+    )  # fmt: skip
+    cam.pop("source", None)
+    cam.pop("recording_start", None)
+    site_file = write_site(tmp_path, raw)
+    said: list[str] = []
+    main.start()
+    sub.start()
+    try:
+        with SQLiteStore(tmp_path / "var") as store:
+            live = LiveRun(site_file, store, flush_s=5, analysis_fps=2, printer=said.append)
+            states = live.run(duration_s=20)
+            segments = store.recording_segments(DEMO_CAMERA)
+            data = store.data_dir
+    finally:
+        main.stop()
+        sub.stop()
+    assert len(segments) >= 3 and states[DEMO_CAMERA].segments_lost == 0, said
+    assert not list(data.rglob(f"*{PART}"))
+    for seg in segments:
+        assert (seg.width, seg.height, seg.codec, seg.masked) == (384, 288, "h264", True), seg
+        with av.open(io.BytesIO(segment_video(data, seg.file(data)))) as c:
+            frames = list(c.decode(video=0))
+        assert len(frames) == seg.frames and (frames[0].width, frames[0].height) == (384, 288)
+        rgb = frames[len(frames) // 2].to_ndarray(format="rgb24").astype(int)
+        assert rgb[:, :120].max() <= 40 and rgb[:, 140:].mean() > 60  # the mask black, the plaza seen

@@ -31,6 +31,7 @@ class Server:
     url: str
     store: object
     camera: LoopbackCamera
+    app: object = None
     requests: list[str] = field(default_factory=list)
 
 
@@ -66,7 +67,7 @@ def server(tmp_path_factory, vtest):
             users.create_user(store, name, role, password)
         app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(paint="black")))
         with served(app) as url:
-            yield Server(url, store, camera)
+            yield Server(url, store, camera, app)
         app.state.wall.close()
     finally:
         store.close()
@@ -123,3 +124,62 @@ def test_a_camera_without_a_stream_is_refused_by_name(server):
     assert r.status_code == 404 and "has no live stream" in r.json()["error"]
     r = c.get("/api/live/cameras")
     assert [x["id"] for x in r.json()["items"]] == ["cam-a", "cam-b"] and r.json()["blurred"] is False
+
+
+@pytest.mark.timeout(180)
+def test_a_camera_lost_mid_watch_is_shown_on_its_tile_and_comes_back(new_page, server):
+    """The camera killed while watched: its tile says it is lost within the feed's LOST_S (+ margin), the server
+    reconnects, and the tile is live again with new pictures once the camera is back."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from vigie.live.wall import LOST_S, RETRY_MAX_S
+
+    page = new_page()
+    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    page.goto("/wall?cameras=cam-b&n=1")
+    tile = page.locator('.wall-tile[data-camera="cam-b"]')
+    expect(tile.locator(".latency")).to_have_text(re.compile(r"^Latency \d+\.\d s$"), timeout=60_000)
+    server.camera.stop()
+    try:
+        expect(tile).to_have_attribute("data-state", "lost", timeout=(LOST_S + 8) * 1000)
+        expect(tile.locator(".wall-state")).to_have_text("Camera lost: reconnecting…")
+        expect(tile.locator(".wall-state")).to_be_visible()
+    finally:
+        server.camera.start()
+    expect(tile).to_have_attribute("data-state", "live", timeout=(RETRY_MAX_S + 30) * 1000)
+    expect(tile.locator(".wall-state")).to_be_hidden()
+    # "live" is said with the first new picture: its latency is shown again
+    expect(tile.locator(".latency")).to_have_text(re.compile(r"^Latency \d+\.\d s$"), timeout=15_000)
+
+
+@pytest.mark.timeout(120)
+def test_a_viewer_that_leaves_is_counted_out_and_the_feed_closes_when_idle(server):
+    """Through the real server: a picture stream closed by its viewer counts it out of the feed, and with
+    nobody watching the feed's thread stops after the wall's idle time."""
+    import time
+
+    import httpx
+
+    from vigie.live.wall import LEASE_S
+
+    wall = server.app.state.wall
+    wall.idle_s = 1.0
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        r = c.post("/api/login", json={"username": "op", "password": ACCOUNTS["operator"][1]})
+        view = c.post("/api/live/cam-b/view").json()
+        with c.stream("GET", view["url"]) as r:
+            got = b""
+            for chunk in r.iter_bytes():
+                got += chunk
+                if b"Content-Type: image/jpeg" in got:
+                    break
+        feed = wall.feeds["cam-b"]
+        feed.idle_s = 1.0  # (the feed may have been started by an earlier test, with the wall's 30 s)
+        deadline = time.monotonic() + LEASE_S + 5  # (its stream left suspended: counted out when its lease ends)
+        while feed.viewers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert feed.viewers == 0, "the viewer that left is still counted"
+        feed.thread.join(1.0 + 15)
+        assert not feed.thread.is_alive(), "nobody watches, yet the feed still reads the camera"

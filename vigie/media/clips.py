@@ -633,7 +633,9 @@ class _Chunks:
 class _Encoder:
     """One clip, encoded into memory; a fragmented one can be taken out piece by piece (`take`)."""
 
-    def __init__(self, fmt: str, fps: float, width: int, height: int, frames_hint: int, comment: str) -> None:
+    def __init__(
+        self, fmt: str, fps: float, width: int, height: int, frames_hint: int, comment: str, time_base=None
+    ) -> None:
         spec = FORMATS[fmt]
         self.buf = _Chunks() if fmt == "fmp4" else io.BytesIO()
         self.taken: list[bytes] = []
@@ -647,6 +649,10 @@ class _Encoder:
         self.stream = self.out.add_stream(spec.codec, rate=rate, options=dict(spec.options))
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         self.stream.time_base = 1 / rate
+        if time_base is not None:
+            # Frames timed by the caller (`add(..., pts=)`, in this time base): footage with an irregular rate
+            # keeps its own times (vigie.media.playback), where a clip's frames are one 1/fps apart.
+            self.stream.time_base = self.stream.codec_context.time_base = time_base
         self.stream.codec_context.gop_size = max(1, int(round(2 * fps)))  # a keyframe every 2 s: seekable in a player
         if fmt == "webm":
             self.stream.bit_rate = min(8_000_000, int(4.5 * width * height))  # the ceiling of constrained quality
@@ -655,9 +661,9 @@ class _Encoder:
             self.stream.codec_context.thread_count = 1
         self.frames = 0
 
-    def add(self, bgr: np.ndarray) -> None:
+    def add(self, bgr: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
-        frame.pts = self.frames  # in the stream's time base, 1/fps
+        frame.pts = self.frames if pts is None else pts  # in the stream's time base (1/fps unless given)
         self.out.mux(self.stream.encode(frame))
         self.frames += 1
 

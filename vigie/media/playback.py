@@ -7,16 +7,20 @@
 
 Footage is of two kinds, played through the same path:
 - the recorder's segments (`vigie run`, cameras with `record: true`; vigie.store.recordings): a segment's
-  frame is dated seg.start + (its pts - the file's first pts) x time base;
-- files analysed with `vigie analyze`: frame `seq` (FileSource's numbering, clips._seeked) is dated from the
-  analysis's anchor point, t(seq) = anchor_t + (seq - anchor_seq) / fps, fps being the site's true rate
-  (else the container's), as track clips date their frames.
+  frame is dated seg.start + (its pts - the file's first pts) x time base. Never by counting frames: a camera
+  drops frames, jitters its timestamps, sends a variable rate. A pts that goes back or leaps past the
+  segment's end (a camera's clock reset, a wrap) is a discontinuity: what follows goes on one frame later;
+- files analysed with `vigie analyze`, dated as FileSource dated them for the analysis: by their pts from
+  the analysis's anchor point (the frame `anchor_seq` was at `anchor_t`), or, where the site gives the true
+  frame rate (the container's is wrong), frame `seq` (clips._seeked) at anchor_t + (seq - anchor_seq) / fps,
+  as track clips date their frames.
 
 A play starts at a moment `start`; the stream holds the frames from there on, over consecutive footage
 (a gap of more than GAP_S ends it: the player then asks for the footage after the gap, which the
 timeline shows), for at most `max_s` seconds and never past `until` (an unblurred play's granted window).
-Its timestamps start at 0 = `start`, at the footage's frame rate, so the player's currentTime plus
-`start` is the UTC time shown, the same for every camera of a synchronised view.
+Its timestamps are the frames' own times from the stream's first moment (PlaybackStream.start, 0), not one
+frame period apart: a recording with dropped frames or a variable rate plays at its real pace, so the player's
+currentTime plus that moment is the UTC time shown, the same for every camera of a synchronised view.
 
 What each frame shows: the camera's privacy masks filled black (the recorder burns them in already; an
 analysed file, or a mask added since, gets them here), then, when blurred, faces and plates hidden as
@@ -30,8 +34,10 @@ bench/blur_schedule.py measures.
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -49,6 +55,7 @@ from vigie.times import from_iso, iso
 
 GAP_S = 1.0  # footage pieces closer than this play on as one
 MAX_PLAY_S = 600.0  # one request's stream: ten minutes at most (the player asks again after)
+OUT_TIME_BASE = Fraction(1, 90000)  # the stream's timestamps: fine enough for any camera's own times
 
 
 class PlaybackError(VigieError):
@@ -65,8 +72,9 @@ class Footage:
     path: Path
     start: datetime
     end: datetime
-    fps: float | None  # files: the true rate the frames are dated with; segments: their own timestamps
+    fps: float | None  # files: the rate the frames are dated with (or their nominal one); segments: None
     anchor_seq: int = 0  # files: the frame dated `start` is frame 0
+    first_pts: int | None = None  # files dated by pts: the pts dated `start` (the file's first frame)
     # segments: their video, opened through the store (sealed at rest: never read by their path)
     data: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
@@ -79,14 +87,46 @@ def _camera(site, camera_id: str):
 
 
 def _file_rate(path: Path, site_rate: float | None) -> float | None:
+    """The rate a file's frames are dated with (the site's true one), else the one it declares (25 where it
+    declares none: a variable-rate file, dated by its pts anyway); None when it cannot be opened."""
     if site_rate:
         return float(site_rate)
     try:
         with av.open(str(path)) as c:
-            rate = c.streams.video[0].average_rate
-        return float(rate) if rate else None
-    except (av.error.FFmpegError, IndexError, ValueError):
+            return _nominal_rate(c.streams.video[0])
+    except (av.error.FFmpegError, IndexError, ValueError, OSError):
         return None
+
+
+def _pts_span(path: Path, seq: int) -> tuple[int, float, float | None] | None:
+    """For a file dated by its pts: (its first frame's pts, frame `seq`'s time from it in seconds, the file's
+    duration or None), from its packets (not decoded); None where the file has no usable pts."""
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            tb = stream.time_base
+            pts = []
+            for packet in c.demux(stream):  # decode order: the lowest seq + 16 are enough for B-frames' reordering
+                if packet.pts is not None and packet.size:
+                    pts.append(packet.pts)
+                if len(pts) > seq + 16:
+                    break
+            duration = float(stream.duration * tb) if stream.duration and tb else None
+    except (av.error.FFmpegError, IndexError, ValueError, OSError):
+        return None
+    if not tb or len(pts) <= seq:
+        return None
+    pts.sort()
+    return pts[0], float((pts[seq] - pts[0]) * tb), duration
+
+
+def _nominal_rate(stream) -> float:
+    """The frame rate a stream declares; 25 where it declares none (an irregular one: FFmpeg then guesses its
+    time base's, 90 kHz for MPEG-TS, no frame rate)."""
+    for rate in (stream.average_rate, stream.guessed_rate):
+        if rate and 1 <= float(rate) <= 120:
+            return float(rate)
+    return 25.0
 
 
 def _reader(store, seg) -> Callable[[], bytes]:
@@ -107,10 +147,17 @@ def footage(store, site, camera_id: str, start: datetime | None = None, end: dat
         fps = _file_rate(path, camera.frame_rate if camera else None)
         if not fps:
             continue
-        first = from_iso(a["anchor_t"]) - timedelta(seconds=a["anchor_seq"] / fps)
-        last = first + timedelta(seconds=a["frames_decoded"] / fps)
+        timed = None if (camera and camera.frame_rate) else _pts_span(path, a["anchor_seq"])
+        if timed is not None:  # dated by pts, as FileSource dated the analysis's frames
+            first_pts, anchor_s, duration_s = timed
+            first = from_iso(a["anchor_t"]) - timedelta(seconds=anchor_s)
+            last = first + timedelta(seconds=duration_s or a["frames_decoded"] / fps)
+        else:
+            first_pts = None
+            first = from_iso(a["anchor_t"]) - timedelta(seconds=a["anchor_seq"] / fps)
+            last = first + timedelta(seconds=a["frames_decoded"] / fps)
         if (start is None or last > start) and (end is None or first < end):
-            out.append(Footage("file", path, first, last, fps))
+            out.append(Footage("file", path, first, last, fps, first_pts=first_pts))
     return sorted(out, key=lambda f: (f.start, f.kind))
 
 
@@ -210,16 +257,57 @@ def _open(f: Footage):
 
 
 def _segment_frames(container, f: Footage, start: datetime) -> Iterator[tuple[datetime, object]]:
+    """The segment's frames from `start`, dated by their pts (module docstring): gaps and jitter kept as
+    they are, a discontinuity (pts going back, or leaping past the segment's end) bridged by one frame."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     tb = stream.time_base
-    origin = None
+    step = 1 / _nominal_rate(stream)  # until two frames have shown the camera's own pace
+    span = (f.end - f.start).total_seconds()
+    origin, shift, prev = None, 0.0, None
     skip = max(0.0, (start - f.start).total_seconds())
     for frame in container.decode(stream):
         if frame.pts is None:
             continue
         origin = frame.pts if origin is None else origin
-        offset = float((frame.pts - origin) * tb)
+        offset = float((frame.pts - origin) * tb) + shift
+        if prev is not None and (offset < prev - 1e-6 or offset > max(span, prev) + GAP_S):
+            shift += prev + step - offset  # a discontinuity: this frame follows the previous one at the pace seen
+            offset = prev + step
+        elif prev is not None and 1e-3 < offset - prev <= 1.0:
+            step = offset - prev
+        prev = offset
+        if offset + 1e-6 < skip:
+            continue
+        yield f.start + timedelta(seconds=offset), frame
+
+
+def _pts_frames(container, f: Footage, start: datetime) -> Iterator[tuple[datetime, object]]:
+    """A file dated by its pts: seek to the key frame before `start`, date every frame by its pts. Where the
+    seek lands after `start` (MPEG-TS seeks by guesswork), decoding starts again from the file's start."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    tb = stream.time_base
+    skip = max(0.0, (start - f.start).total_seconds())
+
+    def timed() -> Iterator[tuple[float, object]]:
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                yield float((frame.pts - f.first_pts) * tb), frame
+
+    frames = timed()
+    if skip > 0:
+        try:
+            container.seek(f.first_pts + int(skip / tb), stream=stream, backward=True, any_frame=False)
+            frames = timed()
+            first = next(frames, None)
+            if first is None or first[0] > skip + 1e-6:
+                raise OverflowError("landed after the moment")
+            frames = itertools.chain([first], frames)
+        except (av.error.FFmpegError, OverflowError):
+            container.seek(0)
+            frames = timed()
+    for offset, frame in frames:
         if offset + 1e-6 < skip:
             continue
         yield f.start + timedelta(seconds=offset), frame
@@ -256,15 +344,18 @@ def _frames(pieces: list[Footage], start: datetime, stop: datetime) -> Iterator[
         if container is None:
             return
         try:
-            rate = f.fps or float(container.streams.video[0].average_rate or 25)
-            reader = _segment_frames if f.kind == "segment" else _file_frames
+            rate = f.fps or _nominal_rate(container.streams.video[0])  # the blur schedule's and the encoder's
+            if f.kind == "segment":
+                reader = _segment_frames
+            else:
+                reader = _pts_frames if f.first_pts is not None else _file_frames
             for when, frame in reader(container, f, max(at, f.start)):
                 if when >= stop:
                     return
                 if when < at:
-                    continue
+                    continue  # already played (a piece overlapping the previous one), or a repeated time
                 yield when, frame, rate
-                at = when + timedelta(seconds=0.5 / rate)
+                at = when + timedelta(milliseconds=1)  # on from this frame, however close the next one comes
         except av.error.FFmpegError as exc:
             raise VideoError(f"{f.path.name}: decoding failed near {iso(at)}: {exc}") from None
         finally:
@@ -325,15 +416,20 @@ def stream_playback(
         )
     if blur and lock is not None:
         blurrer = LockedBlurrer(blurrer, lock)
-    chunks = _render(store, site, camera_id, pieces, start, stop, blurrer if blur else None)
-    first = next(chunks, b"")
-    return PlaybackStream(camera_id, max(start, here[0].start), start, blur, clips._chain(first, chunks))
+    origin: list[datetime] = []
+    chunks = _render(store, site, camera_id, pieces, start, stop, blurrer if blur else None, origin)
+    first = next(chunks, b"")  # rendered its first frame: `origin` holds that frame's time
+    at = origin[0] if origin else max(start, here[0].start)
+    return PlaybackStream(camera_id, at, start, blur, clips._chain(first, chunks))
 
 
-def _render(store, site, camera_id, pieces, start, stop, blurrer) -> Iterator[bytes]:
+def _render(store, site, camera_id, pieces, start, stop, blurrer, origin: list) -> Iterator[bytes]:
+    """The stream's bytes. Its first frame's time is appended to `origin`: the timestamp 0, from which a frame
+    filmed at `when` is at when - origin (module docstring), as the fragmented MP4 muxer starts at 0."""
     camera = _camera(site, camera_id)
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
     masks = PrivacyMask(polygons)
+    main_width = camera.main_stream_size[0] if camera and camera.main_stream_size else None
     scene = _SceneBoxes(store, camera_id, start, stop) if blurrer is not None else None
     stored_width = None
     for t in playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1):
@@ -342,7 +438,8 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer) -> Iterator[by
     def masked() -> Iterator[tuple]:
         for when, frame, rate in _frames(pieces, start, stop):
             image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
-            scale = (stored_width or image.shape[1]) / image.shape[1]
+            # Masks are in the main stream's pixels: a sub-stream's recording (record_from) is narrower.
+            scale = (main_width or stored_width or image.shape[1]) / image.shape[1]
             if masks:
                 image[masks.mask_for(image.shape, scale)] = 0
             persons, vehicles = scene.at(when, image.shape[1]) if scene else (None, None)
@@ -358,15 +455,19 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer) -> Iterator[by
         yield head
         yield from source
 
-    encoder = None
+    encoder, last = None, -1
     try:
         for (when, _), image, _regions in clips._blurred(again(), blurrer, rate):
             if encoder is None:
                 h, w = image.shape[0] & ~1, image.shape[1] & ~1
-                encoder = clips._Encoder("fmp4", rate, w, h, int(rate * 60), "vigie playback")
+                encoder = clips._Encoder("fmp4", rate, w, h, int(rate * 60), "vigie playback", OUT_TIME_BASE)
             if image.shape[0] < encoder.stream.height or image.shape[1] < encoder.stream.width:
                 break  # the camera's resolution changed: this stream ends, the next play starts anew
-            encoder.add(image[: encoder.stream.height, : encoder.stream.width])
+            if not origin:
+                origin.append(when)
+            # The frame's own time (strictly increasing, as the encoder wants): not its rank times 1/rate.
+            last = max(round((when - origin[0]).total_seconds() / OUT_TIME_BASE), last + 1)
+            encoder.add(image[: encoder.stream.height, : encoder.stream.width], last)
             if data := encoder.take():
                 yield data
         streamed = len(encoder.taken)

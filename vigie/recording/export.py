@@ -132,7 +132,8 @@ def export_recording(
                     scale = (main_width or seg.width or image.shape[1]) / image.shape[1]
                     image[masks.mask_for(image.shape, scale)] = 0
                 if blurrer is not None:
-                    persons, vehicles = _near(boxes, t, image.shape[1] / (seg.width or image.shape[1]))
+                    # stored boxes are in the main stream's pixels, as the masks (a sub-stream's segment is narrower)
+                    persons, vehicles = _near(boxes, t, image.shape[1] / (main_width or seg.width or image.shape[1]))
                     image, found = blurrer.blur(image, vehicle_boxes=vehicles, person_boxes=persons)
                     image = np.ascontiguousarray(image)
                     regions += len(found)

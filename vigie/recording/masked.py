@@ -134,7 +134,10 @@ class MaskedSegmentWriter(SegmentWriter):
         self._size = (width, height)
         stream = out.add_stream("libx264", rate=self._rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = TIME_BASE
+        # The encoder's clock too, not 1/rate: frames come as the camera's clock dates them, and the burst of a
+        # new connection's buffered frames, a few microseconds apart, would round to one 1/rate tick (the
+        # muxer then refuses the repeated timestamps, EINVAL, and the connection's first segment was lost).
+        stream.time_base = stream.codec_context.time_base = TIME_BASE
         # A key frame at the start (every segment is an encoder of its own); no B-frames (no reordering
         # delay, and packet order is time order, as a camera's).
         stream.options = {"preset": self.preset, "crf": str(self.crf), "bf": "0", "threads": "1"}

@@ -37,10 +37,17 @@ from vigie.store.recordings import RecordingGap, RecordingSegment
 log = logging.getLogger(__name__)
 
 
+def recorded_url(camera) -> str:
+    """The stream a camera's recording is made of: its main `stream`, or its `substream` (record_from)."""
+    return camera.substream if camera.record_from == "substream" else camera.stream
+
+
 def segment_writer(
     camera, data_dir: str | Path, on_segment: Callable[[ClosedSegment], None], on_error: Callable[[str], None]
 ) -> SegmentWriter:
-    """The writer for a camera with `record: true`: copy, or re-encoded with its privacy masks burned in."""
+    """The writer for a camera with `record: true`: copy, or re-encoded with its privacy masks burned in. The
+    masks are in the main stream's pixels (main_stream_size): a sub-stream's frames have them scaled by its
+    width against the main one's (MaskedSegmentWriter._scale_of), and its segments are indexed at its size."""
     common = {"on_error": on_error, "target_s": camera.record_segment_s}
     if camera.privacy_masks:
         from vigie.recording.masked import MaskedSegmentWriter  # lazy: only masked cameras re-encode

@@ -4,12 +4,18 @@ one store writer of `vigie run` (vigie.live.run) through a queue."""
 
 from __future__ import annotations
 
+import logging
 import signal
+import threading
 
 from vigie import files
 from vigie.config import load_site
 from vigie.pipeline import CameraPipeline
 from vigie.sources.stream import StreamSource, StreamUnavailable, mask_url
+
+log = logging.getLogger(__name__)
+
+RECORDER_JOIN_S = 15.0  # a recorder connection's last read times out within its read timeout (5 s)
 
 
 def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float, pace_files: bool = True) -> None:
@@ -32,9 +38,9 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
         if ended:
             out.put(("tracks", cam, ended))
 
-    recorder = None
+    recorder = recording = None
     if camera.record:  # written here, where the stream is read; indexed by the parent's one store writer
-        from vigie.recording.recorder import segment_writer  # lazy: cameras that record only
+        from vigie.recording.recorder import recorded_url, segment_writer  # lazy: cameras that record only
 
         recorder = segment_writer(
             camera,
@@ -42,6 +48,14 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             on_segment=lambda seg: out.put(("segment", camera_id, seg)),
             on_error=lambda text: out.put(("recording_error", camera_id, text)),
         )
+        if recorded_url(camera) != camera.stream:
+            # The recording is of the sub-stream (record_from) and the analysis reads the main stream: the
+            # recorder gets a connection of its own, in a thread of this worker. Not the analysis moved to the
+            # sub-stream: a recording setting must not change what the analysis sees (small figures are lost
+            # at 640 px). The recorder's reads never wait on the detector, nor its outages stall the analysis;
+            # decoding a 640x360 sub-stream costs about a seventh of a 1080p one (docs/BENCHMARKS.md section 32).
+            recording = _RecorderThread(camera, recorded_url(camera), recorder, out)
+            recorder = None  # the main connection records nothing
 
     try:
         pipeline = CameraPipeline(camera, site, analysis_fps)
@@ -70,6 +84,8 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
     except Exception as exc:  # a broken camera must not take the others down: report it
         out.put(("status", camera_id, ("failed", f"{type(exc).__name__}: {exc}")))
     finally:
+        if recording is not None:
+            recording.stop()  # its open segment, closed and reported before "done"
         if recorder is not None:
             recorder.close()  # the open segment, closed and reported before "done"
         if pipeline is not None:
@@ -79,3 +95,37 @@ def camera_worker(site_path: str, camera_id: str, out, stop, analysis_fps: float
             for background in pipeline.take_backgrounds():
                 out.put(("background", camera_id, background))
         out.put(("done", camera_id, frames))
+
+
+class _RecorderThread:
+    """A recording made on a connection of its own (the sub-stream): every frame decoded for the writer, few
+    converted (analysis_fps: what StreamSource yields is thrown away), reconnecting as StreamSource does."""
+
+    def __init__(self, camera, url: str, writer, out) -> None:
+        self.writer, self.done = writer, threading.Event()
+        self.source = StreamSource(
+            url,
+            camera.id,
+            analysis_fps=0.2,
+            stop_event=self.done,
+            recorder=writer,
+            on_status=lambda cam, status, detail: log.info("camera %s recording stream: %s %s", cam, status, detail),
+        )
+        self.out = out
+        self.thread = threading.Thread(target=self._run, name=f"recorder-{camera.id}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for _frame in self.source:
+                pass
+        except Exception as exc:  # noqa: BLE001 - the recording stops, the analysis goes on: say so
+            self.out.put(("recording_error", self.source.camera_id, f"recording stream stopped: {exc}"))
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(RECORDER_JOIN_S)
+        if self.thread.is_alive():  # stuck in a read: its .part is sealed and salvaged at the next start (recover)
+            log.warning("camera %s: the recording connection did not stop in time", self.source.camera_id)
+        else:
+            self.writer.close()

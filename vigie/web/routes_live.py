@@ -2,7 +2,10 @@
 
 `GET /api/live/cameras` lists the cameras that have a live stream, with their group, for the wall's chooser.
 A camera's pictures are a multipart JPEG stream (`multipart/x-mixed-replace`), each part with the UTC time
-its frame was decoded (`X-Frame-Time`), from which the page shows the latency. Privacy masks are burned in;
+its frame was decoded (`X-Frame-Time`), from which the page shows the latency. When the camera is lost (its
+stream died, or no picture for a few seconds) or live again, a JSON part says so (`X-Feed-State: lost` or
+`live`, body {"state", "since", "detail"}): the page shows it on the camera's tile while the server
+reconnects (vigie.live.wall). Privacy masks are burned in;
 faces are blurred only when the site file says `live_wall_blur: true` (vigie.live.wall).
 
 Watching is audited as every look is: `POST /api/live/{camera_id}/view` audits the view (view_live) and
@@ -12,13 +15,14 @@ audited itself. Live viewing is the `live_view` permission (operators, investiga
 
 from __future__ import annotations
 
+import json
 import threading
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from vigie.live.wall import Wall
+from vigie.live.wall import FeedState, Wall
 from vigie.times import iso
 from vigie.web.context import record
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow
@@ -105,8 +109,16 @@ def pictures(
     def parts():
         try:
             for picture in feed.pictures(stop):
-                if picture is None:
-                    continue  # the camera is silent: keep the connection, the page shows the last picture's age
+                if isinstance(picture, FeedState):
+                    body = json.dumps(
+                        {"state": picture.state, "since": iso(picture.since), "detail": picture.detail}
+                    ).encode()
+                    head = (
+                        f"--{BOUNDARY}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                        f"X-Feed-State: {picture.state}\r\n\r\n"
+                    )
+                    yield head.encode() + body + b"\r\n"
+                    continue
                 head = (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture.jpeg)}\r\n"
                     f"X-Frame-Time: {iso(picture.captured)}\r\nX-Frame-Seq: {picture.seq}\r\n\r\n"

@@ -1,11 +1,13 @@
 /* Vigie: the live wall (issue 21). 1, 4 or 9 cameras' live pictures, chosen by name or by group, each with its
    latency (the picture's age when shown: now minus the time the server decoded its frame) and the alerts of
    its camera over it. Each camera's view is started (and audited) once with POST /api/live/{id}/view; its
-   pictures come as a multipart JPEG stream, read here with fetch so that each picture's time is known.
+   pictures come as a multipart JPEG stream, read here with fetch so that each picture's time is known. The
+   stream also says when the camera is lost (its stream died; the server reconnects meanwhile) and when it is
+   live again: a JSON part with X-Feed-State, shown on the tile.
    Data goes into the DOM with textContent only, as in app.js. */
 "use strict";
 
-const WALL = { alertShowMs: 30000, staleMs: 5000 };
+const WALL = { alertShowMs: 30000, staleMs: 5000, rewatchMs: 5000 };
 const tiles = new Map();  // camera id -> tile
 let alertFeed = null;
 
@@ -20,8 +22,16 @@ function makeTile(camera) {
   const canvas = el("canvas", { "data-camera": camera.id, role: "img", "aria-label": t("Live picture of camera {camera}", { camera: camera.id }) });
   const latency = el("span", { class: "latency", "data-latency-ms": "" });
   const alert = el("div", { class: "wall-alert", hidden: "" });
-  const box = el("div", { class: "wall-tile", "data-camera": camera.id }, [canvas, el("span", { class: "name", text: camera.name || camera.id }), latency, alert]);
-  return { camera, canvas, latency, alert, box, abort: null, lastShown: 0, alertTimer: null, drawing: false };
+  const state = el("p", { class: "wall-state", role: "status", hidden: "" });
+  const box = el("div", { class: "wall-tile", "data-camera": camera.id, "data-state": "starting" }, [canvas, el("span", { class: "name", text: camera.name || camera.id }), latency, state, alert]);
+  return { camera, canvas, latency, alert, state, box, abort: null, lastShown: 0, alertTimer: null, drawing: false };
+}
+
+/* The feed's state, as the server tells it: "lost" (shown over the last picture) or "live" again. */
+function showState(tile, state) {
+  tile.box.dataset.state = state;
+  tile.state.hidden = state !== "lost";
+  tile.state.textContent = state === "lost" ? t("Camera lost: reconnecting…") : "";
 }
 
 /* Drawn on a canvas (decoded with createImageBitmap): no object URL, so the pages' image policy stays 'self'. */
@@ -65,12 +75,17 @@ async function watch(tile) {
       const length = Number((/Content-Length:\s*(\d+)/i.exec(head) || [])[1]);
       const start = end + 4;
       if (!Number.isFinite(length) || buf.length < start + length + 2) break;
+      const state = (/X-Feed-State:\s*(\S+)/i.exec(head) || [])[1];
       const captured = (/X-Frame-Time:\s*(\S+)/i.exec(head) || [])[1];
-      showPicture(tile, buf.slice(start, start + length), captured);
+      if (state) showState(tile, state);
+      else showPicture(tile, buf.slice(start, start + length), captured);
       buf = buf.slice(start + length + 2);
     }
   }
   tile.latency.textContent = t("The camera's stream ended.");
+  showState(tile, "lost");
+  // still on the wall: watched again (a new view) after a pause
+  setTimeout(() => { if (tiles.get(tile.camera.id) === tile && !tile.abort.signal.aborted) watch(tile).catch(() => {}); }, WALL.rewatchMs);
 }
 
 function showAlert(a) {
@@ -127,7 +142,7 @@ pages.wall = async function () {
   $("wall-form").addEventListener("submit", (ev) => { ev.preventDefault(); show().catch(() => {}); });
   // a picture older than staleMs: the camera is silent, said so on its tile
   setInterval(() => {
-    for (const tile of tiles.values()) if (tile.lastShown && Date.now() - tile.lastShown > WALL.staleMs) tile.latency.textContent = t("No picture for {seconds} s", { seconds: Math.round((Date.now() - tile.lastShown) / 1000) });
+    for (const tile of tiles.values()) if (tile.lastShown && Date.now() - tile.lastShown > WALL.staleMs && tile.box.dataset.state !== "lost") tile.latency.textContent = t("No picture for {seconds} s", { seconds: Math.round((Date.now() - tile.lastShown) / 1000) });
   }, 1000);
   if (wanted.length || params.get("group")) await show();
 };
