@@ -34,6 +34,7 @@ from typing import Callable
 import av
 
 from vigie.errors import VigieError
+from vigie.files import make_private
 from vigie.store.pictures import Pictures
 from vigie.times import iso
 
@@ -95,7 +96,9 @@ class SegmentWriter:
         retry_s: float = 5.0,
     ) -> None:
         self.camera_id = camera_id
-        self.data_dir = Path(data_dir)
+        # The recorder may run in a worker process that never opened the store (which is what makes the data
+        # folder private): segments are 0600 in 0700 folders whichever process writes them first.
+        self.data_dir = make_private(data_dir)
         self.folder = camera_folder(data_dir, camera_id)
         self.pictures = Pictures(self.data_dir)  # segments at rest are sealed under the media key
         self.on_segment, self.on_error = on_segment, on_error
