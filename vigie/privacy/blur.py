@@ -494,6 +494,8 @@ class Blurrer:
         faces: bool = True,
         plates: bool = True,
         face_runtime: str = "auto",
+        head_part: float | None = None,
+        upright: float = 1.6,
     ) -> None:
         if style not in ("blur", "pixelate"):
             raise ValueError(gettext("style must be 'blur' or 'pixelate', not {style}", style=repr(style)))
@@ -508,6 +510,12 @@ class Blurrer:
         self.face_enlarge = face_enlarge
         self.margin = margin
         self.style = style
+        # find_faces_in: in an upright person box (height > `upright` x width) only its top `head_part` is
+        # searched, at the scale the whole box would be; a lying, bending or sitting person's box is searched
+        # whole. None searches every box whole.
+        if head_part is not None and not 0.0 < head_part <= 1.0:
+            raise ValueError(gettext("head_part must be in (0, 1], not {value}", value=head_part))
+        self.head_part, self.upright = head_part, upright
 
     def find_faces(self, image_bgr: np.ndarray, max_side: int | None = None) -> list[BlurRegion]:
         """Faces in the whole image, upscaled to `min_face_side` high if smaller; a larger image is searched
@@ -534,11 +542,13 @@ class Blurrer:
             return []
         out = []
         for x1, y1, x2, y2 in _windows(image_bgr.shape, person_boxes, grow=0.1):
-            for r in self.find_faces(image_bgr[y1:y2, x1:x2]):
-                fx1, fy1, fx2, fy2 = r.xyxy
+            upscale = max(1.0, self.min_face_side / (y2 - y1))  # as find_faces on the whole crop
+            if self.head_part is not None and (y2 - y1) > self.upright * (x2 - x1):
+                y2 = y1 + max(8, int(np.ceil((y2 - y1) * self.head_part)))
+            for fx1, fy1, fx2, fy2, score in self.faces.detect(image_bgr[y1:y2, x1:x2], upscale=upscale):
                 box = (fx1 + x1, fy1 + y1, fx2 + x1, fy2 + y1)
                 window = _window(box, self.face_enlarge, self.margin, 2, image_bgr.shape)
-                out.append(BlurRegion("face", r.score, _corners(*box), window))
+                out.append(BlurRegion("face", float(score), _corners(*box), window))
         return out
 
     def find_plates(self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None) -> list[BlurRegion]:
