@@ -172,11 +172,8 @@ class FaceDetector:
         runtime: str = "auto",
     ) -> None:
         if runtime not in FACE_RUNTIMES:
-            raise ValueError(
-                gettext(
-                    "runtime must be one of {runtimes}, not {runtime}", runtimes=FACE_RUNTIMES, runtime=repr(runtime)
-                )
-            )
+            # a programmer's argument, never shown to a user: not translated
+            raise ValueError(f"runtime must be one of {FACE_RUNTIMES}, not {runtime!r}")
         self.threshold = threshold
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
@@ -514,7 +511,7 @@ class Blurrer:
         # searched, at the scale the whole box would be; a lying, bending or sitting person's box is searched
         # whole. None searches every box whole.
         if head_part is not None and not 0.0 < head_part <= 1.0:
-            raise ValueError(gettext("head_part must be in (0, 1], not {value}", value=head_part))
+            raise ValueError(f"head_part must be in (0, 1], not {head_part}")  # a programmer's argument
         self.head_part, self.upright = head_part, upright
 
     def find_faces(self, image_bgr: np.ndarray, max_side: int | None = None) -> list[BlurRegion]:
