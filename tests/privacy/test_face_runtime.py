@@ -76,6 +76,20 @@ def test_obscure_reduces_a_large_window_to_its_coarse_cells():
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 3
 
 
+@pytest.mark.parametrize("size", [(1280, 736), (128, 256), (64, 32)])
+def test_centerface_blob_is_the_rgb_resized_image_as_float(size):
+    """The blob's numbers are those of the straightforward cvtColor, resize, astype, transpose."""
+    rng = np.random.default_rng(5)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (540, 300, 3), dtype=np.uint8), (0, 0), 2)
+    w, h = size
+    interp = cv2.INTER_AREA if w < image.shape[1] else cv2.INTER_LINEAR
+    rgb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (w, h), interpolation=interp)
+    expected = rgb.astype(np.float32).transpose(2, 0, 1)[None]
+    blob = B.centerface_blob(image, w, h)
+    assert blob.shape == (1, 3, h, w) and blob.dtype == np.float32
+    assert np.array_equal(blob, expected)
+
+
 # --- real model, real frames -------------------------------------------------------------
 def _require_model_and_pets():
     try:
