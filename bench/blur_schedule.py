@@ -130,11 +130,14 @@ class Variant:
         schedule_module.obscure_all, blur_module.obscure_all = self._saved
 
 
+PRECISION = "f32"  # --now-precision: "auto" lets OpenVINO choose (bfloat16 on CPUs that have it)
+
+
 def variants(head_part: float | None) -> list[Variant]:
     """The schedule before section 30 and now (plates off: PETS09 has no vehicle)."""
     return [
         Variant("before", Blurrer(plates=False, face_runtime="onnxruntime"), legacy=True),
-        Variant("now", Blurrer(plates=False, head_part=head_part), legacy=False),
+        Variant("now", Blurrer(plates=False, head_part=head_part, face_precision=PRECISION), legacy=False),
     ]
 
 
@@ -170,6 +173,7 @@ def quality(
         "size": list(shape[1::-1]),
         "schedule_whole_side": whole_side,
         "head_part": head_part,
+        "now_precision": PRECISION,
         "current_faces": sum(len(c) for c in current),
         "current_faces_per_frame": round(sum(len(c) for c in current) / k, 2),
         "current_cpu_ms_per_frame": round(1000 * current_cpu / k, 1),
@@ -385,6 +389,7 @@ def speed(clip_s: float, render: bool = True, head_part: float | None = HEAD_PAR
             "frames": n,
             "seconds_at_7fps": round(seconds, 1),
             "head_part": head_part,
+            "now_precision": PRECISION,
             "regions": regions,
             "rows": rows,
         }
@@ -421,7 +426,15 @@ def main() -> int:
         default=0.0,
         help="the schedule now: an upright person box searched in this top fraction only (0: every box whole)",
     )
+    ap.add_argument(
+        "--now-precision",
+        choices=("f32", "auto"),
+        default="f32",
+        help="OpenVINO's arithmetic for the schedule now: f32, or auto (bfloat16 where the CPU has it)",
+    )
     args = ap.parse_args()
+    global PRECISION
+    PRECISION = args.now_precision
     if not (PETS / "vtest.avi").is_file():
         print(f"PETS09 not found under {PETS}")
         return 1

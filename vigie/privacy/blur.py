@@ -170,7 +170,10 @@ class FaceDetector:
         onnx_path: str | Path | None = None,
         max_side: int = 2048,
         runtime: str = "auto",
+        precision: str = "f32",
     ) -> None:
+        if precision not in ("f32", "auto"):
+            raise ValueError(f"precision must be 'f32' or 'auto', not {precision!r}")  # a programmer's argument
         if runtime not in FACE_RUNTIMES:
             # a programmer's argument, never shown to a user: not translated
             raise ValueError(f"runtime must be one of {FACE_RUNTIMES}, not {runtime!r}")
@@ -179,6 +182,9 @@ class FaceDetector:
         self.onnx_path = Path(onnx_path) if onnx_path else None
         self.max_side = max_side  # bounds the cost of an upscaled input
         self.runtime = runtime  # the one asked for; after loading, the one in use ("openvino" or "onnxruntime")
+        # OpenVINO's arithmetic: "f32" (onnxruntime's heatmap within 1e-6), or "auto", OpenVINO's choice
+        # (bfloat16 on CPUs that have it: faster, but the heatmap moves; docs/BENCHMARKS.md section 30)
+        self.precision = precision
         self._session = LazySession(self._open)
 
     def _open(self):
@@ -192,7 +198,7 @@ class FaceDetector:
                 )
             )
         if self.runtime == "openvino" or (self.runtime == "auto" and openvino_available()):
-            compiled = openvino_compiled(path, "CenterFace face model", self.threads, "f32", any_shape=True)
+            compiled = openvino_compiled(path, "CenterFace face model", self.threads, self.precision, any_shape=True)
             self.onnx_path, self.runtime = path, "openvino"
             return OpenVinoSession(compiled)
         try:
@@ -502,10 +508,13 @@ class Blurrer:
         face_runtime: str = "auto",
         head_part: float | None = None,
         upright: float = 1.6,
+        face_precision: str = "f32",
     ) -> None:
         if style not in ("blur", "pixelate"):
             raise ValueError(gettext("style must be 'blur' or 'pixelate', not {style}", style=repr(style)))
-        self.faces = FaceDetector(face_threshold, threads, runtime=face_runtime) if faces else None
+        self.faces = (
+            FaceDetector(face_threshold, threads, runtime=face_runtime, precision=face_precision) if faces else None
+        )
         self.text = TextDetector(threads=threads) if plates else None
         self.min_face_side = min_face_side
         self.plate_side = plate_side
