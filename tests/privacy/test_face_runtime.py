@@ -34,6 +34,8 @@ def test_an_unknown_runtime_or_head_part_is_refused():
         B.Blurrer(face_runtime="cuda")
     with pytest.raises(ValueError, match="head_part"):
         B.Blurrer(head_part=0.0)
+    with pytest.raises(ValueError, match="precision"):
+        B.FaceDetector(precision="int8")
 
 
 @pytest.mark.parametrize("runtime", ["openvino", "onnxruntime", "auto"])
