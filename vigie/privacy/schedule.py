@@ -33,7 +33,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from vigie.privacy.blur import BlurRegion, face_window, obscure
+from vigie.privacy.blur import BlurRegion, face_window, obscure_all
 
 EVERY = 5  # the whole-frame search, every 5th frame (issue 21)
 CARRY = 2  # a face found on a frame is blurred this many frames before and after it
@@ -141,6 +141,5 @@ class FaceSchedule:
                     )
                 )
         out = f.image.copy()
-        for r in regions:
-            obscure(out, r.blurred_xyxy, self.blurrer.style)
+        obscure_all(out, [r.blurred_xyxy for r in regions], self.blurrer.style)
         return f.payload, out, regions
