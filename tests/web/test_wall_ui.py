@@ -4,11 +4,19 @@ an alert shown over its camera, each view audited; faces are not blurred unless 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pytest
-from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
+from browser_support import (  # noqa: F401 (fixtures)
+    Server,
+    browser,
+    log_in_as,
+    new_page,
+    screenshot,
+    served,
+    vigie_app,
+    vigie_store,
+)
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
@@ -26,31 +34,15 @@ MEAN_OF = """([camera, x, y, w, h]) => {
 }"""
 
 
-@dataclass
-class Server:
-    url: str
-    store: object
-    camera: LoopbackCamera
-    requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, vtest):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
 
-    from vigie.accounts import users
     from vigie.config import CameraConfig, SiteConfig
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
     tmp = tmp_path_factory.mktemp("wall-ui")
     camera = LoopbackCamera(make_h264_clip(vtest, tmp / "camera.mp4"), free_port())
     camera.start()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(tmp / "var"))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     cams = [
         CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", stream=camera.url).model_copy(
             update={"privacy_masks": [MASK]}
@@ -59,19 +51,15 @@ def server(tmp_path_factory, vtest):
         CameraConfig(id="cam-c", name="Gare", lat=43.83, lon=4.37, group="gare"),  # no live stream
     ]
     site = SiteConfig(name="Nîmes wall", language="en", cameras=cams)
-    store = SQLiteStore(tmp / "var")
     try:
-        store.upsert_cameras(site.cameras)
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(paint="black")))
-        with served(app) as url:
-            yield Server(url, store, camera)
-        app.state.wall.close()
+        with vigie_store(tmp / "var") as store:
+            store.upsert_cameras(site.cameras)
+            app = vigie_app(store, site, FakeBlurrer(paint="black"), ACCOUNTS)
+            with served(app) as url:
+                yield Server(url, store, camera=camera)
+            app.state.wall.close()
     finally:
-        store.close()
         camera.stop()
-        mp.undo()
 
 
 @pytest.mark.timeout(180)
@@ -83,7 +71,7 @@ def test_the_wall_shows_a_group_live_with_masks_latency_and_alerts(new_page, ser
     from vigie.rules.base import Event
 
     page = new_page()
-    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    log_in_as(page, ACCOUNTS, "operator")
     page.goto("/wall?group=centre&n=4")
     expect(page.locator("#wall-blur")).to_contain_text("Faces are not blurred on the wall")
     expect(page.locator(".wall-tile")).to_have_count(2)  # cam-c has no stream: not offered
