@@ -3,8 +3,9 @@ in a thread, fresh pages that fail the test on a script error or a request to an
 form, and the README's screenshots.
 
 Playwright never downloads a browser of its own: `make setup` installs Debian's chromium (as root); the
-tests skip, saying so, where it is missing. A module imports the fixtures `browser` and `new_page` from
-here and defines its own `server` fixture (a `Server` or anything with `url` and `requests`), most often as
+tests skip, saying so, where it is missing. The fixtures `browser` and `new_page` reach every module of
+tests/web through its conftest.py; a module defines its own `server` fixture (a `Server`, or anything with
+`url` and `requests`), most often as
     with vigie_store(data) as store:
         ...seed the store...
         with served(vigie_app(store, site, blurrer, ACCOUNTS)) as url:

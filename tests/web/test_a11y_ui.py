@@ -12,17 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    assert_accessible,
-    browser,
-    log_in_as,
-    new_page,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, assert_accessible, log_in_as, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE, T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.browser]

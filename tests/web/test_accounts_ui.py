@@ -14,17 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    log_in,
-    log_in_as,
-    new_page,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, log_in, log_in_as, screenshot, served, vigie_app, vigie_store
 from builders import T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -14,17 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    PAGE_TIMEOUT_MS,
-    VIEWPORT,
-    Server,
-    browser,
-    log_in,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, Server, log_in, screenshot, served, vigie_app, vigie_store
 from builders import T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

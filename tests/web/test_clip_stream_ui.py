@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import Server, browser, log_in, new_page, served, vigie_app, vigie_store  # noqa: F401 (fixtures)
+from browser_support import Server, log_in, served, vigie_app, vigie_store
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_support import Server, browser, log_in, non_local, served, vigie_app, vigie_store  # noqa: F401 (fixtures)
+from browser_support import Server, log_in, non_local, served, vigie_app, vigie_store
 from builders import T0, make_summary
 
 from vigie.times import UTC

@@ -19,17 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    log_in_as,
-    new_page,
-    non_local,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, log_in_as, non_local, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, browser  # noqa: F401 (fixture)
+from browser_support import PAGE_TIMEOUT_MS, VIEWPORT
 from builders import REPO_ROOT
 
 from vigie.accounts import users

@@ -12,16 +12,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    log_in_as,
-    new_page,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
 from builders import T0, make_summary
 
 pytestmark = pytest.mark.browser

@@ -18,17 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    log_in_as,
-    new_page,
-    non_local,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, log_in_as, non_local, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

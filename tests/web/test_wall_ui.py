@@ -7,16 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    log_in_as,
-    new_page,
-    screenshot,
-    served,
-    vigie_app,
-    vigie_store,
-)
+from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
