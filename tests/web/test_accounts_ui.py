@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from browser_support import Server, log_in, log_in_as, screenshot, served, vigie_app, vigie_store
-from builders import T0, jpeg_bytes, make_summary
+from builders import T0, english_site, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -31,10 +31,9 @@ JUST = {"case_ref": "PV-2026-1206-007", "purpose": "burglary rue de la Madeleine
 def server(tmp_path_factory):
     from fakes import FakeBlurrer
 
-    from vigie.config import CameraConfig, SiteConfig
+    from vigie.config import CameraConfig
 
-    site = SiteConfig(
-        language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+    site = english_site(
         name="Nîmes accounts",
         retention_days=20,
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety")],

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser_support import Server, log_in, non_local, served, vigie_app, vigie_store
-from builders import T0, make_summary
+from builders import T0, english_site, make_summary
 
 from vigie.times import UTC
 
@@ -25,12 +25,11 @@ BROWSER_ZONE = "America/New_York"
 def server(tmp_path_factory):
     from fakes import FakeBlurrer
 
-    from vigie.config import CameraConfig, SiteConfig
+    from vigie.config import CameraConfig
 
-    site = SiteConfig(
+    site = english_site(
         name="Nîmes",
         timezone="Europe/Paris",
-        language="en",
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nîmes")],
     )
     with vigie_store(tmp_path_factory.mktemp("clock-ui")) as store:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
-from builders import T0, make_summary
+from builders import T0, english_site, make_summary
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +43,11 @@ def server(tmp_path_factory):
     from media.recorded import record_segments
 
     from vigie.alerts.store import record as record_alerts
-    from vigie.config import CameraConfig, SiteConfig
+    from vigie.config import CameraConfig
     from vigie.rules.base import Event
 
-    site = SiteConfig(
+    site = english_site(
         name="Nîmes playback",
-        language="en",
         timezone="Europe/Paris",  # the page reads and shows times on the site's clock, labelled
         cameras=[
             CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety"),

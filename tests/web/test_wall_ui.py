@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
+from builders import english_site
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
@@ -29,7 +30,7 @@ MEAN_OF = """([camera, x, y, w, h]) => {
 def server(tmp_path_factory, vtest):
     from fakes import FakeBlurrer
 
-    from vigie.config import CameraConfig, SiteConfig
+    from vigie.config import CameraConfig
 
     tmp = tmp_path_factory.mktemp("wall-ui")
     camera = LoopbackCamera(make_h264_clip(vtest, tmp / "camera.mp4"), free_port())
@@ -41,7 +42,7 @@ def server(tmp_path_factory, vtest):
         CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, group="centre", stream=camera.url),
         CameraConfig(id="cam-c", name="Gare", lat=43.83, lon=4.37, group="gare"),  # no live stream
     ]
-    site = SiteConfig(name="Nîmes wall", language="en", cameras=cams)
+    site = english_site(name="Nîmes wall", cameras=cams)
     try:
         with vigie_store(tmp / "var") as store:
             store.upsert_cameras(site.cameras)
