@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
+from vigie.config import SiteConfig
 from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID, Detections, TrackPoint, TrackSummary
 
@@ -118,6 +119,12 @@ def jpeg_bytes(bgr=(0, 0, 255), size=(16, 24)) -> bytes:
 def demo_raw() -> dict:
     """The demo site file as plain data, to derive variants from."""
     return copy.deepcopy(yaml.safe_load(DEMO_SITE.read_text(encoding="utf-8")))
+
+
+def english_site(**fields) -> SiteConfig:
+    """A site in English (a site is French by default): for tests whose assertions read English messages; the
+    French ones are read on French sites and pages (tests/web/test_ui.py, tests/core/test_catalogues.py)."""
+    return SiteConfig(language="en", **fields)
 
 
 def write_site(folder: Path, raw: dict | str, name: str = "site.yaml") -> Path:

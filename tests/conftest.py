@@ -31,8 +31,8 @@ os.environ.setdefault("VIGIE_MODELS", str(SHARED_MODELS))
 
 # The suite's messages are in English (its assertions are), unless a test asks for French: the language of code
 # run outside a request (set here), of the CLI ($VIGIE_LANG), and of apps built without a site file (they take
-# the process's). Sites that a test loads say `language: en` themselves (builders.in_english); the French side
-# is tested with `language: fr` sites or ?lang=fr (tests/web/test_i18n_ui.py, tests/core/test_catalogues.py).
+# the process's). Sites that a test loads say `language: en` themselves, those it builds are builders.english_site;
+# the French side is tested with `language: fr` sites or ?lang=fr (tests/web/test_i18n_ui.py, test_catalogues.py).
 set_default_language("en")
 os.environ["VIGIE_LANG"] = "en"
 

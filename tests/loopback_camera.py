@@ -14,7 +14,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import pytest
@@ -173,6 +177,61 @@ class LoopbackCamera:
         if self.relay is not None:
             self.relay.close()
             self.relay = None
+
+
+class Restarts(NamedTuple):
+    """What run_through_restarts saw: the run's states, and the camera's stretches served (up, killed) and
+    outages (killed, back), in UTC as the camera saw them."""
+
+    states: dict
+    served: list[tuple[datetime, datetime]]
+    outages: list[tuple[datetime, datetime]]
+
+
+def run_through_restarts(
+    live, camera: LoopbackCamera, camera_id: str, up_s: float, outages_s: Sequence[float], said: list[str]
+) -> Restarts:
+    """Run `live` (a vigie.live.run.LiveRun reading `camera` as `camera_id`) while a thread kills and restarts
+    the camera: once the run's worker has connected, `up_s` seconds of stream before each outage (of
+    `outages_s` seconds each) and after the last; then the thread stops the run. `said` is what the run
+    printed (named when the worker never connects). A failure in the thread fails the caller."""
+    served: list[tuple[datetime, datetime]] = []
+    outages: list[tuple[datetime, datetime]] = []
+    failure: list[BaseException] = []
+
+    def now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    def faults() -> None:
+        try:
+            deadline = time.monotonic() + 60
+            while not live.cameras[camera_id].connected:  # the worker loads its models first
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the worker never connected: {said[-5:]}")
+                time.sleep(0.1)
+            up = now()
+            for down_s in outages_s:
+                time.sleep(up_s)
+                killed = now()
+                camera.stop()
+                served.append((up, killed))
+                time.sleep(down_s)
+                camera.start()
+                up = now()
+                outages.append((killed, up))
+            time.sleep(up_s)
+            served.append((up, now()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failure.append(exc)
+        finally:
+            live.stop()
+
+    thread = threading.Thread(target=faults, daemon=True)
+    thread.start()
+    states = live.run(duration_s=150)
+    thread.join(10)
+    assert not failure, failure
+    return Restarts(states, served, outages)
 
 
 def free_port() -> int:

@@ -48,12 +48,7 @@ class Services:
         `site_path` (None: no site, or the built-in one-camera site where `default_site`), and
         the settings given; close() closes the store."""
         site = load_site(site_path) if site_path else (builtin_site() if default_site else None)
-        store = open_store(data_dir())
-        try:
-            store.seal_plain_pictures()  # once per data folder: pictures an earlier version kept in the clear
-        except BaseException:
-            store.close()
-            raise
+        store = open_store(data_dir())  # migrated and upgraded: an earlier version's folder is brought up to date
         return cls(store=store, site=site, blurrer=blurrer, **settings)
 
     def close(self) -> None:

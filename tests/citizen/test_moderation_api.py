@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 from argon2 import PasswordHasher
-from builders import logged_in
+from builders import english_site, logged_in
 from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -21,15 +21,14 @@ from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
 from vigie.citizen import reports
-from vigie.config import CameraConfig, Open311Config, SiteConfig
+from vigie.config import CameraConfig, Open311Config
 from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.web.app import create_app
 
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator")
-SITE = SiteConfig(
-    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+SITE = english_site(
     name="Nîmes test",
     open311=Open311Config(jurisdiction_id="nimes.fr"),
     cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)],

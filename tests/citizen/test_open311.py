@@ -19,21 +19,21 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from builders import english_site
 from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from vigie.accounts import users
 from vigie.citizen import reports
-from vigie.config import CameraConfig, Open311Config, SiteConfig
+from vigie.config import CameraConfig, Open311Config
 from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.times import iso
 from vigie.web.app import create_app
 
 JURISDICTION = "nimes.fr"
-SITE = SiteConfig(
-    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+SITE = english_site(
     name="Nîmes test",
     controller="Ville de Nîmes, dpo@nimes.example",
     open311=Open311Config(

@@ -15,15 +15,13 @@ the camera is killed and restarted three times. Checked from the store alone:
 
 from __future__ import annotations
 
-import threading
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import combinations
 
 import numpy as np
 import pytest
 from builders import DEMO_CAMERA, demo_raw, write_site
-from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
+from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg, run_through_restarts
 
 from vigie.live.run import LiveRun, gaps
 from vigie.rules.runner import stored_rule_tracks
@@ -34,10 +32,6 @@ pytestmark = [pytest.mark.slow, needs_ffmpeg]
 
 OUTAGES_S = (3.0, 4.0, 3.0)
 UP_S = 6.0  # seconds the camera streams before each outage, and after the last
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
@@ -51,43 +45,12 @@ def test_vigie_run_through_three_camera_restarts(vtest, tmp_path, monkeypatch):
     site_file = write_site(tmp_path, raw)
 
     said: list[str] = []
-    served: list[tuple[datetime, datetime]] = []  # (up, killed) UTC, as the camera saw it
-    outages: list[tuple[datetime, datetime]] = []  # (killed, back)
-    failure: list[BaseException] = []
-
-    def faults(live: LiveRun) -> None:
-        try:
-            deadline = time.monotonic() + 60
-            while not live.cameras[DEMO_CAMERA].connected:  # the worker loads its models first
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the worker never connected: {said[-5:]}")
-                time.sleep(0.1)
-            up = _now()
-            for down_s in OUTAGES_S:
-                time.sleep(UP_S)
-                killed = _now()
-                camera.stop()
-                served.append((up, killed))
-                time.sleep(down_s)
-                camera.start()
-                up = _now()
-                outages.append((killed, up))
-            time.sleep(UP_S)
-            served.append((up, _now()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            failure.append(exc)
-        finally:
-            live.stop()
-
     camera.start()
     try:
         with SQLiteStore(tmp_path / "var") as store:
             live = LiveRun(site_file, store, flush_s=5, analysis_fps=5, printer=said.append)
-            thread = threading.Thread(target=faults, args=(live,), daemon=True)
-            thread.start()
-            states = live.run(duration_s=150)
-            thread.join(10)
-            assert not failure, failure
+            # served: (up, killed) and outages: (killed, back), UTC, as the camera saw them
+            states, served, outages = run_through_restarts(live, camera, DEMO_CAMERA, UP_S, OUTAGES_S, said)
             state = states[DEMO_CAMERA]
             stored_gaps = sorted(gaps(store, DEMO_CAMERA)[0], key=lambda g: g["start"])
             tracks = stored_rule_tracks(store, DEMO_CAMERA)

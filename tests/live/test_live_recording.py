@@ -12,15 +12,21 @@ Checked from the store and the files alone, against the stream:
 from __future__ import annotations
 
 import io
-import threading
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import av
 import pytest
 from at_rest import open_to_others, segment_video, videos_in_files
 from builders import DEMO_CAMERA, demo_raw, write_site
-from loopback_camera import CLIP_FPS, LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg, scaled_clip
+from loopback_camera import (
+    CLIP_FPS,
+    LoopbackCamera,
+    free_port,
+    make_h264_clip,
+    needs_ffmpeg,
+    run_through_restarts,
+    scaled_clip,
+)
 
 from vigie.live.run import LiveRun
 from vigie.live.run import gaps as stream_gaps_of
@@ -32,10 +38,6 @@ pytestmark = [pytest.mark.slow, needs_ffmpeg, pytest.mark.timeout(300)]
 
 OUTAGES_S = (3.0, 4.0, 3.0)
 UP_S = 8.0
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def test_vigie_run_records_the_camera_through_three_restarts(vtest, tmp_path, monkeypatch):
@@ -50,43 +52,11 @@ def test_vigie_run_records_the_camera_through_three_restarts(vtest, tmp_path, mo
     site_file = write_site(tmp_path, raw)
 
     said: list[str] = []
-    served: list[tuple[datetime, datetime]] = []
-    outages: list[tuple[datetime, datetime]] = []
-    failure: list[BaseException] = []
-
-    def faults(live: LiveRun) -> None:
-        try:
-            deadline = time.monotonic() + 60
-            while not live.cameras[DEMO_CAMERA].connected:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the worker never connected: {said[-5:]}")
-                time.sleep(0.1)
-            up = _now()
-            for down_s in OUTAGES_S:
-                time.sleep(UP_S)
-                killed = _now()
-                camera.stop()
-                served.append((up, killed))
-                time.sleep(down_s)
-                camera.start()
-                up = _now()
-                outages.append((killed, up))
-            time.sleep(UP_S)
-            served.append((up, _now()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            failure.append(exc)
-        finally:
-            live.stop()
-
     camera.start()
     try:
         with SQLiteStore(tmp_path / "var") as store:
             live = LiveRun(site_file, store, flush_s=5, analysis_fps=5, printer=said.append)
-            thread = threading.Thread(target=faults, args=(live,), daemon=True)
-            thread.start()
-            states = live.run(duration_s=150)
-            thread.join(10)
-            assert not failure, failure
+            states, served, outages = run_through_restarts(live, camera, DEMO_CAMERA, UP_S, OUTAGES_S, said)
             state = states[DEMO_CAMERA]
             segments = store.recording_segments(DEMO_CAMERA)
             first, last = served[0][0], served[-1][1]

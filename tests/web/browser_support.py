@@ -3,8 +3,13 @@ in a thread, fresh pages that fail the test on a script error or a request to an
 form, and the README's screenshots.
 
 Playwright never downloads a browser of its own: `make setup` installs Debian's chromium (as root); the
-tests skip, saying so, where it is missing. A module imports the fixtures `browser` and `new_page` from
-here and defines its own `server` fixture (a `Server` or anything with `url` and `requests`)."""
+tests skip, saying so, where it is missing. The fixtures `browser` and `new_page` reach every module of
+tests/web through its conftest.py; a module defines its own `server` fixture (a `Server`, or anything with
+`url` and `requests`), most often as
+    with vigie_store(data) as store:
+        ...seed the store...
+        with served(vigie_app(store, site, blurrer, ACCOUNTS)) as url:
+            yield Server(url, store, track=...)"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -53,6 +59,44 @@ def browser():
     finally:
         b.close()
         pw.stop()
+
+
+class Server(SimpleNamespace):
+    """What a module's `server` fixture yields: the base URL, the store, what the module seeded (by name, e.g.
+    track=...), and every URL any page asked for (new_page records them)."""
+
+    def __init__(self, url: str, store, **seeded):
+        super().__init__(url=url, store=store, requests=[], **seeded)
+
+
+@contextmanager
+def vigie_store(data: Path):
+    """A SQLiteStore on `data`, which VIGIE_DATA names as `vigie serve` would have it, with argon2 at its cheapest
+    (the tests log in dozens of times); closed, and the environment restored, on leaving."""
+    from argon2 import PasswordHasher
+
+    from vigie.accounts import users
+    from vigie.store.sqlite import SQLiteStore
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIE_DATA", str(data))
+        mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        store = SQLiteStore(data)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def vigie_app(store, site, blurrer, accounts: dict[str, tuple[str, str]]):
+    """The app over `store` and `site`, with one account per role of `accounts` (role -> (name, password))."""
+    from vigie.accounts import users
+    from vigie.services import Services
+    from vigie.web.app import create_app
+
+    for role, (name, password) in accounts.items():
+        users.create_user(store, name, role, password)
+    return create_app(Services(store=store, site=site, blurrer=blurrer))
 
 
 @contextmanager
@@ -116,16 +160,35 @@ def new_page(browser, server):
     assert not non_local(server.requests[start:]), f"requests to other hosts: {non_local(server.requests[start:])}"
 
 
-def log_in(page, name: str, password: str, role: str, home: str) -> None:
-    """Log in through the login form; the page must land on the role's home page and name the user."""
+# Where logging in leads each role (static/app.js homeFor; "none", an account not yet approved, to its password).
+HOME = {
+    "operator": "/map",
+    "investigator": "/map",
+    "auditor": "/audit",
+    "admin": "/admin",
+    "supervisor": "/approvals",
+    "analyst": "/crimemap",
+    "moderator": "/moderation",
+    "none": "/password",
+}
+
+
+def log_in(page, name: str, password: str, role: str, home: str | None = None, lang: str = "en") -> None:
+    """Log in through the login form as `name`, an account of `role`; the page must land on `home` (the role's
+    home page unless said) and name the user and the role, the role in French where the page is (lang="fr")."""
     from playwright.sync_api import expect
 
     page.goto("/")
     page.fill("#username", name)
     page.fill("#password", password)
     page.click("#login-form button[type=submit]")
-    page.wait_for_url("**" + home)
-    expect(page.locator("#who")).to_have_text(f"{name} ({role})")
+    page.wait_for_url("**" + (home or HOME[role]))
+    expect(page.locator("#who")).to_have_text(f"{name} ({ROLE_FR[role] if lang == 'fr' else role})")
+
+
+def log_in_as(page, accounts: dict[str, tuple[str, str]], role: str, lang: str = "en") -> None:
+    """Log in as the module's account of `role` (accounts: role -> (name, password))."""
+    log_in(page, *accounts[role], role, lang=lang)
 
 
 def screenshot(page, name: str, full_page: bool = False) -> Path:

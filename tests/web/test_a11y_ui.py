@@ -9,11 +9,10 @@ show something to judge; every page is visited by the role that uses it."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import assert_accessible, browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
+from browser_support import Server, assert_accessible, log_in_as, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE, T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.browser]
@@ -28,46 +27,16 @@ ACCOUNTS = {
     "analyst": ("ana", "analyst-pass-1234"),
     "moderator": ("mod", "moderator-pass-12"),
 }
-HOME = {
-    "operator": "/map",
-    "investigator": "/map",
-    "auditor": "/audit",
-    "admin": "/admin",
-    "supervisor": "/approvals",
-    "analyst": "/crimemap",
-    "moderator": "/moderation",
-}
-
-
-@dataclass
-class Server:
-    url: str
-    store: object
-    track: int
-    requests: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
-
-    from vigie.accounts import users
     from vigie.config import load_site
     from vigie.privacy.blur import Blurrer
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
-    data = tmp_path_factory.mktemp("a11y-ui") / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    store = SQLiteStore(data)
-    try:
+    with vigie_store(tmp_path_factory.mktemp("a11y-ui") / "var") as store:
         site = load_site(DEMO_SITE)
         store.upsert_cameras(site.cameras)
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
         recent = (datetime.now(timezone.utc) - timedelta(hours=1) - T0).total_seconds()
         aid = store.begin_analysis(DEMO_CAMERA, "/videos/esplanade.mp4", "a11y".ljust(64, "0"))
         store.add_tracks(
@@ -76,17 +45,8 @@ def server(tmp_path_factory):
         store.finish_analysis(aid, "complete", 10, 10)
         with store.read() as conn:
             track = conn.execute("SELECT MIN(id) FROM tracks WHERE analysis_id=?", (aid,)).fetchone()[0]
-        app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
-        with served(app, "vigie-uvicorn-a11y") as url:
-            yield Server(url, store, track)
-    finally:
-        store.close()
-        mp.undo()
-
-
-def login(page, role: str) -> None:
-    name, password = ACCOUNTS[role]
-    log_in(page, name, password, role, HOME[role])
+        with served(vigie_app(store, site, Blurrer(), ACCOUNTS), "vigie-uvicorn-a11y") as url:
+            yield Server(url, store, track=track)
 
 
 def settle(page) -> None:
@@ -128,7 +88,7 @@ def test_public_pages_have_no_wcag_aa_violation(new_page, path):
 @pytest.mark.parametrize("role", sorted(BY_ROLE))
 def test_every_page_of_a_role_has_no_wcag_aa_violation(new_page, server, role):
     page = new_page()
-    login(page, role)
+    log_in_as(page, ACCOUNTS, role)
     for path in BY_ROLE[role]:
         page.goto(path.format(track=server.track))
         settle(page)
@@ -138,7 +98,7 @@ def test_every_page_of_a_role_has_no_wcag_aa_violation(new_page, server, role):
 @pytest.mark.timeout(120)
 def test_search_results_have_no_wcag_aa_violation(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     page.fill("#case_ref", "PV-2026-0142")
     page.fill("#purpose", "accessibility check")
@@ -153,7 +113,7 @@ def test_search_results_have_no_wcag_aa_violation(new_page, server):
 def test_the_skip_link_is_the_first_stop_and_moves_to_the_main_content(new_page, server, path):
     page = new_page()
     if path == "/search":
-        login(page, "investigator")
+        log_in_as(page, ACCOUNTS, "investigator")
     page.goto(path)
     settle(page)
     page.keyboard.press("Tab")
@@ -167,7 +127,7 @@ def test_the_skip_link_is_the_first_stop_and_moves_to_the_main_content(new_page,
 @pytest.mark.timeout(120)
 def test_a_refusal_is_shown_in_plain_words_beside_its_field(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto(f"/track/{server.track}")
     settle(page)
     page.fill("#hold-reason", "court order 2026-118")
@@ -194,7 +154,7 @@ def test_required_fields_are_marked_and_the_mark_is_explained(new_page, server):
 @pytest.mark.timeout(120)
 def test_an_expired_session_says_so_on_the_login_page(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.context.add_cookies([{"name": "vigie_session", "value": "a-session-long-gone", "url": server.url}])
     page.goto("/search")
     page.wait_for_url("**/?expired=1")
@@ -210,7 +170,7 @@ def test_an_expired_session_says_so_on_the_login_page(new_page, server):
 @pytest.mark.timeout(120)
 def test_a_double_click_on_export_starts_one_export(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto(f"/track/{server.track}")
     settle(page)
     page.fill("#case_ref", "PV-2026-0142")
@@ -238,7 +198,7 @@ def test_a_double_click_on_export_starts_one_export(new_page, server):
 @pytest.mark.timeout(120)
 def test_cameras_are_picked_by_name_group_or_from_the_list(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     settle(page)
     page.fill("#case_ref", "PV-2026-0142")
@@ -363,7 +323,7 @@ def test_the_public_pages_in_french_on_a_phone(new_page, server):
 @pytest.mark.timeout(120)
 def test_the_dashboard_opens_on_data_draws_its_lines_and_says_when_there_is_nothing(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/dashboard")
     page.fill("#case_ref", "PV-2026-0142")
     page.fill("#purpose", "dashboard check")
@@ -398,7 +358,7 @@ def test_the_dashboard_opens_on_data_draws_its_lines_and_says_when_there_is_noth
 @pytest.mark.timeout(120)
 def test_an_empty_reason_is_asked_for_beside_the_field(new_page, server):
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto(f"/track/{server.track}")
     settle(page)
     expect(page.locator("label:has(#unblur-reason) .req")).to_have_text("*")

@@ -11,12 +11,11 @@ Screenshots: docs/screenshots/enrol.png, approvals.png.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
-from builders import T0, jpeg_bytes, make_summary
+from browser_support import Server, log_in, log_in_as, screenshot, served, vigie_app, vigie_store
+from builders import T0, english_site, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -25,41 +24,21 @@ ACCOUNTS = {  # role -> (name, password); these meet the policy
     "supervisor": ("sup", "supervisor-pass-12"),
     "investigator": ("inv", "investigator-pass-1"),
 }
-HOME = {"admin": "/admin", "supervisor": "/approvals", "investigator": "/map"}
 JUST = {"case_ref": "PV-2026-1206-007", "purpose": "burglary rue de la Madeleine"}
-
-
-@dataclass
-class Server:
-    url: str
-    store: object
-    track: int
-    requests: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
 
-    from vigie.accounts import users
-    from vigie.config import CameraConfig, SiteConfig
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
+    from vigie.config import CameraConfig
 
-    data = tmp_path_factory.mktemp("accounts-ui") / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    site = SiteConfig(
-        language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+    site = english_site(
         name="Nîmes accounts",
         retention_days=20,
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety")],
     )
-    store = SQLiteStore(data)
-    try:
+    with vigie_store(tmp_path_factory.mktemp("accounts-ui") / "var") as store:
         store.upsert_cameras(site.cameras)
         recent = (datetime.now(timezone.utc) - timedelta(hours=1) - T0).total_seconds()
         aid = store.begin_analysis("cam-a", "/videos/x.mp4", "a1".ljust(64, "0"))
@@ -67,19 +46,8 @@ def server(tmp_path_factory):
         store.finish_analysis(aid, "complete", 10, 10)
         with store.read() as conn:
             track = conn.execute("SELECT id FROM tracks").fetchone()[0]
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer()))
-        with served(app) as url:
-            yield Server(url, store, track)
-    finally:
-        store.close()
-        mp.undo()
-
-
-def login(page, role: str) -> None:
-    name, password = ACCOUNTS[role]
-    log_in(page, name, password, role, HOME[role])
+        with served(vigie_app(store, site, FakeBlurrer(), ACCOUNTS)) as url:
+            yield Server(url, store, track=track)
 
 
 def test_enrolment_the_supervisor_approves_the_role_then_the_new_user_logs_in(new_page, server):
@@ -89,7 +57,7 @@ def test_enrolment_the_supervisor_approves_the_role_then_the_new_user_logs_in(ne
     from playwright.sync_api import expect
 
     admin = new_page()
-    login(admin, "admin")
+    log_in_as(admin, ACCOUNTS, "admin")
     # the role menu lists every role (issue 19 finding 14)
     options = admin.locator("#new-role option").all_inner_texts()
     assert options == ["operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor"]
@@ -116,17 +84,17 @@ def test_enrolment_the_supervisor_approves_the_role_then_the_new_user_logs_in(ne
     user.click("#enrol-form button[type=submit]")
     expect(user.locator("#done")).to_be_visible()
     # before the approval: the account has no role, and may only change its password
-    log_in(user, "c.durand", "c.durand's own passphrase", "none", "/password")
+    log_in(user, "c.durand", "c.durand's own passphrase", "none")
     expect(user.locator("#no-role")).to_be_visible()
 
     sup = new_page()
-    login(sup, "supervisor")
+    log_in_as(sup, ACCOUNTS, "supervisor")
     row = sup.locator("#requests tr", has_text="Give c.durand the role investigator")
     expect(row).to_be_visible()
     row.locator("button", has_text="Approve").click()
     expect(sup.locator("#secret")).to_contain_text("approved")
     user.context.clear_cookies()  # the approval ended the account's sessions; log in again
-    log_in(user, "c.durand", "c.durand's own passphrase", "investigator", "/map")
+    log_in(user, "c.durand", "c.durand's own passphrase", "investigator")
 
 
 def test_the_supervisor_approves_an_investigators_unblur_request(new_page, server):
@@ -135,7 +103,7 @@ def test_the_supervisor_approves_an_investigators_unblur_request(new_page, serve
     from vigie.audit.log import query as audit_query
 
     inv = new_page()
-    login(inv, "investigator")
+    log_in_as(inv, ACCOUNTS, "investigator")
     inv.goto("/search")  # the justification is kept for the tab (as tests/web/test_ui.py investigator_on)
     inv.fill("#case_ref", JUST["case_ref"])
     inv.fill("#purpose", JUST["purpose"])
@@ -148,7 +116,7 @@ def test_the_supervisor_approves_an_investigators_unblur_request(new_page, serve
     assert inv.request.get(f"/api/tracks/{server.track}/thumbnail?unblurred=true").status == 403
 
     sup = new_page()
-    login(sup, "supervisor")
+    log_in_as(sup, ACCOUNTS, "supervisor")
     row = sup.locator("#requests tr", has_text=f"Unblurred view of track #{server.track}")
     expect(row).to_contain_text(JUST["case_ref"])
     expect(row).to_contain_text("inv (investigator)")

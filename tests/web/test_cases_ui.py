@@ -10,12 +10,11 @@ their thumbnails and the test blurrer (tests/fakes.py), as test_accounts_ui does
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, browser, log_in, screenshot, served  # noqa: F401
+from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, Server, log_in, screenshot, served, vigie_app, vigie_store
 from builders import T0, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -24,37 +23,19 @@ INVESTIGATOR = ("inv", "investigator-pass-1")
 CASE = ("PV-2026-1207-015", "theft of a bicycle, place de l'Horloge")
 
 
-@dataclass
-class Server:
-    url: str
-    store: object
-    tracks: list[int]
-    requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
 
-    from vigie.accounts import users
     from vigie.config import CameraConfig, SiteConfig
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
-    data = tmp_path_factory.mktemp("cases-ui") / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     site = SiteConfig(
         name="Nîmes cases",
         retention_days=20,
         timezone="Europe/Paris",
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety")],
     )
-    store = SQLiteStore(data)
-    try:
+    with vigie_store(tmp_path_factory.mktemp("cases-ui") / "var") as store:
         store.upsert_cameras(site.cameras)
         recent = (datetime.now(timezone.utc) - timedelta(hours=1) - T0).total_seconds()
         aid = store.begin_analysis("cam-a", "/videos/x.mp4", "c1".ljust(64, "0"))
@@ -66,13 +47,8 @@ def server(tmp_path_factory):
         vector = (np.ones(3, np.float32) / np.sqrt(3)).astype("<f4").tobytes()  # alike: each finds the other
         rows = [(t, "plain", vector) for t in tracks]
         store.write(lambda conn: conn.executemany("INSERT OR REPLACE INTO track_vectors VALUES (?,?,?)", rows)).result()
-        users.create_user(store, INVESTIGATOR[0], "investigator", INVESTIGATOR[1])
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer()))
-        with served(app) as url:
-            yield Server(url, store, tracks)
-    finally:
-        store.close()
-        mp.undo()
+        with served(vigie_app(store, site, FakeBlurrer(), {"investigator": INVESTIGATOR})) as url:
+            yield Server(url, store, tracks=tracks)
 
 
 @pytest.mark.timeout(300)
@@ -86,7 +62,7 @@ def test_a_case_opened_in_one_tab_holds_in_another_and_the_case_page_exports_its
         first = ctx.new_page()
         first.on("pageerror", lambda exc: errors.append(str(exc)))
         first.set_default_timeout(PAGE_TIMEOUT_MS)
-        log_in(first, *INVESTIGATOR, "investigator", "/map")
+        log_in(first, *INVESTIGATOR, "investigator")
         expect(first.locator("#case-banner")).to_contain_text("No case is open")
         first.fill("#case-open-ref", CASE[0])
         first.fill("#case-open-purpose", CASE[1])

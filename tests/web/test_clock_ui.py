@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_support import browser, log_in, non_local, served  # noqa: F401 (fixtures)
-from builders import T0, make_summary
+from browser_support import Server, log_in, non_local, served, vigie_app, vigie_store
+from builders import T0, english_site, make_summary
 
 from vigie.times import UTC
 
@@ -21,44 +21,27 @@ PW = "correct horse battery staple"
 BROWSER_ZONE = "America/New_York"
 
 
-class Server:
-    def __init__(self, url, store, first_seen):
-        self.url, self.store, self.first_seen, self.requests = url, store, first_seen, []
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
 
-    from vigie.accounts import users
-    from vigie.config import CameraConfig, SiteConfig
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
+    from vigie.config import CameraConfig
 
-    site = SiteConfig(
+    site = english_site(
         name="Nîmes",
         timezone="Europe/Paris",
-        language="en",
         cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nîmes")],
     )
-    data = tmp_path_factory.mktemp("clock-ui")
-    store = SQLiteStore(data)
-    store.upsert_cameras(site.cameras)
-    # a person seen 30 minutes ago, to the second (its hour is in the dashboard, its card in the search)
-    seen = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    aid = store.begin_analysis("cam-a", "/videos/x.mp4", "f" * 64)
-    store.add_tracks(aid, [make_summary("cam-a", 1, start_s=(seen - T0).total_seconds())]).result()
-    store.finish_analysis(aid, "complete", 10, 10)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        for role in ("investigator", "operator"):
-            users.create_user(store, role, role, PW)
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer()))
+    with vigie_store(tmp_path_factory.mktemp("clock-ui")) as store:
+        store.upsert_cameras(site.cameras)
+        # a person seen 30 minutes ago, to the second (its hour is in the dashboard, its card in the search)
+        seen = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+        aid = store.begin_analysis("cam-a", "/videos/x.mp4", "f" * 64)
+        store.add_tracks(aid, [make_summary("cam-a", 1, start_s=(seen - T0).total_seconds())]).result()
+        store.finish_analysis(aid, "complete", 10, 10)
+        app = vigie_app(store, site, FakeBlurrer(), {role: (role, PW) for role in ("investigator", "operator")})
         with served(app, "vigie-clock-ui") as url:
-            yield Server(url, store, seen)
-    store.close()
+            yield Server(url, store, first_seen=seen)
 
 
 @pytest.fixture
@@ -84,7 +67,7 @@ def test_search_results_are_on_the_sites_clock_not_the_browsers(page_in_new_york
     from playwright.sync_api import expect
 
     page = page_in_new_york
-    log_in(page, "investigator", PW, "investigator", "/map")
+    log_in(page, "investigator", PW, "investigator")
     page.goto("/search")
     page.fill("#case_ref", "PV-2026-1")
     page.fill("#purpose", "witness statement")
@@ -103,7 +86,7 @@ def test_the_synopsis_default_is_the_last_hour_on_the_sites_clock(page_in_new_yo
     from playwright.sync_api import expect
 
     page = page_in_new_york
-    log_in(page, "investigator", PW, "investigator", "/map")
+    log_in(page, "investigator", PW, "investigator")
     page.goto("/synopsis")
     expect(page.locator("#to")).not_to_have_value("")
     now = datetime.now(UTC)
@@ -121,7 +104,7 @@ def test_dashboard_hours_and_alerts_are_on_the_sites_clock(page_in_new_york, ser
     from vigie.rules.base import Event
 
     page = page_in_new_york
-    log_in(page, "operator", PW, "operator", "/map")
+    log_in(page, "operator", PW, "operator")
     page.goto("/dashboard")
     hour = server.first_seen.replace(minute=0, second=0)
     expect(page.locator("#hourly")).to_contain_text(paris(hour))

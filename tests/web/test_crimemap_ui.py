@@ -14,33 +14,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
+from browser_support import Server, log_in_as, non_local, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ACCOUNTS = {"analyst": ("ana", "analyst-pass-1234"), "moderator": ("mod", "moderator-pass-12")}
-HOME = {"analyst": "/crimemap", "moderator": "/moderation"}
 NIMES = (43.8367, 4.3601)  # the Maison Carrée: the seeded incidents are around it
 REAL_PHOTO = Path("/usr/share/darknet/data/dog.jpg")  # Debian's darknet sample photo (make setup installs it)
 
 
 # --- the app over a fresh store ----------------------------------------------------------------------------
-@dataclass
-class Server:
-    url: str
-    store: object
-    site: object
-    imported: int  # incidents of the seeded file
-    requests: list[str] = field(default_factory=list)
-
-
 def seeded_incidents(n: int = 240, seed: int = 7) -> bytes:
     """A CSV of incidents over eight weeks: a cluster by the Maison Carrée (a hot spot), a smaller one by the
     Arènes, the rest spread over the city; evenings more than mornings. Two communes, three categories."""
@@ -65,26 +54,14 @@ def seeded_incidents(n: int = 240, seed: int = 7) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
-
-    from vigie.accounts import users
     from vigie.config import load_site
     from vigie.crimemap.importer import import_file
     from vigie.privacy.blur import Blurrer
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
-    data = tmp_path_factory.mktemp("crimemap-ui") / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    store = SQLiteStore(data)
-    try:
+    with vigie_store(tmp_path_factory.mktemp("crimemap-ui") / "var") as store:
         site = load_site(DEMO_SITE)
         store.upsert_cameras(site.cameras)  # the alerts layer places a validated alert at its camera
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
+        app = vigie_app(store, site, Blurrer(), ACCOUNTS)
         got = import_file(
             store,
             seeded_incidents(),
@@ -95,17 +72,8 @@ def server(tmp_path_factory):
             user="ana",
             role="analyst",
         )
-        app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
         with served(app, "vigie-uvicorn-crimemap") as url:
-            yield Server(url, store, site, got["rows"])
-    finally:
-        store.close()
-        mp.undo()
-
-
-def login(page, role: str) -> None:
-    name, password = ACCOUNTS[role]
-    log_in(page, name, password, role, HOME[role])
+            yield Server(url, store, site=site, imported=got["rows"])  # imported: the seeded file's incidents
 
 
 def error_text(page) -> str:
@@ -281,7 +249,7 @@ def test_moderator_redacts_accepts_rejects_and_merges(new_page, server):
     )
 
     page = new_page()
-    login(page, "moderator")
+    log_in_as(page, ACCOUNTS, "moderator")
     for rid in (a, b, c):
         expect(page.locator(f'[data-report="{rid}"]')).to_be_visible()
     card = page.locator(f'[data-report="{a}"]')
@@ -412,7 +380,7 @@ def test_analyst_crime_map_layers_analyses_downloads_and_import(new_page, server
 
     n_alerts, n_citizen = seed_other_layers(server)
     page = new_page()
-    login(page, "analyst")
+    log_in_as(page, ACCOUNTS, "analyst")
     page.wait_for_selector("body[data-loaded=true]", timeout=120_000)
     assert error_text(page) == ""
     expect(page.locator("#statement")).to_contain_text("This map describes places and times, never people")
@@ -513,7 +481,7 @@ def test_roles_land_on_their_page_and_others_are_refused(new_page, server):
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "moderator")
+    log_in_as(page, ACCOUNTS, "moderator")
     expect(page.locator('nav a[href="/moderation"]')).to_be_visible()
     expect(page.locator('nav a[href="/crimemap"]')).to_be_hidden()
     page.goto("/crimemap")
@@ -553,23 +521,21 @@ def test_crime_map_and_moderation_show_no_text_of_the_other_language(new_page, s
     """With this module's data (imported incidents, a pending report with a photo): every panel of the crime map
     and every card of the moderation page are in the chosen language (browser_support.wrong_language_texts);
     French screenshots for the README."""
-    from browser_support import ROLE_FR, wrong_language_texts
+    from browser_support import wrong_language_texts
 
     # one report per run (a sender may not send the same description twice a day)
     said = {"fr": "Tag sur le mur de l'école, rue Nationale.", "en": "A tag on the school's wall, rue Nationale."}[lang]
     pending_report(server.store, said, address=f"192.0.2.{77 if lang == 'fr' else 78}", photo=jpeg_photo())
     found = {}
     page = new_page(lang)
-    name, password = ACCOUNTS["analyst"]
-    log_in(page, name, password, ROLE_FR["analyst"] if lang == "fr" else "analyst", HOME["analyst"])
+    log_in_as(page, ACCOUNTS, "analyst", lang)
     page.wait_for_selector("body[data-loaded=true]")
     page.wait_for_selector("#imports tr[data-import]")
     found["/crimemap"] = wrong_language_texts(page, lang)
     if lang == "fr":
         screenshot(page, "fr-crimemap.png", full_page=True)
     page = new_page(lang)
-    name, password = ACCOUNTS["moderator"]
-    log_in(page, name, password, ROLE_FR["moderator"] if lang == "fr" else "moderator", HOME["moderator"])
+    log_in_as(page, ACCOUNTS, "moderator", lang)
     page.wait_for_selector("#reports article")
     page.wait_for_load_state("networkidle")
     found["/moderation"] = wrong_language_texts(page, lang)

@@ -24,13 +24,13 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, browser  # noqa: F401 (fixture)
-from builders import REPO_ROOT
+from browser_support import PAGE_TIMEOUT_MS, VIEWPORT
+from builders import REPO_ROOT, english_site
 
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.cli import serve
-from vigie.config import CameraConfig, SiteConfig
+from vigie.config import CameraConfig
 from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.web.app import create_app
@@ -39,8 +39,7 @@ NGINX = Path("/usr/sbin/nginx")
 CONF = REPO_ROOT / "examples" / "deploy" / "nginx-vigie.conf"
 PROXY_ADDRESS = "127.0.0.3"  # nginx talks to Vigie from here: the only address Vigie trusts
 NAME, PASSWORD = "aud", "auditor-pass-1234"
-SITE = SiteConfig(
-    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+SITE = english_site(
     name="Proxy test",
     cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, commune="Nimes", purpose="safety")],
 )

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from builders import T0, logged_in, make_summary
+from builders import T0, english_site, logged_in, make_summary
 from fakes import FakeBlurrer
 from PIL import Image
 
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
-from vigie.config import CameraConfig, SiteConfig
+from vigie.config import CameraConfig
 from vigie.search import photo
 from vigie.search.query_photos import stored_photo
 from vigie.services import Services
@@ -25,9 +25,7 @@ from vigie.web.app import create_app
 
 PW = "correct horse battery"
 JUST = {"case_ref": "PV-2026-0142", "purpose": "vol à l'arraché rue de la Madeleine"}
-SITE = SiteConfig(
-    language="en", name="photo api", cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)]
-)
+SITE = english_site(name="photo api", cameras=[CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36)])
 COLOURS = [(30, 30, 200), (200, 40, 40), (40, 200, 40)]  # BGR: red, blue, green
 
 

@@ -8,13 +8,12 @@ number each video shows, read from its picture in the page, tells which moment i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
-from builders import T0, make_summary
+from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
+from builders import T0, english_site, make_summary
 
 pytestmark = pytest.mark.browser
 
@@ -38,45 +37,24 @@ READ_NUMBER = """camera => {
 }"""
 
 
-@dataclass
-class Server:
-    url: str
-    store: object
-    t0: datetime
-    track: int
-    alert: int
-    requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
     from media.recorded import record_segments
 
-    from vigie.accounts import users
     from vigie.alerts.store import record as record_alerts
-    from vigie.config import CameraConfig, SiteConfig
+    from vigie.config import CameraConfig
     from vigie.rules.base import Event
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
-    data = tmp_path_factory.mktemp("playback-ui") / "var"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    site = SiteConfig(
+    site = english_site(
         name="Nîmes playback",
-        language="en",
         timezone="Europe/Paris",  # the page reads and shows times on the site's clock, labelled
         cameras=[
             CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, purpose="public safety"),
             CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, purpose="public safety"),
         ],
     )
-    store = SQLiteStore(data)
-    try:
+    with vigie_store(tmp_path_factory.mktemp("playback-ui") / "var") as store:
         store.upsert_cameras(site.cameras)
         t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
         for cam in ("cam-a", "cam-b"):
@@ -91,14 +69,8 @@ def server(tmp_path_factory):
             "zone-night", "zone_intrusion", "cam-a", t0 + timedelta(seconds=5), None, (track,), (120.0, 200.0)
         )
         (alert,) = record_alerts(store, [event])
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(paint="none")))
-        with served(app) as url:
-            yield Server(url, store, t0, track, alert)
-    finally:
-        store.close()
-        mp.undo()
+        with served(vigie_app(store, site, FakeBlurrer(paint="none"), ACCOUNTS)) as url:
+            yield Server(url, store, t0=t0, track=track, alert=alert)
 
 
 def number(page, camera: str):
@@ -120,7 +92,7 @@ def test_two_cameras_play_in_step_the_timeline_seeks_and_each_play_is_audited(ne
     from vigie.audit.log import query as audit_query
 
     page = new_page()
-    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    log_in_as(page, ACCOUNTS, "operator")
     start = (server.t0 + timedelta(seconds=2)).isoformat().replace("+00:00", "Z")
     searches = len(audit_query(server.store, action="search", limit=1000))
     page.goto(f"/playback?camera=cam-a,cam-b&t={start}")
@@ -170,7 +142,7 @@ def test_an_investigator_without_a_justification_is_refused_and_told(new_page, s
     from playwright.sync_api import expect
 
     page = new_page()
-    log_in(page, *ACCOUNTS["investigator"], "investigator", "/map")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/playback")
     page.check('#cameras input[value="cam-a"]')
     # a time on the site's clock (Paris), as a person types it; the field says back how it was read
@@ -193,7 +165,7 @@ def test_the_track_page_links_to_the_recording_around_the_track(new_page, server
     from playwright.sync_api import expect
 
     page = new_page()
-    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    log_in_as(page, ACCOUNTS, "operator")
     page.goto(f"/track/{server.track}")
     link = page.locator("#playback-link")
     expect(link).to_have_attribute("href", re.compile(r"^/playback\?camera=cam-b&t="))

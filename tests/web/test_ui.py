@@ -14,12 +14,11 @@ The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x80
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import browser, log_in, new_page, non_local, screenshot, served  # noqa: F401 (fixtures)
+from browser_support import Server, log_in_as, non_local, screenshot, served, vigie_app, vigie_store
 from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -33,26 +32,9 @@ ACCOUNTS = {
     "admin": ("adm", "admin-pass-12345"),
     "supervisor": ("sup", "supervisor-pass-12"),
 }
-HOME = {  # where login leads
-    "operator": "/map",
-    "investigator": "/map",
-    "auditor": "/audit",
-    "admin": "/admin",
-    "supervisor": "/approvals",
-}
 
 
 # --- the app over the real analysed demo ------------------------------------------------
-@dataclass
-class Server:
-    url: str
-    data: Path
-    store: object
-    site: object
-    red_track: int  # the best "person, upper red" track on the esplanade (the demo's query)
-    requests: list[str] = field(default_factory=list)  # every URL any page asked for
-
-
 @pytest.fixture(scope="module")
 def demo_data(analysed_demo, tmp_path_factory) -> Path:
     """A copy of the analysed demo, adapted (`vigie adapt`) so that similar and trail use the site's model."""
@@ -67,42 +49,21 @@ def demo_data(analysed_demo, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(demo_data):
-    from argon2 import PasswordHasher
-
-    from vigie.accounts import users
     from vigie.config import load_site
     from vigie.privacy.blur import Blurrer
     from vigie.search.engine import search
     from vigie.search.query import parse_query
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(demo_data))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    store = SQLiteStore(demo_data)
-    try:
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
+    site = load_site(DEMO_SITE)
+    with vigie_store(demo_data) as store:
+        app = vigie_app(store, site, Blurrer(), ACCOUNTS)
         hits = search(
             store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})
         ).hits
         assert hits, "the analysed demo has no person in red on the esplanade"
-        site = load_site(DEMO_SITE)
-        app = create_app(Services(store=store, site=site, blurrer=Blurrer()))
         with served(app) as url:
-            yield Server(url, demo_data, store, site, hits[0].track_id)
-    finally:
-        store.close()
-        mp.undo()
-
-
-# --- logging in ----------------------------------------------------------------------------------------------
-def login(page, role: str) -> None:
-    """Log in through the login form as the test account of `role`."""
-    name, password = ACCOUNTS[role]
-    log_in(page, name, password, role, HOME[role])
+            # red_track: the best "person, upper red" track on the esplanade (the demo's query)
+            yield Server(url, store, data=demo_data, site=site, red_track=hits[0].track_id)
 
 
 # --- helpers over the page ---------------------------------------------------------------------------
@@ -178,7 +139,7 @@ def test_search_form_shows_blurred_thumbnails_of_people_in_red(new_page, server)
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     images = record_images(page)
     page.select_option("#class", "person")
@@ -206,7 +167,7 @@ def test_search_by_clothing_offers_only_the_searchable_attributes(new_page, serv
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     expect(page.locator("#with option")).to_have_count(2)  # any, long trousers
     assert page.locator("#with option").all_inner_texts() == ["any", "long trousers"]
@@ -228,7 +189,7 @@ def test_plain_words_are_read_back_into_the_form_before_searching(new_page, serv
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     page.fill("#text", "un homme en veste rouge")
     page.click("#read-text")
@@ -251,7 +212,7 @@ def test_plain_words_are_read_back_into_the_form_before_searching(new_page, serv
 def investigator_on(new_page, path: str):
     """An investigator's page with the case reference and purpose given (kept for the tab), at `path`."""
     page = new_page()
-    login(page, "investigator")
+    log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
     page.fill("#case_ref", "PV-2026-1120-041")
     page.fill("#purpose", "Witness: man in a red top near the esplanade fountain")
@@ -366,7 +327,7 @@ def test_operator_is_refused_similar_and_trail_with_a_visible_message(new_page, 
 
     tid = server.red_track
     page = new_page()
-    login(page, "operator")
+    log_in_as(page, ACCOUNTS, "operator")
     images = record_images(page)
     # Operators search the last 24 hours only: the demo footage (20 November 2026, 13:00) is older.
     page.goto("/search")
@@ -393,7 +354,7 @@ def test_auditor_gets_no_media(new_page, server):
 
     tid = server.red_track
     page = new_page()
-    login(page, "auditor")
+    log_in_as(page, ACCOUNTS, "auditor")
     images = record_images(page)
     # The camera list is public knowledge; what the cameras saw is not.
     page.goto("/map")
@@ -481,7 +442,7 @@ def test_auditor_filters_exports_and_verifies_the_log(new_page, server):
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "auditor")
+    log_in_as(page, ACCOUNTS, "auditor")
     expect(page.locator("#entries tr").nth(1)).to_be_visible()
     page.select_option("#f-action", "login")
     page.click("#audit-form button[type=submit]")
@@ -514,7 +475,7 @@ def test_admin_creates_an_account_and_shortens_a_retention(new_page, server):
     from playwright.sync_api import expect
 
     page = new_page()
-    login(page, "admin")
+    log_in_as(page, ACCOUNTS, "admin")
     expect(page.locator("#users tr").nth(1)).to_be_visible()
     page.fill("#new-username", "c.durand")
     page.select_option("#new-role", "auditor")
@@ -552,7 +513,7 @@ def test_an_alert_appears_live_and_the_operator_validates_it(new_page, server):
     from vigie.rules.base import Event
 
     page = new_page()
-    login(page, "operator")
+    log_in_as(page, ACCOUNTS, "operator")
     page.goto("/alerts")
     expect(page.locator("#feed-state")).to_have_text("live")
     # A rule fires while the page is open (as `vigie run` would store it): a blurred snapshot goes with it.
@@ -800,7 +761,7 @@ def test_every_page_in_each_language_shows_no_text_of_the_other(new_page, server
     """Every page, public and of each role, with this module's data (tracks, trail, audit entries, accounts):
     <html lang> is right and no visible text, placeholder, title or label is in the other language. In French,
     an English message that has a French translation (whole, or with its {fields} filled) fails the test."""
-    from browser_support import ROLE_FR, wrong_language_texts
+    from browser_support import wrong_language_texts
 
     found = {}
     page = new_page(lang)
@@ -810,8 +771,7 @@ def test_every_page_in_each_language_shows_no_text_of_the_other(new_page, server
         found[path] = wrong_language_texts(page, lang)
     for role, pages in _pages_of(server).items():
         page = new_page(lang)
-        name, password = ACCOUNTS[role]
-        log_in(page, name, password, ROLE_FR[role] if lang == "fr" else role, HOME[role])
+        log_in_as(page, ACCOUNTS, role, lang)
         for path, ready in pages:
             page.goto(path)
             _settle(page, ready)
@@ -846,8 +806,7 @@ def test_the_switch_keeps_the_choice_and_a_french_site_starts_in_french(new_page
     expect(page.locator("h1")).to_contain_text("Registre public des caméras")
 
     page = new_page("fr")
-    name, password = ACCOUNTS["investigator"]
-    log_in(page, name, password, "enquêteur", HOME["investigator"])
+    log_in_as(page, ACCOUNTS, "investigator", "fr")
     expect(page.locator("#logout")).to_have_text("Se déconnecter")
     page.goto("/search")
     page.select_option("#upper", "red")

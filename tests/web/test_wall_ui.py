@@ -4,11 +4,11 @@ an alert shown over its camera, each view audited; faces are not blurred unless 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pytest
-from browser_support import browser, log_in, new_page, screenshot, served  # noqa: F401 (fixtures)
+from browser_support import Server, log_in_as, screenshot, served, vigie_app, vigie_store
+from builders import english_site
 from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffmpeg
 
 pytestmark = [pytest.mark.browser, needs_ffmpeg]
@@ -26,32 +26,15 @@ MEAN_OF = """([camera, x, y, w, h]) => {
 }"""
 
 
-@dataclass
-class Server:
-    url: str
-    store: object
-    camera: LoopbackCamera
-    app: object = None
-    requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, vtest):
-    from argon2 import PasswordHasher
     from fakes import FakeBlurrer
 
-    from vigie.accounts import users
-    from vigie.config import CameraConfig, SiteConfig
-    from vigie.services import Services
-    from vigie.store.sqlite import SQLiteStore
-    from vigie.web.app import create_app
+    from vigie.config import CameraConfig
 
     tmp = tmp_path_factory.mktemp("wall-ui")
     camera = LoopbackCamera(make_h264_clip(vtest, tmp / "camera.mp4"), free_port())
     camera.start()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_DATA", str(tmp / "var"))
-    mp.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     cams = [
         CameraConfig(id="cam-a", name="Esplanade", lat=43.83, lon=4.36, group="centre", stream=camera.url).model_copy(
             update={"privacy_masks": [MASK]}
@@ -59,20 +42,16 @@ def server(tmp_path_factory, vtest):
         CameraConfig(id="cam-b", name="Arènes", lat=43.834, lon=4.359, group="centre", stream=camera.url),
         CameraConfig(id="cam-c", name="Gare", lat=43.83, lon=4.37, group="gare"),  # no live stream
     ]
-    site = SiteConfig(name="Nîmes wall", language="en", cameras=cams)
-    store = SQLiteStore(tmp / "var")
+    site = english_site(name="Nîmes wall", cameras=cams)
     try:
-        store.upsert_cameras(site.cameras)
-        for role, (name, password) in ACCOUNTS.items():
-            users.create_user(store, name, role, password)
-        app = create_app(Services(store=store, site=site, blurrer=FakeBlurrer(paint="black")))
-        with served(app) as url:
-            yield Server(url, store, camera, app)
-        app.state.wall.close()
+        with vigie_store(tmp / "var") as store:
+            store.upsert_cameras(site.cameras)
+            app = vigie_app(store, site, FakeBlurrer(paint="black"), ACCOUNTS)
+            with served(app) as url:
+                yield Server(url, store, camera=camera, app=app)
+            app.state.wall.close()
     finally:
-        store.close()
         camera.stop()
-        mp.undo()
 
 
 @pytest.mark.timeout(180)
@@ -84,7 +63,7 @@ def test_the_wall_shows_a_group_live_with_masks_latency_and_alerts(new_page, ser
     from vigie.rules.base import Event
 
     page = new_page()
-    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    log_in_as(page, ACCOUNTS, "operator")
     page.goto("/wall?group=centre&n=4")
     expect(page.locator("#wall-blur")).to_contain_text("Faces are not blurred on the wall")
     expect(page.locator(".wall-tile")).to_have_count(2)  # cam-c has no stream: not offered
@@ -137,7 +116,7 @@ def test_a_camera_lost_mid_watch_is_shown_on_its_tile_and_comes_back(new_page, s
     from vigie.live.wall import LOST_S, RETRY_MAX_S
 
     page = new_page()
-    log_in(page, *ACCOUNTS["operator"], "operator", "/map")
+    log_in_as(page, ACCOUNTS, "operator")
     page.goto("/wall?cameras=cam-b&n=1")
     tile = page.locator('.wall-tile[data-camera="cam-b"]')
     expect(tile.locator(".latency")).to_have_text(re.compile(r"^Latency \d+\.\d s$"), timeout=60_000)

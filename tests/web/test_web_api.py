@@ -9,14 +9,14 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
-from builders import T0, jpeg_bytes, logged_in, make_summary
+from builders import T0, english_site, jpeg_bytes, logged_in, make_summary
 from fakes import FakeBlurrer
 from fastapi.testclient import TestClient
 
 from vigie.accounts import users
 from vigie.audit.log import query as audit_query
 from vigie.audit.log import verify
-from vigie.config import AnalysisConfig, CameraConfig, SiteConfig
+from vigie.config import AnalysisConfig, CameraConfig
 from vigie.services import Services
 from vigie.store.sqlite import SQLiteStore
 from vigie.web.app import COOKIE, create_app
@@ -24,8 +24,7 @@ from vigie.web.app import COOKIE, create_app
 PW = "correct horse battery"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 JUST = {"case_ref": "PV-2026-0142", "purpose": "burglary rue de la Madeleine"}
-SITE = SiteConfig(
-    language="en",  # the assertions read English messages (the French ones: tests/web/test_i18n_ui.py)
+SITE = english_site(
     name="Nîmes test",
     retention_days=20,
     cameras=[

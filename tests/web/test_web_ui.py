@@ -190,3 +190,21 @@ def test_the_sites_own_tiles_are_served_locally(tmp_path, monkeypatch):
         assert c.get("/api/map").json() == {"tile_url": "/tiles/{z}/{x}/{y}.png", "attribution": "OSM", "max_zoom": 19}
     finally:
         store.close()
+
+
+def test_the_scripts_catalogue_is_read_again_only_when_its_file_changes(tmp_path):
+    import os
+
+    from vigie.web.language import scripts_catalogue
+
+    (tmp_path / "i18n").mkdir()
+    source = tmp_path / "i18n" / "fr.json"
+    assert scripts_catalogue("fr", tmp_path) == 'window.VIGIE_I18N = {"lang": "fr", "messages": {}};\n'  # no file
+    source.write_text('{"Log in": "Se connecter"}', "utf-8")
+    first = scripts_catalogue("fr", tmp_path)
+    assert '"Log in": "Se connecter"' in first
+    assert scripts_catalogue("fr", tmp_path) is first  # unchanged: the script made at the first request
+    source.write_text('{"Log in": "Connexion"}', "utf-8")
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # changed, whatever the clock's grain
+    assert '"Log in": "Connexion"' in scripts_catalogue("fr", tmp_path)

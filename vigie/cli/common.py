@@ -68,10 +68,14 @@ def console_actor() -> str:
     return f"console:{name}"
 
 
-def add_justification_flags(p: argparse.ArgumentParser, unblurred: bool = False) -> None:
+def add_justification_flags(
+    p: argparse.ArgumentParser,
+    unblurred: bool = False,
+    purpose_help: str = "why this is looked at (written to the audit log)",
+) -> None:
     """--case and --purpose (written to the audit log), and --unblurred for a command that writes pictures."""
     p.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
-    p.add_argument("--purpose", help="why this is looked at (written to the audit log)")
+    p.add_argument("--purpose", help=purpose_help)
     if unblurred:
         p.add_argument(
             "--unblurred",

@@ -316,8 +316,7 @@ def register(sub) -> None:
         action="store_true",
         help="with --image: also filter on the clothing colours read from the photo (where --upper/--lower are not given)",
     )
-    m.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
-    m.add_argument("--purpose", help="why the search is made (written to the audit log)")
+    add_justification_flags(m, purpose_help="why the search is made (written to the audit log)")
     m.add_argument("--site", help="with --image: site file whose appearance backend and detector read the photo")
     add_filter_flags(m)
     m.set_defaults(fn=cmd_similar)

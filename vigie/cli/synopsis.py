@@ -14,7 +14,7 @@ import cv2
 from tqdm import tqdm
 
 from vigie.audit.log import append as audit_append
-from vigie.cli.common import audit_console, console_actor, site_or_default
+from vigie.cli.common import add_justification_flags, audit_console, console_actor, site_or_default
 from vigie.cli.search import add_attribute_flags, attribute_filters
 from vigie.clock import flag_instant
 from vigie.errors import VigieError
@@ -67,8 +67,7 @@ def register(sub) -> None:
         action="store_true",
         help="do not blur faces and plates: needs --case, --purpose and an --out outside the data folder; audited",
     )
-    s.add_argument("--purpose", help="why the synopsis is made (written to the audit log)")
-    s.add_argument("--case", dest="case_ref", help="case reference (written to the audit log)")
+    add_justification_flags(s, purpose_help="why the synopsis is made (written to the audit log)")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.set_defaults(fn=cmd_synopsis)

@@ -154,8 +154,8 @@ class StoreBase(RecordingIndex):
 
     def seal_plain_pictures(self) -> dict[str, int]:
         """Seal the pictures an earlier version stored in the clear (every picture column, then the
-        picture files: thumbnails, cached clips); how many per table or folder. Once per data folder
-        (Services.from_env)."""
+        picture files: thumbnails, cached clips); how many per table or folder. Once per data folder,
+        when open_store opens it (the upgrade of a folder an earlier version filled)."""
         return self.pictures.seal_plain(self)
 
     def tubes_of(self, track_ids: list[int]) -> dict[int, tuple[str, bytes]]:

@@ -126,11 +126,21 @@ DATABASE_URL_VARIABLE = "VIGIE_DATABASE_URL"
 
 def open_store(data_dir: str | Path | None = None) -> StoreBase:
     """The store: PostgreSQL when $VIGIE_DATABASE_URL is set (postgresql://...), else SQLite
-    under $VIGIE_DATA (default ./var). Thumbnails and the search index live under $VIGIE_DATA either way."""
+    under $VIGIE_DATA (default ./var). Thumbnails and the search index live under $VIGIE_DATA either way.
+
+    The store of a server or a command: its schema migrated (as any store opened), then the data folder
+    upgraded, once (StoreBase.seal_plain_pictures: the pictures an earlier version kept in the clear)."""
     data_dir = data_dir or files.data_dir()
     url = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
     if url:
         from vigie.store.postgres import PostgresStore  # lazy: psycopg loads only where PostgreSQL is chosen
 
-        return PostgresStore(url, data_dir)
-    return SQLiteStore(data_dir)
+        store: StoreBase = PostgresStore(url, data_dir)
+    else:
+        store = SQLiteStore(data_dir)
+    try:
+        store.seal_plain_pictures()  # a marker in the data folder says it is done: later starts skip it
+    except BaseException:
+        store.close()
+        raise
+    return store

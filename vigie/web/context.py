@@ -27,6 +27,9 @@ COOKIE = "vigie_session"
 MAX_ID = 2**63 - 1
 MAX_OFFSET = 10**9  # paging deeper than this is a mistake (and SQLite's integers stop at 2**63)
 TEXT = 256  # longest accepted free-text parameter
+# Where a request gives no justification, the case opened for the session is used (justified): every tab of a
+# session works for the same case, and a result opened in a new tab needs nothing typed again.
+OPEN_CASE = " A case opened for the session (PUT /api/case) is used when none is given."
 
 
 class ErrorBody(BaseModel):
@@ -52,6 +55,15 @@ ERROR_RESPONSES = {  # declared on every operation, so the published schema says
         (503, "Media refused: no blurrer is configured"),
     )
 }
+
+
+class Justification(BaseModel):
+    """The justification investigators give in a request body, for the bodies that carry one to inherit."""
+
+    case_ref: str | None = Field(
+        None, max_length=TEXT, description="Case reference (investigators: required)." + OPEN_CASE
+    )
+    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required)." + OPEN_CASE)
 
 
 class ApiError(VigieError):
@@ -150,6 +162,17 @@ def record(services: Services, user: users.User, action: str, case_ref: str | No
         purpose=purpose or None,
         details=details,
     )
+
+
+def record_look(
+    services: Services, user: users.User, action: str, grant: dict | None, case_ref, purpose, details: dict
+):
+    """A look at media in the audit log: under an open unblur grant, view_unblurred under the grant's case
+    (naming the grant); else `action` under the request's justification."""
+    if grant:
+        details = {**details, "grant_id": grant["id"]}
+        return record(services, user, "view_unblurred", grant["case_ref"], grant["purpose"], details)
+    return record(services, user, action, case_ref, purpose, details)
 
 
 def bounded(user: users.User, data: dict) -> SearchQuery:

@@ -16,7 +16,7 @@ from vigie.accounts.roles import Forbidden, allowed, require
 from vigie.cases import session as cases
 from vigie.i18n import _
 from vigie.services import Services
-from vigie.web.context import COOKIE, TEXT, ApiError, justified
+from vigie.web.context import COOKIE, OPEN_CASE, TEXT, ApiError, justified
 
 
 async def get_services(request: Request) -> Services:
@@ -64,6 +64,14 @@ def allow(user: users.User, permission: str, case_ref: str | None = None, purpos
     require(user.role, permission, *justified(user, case_ref, purpose))
 
 
+def allow_body(user: users.User, permission: str, body):
+    """The request body with the session's open case where it gives none (with_case), once its role may do
+    `permission` with that justification (allow)."""
+    body = with_case(user, body)
+    allow(user, permission, body.case_ref, body.purpose)
+    return body
+
+
 def may(user: users.User, permission: str) -> None:
     """Forbidden unless the role holds the permission; for calls whose justification is elsewhere
     (an unblur grant carries its case; listing one's own exports needs none)."""
@@ -83,10 +91,8 @@ def user_with(permission: str):
     return dependency
 
 
-# The justification investigators give with what they look at, as query parameters (`case_ref: CaseRef = None`).
-# Where the request gives none, the case opened for the session is used (justified): every tab of a session
-# works for the same case, and a result opened in a new tab needs nothing typed again.
-OPEN_CASE = " A case opened for the session (PUT /api/case) is used when none is given."
+# The justification investigators give with what they look at, as query parameters (`case_ref: CaseRef = None`);
+# the session's open case where the request gives none (context.OPEN_CASE).
 
 
 def _case_ref(

@@ -11,7 +11,9 @@ over the site's default, and the cookie alone still serves people not logged in 
 
 from __future__ import annotations
 
+import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -85,9 +87,20 @@ def apply_account_language(response: Any, store: Any, user: users.User) -> str |
 
 
 def scripts_catalogue(lang: str, static_dir: Any) -> str:
-    """The scripts' messages in `lang` as a script: ``window.VIGIE_I18N = {lang, messages}``."""
-    path = static_dir / "i18n" / f"{lang}.json"
-    messages = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    """The scripts' messages in `lang` as a script: ``window.VIGIE_I18N = {lang, messages}``.
+
+    Every page asks for it: the file is read and encoded again only when it changed (its modification time)."""
+    path = Path(static_dir) / "i18n" / f"{lang}.json"
+    try:
+        changed = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        changed = None
+    return _catalogue_script(lang, path, changed)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue_script(lang: str, path: Path, changed: int | None) -> str:
+    messages = json.loads(path.read_text("utf-8")) if changed is not None else {}
     payload = json.dumps({"lang": lang, "messages": messages}, ensure_ascii=False)
     # </ cannot close a script here: it is a separate file, but keep it safe to inline anyway
     return "window.VIGIE_I18N = " + payload.replace("</", "<\\/") + ";\n"

@@ -20,12 +20,21 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BaseModel, Field
 
 from vigie.i18n import _
 from vigie.web.context import ApiError
 
 PLAY_TTL_S = 3600.0  # a play's range requests are served this long after it was started (and audited)
 MAX_PLAYS = 10_000  # open plays kept per app: the oldest go first beyond it
+
+
+class PlayStarted(BaseModel):
+    """The answer to `POST .../play` (a clip's or a synopsis's)."""
+
+    url: str = Field(description="The media's URL for this play: its range requests are not audited again.")
+    play_id: str = Field(description="The play's id, named in its audit entry.")
+    expires_in_s: int = Field(description="How long the URL serves this play's range requests.")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from vigie import stats
 from vigie.accounts import users
@@ -34,8 +34,18 @@ from vigie.alerts import store as alerts
 from vigie.i18n import gettext
 from vigie.live.run import gaps
 from vigie.services import Services
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, camera_known, page, record, window_start
-from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with, with_case
+from vigie.web.context import (
+    MAX_ID,
+    MAX_OFFSET,
+    TEXT,
+    ApiError,
+    Justification,
+    camera_known,
+    page,
+    record,
+    window_start,
+)
+from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, allow_body, user_with
 
 router = APIRouter()
 
@@ -44,12 +54,10 @@ POLL_S = 1.0  # how often the live feed looks for new alerts
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle feed
 
 
-class Decision(BaseModel):
+class Decision(Justification):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["validate", "dismiss"]
     note: str | None = Field(None, max_length=1000, description="Why, in a few words (optional).")
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
 
 
 def visible_alert(services: Services, user: users.User, alert_id: int) -> dict:
@@ -117,8 +125,7 @@ def alert_snapshot(
 @router.post("/api/alerts/{alert_id}/decision", tags=["alerts"])
 def decide(services: ServicesDep, body: Decision, user: Watcher, alert_id: int = Path(ge=1, le=MAX_ID)) -> dict:
     """Validate or dismiss, once: a second decision is refused, naming the first."""
-    body = with_case(user, body)  # none given: the session's open case
-    allow(user, "alerts", body.case_ref, body.purpose)
+    body = allow_body(user, "alerts", body)  # none given: the session's open case
     visible_alert(services, user, alert_id)
     try:
         return alerts.decide(

@@ -118,6 +118,13 @@ def case_purpose(user: users.User, case_ref: str, purpose: str | None) -> str | 
     return purpose if (purpose or "").strip() else (user.case_purpose if user.case_ref == case_ref else None)
 
 
+def allow_for_case(user: users.User, permission: str, case_ref: str, purpose: str | None) -> str | None:
+    """The purpose for the case (case_purpose), once the role may do `permission` with it (allow)."""
+    purpose = case_purpose(user, case_ref, purpose)
+    allow(user, permission, case_ref, purpose)
+    return purpose
+
+
 @router.get("/api/cases/{case_ref}")
 def case_page(services: ServicesDep, user: CurrentUser, case_ref: CaseRefPath, purpose: Purpose = None) -> dict:
     """The case's searches, marked tracks, trails, holds, exports and synopses (audited: view_case)."""
@@ -137,8 +144,7 @@ def mark(
     track_id: int = Path(ge=1, le=MAX_ID),
 ) -> dict:
     """Mark a track as the case's person (same), or not (different); null removes the mark. Audited."""
-    purpose = case_purpose(user, case_ref, body.purpose)
-    allow(user, "similar", case_ref, purpose)
+    purpose = allow_for_case(user, "similar", case_ref, body.purpose)
     visible_track(services, user, track_id)
     cases.mark_track(services.store, user.username, user.role, case_ref, purpose, track_id, body.mark)
     return {"case_ref": case_ref, "track_id": track_id, "mark": body.mark}
@@ -201,8 +207,7 @@ def start_export(
     evidence sheet (PDF) and the manifest: a job (202), polled at /api/case-exports/{id}. The same request
     while its job runs, or waits to be fetched, answers that job (200): an export is never started twice.
     One export of a user's runs at a time (another request meanwhile: 409)."""
-    purpose = case_purpose(user, case_ref, body.purpose)
-    allow(user, "export", case_ref, purpose)
+    purpose = allow_for_case(user, "export", case_ref, body.purpose)
     ids = body.track_ids
     if ids is None:
         ids = [m["track_id"] for m in cases.marks(services.store, case_ref) if m["mark"] == "same"]

@@ -16,7 +16,7 @@ import zipfile
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from vigie.accounts import users
 from vigie.accounts.roles import Forbidden, allowed
@@ -26,8 +26,18 @@ from vigie.errors import VigieError
 from vigie.i18n import gettext
 from vigie.services import Services
 from vigie.times import from_iso, now_iso
-from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, plain, visible_track
-from vigie.web.deps import CurrentUser, ServicesDep, allow, with_case
+from vigie.web.context import (
+    MAX_ID,
+    MAX_OFFSET,
+    ApiError,
+    Justification,
+    blurrer,
+    hide_paths,
+    page,
+    plain,
+    visible_track,
+)
+from vigie.web.deps import CurrentUser, ServicesDep, allow_body
 from vigie.web.routes_media import NO_STORE, clip_bytes, jpeg_bytes, open_grant
 from vigie.web.routes_time import site_zone
 
@@ -36,25 +46,16 @@ router = APIRouter(tags=["exports"])
 MAX_EXPORT_TRACKS = 50
 
 
-class ExportRequest(BaseModel):
+class ExportRequest(Justification):
     model_config = ConfigDict(extra="forbid")
     track_ids: list[int] = Field(min_length=1, max_length=MAX_EXPORT_TRACKS)
-    case_ref: str | None = Field(
-        None,
-        max_length=TEXT,
-        description="Case reference (investigators: required, unless a case is open for the session).",
-    )
-    purpose: str | None = Field(
-        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
-    )
     unblurred: bool = Field(False, description="Unblurred media: only for tracks with an open unblur grant of yours.")
     clips: bool = Field(True, description="Include each track's clip (MP4, H.264).")
 
 
 @router.post("/api/exports", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
 def export(services: ServicesDep, body: ExportRequest, user: CurrentUser) -> Response:
-    body = with_case(user, body)  # none given: the session's open case
-    allow(user, "export", body.case_ref, body.purpose)
+    body = allow_body(user, "export", body)  # none given: the session's open case
     ids = list(dict.fromkeys(body.track_ids))
     for t in ids:
         if not 1 <= t <= MAX_ID:

@@ -20,49 +20,33 @@ from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from vigie.accounts import approvals, users
 from vigie.i18n import gettext
 from vigie.media import clips
 from vigie.services import Services
 from vigie.times import now_iso
-from vigie.web.context import MAX_ID, TEXT, ApiError, ErrorBody, blurrer, record, visible_track
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
-from vigie.web.plays import PLAY_TTL_S, PlaysDep
+from vigie.web.context import MAX_ID, ApiError, ErrorBody, Justification, blurrer, record, record_look, visible_track
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, allow_body, may, with_case
+from vigie.web.plays import PLAY_TTL_S, PlaysDep, PlayStarted
 
 router = APIRouter(tags=["media"])
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class UnblurRequest(BaseModel):
+class UnblurRequest(Justification):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str | None = Field(
-        None,
-        max_length=TEXT,
-        description="Case reference (investigators: required, unless a case is open for the session).",
-    )
-    purpose: str | None = Field(
-        None, max_length=TEXT, description="Purpose (investigators: required, unless a case is open for the session)."
-    )
     reason: str = Field(min_length=1, max_length=1000, description="Why this track must be seen unblurred.")
 
 
-class PlayRequest(BaseModel):
+class PlayRequest(Justification):
     model_config = ConfigDict(extra="forbid")
     format: Literal["webm", "mp4", "fmp4"] = Field(
         "webm", description="webm, mp4, or fmp4: fragmented MP4 streamed while it is rendered (first picture sooner)."
     )
     unblurred: bool = Field(False, description="Unblurred, under an open unblur grant of the caller's.")
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
-
-
-class PlayStarted(BaseModel):
-    url: str = Field(description="The media's URL for this play: its range requests are not audited again.")
-    play_id: str = Field(description="The play's id, named in its audit entry.")
-    expires_in_s: int = Field(description="How long the URL serves this play's range requests.")
 
 
 def jpeg_bytes(image) -> bytes:
@@ -115,8 +99,7 @@ def request_unblur(
     services: ServicesDep, body: UnblurRequest, user: CurrentUser, track_id: int = Path(ge=1, le=MAX_ID)
 ) -> dict:
     """Ask to see the track unblurred: a pending request, which a supervisor approves or rejects."""
-    body = with_case(user, body)  # none given: the session's open case
-    allow(user, "view_media_unblurred_request", body.case_ref, body.purpose)
+    body = allow_body(user, "view_media_unblurred_request", body)  # none given: the session's open case
     visible_track(services, user, track_id)
     return approvals.request_unblur(services.store, user, track_id, body.case_ref, body.purpose, body.reason)
 
@@ -165,14 +148,7 @@ def thumbnail(
     if image is None:
         raise ApiError(500, gettext("the stored thumbnail of track {track_id} cannot be decoded", track_id=track_id))
     if grant:
-        record(
-            services,
-            user,
-            "view_unblurred",
-            grant["case_ref"],
-            grant["purpose"],
-            {"track_id": track_id, "thumbnail": True, "grant_id": grant["id"]},
-        )
+        record_look(services, user, "view_track", grant, case_ref, purpose, {"track_id": track_id, "thumbnail": True})
         return Response(picture, media_type="image/jpeg", headers=NO_STORE)
     with services.blur_lock:  # a Blurrer is one per thread; the server shares one
         blurred, regions = shared_blurrer.blur_crop(image, track["class"])
@@ -265,18 +241,9 @@ def _streamed_clip(services: Services, user, request: Request, track_id: int, gr
 
 
 def audit_play(services: Services, user: users.User, track_id: int, fmt: str, grant, case_ref, purpose, more: dict):
-    """One look at a clip in the audit log: view_unblurred under the grant's case, or view_clip."""
-    if grant:
-        record(
-            services,
-            user,
-            "view_unblurred",
-            grant["case_ref"],
-            grant["purpose"],
-            {"track_id": track_id, "clip": True, "format": fmt, "grant_id": grant["id"], **more},
-        )
-    else:
-        record(services, user, "view_clip", case_ref, purpose, {"track_id": track_id, "format": fmt, **more})
+    """One look at a clip in the audit log: view_unblurred under the grant's case (a clip), or view_clip."""
+    details = {"track_id": track_id, **({"clip": True} if grant else {}), "format": fmt, **more}
+    record_look(services, user, "view_clip", grant, case_ref, purpose, details)
 
 
 @router.post("/api/tracks/{track_id}/play", status_code=201)

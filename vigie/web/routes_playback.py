@@ -29,7 +29,17 @@ from vigie.i18n import gettext
 from vigie.media import playback
 from vigie.services import Services
 from vigie.times import from_iso, iso
-from vigie.web.context import MAX_ID, TEXT, ApiError, blurrer, camera_known, record, visible_track, window_start
+from vigie.web.context import (
+    MAX_ID,
+    ApiError,
+    Justification,
+    blurrer,
+    camera_known,
+    record,
+    record_look,
+    visible_track,
+    window_start,
+)
 from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may
 from vigie.web.plays import PLAY_TTL_S, PlaysDep
 from vigie.web.routes_media import NO_STORE, grant_for
@@ -42,13 +52,11 @@ EARLIEST, LATEST = 1970, 2200  # years a moment may name: the arithmetic on it s
 CAMERA_ID = Path(min_length=1, max_length=200)
 
 
-class PlaybackRequest(BaseModel):
+class PlaybackRequest(Justification):
     model_config = ConfigDict(extra="forbid")
     start: datetime = Field(alias="from", description="The UTC moment to play from (ISO 8601).")
     unblurred: bool = Field(False, description="Unblurred, under an open unblur grant of the caller's on `track_id`.")
     track_id: int | None = Field(None, ge=1, le=MAX_ID, description="The granted track (unblurred plays).")
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
 
 
 class PlaybackStarted(BaseModel):
@@ -146,12 +154,7 @@ def _check_start(start: datetime, lo: datetime | None, hi: datetime | None) -> N
 
 def _audit(services, user, camera_id: str, start: datetime, grant, case_ref, purpose, more: dict) -> None:
     details = {"camera_id": camera_id, "from": iso(start), "recording": True, **more}
-    if grant:
-        record(
-            services, user, "view_unblurred", grant["case_ref"], grant["purpose"], {**details, "grant_id": grant["id"]}
-        )
-    else:
-        record(services, user, "view_playback", case_ref, purpose, details)
+    record_look(services, user, "view_playback", grant, case_ref, purpose, details)
 
 
 @router.post("/api/cameras/{camera_id}/playback", status_code=201)

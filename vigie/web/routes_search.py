@@ -32,6 +32,7 @@ from vigie.web.context import (
     MAX_OFFSET,
     TEXT,
     ErrorBody,
+    Justification,
     blurrer,
     bounded,
     justified,
@@ -40,16 +41,13 @@ from vigie.web.context import (
     record,
     visible_track,
 )
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, allow_body, may
 
 router = APIRouter()
 
 
-class SearchRequest(SearchQuery):
+class SearchRequest(SearchQuery, Justification):
     """A search query plus the justification investigators must give."""
-
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose of the search (investigators: required).")
 
 
 @router.get("/api/cameras", tags=["cameras"])
@@ -169,8 +167,7 @@ def track(
 
 @router.post("/api/search", tags=["search"])
 def do_search(services: ServicesDep, user: CurrentUser, body: SearchRequest = Body(...)) -> dict:
-    body = with_case(user, body)  # none given: the session's open case
-    allow(user, "search", body.case_ref, body.purpose)
+    body = allow_body(user, "search", body)  # none given: the session's open case
     data = body.model_dump(exclude={"case_ref", "purpose"}, exclude_unset=True)
     query = bounded(user, data)
     query.check_searchable(searchable_attributes(services.site))

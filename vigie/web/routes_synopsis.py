@@ -52,7 +52,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from vigie.accounts import users
 from vigie.errors import VigieError
@@ -62,9 +62,9 @@ from vigie.search.query import SearchError, parse_query
 from vigie.services import Services
 from vigie.synopsis import make
 from vigie.times import UTC, from_iso, iso, now_iso, place
-from vigie.web.context import MAX_OFFSET, TEXT, ApiError, blurrer, hide_paths, page, record, window_start
-from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, may, with_case
-from vigie.web.plays import PLAY_TTL_S, PlaysDep
+from vigie.web.context import MAX_OFFSET, ApiError, Justification, blurrer, hide_paths, page, record, window_start
+from vigie.web.deps import CaseRef, CurrentUser, Purpose, ServicesDep, allow, allow_body, may, with_case
+from vigie.web.plays import PLAY_TTL_S, PlaysDep, PlayStarted
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["synopses"])
@@ -80,7 +80,7 @@ def _utc_time(v: datetime) -> datetime:
     return place(v, UTC, "", ValueError)  # pydantic names the field
 
 
-class SynopsisRequest(BaseModel):
+class SynopsisRequest(Justification):
     model_config = ConfigDict(extra="forbid")
     camera: str = Field(min_length=1, max_length=128, description="Camera id.")
     start: datetime = Field(alias="from", description="Period start, UTC unless an offset is given.")
@@ -104,8 +104,6 @@ class SynopsisRequest(BaseModel):
     max_collision: float = Field(
         0.05, ge=0, lt=1, description="Largest share of object area that may overlap another object."
     )
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
 
     @field_validator("start")
     @classmethod
@@ -397,8 +395,7 @@ def file(jobs: SynopsisJobs, job: dict, suffix: str) -> Path:
 @router.post("/api/synopses", status_code=202)
 def create(services: ServicesDep, jobs: Jobs, body: SynopsisRequest, user: CurrentUser) -> dict:
     """Queue a synopsis of the camera's period (202): poll GET /api/synopses/{id} until ready."""
-    body = with_case(user, body)  # none given: the session's open case
-    allow(user, "search", body.case_ref, body.purpose)
+    body = allow_body(user, "search", body)  # none given: the session's open case
     blurrer(services)  # 503 without one: synopses are only made blurred
     filters = checked_filters(body.filters)
     lower = window_start(user)
@@ -522,16 +519,8 @@ def audit_video(services: Services, user: users.User, job: dict, case_ref, purpo
     )
 
 
-class SynopsisPlay(BaseModel):
+class SynopsisPlay(Justification):
     model_config = ConfigDict(extra="forbid")
-    case_ref: str | None = Field(None, max_length=TEXT, description="Case reference (investigators: required).")
-    purpose: str | None = Field(None, max_length=TEXT, description="Purpose (investigators: required).")
-
-
-class SynopsisPlayStarted(BaseModel):
-    url: str = Field(description="The video's URL for this play: its range requests are not audited again.")
-    play_id: str = Field(description="The play's id, named in its audit entry.")
-    expires_in_s: int = Field(description="How long the URL serves this play's range requests.")
 
 
 @router.post("/api/synopses/{synopsis_id}/play", status_code=201)
@@ -542,7 +531,7 @@ def start_play(
     body: SynopsisPlay,
     user: CurrentUser,
     synopsis_id: str = PathParam(pattern=ID_PATTERN),
-) -> SynopsisPlayStarted:
+) -> PlayStarted:
     """Start a play of the synopsis video: audited now, once (view_synopsis); answers the video's URL for this
     play, whose byte ranges the player then fetches without more entries."""
     body = with_case(user, body)  # none given: the session's open case
@@ -551,7 +540,7 @@ def start_play(
     case_ref, purpose = body.case_ref or None, body.purpose or None
     token, started = plays.issue(user.username, ("synopsis", synopsis_id), case_ref, purpose)
     audit_video(services, user, job, case_ref, purpose, {"play": started.play_id})
-    return SynopsisPlayStarted(
+    return PlayStarted(
         url=f"/api/synopses/{synopsis_id}/video?play={token}", play_id=started.play_id, expires_in_s=int(PLAY_TTL_S)
     )
 
