@@ -113,12 +113,13 @@ def analysed_demo(checkout: Path, cache: Path) -> Path:
         clips[0].parent.mkdir(parents=True, exist_ok=True)
         split = checkout / "examples" / "split_recording.py"
         subprocess.run([PYTHON, str(split), str(VTEST), *map(str, clips)], check=True, env=vigie_env(checkout, work))
+    # run from the checkout: `python -m` puts the working directory first on sys.path, before PYTHONPATH
     site = checkout / "examples" / "nimes-demo.yaml"
     env = vigie_env(checkout, work / "var")
     for clip, (_, camera) in zip(clips, CAMERAS):
         cmd = ["analyze", str(clip), "--camera", camera, "--site", str(site), "--no-progress"]
-        subprocess.run([PYTHON, "-m", "vigie.cli", *cmd], check=True, env=env)
-    subprocess.run([PYTHON, "-m", "vigie.cli", "adapt"], check=True, env=env)
+        subprocess.run([PYTHON, "-m", "vigie.cli", *cmd], check=True, env=env, cwd=checkout)
+    subprocess.run([PYTHON, "-m", "vigie.cli", "adapt"], check=True, env=env, cwd=checkout)
     work.rename(folder)
     return folder / "var"
 
@@ -137,6 +138,7 @@ def start_server(checkout: Path, data: Path, log) -> tuple[subprocess.Popen, str
         env=vigie_env(checkout, data),
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=checkout,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -193,7 +195,11 @@ def run_version(version: str, checkout: Path, cache: Path, browser, shots: bool,
             return run
         finally:
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # busy rendering a clip: it is not needed any more
+                proc.kill()
+                proc.wait()
 
 
 def table(before: flow.Run, after: flow.Run) -> str:
@@ -243,6 +249,7 @@ def main() -> None:
             raise SystemExit(f"--{version} {checkout}: not a checkout of Vigie (git worktree add {checkout} ...)")
     from playwright.sync_api import sync_playwright
 
+    flow.VERBOSE = True
     SHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vigie-investigator-") as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
