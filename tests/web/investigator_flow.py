@@ -46,8 +46,8 @@ STEPS = (
     "export",
     "place a hold",
 )
-# The "after" flow's clicks as bench/investigator_task.py measured them (docs/BENCHMARKS.md §31): the browser
-# test fails if the task ever needs more.
+# The "after" flow's clicks, step by step as bench/investigator_task.py counts them (docs/BENCHMARKS.md §31: 1 + 1
+# + 4 + 1 + 1 + 3 + 1 + 3 + 2): the browser test fails if the task ever needs more.
 AFTER_CLICKS = 17
 SLOW_MS = 900_000  # an export renders and blurs the clips: minutes on a shared, loaded machine
 VERBOSE = False  # the bench sets it: each step is printed as it ends (a partial run still says something)

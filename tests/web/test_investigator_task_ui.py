@@ -14,7 +14,9 @@ from test_ui import demo_data, server  # noqa: F401 (fixtures: the analysed demo
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-@pytest.mark.timeout(1800)  # the analysed demo (two analyses, once per session), two clips exported, on a shared machine
+@pytest.mark.timeout(
+    1800
+)  # the analysed demo (two analyses, once per session), two clips exported, on a shared machine
 def test_the_investigators_task_in_french_takes_no_more_clicks_than_measured(browser, server):
     ctx = browser.new_context(viewport=VIEWPORT, base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris")
     ctx.on("request", lambda req: server.requests.append(req.url))
