@@ -100,6 +100,7 @@ def test_search_results_have_no_wcag_aa_violation(new_page, server):
     page = new_page()
     log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
+    settle(page)  # the page's scripts fill the case fields from the session (GET /api/case) when they load: not after
     page.fill("#case_ref", "PV-2026-0142")
     page.fill("#purpose", "accessibility check")
     page.click("#search-form button[type=submit]")
