@@ -9,7 +9,9 @@ tests/web through its conftest.py; a module defines its own `server` fixture (a 
     with vigie_store(data) as store:
         ...seed the store...
         with served(vigie_app(store, site, blurrer, ACCOUNTS)) as url:
-            yield Server(url, store, track=...)"""
+            yield Server(url, store, track=...)
+or takes the analysed demo's, served with one account per role of DEMO_ACCOUNTS, on its own copy of the demo:
+    from browser_support import demo_data, demo_server  # noqa: F401 (fixtures: demo_data, server)"""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from builders import REPO_ROOT
+from builders import DEMO_CAMERA, DEMO_SITE, REPO_ROOT, copy_data_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -123,6 +125,45 @@ def served(app, name: str = "vigie-uvicorn"):
         srv.should_exit = True
         thread.join(15)
         sock.close()
+
+
+# --- the analysed demo, served -------------------------------------------------------------------------------
+# One account per role of the demo's server; the passwords meet the policy (12 characters or more).
+DEMO_ACCOUNTS = {
+    "investigator": ("inv", "investigator-pass-1"),
+    "operator": ("op", "operator-pass-123"),
+    "auditor": ("aud", "auditor-pass-1234"),
+    "admin": ("adm", "admin-pass-12345"),
+    "supervisor": ("sup", "supervisor-pass-12"),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_data(adapted_demo, tmp_path_factory) -> Path:
+    """The module's own copy of the adapted demo (tests/web/conftest.py `adapted_demo`): its server writes to it
+    (accounts, sessions, audit, holds, exports), so no two modules share one."""
+    return copy_data_dir(adapted_demo, tmp_path_factory.mktemp("browser-demo"))
+
+
+@pytest.fixture(scope="module", name="server")
+def demo_server(demo_data):
+    """The app over the module's copy of the adapted demo, with the real Blurrer, the demo site and one account
+    per role of DEMO_ACCOUNTS. Besides url, store and requests: `red_track`, the best "person, upper red" track
+    on the esplanade (the demo's query), `data` and `site`."""
+    from vigie.config import load_site
+    from vigie.privacy.blur import Blurrer
+    from vigie.search.engine import search
+    from vigie.search.query import parse_query
+
+    site = load_site(DEMO_SITE)
+    with vigie_store(demo_data) as store:
+        app = vigie_app(store, site, Blurrer(), DEMO_ACCOUNTS)
+        hits = search(
+            store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})
+        ).hits
+        assert hits, "the analysed demo has no person in red on the esplanade"
+        with served(app) as url:
+            yield Server(url, store, data=demo_data, site=site, red_track=hits[0].track_id)
 
 
 @pytest.fixture

@@ -1,15 +1,22 @@
 """Issue 20's investigator's task, in French, in a real browser (Debian's chromium, Playwright): the flow that
-bench/investigator_task.py measures (tests/web/investigator_flow.py), run once on the analysed demo that
-tests/web/test_ui.py serves. A regression guard: the task completes, for the witness's man and his look-alike,
-with no more clicks than the bench measured (docs/BENCHMARKS.md §31).
+bench/investigator_task.py measures (tests/web/investigator_flow.py), run once on the adapted analysed demo that
+tests/web/test_ui.py serves too (browser_support `server`, over this module's own copy). A regression guard: the
+task completes, for the witness's man and his look-alike, with no more clicks than the bench measured
+(docs/BENCHMARKS.md §31).
 """
 
 from __future__ import annotations
 
 import pytest
-from browser_support import PAGE_TIMEOUT_MS, VIEWPORT, browser, non_local  # noqa: F401 (fixture)
+from browser_support import (  # noqa: F401 (fixtures: browser; demo_data and server, the adapted demo served)
+    PAGE_TIMEOUT_MS,
+    VIEWPORT,
+    browser,
+    demo_data,
+    demo_server,
+    non_local,
+)
 from investigator_flow import AFTER_CLICKS, STEPS, after
-from test_ui import demo_data, server  # noqa: F401 (fixtures: the analysed demo, served, with the accounts)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -3,10 +3,11 @@
 The app (`create_app(Services(...))` with the real Blurrer and the demo site)
 is served by uvicorn in a background thread on a free 127.0.0.1 port, over a
 copy of the session's analysed demo (tests/conftest.py `analysed_demo`, the
-real PETS09 footage as two cameras) on which `vigie adapt` has run. One
-account per role logs in through the login form. Playwright never downloads
-a browser of its own: `make setup` installs Debian's chromium (as root); the
-tests skip, saying so, where it is missing.
+real PETS09 footage as two cameras) on which `vigie adapt` has run: the
+module's own copy of tests/web/conftest.py `adapted_demo` (browser_support's
+`demo_data` and `server`). One account per role logs in through the login
+form. Playwright never downloads a browser of its own: `make setup` installs
+Debian's chromium (as root); the tests skip, saying so, where it is missing.
 
 The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x800).
 """
@@ -14,56 +15,16 @@ The pages are saved as the README's screenshots, docs/screenshots/*.png (1280x80
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import Server, log_in_as, non_local, screenshot, served, vigie_app, vigie_store
-from builders import DEMO_CAMERA, DEMO_SITE, copy_data_dir
+from browser_support import DEMO_ACCOUNTS as ACCOUNTS  # one per role, as the demo server has them
+from browser_support import demo_data, demo_server, log_in_as, non_local, screenshot  # noqa: F401 (fixtures)
+from builders import DEMO_CAMERA
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 THUMBNAIL = re.compile(r"^/api/tracks/(\d+)/thumbnail$")  # the blurred-only picture endpoint
-# One account per role; the passwords meet the policy (12 characters or more).
-ACCOUNTS = {
-    "investigator": ("inv", "investigator-pass-1"),
-    "operator": ("op", "operator-pass-123"),
-    "auditor": ("aud", "auditor-pass-1234"),
-    "admin": ("adm", "admin-pass-12345"),
-    "supervisor": ("sup", "supervisor-pass-12"),
-}
-
-
-# --- the app over the real analysed demo ------------------------------------------------
-@pytest.fixture(scope="module")
-def demo_data(analysed_demo, tmp_path_factory) -> Path:
-    """A copy of the analysed demo, adapted (`vigie adapt`) so that similar and trail use the site's model."""
-    from vigie.cli import main
-
-    data = copy_data_dir(analysed_demo, tmp_path_factory.mktemp("browser-demo"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIE_DATA", str(data))
-        assert main(["adapt"]) == 0
-    return data
-
-
-@pytest.fixture(scope="module")
-def server(demo_data):
-    from vigie.config import load_site
-    from vigie.privacy.blur import Blurrer
-    from vigie.search.engine import search
-    from vigie.search.query import parse_query
-
-    site = load_site(DEMO_SITE)
-    with vigie_store(demo_data) as store:
-        app = vigie_app(store, site, Blurrer(), ACCOUNTS)
-        hits = search(
-            store, parse_query({"classes": ["person"], "upper": ["red"], "cameras": [DEMO_CAMERA], "limit": 1})
-        ).hits
-        assert hits, "the analysed demo has no person in red on the esplanade"
-        with served(app) as url:
-            # red_track: the best "person, upper red" track on the esplanade (the demo's query)
-            yield Server(url, store, data=demo_data, site=site, red_track=hits[0].track_id)
 
 
 # --- helpers over the page ---------------------------------------------------------------------------

@@ -64,11 +64,12 @@ def allow(user: users.User, permission: str, case_ref: str | None = None, purpos
     require(user.role, permission, *justified(user, case_ref, purpose))
 
 
-def allow_body(user: users.User, permission: str, body):
+def allow_body(user: users.User, permission: str, body, *, purpose: str | None = None):
     """The request body with the session's open case where it gives none (with_case), once its role may do
-    `permission` with that justification (allow)."""
+    `permission` with that justification (allow). The purpose is the body's own, unless `purpose` names what
+    justifies it where the body has no purpose field (a legal hold's reason)."""
     body = with_case(user, body)
-    allow(user, permission, body.case_ref, body.purpose)
+    allow(user, permission, body.case_ref, body.purpose if purpose is None else purpose)
     return body
 
 

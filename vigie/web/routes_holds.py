@@ -20,7 +20,7 @@ from vigie.accounts import users
 from vigie.i18n import _
 from vigie.retention import holds
 from vigie.web.context import MAX_ID, MAX_OFFSET, TEXT, page, record
-from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, user_with
+from vigie.web.deps import CaseRef, Purpose, ServicesDep, allow, allow_body, user_with
 
 router = APIRouter(tags=["holds"])
 
@@ -76,9 +76,7 @@ def list_holds(
 @router.post("/api/holds", status_code=201)
 def place(services: ServicesDep, body: NewHold, user: Holder) -> dict:
     """Hold tracks and/or a camera window (at most hold_max_window_days long; longer or open-ended: supervisors)."""
-    if not (body.case_ref or "").strip():  # none given: the session's open case (the reason is the purpose)
-        body = body.model_copy(update={"case_ref": user.case_ref})
-    allow(user, "holds", body.case_ref, body.reason)
+    body = allow_body(user, "holds", body, purpose=body.reason)  # none given: the session's open case
     for t in body.track_ids:
         if not 1 <= t <= MAX_ID:
             raise holds.HoldError(_("track id {t} is out of range", t=t))
