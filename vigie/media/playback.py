@@ -434,6 +434,10 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer, origin: list) 
     stored_width = None
     for t in playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1):
         stored_width = t.get("frame_width")
+    if masks and not (main_width or stored_width):
+        # No track in view here: the width the camera's other tracks were analysed at. Not the picture's own:
+        # a masked recording may be narrower (record_masked_width) and the masks are in the main stream's pixels.
+        stored_width = store.analysed_frame_width(camera_id, start)
 
     def masked() -> Iterator[tuple]:
         for when, frame, rate in _frames(pieces, start, stop):

@@ -116,7 +116,12 @@ def export_recording(
     camera = next((c for c in site.cameras if c.id == camera_id), None)
     zone = site_zone(getattr(site, "timezone", None))
     masks = PrivacyMask(camera.privacy_masks) if camera is not None and camera.privacy_masks else None
-    main_width = (camera.main_stream_size[0] if camera and camera.main_stream_size else None) or None
+    # The masks are in the main stream's pixels: its configured size, else the frames the camera's tracks were
+    # analysed on. Not the segment's own size: a masked camera's recording may be narrower (record_masked_width,
+    # or a sub-stream), and with no main_stream_size the recording cannot tell the main stream's width.
+    main_width = camera.main_stream_size[0] if camera and camera.main_stream_size else None
+    if masks and not main_width:
+        main_width = store.analysed_frame_width(camera_id, start)
     boxes = _track_boxes(store, camera_id, start, end) if blurrer is not None else []
 
     mp4, manifest_path, sums = out, out.with_suffix(".manifest.json"), out.with_suffix(".SHA256SUMS")
@@ -129,11 +134,11 @@ def export_recording(
             for t, frame in _frames_of(video, seg, start, end):
                 image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
                 if masks:
-                    scale = (main_width or seg.width or image.shape[1]) / image.shape[1]
-                    image[masks.mask_for(image.shape, scale)] = 0
+                    image[masks.mask_for(image.shape, (main_width or image.shape[1]) / image.shape[1])] = 0
                 if blurrer is not None:
-                    # stored boxes are in the main stream's pixels, as the masks (a sub-stream's segment is narrower)
-                    persons, vehicles = _near(boxes, t, image.shape[1] / (main_width or seg.width or image.shape[1]))
+                    # Stored boxes are in their track's analysed frame's pixels, scaled to this decoded picture
+                    # (a sub-stream's or a record_masked_width segment is narrower).
+                    persons, vehicles = _near(boxes, t, image.shape[1], main_width)
                     image, found = blurrer.blur(image, vehicle_boxes=vehicles, person_boxes=persons)
                     image = np.ascontiguousarray(image)
                     regions += len(found)
@@ -240,20 +245,25 @@ def _frames_of(video: bytes, seg, start: datetime, end: datetime):
                 yield t, frame
 
 
-def _track_boxes(store, camera_id: str, start: datetime, end: datetime) -> list[tuple[float, str, list]]:
-    """(time, class, xyxy) of the camera's stored track points over the period (in stored pixels)."""
+def _track_boxes(store, camera_id: str, start: datetime, end: datetime) -> list[tuple[float, str, list, int | None]]:
+    """(time, class, xyxy, analysed frame width) of the camera's stored track points over the period (in
+    stored pixels: those of a frame that wide; None where the track does not say)."""
     return [
-        (datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp(), cls, box)
-        for t, cls, box in store.track_boxes(camera_id, start - timedelta(seconds=1), end + timedelta(seconds=1))
+        (datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp(), cls, box, frame_width)
+        for t, cls, box, frame_width in store.track_boxes(
+            camera_id, start - timedelta(seconds=1), end + timedelta(seconds=1)
+        )
     ]
 
 
-def _near(boxes: list, t: datetime, scale: float) -> tuple[list, list]:
-    """Person and vehicle boxes stored within BOX_NEAR_S of t, in this image's pixels."""
+def _near(boxes: list, t: datetime, width: int, main_width: int | None = None) -> tuple[list, list]:
+    """Person and vehicle boxes stored within BOX_NEAR_S of t, in the pixels of an image `width` wide: each
+    scaled by its track's analysed frame width (else the main stream's, else taken as this image's)."""
     ts = t.timestamp()
     persons, vehicles = [], []
-    for when, cls, box in boxes:
+    for when, cls, box, frame_width in boxes:
         if abs(when - ts) <= BOX_NEAR_S:
+            scale = width / (frame_width or main_width or width)
             scaled = [v * scale for v in box]
             if cls in FACE_CLASSES:
                 persons.append(scaled)

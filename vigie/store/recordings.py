@@ -44,6 +44,11 @@ from vigie.i18n import gettext
 from vigie.times import from_iso, iso, now_iso
 
 CONTAINERS = ("mpegts", "mp4")
+# The frame width of a camera's visible tracks (as vigie.store.base.VISIBLE_TRACKS, which imports this module).
+_ANALYSED_WIDTH = (
+    "SELECT t.frame_width FROM tracks t JOIN analyses a ON a.id = t.analysis_id"
+    " WHERE a.status IN ('complete', 'partial') AND t.camera_id = ? AND t.frame_width IS NOT NULL"
+)
 
 # An active legal hold covers a segment (alias s) when it holds, on the segment's camera, a window that
 # overlaps the segment's time, or a track (by id, or by a window it was in view during) that was in view
@@ -314,18 +319,35 @@ class RecordingIndex:
             ).fetchall()
         return [RecordingSegment.from_row(r) for r in rows]
 
-    def track_boxes(self, camera_id: str, start: datetime, end: datetime) -> list[tuple[str, str, list[float]]]:
-        """(time, class, [x1, y1, x2, y2]) of the camera's visible tracks' points in [start, end), in time
-        order, in stored pixels: what a blurred export of the recording shows the blurrer where to look."""
+    def track_boxes(
+        self, camera_id: str, start: datetime, end: datetime
+    ) -> list[tuple[str, str, list[float], int | None]]:
+        """(time, class, [x1, y1, x2, y2], frame width) of the camera's visible tracks' points in [start, end),
+        in time order, in stored pixels (the track's analysed frame, `frame width` wide; None where unknown):
+        what a blurred export of the recording shows the blurrer where to look."""
         with self.read() as conn:
             rows = conn.execute(
-                "SELECT p.t, t.class, p.x1, p.y1, p.x2, p.y2 FROM track_points p JOIN tracks t ON t.id = p.track_id"
-                " JOIN analyses a ON a.id = t.analysis_id"
+                "SELECT p.t, t.class, p.x1, p.y1, p.x2, p.y2, t.frame_width FROM track_points p"
+                " JOIN tracks t ON t.id = p.track_id JOIN analyses a ON a.id = t.analysis_id"
                 " WHERE t.camera_id = ? AND t.last_seen >= ? AND t.first_seen < ? AND p.t >= ? AND p.t < ?"
                 " AND a.status IN ('complete', 'partial') ORDER BY p.t",
                 (camera_id, iso(start), iso(end), iso(start), iso(end)),
             ).fetchall()
-        return [(r[0], r[1], [float(v) for v in r[2:6]]) for r in rows]
+        return [(r[0], r[1], [float(v) for v in r[2:6]], int(r[6]) if r[6] else None) for r in rows]
+
+    def analysed_frame_width(self, camera_id: str, at: datetime) -> int | None:
+        """The width of the frames the camera's visible tracks were analysed on (their stored pixels), from the
+        track that began nearest before `at` (else the first after it); None when no track knows it. A masked
+        camera's recording may be narrower (record_masked_width): this is the width its masks are drawn at."""
+        with self.read() as conn:
+            for sql in (
+                _ANALYSED_WIDTH + " AND t.first_seen <= ? ORDER BY t.first_seen DESC LIMIT 1",
+                _ANALYSED_WIDTH + " AND t.first_seen > ? ORDER BY t.first_seen LIMIT 1",
+            ):
+                row = conn.execute(sql, (camera_id, iso(at))).fetchone()
+                if row and row[0]:
+                    return int(row[0])
+        return None
 
     def granted_track_spans(self, username: str, camera_id: str, now: str) -> list[tuple[int, str, str]]:
         """(track id, first_seen, last_seen) of the camera's tracks on which `username` holds an unblur grant
