@@ -1,6 +1,6 @@
 """Issue 21's face-search schedule against the whole-frame search on every frame: what it keeps, loses, costs.
 
-    python bench/blur_schedule.py [--frames 795] [--hd-frames 60] [--clip-s 10] [--parts quality,speed,ttf]
+    python bench/blur_schedule.py [--frames 795] [--hd-frames 60] [--tud-frames 179] [--clip-s 10] [--parts quality,tud,speed,ttf]
 
 1. PETS09 S2.L1 (768x576), every ground-truth person box given as a tracked person box (as clips do after
    a good analysis). Two methods on the same frames, in the same run:
@@ -13,6 +13,8 @@
    counted and listed. CPU ms per frame of each (process time, one onnxruntime thread).
 1b. The same on the first --hd-frames frames upscaled to 1080p (faces 2.5x larger), the schedule's
    whole-frame search at full size, then capped at clips.WHOLE_SIDE px on its long side (what clips use).
+1c. (part "tud") The same on TUD-Stadtmitte (640x480, a street, people near: larger faces), native and
+   upscaled to 1080p with the whole frame capped as clips do.
 2. A 1080p clip: PETS09 frames upscaled to 1920x1080 (H.264, written to a temp dir; the footage's own 7 fps),
    the gt boxes scaled, stored as one analysis. A track's clip rendered blurred by render_clip as fragmented
    MP4 (the whole frame searched at most clips.WHOLE_SIDE px wide), against plain decode + encode of the same
@@ -24,6 +26,10 @@
    skipping nested windows; with --head-part, an upright person box searched in its top part only), in the same run,
    with CPU ms per stage (face searches in person boxes, whole-frame searches, obscuring, the rest: decoding,
    masks, caption, encoding).
+   Section 34: "now" is the product's default, CenterFace in OpenVINO's own arithmetic (bfloat16 on CPUs
+   that have it, its threshold lowered by REDUCED_PRECISION_MARGIN); where that is not float32, "now_f32"
+   (the same in float32, section 30's "now") is rendered too. "before" runs onnxruntime in float32, so its
+   faces are float32's: "kept of schedule before" 100 % means now blurs every face float32 blurs.
 3. Time to first frame of a track's clip: stream_clip until the first fragment holding a frame (moof+mdat)
    is out, uncached, blurred and unblurred, on PETS09 and on the 1080p copy (wall seconds).
 """
@@ -58,9 +64,18 @@ from vigie.store.sqlite import SQLiteStore  # noqa: E402
 HD = (1920, 1080)
 
 
-def pets_frames(n: int):
-    gt = np.loadtxt(PETS / "gt.txt", delimiter=",")
-    cap = cv2.VideoCapture(str(PETS / "vtest.avi"))
+TUD = ROOT.parent / "shared" / "data" / "tud-stadtmitte"
+SETS = {  # name: (video, MOT gt.txt, frames per second)
+    "PETS09": (PETS / "vtest.avi", PETS / "gt.txt", FPS),
+    "TUD-Stadtmitte": (TUD / "TUD-Stadtmitte.mp4", TUD / "gt" / "gt.txt", 25.0),
+}
+
+
+def pets_frames(n: int, name: str = "PETS09"):
+    """The first n frames of a set, each with its ground-truth person boxes (x1, y1, x2, y2)."""
+    video, gt_path, _fps = SETS[name]
+    gt = np.loadtxt(gt_path, delimiter=",")
+    cap = cv2.VideoCapture(str(video))
     for i in range(n):
         ok, frame = cap.read()
         if not ok:
@@ -130,15 +145,54 @@ class Variant:
         schedule_module.obscure_all, blur_module.obscure_all = self._saved
 
 
-PRECISION = "f32"  # --now-precision: "auto" lets OpenVINO choose (bfloat16 on CPUs that have it)
+PRECISION = "auto"  # --now-precision: "auto" lets OpenVINO choose (bfloat16 on CPUs that have it), or "f32"
 
 
-def variants(head_part: float | None) -> list[Variant]:
-    """The schedule before section 30 and now (plates off: PETS09 has no vehicle)."""
-    return [
+class HeadPartBlurrer(Blurrer):
+    """Section 30's rejected idea, kept here to measure it: in an upright person box (height > `upright` x
+    width) only its top `head_part` is searched, at the scale the whole box would be; a lying, bending or
+    sitting person's wide box is searched whole. It lost faces (CenterFace uses the body as context)."""
+
+    def __init__(self, head_part: float, upright: float = 1.6, **kw) -> None:
+        super().__init__(**kw)
+        self.head_part, self.upright = head_part, upright
+
+    def find_faces_in(self, image_bgr, person_boxes):
+        faces = []
+        for x1, y1, x2, y2 in blur_module._windows(image_bgr.shape, person_boxes, grow=0.1):
+            upscale = max(1.0, self.min_face_side / (y2 - y1))  # the whole box's scale
+            if (y2 - y1) > self.upright * (x2 - x1):
+                y2 = y1 + max(8, int(np.ceil((y2 - y1) * self.head_part)))
+            faces.extend(self._search_at(image_bgr, (x1, y1, x2, y2), upscale))
+        return faces
+
+    def _search_at(self, image_bgr, window, upscale):
+        x1, y1, x2, y2 = window
+        for fx1, fy1, fx2, fy2, score in self.faces.detect(image_bgr[y1:y2, x1:x2], upscale=upscale):
+            box = (fx1 + x1, fy1 + y1, fx2 + x1, fy2 + y1)
+            yield blur_module.BlurRegion(
+                "face",
+                float(score),
+                blur_module._corners(*box),
+                blur_module._window(box, self.face_enlarge, self.margin, 2, image_bgr.shape),
+            )
+
+
+def now_blurrer(head_part: float | None = None, precision: str | None = None) -> Blurrer:
+    kw = dict(plates=False, face_precision=precision or PRECISION)
+    return HeadPartBlurrer(head_part, **kw) if head_part else Blurrer(**kw)
+
+
+def variants(head_part: float | None, with_f32: bool = False) -> list[Variant]:
+    """The schedule before section 30 (onnxruntime: float32's faces) and now (plates off: no vehicle here);
+    with_f32: also now in float32, when now's precision is another (section 34)."""
+    out = [
         Variant("before", Blurrer(plates=False, face_runtime="onnxruntime"), legacy=True),
-        Variant("now", Blurrer(plates=False, head_part=head_part, face_precision=PRECISION), legacy=False),
+        Variant("now", now_blurrer(head_part), legacy=False),
     ]
+    if with_f32 and out[1].blurrer.faces.arithmetic != "f32":
+        out.insert(1, Variant("now_f32", now_blurrer(head_part, "f32"), legacy=False))
+    return out
 
 
 def hidden(face_xyxy, windows, shape) -> bool:
@@ -154,13 +208,18 @@ def hidden(face_xyxy, windows, shape) -> bool:
 
 
 def quality(
-    n: int, size: tuple[int, int] | None = None, whole_side: int | None = None, head_part: float | None = HEAD_PART
+    n: int,
+    size: tuple[int, int] | None = None,
+    whole_side: int | None = None,
+    head_part: float | None = HEAD_PART,
+    name: str = "PETS09",
 ) -> dict:
-    """Part 1; `size`: the frames (and boxes) upscaled to it first, `whole_side`: the schedule's cap."""
+    """Part 1 on set `name`; `size`: the frames (and boxes) upscaled to it first, `whole_side`: the schedule's cap."""
     reference = Variant("current", Blurrer(plates=False, face_runtime="onnxruntime"), legacy=True)
-    frames = list(pets_frames(n))
+    frames = list(pets_frames(n, name))
     if size:
-        sx, sy = size[0] / 768, size[1] / 576
+        h0, w0 = frames[0][0].shape[:2]
+        sx, sy = size[0] / w0, size[1] / h0
         frames = [(cv2.resize(im, size, interpolation=cv2.INTER_CUBIC), b * [sx, sy, sx, sy]) for im, b in frames]
     with reference:
         cpu = time.process_time()
@@ -169,6 +228,7 @@ def quality(
     shape = frames[0][0].shape
     k = len(frames)
     out: dict = {
+        "set": name,
         "frames": k,
         "size": list(shape[1::-1]),
         "schedule_whole_side": whole_side,
@@ -180,7 +240,7 @@ def quality(
     }
     own_before = None
     for v in variants(head_part):
-        schedule = FaceSchedule(v.blurrer, fps=FPS, whole_side=whole_side)
+        schedule = FaceSchedule(v.blurrer, fps=SETS[name][2], whole_side=whole_side)
         with v:
             cpu = time.process_time()
             scheduled = [r for _, _, r in schedule.run((im, boxes, None, i) for i, (im, boxes) in enumerate(frames))]
@@ -188,6 +248,8 @@ def quality(
         own = [[r for r in new if r.blurred_xyxy == _own_window(r, v.blurrer, shape)] for new in scheduled]
         row = {
             "runtime": v.blurrer.faces.runtime,
+            "arithmetic": v.blurrer.faces.arithmetic,
+            "threshold": round(v.blurrer.faces.cut, 3),
             "whole_frame_searches": len(schedule.searched_whole),
             "own_faces_per_frame": round(sum(len(o) for o in own) / k, 2),
             "face_boxes_blurred_per_frame_incl_carried": round(sum(len(r) for r in scheduled) / k, 2),
@@ -313,7 +375,7 @@ def longest(store) -> int:
 def speed(clip_s: float, render: bool = True, head_part: float | None = HEAD_PART) -> dict:
     """Parts 2 (render=True) and 3."""
     site = load_site(SITE)
-    blurrer = Blurrer(head_part=head_part)
+    blurrer = now_blurrer(head_part)
     blurrer.find_faces(np.zeros((576, 768, 3), np.uint8))
     frames = int(clip_s * FPS) + 20
     out: dict = {}
@@ -349,7 +411,7 @@ def speed(clip_s: float, render: bool = True, head_part: float | None = HEAD_PAR
         regions = {}
         # Each blurred render twice, before and now alternating, so that a change in the machine's load
         # falls on both; the figures are the sums.
-        vs = [v for v in variants(head_part) if v.name in ("before", "now")]
+        vs = variants(head_part, with_f32=True)
         # The first render of a process also pays for each new input shape (OpenVINO prepares its kernels
         # per shape on first sight, onnxruntime less so): both renders are reported, then the mean.
         totals = {v.name: [0.0, 0.0] for v in vs}
@@ -419,7 +481,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=795, help="PETS09 frames for part 1")
     ap.add_argument("--hd-frames", type=int, default=60, help="PETS09 frames upscaled to 1080p for part 1b")
     ap.add_argument("--clip-s", type=float, default=10.0, help="length of the 1080p clip (seconds at 7 fps)")
-    ap.add_argument("--parts", default="quality,speed,ttf", help="which parts to run (comma-separated)")
+    ap.add_argument("--tud-frames", type=int, default=179, help="TUD-Stadtmitte frames for part 1c")
+    ap.add_argument("--parts", default="quality,tud,speed,ttf", help="which parts to run (comma-separated)")
     ap.add_argument(
         "--head-part",
         type=float,
@@ -429,8 +492,8 @@ def main() -> int:
     ap.add_argument(
         "--now-precision",
         choices=("f32", "auto"),
-        default="f32",
-        help="OpenVINO's arithmetic for the schedule now: f32, or auto (bfloat16 where the CPU has it)",
+        default="auto",
+        help="OpenVINO's arithmetic for the schedule now: auto (the product's: bfloat16 where the CPU has it), or f32",
     )
     args = ap.parse_args()
     global PRECISION
@@ -445,6 +508,11 @@ def main() -> int:
         result["quality"] = quality(args.frames, head_part=head)
         result["quality_1080p"] = quality(args.hd_frames, HD, None, head_part=head)
         result["quality_1080p_capped"] = quality(args.hd_frames, HD, clips.WHOLE_SIDE, head_part=head)
+    if "tud" in parts:  # TUD-Stadtmitte: a street, people near, faces larger (179 frames at 25 fps)
+        result["quality_tud"] = quality(args.tud_frames, head_part=head, name="TUD-Stadtmitte")
+        result["quality_tud_1080p_capped"] = quality(
+            args.tud_frames, HD, clips.WHOLE_SIDE, head_part=head, name="TUD-Stadtmitte"
+        )
     if "speed" in parts or "ttf" in parts:
         result.update(speed(args.clip_s, render="speed" in parts, head_part=head))
     print(json.dumps(result, indent=2))

