@@ -330,12 +330,6 @@ class TextDetector:
     def _load(self):
         return self._session.get()
 
-    @property
-    def cut(self) -> float:
-        """The heatmap threshold in use: `threshold` in float32, lowered by REDUCED_PRECISION_MARGIN in a
-        reduced precision, so that it finds every face float32 finds (known once the model is loaded)."""
-        return self.threshold if self.arithmetic in (None, "f32") else self.threshold - REDUCED_PRECISION_MARGIN
-
     def detect(self, image_bgr: np.ndarray, long_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
         """(N, 4, 2) float32 quadrilaterals in the image's pixels, and (N,) scores.
 
