@@ -20,9 +20,10 @@ from tqdm import tqdm
 from vigie.config import CameraConfig, SiteConfig
 from vigie.describe.appearance import resolve_appearance
 from vigie.describe.attribute_nets import attribute_networks
+from vigie.describe.attributes import VEHICLE_CLASSES
 from vigie.describe.backends.registry import build_backend
 from vigie.describe.crops import CropSampler
-from vigie.describe.describer import VEHICLE_CLASSES, Describer
+from vigie.describe.describer import Describer
 from vigie.describe.kinematics import GroundPlane
 from vigie.describe.reid import Adaptation, active_projection
 from vigie.describe.white_balance import WhiteBalance

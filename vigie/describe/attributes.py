@@ -18,6 +18,11 @@ PERSON_ATTRIBUTES: tuple[str, ...] = ("bag", "backpack", "hat", "long_sleeves", 
 # Vehicle types the vehicle-attribute network tells apart.
 VEHICLE_TYPES: tuple[str, ...] = ("car", "bus", "truck", "van")
 
+# The detector's classes the vehicle-attribute network describes: it was trained on these, not on
+# two-wheelers (vigie.types.VEHICLE_CLASSES, every vehicle class, is a different, wider set).
+# Here rather than in vigie.describe.describer, so the public register reads it without importing scipy.
+VEHICLE_CLASSES: tuple[str, ...] = ("car", "bus", "truck")
+
 # The person-attribute network's outputs, in its order (Open Model Zoo
 # person-attributes-recognition-crossroad-0230, output `453`), and the ones Vigie reads.
 # is_male (0) and has_longhair (6) are body traits: their scores are never taken out of the

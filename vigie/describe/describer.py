@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from vigie.describe import colours
-from vigie.describe.attributes import pool_attributes, pool_vehicle
+from vigie.describe.attributes import VEHICLE_CLASSES, pool_attributes, pool_vehicle
 from vigie.describe.config import AttributesConfig
 from vigie.describe.crops import CropSampler
 from vigie.describe.kinematics import GroundPlane, direction_of, foot_points, path_speed
@@ -24,7 +24,6 @@ from vigie.describe.white_balance import WhiteBalance
 from vigie.track.matching import iou_matrix
 from vigie.types import CLASS_ID, TRACKED_CLASSES, Detections, Frame, TrackPoint, TrackSummary
 
-VEHICLE_CLASSES = ("car", "bus", "truck")  # what the vehicle network was trained on (not two-wheelers)
 _VEHICLE_IDS = np.array([CLASS_ID[c] for c in VEHICLE_CLASSES])
 _COLOUR_EVERY = 3  # sample colours on every 3rd observation: neighbours are near duplicates
 

@@ -43,13 +43,13 @@ from vigie.audit.log import append
 from vigie.clock import site_zone, zone_label
 from vigie.errors import VigieError
 from vigie.i18n import _
+from vigie.privacy.blur import PLATE_CLASSES
 from vigie.privacy.masks import PrivacyMask
 from vigie.store.recordings import RecordingError
 from vigie.times import iso, now_iso
 
 MAX_EXPORT_S = 4 * 3600  # one export file at most: longer periods are several exports
 FACE_CLASSES = ("person", "bicycle", "motorcycle")  # riders' faces too
-PLATE_CLASSES = ("car", "bus", "truck", "motorcycle")
 BOX_NEAR_S = 0.25  # a stored box (5 analysed frames a second) stands for the frames this close to it
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigie.describe.attribute_nets import LICENCE as ATTRIBUTE_LICENCE
+from vigie.describe.attributes import VEHICLE_CLASSES
 from vigie.describe.backends.registry import backend_licence
 from vigie.detect.registry import LICENCES as DETECTOR_LICENCES
 from vigie.i18n import N_, _, current_language, known_language
@@ -119,7 +120,7 @@ def _attributes_text(a) -> str | None:
     """What the attribute networks describe on a camera with these analysis settings, in English (the
     register's JSON and CSV); the HTML page translates it."""
     people = bool(a.attributes.people and "person" in a.classes)
-    vehicles = bool(a.attributes.vehicles and set(a.classes) & {"car", "bus", "truck"})
+    vehicles = bool(a.attributes.vehicles and set(a.classes) & set(VEHICLE_CLASSES))
     return ATTRIBUTE_TEXTS.get((people, vehicles))
 
 
