@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from clip_render import CAMERA, FPS, PETS, SITE, gt_tracks  # noqa: E402
 
 from vigie.config import load_site  # noqa: E402
+from vigie.eval.mot import frames_with_truth  # noqa: E402
 from vigie.media import clips  # noqa: E402
 from vigie.privacy import blur as blur_module  # noqa: E402
 from vigie.privacy import schedule as schedule_module  # noqa: E402
@@ -74,15 +75,8 @@ SETS = {  # name: (video, MOT gt.txt, frames per second)
 def pets_frames(n: int, name: str = "PETS09"):
     """The first n frames of a set, each with its ground-truth person boxes (x1, y1, x2, y2)."""
     video, gt_path, _fps = SETS[name]
-    gt = np.loadtxt(gt_path, delimiter=",")
-    cap = cv2.VideoCapture(str(video))
-    for i in range(n):
-        ok, frame = cap.read()
-        if not ok:
-            break
-        rows = gt[gt[:, 0] == i + 1]
-        yield frame, np.array([(x, y, x + w, y + h) for _, _, x, y, w, h, *_ in rows]).reshape(-1, 4)
-    cap.release()
+    for _i, frame, boxes in frames_with_truth(video, gt_path, range(n)):
+        yield frame, boxes
 
 
 HEAD_PART = None  # --head-part's default: every person box searched whole (0.5 lost faces, section 30)

@@ -52,18 +52,12 @@ class Both(B.FaceDetector):
         self.stats: dict = {}
 
     def detect(self, image_bgr, upscale=1.0):
-        h, w = image_bgr.shape[:2]
-        s = min(max(upscale, 1e-3), self.max_side / max(h, w))
-        in_w, in_h = B._round32(w * s), B._round32(h * s)
+        in_w, in_h = self.input_size(image_bgr.shape, upscale)
         blob = B.centerface_blob(image_bgr, in_w, in_h)
         heat, scale, offset, _ = self.f32.run(OUTPUTS, {"input.1": blob})
         reduced = self.bf16.run(OUTPUTS[:1], {"input.1": blob})[0]
         self._record(heat[0, 0], reduced[0, 0])
-        boxes = B.decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.threshold)
-        if len(boxes):
-            boxes[:, [0, 2]] *= w / in_w
-            boxes[:, [1, 3]] *= h / in_h
-        return boxes
+        return self.boxes(heat, scale, offset, image_bgr.shape, (in_w, in_h), self.threshold)
 
     def _record(self, f32: np.ndarray, bf16: np.ndarray) -> None:
         s = self.stats.setdefault(self.kind, {"inputs": 0, "near": [], "drops": [], "under_t": 0, "under_cut": 0})

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from vigie.errors import ModelError
+from vigie.eval.mot import frames_with_truth
 from vigie.privacy import blur as B
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -119,19 +120,7 @@ def _require_model_and_pets():
 
 def frames_of(video: Path, gt_path: Path, indexes) -> list:
     """Frames (BGR) of a video with their ground-truth person boxes (x1, y1, x2, y2)."""
-    gt = np.loadtxt(gt_path, delimiter=",")
-    cap = cv2.VideoCapture(str(video))
-    out, i = [], 0
-    while i <= max(indexes):
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if i in indexes:
-            rows = gt[gt[:, 0] == i + 1]
-            out.append((frame, np.array([(x, y, x + w, y + h) for _, _, x, y, w, h, *_ in rows]).reshape(-1, 4)))
-        i += 1
-    cap.release()
-    return out
+    return [(frame, boxes) for _i, frame, boxes in frames_with_truth(video, gt_path, indexes)]
 
 
 def assert_same_faces(a, b, tol_px=2.0):

@@ -12,6 +12,7 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import motmetrics as mm
 import numpy as np
 
@@ -86,6 +87,26 @@ def read_mot(path: str | Path, min_conf: float | None = None) -> np.ndarray:
 def mot_xyxy(rows: np.ndarray) -> np.ndarray:
     """Corner boxes (x1, y1, x2, y2) of MOT rows (left, top, width, height in columns 2-5)."""
     return np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]]
+
+
+def frames_with_truth(video: str | Path, gt_path: str | Path, indexes=None):
+    """(index, BGR frame, (N, 4) ground-truth boxes x1, y1, x2, y2) of a MOTChallenge sequence's video, frame
+    index 0 being the ground truth's frame 1; only the frames in `indexes` when given, in order."""
+    gt = read_mot(gt_path)
+    wanted = None if indexes is None else set(indexes)
+    last = max(wanted, default=-1) if wanted is not None else None
+    cap = cv2.VideoCapture(str(video))
+    try:
+        i = 0
+        while last is None or i <= last:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if wanted is None or i in wanted:
+                yield i, frame, mot_xyxy(gt[gt[:, 0] == i + 1])
+            i += 1
+    finally:
+        cap.release()
 
 
 def write_mot(path: str | Path, rows: list[tuple[int, int, float, float, float, float, float]]) -> None:

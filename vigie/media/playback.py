@@ -49,7 +49,7 @@ from vigie.errors import VideoError, VigieError
 from vigie.i18n import gettext
 from vigie.media import clips
 from vigie.privacy.blur import PLATE_CLASSES, LockedBlurrer
-from vigie.privacy.masks import PrivacyMask
+from vigie.privacy.masks import PrivacyMask, masks_width
 from vigie.store import playback_reads
 from vigie.times import from_iso, iso
 
@@ -429,21 +429,17 @@ def _render(store, site, camera_id, pieces, start, stop, blurrer, origin: list) 
     camera = _camera(site, camera_id)
     polygons = [[list(map(float, p)) for p in poly] for poly in camera.privacy_masks] if camera else []
     masks = PrivacyMask(polygons)
-    main_width = camera.main_stream_size[0] if camera and camera.main_stream_size else None
     scene = _SceneBoxes(store, camera_id, start, stop) if blurrer is not None else None
-    stored_width = None
-    for t in playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1):
-        stored_width = t.get("frame_width")
-    if masks and not (main_width or stored_width):
-        # No track in view here: the width the camera's other tracks were analysed at. Not the picture's own:
-        # a masked recording may be narrower (record_masked_width) and the masks are in the main stream's pixels.
-        stored_width = store.analysed_frame_width(camera_id, start)
+    main_width = None
+    if masks:
+        in_view = playback_reads.tracks_in_window(store, camera_id, iso(start), iso(stop), limit=1)
+        main_width = masks_width(store, camera_id, camera, start, in_view[0].get("frame_width") if in_view else None)
 
     def masked() -> Iterator[tuple]:
         for when, frame, rate in _frames(pieces, start, stop):
             image = np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
             # Masks are in the main stream's pixels: a sub-stream's recording (record_from) is narrower.
-            scale = (main_width or stored_width or image.shape[1]) / image.shape[1]
+            scale = (main_width or image.shape[1]) / image.shape[1]
             if masks:
                 image[masks.mask_for(image.shape, scale)] = 0
             persons, vehicles = scene.at(when, image.shape[1]) if scene else (None, None)

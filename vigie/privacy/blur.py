@@ -236,13 +236,24 @@ class FaceDetector:
         """
         _check_image(image_bgr)
         session = self._load()
-        h, w = image_bgr.shape[:2]
-        s = min(max(upscale, 1e-3), self.max_side / max(h, w))
-        in_w, in_h = _round32(w * s), _round32(h * s)
+        in_w, in_h = self.input_size(image_bgr.shape, upscale)
         heat, scale, offset, _landmarks = session.run(
             ["537", "538", "539", "540"], {"input.1": centerface_blob(image_bgr, in_w, in_h)}
         )
-        boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), self.cut)
+        return self.boxes(heat, scale, offset, image_bgr.shape, (in_w, in_h), self.cut)
+
+    def input_size(self, shape, upscale: float = 1.0) -> tuple[int, int]:
+        """The network input's (width, height) for an image of `shape`: enlarged by `upscale` (capped at
+        `max_side`), each side a multiple of 32."""
+        h, w = shape[:2]
+        s = min(max(upscale, 1e-3), self.max_side / max(h, w))
+        return _round32(w * s), _round32(h * s)
+
+    @staticmethod
+    def boxes(heat, scale, offset, shape, in_size: tuple[int, int], threshold: float) -> np.ndarray:
+        """The network's outputs for an input `in_size` (width, height) as (N, 5) boxes in pixels of `shape`."""
+        (in_w, in_h), (h, w) = in_size, shape[:2]
+        boxes = decode_centerface(heat[0, 0], scale[0], offset[0], (in_h, in_w), threshold)
         if len(boxes):
             boxes[:, [0, 2]] *= w / in_w
             boxes[:, [1, 3]] *= h / in_h

@@ -19,6 +19,20 @@ import numpy as np
 from vigie.types import Frame
 
 
+def main_stream_width(camera) -> int | None:
+    """The camera's main stream width as the site file gives it (`main_stream_size`), else None."""
+    return int(camera.main_stream_size[0]) if camera is not None and camera.main_stream_size else None
+
+
+def masks_width(store, camera_id: str, camera, at, in_view: int | None = None) -> int | None:
+    """The width, in pixels, of the picture a camera's masks are drawn on (the main stream's): its configured
+    size, else the frames its tracks were analysed on: `in_view`, a track on screen, else the track that began
+    nearest `at` (store.analysed_frame_width). Not a recording's own width: a masked camera's recording may be
+    narrower (record_masked_width, or a sub-stream). None when nothing knows it: the picture's own width then.
+    Playback and exports both ask here, so the two scale masks alike."""
+    return main_stream_width(camera) or in_view or store.analysed_frame_width(camera_id, at)
+
+
 class PrivacyMask:
     def __init__(self, polygons: list[list[tuple[float, float]]]) -> None:
         self.polygons = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]

@@ -43,13 +43,13 @@ from vigie.audit.log import append
 from vigie.clock import site_zone, zone_label
 from vigie.errors import VigieError
 from vigie.i18n import _
+from vigie.media.clips import FACE_BOX_CLASSES
 from vigie.privacy.blur import PLATE_CLASSES
-from vigie.privacy.masks import PrivacyMask
+from vigie.privacy.masks import PrivacyMask, main_stream_width, masks_width
 from vigie.store.recordings import RecordingError
 from vigie.times import iso, now_iso
 
 MAX_EXPORT_S = 4 * 3600  # one export file at most: longer periods are several exports
-FACE_CLASSES = ("person", "bicycle", "motorcycle")  # riders' faces too
 BOX_NEAR_S = 0.25  # a stored box (5 analysed frames a second) stands for the frames this close to it
 
 
@@ -116,12 +116,8 @@ def export_recording(
     camera = next((c for c in site.cameras if c.id == camera_id), None)
     zone = site_zone(getattr(site, "timezone", None))
     masks = PrivacyMask(camera.privacy_masks) if camera is not None and camera.privacy_masks else None
-    # The masks are in the main stream's pixels: its configured size, else the frames the camera's tracks were
-    # analysed on. Not the segment's own size: a masked camera's recording may be narrower (record_masked_width,
-    # or a sub-stream), and with no main_stream_size the recording cannot tell the main stream's width.
-    main_width = camera.main_stream_size[0] if camera and camera.main_stream_size else None
-    if masks and not main_width:
-        main_width = store.analysed_frame_width(camera_id, start)
+    # The masks are in the main stream's pixels, not the segment's (masks_width says why).
+    main_width = masks_width(store, camera_id, camera, start) if masks else main_stream_width(camera)
     boxes = _track_boxes(store, camera_id, start, end) if blurrer is not None else []
 
     mp4, manifest_path, sums = out, out.with_suffix(".manifest.json"), out.with_suffix(".SHA256SUMS")
@@ -265,7 +261,7 @@ def _near(boxes: list, t: datetime, width: int, main_width: int | None = None) -
         if abs(when - ts) <= BOX_NEAR_S:
             scale = width / (frame_width or main_width or width)
             scaled = [v * scale for v in box]
-            if cls in FACE_CLASSES:
+            if cls in FACE_BOX_CLASSES:  # riders' faces too
                 persons.append(scaled)
             if cls in PLATE_CLASSES:
                 vehicles.append(scaled)
