@@ -138,8 +138,14 @@ demo: setup
 	@echo "  Ctrl-C stops the server."
 	$(BIN)/vigie serve --host $(HOST) --port $(PORT) --site $(DEMO_SITE)
 
+# Every test, in two passes: most in TEST_WORKERS processes (pytest-xdist; one module stays in one
+# process, so its fixtures are made once), then those marked `serial` alone (pyproject.toml says which
+# and why). Both passes run even when the first fails; the status is the worse of the two.
+TEST_WORKERS ?= 2
 test: setup
-	@start=$$(date +%s); status=0; $(BIN)/python -m pytest -q --durations=30 || status=$$?; \
+	@start=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=30 || status=$$?; \
+	$(BIN)/python -m pytest -q -m serial --durations=10 || { s=$$?; [ $$s -gt $$status ] && status=$$s; true; }; \
 	echo "make test: $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s in all"; exit $$status
 
 # ruff's checks and its formatter, and import-linter's contracts: the layers, no import cycles

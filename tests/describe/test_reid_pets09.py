@@ -23,7 +23,9 @@ from vigie.eval.reid import (
     read_same_person,
 )
 
-pytestmark = pytest.mark.slow
+# The module's fixture analyses the whole video and describes 4,650 boxes by two networks: about 2 min
+# alone, 4 beside another test process (make test runs two).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

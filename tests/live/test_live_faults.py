@@ -28,7 +28,7 @@ from vigie.rules.runner import stored_rule_tracks
 from vigie.store.sqlite import SQLiteStore
 from vigie.track.matching import iou_matrix
 
-pytestmark = [pytest.mark.slow, needs_ffmpeg]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, needs_ffmpeg]  # serial: times a gap to 0.5 s
 
 OUTAGES_S = (3.0, 4.0, 3.0)
 UP_S = 6.0  # seconds the camera streams before each outage, and after the last

@@ -34,7 +34,7 @@ from vigie.recording.segments import PART
 from vigie.store.sqlite import SQLiteStore
 from vigie.times import from_iso
 
-pytestmark = [pytest.mark.slow, needs_ffmpeg, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, needs_ffmpeg, pytest.mark.timeout(300)]  # serial: live stream
 
 OUTAGES_S = (3.0, 4.0, 3.0)
 UP_S = 8.0

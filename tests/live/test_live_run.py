@@ -13,7 +13,7 @@ from vigie.alerts import store as alerts
 from vigie.live.run import LiveRun, gaps
 from vigie.store.sqlite import SQLiteStore
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # serial: a live stream in real time
 
 
 def test_live_run_stores_tracks_gaps_and_alerts_and_survives_a_dead_camera(vtest, tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ from loopback_camera import recorded_clip
 from vigie.live.run import gaps
 from vigie.store.sqlite import SQLiteStore
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # serial: a live stream in real time
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -17,7 +17,7 @@ from loopback_camera import LoopbackCamera, free_port, make_h264_clip, needs_ffm
 from vigie.config import CameraConfig, SiteConfig
 from vigie.live.wall import LOST_S, RETRY_MAX_S, FeedState, Picture, Wall
 
-pytestmark = [needs_ffmpeg, pytest.mark.timeout(180)]
+pytestmark = [needs_ffmpeg, pytest.mark.serial, pytest.mark.timeout(180)]  # serial: times a lost feed
 
 
 def wait_for(events: list, kind, after: float, within: float, state: str | None = None):

@@ -32,7 +32,7 @@ from vigie.scale.chunks import box_coverage, plan_chunks, same_object
 from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackSummary
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # serial: a Ray cluster of its own processes
 FRAMES = 420  # PETS09's first minute
 CHUNK_S = "15"  # in four chunks: two in flight, one per node
 BORDERS = len(plan_chunks(FRAMES, 7.0, float(CHUNK_S))) - 1

@@ -19,6 +19,8 @@ from loopback_camera import FFMPEG, LoopbackCamera, free_port, make_h264_clip, n
 from vigie.errors import VideoError
 from vigie.sources.stream import StreamSource, StreamUnavailable, mask_text, mask_url
 
+# serial: times reconnections and outages in real time, which a second test process would slow.
+pytestmark = pytest.mark.serial
 UP_S = 4.0  # seconds the camera streams between outages in the fault test
 
 
