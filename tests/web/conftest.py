@@ -22,3 +22,15 @@ def adapted_demo(analysed_demo, tmp_path_factory) -> Path:
         mp.setenv("VIGIE_DATA", str(data))
         assert main(["adapt"]) == 0
     return data
+
+
+def pytest_collection_modifyitems(items):
+    """Schemathesis makes one test item per API operation, named `test[GET /api/...]`, but gives every item the
+    test function's node id. pytest-xdist schedules by node id, so it would run one operation of 98 (make test
+    runs most tests in two processes): each item gets its name, operation included, in its node id."""
+    from _pytest.nodes import coerce_node_id  # pytest 9 keeps the id in Node._id (pytest is pinned in the lock)
+
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and not item.nodeid.endswith("]"):
+            item._id = coerce_node_id(f"{item.nodeid}[{label}]")

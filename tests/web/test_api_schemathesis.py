@@ -70,9 +70,6 @@ from vigie.store.sqlite import SQLiteStore
 from vigie.types import TrackPoint, TrackSummary
 from vigie.web.app import COOKIE, create_app
 
-# serial: schemathesis makes one test id of every API operation, and pytest-xdist would run that id once.
-pytestmark = pytest.mark.serial
-
 PW = "correct horse battery staple"
 ROLES = ("operator", "investigator", "auditor", "admin", "analyst", "moderator", "supervisor")
 SESSIONS = (*ROLES, None)  # None: no session cookie
