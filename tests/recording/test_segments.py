@@ -126,6 +126,27 @@ def test_a_masked_camera_is_re_encoded_with_its_masks_burned_in(clip, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs (the full disk) needs root")
+def test_the_at_rest_check_finds_video_in_the_clear_and_not_in_random_bytes(clip, tmp_path):
+    from at_rest import video_in
+
+    assert "decodes with PyAV (mov" in video_in(clip.read_bytes())  # an MP4: no TS sync bytes to see
+    ts = tmp_path / "clear.ts"
+    with av.open(str(clip)) as src, av.open(str(ts), "w", format="mpegts") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    assert video_in(ts.read_bytes()) == "has MPEG-TS's sync byte every 188 bytes"
+    # What a sealed segment is to anyone without the key: random bytes. These (seed 103) PyAV opens as a
+    # raw H.263 stream, from chance start codes, and decodes one frame of; the CI run of 2026-12-07 met two
+    # sealed segments that opened so.
+    chance = np.random.default_rng(103).bytes(300_000)
+    with av.open(io.BytesIO(chance)) as c:
+        assert c.format.name == "h263" and c.streams.video
+    assert video_in(chance) is None
+
+
 def test_a_full_disk_loses_only_the_segments_being_written_and_the_index_never_points_nowhere(clip, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()

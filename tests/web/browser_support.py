@@ -227,6 +227,12 @@ def log_in(page, name: str, password: str, role: str, home: str | None = None, l
     expect(page.locator("#who")).to_have_text(f"{name} ({ROLE_FR[role] if lang == 'fr' else role})")
 
 
+def ready(page) -> None:
+    """Wait until the page's script has set it up (static/app.js marks <body data-ready>): its forms' handlers
+    are attached only after it has asked who is logged in, after the page's load event."""
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+
+
 def log_in_as(page, accounts: dict[str, tuple[str, str]], role: str, lang: str = "en") -> None:
     """Log in as the module's account of `role` (accounts: role -> (name, password))."""
     log_in(page, *accounts[role], role, lang=lang)

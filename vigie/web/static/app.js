@@ -617,4 +617,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   } catch (e) {
     if (!(e instanceof ApiFailure)) showError(String(e && e.message ? e.message : e));
   }
+  // The page's forms answer from here on: before, a submit would reload the page (what the browser tests wait for).
+  document.body.dataset.ready = "true";
 });
