@@ -145,7 +145,7 @@ TEST_WORKERS ?= 2
 test: setup
 	@start=$$(date +%s); status=0; \
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=30 || status=$$?; \
-	$(BIN)/python -m pytest -q -m serial --durations=10 || { s=$$?; [ $$s -gt $$status ] && status=$$s; true; }; \
+	$(BIN)/python -m pytest -q -m serial --durations=10 || status=$$(( $$? > status ? $$? : status )); \
 	echo "make test: $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s in all"; exit $$status
 
 # ruff's checks and its formatter, and import-linter's contracts: the layers, no import cycles

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from label_sheets import ROOT, SEQUENCES
+from label_sheets import ROOT, SEQUENCES, crop
+
+from vigie.eval.mot import frames_with_truth, read_mot
 
 TILE = (72, 192)  # width, height of one crop on the sheet
 HEAD = 0.2  # the top fifth of each crop is blurred
@@ -47,21 +49,25 @@ def lifespans(gt: np.ndarray, width: int, height: int) -> list[dict]:
     return out
 
 
-def sheet_row(frames: list[np.ndarray], gt: np.ndarray, pid: int, picks: int = 8) -> np.ndarray:
+def picks(gt: np.ndarray, pid: int, n: int = 8) -> np.ndarray:
+    """`n` ground-truth rows of id `pid`, spread evenly over its frames."""
     rows = gt[gt[:, 1] == pid]
     rows = rows[np.argsort(rows[:, 0])]
+    return rows[np.linspace(0, len(rows) - 1, n).astype(int)]
+
+
+def sheet_row(frames: dict[int, np.ndarray], gt: np.ndarray, pid: int) -> np.ndarray:
+    """One id's line of the sheet: what the enter/leave table says of it, then its crops, heads blurred."""
     tiles = []
-    for i in np.linspace(0, len(rows) - 1, picks).astype(int):
-        frame, _, x, y, w, h = rows[i][:6]
-        image = frames[int(frame) - 1]
-        x1, y1 = max(0, int(x - 0.1 * w)), max(0, int(y - 0.05 * h))
-        x2, y2 = int(x + 1.1 * w), int(y + 1.05 * h)
-        crop = cv2.resize(image[y1:y2, x1:x2], TILE, interpolation=cv2.INTER_CUBIC)
+    for row in picks(gt, pid):
+        frame = int(row[0])
+        tile = cv2.resize(crop(frames[frame - 1], row[2:6], TILE[1]), TILE, interpolation=cv2.INTER_AREA)
         head = int(HEAD * TILE[1])
-        crop[:head] = cv2.GaussianBlur(crop[:head], (0, 0), 6)
-        cv2.putText(crop, str(int(frame)), (2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 255, 255), 1, cv2.LINE_AA)
-        tiles.append(crop)
-    first, last = rows[0], rows[-1]
+        tile[:head] = cv2.GaussianBlur(tile[:head], (0, 0), 6)
+        cv2.putText(tile, str(frame), (2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    rows = gt[gt[:, 1] == pid]
+    first, last = rows[np.argmin(rows[:, 0])], rows[np.argmax(rows[:, 0])]
     label = np.full((TILE[1], 150, 3), 255, np.uint8)
     lines = [
         f"id {pid}",
@@ -81,21 +87,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "pictures" / "pets09-same-person.jpg")
     args = ap.parse_args()
     video, gt_path = SEQUENCES["pets09"]
-    gt = np.loadtxt(gt_path, delimiter=",", ndmin=2)
+    gt = read_mot(gt_path)
+    ids = [[int(i) for i in group.split(",")] for group in args.groups]
+    wanted = {int(row[0]) - 1 for group in ids for pid in group for row in picks(gt, pid)}
+    frames = {i: frame for i, frame, _ in frames_with_truth(video, gt_path, wanted)}  # only those: not 1 GB
     cap = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     cap.release()
     print("id  first  last  enters  leaves")
-    for s in sorted(lifespans(gt, frames[0].shape[1], frames[0].shape[0]), key=lambda s: s["first"]):
+    for s in sorted(lifespans(gt, width, height), key=lambda s: s["first"]):
         print(f"{s['id']:>2}  {s['first']:>5}  {s['last']:>4}  {s['enters']:<6}  {s['leaves']}")
     rows = []
-    for group in args.groups:
-        for pid in (int(i) for i in group.split(",")):
+    for group in ids:
+        for pid in group:
             rows.append(sheet_row(frames, gt, pid))
         rows.append(np.full((8, rows[-1].shape[1], 3), 200, np.uint8))
     args.out.parent.mkdir(parents=True, exist_ok=True)

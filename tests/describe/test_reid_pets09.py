@@ -5,7 +5,8 @@ adaptation (camera normalisation) is learned from the tracks Vigie itself finds
 in the video, never from ground-truth identities. Floors sit just below the
 figures reached (docs/BENCHMARKS.md §21 and §35): sequence halves, ids of one
 person merged (tests/data/pets09_s2l1_same_person.csv). Slow: a full analysis and
-4,650 boxes described by three descriptors.
+4,650 boxes described three ways (colour stripes, the wave-1 parts network, and the
+fusion of two re-ID networks): three networks in all.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from vigie.eval.reid import (
     read_same_person,
 )
 
-# The module's fixture analyses the whole video and describes 4,650 boxes by two networks: about 2 min
-# alone, 4 beside another test process (make test runs two).
+# The module's fixture analyses the whole video and describes 4,650 boxes by three networks (see above):
+# about 2 min alone, 4 beside another test process (make test runs two).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 

@@ -45,7 +45,7 @@ from vigie.errors import VigieError
 from vigie.i18n import _
 from vigie.media.clips import FACE_BOX_CLASSES
 from vigie.privacy.blur import PLATE_CLASSES
-from vigie.privacy.masks import PrivacyMask, main_stream_width, masks_width
+from vigie.privacy.masks import PrivacyMask, masks_width
 from vigie.store.recordings import RecordingError
 from vigie.times import iso, now_iso
 
@@ -116,8 +116,9 @@ def export_recording(
     camera = next((c for c in site.cameras if c.id == camera_id), None)
     zone = site_zone(getattr(site, "timezone", None))
     masks = PrivacyMask(camera.privacy_masks) if camera is not None and camera.privacy_masks else None
-    # The masks are in the main stream's pixels, not the segment's (masks_width says why).
-    main_width = masks_width(store, camera_id, camera, start) if masks else main_stream_width(camera)
+    # The main stream's width, as best known: the masks are in its pixels, not the segment's (masks_width says
+    # why), and so are the stored boxes of tracks that did not record their analysed frame's width.
+    main_width = masks_width(store, camera_id, camera, start)
     boxes = _track_boxes(store, camera_id, start, end) if blurrer is not None else []
 
     mp4, manifest_path, sums = out, out.with_suffix(".manifest.json"), out.with_suffix(".SHA256SUMS")
