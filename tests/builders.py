@@ -8,10 +8,14 @@ read in place and never copied in.
 from __future__ import annotations
 
 import copy
+import fcntl
 import hashlib
+import os
 import shutil
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import av
 import cv2
@@ -137,6 +141,27 @@ def write_site(folder: Path, raw: dict | str, name: str = "site.yaml") -> Path:
 def copy_data_dir(source: Path, folder: Path) -> Path:
     """A private copy of a VIGIE_DATA folder (e.g. analysed_demo) under `folder`, to change freely."""
     return Path(shutil.copytree(source, Path(folder) / "var"))
+
+
+def made_once_per_run(tmp_path_factory, name: str, make: Callable[[Path], Path]) -> Path:
+    """`make(folder)`'s result (a path under `folder`), made once for the whole test run.
+
+    A session fixture is made once per process, and `make test` runs most tests in two (pytest-xdist): each
+    would make the analysed demo (two full analyses) for itself, both at once on a 2-core machine. Here the
+    first worker to ask makes it, under a lock, in the run's own temporary folder (pytest-N, above each
+    worker's popen-gwK); the others wait for it and share it. Outside xdist: made here, as before. What is
+    made this way is read only: copy it (copy_data_dir) to change it."""
+    if not os.environ.get("PYTEST_XDIST_TESTRUNUID"):
+        return make(tmp_path_factory.mktemp(name))
+    run_dir = tmp_path_factory.getbasetemp().parent  # this run's pytest-N, shared by its workers
+    done = run_dir / f"{name}.made"
+    with open(run_dir / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, and if the worker dies
+        if done.is_file():
+            return Path(done.read_text())
+        result = make(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=run_dir)))  # a fresh folder if one failed
+        done.write_text(str(result))
+        return result
 
 
 def reencode_clip(src: Path, dst: Path, frames: int, fps: int) -> None:

@@ -19,6 +19,7 @@ from builders import (
     SHARED_MODELS,
     CachingDetector,
     demo_raw,
+    made_once_per_run,
     reencode_clip,
     write_site,
 )
@@ -62,25 +63,27 @@ def analysed_demo(vtest, tmp_path_factory) -> Path:
 
     vtest.avi cut in two (examples/split_recording.py), each half analysed as a
     camera of examples/nimes-demo.yaml. Two full analyses, done once per
-    session: never change this folder, take your own copy (copy_data_dir).
+    run (made_once_per_run: once for all the xdist workers): never change this
+    folder, take your own copy (copy_data_dir).
     """
     import subprocess
     import sys
 
     from vigie.cli import main
 
-    folder = tmp_path_factory.mktemp("analysed-demo")
-    first, second = folder / "esplanade.mp4", folder / "arenes.mp4"
-    subprocess.run(
-        [sys.executable, str(REPO_ROOT / "examples" / "split_recording.py"), str(vtest), str(first), str(second)],
-        check=True,
-    )
-    data = folder / "var"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIE_DATA", str(data))
-        for clip_path, camera in ((first, "nimes-esplanade-01"), (second, "nimes-arenes-01")):
-            assert main(["analyze", str(clip_path), "--camera", camera, "--site", str(DEMO_SITE), "--no-progress"]) == 0
-    return data
+    def analyse(folder: Path) -> Path:
+        first, second = folder / "esplanade.mp4", folder / "arenes.mp4"
+        split = REPO_ROOT / "examples" / "split_recording.py"
+        subprocess.run([sys.executable, str(split), str(vtest), str(first), str(second)], check=True)
+        data = folder / "var"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("VIGIE_DATA", str(data))
+            for clip_path, camera in ((first, "nimes-esplanade-01"), (second, "nimes-arenes-01")):
+                args = ["analyze", str(clip_path), "--camera", camera, "--site", str(DEMO_SITE), "--no-progress"]
+                assert main(args) == 0
+        return data
+
+    return made_once_per_run(tmp_path_factory, "analysed-demo", analyse)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from builders import DEMO_SITE
+from builders import DEMO_SITE, copy_data_dir
 
 from vigie.config import load_site
 from vigie.rules.runner import camera_events, stored_rule_tracks
@@ -22,9 +22,16 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def events(analysed_demo):
+def demo(analysed_demo, tmp_path_factory):
+    """This module's own copy: opening a store writes beside it (SQLite's WAL files), and other test
+    processes copy the shared folder meanwhile."""
+    return copy_data_dir(analysed_demo, tmp_path_factory.mktemp("rules-demo"))
+
+
+@pytest.fixture(scope="module")
+def events(demo):
     site = load_site(DEMO_SITE)
-    with SQLiteStore(analysed_demo) as store:
+    with SQLiteStore(demo) as store:
         return {
             cam: (camera_events(store, site, cam), stored_rule_tracks(store, cam))
             for cam in ("nimes-esplanade-01", "nimes-arenes-01")
@@ -54,7 +61,7 @@ def test_demo_rules_on_real_tracks(events, camera):
     assert set(by_rule) <= {"walkway-count", "esplanade-gathering"}
 
 
-def test_the_left_luggage_camera_looks_for_carried_objects(analysed_demo):
+def test_the_left_luggage_camera_looks_for_carried_objects(demo):
     """The station forecourt's abandoned-object rule makes its analysis detect and track
     bags, with a COCO detector (YOLOX-nano: the default person-vehicle-bike model knows no
     bags); the Arènes camera, without that rule, keeps the site's detector and does not look
@@ -69,6 +76,6 @@ def test_the_left_luggage_camera_looks_for_carried_objects(analysed_demo):
     assert (gare.detector.coco_to_vigie >= 0).sum() == 9
     arenes = CameraPipeline(site.camera("nimes-arenes-01"), site, 7.0)
     assert not bags & arenes.wanted and arenes.detector.config.type == site.detector.type == "omz-pvb-2002"
-    with SQLiteStore(analysed_demo) as store, store.read() as conn:
+    with SQLiteStore(demo) as store, store.read() as conn:
         classes = {c for (c,) in conn.execute("SELECT DISTINCT class FROM tracks")}
     assert "person" in classes

@@ -1,27 +1,30 @@
 """The browser fixtures of every module here (tests/web/browser_support.py): `browser`, Debian's chromium under
 Playwright, and `new_page`, fresh pages over the module's own `server` fixture; and `adapted_demo`, the analysed
-demo adapted once per session, of which the modules that serve the demo take their own copy (browser_support
+demo adapted once per run, of which the modules that serve the demo take their own copy (browser_support
 `demo_data`)."""
 
 from pathlib import Path
 
 import pytest
 from browser_support import browser, new_page  # noqa: F401 (fixtures)
-from builders import copy_data_dir
+from builders import copy_data_dir, made_once_per_run
 
 
 @pytest.fixture(scope="session")
 def adapted_demo(analysed_demo, tmp_path_factory) -> Path:
     """A copy of the analysed demo (tests/conftest.py `analysed_demo`) on which `vigie adapt` has run, so that
-    similar and trail use the site's model. Adapted once per session: never change this folder, take your own
+    similar and trail use the site's model. Adapted once per run (made_once_per_run): never change this folder, take your own
     copy (copy_data_dir, as browser_support's `demo_data` does)."""
     from vigie.cli import main
 
-    data = copy_data_dir(analysed_demo, tmp_path_factory.mktemp("adapted-demo"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIE_DATA", str(data))
-        assert main(["adapt"]) == 0
-    return data
+    def adapt(folder: Path) -> Path:
+        data = copy_data_dir(analysed_demo, folder)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("VIGIE_DATA", str(data))
+            assert main(["adapt"]) == 0
+        return data
+
+    return made_once_per_run(tmp_path_factory, "adapted-demo", adapt)
 
 
 def pytest_collection_modifyitems(items):
