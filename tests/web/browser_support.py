@@ -227,7 +227,7 @@ def log_in(page, name: str, password: str, role: str, home: str | None = None, l
     expect(page.locator("#who")).to_have_text(f"{name} ({ROLE_FR[role] if lang == 'fr' else role})")
 
 
-def ready(page) -> None:
+def wait_until_ready(page) -> None:
     """Wait until the page's script has set it up (static/app.js marks <body data-ready>): its forms' handlers
     are attached only after it has asked who is logged in, after the page's load event."""
     page.wait_for_selector("body[data-ready=true]", state="attached")

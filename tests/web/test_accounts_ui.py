@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from browser_support import Server, log_in, log_in_as, ready, screenshot, served, vigie_app, vigie_store
+from browser_support import Server, log_in, log_in_as, screenshot, served, vigie_app, vigie_store, wait_until_ready
 from builders import T0, english_site, jpeg_bytes, make_summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -149,7 +149,7 @@ def test_a_password_typed_by_someone_else_is_changed_at_first_login(new_page, se
     expect(page.locator("#must-change")).to_be_visible()
     page.goto("/audit")  # anything else sends the user back
     page.wait_for_url("**/password")
-    ready(page)  # a submit before the form's handler is attached reloads the page
+    wait_until_ready(page)  # a submit before the form's handler is attached reloads the page
     page.fill("#current-password", "typed-by-the-console-9")
     page.fill("#new-password", "o.martin's own passphrase")
     page.fill("#new-password-again", "o.martin's own passphrase")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import DEMO_ACCOUNTS as ACCOUNTS  # one per role, as the demo server has them
-from browser_support import demo_data, demo_server, log_in_as, non_local, screenshot  # noqa: F401 (fixtures)
+from browser_support import demo_data, demo_server, log_in_as, non_local, screenshot, wait_until_ready  # noqa: F401 (fixtures)
 from builders import DEMO_CAMERA
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -152,6 +152,7 @@ def test_plain_words_are_read_back_into_the_form_before_searching(new_page, serv
     page = new_page()
     log_in_as(page, ACCOUNTS, "investigator")
     page.goto("/search")
+    wait_until_ready(page)  # the search form's handlers are attached once the page knows who is logged in
     page.fill("#text", "un homme en veste rouge")
     page.click("#read-text")
     expect(page.locator("#readback .error")).to_contain_text("vêtements")
@@ -292,6 +293,7 @@ def test_operator_is_refused_similar_and_trail_with_a_visible_message(new_page, 
     images = record_images(page)
     # Operators search the last 24 hours only: the demo footage (20 November 2026, 13:00) is older.
     page.goto("/search")
+    wait_until_ready(page)  # the search form's handlers are attached once the page knows who is logged in
     page.select_option("#class", "person")
     page.click("#search-form button[type=submit]")
     expect(page.locator("#summary")).to_have_text("0 track(s) match; showing 0.")
@@ -324,6 +326,7 @@ def test_auditor_gets_no_media(new_page, server):
     expect(page.locator("#error")).to_contain_text("does not have permission 'search'")
     expect(page.locator("#tracks a.card")).to_have_count(0)
     page.goto("/search")
+    wait_until_ready(page)  # the search form's handlers are attached once the page knows who is logged in
     page.click("#search-form button[type=submit]")
     expect(page.locator("#error")).to_contain_text("does not have permission 'search'")
     page.goto(f"/track/{tid}")
