@@ -151,11 +151,12 @@ def made_once_per_run(tmp_path_factory, name: str, make: Callable[[Path], Path])
     first worker to ask makes it, under a lock, in the run's own temporary folder (pytest-N, above each
     worker's popen-gwK); the others wait for it and share it. Outside xdist: made here, as before. What is
     made this way is read only: copy it (copy_data_dir) to change it."""
-    if not os.environ.get("PYTEST_XDIST_TESTRUNUID"):
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one run, new each run
+    if not run:
         return make(tmp_path_factory.mktemp(name))
-    run_dir = tmp_path_factory.getbasetemp().parent  # this run's pytest-N, shared by its workers
-    done = run_dir / f"{name}.made"
-    with open(run_dir / f"{name}.lock", "w") as lock:
+    run_dir = tmp_path_factory.getbasetemp().parent  # this run's pytest-N (or --basetemp), shared by its workers
+    done = run_dir / f"{name}-{run}.made"  # named by the run: a --basetemp folder outlives it
+    with open(run_dir / f"{name}-{run}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, and if the worker dies
         if done.is_file():
             return Path(done.read_text())
