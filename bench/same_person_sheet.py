@@ -91,9 +91,7 @@ def main() -> None:
     ids = [[int(i) for i in group.split(",")] for group in args.groups]
     wanted = {int(row[0]) - 1 for group in ids for pid in group for row in picks(gt, pid)}
     frames = {i: frame for i, frame, _ in frames_with_truth(video, gt_path, wanted)}  # only those: not 1 GB
-    cap = cv2.VideoCapture(str(video))
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    cap.release()
+    height, width = next(iter(frames.values())).shape[:2]
     print("id  first  last  enters  leaves")
     for s in sorted(lifespans(gt, width, height), key=lambda s: s["first"]):
         print(f"{s['id']:>2}  {s['first']:>5}  {s['last']:>4}  {s['enters']:<6}  {s['leaves']}")

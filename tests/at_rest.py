@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import stat
+from itertools import islice
 from pathlib import Path
 
 import cv2
@@ -110,16 +111,11 @@ def video_in(data: bytes) -> str | None:
         return "has MPEG-TS's sync byte every 188 bytes"
     if not data:
         return None
-    frames = 0
     try:
         with av.open(io.BytesIO(data)) as c:
-            if not c.streams.video:
-                return None
-            name = c.format.name
-            for frame in c.decode(video=0):
-                frames += 1
-                if frames == MIN_FRAMES:
-                    return f"decodes with PyAV ({name}, {frame.width} x {frame.height})"
+            frames = list(islice(c.decode(video=0), MIN_FRAMES)) if c.streams.video else []
+            if len(frames) == MIN_FRAMES:
+                return f"decodes with PyAV ({c.format.name}, {frames[0].width} x {frames[0].height})"
     except Exception:
         return None
     return None

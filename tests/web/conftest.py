@@ -13,8 +13,8 @@ from builders import copy_data_dir, made_once_per_run
 @pytest.fixture(scope="session")
 def adapted_demo(analysed_demo, tmp_path_factory) -> Path:
     """A copy of the analysed demo (tests/conftest.py `analysed_demo`) on which `vigie adapt` has run, so that
-    similar and trail use the site's model. Adapted once per run (made_once_per_run): never change this folder, take your own
-    copy (copy_data_dir, as browser_support's `demo_data` does)."""
+    similar and trail use the site's model. Adapted once per run (made_once_per_run): never change this folder,
+    take your own copy (copy_data_dir, as browser_support's `demo_data` does)."""
     from vigie.cli import main
 
     def adapt(folder: Path) -> Path:
